@@ -1,0 +1,165 @@
+// Types of the Anthropic Messages API, the one format every client speaks to the proxy.
+
+export type Role = "user" | "assistant" | "system";
+
+export interface CacheControl {
+  type: "ephemeral";
+  ttl?: string;
+}
+
+export interface TextBlock {
+  type: "text";
+  text: string;
+  cache_control?: CacheControl;
+}
+
+export interface ImageBlock {
+  type: "image";
+  source:
+    | { type: "base64"; media_type: string; data: string }
+    | { type: "url"; url: string }
+    | { type: "file"; file_id: string };
+}
+
+export interface DocumentBlock {
+  type: "document";
+  source: { type: string; media_type?: string; data?: string; url?: string; content?: unknown };
+  title?: string;
+}
+
+export interface ToolUseBlock {
+  type: "tool_use";
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+export interface ToolResultBlock {
+  type: "tool_result";
+  tool_use_id: string;
+  content?: string | Array<TextBlock | ImageBlock | DocumentBlock | { type: string }>;
+  is_error?: boolean;
+}
+
+export interface ThinkingBlock {
+  type: "thinking";
+  thinking: string;
+  signature?: string;
+}
+
+export interface RedactedThinkingBlock {
+  type: "redacted_thinking";
+  data: string;
+}
+
+export type ContentBlock =
+  | TextBlock
+  | ImageBlock
+  | DocumentBlock
+  | ToolUseBlock
+  | ToolResultBlock
+  | ThinkingBlock
+  | RedactedThinkingBlock
+  | { type: string; [key: string]: unknown };
+
+export interface Message {
+  role: Role;
+  content: string | ContentBlock[];
+}
+
+export interface Tool {
+  name: string;
+  description?: string;
+  input_schema?: Record<string, unknown>;
+  type?: string;
+  [key: string]: unknown;
+}
+
+export type ToolChoice =
+  | { type: "auto"; disable_parallel_tool_use?: boolean }
+  | { type: "any"; disable_parallel_tool_use?: boolean }
+  | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
+  | { type: "none" };
+
+export type Thinking =
+  | { type: "enabled"; budget_tokens: number }
+  | { type: "disabled" }
+  | { type: "adaptive"; display?: string };
+
+export interface MessagesRequest {
+  model: string;
+  max_tokens: number;
+  messages: Message[];
+  system?: string | TextBlock[];
+  stop_sequences?: string[];
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  stream?: boolean;
+  tools?: Tool[];
+  tool_choice?: ToolChoice;
+  thinking?: Thinking;
+  metadata?: { user_id?: string };
+  output_config?: { effort?: string; format?: { type: string; schema?: unknown } };
+  [key: string]: unknown;
+}
+
+export type StopReason =
+  | "end_turn"
+  | "max_tokens"
+  | "stop_sequence"
+  | "tool_use"
+  | "pause_turn"
+  | "refusal";
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}
+
+export type ResponseBlock =
+  | { type: "text"; text: string }
+  | { type: "thinking"; thinking: string; signature: string }
+  | { type: "redacted_thinking"; data: string }
+  | { type: "tool_use"; id: string; name: string; input: unknown };
+
+export interface MessageResponse {
+  id: string;
+  type: "message";
+  role: "assistant";
+  model: string;
+  content: ResponseBlock[];
+  stop_reason: StopReason;
+  stop_sequence: string | null;
+  usage: Usage;
+}
+
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "request_too_large"
+  | "rate_limit_error"
+  | "api_error"
+  | "overloaded_error"
+  | "timeout_error";
+
+const ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** A random id in Anthropic's style, e.g. `newId("msg")` → `msg_01…`. */
+export function newId(prefix: string, length = 24): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = prefix + "_01";
+  for (const b of bytes) out += ID_ALPHABET[b % 62];
+  return out;
+}
+
+/** Tool ids must match `^[a-zA-Z0-9_-]+$`; anything else is replaced, and an empty id minted. */
+export function sanitizeToolId(id: string | undefined | null): string {
+  if (!id) return newId("toolu");
+  const clean = id.replace(/[^a-zA-Z0-9_-]/g, "_");
+  return clean || newId("toolu");
+}

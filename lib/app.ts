@@ -1,0 +1,59 @@
+// createApp(services): the whole HTTP surface, without globals, so tests can build their own.
+import { Hono } from "hono";
+import { ProxyError } from "./errors.ts";
+import { errorResponse } from "./errors.ts";
+import { newRequestId } from "./request_id.ts";
+import type { Services } from "./services.ts";
+import { adminRoutes } from "../routes/admin/index.ts";
+import { healthRoutes } from "../routes/health.ts";
+import { modelsRoutes } from "../routes/models.ts";
+import { messagesRoutes } from "../routes/v1_messages.ts";
+import { staticRoutes } from "../routes/static.ts";
+import { clientSurface } from "../routes/client_surface.ts";
+
+export type AppEnv = { Variables: { requestId: string; clientKey?: string } };
+
+export function createApp(services: Services): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    const requestId = newRequestId();
+    c.set("requestId", requestId);
+    await next();
+    c.res.headers.set("request-id", requestId);
+  });
+
+  app.on(["GET", "HEAD"], "/", (c) => c.text("Claude API proxy is running. See /health.", 200));
+  app.route("/", healthRoutes(services));
+  app.route("/v1", clientSurface(services));
+  app.route("/v1", messagesRoutes(services));
+  app.route("/v1", modelsRoutes(services));
+  app.route("/admin", adminRoutes(services));
+  app.route("/static", staticRoutes());
+
+  app.notFound((c) => {
+    if (c.req.path.startsWith("/v1/")) {
+      return errorResponse(
+        new ProxyError(404, `Not found: ${c.req.method} ${c.req.path}`),
+        c.get("requestId"),
+      );
+    }
+    return c.text("Not found", 404);
+  });
+
+  app.onError((err, c) => {
+    const requestId = c.get("requestId") ?? newRequestId();
+    if (err instanceof ProxyError) return errorResponse(err, requestId);
+    services.log.log("error", "unhandled error", {
+      requestId,
+      path: c.req.path,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    if (c.req.path.startsWith("/v1/") || c.req.path.startsWith("/admin/api/")) {
+      return errorResponse(new ProxyError(500, "Internal error in the proxy"), requestId);
+    }
+    return c.text("Internal error", 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,172 @@
+// The environment, read once at start and validated: the only module that reads it.
+import { z } from "zod";
+
+const bool = (fallback: boolean) =>
+  z.enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+    .optional()
+    .transform((v) => v === undefined ? fallback : v === "true" || v === "1" || v === "yes");
+
+const int = (fallback: number, min = 0) =>
+  z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === "") return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) {
+      ctx.addIssue({ code: "custom", message: `must be a whole number of at least ${min}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const optionalSecret = z.string().optional().transform((v) => v ? v : undefined);
+
+const EnvSchema = z.object({
+  PORT: int(3000, 0).refine((n) => n <= 65535, "must be a port number (0-65535)"),
+  HOSTNAME: z.string().min(1).default("0.0.0.0"),
+  PROXY_ACCESS_KEY: optionalSecret,
+  ADMIN_PASSWORD: optionalSecret,
+  KV_PATH: z.string().min(1).default("./data/proxy.kv"),
+  LOAD_BALANCE_STRATEGY: z.enum(["round-robin", "random", "failover"], {
+    message: "must be round-robin, random or failover",
+  }).default("failover"),
+  LOG_LEVEL: z.enum(["error", "warn", "info", "debug"], {
+    message: "must be error, warn, info or debug",
+  }).default("info"),
+  LOG_FORMAT: z.enum(["text", "json"], { message: "must be text or json" }).default("text"),
+  ENABLE_REQUEST_LOGS: bool(false),
+  ENABLE_RESPONSE_LOGS: bool(false),
+  REQUEST_TIMEOUT: int(600_000, 1),
+  MAX_CONCURRENT_REQUESTS: int(100, 1),
+  MAX_BODY_SIZE: int(33_554_432, 1),
+  ENABLE_CORS: bool(true),
+  CORS_ORIGIN: z.string().min(1).default("*"),
+  ENABLE_RATE_LIMIT: bool(false),
+  RATE_LIMIT_WINDOW: int(60_000, 1),
+  RATE_LIMIT_MAX_REQUESTS: int(100, 1),
+  HEALTH_CHECK_ENABLED: bool(true),
+  HEALTH_CHECK_PATH: z.string().startsWith("/", "must start with /").default("/health"),
+  REQUEST_LOG_MAX: int(10_000, 0),
+  REQUEST_LOG_TTL_HOURS: int(168, 1),
+  LOG_BODY_MAX_BYTES: int(16_384, 0),
+  METRICS_TOKEN: optionalSecret,
+  STREAM_PING_INTERVAL: int(15_000, 100),
+  DENO_DEPLOYMENT_ID: z.string().optional(),
+});
+
+export type Strategy = "round-robin" | "random" | "failover";
+
+export interface Config {
+  port: number;
+  hostname: string;
+  proxyAccessKey?: string;
+  adminPassword?: string;
+  kvPath: string;
+  loadBalanceStrategy: Strategy;
+  logLevel: "error" | "warn" | "info" | "debug";
+  logFormat: "text" | "json";
+  enableRequestLogs: boolean;
+  enableResponseLogs: boolean;
+  requestTimeout: number;
+  maxConcurrentRequests: number;
+  maxBodySize: number;
+  enableCors: boolean;
+  corsOrigin: string;
+  enableRateLimit: boolean;
+  rateLimitWindow: number;
+  rateLimitMaxRequests: number;
+  healthCheckEnabled: boolean;
+  healthCheckPath: string;
+  requestLogMax: number;
+  requestLogTtlHours: number;
+  logBodyMaxBytes: number;
+  metricsToken?: string;
+  /** Silence, in ms, after which a stream gets a `ping` event. */
+  streamPingInterval: number;
+  /** Running on Deno Deploy: KV opens without a path and nothing writes files. */
+  onDeploy: boolean;
+}
+
+/** A setting that failed validation; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid settings:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses `.env` text: `KEY=value`, optional `export`, quotes, `#` comments. */
+export function parseDotEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const m = line.match(/^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/);
+    if (!m) continue;
+    let value = m[2];
+    const quote = value[0];
+    if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
+      value = value.slice(1, -1);
+      if (quote === '"') value = value.replace(/\\n/g, "\n");
+    } else {
+      value = value.replace(/\s+#.*$/, "");
+    }
+    out[m[1]] = value;
+  }
+  return out;
+}
+
+/** Validates raw variables into a Config, listing every bad one. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = EnvSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => `${i.path.join(".")}: ${i.message} (got "${env[String(i.path[0])] ?? ""}")`),
+    );
+  }
+  const e = result.data;
+  return {
+    port: e.PORT,
+    hostname: e.HOSTNAME,
+    proxyAccessKey: e.PROXY_ACCESS_KEY,
+    adminPassword: e.ADMIN_PASSWORD,
+    kvPath: e.KV_PATH,
+    loadBalanceStrategy: e.LOAD_BALANCE_STRATEGY,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    enableRequestLogs: e.ENABLE_REQUEST_LOGS,
+    enableResponseLogs: e.ENABLE_RESPONSE_LOGS,
+    requestTimeout: e.REQUEST_TIMEOUT,
+    maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS,
+    maxBodySize: e.MAX_BODY_SIZE,
+    enableCors: e.ENABLE_CORS,
+    corsOrigin: e.CORS_ORIGIN,
+    enableRateLimit: e.ENABLE_RATE_LIMIT,
+    rateLimitWindow: e.RATE_LIMIT_WINDOW,
+    rateLimitMaxRequests: e.RATE_LIMIT_MAX_REQUESTS,
+    healthCheckEnabled: e.HEALTH_CHECK_ENABLED,
+    healthCheckPath: e.HEALTH_CHECK_PATH,
+    requestLogMax: e.REQUEST_LOG_MAX,
+    requestLogTtlHours: e.REQUEST_LOG_TTL_HOURS,
+    logBodyMaxBytes: e.LOG_BODY_MAX_BYTES,
+    metricsToken: e.METRICS_TOKEN,
+    streamPingInterval: e.STREAM_PING_INTERVAL,
+    onDeploy: Boolean(e.DENO_DEPLOYMENT_ID),
+  };
+}
+
+/** Reads `.env` (when present) under the real environment, which wins, and validates it. */
+export function loadConfig(dotEnvPath = ".env"): Config {
+  let fileVars: Record<string, string> = {};
+  try {
+    fileVars = parseDotEnv(Deno.readTextFileSync(dotEnvPath));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound) && !(err instanceof Deno.errors.NotCapable)) {
+      throw err;
+    }
+  }
+  return parseConfig({ ...fileVars, ...Deno.env.toObject() });
+}
+
+/** Settings for tests and tools: defaults, overridden by the given variables. */
+export function configFromVars(vars: Record<string, string> = {}): Config {
+  return parseConfig(vars);
+}

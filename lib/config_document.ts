@@ -1,0 +1,146 @@
+// The configuration document: its shape, its rules, and the import of the original config.json.
+import { z } from "zod";
+import type { Strategy } from "./config.ts";
+import { providerKinds } from "./providers/registry.ts";
+import type { UpstreamConfig } from "./providers/types.ts";
+
+export const STRATEGIES = ["round-robin", "random", "failover"] as const;
+
+export interface ConfigDocument {
+  upstream: UpstreamConfig[];
+  currentUpstream: number;
+  loadBalance: Strategy;
+  [extra: string]: unknown;
+}
+
+const httpUrl = z.string().trim().refine((v) => {
+  try {
+    const u = new URL(v);
+    return (u.protocol === "http:" || u.protocol === "https:") && !!u.hostname;
+  } catch {
+    return false;
+  }
+}, "must be an http(s) URL such as https://api.openai.com");
+
+const UpstreamSchema = z.looseObject({
+  name: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters")
+    .regex(/^[^\s/][^/]*$/, "must not contain / or start with a space"),
+  baseUrl: httpUrl.transform((v) => v.replace(/\/+$/, "")),
+  serviceType: z.string().trim().superRefine((v, ctx) => {
+    if (!providerKinds().includes(v)) {
+      ctx.addIssue({ code: "custom", message: `must be one of ${providerKinds().join(", ")}` });
+    }
+  }),
+  apiKeys: z.array(z.string().trim().min(1, "a key must not be empty")).default([]),
+  models: z.record(z.string().trim().min(1), z.string().trim().min(1, "must not be empty"))
+    .optional(),
+  fallback: z.string().trim().min(1).optional(),
+  maxTokens: z.number().int().positive().optional(),
+  maxTokensField: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
+  description: z.string().optional(),
+});
+
+const DocumentSchema = z.looseObject({
+  upstream: z.array(UpstreamSchema).default([]),
+  currentUpstream: z.number().int().min(0).default(0),
+  loadBalance: z.enum(STRATEGIES, { message: "must be round-robin, random or failover" })
+    .optional(),
+});
+
+/** Input that is not a valid configuration; `problems` lists every one, with its path. */
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join("; ")}`);
+    this.name = "InvalidConfigError";
+  }
+}
+
+export function emptyDocument(strategy: Strategy): ConfigDocument {
+  return { upstream: [], currentUpstream: 0, loadBalance: strategy };
+}
+
+/**
+ * Validates a document (or an original `config.json`) and returns it normalised. Unnamed
+ * upstreams get a name, the original `modelMapping` becomes `models`. Throws InvalidConfigError.
+ */
+export function validateDocument(input: unknown, defaultStrategy: Strategy): ConfigDocument {
+  const prepared = prepareLegacy(input);
+  const result = DocumentSchema.safeParse(prepared);
+  if (!result.success) {
+    throw new InvalidConfigError(
+      result.error.issues.map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`),
+    );
+  }
+  const doc = result.data as ConfigDocument;
+  doc.loadBalance ??= defaultStrategy;
+  const problems: string[] = [];
+  const names = new Set<string>();
+  doc.upstream.forEach((u, i) => {
+    if (names.has(u.name.toLowerCase())) {
+      problems.push(`upstream.${i}.name: "${u.name}" is used by another upstream`);
+    }
+    names.add(u.name.toLowerCase());
+    const seen = new Set<string>();
+    u.apiKeys.forEach((k, j) => {
+      if (seen.has(k)) problems.push(`upstream.${i}.apiKeys.${j}: duplicate key`);
+      seen.add(k);
+    });
+  });
+  doc.upstream.forEach((u, i) => {
+    if (u.fallback === undefined) return;
+    if (u.fallback.toLowerCase() === u.name.toLowerCase()) {
+      problems.push(`upstream.${i}.fallback: an upstream cannot fall back to itself`);
+    } else if (!names.has(u.fallback.toLowerCase())) {
+      problems.push(`upstream.${i}.fallback: no upstream is named "${u.fallback}"`);
+    }
+  });
+  if (doc.upstream.length > 0 && doc.currentUpstream >= doc.upstream.length) {
+    problems.push(
+      `currentUpstream: ${doc.currentUpstream} is out of range (0-${doc.upstream.length - 1})`,
+    );
+  }
+  if (doc.upstream.length === 0) doc.currentUpstream = 0;
+  if (problems.length) throw new InvalidConfigError(problems);
+  return doc;
+}
+
+/** The original proxy allowed unnamed upstreams and a `modelMapping` object; bring both over. */
+function prepareLegacy(input: unknown): unknown {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return input;
+  const doc = { ...(input as Record<string, unknown>) };
+  if (!Array.isArray(doc.upstream)) return doc;
+  const used = new Set<string>();
+  for (const u of doc.upstream) {
+    if (u && typeof u === "object" && typeof (u as { name?: unknown }).name === "string") {
+      used.add(((u as { name: string }).name).toLowerCase());
+    }
+  }
+  doc.upstream = doc.upstream.map((raw, i) => {
+    if (!raw || typeof raw !== "object") return raw;
+    const u = { ...(raw as Record<string, unknown>) };
+    if (u.name === undefined || u.name === "") {
+      let name = `${typeof u.serviceType === "string" ? u.serviceType : "upstream"}-${i + 1}`;
+      while (used.has(name.toLowerCase())) name += "-x";
+      used.add(name.toLowerCase());
+      u.name = name;
+    }
+    if (u.modelMapping && typeof u.modelMapping === "object") {
+      u.models = { ...(u.modelMapping as Record<string, string>), ...(u.models as object ?? {}) };
+      delete u.modelMapping;
+    }
+    return u;
+  });
+  return doc;
+}
+
+/** `sk-abcd…wxyz`: enough to tell keys apart, never enough to use one. */
+export function maskKey(key: string): string {
+  if (key.length <= 8) return "•".repeat(Math.max(3, key.length));
+  const head = key.length > 16 ? 6 : 3;
+  return `${key.slice(0, head)}…${key.slice(-4)}`;
+}
+
+/** The document with every key masked, for display. */
+export function maskedDocument(doc: ConfigDocument): ConfigDocument {
+  return { ...doc, upstream: doc.upstream.map((u) => ({ ...u, apiKeys: u.apiKeys.map(maskKey) })) };
+}

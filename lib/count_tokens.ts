@@ -1,0 +1,52 @@
+// count_tokens: the upstream's own count where it has one, else the local estimate.
+import type { MessagesRequest } from "./anthropic.ts";
+import { mapModel } from "./model_map.ts";
+import { providerFor } from "./providers/registry.ts";
+import type { Services } from "./services.ts";
+import { estimateTokens } from "./token_estimate.ts";
+
+const UPSTREAM_COUNT_TIMEOUT = 10_000;
+
+export async function countTokens(
+  s: Services,
+  body: MessagesRequest,
+  raw: string,
+  clientHeaders: Headers,
+): Promise<number> {
+  const { doc } = s.store.snapshot;
+  const upstream = doc.upstream[doc.currentUpstream];
+  const provider = upstream && providerFor(upstream.serviceType);
+  if (!upstream || !provider?.countTokensRequest || !provider.parseCountTokens) {
+    return estimateTokens(body);
+  }
+  const model = mapModel(body.model, upstream.models);
+  const [candidate] = s.pool.order(upstream, doc.loadBalance, model);
+  if (!candidate) return estimateTokens(body);
+  try {
+    const req = provider.countTokensRequest(body, {
+      upstream,
+      model,
+      requestedModel: body.model,
+      apiKey: candidate.key,
+      stream: false,
+      clientHeaders,
+    }, raw);
+    const res = await s.fetch(req.url, {
+      method: req.method ?? "POST",
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.timeout(Math.min(UPSTREAM_COUNT_TIMEOUT, s.config.requestTimeout)),
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`upstream count_tokens answered ${res.status}`);
+    }
+    return provider.parseCountTokens(await res.json());
+  } catch (err) {
+    s.log.log("debug", "upstream token count failed, using the local estimate", {
+      upstream: upstream.name,
+      error: s.log.redact(String(err)),
+    });
+    return estimateTokens(body);
+  }
+}

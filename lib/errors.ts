@@ -1,0 +1,47 @@
+// Typed errors and their one mapping to Anthropic-shaped responses.
+import type { ErrorType } from "./anthropic.ts";
+
+const TYPE_BY_STATUS: Record<number, ErrorType> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  500: "api_error",
+  502: "api_error",
+  503: "overloaded_error",
+  504: "timeout_error",
+  529: "overloaded_error",
+};
+
+/** The Anthropic error type for an HTTP status; unlisted 4xx are request errors, 5xx API errors. */
+export function errorTypeForStatus(status: number): ErrorType {
+  return TYPE_BY_STATUS[status] ?? (status < 500 ? "invalid_request_error" : "api_error");
+}
+
+/** An error the proxy answers with an Anthropic error body and the given status. */
+export class ProxyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ErrorType = errorTypeForStatus(status),
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ProxyError";
+  }
+}
+
+/** `{"type":"error","error":{…},"request_id":…}`, the body clients and SDKs parse. */
+export function errorBody(type: ErrorType, message: string, requestId: string | null): string {
+  return JSON.stringify({ type: "error", error: { type, message }, request_id: requestId });
+}
+
+/** The JSON response for an error on `/v1/*`. */
+export function errorResponse(err: ProxyError, requestId: string): Response {
+  return new Response(errorBody(err.type, err.message, requestId), {
+    status: err.status,
+    headers: { "content-type": "application/json", "request-id": requestId, ...err.headers },
+  });
+}

@@ -1,0 +1,38 @@
+// Disabled keys are checked now and then with a tiny request; one that works again is re-enabled.
+import { keyId } from "./key_pool.ts";
+import { probeKey } from "./proxy.ts";
+import type { Services } from "./services.ts";
+
+const CHECK_EVERY = 10 * 60_000;
+
+/** Checks every disabled key once; returns how many were re-enabled. */
+export async function recoverDisabledKeys(s: Services): Promise<number> {
+  let recovered = 0;
+  for (const upstream of s.store.snapshot.doc.upstream) {
+    for (const key of upstream.apiKeys) {
+      const id = keyId(key);
+      const state = s.health.get(upstream.name, id, "*");
+      if (state?.state !== "disabled" || state.reason.startsWith("admin")) continue;
+      const result = await probeKey(s, upstream, key).catch(() => undefined);
+      if (result?.ok) {
+        await s.health.clear(upstream.name, id);
+        recovered++;
+        s.log.log("info", "a disabled key works again and was re-enabled", {
+          upstream: upstream.name,
+          keyId: id,
+        });
+      }
+    }
+  }
+  return recovered;
+}
+
+export function startKeyRecovery(s: Services, every = CHECK_EVERY): () => void {
+  const timer = setInterval(() => {
+    recoverDisabledKeys(s).catch((err) =>
+      s.log.log("error", "disabled key check failed", { error: String(err) })
+    );
+  }, every);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
+}

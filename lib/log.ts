@@ -1,0 +1,58 @@
+// Log lines: levelled, text or one JSON object per line, with every known secret masked.
+import type { Config } from "./config.ts";
+
+const LEVELS = { error: 0, warn: 1, info: 2, debug: 3 } as const;
+export type Level = keyof typeof LEVELS;
+
+export interface Logger {
+  enabled(level: Level): boolean;
+  log(level: Level, message: string, fields?: Record<string, unknown>): void;
+  /** Adds a secret (upstream key, password) that must never be printed. */
+  addSecret(secret: string | undefined): void;
+  redact(text: string): string;
+}
+
+export function createLogger(
+  config: Pick<Config, "logLevel" | "logFormat">,
+  write: (line: string, level: Level) => void = defaultWrite,
+): Logger {
+  const max = LEVELS[config.logLevel];
+  let secrets: string[] = [];
+  let pattern: RegExp | null = null;
+  const redact = (text: string) => pattern ? text.replace(pattern, "[REDACTED]") : text;
+  return {
+    enabled: (level) => LEVELS[level] <= max,
+    addSecret(secret) {
+      if (!secret || secret.length < 4 || secrets.includes(secret)) return;
+      secrets = [...secrets, secret].sort((a, b) => b.length - a.length);
+      pattern = new RegExp(secrets.map(escapeRegExp).join("|"), "g");
+    },
+    redact,
+    log(level, message, fields) {
+      if (LEVELS[level] > max) return;
+      let line: string;
+      if (config.logFormat === "json") {
+        line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields });
+      } else {
+        const extra = fields
+          ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) =>
+            `${k}=${typeof v === "string" ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`
+          ).join(" ")
+          : "";
+        line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${
+          extra ? " " + extra : ""
+        }`;
+      }
+      write(redact(line), level);
+    },
+  };
+}
+
+function defaultWrite(line: string, level: Level): void {
+  if (level === "error" || level === "warn") console.error(line);
+  else console.log(line);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,98 @@
+// Anthropic-compatible upstreams: the client's bytes go through untouched but for auth and the
+// mapped model name, and the answer comes back byte for byte (thinking signatures included).
+import type { MessageResponse } from "../anthropic.ts";
+import { failureFromStatus } from "./failure.ts";
+import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
+
+const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"];
+
+function endpoint(baseUrl: string, path: string): string {
+  const base = baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
+  return `${base}/v1/${path}`;
+}
+
+function headers(ctx: Pick<CallContext, "apiKey" | "clientHeaders">): Record<string, string> {
+  const out: Record<string, string> = {
+    "content-type": "application/json",
+    "x-api-key": ctx.apiKey,
+    "anthropic-version": "2023-06-01",
+  };
+  for (const name of FORWARDED_HEADERS) {
+    const value = ctx.clientHeaders.get(name);
+    if (value) out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The body with its top-level `model` replaced, without re-serialising the rest. The raw text
+ * is searched for the model member; when it cannot be found safely the body is re-encoded.
+ */
+export function replaceModel(raw: string, body: { model: string }, model: string): string {
+  if (body.model === model) return raw;
+  const needle = `"model":${JSON.stringify(body.model)}`;
+  const at = raw.indexOf(needle);
+  const messagesAt = raw.indexOf('"messages"');
+  // Before "messages" the match can only be the top-level member; later it might be nested.
+  if (at !== -1 && (messagesAt === -1 || at < messagesAt) && raw.indexOf(needle, at + 1) === -1) {
+    return raw.slice(0, at) + `"model":${JSON.stringify(model)}` + raw.slice(at + needle.length);
+  }
+  return JSON.stringify({ ...body, model });
+}
+
+export const anthropicProvider: Provider = {
+  kinds: ["anthropic", "claude"],
+  label: "Anthropic-compatible (passthrough)",
+  defaultBaseUrl: "https://api.anthropic.com",
+  passthrough: true,
+
+  buildRequest(body, ctx, raw): UpstreamRequest {
+    let text = replaceModel(raw, body, ctx.model);
+    const cap = ctx.upstream.maxTokens;
+    if (cap && body.max_tokens > cap) {
+      text = JSON.stringify({ ...JSON.parse(text), max_tokens: cap });
+    }
+    return { url: endpoint(ctx.upstream.baseUrl, "messages"), headers: headers(ctx), body: text };
+  },
+
+  parseResponse(json) {
+    return json as MessageResponse;
+  },
+
+  createStreamTranslator() {
+    throw new Error("the Anthropic passthrough forwards streams as bytes");
+  },
+
+  parseError(status, bodyText, responseHeaders) {
+    let message = bodyText.slice(0, 500) || `upstream answered ${status}`;
+    let type: string | undefined;
+    try {
+      const parsed = JSON.parse(bodyText);
+      message = parsed?.error?.message ?? message;
+      type = parsed?.error?.type;
+    } catch { /* not JSON: keep the text */ }
+    const failure = failureFromStatus(status, message, responseHeaders, {
+      invalidKey: type === "authentication_error" || type === "permission_error",
+    });
+    if (status === 529) failure.type = "overloaded_error";
+    return failure;
+  },
+
+  countTokensRequest(body, ctx, raw) {
+    return {
+      url: endpoint(ctx.upstream.baseUrl, "messages/count_tokens"),
+      headers: headers(ctx),
+      body: replaceModel(raw, body, ctx.model),
+    };
+  },
+
+  parseCountTokens(json) {
+    const n = (json as { input_tokens?: unknown })?.input_tokens;
+    if (typeof n !== "number") throw new Error("count_tokens answer without input_tokens");
+    return n;
+  },
+
+  modelsRequest(ctx) {
+    return { url: endpoint(ctx.upstream.baseUrl, "models"), method: "GET", headers: headers(ctx) };
+  },
+};

@@ -1,0 +1,59 @@
+// Classifies an upstream failure: whose fault it is and when the key may be tried again.
+import { errorTypeForStatus } from "../errors.ts";
+import type { UpstreamFailure } from "./stream_writer.ts";
+
+/** Milliseconds from `retry-after-ms`, `retry-after` (seconds or HTTP date) or `x-ratelimit-reset-*`. */
+export function retryAfterFromHeaders(headers: Headers, now = Date.now()): number | undefined {
+  const ms = headers.get("retry-after-ms");
+  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const ra = headers.get("retry-after");
+  if (ra) {
+    const secs = Number(ra);
+    if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+    const date = Date.parse(ra);
+    if (Number.isFinite(date)) return Math.max(0, date - now);
+  }
+  let longest: number | undefined;
+  for (const name of ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]) {
+    const value = headers.get(name);
+    const parsed = value ? parseDuration(value) : undefined;
+    if (parsed !== undefined) longest = Math.max(longest ?? 0, parsed);
+  }
+  return longest;
+}
+
+/** `"1s"`, `"6m0s"`, `"20ms"`, `"1h2m3.5s"` or plain seconds → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+  let total = 0;
+  let matched = false;
+  for (const [, n, unit] of text.matchAll(re)) {
+    matched = true;
+    total += Number(n) * (unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000);
+  }
+  return matched ? total : undefined;
+}
+
+/**
+ * The usual rules: 429 is the key's rate limit, 401/403 its credentials, 5xx and 408 a passing
+ * upstream fault, any other 4xx the request's own fault (never held against a key).
+ */
+export function failureFromStatus(
+  status: number,
+  message: string,
+  headers: Headers,
+  options: { invalidKey?: boolean; retryAfterMs?: number } = {},
+): UpstreamFailure {
+  const failure: UpstreamFailure = { status, type: errorTypeForStatus(status), message };
+  if (options.invalidKey || status === 401 || status === 403) {
+    failure.keyFault = "auth";
+  } else if (status === 429) {
+    failure.keyFault = "rate_limit";
+    failure.retryAfterMs = options.retryAfterMs ?? retryAfterFromHeaders(headers);
+  } else if (status >= 500 || status === 408) {
+    failure.keyFault = "transient";
+    failure.retryAfterMs = retryAfterFromHeaders(headers);
+  }
+  return failure;
+}

@@ -1,0 +1,879 @@
+// Anthropic Messages ⇄ OpenAI Chat Completions, for api.openai.com and compatible servers.
+import {
+  type ContentBlock,
+  type Message,
+  type MessageResponse,
+  type MessagesRequest,
+  newId,
+  type ResponseBlock,
+  sanitizeToolId,
+  type StopReason,
+  type Tool,
+  type Usage,
+} from "../anthropic.ts";
+import { ProxyError } from "../errors.ts";
+import type { SseMessage } from "../sse.ts";
+import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
+import type { AnthropicStreamWriter } from "./stream_writer.ts";
+import type {
+  CallContext,
+  Provider,
+  StreamTranslator,
+  UpstreamFailure,
+  UpstreamRequest,
+} from "./types.ts";
+
+/**
+ * The signature of thinking blocks made from `reasoning_content`. Clients echo it back verbatim;
+ * it means nothing upstream, and a recognisable value lets an Anthropic upstream path strip it.
+ */
+export const OPENAI_THINKING_SIGNATURE = "gateway-openai-reasoning";
+
+const DEFAULT_BASE_URL = "https://api.openai.com";
+const BILLING_HEADER = "x-anthropic-billing-header:";
+const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
+const MAX_TOOL_ID = 40; // api.openai.com rejects longer tool_call ids
+const MAX_USER = 64;
+const MAX_STOPS = 4;
+// insufficient_quota names no reset time; the balance rarely comes back within the hour.
+const QUOTA_COOLDOWN_MS = 3_600_000;
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+type Kind = "openai" | "custom";
+type Part = Record<string, unknown>;
+type ChatMessage = Record<string, unknown>;
+
+/** What parsing an answer needs from its request: kept per call, since providers are stateless. */
+interface CallState {
+  stops: string[];
+  /** Shortened upstream tool name → the client's name. */
+  names: Map<string, string>;
+}
+
+const callStates = new WeakMap<CallContext, CallState>();
+
+function stateFor(ctx: CallContext): CallState {
+  return callStates.get(ctx) ?? { stops: [], names: new Map() };
+}
+
+/** A stable 64-bit hex digest (cyrb53-style); synchronous, since buildRequest is. */
+function hashHex(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, "0") + (h1 >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * The upstream name of a tool: unchanged when valid, otherwise cleaned, cut and suffixed with a hash
+ * of the original so distinct names stay distinct and the same name always maps the same way.
+ */
+export function openaiToolName(name: string): string {
+  if (TOOL_NAME_RE.test(name)) return name;
+  const clean = name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 55);
+  return `${clean}_${hashHex(name).slice(0, 8)}`;
+}
+
+function toolCallId(id: unknown): string {
+  const raw = typeof id === "string" && id ? id : "call_missing";
+  return raw.length <= MAX_TOOL_ID ? raw : `${raw.slice(0, 31)}_${hashHex(raw).slice(0, 8)}`;
+}
+
+/** `{base}/v1/chat/completions`, without doubling a version path or a full endpoint. */
+export function chatCompletionsUrl(baseUrl: string | undefined): string {
+  const base = (baseUrl?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, "");
+  if (/\/chat\/completions$/i.test(base)) return base;
+  if (/\/v\d+(?:alpha|beta)?\d*$/i.test(base)) return `${base}/chat/completions`;
+  return `${base}/v1/chat/completions`;
+}
+
+function kindOf(ctx: CallContext): Kind {
+  return ctx.upstream.serviceType === "openai" ? "openai" : "custom";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request
+
+/** System text without Claude Code's per-request billing line, which defeats prefix caching. */
+function systemText(system: unknown): string {
+  if (typeof system === "string") return system.startsWith(BILLING_HEADER) ? "" : system;
+  if (!Array.isArray(system)) return "";
+  const texts: string[] = [];
+  for (const b of system) {
+    if (b?.type !== "text" || typeof b.text !== "string" || !b.text.trim()) continue;
+    if (b.text.startsWith(BILLING_HEADER)) continue;
+    texts.push(b.text);
+  }
+  return texts.join("\n");
+}
+
+function imagePart(source: Json): Part | null {
+  if (source?.type === "base64" && source.data) {
+    return {
+      type: "image_url",
+      image_url: { url: `data:${source.media_type || "image/png"};base64,${source.data}` },
+    };
+  }
+  if (source?.type === "url" && source.url) {
+    return { type: "image_url", image_url: { url: source.url } };
+  }
+  return null;
+}
+
+function textPart(text: string): Part | null {
+  return text ? { type: "text", text } : null;
+}
+
+/** User-side parts for one content block; blocks with no Chat Completions form are dropped. */
+function pushParts(block: Json, parts: Part[]): void {
+  let part: Part | null = null;
+  switch (block?.type) {
+    case "text":
+      part = typeof block.text === "string" ? textPart(block.text) : null;
+      break;
+    case "image":
+      part = imagePart(block.source);
+      break;
+    case "document": {
+      const src = block.source ?? {};
+      const title = typeof block.title === "string" && block.title ? block.title : "";
+      if (
+        src.type === "base64" && src.data &&
+        (src.media_type ?? "application/pdf") === "application/pdf"
+      ) {
+        part = {
+          type: "file",
+          file: {
+            filename: title || "document.pdf",
+            file_data: `data:application/pdf;base64,${src.data}`,
+          },
+        };
+      } else if (src.type === "text" && typeof src.data === "string") {
+        part = textPart(title && src.data ? `${title}\n\n${src.data}` : src.data);
+      } else if (src.type === "content") {
+        if (typeof src.content === "string") part = textPart(src.content);
+        else if (Array.isArray(src.content)) { for (const b of src.content) pushParts(b, parts); }
+      } else if (src.type === "url" && src.url) {
+        part = textPart(`[document${title ? ` "${title}"` : ""}: ${src.url}]`);
+      }
+      break;
+    }
+  }
+  if (part) parts.push(part);
+}
+
+/** A tool message is text only: images in a result travel in a following user message. */
+function toolResultText(block: Json, images: Part[]): string {
+  const texts: string[] = [];
+  let imageCount = 0;
+  if (typeof block.content === "string") texts.push(block.content);
+  else if (Array.isArray(block.content)) {
+    for (const b of block.content) {
+      if (b?.type === "image") {
+        const img = imagePart(b.source);
+        if (img) {
+          images.push(img);
+          imageCount++;
+        }
+      } else if (b?.type === "text") {
+        if (typeof b.text === "string" && b.text) texts.push(b.text);
+      } else {
+        const parts: Part[] = [];
+        pushParts(b, parts);
+        for (const p of parts) {
+          if (p.type === "text") texts.push(p.text as string);
+          else {
+            images.push(p);
+            imageCount++;
+          }
+        }
+      }
+    }
+  }
+  if (imageCount) {
+    texts.push(`[${imageCount} attachment(s) from this result follow in the next message]`);
+  }
+  let text = texts.join("\n");
+  if (!text) text = "(no output)";
+  return block.is_error ? `Error: ${text}` : text;
+}
+
+function userContent(parts: Part[]): string | Part[] {
+  // Strings suit every compatible server; parts only when something isn't text.
+  if (parts.every((p) => p.type === "text")) return parts.map((p) => p.text).join("\n");
+  return parts;
+}
+
+function convertMessages(body: MessagesRequest, kind: Kind, names: Map<string, string>) {
+  const out: ChatMessage[] = [];
+  const system = systemText(body.system);
+  if (system) out.push({ role: "system", content: system });
+
+  // Calls of the last assistant message not answered yet, by the client's id.
+  let pending: string[] = [];
+  // System messages met between a call and its results: OpenAI needs the results first.
+  let deferred: ChatMessage[] = [];
+  const settle = (answers: ChatMessage[], answered: Set<string>) => {
+    out.push(...answers);
+    for (const id of pending) {
+      if (!answered.has(id)) {
+        out.push({
+          role: "tool",
+          tool_call_id: toolCallId(id),
+          content: "(no result: the call was interrupted)",
+        });
+      }
+    }
+    pending = [];
+    out.push(...deferred);
+    deferred = [];
+  };
+  const none = new Set<string>();
+
+  for (const msg of (body.messages ?? []) as Message[]) {
+    const blocks: Json[] = typeof msg.content === "string"
+      ? [{ type: "text", text: msg.content }]
+      : Array.isArray(msg.content)
+      ? msg.content
+      : [];
+
+    if (msg.role === "system") {
+      const text = systemText(blocks);
+      if (!text) continue;
+      (pending.length ? deferred : out).push({ role: "system", content: text });
+      continue;
+    }
+
+    if (msg.role === "assistant") {
+      settle([], none);
+      const texts: string[] = [];
+      const reasoning: string[] = [];
+      let thought = false;
+      const calls: Json[] = [];
+      const ids: string[] = [];
+      for (const b of blocks as ContentBlock[] as Json[]) {
+        if (b?.type === "text") {
+          if (typeof b.text === "string" && b.text) texts.push(b.text);
+        } else if (b?.type === "tool_use") {
+          const name = String(b.name ?? "");
+          const short = openaiToolName(name);
+          names.set(short, name);
+          const id = typeof b.id === "string" ? b.id : "";
+          if (ids.includes(id)) continue;
+          ids.push(id);
+          calls.push({
+            id: toolCallId(id),
+            type: "function",
+            function: {
+              name: short,
+              arguments: typeof b.input === "string" ? b.input : JSON.stringify(b.input ?? {}),
+            },
+          });
+        } else if (b?.type === "thinking") {
+          thought = true;
+          if (typeof b.thinking === "string") reasoning.push(b.thinking);
+        }
+      }
+      if (!texts.length && !calls.length) continue;
+      const m: ChatMessage = { role: "assistant", content: texts.length ? texts.join("\n") : null };
+      // DeepSeek's thinking mode needs the reasoning back after tool calls; OpenAI has no such field.
+      if (kind === "custom" && thought) m.reasoning_content = reasoning.join("");
+      if (calls.length) m.tool_calls = calls;
+      out.push(m);
+      pending = ids;
+      continue;
+    }
+
+    // user
+    const answers: ChatMessage[] = [];
+    const answered = new Set<string>();
+    const images: Part[] = [];
+    const parts: Part[] = [];
+    for (const b of blocks) {
+      if (b?.type === "tool_result") {
+        const id = typeof b.tool_use_id === "string" ? b.tool_use_id : "";
+        // A result for no call of the previous assistant turn would be rejected: dropped.
+        if (!pending.includes(id) || answered.has(id)) continue;
+        answered.add(id);
+        answers.push({
+          role: "tool",
+          tool_call_id: toolCallId(id),
+          content: toolResultText(b, images),
+        });
+      } else {
+        pushParts(b, parts);
+      }
+    }
+    settle(answers, answered);
+    if (images.length) {
+      parts.unshift(
+        { type: "text", text: "Attachments from the tool result(s) above:" },
+        ...images,
+      );
+    }
+    if (parts.length) out.push({ role: "user", content: userContent(parts) });
+  }
+  settle([], none);
+  return out;
+}
+
+function convertTools(tools: Tool[] | undefined, names: Map<string, string>): Json[] {
+  const out: Json[] = [];
+  if (!Array.isArray(tools)) return out;
+  for (const t of tools) {
+    // Server and versioned tools (web_search_…, bash_…) run on Anthropic's side only.
+    if (t.type && t.type !== "custom") continue;
+    if (typeof t.name !== "string" || !t.name) continue;
+    const name = openaiToolName(t.name);
+    names.set(name, t.name);
+    const fn: Json = { name };
+    if (typeof t.description === "string" && t.description) fn.description = t.description;
+    fn.parameters = t.input_schema ?? { type: "object", properties: {} };
+    out.push({ type: "function", function: fn });
+  }
+  return out;
+}
+
+function effortFromBudget(budget: unknown): string {
+  const n = typeof budget === "number" ? budget : 8192;
+  return n < 4096 ? "low" : n < 16384 ? "medium" : "high";
+}
+
+function reasoningEffort(body: MessagesRequest, kind: Kind): string | undefined {
+  const thinking = body.thinking as Json;
+  if (thinking?.type === "enabled") return effortFromBudget(thinking.budget_tokens);
+  if (thinking?.type !== "adaptive" || kind !== "openai") return undefined;
+  const effort = body.output_config?.effort;
+  if (effort === "low" || effort === "medium" || effort === "high") return effort;
+  if (effort === "xhigh" || effort === "max") return "high";
+  return undefined;
+}
+
+/** OpenAI strict mode needs closed objects with every property required. */
+function strictCompatible(schema: Json): boolean {
+  if (!schema || typeof schema !== "object") return true;
+  if (Array.isArray(schema)) return schema.every(strictCompatible);
+  if (schema.type === "object" || schema.properties) {
+    if (schema.additionalProperties !== false) return false;
+    const keys = Object.keys(schema.properties ?? {});
+    const required: unknown[] = Array.isArray(schema.required) ? schema.required : [];
+    if (!keys.every((k) => required.includes(k))) return false;
+  }
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === "properties" || k === "$defs" || k === "definitions") {
+      if (!Object.values(v as object).every(strictCompatible)) return false;
+    } else if (k === "items" || k === "anyOf" || k === "oneOf" || k === "allOf") {
+      if (!strictCompatible(v)) return false;
+    }
+  }
+  return true;
+}
+
+function responseFormat(body: MessagesRequest): Json | undefined {
+  const format = body.output_config?.format;
+  if (format?.type !== "json_schema" || !format.schema) return undefined;
+  const jsonSchema: Json = { name: "output", schema: format.schema };
+  if (strictCompatible(format.schema)) jsonSchema.strict = true;
+  return { type: "json_schema", json_schema: jsonSchema };
+}
+
+function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest {
+  const kind = kindOf(ctx);
+  const names = new Map<string, string>();
+  const stops = Array.isArray(body.stop_sequences)
+    ? body.stop_sequences.filter((s) => typeof s === "string" && s !== "").slice(0, MAX_STOPS)
+    : [];
+  callStates.set(ctx, { stops, names });
+
+  const upstream: Json = { model: ctx.model, messages: convertMessages(body, kind, names) };
+  const tools = convertTools(body.tools, names);
+  if (tools.length) {
+    upstream.tools = tools;
+    const choice = body.tool_choice as Json;
+    if (choice?.type === "auto") upstream.tool_choice = "auto";
+    else if (choice?.type === "any") upstream.tool_choice = "required";
+    else if (choice?.type === "none") upstream.tool_choice = "none";
+    else if (choice?.type === "tool" && typeof choice.name === "string") {
+      upstream.tool_choice = { type: "function", function: { name: openaiToolName(choice.name) } };
+    }
+    if (choice?.disable_parallel_tool_use === true && choice.type !== "none") {
+      upstream.parallel_tool_calls = false;
+    }
+  }
+
+  if (typeof body.max_tokens === "number") {
+    const field = ctx.upstream.maxTokensField ??
+      (kind === "openai" ? "max_completion_tokens" : "max_tokens");
+    const cap = ctx.upstream.maxTokens;
+    // 0 only pre-warms Anthropic's cache; elsewhere it is invalid, and 1 is the cheapest stand-in.
+    let max = Math.max(1, Math.floor(body.max_tokens));
+    if (typeof cap === "number" && cap > 0) max = Math.min(max, cap);
+    upstream[field] = max;
+  }
+  if (typeof body.temperature === "number") upstream.temperature = body.temperature;
+  if (typeof body.top_p === "number") upstream.top_p = body.top_p;
+  if (kind === "custom" && typeof body.top_k === "number") upstream.top_k = body.top_k;
+  if (stops.length) upstream.stop = stops;
+  const effort = reasoningEffort(body, kind);
+  if (effort) upstream.reasoning_effort = effort;
+  const format = responseFormat(body);
+  if (format) upstream.response_format = format;
+  const user = body.metadata?.user_id;
+  if (typeof user === "string" && user) {
+    upstream.user = user.length <= MAX_USER ? user : `user_${hashHex(user)}${hashHex(`${user}#`)}`;
+  }
+  if (ctx.stream) {
+    upstream.stream = true;
+    upstream.stream_options = { include_usage: true };
+  }
+
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (ctx.apiKey) headers.authorization = `Bearer ${ctx.apiKey}`;
+  return {
+    url: chatCompletionsUrl(ctx.upstream.baseUrl),
+    method: "POST",
+    headers,
+    body: JSON.stringify(upstream),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+function num(v: unknown): number {
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}
+
+function mapUsage(u: Json): Usage {
+  const prompt = num(u?.prompt_tokens);
+  const cached = num(u?.prompt_tokens_details?.cached_tokens) || num(u?.prompt_cache_hit_tokens);
+  return {
+    input_tokens: Math.max(0, prompt - cached),
+    output_tokens: num(u?.completion_tokens),
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: cached,
+  };
+}
+
+function stopReasonFor(finish: unknown, toolUsed: boolean, refused: boolean): StopReason {
+  if (toolUsed) return "tool_use";
+  if (finish === "length") return "max_tokens";
+  if (finish === "content_filter" || refused) return "refusal";
+  // "tool_calls" with no call at all: nothing for the client to run, so the turn is over.
+  return "end_turn";
+}
+
+function matchedStop(text: string, stops: string[]): string | null {
+  for (const s of stops) if (text.endsWith(s)) return s;
+  return null;
+}
+
+/**
+ * Tool arguments as an object. Unparsable text is kept as `{"_raw": text}` rather than `{}`, so the
+ * client's validation error shows the model (and the logs) what it actually sent.
+ */
+export function parseToolArguments(args: unknown): Record<string, unknown> {
+  if (args && typeof args === "object" && !Array.isArray(args)) {
+    return args as Record<string, unknown>;
+  }
+  if (typeof args !== "string" || !args.trim()) return {};
+  try {
+    const v = JSON.parse(args);
+    if (v && typeof v === "object" && !Array.isArray(v)) return v;
+  } catch {
+    // fall through
+  }
+  return { _raw: args };
+}
+
+function messageText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("");
+  }
+  return "";
+}
+
+function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
+  const res = json as Json;
+  const state = stateFor(ctx);
+  const choice = Array.isArray(res?.choices) ? res.choices[0] : undefined;
+  if (!choice) {
+    if (res?.error) {
+      const failure = streamFailure(res.error);
+      throw new ProxyError(failure.status, failure.message, failure.type);
+    }
+    throw new ProxyError(502, "upstream returned no choices", "api_error");
+  }
+  const msg = choice.message ?? {};
+  const content: ResponseBlock[] = [];
+  const reasoning = typeof msg.reasoning_content === "string" && msg.reasoning_content
+    ? msg.reasoning_content
+    : typeof msg.reasoning === "string"
+    ? msg.reasoning
+    : "";
+  if (reasoning) {
+    content.push({ type: "thinking", thinking: reasoning, signature: OPENAI_THINKING_SIGNATURE });
+  }
+  let text = messageText(msg.content);
+  const refused = !text && typeof msg.refusal === "string" && msg.refusal !== "";
+  if (refused) text = msg.refusal;
+  const calls: Json[] = Array.isArray(msg.tool_calls) ? [...msg.tool_calls] : [];
+  if (msg.function_call?.name) calls.push({ function: msg.function_call });
+  const stopSequence = choice.finish_reason === "stop" && !calls.length
+    ? matchedStop(text, state.stops)
+    : null;
+  // Anthropic's text never includes the matched stop sequence.
+  if (stopSequence) text = text.slice(0, text.length - stopSequence.length);
+  if (text) content.push({ type: "text", text });
+  const used = new Set<string>();
+  for (const call of calls) {
+    const name = call?.function?.name;
+    if (typeof name !== "string" || !name) continue;
+    let id = sanitizeToolId(call.id);
+    if (used.has(id)) id = newId("toolu");
+    used.add(id);
+    content.push({
+      type: "tool_use",
+      id,
+      name: state.names.get(name) ?? name,
+      input: parseToolArguments(call.function.arguments),
+    });
+  }
+  const toolUsed = content.some((b) => b.type === "tool_use");
+  return {
+    id: newId("msg"),
+    type: "message",
+    role: "assistant",
+    model: ctx.requestedModel,
+    content,
+    stop_reason: stopSequence
+      ? "stop_sequence"
+      : stopReasonFor(choice.finish_reason, toolUsed, refused),
+    stop_sequence: stopSequence,
+    usage: mapUsage(res.usage),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+function errorFields(bodyText: string): { message: string; code: string; type: string } {
+  const text = bodyText.trim();
+  let parsed: Json;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && typeof parsed === "object") {
+    const err = Array.isArray(parsed) ? parsed[0]?.error ?? parsed[0] : parsed.error ?? parsed;
+    if (typeof err === "string") return { message: err, code: "", type: "" };
+    const message = typeof err?.message === "string"
+      ? err.message
+      : typeof parsed.message === "string"
+      ? parsed.message
+      : typeof parsed.detail === "string"
+      ? parsed.detail
+      : text;
+    return { message, code: String(err?.code ?? ""), type: String(err?.type ?? err?.status ?? "") };
+  }
+  // Plain text, or an HTML error page from a gateway in front of the upstream.
+  const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1];
+  const plain = title ?? text.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim();
+  return { message: plain.slice(0, 500), code: "", type: "" };
+}
+
+function parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure {
+  const { message: raw, code, type } = errorFields(bodyText);
+  const message = raw || `upstream answered HTTP ${status}`;
+  const invalidKey = code === "invalid_api_key" ||
+    /incorrect api key|invalid api key|api key not valid|invalid_api_key/i.test(message);
+  if (invalidKey) {
+    return failureFromStatus(status === 400 ? 401 : status, message, headers, { invalidKey: true });
+  }
+  if (code === "insufficient_quota" || type === "insufficient_quota" || status === 402) {
+    const failure = failureFromStatus(status === 402 ? 402 : 429, message, headers);
+    failure.keyFault = "rate_limit";
+    failure.retryAfterMs = retryAfterFromHeaders(headers) ?? QUOTA_COOLDOWN_MS;
+    return failure;
+  }
+  return failureFromStatus(status, message, headers);
+}
+
+/** An error object met inside a 200 answer (stream or body), classified by its code or wording. */
+function streamFailure(err: Json): UpstreamFailure {
+  const message = typeof err === "string"
+    ? err
+    : typeof err?.message === "string" && err.message
+    ? err.message
+    : "upstream error";
+  let status = Number(err?.code ?? err?.status);
+  if (!Number.isInteger(status) || status < 400 || status > 599) {
+    const words = `${err?.code ?? ""} ${err?.type ?? ""} ${err?.status ?? ""} ${message}`;
+    status = /overload|unavailable|capacity|503/i.test(words)
+      ? 503
+      : /rate.?limit|too many requests|429/i.test(words)
+      ? 429
+      : 502;
+  }
+  return failureFromStatus(status, message, new Headers());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming
+
+interface ToolCall {
+  rawId?: string;
+  name?: string;
+  state: "pending" | "open" | "closed";
+  /** Arguments received before the block could open. */
+  buffer: string;
+  /** Arguments forwarded so far, kept only to tell when an interleaved call is complete. */
+  args: string;
+  checkedLength: number;
+  complete: boolean;
+}
+
+class OpenAIStreamTranslator implements StreamTranslator {
+  private finishReason: string | null = null;
+  private sawDone = false;
+  private usage: Json = null;
+  private byIndex = new Map<number, ToolCall>();
+  private byId = new Map<string, ToolCall>();
+  private last: ToolCall | null = null;
+  /** Calls that cannot open yet (no name, or another call still streaming), in arrival order. */
+  private pending: ToolCall[] = [];
+  private current: ToolCall | null = null;
+  private usedIds = new Set<string>();
+  private toolUsed = false;
+  private refused = false;
+  private tail = "";
+  private readonly maxStop: number;
+  private outChars = 0;
+
+  constructor(private readonly out: AnthropicStreamWriter, private readonly state: CallState) {
+    this.maxStop = state.stops.reduce((m, s) => Math.max(m, s.length), 0);
+  }
+
+  push(event: SseMessage): void {
+    if (this.out.done) return;
+    const data = event.data.trim();
+    if (event.event === "error") {
+      let err: Json = data;
+      try {
+        const parsed = JSON.parse(data);
+        err = parsed?.error ?? parsed;
+      } catch {
+        // plain text error
+      }
+      this.out.error(streamFailure(err || "upstream stream error"));
+      return;
+    }
+    if (!data) return;
+    if (data === "[DONE]") {
+      this.sawDone = true;
+      this.complete();
+      return;
+    }
+    let chunk: Json;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      return; // not an event we understand; a broken stream shows at end()
+    }
+    if (!chunk || typeof chunk !== "object") return;
+    if (chunk.error) {
+      this.out.error(streamFailure(chunk.error));
+      return;
+    }
+    if (chunk.usage && typeof chunk.usage === "object") this.usage = chunk.usage;
+    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
+    if (!choice) return;
+    const delta = choice.delta;
+    if (delta && typeof delta === "object") this.delta(delta);
+    if (choice.finish_reason && !this.finishReason) {
+      this.finishReason = choice.finish_reason;
+      this.flushTools();
+    }
+  }
+
+  end(): void {
+    if (this.out.done) return;
+    if (this.finishReason || this.sawDone) this.complete();
+    else {
+      this.out.error({
+        status: 502,
+        type: "api_error",
+        message: "upstream stream ended unexpectedly",
+      });
+    }
+  }
+
+  private delta(delta: Json): void {
+    const reasoning = typeof delta.reasoning_content === "string" && delta.reasoning_content
+      ? delta.reasoning_content
+      : typeof delta.reasoning === "string"
+      ? delta.reasoning
+      : "";
+    if (reasoning) {
+      this.leaveTool();
+      this.out.thinking(reasoning);
+      this.outChars += reasoning.length;
+    }
+    if (typeof delta.content === "string" && delta.content) this.text(delta.content);
+    if (typeof delta.refusal === "string" && delta.refusal) {
+      this.refused = true;
+      this.text(delta.refusal);
+    }
+    if (Array.isArray(delta.tool_calls)) {
+      for (const tc of delta.tool_calls) if (tc && typeof tc === "object") this.toolDelta(tc);
+    } else if (delta.function_call && typeof delta.function_call === "object") {
+      this.toolDelta({ index: 0, function: delta.function_call });
+    }
+  }
+
+  private text(text: string): void {
+    this.closeThinking();
+    this.leaveTool();
+    this.out.text(text);
+    this.outChars += text.length;
+    if (this.maxStop) this.tail = (this.tail + text).slice(-this.maxStop);
+  }
+
+  private closeThinking(): void {
+    if (this.out.openBlock === "thinking") this.out.signature(OPENAI_THINKING_SIGNATURE);
+  }
+
+  /** The open tool block is about to be closed by another block; late fragments are dropped. */
+  private leaveTool(): void {
+    if (this.current) this.current.state = "closed";
+    this.current = null;
+  }
+
+  /**
+   * Which call a fragment belongs to. Index when present and consistent; a new id on a known index
+   * is a new call (Ollama numbers every call 0); no index at all continues the latest call.
+   */
+  private findCall(index: number | undefined, id: string | undefined): ToolCall | undefined {
+    if (index !== undefined) {
+      const known = this.byIndex.get(index);
+      if (known && (!id || !known.rawId || known.rawId === id)) return known;
+      return id ? this.byId.get(id) : undefined;
+    }
+    if (id) return this.byId.get(id) ?? (this.last && !this.last.rawId ? this.last : undefined);
+    return this.last ?? undefined;
+  }
+
+  private toolDelta(tc: Json): void {
+    const id = typeof tc.id === "string" && tc.id ? tc.id : undefined;
+    const index = typeof tc.index === "number" ? tc.index : undefined;
+    let call = this.findCall(index, id);
+    if (!call) {
+      call = { state: "pending", buffer: "", args: "", checkedLength: -1, complete: false };
+      this.pending.push(call);
+    }
+    if (index !== undefined) this.byIndex.set(index, call);
+    if (id && !call.rawId) {
+      call.rawId = id;
+      this.byId.set(id, call);
+    }
+    this.last = call;
+    const fn = tc.function;
+    if (typeof fn?.name === "string" && fn.name && !call.name) call.name = fn.name;
+    let args = fn?.arguments;
+    if (args && typeof args === "object") args = JSON.stringify(args);
+    if (typeof args !== "string") args = "";
+
+    if (call.state === "open") {
+      if (args) {
+        this.out.toolArgs(args);
+        call.args += args;
+        this.outChars += args.length;
+      }
+    } else if (call.state === "pending") {
+      call.buffer += args;
+      this.advance();
+    }
+  }
+
+  /** Opens waiting calls in order, as long as the one streaming now is evidently complete. */
+  private advance(): void {
+    while (this.pending.length && this.pending[0].name) {
+      if (this.current && !this.looksComplete(this.current)) return;
+      this.open(this.pending.shift()!);
+    }
+  }
+
+  private looksComplete(call: ToolCall): boolean {
+    if (call.complete || call.args.length === call.checkedLength) return call.complete;
+    call.checkedLength = call.args.length;
+    try {
+      const v = JSON.parse(call.args);
+      call.complete = v !== null && typeof v === "object";
+    } catch {
+      call.complete = false;
+    }
+    return call.complete;
+  }
+
+  private open(call: ToolCall): void {
+    this.closeThinking();
+    this.leaveTool();
+    let id = sanitizeToolId(call.rawId);
+    if (this.usedIds.has(id)) id = newId("toolu");
+    this.usedIds.add(id);
+    const name = call.name!;
+    this.out.toolStart(id, this.state.names.get(name) ?? name);
+    this.toolUsed = true;
+    call.state = "open";
+    this.current = call;
+    if (call.buffer) {
+      this.out.toolArgs(call.buffer);
+      call.args = call.buffer;
+      this.outChars += call.buffer.length;
+      call.buffer = "";
+    }
+  }
+
+  /** The answer is over: every waiting call is sent whole, in order; nameless ones cannot be. */
+  private flushTools(): void {
+    for (const call of this.pending.splice(0)) if (call.name) this.open(call);
+  }
+
+  private complete(): void {
+    if (this.out.done) return;
+    this.flushTools();
+    this.closeThinking();
+    const stopSequence = this.finishReason === "stop" && !this.toolUsed
+      ? matchedStop(this.tail, this.state.stops)
+      : null;
+    const stop = stopSequence
+      ? "stop_sequence"
+      : stopReasonFor(this.finishReason, this.toolUsed, this.refused);
+    // Without the usage chunk (some servers omit it) an estimate beats a zero.
+    const usage = this.usage
+      ? mapUsage(this.usage)
+      : { output_tokens: Math.ceil(this.outChars / 4) };
+    this.out.finish(stop, usage, stopSequence);
+  }
+}
+
+export const openaiProvider: Provider = {
+  kinds: ["openai", "custom"],
+  label: "OpenAI Chat Completions",
+  defaultBaseUrl: DEFAULT_BASE_URL,
+  buildRequest,
+  parseResponse,
+  createStreamTranslator(ctx, out) {
+    return new OpenAIStreamTranslator(out, stateFor(ctx));
+  },
+  parseError,
+};

@@ -1,0 +1,186 @@
+// Builds the Anthropic event stream for translated upstreams: owns the block index, so blocks open
+// and close in order 0, 1, 2…, no empty text block is emitted, and every stream ends properly.
+import type { ErrorType, StopReason, Usage } from "../anthropic.ts";
+import { PING_FRAME, sseFrame } from "../sse.ts";
+
+type OpenBlock = "text" | "thinking" | "tool" | null;
+
+export interface StreamMeta {
+  id: string;
+  model: string;
+  inputTokens: number;
+}
+
+/** What went wrong upstream, with enough to decide about the key and the retry. */
+export interface UpstreamFailure {
+  status: number;
+  type: ErrorType;
+  message: string;
+  /** Whose fault: the key's (rate limit or auth), a passing upstream fault, or the request's (undefined). */
+  keyFault?: "rate_limit" | "auth" | "transient";
+  retryAfterMs?: number;
+}
+
+export class AnthropicStreamWriter {
+  private buf: string;
+  private index = -1;
+  private open: OpenBlock = null;
+  private toolArgsSent = false;
+  /** True once any content block was started: past that point a failure cannot be retried. */
+  contentStarted = false;
+  /** Set when the stream ended, normally or with an error. */
+  done = false;
+  /** The upstream error met in the stream, if any. */
+  failure: UpstreamFailure | undefined;
+  stopReason: StopReason | null = null;
+  usage: Usage = { input_tokens: 0, output_tokens: 0 };
+
+  constructor(meta: StreamMeta) {
+    this.usage.input_tokens = meta.inputTokens;
+    this.buf = sseFrame(
+      "message_start",
+      `{"type":"message_start","message":{"id":${JSON.stringify(meta.id)},"type":"message","role":"assistant","model":${
+        JSON.stringify(meta.model)
+      },"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":${meta.inputTokens},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`,
+    ) + PING_FRAME;
+  }
+
+  /** Returns what was written since the last call, and forgets it. */
+  take(): string {
+    const out = this.buf;
+    this.buf = "";
+    return out;
+  }
+
+  get openBlock(): OpenBlock {
+    return this.open;
+  }
+
+  text(delta: string): void {
+    if (!delta || this.done) return;
+    if (this.open !== "text") this.startBlock("text", '{"type":"text","text":""}');
+    this.buf += sseFrame(
+      "content_block_delta",
+      `{"type":"content_block_delta","index":${this.index},"delta":{"type":"text_delta","text":${
+        JSON.stringify(delta)
+      }}}`,
+    );
+  }
+
+  thinking(delta: string): void {
+    if (!delta || this.done) return;
+    if (this.open !== "thinking") {
+      this.startBlock("thinking", '{"type":"thinking","thinking":"","signature":""}');
+    }
+    this.buf += sseFrame(
+      "content_block_delta",
+      `{"type":"content_block_delta","index":${this.index},"delta":{"type":"thinking_delta","thinking":${
+        JSON.stringify(delta)
+      }}}`,
+    );
+  }
+
+  /** The signature of the open thinking block (opened empty if needed); sent just before its stop. */
+  signature(signature: string): void {
+    if (this.done) return;
+    if (this.open !== "thinking") {
+      this.startBlock("thinking", '{"type":"thinking","thinking":"","signature":""}');
+    }
+    this.buf += sseFrame(
+      "content_block_delta",
+      `{"type":"content_block_delta","index":${this.index},"delta":{"type":"signature_delta","signature":${
+        JSON.stringify(signature)
+      }}}`,
+    );
+  }
+
+  redactedThinking(data: string): void {
+    if (this.done) return;
+    this.startBlock(null, `{"type":"redacted_thinking","data":${JSON.stringify(data)}}`);
+    this.closeBlock();
+  }
+
+  toolStart(id: string, name: string): void {
+    if (this.done) return;
+    this.startBlock(
+      "tool",
+      `{"type":"tool_use","id":${JSON.stringify(id)},"name":${JSON.stringify(name)},"input":{}}`,
+    );
+    this.toolArgsSent = false;
+  }
+
+  /** A fragment of the open tool block's JSON arguments, forwarded as it arrives. */
+  toolArgs(partialJson: string): void {
+    if (!partialJson || this.open !== "tool" || this.done) return;
+    this.toolArgsSent = true;
+    this.buf += sseFrame(
+      "content_block_delta",
+      `{"type":"content_block_delta","index":${this.index},"delta":{"type":"input_json_delta","partial_json":${
+        JSON.stringify(partialJson)
+      }}}`,
+    );
+  }
+
+  closeBlock(): void {
+    if (this.index < 0 || this.open === null && !this.pendingClose) return;
+    if (this.open === "tool" && !this.toolArgsSent) {
+      // Clients parse the concatenated fragments at the stop: none at all must still be an object.
+      this.toolArgsSent = true;
+      this.toolArgs("{}");
+    }
+    this.buf += sseFrame(
+      "content_block_stop",
+      `{"type":"content_block_stop","index":${this.index}}`,
+    );
+    this.open = null;
+    this.pendingClose = false;
+  }
+
+  ping(): void {
+    if (!this.done) this.buf += PING_FRAME;
+  }
+
+  /** Closes the open block and ends the message with its stop reason and final usage. */
+  finish(stopReason: StopReason, usage: Partial<Usage>, stopSequence: string | null = null): void {
+    if (this.done) return;
+    this.closeBlock();
+    this.stopReason = stopReason;
+    Object.assign(this.usage, usage);
+    const u = this.usage;
+    this.buf += sseFrame(
+      "message_delta",
+      `{"type":"message_delta","delta":{"stop_reason":"${stopReason}","stop_sequence":${
+        JSON.stringify(stopSequence)
+      }},"usage":{"input_tokens":${u.input_tokens},"output_tokens":${u.output_tokens},"cache_read_input_tokens":${
+        u.cache_read_input_tokens ?? 0
+      },"cache_creation_input_tokens":${u.cache_creation_input_tokens ?? 0}}}`,
+    ) + sseFrame("message_stop", '{"type":"message_stop"}');
+    this.done = true;
+  }
+
+  /** Ends the stream with an `event: error` frame; no `message_stop` follows an error. */
+  error(failure: UpstreamFailure): void {
+    if (this.done) return;
+    this.failure = failure;
+    this.closeBlock();
+    this.buf += sseFrame(
+      "error",
+      `{"type":"error","error":{"type":"${failure.type}","message":${JSON.stringify(failure.message)}}}`,
+    );
+    this.done = true;
+  }
+
+  private pendingClose = false;
+
+  private startBlock(kind: OpenBlock, contentBlock: string): void {
+    this.closeBlock();
+    this.index++;
+    this.open = kind;
+    this.pendingClose = kind === null;
+    this.contentStarted = true;
+    this.buf += sseFrame(
+      "content_block_start",
+      `{"type":"content_block_start","index":${this.index},"content_block":${contentBlock}}`,
+    );
+  }
+}

@@ -1,0 +1,73 @@
+// The contract between the proxy pipeline and each upstream wire format.
+import type { MessageResponse, MessagesRequest } from "../anthropic.ts";
+import type { SseMessage } from "../sse.ts";
+import type { AnthropicStreamWriter, UpstreamFailure } from "./stream_writer.ts";
+
+export type { UpstreamFailure };
+
+/** One upstream as stored in the configuration document. */
+export interface UpstreamConfig {
+  name: string;
+  baseUrl: string;
+  serviceType: string;
+  apiKeys: string[];
+  models?: Record<string, string>;
+  fallback?: string;
+  maxTokens?: number;
+  maxTokensField?: "max_tokens" | "max_completion_tokens";
+  [extra: string]: unknown;
+}
+
+/** Everything a provider needs to know about one attempt. */
+export interface CallContext {
+  upstream: UpstreamConfig;
+  /** The upstream's model name, after the model map. */
+  model: string;
+  /** The model name the client asked for; responses report this one. */
+  requestedModel: string;
+  apiKey: string;
+  stream: boolean;
+  /** The client's request headers (the passthrough forwards `anthropic-*`). */
+  clientHeaders: Headers;
+}
+
+export interface UpstreamRequest {
+  url: string;
+  method?: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** Turns upstream SSE events into Anthropic events written to the writer. */
+export interface StreamTranslator {
+  push(event: SseMessage): void;
+  /** The upstream body ended. A stream that never finished must end with an error here. */
+  end(): void;
+}
+
+export interface Provider {
+  /** The `serviceType` values this provider serves; the first is its canonical name. */
+  readonly kinds: readonly string[];
+  readonly label: string;
+  readonly defaultBaseUrl: string;
+  /**
+   * Bytes pass through untouched: the pipeline forwards the upstream's body as it is (Anthropic
+   * upstreams) instead of translating it.
+   */
+  readonly passthrough?: boolean;
+
+  /** The upstream request for a Messages request. `raw` is the client's body text. */
+  buildRequest(body: MessagesRequest, ctx: CallContext, raw: string): UpstreamRequest;
+  /** A non-streaming upstream JSON answer as an Anthropic message. */
+  parseResponse(json: unknown, ctx: CallContext): MessageResponse;
+  /** A translator for one streamed answer, writing to `out`. */
+  createStreamTranslator(ctx: CallContext, out: AnthropicStreamWriter): StreamTranslator;
+  /** An upstream error answer (status and body text), classified. */
+  parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure;
+
+  /** The upstream's own token count request, where it has one. */
+  countTokensRequest?(body: MessagesRequest, ctx: CallContext, raw: string): UpstreamRequest;
+  parseCountTokens?(json: unknown): number;
+  /** The upstream's own model list request, where it is worth asking (passthrough). */
+  modelsRequest?(ctx: Omit<CallContext, "model" | "requestedModel" | "stream">): UpstreamRequest;
+}

@@ -1,0 +1,44 @@
+// What the proxy remembers about one request: the log line, the request log and the counters
+// are all made from this record.
+import type { Usage } from "./anthropic.ts";
+
+export interface AttemptRecord {
+  upstream: string;
+  keyId: string;
+  /** The key as shown to people: masked. */
+  key: string;
+  outcome: "ok" | "failed" | "skipped";
+  status?: number;
+  reason?: string;
+  ms?: number;
+}
+
+export interface RequestRecord {
+  id: string;
+  time: number;
+  path: string;
+  /** The client's access key, masked. */
+  clientKey?: string;
+  stream: boolean;
+  requestedModel: string;
+  upstreamModel?: string;
+  upstream?: string;
+  serviceType?: string;
+  attempts: AttemptRecord[];
+  /** Names of upstreams that took over after the one before failed. */
+  fallbacks: string[];
+  status: number;
+  errorType?: string;
+  errorMessage?: string;
+  stopReason?: string | null;
+  ttfbMs?: number;
+  totalMs: number;
+  usage?: Usage;
+  requestBody?: string;
+  responseBody?: string;
+}
+
+/** Receives every finished request; the observability layer stores and counts them. */
+export interface Recorder {
+  record(rec: RequestRecord): void;
+}

@@ -1,0 +1,66 @@
+// Everything a request handler may use, built once per process (or per test) and passed down.
+import type { Config } from "./config.ts";
+import { KeyPool } from "./key_pool.ts";
+import { createLogger, type Logger } from "./log.ts";
+import type { Recorder } from "./request_record.ts";
+import { logLineRecorder } from "./request_log_line.ts";
+import { ConfigStore } from "./store/config_store.ts";
+import { KeyHealthStore } from "./store/key_health_store.ts";
+
+export interface Services {
+  config: Config;
+  kv: Deno.Kv;
+  store: ConfigStore;
+  health: KeyHealthStore;
+  pool: KeyPool;
+  log: Logger;
+  /** Receives every finished request (log line, request log, usage, metrics). */
+  recorder: Recorder;
+  /** Upstream calls go through this (tests may inject their own). */
+  fetch: typeof fetch;
+  now: () => number;
+  startedAt: number;
+  close(): void;
+}
+
+export interface ServiceOptions {
+  fetch?: typeof fetch;
+  now?: () => number;
+  logger?: Logger;
+  recorder?: Recorder;
+  /** Follow changes made by other instances (kv.watch); on by default. */
+  watch?: boolean;
+}
+
+export async function createServices(
+  kv: Deno.Kv,
+  config: Config,
+  options: ServiceOptions = {},
+): Promise<Services> {
+  const now = options.now ?? Date.now;
+  const log = options.logger ?? createLogger(config);
+  const store = await ConfigStore.open(kv, config.loadBalanceStrategy, { watch: options.watch });
+  const health = await KeyHealthStore.open(kv, { now, watch: options.watch });
+  for (const secret of [config.proxyAccessKey, config.adminPassword, config.metricsToken]) {
+    log.addSecret(secret);
+  }
+  const learnKeys = () => store.snapshot.doc.upstream.forEach((u) => u.apiKeys.forEach(log.addSecret));
+  learnKeys();
+  store.onChange(learnKeys);
+  return {
+    config,
+    kv,
+    store,
+    health,
+    pool: new KeyPool(health),
+    log,
+    recorder: options.recorder ?? logLineRecorder(log),
+    fetch: options.fetch ?? fetch,
+    now,
+    startedAt: now(),
+    close() {
+      store.close();
+      health.close();
+    },
+  };
+}

@@ -1,0 +1,179 @@
+// The configuration document in KV: versioned, written with an atomic check on the version read,
+// and mirrored in memory (refreshed by kv.watch) so requests never wait on KV.
+import type { Strategy } from "../config.ts";
+import {
+  type ConfigDocument,
+  emptyDocument,
+  InvalidConfigError,
+  validateDocument,
+} from "../config_document.ts";
+import { keys } from "./keys.ts";
+
+/** KV values are limited to 64 KiB (two bytes a character at worst): the document is chunked. */
+const CHUNK_SIZE = 30_000;
+
+/** Someone else saved the configuration since it was read. */
+export class ConflictError extends Error {
+  constructor() {
+    super("The configuration was changed elsewhere since it was loaded; reload and try again");
+    this.name = "ConflictError";
+  }
+}
+
+export interface Snapshot {
+  doc: ConfigDocument;
+  /** KV versionstamp of the stored document; null before the first save. */
+  version: string | null;
+}
+
+interface Meta {
+  chunks: number;
+  updatedAt: number;
+}
+
+export class ConfigStore {
+  #current: Snapshot;
+  #listeners = new Set<(s: Snapshot) => void>();
+  #watch?: ReadableStream<Deno.KvEntryMaybe<unknown>[]>;
+  #closed = false;
+
+  private constructor(private kv: Deno.Kv, private defaultStrategy: Strategy, initial: Snapshot) {
+    this.#current = initial;
+  }
+
+  /** Loads the stored document and keeps following it. */
+  static async open(
+    kv: Deno.Kv,
+    defaultStrategy: Strategy,
+    options: { watch?: boolean } = {},
+  ): Promise<ConfigStore> {
+    const store = new ConfigStore(kv, defaultStrategy, await read(kv, defaultStrategy));
+    if (options.watch !== false) store.#follow();
+    return store;
+  }
+
+  /** The in-memory configuration: no KV access. */
+  get snapshot(): Snapshot {
+    return this.#current;
+  }
+
+  onChange(listener: (s: Snapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Replaces the document. With `expectedVersion`, fails with ConflictError if the stored one is
+   * no longer that version. Invalid input throws InvalidConfigError and changes nothing.
+   */
+  async replace(input: unknown, expectedVersion?: string | null): Promise<Snapshot> {
+    const doc = validateDocument(input, this.defaultStrategy);
+    const metaKey = keys.configMeta();
+    const meta = await this.kv.get<Meta>(metaKey);
+    if (expectedVersion !== undefined && meta.versionstamp !== expectedVersion) {
+      throw new ConflictError();
+    }
+    const snap = await write(this.kv, doc, meta);
+    if (!snap) throw new ConflictError();
+    this.#publish(snap);
+    return snap;
+  }
+
+  /**
+   * Applies `change` to the latest stored document and saves it; retried when another writer got
+   * in between, since the change is re-applied to what that writer saved.
+   */
+  async update(change: (doc: ConfigDocument) => ConfigDocument | void): Promise<Snapshot> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const metaKey = keys.configMeta();
+      const meta = await this.kv.get<Meta>(metaKey);
+      const latest = await read(this.kv, this.defaultStrategy);
+      if (latest.version !== meta.versionstamp) continue;
+      const draft = structuredClone(latest.doc);
+      const next = change(draft) ?? draft;
+      const doc = validateDocument(next, this.defaultStrategy);
+      const snap = await write(this.kv, doc, meta);
+      if (snap) {
+        this.#publish(snap);
+        return snap;
+      }
+    }
+    throw new ConflictError();
+  }
+
+  /** Re-reads KV now (the watch does this by itself; tests and the CLI may want it at once). */
+  async refresh(): Promise<Snapshot> {
+    const snap = await read(this.kv, this.defaultStrategy);
+    this.#publish(snap);
+    return snap;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#watch?.cancel().catch(() => {});
+  }
+
+  #publish(snap: Snapshot): void {
+    if (this.#current.version === snap.version && snap.version !== null) return;
+    this.#current = snap;
+    for (const listener of this.#listeners) listener(snap);
+  }
+
+  async #follow(): Promise<void> {
+    this.#watch = this.kv.watch([keys.configMeta()]);
+    try {
+      for await (const [meta] of this.#watch) {
+        if (this.#closed) break;
+        if (meta.versionstamp === this.#current.version) continue;
+        this.#publish(await read(this.kv, this.defaultStrategy));
+      }
+    } catch (err) {
+      if (!this.#closed) console.error("config watch stopped:", err);
+    }
+  }
+}
+
+async function read(kv: Deno.Kv, defaultStrategy: Strategy): Promise<Snapshot> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const meta = await kv.get<Meta>(keys.configMeta());
+    if (!meta.value) return { doc: emptyDocument(defaultStrategy), version: null };
+    const chunkKeys = Array.from({ length: meta.value.chunks }, (_, i) => keys.configChunk(i));
+    const chunks: Deno.KvEntryMaybe<string>[] = [];
+    for (let i = 0; i < chunkKeys.length; i += 10) {
+      chunks.push(...await kv.getMany<string[]>(chunkKeys.slice(i, i + 10)));
+    }
+    // Chunks written with this meta share its versionstamp; anything else is a write in between.
+    if (chunks.some((c) => c.versionstamp !== meta.versionstamp)) continue;
+    try {
+      const doc = validateDocument(JSON.parse(chunks.map((c) => c.value).join("")), defaultStrategy);
+      return { doc, version: meta.versionstamp };
+    } catch (err) {
+      if (err instanceof InvalidConfigError) {
+        console.error("stored configuration is invalid, serving it unvalidated:", err.message);
+        return { doc: JSON.parse(chunks.map((c) => c.value).join("")), version: meta.versionstamp };
+      }
+      throw err;
+    }
+  }
+  throw new Error("configuration kept changing while being read");
+}
+
+async function write(
+  kv: Deno.Kv,
+  doc: ConfigDocument,
+  meta: Deno.KvEntryMaybe<Meta>,
+): Promise<Snapshot | null> {
+  const text = JSON.stringify(doc);
+  const count = Math.max(1, Math.ceil(text.length / CHUNK_SIZE));
+  const op = kv.atomic().check(meta).set(keys.configMeta(), {
+    chunks: count,
+    updatedAt: Date.now(),
+  } satisfies Meta);
+  for (let i = 0; i < count; i++) {
+    op.set(keys.configChunk(i), text.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE));
+  }
+  for (let i = count; i < (meta.value?.chunks ?? 0); i++) op.delete(keys.configChunk(i));
+  const res = await op.commit();
+  if (!res.ok) return null;
+  return { doc, version: res.versionstamp };
+}

@@ -1,0 +1,132 @@
+// Key health (cooling down until T for a model, or disabled with a reason) shared through KV by
+// every instance; each keeps an in-memory copy refreshed by kv.watch, so picking a key never waits.
+import { keys } from "./keys.ts";
+
+export interface KeyState {
+  state: "cooldown" | "disabled";
+  /** For a cooldown: when the key may be used again (ms since epoch). */
+  until?: number;
+  /** The model the cooldown applies to; `*` for every model. */
+  model: string;
+  reason: string;
+  since: number;
+}
+
+/** Health of every key, by upstream name, key id and model. */
+export class KeyHealthStore {
+  #states = new Map<string, KeyState>();
+  #listeners = new Set<() => void>();
+  #watch?: ReadableStream<Deno.KvEntryMaybe<unknown>[]>;
+  #closed = false;
+
+  private constructor(private kv: Deno.Kv, private now: () => number) {}
+
+  static async open(
+    kv: Deno.Kv,
+    options: { now?: () => number; watch?: boolean } = {},
+  ): Promise<KeyHealthStore> {
+    const store = new KeyHealthStore(kv, options.now ?? Date.now);
+    await store.reload();
+    if (options.watch !== false) store.#follow();
+    return store;
+  }
+
+  /** The key's state for a model, or undefined when it is healthy. Memory only. */
+  get(upstream: string, keyId: string, model: string): KeyState | undefined {
+    const now = this.now();
+    for (const m of [model, "*"]) {
+      const s = this.#states.get(mapKey(upstream, keyId, m));
+      if (s && (s.state === "disabled" || (s.until ?? 0) > now)) return s;
+    }
+    return undefined;
+  }
+
+  /** Every state of one upstream's keys that still holds, for the admin pages. */
+  list(upstream?: string): Array<KeyState & { upstream: string; keyId: string }> {
+    const now = this.now();
+    const out: Array<KeyState & { upstream: string; keyId: string }> = [];
+    for (const [k, s] of this.#states) {
+      const [u, keyId] = JSON.parse(k) as [string, string, string];
+      if (upstream !== undefined && u !== upstream) continue;
+      if (s.state === "cooldown" && (s.until ?? 0) <= now) continue;
+      out.push({ ...s, upstream: u, keyId });
+    }
+    return out;
+  }
+
+  async coolDown(
+    upstream: string,
+    keyId: string,
+    model: string,
+    ms: number,
+    reason: string,
+  ): Promise<void> {
+    const now = this.now();
+    const state: KeyState = { state: "cooldown", until: now + ms, model, reason, since: now };
+    this.#states.set(mapKey(upstream, keyId, model), state);
+    await this.kv.atomic()
+      .set(keys.keyHealth(upstream, keyId, model), state, { expireIn: Math.max(1000, ms) })
+      .set(keys.keyHealthVersion(), crypto.randomUUID())
+      .commit();
+  }
+
+  async disable(upstream: string, keyId: string, reason: string): Promise<void> {
+    const state: KeyState = { state: "disabled", model: "*", reason, since: this.now() };
+    this.#states.set(mapKey(upstream, keyId, "*"), state);
+    await this.kv.atomic()
+      .set(keys.keyHealth(upstream, keyId, "*"), state)
+      .set(keys.keyHealthVersion(), crypto.randomUUID())
+      .commit();
+  }
+
+  /** Clears every state of a key (re-enable), or of all keys of an upstream when keyId is omitted. */
+  async clear(upstream: string, keyId?: string): Promise<void> {
+    const op = this.kv.atomic();
+    for (const [k] of this.#states) {
+      const [u, id, model] = JSON.parse(k) as [string, string, string];
+      if (u !== upstream || (keyId !== undefined && id !== keyId)) continue;
+      this.#states.delete(k);
+      op.delete(keys.keyHealth(u, id, model));
+    }
+    for await (const e of this.kv.list({ prefix: [...keys.keyHealthPrefix(), upstream] })) {
+      if (keyId === undefined || e.key[2] === keyId) op.delete(e.key);
+    }
+    await op.set(keys.keyHealthVersion(), crypto.randomUUID()).commit();
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async reload(): Promise<void> {
+    const next = new Map<string, KeyState>();
+    for await (const e of this.kv.list<KeyState>({ prefix: keys.keyHealthPrefix() })) {
+      const [, upstream, keyId, model] = e.key as [string, string, string, string];
+      next.set(mapKey(upstream, keyId, model), e.value);
+    }
+    this.#states = next;
+    for (const l of this.#listeners) l();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#watch?.cancel().catch(() => {});
+  }
+
+  async #follow(): Promise<void> {
+    this.#watch = this.kv.watch([keys.keyHealthVersion()]);
+    try {
+      for await (const _ of this.#watch) {
+        if (this.#closed) break;
+        await this.reload();
+      }
+    } catch (err) {
+      if (!this.#closed) console.error("key health watch stopped:", err);
+    }
+  }
+}
+
+function mapKey(upstream: string, keyId: string, model: string): string {
+  return JSON.stringify([upstream, keyId, model]);
+}

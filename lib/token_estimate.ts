@@ -1,0 +1,43 @@
+// A local token estimate for count_tokens and the first usage figure of a stream: about four
+// characters a token for text and JSON, a flat cost per image.
+import type { ContentBlock, MessagesRequest } from "./anthropic.ts";
+
+const IMAGE_TOKENS = 1_600;
+
+function blockChars(block: ContentBlock): number {
+  switch (block.type) {
+    case "text":
+      return (block as { text: string }).text?.length ?? 0;
+    case "thinking":
+      return (block as { thinking: string }).thinking?.length ?? 0;
+    case "image":
+    case "document":
+      return IMAGE_TOKENS * 4;
+    case "tool_use":
+      return JSON.stringify((block as { input: unknown }).input ?? {}).length +
+        String((block as { name: string }).name).length;
+    case "tool_result": {
+      const content = (block as { content?: unknown }).content;
+      if (typeof content === "string") return content.length;
+      if (Array.isArray(content)) {
+        return content.reduce((n: number, b: ContentBlock) => n + blockChars(b), 0);
+      }
+      return 0;
+    }
+    default:
+      return JSON.stringify(block).length;
+  }
+}
+
+export function estimateTokens(body: Pick<MessagesRequest, "system" | "messages" | "tools">): number {
+  let chars = 0;
+  if (typeof body.system === "string") chars += body.system.length;
+  else if (Array.isArray(body.system)) for (const b of body.system) chars += b.text?.length ?? 0;
+  for (const m of body.messages ?? []) {
+    chars += 8;
+    if (typeof m.content === "string") chars += m.content.length;
+    else for (const b of m.content) chars += blockChars(b);
+  }
+  if (body.tools?.length) chars += JSON.stringify(body.tools).length;
+  return Math.max(1, Math.ceil(chars / 4));
+}

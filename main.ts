@@ -1,0 +1,54 @@
+// Composition root: settings, store, app, server.
+import { createApp } from "./lib/app.ts";
+import { type Config, ConfigError, loadConfig } from "./lib/config.ts";
+import { openKv } from "./lib/store/open_kv.ts";
+import { createServices } from "./lib/services.ts";
+import { startKeyRecovery } from "./lib/key_recovery.ts";
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    Deno.exit(1);
+  }
+  throw err;
+}
+
+const kv = await openKv(config);
+const services = await createServices(kv, config);
+const app = createApp(services);
+startKeyRecovery(services);
+
+Deno.serve({
+  port: config.port,
+  hostname: config.hostname,
+  onListen({ hostname, port }) {
+    const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
+    const { doc } = services.store.snapshot;
+    const lines = [
+      `Claude API proxy listening on http://${shown}:${port}`,
+      `  store: ${config.onDeploy ? "Deno Deploy KV" : config.kvPath}`,
+      `  upstreams: ${doc.upstream.length}, current: ${
+        doc.upstream[doc.currentUpstream]?.name ?? "none"
+      }, strategy: ${doc.loadBalance}`,
+    ];
+    if (!config.proxyAccessKey) {
+      lines.push(
+        "  !! PROXY_ACCESS_KEY is not set: /v1/* answers 401 to everyone until you set it (in .env)",
+      );
+    }
+    if (!config.adminPassword) {
+      lines.push("  !! ADMIN_PASSWORD is not set: the admin pages at /admin are disabled");
+    } else {
+      lines.push(`  admin: http://${shown}:${port}/admin`);
+    }
+    if (doc.upstream.length === 0) {
+      lines.push(
+        "  next: add an upstream on the admin pages, or: deno task config add <name> <baseUrl> <openai|custom|gemini|anthropic>",
+      );
+    }
+    console.log(lines.join("\n"));
+  },
+}, app.fetch);
