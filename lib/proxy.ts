@@ -104,7 +104,8 @@ async function route(
       "No upstream is configured: add one on the admin pages or with `deno task config add`",
     );
   }
-  const deadline = s.now() + s.config.requestTimeout;
+  // Each attempt may wait REQUEST_TIMEOUT for its first byte; all of them together twice that.
+  const deadline = s.now() + 2 * s.config.requestTimeout;
   const visited = new Set<string>();
   let last: UpstreamFailure | undefined;
   const faults = { rate_limit: 0, auth: 0, transient: 0 };
@@ -332,7 +333,12 @@ async function attempt(
     }
     throw err;
   }
-  const sent = await send(s, req, deadline - s.now(), call.signal);
+  const sent = await send(
+    s,
+    req,
+    Math.min(s.config.requestTimeout, deadline - s.now()),
+    call.signal,
+  );
   if (!("res" in sent)) return { failure: sent };
   const { res, controller, timer } = sent;
   if (!res.ok) {

@@ -1,0 +1,994 @@
+// Anthropic Messages ⇄ Gemini generateContent / streamGenerateContent (Developer API, v1beta).
+import type {
+  MessageResponse,
+  MessagesRequest,
+  ResponseBlock,
+  StopReason,
+  Usage,
+} from "../anthropic.ts";
+import { newId } from "../anthropic.ts";
+import { ProxyError } from "../errors.ts";
+import { failureFromStatus, parseDuration } from "./failure.ts";
+import {
+  cleanGeminiSchema,
+  cleanToolParameters,
+  decodeJsonPaths,
+  encodeJsonPaths,
+  type JsonPath,
+} from "./gemini_schema.ts";
+import type { AnthropicStreamWriter, UpstreamFailure } from "./stream_writer.ts";
+import type { CallContext, Provider, StreamTranslator, UpstreamRequest } from "./types.ts";
+
+type Obj = Record<string, unknown>;
+type Part = Obj;
+/** Client content blocks, read defensively: clients send shapes the types do not list. */
+type Block = Obj;
+interface Content {
+  role: "user" | "model";
+  parts: Part[];
+}
+
+/** Google's documented stand-in for a signature Gemini never issued (history from elsewhere). */
+export const SKIP_SIGNATURE = "skip_thought_signature_validator";
+/** Prefix of the thinking-block signatures this provider mints, to tell them from Anthropic's. */
+export const SIGNATURE_PREFIX = "gsig:";
+const BILLING_PREFIX = "x-anthropic-billing-header:";
+/** Longer signatures ride in a thinking block instead of the tool id, to keep ids reasonable. */
+const MAX_SIGNATURE_IN_ID = 6000;
+const REFUSAL_REASONS = new Set([
+  "SAFETY",
+  "RECITATION",
+  "PROHIBITED_CONTENT",
+  "BLOCKLIST",
+  "SPII",
+  "LANGUAGE",
+  "IMAGE_SAFETY",
+  "IMAGE_PROHIBITED_CONTENT",
+  "IMAGE_RECITATION",
+]);
+const FAILED_CALL_REASONS = new Set(["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"]);
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function num(v: unknown): number {
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-request state: what the response needs from the request (names, JSON-text paths).
+
+interface RequestState {
+  /** Gemini function name → the client's tool name. */
+  names: Map<string, string>;
+  /** Gemini function name → argument paths Gemini writes as JSON text. */
+  jsonPaths: Map<string, JsonPath[]>;
+  /** Signatures of text parts are only worth carrying when the client asked for thinking. */
+  carryText: boolean;
+}
+
+// The pipeline hands the same context object to buildRequest and to the response side.
+const states = new WeakMap<CallContext, RequestState>();
+
+function stateFor(ctx: CallContext): RequestState {
+  return states.get(ctx) ?? { names: new Map(), jsonPaths: new Map(), carryText: false };
+}
+
+function modelName(model: string): string {
+  return model.replace(/^models\//, "");
+}
+
+/** The API root (`…/v1beta`), whether or not the configured base URL already names a version. */
+export function geminiApiRoot(baseUrl: string | undefined): string {
+  const base = (baseUrl || geminiProvider.defaultBaseUrl).replace(/\/+$/, "");
+  return /\/v1(alpha|beta\d*)?$/.test(base) ? base : `${base}/v1beta`;
+}
+
+function methodUrl(ctx: CallContext, method: string): string {
+  return `${geminiApiRoot(ctx.upstream.baseUrl)}/models/${
+    encodeURIComponent(modelName(ctx.model))
+  }:${method}`;
+}
+
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Names the model and key a signature was issued for: signatures do not carry over to another
+ * model (or, reportedly, key), so a replay elsewhere falls back to the skip value.
+ */
+function fingerprint(ctx: CallContext): string {
+  return hash32(`${modelName(ctx.model)}\n${ctx.apiKey}`).toString(36).padStart(7, "0");
+}
+
+/** Gemini function names: a letter or `_` first, then `[A-Za-z0-9_.:-]`, 64 at most. */
+export function geminiFunctionName(name: string): string {
+  if (/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/.test(name)) return name;
+  let clean = name.replace(/[^A-Za-z0-9_.:-]/g, "_");
+  if (!/^[A-Za-z_]/.test(clean)) clean = `_${clean}`;
+  // A hash keeps two names that clean to the same text apart.
+  return `${clean.slice(0, 55)}_${hash32(name).toString(36).padStart(7, "0")}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// thoughtSignature carriers: the tool_use id, and the signature of a thinking block.
+
+function toB64url(b64: string): string {
+  return b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromB64url(s: string): string {
+  const b64 = s.replace(/-/g, "+").replace(/_/g, "/");
+  return b64 + "=".repeat((4 - b64.length % 4) % 4);
+}
+
+function textToB64url(text: string): string {
+  let bin = "";
+  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
+  return toB64url(btoa(bin));
+}
+
+function b64urlToText(s: string): string {
+  const bin = atob(fromB64url(s));
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
+const ID_HEAD = /^toolu_01[0-9A-Za-z]{24}/;
+
+/**
+ * `toolu_01<24>` alone, or followed by `__<fingerprint>`, then `i<len>_<gemini id>` when Gemini
+ * named the call, then `s<signature>`; all URL-safe base64, so the id still matches
+ * `^[a-zA-Z0-9_-]+$`. Returns whether the signature fit.
+ */
+function mintToolId(fp: string, signature?: string, geminiId?: string): [string, boolean] {
+  const head = newId("toolu");
+  const sig = signature ? toB64url(signature) : "";
+  const fits = sig.length > 0 && sig.length <= MAX_SIGNATURE_IN_ID;
+  if (!fits && !geminiId) return [head, false];
+  let id = `${head}__${fp}`;
+  if (geminiId) {
+    const g = textToB64url(geminiId);
+    id += `i${g.length}_${g}`;
+  }
+  if (fits) id += `s${sig}`;
+  return [id, fits];
+}
+
+interface ToolIdInfo {
+  head: string;
+  fp?: string;
+  geminiId?: string;
+  signature?: string;
+}
+
+export function parseToolId(id: string): ToolIdInfo | undefined {
+  const head = ID_HEAD.exec(id)?.[0];
+  if (!head) return undefined;
+  let rest = id.slice(head.length);
+  if (!rest) return { head };
+  const fp = /^__([0-9a-z]{7})/.exec(rest)?.[1];
+  if (!fp) return undefined;
+  rest = rest.slice(9);
+  const info: ToolIdInfo = { head, fp };
+  const idMatch = /^i(\d+)_/.exec(rest);
+  if (idMatch) {
+    const len = Number(idMatch[1]);
+    try {
+      info.geminiId = b64urlToText(rest.slice(idMatch[0].length, idMatch[0].length + len));
+    } catch {
+      return undefined;
+    }
+    rest = rest.slice(idMatch[0].length + len);
+  }
+  if (rest.startsWith("s")) info.signature = fromB64url(rest.slice(1));
+  else if (rest) return undefined;
+  return info;
+}
+
+/** What a thinking block's signature carries: `t` for a text part, `c` per tool id head. */
+interface Carry {
+  f?: string;
+  t?: string;
+  c?: Record<string, string>;
+}
+
+function readCarry(signature: unknown): Carry | undefined {
+  if (typeof signature !== "string" || !signature.startsWith(SIGNATURE_PREFIX)) return undefined;
+  try {
+    const c = JSON.parse(signature.slice(SIGNATURE_PREFIX.length));
+    return isObj(c) ? c as Carry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request.
+
+function blocksOf(content: unknown): Block[] {
+  if (typeof content === "string") return [{ type: "text", text: content }];
+  return Array.isArray(content) ? content.filter(isObj) : [];
+}
+
+function systemText(body: MessagesRequest): string {
+  const pieces: string[] = [];
+  const add = (text: unknown) => {
+    if (typeof text !== "string" || !text.trim()) return;
+    // Claude Code's per-request billing line would only defeat Gemini's prefix caching.
+    if (text.trimStart().startsWith(BILLING_PREFIX)) return;
+    pieces.push(text);
+  };
+  for (const b of blocksOf(body.system)) if (b.type === "text") add(b.text);
+  for (const m of body.messages ?? []) {
+    if (m.role !== "system") continue;
+    for (const b of blocksOf(m.content)) if (b.type === "text") add(b.text);
+  }
+  return pieces.join("\n\n");
+}
+
+const MIME_BY_EXT: Record<string, string> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+  heic: "image/heic",
+  heif: "image/heif",
+  pdf: "application/pdf",
+  txt: "text/plain",
+};
+
+function guessMime(url: string, fallback: string): string {
+  const ext = /\.([a-z0-9]+)(?:[?#].*)?$/i.exec(url)?.[1]?.toLowerCase();
+  return (ext && MIME_BY_EXT[ext]) || fallback;
+}
+
+/** An image or document block as parts (inline data, a file URI, or its text). */
+function mediaParts(block: Block): Part[] {
+  const source = isObj(block.source) ? block.source : undefined;
+  if (!source) return [];
+  if (block.type === "image") {
+    if (source.type === "base64" && typeof source.data === "string" && source.data) {
+      return [{ inlineData: { mimeType: String(source.media_type || "image/png"), data: source.data } }];
+    }
+    if (source.type === "url" && typeof source.url === "string") {
+      return [{ fileData: { mimeType: guessMime(source.url, "image/jpeg"), fileUri: source.url } }];
+    }
+    return [{ text: "[An image was attached here but could not be forwarded.]" }];
+  }
+  if (block.type !== "document") return [];
+  const title = typeof block.title === "string" && block.title ? `${block.title}\n\n` : "";
+  if (source.type === "base64" && typeof source.data === "string" && source.data) {
+    const mimeType = String(source.media_type || "application/pdf");
+    if (mimeType.startsWith("text/")) {
+      try {
+        return textParts(title + b64urlToText(toB64url(source.data)));
+      } catch { /* not base64 after all: send it as data */ }
+    }
+    return [{ inlineData: { mimeType, data: source.data } }];
+  }
+  if (source.type === "text" && typeof source.data === "string") {
+    return textParts(title + source.data);
+  }
+  if (source.type === "url" && typeof source.url === "string") {
+    return [{ fileData: { mimeType: guessMime(source.url, "application/pdf"), fileUri: source.url } }];
+  }
+  if (source.type === "content") {
+    const parts: Part[] = textParts(title);
+    for (const b of blocksOf(source.content)) {
+      parts.push(...(b.type === "text" ? textParts(b.text) : mediaParts(b)));
+    }
+    return parts;
+  }
+  return [];
+}
+
+/** Gemini rejects empty text: a blank string gives no part at all. */
+function textParts(text: unknown): Part[] {
+  return typeof text === "string" && text.trim() ? [{ text }] : [];
+}
+
+interface ToolResult {
+  toolUseId: string;
+  text: string;
+  isError: boolean;
+}
+
+/** A tool_result's text (blocks joined in order) and its images and documents as extra parts. */
+function toolResultOf(block: Block): [ToolResult, Part[]] {
+  const texts: string[] = [];
+  const extras: Part[] = [];
+  const content = block.content;
+  if (typeof content === "string") texts.push(content);
+  else {
+    for (const b of blocksOf(content)) {
+      if (b.type === "text" && typeof b.text === "string") texts.push(b.text);
+      else if (b.type === "image" || b.type === "document") extras.push(...mediaParts(b));
+      else if (typeof b.text === "string") texts.push(b.text);
+    }
+  }
+  return [{
+    toolUseId: String(block.tool_use_id ?? ""),
+    text: texts.join("\n"),
+    isError: block.is_error === true,
+  }, extras];
+}
+
+interface Call {
+  id: string;
+  name: string;
+  geminiId?: string;
+}
+
+interface Turn {
+  role: "user" | "model";
+  parts: Part[];
+  calls: Call[];
+  results: ToolResult[];
+  extras: Part[];
+}
+
+interface HistoryOptions {
+  fp: string;
+  jsonPaths: Map<string, JsonPath[]>;
+}
+
+function modelTurn(blocks: Block[], opts: HistoryOptions): Turn {
+  const turn: Turn = { role: "model", parts: [], calls: [], results: [], extras: [] };
+  const carry: Carry = {};
+  for (const b of blocks) {
+    if (b.type !== "thinking") continue;
+    const c = readCarry(b.signature);
+    if (!c || c.f !== opts.fp) continue;
+    if (typeof c.t === "string") carry.t = c.t;
+    if (isObj(c.c)) carry.c = { ...carry.c, ...c.c };
+  }
+  for (const b of blocks) {
+    if (b.type === "text") turn.parts.push(...textParts(b.text));
+    else if (b.type === "tool_use" && typeof b.name === "string") {
+      const id = String(b.id ?? "");
+      const name = geminiFunctionName(b.name);
+      const info = parseToolId(id);
+      const call: Call = { id, name };
+      if (info?.geminiId) call.geminiId = info.geminiId;
+      const fc: Obj = { name, args: argsOf(b.input, opts.jsonPaths.get(name)) };
+      if (call.geminiId) fc.id = call.geminiId;
+      const part: Part = { functionCall: fc };
+      // The carry was checked against this model and key already; the id's own part is here.
+      const sig = info?.signature && info.fp === opts.fp
+        ? info.signature
+        : info && carry.c?.[info.head];
+      if (sig) part.thoughtSignature = sig;
+      turn.parts.push(part);
+      turn.calls.push(call);
+    } else if (b.type === "image" || b.type === "document") turn.parts.push(...mediaParts(b));
+  }
+  if (carry.t) {
+    // A text part's signature goes back on the last text part; never on a call, where it is wrong.
+    for (let i = turn.parts.length - 1; i >= 0; i--) {
+      const p = turn.parts[i];
+      if (typeof p.text === "string") {
+        if (!p.thoughtSignature) p.thoughtSignature = carry.t;
+        break;
+      }
+    }
+  }
+  return turn;
+}
+
+function argsOf(input: unknown, paths: JsonPath[] | undefined): Obj {
+  let args: unknown = input;
+  if (typeof args === "string") {
+    try {
+      args = JSON.parse(args);
+    } catch { /* not JSON */ }
+  }
+  if (!isObj(args)) return {};
+  return paths?.length ? encodeJsonPaths(args, paths) as Obj : args;
+}
+
+function userTurn(blocks: Block[]): Turn {
+  const turn: Turn = { role: "user", parts: [], calls: [], results: [], extras: [] };
+  for (const b of blocks) {
+    if (b.type === "text") turn.parts.push(...textParts(b.text));
+    else if (b.type === "tool_result") {
+      const [result, extras] = toolResultOf(b);
+      turn.results.push(result);
+      turn.extras.push(...extras);
+    } else if (b.type === "image" || b.type === "document") turn.parts.push(...mediaParts(b));
+    else if (b.type !== "thinking" && b.type !== "redacted_thinking") {
+      // Server-tool results and the like: their text is all Gemini could use.
+      turn.parts.push(...textParts(b.text));
+    }
+  }
+  return turn;
+}
+
+function isEmpty(t: Turn): boolean {
+  return t.parts.length === 0 && t.calls.length === 0 && t.results.length === 0 &&
+    t.extras.length === 0;
+}
+
+function responsePart(name: string, result: ToolResult | undefined, geminiId?: string): Part {
+  const fr: Obj = {
+    name,
+    response: !result
+      ? { error: "No result was provided for this tool call." }
+      : result.isError
+      ? { error: result.text }
+      : { output: result.text },
+  };
+  if (geminiId) fr.id = geminiId;
+  return { functionResponse: fr };
+}
+
+function orphanText(r: ToolResult): Part[] {
+  return textParts(`[Result of tool call ${r.toolUseId}${r.isError ? " (error)" : ""}]\n${r.text}`);
+}
+
+/**
+ * Messages → contents: strict user/model alternation starting with user, no empty parts, and
+ * every model turn with N calls answered by the next user turn with N responses (results first).
+ */
+function buildContents(body: MessagesRequest, opts: HistoryOptions): Content[] {
+  const turns: Turn[] = [];
+  for (const m of body.messages ?? []) {
+    if (m.role === "system") continue;
+    const blocks = blocksOf(m.content);
+    const turn = m.role === "assistant" ? modelTurn(blocks, opts) : userTurn(blocks);
+    if (isEmpty(turn)) continue;
+    const prev = turns[turns.length - 1];
+    if (prev && prev.role === turn.role) {
+      prev.parts.push(...turn.parts);
+      prev.calls.push(...turn.calls);
+      prev.results.push(...turn.results);
+      prev.extras.push(...turn.extras);
+    } else turns.push(turn);
+  }
+
+  const contents: Content[] = [];
+  for (let i = 0; i < turns.length; i++) {
+    const turn = turns[i];
+    if (turn.role === "model") {
+      const first = turn.parts.find((p) => p.functionCall);
+      if (first && !first.thoughtSignature) first.thoughtSignature = SKIP_SIGNATURE;
+      contents.push({ role: "model", parts: turn.parts });
+      if (turn.calls.length && turns[i + 1]?.role !== "user") {
+        // Calls nobody answered (the history ends here): Gemini still wants a response each.
+        turns.splice(i + 1, 0, { role: "user", parts: [], calls: [], results: [], extras: [] });
+      }
+      continue;
+    }
+    const prev = turns[i - 1];
+    const calls = prev?.role === "model" ? prev.calls : [];
+    const pending = [...turn.results];
+    const responses = calls.map((call) => {
+      const at = pending.findIndex((r) => r.toolUseId === call.id);
+      const result = at >= 0 ? pending.splice(at, 1)[0] : undefined;
+      return responsePart(call.name, result, call.geminiId);
+    });
+    const parts = [...responses, ...pending.flatMap(orphanText), ...turn.extras, ...turn.parts];
+    if (parts.length) contents.push({ role: "user", parts });
+  }
+  if (contents[0]?.role === "model") {
+    contents.unshift({ role: "user", parts: [{ text: "(conversation continues)" }] });
+  }
+  return contents;
+}
+
+function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
+  const t = body.thinking;
+  if (!t || !isObj(t)) return undefined;
+  // Older models have no thinking at all and reject the field.
+  if (/gemini-(1\.|2\.0)|gemma/i.test(model)) return undefined;
+  const pro = /pro/i.test(model);
+  if (t.type === "enabled") {
+    const budget = Math.floor(num(t.budget_tokens)) || 1024;
+    const clamped = pro ? Math.min(Math.max(budget, 128), 32768) : Math.min(budget, 24576);
+    return { includeThoughts: true, thinkingBudget: clamped };
+  }
+  if (t.type === "adaptive") {
+    return { includeThoughts: t.display !== "omitted", thinkingBudget: -1 };
+  }
+  if (t.type === "disabled" && !pro) return { thinkingBudget: 0 };
+  return undefined;
+}
+
+interface Declared {
+  tools?: Obj[];
+  toolConfig?: Obj;
+  state: RequestState;
+}
+
+function declareTools(body: MessagesRequest): Declared {
+  const state: RequestState = { names: new Map(), jsonPaths: new Map(), carryText: false };
+  const decls: Obj[] = [];
+  for (const tool of body.tools ?? []) {
+    // Server tools (web_search_2025…, bash_…) have no Gemini counterpart.
+    if (!isObj(tool) || typeof tool.name !== "string" || (tool.type && tool.type !== "custom")) {
+      continue;
+    }
+    const name = geminiFunctionName(tool.name);
+    if (state.names.has(name)) continue;
+    state.names.set(name, tool.name);
+    const { schema, jsonPaths } = cleanToolParameters(tool.input_schema);
+    if (jsonPaths.length) state.jsonPaths.set(name, jsonPaths);
+    const decl: Obj = { name };
+    if (typeof tool.description === "string" && tool.description) {
+      decl.description = tool.description;
+    }
+    if (schema) decl.parameters = schema;
+    decls.push(decl);
+  }
+  if (!decls.length) return { state };
+  const out: Declared = { tools: [{ functionDeclarations: decls }], state };
+  const choice = body.tool_choice;
+  if (isObj(choice)) {
+    const mode = choice.type === "none"
+      ? "NONE"
+      : choice.type === "any" || choice.type === "tool"
+      ? "ANY"
+      : "AUTO";
+    const config: Obj = { mode };
+    if (choice.type === "tool" && typeof choice.name === "string") {
+      const name = geminiFunctionName(choice.name);
+      if (state.names.has(name)) config.allowedFunctionNames = [name];
+    }
+    out.toolConfig = { functionCallingConfig: config };
+  }
+  return out;
+}
+
+function generationConfig(body: MessagesRequest, ctx: CallContext, hasTools: boolean): Obj {
+  const gc: Obj = {};
+  const cap = num(ctx.upstream.maxTokens);
+  const max = num(body.max_tokens);
+  if (max > 0) gc.maxOutputTokens = cap > 0 ? Math.min(max, cap) : max;
+  else if (cap > 0) gc.maxOutputTokens = cap;
+  if (typeof body.temperature === "number") gc.temperature = body.temperature;
+  if (typeof body.top_p === "number") gc.topP = body.top_p;
+  if (typeof body.top_k === "number") gc.topK = body.top_k;
+  const stops = (body.stop_sequences ?? []).filter((s) => typeof s === "string" && s);
+  // Gemini takes five stop sequences at most.
+  if (stops.length) gc.stopSequences = stops.slice(0, 5);
+  const thinking = thinkingConfig(body, modelName(ctx.model));
+  if (thinking) gc.thinkingConfig = thinking;
+  const format = body.output_config?.format;
+  // JSON mode together with function calling is refused by 2.x models.
+  if (isObj(format) && format.type === "json_schema" && !hasTools) {
+    gc.responseMimeType = "application/json";
+    const { schema, jsonPaths } = cleanGeminiSchema(format.schema);
+    if (schema && !jsonPaths.some((p) => p.length === 0)) gc.responseSchema = schema;
+  }
+  return gc;
+}
+
+interface GeminiBody {
+  contents: Content[];
+  systemInstruction?: { parts: Part[] };
+  tools?: Obj[];
+  toolConfig?: Obj;
+  generationConfig?: Obj;
+}
+
+function buildBody(body: MessagesRequest, ctx: CallContext): [GeminiBody, RequestState] {
+  const declared = declareTools(body);
+  const state = declared.state;
+  state.carryText = body.thinking?.type === "enabled" || body.thinking?.type === "adaptive";
+  const out: GeminiBody = {
+    contents: buildContents(body, { fp: fingerprint(ctx), jsonPaths: state.jsonPaths }),
+  };
+  const system = systemText(body);
+  if (system) out.systemInstruction = { parts: [{ text: system }] };
+  if (declared.tools) out.tools = declared.tools;
+  if (declared.toolConfig) out.toolConfig = declared.toolConfig;
+  const gc = generationConfig(body, ctx, !!declared.tools);
+  if (Object.keys(gc).length) out.generationConfig = gc;
+  return [out, state];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response: one assembler for both paths, writing to a sink (the stream writer or a collector).
+
+interface Sink {
+  readonly openBlock: "text" | "thinking" | "tool" | null;
+  text(delta: string): void;
+  thinking(delta: string): void;
+  signature(signature: string): void;
+  tool(id: string, name: string, input: unknown): void;
+  closeBlock(): void;
+}
+
+function writerSink(out: AnthropicStreamWriter): Sink {
+  return {
+    get openBlock() {
+      return out.openBlock;
+    },
+    text: (d) => out.text(d),
+    thinking: (d) => out.thinking(d),
+    signature: (s) => out.signature(s),
+    tool(id, name, input) {
+      out.toolStart(id, name);
+      out.toolArgs(JSON.stringify(input));
+      out.closeBlock();
+    },
+    closeBlock: () => out.closeBlock(),
+  };
+}
+
+class Collector implements Sink {
+  blocks: ResponseBlock[] = [];
+  openBlock: "text" | "thinking" | "tool" | null = null;
+
+  text(delta: string): void {
+    if (!delta) return;
+    const last = this.blocks[this.blocks.length - 1];
+    if (this.openBlock === "text" && last?.type === "text") last.text += delta;
+    else {
+      this.blocks.push({ type: "text", text: delta });
+      this.openBlock = "text";
+    }
+  }
+
+  thinking(delta: string): void {
+    if (!delta) return;
+    const last = this.blocks[this.blocks.length - 1];
+    if (this.openBlock === "thinking" && last?.type === "thinking") last.thinking += delta;
+    else {
+      this.blocks.push({ type: "thinking", thinking: delta, signature: "" });
+      this.openBlock = "thinking";
+    }
+  }
+
+  signature(signature: string): void {
+    const last = this.blocks[this.blocks.length - 1];
+    if (this.openBlock === "thinking" && last?.type === "thinking") last.signature = signature;
+    else {
+      this.blocks.push({ type: "thinking", thinking: "", signature });
+      this.openBlock = "thinking";
+    }
+  }
+
+  tool(id: string, name: string, input: unknown): void {
+    this.blocks.push({ type: "tool_use", id, name, input });
+    this.openBlock = null;
+  }
+
+  closeBlock(): void {
+    this.openBlock = null;
+  }
+}
+
+type Outcome = { stop: StopReason } | { failure: UpstreamFailure };
+
+class Assembler {
+  /** Signatures waiting for the next thinking block's signature. */
+  private pending: Carry = {};
+  /** Text or tool calls were emitted (thoughts alone do not answer anything). */
+  private visible = false;
+  private calls = 0;
+
+  constructor(private sink: Sink, private state: RequestState, private fp: string) {}
+
+  parts(parts: unknown): void {
+    if (!Array.isArray(parts)) return;
+    for (const p of parts) {
+      if (!isObj(p)) continue;
+      const sig = typeof p.thoughtSignature === "string" && p.thoughtSignature
+        ? p.thoughtSignature
+        : undefined;
+      if (isObj(p.functionCall)) {
+        this.call(p.functionCall, sig);
+        continue;
+      }
+      if (sig && this.state.carryText) this.pending.t = sig;
+      if (typeof p.text !== "string" || !p.text) continue;
+      if (p.thought === true) this.sink.thinking(p.text);
+      else {
+        this.flush(false);
+        this.sink.text(p.text);
+        this.visible = true;
+      }
+    }
+  }
+
+  private call(fc: Obj, sig: string | undefined): void {
+    const geminiName = typeof fc.name === "string" ? fc.name : "";
+    const name = this.state.names.get(geminiName) ?? geminiName;
+    const args = decodeJsonPaths(
+      isObj(fc.args) ? fc.args : {},
+      this.state.jsonPaths.get(geminiName) ?? [],
+    );
+    const geminiId = typeof fc.id === "string" && fc.id ? fc.id : undefined;
+    const [id, fits] = mintToolId(this.fp, sig, geminiId);
+    if (sig && !fits) (this.pending.c ??= {})[ID_HEAD.exec(id)![0]] = sig;
+    this.flush(this.pending.c !== undefined);
+    this.sink.tool(id, name, args);
+    this.visible = true;
+    this.calls++;
+  }
+
+  /** Closes an open thinking block with its signature; `force` opens one for pending signatures. */
+  private flush(force: boolean): void {
+    const hasPending = this.pending.t !== undefined || this.pending.c !== undefined;
+    if (this.sink.openBlock !== "thinking" && !(force && hasPending)) return;
+    const payload = hasPending ? { f: this.fp, ...this.pending } : {};
+    this.pending = {};
+    this.sink.signature(SIGNATURE_PREFIX + JSON.stringify(payload));
+    this.sink.closeBlock();
+  }
+
+  /** Ends the answer: the stop reason, or a failure when Gemini gave nothing usable. */
+  finish(finishReason: string | undefined, blockReason?: string, finishMessage?: string): Outcome {
+    this.flush(true);
+    if (blockReason && finishReason === undefined) {
+      this.sink.text(`Gemini blocked this request (blockReason: ${blockReason}).`);
+      return { stop: "refusal" };
+    }
+    const reason = finishReason ?? "STOP";
+    const detail = finishMessage ? `: ${finishMessage}` : "";
+    if (REFUSAL_REASONS.has(reason)) {
+      if (!this.visible) {
+        this.sink.text(`Gemini stopped this answer for safety reasons (finishReason: ${reason}).`);
+      }
+      return { stop: "refusal" };
+    }
+    if (FAILED_CALL_REASONS.has(reason)) {
+      return {
+        failure: {
+          status: 502,
+          type: "api_error",
+          message: `Gemini could not produce a valid tool call (finishReason: ${reason})${detail}`,
+        },
+      };
+    }
+    if (reason === "MAX_TOKENS") return { stop: "max_tokens" };
+    if (this.calls > 0) return { stop: "tool_use" };
+    if (!this.visible) {
+      return {
+        failure: {
+          status: 502,
+          type: "api_error",
+          message: `Gemini returned an empty answer (finishReason: ${reason})${detail}`,
+          keyFault: "transient",
+        },
+      };
+    }
+    return { stop: "end_turn" };
+  }
+}
+
+/** `input_tokens` excludes cached tokens; thoughts count as output, as Anthropic bills them. */
+export function usageFromGemini(meta: unknown): Partial<Usage> {
+  if (!isObj(meta)) return {};
+  const cached = num(meta.cachedContentTokenCount);
+  return {
+    input_tokens: Math.max(0, num(meta.promptTokenCount) - cached) +
+      num(meta.toolUsePromptTokenCount),
+    output_tokens: num(meta.candidatesTokenCount) + num(meta.thoughtsTokenCount),
+    cache_read_input_tokens: cached,
+    cache_creation_input_tokens: 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors.
+
+/** Milliseconds to the next midnight in California, when Gemini's daily quotas reset. */
+function msUntilPacificMidnight(now: number): number {
+  try {
+    const parts = new Intl.DateTimeFormat("en-US", {
+      timeZone: "America/Los_Angeles",
+      hourCycle: "h23",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    }).formatToParts(new Date(now));
+    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+    const elapsed = ((get("hour") % 24) * 60 + get("minute")) * 60 + get("second");
+    return (86_400 - elapsed) * 1000;
+  } catch {
+    return 3_600_000;
+  }
+}
+
+/** A Gemini error object (`{code, message, status, details}`) classified. */
+export function geminiFailure(
+  httpStatus: number,
+  error: unknown,
+  headers: Headers,
+  fallbackText = "",
+  now = Date.now(),
+): UpstreamFailure {
+  const err = isObj(error) ? error : {};
+  const status = httpStatus || num(err.code) || 500;
+  const message = typeof err.message === "string" && err.message
+    ? err.message
+    : fallbackText.trim().slice(0, 500) || `Gemini answered HTTP ${status}`;
+  const details = Array.isArray(err.details) ? err.details.filter(isObj) : [];
+  const keyRejected = details.some((d) => typeof d.reason === "string" && /API_KEY/.test(d.reason)) ||
+    /API key (not valid|expired)/i.test(message);
+  if (status === 400 && keyRejected) {
+    // Gemini says 400 for a bad key; it is the key's fault, not the client's request.
+    return failureFromStatus(401, message, headers, { invalidKey: true });
+  }
+  if (status === 400 && err.status === "FAILED_PRECONDITION") {
+    // Billing or region: this key cannot serve anything, whatever the request.
+    return failureFromStatus(403, message, headers);
+  }
+  if (status === 429) {
+    let retryAfterMs: number | undefined;
+    let perDay = false;
+    for (const d of details) {
+      const type = String(d["@type"] ?? "");
+      if (type.endsWith("RetryInfo") && typeof d.retryDelay === "string") {
+        retryAfterMs = parseDuration(d.retryDelay);
+      }
+      if (type.endsWith("QuotaFailure") && Array.isArray(d.violations)) {
+        perDay ||= d.violations.some((v) =>
+          isObj(v) && typeof v.quotaId === "string" && /PerDay/i.test(v.quotaId)
+        );
+      }
+    }
+    if (perDay) retryAfterMs = Math.max(msUntilPacificMidnight(now), 3_600_000);
+    return failureFromStatus(429, message, headers, { retryAfterMs });
+  }
+  return failureFromStatus(status, message, headers);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const geminiProvider: Provider = {
+  kinds: ["gemini"],
+  label: "Google Gemini",
+  defaultBaseUrl: "https://generativelanguage.googleapis.com",
+
+  buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest {
+    const [gemini, state] = buildBody(body, ctx);
+    states.set(ctx, state);
+    const url = ctx.stream
+      ? `${methodUrl(ctx, "streamGenerateContent")}?alt=sse`
+      : methodUrl(ctx, "generateContent");
+    return {
+      url,
+      method: "POST",
+      headers: { "content-type": "application/json", "x-goog-api-key": ctx.apiKey },
+      body: JSON.stringify(gemini),
+    };
+  },
+
+  parseResponse(json: unknown, ctx: CallContext): MessageResponse {
+    const res = isObj(json) ? json : {};
+    if (isObj(res.error)) {
+      const f = geminiFailure(0, res.error, new Headers());
+      throw new ProxyError(f.status, f.message, f.type);
+    }
+    const sink = new Collector();
+    const asm = new Assembler(sink, stateFor(ctx), fingerprint(ctx));
+    const cand = Array.isArray(res.candidates) && isObj(res.candidates[0])
+      ? res.candidates[0]
+      : undefined;
+    const feedback = isObj(res.promptFeedback) ? res.promptFeedback : {};
+    asm.parts(isObj(cand?.content) ? cand.content.parts : undefined);
+    const outcome = asm.finish(
+      cand ? String(cand.finishReason ?? "STOP") : undefined,
+      typeof feedback.blockReason === "string" ? feedback.blockReason : undefined,
+      typeof cand?.finishMessage === "string" ? cand.finishMessage : undefined,
+    );
+    if ("failure" in outcome) {
+      throw new ProxyError(outcome.failure.status, outcome.failure.message, outcome.failure.type);
+    }
+    const usage = usageFromGemini(res.usageMetadata);
+    return {
+      id: newId("msg"),
+      type: "message",
+      role: "assistant",
+      model: ctx.requestedModel,
+      content: sink.blocks,
+      stop_reason: outcome.stop,
+      stop_sequence: null,
+      usage: {
+        input_tokens: usage.input_tokens ?? 0,
+        output_tokens: usage.output_tokens ?? 0,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
+      },
+    };
+  },
+
+  createStreamTranslator(ctx: CallContext, out: AnthropicStreamWriter): StreamTranslator {
+    const asm = new Assembler(writerSink(out), stateFor(ctx), fingerprint(ctx));
+    let usage: Partial<Usage> = {};
+    let finishReason: string | undefined;
+    let finishMessage: string | undefined;
+    let blockReason: string | undefined;
+    const finalize = () => {
+      const outcome = asm.finish(finishReason, blockReason, finishMessage);
+      if ("failure" in outcome) out.error(outcome.failure);
+      else out.finish(outcome.stop, usage);
+    };
+    return {
+      push(event) {
+        if (out.done || !event.data) return;
+        let chunk: unknown;
+        try {
+          chunk = JSON.parse(event.data);
+        } catch {
+          out.error({
+            status: 502,
+            type: "api_error",
+            message: "Gemini sent an unreadable stream event",
+            keyFault: "transient",
+          });
+          return;
+        }
+        if (!isObj(chunk)) return;
+        if (isObj(chunk.error)) {
+          out.error(geminiFailure(0, chunk.error, new Headers()));
+          return;
+        }
+        if (isObj(chunk.usageMetadata)) usage = usageFromGemini(chunk.usageMetadata);
+        if (isObj(chunk.promptFeedback) && typeof chunk.promptFeedback.blockReason === "string") {
+          blockReason = chunk.promptFeedback.blockReason;
+        }
+        const cand = Array.isArray(chunk.candidates) && isObj(chunk.candidates[0])
+          ? chunk.candidates[0]
+          : undefined;
+        if (cand) {
+          if (isObj(cand.content)) asm.parts(cand.content.parts);
+          if (typeof cand.finishReason === "string") finishReason = cand.finishReason;
+          if (typeof cand.finishMessage === "string") finishMessage = cand.finishMessage;
+        }
+        // The last chunk carries the finish reason with the final usage; don't wait for EOF.
+        if ((finishReason && isObj(chunk.usageMetadata)) || (blockReason && !cand)) finalize();
+      },
+      end() {
+        if (out.done) return;
+        if (finishReason || blockReason) finalize();
+        else {
+          out.error({
+            status: 502,
+            type: "api_error",
+            message: "upstream stream ended unexpectedly",
+            keyFault: "transient",
+          });
+        }
+      },
+    };
+  },
+
+  parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure {
+    let error: unknown;
+    try {
+      const json = JSON.parse(bodyText);
+      // The non-SSE stream endpoint wraps everything, errors included, in an array.
+      error = (Array.isArray(json) ? json[0] : json)?.error;
+    } catch { /* not JSON: the text is the message */ }
+    return geminiFailure(status, error, headers, bodyText);
+  },
+
+  countTokensRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest {
+    const [gemini] = buildBody(body, ctx);
+    const inner: Obj = { model: `models/${modelName(ctx.model)}`, contents: gemini.contents };
+    if (!gemini.contents.length) inner.contents = [{ role: "user", parts: [{ text: "." }] }];
+    if (gemini.systemInstruction) inner.systemInstruction = gemini.systemInstruction;
+    if (gemini.tools) inner.tools = gemini.tools;
+    return {
+      url: methodUrl(ctx, "countTokens"),
+      method: "POST",
+      headers: { "content-type": "application/json", "x-goog-api-key": ctx.apiKey },
+      body: JSON.stringify({ generateContentRequest: inner }),
+    };
+  },
+
+  parseCountTokens(json: unknown): number {
+    return isObj(json) ? num(json.totalTokens) : 0;
+  },
+};

@@ -1,0 +1,178 @@
+// A fake Anthropic Messages API on loopback: records what it receives and answers from a queue
+// of scripted replies (or with a plain message), including faults: hangs, resets, slow drips.
+
+export interface RecordedRequest {
+  path: string;
+  headers: Headers;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  raw: string;
+  /** Stream chunks written so far (they stop when the proxy aborts the upstream request). */
+  chunksSent: number;
+}
+
+export type FakeReply =
+  | { status: number; json?: unknown; text?: string; headers?: Record<string, string> }
+  | { sse: string[]; delayMs?: number; headers?: Record<string, string>; thenHang?: boolean }
+  | { hang: true }
+  | { resetAfterChunks: number; sse: string[]; delayMs?: number };
+
+export interface FakeUpstream {
+  url: string;
+  requests: RecordedRequest[];
+  enqueue(...replies: FakeReply[]): void;
+  close(): Promise<void>;
+}
+
+export function anthropicMessage(text: string, model = "claude-test"): Record<string, unknown> {
+  return {
+    id: "msg_fake01",
+    type: "message",
+    role: "assistant",
+    model,
+    content: [{ type: "text", text }],
+    stop_reason: "end_turn",
+    stop_sequence: null,
+    usage: { input_tokens: 12, output_tokens: 5 },
+  };
+}
+
+/** The SSE frames of a streamed text answer, in Anthropic's exact order. */
+export function anthropicStream(text: string, model = "claude-test"): string[] {
+  const f = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  const msg = { ...anthropicMessage("", model), content: [], stop_reason: null };
+  return [
+    f("message_start", { type: "message_start", message: msg }),
+    f("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+    f("ping", { type: "ping" }),
+    ...text.split(/(?<= )/).map((piece) =>
+      f("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: piece } })
+    ),
+    f("content_block_stop", { type: "content_block_stop", index: 0 }),
+    f("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: "end_turn", stop_sequence: null },
+      usage: { output_tokens: 5 },
+    }),
+    f("message_stop", { type: "message_stop" }),
+  ];
+}
+
+export async function startFakeAnthropic(
+  options: { requireKey?: string[] } = {},
+): Promise<FakeUpstream> {
+  const requests: RecordedRequest[] = [];
+  const queue: FakeReply[] = [];
+  const hanging = new Set<() => void>();
+  const encoder = new TextEncoder();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    const raw = req.method === "POST" ? await req.text() : "";
+    let body: unknown = undefined;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch { /* recorded as raw only */ }
+    const record: RecordedRequest = {
+      path: url.pathname + url.search,
+      headers: req.headers,
+      body,
+      raw,
+      chunksSent: 0,
+    };
+    requests.push(record);
+    const key = req.headers.get("x-api-key") ?? "";
+    if (options.requireKey && !options.requireKey.includes(key)) {
+      return Response.json({
+        type: "error",
+        error: { type: "authentication_error", message: "invalid x-api-key" },
+      }, { status: 401 });
+    }
+    if (url.pathname === "/v1/models") {
+      return Response.json({
+        data: [{ type: "model", id: "claude-upstream-1", display_name: "Upstream 1", created_at: "2025-01-01T00:00:00Z" }],
+        has_more: false,
+        first_id: "claude-upstream-1",
+        last_id: "claude-upstream-1",
+      });
+    }
+    if (url.pathname === "/v1/messages/count_tokens") {
+      return Response.json({ input_tokens: 4242 });
+    }
+    const reply = queue.shift() ??
+      (body && (body as { stream?: boolean }).stream
+        ? { sse: anthropicStream("Hello from fake Anthropic") }
+        : { status: 200, json: anthropicMessage("Hello from fake Anthropic") });
+    if ("hang" in reply) {
+      return await new Promise<Response>((resolve) => {
+        const done = () => resolve(new Response("closed", { status: 503 }));
+        hanging.add(done);
+        req.signal.addEventListener("abort", () => {
+          hanging.delete(done);
+          done();
+        });
+      });
+    }
+    if ("status" in reply) {
+      const headers = { "content-type": "application/json", ...reply.headers };
+      return new Response(reply.text ?? JSON.stringify(reply.json ?? {}), {
+        status: reply.status,
+        headers,
+      });
+    }
+    const chunks = reply.sse;
+    const resetAfter = "resetAfterChunks" in reply ? reply.resetAfterChunks : undefined;
+    // A reset needs the earlier chunks on the wire first: an errored stream drops what it queued.
+    const delayMs = reply.delayMs ?? (resetAfter !== undefined ? 20 : 0);
+    let cancelled = false;
+    const stream = new ReadableStream<Uint8Array>({
+      cancel() {
+        cancelled = true;
+      },
+      async start(ctrl) {
+        for (let i = 0; i < chunks.length; i++) {
+          if (resetAfter !== undefined && i >= resetAfter) {
+            await new Promise((r) => setTimeout(r, 50));
+            ctrl.error(new Error("connection reset by fake"));
+            return;
+          }
+          if (delayMs && i > 0) await new Promise((r) => setTimeout(r, delayMs));
+          if (cancelled || req.signal.aborted) return;
+          try {
+            ctrl.enqueue(encoder.encode(chunks[i]));
+            record.chunksSent++;
+          } catch {
+            return;
+          }
+        }
+        if (resetAfter !== undefined) {
+          ctrl.error(new Error("connection reset by fake"));
+          return;
+        }
+        if ("thenHang" in reply && reply.thenHang) {
+          // Silent but open, until the client goes away or the fake closes.
+          await new Promise<void>((resolve) => {
+            hanging.add(resolve);
+            req.signal.addEventListener("abort", () => resolve());
+          });
+          try {
+            ctrl.close();
+          } catch { /* already cancelled */ }
+          return;
+        }
+        ctrl.close();
+      },
+    });
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream", ...("headers" in reply ? reply.headers : {}) },
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    requests,
+    enqueue: (...replies) => queue.push(...replies),
+    async close() {
+      for (const done of hanging) done();
+      await server.shutdown();
+    },
+  };
+}

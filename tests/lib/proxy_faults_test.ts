@@ -1,0 +1,260 @@
+// What the client sees, and which keys the upstream saw, when upstreams and keys fail.
+import assert from "node:assert/strict";
+import { keyId } from "../../lib/key_pool.ts";
+import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+import { anthropicStream, startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
+
+const KEYS = ["sk-fault-key-aaaa-1111", "sk-fault-key-bbbb-2222", "sk-fault-key-cccc-3333"];
+
+async function setup(env: Record<string, string> = {}, extra: { fallback?: boolean } = {}) {
+  const fake = await startFakeAnthropic();
+  const backup = extra.fallback ? await startFakeAnthropic() : undefined;
+  const upstream = [{
+    name: "main",
+    baseUrl: fake.url,
+    serviceType: "anthropic",
+    apiKeys: KEYS,
+    ...(backup ? { fallback: "backup" } : {}),
+  }];
+  if (backup) {
+    upstream.push({
+      name: "backup",
+      baseUrl: backup.url,
+      serviceType: "anthropic",
+      apiKeys: ["sk-backup-key-9999"],
+    });
+  }
+  const server = await startTestServer({ env, config: { upstream, loadBalance: "failover" } });
+  return {
+    fake,
+    backup,
+    server,
+    keysSeen: () => fake.requests.map((r) => r.headers.get("x-api-key")),
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await fake.close();
+      await backup?.close();
+    },
+  };
+}
+
+function post(url: string, body: Record<string, unknown>, init: RequestInit = {}) {
+  return fetch(`${url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "test-model",
+      max_tokens: 16,
+      messages: [{ role: "user", content: "hello" }],
+      ...body,
+    }),
+    ...init,
+  });
+}
+
+const rateLimited = (headers: Record<string, string> = {}) => ({
+  status: 429,
+  json: { type: "error", error: { type: "rate_limit_error", message: "slow down" } },
+  headers,
+});
+
+Deno.test("a 429 with retry-after cools that key down and the next key answers", async () => {
+  await using t = await setup();
+  t.fake.enqueue(rateLimited({ "retry-after": "30" }));
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
+  const state = t.server.services.health.get("main", keyId(KEYS[0]), "test-model");
+  assert.equal(state?.state, "cooldown");
+  assert.ok(state!.until! - Date.now() > 25_000 && state!.until! - Date.now() <= 30_000);
+  // The cooling key is skipped on the next request.
+  const again = await post(t.server.url, {});
+  await again.body?.cancel();
+  assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1], KEYS[1]]);
+});
+
+Deno.test("a 429 without retry-after gets the default cooldown", async () => {
+  await using t = await setup();
+  t.fake.enqueue(rateLimited());
+  const res = await post(t.server.url, {});
+  await res.body?.cancel();
+  const state = t.server.services.health.get("main", keyId(KEYS[0]), "test-model");
+  assert.equal(state?.state, "cooldown");
+  assert.ok(state!.until! - Date.now() > 50_000);
+});
+
+Deno.test("a 401 disables the key, and the client never sees the upstream's 401", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 401,
+    json: { type: "error", error: { type: "authentication_error", message: "invalid x-api-key" } },
+  });
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  const state = t.server.services.health.get("main", keyId(KEYS[0]), "any-model");
+  assert.equal(state?.state, "disabled");
+  assert.match(state!.reason, /401/);
+});
+
+Deno.test("every key rejected with 401 becomes 502 api_error, not 401", async () => {
+  await using t = await setup();
+  const unauthorized = {
+    status: 401,
+    json: { type: "error", error: { type: "authentication_error", message: "bad key" } },
+  };
+  t.fake.enqueue(unauthorized, unauthorized, unauthorized);
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 502);
+  const body = await res.json();
+  assert.equal(body.error.type, "api_error");
+  assert.ok(body.request_id.startsWith("req_"));
+  assert.equal(t.fake.requests.length, 3);
+});
+
+Deno.test("every key rate limited: 429 with retry-after set to the soonest recovery", async () => {
+  await using t = await setup();
+  t.fake.enqueue(
+    rateLimited({ "retry-after": "40" }),
+    rateLimited({ "retry-after": "7" }),
+    rateLimited({ "retry-after": "20" }),
+  );
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 429);
+  assert.equal((await res.json()).error.type, "rate_limit_error");
+  assert.equal(res.headers.get("retry-after"), "7");
+  // Nothing left to try: the next request is answered without calling the upstream.
+  const again = await post(t.server.url, {});
+  assert.equal(again.status, 429);
+  await again.body?.cancel();
+  assert.equal(t.fake.requests.length, 3);
+});
+
+Deno.test("every key failing with 500 becomes 529 overloaded_error", async () => {
+  await using t = await setup();
+  const boom = { status: 500, json: { type: "error", error: { type: "api_error", message: "boom" } } };
+  t.fake.enqueue(boom, boom, boom);
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 529);
+  assert.equal((await res.json()).error.type, "overloaded_error");
+  assert.deepEqual(t.keysSeen(), KEYS);
+});
+
+Deno.test("a 400 is the request's fault: returned as is, no other key tried", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 400,
+    json: { type: "error", error: { type: "invalid_request_error", message: "prompt is too long" } },
+  });
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.equal(body.error.type, "invalid_request_error");
+  assert.equal(body.error.message, "prompt is too long");
+  assert.equal(t.fake.requests.length, 1);
+  assert.equal(t.server.services.health.get("main", keyId(KEYS[0]), "test-model"), undefined);
+});
+
+Deno.test("an upstream that hangs before headers times out and the next key answers", async () => {
+  await using t = await setup({ REQUEST_TIMEOUT: "300" });
+  t.fake.enqueue({ hang: true });
+  const started = Date.now();
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.ok(Date.now() - started < 2_000);
+  assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
+});
+
+Deno.test("an early 5xx in a stream fails over invisibly", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ status: 503, json: { type: "error", error: { type: "overloaded_error", message: "x" } } });
+  const res = await post(t.server.url, { stream: true });
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.match(text, /event: message_stop/);
+  assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
+});
+
+Deno.test("a stream reset after some chunks ends with an error event", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ resetAfterChunks: 3, sse: anthropicStream("a b c d e f") });
+  const res = await post(t.server.url, { stream: true });
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.match(text, /event: content_block_start/);
+  assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
+  assert.doesNotMatch(text, /message_stop/);
+});
+
+Deno.test("a slow drip gets ping events while the upstream is silent", async () => {
+  await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "5000" });
+  const frames = anthropicStream("one two");
+  t.fake.enqueue({ sse: frames, delayMs: 350 });
+  const res = await post(t.server.url, { stream: true });
+  const text = await res.text();
+  const upstreamPings = frames.filter((f) => f.startsWith("event: ping")).length;
+  assert.ok((text.match(/event: ping/g) ?? []).length > upstreamPings + 3);
+  assert.match(text, /message_stop/);
+
+});
+
+Deno.test("a stream silent past REQUEST_TIMEOUT ends with an error event", async () => {
+  await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "400" });
+  const frames = anthropicStream("one two");
+  t.fake.enqueue({ sse: frames.slice(0, 3), thenHang: true });
+  const started = Date.now();
+  const res = await post(t.server.url, { stream: true });
+  const text = await res.text();
+  assert.ok(Date.now() - started < 3_000);
+  assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"Upstream went silent/);
+  assert.doesNotMatch(text, /message_stop/);
+});
+
+Deno.test("when every key of an upstream fails, its fallback takes the request", async () => {
+  await using t = await setup({}, { fallback: true });
+  const boom = { status: 500, json: { type: "error", error: { type: "api_error", message: "boom" } } };
+  t.fake.enqueue(boom, boom, boom);
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.equal(t.backup!.requests.length, 1);
+  assert.equal(t.backup!.requests[0].headers.get("x-api-key"), "sk-backup-key-9999");
+  assert.ok(t.server.logs.some((l) => l.includes("falling back") && l.includes("backup")));
+});
+
+Deno.test("a client that disconnects aborts the upstream request at once", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ sse: anthropicStream("x ".repeat(50)), delayMs: 100 });
+  const ctrl = new AbortController();
+  const res = await post(t.server.url, { stream: true }, { signal: ctrl.signal });
+  const reader = res.body!.getReader();
+  await reader.read();
+  ctrl.abort();
+  await reader.cancel().catch(() => {});
+  await new Promise((r) => setTimeout(r, 300));
+  const sentSoon = t.fake.requests[0].chunksSent;
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(t.fake.requests[0].chunksSent, sentSoon, "the upstream kept streaming");
+  assert.ok(sentSoon < 10);
+  assert.ok(t.server.logs.some((l) => l.includes("client closed")));
+});
+
+Deno.test("MAX_CONCURRENT_REQUESTS holds: past it the client gets 529", async () => {
+  await using t = await setup({ MAX_CONCURRENT_REQUESTS: "2", REQUEST_TIMEOUT: "2000" });
+  t.fake.enqueue({ sse: anthropicStream("slow"), delayMs: 300 }, {
+    sse: anthropicStream("slow"),
+    delayMs: 300,
+  });
+  const a = await post(t.server.url, { stream: true });
+  const b = await post(t.server.url, { stream: true });
+  const c = await post(t.server.url, {});
+  assert.equal(c.status, 529);
+  assert.equal((await c.json()).error.type, "overloaded_error");
+  await a.text();
+  await b.text();
+  const d = await post(t.server.url, {});
+  assert.equal(d.status, 200);
+  await d.body?.cancel();
+});

@@ -1,0 +1,92 @@
+// The pipeline through an Anthropic-compatible upstream, driven by the official SDK.
+import Anthropic from "@anthropic-ai/sdk";
+import assert from "node:assert/strict";
+import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+import { anthropicStream, startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
+
+const KEYS = ["sk-ant-upstream-key-one-1111", "sk-ant-upstream-key-two-2222"];
+
+async function setup(env: Record<string, string> = {}, keys = KEYS) {
+  const fake = await startFakeAnthropic();
+  const server = await startTestServer({
+    env,
+    config: {
+      upstream: [{
+        name: "anthro",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: keys,
+        models: { sonnet: "claude-upstream-sonnet" },
+      }],
+      loadBalance: "failover",
+    },
+  });
+  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
+  return {
+    fake,
+    server,
+    client,
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await fake.close();
+    },
+  };
+}
+
+Deno.test("passthrough: a message goes upstream with the upstream key and the mapped model", async () => {
+  await using t = await setup();
+  const msg = await t.client.messages.create({
+    model: "test-sonnet-model",
+    max_tokens: 100,
+    messages: [{ role: "user", content: "hi" }],
+  }, { headers: { "anthropic-beta": "context-1m-2025-08-07" } });
+  assert.equal(msg.content[0].type, "text");
+  assert.equal((msg.content[0] as { text: string }).text, "Hello from fake Anthropic");
+  const seen = t.fake.requests[0];
+  assert.equal(seen.headers.get("x-api-key"), KEYS[0]);
+  assert.equal(seen.headers.get("authorization"), null);
+  assert.equal(seen.headers.get("anthropic-beta"), "context-1m-2025-08-07");
+  assert.equal(seen.body.model, "claude-upstream-sonnet");
+  assert.equal(seen.body.messages[0].content, "hi");
+});
+
+Deno.test("passthrough: a stream is forwarded byte for byte", async () => {
+  await using t = await setup();
+  const sse = anthropicStream("signature-bearing answer");
+  t.fake.enqueue({ sse });
+  const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "m",
+      max_tokens: 10,
+      stream: true,
+      messages: [{ role: "user", content: "x" }],
+    }),
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
+  assert.equal(await res.text(), sse.join(""));
+});
+
+Deno.test("passthrough: the SDK's stream helper assembles the final message", async () => {
+  await using t = await setup();
+  const final = await t.client.messages.stream({
+    model: "m",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "x" }],
+  }).finalMessage();
+  assert.equal((final.content[0] as { text: string }).text, "Hello from fake Anthropic");
+  assert.equal(final.stop_reason, "end_turn");
+});
+
+Deno.test("passthrough: count_tokens and models are answered by the upstream", async () => {
+  await using t = await setup();
+  const count = await t.client.messages.countTokens({
+    model: "m",
+    messages: [{ role: "user", content: "x" }],
+  });
+  assert.equal(count.input_tokens, 4242);
+  const models = await t.client.models.list();
+  assert.equal(models.data[0].id, "claude-upstream-1");
+});
