@@ -17,7 +17,8 @@ try {
 }
 
 const kv = await openKv(config);
-const services = await createServices(kv, config);
+// Deploy's KV notifies every instance; a local file only this process, so others are polled.
+const services = await createServices(kv, config, { pollMs: config.onDeploy ? undefined : 500 });
 const app = createApp(services);
 startKeyRecovery(services);
 

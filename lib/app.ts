@@ -1,11 +1,12 @@
 // createApp(services): the whole HTTP surface, without globals, so tests can build their own.
 import { Hono } from "hono";
-import { ProxyError } from "./errors.ts";
-import { errorResponse } from "./errors.ts";
+import { HTTPException } from "hono/http-exception";
+import { errorResponse, ProxyError } from "./errors.ts";
 import { newRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
 import { adminRoutes } from "../routes/admin/index.ts";
 import { healthRoutes } from "../routes/health.ts";
+import { metricsRoutes } from "../routes/metrics.ts";
 import { modelsRoutes } from "../routes/models.ts";
 import { messagesRoutes } from "../routes/v1_messages.ts";
 import { staticRoutes } from "../routes/static.ts";
@@ -28,6 +29,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.route("/v1", clientSurface(services));
   app.route("/v1", messagesRoutes(services));
   app.route("/v1", modelsRoutes(services));
+  app.route("/", metricsRoutes(services));
   app.route("/admin", adminRoutes(services));
   app.route("/static", staticRoutes());
 
@@ -44,6 +46,10 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? newRequestId();
     if (err instanceof ProxyError) return errorResponse(err, requestId);
+    if (err instanceof HTTPException && c.req.path.startsWith("/v1/")) {
+      return errorResponse(new ProxyError(err.status, err.message || "Bad request"), requestId);
+    }
+    if (err instanceof HTTPException) return err.getResponse();
     services.log.log("error", "unhandled error", {
       requestId,
       path: c.req.path,

@@ -417,7 +417,12 @@ async function streamAttempt(
   const reader = res.body!.getReader();
   const readFailure = (err: unknown): UpstreamFailure => {
     const f = networkFailure(controller.signal, err);
-    return f.status === 499 ? f : { ...f, message: f.status === 504 ? f.message : `Upstream stream broke: ${(err as Error)?.message ?? err}` };
+    return f.status === 499 ? f : {
+      ...f,
+      message: f.status === 504
+        ? f.message
+        : `Upstream stream broke: ${(err as Error)?.message ?? err}`,
+    };
   };
   let writer: AnthropicStreamWriter | undefined;
   let feed: ((chunk: Uint8Array) => void) | undefined;
@@ -608,7 +613,9 @@ function endsWithBlankLine(chunk: Uint8Array): boolean {
 }
 
 function errorFrame(writer: AnthropicStreamWriter | undefined, failure: UpstreamFailure): string {
-  const type = failure.status === 504 ? "overloaded_error" : failure.type === "timeout_error"
+  const type = failure.status === 504
+    ? "overloaded_error"
+    : failure.type === "timeout_error"
     ? "overloaded_error"
     : failure.type;
   const message = failure.status === 504

@@ -3,7 +3,7 @@ import type { Config } from "./config.ts";
 import { KeyPool } from "./key_pool.ts";
 import { createLogger, type Logger } from "./log.ts";
 import type { Recorder } from "./request_record.ts";
-import { logLineRecorder } from "./request_log_line.ts";
+import { createObservability, type Observability } from "./observability/recorder.ts";
 import { ConfigStore } from "./store/config_store.ts";
 import { KeyHealthStore } from "./store/key_health_store.ts";
 
@@ -16,6 +16,8 @@ export interface Services {
   log: Logger;
   /** Receives every finished request (log line, request log, usage, metrics). */
   recorder: Recorder;
+  /** Request log, usage counters and metrics (its recorder is the default `recorder`). */
+  observability: Observability;
   /** Upstream calls go through this (tests may inject their own). */
   fetch: typeof fetch;
   now: () => number;
@@ -30,6 +32,8 @@ export interface ServiceOptions {
   recorder?: Recorder;
   /** Follow changes made by other instances (kv.watch); on by default. */
   watch?: boolean;
+  /** Also poll for changes every so many ms (local KV files: watch misses other processes). */
+  pollMs?: number;
 }
 
 export async function createServices(
@@ -39,14 +43,17 @@ export async function createServices(
 ): Promise<Services> {
   const now = options.now ?? Date.now;
   const log = options.logger ?? createLogger(config);
-  const store = await ConfigStore.open(kv, config.loadBalanceStrategy, { watch: options.watch });
-  const health = await KeyHealthStore.open(kv, { now, watch: options.watch });
+  const follow = { watch: options.watch, pollMs: options.pollMs };
+  const store = await ConfigStore.open(kv, config.loadBalanceStrategy, follow);
+  const health = await KeyHealthStore.open(kv, { now, ...follow });
   for (const secret of [config.proxyAccessKey, config.adminPassword, config.metricsToken]) {
     log.addSecret(secret);
   }
-  const learnKeys = () => store.snapshot.doc.upstream.forEach((u) => u.apiKeys.forEach(log.addSecret));
+  const learnKeys = () =>
+    store.snapshot.doc.upstream.forEach((u) => u.apiKeys.forEach(log.addSecret));
   learnKeys();
   store.onChange(learnKeys);
+  const observability = createObservability(kv, config, log, { now });
   return {
     config,
     kv,
@@ -54,13 +61,15 @@ export async function createServices(
     health,
     pool: new KeyPool(health),
     log,
-    recorder: options.recorder ?? logLineRecorder(log),
+    recorder: options.recorder ?? observability.recorder,
+    observability,
     fetch: options.fetch ?? fetch,
     now,
     startedAt: now(),
     close() {
       store.close();
       health.close();
+      observability.close();
     },
   };
 }

@@ -35,6 +35,7 @@ export class ConfigStore {
   #current: Snapshot;
   #listeners = new Set<(s: Snapshot) => void>();
   #watch?: ReadableStream<Deno.KvEntryMaybe<unknown>[]>;
+  #poller?: ReturnType<typeof setInterval>;
   #closed = false;
 
   private constructor(private kv: Deno.Kv, private defaultStrategy: Strategy, initial: Snapshot) {
@@ -45,10 +46,14 @@ export class ConfigStore {
   static async open(
     kv: Deno.Kv,
     defaultStrategy: Strategy,
-    options: { watch?: boolean } = {},
+    options: { watch?: boolean; pollMs?: number } = {},
   ): Promise<ConfigStore> {
     const store = new ConfigStore(kv, defaultStrategy, await read(kv, defaultStrategy));
-    if (options.watch !== false) store.#follow();
+    if (options.watch !== false) {
+      store.#follow();
+      // kv.watch does not see other processes' writes to a local KV file: poll the version too.
+      if (options.pollMs) store.#poll(options.pollMs);
+    }
     return store;
   }
 
@@ -84,7 +89,8 @@ export class ConfigStore {
    * in between, since the change is re-applied to what that writer saved.
    */
   async update(change: (doc: ConfigDocument) => ConfigDocument | void): Promise<Snapshot> {
-    for (let attempt = 0; attempt < 10; attempt++) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const metaKey = keys.configMeta();
       const meta = await this.kv.get<Meta>(metaKey);
       const latest = await read(this.kv, this.defaultStrategy);
@@ -110,7 +116,24 @@ export class ConfigStore {
 
   close(): void {
     this.#closed = true;
+    clearInterval(this.#poller);
     this.#watch?.cancel().catch(() => {});
+  }
+
+  #poll(ms: number): void {
+    let busy = false;
+    this.#poller = setInterval(async () => {
+      if (busy || this.#closed) return;
+      busy = true;
+      try {
+        const meta = await this.kv.get(keys.configMeta());
+        if (meta.versionstamp !== this.#current.version) {
+          this.#publish(await read(this.kv, this.defaultStrategy));
+        }
+      } catch { /* the next tick tries again */ }
+      busy = false;
+    }, ms);
+    Deno.unrefTimer(this.#poller);
   }
 
   #publish(snap: Snapshot): void {
@@ -145,7 +168,10 @@ async function read(kv: Deno.Kv, defaultStrategy: Strategy): Promise<Snapshot> {
     // Chunks written with this meta share its versionstamp; anything else is a write in between.
     if (chunks.some((c) => c.versionstamp !== meta.versionstamp)) continue;
     try {
-      const doc = validateDocument(JSON.parse(chunks.map((c) => c.value).join("")), defaultStrategy);
+      const doc = validateDocument(
+        JSON.parse(chunks.map((c) => c.value).join("")),
+        defaultStrategy,
+      );
       return { doc, version: meta.versionstamp };
     } catch (err) {
       if (err instanceof InvalidConfigError) {
@@ -165,10 +191,13 @@ async function write(
 ): Promise<Snapshot | null> {
   const text = JSON.stringify(doc);
   const count = Math.max(1, Math.ceil(text.length / CHUNK_SIZE));
-  const op = kv.atomic().check(meta).set(keys.configMeta(), {
-    chunks: count,
-    updatedAt: Date.now(),
-  } satisfies Meta);
+  const op = kv.atomic().check(meta).set(
+    keys.configMeta(),
+    {
+      chunks: count,
+      updatedAt: Date.now(),
+    } satisfies Meta,
+  );
   for (let i = 0; i < count; i++) {
     op.set(keys.configChunk(i), text.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE));
   }

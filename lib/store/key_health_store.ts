@@ -17,17 +17,23 @@ export class KeyHealthStore {
   #states = new Map<string, KeyState>();
   #listeners = new Set<() => void>();
   #watch?: ReadableStream<Deno.KvEntryMaybe<unknown>[]>;
+  #poller?: ReturnType<typeof setInterval>;
+  #seenVersion: string | null = null;
   #closed = false;
 
   private constructor(private kv: Deno.Kv, private now: () => number) {}
 
   static async open(
     kv: Deno.Kv,
-    options: { now?: () => number; watch?: boolean } = {},
+    options: { now?: () => number; watch?: boolean; pollMs?: number } = {},
   ): Promise<KeyHealthStore> {
     const store = new KeyHealthStore(kv, options.now ?? Date.now);
     await store.reload();
-    if (options.watch !== false) store.#follow();
+    if (options.watch !== false) {
+      store.#follow();
+      // kv.watch does not see other processes' writes to a local KV file: poll the version too.
+      if (options.pollMs) store.#poll(options.pollMs);
+    }
     return store;
   }
 
@@ -100,6 +106,7 @@ export class KeyHealthStore {
   }
 
   async reload(): Promise<void> {
+    this.#seenVersion = (await this.kv.get(keys.keyHealthVersion())).versionstamp;
     const next = new Map<string, KeyState>();
     for await (const e of this.kv.list<KeyState>({ prefix: keys.keyHealthPrefix() })) {
       const [, upstream, keyId, model] = e.key as [string, string, string, string];
@@ -111,7 +118,22 @@ export class KeyHealthStore {
 
   close(): void {
     this.#closed = true;
+    clearInterval(this.#poller);
     this.#watch?.cancel().catch(() => {});
+  }
+
+  #poll(ms: number): void {
+    let busy = false;
+    this.#poller = setInterval(async () => {
+      if (busy || this.#closed) return;
+      busy = true;
+      try {
+        const version = await this.kv.get(keys.keyHealthVersion());
+        if (version.versionstamp !== this.#seenVersion) await this.reload();
+      } catch { /* the next tick tries again */ }
+      busy = false;
+    }, ms);
+    Deno.unrefTimer(this.#poller);
   }
 
   async #follow(): Promise<void> {

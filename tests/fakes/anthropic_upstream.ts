@@ -43,10 +43,18 @@ export function anthropicStream(text: string, model = "claude-test"): string[] {
   const msg = { ...anthropicMessage("", model), content: [], stop_reason: null };
   return [
     f("message_start", { type: "message_start", message: msg }),
-    f("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+    f("content_block_start", {
+      type: "content_block_start",
+      index: 0,
+      content_block: { type: "text", text: "" },
+    }),
     f("ping", { type: "ping" }),
     ...text.split(/(?<= )/).map((piece) =>
-      f("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: piece } })
+      f("content_block_delta", {
+        type: "content_block_delta",
+        index: 0,
+        delta: { type: "text_delta", text: piece },
+      })
     ),
     f("content_block_stop", { type: "content_block_stop", index: 0 }),
     f("message_delta", {
@@ -89,7 +97,12 @@ export async function startFakeAnthropic(
     }
     if (url.pathname === "/v1/models") {
       return Response.json({
-        data: [{ type: "model", id: "claude-upstream-1", display_name: "Upstream 1", created_at: "2025-01-01T00:00:00Z" }],
+        data: [{
+          type: "model",
+          id: "claude-upstream-1",
+          display_name: "Upstream 1",
+          created_at: "2025-01-01T00:00:00Z",
+        }],
         has_more: false,
         first_id: "claude-upstream-1",
         last_id: "claude-upstream-1",
@@ -163,7 +176,10 @@ export async function startFakeAnthropic(
       },
     });
     return new Response(stream, {
-      headers: { "content-type": "text/event-stream", ...("headers" in reply ? reply.headers : {}) },
+      headers: {
+        "content-type": "text/event-stream",
+        ...("headers" in reply ? reply.headers : {}),
+      },
     });
   });
   return {

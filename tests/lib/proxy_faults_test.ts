@@ -133,7 +133,10 @@ Deno.test("every key rate limited: 429 with retry-after set to the soonest recov
 
 Deno.test("every key failing with 500 becomes 529 overloaded_error", async () => {
   await using t = await setup();
-  const boom = { status: 500, json: { type: "error", error: { type: "api_error", message: "boom" } } };
+  const boom = {
+    status: 500,
+    json: { type: "error", error: { type: "api_error", message: "boom" } },
+  };
   t.fake.enqueue(boom, boom, boom);
   const res = await post(t.server.url, {});
   assert.equal(res.status, 529);
@@ -145,7 +148,10 @@ Deno.test("a 400 is the request's fault: returned as is, no other key tried", as
   await using t = await setup();
   t.fake.enqueue({
     status: 400,
-    json: { type: "error", error: { type: "invalid_request_error", message: "prompt is too long" } },
+    json: {
+      type: "error",
+      error: { type: "invalid_request_error", message: "prompt is too long" },
+    },
   });
   const res = await post(t.server.url, {});
   assert.equal(res.status, 400);
@@ -169,7 +175,10 @@ Deno.test("an upstream that hangs before headers times out and the next key answ
 
 Deno.test("an early 5xx in a stream fails over invisibly", async () => {
   await using t = await setup();
-  t.fake.enqueue({ status: 503, json: { type: "error", error: { type: "overloaded_error", message: "x" } } });
+  t.fake.enqueue({
+    status: 503,
+    json: { type: "error", error: { type: "overloaded_error", message: "x" } },
+  });
   const res = await post(t.server.url, { stream: true });
   assert.equal(res.status, 200);
   const text = await res.text();
@@ -197,7 +206,6 @@ Deno.test("a slow drip gets ping events while the upstream is silent", async () 
   const upstreamPings = frames.filter((f) => f.startsWith("event: ping")).length;
   assert.ok((text.match(/event: ping/g) ?? []).length > upstreamPings + 3);
   assert.match(text, /message_stop/);
-
 });
 
 Deno.test("a stream silent past REQUEST_TIMEOUT ends with an error event", async () => {
@@ -208,13 +216,19 @@ Deno.test("a stream silent past REQUEST_TIMEOUT ends with an error event", async
   const res = await post(t.server.url, { stream: true });
   const text = await res.text();
   assert.ok(Date.now() - started < 3_000);
-  assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"Upstream went silent/);
+  assert.match(
+    text,
+    /event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"Upstream went silent/,
+  );
   assert.doesNotMatch(text, /message_stop/);
 });
 
 Deno.test("when every key of an upstream fails, its fallback takes the request", async () => {
   await using t = await setup({}, { fallback: true });
-  const boom = { status: 500, json: { type: "error", error: { type: "api_error", message: "boom" } } };
+  const boom = {
+    status: 500,
+    json: { type: "error", error: { type: "api_error", message: "boom" } },
+  };
   t.fake.enqueue(boom, boom, boom);
   const res = await post(t.server.url, {});
   assert.equal(res.status, 200);

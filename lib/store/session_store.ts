@@ -1,0 +1,139 @@
+// Admin sessions and the login throttle, in KV so every instance agrees and a logout is immediate.
+import { keys } from "./keys.ts";
+
+export interface Session {
+  id: string;
+  /** Sent back by every form and htmx request; forged cross-site requests cannot know it. */
+  csrf: string;
+  /** AES key that seals data the browser must carry but not read (a pending import). */
+  sealKey: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+interface Attempts {
+  count: number;
+  resetAt: number;
+}
+
+export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+export const LOGIN_WINDOW_MS = 60_000;
+export const LOGIN_MAX_FAILURES = 5;
+
+export class SessionStore {
+  constructor(private kv: Deno.Kv, private now: () => number = Date.now) {}
+
+  async create(ttlMs = SESSION_TTL_MS): Promise<Session> {
+    const now = this.now();
+    const session: Session = {
+      id: randomToken(32),
+      csrf: randomToken(24),
+      sealKey: randomToken(32),
+      createdAt: now,
+      expiresAt: now + ttlMs,
+    };
+    await this.kv.set(keys.adminSession(session.id), session, { expireIn: ttlMs });
+    return session;
+  }
+
+  /** The live session with this id, or null (unknown, expired, or malformed id). */
+  async get(id: string | undefined): Promise<Session | null> {
+    if (!id || !/^[A-Za-z0-9_-]{20,100}$/.test(id)) return null;
+    const entry = await this.kv.get<Session>(keys.adminSession(id));
+    // expireIn is a lower bound on deletion, not a promise of it.
+    if (!entry.value || entry.value.expiresAt <= this.now()) return null;
+    return entry.value;
+  }
+
+  async delete(id: string | undefined): Promise<void> {
+    if (!id || !/^[A-Za-z0-9_-]{20,100}$/.test(id)) return;
+    await this.kv.delete(keys.adminSession(id));
+  }
+
+  /** Milliseconds until this address may try again; 0 when it may try now. */
+  async loginBlockedFor(address: string): Promise<number> {
+    const entry = await this.kv.get<Attempts>(keys.loginAttempts(address));
+    const a = entry.value;
+    const now = this.now();
+    if (!a || a.resetAt <= now || a.count < LOGIN_MAX_FAILURES) return 0;
+    return a.resetAt - now;
+  }
+
+  /** Counts a failed login in the current one-minute window of the address. */
+  async recordLoginFailure(address: string): Promise<void> {
+    const key = keys.loginAttempts(address);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.kv.get<Attempts>(key);
+      const now = this.now();
+      const current = entry.value && entry.value.resetAt > now ? entry.value : null;
+      const next: Attempts = current
+        ? { count: current.count + 1, resetAt: current.resetAt }
+        : { count: 1, resetAt: now + LOGIN_WINDOW_MS };
+      const res = await this.kv.atomic().check(entry)
+        .set(key, next, { expireIn: Math.max(1000, next.resetAt - now) })
+        .commit();
+      if (res.ok) return;
+    }
+  }
+
+  async clearLoginFailures(address: string): Promise<void> {
+    await this.kv.delete(keys.loginAttempts(address));
+  }
+}
+
+/** Encrypts `text` for this session only: the browser carries it without being able to read it. */
+export async function seal(session: Session, text: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const data = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv },
+    await aesKey(session),
+    new TextEncoder().encode(text),
+  );
+  const out = new Uint8Array(12 + data.byteLength);
+  out.set(iv);
+  out.set(new Uint8Array(data), 12);
+  return toBase64Url(out);
+}
+
+/** The text sealed for this session, or null if it was sealed for another or tampered with. */
+export async function unseal(session: Session, sealed: string): Promise<string | null> {
+  try {
+    const bytes = fromBase64Url(sealed);
+    if (bytes.length < 13) return null;
+    const data = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: bytes.slice(0, 12) },
+      await aesKey(session),
+      bytes.slice(12),
+    );
+    return new TextDecoder().decode(data);
+  } catch {
+    return null;
+  }
+}
+
+function aesKey(session: Session): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
+    "raw",
+    fromBase64Url(session.sealKey),
+    "AES-GCM",
+    false,
+    ["encrypt", "decrypt"],
+  );
+}
+
+function randomToken(bytes: number): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,19 @@
+import assert from "node:assert/strict";
+import { mapModel } from "../../lib/model_map.ts";
+
+Deno.test("model map: exact name beats family beats default; no match passes through", () => {
+  const models = {
+    "claude-opus-4-8": "o3-pro",
+    opus: "o3",
+    sonnet: "gpt-4o",
+    haiku: "gpt-4o-mini",
+    default: "gpt-4.1",
+  };
+  assert.equal(mapModel("claude-opus-4-8", models), "o3-pro");
+  assert.equal(mapModel("claude-opus-4-1", models), "o3");
+  assert.equal(mapModel("claude-3-5-Sonnet-latest", models), "gpt-4o");
+  assert.equal(mapModel("claude-haiku-4-5", models), "gpt-4o-mini");
+  assert.equal(mapModel("something-else", models), "gpt-4.1");
+  assert.equal(mapModel("something-else", { sonnet: "x" }), "something-else");
+  assert.equal(mapModel("claude-sonnet", undefined), "claude-sonnet");
+});

@@ -1,0 +1,181 @@
+// The client surface: auth, CORS, limits, health, and Anthropic-shaped errors for everything.
+import assert from "node:assert/strict";
+import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
+
+async function setup(env: Record<string, string> = {}) {
+  const fake = await startFakeAnthropic();
+  const server = await startTestServer({
+    env,
+    config: {
+      upstream: [{
+        name: "up",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: ["sk-up-1234567890"],
+      }],
+      loadBalance: "failover",
+    },
+  });
+  return {
+    fake,
+    server,
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await fake.close();
+    },
+  };
+}
+
+const body = JSON.stringify({
+  model: "m",
+  max_tokens: 5,
+  messages: [{ role: "user", content: "hi" }],
+});
+
+async function assertAnthropicError(res: Response, status: number, type: string) {
+  assert.equal(res.status, status);
+  const json = await res.json();
+  assert.equal(json.type, "error");
+  assert.equal(json.error.type, type);
+  assert.equal(typeof json.error.message, "string");
+  assert.ok(json.request_id.startsWith("req_"));
+  assert.equal(res.headers.get("request-id"), json.request_id);
+  return json;
+}
+
+Deno.test("client surface: x-api-key and Bearer both authenticate; anything else is 401", async () => {
+  await using t = await setup();
+  const url = `${t.server.url}/v1/messages?beta=true`;
+  const ok1 = await fetch(url, { method: "POST", headers: { "x-api-key": ACCESS_KEY }, body });
+  assert.equal(ok1.status, 200);
+  await ok1.body?.cancel();
+  const ok2 = await fetch(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ACCESS_KEY}` },
+    body,
+  });
+  assert.equal(ok2.status, 200);
+  await ok2.body?.cancel();
+  const none = await fetch(url, { method: "POST", body });
+  await assertAnthropicError(none, 401, "authentication_error");
+  const wrong = await fetch(url, { method: "POST", headers: { "x-api-key": "nope" }, body });
+  const json = await assertAnthropicError(wrong, 401, "authentication_error");
+  assert.doesNotMatch(JSON.stringify(json), new RegExp(ACCESS_KEY));
+});
+
+Deno.test("client surface: without PROXY_ACCESS_KEY every /v1 request is refused", async () => {
+  await using t = await setup({ PROXY_ACCESS_KEY: "" });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": "anything" },
+    body,
+  });
+  const json = await assertAnthropicError(res, 401, "authentication_error");
+  assert.match(json.error.message, /PROXY_ACCESS_KEY/);
+});
+
+Deno.test("client surface: CORS preflight is answered without auth", async () => {
+  await using t = await setup();
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "OPTIONS",
+    headers: {
+      origin: "https://app.example",
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "x-api-key,content-type,anthropic-version",
+    },
+  });
+  assert.ok(res.status === 204 || res.status === 200);
+  assert.equal(res.headers.get("access-control-allow-origin"), "*");
+  assert.match(res.headers.get("access-control-allow-headers") ?? "", /x-api-key/);
+  await res.body?.cancel();
+});
+
+Deno.test("client surface: HEAD / and GET / answer 200 without auth; /health has the original shape", async () => {
+  await using t = await setup();
+  const head = await fetch(`${t.server.url}/`, { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.ok(head.headers.get("request-id"));
+  const get = await fetch(`${t.server.url}/`);
+  assert.equal(get.status, 200);
+  await get.body?.cancel();
+  const health = await (await fetch(`${t.server.url}/health`)).json();
+  assert.equal(health.status, "healthy");
+  assert.ok(!Number.isNaN(Date.parse(health.timestamp)));
+  assert.equal(typeof health.uptime, "number");
+  assert.deepEqual(health.config, {
+    upstreamCount: 1,
+    currentUpstream: "up",
+    loadBalance: "failover",
+  });
+});
+
+Deno.test("client surface: bad bodies get a clear 400 invalid_request_error", async () => {
+  await using t = await setup();
+  const post = (b: string) =>
+    fetch(`${t.server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: b,
+    });
+  await assertAnthropicError(await post("{not json"), 400, "invalid_request_error");
+  const missing = await assertAnthropicError(await post("{}"), 400, "invalid_request_error");
+  assert.match(missing.error.message, /model/);
+  const badRole = await assertAnthropicError(
+    await post(
+      JSON.stringify({ model: "m", max_tokens: 1, messages: [{ role: "robot", content: "x" }] }),
+    ),
+    400,
+    "invalid_request_error",
+  );
+  assert.match(badRole.error.message, /role/);
+  await assertAnthropicError(await post("[]"), 400, "invalid_request_error");
+  assert.equal(t.fake.requests.length, 0);
+});
+
+Deno.test("client surface: unknown /v1 paths are Anthropic-shaped 404s", async () => {
+  await using t = await setup();
+  const res = await fetch(`${t.server.url}/v1/nothing`, { headers: { "x-api-key": ACCESS_KEY } });
+  await assertAnthropicError(res, 404, "not_found_error");
+});
+
+Deno.test("client surface: MAX_BODY_SIZE answers 413 request_too_large", async () => {
+  await using t = await setup({ MAX_BODY_SIZE: "1000" });
+  const big = JSON.stringify({
+    model: "m",
+    max_tokens: 5,
+    messages: [{ role: "user", content: "x".repeat(5000) }],
+  });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: big,
+  });
+  await assertAnthropicError(res, 413, "request_too_large");
+  assert.equal(t.fake.requests.length, 0);
+});
+
+Deno.test("client surface: the rate limit answers 429 with retry-after", async () => {
+  await using t = await setup({
+    ENABLE_RATE_LIMIT: "true",
+    RATE_LIMIT_MAX_REQUESTS: "2",
+    RATE_LIMIT_WINDOW: "60000",
+  });
+  for (let i = 0; i < 2; i++) {
+    const ok = await fetch(`${t.server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY },
+      body,
+    });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+  }
+  const limited = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY },
+    body,
+  });
+  await assertAnthropicError(limited, 429, "rate_limit_error");
+  const wait = Number(limited.headers.get("retry-after"));
+  assert.ok(wait > 0 && wait <= 60);
+});
