@@ -119,7 +119,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const result = EnvSchema.safeParse(env);
   if (!result.success) {
     throw new ConfigError(
-      result.error.issues.map((i) => `${i.path.join(".")}: ${i.message} (got "${env[String(i.path[0])] ?? ""}")`),
+      result.error.issues.map((i) =>
+        `${i.path.join(".")}: ${i.message} (got "${env[String(i.path[0])] ?? ""}")`
+      ),
     );
   }
   const e = result.data;

@@ -112,7 +112,7 @@ function prepareLegacy(input: unknown): unknown {
   const used = new Set<string>();
   for (const u of doc.upstream) {
     if (u && typeof u === "object" && typeof (u as { name?: unknown }).name === "string") {
-      used.add(((u as { name: string }).name).toLowerCase());
+      used.add((u as { name: string }).name.toLowerCase());
     }
   }
   doc.upstream = doc.upstream.map((raw, i) => {

@@ -36,7 +36,9 @@ export function createLogger(
       } else {
         const extra = fields
           ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) =>
-            `${k}=${typeof v === "string" ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`
+            `${k}=${
+              typeof v === "string" ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)
+            }`
           ).join(" ")
           : "";
         line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${

@@ -25,10 +25,16 @@ export function logLineRecorder(log: Logger): Recorder {
         error: rec.errorMessage,
       });
       if (rec.requestBody !== undefined && log.enabled("info")) {
-        log.log("info", "request body", { requestId: rec.id, body: rec.requestBody.slice(0, 16_384) });
+        log.log("info", "request body", {
+          requestId: rec.id,
+          body: rec.requestBody.slice(0, 16_384),
+        });
       }
       if (rec.responseBody !== undefined && log.enabled("info")) {
-        log.log("info", "response body", { requestId: rec.id, body: rec.responseBody.slice(0, 16_384) });
+        log.log("info", "response body", {
+          requestId: rec.id,
+          body: rec.responseBody.slice(0, 16_384),
+        });
       }
     },
   };

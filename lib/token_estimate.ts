@@ -29,10 +29,16 @@ function blockChars(block: ContentBlock): number {
   }
 }
 
-export function estimateTokens(body: Pick<MessagesRequest, "system" | "messages" | "tools">): number {
+export function estimateTokens(
+  body: Pick<MessagesRequest, "system" | "messages" | "tools">,
+): number {
   let chars = 0;
   if (typeof body.system === "string") chars += body.system.length;
-  else if (Array.isArray(body.system)) for (const b of body.system) chars += b.text?.length ?? 0;
+  else if (Array.isArray(body.system)) {
+    for (const b of body.system) {
+      chars += b.text?.length ?? 0;
+    }
+  }
   for (const m of body.messages ?? []) {
     chars += 8;
     if (typeof m.content === "string") chars += m.content.length;

@@ -16,9 +16,7 @@ export function clientSurface(services: Services): Hono<AppEnv> {
     app.use(
       "*",
       cors({
-        origin: config.corsOrigin === "*"
-          ? "*"
-          : config.corsOrigin.split(",").map((o) => o.trim()),
+        origin: config.corsOrigin === "*" ? "*" : config.corsOrigin.split(",").map((o) => o.trim()),
         allowMethods: ["GET", "POST", "OPTIONS"],
         allowHeaders: [
           "content-type",
@@ -55,13 +53,22 @@ export function clientSurface(services: Services): Hono<AppEnv> {
   });
 
   if (config.enableRateLimit) {
-    const limiter = new RateLimiter(config.rateLimitWindow, config.rateLimitMaxRequests, services.now);
+    const limiter = new RateLimiter(
+      config.rateLimitWindow,
+      config.rateLimitMaxRequests,
+      services.now,
+    );
     app.use("*", async (c, next) => {
       const wait = limiter.take(c.get("clientKey") ?? "");
       if (wait > 0) {
-        throw new ProxyError(429, "Rate limit exceeded for this access key; retry later", undefined, {
-          "retry-after": String(Math.ceil(wait / 1000)),
-        });
+        throw new ProxyError(
+          429,
+          "Rate limit exceeded for this access key; retry later",
+          undefined,
+          {
+            "retry-after": String(Math.ceil(wait / 1000)),
+          },
+        );
       }
       await next();
     });

@@ -30,7 +30,8 @@ export function parseDuration(text: string): number | undefined {
   let matched = false;
   for (const [, n, unit] of text.matchAll(re)) {
     matched = true;
-    total += Number(n) * (unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000);
+    total += Number(n) *
+      (unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000);
   }
   return matched ? total : undefined;
 }

@@ -20,5 +20,9 @@ export function providerKinds(): string[] {
 
 /** One entry per provider, for the admin's kind picker. */
 export function providerChoices(): Array<{ kind: string; label: string; defaultBaseUrl: string }> {
-  return PROVIDERS.map((p) => ({ kind: p.kinds[0], label: p.label, defaultBaseUrl: p.defaultBaseUrl }));
+  return PROVIDERS.map((p) => ({
+    kind: p.kinds[0],
+    label: p.label,
+    defaultBaseUrl: p.defaultBaseUrl,
+  }));
 }

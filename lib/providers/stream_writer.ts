@@ -39,7 +39,9 @@ export class AnthropicStreamWriter {
     this.usage.input_tokens = meta.inputTokens;
     this.buf = sseFrame(
       "message_start",
-      `{"type":"message_start","message":{"id":${JSON.stringify(meta.id)},"type":"message","role":"assistant","model":${
+      `{"type":"message_start","message":{"id":${
+        JSON.stringify(meta.id)
+      },"type":"message","role":"assistant","model":${
         JSON.stringify(meta.model)
       },"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":${meta.inputTokens},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`,
     ) + PING_FRAME;
@@ -165,7 +167,9 @@ export class AnthropicStreamWriter {
     this.closeBlock();
     this.buf += sseFrame(
       "error",
-      `{"type":"error","error":{"type":"${failure.type}","message":${JSON.stringify(failure.message)}}}`,
+      `{"type":"error","error":{"type":"${failure.type}","message":${
+        JSON.stringify(failure.message)
+      }}}`,
     );
     this.done = true;
   }
