@@ -1,6 +1,5 @@
 // Anthropic Messages ⇄ OpenAI Chat Completions, for api.openai.com and compatible servers.
 import {
-  type ContentBlock,
   type Message,
   type MessageResponse,
   type MessagesRequest,
@@ -258,7 +257,7 @@ function convertMessages(body: MessagesRequest, kind: Kind, names: Map<string, s
       let thought = false;
       const calls: Json[] = [];
       const ids: string[] = [];
-      for (const b of blocks as ContentBlock[] as Json[]) {
+      for (const b of blocks) {
         if (b?.type === "text") {
           if (typeof b.text === "string" && b.text) texts.push(b.text);
         } else if (b?.type === "tool_use") {
@@ -346,8 +345,12 @@ function effortFromBudget(budget: unknown): string {
   return n < 4096 ? "low" : n < 16384 ? "medium" : "high";
 }
 
-function reasoningEffort(body: MessagesRequest, kind: Kind): string | undefined {
+/** OpenAI's models that take `reasoning_effort`; the others (gpt-4o, gpt-4.1…) reject it. */
+const OPENAI_REASONING_MODEL = /^(o\d|gpt-5|gpt-oss|codex)/i;
+
+function reasoningEffort(body: MessagesRequest, kind: Kind, model: string): string | undefined {
   const thinking = body.thinking as Json;
+  if (kind === "openai" && !OPENAI_REASONING_MODEL.test(model)) return undefined;
   if (thinking?.type === "enabled") return effortFromBudget(thinking.budget_tokens);
   if (thinking?.type !== "adaptive" || kind !== "openai") return undefined;
   const effort = body.output_config?.effort;
@@ -421,7 +424,7 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
   if (typeof body.top_p === "number") upstream.top_p = body.top_p;
   if (kind === "custom" && typeof body.top_k === "number") upstream.top_k = body.top_k;
   if (stops.length) upstream.stop = stops;
-  const effort = reasoningEffort(body, kind);
+  const effort = reasoningEffort(body, kind, ctx.model);
   if (effort) upstream.reasoning_effort = effort;
   const format = responseFormat(body);
   if (format) upstream.response_format = format;
@@ -631,6 +634,7 @@ function streamFailure(err: Json): UpstreamFailure {
 // Streaming
 
 interface ToolCall {
+  index?: number;
   rawId?: string;
   name?: string;
   state: "pending" | "open" | "closed";
@@ -766,7 +770,10 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (index !== undefined) {
       const known = this.byIndex.get(index);
       if (known && (!id || !known.rawId || known.rawId === id)) return known;
-      return id ? this.byId.get(id) : undefined;
+      // An id seen before continues that call, unless it came under another index: some servers
+      // reuse one id for every call.
+      const byId = id ? this.byId.get(id) : undefined;
+      return byId && (byId.index === undefined || byId.index === index) ? byId : undefined;
     }
     if (id) return this.byId.get(id) ?? (this.last && !this.last.rawId ? this.last : undefined);
     return this.last ?? undefined;
@@ -780,7 +787,10 @@ class OpenAIStreamTranslator implements StreamTranslator {
       call = { state: "pending", buffer: "", args: "", checkedLength: -1, complete: false };
       this.pending.push(call);
     }
-    if (index !== undefined) this.byIndex.set(index, call);
+    if (index !== undefined) {
+      this.byIndex.set(index, call);
+      call.index ??= index;
+    }
     if (id && !call.rawId) {
       call.rawId = id;
       this.byId.set(id, call);

@@ -1,8 +1,10 @@
 // serviceType → provider. Adding a provider is one file and one line here.
 import { anthropicProvider } from "./anthropic.ts";
+import { openaiProvider } from "./openai.ts";
 import type { Provider } from "./types.ts";
 
 const PROVIDERS: readonly Provider[] = [
+  openaiProvider,
   anthropicProvider,
 ];
 

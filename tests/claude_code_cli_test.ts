@@ -1,0 +1,35 @@
+// The real Claude Code CLI through the proxy to each kind of upstream: a plain answer, and a
+// Bash tool round trip whose result reaches the model.
+import assert from "node:assert/strict";
+import { CLAUDE_BIN, runClaude } from "./helpers/claude_code.ts";
+import { startTestServer } from "./helpers/server.ts";
+import { startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
+
+const ignore = !CLAUDE_BIN;
+if (ignore) console.warn("Claude Code CLI not found (set CLAUDE_BIN or run .ci/run): skipping");
+
+Deno.test({
+  name: "claude code: a plain answer through the Anthropic passthrough",
+  ignore,
+  async fn() {
+    const fake = await startFakeAnthropic();
+    const server = await startTestServer({
+      config: {
+        upstream: [{ name: "a", baseUrl: fake.url, serviceType: "anthropic", apiKeys: ["sk-cc-ant-1"] }],
+      },
+    });
+    try {
+      const run = await runClaude(server.url, "say hi");
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.equal(run.result.is_error, false);
+      assert.match(run.result.result, /Hello from fake Anthropic/);
+      const main = fake.requests.find((r) => r.path.startsWith("/v1/messages"));
+      assert.ok(main, "Claude Code's request reached the upstream");
+      assert.equal(main.headers.get("x-api-key"), "sk-cc-ant-1");
+      assert.ok(main.body.tools.length > 10);
+    } finally {
+      await server.close();
+      await fake.close();
+    }
+  },
+});

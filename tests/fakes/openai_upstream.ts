@@ -1,0 +1,677 @@
+// A strict fake of OpenAI's Chat Completions endpoint: it rejects what the real API rejects, so
+// end-to-end tests catch requests that would fail in production, and it replays scripted answers.
+
+// deno-lint-ignore-file no-explicit-any
+
+export interface RecordedRequest {
+  path: string;
+  headers: Headers;
+  body: any;
+}
+
+export type FakeReply =
+  | { status: number; json?: unknown; text?: string; headers?: Record<string, string> }
+  | { sse: string[]; delayMs?: number; headers?: Record<string, string> }
+  | { hang: true }
+  | { resetAfterChunks: number; sse: string[] };
+
+export interface FakeUpstream {
+  url: string;
+  requests: RecordedRequest[];
+  enqueue(...replies: FakeReply[]): void;
+  close(): Promise<void>;
+}
+
+export const OPENAI_DONE = "data: [DONE]\n\n";
+export const FAKE_MODEL = "gpt-fake";
+const CHUNK_ID = "chatcmpl-BfAkE0pEnAi1chunk5tream";
+const CREATED = 1767225600;
+
+/** A usage object as the API reports it, details included. */
+export function openaiUsage(prompt: number, completion: number, cached = 0, reasoning = 0) {
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cached, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: reasoning,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
+
+/** One raw SSE chunk (`data: {...}\n\n`) carrying `delta` for choice 0. */
+export function openaiChunk(
+  delta: Record<string, unknown>,
+  finishReason: string | null = null,
+  options: { id?: string; model?: string } = {},
+): string {
+  return `data: ${
+    JSON.stringify({
+      id: options.id ?? CHUNK_ID,
+      object: "chat.completion.chunk",
+      created: CREATED,
+      model: options.model ?? FAKE_MODEL,
+      service_tier: "default",
+      system_fingerprint: "fp_fake0001",
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      usage: null,
+    })
+  }\n\n`;
+}
+
+/** The final usage-only chunk sent with `stream_options.include_usage`. */
+export function openaiUsageChunk(
+  usage: unknown,
+  options: { id?: string; model?: string } = {},
+): string {
+  return `data: ${
+    JSON.stringify({
+      id: options.id ?? CHUNK_ID,
+      object: "chat.completion.chunk",
+      created: CREATED,
+      model: options.model ?? FAKE_MODEL,
+      service_tier: "default",
+      system_fingerprint: "fp_fake0001",
+      choices: [],
+      usage,
+    })
+  }\n\n`;
+}
+
+/** A non-streaming `chat.completion` body. */
+export function openaiCompletion(
+  message: Record<string, unknown>,
+  finishReason: string,
+  usage: unknown,
+  model = FAKE_MODEL,
+) {
+  return {
+    id: `chatcmpl-${randomAlnum(29)}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{
+      index: 0,
+      message: { role: "assistant", content: null, refusal: null, annotations: [], ...message },
+      logprobs: null,
+      finish_reason: finishReason,
+    }],
+    usage,
+    service_tier: "default",
+    system_fingerprint: "fp_fake0001",
+  };
+}
+
+/** An OpenAI-shaped error body. */
+export function openaiError(
+  message: string,
+  type = "invalid_request_error",
+  code: string | null = null,
+  param: string | null = null,
+) {
+  return { error: { message, type, param, code } };
+}
+
+function randomAlnum(length: number): string {
+  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  let out = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(length))) out += alphabet[b % 62];
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation, after the real API's rules and wording
+
+const TOP_LEVEL = new Set([
+  "model",
+  "messages",
+  "audio",
+  "frequency_penalty",
+  "function_call",
+  "functions",
+  "logit_bias",
+  "logprobs",
+  "max_completion_tokens",
+  "max_tokens",
+  "metadata",
+  "modalities",
+  "n",
+  "parallel_tool_calls",
+  "prediction",
+  "presence_penalty",
+  "prompt_cache_key",
+  "prompt_cache_retention",
+  "reasoning_effort",
+  "response_format",
+  "safety_identifier",
+  "seed",
+  "service_tier",
+  "stop",
+  "store",
+  "stream",
+  "stream_options",
+  "temperature",
+  "tool_choice",
+  "tools",
+  "top_logprobs",
+  "top_p",
+  "user",
+  "verbosity",
+  "web_search_options",
+]);
+const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
+const USER_PARTS = new Set(["text", "image_url", "file", "input_audio"]);
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+class Invalid extends Error {
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+function findKey(value: unknown, key: string, path: string): string | null {
+  if (!value || typeof value !== "object") return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = findKey(value[i], key, `${path}[${i}]`);
+      if (hit) return hit;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (k === key) return path;
+    const hit = findKey(v, key, path ? `${path}.${k}` : k);
+    if (hit) return hit;
+  }
+  return null;
+}
+
+function checkTextParts(content: unknown, where: string, allowed: Set<string>): void {
+  if (typeof content === "string") return;
+  if (!Array.isArray(content)) {
+    throw new Invalid(
+      `Invalid type for '${where}': expected one of a string or array of objects.`,
+      where,
+      "invalid_type",
+    );
+  }
+  content.forEach((part: any, i) => {
+    const at = `${where}[${i}]`;
+    if (!allowed.has(part?.type)) {
+      throw new Invalid(
+        `Invalid value: '${part?.type}'. Supported values are: ${
+          [...allowed].map((t) => `'${t}'`).join(", ")
+        }.`,
+        `${at}.type`,
+        "invalid_value",
+      );
+    }
+    if (part.type === "text" && typeof part.text !== "string") {
+      throw new Invalid(
+        `Missing required parameter: '${at}.text'.`,
+        `${at}.text`,
+        "missing_required_parameter",
+      );
+    }
+    if (part.type === "image_url" && typeof part.image_url?.url !== "string") {
+      throw new Invalid(
+        `Missing required parameter: '${at}.image_url.url'.`,
+        `${at}.image_url.url`,
+        "missing_required_parameter",
+      );
+    }
+    if (part.type === "file" && !part.file?.file_data && !part.file?.file_id) {
+      throw new Invalid(
+        `Missing required parameter: '${at}.file.file_data'.`,
+        `${at}.file`,
+        "missing_required_parameter",
+      );
+    }
+  });
+}
+
+function checkMessages(messages: any[]): void {
+  // Ids of the last assistant tool_calls still waiting for their tool messages.
+  let open: Set<string> | null = null;
+  messages.forEach((m: any, i) => {
+    const at = `messages[${i}]`;
+    if (!m || typeof m !== "object") {
+      throw new Invalid(`Invalid type for '${at}': expected an object.`, at, "invalid_type");
+    }
+    if (!ROLES.has(m.role)) {
+      throw new Invalid(
+        `Invalid value: '${m.role}'. Supported values are: 'system', 'assistant', 'user', 'tool', and 'developer'.`,
+        `${at}.role`,
+        "invalid_value",
+      );
+    }
+    if (m.role === "tool") {
+      if (!open || !open.has(m.tool_call_id)) {
+        throw new Invalid(
+          "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          `${at}.role`,
+        );
+      }
+      open.delete(m.tool_call_id);
+      checkTextParts(m.content, `${at}.content`, new Set(["text"]));
+      return;
+    }
+    if (open && open.size) {
+      throw new Invalid(
+        `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${
+          [...open].join(", ")
+        }`,
+        "messages",
+      );
+    }
+    open = null;
+    if (m.role === "user") checkTextParts(m.content, `${at}.content`, USER_PARTS);
+    else if (m.role === "system" || m.role === "developer") {
+      checkTextParts(m.content, `${at}.content`, new Set(["text"]));
+    } else {
+      const calls = m.tool_calls;
+      if (calls !== undefined) {
+        if (!Array.isArray(calls) || !calls.length) {
+          throw new Invalid(
+            `Invalid 'messages[${i}].tool_calls': empty array.`,
+            `${at}.tool_calls`,
+            "empty_array",
+          );
+        }
+        open = new Set();
+        calls.forEach((c: any, j: number) => {
+          const cat = `${at}.tool_calls[${j}]`;
+          if (typeof c?.id !== "string" || !c.id) {
+            throw new Invalid(
+              `Missing required parameter: '${cat}.id'.`,
+              `${cat}.id`,
+              "missing_required_parameter",
+            );
+          }
+          if (c.id.length > 40) {
+            throw new Invalid(
+              `Invalid '${cat}.id': string too long. Expected a string with maximum length 40, but got a string with length ${c.id.length} instead.`,
+              `${cat}.id`,
+              "string_above_max_length",
+            );
+          }
+          if (
+            c.type !== "function" || typeof c.function?.name !== "string" ||
+            typeof c.function?.arguments !== "string"
+          ) {
+            throw new Invalid(
+              `Invalid '${cat}': expected a function call with a name and string arguments.`,
+              cat,
+            );
+          }
+          open!.add(c.id);
+        });
+      }
+      if ((m.content === undefined || m.content === null) && calls === undefined) {
+        throw new Invalid(
+          `Invalid value for '${at}.content': expected a string, got null.`,
+          `${at}.content`,
+          "invalid_type",
+        );
+      }
+      if (m.content !== null && m.content !== undefined) {
+        checkTextParts(m.content, `${at}.content`, new Set(["text", "refusal"]));
+      }
+    }
+  });
+  if (open && (open as Set<string>).size) {
+    throw new Invalid(
+      `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${
+        [...(open as Set<string>)].join(", ")
+      }`,
+      "messages",
+    );
+  }
+}
+
+/** Throws `Invalid` for what api.openai.com answers with a 400. */
+export function validateChatRequest(body: any): void {
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw new Invalid("We could not parse the JSON body of your request.");
+  }
+  for (const key of Object.keys(body)) {
+    if (!TOP_LEVEL.has(key)) throw new Invalid(`Unrecognized request argument supplied: ${key}`);
+  }
+  const cache = findKey(body, "cache_control", "");
+  if (cache !== null) {
+    throw new Invalid(
+      `Additional properties are not allowed ('cache_control' was unexpected) - '${cache}'`,
+    );
+  }
+  if (typeof body.model !== "string" || !body.model) {
+    throw new Invalid("you must provide a model parameter", "model", "missing_required_parameter");
+  }
+  if (body.messages === undefined) {
+    throw new Invalid(
+      "Missing required parameter: 'messages'.",
+      "messages",
+      "missing_required_parameter",
+    );
+  }
+  if (!Array.isArray(body.messages) || !body.messages.length) {
+    throw new Invalid(
+      "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      "messages",
+      "empty_array",
+    );
+  }
+  if (body.max_tokens !== undefined && body.max_completion_tokens !== undefined) {
+    throw new Invalid(
+      "max_tokens and max_completion_tokens cannot both be set; use max_completion_tokens.",
+      "max_tokens",
+    );
+  }
+  if (body.stream_options !== undefined && body.stream !== true) {
+    throw new Invalid(
+      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      "stream_options",
+    );
+  }
+  if (body.tools !== undefined) {
+    if (!Array.isArray(body.tools) || !body.tools.length) {
+      throw new Invalid(
+        "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        "tools",
+        "empty_array",
+      );
+    }
+    body.tools.forEach((t: any, i: number) => {
+      const name = t?.function?.name;
+      if (t?.type !== "function" || typeof name !== "string") {
+        throw new Invalid(
+          `Missing required parameter: 'tools[${i}].function'.`,
+          `tools[${i}]`,
+          "missing_required_parameter",
+        );
+      }
+      if (!TOOL_NAME.test(name)) {
+        throw new Invalid(
+          `Invalid 'tools[${i}].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'.`,
+          `tools[${i}].function.name`,
+          "invalid_value",
+        );
+      }
+    });
+  } else {
+    if (body.tool_choice !== undefined) {
+      throw new Invalid(
+        "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+        "tool_choice",
+      );
+    }
+    if (body.parallel_tool_calls !== undefined) {
+      throw new Invalid(
+        "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' are specified.",
+        "parallel_tool_calls",
+      );
+    }
+  }
+  if (Array.isArray(body.stop) && body.stop.length > 4) {
+    throw new Invalid(
+      `Invalid 'stop': array too long. Expected an array with maximum length 4.`,
+      "stop",
+      "array_above_max_length",
+    );
+  }
+  if (typeof body.user === "string" && body.user.length > 64) {
+    throw new Invalid(
+      `Invalid 'user': string too long. Expected a string with maximum length 64, but got a string with length ${body.user.length} instead.`,
+      "user",
+      "string_above_max_length",
+    );
+  }
+  checkMessages(body.messages);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Default answers
+
+function contentText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.map((p: any) => (p?.type === "text" ? p.text : "")).join("\n");
+  }
+  return "";
+}
+
+type Answer = { text: string } | { tool: string; args: string };
+
+function defaultAnswer(messages: any[]): Answer {
+  const last = messages[messages.length - 1];
+  if (last?.role === "tool") {
+    return { text: `Tool result received: ${contentText(last.content).slice(0, 200)}` };
+  }
+  const lastUser = [...messages].reverse().find((m) => m?.role === "user");
+  const match = /use tool ([A-Za-z0-9_-]+) with (?:JSON\s*)?(\{[\s\S]*\})/.exec(
+    contentText(lastUser?.content),
+  );
+  if (match) return { tool: match[1], args: match[2] };
+  return { text: "Hello from fake OpenAI" };
+}
+
+function splitInto(text: string, pieces: number): string[] {
+  const size = Math.max(1, Math.ceil(text.length / pieces));
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length ? out : [""];
+}
+
+function defaultReply(body: any): FakeReply {
+  const answer = defaultAnswer(body.messages);
+  const model = body.model;
+  const prompt = Math.ceil(JSON.stringify(body.messages).length / 4);
+  const completion = "text" in answer
+    ? Math.ceil(answer.text.length / 4)
+    : Math.ceil(answer.args.length / 4) + 8;
+  const usage = openaiUsage(prompt, completion);
+  const callId = `call_${randomAlnum(24)}`;
+  const finish = "text" in answer ? "stop" : "tool_calls";
+  if (body.stream !== true) {
+    const message = "text" in answer ? { content: answer.text } : {
+      tool_calls: [{
+        id: callId,
+        type: "function",
+        function: { name: answer.tool, arguments: answer.args },
+      }],
+    };
+    return { status: 200, json: openaiCompletion(message, finish, usage, model) };
+  }
+  const includeUsage = body.stream_options?.include_usage === true;
+  const id = `chatcmpl-${randomAlnum(29)}`;
+  // Without include_usage the real API sends no usage key at all on chunks.
+  const chunk = (delta: Record<string, unknown>, reason: string | null = null) => {
+    const raw = openaiChunk(delta, reason, { id, model });
+    return includeUsage ? raw : raw.replace(',"usage":null', "");
+  };
+  const sse = [chunk({ role: "assistant", content: "", refusal: null })];
+  if ("text" in answer) {
+    for (const piece of answer.text.split(/(?= )/)) sse.push(chunk({ content: piece }));
+  } else {
+    sse.push(chunk({
+      tool_calls: [{
+        index: 0,
+        id: callId,
+        type: "function",
+        function: { name: answer.tool, arguments: "" },
+      }],
+    }));
+    for (const piece of splitInto(answer.args, 3)) {
+      sse.push(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+    }
+  }
+  sse.push(chunk({}, finish));
+  if (includeUsage) sse.push(openaiUsageChunk(usage, { id, model }));
+  sse.push(OPENAI_DONE);
+  return { sse };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+function jsonResponse(
+  status: number,
+  json: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(json), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+export function startFakeOpenAI(options: { requireKey?: string[] } = {}): Promise<FakeUpstream> {
+  const queue: FakeReply[] = [];
+  const requests: RecordedRequest[] = [];
+  // Ends hanging answers and unfinished streams so close() never waits on them.
+  const closers = new Set<() => void>();
+  let closing = false;
+
+  const stream = (
+    chunks: string[],
+    delayMs: number,
+    resetAfter?: number,
+  ): ReadableStream<Uint8Array> => {
+    const encoder = new TextEncoder();
+    let sent = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let wake: (() => void) | undefined;
+    // "closed": the fake is shutting down; "cancelled": the client went away.
+    let ended: "closed" | "cancelled" | undefined;
+    const end = (why: "closed" | "cancelled") => {
+      ended ??= why;
+      clearTimeout(timer);
+      wake?.();
+      closers.delete(close);
+    };
+    const close = () => end("closed");
+    closers.add(close);
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent > 0 && delayMs > 0 && !ended) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            timer = setTimeout(resolve, delayMs);
+          });
+        }
+        if (ended === "cancelled") return;
+        // Shutting down mid-stream (test teardown): the body just ends, without [DONE].
+        if (ended === "closed") {
+          controller.close();
+          return;
+        }
+        if (resetAfter !== undefined && sent >= resetAfter) {
+          end("closed");
+          // An errored body makes the server drop the connection mid-response. Deno logs the
+          // reason, so it is one short line rather than an Error with its stack.
+          controller.error("fake upstream: scripted connection reset");
+          return;
+        }
+        if (sent >= chunks.length) {
+          end("closed");
+          controller.close();
+          return;
+        }
+        controller.enqueue(encoder.encode(chunks[sent++]));
+      },
+      cancel() {
+        end("cancelled");
+      },
+    });
+  };
+
+  const answer = (reply: FakeReply): Response | Promise<Response> => {
+    if ("hang" in reply) {
+      // Answered only by close(): a client that gives up just leaves it pending until then.
+      return new Promise<Response>((resolve) => {
+        const done = () => {
+          closers.delete(done);
+          resolve(jsonResponse(503, openaiError("fake upstream closed", "server_error")));
+        };
+        closers.add(done);
+      });
+    }
+    if ("resetAfterChunks" in reply) {
+      return new Response(stream(reply.sse, 0, reply.resetAfterChunks), {
+        headers: { "content-type": "text/event-stream" },
+      });
+    }
+    if ("sse" in reply) {
+      return new Response(stream(reply.sse, reply.delayMs ?? 0), {
+        headers: {
+          "content-type": "text/event-stream",
+          "cache-control": "no-cache",
+          ...reply.headers,
+        },
+      });
+    }
+    if (reply.text !== undefined) {
+      return new Response(reply.text, { status: reply.status, headers: reply.headers });
+    }
+    return jsonResponse(reply.status, reply.json ?? {}, reply.headers);
+  };
+
+  const handler = async (req: Request): Promise<Response> => {
+    const path = new URL(req.url).pathname;
+    const text = await req.text();
+    let body: any = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // recorded as text
+    }
+    requests.push({ path, headers: req.headers, body });
+    if (closing) return jsonResponse(503, openaiError("fake upstream closing", "server_error"));
+    if (req.method !== "POST" || path !== "/v1/chat/completions") {
+      return jsonResponse(404, openaiError(`Invalid URL (${req.method} ${path})`));
+    }
+    if (options.requireKey) {
+      const key = /^Bearer (.+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
+      if (!key || !options.requireKey.includes(key)) {
+        return jsonResponse(
+          401,
+          openaiError(
+            `Incorrect API key provided: ${
+              (key ?? "").slice(0, 3)
+            }***. You can find your API key at https://platform.openai.com/account/api-keys.`,
+            "invalid_request_error",
+            "invalid_api_key",
+          ),
+        );
+      }
+    }
+    try {
+      validateChatRequest(body);
+    } catch (e) {
+      if (!(e instanceof Invalid)) throw e;
+      return jsonResponse(400, openaiError(e.message, "invalid_request_error", e.code, e.param));
+    }
+    return answer(queue.shift() ?? defaultReply(body));
+  };
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  return Promise.resolve({
+    url: `http://127.0.0.1:${server.addr.port}`,
+    requests,
+    enqueue(...replies) {
+      queue.push(...replies);
+    },
+    async close() {
+      closing = true;
+      for (const close of [...closers]) close();
+      await server.shutdown();
+    },
+  });
+}

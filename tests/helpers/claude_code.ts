@@ -1,0 +1,61 @@
+// Runs the real Claude Code CLI (`claude -p`) against a proxy on loopback, offline.
+import { ACCESS_KEY } from "./server.ts";
+
+const fallbackBin = new URL("../../.ci/tools/node_modules/.bin/claude", import.meta.url).pathname;
+
+/** The Claude Code binary, or undefined when it is not installed (the test is then skipped). */
+export const CLAUDE_BIN: string | undefined = (() => {
+  for (const candidate of [Deno.env.get("CLAUDE_BIN"), fallbackBin]) {
+    if (!candidate) continue;
+    try {
+      if (Deno.statSync(candidate).isFile) return candidate;
+    } catch { /* not there */ }
+  }
+  return undefined;
+})();
+
+export interface ClaudeRun {
+  code: number;
+  // deno-lint-ignore no-explicit-any
+  result: any;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runClaude(baseUrl: string, prompt: string, args: string[] = []): Promise<ClaudeRun> {
+  if (!CLAUDE_BIN) throw new Error("Claude Code is not installed");
+  const home = await Deno.makeTempDir({ prefix: "claude-home-" });
+  const cwd = await Deno.makeTempDir({ prefix: "claude-cwd-" });
+  try {
+    const out = await new Deno.Command(CLAUDE_BIN, {
+      args: ["-p", prompt, "--output-format", "json", ...args],
+      cwd,
+      clearEnv: true,
+      env: {
+        PATH: "/usr/local/bin:/usr/bin:/bin",
+        HOME: home,
+        TERM: "dumb",
+        ANTHROPIC_BASE_URL: baseUrl,
+        ANTHROPIC_API_KEY: ACCESS_KEY,
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+        DISABLE_TELEMETRY: "1",
+        DISABLE_ERROR_REPORTING: "1",
+        DISABLE_AUTOUPDATER: "1",
+        CLAUDE_CODE_MAX_RETRIES: "1",
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(90_000),
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    let result: unknown = undefined;
+    try {
+      result = JSON.parse(stdout.trim().split("\n").pop() ?? "");
+    } catch { /* left undefined: the assertion shows stdout */ }
+    return { code: out.code, result, stdout, stderr: new TextDecoder().decode(out.stderr) };
+  } finally {
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+    await Deno.remove(cwd, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,31 @@
+// The Claude Code requests captured in the shared folder beside the repository.
+
+const DIR = new URL("../../../shared/fixtures/claude-code/", import.meta.url);
+
+function exists(url: URL): boolean {
+  try {
+    return Deno.statSync(url).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** False when the shared fixtures are not beside the repository; tests using them are skipped. */
+export const HAVE_CLAUDE_CODE_FIXTURES = exists(DIR);
+
+/** Every captured request body, by file name (the count_tokens one included). */
+export function claudeCodeFixtures(): Array<{ name: string; body: Record<string, unknown> }> {
+  if (!HAVE_CLAUDE_CODE_FIXTURES) return [];
+  const out = [];
+  for (const entry of Deno.readDirSync(DIR)) {
+    if (!entry.name.endsWith("-request.json") && !entry.name.startsWith("count-tokens")) continue;
+    const json = JSON.parse(Deno.readTextFileSync(new URL(entry.name, DIR)));
+    out.push({ name: entry.name, body: json.body ?? json });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function claudeCodeFixture(name: string): Record<string, unknown> {
+  const json = JSON.parse(Deno.readTextFileSync(new URL(name, DIR)));
+  return json.body ?? json;
+}
