@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { CLAUDE_BIN, runClaude } from "./helpers/claude_code.ts";
 import { startTestServer } from "./helpers/server.ts";
 import { startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
+import { startFakeOpenAI } from "./fakes/openai_upstream.ts";
 
 const ignore = !CLAUDE_BIN;
 if (ignore) console.warn("Claude Code CLI not found (set CLAUDE_BIN or run .ci/run): skipping");
@@ -15,7 +16,12 @@ Deno.test({
     const fake = await startFakeAnthropic();
     const server = await startTestServer({
       config: {
-        upstream: [{ name: "a", baseUrl: fake.url, serviceType: "anthropic", apiKeys: ["sk-cc-ant-1"] }],
+        upstream: [{
+          name: "a",
+          baseUrl: fake.url,
+          serviceType: "anthropic",
+          apiKeys: ["sk-cc-ant-1"],
+        }],
       },
     });
     try {
@@ -27,6 +33,46 @@ Deno.test({
       assert.ok(main, "Claude Code's request reached the upstream");
       assert.equal(main.headers.get("x-api-key"), "sk-cc-ant-1");
       assert.ok(main.body.tools.length > 10);
+    } finally {
+      await server.close();
+      await fake.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "claude code: a plain answer and a Bash round trip through an OpenAI upstream",
+  ignore,
+  async fn() {
+    const fake = await startFakeOpenAI();
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "o",
+          baseUrl: fake.url,
+          serviceType: "openai",
+          apiKeys: ["sk-cc-openai-1"],
+          models: { default: "gpt-4o" },
+        }],
+      },
+    });
+    try {
+      const plain = await runClaude(server.url, "say hi");
+      assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+      assert.match(plain.result.result, /Hello from fake OpenAI/);
+
+      const marker = `proxied-${crypto.randomUUID().slice(0, 8)}`;
+      const run = await runClaude(
+        server.url,
+        `use tool Bash with {"command":"echo ${marker}","description":"print a marker"}`,
+        ["--allowedTools", "Bash"],
+      );
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      // The fake answers a tool result with its text: the command really ran and came back.
+      assert.match(run.result.result, new RegExp(`Tool result received: .*${marker}`));
+      const last = fake.requests[fake.requests.length - 1].body;
+      const toolMsg = last.messages.find((m: { role: string }) => m.role === "tool");
+      assert.match(toolMsg.content, new RegExp(marker));
     } finally {
       await server.close();
       await fake.close();

@@ -22,7 +22,11 @@ export interface ClaudeRun {
   stderr: string;
 }
 
-export async function runClaude(baseUrl: string, prompt: string, args: string[] = []): Promise<ClaudeRun> {
+export async function runClaude(
+  baseUrl: string,
+  prompt: string,
+  args: string[] = [],
+): Promise<ClaudeRun> {
   if (!CLAUDE_BIN) throw new Error("Claude Code is not installed");
   const home = await Deno.makeTempDir({ prefix: "claude-home-" });
   const cwd = await Deno.makeTempDir({ prefix: "claude-cwd-" });

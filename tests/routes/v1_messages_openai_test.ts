@@ -1,0 +1,353 @@
+// Claude's Messages API through the proxy to an OpenAI Chat Completions upstream, driven by the
+// official SDK against a running server and a strict fake upstream.
+import Anthropic from "@anthropic-ai/sdk";
+import assert from "node:assert/strict";
+import {
+  OPENAI_DONE,
+  openaiChunk,
+  openaiUsage,
+  openaiUsageChunk,
+  startFakeOpenAI,
+} from "../fakes/openai_upstream.ts";
+import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
+import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
+
+const KEYS = ["sk-openai-test-key-aaaa", "sk-openai-test-key-bbbb"];
+
+async function setup(env: Record<string, string> = {}) {
+  const fake = await startFakeOpenAI();
+  const server = await startTestServer({
+    env,
+    config: {
+      upstream: [{
+        name: "oai",
+        baseUrl: `${fake.url}/v1`,
+        serviceType: "openai",
+        apiKeys: KEYS,
+        models: { sonnet: "gpt-4o", haiku: "gpt-4o-mini", default: "gpt-4.1" },
+      }],
+      loadBalance: "round-robin",
+    },
+  });
+  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
+  return {
+    fake,
+    server,
+    client,
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await fake.close();
+    },
+  };
+}
+
+const weatherTool = {
+  name: "get_weather",
+  description: "Weather for a city",
+  input_schema: {
+    type: "object" as const,
+    properties: { city: { type: "string" } },
+    required: ["city"],
+  },
+};
+
+Deno.test("openai: messages.create answers with text and real usage", async () => {
+  await using t = await setup();
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    system: "Be brief.",
+    messages: [{ role: "user", content: "Hello" }],
+  });
+  assert.equal(msg.type, "message");
+  assert.equal(msg.role, "assistant");
+  assert.equal(msg.model, "claude-sonnet-test");
+  assert.equal((msg.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+  assert.equal(msg.stop_reason, "end_turn");
+  assert.ok(msg.usage.input_tokens > 0 && msg.usage.output_tokens > 0);
+  const seen = t.fake.requests[0];
+  assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS[0]}`);
+  assert.equal(seen.body.model, "gpt-4o");
+  assert.deepEqual(seen.body.messages[0], { role: "system", content: "Be brief." });
+});
+
+Deno.test("openai: messages.stream().finalMessage() assembles a streamed answer", async () => {
+  await using t = await setup();
+  const stream = t.client.messages.stream({
+    model: "claude-haiku-test",
+    max_tokens: 200,
+    messages: [{ role: "user", content: "Hello" }],
+  });
+  let text = "";
+  stream.on("text", (delta) => (text += delta));
+  const final = await stream.finalMessage();
+  assert.equal((final.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+  assert.equal(text, "Hello from fake OpenAI");
+  assert.equal(final.stop_reason, "end_turn");
+  assert.ok(final.usage.output_tokens > 0);
+  assert.equal(t.fake.requests[0].body.model, "gpt-4o-mini");
+  assert.deepEqual(t.fake.requests[0].body.stream_options, { include_usage: true });
+});
+
+Deno.test("openai: a tool round trip reaches the model with the tool's result", async () => {
+  await using t = await setup();
+  const first = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    tools: [weatherTool],
+    messages: [{ role: "user", content: 'use tool get_weather with {"city":"Paris"}' }],
+  });
+  assert.equal(first.stop_reason, "tool_use");
+  const call = first.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+  assert.equal(call.name, "get_weather");
+  assert.deepEqual(call.input, { city: "Paris" });
+  assert.match(call.id, /^[a-zA-Z0-9_-]+$/);
+
+  const second = await t.client.messages.stream({
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    tools: [weatherTool],
+    messages: [
+      { role: "user", content: 'use tool get_weather with {"city":"Paris"}' },
+      { role: "assistant", content: first.content },
+      {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: call.id, content: "18C and sunny" }],
+      },
+    ],
+  }).finalMessage();
+  assert.match((second.content[0] as Anthropic.TextBlock).text, /18C and sunny/);
+  const sent = t.fake.requests[1].body.messages;
+  assert.equal(sent[1].role, "assistant");
+  assert.equal(sent[1].tool_calls[0].id, sent[2].tool_call_id);
+  assert.equal(sent[2].role, "tool");
+});
+
+Deno.test("openai: parallel tool calls with fragmented arguments become separate blocks", async () => {
+  await using t = await setup();
+  const call = (index: number, id: string | undefined, name: string | undefined, args: string) =>
+    openaiChunk({
+      tool_calls: [{
+        index,
+        ...(id ? { id, type: "function" } : {}),
+        function: { ...(name ? { name } : {}), arguments: args },
+      }],
+    });
+  t.fake.enqueue({
+    sse: [
+      openaiChunk({ role: "assistant", content: null }),
+      call(0, "call_A1", "get_weather", ""),
+      call(0, undefined, undefined, '{"ci'),
+      call(0, undefined, undefined, 'ty":"Oslo"}'),
+      call(1, "call_B2", "get_weather", '{"city":'),
+      call(1, undefined, undefined, '"Rome"}'),
+      openaiChunk({}, "tool_calls"),
+      openaiUsageChunk(openaiUsage(40, 12)),
+      OPENAI_DONE,
+    ],
+  });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      stream: true,
+      tools: [weatherTool],
+      messages: [{ role: "user", content: "weather in Oslo and Rome" }],
+    }),
+  });
+  const { blocks, stopReason } = assertWellFormedStream(parseSse(await res.text()));
+  assert.equal(stopReason, "tool_use");
+  assert.deepEqual(blocks.map((b) => [b.type, b.id, b.input]), [
+    ["tool_use", "call_A1", { city: "Oslo" }],
+    ["tool_use", "call_B2", { city: "Rome" }],
+  ]);
+});
+
+Deno.test("openai: images reach the upstream as image_url parts", async () => {
+  await using t = await setup();
+  const png =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+  await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 50,
+    messages: [{
+      role: "user",
+      content: [
+        { type: "image", source: { type: "base64", media_type: "image/png", data: png } },
+        { type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } },
+        { type: "text", text: "What is this?" },
+      ],
+    }],
+  });
+  const parts = t.fake.requests[0].body.messages[0].content;
+  assert.deepEqual(parts[0], {
+    type: "image_url",
+    image_url: { url: `data:image/png;base64,${png}` },
+  });
+  assert.deepEqual(parts[1], {
+    type: "image_url",
+    image_url: { url: "https://example.com/cat.jpg" },
+  });
+  assert.deepEqual(parts[2], { type: "text", text: "What is this?" });
+});
+
+Deno.test("openai: countTokens gives a local estimate that counts system, messages and tools", async () => {
+  await using t = await setup();
+  const base = {
+    model: "claude-sonnet-test",
+    messages: [{ role: "user" as const, content: "Hello there" }],
+  };
+  const plain = await t.client.messages.countTokens(base);
+  const withSystem = await t.client.messages.countTokens({ ...base, system: "x".repeat(400) });
+  const withTools = await t.client.messages.countTokens({ ...base, tools: [weatherTool] });
+  assert.ok(plain.input_tokens > 0);
+  assert.ok(withSystem.input_tokens >= plain.input_tokens + 90);
+  assert.ok(withTools.input_tokens > plain.input_tokens + 10);
+  assert.equal(t.fake.requests.length, 0);
+});
+
+Deno.test("openai: an upstream 400 comes back as a 400 invalid_request_error with its message", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 400,
+    json: {
+      error: {
+        message: "This model's maximum context length is 128000 tokens.",
+        type: "invalid_request_error",
+        param: "messages",
+        code: "context_length_exceeded",
+      },
+    },
+  });
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "x" }],
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError);
+      assert.match(err.message, /maximum context length/);
+      return true;
+    },
+  );
+  assert.equal(t.fake.requests.length, 1);
+});
+
+Deno.test("openai: an early error event in a stream fails over to the next key", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    sse: [
+      `data: ${
+        JSON.stringify({ error: { message: "overloaded", type: "server_error", code: 503 } })
+      }\n\n`,
+    ],
+  });
+  const final = await t.client.messages.stream({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "x" }],
+  }).finalMessage();
+  assert.equal((final.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+  assert.deepEqual(
+    t.fake.requests.map((r) => r.headers.get("authorization")),
+    KEYS.map((k) => `Bearer ${k}`),
+  );
+});
+
+Deno.test("openai: garbage instead of a completion is an upstream fault, retried on the next key", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 200,
+    text: "<html>\u0000 not json",
+    headers: { "content-type": "text/html" },
+  });
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "x" }],
+  });
+  assert.equal((msg.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+  assert.equal(t.fake.requests.length, 2);
+});
+
+Deno.test("openai: a stream cut mid-answer ends with an error event the SDK raises", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    resetAfterChunks: 3,
+    sse: [
+      openaiChunk({ role: "assistant", content: "" }),
+      openaiChunk({ content: "Once upon" }),
+      openaiChunk({ content: " a time" }),
+      openaiChunk({ content: " there" }),
+      openaiChunk({}, "stop"),
+      OPENAI_DONE,
+    ],
+  });
+  await assert.rejects(
+    t.client.messages.stream({
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "x" }],
+    }).finalMessage(),
+    (err: unknown) => err instanceof Anthropic.APIError,
+  );
+});
+
+Deno.test("openai: 50 concurrent streaming requests all complete, each correct", async () => {
+  await using t = await setup();
+  const results = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      t.client.messages.stream({
+        model: "claude-sonnet-test",
+        max_tokens: 50,
+        messages: [{ role: "user", content: `request ${i}` }],
+      }).finalMessage()),
+  );
+  for (const r of results) {
+    assert.equal((r.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+    assert.equal(r.stop_reason, "end_turn");
+  }
+  assert.equal(t.fake.requests.length, 50);
+  // Round-robin spread the load over both keys.
+  const first = t.fake.requests.filter((r) =>
+    r.headers.get("authorization") === `Bearer ${KEYS[0]}`
+  );
+  assert.equal(first.length, 25);
+});
+
+Deno.test({
+  name: "openai: every Claude Code request replays to a 200 and a well-formed answer",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+  async fn() {
+    await using t = await setup();
+    for (const { name, body } of claudeCodeFixtures()) {
+      if (name.startsWith("count-tokens")) continue;
+      for (const stream of [true, false]) {
+        const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
+          method: "POST",
+          headers: {
+            "x-api-key": ACCESS_KEY,
+            "content-type": "application/json",
+            "anthropic-version": "2023-06-01",
+            "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14",
+          },
+          body: JSON.stringify({ ...body, stream }),
+        });
+        assert.equal(res.status, 200, `${name} stream=${stream}: ${await res.clone().text()}`);
+        if (stream) {
+          assertWellFormedStream(parseSse(await res.text()));
+        } else {
+          const msg = await res.json();
+          assert.equal(msg.type, "message");
+          assert.ok(msg.content.length > 0);
+        }
+      }
+    }
+    // The fake rejects anything the real API would (unknown fields, cache_control, pairing…).
+    assert.ok(t.fake.requests.length >= 6);
+  },
+});
