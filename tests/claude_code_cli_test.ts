@@ -5,6 +5,7 @@ import { CLAUDE_BIN, runClaude } from "./helpers/claude_code.ts";
 import { startTestServer } from "./helpers/server.ts";
 import { startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
 import { startFakeOpenAI } from "./fakes/openai_upstream.ts";
+import { startFakeGemini } from "./fakes/gemini_upstream.ts";
 
 const ignore = !CLAUDE_BIN;
 if (ignore) console.warn("Claude Code CLI not found (set CLAUDE_BIN or run .ci/run): skipping");
@@ -73,6 +74,42 @@ Deno.test({
       const last = fake.requests[fake.requests.length - 1].body;
       const toolMsg = last.messages.find((m: { role: string }) => m.role === "tool");
       assert.match(toolMsg.content, new RegExp(marker));
+    } finally {
+      await server.close();
+      await fake.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "claude code: a plain answer and a Bash round trip through Gemini (thinking model)",
+  ignore,
+  async fn() {
+    const fake = await startFakeGemini({ thinkingModel: true });
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "g",
+          baseUrl: fake.url,
+          serviceType: "gemini",
+          apiKeys: ["AIzaClaudeCodeGeminiKey000000000000000"],
+          models: { default: "gemini-2.5-pro" },
+        }],
+      },
+    });
+    try {
+      const plain = await runClaude(server.url, "say hi");
+      assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+      assert.match(plain.result.result, /Hello from fake Gemini/);
+
+      const marker = `proxied-${crypto.randomUUID().slice(0, 8)}`;
+      const run = await runClaude(
+        server.url,
+        `use tool Bash with {"command":"echo ${marker}","description":"print a marker"}`,
+        ["--allowedTools", "Bash"],
+      );
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.result.result, new RegExp(`Tool result received: .*${marker}`));
     } finally {
       await server.close();
       await fake.close();

@@ -1,7 +1,8 @@
 // Anthropic-compatible upstreams: the client's bytes go through untouched but for auth and the
 // mapped model name, and the answer comes back byte for byte (thinking signatures included).
-import type { MessageResponse } from "../anthropic.ts";
+import type { ContentBlock, MessageResponse, MessagesRequest } from "../anthropic.ts";
 import { failureFromStatus } from "./failure.ts";
+import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
 import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
 
 const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"];
@@ -40,6 +41,25 @@ export function replaceModel(raw: string, body: { model: string }, model: string
   return JSON.stringify({ ...body, model });
 }
 
+/**
+ * History from a translated upstream holds thinking blocks with the proxy's own signatures;
+ * Anthropic rejects those, so they are dropped (re-encoding the body only when there are any).
+ */
+function withoutSyntheticThinking(raw: string, body: MessagesRequest): string {
+  if (!mayHoldSyntheticThinking(raw)) return raw;
+  let changed = false;
+  const messages = body.messages.map((m) => {
+    if (typeof m.content === "string") return m;
+    const content = m.content.filter((b: ContentBlock) =>
+      !(b.type === "thinking" && isSyntheticSignature((b as { signature?: string }).signature))
+    );
+    if (content.length === m.content.length) return m;
+    changed = true;
+    return { ...m, content };
+  });
+  return changed ? JSON.stringify({ ...JSON.parse(raw), messages }) : raw;
+}
+
 export const anthropicProvider: Provider = {
   kinds: ["anthropic", "claude"],
   label: "Anthropic-compatible (passthrough)",
@@ -47,7 +67,7 @@ export const anthropicProvider: Provider = {
   passthrough: true,
 
   buildRequest(body, ctx, raw): UpstreamRequest {
-    let text = replaceModel(raw, body, ctx.model);
+    let text = replaceModel(withoutSyntheticThinking(raw, body), body, ctx.model);
     const cap = ctx.upstream.maxTokens;
     if (cap && body.max_tokens > cap) {
       text = JSON.stringify({ ...JSON.parse(text), max_tokens: cap });

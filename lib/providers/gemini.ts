@@ -219,11 +219,15 @@ function blocksOf(content: unknown): Block[] {
 
 function systemText(body: MessagesRequest): string {
   const pieces: string[] = [];
-  const add = (text: unknown) => {
-    if (typeof text !== "string" || !text.trim()) return;
+  const add = (raw: unknown) => {
+    if (typeof raw !== "string") return;
+    let text = raw;
     // Claude Code's per-request billing line would only defeat Gemini's prefix caching.
-    if (text.trimStart().startsWith(BILLING_PREFIX)) return;
-    pieces.push(text);
+    if (text.trimStart().startsWith(BILLING_PREFIX)) {
+      const newline = text.indexOf("\n");
+      text = newline < 0 ? "" : text.slice(newline + 1);
+    }
+    if (text.trim()) pieces.push(text);
   };
   for (const b of blocksOf(body.system)) if (b.type === "text") add(b.text);
   for (const m of body.messages ?? []) {
@@ -256,7 +260,9 @@ function mediaParts(block: Block): Part[] {
   if (!source) return [];
   if (block.type === "image") {
     if (source.type === "base64" && typeof source.data === "string" && source.data) {
-      return [{ inlineData: { mimeType: String(source.media_type || "image/png"), data: source.data } }];
+      return [{
+        inlineData: { mimeType: String(source.media_type || "image/png"), data: source.data },
+      }];
     }
     if (source.type === "url" && typeof source.url === "string") {
       return [{ fileData: { mimeType: guessMime(source.url, "image/jpeg"), fileUri: source.url } }];
@@ -278,7 +284,9 @@ function mediaParts(block: Block): Part[] {
     return textParts(title + source.data);
   }
   if (source.type === "url" && typeof source.url === "string") {
-    return [{ fileData: { mimeType: guessMime(source.url, "application/pdf"), fileUri: source.url } }];
+    return [{
+      fileData: { mimeType: guessMime(source.url, "application/pdf"), fileUri: source.url },
+    }];
   }
   if (source.type === "content") {
     const parts: Part[] = textParts(title);
@@ -727,7 +735,10 @@ class Assembler {
 
   /** Ends the answer: the stop reason, or a failure when Gemini gave nothing usable. */
   finish(finishReason: string | undefined, blockReason?: string, finishMessage?: string): Outcome {
-    this.flush(true);
+    // A signature that came after the text would need a thinking block after it; clients take the
+    // last block as the answer, and Gemini only requires signatures on function calls, so a
+    // text-only signature without an open thinking block is let go.
+    this.flush(this.pending.c !== undefined);
     if (blockReason && finishReason === undefined) {
       this.sink.text(`Gemini blocked this request (blockReason: ${blockReason}).`);
       return { stop: "refusal" };
@@ -781,16 +792,19 @@ export function usageFromGemini(meta: unknown): Partial<Usage> {
 // ---------------------------------------------------------------------------------------------
 // Errors.
 
+let pacificClock: Intl.DateTimeFormat | undefined;
+
 /** Milliseconds to the next midnight in California, when Gemini's daily quotas reset. */
 function msUntilPacificMidnight(now: number): number {
   try {
-    const parts = new Intl.DateTimeFormat("en-US", {
+    pacificClock ??= new Intl.DateTimeFormat("en-US", {
       timeZone: "America/Los_Angeles",
       hourCycle: "h23",
       hour: "2-digit",
       minute: "2-digit",
       second: "2-digit",
-    }).formatToParts(new Date(now));
+    });
+    const parts = pacificClock.formatToParts(new Date(now));
     const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
     const elapsed = ((get("hour") % 24) * 60 + get("minute")) * 60 + get("second");
     return (86_400 - elapsed) * 1000;
@@ -813,7 +827,8 @@ export function geminiFailure(
     ? err.message
     : fallbackText.trim().slice(0, 500) || `Gemini answered HTTP ${status}`;
   const details = Array.isArray(err.details) ? err.details.filter(isObj) : [];
-  const keyRejected = details.some((d) => typeof d.reason === "string" && /API_KEY/.test(d.reason)) ||
+  const keyRejected =
+    details.some((d) => typeof d.reason === "string" && /API_KEY/.test(d.reason)) ||
     /API key (not valid|expired)/i.test(message);
   if (status === 400 && keyRejected) {
     // Gemini says 400 for a bad key; it is the key's fault, not the client's request.

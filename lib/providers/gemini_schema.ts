@@ -72,7 +72,7 @@ export function cleanToolParameters(schema: unknown): CleanedSchema {
   if (!isObj(schema)) return { schema: undefined, jsonPaths: [] };
   const root = schema;
   const walk: Walk = { root, refs: [], paths: [] };
-  const node = resolve(schema, walk);
+  const node = resolve(schema, walk, []);
   if (!node.type && !node.properties && !node.$ref) node.type = "object";
   const out = clean(node, walk, [], 0);
   if (out.type !== "OBJECT" || !out.properties) return { schema: undefined, jsonPaths: [] };
@@ -125,24 +125,26 @@ function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** `$ref` inlined (siblings win, as in 2020-12) and `allOf` merged, so only plain nodes remain. */
-function resolve(node: Obj, walk: Walk): Obj {
+/**
+ * `$ref` inlined (siblings win, as in 2020-12) and `allOf` merged, so only plain nodes remain.
+ * `expanded` collects the refs used: they stay "open" while the node's subtree is cleaned.
+ */
+function resolve(node: Obj, walk: Walk, expanded: string[]): Obj {
   let out: Obj = { ...node };
   if (typeof out.$ref === "string") {
     const ref = out.$ref;
     delete out.$ref;
     const target = lookup(walk.root, ref);
-    if (target && !walk.refs.includes(ref)) {
-      walk.refs.push(ref);
-      out = { ...resolve(target, walk), ...out };
-      walk.refs.pop();
+    if (target && !walk.refs.includes(ref) && !expanded.includes(ref)) {
+      expanded.push(ref);
+      out = { ...resolve(target, walk, expanded), ...out };
     } else {
       // A cycle or a dangling ref: declare a JSON value rather than recurse forever.
       out.__any = true;
     }
   }
   if (Array.isArray(out.allOf)) {
-    const parts = out.allOf.filter(isObj).map((p) => resolve(p, walk));
+    const parts = out.allOf.filter(isObj).map((p) => resolve(p, walk, expanded));
     delete out.allOf;
     for (const part of parts) out = mergeAll(out, part);
   }
@@ -186,14 +188,34 @@ function isNullSchema(s: Obj): boolean {
 /** The Gemini schema for `input`; `path` is null inside anyOf branches, where decoding is unsafe. */
 function clean(input: unknown, walk: Walk, path: JsonPath | null, depth: number): GeminiSchema {
   if (!isObj(input) || depth > MAX_DEPTH) return anyValue({}, walk, path);
-  const node = resolve(input, walk);
-  if (node.__any) return anyValue(node, walk, path);
+  const base = walk.refs.length;
+  const expanded: string[] = [];
+  const node = resolve(input, walk, expanded);
+  walk.refs.push(...expanded);
+  try {
+    return node.__any ? anyValue(node, walk, path) : cleanNode(node, walk, path, depth);
+  } finally {
+    walk.refs.length = base;
+  }
+}
 
+function cleanNode(
+  node: Obj,
+  walk: Walk,
+  path: JsonPath | null,
+  depth: number,
+): GeminiSchema {
   let nullable = node.nullable === true;
   const branches = [
     ...(Array.isArray(node.anyOf) ? node.anyOf : []),
     ...(Array.isArray(node.oneOf) ? node.oneOf : []),
-  ].filter(isObj).map((b) => resolve(b, walk));
+  ].filter(isObj).map((b) => {
+    // Refs a branch expands stay open for the rest of this node, like the node's own.
+    const expanded: string[] = [];
+    const resolved = resolve(b, walk, expanded);
+    walk.refs.push(...expanded);
+    return resolved;
+  });
   delete node.anyOf;
   delete node.oneOf;
 
@@ -224,7 +246,12 @@ function clean(input: unknown, walk: Walk, path: JsonPath | null, depth: number)
     const enumMerge = mergeStringEnums(nonNull);
     if (enumMerge) {
       return withNullable(
-        clean({ ...withoutUndefined(node), type: "string", enum: enumMerge }, walk, path, depth + 1),
+        clean(
+          { ...withoutUndefined(node), type: "string", enum: enumMerge },
+          walk,
+          path,
+          depth + 1,
+        ),
         nullable,
       );
     }
@@ -344,7 +371,9 @@ function typed(
     case "number":
     case "integer": {
       const formats = kind === "integer" ? ["int32", "int64"] : ["float", "double"];
-      if (typeof node.format === "string" && formats.includes(node.format)) out.format = node.format;
+      if (typeof node.format === "string" && formats.includes(node.format)) {
+        out.format = node.format;
+      }
       bounds(node, out, kind);
       break;
     }

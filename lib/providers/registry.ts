@@ -1,10 +1,12 @@
 // serviceType → provider. Adding a provider is one file and one line here.
 import { anthropicProvider } from "./anthropic.ts";
+import { geminiProvider } from "./gemini.ts";
 import { openaiProvider } from "./openai.ts";
 import type { Provider } from "./types.ts";
 
 const PROVIDERS: readonly Provider[] = [
   openaiProvider,
+  geminiProvider,
   anthropicProvider,
 ];
 

@@ -66,7 +66,7 @@ export function anthropicStream(text: string, model = "claude-test"): string[] {
   ];
 }
 
-export async function startFakeAnthropic(
+export function startFakeAnthropic(
   options: { requireKey?: string[] } = {},
 ): Promise<FakeUpstream> {
   const requests: RecordedRequest[] = [];
@@ -182,7 +182,7 @@ export async function startFakeAnthropic(
       },
     });
   });
-  return {
+  return Promise.resolve({
     url: `http://127.0.0.1:${server.addr.port}`,
     requests,
     enqueue: (...replies) => queue.push(...replies),
@@ -190,5 +190,5 @@ export async function startFakeAnthropic(
       for (const done of hanging) done();
       await server.shutdown();
     },
-  };
+  });
 }

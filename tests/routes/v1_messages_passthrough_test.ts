@@ -3,6 +3,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import { anthropicStream, startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
+import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
 
 const KEYS = ["sk-ant-upstream-key-one-1111", "sk-ant-upstream-key-two-2222"];
 
@@ -89,4 +90,69 @@ Deno.test("passthrough: count_tokens and models are answered by the upstream", a
   assert.equal(count.input_tokens, 4242);
   const models = await t.client.models.list();
   assert.equal(models.data[0].id, "claude-upstream-1");
+});
+
+Deno.test({
+  name: "passthrough: every Claude Code request goes upstream byte for byte but for the model",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+  async fn() {
+    await using t = await setup();
+    for (const { name, body } of claudeCodeFixtures()) {
+      const path = name.startsWith("count-tokens") ? "/v1/messages/count_tokens" : "/v1/messages";
+      const raw = JSON.stringify(body);
+      const res = await fetch(`${t.server.url}${path}?beta=true`, {
+        method: "POST",
+        headers: {
+          "x-api-key": ACCESS_KEY,
+          "content-type": "application/json",
+          "anthropic-version": "2023-06-01",
+          "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14",
+        },
+        body: raw,
+      });
+      assert.equal(res.status, 200, name);
+      const text = await res.text();
+      if (body.stream) assert.match(text, /event: message_stop/);
+      const seen = t.fake.requests[t.fake.requests.length - 1];
+      // Claude Code's model names have no mapping here except sonnet ones: compare the rest.
+      const expected = raw.replace(
+        `"model":${JSON.stringify(body.model)}`,
+        `"model":${JSON.stringify(seen.body.model)}`,
+      );
+      assert.equal(seen.raw, expected, name);
+      assert.equal(
+        seen.headers.get("anthropic-beta"),
+        "claude-code-20250219,interleaved-thinking-2025-05-14",
+      );
+    }
+  },
+});
+
+Deno.test("passthrough: thinking blocks the proxy invented for other upstreams are not sent to Anthropic", async () => {
+  await using t = await setup();
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "m",
+      max_tokens: 10,
+      messages: [
+        { role: "user", content: "q" },
+        {
+          role: "assistant",
+          content: [
+            { type: "thinking", thinking: "from gemini", signature: "gsig:eyJ4IjoxfQ" },
+            { type: "thinking", thinking: "from anthropic", signature: "EqQBCkYIARgCKkB" },
+            { type: "text", text: "a" },
+          ],
+        },
+        { role: "user", content: "next" },
+      ],
+    }),
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  const sent = t.fake.requests[0].body.messages[1].content;
+  assert.deepEqual(sent.map((b: { type: string }) => b.type), ["thinking", "text"]);
+  assert.equal(sent[0].signature, "EqQBCkYIARgCKkB");
 });

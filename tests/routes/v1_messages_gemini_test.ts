@@ -1,0 +1,270 @@
+// Claude's Messages API through the proxy to Gemini, driven by the official SDK against a running
+// server and a fake Gemini as strict as the real one (schemas, alternation, signatures).
+import Anthropic from "@anthropic-ai/sdk";
+import assert from "node:assert/strict";
+import { keyId } from "../../lib/key_pool.ts";
+import {
+  apiKeyInvalidBody,
+  callPart,
+  chunk,
+  rateLimitBody,
+  sseReply,
+  startFakeGemini,
+  usageMetadata,
+} from "../fakes/gemini_upstream.ts";
+import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
+import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
+
+const KEYS = ["AIzaFakeGeminiKeyNumberOne000000000000", "AIzaFakeGeminiKeyNumberTwo000000000000"];
+
+async function setup(options: { thinkingModel?: boolean; baseSuffix?: string } = {}) {
+  const fake = await startFakeGemini({ requireKey: KEYS, thinkingModel: options.thinkingModel });
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "gem",
+        baseUrl: fake.url + (options.baseSuffix ?? ""),
+        serviceType: "gemini",
+        apiKeys: KEYS,
+        models: { default: "gemini-2.5-flash" },
+      }],
+      loadBalance: "failover",
+    },
+  });
+  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
+  return {
+    fake,
+    server,
+    client,
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await fake.close();
+    },
+  };
+}
+
+const tools: Anthropic.Tool[] = [{
+  name: "get_weather",
+  description: "Weather for a city",
+  input_schema: {
+    type: "object",
+    properties: {
+      city: { type: "string", format: "uri" },
+      days: { type: "integer", exclusiveMinimum: 0 },
+    },
+    required: ["city"],
+    additionalProperties: false,
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+  } as Anthropic.Tool.InputSchema,
+}];
+
+Deno.test("gemini: text, with the key in x-goog-api-key, whether baseUrl ends in /v1beta or not", async () => {
+  for (const baseSuffix of ["", "/v1beta"]) {
+    await using t = await setup({ baseSuffix });
+    const msg = await t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      system: "Be brief.",
+      messages: [{ role: "user", content: "Hello" }],
+    });
+    assert.match((msg.content[0] as Anthropic.TextBlock).text, /Hello from fake Gemini/);
+    assert.equal(msg.stop_reason, "end_turn");
+    assert.ok(msg.usage.output_tokens > 0);
+    const seen = t.fake.requests[0];
+    assert.equal(seen.path, "/v1beta/models/gemini-2.5-flash:generateContent");
+    assert.equal(seen.headers.get("x-goog-api-key"), KEYS[0]);
+    assert.deepEqual(seen.body.systemInstruction.parts, [{ text: "Be brief." }]);
+  }
+});
+
+Deno.test("gemini: a stream assembles through the SDK", async () => {
+  await using t = await setup();
+  const final = await t.client.messages.stream({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    messages: [{ role: "user", content: "Hello" }],
+  }).finalMessage();
+  assert.match((final.content[0] as Anthropic.TextBlock).text, /Hello from fake Gemini/);
+  assert.match(t.fake.requests[0].path, /:streamGenerateContent\?alt=sse$/);
+});
+
+Deno.test("gemini: a tool round trip with minted ids and thought signatures (thinking model)", async () => {
+  await using t = await setup({ thinkingModel: true });
+  const first = await t.client.messages.stream({
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    tools,
+    messages: [{ role: "user", content: 'use tool get_weather with {"city":"Paris"}' }],
+  }).finalMessage();
+  assert.equal(first.stop_reason, "tool_use");
+  const call = first.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+  assert.match(call.id, /^toolu_[a-zA-Z0-9_-]+$/);
+  assert.deepEqual(call.input, { city: "Paris" });
+  // The schema reached Gemini cleaned of the keywords it rejects.
+  const decl = JSON.stringify(t.fake.requests[0].body.tools);
+  assert.doesNotMatch(decl, /additionalProperties|\$schema|exclusiveMinimum|"uri"/);
+
+  const second = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    tools,
+    messages: [
+      { role: "user", content: 'use tool get_weather with {"city":"Paris"}' },
+      { role: "assistant", content: first.content },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "18C" }] },
+    ],
+  });
+  // The strict fake rejects a replayed call without its signature, and a response without its name.
+  assert.match((second.content[0] as Anthropic.TextBlock).text, /Tool result received/);
+  const replay = t.fake.requests[1].body.contents;
+  const modelTurn = replay.find((c: { role: string }) => c.role === "model");
+  assert.ok(modelTurn.parts[0].thoughtSignature);
+  assert.notEqual(modelTurn.parts[0].thoughtSignature, "skip_thought_signature_validator");
+  assert.equal(replay[2].parts[0].functionResponse.name, "get_weather");
+});
+
+Deno.test("gemini: parallel calls become separate tool_use blocks with unique ids", async () => {
+  await using t = await setup();
+  t.fake.enqueue(sseReply([
+    chunk([
+      callPart("get_weather", { city: "Oslo" }, { signature: "c2lnLW9uZQ==" }),
+      callPart("get_weather", { city: "Rome" }),
+    ], { finishReason: "STOP", usage: usageMetadata(30, 10) }),
+  ]));
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      stream: true,
+      tools,
+      messages: [{ role: "user", content: "weather in Oslo and Rome" }],
+    }),
+  });
+  const { blocks, stopReason } = assertWellFormedStream(parseSse(await res.text()));
+  assert.equal(stopReason, "tool_use");
+  assert.deepEqual(blocks.map((b) => b.input), [{ city: "Oslo" }, { city: "Rome" }]);
+  assert.notEqual(blocks[0].id, blocks[1].id);
+});
+
+Deno.test("gemini: images go as inlineData, also inside tool results", async () => {
+  await using t = await setup();
+  const png =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+  await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 50,
+    tools,
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "image", source: { type: "base64", media_type: "image/png", data: png } },
+          { type: "text", text: "What is this?" },
+        ],
+      },
+      {
+        role: "assistant",
+        content: [{
+          type: "tool_use",
+          id: "toolu_shot1",
+          name: "get_weather",
+          input: { city: "X" },
+        }],
+      },
+      {
+        role: "user",
+        content: [{
+          type: "tool_result",
+          tool_use_id: "toolu_shot1",
+          content: [
+            { type: "text", text: "a chart" },
+            { type: "image", source: { type: "base64", media_type: "image/png", data: png } },
+          ],
+        }],
+      },
+    ],
+  });
+  const contents = t.fake.requests[0].body.contents;
+  assert.deepEqual(contents[0].parts[0], { inlineData: { mimeType: "image/png", data: png } });
+  const last = JSON.stringify(contents[contents.length - 1]);
+  assert.match(last, /functionResponse/);
+  assert.match(last, /inlineData/);
+});
+
+Deno.test("gemini: countTokens asks Gemini's own countTokens", async () => {
+  await using t = await setup();
+  const count = await t.client.messages.countTokens({
+    model: "claude-sonnet-test",
+    messages: [{ role: "user", content: "Hello there" }],
+  });
+  assert.ok(count.input_tokens > 0);
+  assert.ok(t.fake.requests.some((r) => r.path.endsWith(":countTokens")));
+});
+
+Deno.test("gemini: an invalid key (400 API_KEY_INVALID) and a 429 are key failures, not the client's", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ status: 400, json: apiKeyInvalidBody() });
+  const ok = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "x" }],
+  });
+  assert.equal(ok.type, "message");
+  assert.equal(t.server.services.health.get("gem", keyId(KEYS[0]), "*")?.state, "disabled");
+
+  t.fake.enqueue({ status: 429, json: rateLimitBody("12s") });
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "x" }],
+    }),
+    (err: unknown) => {
+      // The only healthy key is now cooling down: the client is told when to come back.
+      assert.ok(err instanceof Anthropic.RateLimitError);
+      assert.ok(Number(err.headers?.get("retry-after")) >= 11);
+      return true;
+    },
+  );
+});
+
+Deno.test("gemini: MALFORMED_FUNCTION_CALL is an error, never an empty end_turn", async () => {
+  await using t = await setup();
+  const malformed = chunk([], {
+    finishReason: "MALFORMED_FUNCTION_CALL",
+    usage: usageMetadata(10, 0),
+  });
+  t.fake.enqueue({ status: 200, json: malformed });
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "x" }],
+    }),
+    (err: unknown) => err instanceof Anthropic.APIError && (err.status ?? 0) >= 500,
+  );
+});
+
+Deno.test({
+  name: "gemini: every Claude Code request replays to a 200 and a well-formed answer",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+  async fn() {
+    await using t = await setup({ thinkingModel: true });
+    for (const { name, body } of claudeCodeFixtures()) {
+      if (name.startsWith("count-tokens")) continue;
+      for (const stream of [true, false]) {
+        const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
+          method: "POST",
+          headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+          body: JSON.stringify({ ...body, stream }),
+        });
+        assert.equal(res.status, 200, `${name} stream=${stream}: ${await res.clone().text()}`);
+        if (stream) assertWellFormedStream(parseSse(await res.text()));
+        else assert.equal((await res.json()).type, "message");
+      }
+    }
+  },
+});
