@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { keyId, KeyPool } from "../../lib/key_pool.ts";
+import { KeyHealthStore } from "../../lib/store/key_health_store.ts";
+
+const upstream = {
+  name: "u",
+  baseUrl: "https://x",
+  serviceType: "openai",
+  apiKeys: ["k1", "k2", "k3"],
+};
+
+async function pool(random?: () => number) {
+  const kv = await Deno.openKv(":memory:");
+  const health = await KeyHealthStore.open(kv, { watch: false });
+  return { kv, health, pool: new KeyPool(health, random) };
+}
+
+Deno.test("key pool: round-robin starts one key further each request", async () => {
+  const t = await pool();
+  try {
+    const firsts = [1, 2, 3, 4].map(() => t.pool.order(upstream, "round-robin", "m")[0].key);
+    assert.deepEqual(firsts, ["k1", "k2", "k3", "k1"]);
+    assert.deepEqual(t.pool.order(upstream, "round-robin", "m").map((c) => c.key), [
+      "k2",
+      "k3",
+      "k1",
+    ]);
+  } finally {
+    t.kv.close();
+  }
+});
+
+Deno.test("key pool: failover always starts with the first healthy key; random uses the source", async () => {
+  const t = await pool(() => 0.7);
+  try {
+    assert.deepEqual(t.pool.order(upstream, "failover", "m").map((c) => c.key), ["k1", "k2", "k3"]);
+    assert.deepEqual(t.pool.order(upstream, "random", "m").map((c) => c.key), ["k3", "k1", "k2"]);
+  } finally {
+    t.kv.close();
+  }
+});
+
+Deno.test("key pool: cooling keys are skipped for their model only; disabled keys for all", async () => {
+  const t = await pool();
+  try {
+    await t.pool.recordFailure(upstream, { key: "k1", id: keyId("k1") }, "gpt-4o", {
+      status: 429,
+      type: "rate_limit_error",
+      message: "slow",
+      keyFault: "rate_limit",
+      retryAfterMs: 5_000,
+    });
+    await t.pool.recordFailure(upstream, { key: "k2", id: keyId("k2") }, "gpt-4o", {
+      status: 401,
+      type: "authentication_error",
+      message: "bad",
+      keyFault: "auth",
+    });
+    assert.deepEqual(t.pool.order(upstream, "failover", "gpt-4o").map((c) => c.key), ["k3"]);
+    assert.deepEqual(t.pool.order(upstream, "failover", "o3").map((c) => c.key), ["k1", "k3"]);
+    const soonest = t.pool.soonestRecovery(upstream, "gpt-4o")!;
+    assert.ok(soonest > 4_000 && soonest <= 5_000);
+    // A 400 is the request's fault: nothing recorded against the key.
+    await t.pool.recordFailure(upstream, { key: "k3", id: keyId("k3") }, "gpt-4o", {
+      status: 400,
+      type: "invalid_request_error",
+      message: "bad request",
+    });
+    assert.deepEqual(t.pool.order(upstream, "failover", "gpt-4o").map((c) => c.key), ["k3"]);
+  } finally {
+    t.kv.close();
+  }
+});
+
+Deno.test("key pool: repeated 5xx lengthen the cooldown; a success resets it", async () => {
+  let now = 1_000_000;
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const health = await KeyHealthStore.open(kv, { watch: false, now: () => now });
+    const p = new KeyPool(health);
+    const c = { key: "k1", id: keyId("k1") };
+    const boom = {
+      status: 500,
+      type: "api_error" as const,
+      message: "x",
+      keyFault: "transient" as const,
+    };
+    await p.recordFailure(upstream, c, "m", boom);
+    const first = health.get("u", c.id, "m")!.until! - now;
+    now += first + 1;
+    await p.recordFailure(upstream, c, "m", boom);
+    const second = health.get("u", c.id, "m")!.until! - now;
+    assert.equal(second, first * 2);
+    now += second + 1;
+    p.recordSuccess(c);
+    await p.recordFailure(upstream, c, "m", boom);
+    assert.equal(health.get("u", c.id, "m")!.until! - now, first);
+  } finally {
+    kv.close();
+  }
+});

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { keyId } from "../../lib/key_pool.ts";
+import { recoverDisabledKeys } from "../../lib/key_recovery.ts";
+import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
+import { startTestServer } from "../helpers/server.ts";
+
+Deno.test("key recovery: a disabled key that works again is re-enabled; a dead one stays off", async () => {
+  const fake = await startFakeAnthropic({ requireKey: ["sk-revived-key-0001"] });
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "u",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: ["sk-revived-key-0001", "sk-still-dead-0002", "sk-admin-off-0003"],
+      }],
+    },
+  });
+  try {
+    const { health } = server.services;
+    await health.disable("u", keyId("sk-revived-key-0001"), "401: invalid x-api-key");
+    await health.disable("u", keyId("sk-still-dead-0002"), "401: invalid x-api-key");
+    await health.disable("u", keyId("sk-admin-off-0003"), "admin: disabled by hand");
+    assert.equal(await recoverDisabledKeys(server.services), 1);
+    assert.equal(health.get("u", keyId("sk-revived-key-0001"), "*"), undefined);
+    assert.equal(health.get("u", keyId("sk-still-dead-0002"), "*")?.state, "disabled");
+    // A key an admin switched off is not probed at all.
+    assert.equal(health.get("u", keyId("sk-admin-off-0003"), "*")?.state, "disabled");
+    assert.equal(
+      fake.requests.filter((r) => r.headers.get("x-api-key") === "sk-admin-off-0003").length,
+      0,
+    );
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+});
+
+Deno.test("maxTokens caps what Claude Code asks for (64000) to what the upstream allows", async () => {
+  const fake = await startFakeAnthropic();
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "u",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: ["sk-cap-1"],
+        maxTokens: 8192,
+      }],
+    },
+  });
+  try {
+    const res = await fetch(`${server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": "test-access-key-0123456789", "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "m",
+        max_tokens: 64000,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal(fake.requests[0].body.max_tokens, 8192);
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+});
