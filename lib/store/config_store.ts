@@ -7,6 +7,7 @@ import {
   InvalidConfigError,
   validateDocument,
 } from "../config_document.ts";
+import { followKey } from "./follow_key.ts";
 import { keys } from "./keys.ts";
 
 /** KV values are limited to 64 KiB (two bytes a character at worst): the document is chunked. */
@@ -34,9 +35,7 @@ interface Meta {
 export class ConfigStore {
   #current: Snapshot;
   #listeners = new Set<(s: Snapshot) => void>();
-  #watch?: ReadableStream<Deno.KvEntryMaybe<unknown>[]>;
-  #poller?: ReturnType<typeof setInterval>;
-  #closed = false;
+  #unfollow?: () => void;
 
   private constructor(private kv: Deno.Kv, private defaultStrategy: Strategy, initial: Snapshot) {
     this.#current = initial;
@@ -50,9 +49,11 @@ export class ConfigStore {
   ): Promise<ConfigStore> {
     const store = new ConfigStore(kv, defaultStrategy, await read(kv, defaultStrategy));
     if (options.watch !== false) {
-      store.#follow();
-      // kv.watch does not see other processes' writes to a local KV file: poll the version too.
-      if (options.pollMs) store.#poll(options.pollMs);
+      store.#unfollow = followKey(kv, keys.configMeta(), async (versionstamp) => {
+        if (versionstamp !== store.#current.version) {
+          store.#publish(await read(kv, defaultStrategy));
+        }
+      }, { pollMs: options.pollMs, onError: (err) => console.error("config watch:", err) });
     }
     return store;
   }
@@ -115,44 +116,13 @@ export class ConfigStore {
   }
 
   close(): void {
-    this.#closed = true;
-    clearInterval(this.#poller);
-    this.#watch?.cancel().catch(() => {});
-  }
-
-  #poll(ms: number): void {
-    let busy = false;
-    this.#poller = setInterval(async () => {
-      if (busy || this.#closed) return;
-      busy = true;
-      try {
-        const meta = await this.kv.get(keys.configMeta());
-        if (meta.versionstamp !== this.#current.version) {
-          this.#publish(await read(this.kv, this.defaultStrategy));
-        }
-      } catch { /* the next tick tries again */ }
-      busy = false;
-    }, ms);
-    Deno.unrefTimer(this.#poller);
+    this.#unfollow?.();
   }
 
   #publish(snap: Snapshot): void {
     if (this.#current.version === snap.version && snap.version !== null) return;
     this.#current = snap;
     for (const listener of this.#listeners) listener(snap);
-  }
-
-  async #follow(): Promise<void> {
-    this.#watch = this.kv.watch([keys.configMeta()]);
-    try {
-      for await (const [meta] of this.#watch) {
-        if (this.#closed) break;
-        if (meta.versionstamp === this.#current.version) continue;
-        this.#publish(await read(this.kv, this.defaultStrategy));
-      }
-    } catch (err) {
-      if (!this.#closed) console.error("config watch stopped:", err);
-    }
   }
 }
 

@@ -1,5 +1,6 @@
 // Key health (cooling down until T for a model, or disabled with a reason) shared through KV by
 // every instance; each keeps an in-memory copy refreshed by kv.watch, so picking a key never waits.
+import { followKey } from "./follow_key.ts";
 import { keys } from "./keys.ts";
 
 export interface KeyState {
@@ -16,10 +17,8 @@ export interface KeyState {
 export class KeyHealthStore {
   #states = new Map<string, KeyState>();
   #listeners = new Set<() => void>();
-  #watch?: ReadableStream<Deno.KvEntryMaybe<unknown>[]>;
-  #poller?: ReturnType<typeof setInterval>;
+  #unfollow?: () => void;
   #seenVersion: string | null = null;
-  #closed = false;
 
   private constructor(private kv: Deno.Kv, private now: () => number) {}
 
@@ -30,9 +29,9 @@ export class KeyHealthStore {
     const store = new KeyHealthStore(kv, options.now ?? Date.now);
     await store.reload();
     if (options.watch !== false) {
-      store.#follow();
-      // kv.watch does not see other processes' writes to a local KV file: poll the version too.
-      if (options.pollMs) store.#poll(options.pollMs);
+      store.#unfollow = followKey(kv, keys.keyHealthVersion(), async (versionstamp) => {
+        if (versionstamp !== store.#seenVersion) await store.reload();
+      }, { pollMs: options.pollMs, onError: (err) => console.error("key health watch:", err) });
     }
     return store;
   }
@@ -117,35 +116,7 @@ export class KeyHealthStore {
   }
 
   close(): void {
-    this.#closed = true;
-    clearInterval(this.#poller);
-    this.#watch?.cancel().catch(() => {});
-  }
-
-  #poll(ms: number): void {
-    let busy = false;
-    this.#poller = setInterval(async () => {
-      if (busy || this.#closed) return;
-      busy = true;
-      try {
-        const version = await this.kv.get(keys.keyHealthVersion());
-        if (version.versionstamp !== this.#seenVersion) await this.reload();
-      } catch { /* the next tick tries again */ }
-      busy = false;
-    }, ms);
-    Deno.unrefTimer(this.#poller);
-  }
-
-  async #follow(): Promise<void> {
-    this.#watch = this.kv.watch([keys.keyHealthVersion()]);
-    try {
-      for await (const _ of this.#watch) {
-        if (this.#closed) break;
-        await this.reload();
-      }
-    } catch (err) {
-      if (!this.#closed) console.error("key health watch stopped:", err);
-    }
+    this.#unfollow?.();
   }
 }
 

@@ -1,0 +1,53 @@
+// Follows one KV key for changes: kv.watch, plus optional polling, because on a local KV file
+// kv.watch only sees the writes of its own process.
+
+/**
+ * Calls `onChange(versionstamp)` when `key` may have changed (the callback decides whether it did).
+ * Returns a function that stops following.
+ */
+export function followKey(
+  kv: Deno.Kv,
+  key: Deno.KvKey,
+  onChange: (versionstamp: string | null) => Promise<void> | void,
+  options: { pollMs?: number; onError?: (err: unknown) => void } = {},
+): () => void {
+  let closed = false;
+  let busy = false;
+  const check = async (versionstamp: string | null) => {
+    if (closed || busy) return;
+    busy = true;
+    try {
+      await onChange(versionstamp);
+    } catch (err) {
+      if (!closed) options.onError?.(err);
+    } finally {
+      busy = false;
+    }
+  };
+  const stream = kv.watch([key]);
+  (async () => {
+    try {
+      for await (const [entry] of stream) {
+        if (closed) break;
+        await check(entry.versionstamp);
+      }
+    } catch (err) {
+      if (!closed) options.onError?.(err);
+    }
+  })();
+  let poller: ReturnType<typeof setInterval> | undefined;
+  if (options.pollMs) {
+    poller = setInterval(async () => {
+      if (closed || busy) return;
+      try {
+        await check((await kv.get(key)).versionstamp);
+      } catch { /* the next tick tries again */ }
+    }, options.pollMs);
+    Deno.unrefTimer(poller);
+  }
+  return () => {
+    closed = true;
+    clearInterval(poller);
+    stream.cancel().catch(() => {});
+  };
+}
