@@ -173,8 +173,9 @@ async function route(
       });
       if (!failure.keyFault) {
         // The request's own fault: another key would fail the same way.
-        finish(failure.status, failure);
-        return errorFor(failure, call.requestId);
+        const shown = { ...failure, message: s.log.redact(failure.message) };
+        finish(shown.status, shown);
+        return errorFor(shown, call.requestId);
       }
       faults[failure.keyFault]++;
       s.log.log("warn", "upstream attempt failed, trying the next key", {
@@ -184,7 +185,9 @@ async function route(
         status: failure.status,
         fault: failure.keyFault,
       });
-      await s.pool.recordFailure(upstream, candidate, model, failure).catch((err) =>
+      // The reason is kept in KV and shown on the admin pages: never with a secret in it.
+      const kept = { ...failure, message: s.log.redact(failure.message) };
+      await s.pool.recordFailure(upstream, candidate, model, kept).catch((err) =>
         s.log.log("error", "could not record key health", { error: String(err) })
       );
     }
