@@ -53,3 +53,13 @@ Deno.serve({
     console.log(lines.join("\n"));
   },
 }, app.fetch);
+
+// Request log entries and usage sums are written in batches: write the last batch before exiting.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  try {
+    Deno.addSignalListener(signal, async () => {
+      await services.observability.flush().catch(() => {});
+      Deno.exit(0);
+    });
+  } catch { /* no signals here (Deno Deploy) */ }
+}

@@ -24,7 +24,10 @@ export function createLogger(
     enabled: (level) => LEVELS[level] <= max,
     addSecret(secret) {
       if (!secret || secret.length < 4 || secrets.includes(secret)) return;
-      secrets = [...secrets, secret].sort((a, b) => b.length - a.length);
+      // Inside JSON text a secret with quotes or backslashes appears escaped: mask that form too.
+      const escaped = JSON.stringify(secret).slice(1, -1);
+      const forms = escaped === secret ? [secret] : [secret, escaped];
+      secrets = [...secrets, ...forms].sort((a, b) => b.length - a.length);
       pattern = new RegExp(secrets.map(escapeRegExp).join("|"), "g");
     },
     redact,

@@ -66,6 +66,8 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
   };
   if (s.config.enableRequestLogs) rec.requestBody = call.raw;
   let finished = false;
+  // A short answer can finish before route() has noted its successful attempt: record after both.
+  let routed = false;
   const finish = (status: number, failure?: UpstreamFailure) => {
     if (finished) return;
     finished = true;
@@ -76,12 +78,15 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
       rec.errorType = failure.type;
       rec.errorMessage = failure.message;
     }
-    s.recorder.record(rec);
+    if (routed) s.recorder.record(rec);
   };
   try {
     const response = await route(s, call, rec, finish);
+    routed = true;
+    if (finished) s.recorder.record(rec);
     return response;
   } catch (err) {
+    routed = true;
     const e = err instanceof ProxyError
       ? err
       : new ProxyError(500, `Internal error in the proxy: ${(err as Error).message}`);
@@ -188,7 +193,10 @@ async function route(
       // The reason is kept in KV and shown on the admin pages: never with a secret in it.
       const kept = { ...failure, message: s.log.redact(failure.message) };
       await s.pool.recordFailure(upstream, candidate, model, kept).catch((err) =>
-        s.log.log("error", "could not record key health", { error: String(err) })
+        s.log.log("error", "could not record key health", {
+          requestId: call.requestId,
+          error: String(err),
+        })
       );
     }
     const recovery = s.pool.soonestRecovery(upstream, model, s.now());
@@ -363,7 +371,9 @@ async function attempt(
           status: 200,
           headers: { "content-type": "application/json", "request-id": call.requestId },
         });
-        if (s.config.enableResponseLogs) rec.responseBody = new TextDecoder().decode(bytes);
+        const text = new TextDecoder().decode(bytes);
+        noteAnthropicMessage(rec, text);
+        if (s.config.enableResponseLogs) rec.responseBody = text;
         finish(200);
         return { response };
       }
@@ -428,6 +438,14 @@ async function streamAttempt(
     };
   };
   let writer: AnthropicStreamWriter | undefined;
+  // The passthrough forwards bytes; a side reader only picks usage and the stop reason out.
+  const watch = provider.passthrough
+    ? createSseDecoder((ev) => {
+      if (ev.event === "message_start" || ev.event === "message_delta") {
+        noteAnthropicEvent(rec, ev.data);
+      }
+    })
+    : undefined;
   let feed: ((chunk: Uint8Array) => void) | undefined;
   let endInput: (() => void) | undefined;
   let first: Uint8Array[] = [];
@@ -516,6 +534,7 @@ async function streamAttempt(
         ctrl.enqueue(encoder.encode(initial));
       }
       for (const chunk of first) {
+        watch?.feed(chunk);
         ctrl.enqueue(chunk);
         endsWithFrame = endsWithBlankLine(chunk);
       }
@@ -560,6 +579,7 @@ async function streamAttempt(
           if (!writer) {
             endsWithFrame = endsWithBlankLine(value);
             lastSent = lastUpstream;
+            watch?.feed(value);
             ctrl.enqueue(value);
             return;
           }
@@ -608,6 +628,30 @@ async function streamAttempt(
       },
     }),
   };
+}
+
+/** Usage and stop reason of a passed-through Anthropic message, for the log and the counters. */
+function noteAnthropicMessage(rec: RequestRecord, text: string): void {
+  try {
+    const msg = JSON.parse(text);
+    if (msg?.usage) rec.usage = msg.usage;
+    if (msg?.stop_reason !== undefined) rec.stopReason = msg.stop_reason;
+  } catch { /* not JSON: nothing to note */ }
+}
+
+/** The same from a passed-through stream: message_start has the input, message_delta the rest. */
+function noteAnthropicEvent(rec: RequestRecord, data: string): void {
+  if (!data.includes('"usage"') && !data.includes('"stop_reason"')) return;
+  try {
+    const ev = JSON.parse(data);
+    if (ev?.type === "message_start" && ev.message?.usage) rec.usage = { ...ev.message.usage };
+    if (ev?.type === "message_delta") {
+      if (ev.usage) {
+        rec.usage = { ...(rec.usage ?? { input_tokens: 0, output_tokens: 0 }), ...ev.usage };
+      }
+      if (ev.delta?.stop_reason !== undefined) rec.stopReason = ev.delta.stop_reason;
+    }
+  } catch { /* a partial or odd event: skip it */ }
 }
 
 function endsWithBlankLine(chunk: Uint8Array): boolean {

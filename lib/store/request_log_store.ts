@@ -34,9 +34,20 @@ export class RequestLogStore {
   readonly max: number;
   readonly ttlMs: number;
 
-  constructor(private kv: Deno.Kv, options: { max: number; ttlMs: number }) {
+  #now: () => number;
+
+  constructor(
+    private kv: Deno.Kv,
+    options: { max: number; ttlMs: number; now?: () => number },
+  ) {
     this.max = options.max;
     this.ttlMs = options.ttlMs;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** KV deletes expired keys lazily: reads skip what is past its age themselves. */
+  #cutoff(): number {
+    return this.#now() - this.ttlMs;
   }
 
   /**
@@ -71,6 +82,9 @@ export class RequestLogStore {
       cost += entryCost;
     }
     if (mutations > 0) await commit(op);
+    // Another instance may have taken later numbers and trimmed before these were written.
+    const latest = (await this.kv.get<number>(keys.requestLogMeta("next"))).value ?? end;
+    if (latest > end) await this.trimBefore(latest - this.max);
   }
 
   /**
@@ -102,7 +116,8 @@ export class RequestLogStore {
   }
 
   async get(id: string): Promise<RequestLogEntry | null> {
-    return (await this.kv.get<RequestLogEntry>(keys.requestLogById(id))).value;
+    const entry = (await this.kv.get<RequestLogEntry>(keys.requestLogById(id))).value;
+    return entry && entry.time >= this.#cutoff() ? entry : null;
   }
 
   /** Newest first, filtered; reads at most `scanLimit` summaries per page. */
@@ -113,7 +128,10 @@ export class RequestLogStore {
     const limit = options.limit ?? 50;
     const scanLimit = options.scanLimit ?? 5_000;
     const match = matcher(filter);
-    const iter = this.kv.list<RequestLogSummary>({ prefix: keys.requestLogPrefix() }, {
+    const iter = this.kv.list<RequestLogSummary>({
+      start: [...keys.requestLogPrefix(), this.#cutoff()],
+      end: [...keys.requestLogPrefix(), Number.MAX_SAFE_INTEGER],
+    }, {
       reverse: true,
       cursor: options.cursor || undefined,
       batchSize: Math.min(500, Math.max(limit, 50)),
@@ -131,7 +149,11 @@ export class RequestLogStore {
   /** Entries currently kept (a full count: for tests and the admin page, not the hot path). */
   async count(): Promise<number> {
     let n = 0;
-    for await (const _ of this.kv.list({ prefix: keys.requestLogPrefix() })) n++;
+    const iter = this.kv.list({
+      start: [...keys.requestLogPrefix(), this.#cutoff()],
+      end: [...keys.requestLogPrefix(), Number.MAX_SAFE_INTEGER],
+    });
+    for await (const _ of iter) n++;
     return n;
   }
 

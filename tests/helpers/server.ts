@@ -43,6 +43,7 @@ export async function startTestServer(options: {
     logs,
     async close() {
       await server.shutdown();
+      await services.observability.flush();
       services.close();
       if (ownKv) kv.close();
     },

@@ -1,0 +1,183 @@
+// createObservability: what happens to every finished request. One log line at once; metrics and
+// usage sums in memory; request log entries queued. KV writes happen later, in batches, off the
+// request's path: record() only ever does in-memory work and never throws.
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import { logLineRecorder } from "../request_log_line.ts";
+import type { Recorder, RequestRecord } from "../request_record.ts";
+import { RequestLogStore } from "../store/request_log_store.ts";
+import { UsageStore } from "../store/usage_store.ts";
+import { FlushTimer } from "./flush_timer.ts";
+import { Metrics } from "./metrics.ts";
+import { redactText, safeBody } from "./redact.ts";
+import { buildEntry } from "./request_log_entry.ts";
+import { UsageAggregator } from "./usage_aggregator.ts";
+
+export interface ObservabilityOptions {
+  now?: () => number;
+  /** Request log entries are written this long after the first is queued (ms). */
+  logFlushMs?: number;
+  /** Or at once when this many are queued. */
+  logBatchSize?: number;
+  /** Past this many queued entries (KV too slow or down) the oldest are dropped. */
+  maxQueue?: number;
+  /** Usage sums are written this long after the first request since the last write (ms). */
+  usageFlushMs?: number;
+}
+
+export interface Observability {
+  recorder: Recorder;
+  requestLog: RequestLogStore;
+  usage: UsageStore;
+  metrics: Metrics;
+  /** Writes everything recorded so far (request log and usage); for shutdown, tests, pages. */
+  flush(): Promise<void>;
+  /** Writes the usage sums only: cheap, for pages that show them. */
+  flushUsage(): Promise<void>;
+  /** Stops the background timers; call flush() first to keep what is queued. */
+  close(): void;
+}
+
+/** Fields of the request line that never hold a secret: ids, config names, masked keys. */
+const SAFE_FIELDS = new Set(["requestId", "upstream", "key", "fallbacks", "stop"]);
+
+/**
+ * The logger as the per-request log line sees it: every field cleared of credential-shaped text,
+ * not only of the secrets the logger knows. Body lines (ENABLE_REQUEST_LOGS and
+ * ENABLE_RESPONSE_LOGS) are handed to `later`: masking kilobytes is work for the flush, not for
+ * the request.
+ */
+function lineLogger(log: Logger, later: (write: () => void) => void, maxBodyBytes: number): Logger {
+  return {
+    ...log,
+    log(level, message, fields) {
+      if (!log.enabled(level)) return;
+      if (typeof fields?.body === "string") {
+        later(() => {
+          const body = safeBody(fields.body as string, maxBodyBytes, log.redact).text;
+          log.log(level, message, { ...fields, body });
+        });
+        return;
+      }
+      const safe: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(fields ?? {})) {
+        safe[k] = typeof v === "string" && !SAFE_FIELDS.has(k) ? redactText(v, log.redact) : v;
+      }
+      log.log(level, message, safe);
+    },
+  };
+}
+
+const PRUNE_EVERY_MS = 3_600_000;
+const ERROR_LOG_EVERY_MS = 60_000;
+
+export function createObservability(
+  kv: Deno.Kv,
+  config: Config,
+  log: Logger,
+  options: ObservabilityOptions = {},
+): Observability {
+  const now = options.now ?? Date.now;
+  const clean = (text: string) => redactText(text, log.redact);
+  let bodyLines: Array<() => void> = [];
+  const line = logLineRecorder(lineLogger(log, (write) => {
+    bodyLines.push(write);
+    logTimer.poke();
+  }, config.logBodyMaxBytes));
+  const metrics = new Metrics(clean);
+  const aggregator = new UsageAggregator(clean);
+  const requestLog = new RequestLogStore(kv, {
+    max: config.requestLogMax,
+    ttlMs: config.requestLogTtlHours * 3_600_000,
+    now,
+  });
+  const usage = new UsageStore(kv);
+  const batchSize = options.logBatchSize ?? 50;
+  const maxQueue = options.maxQueue ?? 5_000;
+  let queue: RequestRecord[] = [];
+  let lastPrune = 0;
+  let lastErrorLog = 0;
+
+  const complain = (what: string) => (err: unknown) => {
+    const t = now();
+    if (t - lastErrorLog < ERROR_LOG_EVERY_MS) return;
+    lastErrorLog = t;
+    log.log("error", what, { error: err instanceof Error ? err.message : String(err) });
+  };
+
+  const logTimer = new FlushTimer(options.logFlushMs ?? 250, async () => {
+    const writes = bodyLines;
+    bodyLines = [];
+    for (const write of writes) write();
+    while (queue.length > 0) {
+      const batch = queue.slice(0, batchSize);
+      queue = queue.slice(batch.length);
+      const entries = batch.map((rec) =>
+        buildEntry(rec, { maxBodyBytes: config.logBodyMaxBytes, redact: log.redact })
+      );
+      try {
+        await requestLog.append(entries);
+      } catch (err) {
+        // Not queued again: an entry the store refuses would block every later one.
+        metrics.dropped.add({}, batch.length);
+        throw err;
+      }
+    }
+  }, complain("could not write the request log"));
+
+  const usageTimer = new FlushTimer(options.usageFlushMs ?? 2_000, async () => {
+    if (aggregator.size > 0) {
+      const { deltas, minutes } = aggregator.drain();
+      try {
+        await usage.add(deltas, minutes);
+      } catch (err) {
+        aggregator.restore(deltas, minutes);
+        throw err;
+      }
+    }
+    if (now() - lastPrune >= PRUNE_EVERY_MS) {
+      lastPrune = now();
+      await usage.prune(now());
+    }
+  }, complain("could not write the usage counters"));
+
+  const recorder: Recorder = {
+    record(rec) {
+      try {
+        line.record(rec);
+      } catch { /* a log line must never fail a request */ }
+      try {
+        metrics.observe(rec);
+        aggregator.add(rec);
+        usageTimer.poke();
+        if (requestLog.max > 0) {
+          queue.push(rec);
+          if (queue.length > maxQueue) {
+            // Drop a tenth at a time so a backlog costs one copy per many requests.
+            const drop = queue.length - maxQueue + Math.floor(maxQueue / 10);
+            queue = queue.slice(drop);
+            metrics.dropped.add({}, drop);
+          }
+          logTimer.poke(queue.length >= batchSize);
+        }
+      } catch (err) {
+        complain("could not record a request")(err);
+      }
+    },
+  };
+
+  return {
+    recorder,
+    requestLog,
+    usage,
+    metrics,
+    async flush() {
+      await Promise.all([logTimer.flush(), usageTimer.flush()]);
+    },
+    flushUsage: () => usageTimer.flush(),
+    close() {
+      logTimer.close();
+      usageTimer.close();
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// A finished request as the request log keeps it: a small summary for lists and filters, and the
+// full entry (routing trace, bodies) for the detail view; redacted and kept under KV's 64 KiB.
+import type { AttemptRecord, RequestRecord } from "../request_record.ts";
+import { redactText, safeBody } from "./redact.ts";
+
+export interface TokenCounts {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheCreation: number;
+}
+
+export interface RequestLogSummary {
+  id: string;
+  time: number;
+  path: string;
+  stream: boolean;
+  clientKey?: string;
+  model: string;
+  upstreamModel?: string;
+  upstream?: string;
+  serviceType?: string;
+  /** The last key called, masked. */
+  key?: string;
+  status: number;
+  /** Failed, counting a stream that broke after it started; a client that left is not an error. */
+  error: boolean;
+  errorType?: string;
+  errorMessage?: string;
+  stopReason?: string;
+  ttfbMs?: number;
+  totalMs: number;
+  /** Keys actually called (skipped ones excluded). */
+  tries: number;
+  retries: number;
+  fallbacks: string[];
+  tokens?: TokenCounts;
+}
+
+export interface RequestLogEntry extends RequestLogSummary {
+  attempts: AttemptRecord[];
+  /** Attempts left out to keep the entry small. */
+  attemptsOmitted?: number;
+  requestBody?: string;
+  requestBodyTruncated?: boolean;
+  responseBody?: string;
+  responseBodyTruncated?: boolean;
+}
+
+/** KV refuses values over 64 KiB; leave room for the serialiser's own bytes. */
+export const MAX_ENTRY_COST = 60_000;
+const MAX_ATTEMPTS = 40;
+
+export function clientClosed(rec: Pick<RequestRecord, "status" | "errorMessage">): boolean {
+  return rec.status === 499 || (rec.errorMessage?.startsWith("client closed") ?? false);
+}
+
+export function isError(
+  rec: Pick<RequestRecord, "status" | "errorType" | "errorMessage">,
+): boolean {
+  if (clientClosed(rec)) return false;
+  return rec.status >= 400 || rec.errorType !== undefined;
+}
+
+export function tokensOf(rec: RequestRecord): TokenCounts | undefined {
+  const u = rec.usage;
+  if (!u) return undefined;
+  return {
+    input: u.input_tokens ?? 0,
+    output: u.output_tokens ?? 0,
+    cacheRead: u.cache_read_input_tokens ?? 0,
+    cacheCreation: u.cache_creation_input_tokens ?? 0,
+  };
+}
+
+export function summaryOf(entry: RequestLogEntry): RequestLogSummary {
+  const {
+    attempts: _a,
+    attemptsOmitted: _o,
+    requestBody: _rq,
+    requestBodyTruncated: _rqt,
+    responseBody: _rs,
+    responseBodyTruncated: _rst,
+    ...summary
+  } = entry;
+  return summary;
+}
+
+/** Bytes the structured-clone serialiser needs at most for `value` (2 per char beyond Latin-1). */
+export function costOf(value: unknown): number {
+  const json = JSON.stringify(value) ?? "";
+  // deno-lint-ignore no-control-regex
+  return /[^\u0000-\u00ff]/.test(json) ? json.length * 2 : json.length;
+}
+
+export function buildEntry(
+  rec: RequestRecord,
+  options: { maxBodyBytes: number; redact: (text: string) => string },
+): RequestLogEntry {
+  const clean = (text: string | undefined) =>
+    text === undefined ? undefined : redactText(text, options.redact);
+  const clip = (text: string | undefined, max: number) =>
+    text === undefined ? undefined : text.slice(0, max);
+  const tried = rec.attempts.filter((a) => a.outcome !== "skipped").length;
+  const attempts = rec.attempts.slice(0, MAX_ATTEMPTS).map((a) => ({
+    ...a,
+    reason: clean(clip(a.reason, 300)),
+  }));
+  const entry: RequestLogEntry = {
+    id: rec.id,
+    time: rec.time,
+    path: rec.path,
+    stream: rec.stream,
+    clientKey: rec.clientKey,
+    model: clean(clip(rec.requestedModel, 200))!,
+    upstreamModel: clean(clip(rec.upstreamModel, 200)),
+    upstream: rec.upstream,
+    serviceType: rec.serviceType,
+    key: rec.attempts.findLast((a) => a.outcome !== "skipped")?.key,
+    status: rec.status,
+    error: isError(rec),
+    errorType: rec.errorType,
+    errorMessage: clean(clip(rec.errorMessage, 1000)),
+    stopReason: rec.stopReason ?? undefined,
+    ttfbMs: rec.ttfbMs,
+    totalMs: rec.totalMs,
+    tries: tried,
+    retries: Math.max(0, tried - 1),
+    fallbacks: rec.fallbacks,
+    tokens: tokensOf(rec),
+    attempts,
+  };
+  if (rec.attempts.length > MAX_ATTEMPTS) {
+    entry.attemptsOmitted = rec.attempts.length - MAX_ATTEMPTS;
+  }
+  if (rec.requestBody !== undefined) {
+    const body = safeBody(rec.requestBody, options.maxBodyBytes, options.redact);
+    entry.requestBody = body.text;
+    if (body.truncated) entry.requestBodyTruncated = true;
+  }
+  if (rec.responseBody !== undefined) {
+    const body = safeBody(rec.responseBody, options.maxBodyBytes, options.redact);
+    entry.responseBody = body.text;
+    if (body.truncated) entry.responseBodyTruncated = true;
+  }
+  return fitEntry(entry);
+}
+
+/** Shortens the longer body until the whole entry fits in a KV value. */
+function fitEntry(entry: RequestLogEntry): RequestLogEntry {
+  for (let i = 0; i < 50 && costOf(entry) > MAX_ENTRY_COST; i++) {
+    const req = entry.requestBody?.length ?? 0;
+    const res = entry.responseBody?.length ?? 0;
+    if (req === 0 && res === 0) {
+      entry.attempts = entry.attempts.slice(0, Math.floor(entry.attempts.length / 2));
+      continue;
+    }
+    if (req >= res) {
+      entry.requestBody = entry.requestBody!.slice(0, Math.floor(req * 0.7));
+      entry.requestBodyTruncated = true;
+    } else {
+      entry.responseBody = entry.responseBody!.slice(0, Math.floor(res * 0.7));
+      entry.responseBodyTruncated = true;
+    }
+  }
+  return entry;
+}

@@ -1,0 +1,29 @@
+// GET /metrics: this instance's counters in Prometheus text format, behind METRICS_TOKEN when set.
+import { Hono } from "hono";
+import type { AppEnv } from "../lib/app.ts";
+import { secretsEqual } from "../lib/auth.ts";
+import { keyStateCounts } from "../lib/observability/key_states.ts";
+import { inFlightRequests } from "../lib/proxy.ts";
+import type { Services } from "../lib/services.ts";
+
+export function metricsRoutes(services: Services): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get("/metrics", async (c) => {
+    const token = services.config.metricsToken;
+    if (token) {
+      const given = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1].trim() ?? "";
+      if (!(await secretsEqual(given, token))) {
+        return c.text("Unauthorized: send Authorization: Bearer <METRICS_TOKEN>\n", 401, {
+          "www-authenticate": 'Bearer realm="metrics"',
+        });
+      }
+    }
+    const body = services.observability.metrics.render({
+      inFlight: inFlightRequests(),
+      keyStates: keyStateCounts(services.store.snapshot.doc, services.health),
+      uptimeSeconds: (services.now() - services.startedAt) / 1000,
+    });
+    return c.body(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
+  return app;
+}

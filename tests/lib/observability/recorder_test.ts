@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { configFromVars } from "../../../lib/config.ts";
+import { createLogger } from "../../../lib/log.ts";
+import { createObservability } from "../../../lib/observability/recorder.ts";
+import type { RequestRecord } from "../../../lib/request_record.ts";
+
+let n = 0;
+function record(over: Partial<RequestRecord> = {}): RequestRecord {
+  n++;
+  return {
+    id: `req_rec${n}`,
+    time: Date.now(),
+    path: "/v1/messages",
+    stream: false,
+    requestedModel: "claude-haiku-4-5",
+    upstream: "main",
+    attempts: [{
+      upstream: "main",
+      keyId: "k1",
+      key: "sk-…0001",
+      outcome: "ok",
+      status: 200,
+      ms: 5,
+    }],
+    fallbacks: [],
+    status: 200,
+    totalMs: 20,
+    usage: { input_tokens: 3, output_tokens: 4 },
+    ...over,
+  };
+}
+
+function setup(env: Record<string, string> = {}, options = {}) {
+  const config = configFromVars({ LOG_LEVEL: "info", ...env });
+  const lines: string[] = [];
+  const log = createLogger(config, (line) => lines.push(line));
+  return { config, lines, log, options };
+}
+
+async function entries(kv: Deno.Kv): Promise<number> {
+  let count = 0;
+  for await (const _ of kv.list({ prefix: ["request_log"] })) count++;
+  return count;
+}
+
+Deno.test("record() returns at once; KV is written later, in batches", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { config, log, lines } = setup({
+    ENABLE_REQUEST_LOGS: "true",
+    ENABLE_RESPONSE_LOGS: "true",
+    REQUEST_LOG_MAX: "5000",
+  });
+  const obs = createObservability(kv, config, log);
+  try {
+    const body = JSON.stringify({ messages: [{ role: "user", content: "x".repeat(16_000) }] });
+    const recs = Array.from(
+      { length: 500 },
+      () => record({ requestBody: body, responseBody: body }),
+    );
+    const started = performance.now();
+    for (const r of recs) obs.recorder.record(r);
+    const perRecordMs = (performance.now() - started) / recs.length;
+    // Synchronous work only: the log line and in-memory sums (bodies are masked at flush time).
+    assert.ok(perRecordMs < 1, `record() took ${perRecordMs.toFixed(3)} ms`);
+    assert.equal(await entries(kv), 0, "nothing written on the request's path");
+    assert.ok(lines.some((l) => l.includes("req_rec")), "the log line is written at once");
+    await obs.flush();
+    assert.equal(await entries(kv), 500);
+  } finally {
+    obs.close();
+    kv.close();
+  }
+});
+
+Deno.test("queued entries are written by the timer, without flush()", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { config, log } = setup();
+  const obs = createObservability(kv, config, log, { logFlushMs: 10, usageFlushMs: 10 });
+  try {
+    obs.recorder.record(record());
+    for (let i = 0; i < 100 && await entries(kv) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(await entries(kv), 1);
+    let usage = 0;
+    for (let i = 0; i < 100 && usage === 0; i++) {
+      for await (const _ of kv.list({ prefix: ["usage"] })) usage++;
+      if (!usage) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(usage > 0, "usage sums flushed by their timer");
+    await obs.flush();
+  } finally {
+    obs.close();
+    kv.close();
+  }
+});
+
+Deno.test("a full batch is written at once", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { config, log } = setup();
+  const obs = createObservability(kv, config, log, { logFlushMs: 60_000, logBatchSize: 10 });
+  try {
+    for (let i = 0; i < 10; i++) obs.recorder.record(record());
+    for (let i = 0; i < 100 && await entries(kv) < 10; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(await entries(kv), 10);
+    await obs.flush();
+  } finally {
+    obs.close();
+    kv.close();
+  }
+});
+
+Deno.test("REQUEST_LOG_MAX=0 keeps no entries but still counts", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { config, log } = setup({ REQUEST_LOG_MAX: "0" });
+  const obs = createObservability(kv, config, log);
+  try {
+    obs.recorder.record(record());
+    await obs.flush();
+    assert.equal(await entries(kv), 0);
+    assert.match(
+      obs.metrics.render({ inFlight: 0, keyStates: [], uptimeSeconds: 1 }),
+      /requests_total\{status="200"/,
+    );
+  } finally {
+    obs.close();
+    kv.close();
+  }
+});
+
+Deno.test("a failing store never reaches the request; the error is logged once", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { config, log, lines } = setup();
+  const obs = createObservability(kv, config, log);
+  kv.close();
+  try {
+    obs.recorder.record(record());
+    obs.recorder.record(record());
+    await obs.flush();
+    const errors = lines.filter((l) => l.includes("could not write"));
+    assert.ok(errors.length >= 1 && errors.length <= 2, errors.join("\n"));
+  } finally {
+    obs.close();
+  }
+});
