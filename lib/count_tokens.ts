@@ -12,6 +12,7 @@ export async function countTokens(
   body: MessagesRequest,
   raw: string,
   clientHeaders: Headers,
+  requestId?: string,
 ): Promise<number> {
   const { doc } = s.store.snapshot;
   const upstream = doc.upstream[doc.currentUpstream];
@@ -44,6 +45,7 @@ export async function countTokens(
     return provider.parseCountTokens(await res.json());
   } catch (err) {
     s.log.log("debug", "upstream token count failed, using the local estimate", {
+      requestId,
       upstream: upstream.name,
       error: s.log.redact(String(err)),
     });

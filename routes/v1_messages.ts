@@ -52,7 +52,9 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
 
   app.post("/messages/count_tokens", async (c) => {
     const { raw, body } = await readBody(c.req.raw, CountTokensRequestSchema);
-    return c.json({ input_tokens: await countTokens(services, body, raw, c.req.raw.headers) });
+    return c.json({
+      input_tokens: await countTokens(services, body, raw, c.req.raw.headers, c.get("requestId")),
+    });
   });
 
   return app;
