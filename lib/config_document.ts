@@ -66,42 +66,56 @@ export function emptyDocument(strategy: Strategy): ConfigDocument {
 export function validateDocument(input: unknown, defaultStrategy: Strategy): ConfigDocument {
   const prepared = prepareLegacy(input);
   const result = DocumentSchema.safeParse(prepared);
-  if (!result.success) {
-    throw new InvalidConfigError(
-      result.error.issues.map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`),
-    );
-  }
+  const problems = result.success
+    ? []
+    : result.error.issues.map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`);
+  // The rules between upstreams are checked on the raw input too, so one answer lists everything.
+  problems.push(...crossProblems(result.success ? result.data : prepared));
+  if (problems.length) throw new InvalidConfigError(problems);
   const doc = result.data as ConfigDocument;
   doc.loadBalance ??= defaultStrategy;
+  if (doc.upstream.length === 0) doc.currentUpstream = 0;
+  return doc;
+}
+
+/** Unique names, no duplicate keys, fallbacks that exist, currentUpstream in range. */
+function crossProblems(input: unknown): string[] {
   const problems: string[] = [];
+  const doc = (input && typeof input === "object" ? input : {}) as Record<string, unknown>;
+  const list = Array.isArray(doc.upstream) ? doc.upstream : [];
+  const str = (v: unknown) => typeof v === "string" ? v.trim() : undefined;
   const names = new Set<string>();
-  doc.upstream.forEach((u, i) => {
-    if (names.has(u.name.toLowerCase())) {
-      problems.push(`upstream.${i}.name: "${u.name}" is used by another upstream`);
+  list.forEach((raw, i) => {
+    const u = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+    const name = str(u.name);
+    if (name) {
+      if (names.has(name.toLowerCase())) {
+        problems.push(`upstream.${i}.name: "${name}" is used by another upstream`);
+      }
+      names.add(name.toLowerCase());
     }
-    names.add(u.name.toLowerCase());
     const seen = new Set<string>();
-    u.apiKeys.forEach((k, j) => {
-      if (seen.has(k)) problems.push(`upstream.${i}.apiKeys.${j}: duplicate key`);
-      seen.add(k);
+    (Array.isArray(u.apiKeys) ? u.apiKeys : []).forEach((k, j) => {
+      const key = str(k);
+      if (key && seen.has(key)) problems.push(`upstream.${i}.apiKeys.${j}: duplicate key`);
+      if (key) seen.add(key);
     });
   });
-  doc.upstream.forEach((u, i) => {
-    if (u.fallback === undefined) return;
-    if (u.fallback.toLowerCase() === u.name.toLowerCase()) {
+  list.forEach((raw, i) => {
+    const u = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+    const fallback = str(u.fallback);
+    if (!fallback) return;
+    if (fallback.toLowerCase() === str(u.name)?.toLowerCase()) {
       problems.push(`upstream.${i}.fallback: an upstream cannot fall back to itself`);
-    } else if (!names.has(u.fallback.toLowerCase())) {
-      problems.push(`upstream.${i}.fallback: no upstream is named "${u.fallback}"`);
+    } else if (!names.has(fallback.toLowerCase())) {
+      problems.push(`upstream.${i}.fallback: no upstream is named "${fallback}"`);
     }
   });
-  if (doc.upstream.length > 0 && doc.currentUpstream >= doc.upstream.length) {
-    problems.push(
-      `currentUpstream: ${doc.currentUpstream} is out of range (0-${doc.upstream.length - 1})`,
-    );
+  const current = doc.currentUpstream;
+  if (typeof current === "number" && list.length > 0 && current >= list.length) {
+    problems.push(`currentUpstream: ${current} is out of range (0-${list.length - 1})`);
   }
-  if (doc.upstream.length === 0) doc.currentUpstream = 0;
-  if (problems.length) throw new InvalidConfigError(problems);
-  return doc;
+  return problems;
 }
 
 /** The original proxy allowed unnamed upstreams and a `modelMapping` object; bring both over. */

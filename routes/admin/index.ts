@@ -1,15 +1,68 @@
-// The admin surface; answers 403 with instructions until ADMIN_PASSWORD is set.
+// The admin surface: sign-in, the pages (session + CSRF), the JSON API. Answers 403 with
+// instructions until ADMIN_PASSWORD is set.
 import { Hono } from "hono";
-import type { AppEnv } from "../../lib/app.ts";
+import type { MiddlewareHandler } from "hono";
+import { trimTrailingSlash } from "hono/trailing-slash";
 import type { Services } from "../../lib/services.ts";
+import { SessionStore } from "../../lib/store/session_store.ts";
+import { AdminDisabledPage } from "../../views/login_page.tsx";
+import { apiError, apiRoutes } from "./api.ts";
+import { dashboardRoutes } from "./dashboard.ts";
+import { keysRoutes } from "./keys.ts";
+import { loginRoutes, logoutRoutes } from "./login.ts";
+import { logsRoutes } from "./logs.ts";
+import { sameOriginOnly } from "./origin_check.ts";
+import { type AdminContext, chrome } from "./respond.ts";
+import { type AdminEnv, requireCsrfToken, requireSession } from "./session.ts";
+import { strategyRoutes } from "./strategy.ts";
+import { transferRoutes } from "./transfer.ts";
+import { upstreamRoutes } from "./upstreams.ts";
 
-export function adminRoutes(services: Services): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.all("*", (c) => {
-    if (!services.config.adminPassword) {
-      return c.text("The admin pages are disabled: set ADMIN_PASSWORD and restart to enable them.", 403);
-    }
-    return c.text("Not found", 404);
-  });
+/** The pages load only their own scripts and styles, and are never framed. */
+const securityHeaders: MiddlewareHandler = async (c, next) => {
+  await next();
+  c.header(
+    "Content-Security-Policy",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+      "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  );
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("Referrer-Policy", "same-origin");
+};
+
+export function adminRoutes(services: Services): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  app.use("*", securityHeaders);
+  app.use("*", trimTrailingSlash({ alwaysRedirect: true }));
+
+  if (!services.config.adminPassword) {
+    app.all("/api/*", (c) =>
+      apiError(
+        c,
+        403,
+        "permission_error",
+        "The admin API is disabled: set ADMIN_PASSWORD and restart to enable it.",
+      ));
+    app.all("*", (c) => c.html(AdminDisabledPage(), 403));
+    return app;
+  }
+
+  const sessions = new SessionStore(services.kv, services.now);
+  app.route("/api", apiRoutes(services, sessions));
+
+  const pages = new Hono<AdminEnv>();
+  pages.use("*", sameOriginOnly);
+  pages.route("/", loginRoutes(services, sessions));
+  pages.use("*", requireSession(sessions));
+  pages.use("*", requireCsrfToken());
+  pages.route("/", logoutRoutes(sessions));
+  pages.route("/", dashboardRoutes(services));
+  pages.route("/upstreams", upstreamRoutes(services));
+  pages.route("/upstreams", keysRoutes(services));
+  pages.route("/strategy", strategyRoutes(services));
+  pages.route("/", transferRoutes(services));
+  pages.route("/logs", logsRoutes(services, (c) => chrome(c as unknown as AdminContext)));
+  pages.all("*", (c) => c.text("Not found", 404));
+  app.route("/", pages);
   return app;
 }

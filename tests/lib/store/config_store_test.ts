@@ -51,6 +51,10 @@ Deno.test("config store: invalid input lists every problem and changes nothing",
       assert.match(text, /upstream\.0\.baseUrl/);
       assert.match(text, /upstream\.0\.serviceType/);
       assert.match(text, /loadBalance/);
+      // Rules between upstreams are listed in the same answer.
+      assert.match(text, /used by another upstream/);
+      assert.match(text, /no upstream is named "nowhere"/);
+      assert.match(text, /currentUpstream/);
       return true;
     },
   );

@@ -1,0 +1,624 @@
+// The edits an admin can make, shared by the admin pages, the admin JSON API and the CLI, so the
+// three cannot drift apart. Each works on a ConfigTarget: the local store or a remote server.
+import type { Strategy } from "./config.ts";
+import {
+  type ConfigDocument,
+  InvalidConfigError,
+  maskKey,
+  STRATEGIES,
+  validateDocument,
+} from "./config_document.ts";
+import { keyId } from "./key_pool.ts";
+import type { UpstreamConfig } from "./providers/types.ts";
+import { type ConfigStore, ConflictError, type Snapshot } from "./store/config_store.ts";
+import type { KeyHealthStore, KeyState } from "./store/key_health_store.ts";
+
+export { ConflictError, InvalidConfigError };
+
+/** Where the document lives: read it, and write it back if it is still at `version`. */
+export interface ConfigTarget {
+  /** `fresh`: skip any cache, the last read was stale. */
+  read(fresh: boolean): Promise<Snapshot>;
+  /** Throws ConflictError when the stored version moved on, InvalidConfigError on bad input. */
+  write(doc: unknown, version: string | null): Promise<Snapshot>;
+}
+
+export function storeTarget(store: ConfigStore): ConfigTarget {
+  return {
+    read: (fresh) => fresh ? store.refresh() : Promise.resolve(store.snapshot),
+    write: (doc, version) => store.replace(doc, version),
+  };
+}
+
+/** The document version as an HTTP entity tag; `"none"` before the first save. */
+export function etagOf(version: string | null): string {
+  return `"${version ?? "none"}"`;
+}
+
+/** An `ETag` / `If-Match` value as a version; undefined when absent or `*` (any version). */
+export function versionFromEtag(header: string | null | undefined): string | null | undefined {
+  if (!header || header.trim() === "*") return undefined;
+  const tag = header.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+  return tag === "none" ? null : tag;
+}
+
+/** No upstream answers to the name or index given. */
+export class UnknownUpstreamError extends Error {
+  constructor(ref: string | number, doc: ConfigDocument) {
+    const names = doc.upstream.map((u, i) => `${i}: ${u.name}`).join(", ");
+    super(
+      `No upstream "${ref}"` + (names ? ` (there are ${names})` : " (none is configured yet)"),
+    );
+    this.name = "UnknownUpstreamError";
+  }
+}
+
+/** Input the admin must correct (a bad strategy, an unknown key); `field` names the form field. */
+export class AdminInputError extends Error {
+  constructor(message: string, readonly field?: string) {
+    super(message);
+    this.name = "AdminInputError";
+  }
+}
+
+export type UpstreamRef = string | number;
+
+/** The index of an upstream given by name (case-insensitive) or by index in the list. */
+export function findUpstream(doc: ConfigDocument, ref: UpstreamRef): number {
+  if (typeof ref === "string") {
+    const wanted = ref.trim().toLowerCase();
+    const byName = doc.upstream.findIndex((u) => u.name.toLowerCase() === wanted);
+    if (byName >= 0) return byName;
+    if (!/^\d+$/.test(wanted)) throw new UnknownUpstreamError(ref, doc);
+    ref = Number(wanted);
+  }
+  if (!Number.isInteger(ref) || ref < 0 || ref >= doc.upstream.length) {
+    throw new UnknownUpstreamError(ref, doc);
+  }
+  return ref;
+}
+
+/**
+ * Applies `change` to the document and saves it. With `expectedVersion` (a form that showed that
+ * version) a concurrent save is a ConflictError; without, the change is re-applied to the newer
+ * document, as a CLI command or an API call means "do this to whatever is there".
+ */
+export async function applyChange<T>(
+  target: ConfigTarget,
+  change: (doc: ConfigDocument) => T,
+  expectedVersion?: string | null,
+): Promise<{ snapshot: Snapshot; result: T }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let snap = await target.read(attempt > 0);
+    // The in-memory snapshot may lag a save made by another instance a moment ago.
+    if (expectedVersion !== undefined && snap.version !== expectedVersion && attempt === 0) {
+      snap = await target.read(true);
+    }
+    if (expectedVersion !== undefined && snap.version !== expectedVersion) {
+      throw new ConflictError();
+    }
+    const draft = structuredClone(snap.doc);
+    const result = change(draft);
+    try {
+      return { snapshot: await target.write(draft, snap.version), result };
+    } catch (err) {
+      if (err instanceof ConflictError && expectedVersion === undefined) continue;
+      throw err;
+    }
+  }
+  throw new ConflictError();
+}
+
+/** What an admin may set on an upstream (keys are edited on their own). */
+export interface UpstreamInput {
+  name: string;
+  baseUrl: string;
+  serviceType: string;
+  description?: string;
+  models?: Record<string, string>;
+  fallback?: string;
+  maxTokens?: number;
+  maxTokensField?: "max_tokens" | "max_completion_tokens";
+}
+
+const EDITABLE = [
+  "name",
+  "baseUrl",
+  "serviceType",
+  "description",
+  "models",
+  "fallback",
+  "maxTokens",
+  "maxTokensField",
+] as const;
+
+function applyInput(u: UpstreamConfig, input: UpstreamInput): void {
+  for (const field of EDITABLE) {
+    const value = input[field];
+    const empty = value === undefined || value === "" ||
+      (typeof value === "object" && Object.keys(value).length === 0);
+    if (empty && field !== "name" && field !== "baseUrl" && field !== "serviceType") {
+      delete u[field];
+    } else {
+      (u as Record<string, unknown>)[field] = value;
+    }
+  }
+}
+
+export async function addUpstream(
+  target: ConfigTarget,
+  input: UpstreamInput,
+  expectedVersion?: string | null,
+): Promise<Snapshot> {
+  const { snapshot } = await applyChange(target, (doc) => {
+    const u: UpstreamConfig = { name: "", baseUrl: "", serviceType: "", apiKeys: [] };
+    applyInput(u, input);
+    doc.upstream.push(u);
+  }, expectedVersion);
+  return snapshot;
+}
+
+/** Changes an upstream's settings; a rename carries over the fallbacks that named it. */
+export async function editUpstream(
+  target: ConfigTarget,
+  ref: UpstreamRef,
+  input: UpstreamInput,
+  expectedVersion?: string | null,
+): Promise<Snapshot> {
+  const { snapshot } = await applyChange(target, (doc) => {
+    const u = doc.upstream[findUpstream(doc, ref)];
+    const oldName = u.name;
+    applyInput(u, input);
+    if (u.name !== oldName) {
+      for (const other of doc.upstream) {
+        if (other.fallback?.toLowerCase() === oldName.toLowerCase()) other.fallback = u.name;
+      }
+    }
+  }, expectedVersion);
+  return snapshot;
+}
+
+/** Removes an upstream; fallbacks that named it are dropped, the current one stays current. */
+export async function removeUpstream(
+  target: ConfigTarget,
+  ref: UpstreamRef,
+  expectedVersion?: string | null,
+): Promise<{ snapshot: Snapshot; removed: UpstreamConfig }> {
+  const { snapshot, result } = await applyChange(target, (doc) => {
+    const i = findUpstream(doc, ref);
+    const [removed] = doc.upstream.splice(i, 1);
+    for (const other of doc.upstream) {
+      if (other.fallback?.toLowerCase() === removed.name.toLowerCase()) delete other.fallback;
+    }
+    if (doc.currentUpstream > i) doc.currentUpstream--;
+    else if (doc.currentUpstream === i) doc.currentUpstream = 0;
+    return removed;
+  }, expectedVersion);
+  return { snapshot, removed: result };
+}
+
+/** Moves an upstream one place up (-1) or down (+1); the current upstream stays the same one. */
+export async function moveUpstream(
+  target: ConfigTarget,
+  ref: UpstreamRef,
+  delta: -1 | 1,
+  expectedVersion?: string | null,
+): Promise<Snapshot> {
+  const { snapshot } = await applyChange(target, (doc) => {
+    const i = findUpstream(doc, ref);
+    const j = i + delta;
+    if (j < 0 || j >= doc.upstream.length) return;
+    const current = doc.upstream[doc.currentUpstream];
+    [doc.upstream[i], doc.upstream[j]] = [doc.upstream[j], doc.upstream[i]];
+    doc.currentUpstream = Math.max(0, doc.upstream.indexOf(current));
+  }, expectedVersion);
+  return snapshot;
+}
+
+export async function useUpstream(
+  target: ConfigTarget,
+  ref: UpstreamRef,
+  expectedVersion?: string | null,
+): Promise<{ snapshot: Snapshot; name: string }> {
+  const { snapshot, result } = await applyChange(target, (doc) => {
+    const i = findUpstream(doc, ref);
+    doc.currentUpstream = i;
+    return doc.upstream[i].name;
+  }, expectedVersion);
+  return { snapshot, name: result };
+}
+
+export function parseStrategy(value: string): Strategy {
+  const v = value.trim().toLowerCase();
+  if ((STRATEGIES as readonly string[]).includes(v)) return v as Strategy;
+  throw new AdminInputError(
+    `Unknown strategy "${value}": use ${STRATEGIES.join(", ")}`,
+    "loadBalance",
+  );
+}
+
+export const STRATEGY_HELP: Record<Strategy, string> = {
+  "round-robin": "Each request takes the next key in turn, spreading the load evenly.",
+  "random": "Each request takes a key at random.",
+  "failover": "Always the first healthy key; the next ones only when it fails or cools down.",
+};
+
+export async function setStrategy(
+  target: ConfigTarget,
+  strategy: string,
+  expectedVersion?: string | null,
+): Promise<Snapshot> {
+  const s = parseStrategy(strategy);
+  const { snapshot } = await applyChange(target, (doc) => {
+    doc.loadBalance = s;
+  }, expectedVersion);
+  return snapshot;
+}
+
+export interface KeyListParse {
+  keys: string[];
+  /** Blank entries skipped. */
+  blanks: number;
+  /** Entries repeated within the input itself. */
+  repeated: number;
+}
+
+/** Splits pasted keys: one a line or comma separated; blanks and repeats are counted, not kept. */
+export function parseKeyList(input: string | string[]): KeyListParse {
+  const parts = (Array.isArray(input) ? input : [input]).flatMap((s) => s.split(/\r?\n|,/));
+  const keys: string[] = [];
+  let blanks = 0;
+  let repeated = 0;
+  for (const raw of parts) {
+    const key = raw.trim();
+    if (!key) blanks++;
+    else if (keys.includes(key)) repeated++;
+    else keys.push(key);
+  }
+  // A trailing newline or comma is not a blank the admin typed.
+  const last = (Array.isArray(input) ? input.at(-1) : input) ?? "";
+  if (/[\r\n,]\s*$/.test(last) && blanks > 0) blanks--;
+  return { keys, blanks, repeated };
+}
+
+export interface AddKeysResult {
+  snapshot: Snapshot;
+  upstream: string;
+  added: number;
+  /** Already on the upstream, or repeated in the input. */
+  duplicates: number;
+  blanks: number;
+}
+
+export async function addKeys(
+  target: ConfigTarget,
+  ref: UpstreamRef,
+  input: string | string[],
+  expectedVersion?: string | null,
+): Promise<AddKeysResult> {
+  const parsed = parseKeyList(input);
+  if (parsed.keys.length === 0) {
+    throw new AdminInputError(
+      "No key given: paste one key a line, or separate them by commas",
+      "keys",
+    );
+  }
+  const invalid = parsed.keys.find((k) => /\s/.test(k));
+  if (invalid !== undefined) {
+    throw new AdminInputError(`A key must not contain spaces (${maskKey(invalid)})`, "keys");
+  }
+  const { snapshot, result } = await applyChange(target, (doc) => {
+    const u = doc.upstream[findUpstream(doc, ref)];
+    const fresh = parsed.keys.filter((k) => !u.apiKeys.includes(k));
+    u.apiKeys.push(...fresh);
+    return { upstream: u.name, added: fresh.length, existing: parsed.keys.length - fresh.length };
+  }, expectedVersion);
+  return {
+    snapshot,
+    upstream: result.upstream,
+    added: result.added,
+    duplicates: result.existing + parsed.repeated,
+    blanks: parsed.blanks,
+  };
+}
+
+/** The position of a key given as itself, as its id, or as its index in the upstream's list. */
+export function findKey(u: UpstreamConfig, which: string): number {
+  const w = which.trim();
+  let i = u.apiKeys.indexOf(w);
+  if (i < 0) i = u.apiKeys.findIndex((k) => keyId(k) === w);
+  if (i < 0 && /^\d+$/.test(w) && Number(w) < u.apiKeys.length) i = Number(w);
+  if (i < 0) throw new AdminInputError(`Upstream "${u.name}" has no such key`, "key");
+  return i;
+}
+
+export async function removeKey(
+  target: ConfigTarget,
+  ref: UpstreamRef,
+  which: string,
+  expectedVersion?: string | null,
+): Promise<{ snapshot: Snapshot; upstream: string; masked: string; keyId: string }> {
+  const { snapshot, result } = await applyChange(target, (doc) => {
+    const u = doc.upstream[findUpstream(doc, ref)];
+    const [key] = u.apiKeys.splice(findKey(u, which), 1);
+    return { upstream: u.name, masked: maskKey(key), keyId: keyId(key) };
+  }, expectedVersion);
+  return { snapshot, ...result };
+}
+
+/** Removes every upstream and key; the strategy stays. */
+export async function clearConfig(
+  target: ConfigTarget,
+  expectedVersion?: string | null,
+): Promise<{ snapshot: Snapshot; upstreams: number; keys: number }> {
+  const { snapshot, result } = await applyChange(target, (doc) => {
+    const removed = {
+      upstreams: doc.upstream.length,
+      keys: doc.upstream.reduce((n, u) => n + u.apiKeys.length, 0),
+    };
+    doc.upstream = [];
+    doc.currentUpstream = 0;
+    return removed;
+  }, expectedVersion);
+  return { snapshot, ...result };
+}
+
+/** Parses import text (an export, or the original config.json); throws InvalidConfigError. */
+export function parseImport(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // Engine messages quote the text around the error, and that text may hold a key.
+    const where = String(err instanceof Error ? err.message : err)
+      .match(/at position \d+(?: \(line \d+ column \d+\))?/)?.[0];
+    throw new InvalidConfigError([`not valid JSON${where ? ` (${where})` : ""}`]);
+  }
+}
+
+/**
+ * The document an import would store, checked, with what it changes. Without a `loadBalance`
+ * the current strategy is kept.
+ */
+export function previewImport(
+  current: ConfigDocument,
+  input: unknown,
+): { doc: ConfigDocument; diff: ConfigDiff } {
+  if (!input || typeof input !== "object" || Array.isArray(input)) {
+    throw new InvalidConfigError(["the configuration must be a JSON object with an upstream list"]);
+  }
+  const doc = validateDocument(input, current.loadBalance);
+  return { doc, diff: diffConfig(current, doc) };
+}
+
+export async function importConfig(
+  target: ConfigTarget,
+  input: unknown,
+  expectedVersion?: string | null,
+): Promise<{ snapshot: Snapshot; diff: ConfigDiff }> {
+  const { snapshot, result } = await applyChange(target, (doc) => {
+    const next = previewImport(doc, input);
+    for (const k of Object.keys(doc)) delete doc[k];
+    Object.assign(doc, next.doc);
+    return next.diff;
+  }, expectedVersion);
+  return { snapshot, diff: result };
+}
+
+/** The document as a file: keys included, so it can be imported elsewhere. */
+export function exportConfig(doc: ConfigDocument): string {
+  return JSON.stringify(doc, null, 2) + "\n";
+}
+
+export interface UpstreamChange {
+  name: string;
+  /** Settings that differ, keys aside. */
+  fields: string[];
+  keysAdded: number;
+  keysRemoved: number;
+}
+
+export interface ConfigDiff {
+  added: string[];
+  removed: string[];
+  changed: UpstreamChange[];
+  unchanged: string[];
+  keys: { before: number; after: number };
+  strategy?: { before: Strategy; after: Strategy };
+  current?: { before: string | null; after: string | null };
+  /** The order of the upstreams that are in both differs. */
+  reordered: boolean;
+  hasChanges: boolean;
+}
+
+/** What replacing `before` by `after` changes, upstreams matched by name. */
+export function diffConfig(before: ConfigDocument, after: ConfigDocument): ConfigDiff {
+  const byName = (doc: ConfigDocument) =>
+    new Map(doc.upstream.map((u) => [u.name.toLowerCase(), u] as const));
+  const old = byName(before);
+  const neu = byName(after);
+  const diff: ConfigDiff = {
+    added: after.upstream.filter((u) => !old.has(u.name.toLowerCase())).map((u) => u.name),
+    removed: before.upstream.filter((u) => !neu.has(u.name.toLowerCase())).map((u) => u.name),
+    changed: [],
+    unchanged: [],
+    keys: { before: countKeys(before), after: countKeys(after) },
+    reordered: false,
+    hasChanges: false,
+  };
+  for (const u of after.upstream) {
+    const prev = old.get(u.name.toLowerCase());
+    if (!prev) continue;
+    const fields = [...new Set([...Object.keys(prev), ...Object.keys(u)])]
+      .filter((f) => f !== "apiKeys" && stable(prev[f]) !== stable(u[f]));
+    const keysAdded = u.apiKeys.filter((k) => !prev.apiKeys.includes(k)).length;
+    const keysRemoved = prev.apiKeys.filter((k) => !u.apiKeys.includes(k)).length;
+    const keyOrder = !keysAdded && !keysRemoved && stable(prev.apiKeys) !== stable(u.apiKeys);
+    if (keyOrder) fields.push("key order");
+    if (fields.length || keysAdded || keysRemoved) {
+      diff.changed.push({ name: u.name, fields, keysAdded, keysRemoved });
+    } else {
+      diff.unchanged.push(u.name);
+    }
+  }
+  const common = (doc: ConfigDocument, other: Map<string, unknown>) =>
+    doc.upstream.map((u) => u.name.toLowerCase()).filter((n) => other.has(n));
+  diff.reordered = stable(common(before, neu)) !== stable(common(after, old));
+  if (before.loadBalance !== after.loadBalance) {
+    diff.strategy = { before: before.loadBalance, after: after.loadBalance };
+  }
+  const currentName = (doc: ConfigDocument) => doc.upstream[doc.currentUpstream]?.name ?? null;
+  if (currentName(before) !== currentName(after)) {
+    diff.current = { before: currentName(before), after: currentName(after) };
+  }
+  diff.hasChanges = diff.added.length > 0 || diff.removed.length > 0 || diff.changed.length > 0 ||
+    diff.reordered || !!diff.strategy || !!diff.current;
+  return diff;
+}
+
+function countKeys(doc: ConfigDocument): number {
+  return doc.upstream.reduce((n, u) => n + u.apiKeys.length, 0);
+}
+
+function stable(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+        : v,
+  ) ?? "undefined";
+}
+
+export interface KeyStatus {
+  index: number;
+  keyId: string;
+  masked: string;
+  state: "active" | "cooldown" | "disabled";
+  /** Cooling keys: when the key may be used again (ms since epoch); several models: the latest. */
+  until?: number;
+  model?: string;
+  reason?: string;
+}
+
+export interface UpstreamStatus {
+  index: number;
+  name: string;
+  serviceType: string;
+  current: boolean;
+  keys: KeyStatus[];
+}
+
+/** `text` with every key of the document masked (an upstream's error may quote the key). */
+export function maskKeysIn(text: string, doc: ConfigDocument): string {
+  let out = text;
+  for (const u of doc.upstream) {
+    for (const key of u.apiKeys) {
+      if (key.length >= 4 && out.includes(key)) out = out.split(key).join(maskKey(key));
+    }
+  }
+  return out;
+}
+
+/**
+ * Every key of every upstream with its health, secrets masked, in the reasons too; `redact`
+ * removes any other secret (the logger's list).
+ */
+export function keyStatuses(
+  doc: ConfigDocument,
+  states: Array<KeyState & { upstream: string; keyId: string }>,
+  redact: (text: string) => string = (t) => t,
+): UpstreamStatus[] {
+  const clean = (reason: string) => redact(maskKeysIn(reason, doc));
+  states = states.map((s) => ({ ...s, reason: clean(s.reason) }));
+  return doc.upstream.map((u, index) => ({
+    index,
+    name: u.name,
+    serviceType: u.serviceType,
+    current: index === doc.currentUpstream,
+    keys: u.apiKeys.map((key, i): KeyStatus => {
+      const id = keyId(key);
+      const mine = states.filter((s) => s.upstream === u.name && s.keyId === id);
+      const disabled = mine.find((s) => s.state === "disabled");
+      const base = { index: i, keyId: id, masked: maskKey(key) };
+      if (disabled) return { ...base, state: "disabled", reason: disabled.reason };
+      const cooling = mine.filter((s) => s.state === "cooldown")
+        .sort((a, b) => (b.until ?? 0) - (a.until ?? 0));
+      if (cooling.length) {
+        return {
+          ...base,
+          state: "cooldown",
+          until: cooling[0].until,
+          model: cooling.map((s) => s.model).join(", "),
+          reason: cooling[0].reason,
+        };
+      }
+      return { ...base, state: "active" };
+    }),
+  }));
+}
+
+export const DISABLED_BY_HAND = "admin: disabled by hand";
+
+function keyOf(doc: ConfigDocument, ref: UpstreamRef, id: string): { name: string; id: string } {
+  const u = doc.upstream[findUpstream(doc, ref)];
+  return { name: u.name, id: keyId(u.apiKeys[findKey(u, id)]) };
+}
+
+/** Takes a key out of rotation until it is enabled again. */
+export async function disableKey(
+  health: KeyHealthStore,
+  doc: ConfigDocument,
+  ref: UpstreamRef,
+  id: string,
+): Promise<void> {
+  const k = keyOf(doc, ref, id);
+  await health.disable(k.name, k.id, DISABLED_BY_HAND);
+}
+
+/** Puts a key back in rotation, cooldowns included. */
+export async function enableKey(
+  health: KeyHealthStore,
+  doc: ConfigDocument,
+  ref: UpstreamRef,
+  id: string,
+): Promise<void> {
+  const k = keyOf(doc, ref, id);
+  await health.clear(k.name, k.id);
+}
+
+/** Re-enables every disabled key of an upstream; returns how many there were. */
+export async function enableAllKeys(
+  health: KeyHealthStore,
+  doc: ConfigDocument,
+  ref: UpstreamRef,
+): Promise<number> {
+  const u = doc.upstream[findUpstream(doc, ref)];
+  const ids = new Set(u.apiKeys.map(keyId));
+  const disabled = new Set(
+    health.list(u.name).filter((s) => s.state === "disabled" && ids.has(s.keyId)).map((s) =>
+      s.keyId
+    ),
+  );
+  for (const id of disabled) await health.clear(u.name, id);
+  return disabled.size;
+}
+
+/** Problems from validateDocument, by field of upstream `index`; the rest under "". */
+export function problemsByField(
+  problems: string[],
+  index: number,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const prefix = `upstream.${index}.`;
+  for (const p of problems) {
+    let field = "";
+    let message = p;
+    if (p.startsWith(prefix)) {
+      const rest = p.slice(prefix.length);
+      const m = rest.match(/^([A-Za-z]+)(?:\.[^:]*)?: (.*)$/);
+      if (m) [, field, message] = m;
+    }
+    (out[field] ??= []).push(message);
+  }
+  return out;
+}

@@ -1,0 +1,428 @@
+// `deno task config <cmd>`: the original proxy's configuration CLI, on the local store (KV_PATH) or
+// on a running server (--url, through the admin JSON API). Same service functions as the pages.
+import {
+  addKeys,
+  addUpstream,
+  AdminInputError,
+  clearConfig,
+  type ConfigDiff,
+  type ConfigTarget,
+  ConflictError,
+  etagOf,
+  exportConfig,
+  findUpstream,
+  importConfig,
+  InvalidConfigError,
+  keyStatuses,
+  parseImport,
+  parseStrategy,
+  problemsByField,
+  removeKey,
+  removeUpstream,
+  setStrategy,
+  storeTarget,
+  UnknownUpstreamError,
+  type UpstreamStatus,
+  useUpstream,
+  versionFromEtag,
+} from "./admin_service.ts";
+import { type Config, ConfigError, parseConfig, parseDotEnv } from "./config.ts";
+import { type ConfigDocument, maskKey, STRATEGIES } from "./config_document.ts";
+import { providerKinds } from "./providers/registry.ts";
+import { ConfigStore } from "./store/config_store.ts";
+import { KeyHealthStore } from "./store/key_health_store.ts";
+import { openKv } from "./store/open_kv.ts";
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** The environment (a `.env` in the working directory fills what it lacks). */
+  env: Record<string, string | undefined>;
+  /** For tests: a .env path other than ./.env, or null for none. */
+  dotEnvPath?: string | null;
+}
+
+export const USAGE = `Usage: deno task config [--url http://host:port] <command>
+
+Commands:
+  show                               the configuration, keys masked
+  add <name> <baseUrl> <serviceType> add an upstream (${providerKinds().join(", ")})
+  remove <upstream>                  delete an upstream and its keys
+  use <upstream>                     make an upstream the current one
+  key <upstream> add <key...>        add keys (duplicates are skipped)
+  key <upstream> list                the upstream's keys, masked, with their state
+  key <upstream> remove <key>        delete a key (the key, its index or its id)
+  balance <strategy>                 ${STRATEGIES.join(", ")}
+  clear                              delete every upstream and key
+  import <config.json>               replace the configuration with a file's (an export, or
+                                     the original proxy's config.json)
+  export                             the configuration as JSON, keys included, on stdout
+  help                               this text
+
+An <upstream> is its name (any case) or its index as "show" prints it.
+Without --url the store at KV_PATH is edited directly. With --url the command goes to a running
+server's admin API, authenticated with ADMIN_PASSWORD from the environment.
+`;
+
+/** A mistake in the command line itself. */
+class UsageError extends Error {}
+
+class RemoteError extends Error {}
+
+interface Backend {
+  target: ConfigTarget;
+  keyStatus(): Promise<UpstreamStatus[]>;
+  close(): void;
+}
+
+export async function runCli(args: string[], io: CliIo): Promise<number> {
+  const out = (line = "") => io.stdout(line + "\n");
+  const err = (line: string) => io.stderr(line + "\n");
+  let backend: Backend | undefined;
+  try {
+    const { url, rest } = splitOptions(args);
+    const [command, ...params] = rest;
+    if (!command || command === "help" || command === "--help" || command === "-h") {
+      io.stdout(USAGE);
+      return 0;
+    }
+    const run = COMMANDS[command];
+    if (!run) throw new UsageError(`Unknown command "${command}".`);
+    const vars = { ...readDotEnv(io.dotEnvPath === undefined ? ".env" : io.dotEnvPath), ...io.env };
+    backend = url ? remoteBackend(url, vars.ADMIN_PASSWORD) : await localBackend(vars);
+    await run(params, backend, out, io.stdout);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(e.message);
+      err("Run `deno task config help` for the commands.");
+      return 2;
+    }
+    if (e instanceof InvalidConfigError) {
+      err("Refused, the configuration would be invalid:");
+      for (const p of e.problems) err(`  - ${p}`);
+      return 1;
+    }
+    if (e instanceof ConflictError) {
+      err("The configuration kept changing while this command ran; try again.");
+      return 1;
+    }
+    if (
+      e instanceof UnknownUpstreamError || e instanceof AdminInputError ||
+      e instanceof RemoteError || e instanceof ConfigError
+    ) {
+      err(e.message);
+      return 1;
+    }
+    throw e;
+  } finally {
+    backend?.close();
+  }
+}
+
+type Command = (
+  params: string[],
+  b: Backend,
+  out: (line?: string) => void,
+  raw: (text: string) => void,
+) => Promise<void>;
+
+function arity(params: string[], n: number, usage: string): void {
+  if (params.length !== n) throw new UsageError(`Usage: deno task config ${usage}`);
+}
+
+const COMMANDS: Record<string, Command> = {
+  async show(params, b, out) {
+    arity(params, 0, "show");
+    const { doc } = await b.target.read(true);
+    printDocument(doc, out);
+  },
+
+  async add(params, b, out) {
+    arity(params, 3, "add <name> <baseUrl> <serviceType>");
+    const [name, baseUrl, serviceType] = params;
+    const before = (await b.target.read(true)).doc.upstream.length;
+    try {
+      const snap = await addUpstream(b.target, { name, baseUrl, serviceType });
+      const i = snap.doc.upstream.findIndex((u) => u.name === name.trim());
+      out(`Added upstream [${i}] ${name}. Add its keys: deno task config key ${name} add <key...>`);
+    } catch (e) {
+      if (!(e instanceof InvalidConfigError)) throw e;
+      // Point at the argument, not at a path inside the document.
+      const byField = problemsByField(e.problems, before);
+      throw new InvalidConfigError(
+        Object.entries(byField).flatMap(([f, msgs]) => msgs.map((m) => f ? `${f}: ${m}` : m)),
+      );
+    }
+  },
+
+  async remove(params, b, out) {
+    arity(params, 1, "remove <upstream>");
+    const { removed } = await removeUpstream(b.target, params[0]);
+    out(`Removed upstream ${removed.name} and its ${removed.apiKeys.length} key(s).`);
+  },
+
+  async use(params, b, out) {
+    arity(params, 1, "use <index|name>");
+    const { name } = await useUpstream(b.target, params[0]);
+    out(`Current upstream: ${name}.`);
+  },
+
+  async balance(params, b, out) {
+    arity(params, 1, `balance <${STRATEGIES.join("|")}>`);
+    const snap = await setStrategy(b.target, parseStrategy(params[0]));
+    out(`Strategy: ${snap.doc.loadBalance}.`);
+  },
+
+  async clear(params, b, out) {
+    arity(params, 0, "clear");
+    const r = await clearConfig(b.target);
+    out(`Removed ${r.upstreams} upstream(s) and ${r.keys} key(s).`);
+  },
+
+  async import(params, b, out) {
+    arity(params, 1, "import <config.json>");
+    let text: string;
+    try {
+      text = await Deno.readTextFile(params[0]);
+    } catch (e) {
+      throw new AdminInputError(
+        `Cannot read ${params[0]}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    const { snapshot, diff } = await importConfig(b.target, parseImport(text));
+    out(`Imported ${params[0]}: ${snapshot.doc.upstream.length} upstream(s).`);
+    for (const line of describeDiff(diff)) out(`  ${line}`);
+  },
+
+  async export(params, b, _out, raw) {
+    arity(params, 0, "export");
+    const { doc } = await b.target.read(true);
+    raw(exportConfig(doc));
+  },
+
+  async key(params, b, out) {
+    const [ref, action, ...rest] = params;
+    if (!ref || !action) {
+      throw new UsageError("Usage: deno task config key <upstream> add|list|remove ...");
+    }
+    if (action === "add") {
+      if (rest.length === 0) {
+        throw new UsageError("Usage: deno task config key <upstream> add <key...>");
+      }
+      const r = await addKeys(b.target, ref, rest);
+      const skipped = r.duplicates ? ` (skipped ${r.duplicates} duplicate(s))` : "";
+      out(`Added ${r.added} key(s) to ${r.upstream}${skipped}.`);
+    } else if (action === "list") {
+      arity(rest, 0, "key <upstream> list");
+      const { doc } = await b.target.read(true);
+      const index = findUpstream(doc, ref);
+      const status = (await b.keyStatus()).find((u) =>
+        u.index === index && u.name === doc.upstream[index].name
+      ) ??
+        keyStatuses(doc, [])[index];
+      out(`${status.name}: ${status.keys.length} key(s)`);
+      for (const k of status.keys) {
+        const state = k.state === "disabled"
+          ? `disabled (${k.reason})`
+          : k.state === "cooldown"
+          ? `cooling down until ${new Date(k.until ?? 0).toISOString()} (${k.model})`
+          : "active";
+        out(`  [${k.index}] ${k.masked}  ${state}  id ${k.keyId}`);
+      }
+    } else if (action === "remove") {
+      arity(rest, 1, "key <upstream> remove <key>");
+      const r = await removeKey(b.target, ref, rest[0]);
+      out(`Removed key ${r.masked} from ${r.upstream}.`);
+    } else {
+      throw new UsageError(`Unknown key action "${action}": use add, list or remove.`);
+    }
+  },
+};
+
+function printDocument(doc: ConfigDocument, out: (line?: string) => void): void {
+  out(`Strategy: ${doc.loadBalance}`);
+  if (doc.upstream.length === 0) {
+    out("No upstream configured. Add one: deno task config add <name> <baseUrl> <serviceType>");
+    return;
+  }
+  out(`Current:  [${doc.currentUpstream}] ${doc.upstream[doc.currentUpstream]?.name ?? "none"}`);
+  doc.upstream.forEach((u, i) => {
+    out();
+    out(`[${i}] ${u.name}${i === doc.currentUpstream ? "  (current)" : ""}`);
+    if (typeof u.description === "string" && u.description) out(`    ${u.description}`);
+    out(`    kind:     ${u.serviceType}`);
+    out(`    base URL: ${u.baseUrl}`);
+    out(`    keys:     ${u.apiKeys.length ? u.apiKeys.map(maskKey).join(", ") : "none"}`);
+    if (u.models && Object.keys(u.models).length) {
+      out(
+        `    models:   ${Object.entries(u.models).map(([k, v]) => `${k} → ${v}`).join(", ")}`,
+      );
+    }
+    if (u.fallback) out(`    fallback: ${u.fallback}`);
+    if (u.maxTokens) out(`    max tokens: ${u.maxTokens}`);
+    if (u.maxTokensField) out(`    token field: ${u.maxTokensField}`);
+  });
+}
+
+export function describeDiff(d: ConfigDiff): string[] {
+  if (!d.hasChanges) return ["no change"];
+  const lines: string[] = [];
+  for (const n of d.added) lines.push(`+ ${n}`);
+  for (const n of d.removed) lines.push(`- ${n}`);
+  for (const c of d.changed) {
+    const parts = [
+      c.fields.length ? c.fields.join(", ") : "",
+      c.keysAdded ? `+${c.keysAdded} key(s)` : "",
+      c.keysRemoved ? `-${c.keysRemoved} key(s)` : "",
+    ].filter(Boolean);
+    lines.push(`~ ${c.name}: ${parts.join("; ")}`);
+  }
+  lines.push(`keys: ${d.keys.before} → ${d.keys.after}`);
+  if (d.strategy) lines.push(`strategy: ${d.strategy.before} → ${d.strategy.after}`);
+  if (d.current) {
+    lines.push(`current: ${d.current.before ?? "none"} → ${d.current.after ?? "none"}`);
+  }
+  return lines;
+}
+
+function splitOptions(args: string[]): { url?: string; rest: string[] } {
+  const rest: string[] = [];
+  let url: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--url") {
+      url = args[++i];
+      if (!url) throw new UsageError("--url needs a value, such as --url http://localhost:3000");
+    } else if (a.startsWith("--url=")) {
+      url = a.slice("--url=".length);
+    } else {
+      rest.push(a);
+    }
+  }
+  if (url !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+      throw new UsageError(
+        `--url must be an http(s) URL such as http://localhost:3000 (got "${url}")`,
+      );
+    }
+  }
+  return { url, rest };
+}
+
+function readDotEnv(path: string | null): Record<string, string> {
+  if (!path) return {};
+  try {
+    return parseDotEnv(Deno.readTextFileSync(path));
+  } catch {
+    return {};
+  }
+}
+
+async function localBackend(vars: Record<string, string | undefined>): Promise<Backend> {
+  const config: Config = parseConfig(vars);
+  const kv = await openKv(config);
+  const store = await ConfigStore.open(kv, config.loadBalanceStrategy, { watch: false });
+  return {
+    target: storeTarget(store),
+    async keyStatus() {
+      const health = await KeyHealthStore.open(kv, { watch: false });
+      health.close();
+      return keyStatuses(store.snapshot.doc, health.list());
+    },
+    close() {
+      store.close();
+      kv.close();
+    },
+  };
+}
+
+function remoteBackend(base: string, password: string | undefined): Backend {
+  if (!password) {
+    throw new RemoteError("Set ADMIN_PASSWORD (the server's admin password) to use --url.");
+  }
+  const call = async (method: string, path: string, init: RequestInit = {}) => {
+    const url = new URL(`/admin/api${path}`, base);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        ...init,
+        method,
+        headers: { authorization: `Bearer ${password}`, ...init.headers as Record<string, string> },
+      });
+    } catch (e) {
+      throw new RemoteError(
+        `Cannot reach ${url.origin}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { res, body };
+  };
+  const failure = (res: Response, body: unknown): Error => {
+    const error = (body as { error?: { message?: string; problems?: string[] } } | undefined)
+      ?.error;
+    if (res.status === 400 && error?.problems) return new InvalidConfigError(error.problems);
+    if (res.status === 409) return new ConflictError();
+    if (res.status === 401) return new RemoteError("The server refused ADMIN_PASSWORD.");
+    return new RemoteError(
+      `The server answered ${res.status}${error?.message ? `: ${error.message}` : ""}`,
+    );
+  };
+  return {
+    target: {
+      async read() {
+        const { res, body } = await call("GET", "/config");
+        if (!res.ok) throw failure(res, body);
+        return {
+          doc: body as ConfigDocument,
+          version: versionFromEtag(res.headers.get("etag")) ?? null,
+        };
+      },
+      async write(doc, version) {
+        const { res, body } = await call("PUT", "/config", {
+          headers: { "content-type": "application/json", "if-match": etagOf(version) },
+          body: JSON.stringify(doc),
+        });
+        if (!res.ok) throw failure(res, body);
+        return {
+          doc: body as ConfigDocument,
+          version: versionFromEtag(res.headers.get("etag")) ?? null,
+        };
+      },
+    },
+    async keyStatus() {
+      const { res, body } = await call("GET", "/keys/status");
+      if (!res.ok) throw failure(res, body);
+      return (body as { upstreams: UpstreamStatus[] }).upstreams;
+    },
+    close() {},
+  };
+}
+
+if (import.meta.main) {
+  const encoder = new TextEncoder();
+  const write = (stream: typeof Deno.stdout) => (text: string) => {
+    const bytes = encoder.encode(text);
+    let off = 0;
+    while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
+  };
+  Deno.exit(
+    await runCli(Deno.args, {
+      stdout: write(Deno.stdout),
+      stderr: write(Deno.stderr),
+      env: Deno.env.toObject(),
+    }),
+  );
+}

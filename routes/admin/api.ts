@@ -1,0 +1,118 @@
+// /admin/api: the configuration as JSON for scripts and the CLI. Bearer ADMIN_PASSWORD, or the
+// admin session cookie (then writes need the session's CSRF token, as the pages do).
+import { Hono } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import {
+  ConflictError,
+  etagOf,
+  InvalidConfigError,
+  keyStatuses,
+  versionFromEtag,
+} from "../../lib/admin_service.ts";
+import { secretsEqual } from "../../lib/auth.ts";
+import type { Services } from "../../lib/services.ts";
+import type { SessionStore } from "../../lib/store/session_store.ts";
+import { checkOrigin } from "./origin_check.ts";
+import { type AdminEnv, CSRF_HEADER, readSession } from "./session.ts";
+
+type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "conflict_error";
+
+export function apiError(
+  c: Context,
+  status: 400 | 401 | 403 | 404 | 409,
+  type: ErrorType,
+  message: string,
+  problems?: string[],
+): Response {
+  return c.json({ error: { type, message, ...(problems ? { problems } : {}) } }, status);
+}
+
+function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<AdminEnv> {
+  const password = services.config.adminPassword ?? "";
+  return async (c, next) => {
+    c.header("Cache-Control", "no-store");
+    const auth = c.req.header("authorization");
+    const bearer = auth?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+    if (bearer !== undefined) {
+      if (!await secretsEqual(bearer, password)) {
+        return apiError(c, 401, "authentication_error", "Wrong admin password");
+      }
+      return await next();
+    }
+    const session = await readSession(c, sessions);
+    if (!session) {
+      return apiError(
+        c,
+        401,
+        "authentication_error",
+        "Send Authorization: Bearer <ADMIN_PASSWORD>, or sign in at /admin/login",
+      );
+    }
+    c.set("session", session);
+    if (!["GET", "HEAD", "OPTIONS"].includes(c.req.method)) {
+      const token = c.req.header(CSRF_HEADER);
+      if (!token || !await secretsEqual(token, session.csrf)) {
+        return apiError(c, 403, "permission_error", `Missing or wrong ${CSRF_HEADER} header`);
+      }
+      return await checkOrigin(c, next);
+    }
+    await next();
+  };
+}
+
+export function apiRoutes(services: Services, sessions: SessionStore): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  app.use("*", apiAuth(services, sessions));
+
+  app.get("/config", async (c) => {
+    const snap = await services.store.refresh();
+    c.header("ETag", etagOf(snap.version));
+    return c.json(snap.doc);
+  });
+
+  app.put("/config", async (c) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      return apiError(c, 400, "invalid_request_error", "The body is not valid JSON", [
+        "body: not valid JSON",
+      ]);
+    }
+    const expected = versionFromEtag(c.req.header("if-match"));
+    try {
+      const snap = await services.store.replace(body, expected);
+      services.log.log("info", "configuration replaced through the admin API", {
+        upstreams: snap.doc.upstream.length,
+      });
+      c.header("ETag", etagOf(snap.version));
+      return c.json(snap.doc);
+    } catch (err) {
+      if (err instanceof InvalidConfigError) {
+        return apiError(c, 400, "invalid_request_error", err.message, err.problems);
+      }
+      if (err instanceof ConflictError) {
+        c.header("ETag", etagOf(services.store.snapshot.version));
+        return apiError(c, 409, "conflict_error", err.message);
+      }
+      throw err;
+    }
+  });
+
+  app.get("/keys/status", (c) => {
+    const { doc, version } = services.store.snapshot;
+    c.header("ETag", etagOf(version));
+    return c.json({
+      now: services.now(),
+      upstreams: keyStatuses(doc, services.health.list(), services.log.redact),
+    });
+  });
+
+  app.all("*", (c) => apiError(c, 404, "not_found_error", `No ${c.req.method} ${c.req.path}`));
+  return app;
+}

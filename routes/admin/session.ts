@@ -1,0 +1,97 @@
+// Who is signed in: the session cookie, the guard in front of every admin page, and the per-session
+// CSRF token every state-changing request must carry.
+import type { Context, MiddlewareHandler } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { AppEnv } from "../../lib/app.ts";
+import { secretsEqual } from "../../lib/auth.ts";
+import { type Session, SESSION_TTL_MS, type SessionStore } from "../../lib/store/session_store.ts";
+import { MessagePage } from "../../views/message_page.tsx";
+
+export type AdminEnv = {
+  Variables: AppEnv["Variables"] & { session: Session; csrfToken: string };
+};
+
+export const SESSION_COOKIE = "admin_session";
+export const CSRF_FIELD = "_csrf";
+export const CSRF_HEADER = "x-csrf-token";
+
+/** Over https (directly or behind a TLS-terminating proxy) cookies get the Secure flag. */
+export function isSecure(c: Context): boolean {
+  return new URL(c.req.url).protocol === "https:" || c.req.header("x-forwarded-proto") === "https";
+}
+
+export function setSessionCookie(c: Context, session: Session): void {
+  setCookie(c, SESSION_COOKIE, session.id, {
+    httpOnly: true,
+    sameSite: "Strict",
+    secure: isSecure(c),
+    path: "/admin",
+    maxAge: Math.floor(SESSION_TTL_MS / 1000),
+  });
+}
+
+export function clearSessionCookie(c: Context): void {
+  deleteCookie(c, SESSION_COOKIE, { path: "/admin", secure: isSecure(c) });
+}
+
+export function isHtmx(c: Context): boolean {
+  return c.req.header("hx-request") === "true";
+}
+
+/** The signed-in session, or null. */
+export function readSession(c: Context, sessions: SessionStore): Promise<Session | null> {
+  return sessions.get(getCookie(c, SESSION_COOKIE));
+}
+
+/** Pages need a session; without one a browser is sent to the sign-in page. */
+export function requireSession(sessions: SessionStore): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
+    const session = await readSession(c, sessions);
+    if (!session) {
+      const next = c.req.method === "GET" ? c.req.path : "/admin";
+      const login = `/admin/login?next=${encodeURIComponent(next)}`;
+      if (isHtmx(c)) {
+        c.header("HX-Redirect", login);
+        return c.body(null, 401);
+      }
+      return c.redirect(login, 303);
+    }
+    c.set("session", session);
+    c.set("csrfToken", session.csrf);
+    c.header("Vary", "HX-Request, Cookie");
+    c.header("Cache-Control", "no-store");
+    await next();
+  };
+}
+
+/** The token from the form field or the htmx header, checked against the session's. */
+export function requireCsrfToken(): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
+    if (["GET", "HEAD", "OPTIONS"].includes(c.req.method)) return await next();
+    const given = c.req.header(CSRF_HEADER) ?? await formField(c, CSRF_FIELD);
+    if (!given || !await secretsEqual(given, c.get("session").csrf)) {
+      return c.html(
+        MessagePage({
+          title: "Form refused",
+          message: "This form is out of date or did not come from this site (its CSRF token " +
+            "is missing or wrong). Nothing was changed. Reload the page and try again.",
+          link: { href: "/admin", label: "Back to the dashboard" },
+        }),
+        403,
+      );
+    }
+    await next();
+  };
+}
+
+/** One field of a url-encoded or multipart body; the body stays readable afterwards. */
+export async function formField(c: Context, name: string): Promise<string | undefined> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return undefined;
+  try {
+    const value = (await c.req.formData()).get(name);
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

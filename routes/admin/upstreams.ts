@@ -1,0 +1,337 @@
+// /admin/upstreams: list, add, edit, delete (after a confirmation page), make current, reorder.
+import { Hono } from "hono";
+import {
+  addUpstream,
+  editUpstream,
+  findUpstream,
+  InvalidConfigError,
+  moveUpstream,
+  problemsByField,
+  removeUpstream,
+  storeTarget,
+  type UpstreamInput,
+  useUpstream,
+} from "../../lib/admin_service.ts";
+import type { ConfigDocument } from "../../lib/config_document.ts";
+import { keyId } from "../../lib/key_pool.ts";
+import { providerChoices, providerFor, providerKinds } from "../../lib/providers/registry.ts";
+import type { UpstreamConfig } from "../../lib/providers/types.ts";
+import type { Services } from "../../lib/services.ts";
+import type { FieldErrors } from "../../views/form_parts.tsx";
+import { upstreamPath } from "../../views/format.tsx";
+import {
+  emptyUpstreamValues,
+  UpstreamForm,
+  UpstreamFormPage,
+  type UpstreamFormProps,
+  type UpstreamFormValues,
+} from "../../views/upstream_form.tsx";
+import { DeleteUpstreamPage, UpstreamsPage } from "../../views/upstreams_page.tsx";
+import {
+  type AdminContext,
+  chrome,
+  CONFLICT_TEXT,
+  field,
+  formVersion,
+  readForm,
+  redirectWith,
+  rerender,
+  statusFor,
+} from "./respond.ts";
+import type { AdminEnv } from "./session.ts";
+
+/** Every accepted kind for the picker: each provider first, then its aliases (custom, claude). */
+function kindChoices(): UpstreamFormProps["kinds"] {
+  const primary = providerChoices().map((k) => ({ ...k, primary: true }));
+  const aliases = providerKinds().filter((k) => !primary.some((p) => p.kind === k)).map((kind) => ({
+    kind,
+    label: providerFor(kind)?.label ?? kind,
+    defaultBaseUrl: "",
+    primary: false,
+  }));
+  return [...primary, ...aliases];
+}
+
+/** The form's strings as an upstream, with the mistakes a form can make before validation. */
+export function parseUpstreamForm(
+  form: FormData,
+): { values: UpstreamFormValues; input: UpstreamInput; errors: FieldErrors } {
+  const from = form.getAll("modelFrom").map(String);
+  const to = form.getAll("modelTo").map(String);
+  const values: UpstreamFormValues = {
+    name: field(form, "name").trim(),
+    serviceType: field(form, "serviceType").trim(),
+    baseUrl: field(form, "baseUrl").trim(),
+    description: field(form, "description").trim(),
+    fallback: field(form, "fallback").trim(),
+    maxTokens: field(form, "maxTokens").trim(),
+    maxTokensField: field(form, "maxTokensField").trim(),
+    modelRows: from.map((f, i) => ({ from: f.trim(), to: (to[i] ?? "").trim() }))
+      .filter((r) => r.from || r.to),
+    modelDefault: field(form, "modelDefault").trim(),
+  };
+  const errors: FieldErrors = {};
+  const add = (f: string, message: string) => (errors[f] ??= []).push(message);
+
+  if (values.name.toLowerCase() === "new") add("name", '"new" is reserved by the admin pages');
+  const kind = providerChoices().find((k) => k.kind === values.serviceType);
+  const baseUrl = values.baseUrl || kind?.defaultBaseUrl || "";
+  if (!values.baseUrl && !kind) add("baseUrl", "must not be empty");
+
+  const models: Record<string, string> = {};
+  values.modelRows.forEach((r, i) => {
+    if (!r.from || !r.to) {
+      add("models", `row ${i + 1} needs both the requested name and the upstream model`);
+    } else if (r.from.toLowerCase() === "default") {
+      add("models", `row ${i + 1}: use the default field below for "default"`);
+    } else if (models[r.from] !== undefined) {
+      add("models", `"${r.from}" is mapped twice`);
+    } else {
+      models[r.from] = r.to;
+    }
+  });
+  if (values.modelDefault) models.default = values.modelDefault;
+
+  let maxTokens: number | undefined;
+  if (values.maxTokens) {
+    const n = Number(values.maxTokens);
+    if (!Number.isInteger(n) || n <= 0) add("maxTokens", "must be a whole number above 0");
+    else maxTokens = n;
+  }
+  const mtf = values.maxTokensField;
+  if (mtf && mtf !== "max_tokens" && mtf !== "max_completion_tokens") {
+    add("maxTokensField", "must be max_tokens or max_completion_tokens");
+  }
+
+  const input: UpstreamInput = {
+    name: values.name,
+    baseUrl,
+    serviceType: values.serviceType,
+    description: values.description || undefined,
+    models: Object.keys(models).length ? models : undefined,
+    fallback: values.fallback || undefined,
+    maxTokens,
+    maxTokensField: (mtf || undefined) as UpstreamInput["maxTokensField"],
+  };
+  return { values, input, errors };
+}
+
+function valuesOf(u: UpstreamConfig): UpstreamFormValues {
+  const models = { ...(u.models ?? {}) };
+  const modelDefault = models.default ?? "";
+  delete models.default;
+  return {
+    name: u.name,
+    serviceType: u.serviceType,
+    baseUrl: u.baseUrl,
+    description: typeof u.description === "string" ? u.description : "",
+    fallback: u.fallback ?? "",
+    maxTokens: u.maxTokens !== undefined ? String(u.maxTokens) : "",
+    maxTokensField: u.maxTokensField ?? "",
+    modelRows: Object.entries(models).map(([from, to]) => ({ from, to })),
+    modelDefault,
+  };
+}
+
+export function upstreamRoutes(services: Services): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  const target = storeTarget(services.store);
+
+  const listPage = (c: AdminContext, notice?: { kind: "ok" | "error"; text: string }) => {
+    const { doc, version } = services.store.snapshot;
+    return UpstreamsPage({
+      chrome: chrome(c, notice),
+      version,
+      upstreams: doc.upstream.map((u, index) => {
+        const ids = new Set(u.apiKeys.map(keyId));
+        return {
+          index,
+          name: u.name,
+          serviceType: u.serviceType,
+          baseUrl: u.baseUrl,
+          description: typeof u.description === "string" ? u.description : undefined,
+          keyCount: u.apiKeys.length,
+          disabledKeys: services.health.list(u.name)
+            .filter((s) => s.state === "disabled" && ids.has(s.keyId)).length,
+          current: index === doc.currentUpstream,
+          fallback: u.fallback,
+        };
+      }),
+    });
+  };
+
+  /** The upstream named in the path, or null. */
+  const lookup = (c: AdminContext): { doc: ConfigDocument; index: number } | null => {
+    const { doc } = services.store.snapshot;
+    try {
+      return { doc, index: findUpstream(doc, c.req.param("name") ?? "") };
+    } catch {
+      return null;
+    }
+  };
+
+  const notFound = (c: AdminContext) =>
+    c.html(
+      listPage(c, { kind: "error", text: `There is no upstream “${c.req.param("name")}”.` }),
+      404,
+    );
+
+  const formProps = (
+    c: AdminContext,
+    values: UpstreamFormValues,
+    originalName: string | undefined,
+    version: string | null,
+  ): UpstreamFormProps => ({
+    csrf: c.get("csrfToken"),
+    originalName,
+    values,
+    version,
+    kinds: kindChoices(),
+    otherUpstreams: services.store.snapshot.doc.upstream.map((u) => u.name)
+      .filter((n) => n.toLowerCase() !== (originalName ?? values.name).toLowerCase()),
+  });
+
+  const formError = (
+    c: AdminContext,
+    props: UpstreamFormProps,
+    err: unknown,
+    index: number,
+    preErrors: FieldErrors = {},
+  ) => {
+    const status = statusFor(err) ?? 422;
+    const full: UpstreamFormProps = { ...props, errors: preErrors };
+    if (err instanceof InvalidConfigError) {
+      const byField = problemsByField(err.problems, index);
+      for (const [f, msgs] of Object.entries(byField)) (full.errors![f] ??= []).push(...msgs);
+    } else if (status === 409) {
+      full.formErrors = [CONFLICT_TEXT];
+      full.conflict = true;
+    } else if (err instanceof Error && err !== FORM_ERRORS) {
+      full.formErrors = [err.message];
+    }
+    return rerender(
+      c,
+      status === 404 ? 404 : status,
+      () => UpstreamFormPage({ ...full, chrome: chrome(c) }),
+      { id: "upstream-form", render: () => UpstreamForm(full) },
+    );
+  };
+
+  app.get("/", (c) => c.html(listPage(c)));
+
+  app.get("/new", (c) => {
+    const kind = c.req.query("kind") ?? providerChoices()[0]?.kind ?? "";
+    return c.html(UpstreamFormPage({
+      ...formProps(c, emptyUpstreamValues(kind), undefined, services.store.snapshot.version),
+      chrome: chrome(c),
+    }));
+  });
+
+  app.post("/new", async (c) => {
+    const form = await readForm(c);
+    const { values, input, errors } = parseUpstreamForm(form);
+    const version = formVersion(form);
+    const props = formProps(c, values, undefined, version ?? null);
+    const index = services.store.snapshot.doc.upstream.length;
+    if (Object.keys(errors).length) return formError(c, props, FORM_ERRORS, index, errors);
+    try {
+      await addUpstream(target, input, version);
+    } catch (err) {
+      if (statusFor(err) === null) throw err;
+      return formError(c, props, err, index);
+    }
+    return redirectWith(c, upstreamPath(input.name, "/keys"), {
+      kind: "ok",
+      text: `Upstream “${input.name}” added. Now add its keys.`,
+    });
+  });
+
+  app.get("/:name", (c) => {
+    const found = lookup(c);
+    if (!found) return notFound(c);
+    const u = found.doc.upstream[found.index];
+    return c.html(UpstreamFormPage({
+      ...formProps(c, valuesOf(u), u.name, services.store.snapshot.version),
+      chrome: chrome(c),
+    }));
+  });
+
+  app.post("/:name", async (c) => {
+    const found = lookup(c);
+    if (!found) return notFound(c);
+    const original = found.doc.upstream[found.index].name;
+    const form = await readForm(c);
+    const { values, input, errors } = parseUpstreamForm(form);
+    const version = formVersion(form);
+    const props = formProps(c, values, original, version ?? null);
+    if (Object.keys(errors).length) return formError(c, props, FORM_ERRORS, found.index, errors);
+    try {
+      await editUpstream(target, original, input, version);
+    } catch (err) {
+      if (statusFor(err) === null) throw err;
+      return formError(c, props, err, found.index);
+    }
+    return redirectWith(c, "/admin/upstreams", {
+      kind: "ok",
+      text: `Upstream “${input.name}” saved.`,
+    });
+  });
+
+  app.get("/:name/delete", (c) => {
+    const found = lookup(c);
+    if (!found) return notFound(c);
+    const u = found.doc.upstream[found.index];
+    return c.html(DeleteUpstreamPage({
+      chrome: chrome(c),
+      version: services.store.snapshot.version,
+      name: u.name,
+      keyCount: u.apiKeys.length,
+      current: found.index === found.doc.currentUpstream,
+      referencedBy: found.doc.upstream
+        .filter((o) => o.fallback?.toLowerCase() === u.name.toLowerCase()).map((o) => o.name),
+    }));
+  });
+
+  /** A one-button action on the list: done → back to the list; refused → the list, saying why. */
+  const listAction = (
+    path: string,
+    act: (name: string, form: FormData, version: string | null | undefined) => Promise<string>,
+  ) => {
+    app.post(path, async (c) => {
+      const found = lookup(c);
+      if (!found) return notFound(c);
+      const form = await readForm(c);
+      const name = found.doc.upstream[found.index].name;
+      try {
+        const text = await act(name, form, formVersion(form));
+        return redirectWith(c, "/admin/upstreams", { kind: "ok", text });
+      } catch (err) {
+        const status = statusFor(err);
+        if (status === null) throw err;
+        const text = status === 409 ? CONFLICT_TEXT : (err as Error).message;
+        return rerender(c, status, () => listPage(c, { kind: "error", text }));
+      }
+    });
+  };
+
+  listAction("/:name/delete", async (name, _form, version) => {
+    await removeUpstream(target, name, version);
+    return `Upstream “${name}” deleted.`;
+  });
+
+  listAction("/:name/use", async (name, _form, version) => {
+    await useUpstream(target, name, version);
+    return `“${name}” now serves every request.`;
+  });
+
+  listAction("/:name/move", async (name, form, version) => {
+    const up = field(form, "direction") === "up";
+    await moveUpstream(target, name, up ? -1 : 1, version);
+    return `“${name}” moved ${up ? "up" : "down"}.`;
+  });
+
+  return app;
+}
+
+/** Marks a failure already described field by field. */
+const FORM_ERRORS = new InvalidConfigError([]);

@@ -1,0 +1,230 @@
+// The admin pages in real headless Chromium: sign in, add an OpenAI-style upstream pointing at a
+// fake, paste three keys, choose round-robin, make it current; then three client requests reach
+// the fake with the three keys in turn. A screenshot of each page lands in tests/output/screenshots.
+import assert from "node:assert/strict";
+import { chromium, type Page } from "playwright-core";
+import { startFakeOpenAI } from "../fakes/openai_upstream.ts";
+import { ACCESS_KEY, ADMIN_PASSWORD, startTestServer } from "../helpers/server.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+/** The CSP hash of an empty inline style. */
+const EMPTY_STYLE_HASH = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+const SHOTS = new URL("../output/screenshots/", import.meta.url).pathname;
+const KEYS = [
+  "sk-proj-browser-key-one-000000000001",
+  "sk-proj-browser-key-two-000000000002",
+  "sk-proj-browser-key-three-0000000003",
+];
+
+function hasChromium(): boolean {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+}
+
+Deno.test({
+  name: "admin in a real browser: configure an upstream, then clients use its keys in turn",
+  ignore: !hasChromium(),
+  async fn() {
+    await Deno.mkdir(SHOTS, { recursive: true });
+    const fake = await startFakeOpenAI();
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "anthropic-direct",
+          baseUrl: "https://api.anthropic.com",
+          serviceType: "anthropic",
+          apiKeys: ["sk-ant-api03-existing-key-0000000009"],
+        }],
+        currentUpstream: 0,
+        loadBalance: "failover",
+      },
+    });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    const problems: string[] = [];
+    try {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+      const page = await context.newPage();
+      page.on("console", (m) => {
+        const text = m.text();
+        if (m.type() !== "error") return;
+        // The browser reports every 4xx; these are the ones the scenario provokes on purpose.
+        if (/Failed to load resource: .* status of (401|422)/.test(text)) return;
+        // htmx's settle step may copy an empty style attribute between swapped elements; the
+        // CSP blocks that no-op. Any real inline style is reported as a problem.
+        if (/Applying inline style violates/.test(text) && text.includes(EMPTY_STYLE_HASH)) return;
+        problems.push(`${page.url()}: ${text}`);
+      });
+      page.on("pageerror", (e) => problems.push(`${page.url()}: ${e.message}`));
+      const url = server.url;
+
+      // Signing in: a wrong password first, then the right one.
+      await page.goto(`${url}/admin`);
+      assert.match(page.url(), /\/admin\/login\?next=%2Fadmin$/);
+      await page.getByLabel("Admin password").fill("not it");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByText("Wrong password.").waitFor();
+      await shot(page, "01_login_error");
+      await page.getByLabel("Admin password").fill(ADMIN_PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+      await shot(page, "02_dashboard_before");
+
+      // Add the upstream; a bad URL is caught inline first (htmx swaps only the form).
+      await page.getByRole("link", { name: "Upstreams", exact: true }).click();
+      await page.getByRole("heading", { name: "Upstreams" }).waitFor();
+      await page.getByRole("link", { name: "Add upstream" }).click();
+      await page.getByRole("heading", { name: "Add upstream" }).waitFor();
+      await page.getByLabel("Name").fill("fake-openai");
+      await page.getByLabel("Kind").selectOption("openai");
+      await page.getByLabel("Base URL").fill("localhost-no-scheme");
+      await page.getByLabel("Row 1: requested model or family").fill("sonnet");
+      await page.getByLabel("Row 1: upstream model").fill("gpt-4o");
+      await page.getByLabel("Default upstream model (optional)").fill("gpt-4o-mini");
+      await page.getByRole("button", { name: "Add upstream" }).click();
+      await page.locator("#f-baseUrl-error").waitFor();
+      assert.match(await page.locator("#f-baseUrl-error").innerText(), /must be an http\(s\) URL/);
+      assert.equal(await page.getByLabel("Name").inputValue(), "fake-openai", "input kept");
+      await shot(page, "03_upstream_form_error");
+      await page.getByLabel("Base URL").fill(fake.url);
+      await page.getByRole("button", { name: "Add upstream" }).click();
+
+      // Keys: three pasted at once (with a blank line and a repeat, reported).
+      await page.getByRole("heading", { name: /Keys of fake-openai/ }).waitFor();
+      assert.match(page.url(), /\/admin\/upstreams\/fake-openai\/keys$/);
+      await page.getByLabel("Add keys").fill(`${KEYS[0]}\n\n${KEYS[1]}, ${KEYS[2]}\n${KEYS[0]}`);
+      await page.getByRole("button", { name: "Add keys" }).click();
+      await page.getByText("Added 3 keys. Ignored 1 duplicate and 1 blank entry.").waitFor();
+      assert.equal(await page.locator("table.keys tbody tr").count(), 3);
+      const html = await page.content();
+      for (const key of KEYS) assert.ok(!html.includes(key), "keys are shown masked");
+
+      // Disable and re-enable a key in place (a row fragment).
+      const row = page.locator("table.keys tbody tr").nth(1);
+      await row.getByRole("button", { name: "Disable" }).click();
+      await row.getByText("admin: disabled by hand").waitFor();
+      await shot(page, "04_keys");
+      await row.getByRole("button", { name: "Enable" }).click();
+      await row.getByText("active").waitFor();
+
+      // Strategy: round-robin.
+      await page.getByRole("link", { name: "Strategy" }).click();
+      await page.getByRole("heading", { name: "Key strategy" }).waitFor();
+      await page.getByLabel(/round-robin/).check();
+      await page.getByRole("button", { name: "Save strategy" }).click();
+      await page.getByText("Strategy set to round-robin.").waitFor();
+      await shot(page, "05_strategy");
+
+      // Make it current.
+      await page.getByRole("link", { name: "Upstreams", exact: true }).click();
+      const newRow = page.locator("tr", { hasText: "fake-openai" });
+      await newRow.getByRole("button", { name: "Make current" }).click();
+      await page.getByText("“fake-openai” now serves every request.").waitFor();
+      await shot(page, "06_upstreams");
+      const doc = server.services.store.snapshot.doc;
+      assert.equal(doc.upstream[doc.currentUpstream].name, "fake-openai");
+      assert.equal(doc.loadBalance, "round-robin");
+      assert.deepEqual(doc.upstream[1].apiKeys, KEYS);
+
+      // Three client requests: the three keys in turn.
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${url}/v1/messages`, {
+          method: "POST",
+          headers: {
+            "x-api-key": ACCESS_KEY,
+            "anthropic-version": "2023-06-01",
+            "content-type": "application/json",
+          },
+          body: JSON.stringify({
+            model: "claude-sonnet-4-5",
+            max_tokens: 64,
+            messages: [{ role: "user", content: `hello ${i}` }],
+          }),
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        const body = await res.json();
+        assert.equal(body.type, "message");
+      }
+      const sent = fake.requests.filter((r) => r.path.endsWith("/chat/completions"));
+      assert.deepEqual(
+        sent.map((r) => r.headers.get("authorization")),
+        KEYS.map((k) => `Bearer ${k}`),
+      );
+      assert.ok(sent.every((r) => r.body.model === "gpt-4o"), "sonnet mapped to gpt-4o");
+
+      // The other pages, for the record.
+      await page.getByRole("link", { name: "Dashboard" }).click();
+      await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+      assert.match(
+        await page.locator("pre.snippet").innerText(),
+        /"ANTHROPIC_BASE_URL": "http:\/\/127\.0\.0\.1:\d+"/,
+      );
+      await shot(page, "07_dashboard_after");
+      await page.getByRole("link", { name: "Import / export" }).click();
+      await page.getByRole("heading", { name: "Import / export" }).waitFor();
+      await shot(page, "08_transfer");
+      const edited = structuredClone(server.services.store.snapshot.doc);
+      edited.upstream[1].description = "local fake for the browser test";
+      edited.upstream.push({
+        name: "spare",
+        baseUrl: "https://api.deepseek.com",
+        serviceType: "custom",
+        apiKeys: ["sk-spare-key-000000000000004"],
+      });
+      await page.getByLabel("Or paste the JSON").fill(JSON.stringify(edited));
+      await page.getByRole("button", { name: "Preview the import" }).click();
+      await page.getByRole("heading", { name: "What the import changes" }).waitFor();
+      const preview = await page.locator("#import-preview").innerText();
+      assert.match(preview, /spare: added/);
+      assert.match(preview, /fake-openai: changes description/);
+      assert.match(preview, /Keys: 4 → 5/);
+      await shot(page, "08b_import_preview");
+      await page.getByRole("button", { name: "Apply the import" }).click();
+      await page.getByText("Configuration imported: 1 added, 0 removed, 1 changed.").waitFor();
+      assert.equal(server.services.store.snapshot.doc.upstream.length, 3);
+      await page.goto(`${url}/admin/upstreams/fake-openai`);
+      await shot(page, "09_upstream_edit");
+      await page.goto(`${url}/admin/upstreams/anthropic-direct/delete`);
+      await shot(page, "10_delete_confirm");
+      await page.getByRole("link", { name: "Logs" }).click();
+      await page.waitForURL(/\/admin\/logs/);
+      await shot(page, "11_logs");
+
+      // On a phone.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${url}/admin/upstreams`);
+      await shot(page, "12_upstreams_phone");
+      await page.goto(`${url}/admin/upstreams/fake-openai/keys`);
+      await shot(page, "13_keys_phone");
+
+      // Signing out ends the session.
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByLabel("Admin password").waitFor();
+      await page.goto(`${url}/admin/upstreams`);
+      assert.match(page.url(), /\/admin\/login/);
+      await context.close();
+    } finally {
+      await browser.close();
+      await server.close();
+      await fake.close();
+    }
+    assert.deepEqual(problems, [], "no script errors or blocked resources");
+  },
+});

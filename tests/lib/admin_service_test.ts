@@ -1,0 +1,380 @@
+import assert from "node:assert/strict";
+import {
+  addKeys,
+  addUpstream,
+  AdminInputError,
+  applyChange,
+  clearConfig,
+  ConflictError,
+  diffConfig,
+  disableKey,
+  editUpstream,
+  enableAllKeys,
+  enableKey,
+  etagOf,
+  exportConfig,
+  findUpstream,
+  importConfig,
+  InvalidConfigError,
+  keyStatuses,
+  moveUpstream,
+  parseImport,
+  parseKeyList,
+  previewImport,
+  problemsByField,
+  removeKey,
+  removeUpstream,
+  setStrategy,
+  storeTarget,
+  UnknownUpstreamError,
+  useUpstream,
+  versionFromEtag,
+} from "../../lib/admin_service.ts";
+import type { ConfigDocument } from "../../lib/config_document.ts";
+import { keyId } from "../../lib/key_pool.ts";
+import { ConfigStore } from "../../lib/store/config_store.ts";
+import { KeyHealthStore } from "../../lib/store/key_health_store.ts";
+
+const KEY_A = "sk-aaaaaaaaaaaaaaaaaaaa1111";
+const KEY_B = "sk-bbbbbbbbbbbbbbbbbbbb2222";
+const KEY_C = "sk-cccccccccccccccccccc3333";
+
+async function withStore(
+  fn: (store: ConfigStore, kv: Deno.Kv) => Promise<void> | void,
+  doc?: unknown,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const store = await ConfigStore.open(kv, "failover", { watch: false });
+  try {
+    if (doc) await store.replace(doc);
+    await fn(store, kv);
+  } finally {
+    store.close();
+    kv.close();
+  }
+}
+
+const twoUpstreams = {
+  upstream: [
+    { name: "one", baseUrl: "https://one.example", serviceType: "openai", apiKeys: [KEY_A] },
+    {
+      name: "two",
+      baseUrl: "https://two.example",
+      serviceType: "anthropic",
+      apiKeys: [KEY_B],
+      fallback: "one",
+    },
+  ],
+  currentUpstream: 1,
+  loadBalance: "failover",
+};
+
+Deno.test("findUpstream takes a name in any case or an index, and names the choices otherwise", () => {
+  const doc = structuredClone(twoUpstreams) as ConfigDocument;
+  assert.equal(findUpstream(doc, "TWO"), 1);
+  assert.equal(findUpstream(doc, "0"), 0);
+  assert.equal(findUpstream(doc, 1), 1);
+  assert.throws(() => findUpstream(doc, "three"), (e) => {
+    assert.ok(e instanceof UnknownUpstreamError);
+    assert.match(e.message, /0: one, 1: two/);
+    return true;
+  });
+  assert.throws(() => findUpstream(doc, "2"), UnknownUpstreamError);
+});
+
+Deno.test("addUpstream validates; a bad URL or kind changes nothing", async () => {
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    await addUpstream(target, {
+      name: "main",
+      baseUrl: "https://api.openai.com/",
+      serviceType: "openai",
+    });
+    assert.equal(store.snapshot.doc.upstream[0].baseUrl, "https://api.openai.com");
+    const before = store.snapshot.version;
+    await assert.rejects(
+      addUpstream(target, { name: "x", baseUrl: "ftp://nope", serviceType: "nosuch" }),
+      (e) => {
+        assert.ok(e instanceof InvalidConfigError);
+        const byField = problemsByField(e.problems, 1);
+        assert.ok(byField.baseUrl?.length);
+        assert.ok(byField.serviceType?.length);
+        return true;
+      },
+    );
+    await assert.rejects(
+      addUpstream(target, { name: "MAIN", baseUrl: "https://x.example", serviceType: "openai" }),
+      InvalidConfigError,
+    );
+    assert.equal(store.snapshot.version, before);
+  });
+});
+
+Deno.test("editUpstream renames and carries fallbacks over; removeUpstream drops them", async () => {
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    await editUpstream(target, "one", {
+      name: "uno",
+      baseUrl: "https://one.example",
+      serviceType: "openai",
+      models: { sonnet: "gpt-4o", default: "gpt-4o-mini" },
+      maxTokens: 4096,
+    });
+    let doc = store.snapshot.doc;
+    assert.equal(doc.upstream[0].name, "uno");
+    assert.deepEqual(doc.upstream[0].apiKeys, [KEY_A], "keys are kept");
+    assert.equal(doc.upstream[1].fallback, "uno");
+    assert.equal(doc.upstream[0].maxTokens, 4096);
+    // Clearing optional fields removes them.
+    await editUpstream(target, "uno", {
+      name: "uno",
+      baseUrl: "https://one.example",
+      serviceType: "openai",
+    });
+    assert.equal(store.snapshot.doc.upstream[0].models, undefined);
+    assert.equal(store.snapshot.doc.upstream[0].maxTokens, undefined);
+
+    const { removed } = await removeUpstream(target, "uno");
+    assert.equal(removed.name, "uno");
+    doc = store.snapshot.doc;
+    assert.equal(doc.upstream.length, 1);
+    assert.equal(doc.upstream[0].fallback, undefined);
+    assert.equal(doc.currentUpstream, 0, "the current upstream is still two");
+  }, twoUpstreams);
+});
+
+Deno.test("moveUpstream reorders and keeps the same upstream current; useUpstream switches", async () => {
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    await moveUpstream(target, "two", -1);
+    let doc = store.snapshot.doc;
+    assert.deepEqual(doc.upstream.map((u) => u.name), ["two", "one"]);
+    assert.equal(doc.upstream[doc.currentUpstream].name, "two");
+    await moveUpstream(target, "two", -1); // already first: nothing moves
+    assert.deepEqual(store.snapshot.doc.upstream.map((u) => u.name), ["two", "one"]);
+    const { name } = await useUpstream(target, "ONE");
+    assert.equal(name, "one");
+    doc = store.snapshot.doc;
+    assert.equal(doc.currentUpstream, 1);
+  }, twoUpstreams);
+});
+
+Deno.test("setStrategy accepts the three strategies and explains a wrong one", async () => {
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    await setStrategy(target, "Round-Robin");
+    assert.equal(store.snapshot.doc.loadBalance, "round-robin");
+    await assert.rejects(setStrategy(target, "fastest"), (e) => {
+      assert.ok(e instanceof AdminInputError);
+      assert.match(e.message, /round-robin, random, failover/);
+      return true;
+    });
+  });
+});
+
+Deno.test("parseKeyList splits lines and commas, counting blanks and repeats", () => {
+  assert.deepEqual(parseKeyList(`${KEY_A}\n\n${KEY_B}, ${KEY_A},,${KEY_C}\n`), {
+    keys: [KEY_A, KEY_B, KEY_C],
+    blanks: 2,
+    repeated: 1,
+  });
+  assert.deepEqual(parseKeyList([KEY_A, KEY_A]), { keys: [KEY_A], blanks: 0, repeated: 1 });
+});
+
+Deno.test("addKeys skips keys already there and reports it; removeKey takes key, id or index", async () => {
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    const r = await addKeys(target, "one", `${KEY_A}\n${KEY_B}\n\n${KEY_C}, ${KEY_B}`);
+    assert.equal(r.added, 2);
+    assert.equal(r.duplicates, 2);
+    assert.equal(r.blanks, 1);
+    assert.deepEqual(store.snapshot.doc.upstream[0].apiKeys, [KEY_A, KEY_B, KEY_C]);
+    await assert.rejects(addKeys(target, "one", "\n ,\n"), AdminInputError);
+
+    assert.equal((await removeKey(target, "one", keyId(KEY_B))).masked, "sk-bbb…2222");
+    await removeKey(target, "one", KEY_C);
+    await removeKey(target, "one", "0");
+    assert.deepEqual(store.snapshot.doc.upstream[0].apiKeys, []);
+    await assert.rejects(removeKey(target, "one", "nope"), AdminInputError);
+  }, twoUpstreams);
+});
+
+Deno.test("a change made against an old version is a conflict, not a lost edit", async () => {
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    const seen = store.snapshot.version;
+    await setStrategy(target, "random", seen); // the first admin saves
+    await assert.rejects(useUpstream(target, "one", seen), ConflictError); // the second is told
+    assert.equal(store.snapshot.doc.currentUpstream, 1);
+    // Without a version (CLI, API), the change applies to whatever is there.
+    await useUpstream(target, "one");
+    assert.equal(store.snapshot.doc.loadBalance, "random");
+    assert.equal(store.snapshot.doc.currentUpstream, 0);
+  }, twoUpstreams);
+});
+
+Deno.test("applyChange re-reads when the in-memory snapshot lags another writer", async () => {
+  await withStore(async (store, kv) => {
+    const other = await ConfigStore.open(kv, "failover", { watch: false });
+    try {
+      await setStrategy(storeTarget(other), "random");
+      // `store` has not seen that save; a change without a version still lands on top of it.
+      await applyChange(storeTarget(store), (doc) => {
+        doc.currentUpstream = 0;
+      });
+      const latest = await store.refresh();
+      assert.equal(latest.doc.loadBalance, "random");
+      assert.equal(latest.doc.currentUpstream, 0);
+      // A form showing the version the other writer saved is not a conflict either.
+      const v = (await other.refresh()).version;
+      await setStrategy(storeTarget(other), "failover", v);
+    } finally {
+      other.close();
+    }
+  }, twoUpstreams);
+});
+
+Deno.test("clearConfig removes upstreams and keys, keeping the strategy", async () => {
+  await withStore(async (store) => {
+    const r = await clearConfig(storeTarget(store));
+    assert.deepEqual([r.upstreams, r.keys], [2, 2]);
+    assert.deepEqual(store.snapshot.doc.upstream, []);
+    assert.equal(store.snapshot.doc.loadBalance, "failover");
+  }, twoUpstreams);
+});
+
+Deno.test("the original config.json imports: unnamed upstreams, modelMapping, claude", async () => {
+  const legacy = {
+    upstream: [
+      {
+        baseUrl: "https://api.openai.com",
+        apiKeys: [KEY_A, KEY_B],
+        serviceType: "openai",
+        description: "main",
+        modelMapping: { opus: "o3", sonnet: "gpt-4o", haiku: "gpt-4o-mini" },
+      },
+      {
+        name: "anthropic-relay",
+        baseUrl: "https://relay.example/v1",
+        apiKeys: [KEY_C],
+        serviceType: "claude",
+      },
+    ],
+    currentUpstream: 1,
+    loadBalance: "round-robin",
+  };
+  await withStore(async (store) => {
+    const { diff } = await importConfig(storeTarget(store), legacy);
+    const doc = store.snapshot.doc;
+    assert.equal(doc.upstream[0].name, "openai-1");
+    assert.deepEqual(doc.upstream[0].models, {
+      opus: "o3",
+      sonnet: "gpt-4o",
+      haiku: "gpt-4o-mini",
+    });
+    assert.equal(doc.upstream[0].description, "main");
+    assert.equal(doc.upstream[1].serviceType, "claude");
+    assert.equal(doc.currentUpstream, 1);
+    assert.deepEqual(diff.added, ["openai-1", "anthropic-relay"]);
+    assert.deepEqual(diff.keys, { before: 0, after: 3 });
+    assert.deepEqual(diff.strategy, { before: "failover", after: "round-robin" });
+  });
+});
+
+Deno.test("previewImport lists every problem and an export imports back unchanged", async () => {
+  await withStore((store) => {
+    assert.throws(
+      () =>
+        previewImport(store.snapshot.doc, {
+          upstream: [{ name: "x", baseUrl: "nope", serviceType: "what" }],
+          loadBalance: "fastest",
+        }),
+      (e) => {
+        assert.ok(e instanceof InvalidConfigError);
+        assert.ok(e.problems.length >= 3, e.problems.join("; "));
+        return true;
+      },
+    );
+    assert.throws(() => previewImport(store.snapshot.doc, [1, 2]), InvalidConfigError);
+    const text = exportConfig(store.snapshot.doc);
+    const { diff } = previewImport(store.snapshot.doc, parseImport(text));
+    assert.equal(diff.hasChanges, false);
+    assert.deepEqual(diff.unchanged, ["one", "two"]);
+  }, twoUpstreams);
+});
+
+Deno.test("parseImport never quotes the input back (it may hold keys)", () => {
+  assert.throws(() => parseImport(`{"apiKeys": [${KEY_A}]}`), (e) => {
+    assert.ok(e instanceof InvalidConfigError);
+    assert.ok(!e.problems.join(" ").includes("sk-"), e.problems.join(" "));
+    return true;
+  });
+});
+
+Deno.test("diffConfig names added, removed and changed upstreams, keys and order", () => {
+  const before = structuredClone(twoUpstreams) as ConfigDocument;
+  const after = structuredClone(twoUpstreams) as ConfigDocument;
+  after.upstream.reverse();
+  after.currentUpstream = 0;
+  after.upstream[1].apiKeys.push(KEY_C);
+  after.upstream[1].baseUrl = "https://uno.example";
+  after.upstream.push({
+    name: "three",
+    baseUrl: "https://3.example",
+    serviceType: "openai",
+    apiKeys: [],
+  });
+  const d = diffConfig(before, after);
+  assert.deepEqual(d.added, ["three"]);
+  assert.deepEqual(d.removed, []);
+  assert.deepEqual(d.changed, [{ name: "one", fields: ["baseUrl"], keysAdded: 1, keysRemoved: 0 }]);
+  assert.deepEqual(d.unchanged, ["two"]);
+  assert.equal(d.reordered, true);
+  assert.equal(d.current, undefined, "two stays current");
+  assert.deepEqual(d.keys, { before: 2, after: 3 });
+  assert.equal(d.hasChanges, true);
+});
+
+Deno.test("key states: disable, enable, re-enable all, cooldowns with their model", async () => {
+  await withStore(async (store, kv) => {
+    let now = 1_000_000;
+    const health = await KeyHealthStore.open(kv, { watch: false, now: () => now });
+    try {
+      await addKeys(storeTarget(store), "one", [KEY_B, KEY_C]);
+      const doc = store.snapshot.doc;
+      await disableKey(health, doc, "one", keyId(KEY_A));
+      await disableKey(health, doc, "one", keyId(KEY_B));
+      await health.coolDown("one", keyId(KEY_C), "claude-sonnet-4", 30_000, "429: slow down");
+      let [one] = keyStatuses(doc, health.list());
+      assert.deepEqual(one.keys.map((k) => k.state), ["disabled", "disabled", "cooldown"]);
+      assert.equal(one.keys[0].reason, "admin: disabled by hand");
+      assert.equal(one.keys[2].model, "claude-sonnet-4");
+      assert.equal(one.keys[2].until, 1_030_000);
+      assert.equal(one.keys[0].masked, "sk-aaa…1111");
+
+      await health.disable("one", keyId(KEY_A), `401: Incorrect API key provided: ${KEY_A}`);
+      [one] = keyStatuses(doc, health.list(), (t) => t.replace("Incorrect", "[REDACTED]"));
+      assert.equal(one.keys[0].reason, "401: [REDACTED] API key provided: sk-aaa…1111");
+
+      await enableKey(health, doc, "one", keyId(KEY_A));
+      assert.equal(await enableAllKeys(health, doc, "one"), 1);
+      [one] = keyStatuses(doc, health.list());
+      assert.deepEqual(one.keys.map((k) => k.state), ["active", "active", "cooldown"]);
+      now += 31_000;
+      [one] = keyStatuses(doc, health.list());
+      assert.equal(one.keys[2].state, "active");
+      await assert.rejects(disableKey(health, doc, "one", "nope"), AdminInputError);
+    } finally {
+      health.close();
+    }
+  }, twoUpstreams);
+});
+
+Deno.test("etags carry the version, with none before the first save", () => {
+  assert.equal(etagOf(null), '"none"');
+  assert.equal(versionFromEtag(etagOf(null)), null);
+  assert.equal(versionFromEtag(etagOf("0001")), "0001");
+  assert.equal(versionFromEtag('W/"0001"'), "0001");
+  assert.equal(versionFromEtag("*"), undefined);
+  assert.equal(versionFromEtag(undefined), undefined);
+});

@@ -1,0 +1,294 @@
+// `deno task config`: every command on a local store (a temporary KV file) and on a running
+// server (--url, through the admin API).
+import assert from "node:assert/strict";
+import { runCli } from "../../lib/cli.ts";
+import { ConfigStore } from "../../lib/store/config_store.ts";
+import { ADMIN_PASSWORD, startTestServer } from "../helpers/server.ts";
+
+const KEY_A = "sk-cli-test-key-aaaaaaaaaaaa1111";
+const KEY_B = "sk-cli-test-key-bbbbbbbbbbbb2222";
+const KEY_C = "sk-cli-test-key-cccccccccccc3333";
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+type Cli = (...args: string[]) => Promise<Run>;
+
+function cliWith(env: Record<string, string>): Cli {
+  return async (...args) => {
+    let out = "";
+    let err = "";
+    const code = await runCli(args, {
+      stdout: (t) => out += t,
+      stderr: (t) => err += t,
+      env: { LOG_LEVEL: "error", ...env },
+      dotEnvPath: null,
+    });
+    return { code, out, err };
+  };
+}
+
+async function withLocal(fn: (cli: Cli, kvPath: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "cli_test_" });
+  try {
+    await fn(cliWith({ KV_PATH: `${dir}/store/proxy.kv` }), `${dir}/store/proxy.kv`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function readStore(kvPath: string) {
+  const kv = await Deno.openKv(kvPath);
+  const store = await ConfigStore.open(kv, "failover", { watch: false });
+  const doc = store.snapshot.doc;
+  store.close();
+  kv.close();
+  return doc;
+}
+
+function ok(r: Run, pattern?: RegExp): string {
+  assert.equal(r.code, 0, `exit ${r.code}: ${r.err}`);
+  if (pattern) assert.match(r.out, pattern);
+  return r.out;
+}
+
+function fails(r: Run, pattern: RegExp, code = 1): void {
+  assert.equal(r.code, code, `expected exit ${code}, got ${r.code}: ${r.out}`);
+  assert.match(r.err, pattern);
+}
+
+/** The same scenario against either backend. */
+async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typeof readStore>>>) {
+  ok(await cli("help"), /Usage: deno task config/);
+  ok(await cli(), /key <upstream> add <key\.\.\.>/);
+  ok(await cli("show"), /No upstream configured/);
+
+  ok(
+    await cli("add", "openai-main", "https://api.openai.com/v1", "openai"),
+    /Added upstream \[0\]/,
+  );
+  ok(await cli("add", "gemini", "https://generativelanguage.googleapis.com", "gemini"));
+  fails(
+    await cli("add", "bad-url", "api.example.com", "openai"),
+    /baseUrl: must be an http\(s\) URL/,
+  );
+  fails(await cli("add", "bad-kind", "https://x.example", "llama"), /serviceType: must be one of/);
+  fails(await cli("add", "OPENAI-MAIN", "https://x.example", "openai"), /is used by another/);
+  fails(await cli("add", "only-two-args", "https://x.example"), /Usage: deno task config add/, 2);
+
+  ok(
+    await cli("key", "openai-main", "add", KEY_A, KEY_B, KEY_A),
+    /Added 2 key\(s\) to openai-main/,
+  );
+  ok(await cli("key", "OpenAI-Main", "add", KEY_B, KEY_C), /Added 1 key\(s\).*skipped 1 duplicate/);
+  ok(await cli("key", "1", "add", "AIza-cli-test-gemini-key-000"));
+  const list = ok(await cli("key", "0", "list"), /openai-main: 3 key\(s\)/);
+  assert.match(list, /\[0\] sk-cli…1111 {2}active/);
+  assert.match(list, /\[2\] sk-cli…3333 {2}active/);
+  ok(await cli("key", "openai-main", "remove", "1"), /Removed key sk-cli…2222 from openai-main/);
+  ok(await cli("key", "openai-main", "remove", KEY_C), /Removed key sk-cli…3333/);
+  fails(await cli("key", "openai-main", "remove", "sk-not-there"), /has no such key/);
+  fails(
+    await cli("key", "nobody", "list"),
+    /No upstream "nobody" \(there are 0: openai-main, 1: gemini\)/,
+  );
+  fails(await cli("key", "openai-main", "rotate"), /Unknown key action/, 2);
+
+  const shown = ok(await cli("show"), /Strategy: failover/);
+  assert.match(shown, /\[0\] openai-main {2}\(current\)/);
+  assert.match(shown, /base URL: https:\/\/api.openai.com\/v1/);
+  assert.match(shown, /keys: +sk-cli…1111/);
+
+  ok(await cli("use", "gemini"), /Current upstream: gemini/);
+  ok(await cli("use", "0"), /Current upstream: openai-main/);
+  fails(await cli("use", "7"), /No upstream "7"/);
+  ok(await cli("balance", "round-robin"), /Strategy: round-robin/);
+  fails(
+    await cli("balance", "fastest"),
+    /Unknown strategy "fastest": use round-robin, random, failover/,
+  );
+
+  let doc = await read();
+  assert.deepEqual(doc.upstream.map((u) => u.name), ["openai-main", "gemini"]);
+  assert.deepEqual(doc.upstream[0].apiKeys, [KEY_A]);
+  assert.equal(doc.loadBalance, "round-robin");
+  assert.equal(doc.currentUpstream, 0);
+
+  const exported = ok(await cli("export"));
+  assert.deepEqual(JSON.parse(exported), doc, "export is the document, keys included");
+
+  ok(await cli("remove", "GEMINI"), /Removed upstream gemini and its 1 key/);
+  fails(await cli("remove", "gemini"), /No upstream "gemini"/);
+
+  // Import: the original config.json shape, and what an export wrote.
+  const dir = await Deno.makeTempDir({ prefix: "cli_import_" });
+  try {
+    const legacy = `${dir}/config.json`;
+    await Deno.writeTextFile(
+      legacy,
+      JSON.stringify({
+        upstream: [
+          {
+            baseUrl: "https://api.deepseek.com",
+            apiKeys: [KEY_B],
+            serviceType: "custom",
+            description: "DeepSeek",
+            modelMapping: {
+              opus: "deepseek-reasoner",
+              sonnet: "deepseek-chat",
+              haiku: "deepseek-chat",
+            },
+          },
+          { name: "relay", baseUrl: "https://relay.example", apiKeys: [], serviceType: "claude" },
+        ],
+        currentUpstream: 1,
+        loadBalance: "random",
+      }),
+    );
+    const imported = ok(await cli("import", legacy), /Imported .*config.json: 2 upstream\(s\)/);
+    assert.match(imported, /\+ custom-1/);
+    assert.match(imported, /- openai-main/);
+    assert.match(imported, /strategy: round-robin → random/);
+    doc = await read();
+    assert.deepEqual(doc.upstream[0].models, {
+      opus: "deepseek-reasoner",
+      sonnet: "deepseek-chat",
+      haiku: "deepseek-chat",
+    });
+    assert.equal(doc.upstream[1].serviceType, "claude");
+
+    const bad = `${dir}/bad.json`;
+    await Deno.writeTextFile(bad, JSON.stringify({ upstream: [{ name: "x", baseUrl: "nope" }] }));
+    fails(await cli("import", bad), /upstream\.0\.baseUrl[\s\S]*upstream\.0\.serviceType/);
+    await Deno.writeTextFile(bad, `{"upstream": [${KEY_A}]}`);
+    const notJson = await cli("import", bad);
+    fails(notJson, /not valid JSON/);
+    assert.ok(!notJson.err.includes(KEY_A), "the parse error does not quote the file");
+    fails(await cli("import", `${dir}/missing.json`), /Cannot read/);
+    assert.equal((await read()).upstream.length, 2, "failed imports change nothing");
+
+    await Deno.writeTextFile(`${dir}/export.json`, exported);
+    ok(await cli("import", `${dir}/export.json`), /: 2 upstream\(s\)[\s\S]*\+ gemini/);
+    assert.deepEqual(await read(), JSON.parse(exported));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+
+  ok(await cli("clear"), /Removed 2 upstream\(s\) and 2 key\(s\)/);
+  assert.deepEqual((await read()).upstream, []);
+  fails(await cli("frobnicate"), /Unknown command "frobnicate"/, 2);
+}
+
+Deno.test("CLI on the local store: every command, errors and masking", async () => {
+  await withLocal(async (cli, kvPath) => {
+    await everyCommand(cli, () => readStore(kvPath));
+    // No output of show or list holds a key in full.
+    ok(await cli("add", "m", "https://api.openai.com", "openai"));
+    ok(await cli("key", "m", "add", KEY_A));
+    for (const args of [["show"], ["key", "m", "list"]]) {
+      const r = await cli(...args);
+      assert.ok(!r.out.includes(KEY_A), args.join(" "));
+    }
+  });
+});
+
+Deno.test("CLI key list shows each key's state from the store", async () => {
+  await withLocal(async (cli, kvPath) => {
+    ok(await cli("add", "m", "https://api.openai.com", "openai"));
+    ok(await cli("key", "m", "add", KEY_A, KEY_B));
+    const { KeyHealthStore } = await import("../../lib/store/key_health_store.ts");
+    const { keyId } = await import("../../lib/key_pool.ts");
+    const kv = await Deno.openKv(kvPath);
+    const health = await KeyHealthStore.open(kv, { watch: false });
+    await health.disable("m", keyId(KEY_B), "401: invalid key");
+    health.close();
+    kv.close();
+    const out = ok(await cli("key", "m", "list"));
+    assert.match(out, /\[0\] sk-cli…1111 {2}active/);
+    assert.match(out, /\[1\] sk-cli…2222 {2}disabled \(401: invalid key\)/);
+  });
+});
+
+Deno.test("CLI --url: every command against a running server, live", async () => {
+  const server = await startTestServer();
+  try {
+    const cli = cliWith({ ADMIN_PASSWORD });
+    const remote: Cli = (...args) => cli("--url", server.url, ...args);
+    await everyCommand(
+      remote,
+      () => Promise.resolve(structuredClone(server.services.store.snapshot.doc)),
+    );
+    ok(await remote("add", "m", "https://api.openai.com", "openai"));
+    ok(await remote("key", "m", "add", KEY_A));
+    const shown = ok(await cli(`--url=${server.url}`, "show"));
+    assert.ok(!shown.includes(KEY_A));
+    assert.equal(server.services.store.snapshot.doc.upstream[0].apiKeys[0], KEY_A);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("CLI --url: clear errors for a missing or wrong password and bad or dead URLs", async () => {
+  const server = await startTestServer();
+  try {
+    fails(await cliWith({})("--url", server.url, "show"), /Set ADMIN_PASSWORD/);
+    fails(
+      await cliWith({ ADMIN_PASSWORD: "wrong" })("--url", server.url, "show"),
+      /refused ADMIN_PASSWORD/,
+    );
+    fails(
+      await cliWith({ ADMIN_PASSWORD })("--url", "localhost:3000", "show"),
+      /--url must be an http/,
+      2,
+    );
+    fails(await cliWith({ ADMIN_PASSWORD })("--url"), /--url needs a value/, 2);
+    const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (dead.addr as Deno.NetAddr).port;
+    dead.close();
+    fails(
+      await cliWith({ ADMIN_PASSWORD })("--url", `http://127.0.0.1:${port}`, "show"),
+      /Cannot reach/,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("CLI: a bad setting in the environment is reported, not thrown", async () => {
+  const r = await cliWith({ KV_PATH: ":memory:", LOAD_BALANCE_STRATEGY: "fastest" })("show");
+  fails(r, /LOAD_BALANCE_STRATEGY/);
+});
+
+Deno.test("`deno task config` runs lib/cli.ts as a program, with its exit code", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cli_main_" });
+  try {
+    const run = (...args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-net",
+          "--allow-env",
+          "--allow-read",
+          "--allow-write",
+          "lib/cli.ts",
+          ...args,
+        ],
+        env: { KV_PATH: `${dir}/proxy.kv`, NO_COLOR: "1" },
+        cwd: new URL("../../", import.meta.url).pathname,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const added = await run("add", "main", "https://api.openai.com", "openai");
+    assert.equal(added.code, 0, new TextDecoder().decode(added.stderr));
+    const shown = await run("show");
+    assert.match(new TextDecoder().decode(shown.stdout), /\[0\] main {2}\(current\)/);
+    const bad = await run("balance", "sideways");
+    assert.equal(bad.code, 1);
+    assert.match(new TextDecoder().decode(bad.stderr), /Unknown strategy "sideways"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,248 @@
+// The admin JSON API: authentication, the document round trip, validation, version conflicts.
+import assert from "node:assert/strict";
+import { keyId } from "../../../lib/key_pool.ts";
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../helpers/server.ts";
+
+const KEY_1 = "sk-proj-api-test-key-0000000001";
+const KEY_2 = "sk-proj-api-test-key-0000000002";
+const BEARER = { authorization: `Bearer ${ADMIN_PASSWORD}` };
+
+const config = () => ({
+  upstream: [
+    {
+      name: "main",
+      baseUrl: "https://api.openai.com",
+      serviceType: "openai",
+      apiKeys: [KEY_1, KEY_2],
+      models: { sonnet: "gpt-4o" },
+    },
+  ],
+  currentUpstream: 0,
+  loadBalance: "round-robin" as const,
+});
+
+async function withServer(fn: (s: TestServer) => Promise<void>): Promise<void> {
+  const s = await startTestServer({ config: config() });
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+function put(s: TestServer, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(`${s.url}/admin/api/config`, {
+    method: "PUT",
+    headers: { ...BEARER, "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+Deno.test("the API needs the admin password as a bearer token (or a session)", async () => {
+  await withServer(async (s) => {
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: "Bearer wrong" },
+      { authorization: "Basic x" },
+    ];
+    for (const headers of attempts) {
+      const res = await fetch(`${s.url}/admin/api/config`, { headers });
+      assert.equal(res.status, 401);
+      const body = await res.json();
+      assert.equal(body.error.type, "authentication_error");
+      assert.ok(!JSON.stringify(body).includes(KEY_1));
+    }
+    const put401 = await fetch(`${s.url}/admin/api/config`, { method: "PUT", body: "{}" });
+    assert.equal(put401.status, 401);
+    await put401.body?.cancel();
+    assert.equal(s.services.store.snapshot.doc.upstream.length, 1);
+  });
+});
+
+Deno.test("GET returns the document with its keys and version; PUT of it round-trips", async () => {
+  await withServer(async (s) => {
+    const res = await fetch(`${s.url}/admin/api/config`, { headers: BEARER });
+    assert.equal(res.status, 200);
+    const etag = res.headers.get("etag")!;
+    assert.match(etag, /^"[0-9a-f]+"$/);
+    const doc = await res.json();
+    assert.deepEqual(doc, s.services.store.snapshot.doc, "exactly the document, keys included");
+    assert.deepEqual(doc.upstream[0].apiKeys, [KEY_1, KEY_2]);
+
+    doc.loadBalance = "random";
+    const saved = await put(s, doc, { "if-match": etag });
+    assert.equal(saved.status, 200);
+    assert.notEqual(saved.headers.get("etag"), etag);
+    assert.equal((await saved.json()).loadBalance, "random");
+    assert.equal(s.services.store.snapshot.doc.loadBalance, "random", "live at once");
+  });
+});
+
+Deno.test("PUT with invalid input: 400 listing every problem, stored config unchanged", async () => {
+  await withServer(async (s) => {
+    const before = s.services.store.snapshot;
+    const res = await put(s, {
+      upstream: [
+        { name: "a/b", baseUrl: "ftp://x", serviceType: "nosuch", apiKeys: [""] },
+        { name: "ok", baseUrl: "https://b.example", serviceType: "openai", maxTokens: -1 },
+      ],
+      currentUpstream: 1.5,
+      loadBalance: "fastest",
+    });
+    assert.equal(res.status, 400);
+    const body = await res.json();
+    assert.equal(body.error.type, "invalid_request_error");
+    const problems: string[] = body.error.problems;
+    for (
+      const path of [
+        "upstream.0.name",
+        "upstream.0.baseUrl",
+        "upstream.0.serviceType",
+        "upstream.0.apiKeys.0",
+        "upstream.1.maxTokens",
+        "currentUpstream",
+        "loadBalance",
+      ]
+    ) {
+      assert.ok(problems.some((p) => p.startsWith(path + ":")), `${path} in ${problems}`);
+    }
+    const notJson = await put(s, "{nope");
+    assert.equal(notJson.status, 400);
+    assert.deepEqual((await notJson.json()).error.problems, ["body: not valid JSON"]);
+    const notObject = await put(s, "[1]");
+    assert.equal(notObject.status, 400);
+    await notObject.body?.cancel();
+
+    assert.equal(s.services.store.snapshot.version, before.version);
+    const after = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).json();
+    assert.deepEqual(after, before.doc);
+  });
+});
+
+Deno.test("PUT with a stale If-Match is a 409; without one it simply replaces", async () => {
+  await withServer(async (s) => {
+    const first = await fetch(`${s.url}/admin/api/config`, { headers: BEARER });
+    const etag = first.headers.get("etag")!;
+    const doc = await first.json();
+    const other = await put(s, { ...doc, loadBalance: "failover" });
+    assert.equal(other.status, 200);
+    await other.body?.cancel();
+
+    const stale = await put(s, { ...doc, loadBalance: "random" }, { "if-match": etag });
+    assert.equal(stale.status, 409);
+    assert.match((await stale.json()).error.message, /changed elsewhere/);
+    assert.equal(s.services.store.snapshot.doc.loadBalance, "failover");
+    const any = await put(s, { ...doc, loadBalance: "random" }, { "if-match": "*" });
+    assert.equal(any.status, 200);
+    await any.body?.cancel();
+  });
+});
+
+Deno.test("the original config.json shape is accepted by PUT", async () => {
+  await withServer(async (s) => {
+    const res = await put(s, {
+      upstream: [
+        {
+          baseUrl: "https://api.anthropic.com",
+          apiKeys: ["sk-ant-legacy-0000000000001"],
+          serviceType: "claude",
+          description: "relay",
+          modelMapping: {
+            opus: "claude-opus-4",
+            sonnet: "claude-sonnet-4",
+            haiku: "claude-haiku-4",
+          },
+        },
+      ],
+      currentUpstream: 0,
+      loadBalance: "failover",
+    });
+    assert.equal(res.status, 200);
+    const doc = await res.json();
+    assert.equal(doc.upstream[0].name, "claude-1");
+    assert.deepEqual(doc.upstream[0].models, {
+      opus: "claude-opus-4",
+      sonnet: "claude-sonnet-4",
+      haiku: "claude-haiku-4",
+    });
+  });
+});
+
+Deno.test("a session cookie works too, but writes then need the CSRF token and same origin", async () => {
+  await withServer(async (s) => {
+    const form = await fetch(`${s.url}/admin/login`);
+    const loginCookie = form.headers.getSetCookie()[0].split(";")[0];
+    const token = (await form.text()).match(/name="_csrf" value="([^"]+)"/)![1];
+    const signed = await fetch(`${s.url}/admin/login`, {
+      method: "POST",
+      headers: { cookie: loginCookie, origin: s.url },
+      body: new URLSearchParams({ _csrf: token, password: ADMIN_PASSWORD }),
+      redirect: "manual",
+    });
+    await signed.body?.cancel();
+    const cookie = signed.headers.getSetCookie().find((c) => c.startsWith("admin_session="))!
+      .split(";")[0];
+    const page = await (await fetch(`${s.url}/admin`, { headers: { cookie } })).text();
+    const csrf = page.match(/name="_csrf" value="([^"]+)"/)![1];
+
+    const got = await fetch(`${s.url}/admin/api/config`, { headers: { cookie } });
+    assert.equal(got.status, 200);
+    const doc = await got.json();
+    const body = JSON.stringify({ ...doc, loadBalance: "random" });
+
+    const noToken = await fetch(`${s.url}/admin/api/config`, {
+      method: "PUT",
+      headers: { cookie, "content-type": "application/json" },
+      body,
+    });
+    assert.equal(noToken.status, 403);
+    await noToken.body?.cancel();
+    // A form-encodable body from another site is refused by the origin check.
+    const crossSite = await fetch(`${s.url}/admin/api/config`, {
+      method: "PUT",
+      headers: {
+        cookie,
+        "x-csrf-token": csrf,
+        "content-type": "text/plain",
+        origin: "https://evil.example",
+      },
+      body,
+    });
+    assert.equal(crossSite.status, 403);
+    await crossSite.body?.cancel();
+    assert.equal(s.services.store.snapshot.doc.loadBalance, "round-robin");
+
+    const ok = await fetch(`${s.url}/admin/api/config`, {
+      method: "PUT",
+      headers: { cookie, "x-csrf-token": csrf, "content-type": "application/json", origin: s.url },
+      body,
+    });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    // Bearer callers are scripts: no origin check applies to them.
+    const script = await put(s, { ...doc, loadBalance: "failover" }, {
+      origin: "https://elsewhere.example",
+      "content-type": "text/plain",
+    });
+    assert.equal(script.status, 200);
+    await script.body?.cancel();
+  });
+});
+
+Deno.test("key status lists every key masked with its state", async () => {
+  await withServer(async (s) => {
+    await s.services.health.disable("main", keyId(KEY_2), "401: bad key");
+    const res = await fetch(`${s.url}/admin/api/keys/status`, { headers: BEARER });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.ok(!text.includes(KEY_1) && !text.includes(KEY_2), "masked");
+    const body = JSON.parse(text);
+    assert.deepEqual(
+      body.upstreams[0].keys.map((k: { state: string; masked: string }) => [k.masked, k.state]),
+      [["sk-pro…0001", "active"], ["sk-pro…0002", "disabled"]],
+    );
+    const missing = await fetch(`${s.url}/admin/api/nothing`, { headers: BEARER });
+    assert.equal(missing.status, 404);
+    assert.equal((await missing.json()).error.type, "not_found_error");
+  });
+});

@@ -1,0 +1,99 @@
+// Sign-in throttling: 5 failed tries a minute per address, then even the right password waits.
+import assert from "node:assert/strict";
+import { createApp } from "../../../lib/app.ts";
+import { configFromVars } from "../../../lib/config.ts";
+import { createLogger } from "../../../lib/log.ts";
+import { createServices } from "../../../lib/services.ts";
+import { SessionStore } from "../../../lib/store/session_store.ts";
+
+const PASSWORD = "throttle-test-password";
+const ORIGIN = "http://admin.test";
+
+async function withApp(
+  fn: (
+    login: (address: string, password: string) => Promise<Response>,
+    tick: (ms: number) => void,
+  ) => Promise<void>,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  let now = Date.UTC(2026, 0, 1);
+  const config = configFromVars({ ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: "error" });
+  const services = await createServices(kv, config, {
+    now: () => now,
+    watch: false,
+    logger: createLogger(config, () => {}),
+  });
+  const app = createApp(services);
+  const login = async (address: string, password: string) => {
+    const env = { remoteAddr: { hostname: address, port: 40000, transport: "tcp" } };
+    const form = await app.request(`${ORIGIN}/admin/login`, {}, env);
+    const cookie = form.headers.getSetCookie()[0].split(";")[0];
+    const token = (await form.text()).match(/name="_csrf" value="([^"]+)"/)![1];
+    return await app.request(`${ORIGIN}/admin/login`, {
+      method: "POST",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf: token, password }).toString(),
+    }, env);
+  };
+  try {
+    await fn(login, (ms) => now += ms);
+  } finally {
+    services.close();
+    kv.close();
+  }
+}
+
+Deno.test("five failed sign-ins a minute lock that address out, even with the right password", async () => {
+  await withApp(async (login, tick) => {
+    for (let i = 0; i < 5; i++) {
+      const res = await login("10.0.0.1", "guess-" + i);
+      assert.equal(res.status, 401, `try ${i + 1}`);
+      await res.body?.cancel();
+    }
+    const locked = await login("10.0.0.1", PASSWORD);
+    assert.equal(locked.status, 429);
+    assert.ok(Number(locked.headers.get("retry-after")) > 0);
+    assert.match(await locked.text(), /Too many failed attempts/);
+    assert.equal(locked.headers.getSetCookie().some((c) => c.startsWith("admin_session=")), false);
+
+    // Another address is not held back by it.
+    const other = await login("10.0.0.2", PASSWORD);
+    assert.equal(other.status, 303);
+    await other.body?.cancel();
+
+    // After the minute, the right password works again and clears the count.
+    tick(61_000);
+    const later = await login("10.0.0.1", PASSWORD);
+    assert.equal(later.status, 303);
+    await later.body?.cancel();
+  });
+});
+
+Deno.test("failures spread over more than a minute do not lock anyone out", async () => {
+  await withApp(async (login, tick) => {
+    for (let i = 0; i < 8; i++) {
+      const res = await login("10.0.0.3", "wrong");
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+      tick(15_000);
+    }
+    const res = await login("10.0.0.3", PASSWORD);
+    assert.equal(res.status, 303);
+    await res.body?.cancel();
+  });
+});
+
+Deno.test("sessions expire and are refused after their time", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    let now = 1_000;
+    const sessions = new SessionStore(kv, () => now);
+    const s = await sessions.create(60_000);
+    assert.equal((await sessions.get(s.id))?.csrf, s.csrf);
+    assert.equal(await sessions.get("not a valid id"), null);
+    now += 60_001;
+    assert.equal(await sessions.get(s.id), null);
+  } finally {
+    kv.close();
+  }
+});

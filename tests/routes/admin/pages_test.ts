@@ -1,0 +1,774 @@
+// The admin pages over real HTTP: sessions, CSRF, forms with their errors, conflicts, keys,
+// import/export, and no secret in any page.
+import assert from "node:assert/strict";
+import { keyId } from "../../../lib/key_pool.ts";
+import { startFakeAnthropic } from "../../fakes/anthropic_upstream.ts";
+import {
+  ACCESS_KEY,
+  ADMIN_PASSWORD,
+  startTestServer,
+  type TestServer,
+} from "../../helpers/server.ts";
+
+const KEY_1 = "sk-ant-api03-first-secret-key-000111";
+const KEY_2 = "sk-ant-api03-second-secret-key-000222";
+const KEY_3 = "sk-ant-api03-third-secret-key-000333";
+
+/** A browser stand-in: keeps cookies, sends the Origin a browser would. */
+class Browser {
+  cookies = new Map<string, string>();
+  csrf = "";
+  constructor(readonly url: string) {}
+
+  #remember(res: Response): void {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = c.split(";");
+      const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
+      if (attrs.some((a) => /max-age=0/i.test(a.trim())) || value === "") {
+        this.cookies.delete(name);
+      } else this.cookies.set(name, value);
+    }
+  }
+
+  get cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+    const res = await fetch(this.url + path, {
+      headers: { cookie: this.cookieHeader, ...headers },
+      redirect: "manual",
+    });
+    this.#remember(res);
+    return res;
+  }
+
+  async text(path: string, headers: Record<string, string> = {}): Promise<string> {
+    return await (await this.get(path, headers)).text();
+  }
+
+  async post(
+    path: string,
+    fields: Record<string, string | string[]> = {},
+    options: { csrf?: boolean; origin?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const body = new URLSearchParams();
+    if (options.csrf !== false && this.csrf) body.append("_csrf", this.csrf);
+    for (const [k, v] of Object.entries(fields)) {
+      for (const item of Array.isArray(v) ? v : [v]) body.append(k, item);
+    }
+    const origin = options.origin === undefined ? this.url : options.origin;
+    const res = await fetch(this.url + path, {
+      method: "POST",
+      headers: {
+        cookie: this.cookieHeader,
+        ...(origin ? { origin } : {}),
+        ...options.headers,
+      },
+      body,
+      redirect: "manual",
+    });
+    this.#remember(res);
+    return res;
+  }
+
+  async postMultipart(path: string, form: FormData): Promise<Response> {
+    form.append("_csrf", this.csrf);
+    const res = await fetch(this.url + path, {
+      method: "POST",
+      headers: { cookie: this.cookieHeader, origin: this.url },
+      body: form,
+      redirect: "manual",
+    });
+    this.#remember(res);
+    return res;
+  }
+
+  /** A page's version field, as a form on it would send it. */
+  async versionOf(path: string): Promise<string> {
+    const html = await this.text(path);
+    return html.match(/name="version" value="([^"]*)"/)![1];
+  }
+}
+
+async function signIn(url: string, password = ADMIN_PASSWORD): Promise<Browser> {
+  const b = new Browser(url);
+  const login = await b.text("/admin/login");
+  const token = login.match(/name="_csrf" value="([^"]+)"/)![1];
+  b.csrf = token;
+  const res = await b.post("/admin/login", { password });
+  await res.body?.cancel();
+  assert.equal(res.status, 303, "signed in");
+  const dashboard = await b.text("/admin");
+  b.csrf = dashboard.match(/name="_csrf" value="([^"]+)"/)![1];
+  return b;
+}
+
+function fieldVersion(html: string): string {
+  return html.match(/name="version" value="([^"]*)"/)![1];
+}
+
+const baseConfig = () => ({
+  upstream: [
+    {
+      name: "primary",
+      baseUrl: "https://api.anthropic.com",
+      serviceType: "anthropic",
+      apiKeys: [KEY_1, KEY_2],
+    },
+    {
+      name: "backup",
+      baseUrl: "https://backup.example",
+      serviceType: "openai",
+      apiKeys: [KEY_3],
+      models: { sonnet: "gpt-4o", default: "gpt-4o-mini" },
+    },
+  ],
+  currentUpstream: 0,
+  loadBalance: "failover" as const,
+});
+
+async function withServer(
+  fn: (s: TestServer) => Promise<void>,
+  options: Parameters<typeof startTestServer>[0] = { config: baseConfig() },
+): Promise<void> {
+  const s = await startTestServer(options);
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+const PAGES = [
+  "/admin",
+  "/admin/upstreams",
+  "/admin/upstreams/new",
+  "/admin/upstreams/primary",
+  "/admin/upstreams/primary/keys",
+  "/admin/upstreams/primary/delete",
+  "/admin/strategy",
+  "/admin/transfer",
+  "/admin/export",
+  "/admin/fragments/key-states",
+  "/admin/logs",
+];
+
+const POSTS = [
+  "/admin/logout",
+  "/admin/upstreams/new",
+  "/admin/upstreams/primary",
+  "/admin/upstreams/primary/delete",
+  "/admin/upstreams/primary/use",
+  "/admin/upstreams/primary/move",
+  "/admin/upstreams/primary/keys",
+  "/admin/upstreams/primary/keys/enable-all",
+  `/admin/upstreams/primary/keys/${keyId(KEY_1)}/disable`,
+  `/admin/upstreams/primary/keys/${keyId(KEY_1)}/enable`,
+  `/admin/upstreams/primary/keys/${keyId(KEY_1)}/test`,
+  `/admin/upstreams/primary/keys/${keyId(KEY_1)}/delete`,
+  "/admin/strategy",
+  "/admin/transfer/preview",
+  "/admin/transfer/apply",
+];
+
+Deno.test("without ADMIN_PASSWORD every admin path answers 403 saying how to enable it", async () => {
+  await withServer(async (s) => {
+    for (const path of ["/admin", "/admin/login", "/admin/upstreams", "/admin/anything"]) {
+      const res = await fetch(s.url + path);
+      assert.equal(res.status, 403, path);
+      assert.match(await res.text(), /set a long random password[\s\S]*ADMIN_PASSWORD=/);
+    }
+    const post = await fetch(s.url + "/admin/login", {
+      method: "POST",
+      headers: { origin: s.url },
+      body: new URLSearchParams({ password: "" }),
+    });
+    assert.equal(post.status, 403);
+    await post.body?.cancel();
+    const api = await fetch(s.url + "/admin/api/config", {
+      headers: { authorization: "Bearer " },
+    });
+    assert.equal(api.status, 403);
+    assert.match((await api.json()).error.message, /ADMIN_PASSWORD/);
+  }, { env: { ADMIN_PASSWORD: "" }, config: baseConfig() });
+});
+
+Deno.test("every page and fragment needs a session", async () => {
+  await withServer(async (s) => {
+    const anon = new Browser(s.url);
+    for (const path of PAGES) {
+      const res = await anon.get(path);
+      await res.body?.cancel();
+      assert.equal(res.status, 303, path);
+      assert.equal(res.headers.get("location"), `/admin/login?next=${encodeURIComponent(path)}`);
+    }
+    // htmx is told where to go instead of swapping the sign-in page into a fragment.
+    const htmx = await anon.get("/admin/fragments/key-states", { "hx-request": "true" });
+    await htmx.body?.cancel();
+    assert.equal(htmx.status, 401);
+    assert.match(htmx.headers.get("hx-redirect")!, /^\/admin\/login/);
+    for (const path of POSTS) {
+      const res = await anon.post(path, { version: "" }, { csrf: false });
+      await res.body?.cancel();
+      assert.equal(res.status, 303, path);
+      assert.match(res.headers.get("location")!, /^\/admin\/login/, path);
+    }
+    // A made-up session id is no session.
+    anon.cookies.set("admin_session", "A".repeat(43));
+    const forged = await anon.get("/admin");
+    await forged.body?.cancel();
+    assert.equal(forged.status, 303);
+    assert.equal(s.services.store.snapshot.doc.upstream.length, 2, "nothing changed");
+  });
+});
+
+Deno.test("sign-in sets a strict HttpOnly cookie; sign-out ends the session everywhere", async () => {
+  await withServer(async (s) => {
+    const b = new Browser(s.url);
+    const login = await b.text("/admin/login");
+    b.csrf = login.match(/name="_csrf" value="([^"]+)"/)![1];
+    const wrong = await b.post("/admin/login", { password: "nope" });
+    assert.equal(wrong.status, 401);
+    assert.match(await wrong.text(), /Wrong password/);
+    const ok = await b.post("/admin/login", { password: ADMIN_PASSWORD, next: "/admin/strategy" });
+    await ok.body?.cancel();
+    assert.equal(ok.status, 303);
+    assert.equal(ok.headers.get("location"), "/admin/strategy");
+    const cookie = ok.headers.getSetCookie().find((c) => c.startsWith("admin_session="))!;
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    assert.match(cookie, /Path=\/admin/);
+    assert.doesNotMatch(cookie, /Secure/, "plain http here");
+
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    const tls = new Browser(s.url);
+    tls.csrf = (await tls.text("/admin/login")).match(/name="_csrf" value="([^"]+)"/)![1];
+    const secure = await tls.post("/admin/login", { password: ADMIN_PASSWORD }, {
+      headers: { "x-forwarded-proto": "https" },
+    });
+    await secure.body?.cancel();
+    assert.match(
+      secure.headers.getSetCookie().find((c) => c.startsWith("admin_session="))!,
+      /; Secure/,
+    );
+
+    // An open redirect through `next` is refused.
+    const b2 = new Browser(s.url);
+    b2.csrf = (await b2.text("/admin/login")).match(/name="_csrf" value="([^"]+)"/)![1];
+    const evil = await b2.post("/admin/login", {
+      password: ADMIN_PASSWORD,
+      next: "//evil.example",
+    });
+    await evil.body?.cancel();
+    assert.equal(evil.headers.get("location"), "/admin");
+
+    const page = await b.text("/admin");
+    b.csrf = page.match(/name="_csrf" value="([^"]+)"/)![1];
+    const saved = b.cookieHeader;
+    const out = await b.post("/admin/logout");
+    await out.body?.cancel();
+    assert.equal(out.status, 303);
+    // The old cookie, replayed, no longer opens anything.
+    const replay = await fetch(s.url + "/admin", {
+      headers: { cookie: saved },
+      redirect: "manual",
+    });
+    await replay.body?.cancel();
+    assert.equal(replay.status, 303);
+  });
+});
+
+Deno.test("the sign-in form itself is protected against cross-site posts", async () => {
+  await withServer(async (s) => {
+    const b = new Browser(s.url);
+    await (await b.get("/admin/login")).body?.cancel();
+    // No token from the form: refused even with the right password.
+    const noToken = await b.post("/admin/login", { password: ADMIN_PASSWORD }, { csrf: false });
+    assert.equal(noToken.status, 403);
+    await noToken.body?.cancel();
+    const crossSite = await b.post("/admin/login", { password: ADMIN_PASSWORD }, {
+      origin: "https://evil.example",
+    });
+    assert.equal(crossSite.status, 403);
+    await crossSite.body?.cancel();
+  });
+});
+
+Deno.test("CSRF: posts without the token or from another origin are refused", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const version = await b.versionOf("/admin/strategy");
+    const attempts: Array<[string, Parameters<Browser["post"]>[2]]> = [
+      ["no Origin", { origin: null }],
+      ["another Origin", { origin: "https://evil.example" }],
+      ["no token", { csrf: false }],
+    ];
+    for (const [label, options] of attempts) {
+      const res = await b.post("/admin/strategy", { loadBalance: "random", version }, options);
+      assert.equal(res.status, 403, label);
+      await res.body?.cancel();
+    }
+    const wrong = await b.post("/admin/strategy", { loadBalance: "random", version }, {
+      csrf: false,
+      headers: { "x-csrf-token": "not-the-token" },
+    });
+    assert.equal(wrong.status, 403);
+    await wrong.body?.cancel();
+    assert.equal(s.services.store.snapshot.doc.loadBalance, "failover", "nothing changed");
+
+    // The htmx header carries the token as well as the hidden field does.
+    const viaHeader = await b.post("/admin/strategy", { loadBalance: "random", version }, {
+      csrf: false,
+      headers: { "x-csrf-token": b.csrf },
+    });
+    await viaHeader.body?.cancel();
+    assert.equal(viaHeader.status, 303);
+    assert.equal(s.services.store.snapshot.doc.loadBalance, "random");
+    // Another session's token is not this session's.
+    const other = await signIn(s.url);
+    const mixed = await b.post("/admin/strategy", { loadBalance: "failover", version: "" }, {
+      csrf: false,
+      headers: { "x-csrf-token": other.csrf },
+    });
+    assert.equal(mixed.status, 403);
+    await mixed.body?.cancel();
+  });
+});
+
+Deno.test("a bad upstream form comes back 422 with each error beside its field", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const version = await b.versionOf("/admin/upstreams/new");
+    const before = s.services.store.snapshot.version;
+    const fields = {
+      version,
+      name: "backup",
+      serviceType: "openai",
+      baseUrl: "not a url",
+      maxTokens: "lots",
+      modelFrom: ["sonnet", "haiku", ""],
+      modelTo: ["gpt-4o", "", ""],
+      modelDefault: "",
+      fallback: "",
+      maxTokensField: "",
+      description: "",
+    };
+    const res = await b.post("/admin/upstreams/new", fields);
+    assert.equal(res.status, 422);
+    const html = await res.text();
+    assert.match(html, /<!doctype html>/, "a plain form gets the whole page");
+    assert.match(html, /id="f-maxTokens-error"[^>]*>must be a whole number above 0/);
+    assert.match(html, /id="models-error"[^>]*>row 2 needs both/);
+    assert.match(html, /id="f-maxTokens"[^>]*aria-invalid="true"/);
+    assert.match(html, /value="not a url"/, "what was typed is kept");
+
+    // Errors only the document rules catch are placed beside their field too.
+    const res2 = await b.post("/admin/upstreams/new", {
+      ...fields,
+      maxTokens: "",
+      modelTo: ["gpt-4o", "gpt-4o-mini", ""],
+    }, { headers: { "hx-request": "true" } });
+    assert.equal(res2.status, 422);
+    assert.equal(res2.headers.get("hx-retarget"), "#upstream-form");
+    assert.equal(res2.headers.get("hx-reswap"), "outerHTML");
+    const fragment = await res2.text();
+    assert.match(fragment, /^<form id="upstream-form"/, "htmx gets only the form");
+    assert.match(fragment, /id="f-baseUrl-error"[^>]*>must be an http\(s\) URL/);
+    const taken = await b.post("/admin/upstreams/new", {
+      ...fields,
+      maxTokens: "",
+      modelTo: ["gpt-4o", "gpt-4o-mini", ""],
+      baseUrl: "https://backup2.example",
+    });
+    assert.equal(taken.status, 422);
+    assert.match(
+      await taken.text(),
+      /id="f-name-error"[^>]*>&quot;backup&quot; is used by another upstream/,
+    );
+    assert.equal(s.services.store.snapshot.version, before, "nothing was stored");
+  });
+});
+
+Deno.test("upstreams: add, edit with a model map, reorder, make current, delete", async () => {
+  const fake = await startFakeAnthropic();
+  try {
+    await withServer(async (s) => {
+      const b = await signIn(s.url);
+      let version = await b.versionOf("/admin/upstreams/new");
+      const added = await b.post("/admin/upstreams/new", {
+        version,
+        name: "local",
+        serviceType: "anthropic",
+        baseUrl: fake.url,
+        description: "a local relay",
+        modelFrom: ["opus", "claude-3-haiku", ""],
+        modelTo: ["claude-opus-4", "claude-haiku-4", ""],
+        modelDefault: "claude-sonnet-4",
+        fallback: "primary",
+        maxTokens: "8192",
+        maxTokensField: "",
+      });
+      await added.body?.cancel();
+      assert.equal(added.status, 303);
+      assert.equal(added.headers.get("location"), "/admin/upstreams/local/keys");
+      const keysPage = await b.text("/admin/upstreams/local/keys");
+      assert.match(keysPage, /Upstream “local” added/, "the notice survives the redirect");
+      assert.doesNotMatch(await b.text("/admin/upstreams"), /Upstream “local” added/, "once");
+      const u = s.services.store.snapshot.doc.upstream[2];
+      assert.deepEqual(u.models, {
+        opus: "claude-opus-4",
+        "claude-3-haiku": "claude-haiku-4",
+        default: "claude-sonnet-4",
+      });
+      assert.equal(u.fallback, "primary");
+      assert.equal(u.maxTokens, 8192);
+      assert.equal(u.description, "a local relay");
+
+      // The edit form shows the map as rows; a rename keeps fallbacks pointing at it.
+      const edit = await b.text("/admin/upstreams/primary");
+      assert.match(edit, /value="https:\/\/api.anthropic.com"/);
+      version = fieldVersion(edit);
+      const saved = await b.post("/admin/upstreams/primary", {
+        version,
+        name: "main",
+        serviceType: "anthropic",
+        baseUrl: "https://api.anthropic.com",
+        modelFrom: [""],
+        modelTo: [""],
+        modelDefault: "",
+        fallback: "",
+        maxTokens: "",
+        maxTokensField: "",
+        description: "",
+      });
+      await saved.body?.cancel();
+      assert.equal(saved.status, 303);
+      let doc = s.services.store.snapshot.doc;
+      assert.equal(doc.upstream[0].name, "main");
+      assert.deepEqual(doc.upstream[0].apiKeys, [KEY_1, KEY_2], "keys untouched by the form");
+      assert.equal(doc.upstream[2].fallback, "main");
+
+      version = await b.versionOf("/admin/upstreams");
+      await (await b.post("/admin/upstreams/local/move", { version, direction: "up" })).body
+        ?.cancel();
+      version = await b.versionOf("/admin/upstreams");
+      await (await b.post("/admin/upstreams/local/use", { version })).body?.cancel();
+      doc = s.services.store.snapshot.doc;
+      assert.deepEqual(doc.upstream.map((x) => x.name), ["main", "local", "backup"]);
+      assert.equal(doc.currentUpstream, 1);
+
+      // Delete asks first (a page that works without JavaScript), then deletes.
+      const confirm = await b.text("/admin/upstreams/local/delete");
+      assert.match(confirm, /Delete upstream “local”\?/);
+      assert.match(confirm, /It is the current upstream/);
+      const gone = await b.post("/admin/upstreams/local/delete", {
+        version: fieldVersion(confirm),
+      });
+      await gone.body?.cancel();
+      assert.equal(gone.status, 303);
+      doc = s.services.store.snapshot.doc;
+      assert.deepEqual(doc.upstream.map((x) => x.name), ["main", "backup"]);
+
+      const missing = await b.get("/admin/upstreams/nowhere");
+      assert.equal(missing.status, 404);
+      assert.match(await missing.text(), /There is no upstream “nowhere”/);
+    });
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("two admins at once: the second save is refused with 409, not silently lost", async () => {
+  await withServer(async (s) => {
+    const alice = await signIn(s.url);
+    const bob = await signIn(s.url);
+    const aliceVersion = await alice.versionOf("/admin/strategy");
+    const bobEdit = await bob.text("/admin/upstreams/backup");
+    const bobSaved = await bob.post("/admin/strategy", {
+      loadBalance: "round-robin",
+      version: fieldVersion(bobEdit),
+    });
+    await bobSaved.body?.cancel();
+    assert.equal(bobSaved.status, 303);
+
+    const late = await alice.post("/admin/strategy", {
+      loadBalance: "random",
+      version: aliceVersion,
+    });
+    assert.equal(late.status, 409);
+    assert.match(await late.text(), /changed elsewhere since this page was loaded/);
+    assert.equal(s.services.store.snapshot.doc.loadBalance, "round-robin");
+
+    const lateForm = await alice.post("/admin/upstreams/backup", {
+      version: aliceVersion,
+      name: "backup",
+      serviceType: "openai",
+      baseUrl: "https://elsewhere.example",
+    }, { headers: { "hx-request": "true" } });
+    assert.equal(lateForm.status, 409);
+    const fragment = await lateForm.text();
+    assert.match(fragment, /^<form id="upstream-form"/);
+    assert.match(fragment, /value="https:\/\/elsewhere.example"/, "the typed values are kept");
+    assert.match(fragment, /Reload/);
+    assert.equal(s.services.store.snapshot.doc.upstream[1].baseUrl, "https://backup.example");
+  });
+});
+
+Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test in place, delete", async () => {
+  const fake = await startFakeAnthropic({ requireKey: [KEY_1] });
+  const config = baseConfig();
+  config.upstream[0].baseUrl = fake.url;
+  try {
+    await withServer(async (s) => {
+      const b = await signIn(s.url);
+      const NEW_1 = "sk-ant-api03-pasted-key-aaaaaaaa";
+      const NEW_2 = "sk-ant-api03-pasted-key-bbbbbbbb";
+      const version = await b.versionOf("/admin/upstreams/primary/keys");
+      const res = await b.post("/admin/upstreams/primary/keys", {
+        version,
+        keys: `${NEW_1}\n\n${KEY_1}, ${NEW_2}\n${NEW_1}\n`,
+      });
+      await res.body?.cancel();
+      assert.equal(res.status, 303);
+      const page = await b.text("/admin/upstreams/primary/keys");
+      assert.match(page, /Added 2 keys\. Ignored 2 duplicates and 1 blank entry\./);
+      assert.deepEqual(s.services.store.snapshot.doc.upstream[0].apiKeys, [
+        KEY_1,
+        KEY_2,
+        NEW_1,
+        NEW_2,
+      ]);
+
+      const empty = await b.post("/admin/upstreams/primary/keys", {
+        version: fieldVersion(page),
+        keys: " \n, ",
+      }, { headers: { "hx-request": "true" } });
+      assert.equal(empty.status, 422);
+      assert.equal(empty.headers.get("hx-retarget"), "#add-keys-form");
+      assert.match(await empty.text(), /id="f-keys-error"[^>]*>No key given/);
+
+      const base = `/admin/upstreams/primary/keys/${keyId(KEY_2)}`;
+      const htmx = { headers: { "hx-request": "true" } };
+      const disabled = await b.post(`${base}/disable`, {}, htmx);
+      const row = await disabled.text();
+      assert.match(row, /^<tr id="key-/);
+      assert.match(row, /disabled<\/span> <span class="reason">admin: disabled by hand/);
+      assert.equal(s.services.health.list("primary")[0].state, "disabled");
+      assert.match(await b.text("/admin/upstreams"), /1 disabled/);
+
+      const enabled = await (await b.post(`${base}/enable`, {}, htmx)).text();
+      assert.match(enabled, /badge-ok">active/);
+      assert.equal(s.services.health.list("primary").length, 0);
+
+      // The test button: KEY_2 is refused by the fake, KEY_1 accepted; the result shows inline.
+      const bad = await (await b.post(`${base}/test`, {}, htmx)).text();
+      assert.match(bad, /class="test-result bad"/);
+      const good = await (await b.post(
+        `/admin/upstreams/primary/keys/${keyId(KEY_1)}/test`,
+        {},
+        htmx,
+      )).text();
+      assert.match(good, /class="test-result ok"[^>]*>✓ 200 · key works/);
+      // Without htmx the whole page comes back with the result in its row.
+      const plain = await b.post(`/admin/upstreams/primary/keys/${keyId(KEY_1)}/test`);
+      assert.equal(plain.status, 200);
+      assert.match(await plain.text(), /<!doctype html>[\s\S]*key works/);
+
+      await s.services.health.disable("primary", keyId(KEY_1), "401: invalid x-api-key");
+      await s.services.health.disable("primary", keyId(NEW_1), "401: invalid x-api-key");
+      const again = await b.text("/admin/upstreams/primary/keys");
+      assert.match(again, /Re-enable 2 disabled keys/);
+      await (await b.post("/admin/upstreams/primary/keys/enable-all")).body?.cancel();
+      assert.match(await b.text("/admin/upstreams/primary/keys"), /Re-enabled 2 keys/);
+      assert.equal(s.services.health.list("primary").length, 0);
+
+      const del = await b.post(`${base}/delete`, { version: fieldVersion(again) });
+      await del.body?.cancel();
+      assert.equal(del.status, 303);
+      assert.match(await b.text("/admin/upstreams/primary/keys"), /Key sk-ant…0222 deleted/);
+      assert.ok(!s.services.store.snapshot.doc.upstream[0].apiKeys.includes(KEY_2));
+    }, { config });
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("dashboard: status, key states with countdown and reason, the Claude Code settings", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    await s.services.health.coolDown("primary", keyId(KEY_2), "claude-sonnet-4", 90_000, "429");
+    await s.services.health.disable("backup", keyId(KEY_3), "401: invalid api key");
+    const html = await b.text("/admin");
+    assert.match(html, /badge-ok">running/);
+    assert.match(html, /Current upstream[\s\S]*primary/);
+    assert.match(html, /Strategy[\s\S]*failover/);
+    assert.match(html, /cooling down<\/span> <span class="countdown">1 min 30 s left<\/span>/);
+    assert.match(html, /for claude-sonnet-4/);
+    assert.match(html, /disabled<\/span> <span class="reason">401: invalid api key/);
+    assert.match(html, /Requests, last hour/);
+    assert.match(html, /&quot;ANTHROPIC_BASE_URL&quot;: &quot;http:\/\/127\.0\.0\.1:\d+&quot;/);
+    assert.match(
+      html,
+      /&quot;ANTHROPIC_AUTH_TOKEN&quot;: &quot;&lt;your PROXY_ACCESS_KEY&gt;&quot;/,
+    );
+    assert.match(html, /href="\/admin\/logs"/);
+    // The key panel polls every second while a countdown runs.
+    const fragment = await b.text("/admin/fragments/key-states", { "hx-request": "true" });
+    assert.match(fragment, /^<section id="key-states"[^>]*hx-trigger="every 1s"/);
+    await s.services.health.clear("primary");
+    assert.match(await b.text("/admin/fragments/key-states"), /hx-trigger="every 10s"/);
+  });
+});
+
+Deno.test("import: upload the original config.json, see the changes, apply; export downloads it", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const original = {
+      upstream: [
+        {
+          baseUrl: "https://api.openai.com",
+          apiKeys: ["sk-proj-legacy-key-0000000001", "sk-proj-legacy-key-0000000002"],
+          serviceType: "openai",
+          description: "OpenAI",
+          modelMapping: { opus: "o3", sonnet: "gpt-4o", haiku: "gpt-4o-mini" },
+        },
+        {
+          name: "primary",
+          baseUrl: "https://api.anthropic.com",
+          apiKeys: [KEY_1],
+          serviceType: "claude",
+        },
+      ],
+      currentUpstream: 1,
+      loadBalance: "round-robin",
+    };
+    const version = await b.versionOf("/admin/transfer");
+    const form = new FormData();
+    form.append("version", version);
+    form.append(
+      "file",
+      new File([JSON.stringify(original)], "config.json", { type: "application/json" }),
+    );
+    const preview = await b.postMultipart("/admin/transfer/preview", form);
+    assert.equal(preview.status, 200);
+    const html = await preview.text();
+    assert.match(html, /<strong>openai-1<\/strong>: added/);
+    assert.match(html, /<strong>backup<\/strong>: removed/);
+    assert.match(html, /<strong>primary<\/strong>: changes serviceType; 1 key removed/);
+    assert.match(html, /Keys: 3 → 3/);
+    assert.match(html, /Strategy: failover → round-robin/);
+    assert.equal(s.services.store.snapshot.doc.upstream.length, 2, "nothing applied yet");
+    assert.ok(!html.includes("sk-proj-legacy-key"), "the pending import is sealed, not shown");
+
+    const sealed = html.match(/name="sealed" value="([^"]+)"/)![1];
+    // A sealed import from another session cannot be applied here.
+    const other = await signIn(s.url);
+    const foreign = await other.post("/admin/transfer/apply", { sealed, version });
+    assert.equal(foreign.status, 400);
+    await foreign.body?.cancel();
+
+    const applied = await b.post("/admin/transfer/apply", { sealed, version: fieldVersion(html) });
+    await applied.body?.cancel();
+    assert.equal(applied.status, 303);
+    const doc = s.services.store.snapshot.doc;
+    assert.deepEqual(doc.upstream.map((u) => u.name), ["openai-1", "primary"]);
+    assert.deepEqual(doc.upstream[0].models, {
+      opus: "o3",
+      sonnet: "gpt-4o",
+      haiku: "gpt-4o-mini",
+    });
+    assert.equal(doc.upstream[1].serviceType, "claude");
+    assert.equal(doc.loadBalance, "round-robin");
+
+    const exported = await b.get("/admin/export");
+    assert.equal(exported.status, 200);
+    assert.match(exported.headers.get("content-disposition")!, /attachment; filename="config-/);
+    assert.deepEqual(await exported.json(), doc);
+  });
+});
+
+Deno.test("import: invalid input is refused with every problem listed and nothing changed", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const before = s.services.store.snapshot;
+    const version = fieldVersion(await b.text("/admin/transfer"));
+    const res = await b.post("/admin/transfer/preview", {
+      version,
+      config: JSON.stringify({
+        upstream: [
+          { name: "a", baseUrl: "nope", serviceType: "what", apiKeys: [KEY_1] },
+          { name: "a", baseUrl: "https://b.example", serviceType: "openai", fallback: "zzz" },
+        ],
+        loadBalance: "fastest",
+      }),
+    });
+    assert.equal(res.status, 422);
+    const html = await res.text();
+    for (const p of [/upstream\.0\.baseUrl/, /upstream\.0\.serviceType/, /loadBalance/]) {
+      assert.match(html, p);
+    }
+    const notJson = await b.post("/admin/transfer/preview", {
+      version,
+      config: `{"upstream": [${KEY_1}]}`,
+    });
+    assert.equal(notJson.status, 422);
+    const notJsonHtml = await notJson.text();
+    assert.match(notJsonHtml, /not valid JSON/);
+    assert.ok(!notJsonHtml.includes(KEY_1), "the parse error does not quote the key");
+    assert.equal(s.services.store.snapshot.version, before.version);
+  });
+});
+
+Deno.test("no page shows a secret: upstream keys, ADMIN_PASSWORD, PROXY_ACCESS_KEY", async () => {
+  const fake = await startFakeAnthropic({ requireKey: [KEY_1] });
+  const config = baseConfig();
+  config.upstream[0].baseUrl = fake.url;
+  try {
+    await withServer(async (s) => {
+      const secrets = [KEY_1, KEY_2, KEY_3, ADMIN_PASSWORD, ACCESS_KEY];
+      const pages: Array<[string, string]> = [];
+      const anon = new Browser(s.url);
+      pages.push(["login", await anon.text("/admin/login")]);
+      const b = await signIn(s.url);
+      // Upstream errors may quote the key they refused, or another secret.
+      await s.services.health.disable("primary", keyId(KEY_2), `401: invalid x-api-key ${KEY_2}`);
+      await s.services.health.coolDown(
+        "backup",
+        keyId(KEY_3),
+        "*",
+        60_000,
+        `429: slow down ${KEY_3} (${ACCESS_KEY})`,
+      );
+      for (const path of PAGES.filter((p) => p !== "/admin/export")) {
+        pages.push([path, await b.text(path)]);
+        pages.push([`${path} (htmx)`, await b.text(path, { "hx-request": "true" })]);
+      }
+      const version = fieldVersion(await b.text("/admin/upstreams/primary/keys"));
+      const forms: Array<[string, Record<string, string>]> = [
+        ["/admin/upstreams/primary/keys", { version, keys: `${KEY_1} ${KEY_2}` }],
+        ["/admin/upstreams/primary/keys", { version: "stale", keys: "sk-new-key-xxxxxxxxxxxx" }],
+        [`/admin/upstreams/primary/keys/${keyId(KEY_1)}/test`, {}],
+        [`/admin/upstreams/primary/keys/${keyId(KEY_2)}/test`, {}],
+        ["/admin/upstreams/new", { version, name: "", baseUrl: "x", serviceType: "openai" }],
+        ["/admin/transfer/preview", { version, config: JSON.stringify(baseConfig()) }],
+        ["/admin/transfer/preview", { version, config: `{"k": ${KEY_1}}` }],
+        ["/admin/strategy", { version: "stale", loadBalance: "random" }],
+      ];
+      for (const [path, fields] of forms) {
+        for (const headers of [{}, { "hx-request": "true" }] as Record<string, string>[]) {
+          const res = await b.post(path, fields, { headers });
+          pages.push([`POST ${path} ${res.status}`, await res.text()]);
+        }
+      }
+      for (const [label, html] of pages) {
+        for (const secret of secrets) {
+          assert.ok(!html.includes(secret), `${label} shows a secret`);
+        }
+      }
+      assert.ok(pages.some(([, html]) => html.includes("sk-ant…0111")), "keys shown masked");
+    }, { config });
+  } finally {
+    await fake.close();
+  }
+});

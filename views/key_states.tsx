@@ -1,0 +1,66 @@
+// Key health as the dashboard shows it; re-fetched every second while a countdown runs.
+import type { KeyStatus, UpstreamStatus } from "../lib/admin_service.ts";
+import { formatDuration, plural, upstreamPath } from "./format.tsx";
+
+export function KeyStateBadge(props: { status: KeyStatus; now: number }) {
+  const s = props.status;
+  if (s.state === "disabled") {
+    return (
+      <span class="state">
+        <span class="badge badge-bad">disabled</span> <span class="reason">{s.reason}</span>
+      </span>
+    );
+  }
+  if (s.state === "cooldown") {
+    return (
+      <span class="state">
+        <span class="badge badge-warn">cooling down</span>{" "}
+        <span class="countdown">{formatDuration((s.until ?? props.now) - props.now)} left</span>
+        {s.model && s.model !== "*" && <span class="reason">for {s.model}</span>}
+        {s.model === "*" && <span class="reason">for every model</span>}
+      </span>
+    );
+  }
+  return <span class="badge badge-ok">active</span>;
+}
+
+export function KeyStatesPanel(props: { upstreams: UpstreamStatus[]; now: number }) {
+  const cooling = props.upstreams.some((u) => u.keys.some((k) => k.state === "cooldown"));
+  return (
+    <section
+      id="key-states"
+      class="card"
+      aria-labelledby="key-states-title"
+      hx-get="/admin/fragments/key-states"
+      hx-trigger={cooling ? "every 1s" : "every 10s"}
+      hx-swap="outerHTML"
+    >
+      <h2 id="key-states-title">Keys</h2>
+      {props.upstreams.length === 0 && (
+        <p>
+          No upstream yet. <a href="/admin/upstreams/new">Add one</a>.
+        </p>
+      )}
+      {props.upstreams.map((u) => (
+        <div class="key-group">
+          <h3>
+            <a href={upstreamPath(u.name, "/keys")}>{u.name}</a>{" "}
+            {u.current && <span class="badge badge-info">current</span>}{" "}
+            <span class="muted">{plural(u.keys.length, "key")}</span>
+          </h3>
+          {u.keys.length === 0
+            ? <p class="muted">No keys: requests to this upstream cannot be served.</p>
+            : (
+              <ul class="key-list">
+                {u.keys.map((k) => (
+                  <li>
+                    <code class="key">{k.masked}</code> <KeyStateBadge status={k} now={props.now} />
+                  </li>
+                ))}
+              </ul>
+            )}
+        </div>
+      ))}
+    </section>
+  );
+}
