@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { HAVE_CLAUDE_CODE_FIXTURES } from "../../helpers/fixtures.ts";
 import {
   cleanGeminiSchema,
   cleanToolParameters,
@@ -75,7 +76,10 @@ function tools(file: string): Any[] {
   return JSON.parse(Deno.readTextFileSync(new URL(file, FIXTURES))).tools;
 }
 
-Deno.test("every Claude Code tool schema comes out inside Gemini's subset", () => {
+Deno.test({
+  name: "every Claude Code tool schema comes out inside Gemini's subset",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const all = tools("claude-code-main-request.json");
   assert.equal(all.length, 24);
   for (const tool of all) {
@@ -95,7 +99,10 @@ Deno.test("every Claude Code tool schema comes out inside Gemini's subset", () =
   }
 });
 
-Deno.test("property names that look like keywords are kept as properties", () => {
+Deno.test({
+  name: "property names that look like keywords are kept as properties",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const workflow = tools("claude-code-main-request.json").find((t) => t.name === "Workflow");
   const { schema } = cleanToolParameters(workflow.input_schema);
   const props = schema!.properties as Record<string, GeminiSchema>;
@@ -144,7 +151,10 @@ Deno.test("type arrays and anyOf with a null branch become nullable and keep a t
   });
 });
 
-Deno.test("anyOf of string enums and consts collapses into one enum (TaskUpdate.status)", () => {
+Deno.test({
+  name: "anyOf of string enums and consts collapses into one enum (TaskUpdate.status)",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const task = tools("claude-code-main-request.json").find((t) => t.name === "TaskUpdate");
   const { schema } = cleanToolParameters(task.input_schema);
   const status = (schema!.properties as Any).status;
@@ -240,7 +250,10 @@ Deno.test("numeric enums and consts become string enums and decode back to numbe
   );
 });
 
-Deno.test("bounds: exclusive ones tighten, huge ones stay numbers, counts stay integers", () => {
+Deno.test({
+  name: "bounds: exclusive ones tighten, huge ones stay numbers, counts stay integers",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const read = tools("claude-code-main-request.json").find((t) => t.name === "Read");
   const p = cleanToolParameters(read.input_schema).schema!.properties as Any;
   assert.equal(p.limit.minimum, 1, "exclusiveMinimum 0 on an integer is minimum 1");
@@ -274,7 +287,10 @@ Deno.test("formats: only enum and date-time on strings, int/float formats on num
   assert.equal(p.x.format, undefined);
 });
 
-Deno.test("free-form objects and untyped values become JSON text that decodes back", () => {
+Deno.test({
+  name: "free-form objects and untyped values become JSON text that decodes back",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const taskCreate = tools("claude-code-main-request.json").find((t) => t.name === "TaskCreate");
   const { schema, jsonPaths } = cleanToolParameters(taskCreate.input_schema);
   const metadata = (schema!.properties as Any).metadata;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { HAVE_CLAUDE_CODE_FIXTURES } from "../../helpers/fixtures.ts";
 import type { MessagesRequest } from "../../../lib/anthropic.ts";
 import { ProxyError } from "../../../lib/errors.ts";
 import {
@@ -192,7 +193,10 @@ for (
     "count-tokens-request-with-tools.json",
   ]
 ) {
-  Deno.test(`Claude Code ${file}: a request Gemini accepts`, () => {
+  Deno.test({
+    name: `Claude Code ${file}: a request Gemini accepts`,
+    ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+  }, () => {
     const req = claudeCode(file);
     const body = build(req);
     assert.equal(checkGeminiRequest(body), undefined);
@@ -208,7 +212,10 @@ for (
   });
 }
 
-Deno.test("system: blocks and role:system messages go to systemInstruction, billing line dropped", () => {
+Deno.test({
+  name: "system: blocks and role:system messages go to systemInstruction, billing line dropped",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const req = claudeCode("claude-code-main-request.json");
   const body = build(req);
   const system = body.systemInstruction.parts.map((p: Any) => p.text).join("\n");
@@ -226,7 +233,10 @@ Deno.test("system: blocks and role:system messages go to systemInstruction, bill
   assert.deepEqual(plain.systemInstruction, { parts: [{ text: "Be brief." }] });
 });
 
-Deno.test("a tool result from another provider's history gets the skip signature", () => {
+Deno.test({
+  name: "a tool result from another provider's history gets the skip signature",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const body = build(claudeCode("claude-code-tool-result-with-thinking-request.json"));
   const model = body.contents.find((c: Any) => c.role === "model");
   assert.deepEqual(model.parts.map((p: Any) => Object.keys(p).sort()), [
@@ -244,7 +254,10 @@ Deno.test("a tool result from another provider's history gets the skip signature
 // ---------------------------------------------------------------------------------------------
 // Request mapping details.
 
-Deno.test("generationConfig: max tokens capped, sampling, stop sequences, JSON output", () => {
+Deno.test({
+  name: "generationConfig: max tokens capped, sampling, stop sequences, JSON output",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const c = ctx({ upstream: { ...ctx().upstream, maxTokens: 8192 } });
   const body = build({
     max_tokens: 64000,
@@ -429,7 +442,10 @@ Deno.test("function names are made valid for Gemini and mapped back in the answe
   assert.equal((msg.content[0] as Any).name, odd);
 });
 
-Deno.test("free-form tool arguments travel as JSON text and come back as values", () => {
+Deno.test({
+  name: "free-form tool arguments travel as JSON text and come back as values",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const c = ctx({ stream: false });
   const req = claudeCode("claude-code-main-request.json");
   const body = build({
@@ -795,7 +811,10 @@ Deno.test("round trip: Gemini's own call ids go back on the call and its respons
   assert.equal(body.contents[2].parts[0].functionResponse.id, "fc/1 x");
 });
 
-Deno.test("end to end against the strict fake: a tool round trip on a thinking model", async () => {
+Deno.test({
+  name: "end to end against the strict fake: a tool round trip on a thinking model",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, async () => {
   const fake = await startFakeGemini({ thinkingModel: true, requireKey: ["key-a"] });
   try {
     const upstream = { ...ctx().upstream, baseUrl: fake.url };
@@ -921,7 +940,10 @@ Deno.test("errors: overload is transient, a bad request is the client's own", ()
   assert.equal(html.message, "<html>Bad Gateway</html>");
 });
 
-Deno.test("count tokens: the generateContentRequest wrapper with system and tools", () => {
+Deno.test({
+  name: "count tokens: the generateContentRequest wrapper with system and tools",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
   const req = claudeCode("count-tokens-request-with-tools.json");
   const r = geminiProvider.countTokensRequest!(req, ctx({ model: "gemini-2.5-flash" }), "");
   assert.equal(
