@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { clientKeyFrom, secretsEqual } from "../lib/auth.ts";
+import { clientKeyFrom, secretMatcher } from "../lib/auth.ts";
 import { errorResponse, ProxyError } from "../lib/errors.ts";
 import type { AppEnv } from "../lib/app.ts";
 import { RateLimiter } from "../lib/rate_limiter.ts";
@@ -34,6 +34,7 @@ export function clientSurface(services: Services): Hono<AppEnv> {
     );
   }
 
+  const accessKeyMatches = config.proxyAccessKey ? secretMatcher(config.proxyAccessKey) : undefined;
   app.use("*", async (c, next) => {
     const given = clientKeyFrom(c.req.raw.headers);
     if (!config.proxyAccessKey) {
@@ -45,7 +46,7 @@ export function clientSurface(services: Services): Hono<AppEnv> {
     if (!given) {
       throw new ProxyError(401, "Missing API key: send it as x-api-key or Authorization: Bearer");
     }
-    if (!(await secretsEqual(given, config.proxyAccessKey))) {
+    if (!accessKeyMatches!(given)) {
       throw new ProxyError(401, "Invalid API key");
     }
     c.set("clientKey", given);

@@ -182,7 +182,9 @@ export function LogRows(props: LogsView) {
                 <tr class={s.error ? "error" : undefined}>
                   <td data-label="Time">
                     <a
-                      href={`${LOGS_BASE}/${encodeURIComponent(s.id)}`}
+                      href={`${LOGS_BASE}/${encodeURIComponent(s.id)}${
+                        s.batch !== undefined ? `?b=${s.batch}` : ""
+                      }`}
                       title={`${time(s.time)} UTC · ${s.id}`}
                       data-id={s.id}
                     >

@@ -12,6 +12,8 @@ export interface TokenCounts {
 
 export interface RequestLogSummary {
   id: string;
+  /** Set by listings: the KV batch holding the entry, so its detail is found without a scan. */
+  batch?: number;
   time: number;
   path: string;
   stream: boolean;

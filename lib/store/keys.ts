@@ -12,14 +12,11 @@ export const keys = {
   adminSession: (id: string) => ["admin_sessions", id] as const,
   loginAttempts: (address: string) => ["login_attempts", address] as const,
 
-  requestLog: (time: number, id: string) => ["request_log", time, id] as const,
-  requestLogPrefix: () => ["request_log"] as const,
-  requestLogById: (id: string) => ["request_log_by_id", id] as const,
-  /** Write order of log entries, so the oldest beyond REQUEST_LOG_MAX can be trimmed by range. */
-  requestLogSeq: (seq: number) => ["request_log_seq", seq] as const,
-  requestLogSeqPrefix: () => ["request_log_seq"] as const,
-  /** `next`: the next sequence number; `trimmed`: every sequence below it has been deleted. */
-  requestLogMeta: (name: "next" | "trimmed") => ["request_log_meta", name] as const,
+  /** A batch of request log entries, keyed by the sequence number of its first entry. */
+  requestLogBatch: (firstSeq: number) => ["request_log", firstSeq] as const,
+  requestLogBatchPrefix: () => ["request_log"] as const,
+  /** `next`: the next sequence number of the request log, shared by every instance. */
+  requestLogMeta: (name: "next") => ["request_log_meta", name] as const,
 
   usage: (bucket: "hour" | "day", start: number, dimension: string, metric: string) =>
     ["usage", bucket, start, dimension, metric] as const,

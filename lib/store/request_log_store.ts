@@ -1,6 +1,7 @@
-// The request log in KV: a summary per request under ["request_log", time, id] for newest-first
-// lists, the full entry by id, and a write-order index so the count limit is kept by deleting a
-// range of the oldest entries instead of counting the log. Age is kept by expireIn.
+// The request log in KV. Entries are written in batches, one KV value per batch (split to stay
+// under the value size limit), because one value per entry made the log the costliest part of a
+// request. Every entry has a sequence number shared by all instances; the count limit deletes (or
+// rewrites) the batches below `next - max`; age is kept by expireIn and by filtering on read.
 import {
   costOf,
   type RequestLogEntry,
@@ -24,11 +25,15 @@ export interface RequestLogPage {
   cursor?: string;
 }
 
-type SeqPointer = [time: number, id: string];
+interface Batch {
+  /** Sequence number of `entries[0]`. */
+  first: number;
+  entries: RequestLogEntry[];
+}
 
-/** A batch commit stays well under KV's limits on mutations and bytes per atomic operation. */
-const MAX_MUTATIONS = 300;
-const MAX_BATCH_COST = 400_000;
+/** One batch value stays under KV's 64 KiB value limit. */
+const MAX_BATCH_COST = 60_000;
+const MAX_COMMIT_COST = 600_000;
 
 export class RequestLogStore {
   readonly max: number;
@@ -50,77 +55,101 @@ export class RequestLogStore {
     return this.#now() - this.ttlMs;
   }
 
-  /**
-   * Stores entries (oldest first), after deleting what they push past the count limit, so the
-   * log never holds more than `max`.
-   */
+  /** Stores entries (oldest first) and drops what they push past the count limit. */
   async append(entries: RequestLogEntry[]): Promise<void> {
     if (this.max <= 0 || entries.length === 0) return;
     const first = await this.#allocate(entries.length);
     const end = first + entries.length;
-    await this.trimBefore(end - this.max);
+    const floor = end - this.max;
+    const kept = entries.slice(Math.max(0, floor - first));
+    let seq = end - kept.length;
     let op = this.kv.atomic();
-    let mutations = 0;
+    let opCost = 0;
+    let batch: Batch = { first: seq, entries: [] };
     let cost = 0;
-    for (let i = 0; i < entries.length; i++) {
-      const seq = first + i;
-      if (seq < end - this.max) continue;
-      const entry = entries[i];
-      const entryCost = costOf(entry) + 1_000;
-      if (mutations > 0 && (mutations + 3 > MAX_MUTATIONS || cost + entryCost > MAX_BATCH_COST)) {
+    const put = async () => {
+      // An atomic operation carries at most about 800 KB: commit before it would overflow.
+      if (opCost + cost > MAX_COMMIT_COST) {
         await commit(op);
         op = this.kv.atomic();
-        mutations = 0;
+        opCost = 0;
+      }
+      op.set(keys.requestLogBatch(batch.first), batch, { expireIn: this.ttlMs });
+      opCost += cost;
+    };
+    for (const entry of kept) {
+      const entryCost = costOf(entry);
+      if (batch.entries.length > 0 && cost + entryCost > MAX_BATCH_COST) {
+        await put();
+        batch = { first: seq, entries: [] };
         cost = 0;
       }
-      const expireIn = this.ttlMs;
-      const pointer: SeqPointer = [entry.time, entry.id];
-      op.set(keys.requestLog(entry.time, entry.id), summaryOf(entry), { expireIn })
-        .set(keys.requestLogById(entry.id), entry, { expireIn })
-        .set(keys.requestLogSeq(seq), pointer, { expireIn });
-      mutations += 3;
+      batch.entries.push(entry);
       cost += entryCost;
+      seq++;
     }
-    if (mutations > 0) await commit(op);
+    await put();
+    await commit(op);
+    await this.trimBefore(floor);
     // Another instance may have taken later numbers and trimmed before these were written.
     const latest = (await this.kv.get<number>(keys.requestLogMeta("next"))).value ?? end;
     if (latest > end) await this.trimBefore(latest - this.max);
   }
 
-  /**
-   * Deletes every entry written before sequence `seq`. The range is listed from its start each
-   * time: what was already deleted costs nothing to skip, and stragglers from a race are caught.
-   */
+  /** Removes every entry numbered below `seq`: whole batches deleted, a straddling one rewritten. */
   async trimBefore(seq: number): Promise<number> {
     if (seq <= 0) return 0;
-    let deleted = 0;
-    let op = this.kv.atomic();
+    let removed = 0;
+    const op = this.kv.atomic();
     let mutations = 0;
-    const iter = this.kv.list<SeqPointer>({
-      start: keys.requestLogSeqPrefix(),
-      end: keys.requestLogSeq(seq),
+    const iter = this.kv.list<Batch>({
+      start: keys.requestLogBatchPrefix(),
+      end: keys.requestLogBatch(seq),
     }, { batchSize: 500 });
     for await (const e of iter) {
-      const [time, id] = e.value;
-      op.delete(e.key).delete(keys.requestLog(time, id)).delete(keys.requestLogById(id));
-      mutations += 3;
-      deleted++;
-      if (mutations >= MAX_MUTATIONS) {
+      const { first, entries } = e.value;
+      const drop = Math.min(entries.length, Math.max(0, seq - first));
+      if (drop === 0) continue;
+      removed += drop;
+      if (drop === entries.length) op.delete(e.key);
+      else {
+        op.set(e.key, { first: first + drop, entries: entries.slice(drop) }, {
+          expireIn: this.ttlMs,
+        });
+      }
+      if (++mutations >= 500) {
         await commit(op);
-        op = this.kv.atomic();
-        mutations = 0;
+        return removed + await this.trimBefore(seq);
       }
     }
     if (mutations > 0) await commit(op);
-    return deleted;
+    return removed;
   }
 
-  async get(id: string): Promise<RequestLogEntry | null> {
-    const entry = (await this.kv.get<RequestLogEntry>(keys.requestLogById(id))).value;
-    return entry && entry.time >= this.#cutoff() ? entry : null;
+  /** The entry with this id; `batchHint` (from a listing) finds it without a scan. */
+  async get(id: string, batchHint?: number): Promise<RequestLogEntry | null> {
+    const cutoff = this.#cutoff();
+    if (batchHint !== undefined && Number.isSafeInteger(batchHint)) {
+      const batch = (await this.kv.get<Batch>(keys.requestLogBatch(batchHint))).value;
+      const hit = batch?.entries.find((e) => e.id === id);
+      if (hit) return hit.time >= cutoff ? hit : null;
+    }
+    for await (
+      const e of this.kv.list<Batch>({ prefix: keys.requestLogBatchPrefix() }, {
+        reverse: true,
+        batchSize: 100,
+      })
+    ) {
+      const hit = e.value.entries.find((x) => x.id === id);
+      if (hit) return hit.time >= cutoff ? hit : null;
+    }
+    return null;
   }
 
-  /** Newest first, filtered; reads at most `scanLimit` summaries per page. */
+  /**
+   * Newest first, filtered; reads at most `scanLimit` entries per page. Each summary carries
+   * `batch`, the hint for `get`.
+   */
   async list(
     filter: RequestLogFilter = {},
     options: { limit?: number; cursor?: string; scanLimit?: number } = {},
@@ -128,32 +157,44 @@ export class RequestLogStore {
     const limit = options.limit ?? 50;
     const scanLimit = options.scanLimit ?? 5_000;
     const match = matcher(filter);
-    const iter = this.kv.list<RequestLogSummary>({
-      start: [...keys.requestLogPrefix(), this.#cutoff()],
-      end: [...keys.requestLogPrefix(), Number.MAX_SAFE_INTEGER],
-    }, {
-      reverse: true,
-      cursor: options.cursor || undefined,
-      batchSize: Math.min(500, Math.max(limit, 50)),
-    });
+    const cutoff = this.#cutoff();
+    const [batchFrom, afterId] = parseCursor(options.cursor);
+    const iter = this.kv.list<Batch>({
+      start: keys.requestLogBatchPrefix(),
+      end: keys.requestLogBatch(batchFrom === undefined ? Number.MAX_SAFE_INTEGER : batchFrom + 1),
+    }, { reverse: true, batchSize: 50 });
     const items: RequestLogSummary[] = [];
     let scanned = 0;
     for await (const e of iter) {
-      scanned++;
-      if (match(e.value)) items.push(e.value);
-      if (items.length >= limit || scanned >= scanLimit) return { items, cursor: iter.cursor };
+      const key = e.key[1] as number;
+      const entries = e.value.entries;
+      let i = entries.length - 1;
+      if (key === batchFrom && afterId) {
+        const at = entries.findIndex((x) => x.id === afterId);
+        i = at === -1 ? i : at - 1;
+      }
+      for (; i >= 0; i--) {
+        const entry = entries[i];
+        scanned++;
+        if (entry.time >= cutoff) {
+          const summary = summaryOf(entry);
+          if (match(summary)) items.push({ ...summary, batch: key });
+        }
+        if (items.length >= limit || scanned >= scanLimit) {
+          return { items, cursor: `${key}:${entry.id}` };
+        }
+      }
     }
     return { items };
   }
 
   /** Entries currently kept (a full count: for tests and the admin page, not the hot path). */
   async count(): Promise<number> {
+    const cutoff = this.#cutoff();
     let n = 0;
-    const iter = this.kv.list({
-      start: [...keys.requestLogPrefix(), this.#cutoff()],
-      end: [...keys.requestLogPrefix(), Number.MAX_SAFE_INTEGER],
-    });
-    for await (const _ of iter) n++;
+    for await (const e of this.kv.list<Batch>({ prefix: keys.requestLogBatchPrefix() })) {
+      for (const entry of e.value.entries) if (entry.time >= cutoff) n++;
+    }
     return n;
   }
 
@@ -170,6 +211,11 @@ export class RequestLogStore {
     }
     throw new Error("could not reserve request log sequence numbers (too much contention)");
   }
+}
+
+function parseCursor(cursor: string | undefined): [number | undefined, string | undefined] {
+  const m = cursor?.match(/^(\d+):([\w-]{1,100})$/);
+  return m ? [Number(m[1]), m[2]] : [undefined, undefined];
 }
 
 function matcher(filter: RequestLogFilter): (s: RequestLogSummary) => boolean {

@@ -80,7 +80,10 @@ export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChr
   app.get("/:id", async (c) => {
     const id = c.req.param("id");
     await obs.flush();
-    const entry = /^[\w-]{1,100}$/.test(id) ? await obs.requestLog.get(id) : null;
+    const hint = c.req.query("b");
+    const entry = /^[\w-]{1,100}$/.test(id)
+      ? await obs.requestLog.get(id, hint && /^\d+$/.test(hint) ? Number(hint) : undefined)
+      : null;
     const chrome = await chromeFor(c);
     if (!entry) return c.html(LogNotFoundPage({ chrome, id }), 404);
     return c.html(LogDetailPage({ chrome, entry }));

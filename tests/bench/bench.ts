@@ -499,7 +499,7 @@ async function startProxy(kvPath: string): Promise<Child> {
   const profileDir = Deno.env.get("BENCH_CPU_PROF");
   const args = profileDir
     ? ["run", "-A", "--cpu-prof", `--cpu-prof-dir=${profileDir}`, "tests/bench/profiled_main.ts"]
-    : ["run", "-A", "main.ts"];
+    : ["run", "-A", Deno.env.get("BENCH_PROXY_SCRIPT") ?? "main.ts"];
   return await spawn("proxy", args, {
     PORT: "0",
     HOSTNAME: "127.0.0.1",

@@ -39,7 +39,9 @@ function setup(env: Record<string, string> = {}, options = {}) {
 
 async function entries(kv: Deno.Kv): Promise<number> {
   let count = 0;
-  for await (const _ of kv.list({ prefix: ["request_log"] })) count++;
+  for await (const e of kv.list<{ entries: unknown[] }>({ prefix: ["request_log"] })) {
+    count += e.value.entries.length;
+  }
   return count;
 }
 

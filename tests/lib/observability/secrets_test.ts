@@ -128,8 +128,6 @@ Deno.test("no secret reaches logs, log entries, counters, pages or metrics", asy
     for (
       const prefix of [
         "request_log",
-        "request_log_by_id",
-        "request_log_seq",
         "request_log_meta",
         "usage",
         "usage_minute",
