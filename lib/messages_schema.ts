@@ -2,13 +2,12 @@
 // content blocks are checked by the translators, and deep validation would cost on every request.
 import { z } from "zod";
 
-const contentBlock = z.looseObject({ type: z.string() });
-
 const message = z.looseObject({
   role: z.enum(["user", "assistant", "system"], {
     message: "role must be user, assistant or system",
   }),
-  content: z.union([z.string(), z.array(contentBlock)], {
+  // Blocks are checked by the translators; checking each here again costs on every request.
+  content: z.union([z.string(), z.array(z.unknown())], {
     message: "content must be a string or an array of content blocks",
   }),
 });
@@ -41,4 +40,19 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
     const path = i.path.join(".");
     return path && !i.message.startsWith(path) ? `${path}: ${i.message}` : i.message;
   }).join("; ");
+}
+
+/** Every content block is an object with a `type`; returns a problem, or undefined. */
+export function contentBlockProblem(messages: Array<{ content: unknown }>): string | undefined {
+  for (let i = 0; i < messages.length; i++) {
+    const content = messages[i].content;
+    if (!Array.isArray(content)) continue;
+    for (let j = 0; j < content.length; j++) {
+      const b = content[j];
+      if (!b || typeof b !== "object" || typeof (b as { type?: unknown }).type !== "string") {
+        return `messages.${i}.content.${j}: a content block must be an object with a type`;
+      }
+    }
+  }
+  return undefined;
 }

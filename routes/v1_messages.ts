@@ -8,6 +8,7 @@ import type { AppEnv } from "../lib/app.ts";
 import { countTokens } from "../lib/count_tokens.ts";
 import { ProxyError } from "../lib/errors.ts";
 import {
+  contentBlockProblem,
   CountTokensRequestSchema,
   describeIssues,
   MessagesRequestSchema,
@@ -31,6 +32,10 @@ async function readBody(
   }
   const result = schema.safeParse(parsed);
   if (!result.success) throw new ProxyError(400, describeIssues(result.error.issues));
+  const blockProblem = contentBlockProblem(
+    (parsed as { messages: Array<{ content: unknown }> }).messages,
+  );
+  if (blockProblem) throw new ProxyError(400, blockProblem);
   // Validation only: the parsed object itself goes on, so nothing is copied.
   return { raw, body: parsed as MessagesRequest };
 }

@@ -130,6 +130,14 @@ Deno.test("client surface: bad bodies get a clear 400 invalid_request_error", as
   );
   assert.match(badRole.error.message, /role/);
   await assertAnthropicError(await post("[]"), 400, "invalid_request_error");
+  const badBlock = await assertAnthropicError(
+    await post(
+      JSON.stringify({ model: "m", max_tokens: 1, messages: [{ role: "user", content: [1] }] }),
+    ),
+    400,
+    "invalid_request_error",
+  );
+  assert.match(badBlock.error.message, /content block/);
   assert.equal(t.fake.requests.length, 0);
 });
 

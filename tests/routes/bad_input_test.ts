@@ -1,0 +1,109 @@
+// Odd but JSON-valid requests get an answer (a 400, or a translation that copes), never a 500,
+// a crash or a hang, whatever the upstream kind.
+import assert from "node:assert/strict";
+import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
+import { startFakeGemini } from "../fakes/gemini_upstream.ts";
+import { startFakeOpenAI } from "../fakes/openai_upstream.ts";
+import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+
+const ODD_MESSAGES: unknown[] = [
+  [{ role: "user", content: [{ type: "text" }] }],
+  [{ role: "user", content: [{ type: "text", text: 42 }] }],
+  [{ role: "user", content: [{ type: "image" }] }],
+  [{ role: "user", content: [{ type: "image", source: null }] }],
+  [{ role: "user", content: [{ type: "image", source: { type: "base64" } }] }],
+  [{ role: "user", content: [{ type: "document", source: {} }] }],
+  [{ role: "user", content: [{ type: "tool_result" }] }],
+  [{
+    role: "user",
+    content: [{ type: "tool_result", tool_use_id: "x", content: [{ type: "image" }] }],
+  }],
+  [{ role: "user", content: [{ type: "tool_result", tool_use_id: "x", content: 5 }] }],
+  [{ role: "assistant", content: [{ type: "tool_use" }] }, { role: "user", content: "next" }],
+  [{ role: "assistant", content: [{ type: "tool_use", id: "t1", name: "x", input: "str" }] }],
+  [{ role: "assistant", content: [{ type: "thinking" }] }, { role: "user", content: "hi" }],
+  [{ role: "user", content: [{ type: "mystery_block", data: 1 }] }],
+  [{ role: "user", content: [] }],
+  [{ role: "user", content: "" }],
+  [],
+  [{ role: "system", content: [{ type: "text", text: "only system" }] }],
+];
+
+const ODD_FIELDS: Record<string, unknown>[] = [
+  { system: [{ type: "text" }] },
+  { tools: [{ name: "t" }] },
+  { tools: [{ name: "t", input_schema: null }] },
+  { tools: [{ name: "t", input_schema: { type: "object", properties: { a: null } } }] },
+  {
+    tools: [{
+      name: "t",
+      input_schema: { $ref: "#/$defs/loop", $defs: { loop: { $ref: "#/$defs/loop" } } },
+    }],
+  },
+  { tool_choice: { type: "tool" } },
+  { thinking: { type: "enabled" } },
+  { thinking: { type: "enabled", budget_tokens: "lots" } },
+  { stop_sequences: [] },
+  { metadata: { user_id: 7 } },
+  { output_config: { format: { type: "json_schema" } } },
+  { max_tokens: 0 },
+];
+
+async function withUpstreams(fn: (url: string, name: string) => Promise<void>) {
+  const fakes = [
+    ["openai", await startFakeOpenAI()],
+    ["gemini", await startFakeGemini()],
+    ["anthropic", await startFakeAnthropic()],
+  ] as const;
+  try {
+    for (const [kind, fake] of fakes) {
+      const server = await startTestServer({
+        config: {
+          upstream: [{
+            name: kind,
+            baseUrl: fake.url,
+            serviceType: kind,
+            apiKeys: ["sk-odd-key-000001"],
+          }],
+        },
+      });
+      try {
+        await fn(server.url, kind);
+      } finally {
+        await server.close();
+      }
+    }
+  } finally {
+    for (const [, fake] of fakes) await fake.close();
+  }
+}
+
+Deno.test("bad input: odd messages and fields never make the proxy fail with a 500", async () => {
+  await withUpstreams(async (url, kind) => {
+    const bodies = [
+      ...ODD_MESSAGES.map((messages) => ({ messages })),
+      ...ODD_FIELDS.map((extra) => ({ messages: [{ role: "user", content: "hi" }], ...extra })),
+    ];
+    for (const extra of bodies) {
+      for (const stream of [false, true]) {
+        const body = { model: "m", max_tokens: 50, stream, ...extra };
+        const res = await fetch(`${url}/v1/messages`, {
+          method: "POST",
+          headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const text = await res.text();
+        assert.ok(
+          res.status < 500,
+          `${kind} ${JSON.stringify(body)} → ${res.status} ${text.slice(0, 300)}`,
+        );
+        if (res.status >= 400) {
+          const json = JSON.parse(text);
+          assert.equal(json.type, "error");
+          assert.doesNotMatch(json.error.message, /TypeError|undefined is not|Cannot read/);
+        }
+      }
+    }
+  });
+});
