@@ -148,12 +148,18 @@ export type ErrorType =
   | "timeout_error";
 
 const ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const random = new Uint8Array(4096);
+let randomAt = random.length;
 
 /** A random id in Anthropic's style, e.g. `newId("msg")` → `msg_01…`. */
 export function newId(prefix: string, length = 24): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  // One getRandomValues call serves many ids: ids are minted several times per request.
+  if (randomAt + length > random.length) {
+    crypto.getRandomValues(random);
+    randomAt = 0;
+  }
   let out = prefix + "_01";
-  for (const b of bytes) out += ID_ALPHABET[b % 62];
+  for (let i = 0; i < length; i++) out += ID_ALPHABET[random[randomAt++] % 62];
   return out;
 }
 

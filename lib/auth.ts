@@ -11,10 +11,20 @@ export function secretsEqual(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** A checker for one fixed secret, hashed once. */
+/**
+ * A checker for one fixed secret, hashed once. Keys that matched are remembered, so the usual
+ * client costs a map lookup (which does not compare the guess with the secret character by
+ * character) instead of a hash.
+ */
 export function secretMatcher(expected: string): (given: string) => boolean {
   const want = digest(expected);
-  return (given) => timingSafeEqual(digest(given), want);
+  const accepted = new Set<string>();
+  return (given) => {
+    if (accepted.has(given)) return true;
+    const ok = timingSafeEqual(digest(given), want);
+    if (ok) accepted.add(given);
+    return ok;
+  };
 }
 
 /** The key a client sent, from `x-api-key` or `Authorization: Bearer`. */

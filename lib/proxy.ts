@@ -511,13 +511,13 @@ async function streamAttempt(
   let lastUpstream = s.now();
   let lastSent = s.now();
   let closed = false;
-  let ticker: Timer | undefined;
+  let unwatch: (() => void) | undefined;
   let endsWithFrame = true;
 
   const done = (failure?: UpstreamFailure) => {
     if (closed) return;
     closed = true;
-    clearInterval(ticker);
+    unwatch?.();
     if (writer) {
       rec.stopReason = writer.stopReason;
       rec.usage = writer.usage;
@@ -545,7 +545,7 @@ async function streamAttempt(
         return;
       }
       const tick = Math.max(50, Math.min(1000, pingEvery / 2, idleLimit / 4));
-      ticker = setInterval(() => {
+      unwatch = watchStream(tick, () => {
         if (closed) return;
         const now = s.now();
         if (now - lastUpstream >= idleLimit) {
@@ -556,7 +556,7 @@ async function streamAttempt(
           lastSent = now;
           ctrl.enqueue(encoder.encode(PING_FRAME));
         }
-      }, tick);
+      });
     },
     async pull(ctrl) {
       try {
@@ -652,6 +652,30 @@ function noteAnthropicEvent(rec: RequestRecord, data: string): void {
       if (ev.delta?.stop_reason !== undefined) rec.stopReason = ev.delta.stop_reason;
     }
   } catch { /* a partial or odd event: skip it */ }
+}
+
+/** One interval per tick length checks every open stream (pings, silence), not one per stream. */
+const streamWatchers = new Map<number, { checks: Set<() => void>; timer: Timer }>();
+
+function watchStream(tick: number, check: () => void): () => void {
+  let group = streamWatchers.get(tick);
+  if (!group) {
+    const checks = new Set<() => void>();
+    const timer = setInterval(() => {
+      for (const c of checks) c();
+    }, tick);
+    group = { checks, timer };
+    streamWatchers.set(tick, group);
+  }
+  const g = group;
+  g.checks.add(check);
+  return () => {
+    g.checks.delete(check);
+    if (g.checks.size === 0) {
+      clearInterval(g.timer);
+      streamWatchers.delete(tick);
+    }
+  };
 }
 
 function endsWithBlankLine(chunk: Uint8Array): boolean {

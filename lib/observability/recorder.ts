@@ -78,7 +78,17 @@ export function createObservability(
   options: ObservabilityOptions = {},
 ): Observability {
   const now = options.now ?? Date.now;
-  const clean = (text: string) => redactText(text, log.redact);
+  // Model and upstream names repeat on every request: mask each distinct one once.
+  const cleaned = new Map<string, string>();
+  const clean = (text: string) => {
+    let out = cleaned.get(text);
+    if (out === undefined) {
+      out = redactText(text, log.redact);
+      if (cleaned.size > 1000) cleaned.clear();
+      cleaned.set(text, out);
+    }
+    return out;
+  };
   let bodyLines: Array<() => void> = [];
   const line = logLineRecorder(lineLogger(log, (write) => {
     bodyLines.push(write);
