@@ -127,7 +127,10 @@ async function route(
     rec.upstream = upstream.name;
     rec.serviceType = upstream.serviceType;
     rec.upstreamModel = model;
-    const candidates = s.pool.order(upstream, doc.loadBalance, model);
+    // A local server (Ollama, vLLM) may need no key at all: one attempt without one.
+    const candidates = upstream.apiKeys.length
+      ? s.pool.order(upstream, doc.loadBalance, model)
+      : [{ key: "", id: "no-key" }];
     for (const key of upstream.apiKeys) {
       if (!candidates.some((c) => c.key === key)) {
         const state = s.pool.health.get(upstream.name, keyId(key), model);

@@ -351,3 +351,26 @@ Deno.test({
     assert.ok(t.fake.requests.length >= 6);
   },
 });
+
+Deno.test("openai: a custom upstream without keys (a local server) is called without auth", async () => {
+  const fake = await startFakeOpenAI();
+  const server = await startTestServer({
+    config: {
+      upstream: [{ name: "local", baseUrl: fake.url, serviceType: "custom", apiKeys: [] }],
+    },
+  });
+  try {
+    const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
+    const msg = await client.messages.create({
+      model: "llama3",
+      max_tokens: 20,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    assert.equal((msg.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+    assert.equal(fake.requests[0].headers.get("authorization"), null);
+    assert.equal(fake.requests[0].body.model, "llama3");
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+});
