@@ -41,43 +41,48 @@ Deno.test({
   },
 });
 
+/** A plain answer, then a Bash tool round trip whose output must come back through the model. */
+async function plainAndBash(
+  fake: { url: string; close(): Promise<void> },
+  upstream: { serviceType: string; apiKeys: string[]; models: Record<string, string> },
+  greeting: RegExp,
+): Promise<void> {
+  const server = await startTestServer({
+    config: { upstream: [{ name: "up", baseUrl: fake.url, ...upstream }] },
+  });
+  try {
+    const plain = await runClaude(server.url, "say hi");
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.match(plain.result.result, greeting);
+
+    const marker = `proxied-${crypto.randomUUID().slice(0, 8)}`;
+    const run = await runClaude(
+      server.url,
+      `use tool Bash with {"command":"echo ${marker}","description":"print a marker"}`,
+      ["--allowedTools", "Bash"],
+    );
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    // The fakes answer a tool result with its text: the command really ran and came back.
+    assert.match(run.result.result, new RegExp(`Tool result received: .*${marker}`));
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+}
+
 Deno.test({
   name: "claude code: a plain answer and a Bash round trip through an OpenAI upstream",
   ignore,
   async fn() {
     const fake = await startFakeOpenAI();
-    const server = await startTestServer({
-      config: {
-        upstream: [{
-          name: "o",
-          baseUrl: fake.url,
-          serviceType: "openai",
-          apiKeys: ["sk-cc-openai-1"],
-          models: { default: "gpt-4o" },
-        }],
-      },
-    });
-    try {
-      const plain = await runClaude(server.url, "say hi");
-      assert.equal(plain.code, 0, plain.stdout + plain.stderr);
-      assert.match(plain.result.result, /Hello from fake OpenAI/);
-
-      const marker = `proxied-${crypto.randomUUID().slice(0, 8)}`;
-      const run = await runClaude(
-        server.url,
-        `use tool Bash with {"command":"echo ${marker}","description":"print a marker"}`,
-        ["--allowedTools", "Bash"],
-      );
-      assert.equal(run.code, 0, run.stdout + run.stderr);
-      // The fake answers a tool result with its text: the command really ran and came back.
-      assert.match(run.result.result, new RegExp(`Tool result received: .*${marker}`));
-      const last = fake.requests[fake.requests.length - 1].body;
-      const toolMsg = last.messages.find((m: { role: string }) => m.role === "tool");
-      assert.match(toolMsg.content, new RegExp(marker));
-    } finally {
-      await server.close();
-      await fake.close();
-    }
+    await plainAndBash(fake, {
+      serviceType: "openai",
+      apiKeys: ["sk-cc-openai-1"],
+      models: { default: "gpt-4o" },
+    }, /Hello from fake OpenAI/);
+    const last = fake.requests[fake.requests.length - 1].body;
+    const toolMsg = last.messages.find((m: { role: string }) => m.role === "tool");
+    assert.match(toolMsg.content, /proxied-/);
   },
 });
 
@@ -86,33 +91,10 @@ Deno.test({
   ignore,
   async fn() {
     const fake = await startFakeGemini({ thinkingModel: true });
-    const server = await startTestServer({
-      config: {
-        upstream: [{
-          name: "g",
-          baseUrl: fake.url,
-          serviceType: "gemini",
-          apiKeys: ["AIzaClaudeCodeGeminiKey000000000000000"],
-          models: { default: "gemini-2.5-pro" },
-        }],
-      },
-    });
-    try {
-      const plain = await runClaude(server.url, "say hi");
-      assert.equal(plain.code, 0, plain.stdout + plain.stderr);
-      assert.match(plain.result.result, /Hello from fake Gemini/);
-
-      const marker = `proxied-${crypto.randomUUID().slice(0, 8)}`;
-      const run = await runClaude(
-        server.url,
-        `use tool Bash with {"command":"echo ${marker}","description":"print a marker"}`,
-        ["--allowedTools", "Bash"],
-      );
-      assert.equal(run.code, 0, run.stdout + run.stderr);
-      assert.match(run.result.result, new RegExp(`Tool result received: .*${marker}`));
-    } finally {
-      await server.close();
-      await fake.close();
-    }
+    await plainAndBash(fake, {
+      serviceType: "gemini",
+      apiKeys: ["AIzaClaudeCodeGeminiKey000000000000000"],
+      models: { default: "gemini-2.5-pro" },
+    }, /Hello from fake Gemini/);
   },
 });
