@@ -13,8 +13,14 @@ export function followKey(
 ): () => void {
   let closed = false;
   let busy = false;
+  let again: string | null | undefined;
   const check = async (versionstamp: string | null) => {
-    if (closed || busy) return;
+    if (closed) return;
+    // A change seen while the last one is still being handled is handled right after it.
+    if (busy) {
+      again = versionstamp;
+      return;
+    }
     busy = true;
     try {
       await onChange(versionstamp);
@@ -22,6 +28,11 @@ export function followKey(
       if (!closed) options.onError?.(err);
     } finally {
       busy = false;
+    }
+    if (again !== undefined) {
+      const next = again;
+      again = undefined;
+      await check(next);
     }
   };
   const stream = kv.watch([key]);

@@ -18,6 +18,8 @@ export class KeyHealthStore {
   #states = new Map<string, KeyState>();
   #listeners = new Set<() => void>();
   #unfollow?: () => void;
+  /** Moves before and after each of this instance's own writes, so a reload can tell it raced one. */
+  #gen = 0;
   #seenVersion: string | null = null;
 
   private constructor(private kv: Deno.Kv, private now: () => number) {}
@@ -68,24 +70,29 @@ export class KeyHealthStore {
   ): Promise<void> {
     const now = this.now();
     const state: KeyState = { state: "cooldown", until: now + ms, model, reason, since: now };
+    this.#gen++;
     this.#states.set(mapKey(upstream, keyId, model), state);
     await this.kv.atomic()
       .set(keys.keyHealth(upstream, keyId, model), state, { expireIn: Math.max(1000, ms) })
       .set(keys.keyHealthVersion(), crypto.randomUUID())
       .commit();
+    this.#gen++;
   }
 
   async disable(upstream: string, keyId: string, reason: string): Promise<void> {
     const state: KeyState = { state: "disabled", model: "*", reason, since: this.now() };
+    this.#gen++;
     this.#states.set(mapKey(upstream, keyId, "*"), state);
     await this.kv.atomic()
       .set(keys.keyHealth(upstream, keyId, "*"), state)
       .set(keys.keyHealthVersion(), crypto.randomUUID())
       .commit();
+    this.#gen++;
   }
 
   /** Clears every state of a key (re-enable), or of all keys of an upstream when keyId is omitted. */
   async clear(upstream: string, keyId?: string): Promise<void> {
+    this.#gen++;
     const op = this.kv.atomic();
     for (const [k] of this.#states) {
       const [u, id, model] = JSON.parse(k) as [string, string, string];
@@ -97,6 +104,7 @@ export class KeyHealthStore {
       if (keyId === undefined || e.key[2] === keyId) op.delete(e.key);
     }
     await op.set(keys.keyHealthVersion(), crypto.randomUUID()).commit();
+    this.#gen++;
   }
 
   onChange(listener: () => void): () => void {
@@ -105,13 +113,19 @@ export class KeyHealthStore {
   }
 
   async reload(): Promise<void> {
-    this.#seenVersion = (await this.kv.get(keys.keyHealthVersion())).versionstamp;
-    const next = new Map<string, KeyState>();
-    for await (const e of this.kv.list<KeyState>({ prefix: keys.keyHealthPrefix() })) {
-      const [, upstream, keyId, model] = e.key as [string, string, string, string];
-      next.set(mapKey(upstream, keyId, model), e.value);
+    // A write of this instance made while listing would be undone by the older list: list again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const gen = this.#gen;
+      this.#seenVersion = (await this.kv.get(keys.keyHealthVersion())).versionstamp;
+      const next = new Map<string, KeyState>();
+      for await (const e of this.kv.list<KeyState>({ prefix: keys.keyHealthPrefix() })) {
+        const [, upstream, keyId, model] = e.key as [string, string, string, string];
+        next.set(mapKey(upstream, keyId, model), e.value);
+      }
+      if (gen !== this.#gen) continue;
+      this.#states = next;
+      break;
     }
-    this.#states = next;
     for (const l of this.#listeners) l();
   }
 
