@@ -1,66 +1,40 @@
-// What every /v1/* request passes first: CORS, the access key, the rate limit, the body limit.
+// What every /v1/* request passes first, in one middleware (each Hono layer costs on every
+// request): CORS, the access key, the rate limit, and the declared body size.
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { clientKeyFrom, secretMatcher } from "../lib/auth.ts";
-import { errorResponse, ProxyError } from "../lib/errors.ts";
+import { ProxyError } from "../lib/errors.ts";
 import type { AppEnv } from "../lib/app.ts";
 import { RateLimiter } from "../lib/rate_limiter.ts";
 import type { Services } from "../lib/services.ts";
+import { corsHeaders, preflight } from "./cors.ts";
 
 export function clientSurface(services: Services): Hono<AppEnv> {
   const { config } = services;
   const app = new Hono<AppEnv>();
-
-  if (config.enableCors) {
-    app.use(
-      "*",
-      cors({
-        origin: config.corsOrigin === "*" ? "*" : config.corsOrigin.split(",").map((o) => o.trim()),
-        allowMethods: ["GET", "POST", "OPTIONS"],
-        allowHeaders: [
-          "content-type",
-          "x-api-key",
-          "authorization",
-          "anthropic-version",
-          "anthropic-beta",
-          "anthropic-dangerous-direct-browser-access",
-          "x-stainless-retry-count",
-          "x-stainless-timeout",
-        ],
-        exposeHeaders: ["request-id", "retry-after"],
-        maxAge: 86400,
-      }),
-    );
-  }
-
   const accessKeyMatches = config.proxyAccessKey ? secretMatcher(config.proxyAccessKey) : undefined;
-  app.use("*", async (c, next) => {
-    const given = clientKeyFrom(c.req.raw.headers);
-    if (!config.proxyAccessKey) {
-      throw new ProxyError(
-        401,
-        "This proxy has no access key configured (PROXY_ACCESS_KEY); it refuses every request until one is set",
-      );
-    }
-    if (!given) {
-      throw new ProxyError(401, "Missing API key: send it as x-api-key or Authorization: Bearer");
-    }
-    if (!accessKeyMatches!(given)) {
-      throw new ProxyError(401, "Invalid API key");
-    }
-    c.set("clientKey", given);
-    await next();
-  });
+  const limiter = config.enableRateLimit
+    ? new RateLimiter(config.rateLimitWindow, config.rateLimitMaxRequests, services.now)
+    : undefined;
+  const cors = config.enableCors ? config.corsOrigin : undefined;
 
-  if (config.enableRateLimit) {
-    const limiter = new RateLimiter(
-      config.rateLimitWindow,
-      config.rateLimitMaxRequests,
-      services.now,
-    );
-    app.use("*", async (c, next) => {
-      const wait = limiter.take(c.get("clientKey") ?? "");
+  app.use("*", async (c, next) => {
+    const headers = c.req.raw.headers;
+    const origin = cors ? headers.get("origin") : null;
+    if (cors && c.req.method === "OPTIONS") return preflight(cors, origin, headers);
+    try {
+      const given = clientKeyFrom(headers);
+      if (!accessKeyMatches) {
+        throw new ProxyError(
+          401,
+          "This proxy has no access key configured (PROXY_ACCESS_KEY); it refuses every request until one is set",
+        );
+      }
+      if (!given) {
+        throw new ProxyError(401, "Missing API key: send it as x-api-key or Authorization: Bearer");
+      }
+      if (!accessKeyMatches(given)) throw new ProxyError(401, "Invalid API key");
+      c.set("clientKey", given);
+      const wait = limiter?.take(given) ?? 0;
       if (wait > 0) {
         throw new ProxyError(
           429,
@@ -71,21 +45,15 @@ export function clientSurface(services: Services): Hono<AppEnv> {
           },
         );
       }
+      const declared = Number(headers.get("content-length") ?? 0);
+      if (declared > config.maxBodySize) {
+        throw new ProxyError(413, `Request body exceeds the ${config.maxBodySize} byte limit`);
+      }
       await next();
-    });
-  }
-
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: config.maxBodySize,
-      onError: (c) =>
-        errorResponse(
-          new ProxyError(413, `Request body exceeds the ${config.maxBodySize} byte limit`),
-          c.get("requestId"),
-        ),
-    }),
-  );
+    } finally {
+      if (origin) corsHeaders(cors!, origin, c);
+    }
+  });
 
   return app;
 }

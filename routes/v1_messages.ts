@@ -19,8 +19,9 @@ import type { Services } from "../lib/services.ts";
 async function readBody(
   req: Request,
   schema: z.ZodType,
+  maxBytes: number,
 ): Promise<{ raw: string; body: MessagesRequest }> {
-  const raw = await req.text();
+  const raw = await readLimited(req, maxBytes);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -40,11 +41,31 @@ async function readBody(
   return { raw, body: parsed as MessagesRequest };
 }
 
+/** The body as text; a body without a declared length is counted as it arrives. */
+async function readLimited(req: Request, maxBytes: number): Promise<string> {
+  if (req.headers.has("content-length") || !req.body) return await req.text();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = "";
+  for await (const chunk of req.body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      throw new ProxyError(413, `Request body exceeds the ${maxBytes} byte limit`);
+    }
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
 export function messagesRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.post("/messages", async (c) => {
-    const { raw, body } = await readBody(c.req.raw, MessagesRequestSchema);
+    const { raw, body } = await readBody(
+      c.req.raw,
+      MessagesRequestSchema,
+      services.config.maxBodySize,
+    );
     return await handleMessages(services, {
       body,
       raw,
@@ -56,7 +77,11 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
   });
 
   app.post("/messages/count_tokens", async (c) => {
-    const { raw, body } = await readBody(c.req.raw, CountTokensRequestSchema);
+    const { raw, body } = await readBody(
+      c.req.raw,
+      CountTokensRequestSchema,
+      services.config.maxBodySize,
+    );
     return c.json({
       input_tokens: await countTokens(services, body, raw, c.req.raw.headers, c.get("requestId")),
     });

@@ -89,6 +89,30 @@ Deno.test("client surface: CORS preflight is answered without auth", async () =>
   assert.equal(res.headers.get("access-control-allow-origin"), "*");
   assert.match(res.headers.get("access-control-allow-headers") ?? "", /x-api-key/);
   await res.body?.cancel();
+  // The answer itself carries the allow-origin header a browser needs, and exposes request-id.
+  const answer = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { origin: "https://app.example", "x-api-key": ACCESS_KEY },
+    body,
+  });
+  assert.equal(answer.headers.get("access-control-allow-origin"), "*");
+  assert.match(answer.headers.get("access-control-expose-headers") ?? "", /request-id/);
+  await answer.body?.cancel();
+});
+
+Deno.test("client surface: CORS_ORIGIN limits which origins are allowed", async () => {
+  await using t = await setup({ CORS_ORIGIN: "https://good.example, https://other.example" });
+  const preflight = (origin: string) =>
+    fetch(`${t.server.url}/v1/messages`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST" },
+    });
+  const good = await preflight("https://good.example");
+  assert.equal(good.headers.get("access-control-allow-origin"), "https://good.example");
+  await good.body?.cancel();
+  const bad = await preflight("https://evil.example");
+  assert.equal(bad.headers.get("access-control-allow-origin"), null);
+  await bad.body?.cancel();
 });
 
 Deno.test("client surface: HEAD / and GET / answer 200 without auth; /health has the original shape", async () => {
@@ -160,6 +184,15 @@ Deno.test("client surface: MAX_BODY_SIZE answers 413 request_too_large", async (
     body: big,
   });
   await assertAnthropicError(res, 413, "request_too_large");
+  // Without a declared length (chunked), the body is counted as it arrives.
+  const chunked = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: new Blob([big]).stream(),
+    // @ts-ignore: Deno's fetch takes duplex for streamed bodies
+    duplex: "half",
+  });
+  await assertAnthropicError(chunked, 413, "request_too_large");
   assert.equal(t.fake.requests.length, 0);
 });
 
