@@ -44,17 +44,27 @@ async function readBody(
 /** The body as text; a body without a declared length is counted as it arrives. */
 async function readLimited(req: Request, maxBytes: number): Promise<string> {
   if (req.headers.has("content-length") || !req.body) return await req.text();
-  const decoder = new TextDecoder();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
   let size = 0;
-  let text = "";
-  for await (const chunk of req.body) {
-    size += chunk.byteLength;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
     if (size > maxBytes) {
+      await reader.cancel();
       throw new ProxyError(413, `Request body exceeds the ${maxBytes} byte limit`);
     }
-    text += decoder.decode(chunk, { stream: true });
+    chunks.push(value);
   }
-  return text + decoder.decode();
+  if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
 }
 
 export function messagesRoutes(services: Services): Hono<AppEnv> {

@@ -34,6 +34,8 @@ const BUCKETS: readonly Bucket[] = ["hour", "day"];
 
 export class UsageAggregator {
   #rows = new Map<string, Row>();
+  #recentHour = new Map<string, Row>();
+  #recentDay = new Map<string, Row>();
   #minutes = new Map<string, MinuteDelta>();
   #dimensions = new Set<string>();
 
@@ -82,6 +84,8 @@ export class UsageAggregator {
     }
     const out = { deltas, minutes: [...this.#minutes.values()] };
     this.#rows = new Map();
+    this.#recentHour = new Map();
+    this.#recentDay = new Map();
     this.#minutes = new Map();
     this.#dimensions = new Set();
     return out;
@@ -127,12 +131,18 @@ export class UsageAggregator {
   }
 
   #row(bucket: Bucket, start: number, dimension: string): Record<string, number> {
+    // The same few rows take every request of an hour: remember the last one per bucket and
+    // dimension instead of building its id again.
+    const recentKey = bucket === "hour" ? this.#recentHour : this.#recentDay;
+    const recent = recentKey.get(dimension);
+    if (recent && recent.start === start) return recent.values;
     const id = `${bucket}\u0000${start}\u0000${dimension}`;
     let row = this.#rows.get(id);
     if (!row) {
       row = { bucket, start, dimension, values: {} };
       this.#rows.set(id, row);
     }
+    recentKey.set(dimension, row);
     return row.values;
   }
 
