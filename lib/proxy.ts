@@ -372,7 +372,11 @@ async function attempt(
         rec.ttfbMs = s.now() - started;
         const response = new Response(bytes, {
           status: 200,
-          headers: { "content-type": "application/json", "request-id": call.requestId },
+          headers: {
+            ...upstreamInfoHeaders(res.headers),
+            "content-type": "application/json",
+            "request-id": call.requestId,
+          },
         });
         const text = new TextDecoder().decode(bytes);
         noteAnthropicMessage(rec, text);
@@ -624,6 +628,7 @@ async function streamAttempt(
     response: new Response(body, {
       status: 200,
       headers: {
+        ...(provider.passthrough ? upstreamInfoHeaders(res.headers) : {}),
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
         "x-accel-buffering": "no",
@@ -679,6 +684,20 @@ function watchStream(tick: number, check: () => void): () => void {
       streamWatchers.delete(tick);
     }
   };
+}
+
+/**
+ * What an Anthropic upstream tells its clients beside the body (rate-limit budget, its own
+ * request id) is passed on; the proxy's request-id stays the one clients see.
+ */
+function upstreamInfoHeaders(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (name.startsWith("anthropic-ratelimit-")) out[name] = value;
+  }
+  const upstreamId = headers.get("request-id");
+  if (upstreamId) out["upstream-request-id"] = upstreamId;
+  return out;
 }
 
 function endsWithBlankLine(chunk: Uint8Array): boolean {

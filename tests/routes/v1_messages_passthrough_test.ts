@@ -156,3 +156,36 @@ Deno.test("passthrough: thinking blocks the proxy invented for other upstreams a
   assert.deepEqual(sent.map((b: { type: string }) => b.type), ["thinking", "text"]);
   assert.equal(sent[0].signature, "EqQBCkYIARgCKkB");
 });
+
+Deno.test("passthrough: the upstream's rate-limit headers and request id are passed on", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 200,
+    json: {
+      id: "msg_1",
+      type: "message",
+      role: "assistant",
+      model: "m",
+      content: [{ type: "text", text: "ok" }],
+      stop_reason: "end_turn",
+      stop_sequence: null,
+      usage: { input_tokens: 1, output_tokens: 1 },
+    },
+    headers: {
+      "anthropic-ratelimit-requests-remaining": "41",
+      "request-id": "req_upstream_123",
+      "x-internal-secret-header": "no",
+    },
+  });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ model: "m", max_tokens: 5, messages: [{ role: "user", content: "x" }] }),
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.equal(res.headers.get("anthropic-ratelimit-requests-remaining"), "41");
+  assert.equal(res.headers.get("upstream-request-id"), "req_upstream_123");
+  assert.match(res.headers.get("request-id") ?? "", /^req_01/);
+  assert.equal(res.headers.get("x-internal-secret-header"), null);
+});
