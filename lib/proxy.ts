@@ -308,7 +308,12 @@ async function send(
   }
 }
 
-function networkFailure(signal: AbortSignal, err: unknown): UpstreamFailure {
+/** A fetch or body read that threw: our timeout, the client leaving, or the network. */
+function networkFailure(
+  signal: AbortSignal,
+  err: unknown,
+  what = "Could not reach the upstream",
+): UpstreamFailure {
   const reason = signal.reason as DOMException | undefined;
   if (reason?.name === "TimeoutError") {
     return {
@@ -324,7 +329,7 @@ function networkFailure(signal: AbortSignal, err: unknown): UpstreamFailure {
   return {
     status: 502,
     type: "api_error",
-    message: `Could not reach the upstream: ${(err as Error)?.message ?? String(err)}`,
+    message: `${what}: ${(err as Error)?.message ?? String(err)}`,
     keyFault: "transient",
   };
 }
@@ -405,14 +410,7 @@ async function attempt(
         return { failure: { status: err.status, type: err.type, message: err.message } };
       }
       return {
-        failure: networkFailure(controller.signal, err).status === 499
-          ? networkFailure(controller.signal, err)
-          : {
-            status: 502,
-            type: "api_error",
-            message: `Upstream answer could not be read: ${(err as Error).message}`,
-            keyFault: "transient",
-          },
+        failure: networkFailure(controller.signal, err, "Upstream answer could not be read"),
       };
     }
   }
@@ -435,15 +433,8 @@ async function streamAttempt(
   finish: (status: number, failure?: UpstreamFailure) => void,
 ): Promise<Outcome> {
   const reader = res.body!.getReader();
-  const readFailure = (err: unknown): UpstreamFailure => {
-    const f = networkFailure(controller.signal, err);
-    return f.status === 499 ? f : {
-      ...f,
-      message: f.status === 504
-        ? f.message
-        : `Upstream stream broke: ${(err as Error)?.message ?? err}`,
-    };
-  };
+  const readFailure = (err: unknown) =>
+    networkFailure(controller.signal, err, "Upstream stream broke");
   let writer: AnthropicStreamWriter | undefined;
   // The passthrough forwards bytes; a side reader only picks usage and the stop reason out.
   const watch = provider.passthrough
