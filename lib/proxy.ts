@@ -31,27 +31,14 @@ export interface MessagesCall {
 
 const encoder = new TextEncoder();
 type Timer = ReturnType<typeof setTimeout>;
-let inFlight = 0;
-
-/** Requests currently being served by this instance. */
-export function inFlightRequests(): number {
-  return inFlight;
-}
 
 type Outcome = { response: Response } | { failure: UpstreamFailure };
 
 export async function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
-  if (inFlight >= s.config.maxConcurrentRequests) {
+  if (s.inFlight.count >= s.config.maxConcurrentRequests) {
     throw new ProxyError(529, "The proxy is at its concurrent request limit; retry shortly");
   }
-  inFlight++;
-  let released = false;
-  const release = () => {
-    if (!released) {
-      released = true;
-      inFlight--;
-    }
-  };
+  s.inFlight.count++;
   const rec: RequestRecord = {
     id: call.requestId,
     time: s.now(),
@@ -71,7 +58,7 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
   const finish = (status: number, failure?: UpstreamFailure) => {
     if (finished) return;
     finished = true;
-    release();
+    s.inFlight.count--;
     rec.status = status;
     rec.totalMs = s.now() - rec.time;
     if (failure) {
@@ -87,9 +74,13 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
     return response;
   } catch (err) {
     routed = true;
-    const e = err instanceof ProxyError
-      ? err
-      : new ProxyError(500, `Internal error in the proxy: ${(err as Error).message}`);
+    if (!(err instanceof ProxyError)) {
+      s.log.log("error", "internal error while proxying", {
+        requestId: call.requestId,
+        error: s.log.redact(String((err as Error)?.stack ?? err)),
+      });
+    }
+    const e = err instanceof ProxyError ? err : new ProxyError(500, "Internal error in the proxy");
     finish(e.status, { status: e.status, type: e.type, message: e.message });
     throw e;
   }

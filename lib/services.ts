@@ -18,6 +18,8 @@ export interface Services {
   recorder: Recorder;
   /** Request log, usage counters and metrics (its recorder is the default `recorder`). */
   observability: Observability;
+  /** /v1/messages requests being served by this instance now. */
+  inFlight: { count: number };
   /** Upstream calls go through this (tests may inject their own). */
   fetch: typeof fetch;
   now: () => number;
@@ -63,6 +65,7 @@ export async function createServices(
     log,
     recorder: options.recorder ?? observability.recorder,
     observability,
+    inFlight: { count: 0 },
     fetch: options.fetch ?? fetch,
     now,
     startedAt: now(),

@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import type { AppEnv } from "../lib/app.ts";
 import { secretsEqual } from "../lib/auth.ts";
 import { keyStateCounts } from "../lib/observability/key_states.ts";
-import { inFlightRequests } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
 
 export function metricsRoutes(services: Services): Hono<AppEnv> {
@@ -19,7 +18,7 @@ export function metricsRoutes(services: Services): Hono<AppEnv> {
       }
     }
     const body = services.observability.metrics.render({
-      inFlight: inFlightRequests(),
+      inFlight: services.inFlight.count,
       keyStates: keyStateCounts(services.store.snapshot.doc, services.health),
       uptimeSeconds: (services.now() - services.startedAt) / 1000,
     });
