@@ -122,8 +122,11 @@ async function route(
     const candidates = upstream.apiKeys.length
       ? s.pool.order(upstream, doc.loadBalance, model)
       : [{ key: "", id: "no-key" }];
-    for (const key of upstream.apiKeys) {
-      if (!candidates.some((c) => c.key === key)) {
+    const usable = candidates.length < upstream.apiKeys.length
+      ? new Set(candidates.map((c) => c.key))
+      : undefined;
+    for (const key of usable ? upstream.apiKeys : []) {
+      if (!usable!.has(key)) {
         const state = s.pool.health.get(upstream.name, keyId(key), model);
         rec.attempts.push({
           upstream: upstream.name,
