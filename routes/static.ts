@@ -1,31 +1,20 @@
-// /static: the stylesheet, and htmx served from its npm package (never committed, never a CDN).
+// /static: the stylesheet, and htmx from its npm package (never committed, never a CDN). Both are
+// imported as text, so they are part of the module graph and served the same on Deno Deploy.
 import { Hono } from "hono";
-import { createRequire } from "node:module";
+import htmx from "htmx.org/dist/htmx.min.js" with { type: "text" };
+import adminCss from "../static/admin.css" with { type: "text" };
 
-const require = createRequire(import.meta.url);
-const assets: Record<string, { path: () => string; type: string }> = {
-  "htmx.min.js": {
-    path: () => require.resolve("htmx.org/dist/htmx.min.js"),
-    type: "text/javascript; charset=utf-8",
-  },
-  "admin.css": {
-    path: () => new URL("../static/admin.css", import.meta.url).pathname,
-    type: "text/css; charset=utf-8",
-  },
+const assets: Record<string, { body: string; type: string }> = {
+  "htmx.min.js": { body: htmx, type: "text/javascript; charset=utf-8" },
+  "admin.css": { body: adminCss, type: "text/css; charset=utf-8" },
 };
 
 export function staticRoutes(): Hono {
   const app = new Hono();
-  const cache = new Map<string, Uint8Array>();
-  app.get("/:file", async (c) => {
+  app.get("/:file", (c) => {
     const asset = assets[c.req.param("file")];
     if (!asset) return c.text("Not found", 404);
-    let bytes = cache.get(c.req.param("file"));
-    if (!bytes) {
-      bytes = await Deno.readFile(asset.path());
-      cache.set(c.req.param("file"), bytes);
-    }
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+    return c.body(asset.body, 200, {
       "content-type": asset.type,
       "cache-control": "public, max-age=3600",
     });
