@@ -1,6 +1,6 @@
 // Disabled keys are checked now and then with a tiny request; one that works again is re-enabled.
 import { keyId } from "./key_pool.ts";
-import { probeKey } from "./proxy.ts";
+import { probeKey } from "./key_probe.ts";
 import type { Services } from "./services.ts";
 
 const CHECK_EVERY = 10 * 60_000;

@@ -12,7 +12,7 @@ import {
   storeTarget,
 } from "../../lib/admin_service.ts";
 import type { ConfigDocument } from "../../lib/config_document.ts";
-import { probeKey } from "../../lib/proxy.ts";
+import { probeKey } from "../../lib/key_probe.ts";
 import type { Services } from "../../lib/services.ts";
 import type { FieldErrors } from "../../views/form_parts.tsx";
 import { plural, upstreamPath } from "../../views/format.tsx";

@@ -1,0 +1,40 @@
+// What the proxy reads out of an Anthropic upstream's answer while passing its bytes on.
+import type { RequestRecord } from "./request_record.ts";
+
+/** Usage and stop reason of a passed-through Anthropic message, for the log and the counters. */
+export function noteAnthropicMessage(rec: RequestRecord, text: string): void {
+  try {
+    const msg = JSON.parse(text);
+    if (msg?.usage) rec.usage = msg.usage;
+    if (msg?.stop_reason !== undefined) rec.stopReason = msg.stop_reason;
+  } catch { /* not JSON: nothing to note */ }
+}
+
+/** The same from a passed-through stream: message_start has the input, message_delta the rest. */
+export function noteAnthropicEvent(rec: RequestRecord, data: string): void {
+  if (!data.includes('"usage"') && !data.includes('"stop_reason"')) return;
+  try {
+    const ev = JSON.parse(data);
+    if (ev?.type === "message_start" && ev.message?.usage) rec.usage = { ...ev.message.usage };
+    if (ev?.type === "message_delta") {
+      if (ev.usage) {
+        rec.usage = { ...(rec.usage ?? { input_tokens: 0, output_tokens: 0 }), ...ev.usage };
+      }
+      if (ev.delta?.stop_reason !== undefined) rec.stopReason = ev.delta.stop_reason;
+    }
+  } catch { /* a partial or odd event: skip it */ }
+}
+
+/**
+ * What an Anthropic upstream tells its clients beside the body (rate-limit budget, its own
+ * request id) is passed on; the proxy's request-id stays the one clients see.
+ */
+export function upstreamInfoHeaders(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (name.startsWith("anthropic-ratelimit-")) out[name] = value;
+  }
+  const upstreamId = headers.get("request-id");
+  if (upstreamId) out["upstream-request-id"] = upstreamId;
+  return out;
+}

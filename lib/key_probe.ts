@@ -1,0 +1,52 @@
+// A tiny request through one key: the admin "test" button and the disabled-key check use it.
+import type { MessagesRequest } from "./anthropic.ts";
+import { mapModel } from "./model_map.ts";
+import { providerFor } from "./providers/registry.ts";
+import type { CallContext, UpstreamConfig } from "./providers/types.ts";
+import type { Services } from "./services.ts";
+import { send } from "./upstream_fetch.ts";
+
+export async function probeKey(
+  s: Services,
+  upstream: UpstreamConfig,
+  key: string,
+): Promise<{ ok: boolean; status: number; message: string; ms: number }> {
+  const provider = providerFor(upstream.serviceType);
+  if (!provider) return { ok: false, status: 0, message: "unknown serviceType", ms: 0 };
+  const model = mapModel("claude-3-5-haiku-latest", upstream.models);
+  const body: MessagesRequest = {
+    model,
+    max_tokens: 8,
+    messages: [{ role: "user", content: "Reply with OK." }],
+  };
+  const ctx: CallContext = {
+    upstream,
+    model,
+    requestedModel: model,
+    apiKey: key,
+    stream: false,
+    clientHeaders: new Headers(),
+  };
+  const started = s.now();
+  const sent = await send(
+    s,
+    provider.buildRequest(body, ctx, JSON.stringify(body)),
+    Math.min(30_000, s.config.requestTimeout),
+    undefined,
+  );
+  if (!("res" in sent)) return { ok: false, status: sent.status, message: sent.message, ms: 0 };
+  clearTimeout(sent.timer);
+  const text = await sent.res.text().catch(() => "");
+  const ms = s.now() - started;
+  if (sent.res.ok) return { ok: true, status: sent.res.status, message: "key works", ms };
+  const failure = provider.parseError(sent.res.status, text, sent.res.headers);
+  // A request error (unknown model, say) still means the upstream accepted the key.
+  const ok = failure.keyFault === undefined;
+  const message = s.log.redact(failure.message).slice(0, 300);
+  return {
+    ok,
+    status: failure.status,
+    message: ok ? `key accepted (upstream said: ${message})` : message,
+    ms,
+  };
+}

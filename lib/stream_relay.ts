@@ -1,0 +1,275 @@
+// Relays one streamed answer: holds the response until the upstream's first event (so an early
+// failure can still go to another key), then translates event by event (or forwards bytes for the
+// passthrough), with pings during silences and an error event when the upstream breaks or stalls.
+import { newId } from "./anthropic.ts";
+import { noteAnthropicEvent, upstreamInfoHeaders } from "./anthropic_answer.ts";
+import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
+import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
+import type { MessagesCall } from "./proxy.ts";
+import type { RequestRecord } from "./request_record.ts";
+import type { Services } from "./services.ts";
+import { createSseDecoder, PING_FRAME } from "./sse.ts";
+import { estimateTokens } from "./token_estimate.ts";
+import { networkFailure, type Outcome, type Timer } from "./upstream_fetch.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Holds the response until the upstream's first event: an early error (or an empty body) is
+ * still a failure the caller can retry on another key. Then streams, translating event by event.
+ */
+export async function streamAttempt(
+  s: Services,
+  provider: Provider,
+  ctx: CallContext,
+  call: MessagesCall,
+  res: Response,
+  controller: AbortController,
+  firstByteTimer: Timer,
+  rec: RequestRecord,
+  finish: (status: number, failure?: UpstreamFailure) => void,
+): Promise<Outcome> {
+  const reader = res.body!.getReader();
+  const readFailure = (err: unknown) =>
+    networkFailure(controller.signal, err, "Upstream stream broke");
+  let writer: AnthropicStreamWriter | undefined;
+  // The passthrough forwards bytes; a side reader only picks usage and the stop reason out.
+  const watch = provider.passthrough
+    ? createSseDecoder((ev) => {
+      if (ev.event === "message_start" || ev.event === "message_delta") {
+        noteAnthropicEvent(rec, ev.data);
+      }
+    })
+    : undefined;
+  let feed: ((chunk: Uint8Array) => void) | undefined;
+  let endInput: (() => void) | undefined;
+  let first: Uint8Array[] = [];
+  if (!provider.passthrough) {
+    writer = new AnthropicStreamWriter({
+      id: newId("msg"),
+      model: ctx.requestedModel,
+      inputTokens: estimateTokens(call.body),
+    });
+    const translator = provider.createStreamTranslator(ctx, writer);
+    const decoder = createSseDecoder((ev) => translator.push(ev));
+    feed = (chunk) => decoder.feed(chunk);
+    endInput = () => {
+      decoder.flush();
+      translator.end();
+    };
+  }
+
+  // Wait for the first event (passthrough: the first bytes).
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) {
+        clearTimeout(firstByteTimer);
+        if (!writer) {
+          return {
+            failure: {
+              status: 502,
+              type: "api_error",
+              message: "Upstream closed the stream without sending anything",
+              keyFault: "transient",
+            },
+          };
+        }
+        endInput!();
+        break;
+      }
+      if (!writer) {
+        first = [value];
+        break;
+      }
+      feed!(value);
+      if (writer.contentStarted || writer.done) break;
+    }
+  } catch (err) {
+    clearTimeout(firstByteTimer);
+    return { failure: readFailure(err) };
+  }
+  clearTimeout(firstByteTimer);
+  if (writer?.failure && !writer.contentStarted) {
+    reader.cancel().catch(() => {});
+    return { failure: writer.failure };
+  }
+  rec.ttfbMs = s.now() - rec.time;
+
+  const logResponse = s.config.enableResponseLogs;
+  let responseLog = "";
+  const capture = (text: string) => {
+    if (logResponse && responseLog.length < s.config.logBodyMaxBytes) responseLog += text;
+  };
+  const pingEvery = s.config.streamPingInterval;
+  const idleLimit = s.config.requestTimeout;
+  let lastUpstream = s.now();
+  let lastSent = s.now();
+  let closed = false;
+  let unwatch: (() => void) | undefined;
+  let endsWithFrame = true;
+
+  const done = (failure?: UpstreamFailure) => {
+    if (closed) return;
+    closed = true;
+    unwatch?.();
+    if (writer) {
+      rec.stopReason = writer.stopReason;
+      rec.usage = writer.usage;
+    }
+    if (logResponse) rec.responseBody = responseLog;
+    finish(200, failure ?? writer?.failure);
+  };
+
+  const body = new ReadableStream<Uint8Array>({
+    start(ctrl) {
+      const initial = writer ? writer.take() : "";
+      if (initial) {
+        capture(initial);
+        ctrl.enqueue(encoder.encode(initial));
+      }
+      for (const chunk of first) {
+        watch?.feed(chunk);
+        ctrl.enqueue(chunk);
+        endsWithFrame = endsWithBlankLine(chunk);
+      }
+      first = [];
+      if (writer?.done) {
+        done();
+        ctrl.close();
+        return;
+      }
+      const tick = Math.max(50, Math.min(1000, pingEvery / 2, idleLimit / 4));
+      unwatch = watchStream(tick, () => {
+        if (closed) return;
+        const now = s.now();
+        if (now - lastUpstream >= idleLimit) {
+          controller.abort(new DOMException("timeout", "TimeoutError"));
+          return;
+        }
+        if (now - lastSent >= pingEvery && endsWithFrame) {
+          lastSent = now;
+          ctrl.enqueue(encoder.encode(PING_FRAME));
+        }
+      });
+    },
+    async pull(ctrl) {
+      try {
+        while (!closed) {
+          const { value, done: ended } = await reader.read();
+          lastUpstream = s.now();
+          if (ended) {
+            if (writer) {
+              endInput!();
+              const out = writer.take();
+              if (out) {
+                capture(out);
+                ctrl.enqueue(encoder.encode(out));
+              }
+            }
+            done();
+            ctrl.close();
+            return;
+          }
+          if (!writer) {
+            endsWithFrame = endsWithBlankLine(value);
+            lastSent = lastUpstream;
+            watch?.feed(value);
+            ctrl.enqueue(value);
+            return;
+          }
+          feed!(value);
+          const out = writer.take();
+          if (out) {
+            capture(out);
+            lastSent = lastUpstream;
+            ctrl.enqueue(encoder.encode(out));
+          }
+          if (writer.done) {
+            reader.cancel().catch(() => {});
+            done();
+            ctrl.close();
+            return;
+          }
+          if (out) return;
+        }
+      } catch (err) {
+        if (closed) return;
+        const failure = readFailure(err);
+        const frame = errorFrame(writer, failure);
+        capture(frame);
+        try {
+          ctrl.enqueue(encoder.encode(frame));
+          ctrl.close();
+        } catch { /* the client is gone */ }
+        done(failure);
+      }
+    },
+    cancel() {
+      controller.abort(new DOMException("client closed", "AbortError"));
+      reader.cancel().catch(() => {});
+      done({ status: 499, type: "api_error", message: "client closed the stream" });
+    },
+  }, { highWaterMark: 0 });
+
+  return {
+    response: new Response(body, {
+      status: 200,
+      headers: {
+        ...(provider.passthrough ? upstreamInfoHeaders(res.headers) : {}),
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+        "request-id": call.requestId,
+      },
+    }),
+  };
+}
+
+/** One interval per tick length checks every open stream (pings, silence), not one per stream. */
+const streamWatchers = new Map<number, { checks: Set<() => void>; timer: Timer }>();
+
+function watchStream(tick: number, check: () => void): () => void {
+  let group = streamWatchers.get(tick);
+  if (!group) {
+    const checks = new Set<() => void>();
+    const timer = setInterval(() => {
+      for (const c of checks) c();
+    }, tick);
+    group = { checks, timer };
+    streamWatchers.set(tick, group);
+  }
+  const g = group;
+  g.checks.add(check);
+  return () => {
+    g.checks.delete(check);
+    if (g.checks.size === 0) {
+      clearInterval(g.timer);
+      streamWatchers.delete(tick);
+    }
+  };
+}
+
+function endsWithBlankLine(chunk: Uint8Array): boolean {
+  const n = chunk.length;
+  return n >= 2 && chunk[n - 1] === 10 && chunk[n - 2] === 10;
+}
+
+function errorFrame(writer: AnthropicStreamWriter | undefined, failure: UpstreamFailure): string {
+  const type = failure.status === 504
+    ? "overloaded_error"
+    : failure.type === "timeout_error"
+    ? "overloaded_error"
+    : failure.type;
+  const message = failure.status === 504
+    ? "Upstream went silent for longer than REQUEST_TIMEOUT"
+    : failure.message;
+  if (writer) {
+    writer.error({ ...failure, type, message });
+    return writer.take();
+  }
+  // Passthrough: start on a fresh line in case the upstream stopped mid-frame.
+  return `\n\nevent: error\ndata: ${
+    JSON.stringify({ type: "error", error: { type, message } })
+  }\n\n`;
+}

@@ -1,0 +1,63 @@
+// One call to an upstream: the fetch with its first-byte timeout and the client's abort, and
+// what a thrown fetch or body read means.
+import type { UpstreamFailure, UpstreamRequest } from "./providers/types.ts";
+import type { Services } from "./services.ts";
+
+export type Timer = ReturnType<typeof setTimeout>;
+
+/** What one attempt came to: an answer for the client, or a failure to weigh and maybe retry. */
+export type Outcome = { response: Response } | { failure: UpstreamFailure };
+
+/** Sends the request with a first-byte timeout; network failures come back as failures. */
+export async function send(
+  s: Services,
+  req: UpstreamRequest,
+  timeoutMs: number,
+  clientSignal: AbortSignal | undefined,
+): Promise<{ res: Response; controller: AbortController; timer: Timer } | UpstreamFailure> {
+  const controller = new AbortController();
+  const onClientAbort = () => controller.abort(new DOMException("client closed", "AbortError"));
+  clientSignal?.addEventListener("abort", onClientAbort, { once: true });
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("timeout", "TimeoutError")),
+    Math.max(1, timeoutMs),
+  );
+  try {
+    const res = await s.fetch(req.url, {
+      method: req.method ?? "POST",
+      headers: req.headers,
+      body: req.body,
+      signal: controller.signal,
+    });
+    return { res, controller, timer };
+  } catch (err) {
+    clearTimeout(timer);
+    return networkFailure(controller.signal, err);
+  }
+}
+
+/** A fetch or body read that threw: our timeout, the client leaving, or the network. */
+export function networkFailure(
+  signal: AbortSignal,
+  err: unknown,
+  what = "Could not reach the upstream",
+): UpstreamFailure {
+  const reason = signal.reason as DOMException | undefined;
+  if (reason?.name === "TimeoutError") {
+    return {
+      status: 504,
+      type: "timeout_error",
+      message: "Upstream did not answer in time",
+      keyFault: "transient",
+    };
+  }
+  if (reason?.message === "client closed") {
+    return { status: 499, type: "api_error", message: "client closed", keyFault: undefined };
+  }
+  return {
+    status: 502,
+    type: "api_error",
+    message: `${what}: ${(err as Error)?.message ?? String(err)}`,
+    keyFault: "transient",
+  };
+}
