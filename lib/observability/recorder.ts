@@ -102,7 +102,8 @@ export function createObservability(
     now,
   });
   const usage = new UsageStore(kv);
-  const batchSize = options.logBatchSize ?? 50;
+  // Each append costs several KV round trips: fewer, larger batches cost far less per entry.
+  const batchSize = options.logBatchSize ?? 500;
   const maxQueue = options.maxQueue ?? 5_000;
   let queue: RequestRecord[] = [];
   let lastPrune = 0;
@@ -115,7 +116,7 @@ export function createObservability(
     log.log("error", what, { error: err instanceof Error ? err.message : String(err) });
   };
 
-  const logTimer = new FlushTimer(options.logFlushMs ?? 250, async () => {
+  const logTimer = new FlushTimer(options.logFlushMs ?? 1_000, async () => {
     const writes = bodyLines;
     bodyLines = [];
     for (const write of writes) write();

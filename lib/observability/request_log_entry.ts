@@ -95,6 +95,17 @@ export function costOf(value: unknown): number {
   return /[^\u0000-\u00ff]/.test(json) ? json.length * 2 : json.length;
 }
 
+/**
+ * An entry's size in KV, without serialising it when it has no bodies: its strings are clipped
+ * (model 200, error 1000, each of at most 40 attempts 300 + ids), so a generous sum bounds it.
+ */
+export function entryCost(entry: RequestLogEntry): number {
+  if (entry.requestBody !== undefined || entry.responseBody !== undefined) return costOf(entry);
+  return 2 * (1_500 + (entry.errorMessage?.length ?? 0) + entry.model.length +
+    (entry.upstreamModel?.length ?? 0) + entry.attempts.length * 450 +
+    entry.fallbacks.join().length);
+}
+
 export function buildEntry(
   rec: RequestRecord,
   options: { maxBodyBytes: number; redact: (text: string) => string },
@@ -150,7 +161,7 @@ export function buildEntry(
 
 /** Shortens the longer body until the whole entry fits in a KV value. */
 function fitEntry(entry: RequestLogEntry): RequestLogEntry {
-  for (let i = 0; i < 50 && costOf(entry) > MAX_ENTRY_COST; i++) {
+  for (let i = 0; i < 50 && entryCost(entry) > MAX_ENTRY_COST; i++) {
     const req = entry.requestBody?.length ?? 0;
     const res = entry.responseBody?.length ?? 0;
     if (req === 0 && res === 0) {

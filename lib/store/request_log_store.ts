@@ -1,9 +1,10 @@
 // The request log in KV. Entries are written in batches, one KV value per batch (split to stay
 // under the value size limit), because one value per entry made the log the costliest part of a
-// request. Every entry has a sequence number shared by all instances; the count limit deletes (or
-// rewrites) the batches below `next - max`; age is kept by expireIn and by filtering on read.
+// request. Every entry has a sequence number shared by all instances; the count limit deletes the
+// batches below `next - max` and hides the rest of a straddling one; age is kept by expireIn and
+// by filtering on read.
 import {
-  costOf,
+  entryCost,
   type RequestLogEntry,
   type RequestLogSummary,
   summaryOf,
@@ -78,14 +79,14 @@ export class RequestLogStore {
       opCost += cost;
     };
     for (const entry of kept) {
-      const entryCost = costOf(entry);
-      if (batch.entries.length > 0 && cost + entryCost > MAX_BATCH_COST) {
+      const size = entryCost(entry);
+      if (batch.entries.length > 0 && cost + size > MAX_BATCH_COST) {
         await put();
         batch = { first: seq, entries: [] };
         cost = 0;
       }
       batch.entries.push(entry);
-      cost += entryCost;
+      cost += size;
       seq++;
     }
     await put();
@@ -96,11 +97,15 @@ export class RequestLogStore {
     if (latest > end) await this.trimBefore(latest - this.max);
   }
 
-  /** Removes every entry numbered below `seq`: whole batches deleted, a straddling one rewritten. */
+  /**
+   * Deletes the batches whose entries are all numbered below `seq`. A batch that straddles it is
+   * kept whole (rewriting it on every flush cost more than the log itself); readers hide its
+   * entries below the limit, so the log never shows more than `max`.
+   */
   async trimBefore(seq: number): Promise<number> {
     if (seq <= 0) return 0;
     let removed = 0;
-    const op = this.kv.atomic();
+    let op = this.kv.atomic();
     let mutations = 0;
     const iter = this.kv.list<Batch>({
       start: keys.requestLogBatchPrefix(),
@@ -108,22 +113,23 @@ export class RequestLogStore {
     }, { batchSize: 500 });
     for await (const e of iter) {
       const { first, entries } = e.value;
-      const drop = Math.min(entries.length, Math.max(0, seq - first));
-      if (drop === 0) continue;
-      removed += drop;
-      if (drop === entries.length) op.delete(e.key);
-      else {
-        op.set(e.key, { first: first + drop, entries: entries.slice(drop) }, {
-          expireIn: this.ttlMs,
-        });
-      }
+      if (first + entries.length > seq) continue;
+      op.delete(e.key);
+      removed += entries.length;
       if (++mutations >= 500) {
         await commit(op);
-        return removed + await this.trimBefore(seq);
+        op = this.kv.atomic();
+        mutations = 0;
       }
     }
     if (mutations > 0) await commit(op);
     return removed;
+  }
+
+  /** The lowest sequence number still shown: entries below it are past the count limit. */
+  async #floor(): Promise<number> {
+    const next = (await this.kv.get<number>(keys.requestLogMeta("next"))).value ?? 0;
+    return next - this.max;
   }
 
   /** The entry with this id; `batchHint` (from a listing) finds it without a scan. */
@@ -158,6 +164,7 @@ export class RequestLogStore {
     const scanLimit = options.scanLimit ?? 5_000;
     const match = matcher(filter);
     const cutoff = this.#cutoff();
+    const floor = await this.#floor();
     const [batchFrom, afterId] = parseCursor(options.cursor);
     const iter = this.kv.list<Batch>({
       start: keys.requestLogBatchPrefix(),
@@ -175,6 +182,7 @@ export class RequestLogStore {
       }
       for (; i >= 0; i--) {
         const entry = entries[i];
+        if (e.value.first + i < floor) return { items };
         scanned++;
         if (entry.time >= cutoff) {
           const summary = summaryOf(entry);
@@ -191,9 +199,12 @@ export class RequestLogStore {
   /** Entries currently kept (a full count: for tests and the admin page, not the hot path). */
   async count(): Promise<number> {
     const cutoff = this.#cutoff();
+    const floor = await this.#floor();
     let n = 0;
     for await (const e of this.kv.list<Batch>({ prefix: keys.requestLogBatchPrefix() })) {
-      for (const entry of e.value.entries) if (entry.time >= cutoff) n++;
+      e.value.entries.forEach((entry, i) => {
+        if (entry.time >= cutoff && e.value.first + i >= floor) n++;
+      });
     }
     return n;
   }
