@@ -48,7 +48,11 @@ export async function streamAttempt(
     writer = new AnthropicStreamWriter({
       id: newId("msg"),
       model: ctx.requestedModel,
-      inputTokens: estimateTokens(call.body),
+      // Only a first figure (the real count comes in the last event): the body's length is
+      // enough unless images would inflate it.
+      inputTokens: call.raw.includes('"base64"')
+        ? estimateTokens(call.body)
+        : Math.ceil(call.raw.length / 4),
     });
     const translator = provider.createStreamTranslator(ctx, writer);
     const decoder = createSseDecoder((ev) => translator.push(ev));
