@@ -63,10 +63,19 @@ export async function streamAttempt(
     };
   }
 
-  // Wait for the first event (passthrough: the first bytes).
+  // Wait for the first event (passthrough: the first bytes), but not longer than a ping interval:
+  // past that the client gets its headers and pings, and a later failure ends the stream instead.
+  const holdStarted = s.now();
+  let pendingRead: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   try {
     while (true) {
-      const { value, done } = await reader.read();
+      const read = reader.read();
+      const result = await raceHold(read, holdStarted + s.config.streamPingInterval - s.now());
+      if (result === HOLD_EXPIRED) {
+        pendingRead = read;
+        break;
+      }
+      const { value, done } = result;
       if (done) {
         clearTimeout(firstByteTimer);
         if (!writer) {
@@ -107,7 +116,8 @@ export async function streamAttempt(
   };
   const pingEvery = s.config.streamPingInterval;
   const idleLimit = s.config.requestTimeout;
-  let lastUpstream = s.now();
+  // Silence counts from the last upstream bytes, or from the answer's start while still waiting.
+  let lastUpstream = pendingRead ? holdStarted : s.now();
   let lastSent = s.now();
   let closed = false;
   let unwatch: (() => void) | undefined;
@@ -160,7 +170,9 @@ export async function streamAttempt(
     async pull(ctrl) {
       try {
         while (!closed) {
-          const { value, done: ended } = await reader.read();
+          const next = pendingRead ?? reader.read();
+          pendingRead = undefined;
+          const { value, done: ended } = await next;
           lastUpstream = s.now();
           if (ended) {
             if (writer) {
@@ -228,6 +240,24 @@ export async function streamAttempt(
       },
     }),
   };
+}
+
+const HOLD_EXPIRED = Symbol("hold expired");
+
+/** The read, or HOLD_EXPIRED if it has not settled within `ms`. */
+async function raceHold<T>(read: Promise<T>, ms: number): Promise<T | typeof HOLD_EXPIRED> {
+  if (ms <= 0) return HOLD_EXPIRED;
+  let timer: Timer | undefined;
+  try {
+    return await Promise.race([
+      read,
+      new Promise<typeof HOLD_EXPIRED>((resolve) =>
+        timer = setTimeout(() => resolve(HOLD_EXPIRED), ms)
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** One interval per tick length checks every open stream (pings, silence), not one per stream. */

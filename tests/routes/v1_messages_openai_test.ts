@@ -374,3 +374,42 @@ Deno.test("openai: a custom upstream without keys (a local server) is called wit
     await fake.close();
   }
 });
+
+Deno.test("openai: a slow first token does not keep the client silent past the ping interval", async () => {
+  await using t = await setup({ STREAM_PING_INTERVAL: "150" });
+  t.fake.enqueue({
+    sse: [
+      openaiChunk({ role: "assistant", content: "" }),
+      openaiChunk({ content: "thought long" }),
+      openaiChunk({}, "stop"),
+      openaiUsageChunk(openaiUsage(10, 2)),
+      OPENAI_DONE,
+    ],
+    delayMs: 700,
+  });
+  const started = Date.now();
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "claude-sonnet-test",
+      max_tokens: 50,
+      stream: true,
+      messages: [{ role: "user", content: "think hard" }],
+    }),
+  });
+  const reader = res.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  // Headers and message_start come once the ping interval passes, long before the first token.
+  assert.ok(Date.now() - started < 600, `first bytes after ${Date.now() - started} ms`);
+  assert.match(first, /^event: message_start/);
+  let text = first;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  const { blocks, stopReason } = assertWellFormedStream(parseSse(text));
+  assert.equal(blocks[0].text, "thought long");
+  assert.equal(stopReason, "end_turn");
+});
