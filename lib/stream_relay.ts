@@ -3,6 +3,7 @@
 // passthrough), with pings during silences and an error event when the upstream breaks or stalls.
 import { newId } from "./anthropic.ts";
 import { noteAnthropicEvent, upstreamInfoHeaders } from "./anthropic_answer.ts";
+import { ProxyError } from "./errors.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
 import type { MessagesCall } from "./proxy.ts";
@@ -29,6 +30,19 @@ export async function streamAttempt(
   rec: RequestRecord,
   finish: (status: number, failure?: UpstreamFailure) => void,
 ): Promise<Outcome> {
+  if (!provider.passthrough && /json/i.test(res.headers.get("content-type") ?? "")) {
+    return await wholeAnswerAsStream(
+      s,
+      provider,
+      ctx,
+      call,
+      res,
+      controller,
+      firstByteTimer,
+      rec,
+      finish,
+    );
+  }
   const reader = res.body!.getReader();
   const readFailure = (err: unknown) =>
     networkFailure(controller.signal, err, "Upstream stream broke");
@@ -236,6 +250,56 @@ export async function streamAttempt(
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
         "x-accel-buffering": "no",
+        "request-id": call.requestId,
+      },
+    }),
+  };
+}
+
+/**
+ * Some OpenAI-compatible servers ignore `stream: true` and answer with one JSON document: it is
+ * translated as a whole and sent as the event stream the client asked for.
+ */
+async function wholeAnswerAsStream(
+  s: Services,
+  provider: Provider,
+  ctx: CallContext,
+  call: MessagesCall,
+  res: Response,
+  controller: AbortController,
+  firstByteTimer: Timer,
+  rec: RequestRecord,
+  finish: (status: number, failure?: UpstreamFailure) => void,
+): Promise<Outcome> {
+  let message;
+  try {
+    message = provider.parseResponse(await res.json(), ctx);
+  } catch (err) {
+    if (err instanceof ProxyError) {
+      return { failure: { status: err.status, type: err.type, message: err.message } };
+    }
+    return { failure: networkFailure(controller.signal, err, "Upstream answer could not be read") };
+  } finally {
+    clearTimeout(firstByteTimer);
+  }
+  rec.ttfbMs = s.now() - rec.time;
+  const writer = new AnthropicStreamWriter({
+    id: message.id,
+    model: ctx.requestedModel,
+    inputTokens: message.usage.input_tokens,
+  });
+  writer.replay(message);
+  rec.stopReason = message.stop_reason;
+  rec.usage = message.usage;
+  const text = writer.take();
+  if (s.config.enableResponseLogs) rec.responseBody = text;
+  finish(200);
+  return {
+    response: new Response(text, {
+      status: 200,
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
         "request-id": call.requestId,
       },
     }),

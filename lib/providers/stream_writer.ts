@@ -1,6 +1,6 @@
 // Builds the Anthropic event stream for translated upstreams: owns the block index, so blocks open
 // and close in order 0, 1, 2…, no empty text block is emitted, and every stream ends properly.
-import type { ErrorType, StopReason, Usage } from "../anthropic.ts";
+import type { ErrorType, MessageResponse, StopReason, Usage } from "../anthropic.ts";
 import { PING_FRAME, sseFrame } from "../sse.ts";
 
 type OpenBlock = "text" | "thinking" | "tool" | null;
@@ -158,6 +158,22 @@ export class AnthropicStreamWriter {
       },"cache_creation_input_tokens":${u.cache_creation_input_tokens ?? 0}}}`,
     ) + sseFrame("message_stop", '{"type":"message_stop"}');
     this.done = true;
+  }
+
+  /** Writes a whole message as its events, for upstreams that answered a stream with JSON. */
+  replay(message: MessageResponse): void {
+    for (const block of message.content) {
+      if (block.type === "text") this.text(block.text);
+      else if (block.type === "thinking") {
+        this.thinking(block.thinking);
+        this.signature(block.signature);
+      } else if (block.type === "redacted_thinking") this.redactedThinking(block.data);
+      else if (block.type === "tool_use") {
+        this.toolStart(block.id, block.name);
+        this.toolArgs(JSON.stringify(block.input ?? {}));
+      }
+    }
+    this.finish(message.stop_reason, message.usage, message.stop_sequence);
   }
 
   /** Ends the stream with an `event: error` frame; no `message_stop` follows an error. */

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   OPENAI_DONE,
   openaiChunk,
+  openaiCompletion,
   openaiUsage,
   openaiUsageChunk,
   startFakeOpenAI,
@@ -412,4 +413,33 @@ Deno.test("openai: a slow first token does not keep the client silent past the p
   const { blocks, stopReason } = assertWellFormedStream(parseSse(text));
   assert.equal(blocks[0].text, "thought long");
   assert.equal(stopReason, "end_turn");
+});
+
+Deno.test("openai: a server that ignores stream:true and answers JSON still gives the client a stream", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 200,
+    json: openaiCompletion(
+      {
+        content: "Whole answer",
+        tool_calls: [{
+          id: "call_W1",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"city":"Lima"}' },
+        }],
+      },
+      "tool_calls",
+      openaiUsage(12, 7),
+    ),
+  });
+  const final = await t.client.messages.stream({
+    model: "claude-sonnet-test",
+    max_tokens: 50,
+    tools: [weatherTool],
+    messages: [{ role: "user", content: "weather in Lima" }],
+  }).finalMessage();
+  assert.equal((final.content[0] as Anthropic.TextBlock).text, "Whole answer");
+  assert.deepEqual((final.content[1] as Anthropic.ToolUseBlock).input, { city: "Lima" });
+  assert.equal(final.stop_reason, "tool_use");
+  assert.equal(final.usage.output_tokens, 7);
 });
