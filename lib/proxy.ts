@@ -6,6 +6,7 @@ import { maskKey } from "./config_document.ts";
 import { ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
+import { outputLimitFromError } from "./output_limits.ts";
 import { providerFor } from "./providers/registry.ts";
 import type {
   CallContext,
@@ -132,11 +133,16 @@ async function route(
         });
       }
     }
-    for (const candidate of candidates) {
+    let limitRetried = false;
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i];
       if (s.now() >= deadline || call.signal?.aborted) break;
       triedAny = true;
+      const learned = s.outputLimits.get(upstream.name, model);
       const ctx: CallContext = {
-        upstream,
+        upstream: learned && !(upstream.maxTokens! <= learned)
+          ? { ...upstream, maxTokens: learned }
+          : upstream,
         model,
         requestedModel: call.body.model,
         apiKey: candidate.key,
@@ -169,6 +175,20 @@ async function route(
         ms: s.now() - started,
       });
       if (!failure.keyFault) {
+        const limit = failure.status === 400 ? outputLimitFromError(failure.message) : undefined;
+        const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
+        if (limit !== undefined && limit < asked && !limitRetried) {
+          limitRetried = true;
+          s.outputLimits.learn(upstream.name, model, limit);
+          s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {
+            requestId: call.requestId,
+            upstream: upstream.name,
+            model,
+            limit,
+          });
+          i--;
+          continue;
+        }
         // The request's own fault: another key would fail the same way.
         const shown = { ...failure, message: s.log.redact(failure.message) };
         finish(shown.status, shown);

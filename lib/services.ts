@@ -2,6 +2,7 @@
 import type { Config } from "./config.ts";
 import { KeyPool } from "./key_pool.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { OutputLimits } from "./output_limits.ts";
 import type { Recorder } from "./request_record.ts";
 import { createObservability, type Observability } from "./observability/recorder.ts";
 import { ConfigStore } from "./store/config_store.ts";
@@ -18,6 +19,8 @@ export interface Services {
   recorder: Recorder;
   /** Request log, usage counters and metrics (its recorder is the default `recorder`). */
   observability: Observability;
+  /** Output-token limits upstreams named in their errors, learned per instance. */
+  outputLimits: OutputLimits;
   /** /v1/messages requests being served by this instance now. */
   inFlight: { count: number };
   /** Upstream calls go through this (tests may inject their own). */
@@ -66,6 +69,7 @@ export async function createServices(
     recorder: options.recorder ?? observability.recorder,
     observability,
     inFlight: { count: 0 },
+    outputLimits: new OutputLimits(),
     fetch: options.fetch ?? fetch,
     now,
     startedAt: now(),

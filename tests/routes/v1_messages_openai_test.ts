@@ -443,3 +443,32 @@ Deno.test("openai: a server that ignores stream:true and answers JSON still give
   assert.equal(final.stop_reason, "tool_use");
   assert.equal(final.usage.output_tokens, 7);
 });
+
+Deno.test("openai: an upstream that refuses Claude Code's max_tokens is retried within its limit", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 400,
+    json: {
+      error: {
+        message: "Invalid max_tokens value, the valid range of max_tokens is [1, 8192]",
+        type: "invalid_request_error",
+        param: null,
+        code: "invalid_request_error",
+      },
+    },
+  });
+  const ask = () =>
+    t.client.messages.stream({
+      model: "claude-sonnet-test",
+      max_tokens: 64000,
+      messages: [{ role: "user", content: "hi" }],
+    }).finalMessage();
+  const first = await ask();
+  assert.equal(first.type, "message");
+  const sent = t.fake.requests.map((r) => r.body.max_completion_tokens);
+  assert.deepEqual(sent, [64000, 8192]);
+  // Learned: the next request goes out within the limit at once.
+  await ask();
+  assert.equal(t.fake.requests[2].body.max_completion_tokens, 8192);
+  assert.equal(t.fake.requests.length, 3);
+});
