@@ -13,6 +13,11 @@ const PATTERNS: Array<(m: string) => number | undefined> = [
     /max_(?:completion_)?tokens/i.test(m)
       ? num(/less than or equal to `?(\d+)`?/i.exec(m)?.[1])
       : undefined,
+  // Gemini and others that speak of output tokens: "max_output_tokens ... maximum allowed (8192)"
+  (m) =>
+    /output[_ ]tokens/i.test(m) && !/input token/i.test(m)
+      ? num(/(?:maximum|at most|up to|limit)\D{0,30}?(\d{3,})/i.exec(m)?.[1])
+      : undefined,
   // vLLM: "maximum context length is 8192 tokens. However, you requested 64010 tokens (10 in the
   // messages, 64000 in the completion)": what is left after the prompt.
   (m) => {

@@ -24,6 +24,11 @@ Deno.test("output limits: the limit named in each upstream's max_tokens error is
       "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
       undefined,
     ],
+    ["The value of max_output_tokens (64000) exceeds the maximum allowed (8192).", 8192],
+    [
+      "The input token count (2000000) exceeds the maximum number of tokens allowed (1048576).",
+      undefined,
+    ],
     ["temperature must be less than or equal to 2", undefined],
     ["Invalid API key", undefined],
   ];
