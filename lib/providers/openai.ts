@@ -12,6 +12,7 @@ import {
 } from "../anthropic.ts";
 import { ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
+import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import type {
@@ -526,6 +527,17 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
     content.push({ type: "thinking", thinking: reasoning, signature: OPENAI_THINKING_SIGNATURE });
   }
   let text = messageText(msg.content);
+  if (!reasoning && text.trimStart().startsWith("<think>")) {
+    const split = splitThinkTags(text);
+    text = split.text;
+    if (split.thinking) {
+      content.push({
+        type: "thinking",
+        thinking: split.thinking,
+        signature: OPENAI_THINKING_SIGNATURE,
+      });
+    }
+  }
   const refused = !text && typeof msg.refusal === "string" && msg.refusal !== "";
   if (refused) text = msg.refusal;
   const calls: Json[] = Array.isArray(msg.tool_calls) ? [...msg.tool_calls] : [];
@@ -662,6 +674,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
   private tail = "";
   private readonly maxStop: number;
   private outChars = 0;
+  private thinkTags = new ThinkTagSplitter();
 
   constructor(private readonly out: AnthropicStreamWriter, private readonly state: CallState) {
     this.maxStop = state.stops.reduce((m, s) => Math.max(m, s.length), 0);
@@ -732,7 +745,10 @@ class OpenAIStreamTranslator implements StreamTranslator {
       this.out.thinking(reasoning);
       this.outChars += reasoning.length;
     }
-    if (typeof delta.content === "string" && delta.content) this.text(delta.content);
+    if (typeof delta.content === "string" && delta.content) {
+      if (this.thinkTags.settled) this.text(delta.content);
+      else for (const piece of this.thinkTags.push(delta.content)) this.piece(piece);
+    }
     if (typeof delta.refusal === "string" && delta.refusal) {
       this.refused = true;
       this.text(delta.refusal);
@@ -742,6 +758,13 @@ class OpenAIStreamTranslator implements StreamTranslator {
     } else if (delta.function_call && typeof delta.function_call === "object") {
       this.toolDelta({ index: 0, function: delta.function_call });
     }
+  }
+
+  private piece([kind, text]: Piece): void {
+    if (kind === "text") return this.text(text);
+    this.leaveTool();
+    this.out.thinking(text);
+    this.outChars += text.length;
   }
 
   private text(text: string): void {
@@ -860,6 +883,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
 
   private complete(): void {
     if (this.out.done) return;
+    for (const piece of this.thinkTags.flush()) this.piece(piece);
     this.flushTools();
     this.closeThinking();
     const stopSequence = this.finishReason === "stop" && !this.toolUsed

@@ -14,6 +14,8 @@ import { createSseDecoder } from "../../../lib/sse.ts";
 import {
   OPENAI_DONE,
   openaiChunk,
+  openaiCompletion,
+  openaiUsage,
   startFakeOpenAI,
   validateChatRequest,
 } from "../../fakes/openai_upstream.ts";
@@ -1157,4 +1159,28 @@ Deno.test("fake upstream: a requested tool call comes back as tool_use, streamed
     name: LONG_TOOL,
     input: { q: "x y" },
   }]);
+});
+
+Deno.test("stream: <think> reasoning inside content becomes a thinking block", () => {
+  const sse = [
+    openaiChunk({ role: "assistant", content: "<thi" }),
+    openaiChunk({ content: "nk>Work it out" }),
+    openaiChunk({ content: ".</th" }),
+    openaiChunk({ content: "ink>\n\nFour." }),
+    openaiChunk({}, "stop"),
+    OPENAI_DONE,
+  ].join("");
+  const { blocks } = translate(sse);
+  assert.deepEqual(blocks.map((b) => b.type), ["thinking", "text"]);
+  assert.equal((blocks[0] as { thinking: string }).thinking, "Work it out.");
+  assert.equal((blocks[1] as { text: string }).text, "Four.");
+});
+
+Deno.test("response: <think> reasoning inside content becomes a thinking block", () => {
+  const msg = openaiProvider.parseResponse(
+    openaiCompletion({ content: "<think>Hmm.</think>\nYes." }, "stop", openaiUsage(3, 4)),
+    context({}, false),
+  );
+  assert.deepEqual(msg.content.map((b) => b.type), ["thinking", "text"]);
+  assert.equal((msg.content[1] as { text: string }).text, "Yes.");
 });

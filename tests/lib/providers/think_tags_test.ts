@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { splitThinkTags, ThinkTagSplitter } from "../../../lib/providers/think_tags.ts";
+
+function run(chunks: string[]): Array<[string, string]> {
+  const s = new ThinkTagSplitter();
+  const out: Array<[string, string]> = [];
+  for (const c of chunks) out.push(...s.push(c));
+  out.push(...s.flush());
+  // Merge neighbours of one kind: how they are cut does not matter to the client.
+  return out.reduce<Array<[string, string]>>((acc, [k, t]) => {
+    const last = acc[acc.length - 1];
+    if (last && last[0] === k) last[1] += t;
+    else acc.push([k, t]);
+    return acc;
+  }, []);
+}
+
+Deno.test("think tags: reasoning opening the answer is split from the text, however it is cut", () => {
+  const whole = "<think>\nLet me see.\n</think>\n\nThe answer is 4.";
+  for (let cut = 1; cut < whole.length; cut++) {
+    assert.deepEqual(run([whole.slice(0, cut), whole.slice(cut)]), [
+      ["thinking", "\nLet me see.\n"],
+      ["text", "The answer is 4."],
+    ], `cut at ${cut}`);
+  }
+  assert.deepEqual(run([...whole]), [["thinking", "\nLet me see.\n"], [
+    "text",
+    "The answer is 4.",
+  ]]);
+});
+
+Deno.test("think tags: text without them, or with them later, stays text", () => {
+  assert.deepEqual(run(["Hello", " <think>not reasoning</think>"]), [
+    ["text", "Hello <think>not reasoning</think>"],
+  ]);
+  assert.deepEqual(run(["<thi", "s is text"]), [["text", "<this is text"]]);
+  assert.deepEqual(run(["<think>cut short"]), [["thinking", "cut short"]]);
+  assert.deepEqual(splitThinkTags("  <think>a</think>b"), { thinking: "a", text: "b" });
+  assert.deepEqual(splitThinkTags("plain"), { thinking: "", text: "plain" });
+});
