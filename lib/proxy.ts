@@ -369,5 +369,15 @@ async function attempt(
       };
     }
   }
-  return await streamAttempt(s, provider, ctx, call, res, controller, timer, rec, finish);
+  return await streamAttempt({
+    s,
+    provider,
+    ctx,
+    call,
+    res,
+    controller,
+    firstByteTimer: timer,
+    rec,
+    finish,
+  });
 }

@@ -15,33 +15,28 @@ import { networkFailure, type Outcome, type Timer } from "./upstream_fetch.ts";
 
 const encoder = new TextEncoder();
 
+/** One upstream answer that came back 200 to a streaming request, and what relaying it needs. */
+export interface Relay {
+  s: Services;
+  provider: Provider;
+  ctx: CallContext;
+  call: MessagesCall;
+  res: Response;
+  /** Aborts the upstream request (timeouts, the client leaving). */
+  controller: AbortController;
+  firstByteTimer: Timer;
+  rec: RequestRecord;
+  finish: (status: number, failure?: UpstreamFailure) => void;
+}
+
 /**
  * Holds the response until the upstream's first event: an early error (or an empty body) is
  * still a failure the caller can retry on another key. Then streams, translating event by event.
  */
-export async function streamAttempt(
-  s: Services,
-  provider: Provider,
-  ctx: CallContext,
-  call: MessagesCall,
-  res: Response,
-  controller: AbortController,
-  firstByteTimer: Timer,
-  rec: RequestRecord,
-  finish: (status: number, failure?: UpstreamFailure) => void,
-): Promise<Outcome> {
+export async function streamAttempt(relay: Relay): Promise<Outcome> {
+  const { s, provider, ctx, call, res, controller, firstByteTimer, rec, finish } = relay;
   if (!provider.passthrough && /json/i.test(res.headers.get("content-type") ?? "")) {
-    return await wholeAnswerAsStream(
-      s,
-      provider,
-      ctx,
-      call,
-      res,
-      controller,
-      firstByteTimer,
-      rec,
-      finish,
-    );
+    return await wholeAnswerAsStream(relay);
   }
   const reader = res.body!.getReader();
   const readFailure = (err: unknown) =>
@@ -261,15 +256,7 @@ export async function streamAttempt(
  * translated as a whole and sent as the event stream the client asked for.
  */
 async function wholeAnswerAsStream(
-  s: Services,
-  provider: Provider,
-  ctx: CallContext,
-  call: MessagesCall,
-  res: Response,
-  controller: AbortController,
-  firstByteTimer: Timer,
-  rec: RequestRecord,
-  finish: (status: number, failure?: UpstreamFailure) => void,
+  { s, provider, ctx, call, res, controller, firstByteTimer, rec, finish }: Relay,
 ): Promise<Outcome> {
   let message;
   try {
