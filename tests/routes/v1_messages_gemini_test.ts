@@ -13,35 +13,21 @@ import {
   usageMetadata,
 } from "../fakes/gemini_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
-import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+import { proxyTo } from "../helpers/proxy_to.ts";
+import { ACCESS_KEY } from "../helpers/server.ts";
 import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
 
 const KEYS = ["AIzaFakeGeminiKeyNumberOne000000000000", "AIzaFakeGeminiKeyNumberTwo000000000000"];
 
 async function setup(options: { thinkingModel?: boolean; baseSuffix?: string } = {}) {
   const fake = await startFakeGemini({ requireKey: KEYS, thinkingModel: options.thinkingModel });
-  const server = await startTestServer({
-    config: {
-      upstream: [{
-        name: "gem",
-        baseUrl: fake.url + (options.baseSuffix ?? ""),
-        serviceType: "gemini",
-        apiKeys: KEYS,
-        models: { default: "gemini-2.5-flash" },
-      }],
-      loadBalance: "failover",
-    },
+  return await proxyTo(fake, {
+    name: "gem",
+    baseUrl: fake.url + (options.baseSuffix ?? ""),
+    serviceType: "gemini",
+    apiKeys: KEYS,
+    models: { default: "gemini-2.5-flash" },
   });
-  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
-  return {
-    fake,
-    server,
-    client,
-    async [Symbol.asyncDispose]() {
-      await server.close();
-      await fake.close();
-    },
-  };
 }
 
 const tools: Anthropic.Tool[] = [{

@@ -11,6 +11,7 @@ import {
   startFakeOpenAI,
 } from "../fakes/openai_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
+import { proxyTo } from "../helpers/proxy_to.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
 
@@ -18,29 +19,13 @@ const KEYS = ["sk-openai-test-key-aaaa", "sk-openai-test-key-bbbb"];
 
 async function setup(env: Record<string, string> = {}) {
   const fake = await startFakeOpenAI();
-  const server = await startTestServer({
-    env,
-    config: {
-      upstream: [{
-        name: "oai",
-        baseUrl: `${fake.url}/v1`,
-        serviceType: "openai",
-        apiKeys: KEYS,
-        models: { sonnet: "gpt-4o", haiku: "gpt-4o-mini", default: "gpt-4.1" },
-      }],
-      loadBalance: "round-robin",
-    },
-  });
-  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
-  return {
-    fake,
-    server,
-    client,
-    async [Symbol.asyncDispose]() {
-      await server.close();
-      await fake.close();
-    },
-  };
+  return await proxyTo(fake, {
+    name: "oai",
+    baseUrl: `${fake.url}/v1`,
+    serviceType: "openai",
+    apiKeys: KEYS,
+    models: { sonnet: "gpt-4o", haiku: "gpt-4o-mini", default: "gpt-4.1" },
+  }, { env, loadBalance: "round-robin" });
 }
 
 const weatherTool = {

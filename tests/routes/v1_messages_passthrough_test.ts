@@ -1,37 +1,19 @@
 // The pipeline through an Anthropic-compatible upstream, driven by the official SDK.
-import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
-import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+import { proxyTo } from "../helpers/proxy_to.ts";
+import { ACCESS_KEY } from "../helpers/server.ts";
 import { anthropicStream, startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
 
 const KEYS = ["sk-ant-upstream-key-one-1111", "sk-ant-upstream-key-two-2222"];
 
 async function setup(env: Record<string, string> = {}, keys = KEYS) {
-  const fake = await startFakeAnthropic();
-  const server = await startTestServer({
-    env,
-    config: {
-      upstream: [{
-        name: "anthro",
-        baseUrl: fake.url,
-        serviceType: "anthropic",
-        apiKeys: keys,
-        models: { sonnet: "claude-upstream-sonnet" },
-      }],
-      loadBalance: "failover",
-    },
-  });
-  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
-  return {
-    fake,
-    server,
-    client,
-    async [Symbol.asyncDispose]() {
-      await server.close();
-      await fake.close();
-    },
-  };
+  return await proxyTo(await startFakeAnthropic(), {
+    name: "anthro",
+    serviceType: "anthropic",
+    apiKeys: keys,
+    models: { sonnet: "claude-upstream-sonnet" },
+  }, { env });
 }
 
 Deno.test("passthrough: a message goes upstream with the upstream key and the mapped model", async () => {
