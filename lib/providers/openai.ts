@@ -421,10 +421,14 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
     if (typeof cap === "number" && cap > 0) max = Math.min(max, cap);
     upstream[field] = max;
   }
-  if (typeof body.temperature === "number") upstream.temperature = body.temperature;
-  if (typeof body.top_p === "number") upstream.top_p = body.top_p;
+  // OpenAI's reasoning models refuse sampling settings and stop sequences outright.
+  const reasoningModel = kind === "openai" && OPENAI_REASONING_MODEL.test(ctx.model);
+  if (!reasoningModel) {
+    if (typeof body.temperature === "number") upstream.temperature = body.temperature;
+    if (typeof body.top_p === "number") upstream.top_p = body.top_p;
+    if (stops.length) upstream.stop = stops;
+  }
   if (kind === "custom" && typeof body.top_k === "number") upstream.top_k = body.top_k;
-  if (stops.length) upstream.stop = stops;
   const effort = reasoningEffort(body, kind, ctx.model);
   if (effort) upstream.reasoning_effort = effort;
   const format = responseFormat(body);

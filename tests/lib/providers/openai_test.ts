@@ -1184,3 +1184,14 @@ Deno.test("response: <think> reasoning inside content becomes a thinking block",
   assert.deepEqual(msg.content.map((b) => b.type), ["thinking", "text"]);
   assert.equal((msg.content[1] as { text: string }).text, "Yes.");
 });
+
+Deno.test("request: OpenAI reasoning models get no sampling settings or stop sequences", () => {
+  const body = request({ temperature: 0.2, top_p: 0.9, stop_sequences: ["END"] });
+  const o3 = build(body, { ...context(), model: "o3" });
+  assert.equal("temperature" in o3, false);
+  assert.equal("top_p" in o3, false);
+  assert.equal("stop" in o3, false);
+  const gpt4o = build(body, { ...context(), model: "gpt-4o" });
+  assert.equal(gpt4o.temperature, 0.2);
+  assert.deepEqual(gpt4o.stop, ["END"]);
+});
