@@ -20,6 +20,12 @@ export function errorTypeForStatus(status: number): ErrorType {
   return TYPE_BY_STATUS[status] ?? (status < 500 ? "invalid_request_error" : "api_error");
 }
 
+/**
+ * For errors that a retry cannot fix (no access key, no upstream, every key rejected): the SDKs,
+ * and so Claude Code, retry 5xx and even 401 for minutes unless told not to.
+ */
+export const NO_RETRY: Record<string, string> = { "x-should-retry": "false" };
+
 /** An error the proxy answers with an Anthropic error body and the given status. */
 export class ProxyError extends Error {
   constructor(

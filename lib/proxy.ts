@@ -3,7 +3,7 @@
 import type { MessagesRequest } from "./anthropic.ts";
 import { noteAnthropicMessage, upstreamInfoHeaders } from "./anthropic_answer.ts";
 import { maskKey } from "./config_document.ts";
-import { ProxyError } from "./errors.ts";
+import { NO_RETRY, ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
 import { outputLimitFromError } from "./output_limits.ts";
@@ -94,6 +94,8 @@ async function route(
     throw new ProxyError(
       500,
       "No upstream is configured: add one on the admin pages or with `deno task config add`",
+      undefined,
+      NO_RETRY,
     );
   }
   // Each attempt may wait REQUEST_TIMEOUT for its first byte; all of them together twice that.
@@ -108,7 +110,12 @@ async function route(
     visited.add(upstream.name);
     const provider = providerFor(upstream.serviceType);
     if (!provider) {
-      throw new ProxyError(500, `Upstream "${upstream.name}" has an unknown serviceType`);
+      throw new ProxyError(
+        500,
+        `Upstream "${upstream.name}" has an unknown serviceType`,
+        undefined,
+        NO_RETRY,
+      );
     }
     const model = mapModel(call.body.model, upstream.models);
     rec.upstream = upstream.name;
@@ -251,6 +258,7 @@ async function route(
         message: "Every key of the upstream is disabled; re-enable one on the admin pages",
       };
       delete headers["retry-after"];
+      headers["x-should-retry"] = "false";
     }
   } else if (faults.transient > 0 || faults.rate_limit > 0) {
     failure = {
@@ -266,6 +274,7 @@ async function route(
       type: "api_error",
       message: "Every upstream key was rejected (401/403); check the keys on the admin pages",
     };
+    headers["x-should-retry"] = "false";
   }
   finish(failure.status, failure);
   return errorFor(failure, call.requestId, headers);

@@ -2,7 +2,7 @@
 // request): CORS, the access key, the rate limit, and the declared body size.
 import { Hono } from "hono";
 import { clientKeyFrom, secretMatcher } from "../lib/auth.ts";
-import { ProxyError } from "../lib/errors.ts";
+import { NO_RETRY, ProxyError } from "../lib/errors.ts";
 import type { AppEnv } from "../lib/app.ts";
 import { RateLimiter } from "../lib/rate_limiter.ts";
 import type { Services } from "../lib/services.ts";
@@ -27,12 +27,21 @@ export function clientSurface(services: Services): Hono<AppEnv> {
         throw new ProxyError(
           401,
           "This proxy has no access key configured (PROXY_ACCESS_KEY); it refuses every request until one is set",
+          undefined,
+          NO_RETRY,
         );
       }
       if (!given) {
-        throw new ProxyError(401, "Missing API key: send it as x-api-key or Authorization: Bearer");
+        throw new ProxyError(
+          401,
+          "Missing API key: send it as x-api-key or Authorization: Bearer",
+          undefined,
+          NO_RETRY,
+        );
       }
-      if (!accessKeyMatches(given)) throw new ProxyError(401, "Invalid API key");
+      if (!accessKeyMatches(given)) {
+        throw new ProxyError(401, "Invalid API key", undefined, NO_RETRY);
+      }
       c.set("clientKey", given);
       const wait = limiter?.take(given) ?? 0;
       if (wait > 0) {

@@ -107,6 +107,7 @@ Deno.test("every key rejected with 401 becomes 502 api_error, not 401", async ()
   t.fake.enqueue(unauthorized, unauthorized, unauthorized);
   const res = await post(t.server.url, {});
   assert.equal(res.status, 502);
+  assert.equal(res.headers.get("x-should-retry"), "false");
   const body = await res.json();
   assert.equal(body.error.type, "api_error");
   assert.ok(body.request_id.startsWith("req_"));

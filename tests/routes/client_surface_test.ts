@@ -1,4 +1,5 @@
 // The client surface: auth, CORS, limits, health, and Anthropic-shaped errors for everything.
+import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
@@ -60,6 +61,8 @@ Deno.test("client surface: x-api-key and Bearer both authenticate; anything else
   const none = await fetch(url, { method: "POST", body });
   await assertAnthropicError(none, 401, "authentication_error");
   const wrong = await fetch(url, { method: "POST", headers: { "x-api-key": "nope" }, body });
+  // A wrong key stays wrong: the SDK (and Claude Code) must not retry it for minutes.
+  assert.equal(wrong.headers.get("x-should-retry"), "false");
   const json = await assertAnthropicError(wrong, 401, "authentication_error");
   assert.doesNotMatch(JSON.stringify(json), new RegExp(ACCESS_KEY));
 });
@@ -219,4 +222,20 @@ Deno.test("client surface: the rate limit answers 429 with retry-after", async (
   await assertAnthropicError(limited, 429, "rate_limit_error");
   const wait = Number(limited.headers.get("retry-after"));
   assert.ok(wait > 0 && wait <= 60);
+});
+
+Deno.test("client surface: the SDK gives up at once on a wrong access key instead of retrying", async () => {
+  await using t = await setup();
+  const client = new Anthropic({ apiKey: "wrong-key", baseURL: t.server.url, maxRetries: 3 });
+  const started = Date.now();
+  await assert.rejects(
+    client.messages.create({
+      model: "m",
+      max_tokens: 5,
+      messages: [{ role: "user", content: "hi" }],
+    }),
+    (err: unknown) => err instanceof Anthropic.AuthenticationError,
+  );
+  // Three retries with the SDK's backoff would take several seconds.
+  assert.ok(Date.now() - started < 1_000, `took ${Date.now() - started} ms`);
 });
