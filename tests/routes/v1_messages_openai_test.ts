@@ -366,10 +366,8 @@ Deno.test("openai: a slow first token does not keep the client silent past the p
   t.fake.enqueue({
     sse: [
       openaiChunk({ role: "assistant", content: "" }),
-      openaiChunk({ content: "thought long" }),
-      openaiChunk({}, "stop"),
-      openaiUsageChunk(openaiUsage(10, 2)),
-      OPENAI_DONE,
+      openaiChunk({ content: "thought long" }) + openaiChunk({}, "stop") +
+      openaiUsageChunk(openaiUsage(10, 2)) + OPENAI_DONE,
     ],
     delayMs: 1_500,
   });
