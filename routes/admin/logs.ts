@@ -1,6 +1,8 @@
 // /admin/logs: the request log (list, live fragment, detail) and the usage CSV. Mounted by the
 // admin routes behind their session guard; no authentication here.
+import { zValidator } from "@hono/zod-validator";
 import { type Context, Hono } from "hono";
+import { z } from "zod";
 import type { AppEnv } from "../../lib/app.ts";
 import { usageCsv } from "../../lib/observability/usage_report.ts";
 import type { Services } from "../../lib/services.ts";
@@ -21,27 +23,55 @@ const defaultChrome: ChromeFor = (c) => {
 
 const PAGE_SIZE = 50;
 
+// Query strings come from links and hand-edited URLs: anything odd falls back to a default.
+const text = (max: number) =>
+  z.string().trim().transform((v) => v.slice(0, max) || undefined).optional().catch(undefined);
+
+const ListQuery = z.object({
+  status: z.string().trim().toLowerCase().regex(/^([1-5]xx|\d{3})$/).optional().catch(undefined),
+  upstream: text(200),
+  model: text(200),
+  errors: z.string().optional().transform((v) => v === "1" || v === "on" || v === "true")
+    .catch(false),
+  cursor: text(500),
+  live: z.string().optional().transform((v) => v !== "0").catch(true),
+});
+
+const CsvQuery = z.object({
+  bucket: z.enum(["hour", "day"]).catch("hour"),
+  days: z.coerce.number().int().min(1).optional().catch(undefined),
+});
+
+const DetailQuery = z.object({
+  b: z.coerce.number().int().min(0).optional().catch(undefined),
+});
+
 export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChrome): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const obs = services.observability;
 
-  const read = async (c: Context<AppEnv>) => {
-    const filter = filterFrom(c);
-    const cursor = clip(c.req.query("cursor"), 500);
+  const read = async (q: z.infer<typeof ListQuery>) => {
+    const filter: RequestLogFilter = {
+      status: q.status,
+      upstream: q.upstream,
+      model: q.model,
+      errorsOnly: q.errors,
+    };
     // Show what this instance has just served, not what is still queued.
     await obs.flush();
     let page: RequestLogPage;
     try {
-      page = await obs.requestLog.list(filter, { limit: PAGE_SIZE, cursor });
+      page = await obs.requestLog.list(filter, { limit: PAGE_SIZE, cursor: q.cursor });
     } catch {
       page = await obs.requestLog.list(filter, { limit: PAGE_SIZE }); // a stale or forged cursor
     }
-    return { filter, cursor, page };
+    return { filter, cursor: q.cursor, page };
   };
 
-  app.get("/", async (c) => {
-    const { filter, cursor, page } = await read(c);
-    const live = !cursor && c.req.query("live") !== "0";
+  app.get("/", zValidator("query", ListQuery), async (c) => {
+    const q = c.req.valid("query");
+    const { filter, cursor, page } = await read(q);
+    const live = !cursor && q.live;
     const upstreams = services.store.snapshot.doc.upstream.map((u) => u.name);
     return c.html(LogsPage({
       chrome: await chromeFor(c),
@@ -55,16 +85,16 @@ export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChr
     }));
   });
 
-  app.get("/rows", async (c) => {
-    const { filter, page } = await read(c);
-    return c.html(LogRows({ filter, page, live: c.req.query("live") !== "0" }));
+  app.get("/rows", zValidator("query", ListQuery), async (c) => {
+    const q = c.req.valid("query");
+    const { filter, page } = await read(q);
+    return c.html(LogRows({ filter, page, live: q.live }));
   });
 
-  app.get("/usage.csv", async (c) => {
-    const bucket = c.req.query("bucket") === "day" ? "day" : "hour";
+  app.get("/usage.csv", zValidator("query", CsvQuery), async (c) => {
+    const { bucket, days: asked } = c.req.valid("query");
     const maxDays = (bucket === "day" ? RETENTION_MS.day : RETENTION_MS.hour) / BUCKET_MS.day;
-    const asked = Number(c.req.query("days") ?? (bucket === "day" ? 90 : 7));
-    const days = Number.isFinite(asked) ? Math.min(maxDays, Math.max(1, Math.floor(asked))) : 7;
+    const days = Math.min(maxDays, asked ?? (bucket === "day" ? 90 : 7));
     await obs.flushUsage();
     const to = bucketStart(bucket, services.now()) + BUCKET_MS[bucket];
     const from = to - days * BUCKET_MS.day;
@@ -77,12 +107,11 @@ export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChr
     });
   });
 
-  app.get("/:id", async (c) => {
+  app.get("/:id", zValidator("query", DetailQuery), async (c) => {
     const id = c.req.param("id");
     await obs.flush();
-    const hint = c.req.query("b");
     const entry = /^[\w-]{1,100}$/.test(id)
-      ? await obs.requestLog.get(id, hint && /^\d+$/.test(hint) ? Number(hint) : undefined)
+      ? await obs.requestLog.get(id, c.req.valid("query").b)
       : null;
     const chrome = await chromeFor(c);
     if (!entry) return c.html(LogNotFoundPage({ chrome, id }), 404);
@@ -90,20 +119,4 @@ export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChr
   });
 
   return app;
-}
-
-function clip(value: string | undefined, max: number): string | undefined {
-  const v = value?.trim();
-  return v ? v.slice(0, max) : undefined;
-}
-
-function filterFrom(c: Context<AppEnv>): RequestLogFilter {
-  const status = clip(c.req.query("status"), 3)?.toLowerCase();
-  const errors = c.req.query("errors");
-  return {
-    status: status && /^([1-5]xx|\d{3})$/.test(status) ? status : undefined,
-    upstream: clip(c.req.query("upstream"), 200),
-    model: clip(c.req.query("model"), 200),
-    errorsOnly: errors === "1" || errors === "on" || errors === "true",
-  };
 }

@@ -182,6 +182,13 @@ Deno.test("usage: CSV download, the panel's charts and the last hour", async () 
 
     const day = await (await app.request("/admin/logs/usage.csv?bucket=day")).text();
     assert.match(day, /\r\nday,/);
+    // Hand-edited query strings fall back to the defaults instead of failing.
+    const odd = await app.request("/admin/logs/usage.csv?bucket=weekly&days=lots");
+    assert.equal(odd.status, 200);
+    assert.match(await odd.text(), /\r\nhour,/);
+    const list = await app.request("/admin/logs?status=9xx9&errors=maybe&live=sure");
+    assert.equal(list.status, 200);
+    await list.body?.cancel();
 
     const panel = await (await app.request("/panel")).text();
     assert.match(panel, /<svg[^>]*viewBox/);
