@@ -130,7 +130,8 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   let lastSent = s.now();
   let closed = false;
   let unwatch: (() => void) | undefined;
-  let endsWithFrame = true;
+  // A ping goes out only between whole frames, and never before the passthrough's message_start.
+  let endsWithFrame = writer !== undefined;
 
   const done = (failure?: UpstreamFailure) => {
     if (closed) return;

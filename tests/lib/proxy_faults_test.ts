@@ -273,3 +273,13 @@ Deno.test("MAX_CONCURRENT_REQUESTS holds: past it the client gets 529", async ()
   assert.equal(d.status, 200);
   await d.body?.cancel();
 });
+
+Deno.test("a passthrough stream slow to start gets no ping before its message_start", async () => {
+  await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "5000" });
+  const frames = anthropicStream("late");
+  t.fake.enqueue({ sse: ["", ...frames], delayMs: 400 });
+  const res = await post(t.server.url, { stream: true });
+  const text = await res.text();
+  assert.ok(text.startsWith("event: message_start"), text.slice(0, 80));
+  assert.match(text, /message_stop/);
+});
