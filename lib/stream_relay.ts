@@ -35,7 +35,7 @@ export interface Relay {
  */
 export async function streamAttempt(relay: Relay): Promise<Outcome> {
   const { s, provider, ctx, call, res, controller, firstByteTimer, rec, finish } = relay;
-  if (!provider.passthrough && /json/i.test(res.headers.get("content-type") ?? "")) {
+  if (!provider.passthrough && /^application\/json/i.test(res.headers.get("content-type") ?? "")) {
     return await wholeAnswerAsStream(relay);
   }
   const reader = res.body!.getReader();
