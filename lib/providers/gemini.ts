@@ -1006,4 +1006,30 @@ export const geminiProvider: Provider = {
   parseCountTokens(json: unknown): number {
     return isObj(json) ? num(json.totalTokens) : 0;
   },
+
+  modelsRequest(ctx) {
+    return {
+      url: `${geminiApiRoot(ctx.upstream.baseUrl)}/models?pageSize=1000`,
+      method: "GET",
+      headers: { "x-goog-api-key": ctx.apiKey },
+    };
+  },
+
+  parseModels(json) {
+    const models = isObj(json) && Array.isArray(json.models) ? json.models : [];
+    return models.filter((m): m is Obj =>
+      isObj(m) && typeof m.name === "string" &&
+      // Embedding and other models cannot answer a conversation.
+      (!Array.isArray(m.supportedGenerationMethods) ||
+        m.supportedGenerationMethods.includes("generateContent"))
+    ).map((m) => {
+      const id = String(m.name).replace(/^models\//, "");
+      return {
+        type: "model" as const,
+        id,
+        display_name: typeof m.displayName === "string" ? m.displayName : id,
+        created_at: "1970-01-01T00:00:00.000Z",
+      };
+    });
+  },
 };

@@ -914,4 +914,25 @@ export const openaiProvider: Provider = {
     return new OpenAIStreamTranslator(out, stateFor(ctx));
   },
   parseError,
+
+  modelsRequest(ctx) {
+    const headers: Record<string, string> = {};
+    if (ctx.apiKey) headers.authorization = `Bearer ${ctx.apiKey}`;
+    const url = chatCompletionsUrl(ctx.upstream.baseUrl).replace(
+      /\/chat\/completions$/i,
+      "/models",
+    );
+    return { url, method: "GET", headers };
+  },
+
+  parseModels(json) {
+    const data = (json as Json)?.data;
+    if (!Array.isArray(data)) return [];
+    return data.filter((m) => typeof m?.id === "string").map((m) => ({
+      type: "model" as const,
+      id: m.id,
+      display_name: m.id,
+      created_at: new Date(num(m.created) * 1000).toISOString(),
+    }));
+  },
 };

@@ -5,6 +5,14 @@ import type { AnthropicStreamWriter, UpstreamFailure } from "./stream_writer.ts"
 
 export type { UpstreamFailure };
 
+/** One entry of `GET /v1/models`. */
+export interface ModelInfo {
+  type: "model";
+  id: string;
+  display_name: string;
+  created_at: string;
+}
+
 /** One upstream as stored in the configuration document. */
 export interface UpstreamConfig {
   name: string;
@@ -68,6 +76,8 @@ export interface Provider {
   /** The upstream's own token count request, where it has one. */
   countTokensRequest?(body: MessagesRequest, ctx: CallContext, raw: string): UpstreamRequest;
   parseCountTokens?(json: unknown): number;
-  /** The upstream's own model list request, where it is worth asking (passthrough). */
+  /** The upstream's own model list request, where it has one. */
   modelsRequest?(ctx: Omit<CallContext, "model" | "requestedModel" | "stream">): UpstreamRequest;
+  /** That list in Anthropic's terms; without it (the passthrough) the answer goes out as it is. */
+  parseModels?(json: unknown): ModelInfo[];
 }

@@ -881,6 +881,23 @@ export function startFakeGemini(options: FakeOptions = {}): Promise<FakeUpstream
 
   const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
+    if (req.method === "GET" && url.pathname === "/v1beta/models") {
+      requests.push({ path: url.pathname + url.search, headers: req.headers, body: undefined });
+      return json(200, {
+        models: [
+          {
+            name: "models/gemini-2.5-flash",
+            displayName: "Gemini 2.5 Flash",
+            supportedGenerationMethods: ["generateContent", "countTokens"],
+          },
+          {
+            name: "models/text-embedding-004",
+            displayName: "Text Embedding 004",
+            supportedGenerationMethods: ["embedContent"],
+          },
+        ],
+      });
+    }
     const route = ROUTE.exec(url.pathname);
     if (req.method !== "POST" || !route) {
       return json(404, errorBody(404, "NOT_FOUND", `Path ${url.pathname} was not found.`));

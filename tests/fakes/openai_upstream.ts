@@ -634,6 +634,15 @@ export function startFakeOpenAI(options: { requireKey?: string[] } = {}): Promis
     }
     requests.push({ path, headers: req.headers, body });
     if (closing) return jsonResponse(503, openaiError("fake upstream closing", "server_error"));
+    if (req.method === "GET" && path === "/v1/models") {
+      return jsonResponse(200, {
+        object: "list",
+        data: [
+          { id: FAKE_MODEL, object: "model", created: CREATED, owned_by: "fake" },
+          { id: "gpt-fake-mini", object: "model", created: CREATED, owned_by: "fake" },
+        ],
+      });
+    }
     if (req.method !== "POST" || path !== "/v1/chat/completions") {
       return jsonResponse(404, openaiError(`Invalid URL (${req.method} ${path})`));
     }

@@ -254,3 +254,15 @@ Deno.test({
     }
   },
 });
+
+Deno.test("gemini: models.list shows Gemini's conversational models, not its embedders", async () => {
+  await using t = await setup();
+  const models = await t.client.models.list();
+  const ids = models.data.map((m) => m.id);
+  assert.ok(ids.includes("gemini-2.5-flash"));
+  assert.ok(!ids.includes("text-embedding-004"));
+  assert.equal(
+    models.data.find((m) => m.id === "gemini-2.5-flash")?.display_name,
+    "gemini-2.5-flash",
+  );
+});

@@ -455,3 +455,15 @@ Deno.test("openai: an upstream that refuses Claude Code's max_tokens is retried 
   assert.equal(t.fake.requests[2].body.max_completion_tokens, 8192);
   assert.equal(t.fake.requests.length, 3);
 });
+
+Deno.test("openai: models.list shows the model map's names and the upstream's own models", async () => {
+  await using t = await setup();
+  const models = await t.client.models.list();
+  const ids = models.data.map((m) => m.id);
+  assert.deepEqual(ids, ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-fake", "gpt-fake-mini"]);
+  assert.ok(
+    models.data.every((m) => m.type === "model" && !Number.isNaN(Date.parse(m.created_at))),
+  );
+  const listed = t.fake.requests.find((r) => r.path === "/v1/models")!;
+  assert.equal(listed.headers.get("authorization"), `Bearer ${KEYS[0]}`);
+});
