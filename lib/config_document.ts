@@ -153,8 +153,3 @@ export function maskKey(key: string): string {
   const head = key.length > 16 ? 6 : 3;
   return `${key.slice(0, head)}…${key.slice(-4)}`;
 }
-
-/** The document with every key masked, for display. */
-export function maskedDocument(doc: ConfigDocument): ConfigDocument {
-  return { ...doc, upstream: doc.upstream.map((u) => ({ ...u, apiKeys: u.apiKeys.map(maskKey) })) };
-}

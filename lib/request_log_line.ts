@@ -1,4 +1,5 @@
-// One log line per finished request: enough to see where it went and what it cost.
+// One log line per finished request: enough to see where it went and what it cost. Bodies are
+// masked and cut to LOG_BODY_MAX_BYTES by the observability recorder that wraps this logger.
 import type { Logger } from "./log.ts";
 import type { Recorder } from "./request_record.ts";
 
@@ -27,13 +28,13 @@ export function logLineRecorder(log: Logger): Recorder {
       if (rec.requestBody !== undefined && log.enabled("info")) {
         log.log("info", "request body", {
           requestId: rec.id,
-          body: rec.requestBody.slice(0, 16_384),
+          body: rec.requestBody,
         });
       }
       if (rec.responseBody !== undefined && log.enabled("info")) {
         log.log("info", "response body", {
           requestId: rec.id,
-          body: rec.responseBody.slice(0, 16_384),
+          body: rec.responseBody,
         });
       }
     },

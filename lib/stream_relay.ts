@@ -243,10 +243,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       status: 200,
       headers: {
         ...(provider.passthrough ? upstreamInfoHeaders(res.headers) : {}),
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        "x-accel-buffering": "no",
-        "request-id": call.requestId,
+        ...sseHeaders(call.requestId),
       },
     }),
   };
@@ -285,12 +282,18 @@ async function wholeAnswerAsStream(
   return {
     response: new Response(text, {
       status: 200,
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        "request-id": call.requestId,
-      },
+      headers: sseHeaders(call.requestId),
     }),
+  };
+}
+
+function sseHeaders(requestId: string): Record<string, string> {
+  return {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    // Proxies in between (nginx) must pass events on as they come.
+    "x-accel-buffering": "no",
+    "request-id": requestId,
   };
 }
 

@@ -40,6 +40,7 @@ export class KeyHealthStore {
 
   /** The key's state for a model, or undefined when it is healthy. Memory only. */
   get(upstream: string, keyId: string, model: string): KeyState | undefined {
+    if (this.#states.size === 0) return undefined;
     const now = this.now();
     for (const m of [model, "*"]) {
       const s = this.#states.get(mapKey(upstream, keyId, m));
@@ -53,7 +54,7 @@ export class KeyHealthStore {
     const now = this.now();
     const out: Array<KeyState & { upstream: string; keyId: string }> = [];
     for (const [k, s] of this.#states) {
-      const [u, keyId] = JSON.parse(k) as [string, string, string];
+      const [u, keyId] = splitKey(k);
       if (upstream !== undefined && u !== upstream) continue;
       if (s.state === "cooldown" && (s.until ?? 0) <= now) continue;
       out.push({ ...s, upstream: u, keyId });
@@ -95,7 +96,7 @@ export class KeyHealthStore {
     this.#gen++;
     const op = this.kv.atomic();
     for (const [k] of this.#states) {
-      const [u, id, model] = JSON.parse(k) as [string, string, string];
+      const [u, id, model] = splitKey(k);
       if (u !== upstream || (keyId !== undefined && id !== keyId)) continue;
       this.#states.delete(k);
       op.delete(keys.keyHealth(u, id, model));
@@ -134,6 +135,13 @@ export class KeyHealthStore {
   }
 }
 
+// Looked up for every key on every request: a plain join, not JSON.
+const SEP = "\u0000";
+
 function mapKey(upstream: string, keyId: string, model: string): string {
-  return JSON.stringify([upstream, keyId, model]);
+  return upstream + SEP + keyId + SEP + model;
+}
+
+function splitKey(key: string): [string, string, string] {
+  return key.split(SEP) as [string, string, string];
 }
