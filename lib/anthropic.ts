@@ -1,4 +1,5 @@
 // Types of the Anthropic Messages API, the one format every client speaks to the proxy.
+import { flat } from "./flat_string.ts";
 
 export type Role = "user" | "assistant" | "system";
 
@@ -158,9 +159,9 @@ export function newId(prefix: string, length = 24): string {
     crypto.getRandomValues(random);
     randomAt = 0;
   }
-  let out = prefix + "_01";
-  for (let i = 0; i < length; i++) out += ID_ALPHABET[random[randomAt++] % 62];
-  return out;
+  const codes = new Array<number>(length);
+  for (let i = 0; i < length; i++) codes[i] = ID_ALPHABET.charCodeAt(random[randomAt++] % 62);
+  return flat(prefix, "_01", String.fromCharCode(...codes));
 }
 
 /** Tool ids must match `^[a-zA-Z0-9_-]+$`; anything else is replaced, and an empty id minted. */

@@ -7,6 +7,7 @@ import type {
   Usage,
 } from "../anthropic.ts";
 import { newId } from "../anthropic.ts";
+import { flat } from "../flat_string.ts";
 import { ProxyError } from "../errors.ts";
 import { failureFromStatus, parseDuration } from "./failure.ts";
 import {
@@ -114,7 +115,7 @@ export function geminiFunctionName(name: string): string {
   let clean = name.replace(/[^A-Za-z0-9_.:-]/g, "_");
   if (!/^[A-Za-z_]/.test(clean)) clean = `_${clean}`;
   // A hash keeps two names that clean to the same text apart.
-  return `${clean.slice(0, 55)}_${hash32(name).toString(36).padStart(7, "0")}`;
+  return flat(clean.slice(0, 55), "_", hash32(name).toString(36).padStart(7, "0"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,13 +153,13 @@ function mintToolId(fp: string, signature?: string, geminiId?: string): [string,
   const sig = signature ? toB64url(signature) : "";
   const fits = sig.length > 0 && sig.length <= MAX_SIGNATURE_IN_ID;
   if (!fits && !geminiId) return [head, false];
-  let id = `${head}__${fp}`;
+  const parts = [head, "__", fp];
   if (geminiId) {
     const g = textToB64url(geminiId);
-    id += `i${g.length}_${g}`;
+    parts.push("i", String(g.length), "_", g);
   }
-  if (fits) id += `s${sig}`;
-  return [id, fits];
+  if (fits) parts.push("s", sig);
+  return [parts.join(""), fits];
 }
 
 interface ToolIdInfo {
@@ -275,7 +276,7 @@ function mediaParts(block: Block): Part[] {
     const mimeType = String(source.media_type || "application/pdf");
     if (mimeType.startsWith("text/")) {
       try {
-        return textParts(title + b64urlToText(toB64url(source.data)));
+        return textParts(flat(title, b64urlToText(toB64url(source.data))));
       } catch { /* not base64 after all: send it as data */ }
     }
     return [{ inlineData: { mimeType, data: source.data } }];
@@ -438,7 +439,9 @@ function responsePart(name: string, result: ToolResult | undefined, geminiId?: s
 }
 
 function orphanText(r: ToolResult): Part[] {
-  return textParts(`[Result of tool call ${r.toolUseId}${r.isError ? " (error)" : ""}]\n${r.text}`);
+  return textParts(
+    flat("[Result of tool call ", r.toolUseId, r.isError ? " (error)" : "", "]\n", r.text),
+  );
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type Tool,
   type Usage,
 } from "../anthropic.ts";
+import { flat } from "../flat_string.ts";
 import { ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
@@ -78,12 +79,12 @@ function hashHex(text: string): string {
 export function openaiToolName(name: string): string {
   if (TOOL_NAME_RE.test(name)) return name;
   const clean = name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 55);
-  return `${clean}_${hashHex(name).slice(0, 8)}`;
+  return flat(clean, "_", hashHex(name).slice(0, 8));
 }
 
 function toolCallId(id: unknown): string {
   const raw = typeof id === "string" && id ? id : "call_missing";
-  return raw.length <= MAX_TOOL_ID ? raw : `${raw.slice(0, 31)}_${hashHex(raw).slice(0, 8)}`;
+  return raw.length <= MAX_TOOL_ID ? raw : flat(raw.slice(0, 31), "_", hashHex(raw).slice(0, 8));
 }
 
 /** `{base}/v1/chat/completions`, without doubling a version path or a full endpoint. */
@@ -118,7 +119,7 @@ function imagePart(source: Json): Part | null {
   if (source?.type === "base64" && source.data) {
     return {
       type: "image_url",
-      image_url: { url: `data:${source.media_type || "image/png"};base64,${source.data}` },
+      image_url: { url: flat("data:", source.media_type || "image/png", ";base64,", source.data) },
     };
   }
   if (source?.type === "url" && source.url) {
@@ -152,16 +153,16 @@ function pushParts(block: Json, parts: Part[]): void {
           type: "file",
           file: {
             filename: title || "document.pdf",
-            file_data: `data:application/pdf;base64,${src.data}`,
+            file_data: flat("data:application/pdf;base64,", src.data),
           },
         };
       } else if (src.type === "text" && typeof src.data === "string") {
-        part = textPart(title && src.data ? `${title}\n\n${src.data}` : src.data);
+        part = textPart(title && src.data ? flat(title, "\n\n", src.data) : src.data);
       } else if (src.type === "content") {
         if (typeof src.content === "string") part = textPart(src.content);
         else if (Array.isArray(src.content)) { for (const b of src.content) pushParts(b, parts); }
       } else if (src.type === "url" && src.url) {
-        part = textPart(`[document${title ? ` "${title}"` : ""}: ${src.url}]`);
+        part = textPart(flat("[document", title ? ` "${title}"` : "", ": ", src.url, "]"));
       }
       break;
     }
@@ -202,7 +203,7 @@ function toolResultText(block: Json, images: Part[]): string {
   }
   let text = texts.join("\n");
   if (!text) text = "(no output)";
-  return block.is_error ? `Error: ${text}` : text;
+  return block.is_error ? flat("Error: ", text) : text;
 }
 
 function userContent(parts: Part[]): string | Part[] {
@@ -435,7 +436,9 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
   if (format) upstream.response_format = format;
   const user = body.metadata?.user_id;
   if (typeof user === "string" && user) {
-    upstream.user = user.length <= MAX_USER ? user : `user_${hashHex(user)}${hashHex(`${user}#`)}`;
+    upstream.user = user.length <= MAX_USER
+      ? user
+      : flat("user_", hashHex(user), hashHex(`${user}#`));
   }
   if (ctx.stream) {
     upstream.stream = true;
