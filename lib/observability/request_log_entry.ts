@@ -96,14 +96,12 @@ export function costOf(value: unknown): number {
 }
 
 /**
- * An entry's size in KV, without serialising it when it has no bodies: its strings are clipped
- * (model 200, error 1000, each of at most 40 attempts 300 + ids), so a generous sum bounds it.
+ * An entry's size in KV: its JSON, plus what the serialiser may spend beyond it (an undefined
+ * member keeps its key and a tag there). A close figure packs ~60 entries in a KV value where a
+ * bound from field limits packed 15, and the log's writes cost in proportion to the values.
  */
 export function entryCost(entry: RequestLogEntry): number {
-  if (entry.requestBody !== undefined || entry.responseBody !== undefined) return costOf(entry);
-  return 2 * (1_500 + (entry.errorMessage?.length ?? 0) + entry.model.length +
-    (entry.upstreamModel?.length ?? 0) + entry.attempts.length * 450 +
-    entry.fallbacks.join().length);
+  return costOf(entry) + 300 + 50 * entry.attempts.length;
 }
 
 export function buildEntry(

@@ -128,3 +128,35 @@ Deno.test("max 0 keeps nothing", async () => {
     assert.equal(await keyCount(kv, "request_log"), 0);
   });
 });
+
+Deno.test("entries of every shape are packed into values KV accepts", async () => {
+  await withStore({ max: 10_000 }, async (store) => {
+    const undefinedHeavy = (i: number): RequestLogEntry =>
+      entry(i, {
+        clientKey: undefined,
+        upstreamModel: undefined,
+        serviceType: undefined,
+        key: undefined,
+        errorType: undefined,
+        errorMessage: undefined,
+        stopReason: undefined,
+        ttfbMs: undefined,
+        tokens: undefined,
+        attempts: Array.from({ length: i % 4 }, () => ({
+          upstream: "main",
+          keyId: "k",
+          key: "sk-…abcd",
+          outcome: "failed" as const,
+          status: undefined,
+          reason: undefined,
+          ms: undefined,
+        })),
+      });
+    const wide = (i: number): RequestLogEntry =>
+      entry(i, { errorMessage: "ошибка ✻ ".repeat(100), model: "模型".repeat(90) });
+    const entries = Array.from({ length: 3000 }, (_, i) => i % 3 ? undefinedHeavy(i) : wide(i));
+    await store.append(entries);
+    const page = await store.list({}, { limit: 3000 });
+    assert.equal(page.items.length, 3000);
+  });
+});
