@@ -7,13 +7,18 @@ import {
   type MinuteDelta,
   type UsageDelta,
 } from "../store/usage_store.ts";
-import { bucketIndex } from "./latency_buckets.ts";
+import { bucketIndex, LATENCY_BUCKETS_MS } from "./latency_buckets.ts";
 import { isError, type TokenCounts, tokensOf } from "./request_log_entry.ts";
 
 /** Metric name of latency bucket `i` (counts per bucket, not cumulative). */
 export function latencyMetric(i: number): string {
-  return `latency_b${i}`;
+  return LATENCY_METRICS[i] ?? `latency_b${i}`;
 }
+
+const LATENCY_METRICS = Array.from(
+  { length: LATENCY_BUCKETS_MS.length + 1 },
+  (_, i) => `latency_b${i}`,
+);
 
 /** A model name as a dimension: bounded in length, and in number per flush. */
 const MAX_DIMENSIONS = 2_000;
@@ -23,11 +28,47 @@ export function modelOf(rec: Pick<RequestRecord, "upstreamModel" | "requestedMod
   return (rec.upstreamModel ?? rec.requestedModel ?? "").slice(0, 100) || "(none)";
 }
 
+/** The sums of one row as plain fields: a dictionary keyed by metric name cost more per request. */
+interface Sums {
+  requests: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_creation_tokens: number;
+  latency_ms_sum: number;
+  latency: number[];
+}
+
+type SumField = Exclude<keyof Sums, "latency">;
+const SUM_FIELDS: readonly SumField[] = [
+  "requests",
+  "errors",
+  "input_tokens",
+  "output_tokens",
+  "cache_read_tokens",
+  "cache_creation_tokens",
+  "latency_ms_sum",
+];
+
+function emptySums(): Sums {
+  return {
+    requests: 0,
+    errors: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_creation_tokens: 0,
+    latency_ms_sum: 0,
+    latency: new Array(LATENCY_METRICS.length).fill(0),
+  };
+}
+
 interface Row {
   bucket: Bucket;
   start: number;
   dimension: string;
-  values: Record<string, number>;
+  values: Sums;
 }
 
 const BUCKETS: readonly Bucket[] = ["hour", "day"];
@@ -38,6 +79,7 @@ export class UsageAggregator {
   #recentDay = new Map<string, Row>();
   #minutes = new Map<string, MinuteDelta>();
   #dimensions = new Set<string>();
+  #names = new Map<string, Map<string, Map<string, string>>>();
 
   constructor(private clean: (text: string) => string = (t) => t) {}
 
@@ -48,11 +90,13 @@ export class UsageAggregator {
   add(rec: RequestRecord): void {
     const error = isError(rec);
     const tokens = tokensOf(rec);
-    const latency = latencyIndex(rec.totalMs);
-    const requestDims = ["all", `model:${this.clean(modelOf(rec))}`];
-    if (rec.upstream) requestDims.push(`upstream:${rec.upstream}`);
-    for (const raw of requestDims) {
-      this.#addAll(rec.time, this.#dimension(raw), error, tokens, rec.totalMs, latency);
+    const latency = bucketIndex(rec.totalMs);
+    this.#addAll(rec.time, "all", error, tokens, rec.totalMs, latency);
+    const model = this.#dimension(this.#named("model:", this.clean(modelOf(rec))));
+    this.#addAll(rec.time, model, error, tokens, rec.totalMs, latency);
+    if (rec.upstream) {
+      const upstream = this.#dimension(this.#named("upstream:", rec.upstream));
+      this.#addAll(rec.time, upstream, error, tokens, rec.totalMs, latency);
     }
     // Keys are counted per call, so a key that keeps failing shows even when a retry saved it.
     for (const a of rec.attempts) {
@@ -61,11 +105,11 @@ export class UsageAggregator {
       const ms = a.ms ?? 0;
       this.#addAll(
         rec.time,
-        this.#dimension(`key:${a.upstream}/${a.keyId}`),
+        this.#dimension(this.#named("key:", a.upstream, `/${a.keyId}`)),
         !ok,
         ok ? tokens : undefined,
         ms,
-        latencyIndex(ms),
+        bucketIndex(ms),
       );
     }
     const minute = bucketStart("minute", rec.time);
@@ -77,10 +121,13 @@ export class UsageAggregator {
   drain(): { deltas: UsageDelta[]; minutes: MinuteDelta[] } {
     const deltas: UsageDelta[] = [];
     for (const { bucket, start, dimension, values } of this.#rows.values()) {
-      for (const metric in values) {
+      for (const metric of SUM_FIELDS) {
         const value = values[metric];
         if (value > 0) deltas.push({ bucket, start, dimension, metric, value });
       }
+      values.latency.forEach((value, i) => {
+        if (value > 0) deltas.push({ bucket, start, dimension, metric: LATENCY_METRICS[i], value });
+      });
     }
     const out = { deltas, minutes: [...this.#minutes.values()] };
     this.#rows = new Map();
@@ -88,6 +135,7 @@ export class UsageAggregator {
     this.#recentDay = new Map();
     this.#minutes = new Map();
     this.#dimensions = new Set();
+    this.#names = new Map();
     return out;
   }
 
@@ -95,9 +143,24 @@ export class UsageAggregator {
   restore(deltas: UsageDelta[], minutes: MinuteDelta[]): void {
     for (const d of deltas) {
       const values = this.#row(d.bucket, d.start, d.dimension);
-      values[d.metric] = (values[d.metric] ?? 0) + d.value;
+      const latency = LATENCY_METRICS.indexOf(d.metric);
+      if (latency >= 0) values.latency[latency] += d.value;
+      else if ((SUM_FIELDS as readonly string[]).includes(d.metric)) {
+        values[d.metric as SumField] += d.value;
+      }
     }
     for (const m of minutes) this.#addMinute(m.start, m.metric, m.value);
+  }
+
+  /** `prefix + a + b`, built once per flush rather than once per request. */
+  #named(prefix: string, a: string, b = ""): string {
+    let byA = this.#names.get(prefix);
+    if (!byA) this.#names.set(prefix, byA = new Map());
+    let byB = byA.get(a);
+    if (!byB) byA.set(a, byB = new Map());
+    let name = byB.get(b);
+    if (name === undefined) byB.set(b, name = [prefix, a, b].join(""));
+    return name;
   }
 
   #dimension(dim: string): string {
@@ -113,24 +176,24 @@ export class UsageAggregator {
     error: boolean,
     tokens: TokenCounts | undefined,
     ms: number,
-    latency: string,
+    latency: number,
   ): void {
     for (const bucket of BUCKETS) {
       const v = this.#row(bucket, bucketStart(bucket, time), dimension);
-      v.requests = (v.requests ?? 0) + 1;
-      if (error) v.errors = (v.errors ?? 0) + 1;
+      v.requests++;
+      if (error) v.errors++;
       if (tokens) {
-        v.input_tokens = (v.input_tokens ?? 0) + tokens.input;
-        v.output_tokens = (v.output_tokens ?? 0) + tokens.output;
-        v.cache_read_tokens = (v.cache_read_tokens ?? 0) + tokens.cacheRead;
-        v.cache_creation_tokens = (v.cache_creation_tokens ?? 0) + tokens.cacheCreation;
+        v.input_tokens += tokens.input;
+        v.output_tokens += tokens.output;
+        v.cache_read_tokens += tokens.cacheRead;
+        v.cache_creation_tokens += tokens.cacheCreation;
       }
-      v.latency_ms_sum = (v.latency_ms_sum ?? 0) + Math.max(0, ms);
-      v[latency] = (v[latency] ?? 0) + 1;
+      v.latency_ms_sum += Math.max(0, ms);
+      v.latency[latency]++;
     }
   }
 
-  #row(bucket: Bucket, start: number, dimension: string): Record<string, number> {
+  #row(bucket: Bucket, start: number, dimension: string): Sums {
     // The same few rows take every request of an hour: remember the last one per bucket and
     // dimension instead of building its id again.
     const recentKey = bucket === "hour" ? this.#recentHour : this.#recentDay;
@@ -139,7 +202,7 @@ export class UsageAggregator {
     const id = `${bucket}\u0000${start}\u0000${dimension}`;
     let row = this.#rows.get(id);
     if (!row) {
-      row = { bucket, start, dimension, values: {} };
+      row = { bucket, start, dimension, values: emptySums() };
       this.#rows.set(id, row);
     }
     recentKey.set(dimension, row);
@@ -152,8 +215,4 @@ export class UsageAggregator {
     if (d) d.value += value;
     else this.#minutes.set(id, { start, metric, value });
   }
-}
-
-function latencyIndex(ms: number): string {
-  return latencyMetric(bucketIndex(ms));
 }
