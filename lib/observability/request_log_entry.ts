@@ -95,13 +95,27 @@ export function costOf(value: unknown): number {
   return /[^\u0000-\u00ff]/.test(json) ? json.length * 2 : json.length;
 }
 
+const len = (text: string | undefined) => text?.length ?? 0;
+
 /**
- * An entry's size in KV: its JSON, plus what the serialiser may spend beyond it (an undefined
- * member keeps its key and a tag there). A close figure packs ~60 entries in a KV value where a
- * bound from field limits packed 15, and the log's writes cost in proportion to the values.
+ * An entry's size in KV, bounded closely enough to pack ~60 entries in a value (a looser bound
+ * packed 15, and the log's writes cost in proportion to the values): member names, tags and
+ * numbers take under 700 bytes (150 per attempt), strings at most 2 bytes a character. Entries
+ * with bodies are measured.
  */
 export function entryCost(entry: RequestLogEntry): number {
-  return costOf(entry) + 300 + 50 * entry.attempts.length;
+  if (entry.requestBody !== undefined || entry.responseBody !== undefined) {
+    return costOf(entry) + 300 + 50 * entry.attempts.length;
+  }
+  let chars = len(entry.id) + len(entry.path) + len(entry.clientKey) + len(entry.model) +
+    len(entry.upstreamModel) + len(entry.upstream) + len(entry.serviceType) + len(entry.key) +
+    len(entry.errorType) + len(entry.errorMessage) + len(entry.stopReason);
+  for (const f of entry.fallbacks) chars += f.length + 4;
+  let attempts = 0;
+  for (const a of entry.attempts) {
+    attempts += 150 + 2 * (len(a.upstream) + len(a.keyId) + len(a.key) + len(a.reason));
+  }
+  return 700 + 2 * chars + attempts;
 }
 
 export function buildEntry(
