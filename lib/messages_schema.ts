@@ -34,6 +34,60 @@ export const MessagesRequestSchema = z.looseObject({
 
 export const CountTokensRequestSchema = z.looseObject(common);
 
+const ROLES = new Set(["user", "assistant", "system"]);
+const TOOL_CHOICES = new Set(["auto", "any", "tool", "none"]);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function optional(v: unknown, check: (v: unknown) => boolean): boolean {
+  return v === undefined || check(v);
+}
+
+const isString = (v: unknown) => typeof v === "string";
+const inRange = (min: number, max: number) => (v: unknown) =>
+  typeof v === "number" && v >= min && v <= max;
+const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * The schema's rules written out, for the valid requests that make nearly all traffic: zod copies
+ * every object it checks, which cost more than the rest of a small request's translation. It
+ * accepts only what the schema accepts; anything else goes to zod, whose issues are the answer.
+ */
+export function plainlyValid(body: Record<string, unknown>, withMaxTokens: boolean): boolean {
+  if (typeof body.model !== "string" || body.model.length === 0) return false;
+  const messages = body.messages;
+  if (!Array.isArray(messages)) return false;
+  for (const m of messages) {
+    if (!isObject(m) || !ROLES.has(m.role as string)) return false;
+    if (typeof m.content !== "string" && !Array.isArray(m.content)) return false;
+  }
+  const system = body.system;
+  if (system !== undefined && typeof system !== "string") {
+    if (!Array.isArray(system)) return false;
+    for (const b of system) {
+      if (!isObject(b) || typeof b.type !== "string" || typeof b.text !== "string") return false;
+    }
+  }
+  if (body.tools !== undefined) {
+    if (!Array.isArray(body.tools)) return false;
+    for (const t of body.tools) if (!isObject(t) || typeof t.name !== "string") return false;
+  }
+  const choice = body.tool_choice;
+  if (choice !== undefined && !(isObject(choice) && TOOL_CHOICES.has(choice.type as string))) {
+    return false;
+  }
+  if (!optional(body.thinking, (v) => isObject(v) && typeof v.type === "string")) return false;
+  if (!withMaxTokens) return true;
+  return isCount(body.max_tokens) &&
+    optional(body.stream, (v) => typeof v === "boolean") &&
+    optional(body.stop_sequences, (v) => Array.isArray(v) && v.every(isString)) &&
+    optional(body.temperature, inRange(0, 2)) &&
+    optional(body.top_p, inRange(0, 1)) &&
+    optional(body.top_k, isCount);
+}
+
 /** Zod issues as one readable sentence for an invalid_request_error. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.slice(0, 5).map((i) => {

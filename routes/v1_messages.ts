@@ -12,6 +12,7 @@ import {
   CountTokensRequestSchema,
   describeIssues,
   MessagesRequestSchema,
+  plainlyValid,
 } from "../lib/messages_schema.ts";
 import { handleMessages } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
@@ -31,8 +32,10 @@ async function readBody(
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new ProxyError(400, "The request body must be a JSON object");
   }
-  const result = schema.safeParse(parsed);
-  if (!result.success) throw new ProxyError(400, describeIssues(result.error.issues));
+  if (!plainlyValid(parsed as Record<string, unknown>, schema === MessagesRequestSchema)) {
+    const result = schema.safeParse(parsed);
+    if (!result.success) throw new ProxyError(400, describeIssues(result.error.issues));
+  }
   const blockProblem = contentBlockProblem(
     (parsed as { messages: Array<{ content: unknown }> }).messages,
   );
