@@ -5,6 +5,7 @@ import type {
   ResponseBlock,
   StopReason,
   Usage,
+  WebSearchResult,
 } from "../anthropic.ts";
 import { newId } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
@@ -18,6 +19,7 @@ import {
   type JsonPath,
 } from "./gemini_schema.ts";
 import type { AnthropicStreamWriter, UpstreamFailure } from "./stream_writer.ts";
+import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
 import type { CallContext, Provider, StreamTranslator, UpstreamRequest } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -67,6 +69,8 @@ interface RequestState {
   jsonPaths: Map<string, JsonPath[]>;
   /** Signatures of text parts are only worth carrying when the client asked for thinking. */
   carryText: boolean;
+  /** The client's web search tool became Gemini's googleSearch: grounding is told as searches. */
+  webSearch?: boolean;
 }
 
 // The pipeline hands the same context object to buildRequest and to the response side.
@@ -538,7 +542,12 @@ function declareTools(body: MessagesRequest): Declared {
     if (schema) decl.parameters = schema;
     decls.push(decl);
   }
-  if (!decls.length) return { state };
+  if (!decls.length) {
+    if (!wantsWebSearch(body.tools)) return { state };
+    // Gemini grounds in Google Search itself; 2.x models refuse it beside function calling.
+    state.webSearch = true;
+    return { tools: [{ googleSearch: {} }], state };
+  }
   const out: Declared = { tools: [{ functionDeclarations: decls }], state };
   const choice = body.tool_choice;
   if (isObj(choice)) {
@@ -596,7 +605,10 @@ function buildBody(body: MessagesRequest, ctx: CallContext): [GeminiBody, Reques
   const out: GeminiBody = {
     contents: buildContents(body, { fp: fingerprint(ctx), jsonPaths: state.jsonPaths }),
   };
-  const system = systemText(body);
+  let system = systemText(body);
+  if (!state.webSearch && wantsWebSearch(body.tools)) {
+    system = system ? [system, WEB_SEARCH_UNAVAILABLE].join("\n\n") : WEB_SEARCH_UNAVAILABLE;
+  }
   if (system) out.systemInstruction = { parts: [{ text: system }] };
   if (declared.tools) out.tools = declared.tools;
   if (declared.toolConfig) out.toolConfig = declared.toolConfig;
@@ -610,6 +622,7 @@ function buildBody(body: MessagesRequest, ctx: CallContext): [GeminiBody, Reques
 
 interface Sink {
   readonly openBlock: "text" | "thinking" | "tool" | null;
+  webSearch(id: string, query: string, results: WebSearchResult[]): void;
   text(delta: string): void;
   thinking(delta: string): void;
   signature(signature: string): void;
@@ -622,6 +635,7 @@ function writerSink(out: AnthropicStreamWriter): Sink {
     get openBlock() {
       return out.openBlock;
     },
+    webSearch: (id, query, results) => out.webSearch(id, query, results),
     text: (d) => out.text(d),
     thinking: (d) => out.thinking(d),
     signature: (s) => out.signature(s),
@@ -637,6 +651,18 @@ function writerSink(out: AnthropicStreamWriter): Sink {
 class Collector implements Sink {
   blocks: ResponseBlock[] = [];
   openBlock: "text" | "thinking" | "tool" | null = null;
+  searches = 0;
+
+  /** Put first, where Anthropic puts a search: before the text written from its results. */
+  webSearch(id: string, query: string, results: WebSearchResult[]): void {
+    this.blocks.splice(
+      this.searches * 2,
+      0,
+      { type: "server_tool_use", id, name: "web_search", input: { query } },
+      { type: "web_search_tool_result", tool_use_id: id, content: results },
+    );
+    this.searches++;
+  }
 
   text(delta: string): void {
     if (!delta) return;
@@ -724,6 +750,30 @@ class Assembler {
     this.sink.tool(id, name, args);
     this.visible = true;
     this.calls++;
+  }
+
+  /** Gemini's grounding (the queries it ran, the pages it used) as one web search. */
+  grounding(meta: unknown): void {
+    if (!this.state.webSearch || !isObj(meta)) return;
+    const queries = Array.isArray(meta.webSearchQueries)
+      ? meta.webSearchQueries.filter((q): q is string => typeof q === "string" && q !== "")
+      : [];
+    const results: WebSearchResult[] = [];
+    for (const chunk of Array.isArray(meta.groundingChunks) ? meta.groundingChunks : []) {
+      const web = isObj(chunk) && isObj(chunk.web) ? chunk.web : undefined;
+      if (typeof web?.uri !== "string" || !web.uri) continue;
+      const title = typeof web.title === "string" && web.title ? web.title : web.uri;
+      results.push({
+        type: "web_search_result",
+        url: web.uri,
+        title,
+        encrypted_content: "",
+        page_age: null,
+      });
+    }
+    if (!queries.length && !results.length) return;
+    this.flush(false);
+    this.sink.webSearch(newId("srvtoolu"), queries.join(" | "), results);
   }
 
   /** Closes an open thinking block with its signature; `force` opens one for pending signatures. */
@@ -895,6 +945,7 @@ export const geminiProvider: Provider = {
       : undefined;
     const feedback = isObj(res.promptFeedback) ? res.promptFeedback : {};
     asm.parts(isObj(cand?.content) ? cand.content.parts : undefined);
+    asm.grounding(cand?.groundingMetadata);
     const outcome = asm.finish(
       cand ? String(cand.finishReason ?? "STOP") : undefined,
       typeof feedback.blockReason === "string" ? feedback.blockReason : undefined,
@@ -917,6 +968,7 @@ export const geminiProvider: Provider = {
         output_tokens: usage.output_tokens ?? 0,
         cache_creation_input_tokens: 0,
         cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
+        ...(sink.searches ? { server_tool_use: { web_search_requests: sink.searches } } : {}),
       },
     };
   },
@@ -927,7 +979,10 @@ export const geminiProvider: Provider = {
     let finishReason: string | undefined;
     let finishMessage: string | undefined;
     let blockReason: string | undefined;
+    let grounding: unknown;
     const finalize = () => {
+      // Grounding comes with the last chunks, after the text it supports.
+      asm.grounding(grounding);
       const outcome = asm.finish(finishReason, blockReason, finishMessage);
       if ("failure" in outcome) out.error(outcome.failure);
       else out.finish(outcome.stop, usage);
@@ -963,6 +1018,7 @@ export const geminiProvider: Provider = {
           if (isObj(cand.content)) asm.parts(cand.content.parts);
           if (typeof cand.finishReason === "string") finishReason = cand.finishReason;
           if (typeof cand.finishMessage === "string") finishMessage = cand.finishMessage;
+          if (isObj(cand.groundingMetadata)) grounding = cand.groundingMetadata;
         }
         // The last chunk carries the finish reason with the final usage; don't wait for EOF.
         if ((finishReason && isObj(chunk.usageMetadata)) || (blockReason && !cand)) finalize();

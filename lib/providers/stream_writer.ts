@@ -1,6 +1,12 @@
 // Builds the Anthropic event stream for translated upstreams: owns the block index, so blocks open
 // and close in order 0, 1, 2…, no empty text block is emitted, and every stream ends properly.
-import type { ErrorType, MessageResponse, StopReason, Usage } from "../anthropic.ts";
+import type {
+  ErrorType,
+  MessageResponse,
+  StopReason,
+  Usage,
+  WebSearchResult,
+} from "../anthropic.ts";
 import { PING_FRAME, sseFrame } from "../sse.ts";
 
 type OpenBlock = "text" | "thinking" | "tool" | null;
@@ -34,6 +40,7 @@ export class AnthropicStreamWriter {
   failure: UpstreamFailure | undefined;
   stopReason: StopReason | null = null;
   usage: Usage = { input_tokens: 0, output_tokens: 0 };
+  private webSearches = 0;
 
   constructor(meta: StreamMeta) {
     this.usage.input_tokens = meta.inputTokens;
@@ -111,6 +118,25 @@ export class AnthropicStreamWriter {
     this.toolArgsSent = false;
   }
 
+  /** A search the upstream ran itself, told as Anthropic tells its web search: call, then results. */
+  webSearch(id: string, query: string, results: WebSearchResult[]): void {
+    if (this.done) return;
+    this.startBlock(
+      "tool",
+      `{"type":"server_tool_use","id":${JSON.stringify(id)},"name":"web_search","input":{}}`,
+    );
+    this.toolArgs(JSON.stringify({ query }));
+    this.closeBlock();
+    this.startBlock(
+      null,
+      `{"type":"web_search_tool_result","tool_use_id":${JSON.stringify(id)},"content":${
+        JSON.stringify(results)
+      }}`,
+    );
+    this.closeBlock();
+    this.webSearches++;
+  }
+
   /** A fragment of the open tool block's JSON arguments, forwarded as it arrives. */
   toolArgs(partialJson: string): void {
     if (!partialJson || this.open !== "tool" || this.done) return;
@@ -155,7 +181,9 @@ export class AnthropicStreamWriter {
         JSON.stringify(stopSequence)
       }},"usage":{"input_tokens":${u.input_tokens},"output_tokens":${u.output_tokens},"cache_read_input_tokens":${
         u.cache_read_input_tokens ?? 0
-      },"cache_creation_input_tokens":${u.cache_creation_input_tokens ?? 0}}}`,
+      },"cache_creation_input_tokens":${u.cache_creation_input_tokens ?? 0}${
+        this.webSearches ? `,"server_tool_use":{"web_search_requests":${this.webSearches}}` : ""
+      }}}`,
     ) + sseFrame("message_stop", '{"type":"message_stop"}');
     this.done = true;
   }
@@ -171,6 +199,11 @@ export class AnthropicStreamWriter {
       else if (block.type === "tool_use") {
         this.toolStart(block.id, block.name);
         this.toolArgs(JSON.stringify(block.input ?? {}));
+      } else if (block.type === "web_search_tool_result") {
+        const call = message.content.find((b) =>
+          b.type === "server_tool_use" && b.id === block.tool_use_id
+        ) as { input?: { query?: string } } | undefined;
+        this.webSearch(block.tool_use_id, call?.input?.query ?? "", block.content);
       }
     }
     this.finish(message.stop_reason, message.usage, message.stop_sequence);

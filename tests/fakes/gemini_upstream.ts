@@ -403,6 +403,10 @@ function validateTools(tools: unknown, declared: Declared): void {
       "computerUse",
       "fileSearch",
     ], `tools[${i}]`);
+    if (t.googleSearch !== undefined && tools.some((o) => isObj(o) && o.functionDeclarations)) {
+      // 2.x models: search grounding and function calling do not mix.
+      fail("Tool use with function calling is unsupported by the model.");
+    }
     (t.functionDeclarations ?? []).forEach((decl: unknown, j: number) => {
       const at = `tools[${i}].function_declarations[${j}]`;
       const d = known(decl, [
@@ -745,6 +749,34 @@ function defaultChunks(
       );
       return chunks;
     }
+  }
+  const searching = Array.isArray(body.tools) && body.tools.some((t: any) => t?.googleSearch);
+  if (searching && !response) {
+    // Grounded answers carry what was searched and the pages used on their last chunk.
+    const query = userText.replace(/^[^:]*:\s*/, "").slice(0, 80) || "query";
+    chunks.push(chunk([textPart("Two pages answer this.")], meta));
+    const final = chunk([textPart(" They agree.")], {
+      ...meta,
+      finishReason: "STOP",
+      usage: usageMetadata(prompt, 8, { thoughts }),
+    }) as any;
+    final.candidates[0].groundingMetadata = {
+      searchEntryPoint: { renderedContent: '<div class="container"></div>' },
+      groundingChunks: [1, 2].map((n) => ({
+        web: {
+          uri: `https://vertexaisearch.cloud.google.com/grounding-api-redirect/fake${n}`,
+          title: `example${n}.com`,
+        },
+      })),
+      groundingSupports: [{
+        segment: { startIndex: 0, endIndex: 22, text: "Two pages answer this." },
+        groundingChunkIndices: [0, 1],
+        confidenceScores: [0.9, 0.8],
+      }],
+      webSearchQueries: [query],
+    };
+    chunks.push(final);
+    return chunks;
   }
   const text = response
     ? `Tool result received: ${JSON.stringify(response.response).slice(0, 200)}`

@@ -266,3 +266,35 @@ Deno.test("gemini: models.list shows Gemini's conversational models, not its emb
     "gemini-2.5-flash",
   );
 });
+
+Deno.test("gemini: Claude Code's web search runs as Gemini's Google Search and comes back as a search", async () => {
+  await using t = await setup();
+  const request = {
+    model: "claude-haiku-test",
+    max_tokens: 1000,
+    messages: [{ role: "user" as const, content: "Perform a web search for the query: euro 2024" }],
+    tools: [{ type: "web_search_20250305" as const, name: "web_search" as const, max_uses: 8 }],
+  };
+  const streamed = await t.client.messages.stream(request).finalMessage();
+  const plain = await t.client.messages.create(request);
+  for (const msg of [streamed, plain]) {
+    const types = msg.content.map((b) => b.type);
+    assert.ok(types.includes("server_tool_use"), types.join());
+    const call = msg.content.find((b) =>
+      b.type === "server_tool_use"
+    ) as Anthropic.ServerToolUseBlock;
+    assert.deepEqual(call.input, { query: "euro 2024" });
+    const result = msg.content.find((b) =>
+      b.type === "web_search_tool_result"
+    ) as Anthropic.WebSearchToolResultBlock;
+    assert.equal(result.tool_use_id, call.id);
+    assert.deepEqual(
+      (result.content as Anthropic.WebSearchResultBlock[]).map((r) => r.title),
+      ["example1.com", "example2.com"],
+    );
+    const text = msg.content.filter((b) => b.type === "text").map((b) => b.text).join("");
+    assert.equal(text, "Two pages answer this. They agree.");
+    assert.equal(msg.usage.server_tool_use?.web_search_requests, 1);
+  }
+  for (const seen of t.fake.requests) assert.deepEqual(seen.body.tools, [{ googleSearch: {} }]);
+});

@@ -323,8 +323,8 @@ Deno.test("tool_choice maps to functionCallingConfig", () => {
     tool_choice: { type: "any" },
     messages: msg,
   });
-  assert.equal(server.tools, undefined, "server tools are not declared");
-  assert.equal(server.toolConfig, undefined);
+  assert.deepEqual(server.tools, [{ googleSearch: {} }], "web search is Gemini's own search");
+  assert.equal(server.toolConfig, undefined, "no function calling mode without functions");
 });
 
 Deno.test("tool results: order, counts, errors, images, orphans and trailing text", () => {
@@ -956,4 +956,132 @@ Deno.test({
   assert.equal(checkGeminiRequest(body.generateContentRequest), undefined);
   assert.ok(body.generateContentRequest.tools[0].functionDeclarations.length > 0);
   assert.equal(geminiProvider.parseCountTokens!({ totalTokens: 4242 }), 4242);
+});
+
+const WEB_SEARCH_TOOL = { type: "web_search_20250305", name: "web_search", max_uses: 8 };
+
+/** Gemini's grounding, as it comes on the last candidate of a googleSearch answer. */
+const GROUNDING = {
+  searchEntryPoint: { renderedContent: "<style>.container{}</style><div>…</div>" },
+  groundingChunks: [
+    {
+      web: {
+        uri: "https://vertexaisearch.cloud.google.com/grounding-api-redirect/AbC1",
+        title: "uefa.com",
+      },
+    },
+    {
+      web: {
+        uri: "https://vertexaisearch.cloud.google.com/grounding-api-redirect/DeF2",
+        title: "bbc.co.uk",
+      },
+    },
+  ],
+  groundingSupports: [{
+    segment: { startIndex: 0, endIndex: 34, text: "Spain won Euro 2024 against England." },
+    groundingChunkIndices: [0, 1],
+    confidenceScores: [0.97, 0.91],
+  }],
+  webSearchQueries: ["who won euro 2024"],
+};
+
+Deno.test("web search: the server tool becomes googleSearch, alone or not at all", () => {
+  const ask = {
+    messages: [{ role: "user" as const, content: "Perform a web search for: euro 2024" }],
+  };
+  const alone = build({ ...ask, tools: [WEB_SEARCH_TOOL] as Any });
+  assert.deepEqual(alone.tools, [{ googleSearch: {} }]);
+  assert.equal(alone.toolConfig, undefined);
+  assert.equal(alone.systemInstruction, undefined);
+
+  // Beside function declarations 2.x models refuse googleSearch: the model is told instead.
+  const mixed = build({
+    ...ask,
+    system: "Be brief.",
+    tools: [WEB_SEARCH_TOOL, { name: "Read", input_schema: { type: "object" } }] as Any,
+  });
+  assert.deepEqual(mixed.tools.map((t: Any) => Object.keys(t)[0]), ["functionDeclarations"]);
+  const system = mixed.systemInstruction.parts[0].text;
+  assert.match(system, /^Be brief\.\n\n/);
+  assert.match(system, /web search tool is not available/);
+});
+
+Deno.test("web search: non-stream grounding becomes a search and its results, before the text", () => {
+  const c = ctx({ stream: false });
+  geminiProvider.buildRequest(
+    { model: "m", max_tokens: 100, messages: [], tools: [WEB_SEARCH_TOOL] } as Any,
+    c,
+    "",
+  );
+  const msg = geminiProvider.parseResponse({
+    candidates: [{
+      content: { role: "model", parts: [textPart("Spain won Euro 2024 against England.")] },
+      finishReason: "STOP",
+      groundingMetadata: GROUNDING,
+    }],
+    usageMetadata: usageMetadata(20, 9),
+  }, c) as Any;
+  assert.deepEqual(msg.content.map((b: Any) => b.type), [
+    "server_tool_use",
+    "web_search_tool_result",
+    "text",
+  ]);
+  const [call, result] = msg.content;
+  assert.match(call.id, /^srvtoolu_01/);
+  assert.deepEqual(call.input, { query: "who won euro 2024" });
+  assert.equal(result.tool_use_id, call.id);
+  assert.deepEqual(result.content.map((r: Any) => [r.type, r.title, r.url.slice(-4)]), [
+    ["web_search_result", "uefa.com", "AbC1"],
+    ["web_search_result", "bbc.co.uk", "DeF2"],
+  ]);
+  assert.deepEqual(msg.usage.server_tool_use, { web_search_requests: 1 });
+});
+
+Deno.test("web search: streamed grounding is told after the text, and counted in the usage", () => {
+  const c = ctx();
+  geminiProvider.buildRequest(
+    { model: "m", max_tokens: 100, messages: [], tools: [WEB_SEARCH_TOOL] } as Any,
+    c,
+    "",
+  );
+  const last = JSON.parse(
+    sseEvent(chunk([textPart(" against England.")], {
+      finishReason: "STOP",
+      usage: usageMetadata(20, 9),
+    })).slice(6),
+  );
+  last.candidates[0].groundingMetadata = GROUNDING;
+  const events = stream(sseEvent(chunk([textPart("Spain won Euro 2024")])) + sseEvent(last), c);
+  assert.deepEqual(summary(events), [
+    "message_start",
+    "ping",
+    "start 0 text",
+    "text_delta 0 Spain won Euro 2024",
+    "text_delta 0  against England.",
+    "stop 0",
+    "start 1 server_tool_use",
+    'input_json_delta 1 {"query":"who won euro 2024"}',
+    "stop 1",
+    "start 2 web_search_tool_result",
+    "stop 2",
+    "message_delta end_turn",
+    "message_stop",
+  ]);
+  const result = events.find((e) => e.data.content_block?.type === "web_search_tool_result")!;
+  assert.equal(result.data.content_block.content.length, 2);
+  assert.deepEqual(events.at(-2)!.data.usage.server_tool_use, { web_search_requests: 1 });
+});
+
+Deno.test("web search: without the tool, grounding is not reported as a search", () => {
+  const c = ctx({ stream: false });
+  geminiProvider.buildRequest({ model: "m", max_tokens: 100, messages: [] } as Any, c, "");
+  const msg = geminiProvider.parseResponse({
+    candidates: [{
+      content: { role: "model", parts: [textPart("Hi")] },
+      finishReason: "STOP",
+      groundingMetadata: GROUNDING,
+    }],
+  }, c) as Any;
+  assert.deepEqual(msg.content.map((b: Any) => b.type), ["text"]);
+  assert.equal(msg.usage.server_tool_use, undefined);
 });
