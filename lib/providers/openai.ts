@@ -9,6 +9,7 @@ import {
   type StopReason,
   type Tool,
   type Usage,
+  type WebSearchResult,
 } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
 import { ProxyError } from "../errors.ts";
@@ -16,6 +17,7 @@ import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
+import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
 import type {
   CallContext,
   Provider,
@@ -50,6 +52,8 @@ interface CallState {
   stops: string[];
   /** Shortened upstream tool name → the client's name. */
   names: Map<string, string>;
+  /** The client's web search ran as a search model's own: its citations are told as a search. */
+  webSearch?: { query: string };
 }
 
 const callStates = new WeakMap<CallContext, CallState>();
@@ -212,9 +216,15 @@ function userContent(parts: Part[]): string | Part[] {
   return parts;
 }
 
-function convertMessages(body: MessagesRequest, kind: Kind, names: Map<string, string>) {
+function convertMessages(
+  body: MessagesRequest,
+  kind: Kind,
+  names: Map<string, string>,
+  notice?: string,
+) {
   const out: ChatMessage[] = [];
-  const system = systemText(body.system);
+  const text = systemText(body.system);
+  const system = notice ? (text ? flat(text, "\n\n", notice) : notice) : text;
   if (system) out.push({ role: "system", content: system });
 
   // Calls of the last assistant message not answered yet, by the client's id.
@@ -389,15 +399,65 @@ function responseFormat(body: MessagesRequest): Json | undefined {
   return { type: "json_schema", json_schema: jsonSchema };
 }
 
+function lastUserText(body: MessagesRequest): string {
+  for (let i = body.messages.length - 1; i >= 0; i--) {
+    const m = body.messages[i];
+    if (m.role !== "user") continue;
+    if (typeof m.content === "string") return m.content;
+    return m.content.map((b) => b.type === "text" ? (b as { text: string }).text : "").join("\n");
+  }
+  return "";
+}
+
+/** Anthropic's `user_location` in OpenAI's `web_search_options`. */
+function webSearchOptions(tools: unknown): Json {
+  const tool = (tools as Json[]).find((t) => String(t?.type).startsWith("web_search_"));
+  const where = tool?.user_location;
+  if (!where || typeof where !== "object") return {};
+  const approximate: Json = {};
+  for (const k of ["city", "region", "country", "timezone"]) {
+    if (typeof where[k] === "string" && where[k]) approximate[k] = where[k];
+  }
+  return Object.keys(approximate).length
+    ? { user_location: { type: "approximate", approximate } }
+    : {};
+}
+
+/** Search models cite the pages they used as `url_citation` annotations on the answer. */
+function citedPages(annotations: unknown, into: Map<string, WebSearchResult>): void {
+  if (!Array.isArray(annotations)) return;
+  for (const a of annotations) {
+    const c = a?.type === "url_citation" ? a.url_citation ?? a : undefined;
+    if (typeof c?.url !== "string" || !c.url || into.has(c.url)) continue;
+    into.set(c.url, {
+      type: "web_search_result",
+      url: c.url,
+      title: typeof c.title === "string" && c.title ? c.title : c.url,
+      encrypted_content: "",
+      page_age: null,
+    });
+  }
+}
+
 function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest {
   const kind = kindOf(ctx);
   const names = new Map<string, string>();
   const stops = Array.isArray(body.stop_sequences)
     ? body.stop_sequences.filter((s) => typeof s === "string" && s !== "").slice(0, MAX_STOPS)
     : [];
-  callStates.set(ctx, { stops, names });
+  const state: CallState = { stops, names };
+  callStates.set(ctx, state);
+  // OpenAI's search models search by themselves; the others cannot search at all.
+  const searchModel = /search/i.test(ctx.model);
+  const search = wantsWebSearch(body.tools);
+  if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
+  const notice = search && !searchModel ? WEB_SEARCH_UNAVAILABLE : undefined;
 
-  const upstream: Json = { model: ctx.model, messages: convertMessages(body, kind, names) };
+  const upstream: Json = {
+    model: ctx.model,
+    messages: convertMessages(body, kind, names, notice),
+  };
+  if (state.webSearch) upstream.web_search_options = webSearchOptions(body.tools);
   const tools = convertTools(body.tools, names);
   if (tools.length) {
     upstream.tools = tools;
@@ -422,8 +482,9 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
     if (typeof cap === "number" && cap > 0) max = Math.min(max, cap);
     upstream[field] = max;
   }
-  // OpenAI's reasoning models refuse sampling settings and stop sequences outright.
-  const reasoningModel = kind === "openai" && OPENAI_REASONING_MODEL.test(ctx.model);
+  // OpenAI's reasoning and search models refuse sampling settings and stop sequences outright.
+  const reasoningModel = kind === "openai" &&
+    (OPENAI_REASONING_MODEL.test(ctx.model) || state.webSearch !== undefined);
   if (!reasoningModel) {
     if (typeof body.temperature === "number") upstream.temperature = body.temperature;
     if (typeof body.top_p === "number") upstream.top_p = body.top_p;
@@ -570,6 +631,17 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
     });
   }
   const toolUsed = content.some((b) => b.type === "tool_use");
+  const usage = mapUsage(res.usage);
+  if (state.webSearch) {
+    const pages = new Map<string, WebSearchResult>();
+    citedPages(msg.annotations, pages);
+    const id = newId("srvtoolu");
+    content.unshift(
+      { type: "server_tool_use", id, name: "web_search", input: { query: state.webSearch.query } },
+      { type: "web_search_tool_result", tool_use_id: id, content: [...pages.values()] },
+    );
+    usage.server_tool_use = { web_search_requests: 1 };
+  }
   return {
     id: newId("msg"),
     type: "message",
@@ -580,7 +652,7 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
       ? "stop_sequence"
       : stopReasonFor(choice.finish_reason, toolUsed, refused),
     stop_sequence: stopSequence,
-    usage: mapUsage(res.usage),
+    usage,
   };
 }
 
@@ -682,6 +754,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
   private readonly maxStop: number;
   private outChars = 0;
   private thinkTags = new ThinkTagSplitter();
+  private pages = new Map<string, WebSearchResult>();
 
   constructor(private readonly out: AnthropicStreamWriter, private readonly state: CallState) {
     this.maxStop = state.stops.reduce((m, s) => Math.max(m, s.length), 0);
@@ -760,6 +833,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
       this.refused = true;
       this.text(delta.refusal);
     }
+    if (this.state.webSearch) citedPages(delta.annotations, this.pages);
     if (Array.isArray(delta.tool_calls)) {
       for (const tc of delta.tool_calls) if (tc && typeof tc === "object") this.toolDelta(tc);
     } else if (delta.function_call && typeof delta.function_call === "object") {
@@ -893,6 +967,11 @@ class OpenAIStreamTranslator implements StreamTranslator {
     for (const piece of this.thinkTags.flush()) this.piece(piece);
     this.flushTools();
     this.closeThinking();
+    // The pages are known once the answer is: the search is told after the text it fed.
+    if (this.state.webSearch) {
+      this.leaveTool();
+      this.out.webSearch(newId("srvtoolu"), this.state.webSearch.query, [...this.pages.values()]);
+    }
     const stopSequence = this.finishReason === "stop" && !this.toolUsed
       ? matchedStop(this.tail, this.state.stops)
       : null;

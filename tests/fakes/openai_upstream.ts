@@ -368,6 +368,13 @@ export function validateChatRequest(body: any): void {
       "empty_array",
     );
   }
+  if (body.web_search_options !== undefined && !/search/.test(body.model)) {
+    throw new Invalid(
+      "Web search options not supported with this model.",
+      "web_search_options",
+      "invalid_request_error",
+    );
+  }
   if (body.max_tokens !== undefined && body.max_completion_tokens !== undefined) {
     throw new Invalid(
       "max_tokens and max_completion_tokens cannot both be set; use max_completion_tokens.",
@@ -469,7 +476,46 @@ function splitInto(text: string, pieces: number): string[] {
   return out.length ? out : [""];
 }
 
+/** What a search model cites: the pages behind its answer, as `url_citation` annotations. */
+const SEARCH_TEXT = "Two pages answer this.";
+const SEARCH_ANNOTATIONS = [1, 2].map((n) => ({
+  type: "url_citation",
+  url_citation: {
+    end_index: SEARCH_TEXT.length,
+    start_index: 0,
+    title: `Example page ${n}`,
+    url: `https://example${n}.com/answer?utm_source=openai`,
+  },
+}));
+
 function defaultReply(body: any): FakeReply {
+  if (body.web_search_options !== undefined) {
+    const usage = openaiUsage(Math.ceil(JSON.stringify(body.messages).length / 4), 6);
+    if (body.stream !== true) {
+      return {
+        status: 200,
+        json: openaiCompletion(
+          { content: SEARCH_TEXT, annotations: SEARCH_ANNOTATIONS },
+          "stop",
+          usage,
+          body.model,
+        ),
+      };
+    }
+    const id = `chatcmpl-${randomAlnum(29)}`;
+    const chunk = (delta: Record<string, unknown>, reason: string | null = null) =>
+      openaiChunk(delta, reason, { id, model: body.model });
+    return {
+      sse: [
+        chunk({ role: "assistant", content: "", refusal: null }),
+        chunk({ content: SEARCH_TEXT }),
+        chunk({ annotations: SEARCH_ANNOTATIONS }),
+        chunk({}, "stop"),
+        openaiUsageChunk(usage, { id, model: body.model }),
+        OPENAI_DONE,
+      ],
+    };
+  }
   const answer = defaultAnswer(body.messages);
   const model = body.model;
   const prompt = Math.ceil(JSON.stringify(body.messages).length / 4);

@@ -467,3 +467,61 @@ Deno.test("openai: models.list shows the model map's names and the upstream's ow
   const listed = t.fake.requests.find((r) => r.path === "/v1/models")!;
   assert.equal(listed.headers.get("authorization"), `Bearer ${KEYS[0]}`);
 });
+
+Deno.test("openai: web search runs on a search model, and the model is told when there is none", async () => {
+  const fake = await startFakeOpenAI();
+  await using t = await proxyTo(fake, {
+    name: "oai",
+    baseUrl: `${fake.url}/v1`,
+    serviceType: "openai",
+    apiKeys: KEYS,
+    models: { haiku: "gpt-4o-mini-search-preview", default: "gpt-4o" },
+  });
+  const ask = (model: string) => ({
+    model,
+    max_tokens: 1000,
+    temperature: 0.5,
+    messages: [{ role: "user" as const, content: "Perform a web search for the query: euro 2024" }],
+    tools: [{
+      type: "web_search_20250305" as const,
+      name: "web_search" as const,
+      user_location: { type: "approximate" as const, city: "Paris", country: "FR" },
+    }],
+  });
+  const streamed = await t.client.messages.stream(ask("claude-haiku-test")).finalMessage();
+  const plain = await t.client.messages.create(ask("claude-haiku-test"));
+  for (const msg of [streamed, plain]) {
+    const call = msg.content.find((b) =>
+      b.type === "server_tool_use"
+    ) as Anthropic.ServerToolUseBlock;
+    assert.ok(call, msg.content.map((b) => b.type).join());
+    const result = msg.content.find((b) =>
+      b.type === "web_search_tool_result"
+    ) as Anthropic.WebSearchToolResultBlock;
+    assert.equal(result.tool_use_id, call.id);
+    assert.deepEqual(
+      (result.content as Anthropic.WebSearchResultBlock[]).map((r) => r.url),
+      [
+        "https://example1.com/answer?utm_source=openai",
+        "https://example2.com/answer?utm_source=openai",
+      ],
+    );
+    const text = msg.content.filter((b) => b.type === "text").map((b) => b.text).join("");
+    assert.equal(text, "Two pages answer this.");
+    assert.equal(msg.usage.server_tool_use?.web_search_requests, 1);
+  }
+  for (const seen of fake.requests) {
+    assert.deepEqual(seen.body.web_search_options, {
+      user_location: { type: "approximate", approximate: { city: "Paris", country: "FR" } },
+    });
+    assert.equal(seen.body.temperature, undefined, "search models refuse sampling settings");
+  }
+
+  const before = fake.requests.length;
+  const unsearched = await t.client.messages.create(ask("claude-sonnet-test"));
+  assert.deepEqual(unsearched.content.map((b) => b.type), ["text"]);
+  const sent = fake.requests[before].body;
+  assert.equal(sent.web_search_options, undefined);
+  assert.equal(sent.messages[0].role, "system");
+  assert.match(sent.messages[0].content, /web search tool is not available/);
+});
