@@ -737,6 +737,23 @@ interface ToolCall {
   complete: boolean;
 }
 
+/**
+ * The common chunk, a text delta and nothing else, matched without parsing the whole chunk: that
+ * parse was most of a stream's translation. Its JSON string literal goes out as it came.
+ */
+const TEXT_CHUNK =
+  /"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\]|\\.)+")\},"logprobs":null,"finish_reason":null\}\]/;
+
+/**
+ * The text literal of a chunk that is only a text delta. Outside string literals every `"` is
+ * structural, so a usage or error member elsewhere in the chunk would show as written here.
+ */
+function textLiteral(data: string): string | undefined {
+  const m = TEXT_CHUNK.exec(data);
+  if (!m || data.includes('"usage":{') || data.includes('"error"')) return undefined;
+  return m[1];
+}
+
 class OpenAIStreamTranslator implements StreamTranslator {
   private finishReason: string | null = null;
   private sawDone = false;
@@ -778,6 +795,14 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (data === "[DONE]") {
       this.sawDone = true;
       this.complete();
+      return;
+    }
+    const literal = this.thinkTags.settled && !this.maxStop ? textLiteral(data) : undefined;
+    if (literal !== undefined) {
+      this.closeThinking();
+      this.leaveTool();
+      this.out.textJson(literal);
+      this.outChars += literal.length - 2;
       return;
     }
     let chunk: Json;

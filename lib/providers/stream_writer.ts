@@ -66,13 +66,16 @@ export class AnthropicStreamWriter {
   }
 
   text(delta: string): void {
-    if (!delta || this.done) return;
+    if (delta) this.textJson(JSON.stringify(delta));
+  }
+
+  /** A text delta given as a JSON string literal, as the upstream wrote it (not `""`). */
+  textJson(literal: string): void {
+    if (this.done) return;
     if (this.open !== "text") this.startBlock("text", '{"type":"text","text":""}');
     this.buf += sseFrame(
       "content_block_delta",
-      `{"type":"content_block_delta","index":${this.index},"delta":{"type":"text_delta","text":${
-        JSON.stringify(delta)
-      }}}`,
+      `{"type":"content_block_delta","index":${this.index},"delta":{"type":"text_delta","text":${literal}}}`,
     );
   }
 

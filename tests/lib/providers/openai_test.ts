@@ -1195,3 +1195,39 @@ Deno.test("request: OpenAI reasoning models get no sampling settings or stop seq
   assert.equal(gpt4o.temperature, 0.2);
   assert.deepEqual(gpt4o.stop, ["END"]);
 });
+
+Deno.test("stream: text deltas with escapes pass through exactly; usage or errors on a text chunk are still read", () => {
+  const head =
+    `{"id":"chatcmpl-X","object":"chat.completion.chunk","created":1767225600,"model":"gpt-4.1","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":`;
+  const tail = `,"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"a\\"b"}`;
+  // Each piece exactly as an upstream may escape it.
+  const raw = [
+    String.raw`"He said \"hi\" "`,
+    String.raw`"back\\slash\n"`,
+    String.raw`"\u00e9t\u00e9 \ud83d\ude00 "`,
+    '"caf\u00e9 \u2028 😀 "',
+    String.raw`"\/path\t"`,
+  ];
+  const sse = [
+    `data: ${head}{"role":"assistant","content":"","refusal":null}${tail}`,
+    ...raw.map((r) => `data: ${head}{"content":${r}}${tail}`),
+    `data: ${head}{"content":"last"}${
+      tail.replace('"usage":null', '"usage":{"prompt_tokens":7,"completion_tokens":5}')
+    }`,
+    `data: ${head}{},"logprobs":null,"finish_reason":"stop"}]}`,
+    "data: [DONE]",
+  ].map((l) => l + "\n\n").join("");
+  const r = translate(sse);
+  const expected = raw.map((l) => JSON.parse(l)).join("") + "last";
+  assert.deepEqual(r.blocks, [{ type: "text", text: expected }]);
+  assert.equal(r.usage.input_tokens, 7);
+  assert.equal(r.usage.output_tokens, 5);
+
+  const failed = translate(
+    `data: ${head}{"content":"x"}${tail.slice(0, -1)},"error":{"message":"boom"}}\n\n` +
+      `data: ${head}{},"logprobs":null,"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`,
+  );
+  const last = failed.frames.at(-1)!;
+  assert.equal(last.event, "error");
+  assert.match(last.data.error.message, /boom/);
+});
