@@ -744,13 +744,15 @@ interface ToolCall {
 const TEXT_CHUNK =
   /"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\]|\\.)+")\},"logprobs":null,"finish_reason":null\}\]/;
 
+const USAGE_OR_ERROR = /"(?:usage":\{|error")/;
+
 /**
  * The text literal of a chunk that is only a text delta. Outside string literals every `"` is
  * structural, so a usage or error member elsewhere in the chunk would show as written here.
  */
 function textLiteral(data: string): string | undefined {
   const m = TEXT_CHUNK.exec(data);
-  if (!m || data.includes('"usage":{') || data.includes('"error"')) return undefined;
+  if (!m || USAGE_OR_ERROR.test(data)) return undefined;
   return m[1];
 }
 
