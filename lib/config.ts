@@ -49,7 +49,16 @@ const EnvSchema = z.object({
   LOG_BODY_MAX_BYTES: int(16_384, 0),
   METRICS_TOKEN: optionalSecret,
   STREAM_PING_INTERVAL: int(15_000, 100),
+  UPSTREAM_CLIENT: z.enum(["http1", "fetch"], { message: "must be http1 or fetch" }).default(
+    "http1",
+  ),
   DENO_DEPLOYMENT_ID: z.string().optional(),
+  HTTPS_PROXY: z.string().optional(),
+  HTTP_PROXY: z.string().optional(),
+  ALL_PROXY: z.string().optional(),
+  https_proxy: z.string().optional(),
+  http_proxy: z.string().optional(),
+  all_proxy: z.string().optional(),
 });
 
 export type Strategy = "round-robin" | "random" | "failover";
@@ -83,6 +92,8 @@ export interface Config {
   streamPingInterval: number;
   /** Running on Deno Deploy: KV opens without a path and nothing writes files. */
   onDeploy: boolean;
+  /** How upstreams are called: the proxy's pooled HTTP/1.1 client, or Deno's fetch. */
+  upstreamClient: "http1" | "fetch";
 }
 
 /** A setting that failed validation; the message names the variable. */
@@ -152,6 +163,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metricsToken: e.METRICS_TOKEN,
     streamPingInterval: e.STREAM_PING_INTERVAL,
     onDeploy: Boolean(e.DENO_DEPLOYMENT_ID),
+    // Deno's fetch honours the proxy variables and runs everywhere; the own client is the default
+    // where neither matters.
+    upstreamClient: e.UPSTREAM_CLIENT === "fetch" || e.DENO_DEPLOYMENT_ID ||
+        e.HTTPS_PROXY || e.HTTP_PROXY || e.ALL_PROXY || e.https_proxy || e.http_proxy ||
+        e.all_proxy
+      ? "fetch"
+      : "http1",
   };
 }
 

@@ -1,5 +1,6 @@
 // Everything a request handler may use, built once per process (or per test) and passed down.
 import type { Config } from "./config.ts";
+import { createHttpClient } from "./http_client.ts";
 import { KeyPool } from "./key_pool.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { OutputLimits } from "./output_limits.ts";
@@ -59,6 +60,9 @@ export async function createServices(
   learnKeys();
   store.onChange(learnKeys);
   const observability = createObservability(kv, config, log, { now });
+  const client = !options.fetch && config.upstreamClient === "http1"
+    ? createHttpClient()
+    : undefined;
   return {
     config,
     kv,
@@ -70,13 +74,14 @@ export async function createServices(
     observability,
     inFlight: { count: 0 },
     outputLimits: new OutputLimits(),
-    fetch: options.fetch ?? fetch,
+    fetch: options.fetch ?? client?.fetch ?? fetch,
     now,
     startedAt: now(),
     close() {
       store.close();
       health.close();
       observability.close();
+      client?.close();
     },
   };
 }
