@@ -186,7 +186,14 @@ export interface HttpClient {
   close(): void;
 }
 
-export function createHttpClient(now: () => number = Date.now): HttpClient {
+export interface HttpClientOptions {
+  now?: () => number;
+  /** Extra trusted certificates (PEM), as for Deno.connectTls. */
+  caCerts?: string[];
+}
+
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  const now = options.now ?? Date.now;
   const idle = new Map<string, Idle[]>();
   const targets = new Map<string, Target>();
 
@@ -214,7 +221,12 @@ export function createHttpClient(now: () => number = Date.now): HttpClient {
 
   const connect = (t: Target): Promise<Deno.Conn> =>
     t.tls
-      ? Deno.connectTls({ hostname: t.hostname, port: t.port, alpnProtocols: ["http/1.1"] })
+      ? Deno.connectTls({
+        hostname: t.hostname,
+        port: t.port,
+        alpnProtocols: ["http/1.1"],
+        caCerts: options.caCerts,
+      })
       : Deno.connect({ hostname: t.hostname, port: t.port });
 
   async function exchange(

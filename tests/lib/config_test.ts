@@ -57,3 +57,13 @@ Deno.test("config: .env syntax with quotes, comments and export", () => {
   assert.equal(c.port, 8080);
   assert.equal(c.logLevel, "debug");
 });
+
+Deno.test("config: upstreams are called with the own HTTP/1.1 client unless a proxy or Deploy needs fetch", () => {
+  assert.equal(parseConfig({}).upstreamClient, "http1");
+  assert.equal(parseConfig({ UPSTREAM_CLIENT: "fetch" }).upstreamClient, "fetch");
+  for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy"]) {
+    assert.equal(parseConfig({ [name]: "http://proxy:3128" }).upstreamClient, "fetch", name);
+  }
+  assert.equal(parseConfig({ DENO_DEPLOYMENT_ID: "abc" }).upstreamClient, "fetch");
+  assert.throws(() => parseConfig({ UPSTREAM_CLIENT: "curl" }), /UPSTREAM_CLIENT/);
+});
