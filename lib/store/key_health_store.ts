@@ -108,6 +108,29 @@ export class KeyHealthStore {
     this.#gen++;
   }
 
+  /** Carries every state of an upstream over to its new name (an upstream was renamed). */
+  async rename(from: string, to: string): Promise<void> {
+    if (from === to) return;
+    this.#gen++;
+    const now = this.now();
+    const op = this.kv.atomic();
+    for await (const e of this.kv.list<KeyState>({ prefix: [...keys.keyHealthPrefix(), from] })) {
+      const [, , keyId, model] = e.key as [string, string, string, string];
+      const s = e.value;
+      op.delete(e.key);
+      this.#states.delete(mapKey(from, keyId, model));
+      if (s.state === "cooldown" && (s.until ?? 0) <= now) continue;
+      op.set(
+        keys.keyHealth(to, keyId, model),
+        s,
+        s.state === "cooldown" ? { expireIn: Math.max(1000, s.until! - now) } : undefined,
+      );
+      this.#states.set(mapKey(to, keyId, model), s);
+    }
+    await op.set(keys.keyHealthVersion(), crypto.randomUUID()).commit();
+    this.#gen++;
+  }
+
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -271,6 +271,10 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
       if (statusFor(err) === null) throw err;
       return formError(c, props, err, found.index);
     }
+    // Key health is kept by upstream name: disabled and cooling keys stay so under the new one.
+    if (input.name !== original) {
+      await services.health.rename(original, input.name);
+    }
     return redirectWith(c, "/admin/upstreams", {
       kind: "ok",
       text: `Upstream “${input.name}” saved.`,
@@ -315,7 +319,8 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
   };
 
   listAction("/:name/delete", async (name, _form, version) => {
-    await removeUpstream(target, name, version);
+    const { removed } = await removeUpstream(target, name, version);
+    await services.health.clear(removed.name);
     return `Upstream “${name}” deleted.`;
   });
 

@@ -425,7 +425,11 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.equal(u.maxTokens, 8192);
       assert.equal(u.description, "a local relay");
 
-      // The edit form shows the map as rows; a rename keeps fallbacks pointing at it.
+      // The edit form shows the map as rows; a rename keeps fallbacks pointing at it, and the
+      // health of its keys.
+      const health = s.services.health;
+      await health.disable("primary", keyId(KEY_1), "401 from the upstream");
+      await health.coolDown("primary", keyId(KEY_2), "claude-sonnet-4", 60_000, "429");
       const edit = await b.text("/admin/upstreams/primary");
       assert.match(edit, /value="https:\/\/api.anthropic.com"/);
       version = fieldVersion(edit);
@@ -448,6 +452,10 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.equal(doc.upstream[0].name, "main");
       assert.deepEqual(doc.upstream[0].apiKeys, [KEY_1, KEY_2], "keys untouched by the form");
       assert.equal(doc.upstream[2].fallback, "main");
+      assert.equal(health.get("main", keyId(KEY_1), "any")?.state, "disabled");
+      assert.equal(health.get("main", keyId(KEY_2), "claude-sonnet-4")?.state, "cooldown");
+      assert.equal(health.get("primary", keyId(KEY_1), "any"), undefined);
+      assert.match(await b.text("/admin/upstreams/main/keys"), /401 from the upstream/);
 
       version = await b.versionOf("/admin/upstreams");
       await (await b.post("/admin/upstreams/local/move", { version, direction: "up" })).body
@@ -458,7 +466,8 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.deepEqual(doc.upstream.map((x) => x.name), ["main", "local", "backup"]);
       assert.equal(doc.currentUpstream, 1);
 
-      // Delete asks first (a page that works without JavaScript), then deletes.
+      // Delete asks first (a page that works without JavaScript), then deletes, with its health.
+      await health.disable("local", "some-key", "disabled by hand");
       const confirm = await b.text("/admin/upstreams/local/delete");
       assert.match(confirm, /Delete upstream “local”\?/);
       assert.match(confirm, /It is the current upstream/);
@@ -469,6 +478,7 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.equal(gone.status, 303);
       doc = s.services.store.snapshot.doc;
       assert.deepEqual(doc.upstream.map((x) => x.name), ["main", "backup"]);
+      assert.deepEqual(health.list("local"), [], "a new upstream of that name starts healthy");
 
       const missing = await b.get("/admin/upstreams/nowhere");
       assert.equal(missing.status, 404);
