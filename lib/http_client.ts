@@ -190,6 +190,8 @@ export interface HttpClientOptions {
   now?: () => number;
   /** Extra trusted certificates (PEM), as for Deno.connectTls. */
   caCerts?: string[];
+  /** Opens a plain connection (tests stand in a slow network here). */
+  connect?: (options: Deno.ConnectOptions) => Promise<Deno.Conn>;
 }
 
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
@@ -227,7 +229,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         alpnProtocols: ["http/1.1"],
         caCerts: options.caCerts,
       })
-      : Deno.connect({ hostname: t.hostname, port: t.port });
+      : (options.connect ?? Deno.connect)({ hostname: t.hostname, port: t.port });
 
   async function exchange(
     t: Target,
@@ -328,17 +330,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         if (signal?.aborted || !isStaleConnection(err)) throw err;
       }
     }
-    let conn: Deno.Conn;
-    try {
-      conn = await connect(t);
-    } catch (err) {
-      if (signal?.aborted) throw abortError(signal);
-      throw err;
-    }
-    if (signal?.aborted) {
-      conn.close();
-      throw abortError(signal);
-    }
+    const conn = await connectOrAbort(connect(t), signal);
     return await exchange(t, conn, request, method, signal);
   }
 
@@ -355,6 +347,27 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       idle.clear();
     },
   };
+}
+
+/** A connection attempt that gives up when the signal aborts (an unreachable host can take minutes). */
+function connectOrAbort(
+  connecting: Promise<Deno.Conn>,
+  signal: AbortSignal | null | undefined,
+): Promise<Deno.Conn> {
+  if (!signal) return connecting;
+  return new Promise((resolve, reject) => {
+    // A connection that opens after the abort is closed unused, below.
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    connecting.then((conn) => {
+      signal.removeEventListener("abort", onAbort);
+      if (signal.aborted) conn.close();
+      else resolve(conn);
+    }, (err) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(signal.aborted ? abortError(signal) : err);
+    });
+  });
 }
 
 function isStaleConnection(err: unknown): boolean {

@@ -344,3 +344,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test("http client: a connection that does not open gives up when the signal aborts", async () => {
+  let opened: Deno.Conn | undefined;
+  let release!: () => void;
+  const slow = new Promise<void>((r) => release = r);
+  const client = createHttpClient({
+    connect: async (options) => {
+      await slow;
+      return opened = await Deno.connect(options);
+    },
+  });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const started = Date.now();
+    await assert.rejects(
+      client.fetch(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/`, {
+        signal: AbortSignal.timeout(50),
+      }),
+      (err: DOMException) => err.name === "TimeoutError",
+    );
+    assert.ok(Date.now() - started < 1000, "rejected at the timeout, not when the connect ended");
+    release();
+    const accepted = await listener.accept();
+    const n = await accepted.read(new Uint8Array(10));
+    assert.equal(n, null, "the late connection is closed unused");
+    accepted.close();
+    assert.ok(opened);
+  } finally {
+    listener.close();
+    client.close();
+  }
+});
