@@ -7,8 +7,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const CRLF_CRLF = [13, 10, 13, 10];
 const READ_SIZE = 16 * 1024;
-/** Most servers close idle keep-alive connections after 5 s or more: reuse only fresher ones. */
-const IDLE_REUSE_MS = 4_000;
+/**
+ * How long an idle connection is kept. A server that closes one sooner is noticed at once (an idle
+ * connection always has a read waiting), so a user's next turn seldom pays a new TLS handshake.
+ */
+const IDLE_KEEP_MS = 60_000;
 const MAX_IDLE_PER_ORIGIN = 64;
 const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -24,7 +27,7 @@ interface Target {
 }
 
 interface Idle {
-  conn: Deno.Conn;
+  reader: Reader;
   since: number;
 }
 
@@ -33,13 +36,26 @@ class Reader {
   buf: Uint8Array = new Uint8Array(0);
   eof = false;
 
+  /** A read already waiting (on an idle connection), with its buffer. */
+  #waiting?: { read: Promise<number | null>; chunk: Uint8Array };
+
   constructor(readonly conn: Deno.Conn) {}
+
+  /** Starts a read that the next fill() takes over; settles when the idle connection ends. */
+  wait(): Promise<number | null> {
+    const chunk = new Uint8Array(READ_SIZE);
+    const read = this.conn.read(chunk);
+    this.#waiting = { read, chunk };
+    return read;
+  }
 
   /** Reads more bytes onto the buffer; false at end of stream. */
   async fill(): Promise<boolean> {
     if (this.eof) return false;
-    const chunk = new Uint8Array(READ_SIZE);
-    const n = await this.conn.read(chunk);
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    const chunk = waiting?.chunk ?? new Uint8Array(READ_SIZE);
+    const n = await (waiting?.read ?? this.conn.read(chunk));
     if (n === null) {
       this.eof = true;
       return false;
@@ -203,20 +219,27 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     let list = idle.get(origin);
     if (!list) idle.set(origin, list = []);
     if (list.length >= MAX_IDLE_PER_ORIGIN) {
-      conn.close();
+      closeQuietly(conn);
       return;
     }
-    list.push({ conn, since: now() });
+    const entry: Idle = { reader: new Reader(conn), since: now() };
+    list.push(entry);
+    // Anything arriving on an idle connection (its end, mostly) retires it.
+    const retire = () => {
+      const at = list.indexOf(entry);
+      if (at === -1) return;
+      list.splice(at, 1);
+      closeQuietly(conn);
+    };
+    entry.reader.wait().then(retire, retire);
   };
 
-  const reuse = (origin: string): Deno.Conn | undefined => {
+  const reuse = (origin: string): Reader | undefined => {
     const list = idle.get(origin);
     while (list?.length) {
-      const { conn, since } = list.pop()!;
-      if (now() - since < IDLE_REUSE_MS) return conn;
-      try {
-        conn.close();
-      } catch { /* already closed */ }
+      const { reader, since } = list.pop()!;
+      if (now() - since < IDLE_KEEP_MS) return reader;
+      closeQuietly(reader.conn);
     }
     return undefined;
   };
@@ -233,11 +256,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
 
   async function exchange(
     t: Target,
-    conn: Deno.Conn,
+    r: Reader,
     request: Uint8Array,
     method: string,
     signal: AbortSignal | null | undefined,
   ): Promise<Response> {
+    const conn = r.conn;
     let closed = false;
     const close = () => {
       if (closed) return;
@@ -251,7 +275,6 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const done = () => signal?.removeEventListener("abort", onAbort);
     try {
       for (let at = 0; at < request.length;) at += await conn.write(request.subarray(at));
-      const r = new Reader(conn);
       let head: Head;
       while (true) {
         let end: number;
@@ -331,20 +354,15 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       }
     }
     const conn = await connectOrAbort(connect(t), signal);
-    return await exchange(t, conn, request, method, signal);
+    return await exchange(t, new Reader(conn), request, method, signal);
   }
 
   return {
     fetch: upstreamFetch as typeof fetch,
     close() {
-      for (const list of idle.values()) {
-        for (const { conn } of list) {
-          try {
-            conn.close();
-          } catch { /* already closed */ }
-        }
-      }
+      const lists = [...idle.values()];
       idle.clear();
+      for (const list of lists) for (const { reader } of list.splice(0)) closeQuietly(reader.conn);
     },
   };
 }
@@ -368,6 +386,12 @@ function connectOrAbort(
       reject(signal.aborted ? abortError(signal) : err);
     });
   });
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
 }
 
 function isStaleConnection(err: unknown): boolean {
