@@ -8,6 +8,7 @@ import { keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
 import { outputLimitFromError } from "./output_limits.ts";
 import { providerFor } from "./providers/registry.ts";
+import { wantsWebSearch } from "./providers/web_search.ts";
 import type {
   CallContext,
   Provider,
@@ -105,6 +106,7 @@ async function route(
   const faults = { rate_limit: 0, auth: 0, transient: 0 };
   let soonest: number | undefined;
   let triedAny = false;
+  const webSearch = wantsWebSearch(call.body.tools);
 
   while (upstream && !visited.has(upstream.name)) {
     visited.add(upstream.name);
@@ -117,7 +119,7 @@ async function route(
         NO_RETRY,
       );
     }
-    const model = mapModel(call.body.model, upstream.models);
+    const model = mapModel(call.body.model, upstream.models, webSearch);
     rec.upstream = upstream.name;
     rec.serviceType = upstream.serviceType;
     rec.upstreamModel = model;

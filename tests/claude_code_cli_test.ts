@@ -98,3 +98,39 @@ Deno.test({
     }, /Hello from fake Gemini/);
   },
 });
+
+Deno.test({
+  name: "claude code: its WebSearch tool runs as Gemini's Google Search and lists the pages found",
+  ignore,
+  async fn() {
+    const fake = await startFakeGemini();
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "up",
+          baseUrl: fake.url,
+          serviceType: "gemini",
+          apiKeys: ["AIzaClaudeCodeGeminiKey000000000000000"],
+          models: { default: "gemini-2.5-flash" },
+        }],
+      },
+    });
+    try {
+      const run = await runClaude(
+        server.url,
+        `use tool WebSearch with {"query":"euro 2024 winner"}`,
+        ["--allowedTools", "WebSearch"],
+      );
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      // The tool's output, as Claude Code wrote it from the search blocks, reached the model.
+      assert.match(run.result.result, /Web search results for query: .*euro 2024 winner/);
+      assert.match(run.result.result, /Two pages answer this/);
+      assert.match(run.result.result, /example1\.com/);
+      const search = fake.requests.find((r) => r.body.tools?.[0]?.googleSearch);
+      assert.ok(search, "the search went to Gemini as googleSearch");
+    } finally {
+      await server.close();
+      await fake.close();
+    }
+  },
+});

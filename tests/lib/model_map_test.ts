@@ -17,3 +17,10 @@ Deno.test("model map: exact name beats family beats default; no match passes thr
   assert.equal(mapModel("something-else", { sonnet: "x" }), "something-else");
   assert.equal(mapModel("claude-sonnet", undefined), "claude-sonnet");
 });
+
+Deno.test("a request offering web search takes the web_search model when there is one", () => {
+  const models = { web_search: "gpt-4o-search-preview", sonnet: "gpt-4o", default: "gpt-4.1" };
+  assert.equal(mapModel("claude-sonnet-4-5", models, true), "gpt-4o-search-preview");
+  assert.equal(mapModel("claude-sonnet-4-5", models, false), "gpt-4o");
+  assert.equal(mapModel("claude-sonnet-4-5", { default: "gpt-4.1" }, true), "gpt-4.1");
+});

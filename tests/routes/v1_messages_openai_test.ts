@@ -468,17 +468,17 @@ Deno.test("openai: models.list shows the model map's names and the upstream's ow
   assert.equal(listed.headers.get("authorization"), `Bearer ${KEYS[0]}`);
 });
 
-Deno.test("openai: web search runs on a search model, and the model is told when there is none", async () => {
+Deno.test("openai: web search runs on the search model the map names", async () => {
   const fake = await startFakeOpenAI();
   await using t = await proxyTo(fake, {
     name: "oai",
     baseUrl: `${fake.url}/v1`,
     serviceType: "openai",
     apiKeys: KEYS,
-    models: { haiku: "gpt-4o-mini-search-preview", default: "gpt-4o" },
+    models: { web_search: "gpt-4o-mini-search-preview", default: "gpt-4o" },
   });
-  const ask = (model: string) => ({
-    model,
+  const ask = {
+    model: "claude-sonnet-test",
     max_tokens: 1000,
     temperature: 0.5,
     messages: [{ role: "user" as const, content: "Perform a web search for the query: euro 2024" }],
@@ -487,9 +487,9 @@ Deno.test("openai: web search runs on a search model, and the model is told when
       name: "web_search" as const,
       user_location: { type: "approximate" as const, city: "Paris", country: "FR" },
     }],
-  });
-  const streamed = await t.client.messages.stream(ask("claude-haiku-test")).finalMessage();
-  const plain = await t.client.messages.create(ask("claude-haiku-test"));
+  };
+  const streamed = await t.client.messages.stream(ask).finalMessage();
+  const plain = await t.client.messages.create(ask);
   for (const msg of [streamed, plain]) {
     const call = msg.content.find((b) =>
       b.type === "server_tool_use"
@@ -511,16 +511,27 @@ Deno.test("openai: web search runs on a search model, and the model is told when
     assert.equal(msg.usage.server_tool_use?.web_search_requests, 1);
   }
   for (const seen of fake.requests) {
+    assert.equal(seen.body.model, "gpt-4o-mini-search-preview");
     assert.deepEqual(seen.body.web_search_options, {
       user_location: { type: "approximate", approximate: { city: "Paris", country: "FR" } },
     });
     assert.equal(seen.body.temperature, undefined, "search models refuse sampling settings");
   }
+  const { tools: _tools, ...withoutTools } = ask;
+  await t.client.messages.create(withoutTools);
+  assert.equal(fake.requests.at(-1)!.body.model, "gpt-4o", "other requests keep the default");
+});
 
-  const before = fake.requests.length;
-  const unsearched = await t.client.messages.create(ask("claude-sonnet-test"));
-  assert.deepEqual(unsearched.content.map((b) => b.type), ["text"]);
-  const sent = fake.requests[before].body;
+Deno.test("openai: without a search model the model is told web search is unavailable", async () => {
+  await using t = await setup();
+  const answer = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 1000,
+    messages: [{ role: "user", content: "Perform a web search for the query: euro 2024" }],
+    tools: [{ type: "web_search_20250305", name: "web_search" }],
+  });
+  assert.deepEqual(answer.content.map((b) => b.type), ["text"]);
+  const sent = t.fake.requests[0].body;
   assert.equal(sent.web_search_options, undefined);
   assert.equal(sent.messages[0].role, "system");
   assert.match(sent.messages[0].content, /web search tool is not available/);
