@@ -214,11 +214,13 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const now = options.now ?? Date.now;
   const idle = new Map<string, Idle[]>();
   const targets = new Map<string, Target>();
+  let shut = false;
 
   const release = (origin: string, conn: Deno.Conn) => {
     let list = idle.get(origin);
     if (!list) idle.set(origin, list = []);
-    if (list.length >= MAX_IDLE_PER_ORIGIN) {
+    // An answer read to its end after close() must not leave its connection open.
+    if (shut || list.length >= MAX_IDLE_PER_ORIGIN) {
       closeQuietly(conn);
       return;
     }
@@ -360,6 +362,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   return {
     fetch: upstreamFetch as typeof fetch,
     close() {
+      shut = true;
       const lists = [...idle.values()];
       idle.clear();
       for (const list of lists) for (const { reader } of list.splice(0)) closeQuietly(reader.conn);
