@@ -246,15 +246,26 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     return undefined;
   };
 
-  const connect = (t: Target): Promise<Deno.Conn> =>
-    t.tls
-      ? Deno.connectTls({
+  // Deno.connect tries only the first address a name resolves to; for `localhost` that may be ::1
+  // while a local model server (Ollama) listens on 127.0.0.1 alone, so both are tried.
+  const connect = async (t: Target): Promise<Deno.Conn> => {
+    if (t.tls) {
+      return await Deno.connectTls({
         hostname: t.hostname,
         port: t.port,
         alpnProtocols: ["http/1.1"],
         caCerts: options.caCerts,
-      })
-      : (options.connect ?? Deno.connect)({ hostname: t.hostname, port: t.port });
+      });
+    }
+    const open = options.connect ?? Deno.connect;
+    if (t.hostname !== "localhost") return await open({ hostname: t.hostname, port: t.port });
+    try {
+      return await open({ hostname: "127.0.0.1", port: t.port });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.ConnectionRefused)) throw err;
+      return await open({ hostname: "::1", port: t.port });
+    }
+  };
 
   async function exchange(
     t: Target,

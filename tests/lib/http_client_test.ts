@@ -376,3 +376,24 @@ Deno.test("http client: a connection that does not open gives up when the signal
     client.close();
   }
 });
+
+Deno.test("http client: localhost reaches a server on either loopback address", async () => {
+  const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+  for (const hostname of ["127.0.0.1", "::1"]) {
+    try {
+      servers.push(
+        Deno.serve({ hostname, port: 0, onListen() {} }, () => new Response(hostname)),
+      );
+    } catch { /* no IPv6 loopback here */ }
+  }
+  const client = createHttpClient();
+  try {
+    for (const server of servers) {
+      const res = await client.fetch(`http://localhost:${server.addr.port}/`);
+      assert.equal(await res.text(), server.addr.hostname);
+    }
+  } finally {
+    client.close();
+    for (const server of servers) await server.shutdown();
+  }
+});
