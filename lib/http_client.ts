@@ -366,7 +366,19 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         if (signal?.aborted || !isStaleConnection(err)) throw err;
       }
     }
-    const conn = await connectOrAbort(connect(t), signal);
+    let conn: Deno.Conn;
+    try {
+      conn = await connectOrAbort(connect(t), signal);
+    } catch (err) {
+      // Deno.connect tries one address; fetch tries them all (an IPv6 address first on a host
+      // without an IPv6 route, say).
+      if (
+        err instanceof Deno.errors.NetworkUnreachable || err instanceof Deno.errors.AddrNotAvailable
+      ) {
+        return await fetch(url, init);
+      }
+      throw err;
+    }
     return await exchange(t, new Reader(conn), request, method, signal);
   }
 
