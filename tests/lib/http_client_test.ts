@@ -397,3 +397,19 @@ Deno.test("http client: localhost reaches a server on either loopback address", 
     for (const server of servers) await server.shutdown();
   }
 });
+
+Deno.test("http client: an address without a route is left to fetch, which tries every address", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    return new Response("reached");
+  });
+  const client = createHttpClient({
+    connect: () => Promise.reject(new Deno.errors.NetworkUnreachable("Network is unreachable")),
+  });
+  try {
+    const res = await client.fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assert.equal(await res.text(), "reached");
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
