@@ -448,7 +448,7 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
   const state: CallState = { stops, names };
   callStates.set(ctx, state);
   // OpenAI's search models search by themselves; the others cannot search at all.
-  const searchModel = /search/i.test(ctx.model);
+  const searchModel = kind === "openai" && /search/i.test(ctx.model);
   const search = wantsWebSearch(body.tools);
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
   const notice = search && !searchModel ? WEB_SEARCH_UNAVAILABLE : undefined;
