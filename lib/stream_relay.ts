@@ -161,6 +161,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       if (writer?.done) {
         done();
         ctrl.close();
+        drain(reader, controller);
         return;
       }
       const tick = Math.max(50, Math.min(1000, pingEvery / 2, idleLimit / 4));
@@ -212,9 +213,9 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
             ctrl.enqueue(encoder.encode(out));
           }
           if (writer.done) {
-            reader.cancel().catch(() => {});
             done();
             ctrl.close();
+            drain(reader, controller);
             return;
           }
           if (out) return;
@@ -295,6 +296,28 @@ function sseHeaders(requestId: string): Record<string, string> {
     "x-accel-buffering": "no",
     "request-id": requestId,
   };
+}
+
+/** How long the rest of an answer the client already has may take to arrive. */
+const DRAIN_MS = 2_000;
+
+/**
+ * Reads what follows the last event (a chunked body's end, mostly) so the upstream connection
+ * goes back to the pool; cancelling it instead cost every streamed answer a new connection, and
+ * a new TLS handshake with it.
+ */
+async function drain(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  controller: AbortController,
+): Promise<void> {
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("answer complete", "AbortError")),
+    DRAIN_MS,
+  );
+  try {
+    while (!(await reader.read()).done);
+  } catch { /* aborted, or the connection broke: it is closed either way */ }
+  clearTimeout(timer);
 }
 
 const HOLD_EXPIRED = Symbol("hold expired");

@@ -7,6 +7,8 @@ export interface RecordedRequest {
   path: string;
   headers: Headers;
   body: any;
+  /** The client's port: requests on one kept-alive connection share it. */
+  clientPort: number;
 }
 
 export type FakeReply =
@@ -669,7 +671,7 @@ export function startFakeOpenAI(options: { requireKey?: string[] } = {}): Promis
     return jsonResponse(reply.status, reply.json ?? {}, reply.headers);
   };
 
-  const handler = async (req: Request): Promise<Response> => {
+  const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     const path = new URL(req.url).pathname;
     const text = await req.text();
     let body: any = text;
@@ -678,7 +680,12 @@ export function startFakeOpenAI(options: { requireKey?: string[] } = {}): Promis
     } catch {
       // recorded as text
     }
-    requests.push({ path, headers: req.headers, body });
+    requests.push({
+      path,
+      headers: req.headers,
+      body,
+      clientPort: (info.remoteAddr as Deno.NetAddr).port,
+    });
     if (closing) return jsonResponse(503, openaiError("fake upstream closing", "server_error"));
     if (req.method === "GET" && path === "/v1/models") {
       return jsonResponse(200, {

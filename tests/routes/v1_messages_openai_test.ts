@@ -536,3 +536,17 @@ Deno.test("openai: without a search model the model is told web search is unavai
   assert.equal(sent.messages[0].role, "system");
   assert.match(sent.messages[0].content, /web search tool is not available/);
 });
+
+Deno.test("openai: streamed answers leave their upstream connection to the next request", async () => {
+  await using t = await setup();
+  for (let i = 0; i < 3; i++) {
+    const message = await t.client.messages.stream({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      messages: [{ role: "user", content: `Hello ${i}` }],
+    }).finalMessage();
+    assert.equal(message.stop_reason, "end_turn");
+  }
+  const ports = new Set(t.fake.requests.map((r) => r.clientPort));
+  assert.equal(ports.size, 1, "one kept-alive connection, not a new one (and TLS handshake) each");
+});
