@@ -1085,3 +1085,31 @@ Deno.test("web search: without the tool, grounding is not reported as a search",
   assert.deepEqual(msg.content.map((b: Any) => b.type), ["text"]);
   assert.equal(msg.usage.server_tool_use, undefined);
 });
+
+Deno.test("tools: a schema seen before is declared the same; a changed one is cleaned anew", () => {
+  const tool = (extra: Record<string, unknown>) => ({
+    name: "Read",
+    description: "Reads a file",
+    input_schema: {
+      type: "object",
+      properties: { file_path: { type: "string" }, ...extra },
+      required: ["file_path"],
+      additionalProperties: false,
+      $schema: "http://json-schema.org/draft-07/schema#",
+    },
+  });
+  const ask = { messages: [{ role: "user" as const, content: "hi" }] };
+  const first = build({ ...ask, tools: [tool({})] as Any });
+  const again = build({ ...ask, tools: [tool({})] as Any });
+  assert.deepEqual(again.tools, first.tools);
+  const changed = build({ ...ask, tools: [tool({ limit: { type: ["integer", "null"] } })] as Any });
+  const params = changed.tools[0].functionDeclarations[0].parameters;
+  assert.deepEqual(Object.keys(params.properties), ["file_path", "limit"]);
+  assert.equal(params.properties.limit.type, "INTEGER");
+  assert.equal(params.properties.limit.nullable, true);
+  assert.deepEqual(
+    build({ ...ask, tools: [tool({})] as Any }).tools,
+    first.tools,
+    "the first schema still gives its own declaration",
+  );
+});
