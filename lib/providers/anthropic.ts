@@ -25,12 +25,20 @@ function headers(ctx: Pick<CallContext, "apiKey" | "clientHeaders">): Record<str
   return out;
 }
 
+/** `model` as the body's first member, as clients write it, pretty-printed or not. */
+const FIRST_MEMBER_MODEL = /^\s*\{\s*"model"\s*:\s*("(?:[^"\\]|\\.)*")/;
+
 /**
  * The body with its top-level `model` replaced, without re-serialising the rest. The raw text
  * is searched for the model member; when it cannot be found safely the body is re-encoded.
  */
 export function replaceModel(raw: string, body: { model: string }, model: string): string {
   if (body.model === model) return raw;
+  const first = FIRST_MEMBER_MODEL.exec(raw);
+  if (first && JSON.parse(first[1]) === body.model) {
+    const at = first[0].length - first[1].length;
+    return raw.slice(0, at) + JSON.stringify(model) + raw.slice(first[0].length);
+  }
   const needle = `"model":${JSON.stringify(body.model)}`;
   const at = raw.indexOf(needle);
   const messagesAt = raw.indexOf('"messages"');

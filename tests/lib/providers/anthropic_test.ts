@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { replaceModel } from "../../../lib/providers/anthropic.ts";
+
+function check(raw: string, model: string, spliced: boolean) {
+  const body = JSON.parse(raw);
+  const out = replaceModel(raw, body, model);
+  assert.deepEqual(JSON.parse(out), { ...body, model }, raw.slice(0, 80));
+  if (spliced) {
+    // Only the model's text changed: everything else is the client's bytes as sent.
+    const before = raw.indexOf(JSON.stringify(body.model));
+    assert.equal(out.slice(0, before), raw.slice(0, before));
+    assert.equal(
+      out.slice(before + JSON.stringify(model).length),
+      raw.slice(before + JSON.stringify(body.model).length),
+    );
+  }
+}
+
+Deno.test("passthrough: the model is replaced in the client's bytes, the rest kept as sent", () => {
+  const messages = [{ role: "user", content: 'say "model":"claude-x" ✻' }];
+  check(JSON.stringify({ model: "claude-x", max_tokens: 5, messages }), "claude-y", true);
+  check(JSON.stringify({ model: "claude-x", messages }, null, 2), "claude-y", true);
+  check(JSON.stringify({ max_tokens: 5, model: "claude-x", messages }), "claude-y", true);
+  check(JSON.stringify({ model: 'we"ird\\name', messages }), "claude-y", true);
+  // Found only after the messages, where it could be nested: the body is written anew.
+  check(JSON.stringify({ messages, model: "claude-x" }), "claude-y", false);
+  const same = JSON.stringify({ model: "claude-x", messages });
+  assert.equal(replaceModel(same, JSON.parse(same), "claude-x"), same);
+});
