@@ -30,7 +30,7 @@ export async function countTokens(
       requestedModel: body.model,
       apiKey: candidate.key,
       stream: false,
-      clientHeaders,
+      clientHeaders: s.refusedBetas.filter(upstream.name, clientHeaders),
     }, raw);
     const res = await s.fetch(req.url, {
       method: req.method ?? "POST",

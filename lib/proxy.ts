@@ -7,6 +7,7 @@ import { NO_RETRY, ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
 import { outputLimitFromError } from "./output_limits.ts";
+import { betaFlags, refusedBetasFromError } from "./refused_betas.ts";
 import { providerFor } from "./providers/registry.ts";
 import { wantsWebSearch } from "./providers/web_search.ts";
 import type {
@@ -143,6 +144,8 @@ async function route(
       }
     }
     let limitRetried = false;
+    let betaRetries = 0;
+    let clientHeaders = s.refusedBetas.filter(upstream.name, call.headers);
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
       if (s.now() >= deadline || call.signal?.aborted) break;
@@ -156,7 +159,7 @@ async function route(
         requestedModel: call.body.model,
         apiKey: candidate.key,
         stream: call.body.stream === true,
-        clientHeaders: call.headers,
+        clientHeaders,
       };
       const started = s.now();
       const outcome = await attempt(s, provider, ctx, call, deadline, rec, finish);
@@ -194,6 +197,21 @@ async function route(
             upstream: upstream.name,
             model,
             limit,
+          });
+          i--;
+          continue;
+        }
+        const refused = failure.status === 400 && provider.passthrough
+          ? refusedBetasFromError(failure.message, betaFlags(clientHeaders.get("anthropic-beta")))
+          : undefined;
+        if (refused && betaRetries < 2) {
+          betaRetries++;
+          s.refusedBetas.learn(upstream.name, refused);
+          clientHeaders = s.refusedBetas.filter(upstream.name, call.headers);
+          s.log.log("info", "upstream refused anthropic-beta flags: retrying without them", {
+            requestId: call.requestId,
+            upstream: upstream.name,
+            flags: refused.join(","),
           });
           i--;
           continue;

@@ -4,6 +4,7 @@ import { createHttpClient } from "./http_client.ts";
 import { KeyPool } from "./key_pool.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { OutputLimits } from "./output_limits.ts";
+import { RefusedBetas } from "./refused_betas.ts";
 import type { Recorder } from "./request_record.ts";
 import { createObservability, type Observability } from "./observability/recorder.ts";
 import { ConfigStore } from "./store/config_store.ts";
@@ -22,6 +23,8 @@ export interface Services {
   observability: Observability;
   /** Output-token limits upstreams named in their errors, learned per instance. */
   outputLimits: OutputLimits;
+  /** `anthropic-beta` flags Anthropic-compatible upstreams refused, learned per instance. */
+  refusedBetas: RefusedBetas;
   /** /v1/messages requests being served by this instance now. */
   inFlight: { count: number };
   /** Upstream calls go through this (tests may inject their own). */
@@ -74,6 +77,7 @@ export async function createServices(
     observability,
     inFlight: { count: 0 },
     outputLimits: new OutputLimits(),
+    refusedBetas: new RefusedBetas(),
     fetch: options.fetch ?? client?.fetch ?? fetch,
     now,
     startedAt: now(),

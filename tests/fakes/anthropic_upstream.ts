@@ -67,7 +67,11 @@ export function anthropicStream(text: string, model = "claude-test"): string[] {
 }
 
 export function startFakeAnthropic(
-  options: { requireKey?: string[] } = {},
+  options: {
+    requireKey?: string[];
+    /** Beta flags refused with a 400 as Anthropic words it; "bedrock": any flag, as Bedrock does. */
+    refuseBetas?: string[] | "bedrock";
+  } = {},
 ): Promise<FakeUpstream> {
   const requests: RecordedRequest[] = [];
   const queue: FakeReply[] = [];
@@ -94,6 +98,25 @@ export function startFakeAnthropic(
         type: "error",
         error: { type: "authentication_error", message: "invalid x-api-key" },
       }, { status: 401 });
+    }
+    const betas = (req.headers.get("anthropic-beta") ?? "").split(",").map((f) => f.trim())
+      .filter(Boolean);
+    if (options.refuseBetas === "bedrock" && betas.length) {
+      return Response.json({ message: "invalid beta flag" }, { status: 400 });
+    }
+    const refused = Array.isArray(options.refuseBetas)
+      ? betas.filter((f) => options.refuseBetas!.includes(f))
+      : [];
+    if (refused.length) {
+      return Response.json({
+        type: "error",
+        error: {
+          type: "invalid_request_error",
+          message: `Unexpected value(s) ${
+            refused.map((f) => `\`${f}\``).join(", ")
+          } for the \`anthropic-beta\` header. Please consult our documentation at docs.anthropic.com or try again without the header.`,
+        },
+      }, { status: 400 });
     }
     if (url.pathname === "/v1/models") {
       return Response.json({

@@ -171,3 +171,53 @@ Deno.test("passthrough: the upstream's rate-limit headers and request id are pas
   assert.match(res.headers.get("request-id") ?? "", /^req_01/);
   assert.equal(res.headers.get("x-internal-secret-header"), null);
 });
+
+Deno.test("passthrough: beta flags an upstream refuses are dropped, learned, and the request answered", async () => {
+  const betas = "context-1m-2025-08-07,interleaved-thinking-2025-05-14,fine-grained-tool-streaming";
+  for (const refuse of [["context-1m-2025-08-07"], "bedrock"] as const) {
+    const fake = await startFakeAnthropic({ refuseBetas: refuse as string[] | "bedrock" });
+    await using t = await proxyTo(fake, {
+      name: "relay",
+      serviceType: "anthropic",
+      apiKeys: KEYS,
+    });
+    for (let i = 0; i < 2; i++) {
+      const msg = await t.client.messages.create({
+        model: "claude-sonnet-4-5",
+        max_tokens: 50,
+        messages: [{ role: "user", content: "hi" }],
+      }, { headers: { "anthropic-beta": betas } });
+      assert.match((msg.content[0] as { text: string }).text, /Hello from fake Anthropic/);
+    }
+    const sent = fake.requests.map((r) => r.headers.get("anthropic-beta"));
+    if (refuse === "bedrock") {
+      assert.deepEqual(sent, [betas, null, null], "refused, retried without, then sent without");
+    } else {
+      const kept = "interleaved-thinking-2025-05-14,fine-grained-tool-streaming";
+      assert.deepEqual(sent, [betas, kept, kept], "only the refused flag is dropped, and stays so");
+    }
+  }
+});
+
+Deno.test("passthrough: a 400 that is not about betas is the client's, not retried", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 400,
+    json: {
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message: "messages: at least one message is required",
+      },
+    },
+  });
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-4-5",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "hi" }],
+    }, { headers: { "anthropic-beta": "context-1m-2025-08-07" } }),
+    (err: { status?: number }) => err.status === 400,
+  );
+  assert.equal(t.fake.requests.length, 1);
+});
