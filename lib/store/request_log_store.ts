@@ -35,12 +35,35 @@ interface Batch {
 /** One batch value stays under KV's 64 KiB value limit. */
 const MAX_BATCH_COST = 60_000;
 const MAX_COMMIT_COST = 600_000;
+/** How often (in appends) batches written by others are looked for and trimmed. */
+const SWEEP_EVERY = 50;
+
+/** Entries cut into batch values that each stay under the value size limit. */
+function pack(entries: RequestLogEntry[], first: number): Array<{ batch: Batch; cost: number }> {
+  const out: Array<{ batch: Batch; cost: number }> = [];
+  let current: { batch: Batch; cost: number } | undefined;
+  let seq = first;
+  for (const entry of entries) {
+    const size = entryCost(entry);
+    if (!current || (current.batch.entries.length > 0 && current.cost + size > MAX_BATCH_COST)) {
+      current = { batch: { first: seq, entries: [] }, cost: 0 };
+      out.push(current);
+    }
+    current.batch.entries.push(entry);
+    current.cost += size;
+    seq++;
+  }
+  return out;
+}
 
 export class RequestLogStore {
   readonly max: number;
   readonly ttlMs: number;
 
   #now: () => number;
+  /** Batches this instance wrote, oldest first, until the limit passes them. */
+  #written: Array<{ first: number; end: number }> = [];
+  #appends = 0;
 
   constructor(
     private kv: Deno.Kv,
@@ -59,42 +82,65 @@ export class RequestLogStore {
   /** Stores entries (oldest first) and drops what they push past the count limit. */
   async append(entries: RequestLogEntry[]): Promise<void> {
     if (this.max <= 0 || entries.length === 0) return;
-    const first = await this.#allocate(entries.length);
-    const end = first + entries.length;
-    const floor = end - this.max;
-    const kept = entries.slice(Math.max(0, floor - first));
-    let seq = end - kept.length;
-    let op = this.kv.atomic();
-    let opCost = 0;
-    let batch: Batch = { first: seq, entries: [] };
-    let cost = 0;
-    const put = async () => {
-      // An atomic operation carries at most about 800 KB: commit before it would overflow.
-      if (opCost + cost > MAX_COMMIT_COST) {
-        await commit(op);
+    // One atomic write reserves the sequence numbers, stores the batches and deletes this
+    // instance's batches the limit passed: each commit costs KV more than the bytes it writes.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const meta = await this.kv.get<number>(keys.requestLogMeta("next"));
+      const first = meta.value ?? 0;
+      const end = first + entries.length;
+      const floor = end - this.max;
+      const kept = entries.slice(Math.max(0, floor - first));
+      const batches = pack(kept, end - kept.length);
+      const stale = this.#written.filter((b) => b.end <= floor);
+      let op = this.kv.atomic().check(meta).set(keys.requestLogMeta("next"), end);
+      let opCost = 0;
+      let mutations = 2;
+      let checked = true;
+      const flush = async () => {
+        const res = await op.commit();
+        if (!res.ok) {
+          if (checked) return false;
+          throw new Error("request log write was rejected");
+        }
+        checked = false;
         op = this.kv.atomic();
         opCost = 0;
+        mutations = 0;
+        return true;
+      };
+      let lost = false;
+      for (const b of batches) {
+        // An atomic operation carries at most about 800 KB and 1000 mutations.
+        if (opCost + b.cost > MAX_COMMIT_COST && mutations > 0) {
+          if (!await flush()) {
+            lost = true;
+            break;
+          }
+        }
+        op.set(keys.requestLogBatch(b.batch.first), b.batch, { expireIn: this.ttlMs });
+        opCost += b.cost;
+        mutations++;
       }
-      op.set(keys.requestLogBatch(batch.first), batch, { expireIn: this.ttlMs });
-      opCost += cost;
-    };
-    for (const entry of kept) {
-      const size = entryCost(entry);
-      if (batch.entries.length > 0 && cost + size > MAX_BATCH_COST) {
-        await put();
-        batch = { first: seq, entries: [] };
-        cost = 0;
+      if (lost) continue;
+      for (const b of stale) {
+        if (mutations >= 900 && !await flush()) {
+          lost = true;
+          break;
+        }
+        op.delete(keys.requestLogBatch(b.first));
+        mutations++;
       }
-      batch.entries.push(entry);
-      cost += size;
-      seq++;
+      if (lost || (mutations > 0 && !await flush())) continue;
+      const dropped = new Set(stale);
+      this.#written = this.#written.filter((b) => !dropped.has(b));
+      for (const b of batches) {
+        this.#written.push({ first: b.batch.first, end: b.batch.first + b.batch.entries.length });
+      }
+      // Batches of other instances (or from before a restart) are swept now and then.
+      if (++this.#appends % SWEEP_EVERY === 1) await this.trimBefore(floor);
+      return;
     }
-    await put();
-    await commit(op);
-    await this.trimBefore(floor);
-    // Another instance may have taken later numbers and trimmed before these were written.
-    const latest = (await this.kv.get<number>(keys.requestLogMeta("next"))).value ?? end;
-    if (latest > end) await this.trimBefore(latest - this.max);
+    throw new Error("could not reserve request log sequence numbers (too much contention)");
   }
 
   /**
@@ -207,20 +253,6 @@ export class RequestLogStore {
       });
     }
     return n;
-  }
-
-  /** Reserves `n` sequence numbers, shared by every instance writing to the same KV. */
-  async #allocate(n: number): Promise<number> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const current = await this.kv.get<number>(keys.requestLogMeta("next"));
-      const first = current.value ?? 0;
-      const res = await this.kv.atomic()
-        .check(current)
-        .set(keys.requestLogMeta("next"), first + n)
-        .commit();
-      if (res.ok) return first;
-    }
-    throw new Error("could not reserve request log sequence numbers (too much contention)");
   }
 }
 
