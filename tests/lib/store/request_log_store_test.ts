@@ -160,3 +160,21 @@ Deno.test("entries of every shape are packed into values KV accepts", async () =
     assert.equal(page.items.length, 3000);
   });
 });
+
+Deno.test("batches left by another instance (or an earlier run) are trimmed too", async () => {
+  await withStore({ max: 1000 }, async (earlier, kv) => {
+    for (let k = 0; k < 4; k++) {
+      await earlier.append(Array.from({ length: 5 }, (_, j) => entry(k * 5 + j)));
+    }
+    assert.equal(await keyCount(kv, "request_log"), 4, "four batches");
+    const next = new RequestLogStore(kv, {
+      max: 10,
+      ttlMs: 24 * HOUR,
+      now: () => 1_700_000_000_000,
+    });
+    await next.append(Array.from({ length: 5 }, (_, j) => entry(20 + j)));
+    // The limit now starts at 15: the three batches wholly below it are gone.
+    assert.equal(await keyCount(kv, "request_log"), 2);
+    assert.equal(await next.count(), 10);
+  });
+});
