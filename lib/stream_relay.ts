@@ -72,6 +72,11 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     };
   }
 
+  // One shared interval per tick length keeps time for every open stream (hold, pings, silence).
+  const tick = Math.max(
+    50,
+    Math.min(1000, s.config.streamPingInterval / 2, s.config.requestTimeout / 4),
+  );
   // Wait for the first event (passthrough: the first bytes), but not longer than a ping interval:
   // past that the client gets its headers and pings, and a later failure ends the stream instead.
   const holdStarted = s.now();
@@ -79,7 +84,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   try {
     while (true) {
       const read = reader.read();
-      const result = await raceHold(read, holdStarted + s.config.streamPingInterval - s.now());
+      const result = await raceHold(read, holdStarted + s.config.streamPingInterval, tick, s.now);
       if (result === HOLD_EXPIRED) {
         pendingRead = read;
         break;
@@ -161,10 +166,9 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       if (writer?.done) {
         done();
         ctrl.close();
-        drain(reader, controller);
+        drain(reader, controller, tick, s.now);
         return;
       }
-      const tick = Math.max(50, Math.min(1000, pingEvery / 2, idleLimit / 4));
       unwatch = watchStream(tick, () => {
         if (closed) return;
         const now = s.now();
@@ -215,7 +219,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
           if (writer.done) {
             done();
             ctrl.close();
-            drain(reader, controller);
+            drain(reader, controller, tick, s.now);
             return;
           }
           if (out) return;
@@ -309,57 +313,76 @@ const DRAIN_MS = 2_000;
 async function drain(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   controller: AbortController,
+  tick: number,
+  now: () => number,
 ): Promise<void> {
-  const timer = setTimeout(
-    () => controller.abort(new DOMException("answer complete", "AbortError")),
-    DRAIN_MS,
-  );
+  const deadline = now() + DRAIN_MS;
+  const unwatch = watchStream(tick, () => {
+    if (now() >= deadline) controller.abort(new DOMException("answer complete", "AbortError"));
+  });
   try {
     while (!(await reader.read()).done);
   } catch { /* aborted, or the connection broke: it is closed either way */ }
-  clearTimeout(timer);
+  unwatch();
 }
 
 const HOLD_EXPIRED = Symbol("hold expired");
 
-/** The read, or HOLD_EXPIRED if it has not settled within `ms`. */
-async function raceHold<T>(read: Promise<T>, ms: number): Promise<T | typeof HOLD_EXPIRED> {
-  if (ms <= 0) return HOLD_EXPIRED;
-  let timer: Timer | undefined;
+/** The read, or HOLD_EXPIRED if it has not settled by `deadline`. */
+async function raceHold<T>(
+  read: Promise<T>,
+  deadline: number,
+  tick: number,
+  now: () => number,
+): Promise<T | typeof HOLD_EXPIRED> {
+  if (now() >= deadline) return HOLD_EXPIRED;
+  let unwatch: (() => void) | undefined;
   try {
     return await Promise.race([
       read,
-      new Promise<typeof HOLD_EXPIRED>((resolve) =>
-        timer = setTimeout(() => resolve(HOLD_EXPIRED), ms)
-      ),
+      new Promise<typeof HOLD_EXPIRED>((resolve) => {
+        unwatch = watchStream(tick, () => {
+          if (now() >= deadline) resolve(HOLD_EXPIRED);
+        });
+      }),
     ]);
   } finally {
-    clearTimeout(timer);
+    unwatch?.();
   }
 }
 
-/** One interval per tick length checks every open stream (pings, silence), not one per stream. */
-const streamWatchers = new Map<number, { checks: Set<() => void>; timer: Timer }>();
+/**
+ * One interval per tick length checks every open stream (hold, pings, silence, drain), not one
+ * timer per stream; it outlives its last stream a while, so one client's back-to-back requests do
+ * not each start and stop it.
+ */
+const streamWatchers = new Map<number, { checks: Set<() => void>; timer: Timer; idle: number }>();
+const IDLE_TICKS = 20;
 
 function watchStream(tick: number, check: () => void): () => void {
   let group = streamWatchers.get(tick);
   if (!group) {
     const checks = new Set<() => void>();
-    const timer = setInterval(() => {
+    const g = { checks, timer: 0 as unknown as Timer, idle: 0 };
+    g.timer = setInterval(() => {
+      if (checks.size === 0) {
+        if (++g.idle >= IDLE_TICKS) {
+          clearInterval(g.timer);
+          streamWatchers.delete(tick);
+        }
+        return;
+      }
+      g.idle = 0;
       for (const c of checks) c();
     }, tick);
-    group = { checks, timer };
+    // An idle interval must not keep the process (or a test) alive.
+    Deno.unrefTimer(g.timer as unknown as number);
+    group = g;
     streamWatchers.set(tick, group);
   }
   const g = group;
   g.checks.add(check);
-  return () => {
-    g.checks.delete(check);
-    if (g.checks.size === 0) {
-      clearInterval(g.timer);
-      streamWatchers.delete(tick);
-    }
-  };
+  return () => g.checks.delete(check);
 }
 
 function endsWithBlankLine(chunk: Uint8Array): boolean {
