@@ -312,7 +312,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const noBody = method === "HEAD" || head.status === 204 || head.status === 304;
       const body = noBody ? null : bodyStream(r, head, () => {
         done();
-        if (head.keepAlive && !closed) release(t.origin, conn);
+        // Bytes past the answer mean the framing went wrong: that connection is not reused.
+        if (head.keepAlive && !closed && r.buf.length === 0) release(t.origin, conn);
         else close();
       }, () => {
         done();
@@ -320,7 +321,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       }, signal);
       if (noBody) {
         done();
-        if (head.keepAlive) release(t.origin, conn);
+        if (head.keepAlive && r.buf.length === 0) release(t.origin, conn);
         else close();
       }
       const decoded = body && head.encoding ? decompress(body, head.encoding) : body;
