@@ -310,22 +310,30 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         if (head.status >= 200) break;
       }
       const noBody = method === "HEAD" || head.status === 204 || head.status === 304;
-      const body = noBody ? null : bodyStream(r, head, () => {
+      // A short answer that came whole with its head (most JSON answers) needs no stream.
+      const whole = !noBody && !head.chunked && !head.encoding && head.length !== undefined &&
+        r.buf.length >= head.length;
+      const finished = () => {
         done();
         // Bytes past the answer mean the framing went wrong: that connection is not reused.
         if (head.keepAlive && !closed && r.buf.length === 0) release(t.origin, conn);
         else close();
-      }, () => {
-        done();
-        close();
-      }, signal);
-      if (noBody) {
-        done();
-        if (head.keepAlive && r.buf.length === 0) release(t.origin, conn);
-        else close();
+      };
+      let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
+      if (whole) {
+        body = r.take(head.length!);
+        finished();
+      } else if (noBody) finished();
+      else {
+        body = bodyStream(r, head, finished, () => {
+          done();
+          close();
+        }, signal);
       }
-      const decoded = body && head.encoding ? decompress(body, head.encoding) : body;
-      return new Response(decoded, {
+      const decoded = body instanceof ReadableStream && head.encoding
+        ? decompress(body, head.encoding)
+        : body;
+      return new Response(decoded as BodyInit | null, {
         status: head.status,
         statusText: head.statusText,
         headers: head.headers,
