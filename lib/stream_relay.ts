@@ -356,33 +356,33 @@ async function raceHold<T>(
  * timer per stream; it outlives its last stream a while, so one client's back-to-back requests do
  * not each start and stop it.
  */
-const streamWatchers = new Map<number, { checks: Set<() => void>; timer: Timer; idle: number }>();
+const streamWatchers = new Map<number, { checks: Set<() => void>; timer: Timer }>();
 const IDLE_TICKS = 20;
 
 function watchStream(tick: number, check: () => void): () => void {
   let group = streamWatchers.get(tick);
   if (!group) {
     const checks = new Set<() => void>();
-    const g = { checks, timer: 0 as unknown as Timer, idle: 0 };
-    g.timer = setInterval(() => {
+    let idle = 0;
+    const timer: Timer = setInterval(() => {
       if (checks.size === 0) {
-        if (++g.idle >= IDLE_TICKS) {
-          clearInterval(g.timer);
+        if (++idle >= IDLE_TICKS) {
+          clearInterval(timer);
           streamWatchers.delete(tick);
         }
         return;
       }
-      g.idle = 0;
+      idle = 0;
       for (const c of checks) c();
     }, tick);
     // An idle interval must not keep the process (or a test) alive.
-    Deno.unrefTimer(g.timer as unknown as number);
-    group = g;
-    streamWatchers.set(tick, group);
+    Deno.unrefTimer(timer as unknown as number);
+    const g = { checks, timer };
+    streamWatchers.set(tick, group = g);
   }
-  const g = group;
-  g.checks.add(check);
-  return () => g.checks.delete(check);
+  const checks = group.checks;
+  checks.add(check);
+  return () => checks.delete(check);
 }
 
 function endsWithBlankLine(chunk: Uint8Array): boolean {
