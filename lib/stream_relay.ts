@@ -356,16 +356,16 @@ async function raceHold<T>(
  * timer per stream; it outlives its last stream a while, so one client's back-to-back requests do
  * not each start and stop it.
  */
-const streamWatchers = new Map<number, { checks: Set<() => void>; timer: Timer }>();
+const streamWatchers = new Map<number, Set<() => void>>();
 const IDLE_TICKS = 20;
 
 function watchStream(tick: number, check: () => void): () => void {
-  let group = streamWatchers.get(tick);
-  if (!group) {
-    const checks = new Set<() => void>();
+  let checks = streamWatchers.get(tick);
+  if (!checks) {
+    const group = checks = new Set<() => void>();
     let idle = 0;
     const timer: Timer = setInterval(() => {
-      if (checks.size === 0) {
+      if (group.size === 0) {
         if (++idle >= IDLE_TICKS) {
           clearInterval(timer);
           streamWatchers.delete(tick);
@@ -373,16 +373,15 @@ function watchStream(tick: number, check: () => void): () => void {
         return;
       }
       idle = 0;
-      for (const c of checks) c();
+      for (const c of group) c();
     }, tick);
     // An idle interval must not keep the process (or a test) alive.
     Deno.unrefTimer(timer as unknown as number);
-    const g = { checks, timer };
-    streamWatchers.set(tick, group = g);
+    streamWatchers.set(tick, group);
   }
-  const checks = group.checks;
-  checks.add(check);
-  return () => checks.delete(check);
+  const group = checks;
+  group.add(check);
+  return () => group.delete(check);
 }
 
 function endsWithBlankLine(chunk: Uint8Array): boolean {
