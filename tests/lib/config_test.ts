@@ -67,3 +67,10 @@ Deno.test("config: upstreams are called with the own HTTP/1.1 client unless a pr
   assert.equal(parseConfig({ DENO_DEPLOYMENT_ID: "abc" }).upstreamClient, "fetch");
   assert.throws(() => parseConfig({ UPSTREAM_CLIENT: "curl" }), /UPSTREAM_CLIENT/);
 });
+
+Deno.test("config: .env.example, copied as it is, is a valid configuration", () => {
+  const text = Deno.readTextFileSync(new URL("../../.env.example", import.meta.url));
+  const vars = parseDotEnv(text);
+  assert.ok(Object.keys(vars).length > 20, "it lists the settings");
+  assert.doesNotThrow(() => parseConfig(vars));
+});
