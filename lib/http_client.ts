@@ -5,7 +5,6 @@
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const CRLF_CRLF = [13, 10, 13, 10];
 const READ_SIZE = 16 * 1024;
 /**
  * How long an idle connection is kept. A server that closes one sooner is noticed at once (an idle
@@ -286,13 +285,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const close = () => {
       if (closed) return;
       closed = true;
-      try {
-        conn.close();
-      } catch { /* already closed */ }
+      closeQuietly(conn);
     };
-    const onAbort = () => close();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const done = () => signal?.removeEventListener("abort", onAbort);
+    signal?.addEventListener("abort", close, { once: true });
+    const done = () => signal?.removeEventListener("abort", close);
     try {
       for (let at = 0; at < request.length;) at += await conn.write(request.subarray(at));
       let head: Head;
@@ -305,7 +301,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           }
         }
         head = parseHead(r.take(end));
-        r.take(CRLF_CRLF.length);
+        r.take(4); // the blank line
         // Interim answers (100 Continue, 103 Early Hints) precede the real one.
         if (head.status >= 200) break;
       }

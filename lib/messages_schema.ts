@@ -1,6 +1,7 @@
 // The shape a Messages request must have before it is worth sending upstream. Shallow on purpose:
 // content blocks are checked by the translators, and deep validation would cost on every request.
 import { z } from "zod";
+import { isObject } from "./json_value.ts";
 
 const message = z.looseObject({
   role: z.enum(["user", "assistant", "system"], {
@@ -36,10 +37,6 @@ export const CountTokensRequestSchema = z.looseObject(common);
 
 const ROLES = new Set(["user", "assistant", "system"]);
 const TOOL_CHOICES = new Set(["auto", "any", "tool", "none"]);
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function optional(v: unknown, check: (v: unknown) => boolean): boolean {
   return v === undefined || check(v);

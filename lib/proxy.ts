@@ -3,7 +3,7 @@
 import type { MessagesRequest } from "./anthropic.ts";
 import { noteAnthropicMessage, upstreamInfoHeaders } from "./anthropic_answer.ts";
 import { maskKey } from "./config_document.ts";
-import { NO_RETRY, ProxyError } from "./errors.ts";
+import { errorResponse, NO_RETRY, ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
 import { outputLimitFromError } from "./output_limits.ts";
@@ -20,7 +20,7 @@ import type {
 import type { RequestRecord } from "./request_record.ts";
 import type { Services } from "./services.ts";
 import { streamAttempt } from "./stream_relay.ts";
-import { networkFailure, type Outcome, send } from "./upstream_fetch.ts";
+import { failureOf, networkFailure, type Outcome, send } from "./upstream_fetch.ts";
 
 export interface MessagesCall {
   body: MessagesRequest;
@@ -79,7 +79,7 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
       });
     }
     const e = err instanceof ProxyError ? err : new ProxyError(500, "Internal error in the proxy");
-    finish(e.status, { status: e.status, type: e.type, message: e.message });
+    finish(e.status, failureOf(e));
     throw e;
   }
 }
@@ -176,14 +176,16 @@ async function route(
         return outcome.response;
       }
       const failure = outcome.failure;
-      last = failure;
+      // Reasons are logged, kept in KV and shown on the admin pages: never with a secret in them.
+      const shown = { ...failure, message: s.log.redact(failure.message) };
+      last = shown;
       rec.attempts.push({
         upstream: upstream.name,
         keyId: candidate.id,
         key: maskKey(candidate.key),
         outcome: "failed",
         status: failure.status,
-        reason: s.log.redact(failure.message).slice(0, 300),
+        reason: shown.message.slice(0, 300),
         ms: s.now() - started,
       });
       if (!failure.keyFault) {
@@ -217,7 +219,6 @@ async function route(
           continue;
         }
         // The request's own fault: another key would fail the same way.
-        const shown = { ...failure, message: s.log.redact(failure.message) };
         finish(shown.status, shown);
         return errorFor(shown, call.requestId);
       }
@@ -229,9 +230,7 @@ async function route(
         status: failure.status,
         fault: failure.keyFault,
       });
-      // The reason is kept in KV and shown on the admin pages: never with a secret in it.
-      const kept = { ...failure, message: s.log.redact(failure.message) };
-      await s.pool.recordFailure(upstream, candidate, model, kept).catch((err) =>
+      await s.pool.recordFailure(upstream, candidate, model, shown).catch((err) =>
         s.log.log("error", "could not record key health", {
           requestId: call.requestId,
           error: String(err),
@@ -261,7 +260,16 @@ async function route(
   }
   let failure: UpstreamFailure;
   const headers: Record<string, string> = {};
-  if (!triedAny || (faults.rate_limit > 0 && faults.auth === 0 && faults.transient === 0)) {
+  if (!triedAny && soonest === undefined) {
+    failure = {
+      status: 502,
+      type: "api_error",
+      message: "Every key of the upstream is disabled; re-enable one on the admin pages",
+    };
+    headers["x-should-retry"] = "false";
+  } else if (
+    !triedAny || (faults.rate_limit > 0 && faults.auth === 0 && faults.transient === 0)
+  ) {
     const wait = Math.max(1, Math.ceil((soonest ?? 60_000) / 1000));
     headers["retry-after"] = String(wait);
     failure = {
@@ -271,21 +279,12 @@ async function route(
         ? `Every upstream key is rate limited; retry in ${wait}s`
         : `Every upstream key is cooling down or disabled; retry in ${wait}s`,
     };
-    if (!triedAny && soonest === undefined) {
-      failure = {
-        status: 502,
-        type: "api_error",
-        message: "Every key of the upstream is disabled; re-enable one on the admin pages",
-      };
-      delete headers["retry-after"];
-      headers["x-should-retry"] = "false";
-    }
   } else if (faults.transient > 0 || faults.rate_limit > 0) {
     failure = {
       status: 529,
       type: "overloaded_error",
       message: `Upstream unavailable after trying every key (last error: ${
-        s.log.redact(last?.message ?? "none")
+        last?.message ?? "none"
       })`,
     };
   } else {
@@ -305,16 +304,9 @@ function errorFor(
   requestId: string,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(
-    JSON.stringify({
-      type: "error",
-      error: { type: failure.type, message: failure.message },
-      request_id: requestId,
-    }),
-    {
-      status: failure.status === 499 ? 499 : failure.status,
-      headers: { "content-type": "application/json", "request-id": requestId, ...headers },
-    },
+  return errorResponse(
+    new ProxyError(failure.status, failure.message, failure.type, headers),
+    requestId,
   );
 }
 
@@ -332,7 +324,7 @@ async function attempt(
     req = provider.buildRequest(call.body, ctx, call.raw);
   } catch (err) {
     if (err instanceof ProxyError) {
-      return { failure: { status: err.status, type: err.type, message: err.message } };
+      return { failure: failureOf(err) };
     }
     throw err;
   }
@@ -391,7 +383,7 @@ async function attempt(
     } catch (err) {
       clearTimeout(timer);
       if (err instanceof ProxyError) {
-        return { failure: { status: err.status, type: err.type, message: err.message } };
+        return { failure: failureOf(err) };
       }
       return {
         failure: networkFailure(controller.signal, err, "Upstream answer could not be read"),

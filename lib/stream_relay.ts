@@ -11,7 +11,7 @@ import type { RequestRecord } from "./request_record.ts";
 import type { Services } from "./services.ts";
 import { createSseDecoder, PING_FRAME } from "./sse.ts";
 import { estimateTokens } from "./token_estimate.ts";
-import { networkFailure, type Outcome, type Timer } from "./upstream_fetch.ts";
+import { failureOf, networkFailure, type Outcome, type Timer } from "./upstream_fetch.ts";
 
 const encoder = new TextEncoder();
 
@@ -150,25 +150,32 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     finish(200, failure ?? writer?.failure);
   };
 
+  type Ctrl = ReadableStreamDefaultController<Uint8Array>;
+  /** Sends what the writer has; whether there was anything. */
+  const emit = (ctrl: Ctrl): boolean => {
+    const out = writer?.take();
+    if (!out) return false;
+    capture(out);
+    ctrl.enqueue(encoder.encode(out));
+    return true;
+  };
+  /** The answer is complete: close it, and let the upstream's connection go back to the pool. */
+  const complete = (ctrl: Ctrl) => {
+    done();
+    ctrl.close();
+    drain(reader, controller, tick, s.now);
+  };
+
   const body = new ReadableStream<Uint8Array>({
     start(ctrl) {
-      const initial = writer ? writer.take() : "";
-      if (initial) {
-        capture(initial);
-        ctrl.enqueue(encoder.encode(initial));
-      }
+      emit(ctrl);
       for (const chunk of first) {
         watch?.feed(chunk);
         ctrl.enqueue(chunk);
         endsWithFrame = endsWithBlankLine(chunk);
       }
       first = [];
-      if (writer?.done) {
-        done();
-        ctrl.close();
-        drain(reader, controller, tick, s.now);
-        return;
-      }
+      if (writer?.done) return complete(ctrl);
       unwatch = watchStream(tick, () => {
         if (closed) return;
         const now = s.now();
@@ -190,14 +197,8 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
           const { value, done: ended } = await next;
           lastUpstream = s.now();
           if (ended) {
-            if (writer) {
-              endInput!();
-              const out = writer.take();
-              if (out) {
-                capture(out);
-                ctrl.enqueue(encoder.encode(out));
-              }
-            }
+            endInput?.();
+            emit(ctrl);
             done();
             ctrl.close();
             return;
@@ -210,19 +211,10 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
             return;
           }
           feed!(value);
-          const out = writer.take();
-          if (out) {
-            capture(out);
-            lastSent = lastUpstream;
-            ctrl.enqueue(encoder.encode(out));
-          }
-          if (writer.done) {
-            done();
-            ctrl.close();
-            drain(reader, controller, tick, s.now);
-            return;
-          }
-          if (out) return;
+          const sent = emit(ctrl);
+          if (sent) lastSent = lastUpstream;
+          if (writer.done) return complete(ctrl);
+          if (sent) return;
         }
       } catch (err) {
         if (closed) return;
@@ -266,7 +258,7 @@ async function wholeAnswerAsStream(
     message = provider.parseResponse(await res.json(), ctx);
   } catch (err) {
     if (err instanceof ProxyError) {
-      return { failure: { status: err.status, type: err.type, message: err.message } };
+      return { failure: failureOf(err) };
     }
     return { failure: networkFailure(controller.signal, err, "Upstream answer could not be read") };
   } finally {

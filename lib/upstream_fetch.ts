@@ -1,5 +1,6 @@
 // One call to an upstream: the fetch with its first-byte timeout and the client's abort, and
 // what a thrown fetch or body read means.
+import type { ProxyError } from "./errors.ts";
 import type { UpstreamFailure, UpstreamRequest } from "./providers/types.ts";
 import type { Services } from "./services.ts";
 
@@ -34,6 +35,11 @@ export async function send(
     clearTimeout(timer);
     return networkFailure(controller.signal, err);
   }
+}
+
+/** A ProxyError a provider threw, as an attempt's failure. */
+export function failureOf(err: ProxyError): UpstreamFailure {
+  return { status: err.status, type: err.type, message: err.message };
 }
 
 /** A fetch or body read that threw: our timeout, the client leaving, or the network. */

@@ -48,7 +48,7 @@ async function readBody(
 async function readLimited(req: Request, maxBytes: number): Promise<string> {
   if (req.headers.has("content-length") || !req.body) return await req.text();
   const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   while (true) {
     const { value, done } = await reader.read();
@@ -60,14 +60,7 @@ async function readLimited(req: Request, maxBytes: number): Promise<string> {
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  return await new Blob(chunks).text();
 }
 
 export function messagesRoutes(services: Services): Hono<AppEnv> {

@@ -9,6 +9,7 @@ import type {
 } from "../anthropic.ts";
 import { newId } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
+import { countOr0, isObject } from "../json_value.ts";
 import { ProxyError } from "../errors.ts";
 import { failureFromStatus, parseDuration } from "./failure.ts";
 import {
@@ -51,14 +52,6 @@ const REFUSAL_REASONS = new Set([
   "IMAGE_RECITATION",
 ]);
 const FAILED_CALL_REASONS = new Set(["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"]);
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function num(v: unknown): number {
-  return typeof v === "number" && Number.isFinite(v) ? v : 0;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Per-request state: what the response needs from the request (names, JSON-text paths).
@@ -209,7 +202,7 @@ function readCarry(signature: unknown): Carry | undefined {
   if (typeof signature !== "string" || !signature.startsWith(SIGNATURE_PREFIX)) return undefined;
   try {
     const c = JSON.parse(signature.slice(SIGNATURE_PREFIX.length));
-    return isObj(c) ? c as Carry : undefined;
+    return isObject(c) ? c as Carry : undefined;
   } catch {
     return undefined;
   }
@@ -220,7 +213,7 @@ function readCarry(signature: unknown): Carry | undefined {
 
 function blocksOf(content: unknown): Block[] {
   if (typeof content === "string") return [{ type: "text", text: content }];
-  return Array.isArray(content) ? content.filter(isObj) : [];
+  return Array.isArray(content) ? content.filter(isObject) : [];
 }
 
 function systemText(body: MessagesRequest): string {
@@ -262,7 +255,7 @@ function guessMime(url: string, fallback: string): string {
 
 /** An image or document block as parts (inline data, a file URI, or its text). */
 function mediaParts(block: Block): Part[] {
-  const source = isObj(block.source) ? block.source : undefined;
+  const source = isObject(block.source) ? block.source : undefined;
   if (!source) return [];
   if (block.type === "image") {
     if (source.type === "base64" && typeof source.data === "string" && source.data) {
@@ -362,7 +355,7 @@ function modelTurn(blocks: Block[], opts: HistoryOptions): Turn {
     const c = readCarry(b.signature);
     if (!c || c.f !== opts.fp) continue;
     if (typeof c.t === "string") carry.t = c.t;
-    if (isObj(c.c)) carry.c = { ...carry.c, ...c.c };
+    if (isObject(c.c)) carry.c = { ...carry.c, ...c.c };
   }
   for (const b of blocks) {
     if (b.type === "text") turn.parts.push(...textParts(b.text));
@@ -404,7 +397,7 @@ function argsOf(input: unknown, paths: JsonPath[] | undefined): Obj {
       args = JSON.parse(args);
     } catch { /* not JSON */ }
   }
-  if (!isObj(args)) return {};
+  if (!isObject(args)) return {};
   return paths?.length ? encodeJsonPaths(args, paths) as Obj : args;
 }
 
@@ -501,12 +494,12 @@ function buildContents(body: MessagesRequest, opts: HistoryOptions): Content[] {
 
 function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
   const t = body.thinking;
-  if (!t || !isObj(t)) return undefined;
+  if (!t || !isObject(t)) return undefined;
   // Older models have no thinking at all and reject the field.
   if (/gemini-(1\.|2\.0)|gemma/i.test(model)) return undefined;
   const pro = /pro/i.test(model);
   if (t.type === "enabled") {
-    const budget = Math.floor(num(t.budget_tokens)) || 1024;
+    const budget = Math.floor(countOr0(t.budget_tokens)) || 1024;
     const clamped = pro ? Math.min(Math.max(budget, 128), 32768) : Math.min(budget, 24576);
     return { includeThoughts: true, thinkingBudget: clamped };
   }
@@ -531,7 +524,7 @@ const cleanedSchemas = new Map<string, CleanedSchema>();
 const MAX_CLEANED_SCHEMAS = 512;
 
 function cleanedParameters(schema: unknown): CleanedSchema {
-  if (!isObj(schema)) return cleanToolParameters(schema);
+  if (!isObject(schema)) return cleanToolParameters(schema);
   // Taken before cleaning, which may rewrite parts of the schema it is given.
   const key = JSON.stringify(schema);
   let cleaned = cleanedSchemas.get(key);
@@ -548,7 +541,7 @@ function declareTools(body: MessagesRequest): Declared {
   const decls: Obj[] = [];
   for (const tool of body.tools ?? []) {
     // Server tools (web_search_2025…, bash_…) have no Gemini counterpart.
-    if (!isObj(tool) || typeof tool.name !== "string" || (tool.type && tool.type !== "custom")) {
+    if (!isObject(tool) || typeof tool.name !== "string" || (tool.type && tool.type !== "custom")) {
       continue;
     }
     const name = geminiFunctionName(tool.name);
@@ -571,7 +564,7 @@ function declareTools(body: MessagesRequest): Declared {
   }
   const out: Declared = { tools: [{ functionDeclarations: decls }], state };
   const choice = body.tool_choice;
-  if (isObj(choice)) {
+  if (isObject(choice)) {
     const mode = choice.type === "none"
       ? "NONE"
       : choice.type === "any" || choice.type === "tool"
@@ -589,8 +582,8 @@ function declareTools(body: MessagesRequest): Declared {
 
 function generationConfig(body: MessagesRequest, ctx: CallContext, hasTools: boolean): Obj {
   const gc: Obj = {};
-  const cap = num(ctx.upstream.maxTokens);
-  const max = num(body.max_tokens);
+  const cap = countOr0(ctx.upstream.maxTokens);
+  const max = countOr0(body.max_tokens);
   if (max > 0) gc.maxOutputTokens = cap > 0 ? Math.min(max, cap) : max;
   else if (cap > 0) gc.maxOutputTokens = cap;
   if (typeof body.temperature === "number") gc.temperature = body.temperature;
@@ -603,7 +596,7 @@ function generationConfig(body: MessagesRequest, ctx: CallContext, hasTools: boo
   if (thinking) gc.thinkingConfig = thinking;
   const format = body.output_config?.format;
   // JSON mode together with function calling is refused by 2.x models.
-  if (isObj(format) && format.type === "json_schema" && !hasTools) {
+  if (isObject(format) && format.type === "json_schema" && !hasTools) {
     gc.responseMimeType = "application/json";
     const { schema, jsonPaths } = cleanGeminiSchema(format.schema);
     if (schema && !jsonPaths.some((p) => p.length === 0)) gc.responseSchema = schema;
@@ -738,11 +731,11 @@ class Assembler {
   parts(parts: unknown): void {
     if (!Array.isArray(parts)) return;
     for (const p of parts) {
-      if (!isObj(p)) continue;
+      if (!isObject(p)) continue;
       const sig = typeof p.thoughtSignature === "string" && p.thoughtSignature
         ? p.thoughtSignature
         : undefined;
-      if (isObj(p.functionCall)) {
+      if (isObject(p.functionCall)) {
         this.call(p.functionCall, sig);
         continue;
       }
@@ -761,7 +754,7 @@ class Assembler {
     const geminiName = typeof fc.name === "string" ? fc.name : "";
     const name = this.state.names.get(geminiName) ?? geminiName;
     const args = decodeJsonPaths(
-      isObj(fc.args) ? fc.args : {},
+      isObject(fc.args) ? fc.args : {},
       this.state.jsonPaths.get(geminiName) ?? [],
     );
     const geminiId = typeof fc.id === "string" && fc.id ? fc.id : undefined;
@@ -775,13 +768,13 @@ class Assembler {
 
   /** Gemini's grounding (the queries it ran, the pages it used) as one web search. */
   grounding(meta: unknown): void {
-    if (!this.state.webSearch || !isObj(meta)) return;
+    if (!this.state.webSearch || !isObject(meta)) return;
     const queries = Array.isArray(meta.webSearchQueries)
       ? meta.webSearchQueries.filter((q): q is string => typeof q === "string" && q !== "")
       : [];
     const results: WebSearchResult[] = [];
     for (const chunk of Array.isArray(meta.groundingChunks) ? meta.groundingChunks : []) {
-      const web = isObj(chunk) && isObj(chunk.web) ? chunk.web : undefined;
+      const web = isObject(chunk) && isObject(chunk.web) ? chunk.web : undefined;
       if (typeof web?.uri !== "string" || !web.uri) continue;
       const title = typeof web.title === "string" && web.title ? web.title : web.uri;
       results.push({
@@ -852,12 +845,12 @@ class Assembler {
 
 /** `input_tokens` excludes cached tokens; thoughts count as output, as Anthropic bills them. */
 export function usageFromGemini(meta: unknown): Partial<Usage> {
-  if (!isObj(meta)) return {};
-  const cached = num(meta.cachedContentTokenCount);
+  if (!isObject(meta)) return {};
+  const cached = countOr0(meta.cachedContentTokenCount);
   return {
-    input_tokens: Math.max(0, num(meta.promptTokenCount) - cached) +
-      num(meta.toolUsePromptTokenCount),
-    output_tokens: num(meta.candidatesTokenCount) + num(meta.thoughtsTokenCount),
+    input_tokens: Math.max(0, countOr0(meta.promptTokenCount) - cached) +
+      countOr0(meta.toolUsePromptTokenCount),
+    output_tokens: countOr0(meta.candidatesTokenCount) + countOr0(meta.thoughtsTokenCount),
     cache_read_input_tokens: cached,
     cache_creation_input_tokens: 0,
   };
@@ -895,12 +888,12 @@ export function geminiFailure(
   fallbackText = "",
   now = Date.now(),
 ): UpstreamFailure {
-  const err = isObj(error) ? error : {};
-  const status = httpStatus || num(err.code) || 500;
+  const err = isObject(error) ? error : {};
+  const status = httpStatus || countOr0(err.code) || 500;
   const message = typeof err.message === "string" && err.message
     ? err.message
     : fallbackText.trim().slice(0, 500) || `Gemini answered HTTP ${status}`;
-  const details = Array.isArray(err.details) ? err.details.filter(isObj) : [];
+  const details = Array.isArray(err.details) ? err.details.filter(isObject) : [];
   const keyRejected =
     details.some((d) => typeof d.reason === "string" && /API_KEY/.test(d.reason)) ||
     /API key (not valid|expired)/i.test(message);
@@ -922,7 +915,7 @@ export function geminiFailure(
       }
       if (type.endsWith("QuotaFailure") && Array.isArray(d.violations)) {
         perDay ||= d.violations.some((v) =>
-          isObj(v) && typeof v.quotaId === "string" && /PerDay/i.test(v.quotaId)
+          isObject(v) && typeof v.quotaId === "string" && /PerDay/i.test(v.quotaId)
         );
       }
     }
@@ -954,18 +947,18 @@ export const geminiProvider: Provider = {
   },
 
   parseResponse(json: unknown, ctx: CallContext): MessageResponse {
-    const res = isObj(json) ? json : {};
-    if (isObj(res.error)) {
+    const res = isObject(json) ? json : {};
+    if (isObject(res.error)) {
       const f = geminiFailure(0, res.error, new Headers());
       throw new ProxyError(f.status, f.message, f.type);
     }
     const sink = new Collector();
     const asm = new Assembler(sink, stateFor(ctx), fingerprint(ctx));
-    const cand = Array.isArray(res.candidates) && isObj(res.candidates[0])
+    const cand = Array.isArray(res.candidates) && isObject(res.candidates[0])
       ? res.candidates[0]
       : undefined;
-    const feedback = isObj(res.promptFeedback) ? res.promptFeedback : {};
-    asm.parts(isObj(cand?.content) ? cand.content.parts : undefined);
+    const feedback = isObject(res.promptFeedback) ? res.promptFeedback : {};
+    asm.parts(isObject(cand?.content) ? cand.content.parts : undefined);
     asm.grounding(cand?.groundingMetadata);
     const outcome = asm.finish(
       cand ? String(cand.finishReason ?? "STOP") : undefined,
@@ -1023,26 +1016,28 @@ export const geminiProvider: Provider = {
           });
           return;
         }
-        if (!isObj(chunk)) return;
-        if (isObj(chunk.error)) {
+        if (!isObject(chunk)) return;
+        if (isObject(chunk.error)) {
           out.error(geminiFailure(0, chunk.error, new Headers()));
           return;
         }
-        if (isObj(chunk.usageMetadata)) usage = usageFromGemini(chunk.usageMetadata);
-        if (isObj(chunk.promptFeedback) && typeof chunk.promptFeedback.blockReason === "string") {
+        if (isObject(chunk.usageMetadata)) usage = usageFromGemini(chunk.usageMetadata);
+        if (
+          isObject(chunk.promptFeedback) && typeof chunk.promptFeedback.blockReason === "string"
+        ) {
           blockReason = chunk.promptFeedback.blockReason;
         }
-        const cand = Array.isArray(chunk.candidates) && isObj(chunk.candidates[0])
+        const cand = Array.isArray(chunk.candidates) && isObject(chunk.candidates[0])
           ? chunk.candidates[0]
           : undefined;
         if (cand) {
-          if (isObj(cand.content)) asm.parts(cand.content.parts);
+          if (isObject(cand.content)) asm.parts(cand.content.parts);
           if (typeof cand.finishReason === "string") finishReason = cand.finishReason;
           if (typeof cand.finishMessage === "string") finishMessage = cand.finishMessage;
-          if (isObj(cand.groundingMetadata)) grounding = cand.groundingMetadata;
+          if (isObject(cand.groundingMetadata)) grounding = cand.groundingMetadata;
         }
         // The last chunk carries the finish reason with the final usage; don't wait for EOF.
-        if ((finishReason && isObj(chunk.usageMetadata)) || (blockReason && !cand)) finalize();
+        if ((finishReason && isObject(chunk.usageMetadata)) || (blockReason && !cand)) finalize();
       },
       end() {
         if (out.done) return;
@@ -1084,7 +1079,7 @@ export const geminiProvider: Provider = {
   },
 
   parseCountTokens(json: unknown): number {
-    return isObj(json) ? num(json.totalTokens) : 0;
+    return isObject(json) ? countOr0(json.totalTokens) : 0;
   },
 
   modelsRequest(ctx) {
@@ -1096,9 +1091,9 @@ export const geminiProvider: Provider = {
   },
 
   parseModels(json) {
-    const models = isObj(json) && Array.isArray(json.models) ? json.models : [];
+    const models = isObject(json) && Array.isArray(json.models) ? json.models : [];
     return models.filter((m): m is Obj =>
-      isObj(m) && typeof m.name === "string" &&
+      isObject(m) && typeof m.name === "string" &&
       // Embedding and other models cannot answer a conversation.
       (!Array.isArray(m.supportedGenerationMethods) ||
         m.supportedGenerationMethods.includes("generateContent"))

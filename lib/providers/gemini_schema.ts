@@ -1,6 +1,7 @@
 // JSON Schema (2020-12, as Claude Code and MCP tools write it) → the OpenAPI subset Gemini's
 // `Schema` proto accepts. Gemini's parser rejects the whole request for one unknown keyword, so this
 // keeps an allow-list, inlines `$ref`s and turns what Gemini cannot express into something it can.
+import { isObject } from "../json_value.ts";
 
 /** A Gemini `Schema` object (REST, camelCase, upper-case type names). */
 export type GeminiSchema = Record<string, unknown>;
@@ -58,7 +59,7 @@ interface Walk {
 
 /** Cleans any schema (a property, a `responseSchema`). */
 export function cleanGeminiSchema(schema: unknown): CleanedSchema {
-  const root = isObj(schema) ? schema : {};
+  const root = isObject(schema) ? schema : {};
   const walk: Walk = { root, refs: [], paths: [] };
   const out = clean(schema, walk, [], 0);
   return { schema: out, jsonPaths: walk.paths };
@@ -69,7 +70,7 @@ export function cleanGeminiSchema(schema: unknown): CleanedSchema {
  * with at least one property: a tool without any gets no `parameters` at all.
  */
 export function cleanToolParameters(schema: unknown): CleanedSchema {
-  if (!isObj(schema)) return { schema: undefined, jsonPaths: [] };
+  if (!isObject(schema)) return { schema: undefined, jsonPaths: [] };
   const root = schema;
   const walk: Walk = { root, refs: [], paths: [] };
   const node = resolve(schema, walk, []);
@@ -116,13 +117,9 @@ function apply(value: unknown, path: JsonPath, i: number, f: (v: unknown) => unk
     for (let k = 0; k < value.length; k++) value[k] = apply(value[k], path, i + 1, f);
     return value;
   }
-  if (!isObj(value) || !(seg in value)) return value;
+  if (!isObject(value) || !(seg in value)) return value;
   value[seg] = apply(value[seg], path, i + 1, f);
   return value;
-}
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**
@@ -144,7 +141,7 @@ function resolve(node: Obj, walk: Walk, expanded: string[]): Obj {
     }
   }
   if (Array.isArray(out.allOf)) {
-    const parts = out.allOf.filter(isObj).map((p) => resolve(p, walk, expanded));
+    const parts = out.allOf.filter(isObject).map((p) => resolve(p, walk, expanded));
     delete out.allOf;
     for (const part of parts) out = mergeAll(out, part);
   }
@@ -153,7 +150,7 @@ function resolve(node: Obj, walk: Walk, expanded: string[]): Obj {
 
 function mergeAll(into: Obj, part: Obj): Obj {
   const out: Obj = { ...part, ...into };
-  if (isObj(into.properties) || isObj(part.properties)) {
+  if (isObject(into.properties) || isObject(part.properties)) {
     out.properties = { ...(part.properties as Obj), ...(into.properties as Obj) };
   }
   if (Array.isArray(into.required) || Array.isArray(part.required)) {
@@ -174,10 +171,10 @@ function lookup(root: Obj, ref: string): Obj | undefined {
   let cur: unknown = root;
   for (const raw of ref.slice(2).split("/")) {
     const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
-    if (!isObj(cur)) return undefined;
+    if (!isObject(cur)) return undefined;
     cur = cur[key];
   }
-  return isObj(cur) ? cur : undefined;
+  return isObject(cur) ? cur : undefined;
 }
 
 function isNullSchema(s: Obj): boolean {
@@ -187,7 +184,7 @@ function isNullSchema(s: Obj): boolean {
 
 /** The Gemini schema for `input`; `path` is null inside anyOf branches, where decoding is unsafe. */
 function clean(input: unknown, walk: Walk, path: JsonPath | null, depth: number): GeminiSchema {
-  if (!isObj(input) || depth > MAX_DEPTH) return anyValue({}, walk, path);
+  if (!isObject(input) || depth > MAX_DEPTH) return anyValue({}, walk, path);
   const base = walk.refs.length;
   const expanded: string[] = [];
   const node = resolve(input, walk, expanded);
@@ -209,7 +206,7 @@ function cleanNode(
   const branches = [
     ...(Array.isArray(node.anyOf) ? node.anyOf : []),
     ...(Array.isArray(node.oneOf) ? node.oneOf : []),
-  ].filter(isObj).map((b) => {
+  ].filter(isObject).map((b) => {
     // Refs a branch expands stay open for the rest of this node, like the node's own.
     const expanded: string[] = [];
     const resolved = resolve(b, walk, expanded);
@@ -298,7 +295,7 @@ function kindOf(node: Obj): Kind | undefined {
     const t = node.type.toLowerCase();
     return KINDS.has(t) ? t as Kind : undefined;
   }
-  if (isObj(node.properties)) return "object";
+  if (isObject(node.properties)) return "object";
   if (node.items !== undefined || node.prefixItems !== undefined) return "array";
   const values = Array.isArray(node.enum) ? node.enum : "const" in node ? [node.const] : undefined;
   if (values) return "string";
@@ -344,7 +341,7 @@ function fits(value: unknown, kind: Kind): boolean {
     case "array":
       return Array.isArray(value);
     case "object":
-      return isObj(value);
+      return isObject(value);
   }
 }
 
@@ -378,11 +375,11 @@ function typed(
       break;
     }
     case "array": {
-      const items = isObj(node.items)
+      const items = isObject(node.items)
         ? node.items
-        : Array.isArray(node.prefixItems) && isObj(node.prefixItems[0])
+        : Array.isArray(node.prefixItems) && isObject(node.prefixItems[0])
         ? node.prefixItems[0]
-        : Array.isArray(node.items) && isObj(node.items[0])
+        : Array.isArray(node.items) && isObject(node.items[0])
         ? node.items[0]
         : {};
       // ARRAY without `items` is a 400 ("items: missing field").
@@ -392,7 +389,7 @@ function typed(
       break;
     }
     case "object": {
-      const props = isObj(node.properties) ? node.properties : {};
+      const props = isObject(node.properties) ? node.properties : {};
       const cleaned: GeminiSchema = {};
       for (const [name, sub] of Object.entries(props)) {
         cleaned[name] = clean(sub, walk, path ? [...path, name] : null, depth + 1);

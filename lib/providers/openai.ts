@@ -12,6 +12,7 @@ import {
   type WebSearchResult,
 } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
+import { countOr0 } from "../json_value.ts";
 import { ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
@@ -519,16 +520,13 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
 // ---------------------------------------------------------------------------------------------
 // Responses
 
-function num(v: unknown): number {
-  return typeof v === "number" && Number.isFinite(v) ? v : 0;
-}
-
 function mapUsage(u: Json): Usage {
-  const prompt = num(u?.prompt_tokens);
-  const cached = num(u?.prompt_tokens_details?.cached_tokens) || num(u?.prompt_cache_hit_tokens);
+  const prompt = countOr0(u?.prompt_tokens);
+  const cached = countOr0(u?.prompt_tokens_details?.cached_tokens) ||
+    countOr0(u?.prompt_cache_hit_tokens);
   return {
     input_tokens: Math.max(0, prompt - cached),
-    output_tokens: num(u?.completion_tokens),
+    output_tokens: countOr0(u?.completion_tokens),
     cache_creation_input_tokens: 0,
     cache_read_input_tokens: cached,
   };
@@ -1041,7 +1039,7 @@ export const openaiProvider: Provider = {
       type: "model" as const,
       id: m.id,
       display_name: m.id,
-      created_at: new Date(num(m.created) * 1000).toISOString(),
+      created_at: new Date(countOr0(m.created) * 1000).toISOString(),
     }));
   },
 };
