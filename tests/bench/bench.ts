@@ -6,6 +6,7 @@
 //   BENCH_SECONDS=5        seconds per measured scenario (default 5; CI uses 1)
 //   BENCH_CPU_PROF=<dir>   run the proxy with --cpu-prof, writing its profiles to <dir>
 //   BENCH_ONLY=<regex>     run only the rows whose "<scenario>, <clients> clients" matches
+//   BENCH_PROXY_FLAGS="…"  `deno run` flags for the proxy instead of those of `deno task start`
 
 import { ConfigStore } from "../../lib/store/config_store.ts";
 import { providerKinds } from "../../lib/providers/registry.ts";
@@ -495,11 +496,27 @@ async function writeConfig(kvPath: string, fakeUrl: string, serviceType: string)
   }
 }
 
+/** The `deno run` flags of `deno task start`, so the bench measures the server users run. */
+async function startFlags(): Promise<string[]> {
+  const override = Deno.env.get("BENCH_PROXY_FLAGS");
+  if (override !== undefined) return override.split(/\s+/).filter(Boolean);
+  const { tasks } = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const words = String(tasks.start).split(/\s+/);
+  return words.slice(words.indexOf("run") + 1).filter((w) => w.startsWith("--"));
+}
+
 async function startProxy(kvPath: string): Promise<Child> {
   const profileDir = Deno.env.get("BENCH_CPU_PROF");
+  const flags = await startFlags();
   const args = profileDir
-    ? ["run", "-A", "--cpu-prof", `--cpu-prof-dir=${profileDir}`, "tests/bench/profiled_main.ts"]
-    : ["run", "-A", Deno.env.get("BENCH_PROXY_SCRIPT") ?? "main.ts"];
+    ? [
+      "run",
+      ...flags,
+      "--cpu-prof",
+      `--cpu-prof-dir=${profileDir}`,
+      "tests/bench/profiled_main.ts",
+    ]
+    : ["run", ...flags, Deno.env.get("BENCH_PROXY_SCRIPT") ?? "main.ts"];
   return await spawn("proxy", args, {
     PORT: "0",
     HOSTNAME: "127.0.0.1",
