@@ -14,6 +14,7 @@ import {
   MessagesRequestSchema,
   plainlyValid,
 } from "../lib/messages_schema.ts";
+import { parseBody } from "../lib/parse_body.ts";
 import { handleMessages } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
 
@@ -25,7 +26,7 @@ async function readBody(
   const raw = await readLimited(req, maxBytes);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = parseBody(raw);
   } catch {
     throw new ProxyError(400, "The request body is not valid JSON");
   }

@@ -12,6 +12,8 @@ import {
   type WebSearchResult,
 } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
+import { withEncodedMember } from "../json_bytes.ts";
+import { sharedTools } from "../parse_body.ts";
 import { countOr0 } from "../json_value.ts";
 import { ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
@@ -353,6 +355,27 @@ function convertTools(tools: Tool[] | undefined, names: Map<string, string>): Js
   return out;
 }
 
+interface ConvertedTools {
+  count: number;
+  /** `tools` as UTF-8 JSON. */
+  json: Uint8Array;
+  names: Map<string, string>;
+}
+
+/** What each tools array parse_body hands out again and again came to, by its identity. */
+const convertedTools = new WeakMap<object, ConvertedTools>();
+
+function convertSharedTools(tools: readonly unknown[]): ConvertedTools {
+  let done = convertedTools.get(tools);
+  if (!done) {
+    const names = new Map<string, string>();
+    const out = convertTools(tools as Tool[], names);
+    done = { count: out.length, json: new TextEncoder().encode(JSON.stringify(out)), names };
+    convertedTools.set(tools, done);
+  }
+  return done;
+}
+
 function effortFromBudget(budget: unknown): string {
   const n = typeof budget === "number" ? budget : 8192;
   return n < 4096 ? "low" : n < 16384 ? "medium" : "high";
@@ -459,9 +482,13 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
     messages: convertMessages(body, kind, names, notice),
   };
   if (state.webSearch) upstream.web_search_options = webSearchOptions(body.tools);
-  const tools = convertTools(body.tools, names);
-  if (tools.length) {
-    upstream.tools = tools;
+  const shared = sharedTools(body.tools) ? convertSharedTools(body.tools) : undefined;
+  if (shared) { for (const [k, v] of shared.names) names.set(k, v); }
+  else {
+    const tools = convertTools(body.tools, names);
+    if (tools.length) upstream.tools = tools;
+  }
+  if (upstream.tools || shared?.count) {
     const choice = body.tool_choice as Json;
     if (choice?.type === "auto") upstream.tool_choice = "auto";
     else if (choice?.type === "any") upstream.tool_choice = "required";
@@ -509,11 +536,12 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
 
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (ctx.apiKey) headers.authorization = `Bearer ${ctx.apiKey}`;
+  const json = JSON.stringify(upstream);
   return {
     url: chatCompletionsUrl(ctx.upstream.baseUrl),
     method: "POST",
     headers,
-    body: JSON.stringify(upstream),
+    body: shared?.count ? withEncodedMember(json, "tools", shared.json) : json,
   };
 }
 

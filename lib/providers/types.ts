@@ -43,7 +43,8 @@ export interface UpstreamRequest {
   url: string;
   method?: string;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON text, or its UTF-8 bytes when parts of it were encoded ahead. */
+  body?: string | Uint8Array<ArrayBuffer>;
 }
 
 /** Turns upstream SSE events into Anthropic events written to the writer. */

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { HAVE_CLAUDE_CODE_FIXTURES } from "../../helpers/fixtures.ts";
+import { upstreamJson } from "../../helpers/upstream_body.ts";
+import { parseBody, sharedTools } from "../../../lib/parse_body.ts";
 import type { MessagesRequest } from "../../../lib/anthropic.ts";
 import { ProxyError } from "../../../lib/errors.ts";
 import {
@@ -53,7 +55,7 @@ function ctx(over: Partial<CallContext> = {}): CallContext {
 
 function build(body: Partial<MessagesRequest>, c = ctx()): Any {
   const full = { model: "claude-sonnet-4-5", max_tokens: 1024, messages: [], ...body };
-  return JSON.parse(geminiProvider.buildRequest(full as MessagesRequest, c, "").body!);
+  return upstreamJson(geminiProvider.buildRequest(full as MessagesRequest, c, ""));
 }
 
 interface Ev {
@@ -950,7 +952,7 @@ Deno.test({
     r.url,
     "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:countTokens",
   );
-  const body = JSON.parse(r.body!);
+  const body = upstreamJson(r);
   assert.deepEqual(Object.keys(body), ["generateContentRequest"]);
   assert.equal(body.generateContentRequest.model, "models/gemini-2.5-flash");
   assert.equal(checkGeminiRequest(body.generateContentRequest), undefined);
@@ -1112,4 +1114,50 @@ Deno.test("tools: a schema seen before is declared the same; a changed one is cl
     first.tools,
     "the first schema still gives its own declaration",
   );
+});
+
+Deno.test("a client's repeated tools are declared once and sent the same, names and JSON paths kept", () => {
+  const odd = `mcp__${"long_server_name_".repeat(5)}__lookup`;
+  const tools = [
+    ...Array.from({ length: 10 }, (_, i) => ({
+      name: `tool_${i}`,
+      description: `Does thing ${i} — carefully. `.repeat(10),
+      input_schema: { type: "object", properties: { a: { type: "string" } } },
+    })),
+    {
+      name: odd,
+      input_schema: {
+        type: "object",
+        properties: { q: { type: "string" }, metadata: { type: "object" } },
+      },
+    },
+  ];
+  const raw = JSON.stringify({
+    model: "claude-sonnet-4-5",
+    max_tokens: 1024,
+    messages: [{ role: "user", content: "go" }],
+    tools,
+    tool_choice: { type: "tool", name: odd },
+  });
+  const fresh = upstreamJson(geminiProvider.buildRequest(JSON.parse(raw), ctx(), raw));
+  parseBody(raw);
+  const reused = parseBody(raw) as MessagesRequest;
+  assert.ok(sharedTools(reused.tools));
+  const c = ctx({ stream: false });
+  const req = geminiProvider.buildRequest(reused, c, raw);
+  assert.ok(req.body instanceof Uint8Array);
+  assert.deepEqual(upstreamJson(req), fresh);
+  const declared = fresh.tools[0].functionDeclarations;
+  assert.equal(declared.length, 11);
+  assert.deepEqual(fresh.toolConfig.functionCallingConfig.allowedFunctionNames, [
+    declared[10].name,
+  ]);
+  const msg = geminiProvider.parseResponse(
+    chunk([callPart(declared[10].name, { q: "x", metadata: '{"b":[2]}' })], {
+      finishReason: "STOP",
+    }),
+    c,
+  );
+  assert.equal((msg.content[0] as Any).name, odd);
+  assert.deepEqual((msg.content[0] as Any).input, { q: "x", metadata: { b: [2] } });
 });

@@ -21,6 +21,8 @@ import {
 } from "../../fakes/openai_upstream.ts";
 
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../../helpers/fixtures.ts";
+import { upstreamJson } from "../../helpers/upstream_body.ts";
+import { parseBody, sharedTools } from "../../../lib/parse_body.ts";
 
 const FIXTURES = new URL("../../fixtures/openai/", import.meta.url);
 const LONG_TOOL = "mcp__github-enterprise-server__search_code_in_repository_with_filters_v2";
@@ -56,7 +58,7 @@ function request(extra: Partial<MessagesRequest> = {}): MessagesRequest {
 
 function build(body: MessagesRequest, ctx = context()): any {
   const req = openaiProvider.buildRequest(body, ctx, JSON.stringify(body));
-  return JSON.parse(req.body!);
+  return upstreamJson(req);
 }
 
 function fixture(name: string): string {
@@ -1230,4 +1232,41 @@ Deno.test("stream: text deltas with escapes pass through exactly; usage or error
   const last = failed.frames.at(-1)!;
   assert.equal(last.event, "error");
   assert.match(last.data.error.message, /boom/);
+});
+
+Deno.test("a client's repeated tools are converted once and sent the same, long names mapped back", () => {
+  const long = `mcp__${"very_long_server_name_".repeat(4)}__do.thing`;
+  const tools = [
+    ...Array.from({ length: 10 }, (_, i) => ({
+      name: `tool_${i}`,
+      description: `Does thing ${i} — carefully. `.repeat(10),
+      input_schema: { type: "object", properties: { a: { type: "string" } } },
+    })),
+    { name: long, input_schema: { type: "object", properties: {} } },
+    { type: "web_search_20250305", name: "web_search" },
+  ];
+  const raw = JSON.stringify(request({ tools, tool_choice: { type: "tool", name: long } }));
+  const fresh = build(JSON.parse(raw));
+  parseBody(raw);
+  const reused = parseBody(raw) as MessagesRequest;
+  assert.ok(sharedTools(reused.tools), "the second body's tools are the shared array");
+  const c = context();
+  const req = openaiProvider.buildRequest(reused, c, raw);
+  assert.ok(req.body instanceof Uint8Array, "sent as bytes put together ahead");
+  assert.deepEqual(upstreamJson(req), fresh);
+  assert.deepEqual(upstreamJson(openaiProvider.buildRequest(reused, context(), raw)), fresh);
+  assert.equal(fresh.tools.length, 11);
+  assert.equal(fresh.tool_choice.function.name, fresh.tools[10].function.name);
+  const msg = openaiProvider.parseResponse(
+    completion({
+      content: null,
+      tool_calls: [{
+        id: "call_1",
+        type: "function",
+        function: { name: fresh.tools[10].function.name, arguments: "{}" },
+      }],
+    }, "tool_calls"),
+    c,
+  );
+  assert.equal((msg.content[0] as { name: string }).name, long);
 });
