@@ -8,6 +8,8 @@
 const MIN_TOOLS_TEXT = 2048;
 /** Distinct tool sets remembered (a few clients, each with its own tools and MCP servers). */
 const MAX_ENTRIES = 8;
+/** `"tools"` members looked at in one body (nested ones come first, in tool_use inputs). */
+const MAX_PLACES = 4;
 
 interface Entry {
   text: string;
@@ -26,9 +28,9 @@ const STAND_IN = "\ud800";
 
 /** The body's JSON value, as JSON.parse gives it (and throwing as JSON.parse does). */
 export function parseBody(raw: string): unknown {
-  const places = raw.length > MIN_TOOLS_TEXT ? toolsValuePlaces(raw) : [];
-  if (places.length === 0) return JSON.parse(raw);
-  for (const at of places) {
+  if (raw.length <= MIN_TOOLS_TEXT || entries.length === 0) return rememberingParse(raw);
+  // Searched one at a time: looking past the tools for more costs as much as the rest together.
+  for (let at = toolsValueAt(raw, 0), n = 0; at !== -1 && n < MAX_PLACES; n++) {
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       // Equality of a slice compares memory; startsWith went char by char, 20 times slower.
@@ -38,9 +40,14 @@ export function parseBody(raw: string): unknown {
       if (i > 0) entries.unshift(...entries.splice(i, 1));
       return parsed;
     }
+    at = toolsValueAt(raw, at);
   }
+  return rememberingParse(raw);
+}
+
+function rememberingParse(raw: string): unknown {
   const parsed = JSON.parse(raw);
-  remember(raw, places, parsed);
+  if (raw.length > MIN_TOOLS_TEXT) remember(raw, parsed);
   return parsed;
 }
 
@@ -74,17 +81,19 @@ function ownStandIn(text: string): boolean {
 }
 
 /** Remembers the body's tools text, with its own parse of it, if it is worth it. */
-function remember(raw: string, places: number[], parsed: unknown): void {
+function remember(raw: string, parsed: unknown): void {
   const tools = (parsed as { tools?: unknown })?.tools;
   if (!Array.isArray(tools) || tools.length === 0) return;
-  for (const at of places) {
-    const end = valueEnd(raw, at);
-    if (end - at < MIN_TOOLS_TEXT) continue;
+  for (let at = toolsValueAt(raw, 0), n = 0; at !== -1 && n < MAX_PLACES; n++) {
+    const start = at;
+    at = toolsValueAt(raw, at);
+    const end = valueEnd(raw, start);
+    if (end - start < MIN_TOOLS_TEXT) continue;
     let own: unknown;
     let text: string;
     try {
       // Round-tripped so the entry holds a string of its own, not a slice keeping `raw` alive.
-      text = JSON.parse(JSON.stringify(raw.slice(at, end)));
+      text = JSON.parse(JSON.stringify(raw.slice(start, end)));
       own = JSON.parse(text);
     } catch {
       continue;
@@ -98,18 +107,15 @@ function remember(raw: string, places: number[], parsed: unknown): void {
   }
 }
 
-/** Where the values of `"tools"` members that are arrays start (a few at most). */
-function toolsValuePlaces(raw: string): number[] {
-  const places: number[] = [];
-  for (let i = raw.indexOf('"tools"'); i !== -1 && places.length < 4;) {
+/** Where the next `"tools"` member after `from` has an array for its value; -1 if none. */
+function toolsValueAt(raw: string, from: number): number {
+  for (let i = raw.indexOf('"tools"', from); i !== -1; i = raw.indexOf('"tools"', i + 7)) {
     let j = skipSpace(raw, i + 7);
-    if (raw.charCodeAt(j) === 58 /* : */) {
-      j = skipSpace(raw, j + 1);
-      if (raw.charCodeAt(j) === 91 /* [ */) places.push(j);
-    }
-    i = raw.indexOf('"tools"', j);
+    if (raw.charCodeAt(j) !== 58 /* : */) continue;
+    j = skipSpace(raw, j + 1);
+    if (raw.charCodeAt(j) === 91 /* [ */) return j;
   }
-  return places;
+  return -1;
 }
 
 function skipSpace(raw: string, i: number): number {
