@@ -10,7 +10,7 @@ import type { MessagesCall } from "./proxy.ts";
 import type { RequestRecord } from "./request_record.ts";
 import type { Services } from "./services.ts";
 import { createSseDecoder, PING_FRAME } from "./sse.ts";
-import { estimateTokens } from "./token_estimate.ts";
+import { firstInputEstimate } from "./token_estimate.ts";
 import { failureOf, networkFailure, type Outcome, type Timer } from "./upstream_fetch.ts";
 
 const encoder = new TextEncoder();
@@ -57,11 +57,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     writer = new AnthropicStreamWriter({
       id: newId("msg"),
       model: ctx.requestedModel,
-      // Only a first figure (the real count comes in the last event): the body's length is
-      // enough unless images would inflate it.
-      inputTokens: call.raw.includes('"base64"')
-        ? estimateTokens(call.body)
-        : Math.ceil(call.raw.length / 4),
+      inputTokens: firstInputEstimate(call.body, call.raw),
     });
     const translator = provider.createStreamTranslator(ctx, writer);
     const decoder = createSseDecoder((ev) => translator.push(ev));

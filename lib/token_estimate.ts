@@ -47,3 +47,20 @@ export function estimateTokens(
   if (body.tools?.length) chars += JSON.stringify(body.tools).length;
   return Math.max(1, Math.ceil(chars / 4));
 }
+
+/**
+ * The first figure of a stream's input tokens: the body's length is enough (the real count comes
+ * in the last event) unless images or documents would inflate it.
+ */
+export function firstInputEstimate(body: MessagesRequest, raw: string): number {
+  return holdsAttachments(body.messages) ? estimateTokens(body) : Math.ceil(raw.length / 4);
+}
+
+function holdsAttachments(blocks: readonly unknown[] | undefined): boolean {
+  for (const item of blocks ?? []) {
+    const b = item as { type?: unknown; content?: unknown };
+    if (b?.type === "image" || b?.type === "document") return true;
+    if (Array.isArray(b?.content) && holdsAttachments(b.content)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import type { MessagesRequest } from "../../lib/anthropic.ts";
+import { estimateTokens, firstInputEstimate } from "../../lib/token_estimate.ts";
+
+const IMAGE = {
+  type: "image",
+  source: { type: "base64", media_type: "image/png", data: "A".repeat(400_000) },
+};
+
+function first(messages: unknown[]): number {
+  const body = { model: "m", max_tokens: 10, messages } as MessagesRequest;
+  return firstInputEstimate(body, JSON.stringify(body));
+}
+
+Deno.test("first input estimate: text goes by the body's length", () => {
+  const text = "word ".repeat(2000);
+  assert.equal(
+    first([{ role: "user", content: text }]),
+    Math.ceil(
+      JSON.stringify({
+        model: "m",
+        max_tokens: 10,
+        messages: [{ role: "user", content: text }],
+      }).length / 4,
+    ),
+  );
+});
+
+Deno.test("first input estimate: an image counts as an image, not as its base64 text", () => {
+  for (
+    const messages of [
+      [{ role: "user", content: [IMAGE, { type: "text", text: "what is this?" }] }],
+      [{
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: "t", content: [IMAGE] }],
+      }],
+      [{ role: "user", content: [{ ...IMAGE, type: "document" }] }],
+    ]
+  ) {
+    const n = first(messages);
+    assert.ok(n >= 1600 && n < 5000, `${n} tokens`);
+    assert.equal(n, estimateTokens({ messages } as MessagesRequest));
+  }
+});
