@@ -335,6 +335,10 @@ Deno.test({
     }
     // The fake rejects anything the real API would (unknown fields, cache_control, pairing…).
     assert.ok(t.fake.requests.length >= 6);
+    // Repeated tools are converted once and spliced in: what goes upstream is still the same.
+    const tools = t.fake.requests.map((r) => JSON.stringify(r.body.tools));
+    assert.equal(tools[tools.length - 1], tools[0]);
+    assert.ok(JSON.parse(tools[0]).length >= 20);
   },
 });
 
