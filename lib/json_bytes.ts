@@ -3,6 +3,11 @@
 
 const encoder = new TextEncoder();
 
+/** A value's JSON text as UTF-8. */
+export function jsonBytes(value: unknown): Uint8Array<ArrayBuffer> {
+  return encoder.encode(JSON.stringify(value));
+}
+
 /** An object's JSON text, as UTF-8, with one more member whose value is given encoded. */
 export function withEncodedMember(
   json: string,

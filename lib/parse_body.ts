@@ -56,6 +56,18 @@ export function sharedTools(tools: unknown): tools is readonly unknown[] {
   return typeof tools === "object" && tools !== null && shared.has(tools);
 }
 
+/** `convert` for shared tools arrays, worked out once per array (and forgotten with it). */
+export function oncePerSharedTools<T>(
+  convert: (tools: readonly unknown[]) => T,
+): (tools: readonly unknown[]) => T {
+  const done = new WeakMap<object, T>();
+  return (tools) => {
+    let value = done.get(tools);
+    if (value === undefined) done.set(tools, value = convert(tools));
+    return value;
+  };
+}
+
 /**
  * The body parsed with the stand-in where the known tools text is. If the parsed body's `tools`
  * is the stand-in, that text was the top-level tools value (nothing else can parse to it), and

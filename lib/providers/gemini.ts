@@ -9,9 +9,9 @@ import type {
 } from "../anthropic.ts";
 import { newId } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
-import { withEncodedMember } from "../json_bytes.ts";
+import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { countOr0, isObject } from "../json_value.ts";
-import { sharedTools } from "../parse_body.ts";
+import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { ProxyError } from "../errors.ts";
 import { failureFromStatus, parseDuration } from "./failure.ts";
 import {
@@ -570,18 +570,11 @@ function declarations(tools: readonly unknown[] | undefined): Declarations {
   return out;
 }
 
-/** What each tools array parse_body hands out again and again came to, by its identity. */
-const sharedDeclarations = new WeakMap<object, Declarations>();
-
-function declarationsOfShared(tools: readonly unknown[]): Declarations {
-  let done = sharedDeclarations.get(tools);
-  if (!done) {
-    done = declarations(tools);
-    done.json = new TextEncoder().encode(JSON.stringify([{ functionDeclarations: done.decls }]));
-    sharedDeclarations.set(tools, done);
-  }
+const declarationsOfShared = oncePerSharedTools((tools): Declarations => {
+  const done = declarations(tools);
+  done.json = jsonBytes([{ functionDeclarations: done.decls }]);
   return done;
-}
+});
 
 function declareTools(body: MessagesRequest): Declared {
   const declared = sharedTools(body.tools)

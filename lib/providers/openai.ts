@@ -12,8 +12,8 @@ import {
   type WebSearchResult,
 } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
-import { withEncodedMember } from "../json_bytes.ts";
-import { sharedTools } from "../parse_body.ts";
+import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
+import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { countOr0 } from "../json_value.ts";
 import { ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
@@ -362,19 +362,11 @@ interface ConvertedTools {
   names: Map<string, string>;
 }
 
-/** What each tools array parse_body hands out again and again came to, by its identity. */
-const convertedTools = new WeakMap<object, ConvertedTools>();
-
-function convertSharedTools(tools: readonly unknown[]): ConvertedTools {
-  let done = convertedTools.get(tools);
-  if (!done) {
-    const names = new Map<string, string>();
-    const out = convertTools(tools as Tool[], names);
-    done = { count: out.length, json: new TextEncoder().encode(JSON.stringify(out)), names };
-    convertedTools.set(tools, done);
-  }
-  return done;
-}
+const convertSharedTools = oncePerSharedTools((tools): ConvertedTools => {
+  const names = new Map<string, string>();
+  const out = convertTools(tools as Tool[], names);
+  return { count: out.length, json: jsonBytes(out), names };
+});
 
 function effortFromBudget(budget: unknown): string {
   const n = typeof budget === "number" ? budget : 8192;
