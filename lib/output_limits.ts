@@ -1,7 +1,15 @@
 // Claude Code asks for 32k-64k output tokens; many upstreams allow less and say so in their 400.
-// The limit they name is learned per upstream and model, and the request retried within it.
+// What they name is learned per upstream and model, and the request retried within it.
 
-const PATTERNS: Array<(m: string) => number | undefined> = [
+/**
+ * What an upstream's max_tokens error says: a fixed output limit, or a context window shared
+ * with the prompt (vLLM and friends), where what is left depends on each request's prompt.
+ */
+export type OutputLimitHint =
+  | { output: number }
+  | { context: number; prompt: number };
+
+const OUTPUT_PATTERNS: Array<(m: string) => number | undefined> = [
   // DeepSeek: "the valid range of max_tokens is [1, 8192]"
   (m) => num(/valid range of max_(?:completion_)?tokens is \[\d+,\s*(\d+)\]/i.exec(m)?.[1]),
   // OpenAI: "This model supports at most 16384 completion tokens"
@@ -13,18 +21,32 @@ const PATTERNS: Array<(m: string) => number | undefined> = [
     /max_(?:completion_)?tokens/i.test(m)
       ? num(/less than or equal to `?(\d+)`?/i.exec(m)?.[1])
       : undefined,
-  // Gemini and others that speak of output tokens: "max_output_tokens ... maximum allowed (8192)"
+  // Gemini: "it has a maxOutputTokens value of 32000 but the supported range is from 1
+  // (inclusive) to 8193 (exclusive)"
+  (m) => {
+    const end = num(
+      /supported range is from \d+ \(inclusive\) to (\d+) \(exclusive\)/i.exec(m)?.[1],
+    );
+    return end && end > 1 ? end - 1 : undefined;
+  },
+  // Others that speak of output tokens: "max_output_tokens ... maximum allowed (8192)"
   (m) =>
     /output[_ ]tokens/i.test(m) && !/input token/i.test(m)
       ? num(/(?:maximum|at most|up to|limit)\D{0,30}?(\d{3,})/i.exec(m)?.[1])
       : undefined,
-  // vLLM: "maximum context length is 8192 tokens. However, you requested 64010 tokens (10 in the
-  // messages, 64000 in the completion)": what is left after the prompt.
-  (m) => {
-    const hit = /maximum context length is (\d+) tokens[^(]*\((\d+) in the messages/i.exec(m);
-    const left = hit ? Number(hit[1]) - Number(hit[2]) : undefined;
-    return left && left > 0 ? left : undefined;
-  },
+];
+
+const CONTEXT_PATTERNS: Array<(m: string) => { context: number; prompt: number } | undefined> = [
+  // vLLM before 0.10: "maximum context length is 8192 tokens. However, you requested 64010
+  // tokens (10 in the messages, 64000 in the completion)"
+  (m) => pair(/maximum context length is (\d+) tokens[^(]*\((\d+) in the messages/i.exec(m)),
+  // vLLM since: "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum
+  // context length is 32768 tokens and your request has 1234 input tokens (64000 > 32768 - 1234)"
+  (m) =>
+    /max_(?:completion_)?tokens/i.test(m)
+      ? pair(/maximum context length is (\d+) tokens and your request has (\d+) input tokens/i
+        .exec(m))
+      : undefined,
 ];
 
 function num(text: string | undefined): number | undefined {
@@ -32,25 +54,61 @@ function num(text: string | undefined): number | undefined {
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
-/** The most output tokens an upstream's error message says it accepts, if it names one. */
-export function outputLimitFromError(message: string): number | undefined {
-  for (const pattern of PATTERNS) {
-    const limit = pattern(message);
-    if (limit !== undefined) return limit;
+function pair(hit: RegExpExecArray | null): { context: number; prompt: number } | undefined {
+  const context = num(hit?.[1]);
+  const prompt = num(hit?.[2]);
+  return context && prompt && prompt < context ? { context, prompt } : undefined;
+}
+
+/** What an upstream's error message says about the output tokens it accepts, if anything. */
+export function outputLimitFromError(message: string): OutputLimitHint | undefined {
+  for (const pattern of CONTEXT_PATTERNS) {
+    const hit = pattern(message);
+    if (hit) return hit;
+  }
+  for (const pattern of OUTPUT_PATTERNS) {
+    const output = pattern(message);
+    if (output !== undefined) return { output };
   }
   return undefined;
 }
 
-/** Learned output limits by upstream and model, per instance. */
-export class OutputLimits {
-  #caps = new Map<string, number>();
+/** What the refusal leaves the request it refused. */
+export function limitOf(hint: OutputLimitHint): number {
+  return "output" in hint ? hint.output : hint.context - hint.prompt;
+}
 
-  get(upstream: string, model: string): number | undefined {
-    return this.#caps.size ? this.#caps.get(`${upstream}\u0000${model}`) : undefined;
+type Learned = { output: number } | { context: number; charsPerToken: number };
+
+/** A prompt's tokens guessed this much high, so a request a bit denser than the last still fits. */
+const SAFETY = 1.05;
+
+/**
+ * Learned output limits and context windows by upstream and model, per instance. A window is
+ * shared with the prompt: each request gets what its own prompt leaves, its tokens guessed from
+ * its length at the characters per token the refused request had.
+ */
+export class OutputLimits {
+  #learned = new Map<string, Learned>();
+
+  /** The max_tokens cap for a request of `promptChars` characters, if one was learned. */
+  capFor(upstream: string, model: string, promptChars: number): number | undefined {
+    const learned = this.#learned.size ? this.#learned.get(`${upstream}\u0000${model}`) : undefined;
+    if (!learned) return undefined;
+    if ("output" in learned) return learned.output;
+    const left = learned.context - Math.ceil(promptChars / learned.charsPerToken * SAFETY);
+    // A prompt that fills the window is the upstream's to refuse, with a message Claude Code
+    // answers by compacting the conversation.
+    return left > 0 ? left : undefined;
   }
 
-  learn(upstream: string, model: string, limit: number): void {
-    if (this.#caps.size > 1_000) this.#caps.clear();
-    this.#caps.set(`${upstream}\u0000${model}`, limit);
+  learn(upstream: string, model: string, hint: OutputLimitHint, promptChars: number): void {
+    if (this.#learned.size > 1_000) this.#learned.clear();
+    this.#learned.set(
+      `${upstream}\u0000${model}`,
+      "output" in hint
+        ? hint
+        : { context: hint.context, charsPerToken: Math.max(1, promptChars) / hint.prompt },
+    );
   }
 }

@@ -6,7 +6,7 @@ import { maskKey } from "./config_document.ts";
 import { errorResponse, NO_RETRY, ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
-import { outputLimitFromError } from "./output_limits.ts";
+import { limitOf, outputLimitFromError } from "./output_limits.ts";
 import { betaFlags, refusedBetasFromError } from "./refused_betas.ts";
 import { providerFor } from "./providers/registry.ts";
 import { wantsWebSearch } from "./providers/web_search.ts";
@@ -144,17 +144,17 @@ async function route(
       }
     }
     let limitRetried = false;
+    /** The output tokens the upstream's last refusal left for this very request. */
+    let retryCap: number | undefined;
     let betaRetries = 0;
     let clientHeaders = s.refusedBetas.filter(upstream.name, call.headers);
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
       if (s.now() >= deadline || call.signal?.aborted) break;
       triedAny = true;
-      const learned = s.outputLimits.get(upstream.name, model);
+      const cap = retryCap ?? s.outputLimits.capFor(upstream.name, model, call.raw.length);
       const ctx: CallContext = {
-        upstream: learned && !(upstream.maxTokens! <= learned)
-          ? { ...upstream, maxTokens: learned }
-          : upstream,
+        upstream: cap && !(upstream.maxTokens! <= cap) ? { ...upstream, maxTokens: cap } : upstream,
         model,
         requestedModel: call.body.model,
         apiKey: candidate.key,
@@ -189,11 +189,13 @@ async function route(
         ms: s.now() - started,
       });
       if (!failure.keyFault) {
-        const limit = failure.status === 400 ? outputLimitFromError(failure.message) : undefined;
+        const hint = failure.status === 400 ? outputLimitFromError(failure.message) : undefined;
+        const limit = hint && limitOf(hint);
         const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
         if (limit !== undefined && limit < asked && !limitRetried) {
           limitRetried = true;
-          s.outputLimits.learn(upstream.name, model, limit);
+          retryCap = limit;
+          s.outputLimits.learn(upstream.name, model, hint!, call.raw.length);
           s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {
             requestId: call.requestId,
             upstream: upstream.name,

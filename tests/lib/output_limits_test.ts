@@ -1,30 +1,44 @@
 import assert from "node:assert/strict";
-import { outputLimitFromError } from "../../lib/output_limits.ts";
+import { limitOf, outputLimitFromError, OutputLimits } from "../../lib/output_limits.ts";
 
 Deno.test("output limits: the limit named in each upstream's max_tokens error is read", () => {
-  const cases: Array<[string, number | undefined]> = [
-    ["Invalid max_tokens value, the valid range of max_tokens is [1, 8192]", 8192],
+  const cases: Array<[string, ReturnType<typeof outputLimitFromError>]> = [
+    ["Invalid max_tokens value, the valid range of max_tokens is [1, 8192]", { output: 8192 }],
     [
       "max_tokens is too large: 64000. This model supports at most 16384 completion tokens, whereas you provided 64000.",
-      16384,
+      { output: 16384 },
     ],
     [
       "max_tokens: 64000 > 32000, which is the maximum allowed number of output tokens for claude-x",
-      32000,
+      { output: 32000 },
     ],
     [
       "`max_tokens` must be less than or equal to `32768`, the maximum value for `max_tokens`",
-      32768,
+      { output: 32768 },
     ],
     [
       "This model's maximum context length is 32768 tokens. However, you requested 64100 tokens (100 in the messages, 64000 in the completion).",
-      32668,
+      { context: 32768, prompt: 100 },
+    ],
+    [
+      "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is 32768 tokens and your request has 1234 input tokens (64000 > 32768 - 1234).",
+      { context: 32768, prompt: 1234 },
     ],
     [
       "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
       undefined,
     ],
-    ["The value of max_output_tokens (64000) exceeds the maximum allowed (8192).", 8192],
+    [
+      "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is 32768 tokens and your request has 40000 input tokens (64000 > 32768 - 40000).",
+      undefined,
+    ],
+    [
+      "Unable to submit request because it has a maxOutputTokens value of 32000 but the supported range is from 1 (inclusive) to 8193 (exclusive). Update the value and try again.",
+      { output: 8192 },
+    ],
+    ["The value of max_output_tokens (64000) exceeds the maximum allowed (8192).", {
+      output: 8192,
+    }],
     [
       "The input token count (2000000) exceeds the maximum number of tokens allowed (1048576).",
       undefined,
@@ -32,5 +46,27 @@ Deno.test("output limits: the limit named in each upstream's max_tokens error is
     ["temperature must be less than or equal to 2", undefined],
     ["Invalid API key", undefined],
   ];
-  for (const [message, limit] of cases) assert.equal(outputLimitFromError(message), limit, message);
+  for (const [message, hint] of cases) {
+    assert.deepEqual(outputLimitFromError(message), hint, message);
+  }
+});
+
+Deno.test("output limits: a context window leaves each request what its own prompt does not use", () => {
+  const limits = new OutputLimits();
+  const hint = outputLimitFromError(
+    "This model's maximum context length is 32768 tokens and your request has 20000 input tokens (64000 > 32768 - 20000). 'max_tokens' is too large",
+  )!;
+  assert.equal(limitOf(hint), 12768);
+  // The refused request had 80000 characters: four a token.
+  limits.learn("vllm", "qwen", hint, 80_000);
+  // A long conversation's refusal does not shrink a short one's answers.
+  const short = limits.capFor("vllm", "qwen", 40)!;
+  assert.ok(short > 32_700 && short < 32_768, String(short));
+  // A request as long as the refused one is guessed a little denser, so it fits at once.
+  const same = limits.capFor("vllm", "qwen", 80_000)!;
+  assert.ok(same < 12768 && same > 11000, String(same));
+  assert.equal(limits.capFor("vllm", "qwen", 140_000), undefined);
+  assert.equal(limits.capFor("vllm", "other", 40), undefined);
+  limits.learn("deepseek", "chat", { output: 8192 }, 140_000);
+  assert.equal(limits.capFor("deepseek", "chat", 1_000_000), 8192);
 });

@@ -1,0 +1,73 @@
+// An upstream whose output shares a context window with the prompt (vLLM): Claude Code's 64k
+// max_tokens is retried within what the prompt leaves, and a long prompt's refusal does not cap
+// the answers of later, shorter ones.
+import assert from "node:assert/strict";
+import { proxyTo } from "../helpers/proxy_to.ts";
+
+const CONTEXT = 32_768;
+
+function startFakeVllm() {
+  const sent: Array<{ maxTokens: number; prompt: number }> = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    // deno-lint-ignore no-explicit-any
+    const body: any = await req.json();
+    const prompt = Math.ceil(JSON.stringify(body.messages).length / 4);
+    sent.push({ maxTokens: body.max_tokens, prompt });
+    if (body.max_tokens > CONTEXT - prompt) {
+      const message = `'max_tokens' or 'max_completion_tokens' is too large: ${body.max_tokens}. ` +
+        `This model's maximum context length is ${CONTEXT} tokens and your request has ${prompt} ` +
+        `input tokens (${body.max_tokens} > ${CONTEXT} - ${prompt}).`;
+      return Response.json(
+        { object: "error", message, type: "BadRequestError", param: null, code: 400 },
+        { status: 400 },
+      );
+    }
+    return Response.json({
+      id: "chatcmpl-vllm-1",
+      object: "chat.completion",
+      created: 1767225600,
+      model: "qwen3",
+      choices: [{
+        index: 0,
+        message: { role: "assistant", content: "ok" },
+        finish_reason: "stop",
+      }],
+      usage: { prompt_tokens: prompt, completion_tokens: 1, total_tokens: prompt + 1 },
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/v1`,
+    sent,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("a context-window refusal is retried within what this prompt leaves, and not kept as a cap", async () => {
+  await using t = await proxyTo(startFakeVllm(), {
+    name: "vllm",
+    serviceType: "custom",
+    apiKeys: [],
+    models: { default: "qwen3" },
+  });
+  const ask = (text: string) =>
+    t.client.messages.stream({
+      model: "claude-sonnet-4-5",
+      max_tokens: 64_000,
+      messages: [{ role: "user", content: text }],
+    }).finalMessage();
+  const long = "word ".repeat(20_000);
+  assert.equal((await ask(long)).stop_reason, "end_turn");
+  const [refused, retried] = t.fake.sent;
+  assert.equal(refused.maxTokens, 64_000);
+  assert.equal(retried.maxTokens, CONTEXT - retried.prompt);
+
+  // A short prompt afterwards may use nearly the whole window, at the first attempt.
+  assert.equal((await ask("hi")).stop_reason, "end_turn");
+  assert.equal(t.fake.sent.length, 3);
+  assert.ok(t.fake.sent[2].maxTokens > 32_000, `sent ${t.fake.sent[2].maxTokens}`);
+
+  // And a long one again fits at once: the learned window minus a generous guess of its prompt.
+  assert.equal((await ask(long)).stop_reason, "end_turn");
+  assert.equal(t.fake.sent.length, 4);
+  assert.ok(t.fake.sent[3].maxTokens <= CONTEXT - t.fake.sent[3].prompt);
+});
