@@ -53,7 +53,24 @@ export class KeyPool {
       const id = keyId(key);
       if (!this.health.get(upstream.name, id, model)) out.push({ key, id });
     }
-    return out;
+    return out.length > 0 ? out : this.#probe(upstream, model);
+  }
+
+  /**
+   * With every key set aside, the one soonest back from a passing fault (5xx, timeout, refused
+   * connection) is tried anyway: an upstream that blipped once must not turn every request away
+   * for a cooldown that outlasts the blip. Rate-limited and disabled keys stay out.
+   */
+  #probe(upstream: UpstreamConfig, model: string): Candidate[] {
+    let best: (Candidate & { until: number }) | undefined;
+    for (const key of upstream.apiKeys) {
+      const id = keyId(key);
+      const s = this.health.get(upstream.name, id, model);
+      if (s?.state !== "cooldown" || s.model !== "*") continue;
+      const until = s.until ?? 0;
+      if (!best || until < best.until) best = { key, id, until };
+    }
+    return best ? [{ key: best.key, id: best.id }] : [];
   }
 
   /** Milliseconds until the first cooling key of the upstream recovers; undefined if none will. */

@@ -99,3 +99,28 @@ Deno.test("key pool: repeated 5xx lengthen the cooldown; a success resets it", a
     kv.close();
   }
 });
+
+Deno.test("key pool: with every key set aside, the one soonest back from a 5xx is tried anyway", async () => {
+  const t = await pool();
+  const fail = (key: string, fault: "transient" | "rate_limit" | "auth", retryAfterMs?: number) =>
+    t.pool.recordFailure(upstream, { key, id: keyId(key) }, "m", {
+      status: fault === "auth" ? 401 : fault === "rate_limit" ? 429 : 503,
+      type: "api_error",
+      message: "down",
+      keyFault: fault,
+      retryAfterMs,
+    });
+  try {
+    await fail("k1", "transient", 30_000);
+    await fail("k2", "transient", 10_000);
+    await fail("k3", "auth");
+    assert.deepEqual(t.pool.order(upstream, "failover", "m").map((c) => c.key), ["k2"]);
+    // A rate limit the upstream named is waited out: no probe then.
+    await fail("k2", "rate_limit", 10_000);
+    assert.deepEqual(t.pool.order(upstream, "failover", "m").map((c) => c.key), ["k1"]);
+    await fail("k1", "rate_limit", 10_000);
+    assert.deepEqual(t.pool.order(upstream, "failover", "m"), []);
+  } finally {
+    t.kv.close();
+  }
+});

@@ -143,6 +143,11 @@ Deno.test("every key failing with 500 becomes 529 overloaded_error", async () =>
   assert.equal(res.status, 529);
   assert.equal((await res.json()).error.type, "overloaded_error");
   assert.deepEqual(t.keysSeen(), KEYS);
+  // Every key is cooling down now, yet the next request still tries one: the upstream is back.
+  const again = await post(t.server.url, {});
+  assert.equal(again.status, 200);
+  await again.body?.cancel();
+  assert.deepEqual(t.keysSeen(), [...KEYS, KEYS[0]]);
 });
 
 Deno.test("a 400 is the request's fault: returned as is, no other key tried", async () => {
