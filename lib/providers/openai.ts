@@ -1,5 +1,6 @@
 // Anthropic Messages ⇄ OpenAI Chat Completions, for api.openai.com and compatible servers.
 import {
+  type ContentBlock,
   type Message,
   type MessageResponse,
   type MessagesRequest,
@@ -37,6 +38,8 @@ export const OPENAI_THINKING_SIGNATURE = "gateway-openai-reasoning";
 
 const DEFAULT_BASE_URL = "https://api.openai.com";
 const BILLING_HEADER = "x-anthropic-billing-header:";
+const NOTE_OPEN = "<system-reminder>\n";
+const NOTE_CLOSE = "\n</system-reminder>";
 const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 const MAX_TOOL_ID = 40; // api.openai.com rejects longer tool_call ids
 const MAX_USER = 64;
@@ -106,6 +109,12 @@ function kindOf(ctx: CallContext): Kind {
   return ctx.upstream.serviceType === "openai" ? "openai" : "custom";
 }
 
+/** DeepSeek, by its host or by a model name that says so (behind a router or a proxy). */
+function isDeepSeek(ctx: CallContext): boolean {
+  return /deepseek/i.test(ctx.model) ||
+    /^[a-z]+:\/\/[^/]*deepseek/i.test(ctx.upstream.baseUrl ?? "");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Request
 
@@ -140,7 +149,7 @@ function textPart(text: string): Part | null {
 }
 
 /** User-side parts for one content block; blocks with no Chat Completions form are dropped. */
-function pushParts(block: Json, parts: Part[]): void {
+function pushParts(block: Json, parts: Part[], kind: Kind): void {
   let part: Part | null = null;
   switch (block?.type) {
     case "text":
@@ -156,18 +165,29 @@ function pushParts(block: Json, parts: Part[]): void {
         src.type === "base64" && src.data &&
         (src.media_type ?? "application/pdf") === "application/pdf"
       ) {
-        part = {
-          type: "file",
-          file: {
-            filename: title || "document.pdf",
-            file_data: flat("data:application/pdf;base64,", src.data),
-          },
-        };
+        // Compatible servers (vLLM, Ollama, llama.cpp, DeepSeek, Groq) refuse file parts outright.
+        part = kind === "openai"
+          ? {
+            type: "file",
+            file: {
+              filename: title || "document.pdf",
+              file_data: flat("data:application/pdf;base64,", src.data),
+            },
+          }
+          : textPart(
+            flat(
+              "[PDF document",
+              title ? ` "${title}"` : "",
+              " omitted: the upstream does not accept files]",
+            ),
+          );
       } else if (src.type === "text" && typeof src.data === "string") {
         part = textPart(title && src.data ? flat(title, "\n\n", src.data) : src.data);
       } else if (src.type === "content") {
         if (typeof src.content === "string") part = textPart(src.content);
-        else if (Array.isArray(src.content)) { for (const b of src.content) pushParts(b, parts); }
+        else if (Array.isArray(src.content)) {
+          for (const b of src.content) pushParts(b, parts, kind);
+        }
       } else if (src.type === "url" && src.url) {
         part = textPart(flat("[document", title ? ` "${title}"` : "", ": ", src.url, "]"));
       }
@@ -178,7 +198,7 @@ function pushParts(block: Json, parts: Part[]): void {
 }
 
 /** A tool message is text only: images in a result travel in a following user message. */
-function toolResultText(block: Json, images: Part[]): string {
+function toolResultText(block: Json, images: Part[], kind: Kind): string {
   const texts: string[] = [];
   let imageCount = 0;
   if (typeof block.content === "string") texts.push(block.content);
@@ -194,7 +214,7 @@ function toolResultText(block: Json, images: Part[]): string {
         if (typeof b.text === "string" && b.text) texts.push(b.text);
       } else {
         const parts: Part[] = [];
-        pushParts(b, parts);
+        pushParts(b, parts, kind);
         for (const p of parts) {
           if (p.type === "text") texts.push(p.text as string);
           else {
@@ -219,16 +239,114 @@ function userContent(parts: Part[]): string | Part[] {
   return parts;
 }
 
-function convertMessages(
-  body: MessagesRequest,
-  kind: Kind,
-  names: Map<string, string>,
-  notice?: string,
-) {
+/**
+ * A system message met mid-conversation, as user text: chat templates (Qwen, Llama, Gemma, Mistral
+ * on vLLM, llama.cpp, Ollama) refuse any system message but the first. Claude Code's own prompt
+ * tells the model that this tag carries the system's words.
+ */
+function systemNote(text: string): ContentBlock {
+  return {
+    type: "text",
+    text: text.startsWith("<system-reminder>") ? text : flat(NOTE_OPEN, text, NOTE_CLOSE),
+  };
+}
+
+function blocksOf(m: Message): ContentBlock[] {
+  if (typeof m.content === "string") return [{ type: "text", text: m.content }];
+  return Array.isArray(m.content) ? m.content : [];
+}
+
+/**
+ * The turns as Anthropic reads them: consecutive messages of one role are one turn, so results
+ * split over two user messages still answer the calls before them. With `foldSystem`, system
+ * messages become user text in the neighbouring user turn (roles keep alternating), and those
+ * before any turn join the leading system message. The client's own array when nothing changes.
+ */
+export function turnsOf(
+  messages: Message[],
+  foldSystem: boolean,
+): { turns: Message[]; lead: string[] } {
+  let change = false;
+  for (let i = 0; i < messages.length && !change; i++) {
+    const role = messages[i].role;
+    change = (foldSystem && role === "system") || (i > 0 && role === messages[i - 1].role);
+  }
+  if (!change) return { turns: messages, lead: [] };
+  const turns: Message[] = [];
+  const lead: string[] = [];
+  // The blocks of the last turn when it is our copy, open to more.
+  let merged: ContentBlock[] | undefined;
+  for (const m of messages) {
+    let role = m.role;
+    let blocks: ContentBlock[];
+    if (foldSystem && role === "system") {
+      const text = systemText(m.content);
+      if (!text) continue;
+      if (!turns.length) {
+        lead.push(text);
+        continue;
+      }
+      role = "user";
+      blocks = [systemNote(text)];
+    } else blocks = blocksOf(m);
+    const last = turns[turns.length - 1];
+    if (last?.role !== role) {
+      turns.push(role === m.role ? m : { role, content: blocks });
+      merged = undefined;
+      continue;
+    }
+    if (!merged) {
+      merged = [...blocksOf(last)];
+      turns[turns.length - 1] = { role, content: merged };
+    }
+    for (const b of blocks) merged.push(b);
+  }
+  return { turns, lead };
+}
+
+/** Two user contents as one, for servers that refuse two user messages in a row. */
+function joinContent(a: string | Part[], b: string | Part[]): string | Part[] {
+  if (typeof a === "string" && typeof b === "string") return flat(a, "\n", b);
+  const parts = (c: string | Part[]) => typeof c === "string" ? [{ type: "text", text: c }] : c;
+  return [...parts(a), ...parts(b)];
+}
+
+interface Conversion {
+  kind: Kind;
+  /** DeepSeek needs the reasoning of earlier turns back; others (Groq, Cerebras) refuse the field. */
+  reasoningBack: boolean;
+  /** Filled with upstream tool name → the client's name. */
+  names: Map<string, string>;
+  notice?: string;
+}
+
+function convertMessages(body: MessagesRequest, c: Conversion) {
+  const { kind, names } = c;
   const out: ChatMessage[] = [];
-  const text = systemText(body.system);
-  const system = notice ? (text ? flat(text, "\n\n", notice) : notice) : text;
-  if (system) out.push({ role: "system", content: system });
+  const { turns, lead } = turnsOf((body.messages ?? []) as Message[], kind === "custom");
+  const texts = [systemText(body.system), ...lead, c.notice ?? ""].filter(Boolean);
+  if (texts.length) out.push({ role: "system", content: texts.join("\n\n") });
+
+  // Turns left empty (thinking only, stray results) would leave two user or two assistant
+  // messages in a row, which strict chat templates refuse: such neighbours are joined.
+  const emit = (m: ChatMessage) => {
+    const prev = out[out.length - 1];
+    if (prev?.role === "user" && m.role === "user") {
+      prev.content = joinContent(prev.content as string | Part[], m.content as string | Part[]);
+    } else if (prev?.role === "assistant" && m.role === "assistant" && !prev.tool_calls) {
+      if (prev.content === null) prev.content = m.content;
+      else if (m.content !== null) {
+        prev.content = flat(prev.content as string, "\n", m.content as string);
+      }
+      if (m.tool_calls) prev.tool_calls = m.tool_calls;
+      if (m.reasoning_content !== undefined) {
+        prev.reasoning_content = flat(
+          String(prev.reasoning_content ?? ""),
+          m.reasoning_content as string,
+        );
+      }
+    } else out.push(m);
+  };
 
   // Calls of the last assistant message not answered yet, by the client's id.
   let pending: string[] = [];
@@ -251,12 +369,8 @@ function convertMessages(
   };
   const none = new Set<string>();
 
-  for (const msg of (body.messages ?? []) as Message[]) {
-    const blocks: Json[] = typeof msg.content === "string"
-      ? [{ type: "text", text: msg.content }]
-      : Array.isArray(msg.content)
-      ? msg.content
-      : [];
+  for (const msg of turns) {
+    const blocks: Json[] = blocksOf(msg);
 
     if (msg.role === "system") {
       const text = systemText(blocks);
@@ -297,10 +411,9 @@ function convertMessages(
       }
       if (!texts.length && !calls.length) continue;
       const m: ChatMessage = { role: "assistant", content: texts.length ? texts.join("\n") : null };
-      // DeepSeek's thinking mode needs the reasoning back after tool calls; OpenAI has no such field.
-      if (kind === "custom" && thought) m.reasoning_content = reasoning.join("");
+      if (c.reasoningBack && thought) m.reasoning_content = reasoning.join("");
       if (calls.length) m.tool_calls = calls;
-      out.push(m);
+      emit(m);
       pending = ids;
       continue;
     }
@@ -319,10 +432,10 @@ function convertMessages(
         answers.push({
           role: "tool",
           tool_call_id: toolCallId(id),
-          content: toolResultText(b, images),
+          content: toolResultText(b, images, kind),
         });
       } else {
-        pushParts(b, parts);
+        pushParts(b, parts, kind);
       }
     }
     settle(answers, answered);
@@ -332,7 +445,7 @@ function convertMessages(
         ...images,
       );
     }
-    if (parts.length) out.push({ role: "user", content: userContent(parts) });
+    if (parts.length) emit({ role: "user", content: userContent(parts) });
   }
   settle([], none);
   return out;
@@ -471,7 +584,7 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
 
   const upstream: Json = {
     model: ctx.model,
-    messages: convertMessages(body, kind, names, notice),
+    messages: convertMessages(body, { kind, names, notice, reasoningBack: isDeepSeek(ctx) }),
   };
   if (state.webSearch) upstream.web_search_options = webSearchOptions(body.tools);
   const shared = sharedTools(body.tools) ? convertSharedTools(body.tools) : undefined;

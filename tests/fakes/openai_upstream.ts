@@ -339,8 +339,45 @@ function checkMessages(messages: any[]): void {
   }
 }
 
-/** Throws `Invalid` for what api.openai.com answers with a 400. */
-export function validateChatRequest(body: any): void {
+/** What a compatible server refuses beyond what api.openai.com does. */
+export interface CompatRules {
+  /**
+   * The chat templates of vLLM, llama.cpp and Ollama models (Qwen, Llama, Gemma, Mistral): a
+   * system message only first, user and assistant alternating, no file parts.
+   */
+  strictTemplate?: boolean;
+  /** Groq and Cerebras: no `reasoning_content` on assistant messages. */
+  rejectReasoningContent?: boolean;
+}
+
+function checkCompat(messages: any[], rules: CompatRules): void {
+  messages.forEach((m: any, i) => {
+    const at = `messages[${i}]`;
+    if (rules.rejectReasoningContent && m.role === "assistant" && "reasoning_content" in m) {
+      throw new Invalid(
+        `'${at}' : for 'role:assistant' the following must be satisfied[('${at}.reasoning_content' : property 'reasoning_content' is unsupported)]`,
+        `${at}.reasoning_content`,
+      );
+    }
+    if (!rules.strictTemplate) return;
+    if (m.role === "system" && i > 0) {
+      throw new Invalid("System message must be at the beginning.", at);
+    }
+    const prev = messages[i - 1]?.role;
+    if ((m.role === "user" || m.role === "assistant") && prev === m.role) {
+      throw new Invalid(
+        "Conversation roles must alternate user/assistant/user/assistant/...",
+        at,
+      );
+    }
+    if (Array.isArray(m.content) && m.content.some((p: any) => p?.type === "file")) {
+      throw new Invalid(`Unknown part type: file (${at}.content)`, `${at}.content`);
+    }
+  });
+}
+
+/** Throws `Invalid` for what api.openai.com (and, with `compat`, a stricter server) answers with a 400. */
+export function validateChatRequest(body: any, compat: CompatRules = {}): void {
   if (!body || typeof body !== "object" || Array.isArray(body)) {
     throw new Invalid("We could not parse the JSON body of your request.");
   }
@@ -443,6 +480,7 @@ export function validateChatRequest(body: any): void {
     );
   }
   checkMessages(body.messages);
+  checkCompat(body.messages, compat);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -580,7 +618,9 @@ function jsonResponse(
   });
 }
 
-export function startFakeOpenAI(options: { requireKey?: string[] } = {}): Promise<FakeUpstream> {
+export function startFakeOpenAI(
+  options: { requireKey?: string[] } & CompatRules = {},
+): Promise<FakeUpstream> {
   const queue: FakeReply[] = [];
   const requests: RecordedRequest[] = [];
   // Ends hanging answers and unfinished streams so close() never waits on them.
@@ -715,7 +755,7 @@ export function startFakeOpenAI(options: { requireKey?: string[] } = {}): Promis
       }
     }
     try {
-      validateChatRequest(body);
+      validateChatRequest(body, options);
     } catch (e) {
       if (!(e instanceof Invalid)) throw e;
       return jsonResponse(400, openaiError(e.message, "invalid_request_error", e.code, e.param));

@@ -1,5 +1,6 @@
 // Claude's Messages API through the proxy to an OpenAI Chat Completions upstream, driven by the
 // official SDK against a running server and a strict fake upstream.
+// deno-lint-ignore-file no-explicit-any
 import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
 import {
@@ -10,6 +11,7 @@ import {
   openaiUsageChunk,
   startFakeOpenAI,
 } from "../fakes/openai_upstream.ts";
+import type { CompatRules } from "../fakes/openai_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
@@ -553,4 +555,93 @@ Deno.test("openai: streamed answers leave their upstream connection to the next 
   }
   const ports = new Set(t.fake.requests.map((r) => r.clientPort));
   assert.equal(ports.size, 1, "one kept-alive connection, not a new one (and TLS handshake) each");
+});
+
+/** A compatible server (vLLM, llama.cpp, Ollama, Groq) that holds to its chat template. */
+async function setupCompat(rules: CompatRules = { strictTemplate: true }) {
+  const fake = await startFakeOpenAI(rules);
+  return await proxyTo(fake, {
+    name: "compat",
+    baseUrl: `${fake.url}/v1`,
+    serviceType: "custom",
+    apiKeys: KEYS,
+    models: { default: "qwen3-coder" },
+  });
+}
+
+Deno.test({
+  name:
+    "openai: a compatible server with a strict chat template and no reasoning_content takes every Claude Code request",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+  async fn() {
+    await using t = await setupCompat({ strictTemplate: true, rejectReasoningContent: true });
+    for (const { name, body } of claudeCodeFixtures()) {
+      if (name.startsWith("count-tokens")) continue;
+      for (const stream of [true, false]) {
+        const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
+          method: "POST",
+          headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+          body: JSON.stringify({ ...body, stream }),
+        });
+        assert.equal(res.status, 200, `${name} stream=${stream}: ${await res.clone().text()}`);
+        await res.body?.cancel();
+      }
+    }
+    for (const seen of t.fake.requests) {
+      assert.equal(seen.body.messages.filter((m: any) => m.role === "system").length, 1);
+    }
+  },
+});
+
+Deno.test("openai: calls split over two assistant turns reach a compatible server with both results", async () => {
+  await using t = await setupCompat();
+  const call = (id: string, city: string): Anthropic.ToolUseBlockParam => ({
+    type: "tool_use",
+    id,
+    name: "get_weather",
+    input: { city },
+  });
+  const result = (id: string, text: string): Anthropic.ToolResultBlockParam => ({
+    type: "tool_result",
+    tool_use_id: id,
+    content: text,
+  });
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    tools: [weatherTool],
+    messages: [
+      { role: "user", content: "weather in Oslo and Rome" },
+      { role: "assistant", content: [call("toolu_A", "Oslo")] },
+      { role: "assistant", content: [call("toolu_B", "Rome")] },
+      { role: "user", content: [result("toolu_A", "RESULT_A")] },
+      { role: "user", content: [result("toolu_B", "RESULT_B")] },
+    ],
+  });
+  assert.equal((msg.content[0] as Anthropic.TextBlock).text, "Tool result received: RESULT_B");
+  const sent = t.fake.requests[0].body.messages;
+  assert.deepEqual(sent.map((m: any) => m.role), ["user", "assistant", "tool", "tool"]);
+  assert.deepEqual(sent.slice(2).map((m: any) => m.content), ["RESULT_A", "RESULT_B"]);
+});
+
+Deno.test("openai: a PDF reaches a compatible server as a note instead of a file part it refuses", async () => {
+  await using t = await setupCompat();
+  await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 50,
+    messages: [{
+      role: "user",
+      content: [
+        {
+          type: "document",
+          source: { type: "base64", media_type: "application/pdf", data: "JVBE" },
+        },
+        { type: "text", text: "Summarise it" },
+      ],
+    }],
+  });
+  assert.equal(
+    t.fake.requests[0].body.messages[0].content,
+    "[PDF document omitted: the upstream does not accept files]\nSummarise it",
+  );
 });

@@ -7,6 +7,7 @@ import {
   OPENAI_THINKING_SIGNATURE,
   openaiProvider,
   openaiToolName,
+  turnsOf,
 } from "../../../lib/providers/openai.ts";
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
 import type { CallContext, UpstreamConfig } from "../../../lib/providers/types.ts";
@@ -19,6 +20,7 @@ import {
   startFakeOpenAI,
   validateChatRequest,
 } from "../../fakes/openai_upstream.ts";
+import type { CompatRules } from "../../fakes/openai_upstream.ts";
 
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../../helpers/fixtures.ts";
 import { upstreamJson } from "../../helpers/upstream_body.ts";
@@ -797,6 +799,175 @@ Deno.test("request: a system message between a call and its result waits until a
   assert.deepEqual(body.messages.map((m: any) => m.role), ["user", "assistant", "tool", "system"]);
 });
 
+Deno.test("request: for a compatible server every system message but the first becomes a note in a user turn", () => {
+  const messages: MessagesRequest["messages"] = [
+    { role: "system", content: "Before anything" },
+    { role: "user", content: "one" },
+    { role: "system", content: [{ type: "text", text: "After one" }] },
+    { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "Bash", input: {} }] },
+    { role: "system", content: "<system-reminder>Already tagged</system-reminder>" },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "ok" }] },
+    { role: "assistant", content: "done" },
+    { role: "system", content: "Last word" },
+  ];
+  const body = build(
+    request({ system: "Be brief.", messages }),
+    context({ serviceType: "custom" }),
+  );
+  validateChatRequest(body, { strictTemplate: true });
+  const note = (text: string) => `<system-reminder>\n${text}\n</system-reminder>`;
+  assert.deepEqual(body.messages, [
+    { role: "system", content: "Be brief.\n\nBefore anything" },
+    { role: "user", content: `one\n${note("After one")}` },
+    {
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: "t1", type: "function", function: { name: "Bash", arguments: "{}" } }],
+    },
+    { role: "tool", tool_call_id: "t1", content: "ok" },
+    { role: "user", content: "<system-reminder>Already tagged</system-reminder>" },
+    { role: "assistant", content: "done" },
+    { role: "user", content: note("Last word") },
+  ]);
+  // OpenAI takes them where they stand.
+  const openai = build(request({ system: "Be brief.", messages }));
+  assert.deepEqual(openai.messages.map((m: any) => m.role), [
+    "system",
+    "system",
+    "user",
+    "system",
+    "assistant",
+    "tool",
+    "system",
+    "assistant",
+    "system",
+  ]);
+  assert.throws(() => validateChatRequest(openai, { strictTemplate: true }), /beginning/);
+});
+
+Deno.test("request: consecutive turns of one role are one turn, so every call keeps its result", () => {
+  const call = (id: string) => ({ type: "tool_use", id, name: "Read", input: { file_path: id } });
+  const result = (id: string) => ({
+    type: "tool_result",
+    tool_use_id: id,
+    content: `RESULT_${id}`,
+  });
+  const answers = (messages: MessagesRequest["messages"], kind = "openai") => {
+    const body = build(request({ messages }), context({ serviceType: kind }));
+    validateChatRequest(body, kind === "custom" ? { strictTemplate: true } : {});
+    return body.messages.filter((m: any) => m.role !== "user").map((m: any) =>
+      m.role === "tool"
+        ? `${m.tool_call_id}=${m.content}`
+        : m.tool_calls.map((c: any) => c.id).join("+")
+    );
+  };
+  const go = { role: "user" as const, content: "go" };
+  for (const kind of ["openai", "custom"]) {
+    assert.deepEqual(
+      answers([
+        go,
+        { role: "assistant", content: [call("A")] },
+        { role: "assistant", content: [call("B")] },
+        { role: "user", content: [result("A"), result("B")] },
+      ], kind),
+      ["A+B", "A=RESULT_A", "B=RESULT_B"],
+    );
+    assert.deepEqual(
+      answers([
+        go,
+        { role: "assistant", content: [call("A"), call("B")] },
+        { role: "user", content: [result("A")] },
+        { role: "user", content: [result("B")] },
+      ], kind),
+      ["A+B", "A=RESULT_A", "B=RESULT_B"],
+    );
+  }
+  // Text of consecutive user turns goes as one message, in order.
+  const body = build(request({
+    messages: [go, { role: "user", content: [{ type: "text", text: "now" }] }],
+  }));
+  assert.deepEqual(body.messages, [{ role: "user", content: "go\nnow" }]);
+});
+
+Deno.test("request: turns left empty do not put two user or two assistant messages in a row", () => {
+  const body = build(
+    request({
+      messages: [
+        { role: "user", content: "one" },
+        { role: "assistant", content: [{ type: "thinking", thinking: "hm", signature: "s" }] },
+        { role: "user", content: "two" },
+        { role: "assistant", content: "three" },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "stray", content: "x" }] },
+        { role: "assistant", content: "four" },
+      ],
+    }),
+    context({ serviceType: "custom" }),
+  );
+  validateChatRequest(body, { strictTemplate: true });
+  assert.deepEqual(body.messages, [
+    { role: "user", content: "one\ntwo" },
+    { role: "assistant", content: "three\nfour" },
+  ]);
+});
+
+Deno.test("turnsOf: a conversation with nothing to merge or fold is the client's own array", () => {
+  const messages: MessagesRequest["messages"] = [
+    { role: "user", content: "one" },
+    { role: "system", content: "note" },
+    { role: "assistant", content: "two" },
+  ];
+  assert.equal(turnsOf(messages, false).turns, messages);
+  const folded = turnsOf(messages, true).turns;
+  assert.notEqual(folded, messages);
+  // Only the merged turn is new; the client's messages are left as they were.
+  assert.equal(folded[1], messages[2]);
+  assert.equal(messages[0].content, "one");
+  assert.equal(messages.length, 3);
+});
+
+Deno.test("request: a compatible server gets a PDF as a short note and a text document as its text", () => {
+  const content: MessagesRequest["messages"][0]["content"] = [
+    { type: "text", text: "Read these" },
+    {
+      type: "document",
+      title: "spec.pdf",
+      source: { type: "base64", media_type: "application/pdf", data: "JVBERi0" },
+    },
+    { type: "document", source: { type: "text", media_type: "text/plain", data: "plain doc" } },
+  ];
+  const body = build(
+    request({ messages: [{ role: "user", content }] }),
+    context({ serviceType: "custom" }),
+  );
+  validateChatRequest(body, { strictTemplate: true });
+  assert.equal(
+    body.messages[0].content,
+    'Read these\n[PDF document "spec.pdf" omitted: the upstream does not accept files]\nplain doc',
+  );
+  // Inside a tool result too.
+  const inResult = build(
+    request({
+      messages: [
+        { role: "user", content: "go" },
+        { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "Read", input: {} }] },
+        {
+          role: "user",
+          content: [{ type: "tool_result", tool_use_id: "t1", content: [content[1] as any] }],
+        },
+      ],
+    }),
+    context({ serviceType: "custom" }),
+  );
+  assert.deepEqual(inResult.messages[2], {
+    role: "tool",
+    tool_call_id: "t1",
+    content: '[PDF document "spec.pdf" omitted: the upstream does not accept files]',
+  });
+  // OpenAI reads PDFs: a file part.
+  const openai = build(request({ messages: [{ role: "user", content }] }));
+  assert.equal(openai.messages[0].content[1].type, "file");
+});
+
 Deno.test("request: tool ids longer than OpenAI's 40 characters are shortened the same on both sides", () => {
   const id = "toolu_" + "x".repeat(50);
   const body = build(request({
@@ -811,7 +982,7 @@ Deno.test("request: tool ids longer than OpenAI's 40 characters are shortened th
   assert.equal(body.messages[2].tool_call_id, callId);
 });
 
-Deno.test("request: thinking history goes back as reasoning_content for custom servers only", () => {
+Deno.test("request: thinking history goes back as reasoning_content to DeepSeek only", () => {
   const messages: MessagesRequest["messages"] = [
     { role: "user", content: "go" },
     {
@@ -827,11 +998,27 @@ Deno.test("request: thinking history goes back as reasoning_content for custom s
     },
     { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "a b" }] },
   ];
-  const custom = build(request({ messages }), context({ serviceType: "custom" }));
-  assert.equal(custom.messages[1].reasoning_content, "I should list files.");
-  const openai = build(request({ messages }), context({ serviceType: "openai" }));
-  assert.equal(openai.messages[1].role, "assistant");
-  assert.equal("reasoning_content" in openai.messages[1], false);
+  const reasoning = (upstream: Partial<UpstreamConfig>, model = "gpt-4.1") => {
+    const body = build(request({ messages }), { ...context(upstream), model });
+    assert.equal(body.messages[1].role, "assistant");
+    return body.messages[1].reasoning_content;
+  };
+  const deepseek = { serviceType: "custom", baseUrl: "https://api.deepseek.com/v1" };
+  assert.equal(reasoning(deepseek, "deepseek-reasoner"), "I should list files.");
+  // By host alone, and by model name alone (DeepSeek behind a router).
+  assert.equal(reasoning(deepseek, "chat"), "I should list files.");
+  const router = { serviceType: "custom", baseUrl: "https://openrouter.ai/api/v1" };
+  assert.equal(reasoning(router, "DeepSeek/DeepSeek-R1"), "I should list files.");
+  // Groq and Cerebras answer 400 to the field; OpenAI has no such field.
+  const groq = { serviceType: "custom", baseUrl: "https://api.groq.com/openai/v1" };
+  assert.equal(reasoning(groq, "qwen/qwen3-32b"), undefined);
+  assert.equal(reasoning({ serviceType: "custom", baseUrl: "http://localhost:8000" }), undefined);
+  assert.equal(reasoning({ serviceType: "openai" }), undefined);
+  const body = build(request({ messages }), {
+    ...context(groq),
+    model: "qwen/qwen3-32b",
+  });
+  validateChatRequest(body, { rejectReasoningContent: true });
 });
 
 Deno.test("request: tools, tool names, tool_choice and parallel calls", () => {
@@ -1039,9 +1226,9 @@ function claudeCodeRequests(): [string, MessagesRequest][] {
     .map((f) => [f.name, f.body as unknown as MessagesRequest]);
 }
 
-function assertAcceptable(body: any, label: string): void {
+function assertAcceptable(body: any, label: string, compat: CompatRules = {}): void {
   // The fake's validator encodes what api.openai.com rejects (unknown fields, roles, pairing…).
-  validateChatRequest(body);
+  validateChatRequest(body, compat);
   for (const key of FORBIDDEN_TOP_LEVEL) assert.equal(key in body, false, `${label}: ${key}`);
   assert.equal(JSON.stringify(body).includes("cache_control"), false, `${label}: cache_control`);
   assert.equal(JSON.stringify(body).includes("x-anthropic-billing-header"), false, label);
@@ -1073,7 +1260,11 @@ Deno.test({
     for (const kind of ["openai", "custom"]) {
       for (const stream of [true, false]) {
         const body = build(req, context({ serviceType: kind }, stream));
-        assertAcceptable(body, `${name} (${kind}, stream ${stream})`);
+        // A compatible server may hold to its chat template and refuse `reasoning_content` (Groq).
+        const compat = kind === "custom"
+          ? { strictTemplate: true, rejectReasoningContent: true }
+          : {};
+        assertAcceptable(body, `${name} (${kind}, stream ${stream})`, compat);
         if (req.system) assert.equal(body.messages[0].role, "system");
         if (req.tools?.length) assert.equal(body.tools.length, req.tools.length);
       }
@@ -1086,19 +1277,37 @@ Deno.test({
   ignore: !HAVE_CLAUDE_CODE_FIXTURES,
 }, () => {
   const [, req] = claudeCodeRequests().find(([n]) => n.includes("with-thinking"))!;
-  const custom = build(req, context({ serviceType: "custom" }));
-  assert.deepEqual(custom.messages.map((m: any) => m.role), [
+  // OpenAI takes a system message anywhere: it keeps its place.
+  const openai = build(req, context());
+  assert.deepEqual(openai.messages.map((m: any) => m.role), [
     "system",
     "user",
     "system",
     "assistant",
     "tool",
   ]);
-  assert.match(custom.messages[2].content, /^Available agent types/);
-  assert.equal(custom.messages[3].reasoning_content, "Mock thinking about the request.");
-  assert.equal(custom.messages[4].content, "MOCK_TOOL_OK");
+  assert.match(openai.messages[2].content, /^Available agent types/);
+  // A compatible server's template takes one, first: the rest joins the user turn as a note.
+  const deepseek = build(req, {
+    ...context({ serviceType: "custom", baseUrl: "https://api.deepseek.com" }),
+    model: "deepseek-reasoner",
+  });
+  validateChatRequest(deepseek, { strictTemplate: true });
+  assert.deepEqual(deepseek.messages.map((m: any) => m.role), [
+    "system",
+    "user",
+    "assistant",
+    "tool",
+  ]);
+  assert.match(
+    deepseek.messages[1].content,
+    /^USE_BASH_TOOL\n<system-reminder>\nAvailable agent types/m,
+  );
+  assert.match(deepseek.messages[1].content, /\n<\/system-reminder>$/);
+  assert.equal(deepseek.messages[2].reasoning_content, "Mock thinking about the request.");
+  assert.equal(deepseek.messages[3].content, "MOCK_TOOL_OK");
   // The first system block is the identity line: the billing header is gone.
-  assert.match(custom.messages[0].content, /^You are a Claude agent/);
+  assert.match(deepseek.messages[0].content, /^You are a Claude agent/);
 });
 
 // ---------------------------------------------------------------------------------------------
