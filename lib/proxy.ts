@@ -293,7 +293,9 @@ async function route(
     failure = {
       status: 502,
       type: "api_error",
-      message: "Every upstream key was rejected (401/403); check the keys on the admin pages",
+      message: `Every upstream key was rejected (last error: ${
+        last?.message ?? "none"
+      }); check the keys on the admin pages`,
     };
     headers["x-should-retry"] = "false";
   }

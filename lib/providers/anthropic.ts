@@ -68,6 +68,25 @@ function withoutSyntheticThinking(raw: string, body: MessagesRequest): string {
   return changed ? JSON.stringify({ ...JSON.parse(raw), messages }) : raw;
 }
 
+/** Anthropic's smallest thinking budget. */
+const MIN_THINKING_BUDGET = 1024;
+
+/**
+ * The body within an output cap. The thinking budget must stay below max_tokens, so it shrinks
+ * with it, and thinking is left out when the cap leaves no room for the smallest budget.
+ */
+function capped(body: Record<string, unknown>, cap: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...body, max_tokens: cap };
+  const thinking = body.thinking as { type?: string; budget_tokens?: number } | undefined;
+  if (thinking?.type === "enabled" && typeof thinking.budget_tokens === "number") {
+    if (thinking.budget_tokens < cap) return out;
+    if (cap > MIN_THINKING_BUDGET) {
+      out.thinking = { ...thinking, budget_tokens: Math.max(MIN_THINKING_BUDGET, cap - 1024) };
+    } else delete out.thinking;
+  }
+  return out;
+}
+
 export const anthropicProvider: Provider = {
   kinds: ["anthropic", "claude"],
   label: "Anthropic-compatible (passthrough)",
@@ -77,9 +96,7 @@ export const anthropicProvider: Provider = {
   buildRequest(body, ctx, raw): UpstreamRequest {
     let text = replaceModel(withoutSyntheticThinking(raw, body), body, ctx.model);
     const cap = ctx.upstream.maxTokens;
-    if (cap && body.max_tokens > cap) {
-      text = JSON.stringify({ ...JSON.parse(text), max_tokens: cap });
-    }
+    if (cap && body.max_tokens > cap) text = JSON.stringify(capped(JSON.parse(text), cap));
     return { url: endpoint(ctx.upstream.baseUrl, "messages"), headers: headers(ctx), body: text };
   },
 

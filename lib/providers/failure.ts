@@ -1,5 +1,5 @@
 // Classifies an upstream failure: whose fault it is and when the key may be tried again.
-import { errorTypeForStatus } from "../errors.ts";
+import { errorTypeForStatus, ProxyError } from "../errors.ts";
 import type { UpstreamFailure } from "./stream_writer.ts";
 
 /** Milliseconds from `retry-after-ms`, `retry-after` (seconds or HTTP date) or `x-ratelimit-reset-*`. */
@@ -37,8 +37,16 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /**
- * The usual rules: 429 is the key's rate limit, 401/403 its credentials, 5xx and 408 a passing
- * upstream fault, any other 4xx the request's own fault (never held against a key).
+ * An account out of credit: Anthropic says so in a 400, others in a 402. Another key may well
+ * have credit, and this one will not recover in a minute. (Quota 429s are the providers' to
+ * read: Gemini words its per-minute limits much like an exhausted plan.)
+ */
+const OUT_OF_CREDIT = /credit balance is too low|insufficient (?:balance|credits?|funds)/i;
+
+/**
+ * The usual rules: 429 is the key's rate limit, 401/403 its credentials (and an account out of
+ * credit), 5xx and 408 a passing upstream fault, any other 4xx the request's own fault (never
+ * held against a key).
  */
 export function failureFromStatus(
   status: number,
@@ -47,7 +55,10 @@ export function failureFromStatus(
   options: { invalidKey?: boolean; retryAfterMs?: number } = {},
 ): UpstreamFailure {
   const failure: UpstreamFailure = { status, type: errorTypeForStatus(status), message };
-  if (options.invalidKey || status === 401 || status === 403) {
+  if (
+    options.invalidKey || status === 401 || status === 402 || status === 403 ||
+    (status === 400 && OUT_OF_CREDIT.test(message))
+  ) {
     failure.keyFault = "auth";
   } else if (status === 429) {
     failure.keyFault = "rate_limit";
@@ -57,4 +68,11 @@ export function failureFromStatus(
     failure.retryAfterMs = retryAfterFromHeaders(headers);
   }
   return failure;
+}
+
+/** A failure found inside an answer (an error object in a 200), thrown with its fault kept. */
+export class UpstreamError extends ProxyError {
+  constructor(readonly failure: UpstreamFailure) {
+    super(failure.status, failure.message, failure.type);
+  }
 }

@@ -118,6 +118,22 @@ export function startFakeAnthropic(
         },
       }, { status: 400 });
     }
+    const thinking = (body as { thinking?: { type?: string; budget_tokens?: number } })?.thinking;
+    const maxTokens = (body as { max_tokens?: number })?.max_tokens ?? 0;
+    if (
+      url.pathname === "/v1/messages" && thinking?.type === "enabled" &&
+      !((thinking.budget_tokens ?? 0) < maxTokens && (thinking.budget_tokens ?? 0) >= 1024)
+    ) {
+      return Response.json({
+        type: "error",
+        error: {
+          type: "invalid_request_error",
+          message: (thinking.budget_tokens ?? 0) < 1024
+            ? "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+            : "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size",
+        },
+      }, { status: 400 });
+    }
     if (url.pathname === "/v1/models") {
       return Response.json({
         data: [{

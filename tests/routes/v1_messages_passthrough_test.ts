@@ -221,3 +221,54 @@ Deno.test("passthrough: a 400 that is not about betas is the client's, not retri
   );
   assert.equal(t.fake.requests.length, 1);
 });
+
+Deno.test("passthrough: a max_tokens cap shrinks the thinking budget with it", async () => {
+  await using t = await proxyTo(await startFakeAnthropic(), {
+    name: "anthro",
+    serviceType: "anthropic",
+    apiKeys: KEYS,
+    maxTokens: 8192,
+  });
+  const ask = (budget: number) =>
+    t.client.messages.stream({
+      model: "claude-sonnet-4-5",
+      max_tokens: 32_000,
+      thinking: { type: "enabled", budget_tokens: budget },
+      messages: [{ role: "user", content: "think" }],
+    }).finalMessage();
+  assert.equal((await ask(31_999)).type, "message");
+  assert.equal(t.fake.requests[0].body.max_tokens, 8192);
+  assert.ok(t.fake.requests[0].body.thinking.budget_tokens < 8192);
+  // A budget already within the cap is the client's and goes as sent.
+  await ask(4096);
+  assert.equal(t.fake.requests[1].body.thinking.budget_tokens, 4096);
+});
+
+Deno.test("passthrough: a key out of credit is set aside and the next key answers", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 400,
+    json: {
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message:
+          "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
+      },
+    },
+  });
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-4-5",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "hi" }],
+  });
+  assert.equal(msg.type, "message");
+  assert.deepEqual(t.fake.requests.map((r) => r.headers.get("x-api-key")), KEYS);
+  // And it stays aside: the next request goes to the second key at once.
+  await t.client.messages.create({
+    model: "claude-sonnet-4-5",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "hi" }],
+  });
+  assert.equal(t.fake.requests[2].headers.get("x-api-key"), KEYS[1]);
+});
