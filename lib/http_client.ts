@@ -117,8 +117,17 @@ interface Head {
   encoding?: string;
 }
 
+/** Header bytes as ISO-8859-1, byte for byte, as fetch reads them: never a UTF-8 error. */
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 4096) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096) as unknown as number[]);
+  }
+  return text;
+}
+
 function parseHead(bytes: Uint8Array): Head {
-  const lines = decoder.decode(bytes).split("\r\n");
+  const lines = latin1(bytes).split("\r\n");
   const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
   if (!m) throw new HttpError(`not an HTTP/1.x answer: ${JSON.stringify(lines[0].slice(0, 60))}`);
   const head: Head = {
@@ -289,14 +298,32 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     };
     signal?.addEventListener("abort", close, { once: true });
     const done = () => signal?.removeEventListener("abort", close);
-    try {
+    // The answer is read while the request is still being written: an upstream may answer early
+    // (413 to a large body) and close, and its answer is worth more than the broken pipe.
+    let sent = false;
+    let writeError: unknown;
+    const writing = (async () => {
       for (let at = 0; at < request.length;) at += await conn.write(request.subarray(at));
+      sent = true;
+    })().catch((err) => {
+      writeError = err;
+    });
+    try {
       let head: Head;
       while (true) {
         let end: number;
         while ((end = r.headEnd()) === -1) {
           if (r.buf.length > MAX_HEAD_BYTES) throw new HttpError("answer head too large");
-          if (!await r.fill()) {
+          let more: boolean;
+          try {
+            more = await r.fill();
+          } catch (err) {
+            await writing;
+            throw writeError ?? err;
+          }
+          if (!more) {
+            await writing;
+            if (writeError) throw writeError;
             throw new HttpError(r.buf.length ? "connection closed mid-head" : "connection closed");
           }
         }
@@ -311,9 +338,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         r.buf.length >= head.length;
       const finished = () => {
         done();
-        // Bytes past the answer mean the framing went wrong: that connection is not reused.
-        if (head.keepAlive && !closed && r.buf.length === 0) release(t.origin, conn);
-        else close();
+        // Bytes past the answer mean the framing went wrong: that connection is not reused, nor
+        // one whose request could not be written whole.
+        if (!head.keepAlive || closed || r.buf.length !== 0) close();
+        else if (sent) release(t.origin, conn);
+        else writing.then(() => sent && !closed ? release(t.origin, conn) : close());
       };
       let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
       if (whole) {

@@ -413,3 +413,61 @@ Deno.test("http client: an address without a route is left to fetch, which tries
     await server.shutdown();
   }
 });
+
+Deno.test("http client: an answer sent before the request was read whole is returned, not the broken pipe", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      // Reads only the head, refuses the body at once and hangs up, as proxies in front of
+      // upstreams do with oversized requests.
+      const buf = new Uint8Array(4096);
+      let head = "";
+      while (!head.includes("\r\n\r\n")) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        head += decoder.decode(buf.subarray(0, n));
+      }
+      await conn.write(encoder.encode(
+        'HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: 24\r\nconnection: close\r\n\r\n{"error":"too large!!!"}',
+      )).catch(() => {});
+      conn.close();
+    }
+  })();
+  const client = createHttpClient();
+  try {
+    const res = await client.fetch(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/`, {
+      method: "POST",
+      body: new Uint8Array(8 * 1024 * 1024),
+    });
+    assert.equal(res.status, 413);
+    assert.equal(await res.text(), '{"error":"too large!!!"}');
+  } finally {
+    client.close();
+    listener.close();
+    await serving.catch(() => {});
+  }
+});
+
+Deno.test("http client: header bytes that are not ASCII are read as Latin-1, as fetch does", async () => {
+  const server = scriptedServer(async (conn) => {
+    await conn.write(
+      new Uint8Array([
+        ...encoder.encode("HTTP/1.1 200 OK\r\nx-note: "),
+        ...encoder.encode("余额"),
+        ...encoder.encode("\r\ncontent-length: 2\r\n\r\nok"),
+      ]),
+    );
+    return "keep";
+  });
+  const client = createHttpClient();
+  try {
+    const res = await client.fetch(server.url, { method: "POST", body: "x" });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "ok");
+    const bytes = Uint8Array.from(res.headers.get("x-note")!, (c) => c.charCodeAt(0));
+    assert.equal(decoder.decode(bytes), "余额");
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
