@@ -26,7 +26,7 @@ import {
   useUpstream,
   versionFromEtag,
 } from "./admin_service.ts";
-import { type Config, ConfigError, parseConfig, parseDotEnv } from "./config.ts";
+import { type Config, ConfigError, mergeEnv, parseConfig, parseDotEnv } from "./config.ts";
 import { type ConfigDocument, maskKey, STRATEGIES } from "./config_document.ts";
 import { providerKinds } from "./providers/registry.ts";
 import { ConfigStore } from "./store/config_store.ts";
@@ -88,7 +88,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`Unknown command "${command}".`);
-    const vars = { ...readDotEnv(io.dotEnvPath === undefined ? ".env" : io.dotEnvPath), ...io.env };
+    const vars = mergeEnv(readDotEnv(io.dotEnvPath === undefined ? ".env" : io.dotEnvPath), io.env);
     backend = url ? remoteBackend(url, vars.ADMIN_PASSWORD) : await localBackend(vars);
     await run(params, backend, out, io.stdout);
     return 0;

@@ -1,14 +1,22 @@
 // The environment, read once at start and validated: the only module that reads it.
 import { z } from "zod";
 
+const TRUE = ["true", "1", "yes", "on"];
+const FALSE = ["false", "0", "no", "off"];
+
 const bool = (fallback: boolean) =>
-  z.enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
-    .optional()
-    .transform((v) => v === undefined ? fallback : v === "true" || v === "1" || v === "yes");
+  z.string().optional().transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const word = v.trim().toLowerCase();
+    if (TRUE.includes(word)) return true;
+    if (FALSE.includes(word)) return false;
+    ctx.addIssue({ code: "custom", message: "must be true or false (or 1/0, yes/no, on/off)" });
+    return z.NEVER;
+  });
 
 const int = (fallback: number, min = 0) =>
   z.string().optional().transform((v, ctx) => {
-    if (v === undefined || v === "") return fallback;
+    if (v === undefined) return fallback;
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) {
       ctx.addIssue({ code: "custom", message: `must be a whole number of at least ${min}` });
@@ -17,7 +25,7 @@ const int = (fallback: number, min = 0) =>
     return n;
   });
 
-const optionalSecret = z.string().optional().transform((v) => v ? v : undefined);
+const optionalSecret = z.string().optional();
 
 const EnvSchema = z.object({
   PORT: int(3000, 0).refine((n) => n <= 65535, "must be a port number (0-65535)"),
@@ -125,8 +133,29 @@ export function parseDotEnv(text: string): Record<string, string> {
   return out;
 }
 
-/** Validates raw variables into a Config, listing every bad one. */
-export function parseConfig(env: Record<string, string | undefined>): Config {
+/**
+ * The variables that are set: `NAME=` (an empty line in .env, an exported empty variable) means
+ * "not set", so every variable falls back to its default alike.
+ */
+function setOnly(vars: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(vars)) {
+    if (value !== undefined && value.trim() !== "") out[name] = value;
+  }
+  return out;
+}
+
+/** `.env` under the real environment, which wins where it sets a value. */
+export function mergeEnv(
+  fileVars: Record<string, string | undefined>,
+  realVars: Record<string, string | undefined>,
+): Record<string, string> {
+  return { ...setOnly(fileVars), ...setOnly(realVars) };
+}
+
+/** Validates raw variables into a Config, listing every bad one; empty values count as unset. */
+export function parseConfig(vars: Record<string, string | undefined>): Config {
+  const env = setOnly(vars);
   const result = EnvSchema.safeParse(env);
   if (!result.success) {
     throw new ConfigError(
@@ -183,7 +212,7 @@ export function loadConfig(dotEnvPath = ".env"): Config {
       throw err;
     }
   }
-  return parseConfig({ ...fileVars, ...Deno.env.toObject() });
+  return parseConfig(mergeEnv(fileVars, Deno.env.toObject()));
 }
 
 /** Settings for tests and tools: defaults, overridden by the given variables. */

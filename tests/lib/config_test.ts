@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, parseConfig, parseDotEnv } from "../../lib/config.ts";
+import { ConfigError, mergeEnv, parseConfig, parseDotEnv } from "../../lib/config.ts";
 
 Deno.test("config: no settings at all gives the documented defaults", () => {
   const c = parseConfig({});
@@ -73,4 +73,43 @@ Deno.test("config: .env.example, copied as it is, is a valid configuration", () 
   const vars = parseDotEnv(text);
   assert.ok(Object.keys(vars).length > 20, "it lists the settings");
   assert.doesNotThrow(() => parseConfig(vars));
+});
+
+Deno.test("config: an empty value is unset, for every variable alike", () => {
+  const defaults = parseConfig({});
+  const names = Object.keys(parseDotEnv(
+    Deno.readTextFileSync(new URL("../../.env.example", import.meta.url)),
+  ));
+  for (const name of names) {
+    for (const empty of ["", "  "]) {
+      assert.deepEqual(parseConfig({ [name]: empty }), defaults, `${name}="${empty}"`);
+    }
+  }
+  // As an empty line in .env.
+  const fromFile = parseDotEnv("ENABLE_CORS=\nLOG_LEVEL=\nHOSTNAME=\nCORS_ORIGIN=\nKV_PATH=\n");
+  assert.deepEqual(parseConfig(fromFile), defaults);
+});
+
+Deno.test("config: an empty real variable does not hide the value .env gives", () => {
+  const vars = mergeEnv({ PORT: "8080", LOG_LEVEL: "debug" }, { PORT: "", LOG_LEVEL: "warn" });
+  assert.deepEqual(vars, { PORT: "8080", LOG_LEVEL: "warn" });
+});
+
+Deno.test("config: booleans take true/false, 1/0, yes/no, on/off in any case", () => {
+  for (const yes of ["true", "TRUE", "True", "1", "yes", "Yes", "on", "ON", " true "]) {
+    assert.equal(parseConfig({ ENABLE_CORS: yes, ENABLE_RATE_LIMIT: yes }).enableRateLimit, true);
+    assert.equal(parseConfig({ ENABLE_CORS: yes }).enableCors, true, yes);
+  }
+  for (const no of ["false", "FALSE", "0", "no", "NO", "off", "Off"]) {
+    assert.equal(parseConfig({ ENABLE_CORS: no }).enableCors, false, no);
+    assert.equal(parseConfig({ HEALTH_CHECK_ENABLED: no }).healthCheckEnabled, false, no);
+  }
+  for (const bad of ["maybe", "enabled", "2", "y"]) {
+    assert.throws(() => parseConfig({ ENABLE_REQUEST_LOGS: bad }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /ENABLE_REQUEST_LOGS: must be true or false/);
+      assert.ok(err.message.includes(`(got "${bad}")`));
+      return true;
+    });
+  }
 });
