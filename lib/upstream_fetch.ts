@@ -1,6 +1,7 @@
 // One call to an upstream: the fetch with its first-byte timeout and the client's abort, and
 // what a thrown fetch or body read means.
 import type { ProxyError } from "./errors.ts";
+import { UpstreamError } from "./providers/upstream_error.ts";
 import type { UpstreamFailure, UpstreamRequest } from "./providers/types.ts";
 import type { Services } from "./services.ts";
 
@@ -39,6 +40,7 @@ export async function send(
 
 /** A ProxyError a provider threw, as an attempt's failure. */
 export function failureOf(err: ProxyError): UpstreamFailure {
+  if (err instanceof UpstreamError) return err.failure;
   return { status: err.status, type: err.type, message: err.message };
 }
 

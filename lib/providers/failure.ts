@@ -1,5 +1,5 @@
 // Classifies an upstream failure: whose fault it is and when the key may be tried again.
-import { errorTypeForStatus, ProxyError } from "../errors.ts";
+import { errorTypeForStatus } from "../errors.ts";
 import type { UpstreamFailure } from "./stream_writer.ts";
 
 /** Milliseconds from `retry-after-ms`, `retry-after` (seconds or HTTP date) or `x-ratelimit-reset-*`. */
@@ -68,11 +68,4 @@ export function failureFromStatus(
     failure.retryAfterMs = retryAfterFromHeaders(headers);
   }
   return failure;
-}
-
-/** A failure found inside an answer (an error object in a 200), thrown with its fault kept. */
-export class UpstreamError extends ProxyError {
-  constructor(readonly failure: UpstreamFailure) {
-    super(failure.status, failure.message, failure.type);
-  }
 }

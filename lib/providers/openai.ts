@@ -20,6 +20,7 @@ import { ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
+import { UpstreamError } from "./upstream_error.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
 import type {
@@ -709,10 +710,7 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
   const state = stateFor(ctx);
   const choice = Array.isArray(res?.choices) ? res.choices[0] : undefined;
   if (!choice) {
-    if (res?.error) {
-      const failure = streamFailure(res.error);
-      throw new ProxyError(failure.status, failure.message, failure.type);
-    }
+    if (res?.error) throw new UpstreamError(streamFailure(res.error));
     throw new ProxyError(502, "upstream returned no choices", "api_error");
   }
   const msg = choice.message ?? {};
@@ -816,9 +814,14 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
   return { message: plain.slice(0, 500), code: "", type: "" };
 }
 
-function parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure {
-  const { message: raw, code, type } = errorFields(bodyText);
-  const message = raw || `upstream answered HTTP ${status}`;
+/** An error's status, code, type and message as a failure: whose fault, and when to try again. */
+function classify(
+  status: number,
+  message: string,
+  code: string,
+  type: string,
+  headers: Headers,
+): UpstreamFailure {
   const invalidKey = code === "invalid_api_key" ||
     /incorrect api key|invalid api key|api key not valid|invalid_api_key/i.test(message);
   if (invalidKey) {
@@ -833,23 +836,48 @@ function parseError(status: number, bodyText: string, headers: Headers): Upstrea
   return failureFromStatus(status, message, headers);
 }
 
-/** An error object met inside a 200 answer (stream or body), classified by its code or wording. */
+function parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure {
+  const { message, code, type } = errorFields(bodyText);
+  return classify(status, message || `upstream answered HTTP ${status}`, code, type, headers);
+}
+
+/**
+ * The HTTP status an error object stands for when it names none: by its code, type or status
+ * words (OpenAI's `context_length_exceeded`, Google's `RESOURCE_EXHAUSTED`), else its wording.
+ */
+function statusOfWords(names: string, message: string): number {
+  if (/api_key|authenticat|unauthori[sz]ed/i.test(names)) return 401;
+  if (/permission|forbidden/i.test(names)) return 403;
+  if (/quota|rate.?limit|too_many_requests|resource_exhausted/i.test(names)) return 429;
+  if (/not_found/i.test(names)) return 404;
+  if (/overload|unavailable|capacity/i.test(names)) return 503;
+  if (/timeout|deadline/i.test(names)) return 504;
+  if (/invalid|context_length|bad_request|unsupported|missing|too_(?:long|large)/i.test(names)) {
+    return 400;
+  }
+  if (/overload|unavailable|capacity|\b503\b/i.test(message)) return 503;
+  if (/rate.?limit|too many requests|\b429\b/i.test(message)) return 429;
+  if (/context.?length|context window|prompt is too long/i.test(message)) return 400;
+  return 502;
+}
+
+/** An error object met inside a 200 answer (stream or body), classified as an HTTP error would be. */
 function streamFailure(err: Json): UpstreamFailure {
   const message = typeof err === "string"
     ? err
     : typeof err?.message === "string" && err.message
     ? err.message
     : "upstream error";
+  const code = typeof err?.code === "string" ? err.code : "";
+  const type = typeof err?.type === "string" ? err.type : "";
   let status = Number(err?.code ?? err?.status);
   if (!Number.isInteger(status) || status < 400 || status > 599) {
-    const words = `${err?.code ?? ""} ${err?.type ?? ""} ${err?.status ?? ""} ${message}`;
-    status = /overload|unavailable|capacity|503/i.test(words)
-      ? 503
-      : /rate.?limit|too many requests|429/i.test(words)
-      ? 429
-      : 502;
+    status = statusOfWords(
+      `${code} ${type} ${typeof err?.status === "string" ? err.status : ""}`,
+      message,
+    );
   }
-  return failureFromStatus(status, message, new Headers());
+  return classify(status, message, code, type, new Headers());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -645,3 +645,50 @@ Deno.test("openai: a PDF reaches a compatible server as a note instead of a file
     "[PDF document omitted: the upstream does not accept files]\nSummarise it",
   );
 });
+
+Deno.test("openai: a context-length error inside a 200 is the client's 400, not retried on the next key", async () => {
+  await using t = await setup();
+  const error = {
+    message: "This model's maximum context length is 128000 tokens.",
+    type: "invalid_request_error",
+    param: "messages",
+    code: "context_length_exceeded",
+  };
+  t.fake.enqueue(
+    { sse: [`data: ${JSON.stringify({ error })}\n\n`] },
+    { status: 200, json: { error } },
+  );
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user" as const, content: "x" }],
+  };
+  for (
+    const call of [
+      () => t.client.messages.stream(ask).finalMessage(),
+      () => t.client.messages.create(ask),
+    ]
+  ) {
+    await assert.rejects(call(), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+      assert.match(err.message, /maximum context length/);
+      return true;
+    });
+  }
+  assert.equal(t.fake.requests.length, 2);
+});
+
+Deno.test("openai: a server error inside a 200 answer is retried on the next key", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ status: 200, json: { error: { message: "boom", type: "server_error" } } });
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "x" }],
+  });
+  assert.equal((msg.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+  assert.deepEqual(
+    t.fake.requests.map((r) => r.headers.get("authorization")),
+    KEYS.map((k) => `Bearer ${k}`),
+  );
+});

@@ -10,6 +10,7 @@ import {
   turnsOf,
 } from "../../../lib/providers/openai.ts";
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
+import { UpstreamError } from "../../../lib/providers/upstream_error.ts";
 import type { CallContext, UpstreamConfig } from "../../../lib/providers/types.ts";
 import { createSseDecoder } from "../../../lib/sse.ts";
 import {
@@ -546,6 +547,85 @@ Deno.test("response: an error object in a 200 answer is raised, not turned into 
 
 // ---------------------------------------------------------------------------------------------
 // Errors
+
+Deno.test("stream: an error object is classified by its code and type words, as an HTTP error would be", () => {
+  const failureOf = (error: unknown) => {
+    const r = translate(
+      openaiChunk({ role: "assistant", content: "" }) + `data: ${JSON.stringify({ error })}\n\n`,
+    );
+    const f = r.writer.failure!;
+    assert.equal(r.error.type, f.type);
+    return [f.status, f.type, f.keyFault];
+  };
+  const contextLength = {
+    message: "This model's maximum context length is 128000 tokens.",
+    type: "invalid_request_error",
+    param: "messages",
+    code: "context_length_exceeded",
+  };
+  // The request's fault: not retried on another key, not held against this one.
+  assert.deepEqual(failureOf(contextLength), [400, "invalid_request_error", undefined]);
+  assert.deepEqual(
+    failureOf({ message: "Invalid 'tools[0].function.name'", type: "invalid_request_error" }),
+    [400, "invalid_request_error", undefined],
+  );
+  assert.deepEqual(
+    failureOf({ message: "Rate limit reached", type: "tokens", code: "rate_limit_exceeded" }),
+    [429, "rate_limit_error", "rate_limit"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "quota", type: "insufficient_quota", code: "insufficient_quota" }),
+    [429, "rate_limit_error", "rate_limit"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "bad key", type: "invalid_request_error", code: "invalid_api_key" }),
+    [401, "authentication_error", "auth"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "no", type: "authentication_error" }),
+    [401, "authentication_error", "auth"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "no", type: "permission_error" }),
+    [403, "permission_error", "auth"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "no such model", code: "model_not_found" }),
+    [404, "not_found_error", undefined],
+  );
+  assert.deepEqual(
+    failureOf({ message: "busy", status: "RESOURCE_EXHAUSTED" }),
+    [429, "rate_limit_error", "rate_limit"],
+  );
+  // Still an upstream fault when nothing says otherwise.
+  assert.deepEqual(failureOf({ message: "boom", type: "server_error" }), [
+    502,
+    "api_error",
+    "transient",
+  ]);
+  assert.deepEqual(failureOf("plain text"), [502, "api_error", "transient"]);
+});
+
+Deno.test("response: an error object in a 200 answer keeps its fault for the retry loop", () => {
+  const raised = (error: unknown) => {
+    try {
+      openaiProvider.parseResponse({ error }, context({}, false));
+    } catch (e) {
+      assert.ok(e instanceof UpstreamError);
+      return [e.status, e.failure.keyFault];
+    }
+    assert.fail("no error raised");
+  };
+  assert.deepEqual(raised({ message: "too long", code: "context_length_exceeded" }), [
+    400,
+    undefined,
+  ]);
+  assert.deepEqual(raised({ message: "slow down", code: "rate_limit_exceeded" }), [
+    429,
+    "rate_limit",
+  ]);
+  assert.deepEqual(raised({ message: "boom", type: "server_error" }), [502, "transient"]);
+});
 
 Deno.test("errors: invalid key is the key's auth fault, even when sent as 400", () => {
   const body = fixture("error_invalid_key.json");
