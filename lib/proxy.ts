@@ -3,6 +3,7 @@
 import type { MessagesRequest } from "./anthropic.ts";
 import { noteAnthropicMessage, upstreamInfoHeaders } from "./anthropic_answer.ts";
 import { maskKey } from "./config_document.ts";
+import { promptTooLong } from "./context_overflow.ts";
 import { errorResponse, NO_RETRY, ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
@@ -221,6 +222,10 @@ async function route(
           continue;
         }
         // The request's own fault: another key would fail the same way.
+        const overflow = shown.status === 400 && !provider.passthrough
+          ? promptTooLong(shown.message)
+          : undefined;
+        if (overflow) shown.message = overflow;
         finish(shown.status, shown);
         return errorFor(shown, call.requestId);
       }

@@ -1,0 +1,54 @@
+// Claude Code compacts the conversation when the API says "prompt is too long: N tokens > M
+// maximum". Other upstreams word a full context window their own way; it is said Anthropic's way,
+// with their words kept after it.
+
+const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefined> = [
+  // OpenAI, DeepSeek, OpenRouter, old vLLM: "maximum context length is 128000 tokens. However,
+  // your messages resulted in 130000 tokens" / "you requested 70000 tokens (70000 in the
+  // messages, 0 in the completion)"
+  (m) => {
+    const max = num(/maximum context length is (\d+) tokens/i.exec(m)?.[1]);
+    if (!max) return undefined;
+    const prompt = num(/resulted in (\d+) tokens/i.exec(m)?.[1]) ??
+      num(/\((\d+) in the messages/i.exec(m)?.[1]) ??
+      num(/your request has (\d+) input tokens/i.exec(m)?.[1]);
+    return prompt && prompt >= max ? { tokens: prompt, max } : undefined;
+  },
+  // OpenAI's newer models: "Input tokens exceed the configured limit of 272000 tokens. Your
+  // messages resulted in 300000 tokens."
+  (m) => {
+    const max = num(/exceed the configured limit of (\d+) tokens/i.exec(m)?.[1]);
+    return max ? { tokens: num(/resulted in (\d+) tokens/i.exec(m)?.[1]), max } : undefined;
+  },
+  // Gemini: "The input token count (2000000) exceeds the maximum number of tokens allowed
+  // (1048576)."
+  (m) => {
+    const hit =
+      /input token count \((\d+)\) exceeds the maximum number of tokens allowed \((\d+)\)/i
+        .exec(m);
+    return hit ? { tokens: num(hit[1]), max: num(hit[2]) } : undefined;
+  },
+  // llama.cpp: "the request exceeds the available context size"; OpenAI-style servers that only
+  // give the code.
+  (m) =>
+    /exceeds the available context size|context_length_exceeded|context window exceeded/i.test(m)
+      ? {}
+      : undefined,
+];
+
+function num(text: string | undefined): number | undefined {
+  const n = text === undefined ? NaN : Number(text);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** The upstream's context-overflow message in Anthropic's words, or undefined for any other. */
+export function promptTooLong(message: string): string | undefined {
+  if (/^prompt is too long/i.test(message)) return undefined;
+  for (const wording of WORDINGS) {
+    const hit = wording(message);
+    if (!hit) continue;
+    const figures = hit.tokens && hit.max ? `: ${hit.tokens} tokens > ${hit.max} maximum` : "";
+    return `prompt is too long${figures} (upstream: ${message})`;
+  }
+  return undefined;
+}

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import Anthropic from "@anthropic-ai/sdk";
+import { proxyTo } from "../helpers/proxy_to.ts";
+import { promptTooLong } from "../../lib/context_overflow.ts";
+
+Deno.test("context overflow: each upstream's wording is said as Anthropic says it", () => {
+  const cases: Array<[string, string | undefined]> = [
+    [
+      "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages.",
+      "prompt is too long: 130512 tokens > 128000 maximum",
+    ],
+    [
+      "This model's maximum context length is 65536 tokens. However, you requested 70000 tokens (70000 in the messages, 0 in the completion).",
+      "prompt is too long: 70000 tokens > 65536 maximum",
+    ],
+    [
+      "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is 32768 tokens and your request has 40000 input tokens (64000 > 32768 - 40000).",
+      "prompt is too long: 40000 tokens > 32768 maximum",
+    ],
+    [
+      "Input tokens exceed the configured limit of 272000 tokens. Your messages resulted in 300001 tokens.",
+      "prompt is too long: 300001 tokens > 272000 maximum",
+    ],
+    [
+      "The input token count (2000000) exceeds the maximum number of tokens allowed (1048576).",
+      "prompt is too long: 2000000 tokens > 1048576 maximum",
+    ],
+    ["the request exceeds the available context size, try increasing it", "prompt is too long"],
+    // A max_tokens refusal is not an overflow: the output limits retry it.
+    [
+      "This model's maximum context length is 32768 tokens. However, you requested 64100 tokens (100 in the messages, 64000 in the completion).",
+      undefined,
+    ],
+    ["prompt is too long: 210000 tokens > 200000 maximum", undefined],
+    ["temperature must be at most 2", undefined],
+  ];
+  for (const [upstream, start] of cases) {
+    const said = promptTooLong(upstream);
+    if (start === undefined) assert.equal(said, undefined, upstream);
+    else {
+      assert.ok(said?.startsWith(start + " (upstream: "), `${upstream} -> ${said}`);
+      assert.ok(said!.endsWith(`${upstream})`));
+    }
+  }
+});
+
+Deno.test("context overflow: Claude Code gets Anthropic's words through the proxy, a 400 tried once", async () => {
+  let calls = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    calls++;
+    await req.body?.cancel();
+    return Response.json({
+      error: {
+        message:
+          "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages.",
+        type: "invalid_request_error",
+        param: "messages",
+        code: "context_length_exceeded",
+      },
+    }, { status: 400 });
+  });
+  await using t = await proxyTo({
+    url: `http://127.0.0.1:${server.addr.port}/v1`,
+    close: () => server.shutdown(),
+  }, { name: "oai", serviceType: "openai", apiKeys: ["sk-one-aaaa-1111", "sk-two-bbbb-2222"] });
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-4-5",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "a very long conversation" }],
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError);
+      assert.equal(
+        (err.error as { error?: { type?: string } })?.error?.type,
+        "invalid_request_error",
+      );
+      assert.match(err.message, /prompt is too long: 130512 tokens > 128000 maximum/);
+      return true;
+    },
+  );
+  assert.equal(calls, 1);
+});
