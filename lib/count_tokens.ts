@@ -13,6 +13,7 @@ export async function countTokens(
   raw: string,
   clientHeaders: Headers,
   requestId?: string,
+  clientQuery = "",
 ): Promise<number> {
   const { doc } = s.store.snapshot;
   const upstream = doc.upstream[doc.currentUpstream];
@@ -31,6 +32,7 @@ export async function countTokens(
       apiKey: candidate.key,
       stream: false,
       clientHeaders: s.refusedBetas.filter(upstream.name, clientHeaders),
+      clientQuery,
     }, raw);
     const res = await s.fetch(req.url, {
       method: req.method ?? "POST",

@@ -27,6 +27,8 @@ export interface MessagesCall {
   body: MessagesRequest;
   raw: string;
   headers: Headers;
+  /** The query string with its `?`, or "". */
+  query?: string;
   requestId: string;
   clientKey?: string;
   /** Aborts when the client goes away. */
@@ -161,6 +163,7 @@ async function route(
         apiKey: candidate.key,
         stream: call.body.stream === true,
         clientHeaders,
+        clientQuery: call.query,
       };
       const started = s.now();
       const outcome = await attempt(s, provider, ctx, call, deadline, rec, finish);

@@ -64,6 +64,11 @@ async function readLimited(req: Request, maxBytes: number): Promise<string> {
   return await new Blob(chunks).text();
 }
 
+function queryOf(url: string): string {
+  const at = url.indexOf("?");
+  return at === -1 ? "" : url.slice(at);
+}
+
 export function messagesRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -77,6 +82,7 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
       body,
       raw,
       headers: c.req.raw.headers,
+      query: queryOf(c.req.url),
       requestId: c.get("requestId"),
       clientKey: c.get("clientKey"),
       signal: c.req.raw.signal,
@@ -90,7 +96,14 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
       services.config.maxBodySize,
     );
     return c.json({
-      input_tokens: await countTokens(services, body, raw, c.req.raw.headers, c.get("requestId")),
+      input_tokens: await countTokens(
+        services,
+        body,
+        raw,
+        c.req.raw.headers,
+        c.get("requestId"),
+        queryOf(c.req.url),
+      ),
     });
   });
 

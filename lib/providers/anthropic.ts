@@ -97,7 +97,11 @@ export const anthropicProvider: Provider = {
     let text = replaceModel(withoutSyntheticThinking(raw, body), body, ctx.model);
     const cap = ctx.upstream.maxTokens;
     if (cap && body.max_tokens > cap) text = JSON.stringify(capped(JSON.parse(text), cap));
-    return { url: endpoint(ctx.upstream.baseUrl, "messages"), headers: headers(ctx), body: text };
+    return {
+      url: endpoint(ctx.upstream.baseUrl, "messages") + (ctx.clientQuery ?? ""),
+      headers: headers(ctx),
+      body: text,
+    };
   },
 
   parseResponse(json) {
@@ -125,7 +129,7 @@ export const anthropicProvider: Provider = {
 
   countTokensRequest(body, ctx, raw) {
     return {
-      url: endpoint(ctx.upstream.baseUrl, "messages/count_tokens"),
+      url: endpoint(ctx.upstream.baseUrl, "messages/count_tokens") + (ctx.clientQuery ?? ""),
       headers: headers(ctx),
       body: replaceModel(raw, body, ctx.model),
     };

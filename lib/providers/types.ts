@@ -37,6 +37,8 @@ export interface CallContext {
   stream: boolean;
   /** The client's request headers (the passthrough forwards `anthropic-*`). */
   clientHeaders: Headers;
+  /** The client's query string with its `?`, or "" (the passthrough forwards `?beta=true`). */
+  clientQuery?: string;
 }
 
 export interface UpstreamRequest {

@@ -272,3 +272,28 @@ Deno.test("passthrough: a key out of credit is set aside and the next key answer
   });
   assert.equal(t.fake.requests[2].headers.get("x-api-key"), KEYS[1]);
 });
+
+Deno.test("passthrough: Claude Code's ?beta=true goes upstream with the request", async () => {
+  await using t = await setup();
+  const post = (path: string, body: Record<string, unknown>) =>
+    fetch(`${t.server.url}${path}`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "claude-sonnet-4-5",
+        messages: [{ role: "user", content: "hi" }],
+        ...body,
+      }),
+    });
+  const msg = await post("/v1/messages?beta=true", { max_tokens: 10 });
+  assert.equal((await msg.json()).type, "message");
+  const count = await post("/v1/messages/count_tokens?beta=true", {});
+  assert.equal((await count.json()).input_tokens, 4242);
+  // None sent, none added.
+  await (await post("/v1/messages", { max_tokens: 10 })).body?.cancel();
+  assert.deepEqual(t.fake.requests.map((r) => r.path), [
+    "/v1/messages?beta=true",
+    "/v1/messages/count_tokens?beta=true",
+    "/v1/messages",
+  ]);
+});
