@@ -5,6 +5,7 @@ import {
   type ConfigDocument,
   InvalidConfigError,
   maskKey,
+  repeatedKeys,
   STRATEGIES,
   validateDocument,
 } from "./config_document.ts";
@@ -375,33 +376,44 @@ export function parseImport(text: string): unknown {
   }
 }
 
+export interface ImportPreview {
+  doc: ConfigDocument;
+  diff: ConfigDiff;
+  /** Keys the input listed more than once, by upstream; each is kept once. */
+  repeatedKeys: Array<{ upstream: string; count: number }>;
+}
+
 /**
  * The document an import would store, checked, with what it changes. Without a `loadBalance`
  * the current strategy is kept.
  */
-export function previewImport(
-  current: ConfigDocument,
-  input: unknown,
-): { doc: ConfigDocument; diff: ConfigDiff } {
+export function previewImport(current: ConfigDocument, input: unknown): ImportPreview {
   if (!input || typeof input !== "object" || Array.isArray(input)) {
     throw new InvalidConfigError(["the configuration must be a JSON object with an upstream list"]);
   }
   const doc = validateDocument(input, current.loadBalance);
-  return { doc, diff: diffConfig(current, doc) };
+  return { doc, diff: diffConfig(current, doc), repeatedKeys: repeatedKeys(input, doc) };
 }
 
 export async function importConfig(
   target: ConfigTarget,
   input: unknown,
   expectedVersion?: string | null,
-): Promise<{ snapshot: Snapshot; diff: ConfigDiff }> {
+): Promise<{ snapshot: Snapshot } & Omit<ImportPreview, "doc">> {
   const { snapshot, result } = await applyChange(target, (doc) => {
     const next = previewImport(doc, input);
     for (const k of Object.keys(doc)) delete doc[k];
     Object.assign(doc, next.doc);
-    return next.diff;
+    return next;
   }, expectedVersion);
-  return { snapshot, diff: result };
+  return { snapshot, diff: result.diff, repeatedKeys: result.repeatedKeys };
+}
+
+/** "openai-main listed 2 keys twice; each is kept once" lines for an import's report. */
+export function describeRepeatedKeys(repeated: ImportPreview["repeatedKeys"]): string[] {
+  return repeated.map(({ upstream, count }) =>
+    `${upstream} listed ${count} key${count === 1 ? "" : "s"} more than once; each is kept once`
+  );
 }
 
 /** The document as a file: keys included, so it can be imported elsewhere. */

@@ -8,6 +8,7 @@ import {
   type ConfigDiff,
   type ConfigTarget,
   ConflictError,
+  describeRepeatedKeys,
   etagOf,
   exportConfig,
   findUpstream,
@@ -90,7 +91,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     if (!run) throw new UsageError(`Unknown command "${command}".`);
     const vars = mergeEnv(readDotEnv(io.dotEnvPath === undefined ? ".env" : io.dotEnvPath), io.env);
     backend = url ? remoteBackend(url, vars.ADMIN_PASSWORD) : await localBackend(vars);
-    await run(params, backend, out, io.stdout);
+    await run(params, backend, out, io.stdout, err);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -125,6 +126,7 @@ type Command = (
   b: Backend,
   out: (line?: string) => void,
   raw: (text: string) => void,
+  warn: (line: string) => void,
 ) => Promise<void>;
 
 function arity(params: string[], n: number, usage: string): void {
@@ -180,7 +182,7 @@ const COMMANDS: Record<string, Command> = {
     out(`Removed ${r.upstreams} upstream(s) and ${r.keys} key(s).`);
   },
 
-  async import(params, b, out) {
+  async import(params, b, out, _raw, warn) {
     arity(params, 1, "import <config.json>");
     let text: string;
     try {
@@ -190,7 +192,8 @@ const COMMANDS: Record<string, Command> = {
         `Cannot read ${params[0]}: ${e instanceof Error ? e.message : String(e)}`,
       );
     }
-    const { snapshot, diff } = await importConfig(b.target, parseImport(text));
+    const { snapshot, diff, repeatedKeys } = await importConfig(b.target, parseImport(text));
+    for (const line of describeRepeatedKeys(repeatedKeys)) warn(`Note: ${line}.`);
     out(`Imported ${params[0]}: ${snapshot.doc.upstream.length} upstream(s).`);
     for (const line of describeDiff(diff)) out(`  ${line}`);
   },

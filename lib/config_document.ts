@@ -31,7 +31,9 @@ const UpstreamSchema = z.looseObject({
       ctx.addIssue({ code: "custom", message: `must be one of ${providerKinds().join(", ")}` });
     }
   }),
-  apiKeys: z.array(z.string().trim().min(1, "a key must not be empty")).default([]),
+  // Old files often list a key twice; the second copy adds nothing, so it is dropped, not refused.
+  apiKeys: z.array(z.string().trim().min(1, "a key must not be empty")).default([])
+    .transform((list) => [...new Set(list)]),
   models: z.record(z.string().trim().min(1), z.string().trim().min(1, "must not be empty"))
     .optional(),
   fallback: z.string().trim().min(1).optional(),
@@ -78,7 +80,7 @@ export function validateDocument(input: unknown, defaultStrategy: Strategy): Con
   return doc;
 }
 
-/** Unique names, no duplicate keys, fallbacks that exist, currentUpstream in range. */
+/** Unique names, fallbacks that exist, currentUpstream in range. */
 function crossProblems(input: unknown): string[] {
   const problems: string[] = [];
   const doc = (input && typeof input === "object" ? input : {}) as Record<string, unknown>;
@@ -94,12 +96,6 @@ function crossProblems(input: unknown): string[] {
       }
       names.add(name.toLowerCase());
     }
-    const seen = new Set<string>();
-    (Array.isArray(u.apiKeys) ? u.apiKeys : []).forEach((k, j) => {
-      const key = str(k);
-      if (key && seen.has(key)) problems.push(`upstream.${i}.apiKeys.${j}: duplicate key`);
-      if (key) seen.add(key);
-    });
   });
   list.forEach((raw, i) => {
     const u = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
@@ -116,6 +112,20 @@ function crossProblems(input: unknown): string[] {
     problems.push(`currentUpstream: ${current} is out of range (0-${list.length - 1})`);
   }
   return problems;
+}
+
+/** Keys an input listed more than once, by upstream of the validated `doc` (one copy was kept). */
+export function repeatedKeys(
+  input: unknown,
+  doc: ConfigDocument,
+): Array<{ upstream: string; count: number }> {
+  const list = (input as { upstream?: unknown } | null)?.upstream;
+  if (!Array.isArray(list)) return [];
+  return doc.upstream.flatMap((u, i) => {
+    const keys = (list[i] as { apiKeys?: unknown } | null)?.apiKeys;
+    const given = Array.isArray(keys) ? keys.length : 0;
+    return given > u.apiKeys.length ? [{ upstream: u.name, count: given - u.apiKeys.length }] : [];
+  });
 }
 
 /** The original proxy allowed unnamed upstreams and a `modelMapping` object; bring both over. */

@@ -53,7 +53,7 @@ export interface TransferPageProps {
   errors?: FieldErrors;
   formErrors?: string[];
   /** A checked import waiting to be applied: its diff and the sealed document. */
-  preview?: { diff: ConfigDiff; sealed: string; upstreams: number };
+  preview?: { diff: ConfigDiff; sealed: string; upstreams: number; notes?: string[] };
 }
 
 export function TransferPage(props: TransferPageProps) {
@@ -66,6 +66,7 @@ export function TransferPage(props: TransferPageProps) {
         <section class="card stack" aria-labelledby="preview-title" id="import-preview">
           <h2 id="preview-title">What the import changes</h2>
           <DiffSummary diff={props.preview.diff} />
+          {props.preview.notes?.map((note) => <p class="hint" key={note}>{note}.</p>)}
           <FormErrors errors={props.formErrors} />
           <form method="post" action="/admin/transfer/apply" class="row">
             <FormGuards csrf={csrf} version={props.version} />

@@ -10,6 +10,7 @@ import {
   versionFromEtag,
 } from "../../lib/admin_service.ts";
 import { secretsEqual } from "../../lib/auth.ts";
+import { repeatedKeys } from "../../lib/config_document.ts";
 import type { Services } from "../../lib/services.ts";
 import type { SessionStore } from "../../lib/store/session_store.ts";
 import { checkOrigin } from "./origin_check.ts";
@@ -87,8 +88,10 @@ export function apiRoutes(services: Services, sessions: SessionStore): Hono<Admi
     const expected = versionFromEtag(c.req.header("if-match"));
     try {
       const snap = await services.store.replace(body, expected);
+      const repeated = repeatedKeys(body, snap.doc).reduce((n, r) => n + r.count, 0);
       services.log.log("info", "configuration replaced through the admin API", {
         upstreams: snap.doc.upstream.length,
+        ...(repeated ? { repeatedKeysDropped: repeated } : {}),
       });
       c.header("ETag", etagOf(snap.version));
       return c.json(snap.doc);

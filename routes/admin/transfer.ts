@@ -1,6 +1,7 @@
 // /admin/transfer (import: upload or paste, preview the diff, apply) and /admin/export (download).
 import { Hono } from "hono";
 import {
+  describeRepeatedKeys,
   exportConfig,
   importConfig,
   InvalidConfigError,
@@ -62,9 +63,13 @@ export function transferRoutes(services: Services): Hono<AdminEnv> {
       );
     }
     try {
-      const { doc, diff } = previewImport(services.store.snapshot.doc, parseImport(text));
+      const { doc, diff, repeatedKeys } = previewImport(
+        services.store.snapshot.doc,
+        parseImport(text),
+      );
       const sealed = await seal(c.get("session"), JSON.stringify(doc));
-      return c.html(page(c, { preview: { diff, sealed, upstreams: doc.upstream.length } }));
+      const notes = describeRepeatedKeys(repeatedKeys);
+      return c.html(page(c, { preview: { diff, sealed, upstreams: doc.upstream.length, notes } }));
     } catch (err) {
       if (!(err instanceof InvalidConfigError)) throw err;
       return rerender(c, 422, () => page(c, { errors: { config: err.problems } }));

@@ -6,6 +6,7 @@ import {
   applyChange,
   clearConfig,
   ConflictError,
+  describeRepeatedKeys,
   diffConfig,
   disableKey,
   editUpstream,
@@ -301,6 +302,32 @@ Deno.test("previewImport lists every problem and an export imports back unchange
     assert.equal(diff.hasChanges, false);
     assert.deepEqual(diff.unchanged, ["one", "two"]);
   }, twoUpstreams);
+});
+
+Deno.test("an import that repeats a key keeps the first of each and says how many it dropped", async () => {
+  await withStore(async (store) => {
+    const input = {
+      upstream: [
+        {
+          name: "one",
+          baseUrl: "https://one.example",
+          serviceType: "openai",
+          apiKeys: [KEY_B, KEY_A, KEY_B, ` ${KEY_A} `, KEY_C],
+        },
+        { name: "two", baseUrl: "https://two.example", serviceType: "gemini", apiKeys: [KEY_C] },
+      ],
+    };
+    const preview = previewImport(store.snapshot.doc, input);
+    assert.deepEqual(preview.doc.upstream[0].apiKeys, [KEY_B, KEY_A, KEY_C]);
+    assert.deepEqual(preview.repeatedKeys, [{ upstream: "one", count: 2 }]);
+    assert.deepEqual(describeRepeatedKeys(preview.repeatedKeys), [
+      "one listed 2 keys more than once; each is kept once",
+    ]);
+    const { repeatedKeys } = await importConfig(storeTarget(store), input);
+    assert.deepEqual(repeatedKeys, [{ upstream: "one", count: 2 }]);
+    assert.deepEqual(store.snapshot.doc.upstream[0].apiKeys, [KEY_B, KEY_A, KEY_C]);
+    assert.deepEqual(store.snapshot.doc.upstream[1].apiKeys, [KEY_C]);
+  });
 });
 
 Deno.test("parseImport never quotes the input back (it may hold keys)", () => {

@@ -195,6 +195,29 @@ Deno.test("CLI on the local store: every command, errors and masking", async () 
   });
 });
 
+Deno.test("CLI import: a file that repeats a key imports, one copy kept, with a note on stderr", async () => {
+  await withLocal(async (cli, kvPath) => {
+    const file = kvPath.replace(/store\/proxy\.kv$/, "config.json");
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        upstream: [{
+          name: "openai-main",
+          baseUrl: "https://api.openai.com",
+          serviceType: "openai",
+          apiKeys: [KEY_A, KEY_B, KEY_A],
+        }],
+        currentUpstream: 0,
+        loadBalance: "round-robin",
+      }),
+    );
+    const r = await cli("import", file);
+    ok(r, /Imported .*: 1 upstream\(s\)/);
+    assert.match(r.err, /^Note: openai-main listed 1 key more than once; each is kept once\.\n$/);
+    assert.deepEqual((await readStore(kvPath)).upstream[0].apiKeys, [KEY_A, KEY_B]);
+  });
+});
+
 Deno.test("CLI key list shows each key's state from the store", async () => {
   await withLocal(async (cli, kvPath) => {
     ok(await cli("add", "m", "https://api.openai.com", "openai"));

@@ -168,6 +168,42 @@ Deno.test("the original config.json shape is accepted by PUT", async () => {
   });
 });
 
+Deno.test("PUT of the contract's own example, which repeats a key, keeps one copy of each key", async () => {
+  await withServer(async (s) => {
+    const example = {
+      upstream: [
+        {
+          name: "openai-main",
+          baseUrl: "https://api.openai.com",
+          serviceType: "openai",
+          apiKeys: ["sk-...", "sk-..."],
+          models: { haiku: "gpt-4o-mini", sonnet: "gpt-4o", opus: "o3", default: "gpt-4o" },
+        },
+        {
+          name: "gemini-main",
+          baseUrl: "https://generativelanguage.googleapis.com",
+          serviceType: "gemini",
+          apiKeys: ["AIza..."],
+        },
+      ],
+      currentUpstream: 0,
+      loadBalance: "round-robin",
+    };
+    const res = await put(s, example);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual((await res.json()).upstream[0].apiKeys, ["sk-..."]);
+
+    const res2 = await put(s, {
+      ...example,
+      upstream: [{ ...example.upstream[0], apiKeys: [KEY_2, KEY_1, KEY_2, KEY_1] }],
+    });
+    assert.equal(res2.status, 200);
+    await res2.body?.cancel();
+    assert.deepEqual(s.services.store.snapshot.doc.upstream[0].apiKeys, [KEY_2, KEY_1]);
+    assert.ok(s.logs.some((l) => /configuration replaced.*repeatedKeysDropped=2/.test(l)));
+  });
+});
+
 Deno.test("a session cookie works too, but writes then need the CSRF token and same origin", async () => {
   await withServer(async (s) => {
     const form = await fetch(`${s.url}/admin/login`);

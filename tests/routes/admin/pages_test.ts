@@ -698,6 +698,32 @@ Deno.test("import: upload the original config.json, see the changes, apply; expo
   });
 });
 
+Deno.test("import: a file that repeats a key is previewed with a note, one copy kept", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const version = fieldVersion(await b.text("/admin/transfer"));
+    const res = await b.post("/admin/transfer/preview", {
+      version,
+      config: JSON.stringify({
+        upstream: [{
+          name: "main",
+          baseUrl: "https://api.openai.com",
+          serviceType: "openai",
+          apiKeys: [KEY_1, KEY_1],
+        }],
+      }),
+    });
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, /main listed 1 key more than once; each is kept once\./);
+    const sealed = html.match(/name="sealed" value="([^"]+)"/)![1];
+    const applied = await b.post("/admin/transfer/apply", { sealed, version: fieldVersion(html) });
+    await applied.body?.cancel();
+    assert.equal(applied.status, 303);
+    assert.deepEqual(s.services.store.snapshot.doc.upstream[0].apiKeys, [KEY_1]);
+  });
+});
+
 Deno.test("import: invalid input is refused with every problem listed and nothing changed", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
