@@ -55,6 +55,8 @@ interface Walk {
   root: Obj;
   refs: string[];
   paths: JsonPath[];
+  /** Tool parameters: the root must stay one OBJECT, it cannot be an anyOf. */
+  objectRoot?: boolean;
 }
 
 /** Cleans any schema (a property, a `responseSchema`). */
@@ -72,7 +74,7 @@ export function cleanGeminiSchema(schema: unknown): CleanedSchema {
 export function cleanToolParameters(schema: unknown): CleanedSchema {
   if (!isObject(schema)) return { schema: undefined, jsonPaths: [] };
   const root = schema;
-  const walk: Walk = { root, refs: [], paths: [] };
+  const walk: Walk = { root, refs: [], paths: [], objectRoot: true };
   const node = resolve(schema, walk, []);
   if (!node.type && !node.properties && !node.$ref) node.type = "object";
   const out = clean(node, walk, [], 0);
@@ -216,6 +218,7 @@ function cleanNode(
   delete node.anyOf;
   delete node.oneOf;
 
+  let typeList = false;
   if (Array.isArray(node.type)) {
     const types = node.type.filter((t): t is string => typeof t === "string");
     if (types.includes("null")) nullable = true;
@@ -226,6 +229,7 @@ function cleanNode(
       // Each listed type becomes a branch carrying the keywords that apply to it.
       if (rest.length > 1 && branches.length === 0) {
         for (const t of rest) branches.push({ ...node, type: t, description: undefined });
+        typeList = true;
       }
     }
   } else if (node.type === "null") {
@@ -234,28 +238,36 @@ function cleanNode(
   }
 
   if (branches.length > 0) {
-    const nonNull = branches.filter((b) => !isNullSchema(b));
+    let nonNull = branches.filter((b) => !isNullSchema(b));
     if (nonNull.length < branches.length) nullable = true;
     if (nonNull.length === 1) {
-      const merged = { ...nonNull[0], ...withoutUndefined(node) };
-      return withNullable(clean(merged, walk, path, depth + 1), nullable);
-    }
-    const enumMerge = mergeStringEnums(nonNull);
-    if (enumMerge) {
       return withNullable(
-        clean(
-          { ...withoutUndefined(node), type: "string", enum: enumMerge },
-          walk,
-          path,
-          depth + 1,
-        ),
+        clean(mergeAll(withoutUndefined(node), nonNull[0]), walk, path, depth + 1),
         nullable,
       );
+    }
+    const values = mergeEnums(nonNull);
+    if (values) {
+      const merged: Obj = { ...withoutUndefined(node), enum: values };
+      if (values.every((v) => typeof v === "string")) merged.type = "string";
+      return withNullable(clean(merged, walk, path, depth + 1), nullable);
+    }
+    const kind = typeList ? undefined : kindOf(node);
+    if (kind && nonNull.length > 1) {
+      const own = (b: Obj) => b.type === undefined || String(b.type).toLowerCase() === kind;
+      const root = walk.objectRoot === true && path?.length === 0;
+      if (nonNull.every(own) && (root || nonNull.every(narrowsOnly))) {
+        return withNullable(clean(collapse(node, nonNull), walk, path, depth + 1), nullable);
+      }
+      // `{A, anyOf: [B1, B2]}` means `anyOf: [A and B1, A and B2]`: a typeless branch is the parent's.
+      const shape = withoutUndefined(node);
+      for (const k of ["title", "description", "default", "example", "examples"]) delete shape[k];
+      nonNull = nonNull.map((b) => own(b) ? mergeAll(b, shape) : b);
     }
     if (nonNull.length > 1) {
       const out: GeminiSchema = {};
       common(node, out, undefined);
-      out.anyOf = nonNull.map((b) => clean(b, walk, null, depth + 1));
+      out.anyOf = cleanBranches(nonNull, walk, path, depth + 1);
       return withNullable(out, nullable);
     }
   }
@@ -263,6 +275,88 @@ function cleanNode(
   const kind = kindOf(node);
   if (!kind) return withNullable(anyValue(node, walk, path), nullable);
   return withNullable(typed(node, kind, walk, path, depth), nullable);
+}
+
+/** A branch that only narrows its parent (which fields are required, lengths, bounds). */
+function narrowsOnly(b: Obj): boolean {
+  return b.properties === undefined && b.items === undefined && b.prefixItems === undefined &&
+    b.enum === undefined && !("const" in b) && b.anyOf === undefined && b.oneOf === undefined &&
+    !b.__any;
+}
+
+/**
+ * The parent without the branches that narrow it: what every branch requires stays required, and
+ * properties only branches name join as optional ones.
+ */
+function collapse(node: Obj, branches: Obj[]): Obj {
+  const out = withoutUndefined(node);
+  const own = isObject(node.properties) ? node.properties : {};
+  const extra = new Map<string, unknown[]>();
+  for (const b of branches) {
+    if (!isObject(b.properties)) continue;
+    for (const [name, sub] of Object.entries(b.properties)) {
+      if (name in own) continue;
+      const seen = extra.get(name) ?? [];
+      if (!seen.some((s) => JSON.stringify(s) === JSON.stringify(sub))) seen.push(sub);
+      extra.set(name, seen);
+    }
+  }
+  if (extra.size) {
+    const props: Obj = { ...own };
+    for (const [name, subs] of extra) props[name] = subs.length === 1 ? subs[0] : { anyOf: subs };
+    out.properties = props;
+  }
+  const everywhere = branches.map((b) => asArray(b.required))
+    .reduce((all, r) => all.filter((name) => r.includes(name)));
+  if (everywhere.length) {
+    out.required = [...new Set([...asArray(node.required), ...everywhere])];
+  }
+  return out;
+}
+
+/**
+ * Each branch cleaned. A branch's JSON-text paths are decoded only where no other branch lets
+ * Gemini write plain text: there a string might be meant as a string.
+ */
+function cleanBranches(
+  branches: Obj[],
+  walk: Walk,
+  path: JsonPath | null,
+  depth: number,
+): GeminiSchema[] {
+  const found: JsonPath[][] = [];
+  const out = branches.map((b) => {
+    const paths: JsonPath[] = [];
+    found.push(paths);
+    return clean(b, { ...walk, paths }, path, depth);
+  });
+  if (!path) return out;
+  found.forEach((paths, i) => {
+    for (const p of paths) {
+      const rel = p.slice(path.length);
+      const safe = out.every((s, j) => j === i || !plainTextAt(s, path, rel, found[j]));
+      if (safe) walk.paths.push(p);
+    }
+  });
+  return out;
+}
+
+/** Whether `s` (at `at`) lets Gemini write a string meant as text at `rel` below it. */
+function plainTextAt(s: GeminiSchema, at: JsonPath, rel: JsonPath, encoded: JsonPath[]): boolean {
+  if (Array.isArray(s.anyOf)) {
+    return s.anyOf.some((b) => isObject(b) && plainTextAt(b, at, rel, encoded));
+  }
+  if (rel.length === 0) {
+    return s.type === "STRING" &&
+      !encoded.some((p) => p.length === at.length && p.every((seg, k) => seg === at[k]));
+  }
+  const [seg, ...rest] = rel;
+  const next = seg === null
+    ? s.type === "ARRAY" ? s.items : undefined
+    : s.type === "OBJECT" && isObject(s.properties)
+    ? s.properties[seg]
+    : undefined;
+  return isObject(next) && plainTextAt(next, [...at, seg], rest, encoded);
 }
 
 function withoutUndefined(o: Obj): Obj {
@@ -276,18 +370,24 @@ function withNullable(s: GeminiSchema, nullable: boolean): GeminiSchema {
   return s;
 }
 
-/** anyOf branches that are all string enums or string consts collapse into one enum. */
-function mergeStringEnums(branches: Obj[]): string[] | undefined {
+/** anyOf branches that are all enums or consts collapse into one enum. */
+function mergeEnums(branches: Obj[]): unknown[] | undefined {
   if (branches.length < 2) return undefined;
-  const values: string[] = [];
+  const values: unknown[] = [];
   for (const b of branches) {
-    if (b.type !== undefined && b.type !== "string") return undefined;
-    if (typeof b.const === "string") values.push(b.const);
-    else if (Array.isArray(b.enum) && b.enum.every((v) => typeof v === "string")) {
-      values.push(...(b.enum as string[]));
-    } else return undefined;
+    if ("const" in b) values.push(b.const);
+    else if (Array.isArray(b.enum)) values.push(...b.enum);
+    else return undefined;
   }
-  return [...new Set(values)];
+  const seen = new Set<string>();
+  const out: unknown[] = [];
+  for (const v of values) {
+    const key = JSON.stringify(v);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(v);
+  }
+  return out;
 }
 
 function kindOf(node: Obj): Kind | undefined {

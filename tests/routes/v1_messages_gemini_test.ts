@@ -298,3 +298,39 @@ Deno.test("gemini: Claude Code's web search runs as Gemini's Google Search and c
   }
   for (const seen of t.fake.requests) assert.deepEqual(seen.body.tools, [{ googleSearch: {} }]);
 });
+
+Deno.test("gemini: an MCP tool whose oneOf only says which fields are required keeps its parameters", async () => {
+  await using t = await setup();
+  const options = {
+    type: "object",
+    properties: { depth: { type: "integer", enum: [1, 2, 3] }, follow: { type: "boolean" } },
+    anyOf: [{ required: ["depth"] }, { required: ["follow"] }],
+  };
+  const mcpTools = [{
+    name: "mcp__files__read",
+    description: "Read a file or a URL",
+    input_schema: {
+      type: "object",
+      properties: { path: { type: "string" }, url: { type: "string", format: "uri" }, options },
+      oneOf: [{ required: ["path"] }, { required: ["url"] }],
+      additionalProperties: false,
+      $schema: "http://json-schema.org/draft-07/schema#",
+    },
+  }] as Anthropic.Tool[];
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    tools: mcpTools,
+    messages: [{
+      role: "user",
+      content: 'use tool mcp__files__read with {"url":"https://x.test","options":{"depth":"2"}}',
+    }],
+  });
+  const decl = t.fake.requests[0].body.tools[0].functionDeclarations[0];
+  assert.equal(decl.parameters.type, "OBJECT");
+  assert.deepEqual(Object.keys(decl.parameters.properties), ["path", "url", "options"]);
+  assert.equal(decl.parameters.properties.options.type, "OBJECT");
+  const call = msg.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+  // Gemini writes the integer enum as text; the client gets the integer its schema asks for.
+  assert.deepEqual(call.input, { url: "https://x.test", options: { depth: 2 } });
+});

@@ -373,3 +373,156 @@ Deno.test("types are inferred from structure when the schema omits them", () => 
   assert.equal(p.choice.type, "STRING");
   assert.equal(p.nested.type, "OBJECT");
 });
+
+Deno.test("branches that only add constraints keep their parent, at the top and nested", () => {
+  const source = {
+    type: "object",
+    description: "where to read from",
+    properties: {
+      path: { type: "string" },
+      url: { type: "string", format: "uri" },
+      level: { type: "integer", enum: [1, 2, 3] },
+    },
+    oneOf: [{ required: ["path"] }, { required: ["url"] }],
+  };
+  const top = cleanToolParameters(source);
+  assert.deepEqual(geminiSchemaProblems(top.schema), []);
+  assert.deepEqual(top.schema, {
+    type: "OBJECT",
+    description: "where to read from",
+    properties: {
+      path: { type: "STRING" },
+      url: { type: "STRING" },
+      level: { type: "STRING", format: "enum", enum: ["1", "2", "3"] },
+    },
+  });
+  assert.deepEqual(top.jsonPaths, [["level"]]);
+
+  const nested = cleanToolParameters({
+    type: "object",
+    properties: { source, note: { type: "string", anyOf: [{ minLength: 1 }, { pattern: "^x" }] } },
+    required: ["source"],
+  });
+  const p = nested.schema!.properties as Any;
+  assert.deepEqual(p.source, top.schema);
+  assert.deepEqual(p.note, { type: "STRING" });
+  assert.deepEqual(nested.jsonPaths, [["source", "level"]]);
+  assert.deepEqual(
+    decodeJsonPaths({ source: { url: "https://x", level: "2" } }, nested.jsonPaths),
+    { source: { url: "https://x", level: 2 } },
+  );
+});
+
+Deno.test("what every branch requires stays required; properties only branches name are optional", () => {
+  const { schema, jsonPaths } = cleanToolParameters({
+    type: "object",
+    properties: { a: { type: "string" } },
+    anyOf: [
+      { required: ["a", "b"], properties: { b: { type: "integer", enum: [1, 2] } } },
+      { required: ["a", "c"], properties: { c: { type: "boolean" } } },
+    ],
+  });
+  assert.deepEqual(schema, {
+    type: "OBJECT",
+    properties: {
+      a: { type: "STRING" },
+      b: { type: "STRING", format: "enum", enum: ["1", "2"] },
+      c: { type: "BOOLEAN" },
+    },
+    required: ["a"],
+  });
+  assert.deepEqual(jsonPaths, [["b"]]);
+  // A root of typed object branches is one object too: Gemini's parameters must be an OBJECT.
+  const union = cleanToolParameters({
+    anyOf: [
+      { type: "object", properties: { kind: { const: "file" }, path: { type: "string" } } },
+      { type: "object", properties: { kind: { const: "url" }, url: { type: "string" } } },
+    ],
+  }).schema as Any;
+  assert.deepEqual(union.properties.kind, {
+    type: "STRING",
+    format: "enum",
+    enum: ["file", "url"],
+  });
+  assert.deepEqual(Object.keys(union.properties), ["kind", "path", "url"]);
+});
+
+Deno.test("nested, a typeless branch with a shape of its own takes the parent's type and properties", () => {
+  const { schema, jsonPaths } = cleanGeminiSchema({
+    type: "object",
+    properties: { id: { type: "string" } },
+    required: ["id"],
+    oneOf: [
+      { properties: { kind: { const: "a" }, size: { type: "integer", enum: [1, 2] } } },
+      { properties: { kind: { const: "b" } } },
+      { type: "string" },
+    ],
+  });
+  assert.deepEqual(geminiSchemaProblems(schema), []);
+  assert.deepEqual(schema, {
+    anyOf: [
+      {
+        type: "OBJECT",
+        properties: {
+          id: { type: "STRING" },
+          kind: { type: "STRING", format: "enum", enum: ["a"] },
+          size: { type: "STRING", format: "enum", enum: ["1", "2"] },
+        },
+        required: ["id"],
+      },
+      {
+        type: "OBJECT",
+        properties: {
+          id: { type: "STRING" },
+          kind: { type: "STRING", format: "enum", enum: ["b"] },
+        },
+        required: ["id"],
+      },
+      { type: "STRING" },
+    ],
+  });
+  // The string branch cannot hold an object: `size` is always the enum written as text.
+  assert.deepEqual(jsonPaths, [["size"]]);
+});
+
+Deno.test("an enum in one anyOf branch decodes only where no other branch takes plain text", () => {
+  const safe = cleanToolParameters({
+    type: "object",
+    properties: {
+      level: { anyOf: [{ type: "integer", enum: [1, 2, 3] }, { type: "boolean" }] },
+      items: {
+        anyOf: [
+          { type: "array", items: { type: "integer", enum: [7, 8] } },
+          { type: "object", properties: { name: { type: "string" } } },
+        ],
+      },
+      loose: { anyOf: [{ type: "integer", enum: [1, 2] }, { type: "string" }] },
+    },
+  });
+  assert.deepEqual(geminiSchemaProblems(safe.schema), []);
+  assert.deepEqual(safe.jsonPaths, [["level"], ["items", null]]);
+  assert.deepEqual(
+    decodeJsonPaths({ level: "2", items: ["7"], loose: "1" }, safe.jsonPaths),
+    { level: 2, items: [7], loose: "1" },
+  );
+  assert.deepEqual(decodeJsonPaths({ level: true, items: { name: "8" } }, safe.jsonPaths), {
+    level: true,
+    items: { name: "8" },
+  });
+});
+
+Deno.test("anyOf of numeric consts is one enum that decodes back to numbers", () => {
+  const { schema, jsonPaths } = cleanToolParameters({
+    type: "object",
+    properties: {
+      retries: { description: "how often", anyOf: [{ const: 0 }, { const: 1 }, { const: 3 }] },
+    },
+  });
+  assert.deepEqual((schema!.properties as Any).retries, {
+    type: "STRING",
+    description: "how often",
+    format: "enum",
+    enum: ["0", "1", "3"],
+  });
+  assert.deepEqual(decodeJsonPaths({ retries: "3" }, jsonPaths), { retries: 3 });
+});
