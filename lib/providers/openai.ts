@@ -20,6 +20,7 @@ import { ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
+import { jsonCompletion } from "./partial_json.ts";
 import { UpstreamError } from "./upstream_error.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
@@ -667,8 +668,9 @@ function mapUsage(u: Json): Usage {
 }
 
 function stopReasonFor(finish: unknown, toolUsed: boolean, refused: boolean): StopReason {
-  if (toolUsed) return "tool_use";
+  // A cut answer may end inside a call's arguments: the client must not run it.
   if (finish === "length") return "max_tokens";
+  if (toolUsed) return "tool_use";
   if (finish === "content_filter" || refused) return "refusal";
   // "tool_calls" with no call at all: nothing for the client to run, so the turn is over.
   return "end_turn";
@@ -680,19 +682,19 @@ function matchedStop(text: string, stops: string[]): string | null {
 }
 
 /**
- * Tool arguments as an object. Unparsable text is kept as `{"_raw": text}` rather than `{}`, so the
- * client's validation error shows the model (and the logs) what it actually sent.
+ * Tool arguments as an object, cut-off JSON completed. Other unparsable text is kept as
+ * `{"_raw": text}` rather than `{}`, so the client's validation error shows the model (and the
+ * logs) what it actually sent.
  */
 export function parseToolArguments(args: unknown): Record<string, unknown> {
   if (args && typeof args === "object" && !Array.isArray(args)) {
     return args as Record<string, unknown>;
   }
   if (typeof args !== "string" || !args.trim()) return {};
-  try {
-    const v = JSON.parse(args);
+  const suffix = jsonCompletion(args);
+  if (suffix !== undefined) {
+    const v = JSON.parse(suffix ? flat(args, suffix) : args);
     if (v && typeof v === "object" && !Array.isArray(v)) return v;
-  } catch {
-    // fall through
   }
   return { _raw: args };
 }
@@ -927,6 +929,8 @@ class OpenAIStreamTranslator implements StreamTranslator {
   private current: ToolCall | null = null;
   private usedIds = new Set<string>();
   private toolUsed = false;
+  /** A call whose arguments no suffix could make whole: the client must not run it. */
+  private brokenCall = false;
   private refused = false;
   private tail = "";
   private readonly maxStop: number;
@@ -1048,8 +1052,15 @@ class OpenAIStreamTranslator implements StreamTranslator {
 
   /** The open tool block is about to be closed by another block; late fragments are dropped. */
   private leaveTool(): void {
-    if (this.current) this.current.state = "closed";
+    const call = this.current;
+    if (!call) return;
+    call.state = "closed";
     this.current = null;
+    // The client parses the block's fragments joined at its stop (none at all: the writer's `{}`).
+    if (!call.args || this.looksComplete(call)) return;
+    const suffix = jsonCompletion(call.args);
+    if (suffix === undefined) this.brokenCall = true;
+    else if (suffix) this.out.toolArgs(suffix);
   }
 
   /**
@@ -1072,7 +1083,10 @@ class OpenAIStreamTranslator implements StreamTranslator {
   private toolDelta(tc: Json): void {
     const id = typeof tc.id === "string" && tc.id ? tc.id : undefined;
     const index = typeof tc.index === "number" ? tc.index : undefined;
+    const fn = tc.function;
+    const name = typeof fn?.name === "string" ? fn.name : "";
     let call = this.findCall(index, id);
+    if (call && !id && name && call.name && this.nextCall(call, name)) call = undefined;
     if (!call) {
       call = { state: "pending", buffer: "", args: "", checkedLength: -1, complete: false };
       this.pending.push(call);
@@ -1086,8 +1100,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
       this.byId.set(id, call);
     }
     this.last = call;
-    const fn = tc.function;
-    if (typeof fn?.name === "string" && fn.name && !call.name) call.name = fn.name;
+    if (name && !call.name) call.name = name;
     let args = fn?.arguments;
     if (args && typeof args === "object") args = JSON.stringify(args);
     if (typeof args !== "string") args = "";
@@ -1104,6 +1117,16 @@ class OpenAIStreamTranslator implements StreamTranslator {
     }
   }
 
+  /**
+   * Whether a named fragment without id starts a call after `call` (Ollama sends each call whole,
+   * under index 0 or none). A server that names every fragment of one call does so before its
+   * arguments are whole, and under the same name.
+   */
+  private nextCall(call: ToolCall, name: string): boolean {
+    if (!call.args && !call.buffer) return false;
+    return name !== call.name || this.looksComplete(call);
+  }
+
   /** Opens waiting calls in order, as long as the one streaming now is evidently complete. */
   private advance(): void {
     while (this.pending.length && this.pending[0].name) {
@@ -1112,11 +1135,14 @@ class OpenAIStreamTranslator implements StreamTranslator {
     }
   }
 
+  /** Whether the arguments so far (sent, or waiting to be) are a whole object or array. */
   private looksComplete(call: ToolCall): boolean {
-    if (call.complete || call.args.length === call.checkedLength) return call.complete;
-    call.checkedLength = call.args.length;
+    // One of the two is empty: arguments wait in `buffer` until the block opens.
+    const args = call.args || call.buffer;
+    if (call.complete || args.length === call.checkedLength) return call.complete;
+    call.checkedLength = args.length;
     try {
-      const v = JSON.parse(call.args);
+      const v = JSON.parse(args);
       call.complete = v !== null && typeof v === "object";
     } catch {
       call.complete = false;
@@ -1152,10 +1178,10 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (this.out.done) return;
     for (const piece of this.thinkTags.flush()) this.piece(piece);
     this.flushTools();
+    this.leaveTool();
     this.closeThinking();
     // The pages are known once the answer is: the search is told after the text it fed.
     if (this.state.webSearch) {
-      this.leaveTool();
       this.out.webSearch(newId("srvtoolu"), this.state.webSearch.query, [...this.pages.values()]);
     }
     const stopSequence = this.finishReason === "stop" && !this.toolUsed
@@ -1163,7 +1189,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
       : null;
     const stop = stopSequence
       ? "stop_sequence"
-      : stopReasonFor(this.finishReason, this.toolUsed, this.refused);
+      : stopReasonFor(this.finishReason, this.toolUsed && !this.brokenCall, this.refused);
     // Without the usage chunk (some servers omit it) an estimate beats a zero.
     const usage = this.usage
       ? mapUsage(this.usage)

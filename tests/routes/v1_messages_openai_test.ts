@@ -692,3 +692,43 @@ Deno.test("openai: a server error inside a 200 answer is retried on the next key
     KEYS.map((k) => `Bearer ${k}`),
   );
 });
+
+Deno.test("openai: Ollama's calls without ids become one block each; a cut call comes back as max_tokens", async () => {
+  await using t = await setupCompat();
+  const whole = (city: string) =>
+    openaiChunk({
+      tool_calls: [{ index: 0, function: { name: "get_weather", arguments: { city } } }],
+    });
+  t.fake.enqueue(
+    { sse: [whole("Oslo"), whole("Rome"), openaiChunk({}, "tool_calls"), OPENAI_DONE] },
+    {
+      sse: [
+        openaiChunk({
+          tool_calls: [{
+            index: 0,
+            id: "call_1",
+            type: "function",
+            function: { name: "get_weather", arguments: '{"city":"Ro' },
+          }],
+        }),
+        openaiChunk({}, "length"),
+        OPENAI_DONE,
+      ],
+    },
+  );
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    tools: [weatherTool],
+    messages: [{ role: "user" as const, content: "weather in Oslo and Rome" }],
+  };
+  const both = await t.client.messages.stream(ask).finalMessage();
+  assert.equal(both.stop_reason, "tool_use");
+  assert.deepEqual(both.content.map((b) => (b as Anthropic.ToolUseBlock).input), [
+    { city: "Oslo" },
+    { city: "Rome" },
+  ]);
+  const cut = await t.client.messages.stream(ask).finalMessage();
+  assert.equal(cut.stop_reason, "max_tokens");
+  assert.deepEqual((cut.content[0] as Anthropic.ToolUseBlock).input, { city: "Ro" });
+});

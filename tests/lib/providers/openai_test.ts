@@ -443,6 +443,128 @@ Deno.test("stream: two calls sharing one id still get distinct tool_use ids", ()
   assert.deepEqual([a.input, b.input], [{ file_path: "a" }, { file_path: "b" }]);
 });
 
+Deno.test("stream: calls without ids, each whole under index 0 or none, are one block each", () => {
+  const whole = (index: number | undefined, path: string) =>
+    openaiChunk({
+      tool_calls: [{
+        ...(index === undefined ? {} : { index }),
+        function: { name: "Read", arguments: JSON.stringify({ file_path: path }) },
+      }],
+    });
+  for (const index of [0, undefined]) {
+    const r = translate(
+      whole(index, "a") + whole(index, "b") + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+      context({ serviceType: "custom" }),
+    );
+    assert.deepEqual(r.blocks.map((b: any) => [b.name, b.input]), [
+      ["Read", { file_path: "a" }],
+      ["Read", { file_path: "b" }],
+    ], `index ${index}`);
+    const [a, b] = r.blocks as any[];
+    assert.notEqual(a.id, b.id);
+    assert.equal(r.stopReason, "tool_use");
+  }
+});
+
+Deno.test("stream: a name on a fragment without id starts a call only once the last one has its arguments", () => {
+  const fragment = (fn: Record<string, string>) => openaiChunk({ tool_calls: [{ function: fn }] });
+  const r = translate(
+    fragment({ name: "Read", arguments: "" }) +
+      fragment({ arguments: '{"file_path":"a"}' }) +
+      fragment({ name: "Grep", arguments: "" }) +
+      fragment({ arguments: '{"pattern":"x"}' }) +
+      // A server that names every fragment of one call.
+      fragment({ name: "Bash", arguments: '{"comm' }) +
+      fragment({ name: "Bash", arguments: 'and":"ls"}' }) +
+      openaiChunk({}, "tool_calls") + OPENAI_DONE,
+    context({ serviceType: "custom" }),
+  );
+  assert.deepEqual(r.blocks.map((b: any) => [b.name, b.input]), [
+    ["Read", { file_path: "a" }],
+    ["Grep", { pattern: "x" }],
+    ["Bash", { command: "ls" }],
+  ]);
+});
+
+Deno.test("stream: arguments cut by the token limit are closed before the block stops, and nothing runs", () => {
+  const r = translate(
+    openaiChunk({
+      tool_calls: [{
+        index: 0,
+        id: "call_1",
+        type: "function",
+        function: { name: "Write", arguments: '{"file_path":"a.ts","content":"const x = [1, 2' },
+      }],
+    }) + openaiChunk({}, "length") + OPENAI_DONE,
+  );
+  assert.deepEqual(withoutDeltas(r.blocks), [
+    {
+      type: "tool_use",
+      id: "call_1",
+      name: "Write",
+      input: { file_path: "a.ts", content: "const x = [1, 2" },
+    },
+  ]);
+  const deltas = r.frames.filter((f) => f.data.delta?.type === "input_json_delta");
+  assert.equal(deltas.at(-1)!.data.delta.partial_json, '"}');
+  assert.equal(r.stopReason, "max_tokens");
+});
+
+Deno.test("stream: a call is made whole when another block closes it; blank arguments are {}", () => {
+  const r = translate(
+    openaiChunk({
+      tool_calls: [{
+        index: 0,
+        id: "call_1",
+        type: "function",
+        function: { name: "Bash", arguments: '{"command":"ls' },
+      }],
+    }) +
+      openaiChunk({
+        tool_calls: [{
+          index: 1,
+          id: "call_2",
+          type: "function",
+          function: { name: "Read", arguments: " " },
+        }],
+      }) +
+      openaiChunk({ content: "done" }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  // The second call waited for the first to look whole; it never did, so it comes at the end.
+  assert.deepEqual(r.blocks.map((b: any) => b.input ?? b.text), [
+    { command: "ls" },
+    "done",
+    {},
+  ]);
+  assert.equal(r.stopReason, "tool_use");
+});
+
+Deno.test("stream: arguments no suffix can mend do not make the client run the call", () => {
+  const ctx = context();
+  const writer = new AnthropicStreamWriter({ id: "msg_test", model: "m", inputTokens: 0 });
+  const translator = openaiProvider.createStreamTranslator(ctx, writer);
+  const decoder = createSseDecoder((event) => translator.push(event));
+  decoder.feed(
+    new TextEncoder().encode(
+      openaiChunk({
+        tool_calls: [{
+          index: 0,
+          id: "call_1",
+          type: "function",
+          function: { name: "Read", arguments: '{"file_path":"a"}}' },
+        }],
+      }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+    ),
+  );
+  decoder.flush();
+  translator.end();
+  const frames = parseFrames(writer.take());
+  const json = frames.filter((f) => f.data.delta?.type === "input_json_delta")
+    .map((f) => f.data.delta.partial_json).join("");
+  assert.equal(json, '{"file_path":"a"}}');
+  assert.equal(frames.find((f) => f.event === "message_delta")!.data.delta.stop_reason, "end_turn");
+});
+
 // ---------------------------------------------------------------------------------------------
 // Non-streaming responses
 
@@ -466,8 +588,8 @@ Deno.test("response: text, tool calls, unparsable arguments and usage", () => {
       name: LONG_TOOL,
       input: { q: "TODO" },
     },
-    // Unparsable arguments are kept, so the client's validation error shows what was sent.
-    { type: "tool_use", id: "call_Zz9", name: "Bash", input: { _raw: '{"command": "ls' } },
+    // Cut-off arguments are completed.
+    { type: "tool_use", id: "call_Zz9", name: "Bash", input: { command: "ls" } },
   ]);
   assert.equal(msg.stop_reason, "tool_use");
   assert.deepEqual(msg.usage, {
@@ -523,6 +645,43 @@ Deno.test("response: finish reasons map to the stop reasons Claude Code acts on"
   const refusal = parse({ content: null, refusal: "I can't help with that." }, "stop");
   assert.equal(refusal.stop_reason, "refusal");
   assert.deepEqual(refusal.content, [{ type: "text", text: "I can't help with that." }]);
+});
+
+Deno.test("response: cut-off arguments are completed, a cut answer never runs its calls", () => {
+  const ctx = context({}, false);
+  const msg = openaiProvider.parseResponse(
+    completion({
+      content: null,
+      tool_calls: [{
+        id: "c1",
+        type: "function",
+        function: { name: "Write", arguments: '{"file_path":"a.ts","content":"x' },
+      }],
+    }, "length"),
+    ctx,
+  );
+  assert.deepEqual(msg.content, [{
+    type: "tool_use",
+    id: "c1",
+    name: "Write",
+    input: { file_path: "a.ts", content: "x" },
+  }]);
+  assert.equal(msg.stop_reason, "max_tokens");
+  // What no suffix can mend is kept, so the client's validation error shows what was sent.
+  const broken = openaiProvider.parseResponse(
+    completion({
+      content: null,
+      tool_calls: [{
+        id: "c2",
+        type: "function",
+        function: { name: "Read", arguments: '{"file_path":"a"}{"file_path":"b"}' },
+      }],
+    }, "tool_calls"),
+    ctx,
+  );
+  assert.deepEqual((broken.content[0] as any).input, {
+    _raw: '{"file_path":"a"}{"file_path":"b"}',
+  });
 });
 
 Deno.test("response: a stop sequence at the end is reported and removed from the text", () => {

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { jsonCompletion } from "../../../lib/providers/partial_json.ts";
+
+Deno.test("jsonCompletion leaves whole JSON alone and makes blank text an empty object", () => {
+  assert.equal(jsonCompletion('{"a":[1,2,{"b":"}"}]}'), "");
+  assert.equal(jsonCompletion('"just a string"'), "");
+  assert.equal(jsonCompletion(""), "{}");
+  assert.equal(jsonCompletion("  \n"), "{}");
+});
+
+Deno.test("jsonCompletion closes strings, then open arrays and objects, innermost first", () => {
+  const cases: [string, string][] = [
+    ['{"file_path":"/src/ma', '"}'],
+    ['{"edits":[{"old":"a","new":"b\\"c', '"}]}'],
+    ['{"a":"x\\', '\\"}'],
+    ['{"a":"\\u00', '00"}'],
+    ['{"a":[1,2', "]}"],
+    ['{"a":{"b":[', "]}}"],
+    ["{", "}"],
+    ["[", "]"],
+  ];
+  for (const [text, suffix] of cases) {
+    assert.equal(jsonCompletion(text), suffix, text);
+    JSON.parse(text + suffix);
+  }
+});
+
+Deno.test("jsonCompletion finishes a cut key, value, number or literal", () => {
+  const cases: [string, string][] = [
+    ['{"comm', '":null}'],
+    ['{"command"', ":null}"],
+    ['{"command":', "null}"],
+    ['{"command": ', "null}"],
+    ['{"n":-', "0}"],
+    ['{"n":1.', "0}"],
+    ['{"n":2e', "0}"],
+    ['{"n":12', "}"],
+    ['{"ok":tr', "ue}"],
+    ['{"ok":fals', "e}"],
+    ['{"v":[nu', "ll]}"],
+    ['{"a":1,', '"":null}'],
+    ["[1,", "null]"],
+  ];
+  for (const [text, suffix] of cases) {
+    assert.equal(jsonCompletion(text), suffix, text);
+    JSON.parse(text + suffix);
+  }
+});
+
+Deno.test("jsonCompletion gives up where appending cannot help", () => {
+  for (
+    const text of [
+      '{"file_path":"a"}{"file_path":"b"}',
+      '{"a":1}}',
+      '{"a":1]',
+      '{"a":yes',
+      '{"a" 1',
+    ]
+  ) {
+    assert.equal(jsonCompletion(text), undefined, text);
+  }
+});
