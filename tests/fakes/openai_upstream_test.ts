@@ -2,6 +2,7 @@
 // deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import {
+  type CompatRules,
   type FakeUpstream,
   OPENAI_DONE,
   openaiChunk,
@@ -17,7 +18,7 @@ const VALID = {
 
 async function withFake(
   fn: (fake: FakeUpstream) => Promise<void>,
-  options?: { requireKey?: string[] },
+  options?: { requireKey?: string[] } & CompatRules,
 ): Promise<void> {
   const fake = await startFakeOpenAI(options);
   try {
@@ -305,6 +306,38 @@ Deno.test("fake accepts a full valid conversation", async () => {
     assert.equal(fake.requests[0].body.user, "u1");
     assert.equal(fake.requests[0].headers.get("authorization"), "Bearer sk-good");
   });
+});
+
+Deno.test("fake in compat modes refuses what strict chat templates and Groq refuse", async () => {
+  const user = (content: unknown) => ({ role: "user", content });
+  const cases: [CompatRules, unknown[], RegExp][] = [
+    [{ strictTemplate: true }, [user("a"), { role: "system", content: "s" }], /at the beginning/],
+    [{ strictTemplate: true }, [user("a"), user("b")], /must alternate/],
+    [
+      { strictTemplate: true },
+      [user([{ type: "file", file: { file_data: "data:application/pdf;base64,JVB" } }])],
+      /file/,
+    ],
+    [
+      { rejectReasoningContent: true },
+      [user("a"), { role: "assistant", content: "b", reasoning_content: "" }],
+      /reasoning_content' is unsupported/,
+    ],
+  ];
+  for (const [rules, messages, message] of cases) {
+    await withFake(async (fake) => {
+      const res = await post(fake, { model: "m", messages });
+      assert.equal(res.status, 400, res.text);
+      assert.match(res.json.error.message, message);
+      // The same body is fine for api.openai.com.
+      const plain = await startFakeOpenAI();
+      try {
+        assert.equal((await post(plain, { model: "m", messages })).status, 200);
+      } finally {
+        await plain.close();
+      }
+    }, rules);
+  }
 });
 
 Deno.test("fake checks the key when asked to, and the queue waits for a valid request", async () => {
