@@ -7,7 +7,7 @@ import {
   maskKey,
   repeatedKeys,
   STRATEGIES,
-  validateDocument,
+  validateInput,
 } from "./config_document.ts";
 import { keyId } from "./key_pool.ts";
 import type { UpstreamConfig } from "./providers/types.ts";
@@ -388,10 +388,7 @@ export interface ImportPreview {
  * the current strategy is kept.
  */
 export function previewImport(current: ConfigDocument, input: unknown): ImportPreview {
-  if (!input || typeof input !== "object" || Array.isArray(input)) {
-    throw new InvalidConfigError(["the configuration must be a JSON object with an upstream list"]);
-  }
-  const doc = validateDocument(input, current.loadBalance);
+  const doc = validateInput(input, current.loadBalance);
   return { doc, diff: diffConfig(current, doc), repeatedKeys: repeatedKeys(input, doc) };
 }
 

@@ -80,6 +80,37 @@ export function validateDocument(input: unknown, defaultStrategy: Strategy): Con
   return doc;
 }
 
+/** The top-level settings of a document, as the original config.json has them. */
+const SETTINGS = ["upstream", "currentUpstream", "loadBalance"];
+
+/**
+ * validateDocument for a whole document sent from outside (PUT, import). `upstream` must be there
+ * and nothing unknown beside it: `{}` or a typo such as `upstreams` would otherwise be read as "no
+ * upstream" and wipe them all.
+ */
+export function validateInput(input: unknown, defaultStrategy: Strategy): ConfigDocument {
+  if (!input || typeof input !== "object" || Array.isArray(input)) {
+    throw new InvalidConfigError(["the configuration must be a JSON object with an upstream list"]);
+  }
+  const problems: string[] = [];
+  if (!("upstream" in input)) {
+    problems.push("upstream: missing (the list of upstreams; [] for none)");
+  }
+  for (const name of Object.keys(input)) {
+    if (!SETTINGS.includes(name)) {
+      problems.push(`${name}: unknown setting (a configuration has ${SETTINGS.join(", ")})`);
+    }
+  }
+  try {
+    const doc = validateDocument(input, defaultStrategy);
+    if (problems.length === 0) return doc;
+  } catch (err) {
+    if (!(err instanceof InvalidConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  throw new InvalidConfigError(problems);
+}
+
 /** Unique names, fallbacks that exist, currentUpstream in range. */
 function crossProblems(input: unknown): string[] {
   const problems: string[] = [];

@@ -10,7 +10,7 @@ import {
   versionFromEtag,
 } from "../../lib/admin_service.ts";
 import { secretsEqual } from "../../lib/auth.ts";
-import { repeatedKeys } from "../../lib/config_document.ts";
+import { repeatedKeys, validateInput } from "../../lib/config_document.ts";
 import type { Services } from "../../lib/services.ts";
 import type { SessionStore } from "../../lib/store/session_store.ts";
 import { checkOrigin } from "./origin_check.ts";
@@ -87,7 +87,8 @@ export function apiRoutes(services: Services, sessions: SessionStore): Hono<Admi
     }
     const expected = versionFromEtag(c.req.header("if-match"));
     try {
-      const snap = await services.store.replace(body, expected);
+      const doc = validateInput(body, services.config.loadBalanceStrategy);
+      const snap = await services.store.replace(doc, expected);
       const repeated = repeatedKeys(body, snap.doc).reduce((n, r) => n + r.count, 0);
       services.log.log("info", "configuration replaced through the admin API", {
         upstreams: snap.doc.upstream.length,

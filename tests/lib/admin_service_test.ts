@@ -297,6 +297,13 @@ Deno.test("previewImport lists every problem and an export imports back unchange
       },
     );
     assert.throws(() => previewImport(store.snapshot.doc, [1, 2]), InvalidConfigError);
+    for (const input of [{}, { upstreams: [] }, { upstream: [], version: 2 }]) {
+      assert.throws(() => previewImport(store.snapshot.doc, input), (e) => {
+        assert.ok(e instanceof InvalidConfigError);
+        assert.match(e.problems.join("; "), /upstream: missing|unknown setting/);
+        return true;
+      }, JSON.stringify(input));
+    }
     const text = exportConfig(store.snapshot.doc);
     const { diff } = previewImport(store.snapshot.doc, parseImport(text));
     assert.equal(diff.hasChanges, false);

@@ -168,6 +168,8 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
     fails(notJson, /not valid JSON/);
     assert.ok(!notJson.err.includes(KEY_A), "the parse error does not quote the file");
     fails(await cli("import", `${dir}/missing.json`), /Cannot read/);
+    await Deno.writeTextFile(bad, JSON.stringify({ upstreams: [] }));
+    fails(await cli("import", bad), /upstream: missing[\s\S]*upstreams: unknown setting/);
     assert.equal((await read()).upstream.length, 2, "failed imports change nothing");
 
     await Deno.writeTextFile(`${dir}/export.json`, exported);

@@ -119,6 +119,35 @@ Deno.test("PUT with invalid input: 400 listing every problem, stored config unch
   });
 });
 
+Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 and wipes nothing", async () => {
+  await withServer(async (s) => {
+    const before = s.services.store.snapshot;
+    const upstream = config().upstream;
+    const cases: Array<[unknown, string[]]> = [
+      [{}, ["upstream: missing"]],
+      [{ upstreams: upstream }, ["upstream: missing", "upstreams: unknown setting"]],
+      [{ upstream, loadbalance: "random" }, ["loadbalance: unknown setting"]],
+      [{ upstream: [{ name: "x" }], port: 3000 }, ["port: unknown setting", "upstream.0.baseUrl"]],
+    ];
+    for (const [body, expected] of cases) {
+      const res = await put(s, body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      const problems: string[] = (await res.json()).error.problems;
+      for (const p of expected) {
+        assert.ok(problems.some((q) => q.startsWith(p)), `${p} in ${problems}`);
+      }
+    }
+    assert.equal(s.services.store.snapshot.version, before.version);
+    assert.deepEqual(s.services.store.snapshot.doc.upstream, before.doc.upstream);
+
+    // Every setting the contract lists is accepted, and an empty list is an explicit "none".
+    const emptied = await put(s, { upstream: [], currentUpstream: 0, loadBalance: "failover" });
+    assert.equal(emptied.status, 200);
+    await emptied.body?.cancel();
+    assert.deepEqual(s.services.store.snapshot.doc.upstream, []);
+  });
+});
+
 Deno.test("PUT with a stale If-Match is a 409; without one it simply replaces", async () => {
   await withServer(async (s) => {
     const first = await fetch(`${s.url}/admin/api/config`, { headers: BEARER });
