@@ -14,18 +14,19 @@ import { repeatedKeys, validateInput } from "../../lib/config_document.ts";
 import type { Services } from "../../lib/services.ts";
 import type { SessionStore } from "../../lib/store/session_store.ts";
 import { checkOrigin } from "./origin_check.ts";
-import { type AdminEnv, CSRF_HEADER, readSession } from "./session.ts";
+import { type AdminEnv, clientAddress, CSRF_HEADER, readSession } from "./session.ts";
 
 type ErrorType =
   | "invalid_request_error"
   | "authentication_error"
   | "permission_error"
   | "not_found_error"
-  | "conflict_error";
+  | "conflict_error"
+  | "rate_limit_error";
 
 export function apiError(
   c: Context,
-  status: 400 | 401 | 403 | 404 | 409,
+  status: 400 | 401 | 403 | 404 | 409 | 429,
   type: ErrorType,
   message: string,
   problems?: string[],
@@ -40,9 +41,25 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
     const auth = c.req.header("authorization");
     const bearer = auth?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
     if (bearer !== undefined) {
-      if (!await secretsEqual(bearer, password)) {
+      // The sign-in form's throttle, on the same count: a script cannot guess faster than a form.
+      const address = clientAddress(c);
+      const blockedFor = await sessions.loginBlockedFor(address);
+      if (blockedFor > 0) {
+        const seconds = Math.ceil(blockedFor / 1000);
+        c.header("Retry-After", String(seconds));
+        return apiError(
+          c,
+          429,
+          "rate_limit_error",
+          `Too many failed attempts. Try again in ${seconds} s.`,
+        );
+      }
+      if (!secretsEqual(bearer, password)) {
+        await sessions.recordLoginFailure(address);
+        services.log.log("warn", "admin API: wrong password", { address });
         return apiError(c, 401, "authentication_error", "Wrong admin password");
       }
+      await sessions.clearLoginFailures(address);
       return await next();
     }
     const session = await readSession(c, sessions);

@@ -10,6 +10,7 @@ import { field, readForm } from "./respond.ts";
 import {
   type AdminEnv,
   clearSessionCookie,
+  clientAddress,
   CSRF_FIELD,
   isSecure,
   readSession,
@@ -18,12 +19,6 @@ import {
 
 // Before a session exists, a double-submitted cookie stands in for its CSRF token.
 const LOGIN_CSRF_COOKIE = "admin_login_csrf";
-
-/** The address a failed try is counted against: the TCP peer, never a header anyone can set. */
-function clientAddress(c: Context): string {
-  const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-  return env?.remoteAddr?.hostname ?? "unknown";
-}
 
 function safeNext(next: string | undefined): string {
   if (next && /^\/admin(?:[/?][^\s\\]*)?$/.test(next) && !next.startsWith("//")) return next;

@@ -34,6 +34,12 @@ export function clearSessionCookie(c: Context): void {
   deleteCookie(c, SESSION_COOKIE, { path: "/admin", secure: isSecure(c) });
 }
 
+/** The address a failed try is counted against: the TCP peer, never a header anyone can set. */
+export function clientAddress(c: Context): string {
+  const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
+  return env?.remoteAddr?.hostname ?? "unknown";
+}
+
 export function isHtmx(c: Context): boolean {
   return c.req.header("hx-request") === "true";
 }

@@ -1,4 +1,5 @@
-// Sign-in throttling: 5 failed tries a minute per address, then even the right password waits.
+// Sign-in throttling: 5 failed tries a minute per address (sign-in form and admin API bearer
+// together), then even the right password waits.
 import assert from "node:assert/strict";
 import { createApp } from "../../../lib/app.ts";
 import { configFromVars } from "../../../lib/config.ts";
@@ -13,6 +14,7 @@ async function withApp(
   fn: (
     login: (address: string, password: string) => Promise<Response>,
     tick: (ms: number) => void,
+    api: (address: string, password: string) => Promise<Response>,
   ) => Promise<void>,
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
@@ -35,8 +37,12 @@ async function withApp(
       body: new URLSearchParams({ _csrf: token, password }).toString(),
     }, env);
   };
+  const api = async (address: string, password: string) =>
+    await app.request(`${ORIGIN}/admin/api/config`, {
+      headers: { authorization: `Bearer ${password}` },
+    }, { remoteAddr: { hostname: address, port: 40000, transport: "tcp" } });
   try {
-    await fn(login, (ms) => now += ms);
+    await fn(login, (ms) => now += ms, api);
   } finally {
     services.close();
     kv.close();
@@ -80,6 +86,49 @@ Deno.test("failures spread over more than a minute do not lock anyone out", asyn
     const res = await login("10.0.0.3", PASSWORD);
     assert.equal(res.status, 303);
     await res.body?.cancel();
+  });
+});
+
+Deno.test("wrong bearer passwords on the admin API are throttled like sign-ins, on the same count", async () => {
+  await withApp(async (login, tick, api) => {
+    for (let i = 0; i < 5; i++) {
+      const res = await api("10.0.1.1", "guess-" + i);
+      assert.equal(res.status, 401, `try ${i + 1}`);
+      await res.body?.cancel();
+    }
+    const locked = await api("10.0.1.1", PASSWORD);
+    assert.equal(locked.status, 429);
+    assert.ok(Number(locked.headers.get("retry-after")) > 0);
+    const body = await locked.json();
+    assert.equal(body.error.type, "rate_limit_error");
+    assert.match(body.error.message, /Too many failed attempts/);
+    // The sign-in form is closed to that address too, and other addresses are not held back.
+    const form = await login("10.0.1.1", PASSWORD);
+    assert.equal(form.status, 429);
+    await form.body?.cancel();
+    const other = await api("10.0.1.2", PASSWORD);
+    assert.equal(other.status, 200);
+    await other.body?.cancel();
+
+    tick(61_000);
+    const later = await api("10.0.1.1", PASSWORD);
+    assert.equal(later.status, 200);
+    await later.body?.cancel();
+
+    // Failed sign-ins count against the API as well, and a right password starts the count over.
+    for (let i = 0; i < 4; i++) await (await login("10.0.1.3", "wrong")).body?.cancel();
+    const right = await api("10.0.1.3", PASSWORD);
+    assert.equal(right.status, 200);
+    await right.body?.cancel();
+    for (let i = 0; i < 4; i++) await (await api("10.0.1.3", "wrong")).body?.cancel();
+    const still = await api("10.0.1.3", PASSWORD);
+    assert.equal(still.status, 200);
+    await still.body?.cancel();
+    await (await login("10.0.1.4", "wrong")).body?.cancel();
+    for (let i = 0; i < 4; i++) await (await api("10.0.1.4", "wrong")).body?.cancel();
+    const mixed = await api("10.0.1.4", PASSWORD);
+    assert.equal(mixed.status, 429);
+    await mixed.body?.cancel();
   });
 });
 
