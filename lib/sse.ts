@@ -1,14 +1,28 @@
 // Reading upstream SSE and writing Anthropic SSE: the only place that knows the framing.
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
+import { isObject } from "./json_value.ts";
 
 export type SseMessage = EventSourceMessage;
 
-/** Incremental SSE decoder: feed it bytes as they arrive, it calls `onEvent` per complete event. */
-export function createSseDecoder(onEvent: (event: SseMessage) => void): {
+/** Takes a JSON object the upstream wrote outside any `data:` line. */
+export type BareJsonHandler = (value: Record<string, unknown>) => void;
+
+export interface SseDecoder {
   feed(chunk: Uint8Array): void;
   flush(): void;
-} {
+}
+
+/**
+ * Incremental SSE decoder: feed it bytes as they arrive, it calls `onEvent` per complete event.
+ * With `onJson`, a JSON object written between the events without `data:` (Gemini sends its
+ * errors in a 200 stream so) is handed over too.
+ */
+export function createSseDecoder(
+  onEvent: (event: SseMessage) => void,
+  onJson?: BareJsonHandler,
+): SseDecoder {
   const decoder = new TextDecoder();
+  if (onJson) return bareJsonDecoder(decoder, onEvent, onJson);
   const parser = createParser({ onEvent });
   return {
     feed(chunk) {
@@ -18,6 +32,81 @@ export function createSseDecoder(onEvent: (event: SseMessage) => void): {
       const rest = decoder.decode();
       // A last event without its blank line still counts: upstreams that end abruptly send these.
       parser.feed(rest + "\n\n");
+    },
+  };
+}
+
+/** The longest bare JSON waited for; past it the lines are let go, as the parser lets them go. */
+const MAX_BARE_JSON = 64 * 1024;
+const LF = 10;
+const CR = 13;
+
+/** Whether a line starting with this character code may be a field the parser keeps. */
+function mayBeField(code: number): boolean {
+  // "data", "event", "id", "retry", or ":" for a comment.
+  return code === 100 || code === 101 || code === 105 || code === 114 || code === 58;
+}
+
+/**
+ * The parser reports the lines that are no field and drops them: those are collected until they
+ * spell a JSON object. It also drops, unseen, a chunk's unfinished last line that does not start
+ * like a field, so such a line waits here for the rest of it. `data:` lines take the same path as
+ * without the hook: nothing is copied for them.
+ */
+function bareJsonDecoder(
+  decoder: TextDecoder,
+  onEvent: (event: SseMessage) => void,
+  onJson: BareJsonHandler,
+): SseDecoder {
+  let json = "";
+  const onError = (err: ParseError) => {
+    const line = err.type === "unknown-field" ? err.line : undefined;
+    if (line === undefined || (!json && !line.trimStart().startsWith("{"))) return;
+    json = json ? `${json}\n${line}` : line;
+    if (json.length > MAX_BARE_JSON) json = "";
+    if (!json || !line.trimEnd().endsWith("}")) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(json);
+    } catch {
+      return;
+    }
+    json = "";
+    if (isObject(value)) onJson(value);
+  };
+  const parser = createParser({ onEvent, onError });
+  /** An unfinished line the parser would drop. */
+  let tail = "";
+  /** The parser holds an unfinished line of its own, which the next text continues. */
+  let midLine = false;
+
+  const feedText = (text: string) => {
+    if (tail) {
+      text = tail + text;
+      tail = "";
+    }
+    const last = text.charCodeAt(text.length - 1);
+    if (!text || last === LF || last === CR) midLine = false;
+    else {
+      const start = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r")) + 1;
+      if (start > 0 || !midLine) {
+        if (mayBeField(text.charCodeAt(start)) || text.length - start > MAX_BARE_JSON) {
+          midLine = true;
+        } else {
+          tail = text.slice(start);
+          text = text.slice(0, start);
+        }
+      }
+    }
+    if (text) parser.feed(text);
+  };
+
+  return {
+    feed(chunk) {
+      feedText(decoder.decode(chunk, { stream: true }));
+    },
+    flush() {
+      feedText(decoder.decode() + "\n\n");
     },
   };
 }

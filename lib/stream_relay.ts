@@ -4,6 +4,7 @@
 import { newId } from "./anthropic.ts";
 import { noteAnthropicEvent, upstreamInfoHeaders } from "./anthropic_answer.ts";
 import { ProxyError } from "./errors.ts";
+import { keyId } from "./key_pool.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
 import type { MessagesCall } from "./proxy.ts";
@@ -60,7 +61,10 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       inputTokens: firstInputEstimate(call.body, call.raw),
     });
     const translator = provider.createStreamTranslator(ctx, writer);
-    const decoder = createSseDecoder((ev) => translator.push(ev));
+    const decoder = createSseDecoder(
+      (ev) => translator.push(ev),
+      translator.pushJson?.bind(translator),
+    );
     feed = (chunk) => decoder.feed(chunk);
     endInput = () => {
       decoder.flush();
@@ -143,7 +147,9 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       rec.usage = writer.usage;
     }
     if (logResponse) rec.responseBody = responseLog;
-    finish(200, failure ?? writer?.failure);
+    failure ??= writer?.failure;
+    if (failure) keepNamedWait(s, ctx, failure);
+    finish(200, failure);
   };
 
   type Ctrl = ReadableStreamDefaultController<Uint8Array>;
@@ -278,6 +284,19 @@ async function wholeAnswerAsStream(
       headers: sseHeaders(call.requestId),
     }),
   };
+}
+
+/**
+ * Past the first event no other key takes over, but a key the upstream rate-limited for a time it
+ * named (Gemini's RetryInfo in an error after the 200) still sits that time out.
+ */
+function keepNamedWait(s: Services, ctx: CallContext, failure: UpstreamFailure): void {
+  if (failure.keyFault !== "rate_limit" || failure.retryAfterMs === undefined || !ctx.apiKey) {
+    return;
+  }
+  const shown = { ...failure, message: s.log.redact(failure.message) };
+  s.pool.recordFailure(ctx.upstream, { key: ctx.apiKey, id: keyId(ctx.apiKey) }, ctx.model, shown)
+    .catch((err) => s.log.log("error", "could not record key health", { error: String(err) }));
 }
 
 function sseHeaders(requestId: string): Record<string, string> {

@@ -1074,6 +1074,12 @@ export const geminiProvider: Provider = {
         // The last chunk carries the finish reason with the final usage; don't wait for EOF.
         if ((finishReason && isObject(chunk.usageMetadata)) || (blockReason && !cand)) finalize();
       },
+      pushJson(json) {
+        // An error that came after the 200 is written bare, without `data:`.
+        if (!out.done && isObject(json.error)) {
+          out.error(geminiFailure(0, json.error, new Headers()));
+        }
+      },
       end() {
         if (out.done) return;
         if (finishReason || blockReason) finalize();

@@ -52,6 +52,8 @@ export interface UpstreamRequest {
 /** Turns upstream SSE events into Anthropic events written to the writer. */
 export interface StreamTranslator {
   push(event: SseMessage): void;
+  /** A JSON object the upstream wrote between the events without `data:` (Gemini's errors). */
+  pushJson?(json: Record<string, unknown>): void;
   /** The upstream body ended. A stream that never finished must end with an error here. */
   end(): void;
 }

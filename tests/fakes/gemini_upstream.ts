@@ -119,6 +119,14 @@ export function apiKeyInvalidBody() {
   ]);
 }
 
+/**
+ * An error as Gemini writes it into a stream that already answered 200: the bare JSON object,
+ * without `data:` (pretty-printed, or compact as some of its front ends send it).
+ */
+export function bareStreamError(body: unknown, opts: { pretty?: boolean } = {}): string {
+  return opts.pretty ? `${JSON.stringify(body, null, 2)}\n` : JSON.stringify(body);
+}
+
 /** A 429 body with RetryInfo, per minute or per day. */
 export function rateLimitBody(retryDelay: string, opts: { perDay?: boolean } = {}) {
   const quotaId = opts.perDay

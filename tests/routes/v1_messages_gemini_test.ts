@@ -5,11 +5,15 @@ import assert from "node:assert/strict";
 import { keyId } from "../../lib/key_pool.ts";
 import {
   apiKeyInvalidBody,
+  bareStreamError,
   callPart,
   chunk,
+  errorBody,
   rateLimitBody,
+  sseEvent,
   sseReply,
   startFakeGemini,
+  textPart,
   usageMetadata,
 } from "../fakes/gemini_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
@@ -333,4 +337,74 @@ Deno.test("gemini: an MCP tool whose oneOf only says which fields are required k
   const call = msg.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
   // Gemini writes the integer enum as text; the client gets the integer its schema asks for.
   assert.deepEqual(call.input, { url: "https://x.test", options: { depth: 2 } });
+});
+
+Deno.test("gemini: an error written bare into a 200 stream before any content fails over like an HTTP error", async () => {
+  await using t = await setup();
+  const model = "gemini-2.5-flash";
+  const stream = () =>
+    t.client.messages.stream({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Hello" }],
+    }).finalMessage();
+
+  t.fake.enqueue({ sse: [bareStreamError(rateLimitBody("45s"), { pretty: true })] });
+  const first = await stream();
+  assert.match((first.content[0] as Anthropic.TextBlock).text, /Hello from fake Gemini/);
+  assert.deepEqual(
+    t.fake.requests.map((r) => r.headers.get("x-goog-api-key")),
+    [KEYS[0], KEYS[1]],
+  );
+  // The key sits out the wait Gemini named, for this model, as after an HTTP 429.
+  const cooling = t.server.services.health.get("gem", keyId(KEYS[0]), model);
+  assert.equal(cooling?.model, model);
+  assert.ok(cooling!.until! - Date.now() > 40_000, `until ${cooling?.until}`);
+
+  // A refusal of the request itself is the client's 400, not a reason to try another key.
+  t.fake.enqueue({ sse: [bareStreamError(errorBody(400, "INVALID_ARGUMENT", "Bad schema."))] });
+  await assert.rejects(stream(), (err: unknown) => {
+    assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+    assert.match(err.message, /Bad schema\./);
+    return true;
+  });
+  assert.equal(t.fake.requests.length, 3);
+});
+
+Deno.test("gemini: an error written bare after partial text ends the stream with its type, and the key waits", async () => {
+  await using t = await setup();
+  const model = "gemini-2.5-flash";
+  t.fake.enqueue({
+    sse: [sseEvent(chunk([textPart("Partial ans")])) + bareStreamError(rateLimitBody("45s"))],
+  });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      stream: true,
+      messages: [{ role: "user", content: "Hello" }],
+    }),
+  });
+  assert.equal(res.status, 200);
+  const events = parseSse(await res.text());
+  const texts = events.filter((e) => e.data.delta?.type === "text_delta").map((e) => e.data.delta);
+  assert.deepEqual(texts.map((d) => d.text), ["Partial ans"]);
+  assert.deepEqual(events.at(-1)!.data, {
+    type: "error",
+    error: {
+      type: "rate_limit_error",
+      message: "You exceeded your current quota, please check your plan and billing details.",
+    },
+  });
+  const cooling = t.server.services.health.get("gem", keyId(KEYS[0]), model);
+  assert.ok(cooling!.until! - Date.now() > 40_000, `until ${cooling?.until}`);
+  // The next request goes to the other key at once.
+  await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "again" }],
+  });
+  assert.equal(t.fake.requests[1].headers.get("x-goog-api-key"), KEYS[1]);
 });

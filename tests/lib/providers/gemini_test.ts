@@ -14,12 +14,14 @@ import {
   SKIP_SIGNATURE,
 } from "../../../lib/providers/gemini.ts";
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
-import type { CallContext } from "../../../lib/providers/types.ts";
+import type { CallContext, StreamTranslator } from "../../../lib/providers/types.ts";
 import { createSseDecoder } from "../../../lib/sse.ts";
 import {
   callPart,
   checkGeminiRequest,
   chunk,
+  errorBody,
+  rateLimitBody,
   sseEvent,
   startFakeGemini,
   textPart,
@@ -73,18 +75,28 @@ function parseFrames(text: string): Ev[] {
   });
 }
 
-function stream(sse: string, c = ctx()): Ev[] {
-  const writer = new AnthropicStreamWriter({
-    id: "msg_t",
-    model: c.requestedModel,
-    inputTokens: 0,
-  });
+/** The decoder as the stream relay wires it to a translator. */
+function decoderFor(translator: StreamTranslator) {
+  return createSseDecoder((ev) => translator.push(ev), translator.pushJson?.bind(translator));
+}
+
+function streamTo(writer: AnthropicStreamWriter, sse: string | string[], c = ctx()): Ev[] {
   const translator = geminiProvider.createStreamTranslator(c, writer);
-  const decoder = createSseDecoder((ev) => translator.push(ev));
-  decoder.feed(new TextEncoder().encode(sse));
+  const decoder = decoderFor(translator);
+  for (const piece of typeof sse === "string" ? [sse] : sse) {
+    decoder.feed(new TextEncoder().encode(piece));
+  }
   decoder.flush();
   translator.end();
   return parseFrames(writer.take());
+}
+
+function stream(sse: string | string[], c = ctx()): Ev[] {
+  return streamTo(
+    new AnthropicStreamWriter({ id: "msg_t", model: c.requestedModel, inputTokens: 0 }),
+    sse,
+    c,
+  );
 }
 
 /** The sequence in a compact, exact form. */
@@ -616,6 +628,42 @@ Deno.test("stream: an error chunk mid-stream closes the block and ends with an e
     "error overloaded_error: The model is overloaded. Please try again later.",
   ]);
   assert.equal(writer.failure?.keyFault, "transient");
+});
+
+Deno.test("stream: an error Gemini writes without data: before any content fails over like an HTTP error", () => {
+  const cases = [
+    [rateLimitBody("31s"), "rate_limit_error", "rate_limit", 31_000],
+    [errorBody(503, "UNAVAILABLE", "The model is overloaded."), "overloaded_error", "transient"],
+    [errorBody(400, "INVALID_ARGUMENT", "Bad schema."), "invalid_request_error", undefined],
+  ] as const;
+  for (const [body, type, keyFault, retryAfterMs] of cases) {
+    // Compact or pretty-printed, cut anywhere: the SDK looks at every raw chunk for it.
+    const text = JSON.stringify(body, null, 2);
+    for (const pieces of [[JSON.stringify(body)], [text.slice(0, 9), text.slice(9)]]) {
+      const writer = new AnthropicStreamWriter({ id: "m", model: "x", inputTokens: 0 });
+      const events = streamTo(writer, pieces);
+      assert.equal(writer.contentStarted, false);
+      assert.equal(writer.failure?.type, type);
+      assert.equal(writer.failure?.keyFault, keyFault);
+      assert.equal(writer.failure?.retryAfterMs, retryAfterMs);
+      assert.equal(events.at(-1)!.data.error.type, type);
+    }
+  }
+});
+
+Deno.test("stream: after partial text, an error without data: ends the stream with its own type", () => {
+  const writer = new AnthropicStreamWriter({ id: "m", model: "x", inputTokens: 0 });
+  const sse = `data:${JSON.stringify(chunk([textPart("Partial ans")]))}\r\n\r\n` +
+    JSON.stringify(rateLimitBody("31s"));
+  assert.deepEqual(summary(streamTo(writer, sse)), [
+    "message_start",
+    "ping",
+    "start 0 text",
+    "text_delta 0 Partial ans",
+    "stop 0",
+    "error rate_limit_error: You exceeded your current quota, please check your plan and billing details.",
+  ]);
+  assert.equal(writer.failure?.retryAfterMs, 31_000);
 });
 
 Deno.test("stream: a body that ends without a finish reason is an error", () => {

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { createSseDecoder, type SseMessage } from "../../lib/sse.ts";
+
+const encoder = new TextEncoder();
+
+/** Decodes `chunks` (each fed as it is) into the events and the bare JSON objects met. */
+function decode(chunks: string[], withHook = true): { events: SseMessage[]; json: unknown[] } {
+  const events: SseMessage[] = [];
+  const json: unknown[] = [];
+  const decoder = createSseDecoder(
+    (ev) => events.push(ev),
+    withHook ? (value) => json.push(value) : undefined,
+  );
+  for (const c of chunks) decoder.feed(encoder.encode(c));
+  decoder.flush();
+  return { events, json };
+}
+
+/** Every way of cutting `text` in two. */
+function splits(text: string): string[][] {
+  return Array.from({ length: text.length + 1 }, (_, i) => [text.slice(0, i), text.slice(i)]);
+}
+
+const ERROR = {
+  error: {
+    code: 429,
+    message: "Resource has been exhausted (e.g. check quota).",
+    status: "RESOURCE_EXHAUSTED",
+    details: [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "31s" }],
+  },
+};
+
+Deno.test("createSseDecoder hands a JSON object written outside data: lines to the hook", () => {
+  const text = `data:{"n":1}\r\n\r\n${JSON.stringify(ERROR)}`;
+  for (const chunks of [[text], ...splits(text)]) {
+    const { events, json } = decode(chunks);
+    assert.deepEqual(events.map((e) => e.data), ['{"n":1}'], JSON.stringify(chunks));
+    assert.deepEqual(json, [ERROR], JSON.stringify(chunks));
+  }
+});
+
+Deno.test("createSseDecoder reads a pretty-printed object across lines and chunks", () => {
+  const text = `data: {"n":1}\n\n${JSON.stringify(ERROR, null, 2)}\n`;
+  for (const chunks of splits(text)) {
+    const { events, json } = decode(chunks);
+    assert.deepEqual(events.map((e) => e.data), ['{"n":1}']);
+    assert.deepEqual(json, [ERROR], JSON.stringify(chunks));
+  }
+  // Split into many small pieces, as a slow connection delivers it.
+  const pieces = text.match(/[\s\S]{1,7}/g)!;
+  assert.deepEqual(decode(pieces).json, [ERROR]);
+});
+
+Deno.test("createSseDecoder keeps its events as before, with or without the hook", () => {
+  const text = 'event: a\ndata: {"x":\ndata: 1}\n\n: comment\nid: 7\ndata: plain\n\nretry: 5\n\n' +
+    `data: ${JSON.stringify({ text: "a\u00e9" })}\r\n\r\n`;
+  const expected = [
+    { event: "a", id: undefined, data: '{"x":\n1}' },
+    { event: undefined, id: "7", data: "plain" },
+    { event: undefined, id: undefined, data: '{"text":"a\u00e9"}' },
+  ];
+  for (const hook of [true, false]) {
+    for (const chunks of [[text], ...splits(text)]) {
+      const { events, json } = decode(chunks, hook);
+      assert.deepEqual(events, expected);
+      assert.deepEqual(json, []);
+    }
+  }
+  // Without the hook a bare object is dropped, as it always was.
+  assert.deepEqual(decode([`data: 1\n\n${JSON.stringify(ERROR)}`], false).events, [
+    { event: undefined, id: undefined, data: "1" },
+  ]);
+  // Lines that are no JSON object, or one never finished, hand nothing over.
+  assert.deepEqual(decode(["oops\n[1]\n{broken\n\ndata: 2\n\n"]).json, []);
+  assert.deepEqual(decode(["data: 2\n\n"]).events.length, 1);
+});
