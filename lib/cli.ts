@@ -70,6 +70,9 @@ class UsageError extends Error {}
 
 class RemoteError extends Error {}
 
+/** Whoever read stdout has closed it. */
+class StdoutClosed extends Error {}
+
 interface Backend {
   target: ConfigTarget;
   keyStatus(): Promise<UpstreamStatus[]>;
@@ -77,23 +80,39 @@ interface Backend {
 }
 
 export async function runCli(args: string[], io: CliIo): Promise<number> {
-  const out = (line = "") => io.stdout(line + "\n");
-  const err = (line: string) => io.stderr(line + "\n");
+  const raw = (text: string) => {
+    try {
+      io.stdout(text);
+    } catch (e) {
+      throw e instanceof Deno.errors.BrokenPipe ? new StdoutClosed() : e;
+    }
+  };
+  const out = (line = "") => raw(line + "\n");
+  const err = (line: string) => {
+    try {
+      io.stderr(line + "\n");
+    } catch (e) {
+      // Nobody reads stderr either; the exit code still tells.
+      if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+    }
+  };
   let backend: Backend | undefined;
   try {
     const { url, rest } = splitOptions(args);
     const [command, ...params] = rest;
     if (!command || command === "help" || command === "--help" || command === "-h") {
-      io.stdout(USAGE);
+      raw(USAGE);
       return 0;
     }
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`Unknown command "${command}".`);
     const vars = mergeEnv(readDotEnv(io.dotEnvPath === undefined ? ".env" : io.dotEnvPath), io.env);
     backend = url ? remoteBackend(url, vars.ADMIN_PASSWORD) : await localBackend(vars);
-    await run(params, backend, out, io.stdout, err);
+    await run(params, backend, out, raw, err);
     return 0;
   } catch (e) {
+    // `| head` took what it wanted; the command itself had done its work.
+    if (e instanceof StdoutClosed) return 0;
     if (e instanceof UsageError) {
       err(e.message);
       err("Run `deno task config help` for the commands.");

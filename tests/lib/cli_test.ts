@@ -317,3 +317,66 @@ Deno.test("`deno task config` runs lib/cli.ts as a program, with its exit code",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CLI: stdout closed early (`| head -1`) ends every command quietly with exit 0", async () => {
+  await withLocal(async (_cli, kvPath) => {
+    const env = { LOG_LEVEL: "error", KV_PATH: kvPath };
+    const run = async (...args: string[]) => {
+      let err = "";
+      let writes = 0;
+      const code = await runCli(args, {
+        stdout: () => {
+          if (writes++ > 0) throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+        },
+        stderr: (t) => err += t,
+        env,
+        dotEnvPath: null,
+      });
+      return { code, err, writes };
+    };
+    assert.equal((await cliWith(env)("add", "m", "https://api.openai.com", "openai")).code, 0);
+    assert.equal((await cliWith(env)("key", "m", "add", KEY_A, KEY_B, KEY_C)).code, 0);
+    for (const args of [["help"], ["show"], ["key", "m", "list"], ["export"], ["use", "m"]]) {
+      const r = await run(...args);
+      assert.deepEqual([r.code, r.err], [0, ""], args.join(" "));
+    }
+  });
+});
+
+Deno.test("`deno task config key <upstream> list | head -1` with many keys exits 0, no stack trace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cli_pipe_" });
+  try {
+    const kvPath = `${dir}/proxy.kv`;
+    const keys = Array.from(
+      { length: 3000 },
+      (_, i) => `sk-pipe-test-${String(i).padStart(6, "0")}`,
+    );
+    const cli = cliWith({ KV_PATH: kvPath });
+    assert.equal((await cli("add", "many", "https://api.openai.com", "openai")).code, 0);
+    assert.equal((await cli("key", "many", "add", ...keys)).code, 0);
+    for (const args of [["key", "many", "list"], ["export"]]) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "lib/cli.ts"]
+          .concat(args),
+        env: { KV_PATH: kvPath, NO_COLOR: "1" },
+        cwd: new URL("../../", import.meta.url).pathname,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      // Read the first line, then close the pipe while the output (well past a pipe's buffer)
+      // is still being written, as `head -1` does.
+      const reader = child.stdout.getReader();
+      const first = await reader.read();
+      assert.ok(first.value && first.value.length > 0);
+      await reader.cancel();
+      const [status, stderr] = await Promise.all([
+        child.status,
+        new Response(child.stderr).text(),
+      ]);
+      assert.equal(stderr, "", args.join(" "));
+      assert.equal(status.code, 0, args.join(" "));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
