@@ -15,6 +15,24 @@ const TYPE_BY_STATUS: Record<number, ErrorType> = {
   529: "overloaded_error",
 };
 
+const STATUS_BY_TYPE: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
+/** The HTTP status Anthropic answers with for an error type (an `event: error` has none). */
+export function statusForErrorType(type: unknown): number {
+  return STATUS_BY_TYPE[String(type)] ?? 500;
+}
+
 /** The Anthropic error type for an HTTP status; unlisted 4xx are request errors, 5xx API errors. */
 export function errorTypeForStatus(status: number): ErrorType {
   return TYPE_BY_STATUS[status] ?? (status < 500 ? "invalid_request_error" : "api_error");

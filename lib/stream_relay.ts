@@ -3,7 +3,7 @@
 // passthrough), with pings during silences and an error event when the upstream breaks or stalls.
 import { newId } from "./anthropic.ts";
 import { noteAnthropicEvent, upstreamInfoHeaders } from "./anthropic_answer.ts";
-import { ProxyError } from "./errors.ts";
+import { ProxyError, statusForErrorType } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
@@ -36,21 +36,27 @@ export interface Relay {
  */
 export async function streamAttempt(relay: Relay): Promise<Outcome> {
   const { s, provider, ctx, call, res, controller, firstByteTimer, rec, finish } = relay;
-  if (!provider.passthrough && /^application\/json/i.test(res.headers.get("content-type") ?? "")) {
+  if (/^application\/json/i.test(res.headers.get("content-type") ?? "")) {
     return await wholeAnswerAsStream(relay);
   }
   const reader = res.body!.getReader();
   const readFailure = (err: unknown) =>
     networkFailure(controller.signal, err, "Upstream stream broke");
   let writer: AnthropicStreamWriter | undefined;
-  // The passthrough forwards bytes; a side reader only picks usage and the stop reason out.
+  // The passthrough forwards bytes, whole frames at a time; a side reader picks usage, the stop
+  // reason, the end and an opening error event out.
+  let events = 0;
+  let openingError: string | undefined;
+  let stopped = false;
   const watch = provider.passthrough
     ? createSseDecoder((ev) => {
+      if (events++ === 0 && ev.event === "error") openingError = ev.data;
       if (ev.event === "message_start" || ev.event === "message_delta") {
         noteAnthropicEvent(rec, ev.data);
-      }
+      } else if (ev.event === "message_stop") stopped = true;
     })
     : undefined;
+  const frames = provider.passthrough ? new WholeFrames() : undefined;
   let feed: ((chunk: Uint8Array) => void) | undefined;
   let endInput: (() => void) | undefined;
   let first: Uint8Array[] = [];
@@ -93,11 +99,14 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       if (done) {
         clearTimeout(firstByteTimer);
         if (!writer) {
+          if (events > 0) break;
           return {
             failure: {
               status: 502,
               type: "api_error",
-              message: "Upstream closed the stream without sending anything",
+              message: first.length
+                ? "Upstream closed the stream before its first whole event"
+                : "Upstream closed the stream without sending anything",
               keyFault: "transient",
             },
           };
@@ -106,8 +115,10 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
         break;
       }
       if (!writer) {
-        first = [value];
-        break;
+        watch!.feed(value);
+        first.push(value);
+        if (events > 0) break;
+        continue;
       }
       feed!(value);
       if (writer.contentStarted || writer.done) break;
@@ -120,6 +131,15 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   if (writer?.failure && !writer.contentStarted) {
     reader.cancel().catch(() => {});
     return { failure: writer.failure };
+  }
+  if (openingError !== undefined) {
+    // An overload or rate limit said as the stream's first event: another key may answer.
+    reader.cancel().catch(() => {});
+    let type: unknown;
+    try {
+      type = JSON.parse(openingError)?.error?.type;
+    } catch { /* the parse below keeps the text */ }
+    return { failure: provider.parseError(statusForErrorType(type), openingError, res.headers) };
   }
   rec.ttfbMs = s.now() - rec.time;
 
@@ -137,6 +157,26 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   let unwatch: (() => void) | undefined;
   // A ping goes out only between whole frames, and never before the passthrough's message_start.
   let endsWithFrame = writer !== undefined;
+  /** Sends the whole frames of a passthrough chunk; whether any were sent. */
+  const relayBytes = (ctrl: Ctrl, chunk: Uint8Array): boolean => {
+    const whole = frames!.take(chunk);
+    if (!whole) return false;
+    ctrl.enqueue(whole);
+    endsWithFrame = true;
+    return true;
+  };
+  /** Ends the answer the client already has with an error event. */
+  const fail = (ctrl: Ctrl, failure: UpstreamFailure) => {
+    const frame = errorFrame(writer, failure);
+    capture(frame);
+    try {
+      ctrl.enqueue(encoder.encode(frame));
+      ctrl.close();
+    } catch { /* the client is gone */ }
+    done(failure);
+  };
+  /** The passthrough's message_stop went out: nothing after it is the client's. */
+  const relayedAll = () => stopped && !frames!.pending;
 
   const done = (failure?: UpstreamFailure) => {
     if (closed) return;
@@ -171,13 +211,9 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   const body = new ReadableStream<Uint8Array>({
     start(ctrl) {
       emit(ctrl);
-      for (const chunk of first) {
-        watch?.feed(chunk);
-        ctrl.enqueue(chunk);
-        endsWithFrame = endsWithBlankLine(chunk);
-      }
+      for (const chunk of first) relayBytes(ctrl, chunk);
       first = [];
-      if (writer?.done) return complete(ctrl);
+      if (writer ? writer.done : relayedAll()) return complete(ctrl);
       unwatch = watchStream(tick, () => {
         if (closed) return;
         const now = s.now();
@@ -199,6 +235,15 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
           const { value, done: ended } = await next;
           lastUpstream = s.now();
           if (ended) {
+            if (!writer && !stopped) {
+              // An Anthropic stream ends with message_stop; without it the answer is cut short.
+              return fail(ctrl, {
+                status: 502,
+                type: "api_error",
+                message: "Upstream stream ended before message_stop",
+                keyFault: "transient",
+              });
+            }
             endInput?.();
             emit(ctrl);
             done();
@@ -206,10 +251,11 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
             return;
           }
           if (!writer) {
-            endsWithFrame = endsWithBlankLine(value);
+            watch!.feed(value);
+            const sent = relayBytes(ctrl, value);
+            if (relayedAll()) return complete(ctrl);
+            if (!sent) continue;
             lastSent = lastUpstream;
-            watch?.feed(value);
-            ctrl.enqueue(value);
             return;
           }
           feed!(value);
@@ -219,15 +265,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
           if (sent) return;
         }
       } catch (err) {
-        if (closed) return;
-        const failure = readFailure(err);
-        const frame = errorFrame(writer, failure);
-        capture(frame);
-        try {
-          ctrl.enqueue(encoder.encode(frame));
-          ctrl.close();
-        } catch { /* the client is gone */ }
-        done(failure);
+        if (!closed) fail(ctrl, readFailure(err));
       }
     },
     cancel() {
@@ -391,9 +429,43 @@ function watchStream(tick: number, check: () => void): () => void {
   return () => group.delete(check);
 }
 
-function endsWithBlankLine(chunk: Uint8Array): boolean {
-  const n = chunk.length;
-  return n >= 2 && chunk[n - 1] === 10 && chunk[n - 2] === 10;
+/** Past this, bytes without a frame end are passed on as they are rather than held. */
+const MAX_HELD_FRAME = 1 << 20;
+
+/**
+ * Cuts passthrough bytes at event boundaries, so the client only ever gets whole frames: a ping
+ * or an error frame after a cut never lands inside half an event.
+ */
+class WholeFrames {
+  #carry?: Uint8Array;
+
+  /** The whole frames so far, with what was held before them; undefined when none is whole. */
+  take(chunk: Uint8Array): Uint8Array | undefined {
+    let bytes = chunk;
+    if (this.#carry) {
+      bytes = new Uint8Array(this.#carry.length + chunk.length);
+      bytes.set(this.#carry);
+      bytes.set(chunk, this.#carry.length);
+      this.#carry = undefined;
+    }
+    const end = bytes.length > MAX_HELD_FRAME ? bytes.length : frameEnd(bytes);
+    if (end === bytes.length) return bytes;
+    this.#carry = bytes.slice(end);
+    return end > 0 ? bytes.subarray(0, end) : undefined;
+  }
+
+  get pending(): boolean {
+    return this.#carry !== undefined;
+  }
+}
+
+/** Where the last blank line ends (`\n\n` or `\n\r\n`), or 0 without one. */
+function frameEnd(b: Uint8Array): number {
+  for (let i = b.length - 1; i > 0; i--) {
+    if (b[i] !== 10) continue;
+    if (b[i - 1] === 10 || (b[i - 1] === 13 && i > 1 && b[i - 2] === 10)) return i + 1;
+  }
+  return 0;
 }
 
 function errorFrame(writer: AnthropicStreamWriter | undefined, failure: UpstreamFailure): string {
@@ -409,8 +481,6 @@ function errorFrame(writer: AnthropicStreamWriter | undefined, failure: Upstream
     writer.error({ ...failure, type, message });
     return writer.take();
   }
-  // Passthrough: start on a fresh line in case the upstream stopped mid-frame.
-  return `\n\nevent: error\ndata: ${
-    JSON.stringify({ type: "error", error: { type, message } })
-  }\n\n`;
+  // Passthrough: only whole frames were sent, so the error is a frame of its own.
+  return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message } })}\n\n`;
 }

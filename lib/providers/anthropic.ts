@@ -1,6 +1,7 @@
 // Anthropic-compatible upstreams: the client's bytes go through untouched but for auth and the
 // mapped model name, and the answer comes back byte for byte (thinking signatures included).
 import type { ContentBlock, MessageResponse, MessagesRequest } from "../anthropic.ts";
+import { ProxyError } from "../errors.ts";
 import { failureFromStatus } from "./failure.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
 import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
@@ -105,7 +106,12 @@ export const anthropicProvider: Provider = {
   },
 
   parseResponse(json) {
-    return json as MessageResponse;
+    // Only met when a stream request got JSON back, which is then replayed as events.
+    const message = json as MessageResponse;
+    if (message?.type !== "message" || !Array.isArray(message.content)) {
+      throw new ProxyError(502, "Upstream answered a stream request with JSON that is no message");
+    }
+    return message;
   },
 
   createStreamTranslator() {

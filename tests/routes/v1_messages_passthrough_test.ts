@@ -1,8 +1,13 @@
 // The pipeline through an Anthropic-compatible upstream, driven by the official SDK.
 import assert from "node:assert/strict";
+import Anthropic from "@anthropic-ai/sdk";
 import { proxyTo } from "../helpers/proxy_to.ts";
 import { ACCESS_KEY } from "../helpers/server.ts";
-import { anthropicStream, startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
+import {
+  anthropicMessage,
+  anthropicStream,
+  startFakeAnthropic,
+} from "../fakes/anthropic_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
 
 const KEYS = ["sk-ant-upstream-key-one-1111", "sk-ant-upstream-key-two-2222"];
@@ -296,4 +301,81 @@ Deno.test("passthrough: Claude Code's ?beta=true goes upstream with the request"
     "/v1/messages/count_tokens?beta=true",
     "/v1/messages",
   ]);
+});
+
+const streamAsk = {
+  model: "claude-sonnet-4-5",
+  max_tokens: 10,
+  messages: [{ role: "user" as const, content: "x" }],
+};
+
+Deno.test("passthrough: an upstream that keeps the stream open after message_stop does not hold the answer", async () => {
+  // Without the end at message_stop, the silence would end the answer with an error event.
+  await using t = await setup({ REQUEST_TIMEOUT: "1500", STREAM_PING_INTERVAL: "500" });
+  t.fake.enqueue({ sse: anthropicStream("all of it"), thenHang: true });
+  const final = await t.client.messages.stream(streamAsk).finalMessage();
+  assert.equal((final.content[0] as { text: string }).text, "all of it");
+  assert.equal(final.stop_reason, "end_turn");
+});
+
+Deno.test("passthrough: an error as a stream's first event is retried on the next key", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    sse: [
+      `event: error\ndata: ${
+        JSON.stringify({
+          type: "error",
+          error: { type: "overloaded_error", message: "Overloaded" },
+        })
+      }\n\n`,
+    ],
+  });
+  const final = await t.client.messages.stream(streamAsk).finalMessage();
+  assert.equal((final.content[0] as { text: string }).text, "Hello from fake Anthropic");
+  assert.deepEqual(t.fake.requests.map((r) => r.headers.get("x-api-key")), KEYS);
+});
+
+Deno.test("passthrough: a stream that ends without message_stop ends with an error event", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ sse: anthropicStream("cut short").slice(0, -1) });
+  await assert.rejects(
+    t.client.messages.stream(streamAsk).finalMessage(),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.APIError, String(err));
+      assert.match(err.message, /message_stop/);
+      return true;
+    },
+  );
+});
+
+Deno.test("passthrough: a stream broken mid-event ends with an error event, never half an event", async () => {
+  await using t = await setup();
+  const sse = anthropicStream("two halves");
+  const joined = sse.join("");
+  const cut = joined.indexOf("content_block_delta") + 30;
+  t.fake.enqueue({ sse: [joined.slice(0, cut), joined.slice(cut)], resetAfterChunks: 1 });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ ...streamAsk, stream: true }),
+  });
+  const text = await res.text();
+  const frames = text.split("\n\n").filter(Boolean);
+  assert.match(
+    frames.at(-1)!,
+    /^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/,
+  );
+  // Every frame before it is whole: an event line and JSON data.
+  for (const frame of frames) {
+    const [event, data] = frame.split("\n");
+    assert.match(event, /^event: \w+$/);
+    JSON.parse(data.slice("data: ".length));
+  }
+});
+
+Deno.test("passthrough: a JSON answer to a stream request reaches the client as a stream", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ status: 200, json: anthropicMessage("whole at once") });
+  const final = await t.client.messages.stream(streamAsk).finalMessage();
+  assert.equal((final.content[0] as { text: string }).text, "whole at once");
 });
