@@ -89,7 +89,9 @@ export async function applyChange<T>(
   change: (doc: ConfigDocument) => T,
   expectedVersion?: string | null,
 ): Promise<{ snapshot: Snapshot; result: T }> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    // Writers that collided wait a random while, so they do not collide again in step.
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
     let snap = await target.read(attempt > 0);
     // The in-memory snapshot may lag a save made by another instance a moment ago.
     if (expectedVersion !== undefined && snap.version !== expectedVersion && attempt === 0) {

@@ -30,6 +30,7 @@ import {
 import { type Config, ConfigError, mergeEnv, parseConfig, parseDotEnv } from "./config.ts";
 import { type ConfigDocument, maskKey, STRATEGIES } from "./config_document.ts";
 import { providerKinds } from "./providers/registry.ts";
+import { StoreBusyError } from "./store/busy_retry.ts";
 import { ConfigStore } from "./store/config_store.ts";
 import { KeyHealthStore } from "./store/key_health_store.ts";
 import { openKv } from "./store/open_kv.ts";
@@ -41,6 +42,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** For tests: a .env path other than ./.env, or null for none. */
   dotEnvPath?: string | null;
+  /** For tests: how the local store is opened (KV_PATH by default). */
+  openKv?: (config: Config) => Promise<Deno.Kv>;
 }
 
 export const USAGE = `Usage: deno task config [--url http://host:port] <command>
@@ -107,7 +110,9 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`Unknown command "${command}".`);
     const vars = mergeEnv(readDotEnv(io.dotEnvPath === undefined ? ".env" : io.dotEnvPath), io.env);
-    backend = url ? remoteBackend(url, vars.ADMIN_PASSWORD) : await localBackend(vars);
+    backend = url
+      ? remoteBackend(url, vars.ADMIN_PASSWORD)
+      : await localBackend(vars, io.openKv ?? openKv);
     await run(params, backend, out, raw, err);
     return 0;
   } catch (e) {
@@ -123,7 +128,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       for (const p of e.problems) err(`  - ${p}`);
       return 1;
     }
-    if (e instanceof ConflictError) {
+    if (e instanceof ConflictError || e instanceof StoreBusyError) {
       err("The configuration kept changing while this command ran; try again.");
       return 1;
     }
@@ -347,9 +352,12 @@ function readDotEnv(path: string | null): Record<string, string> {
   }
 }
 
-async function localBackend(vars: Record<string, string | undefined>): Promise<Backend> {
+async function localBackend(
+  vars: Record<string, string | undefined>,
+  open: (config: Config) => Promise<Deno.Kv>,
+): Promise<Backend> {
   const config: Config = parseConfig(vars);
-  const kv = await openKv(config);
+  const kv = await open(config);
   const store = await ConfigStore.open(kv, config.loadBalanceStrategy, { watch: false });
   return {
     target: storeTarget(store),

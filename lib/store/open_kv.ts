@@ -1,12 +1,13 @@
 // Opens Deno KV where the settings say: Deploy's own, a KV Connect URL, memory, or a local file.
 import type { Config } from "../config.ts";
+import { retryingKv, retryWhenBusy } from "./busy_retry.ts";
 
 export async function openKv(config: Pick<Config, "kvPath" | "onDeploy">): Promise<Deno.Kv> {
   if (config.onDeploy) return await Deno.openKv();
   const path = config.kvPath;
-  if (path !== ":memory:" && !/^https?:\/\//.test(path)) {
-    const dir = path.replace(/[\\/][^\\/]*$/, "");
-    if (dir && dir !== path) await Deno.mkdir(dir, { recursive: true });
-  }
-  return await Deno.openKv(path);
+  if (path === ":memory:" || /^https?:\/\//.test(path)) return await Deno.openKv(path);
+  const dir = path.replace(/[\\/][^\\/]*$/, "");
+  if (dir && dir !== path) await Deno.mkdir(dir, { recursive: true });
+  // A file may be shared with other processes (servers, CLI commands), which lock it by turns.
+  return retryingKv(await retryWhenBusy(() => Deno.openKv(path)));
 }

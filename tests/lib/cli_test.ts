@@ -2,6 +2,7 @@
 // server (--url, through the admin API).
 import assert from "node:assert/strict";
 import { runCli } from "../../lib/cli.ts";
+import { retryingKv } from "../../lib/store/busy_retry.ts";
 import { ConfigStore } from "../../lib/store/config_store.ts";
 import { ADMIN_PASSWORD, startTestServer } from "../helpers/server.ts";
 
@@ -379,4 +380,80 @@ Deno.test("`deno task config key <upstream> list | head -1` with many keys exits
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("CLI: parallel edits from many processes on one KV file all land, none fails", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cli_parallel_" });
+  const kvPath = `${dir}/proxy.kv`;
+  const spawn = (...args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "lib/cli.ts"]
+        .concat(args),
+      env: { KV_PATH: kvPath, NO_COLOR: "1" },
+      cwd: new URL("../../", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  // A server on the same file reads it all the while, as the proxy's poll does.
+  const kv = await Deno.openKv(kvPath);
+  let reading = true;
+  const reader = (async () => {
+    while (reading) {
+      await kv.get(["config", "meta"]);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  try {
+    assert.equal((await spawn("add", "fake", "https://api.openai.com", "openai")).code, 0);
+    const keys = Array.from({ length: 8 }, (_, i) => `sk-conc-${i}-xxxxxxxxxxxx`);
+    const runs = await Promise.all([
+      ...keys.map((k) => spawn("key", "fake", "add", k)),
+      ...keys.map((_, i) => spawn("balance", i % 2 ? "random" : "round-robin")),
+    ]);
+    for (const r of runs) {
+      assert.equal(new TextDecoder().decode(r.stderr), "");
+      assert.equal(r.code, 0);
+    }
+    reading = false;
+    await reader;
+    const doc = await readStore(kvPath);
+    assert.deepEqual([...doc.upstream[0].apiKeys].sort(), [...keys].sort(), "no edit was lost");
+  } finally {
+    reading = false;
+    await reader;
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: a KV file locked past every retry gets a one-line message, not a stack trace", async () => {
+  const real = await Deno.openKv(":memory:");
+  // Every write finds the file locked by another process, for longer than the retries wait.
+  const locked = {
+    get: (key: Deno.KvKey) => real.get(key),
+    getMany: (keys: Deno.KvKey[]) => real.getMany(keys),
+    atomic: () => ({
+      check() {
+        return this;
+      },
+      set() {
+        return this;
+      },
+      delete() {
+        return this;
+      },
+      commit: () => Promise.reject(new TypeError("database is locked")),
+    }),
+    close: () => real.close(),
+  } as unknown as Deno.Kv;
+  let err = "";
+  const code = await runCli(["balance", "random"], {
+    stdout: () => {},
+    stderr: (t) => err += t,
+    env: { LOG_LEVEL: "error" },
+    dotEnvPath: null,
+    openKv: () => Promise.resolve(retryingKv(locked, { budgetMs: 50 })),
+  });
+  assert.equal(code, 1);
+  assert.equal(err, "The configuration kept changing while this command ran; try again.\n");
 });
