@@ -19,6 +19,7 @@ import {
   cleanGeminiSchema,
   cleanToolParameters,
   decodeJsonPaths,
+  decodeJsonText,
   encodeJsonPaths,
   type JsonPath,
 } from "./gemini_schema.ts";
@@ -54,6 +55,8 @@ const REFUSAL_REASONS = new Set([
   "IMAGE_RECITATION",
 ]);
 const FAILED_CALL_REASONS = new Set(["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"]);
+/** Models before 2.5 (and Gemma): no thinking, no JSON Schema for the answer. */
+const BEFORE_2_5 = /gemini-(1\.|2\.0)|gemma/i;
 
 // ---------------------------------------------------------------------------------------------
 // Per-request state: what the response needs from the request (names, JSON-text paths).
@@ -67,6 +70,8 @@ interface RequestState {
   carryText: boolean;
   /** The client's web search tool became Gemini's googleSearch: grounding is told as searches. */
   webSearch?: boolean;
+  /** Where an older model's structured answer holds JSON text standing for other values. */
+  answerPaths?: JsonPath[];
 }
 
 // The pipeline hands the same context object to buildRequest and to the response side.
@@ -498,7 +503,7 @@ function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
   const t = body.thinking;
   if (!t || !isObject(t)) return undefined;
   // Older models have no thinking at all and reject the field.
-  if (/gemini-(1\.|2\.0)|gemma/i.test(model)) return undefined;
+  if (BEFORE_2_5.test(model)) return undefined;
   const pro = /pro/i.test(model);
   if (t.type === "enabled") {
     const budget = Math.floor(countOr0(t.budget_tokens)) || 1024;
@@ -610,7 +615,12 @@ function declareTools(body: MessagesRequest): Declared {
   return out;
 }
 
-function generationConfig(body: MessagesRequest, ctx: CallContext, hasTools: boolean): Obj {
+function generationConfig(
+  body: MessagesRequest,
+  ctx: CallContext,
+  hasTools: boolean,
+  state: RequestState,
+): Obj {
   const gc: Obj = {};
   const cap = countOr0(ctx.upstream.maxTokens);
   const max = countOr0(body.max_tokens);
@@ -622,14 +632,27 @@ function generationConfig(body: MessagesRequest, ctx: CallContext, hasTools: boo
   const stops = (body.stop_sequences ?? []).filter((s) => typeof s === "string" && s);
   // Gemini takes five stop sequences at most.
   if (stops.length) gc.stopSequences = stops.slice(0, 5);
-  const thinking = thinkingConfig(body, modelName(ctx.model));
+  const model = modelName(ctx.model);
+  const thinking = thinkingConfig(body, model);
   if (thinking) gc.thinkingConfig = thinking;
   const format = body.output_config?.format;
   // JSON mode together with function calling is refused by 2.x models.
   if (isObject(format) && format.type === "json_schema" && !hasTools) {
     gc.responseMimeType = "application/json";
-    const { schema, jsonPaths } = cleanGeminiSchema(format.schema);
-    if (schema && !jsonPaths.some((p) => p.length === 0)) gc.responseSchema = schema;
+    if (!BEFORE_2_5.test(model)) {
+      // Standard JSON Schema, so the answer has the client's types (the subset has no integer
+      // enums or free-form objects); only the dialect URI goes, as for parametersJsonSchema.
+      if (isObject(format.schema)) {
+        const { $schema: _, ...schema } = format.schema;
+        gc.responseJsonSchema = schema;
+      }
+    } else {
+      const { schema, jsonPaths } = cleanGeminiSchema(format.schema);
+      if (schema && !jsonPaths.some((p) => p.length === 0)) {
+        gc.responseSchema = schema;
+        if (jsonPaths.length) state.answerPaths = jsonPaths;
+      }
+    }
   }
   return gc;
 }
@@ -659,7 +682,7 @@ function buildBody(
   if (system) out.systemInstruction = { parts: [{ text: system }] };
   if (declared.tools) out.tools = declared.tools;
   if (declared.toolConfig) out.toolConfig = declared.toolConfig;
-  const gc = generationConfig(body, ctx, !!declared.tools);
+  const gc = generationConfig(body, ctx, !!declared.tools, state);
   if (Object.keys(gc).length) out.generationConfig = gc;
   return [out, state, declared.toolsJson];
 }
@@ -758,6 +781,8 @@ class Assembler {
   /** Text or tool calls were emitted (thoughts alone do not answer anything). */
   private visible = false;
   private calls = 0;
+  /** A structured answer with JSON text in it, kept whole to be decoded at the end. */
+  private held = "";
 
   constructor(private sink: Sink, private state: RequestState, private fp: string) {}
 
@@ -777,7 +802,8 @@ class Assembler {
       if (p.thought === true) this.sink.thinking(p.text);
       else {
         this.flush(false);
-        this.sink.text(p.text);
+        if (this.state.answerPaths) this.held += p.text;
+        else this.sink.text(p.text);
         this.visible = true;
       }
     }
@@ -835,6 +861,11 @@ class Assembler {
 
   /** Ends the answer: the stop reason, or a failure when Gemini gave nothing usable. */
   finish(finishReason: string | undefined, blockReason?: string, finishMessage?: string): Outcome {
+    if (this.held) {
+      this.flush(false);
+      this.sink.text(decodeJsonText(this.held, this.state.answerPaths!));
+      this.held = "";
+    }
     // A signature that came after the text would need a thinking block after it; clients take the
     // last block as the answer, and Gemini only requires signatures on function calls, so a
     // text-only signature without an open thinking block is let go.

@@ -88,6 +88,17 @@ export function decodeJsonPaths(args: unknown, paths: readonly JsonPath[]): unkn
   return args;
 }
 
+/** JSON text with the values at `paths` decoded; text that is no JSON (cut short) stays as it is. */
+export function decodeJsonText(text: string, paths: readonly JsonPath[]): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  return JSON.stringify(decodeJsonPaths(value, paths));
+}
+
 /** The reverse, for arguments replayed from the history; copies instead of changing `input`. */
 export function encodeJsonPaths(input: unknown, paths: readonly JsonPath[]): unknown {
   if (paths.length === 0) return input;

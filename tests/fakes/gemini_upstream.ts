@@ -552,6 +552,22 @@ function validateGenerationConfig(config: unknown): Record<string, any> {
     }
     validateSchema(g.responseSchema, "generation_config.response_schema");
   }
+  if (g.responseJsonSchema !== undefined && !isObj(g.responseJsonSchema)) {
+    fail(
+      `Invalid value at 'generation_config.response_json_schema' (type.googleapis.com/google.protobuf.Value), ${
+        JSON.stringify(g.responseJsonSchema)
+      }`,
+    );
+  }
+  if (
+    (g.responseSchema !== undefined || g.responseJsonSchema !== undefined) &&
+    g.responseMimeType !== "application/json" && g.responseMimeType !== "text/x.enum"
+  ) {
+    violation(
+      "generation_config.response_mime_type",
+      "must be application/json or text/x.enum when a response schema is set",
+    );
+  }
   return g;
 }
 

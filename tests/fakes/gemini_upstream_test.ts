@@ -132,6 +132,25 @@ Deno.test("fake: rejects what Gemini's Schema cannot hold", async () => {
   });
 });
 
+Deno.test("fake: a response schema only with JSON output", async () => {
+  await withFake({}, async (fake) => {
+    const ask = (generationConfig: unknown) => ({ contents: [user("a")], generationConfig });
+    const schema = { type: "object", properties: { n: { type: "integer", enum: [1, 2] } } };
+    await rejects(fake, ask({ responseJsonSchema: schema }), /response_mime_type: must be/);
+    await rejects(
+      fake,
+      ask({ responseJsonSchema: "x", responseMimeType: "application/json" }),
+      /response_json_schema/,
+    );
+    const json = await post(
+      fake,
+      GEN,
+      ask({ responseJsonSchema: schema, responseMimeType: "application/json" }),
+    );
+    assert.equal(json.status, 200, json.text);
+  });
+});
+
 Deno.test("fake: rejects empty parts, empty text, bad roles and broken alternation", async () => {
   await withFake({}, async (fake) => {
     await rejects(

@@ -23,14 +23,16 @@ import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
 
 const KEYS = ["AIzaFakeGeminiKeyNumberOne000000000000", "AIzaFakeGeminiKeyNumberTwo000000000000"];
 
-async function setup(options: { thinkingModel?: boolean; baseSuffix?: string } = {}) {
+async function setup(
+  options: { thinkingModel?: boolean; baseSuffix?: string; model?: string } = {},
+) {
   const fake = await startFakeGemini({ requireKey: KEYS, thinkingModel: options.thinkingModel });
   return await proxyTo(fake, {
     name: "gem",
     baseUrl: fake.url + (options.baseSuffix ?? ""),
     serviceType: "gemini",
     apiKeys: KEYS,
-    models: { default: "gemini-2.5-flash" },
+    models: { default: options.model ?? "gemini-2.5-flash" },
   });
 }
 
@@ -407,4 +409,79 @@ Deno.test("gemini: an error written bare after partial text ends the stream with
     messages: [{ role: "user", content: "again" }],
   });
   assert.equal(t.fake.requests[1].headers.get("x-goog-api-key"), KEYS[1]);
+});
+
+Deno.test("gemini: structured output comes back in the client's types, on 2.5 and on 2.0 models", async () => {
+  const schema = {
+    type: "object",
+    properties: {
+      priority: { type: "integer", enum: [1, 2, 3] },
+      data: { type: "object", description: "anything" },
+    },
+    required: ["priority", "data"],
+    additionalProperties: false,
+  };
+  const ask = (t: { server: { url: string } }, stream: boolean) =>
+    fetch(`${t.server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "claude-haiku-test",
+        max_tokens: 200,
+        stream,
+        messages: [{ role: "user", content: "Rate this." }],
+        output_config: { format: { type: "json_schema", schema } },
+      }),
+    });
+  const answerOf = async (res: Response, stream: boolean) => {
+    assert.equal(res.status, 200);
+    if (!stream) return JSON.parse((await res.json()).content[0].text);
+    const { blocks } = assertWellFormedStream(parseSse(await res.text()));
+    return JSON.parse(blocks.map((b) => b.text).join(""));
+  };
+  const final = { finishReason: "STOP", usage: usageMetadata(20, 12) };
+
+  {
+    await using t = await setup();
+    const answer = '{"priority": 2, "data": {"k": 1}}';
+    for (const stream of [false, true]) {
+      t.fake.enqueue(
+        stream
+          ? sseReply([
+            chunk([textPart(answer.slice(0, 14))]),
+            chunk([textPart(answer.slice(14))], final),
+          ])
+          : { status: 200, json: chunk([textPart(answer)], final) },
+      );
+      assert.deepEqual(await answerOf(await ask(t, stream), stream), {
+        priority: 2,
+        data: { k: 1 },
+      });
+    }
+    const gc = t.fake.requests[0].body.generationConfig;
+    assert.equal(gc.responseMimeType, "application/json");
+    assert.deepEqual(gc.responseJsonSchema, schema);
+  }
+  {
+    // 2.0 takes only the OpenAPI subset: the enum and the free-form object travel as text.
+    await using t = await setup({ model: "gemini-2.0-flash" });
+    const answer = '{"priority": "3", "data": "{\\"k\\": 1}"}';
+    for (const stream of [false, true]) {
+      t.fake.enqueue(
+        stream
+          ? sseReply([
+            chunk([textPart(answer.slice(0, 9))]),
+            chunk([textPart(answer.slice(9))], final),
+          ])
+          : { status: 200, json: chunk([textPart(answer)], final) },
+      );
+      assert.deepEqual(await answerOf(await ask(t, stream), stream), {
+        priority: 3,
+        data: { k: 1 },
+      });
+    }
+    const gc = t.fake.requests[0].body.generationConfig;
+    assert.equal(gc.responseSchema.properties.priority.type, "STRING");
+    assert.equal(gc.responseJsonSchema, undefined);
+  }
 });
