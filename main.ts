@@ -1,6 +1,7 @@
 // Composition root: settings, store, app, server.
 import { createApp } from "./lib/app.ts";
 import { type Config, ConfigError, loadConfig } from "./lib/config.ts";
+import { formatLine, type StartupLine } from "./lib/log.ts";
 import { openKv } from "./lib/store/open_kv.ts";
 import { createServices } from "./lib/services.ts";
 import { startKeyRecovery } from "./lib/key_recovery.ts";
@@ -10,7 +11,11 @@ try {
   config = loadConfig();
 } catch (err) {
   if (err instanceof ConfigError) {
-    console.error(err.message);
+    console.error(
+      err.logFormat === "json"
+        ? formatLine("json", "error", "Invalid settings", { problems: err.problems })
+        : err.message,
+    );
     Deno.exit(1);
   }
   throw err;
@@ -27,30 +32,42 @@ Deno.serve({
   hostname: config.hostname,
   onListen({ hostname, port }) {
     const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
+    const url = `http://${shown}:${port}`;
     const { doc } = services.store.snapshot;
-    const lines = [
-      `Claude API proxy listening on http://${shown}:${port}`,
-      `  store: ${config.onDeploy ? "Deno Deploy KV" : config.kvPath}`,
-      `  upstreams: ${doc.upstream.length}, current: ${
-        doc.upstream[doc.currentUpstream]?.name ?? "none"
-      }, strategy: ${doc.loadBalance}`,
+    const current = doc.upstream[doc.currentUpstream]?.name ?? null;
+    const lines: StartupLine[] = [
+      { level: "info", message: `Claude API proxy listening on ${url}`, fields: { url } },
+      { level: "info", message: `store: ${config.onDeploy ? "Deno Deploy KV" : config.kvPath}` },
+      {
+        level: "info",
+        message: `upstreams: ${doc.upstream.length}, current: ${
+          current ?? "none"
+        }, strategy: ${doc.loadBalance}`,
+      },
     ];
     if (!config.proxyAccessKey) {
-      lines.push(
-        "  !! PROXY_ACCESS_KEY is not set: /v1/* answers 401 to everyone until you set it (in .env)",
-      );
+      lines.push({
+        level: "warn",
+        message:
+          "PROXY_ACCESS_KEY is not set: /v1/* answers 401 to everyone until you set it (in .env)",
+      });
     }
     if (!config.adminPassword) {
-      lines.push("  !! ADMIN_PASSWORD is not set: the admin pages at /admin are disabled");
+      lines.push({
+        level: "warn",
+        message: "ADMIN_PASSWORD is not set: the admin pages at /admin are disabled",
+      });
     } else {
-      lines.push(`  admin: http://${shown}:${port}/admin`);
+      lines.push({ level: "info", message: `admin: ${url}/admin` });
     }
     if (doc.upstream.length === 0) {
-      lines.push(
-        "  next: add an upstream on the admin pages, or: deno task config add <name> <baseUrl> <openai|custom|gemini|anthropic>",
-      );
+      lines.push({
+        level: "info",
+        message:
+          "next: add an upstream on the admin pages, or: deno task config add <name> <baseUrl> <openai|custom|gemini|anthropic>",
+      });
     }
-    console.log(lines.join("\n"));
+    services.log.announce(lines);
   },
 }, app.fetch);
 

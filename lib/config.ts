@@ -106,7 +106,11 @@ export interface Config {
 
 /** A setting that failed validation; the message names the variable. */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  constructor(
+    readonly problems: string[],
+    /** How to report it: LOG_FORMAT as given, when it was itself valid. */
+    readonly logFormat: "text" | "json" = "text",
+  ) {
     super(`Invalid settings:\n  ${problems.join("\n  ")}`);
     this.name = "ConfigError";
   }
@@ -162,6 +166,7 @@ export function parseConfig(vars: Record<string, string | undefined>): Config {
       result.error.issues.map((i) =>
         `${i.path.join(".")}: ${i.message} (got "${env[String(i.path[0])] ?? ""}")`
       ),
+      env.LOG_FORMAT === "json" ? "json" : "text",
     );
   }
   const e = result.data;

@@ -4,12 +4,44 @@ import type { Config } from "./config.ts";
 const LEVELS = { error: 0, warn: 1, info: 2, debug: 3 } as const;
 export type Level = keyof typeof LEVELS;
 
+/** One line of what the server says when it starts. */
+export interface StartupLine {
+  level: "info" | "warn";
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
 export interface Logger {
   enabled(level: Level): boolean;
   log(level: Level, message: string, fields?: Record<string, unknown>): void;
+  /**
+   * The start-up lines, shown whatever LOG_LEVEL says (they tell what to set next): an indented
+   * block in text, one object per line in JSON.
+   */
+  announce(lines: StartupLine[]): void;
   /** Adds a secret (upstream key, password) that must never be printed. */
   addSecret(secret: string | undefined): void;
   redact(text: string): string;
+}
+
+/** One log line in the given format, unredacted. */
+export function formatLine(
+  format: Config["logFormat"],
+  level: Level,
+  message: string,
+  fields?: Record<string, unknown>,
+): string {
+  if (format === "json") {
+    return JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields });
+  }
+  const extra = fields
+    ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) =>
+      `${k}=${typeof v === "string" ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`
+    ).join(" ")
+    : "";
+  return `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${
+    extra ? " " + extra : ""
+  }`;
 }
 
 export function createLogger(
@@ -33,22 +65,20 @@ export function createLogger(
     redact,
     log(level, message, fields) {
       if (LEVELS[level] > max) return;
-      let line: string;
+      write(redact(formatLine(config.logFormat, level, message, fields)), level);
+    },
+    announce(lines) {
       if (config.logFormat === "json") {
-        line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields });
-      } else {
-        const extra = fields
-          ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) =>
-            `${k}=${
-              typeof v === "string" ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)
-            }`
-          ).join(" ")
-          : "";
-        line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${
-          extra ? " " + extra : ""
-        }`;
+        for (const l of lines) {
+          write(redact(formatLine("json", l.level, l.message, l.fields)), l.level);
+        }
+        return;
       }
-      write(redact(line), level);
+      // One block on stdout, as people read it: the first line, then the rest indented.
+      const text = lines.map((l, i) =>
+        i === 0 ? l.message : `  ${l.level === "warn" ? "!! " : ""}${l.message}`
+      );
+      write(redact(text.join("\n")), "info");
     },
   };
 }

@@ -52,7 +52,10 @@ export async function createServices(
 ): Promise<Services> {
   const now = options.now ?? Date.now;
   const log = options.logger ?? createLogger(config);
-  const follow = { watch: options.watch, pollMs: options.pollMs };
+  // Through the logger, so LOG_FORMAT=json output stays one object per line.
+  const onError = (message: string, err: unknown) =>
+    log.log("error", message, { error: err instanceof Error ? err.message : String(err) });
+  const follow = { watch: options.watch, pollMs: options.pollMs, onError };
   const store = await ConfigStore.open(kv, config.loadBalanceStrategy, follow);
   const health = await KeyHealthStore.open(kv, { now, ...follow });
   for (const secret of [config.proxyAccessKey, config.adminPassword, config.metricsToken]) {

@@ -7,7 +7,7 @@ import {
   InvalidConfigError,
   validateDocument,
 } from "../config_document.ts";
-import { followKey } from "./follow_key.ts";
+import { followKey, reportToConsole, type StoreErrorReport } from "./follow_key.ts";
 import { keys } from "./keys.ts";
 
 /** KV values are limited to 64 KiB (two bytes a character at worst): the document is chunked. */
@@ -37,7 +37,12 @@ export class ConfigStore {
   #listeners = new Set<(s: Snapshot) => void>();
   #unfollow?: () => void;
 
-  private constructor(private kv: Deno.Kv, private defaultStrategy: Strategy, initial: Snapshot) {
+  private constructor(
+    private kv: Deno.Kv,
+    private defaultStrategy: Strategy,
+    private report: StoreErrorReport,
+    initial: Snapshot,
+  ) {
     this.#current = initial;
   }
 
@@ -45,15 +50,21 @@ export class ConfigStore {
   static async open(
     kv: Deno.Kv,
     defaultStrategy: Strategy,
-    options: { watch?: boolean; pollMs?: number } = {},
+    options: { watch?: boolean; pollMs?: number; onError?: StoreErrorReport } = {},
   ): Promise<ConfigStore> {
-    const store = new ConfigStore(kv, defaultStrategy, await read(kv, defaultStrategy));
+    const report = options.onError ?? reportToConsole;
+    const store = new ConfigStore(
+      kv,
+      defaultStrategy,
+      report,
+      await read(kv, defaultStrategy, report),
+    );
     if (options.watch !== false) {
       store.#unfollow = followKey(kv, keys.configMeta(), async (versionstamp) => {
         if (versionstamp !== store.#current.version) {
-          store.#publish(await read(kv, defaultStrategy));
+          store.#publish(await read(kv, defaultStrategy, report));
         }
-      }, { pollMs: options.pollMs, onError: (err) => console.error("config watch:", err) });
+      }, { pollMs: options.pollMs, onError: (err) => report("config watch", err) });
     }
     return store;
   }
@@ -94,7 +105,7 @@ export class ConfigStore {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const metaKey = keys.configMeta();
       const meta = await this.kv.get<Meta>(metaKey);
-      const latest = await read(this.kv, this.defaultStrategy);
+      const latest = await read(this.kv, this.defaultStrategy, this.report);
       if (latest.version !== meta.versionstamp) continue;
       const draft = structuredClone(latest.doc);
       const next = change(draft) ?? draft;
@@ -110,7 +121,7 @@ export class ConfigStore {
 
   /** Re-reads KV now (the watch does this by itself; tests and the CLI may want it at once). */
   async refresh(): Promise<Snapshot> {
-    const snap = await read(this.kv, this.defaultStrategy);
+    const snap = await read(this.kv, this.defaultStrategy, this.report);
     this.#publish(snap);
     return snap;
   }
@@ -126,7 +137,11 @@ export class ConfigStore {
   }
 }
 
-async function read(kv: Deno.Kv, defaultStrategy: Strategy): Promise<Snapshot> {
+async function read(
+  kv: Deno.Kv,
+  defaultStrategy: Strategy,
+  report: StoreErrorReport,
+): Promise<Snapshot> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const meta = await kv.get<Meta>(keys.configMeta());
     if (!meta.value) return { doc: emptyDocument(defaultStrategy), version: null };
@@ -145,7 +160,7 @@ async function read(kv: Deno.Kv, defaultStrategy: Strategy): Promise<Snapshot> {
       return { doc, version: meta.versionstamp };
     } catch (err) {
       if (err instanceof InvalidConfigError) {
-        console.error("stored configuration is invalid, serving it unvalidated:", err.message);
+        report("stored configuration is invalid, serving it unvalidated", err);
         return { doc: JSON.parse(chunks.map((c) => c.value).join("")), version: meta.versionstamp };
       }
       throw err;

@@ -1,6 +1,13 @@
 // Follows one KV key for changes: kv.watch, plus optional polling, because on a local KV file
 // kv.watch only sees the writes of its own process.
 
+/** Reports what a store cannot throw to anyone: a failed watch, a stored document gone bad. */
+export type StoreErrorReport = (message: string, err: unknown) => void;
+
+/** Where a store reports when it was given nowhere else (the CLI). */
+export const reportToConsole: StoreErrorReport = (message, err) =>
+  console.error(`${message}:`, err);
+
 /**
  * Calls `onChange(versionstamp)` when `key` may have changed (the callback decides whether it did).
  * Returns a function that stops following.

@@ -1,6 +1,6 @@
 // Key health (cooling down until T for a model, or disabled with a reason) shared through KV by
 // every instance; each keeps an in-memory copy refreshed by kv.watch, so picking a key never waits.
-import { followKey } from "./follow_key.ts";
+import { followKey, reportToConsole, type StoreErrorReport } from "./follow_key.ts";
 import { keys } from "./keys.ts";
 
 export interface KeyState {
@@ -26,14 +26,20 @@ export class KeyHealthStore {
 
   static async open(
     kv: Deno.Kv,
-    options: { now?: () => number; watch?: boolean; pollMs?: number } = {},
+    options: {
+      now?: () => number;
+      watch?: boolean;
+      pollMs?: number;
+      onError?: StoreErrorReport;
+    } = {},
   ): Promise<KeyHealthStore> {
+    const report = options.onError ?? reportToConsole;
     const store = new KeyHealthStore(kv, options.now ?? Date.now);
     await store.reload();
     if (options.watch !== false) {
       store.#unfollow = followKey(kv, keys.keyHealthVersion(), async (versionstamp) => {
         if (versionstamp !== store.#seenVersion) await store.reload();
-      }, { pollMs: options.pollMs, onError: (err) => console.error("key health watch:", err) });
+      }, { pollMs: options.pollMs, onError: (err) => report("key health watch", err) });
     }
     return store;
   }

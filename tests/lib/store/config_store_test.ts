@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { InvalidConfigError } from "../../../lib/config_document.ts";
 import { ConfigStore, ConflictError } from "../../../lib/store/config_store.ts";
+import { keys } from "../../../lib/store/keys.ts";
 
 const upstream = (name: string, keys: string[] = ["sk-test-1"]) => ({
   name,
@@ -172,4 +173,29 @@ Deno.test("config store: another instance on the same KV file sees a change with
   } finally {
     await Deno.remove(path).catch(() => {});
   }
+});
+
+Deno.test("config store: a stored document gone invalid is served and reported where it is told", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const writer = await ConfigStore.open(kv, "failover", { watch: false });
+  const { version } = await writer.replace({ upstream: [upstream("a")] });
+  // As if written by a version of the proxy with other rules: a kind this one does not know.
+  const bad = JSON.stringify({ upstream: [{ ...upstream("a"), serviceType: "retired" }] });
+  const meta = await kv.get(keys.configMeta());
+  assert.equal(meta.versionstamp, version);
+  await kv.atomic().check(meta).set(keys.configChunk(0), bad).set(keys.configMeta(), {
+    chunks: 1,
+    updatedAt: Date.now(),
+  }).commit();
+  const reports: string[] = [];
+  const store = await ConfigStore.open(kv, "failover", {
+    watch: false,
+    onError: (message, err) => reports.push(`${message}: ${(err as Error).message}`),
+  });
+  assert.equal(store.snapshot.doc.upstream[0].serviceType, "retired");
+  assert.equal(reports.length, 1);
+  assert.match(
+    reports[0],
+    /^stored configuration is invalid, serving it unvalidated: .*serviceType/,
+  );
 });

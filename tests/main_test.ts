@@ -1,0 +1,142 @@
+// The server process as users start it: what it writes to stdout and stderr.
+import assert from "node:assert/strict";
+import { ConfigStore } from "../lib/store/config_store.ts";
+import { startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
+
+const ACCESS = "main-test-access-key-0001";
+const UPSTREAM_KEY = "sk-main-test-upstream-key-0001";
+
+/** main.ts in an empty directory (no .env), with these settings; an empty value is unset. */
+function startMain(dir: string, env: Record<string, string>) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
+    env: {
+      PORT: "0",
+      HOSTNAME: "127.0.0.1",
+      NO_COLOR: "1",
+      ADMIN_PASSWORD: "",
+      LOG_LEVEL: "",
+      ...env,
+    },
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Every line must be one JSON object; returns them. */
+function jsonLines(text: string, stream: string): Record<string, unknown>[] {
+  return text.split("\n").filter((l) => l !== "").map((line) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      assert.fail(`${stream} line is not JSON: ${line}`);
+    }
+    assert.equal(typeof parsed, "object", `${stream}: ${line}`);
+    assert.ok(parsed && !Array.isArray(parsed), `${stream}: ${line}`);
+    return parsed as Record<string, unknown>;
+  });
+}
+
+Deno.test({
+  name: "LOG_FORMAT=json: every line the server writes, start-up included, is one JSON object",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const kvPath = `${dir}/proxy.kv`;
+    const fake = await startFakeAnthropic();
+    const kv = await Deno.openKv(kvPath);
+    const store = await ConfigStore.open(kv, "failover", { watch: false });
+    await store.replace({
+      upstream: [{
+        name: "fake",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: [UPSTREAM_KEY],
+      }],
+    });
+    store.close();
+    kv.close();
+    // No ADMIN_PASSWORD: the start-up lines then carry a warning too.
+    const child = startMain(dir, {
+      KV_PATH: kvPath,
+      PROXY_ACCESS_KEY: ACCESS,
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "debug",
+      ENABLE_REQUEST_LOGS: "true",
+      ENABLE_RESPONSE_LOGS: "true",
+    });
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    // A server that never says where it listens, in JSON, is stopped rather than waited for.
+    const watchdog = setTimeout(() => child.kill("SIGTERM"), 20_000);
+    try {
+      while (!/"url":"(http:[^"]+)"/.test(out)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`no JSON start-up line: ${out}${await stderr}`);
+        out += value;
+      }
+      clearTimeout(watchdog);
+      const url = out.match(/"url":"(http:[^"]+)"/)![1];
+      const asked = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "claude-test",
+          max_tokens: 5,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      assert.equal(asked.status, 200);
+      await asked.body?.cancel();
+      const refused = await fetch(`${url}/v1/messages`, { method: "POST", body: "{}" });
+      assert.equal(refused.status, 401);
+      await refused.body?.cancel();
+      // The request's lines are written after the answer.
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      clearTimeout(watchdog);
+      child.kill("SIGTERM");
+      await child.status;
+      await fake.close();
+    }
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    const lines = [...jsonLines(out, "stdout"), ...jsonLines(await stderr, "stderr")];
+    const messages = lines.map((l) => String(l.msg));
+    assert.ok(messages.some((m) => m.startsWith("Claude API proxy listening on http://")));
+    assert.ok(messages.some((m) => m.startsWith("store: ")));
+    assert.ok(
+      lines.some((l) => l.level === "warn" && /ADMIN_PASSWORD is not set/.test(String(l.msg))),
+    );
+    assert.ok(messages.some((m) => m.includes("/v1/messages 200")), messages.join("\n"));
+    for (const l of lines) assert.ok(typeof l.time === "string" && typeof l.level === "string");
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test("LOG_FORMAT=json: a bad setting at start is reported as one JSON object", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+  const child = startMain(dir, { LOG_FORMAT: "json", ENABLE_CORS: "maybe", PORT: "x" });
+  const [status, out, err] = await Promise.all([
+    child.status,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(status.code, 1);
+  assert.equal(out, "");
+  const [line, ...rest] = jsonLines(err, "stderr");
+  assert.deepEqual(rest, []);
+  assert.equal(line.level, "error");
+  assert.equal(line.msg, "Invalid settings");
+  const problems = line.problems as string[];
+  assert.equal(problems.length, 2);
+  assert.match(problems.join("\n"), /ENABLE_CORS: must be true or false/);
+  assert.match(problems.join("\n"), /PORT: /);
+});
