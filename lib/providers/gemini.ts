@@ -866,23 +866,12 @@ class Assembler {
       this.sink.text(decodeJsonText(this.held, this.state.answerPaths!));
       this.held = "";
     }
-    // A signature that came after the text would need a thinking block after it; clients take the
-    // last block as the answer, and Gemini only requires signatures on function calls, so a
-    // text-only signature without an open thinking block is let go.
-    this.flush(this.pending.c !== undefined);
-    if (blockReason && finishReason === undefined) {
-      this.sink.text(`Gemini blocked this request (blockReason: ${blockReason}).`);
-      return { stop: "refusal" };
-    }
+    const blocked = blockReason !== undefined && finishReason === undefined;
     const reason = finishReason ?? "STOP";
     const detail = finishMessage ? `: ${finishMessage}` : "";
-    if (REFUSAL_REASONS.has(reason)) {
-      if (!this.visible) {
-        this.sink.text(`Gemini stopped this answer for safety reasons (finishReason: ${reason}).`);
-      }
-      return { stop: "refusal" };
-    }
-    if (FAILED_CALL_REASONS.has(reason)) {
+    // A failed answer leaves its thinking block open: Claude Code asks again without streaming
+    // when a stream errs inside a block, but takes a closed one as the finished answer.
+    if (!blocked && FAILED_CALL_REASONS.has(reason)) {
       return {
         failure: {
           status: 502,
@@ -891,9 +880,10 @@ class Assembler {
         },
       };
     }
-    if (reason === "MAX_TOKENS") return { stop: "max_tokens" };
-    if (this.calls > 0) return { stop: "tool_use" };
-    if (!this.visible) {
+    if (
+      !blocked && !REFUSAL_REASONS.has(reason) && reason !== "MAX_TOKENS" && this.calls === 0 &&
+      !this.visible
+    ) {
       return {
         failure: {
           status: 502,
@@ -903,6 +893,22 @@ class Assembler {
         },
       };
     }
+    // A signature that came after the text would need a thinking block after it; clients take the
+    // last block as the answer, and Gemini only requires signatures on function calls, so a
+    // text-only signature without an open thinking block is let go.
+    this.flush(this.pending.c !== undefined);
+    if (blocked) {
+      this.sink.text(`Gemini blocked this request (blockReason: ${blockReason}).`);
+      return { stop: "refusal" };
+    }
+    if (REFUSAL_REASONS.has(reason)) {
+      if (!this.visible) {
+        this.sink.text(`Gemini stopped this answer for safety reasons (finishReason: ${reason}).`);
+      }
+      return { stop: "refusal" };
+    }
+    if (reason === "MAX_TOKENS") return { stop: "max_tokens" };
+    if (this.calls > 0) return { stop: "tool_use" };
     return { stop: "end_turn" };
   }
 }

@@ -212,11 +212,14 @@ export class AnthropicStreamWriter {
     this.finish(message.stop_reason, message.usage, message.stop_sequence);
   }
 
-  /** Ends the stream with an `event: error` frame; no `message_stop` follows an error. */
+  /**
+   * Ends the stream with an `event: error` frame; no `message_stop` follows an error. An open
+   * block stays open, as Anthropic leaves it: Claude Code then asks again without streaming,
+   * where a closed block would be taken as a finished answer (or a finished, cut-off tool call).
+   */
   error(failure: UpstreamFailure): void {
     if (this.done) return;
     this.failure = failure;
-    this.closeBlock();
     this.buf += sseFrame(
       "error",
       `{"type":"error","error":{"type":"${failure.type}","message":${

@@ -672,6 +672,22 @@ Deno.test("stream: MALFORMED_FUNCTION_CALL is an api_error, never an empty end_t
   ]);
 });
 
+Deno.test("stream: a failed answer after thoughts leaves the thinking block open for the error", () => {
+  // Claude Code asks again without streaming when an error comes inside a block; a signed and
+  // closed thinking block would be taken as the whole answer.
+  for (const finishReason of ["MALFORMED_FUNCTION_CALL", "STOP"]) {
+    const events = stream([
+      sseEvent(chunk([textPart("Let me run ls.", { thought: true })])),
+      sseEvent(chunk([], { finishReason, usage: usageMetadata(10, 3) })),
+    ]);
+    assert.deepEqual(summary(events).slice(2, -1), [
+      "start 0 thinking",
+      "thinking_delta 0 Let me run ls.",
+    ]);
+    assert.match(summary(events).at(-1)!, /^error api_error: Gemini /);
+  }
+});
+
 Deno.test("stream: SAFETY with nothing said is a refusal with an explanation", () => {
   assert.deepEqual(summary(stream(fixture("safety.sse"))), [
     "message_start",
@@ -696,7 +712,7 @@ Deno.test("stream: a blocked prompt is a refusal", () => {
   ]);
 });
 
-Deno.test("stream: an error chunk mid-stream closes the block and ends with an error event", () => {
+Deno.test("stream: an error chunk mid-stream ends with an error event, the block left open", () => {
   const c = ctx();
   const writer = new AnthropicStreamWriter({ id: "m", model: "x", inputTokens: 0 });
   const translator = geminiProvider.createStreamTranslator(c, writer);
@@ -710,7 +726,6 @@ Deno.test("stream: an error chunk mid-stream closes the block and ends with an e
     "start 0 text",
     "text_delta 0 Working on",
     "text_delta 0  it",
-    "stop 0",
     "error overloaded_error: The model is overloaded. Please try again later.",
   ]);
   assert.equal(writer.failure?.keyFault, "transient");
@@ -746,17 +761,15 @@ Deno.test("stream: after partial text, an error without data: ends the stream wi
     "ping",
     "start 0 text",
     "text_delta 0 Partial ans",
-    "stop 0",
     "error rate_limit_error: You exceeded your current quota, please check your plan and billing details.",
   ]);
   assert.equal(writer.failure?.retryAfterMs, 31_000);
 });
 
 Deno.test("stream: a body that ends without a finish reason is an error", () => {
-  assert.deepEqual(summary(stream(fixture("cut_stream.sse"))).slice(-2), [
-    "stop 0",
-    "error api_error: upstream stream ended unexpectedly",
-  ]);
+  const cut = summary(stream(fixture("cut_stream.sse")));
+  assert.ok(cut.at(-2)!.startsWith("text_delta 0"), cut.at(-2));
+  assert.equal(cut.at(-1), "error api_error: upstream stream ended unexpectedly");
   assert.deepEqual(summary(stream("")), [
     "message_start",
     "ping",
