@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { CLAUDE_BIN, runClaude } from "./helpers/claude_code.ts";
 import { startTestServer } from "./helpers/server.ts";
 import { startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
-import { startFakeOpenAI } from "./fakes/openai_upstream.ts";
+import { openaiChunk, startFakeOpenAI } from "./fakes/openai_upstream.ts";
 import { startFakeGemini } from "./fakes/gemini_upstream.ts";
 
 const ignore = !CLAUDE_BIN;
@@ -128,6 +128,45 @@ Deno.test({
       assert.match(run.result.result, /example1\.com/);
       const search = fake.requests.find((r) => r.body.tools?.[0]?.googleSearch);
       assert.ok(search, "the search went to Gemini as googleSearch");
+    } finally {
+      await server.close();
+      await fake.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "claude code: an OpenAI stream that breaks mid-answer is recovered by its non-streaming retry",
+  ignore,
+  async fn() {
+    const fake = await startFakeOpenAI();
+    fake.enqueue({
+      resetAfterChunks: 2,
+      sse: [
+        openaiChunk({ role: "assistant", content: "" }),
+        openaiChunk({ content: "Half an ans" }),
+        openaiChunk({ content: "wer" }),
+      ],
+    });
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "up",
+          baseUrl: fake.url,
+          serviceType: "openai",
+          apiKeys: ["sk-cc-openai-1"],
+          models: { default: "gpt-4o" },
+        }],
+      },
+    });
+    try {
+      const run = await runClaude(server.url, "say hi");
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.result.result, /Hello from fake OpenAI/);
+      const [broken, again] = fake.requests.filter((r) => r.path.endsWith("/chat/completions"));
+      assert.equal(broken.body.stream, true);
+      assert.notEqual(again?.body.stream, true, "Claude Code asked again without streaming");
     } finally {
       await server.close();
       await fake.close();
