@@ -513,7 +513,13 @@ const GENERATION_KEYS = [
   "imageConfig",
 ];
 
-function validateGenerationConfig(config: unknown): Record<string, any> {
+/** Output token limits of the models tests use; the real API states the range in its 400. */
+const OUTPUT_LIMITS: Array<[RegExp, number]> = [
+  [/^gemini-(1\.5|2\.0)-/, 8192],
+  [/^gemini-(2\.5|3)/, 65536],
+];
+
+function validateGenerationConfig(config: unknown, model?: string): Record<string, any> {
   const g = known(config, GENERATION_KEYS, "generation_config");
   for (const k of ["maxOutputTokens", "topK", "candidateCount"]) {
     if (g[k] !== undefined && !Number.isInteger(g[k])) {
@@ -524,6 +530,14 @@ function validateGenerationConfig(config: unknown): Record<string, any> {
   }
   if (g.maxOutputTokens !== undefined && g.maxOutputTokens < 1) {
     violation("generation_config.max_output_tokens", "must be positive");
+  }
+  const limit = model ? OUTPUT_LIMITS.find(([re]) => re.test(model))?.[1] : undefined;
+  if (limit && g.maxOutputTokens > limit) {
+    fail(
+      `Unable to submit request because it has a maxOutputTokens value of ${g.maxOutputTokens} but the supported range is from 1 (inclusive) to ${
+        limit + 1
+      } (exclusive). Update the value and try again.`,
+    );
   }
   if (g.stopSequences !== undefined) {
     if (!Array.isArray(g.stopSequences) || g.stopSequences.length > 5) {
@@ -593,13 +607,14 @@ function validateRequest(
   input: unknown,
   opts: FakeOptions,
   issued: Set<string> | undefined,
+  model?: string,
 ): Checked {
   const body = known(input, REQUEST_KEYS, "");
   const declared: Declared = { names: new Set() };
   if (body.tools !== undefined) validateTools(body.tools, declared);
   if (body.toolConfig !== undefined) validateToolConfig(body.toolConfig, declared);
   const gc = body.generationConfig !== undefined
-    ? validateGenerationConfig(body.generationConfig)
+    ? validateGenerationConfig(body.generationConfig, model)
     : {};
   if (body.systemInstruction !== undefined) {
     const si = known(body.systemInstruction, ["role", "parts"], "system_instruction");
@@ -702,10 +717,10 @@ function validateRequest(
  */
 export function checkGeminiRequest(
   body: unknown,
-  options: { thinkingModel?: boolean } = {},
+  options: { thinkingModel?: boolean; model?: string } = {},
 ): string | undefined {
   try {
-    validateRequest(body, options, undefined);
+    validateRequest(body, options, undefined, options.model);
     return undefined;
   } catch (err) {
     if (err instanceof Invalid) return err.message;
@@ -997,9 +1012,9 @@ export function startFakeGemini(options: FakeOptions = {}): Promise<FakeUpstream
           ) {
             violation("generate_content_request.model", "must be of the form models/{model}");
           }
-          checked = validateRequest(inner, options, issued);
+          checked = validateRequest(inner, options, issued, model);
         } else checked = validateRequest({ contents: outer.contents }, options, issued);
-      } else checked = validateRequest(body, options, issued);
+      } else checked = validateRequest(body, options, issued, model);
     } catch (err) {
       if (err instanceof Invalid) return invalid(err.message);
       throw err;

@@ -132,6 +132,30 @@ Deno.test("fake: rejects what Gemini's Schema cannot hold", async () => {
   });
 });
 
+Deno.test("fake: a model refuses more output tokens than it has, in the real wording", async () => {
+  await withFake({}, async (fake) => {
+    const ask = (generationConfig: unknown) => ({ contents: [user("a")], generationConfig });
+    const r = await post(
+      fake,
+      "/v1beta/models/gemini-2.0-flash:generateContent",
+      ask({ maxOutputTokens: 32000 }),
+    );
+    assert.equal(r.status, 400);
+    assert.equal(
+      r.json.error.message,
+      "Unable to submit request because it has a maxOutputTokens value of 32000 but the supported range is from 1 (inclusive) to 8193 (exclusive). Update the value and try again.",
+    );
+    const ok = await post(
+      fake,
+      "/v1beta/models/gemini-2.0-flash:generateContent",
+      ask({ maxOutputTokens: 8192 }),
+    );
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await post(fake, GEN, ask({ maxOutputTokens: 64000 }))).status, 200);
+    await rejects(fake, ask({ maxOutputTokens: 65537 }), /to 65537 \(exclusive\)/);
+  });
+});
+
 Deno.test("fake: a response schema only with JSON output", async () => {
   await withFake({}, async (fake) => {
     const ask = (generationConfig: unknown) => ({ contents: [user("a")], generationConfig });

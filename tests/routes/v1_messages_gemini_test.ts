@@ -485,3 +485,34 @@ Deno.test("gemini: structured output comes back in the client's types, on 2.5 an
     assert.equal(gc.responseJsonSchema, undefined);
   }
 });
+
+Deno.test("gemini: Claude Code's 32000 max_tokens on a model that takes 8192 is retried within it, and later requests ask for 8192 at once", async () => {
+  await using t = await setup({ model: "gemini-2.0-flash" });
+  const request = {
+    model: "claude-sonnet-4-5",
+    max_tokens: 32000,
+    system: [{ type: "text" as const, text: "You are Claude Code, Anthropic's official CLI." }],
+    tools,
+    messages: [{ role: "user" as const, content: [{ type: "text" as const, text: "Hello" }] }],
+  };
+  const first = await t.client.messages.stream(request).finalMessage();
+  assert.match((first.content[0] as Anthropic.TextBlock).text, /Hello from fake Gemini/);
+  const sent = () => t.fake.requests.map((r) => r.body.generationConfig.maxOutputTokens);
+  assert.deepEqual(sent(), [32000, 8192]);
+  // The refusal is the request's, not the key's: the same key served the retry.
+  assert.deepEqual(
+    t.fake.requests.map((r) => r.headers.get("x-goog-api-key")),
+    [KEYS[0], KEYS[0]],
+  );
+  assert.equal(t.server.services.health.get("gem", keyId(KEYS[0]), "gemini-2.0-flash"), undefined);
+
+  // Claude Code's non-streaming fallback (the SDK itself refuses 32000 without a stream).
+  const second = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify(request),
+  });
+  assert.equal(second.status, 200);
+  assert.equal((await second.json()).stop_reason, "end_turn");
+  assert.deepEqual(sent(), [32000, 8192, 8192]);
+});
