@@ -148,12 +148,23 @@ function applyInput(u: UpstreamConfig, input: UpstreamInput): void {
   }
 }
 
+/**
+ * The document fills in a missing name (old config files had none); an admin who left the name
+ * blank made a mistake, so it is refused here instead of being silently replaced.
+ */
+function requireName(input: UpstreamInput, index: number): void {
+  if (!input.name?.trim()) {
+    throw new InvalidConfigError([`upstream.${index}.name: must not be empty`]);
+  }
+}
+
 export async function addUpstream(
   target: ConfigTarget,
   input: UpstreamInput,
   expectedVersion?: string | null,
 ): Promise<Snapshot> {
   const { snapshot } = await applyChange(target, (doc) => {
+    requireName(input, doc.upstream.length);
     const u: UpstreamConfig = { name: "", baseUrl: "", serviceType: "", apiKeys: [] };
     applyInput(u, input);
     doc.upstream.push(u);
@@ -161,15 +172,20 @@ export async function addUpstream(
   return snapshot;
 }
 
-/** Changes an upstream's settings; a rename carries over the fallbacks that named it. */
+/**
+ * Changes an upstream's settings; a rename carries over the fallbacks that named it. Returns the
+ * name as saved.
+ */
 export async function editUpstream(
   target: ConfigTarget,
   ref: UpstreamRef,
   input: UpstreamInput,
   expectedVersion?: string | null,
-): Promise<Snapshot> {
-  const { snapshot } = await applyChange(target, (doc) => {
-    const u = doc.upstream[findUpstream(doc, ref)];
+): Promise<{ snapshot: Snapshot; name: string }> {
+  const { snapshot, result } = await applyChange(target, (doc) => {
+    const i = findUpstream(doc, ref);
+    requireName(input, i);
+    const u = doc.upstream[i];
     const oldName = u.name;
     applyInput(u, input);
     if (u.name !== oldName) {
@@ -177,8 +193,9 @@ export async function editUpstream(
         if (other.fallback?.toLowerCase() === oldName.toLowerCase()) other.fallback = u.name;
       }
     }
+    return i;
   }, expectedVersion);
-  return snapshot;
+  return { snapshot, name: snapshot.doc.upstream[result].name };
 }
 
 /** Removes an upstream; fallbacks that named it are dropped, the current one stays current. */

@@ -234,15 +234,17 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     const props = formProps(c, values, undefined, version ?? null);
     const index = services.store.snapshot.doc.upstream.length;
     if (Object.keys(errors).length) return formError(c, props, FORM_ERRORS, index, errors);
+    let name: string;
     try {
-      await addUpstream(target, input, version);
+      // The stored name, normalised by validation, is the one its pages answer to.
+      name = (await addUpstream(target, input, version)).doc.upstream.at(-1)!.name;
     } catch (err) {
       if (statusFor(err) === null) throw err;
       return formError(c, props, err, index);
     }
-    return redirectWith(c, upstreamPath(input.name, "/keys"), {
+    return redirectWith(c, upstreamPath(name, "/keys"), {
       kind: "ok",
-      text: `Upstream “${input.name}” added. Now add its keys.`,
+      text: `Upstream “${name}” added. Now add its keys.`,
     });
   });
 
@@ -265,20 +267,16 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     const version = formVersion(form);
     const props = formProps(c, values, original, version ?? null);
     if (Object.keys(errors).length) return formError(c, props, FORM_ERRORS, found.index, errors);
+    let name: string;
     try {
-      await editUpstream(target, original, input, version);
+      ({ name } = await editUpstream(target, original, input, version));
     } catch (err) {
       if (statusFor(err) === null) throw err;
       return formError(c, props, err, found.index);
     }
     // Key health is kept by upstream name: disabled and cooling keys stay so under the new one.
-    if (input.name !== original) {
-      await services.health.rename(original, input.name);
-    }
-    return redirectWith(c, "/admin/upstreams", {
-      kind: "ok",
-      text: `Upstream “${input.name}” saved.`,
-    });
+    if (name !== original) await services.health.rename(original, name);
+    return redirectWith(c, "/admin/upstreams", { kind: "ok", text: `Upstream “${name}” saved.` });
   });
 
   app.get("/:name/delete", (c) => {

@@ -808,3 +808,51 @@ Deno.test("no page shows a secret: upstream keys, ADMIN_PASSWORD, PROXY_ACCESS_K
     await fake.close();
   }
 });
+
+/** The edit form's fields for `name`, everything else as the base config has it. */
+function primaryFields(version: string, name: string): Record<string, string | string[]> {
+  return {
+    version,
+    name,
+    serviceType: "anthropic",
+    baseUrl: "https://api.anthropic.com",
+    modelFrom: [""],
+    modelTo: [""],
+    modelDefault: "",
+    fallback: "",
+    maxTokens: "",
+    maxTokensField: "",
+    description: "",
+  };
+}
+
+Deno.test("a blank upstream name is refused beside the field, nothing saved, key health kept", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const health = s.services.health;
+    await health.disable("primary", keyId(KEY_1), "admin: disabled by hand");
+    const before = s.services.store.snapshot.version;
+    for (const name of ["", "   "]) {
+      const version = await b.versionOf("/admin/upstreams/primary");
+      const edited = await b.post("/admin/upstreams/primary", primaryFields(version, name));
+      assert.equal(edited.status, 422);
+      const html = await edited.text();
+      assert.match(html, /id="f-name-error"[^>]*>must not be empty/);
+      assert.doesNotMatch(html, /saved\./);
+      const added = await b.post("/admin/upstreams/new", primaryFields(version, name));
+      assert.equal(added.status, 422);
+      assert.match(await added.text(), /id="f-name-error"[^>]*>must not be empty/);
+    }
+    assert.equal(s.services.store.snapshot.version, before, "nothing was stored");
+    assert.equal(health.get("primary", keyId(KEY_1), "any")?.state, "disabled");
+
+    // A rename moves key health to the name as stored.
+    const version = await b.versionOf("/admin/upstreams/primary");
+    const renamed = await b.post("/admin/upstreams/primary", primaryFields(version, "  main  "));
+    await renamed.body?.cancel();
+    assert.equal(renamed.status, 303);
+    assert.equal(s.services.store.snapshot.doc.upstream[0].name, "main");
+    assert.equal(health.get("main", keyId(KEY_1), "any")?.state, "disabled");
+    assert.match(await b.text("/admin/upstreams"), /Upstream “main” saved\./);
+  });
+});
