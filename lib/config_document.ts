@@ -13,6 +13,8 @@ export interface ConfigDocument {
   [extra: string]: unknown;
 }
 
+const RESERVED_NAMES = [".", "..", "new"];
+
 const httpUrl = z.string().trim().refine((v) => {
   try {
     const u = new URL(v);
@@ -24,7 +26,12 @@ const httpUrl = z.string().trim().refine((v) => {
 
 const UpstreamSchema = z.looseObject({
   name: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters")
-    .regex(/^[^\s/][^/]*$/, "must not contain / or start with a space"),
+    .regex(/^[^\s/][^/]*$/, "must not contain / or start with a space")
+    // Each upstream has pages at /admin/upstreams/<name>: browsers resolve "." and ".." away, and
+    // the Add page owns "new".
+    .refine((v) => !RESERVED_NAMES.includes(v.toLowerCase()), {
+      message: '".", ".." and "new" are reserved by the admin pages',
+    }),
   baseUrl: httpUrl.transform((v) => v.replace(/\/+$/, "")),
   serviceType: z.string().trim().superRefine((v, ctx) => {
     if (!providerKinds().includes(v)) {

@@ -87,7 +87,7 @@ export function UpstreamForm(props: UpstreamFormProps) {
           value={v.name}
           errors={errors}
           required
-          hint="Used in URLs, logs and fallbacks; letters, digits, dashes."
+          hint="Used in addresses, logs and fallbacks; up to 64 characters, no /."
         />
         <SelectField
           name="serviceType"

@@ -73,7 +73,6 @@ export function parseUpstreamForm(
   const errors: FieldErrors = {};
   const add = (f: string, message: string) => (errors[f] ??= []).push(message);
 
-  if (values.name.toLowerCase() === "new") add("name", '"new" is reserved by the admin pages');
   const kind = providerChoices().find((k) => k.kind === values.serviceType);
   const baseUrl = values.baseUrl || kind?.defaultBaseUrl || "";
   if (!values.baseUrl && !kind) add("baseUrl", "must not be empty");

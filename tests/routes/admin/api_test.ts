@@ -311,3 +311,18 @@ Deno.test("key status lists every key masked with its state", async () => {
     assert.equal((await missing.json()).error.type, "not_found_error");
   });
 });
+
+Deno.test("PUT refuses the names the admin pages cannot address: '.', '..', 'new' in any case", async () => {
+  await withServer(async (s) => {
+    const before = s.services.store.snapshot.version;
+    for (const name of [".", "..", "new", "New", " NEW "]) {
+      const doc = config();
+      doc.upstream[0].name = name;
+      const res = await put(s, doc);
+      assert.equal(res.status, 400, name);
+      const problems: string[] = (await res.json()).error.problems;
+      assert.ok(problems.some((p) => /^upstream\.0\.name: .*reserved/.test(p)), `${problems}`);
+    }
+    assert.equal(s.services.store.snapshot.version, before);
+  });
+});

@@ -856,3 +856,30 @@ Deno.test("a blank upstream name is refused beside the field, nothing saved, key
     assert.match(await b.text("/admin/upstreams"), /Upstream “main” saved\./);
   });
 });
+
+Deno.test("names the pages cannot address are refused on the form; the hint states the rule", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const before = s.services.store.snapshot.version;
+    const form = await b.text("/admin/upstreams/new");
+    assert.match(form, /up to 64 characters, no \//);
+    assert.doesNotMatch(form, /letters, digits, dashes/);
+    for (const name of [".", "..", "New"]) {
+      const version = await b.versionOf("/admin/upstreams/primary");
+      for (const path of ["/admin/upstreams/new", "/admin/upstreams/primary"]) {
+        const res = await b.post(path, primaryFields(version, name));
+        assert.equal(res.status, 422, `${name} on ${path}`);
+        assert.match(await res.text(), /id="f-name-error"[^>]*>[^<]*reserved by the admin pages/);
+      }
+    }
+    // Any other text is a name, with its links encoded.
+    const version = await b.versionOf("/admin/upstreams/primary");
+    const saved = await b.post("/admin/upstreams/primary", primaryFields(version, "ä b?#%"));
+    await saved.body?.cancel();
+    assert.equal(saved.status, 303);
+    const list = await b.text("/admin/upstreams");
+    assert.match(list, /href="\/admin\/upstreams\/%C3%A4%20b%3F%23%25\/keys"/);
+    assert.equal((await b.get("/admin/upstreams/%C3%A4%20b%3F%23%25/keys")).status, 200);
+    assert.notEqual(s.services.store.snapshot.version, before);
+  });
+});
