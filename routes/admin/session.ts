@@ -49,13 +49,31 @@ export function readSession(c: Context, sessions: SessionStore): Promise<Session
   return sessions.get(getCookie(c, SESSION_COOKIE));
 }
 
+/**
+ * Where to return after signing in. An htmx request is a fragment (a poll, a row) or a boosted
+ * page, so the page the admin was on is named by HX-Current-URL, trusted only from this host.
+ */
+function returnPath(c: Context): string {
+  const url = new URL(c.req.url);
+  if (isHtmx(c) && c.req.header("hx-boosted") !== "true") {
+    try {
+      const current = new URL(c.req.header("hx-current-url") ?? "");
+      const host = c.req.header("x-forwarded-host") ?? c.req.header("host") ?? url.host;
+      if (current.host === host) return current.pathname + current.search;
+    } catch {
+      // No usable header: the dashboard.
+    }
+    return "/admin";
+  }
+  return c.req.method === "GET" ? url.pathname + url.search : "/admin";
+}
+
 /** Pages need a session; without one a browser is sent to the sign-in page. */
 export function requireSession(sessions: SessionStore): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
     const session = await readSession(c, sessions);
     if (!session) {
-      const next = c.req.method === "GET" ? c.req.path : "/admin";
-      const login = `/admin/login?next=${encodeURIComponent(next)}`;
+      const login = `/admin/login?next=${encodeURIComponent(returnPath(c))}`;
       if (isHtmx(c)) {
         c.header("HX-Redirect", login);
         return c.body(null, 401);

@@ -883,3 +883,33 @@ Deno.test("names the pages cannot address are refused on the form; the hint stat
     assert.notEqual(s.services.store.snapshot.version, before);
   });
 });
+
+Deno.test("an htmx poll after the session ended returns the admin to their page, not the fragment", async () => {
+  await withServer(async (s) => {
+    const anon = new Browser(s.url);
+    const poll = (headers: Record<string, string>) =>
+      anon.get("/admin/fragments/key-states", { "hx-request": "true", ...headers });
+    const page = "/admin/logs?status=error";
+    const res = await poll({ "hx-current-url": s.url + page });
+    await res.body?.cancel();
+    assert.equal(res.headers.get("location"), null, "no redirect for htmx to swap in");
+    const target = res.headers.get("hx-redirect")!;
+    assert.equal(target, `/admin/login?next=${encodeURIComponent(page)}`);
+    for (const current of ["https://evil.example/admin/logs", "not a url"]) {
+      const other = await poll({ "hx-current-url": current });
+      await other.body?.cancel();
+      assert.equal(other.headers.get("hx-redirect"), "/admin/login?next=%2Fadmin");
+    }
+    const none = await poll({});
+    await none.body?.cancel();
+    assert.equal(none.headers.get("hx-redirect"), "/admin/login?next=%2Fadmin");
+
+    // Signing in from there lands on the page.
+    const login = await anon.text(target);
+    anon.csrf = login.match(/name="_csrf" value="([^"]+)"/)![1];
+    const next = login.match(/name="next" value="([^"]*)"/)![1].replaceAll("&amp;", "&");
+    const signed = await anon.post("/admin/login", { password: ADMIN_PASSWORD, next });
+    await signed.body?.cancel();
+    assert.equal(signed.headers.get("location"), page);
+  });
+});
