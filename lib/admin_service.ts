@@ -631,20 +631,24 @@ export async function enableAllKeys(
   return disabled.size;
 }
 
-/** Problems from validateDocument, by field of upstream `index`; the rest under "". */
+/**
+ * Problems from validateDocument, by field of upstream `index`; the rest under "", naming the
+ * other upstream by its entry in `names` (the document's names) when given.
+ */
 export function problemsByField(
   problems: string[],
   index: number,
+  names: string[] = [],
 ): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  const prefix = `upstream.${index}.`;
   for (const p of problems) {
     let field = "";
     let message = p;
-    if (p.startsWith(prefix)) {
-      const rest = p.slice(prefix.length);
-      const m = rest.match(/^([A-Za-z]+)(?:\.[^:]*)?: (.*)$/);
-      if (m) [, field, message] = m;
+    const m = p.match(/^upstream\.(\d+)\.([A-Za-z]+)(?:\.[^:]*)?: (.*)$/);
+    if (m && Number(m[1]) === index) {
+      [, , field, message] = m;
+    } else if (m && names[Number(m[1])] !== undefined) {
+      message = `Upstream “${names[Number(m[1])]}”, ${m[2]}: ${m[3]}`;
     }
     (out[field] ??= []).push(message);
   }

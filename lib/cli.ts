@@ -167,7 +167,7 @@ const COMMANDS: Record<string, Command> = {
   async add(params, b, out) {
     arity(params, 3, "add <name> <baseUrl> <serviceType>");
     const [name, baseUrl, serviceType] = params;
-    const before = (await b.target.read(true)).doc.upstream.length;
+    const names = (await b.target.read(true)).doc.upstream.map((u) => u.name);
     try {
       const snap = await addUpstream(b.target, { name, baseUrl, serviceType });
       const i = snap.doc.upstream.findIndex((u) => u.name === name.trim());
@@ -175,7 +175,7 @@ const COMMANDS: Record<string, Command> = {
     } catch (e) {
       if (!(e instanceof InvalidConfigError)) throw e;
       // Point at the argument, not at a path inside the document.
-      const byField = problemsByField(e.problems, before);
+      const byField = problemsByField(e.problems, names.length, names);
       throw new InvalidConfigError(
         Object.entries(byField).flatMap(([f, msgs]) => msgs.map((m) => f ? `${f}: ${m}` : m)),
       );

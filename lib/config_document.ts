@@ -43,7 +43,7 @@ const UpstreamSchema = z.looseObject({
     .transform((list) => [...new Set(list)]),
   models: z.record(z.string().trim().min(1), z.string().trim().min(1, "must not be empty"))
     .optional(),
-  fallback: z.string().trim().min(1).optional(),
+  fallback: z.string().trim().min(1, "must name another upstream").optional(),
   maxTokens: z.number().int().positive().optional(),
   maxTokensField: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
   description: z.string().optional(),
@@ -124,17 +124,21 @@ function crossProblems(input: unknown): string[] {
   const doc = (input && typeof input === "object" ? input : {}) as Record<string, unknown>;
   const list = Array.isArray(doc.upstream) ? doc.upstream : [];
   const str = (v: unknown) => typeof v === "string" ? v.trim() : undefined;
-  const names = new Set<string>();
+  const holders = new Map<string, number[]>();
   list.forEach((raw, i) => {
     const u = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-    const name = str(u.name);
-    if (name) {
-      if (names.has(name.toLowerCase())) {
-        problems.push(`upstream.${i}.name: "${name}" is used by another upstream`);
-      }
-      names.add(name.toLowerCase());
-    }
+    const name = str(u.name)?.toLowerCase();
+    if (name) holders.set(name, [...holders.get(name) ?? [], i]);
   });
+  const names = new Set(holders.keys());
+  // Every holder of a shared name is told, so a form editing either one shows it at its Name.
+  const duplicates = [...holders.values()].filter((at) => at.length > 1).flat().sort((a, b) =>
+    a - b
+  );
+  for (const i of duplicates) {
+    const name = str((list[i] as Record<string, unknown>).name);
+    problems.push(`upstream.${i}.name: "${name}" is already used by another upstream`);
+  }
   list.forEach((raw, i) => {
     const u = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
     const fallback = str(u.fallback);

@@ -200,7 +200,8 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     const status = statusFor(err) ?? 422;
     const full: UpstreamFormProps = { ...props, errors: preErrors };
     if (err instanceof InvalidConfigError) {
-      const byField = problemsByField(err.problems, index);
+      const names = services.store.snapshot.doc.upstream.map((u) => u.name);
+      const byField = problemsByField(err.problems, index, names);
       for (const [f, msgs] of Object.entries(byField)) (full.errors![f] ??= []).push(...msgs);
     } else if (status === 409) {
       full.formErrors = [CONFLICT_TEXT];

@@ -31,7 +31,7 @@ import {
   useUpstream,
   versionFromEtag,
 } from "../../lib/admin_service.ts";
-import type { ConfigDocument } from "../../lib/config_document.ts";
+import { type ConfigDocument, validateDocument } from "../../lib/config_document.ts";
 import { keyId } from "../../lib/key_pool.ts";
 import { ConfigStore } from "../../lib/store/config_store.ts";
 import { KeyHealthStore } from "../../lib/store/key_health_store.ts";
@@ -411,4 +411,25 @@ Deno.test("etags carry the version, with none before the first save", () => {
   assert.equal(versionFromEtag('W/"0001"'), "0001");
   assert.equal(versionFromEtag("*"), undefined);
   assert.equal(versionFromEtag(undefined), undefined);
+});
+
+Deno.test("problemsByField: both holders of a name are told; other upstreams' problems read plainly", () => {
+  const u = (name: string, fallback?: string) => ({
+    name,
+    baseUrl: "https://x.example",
+    serviceType: "openai",
+    ...(fallback !== undefined ? { fallback } : {}),
+  });
+  let problems: string[] = [];
+  try {
+    validateDocument({ upstream: [u("a"), u("A"), u("c", " ")] }, "failover");
+  } catch (err) {
+    problems = (err as InvalidConfigError).problems;
+  }
+  assert.deepEqual(problemsByField(problems, 0).name, ['"a" is already used by another upstream']);
+  assert.deepEqual(problemsByField(problems, 1).name, ['"A" is already used by another upstream']);
+  assert.deepEqual(problemsByField(problems, 0, ["a", "A", "c"])[""], [
+    "Upstream “c”, fallback: must name another upstream",
+    'Upstream “A”, name: "A" is already used by another upstream',
+  ]);
 });

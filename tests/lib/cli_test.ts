@@ -77,7 +77,10 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
     /baseUrl: must be an http\(s\) URL/,
   );
   fails(await cli("add", "bad-kind", "https://x.example", "llama"), /serviceType: must be one of/);
-  fails(await cli("add", "OPENAI-MAIN", "https://x.example", "openai"), /is used by another/);
+  fails(
+    await cli("add", "OPENAI-MAIN", "https://x.example", "openai"),
+    /name: "OPENAI-MAIN" is already used by another/,
+  );
   fails(await cli("add", "only-two-args", "https://x.example"), /Usage: deno task config add/, 2);
 
   ok(

@@ -384,7 +384,7 @@ Deno.test("a bad upstream form comes back 422 with each error beside its field",
     assert.equal(taken.status, 422);
     assert.match(
       await taken.text(),
-      /id="f-name-error"[^>]*>&quot;backup&quot; is used by another upstream/,
+      /id="f-name-error"[^>]*>&quot;backup&quot; is already used by another upstream/,
     );
     assert.equal(s.services.store.snapshot.version, before, "nothing was stored");
   });
@@ -912,4 +912,30 @@ Deno.test("an htmx poll after the session ended returns the admin to their page,
     await signed.body?.cancel();
     assert.equal(signed.headers.get("location"), page);
   });
+});
+
+Deno.test("a name already taken is shown under Name; a rename carries the fallbacks that named it", async () => {
+  const config = baseConfig();
+  (config.upstream[1] as Record<string, unknown>).fallback = "primary";
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const before = s.services.store.snapshot.version;
+    // Whichever of the two holds the name first, the edited one is told beside its field.
+    for (const path of ["/admin/upstreams/primary", "/admin/upstreams/new"]) {
+      const version = await b.versionOf(path);
+      const res = await b.post(path, primaryFields(version, "Backup"));
+      assert.equal(res.status, 422, path);
+      const html = await res.text();
+      assert.match(html, /id="f-name-error"[^>]*>&quot;Backup&quot; is already used by another/);
+      assert.doesNotMatch(html, /upstream\.\d/, "no internal paths");
+    }
+    assert.equal(s.services.store.snapshot.version, before, "nothing was stored");
+
+    const version = await b.versionOf("/admin/upstreams/primary");
+    const res = await b.post("/admin/upstreams/primary", primaryFields(version, "main"));
+    await res.body?.cancel();
+    assert.equal(res.status, 303);
+    assert.equal(s.services.store.snapshot.doc.upstream[1].fallback, "main");
+    assert.doesNotMatch(await b.text("/admin/upstreams"), /Too small/);
+  }, { config });
 });
