@@ -325,7 +325,12 @@ export async function addKeys(
   }
   const invalid = parsed.keys.find((k) => /\s/.test(k));
   if (invalid !== undefined) {
-    throw new AdminInputError(`A key must not contain spaces (${maskKey(invalid)})`, "keys");
+    const lines = (Array.isArray(input) ? input : [input]).flatMap((t) => t.split(/\r?\n/));
+    const line = lines.findIndex((l) => l.split(",").some((p) => p.trim() === invalid)) + 1;
+    throw new AdminInputError(
+      `${line ? `Line ${line}: a` : "A"} key must not contain spaces (${maskKey(invalid)})`,
+      "keys",
+    );
   }
   const { snapshot, result } = await applyChange(target, (doc) => {
     const u = doc.upstream[findUpstream(doc, ref)];

@@ -154,3 +154,8 @@ export function ActionButton(
     </form>
   );
 }
+
+/** A textarea's content: HTML drops one newline right after <textarea>, so one is given to drop. */
+export function textareaValue(value: string | undefined): string {
+  return value ? `\n${value}` : "";
+}

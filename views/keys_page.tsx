@@ -1,6 +1,12 @@
 // The keys of one upstream: paste many, test, enable/disable, delete. Keys are only ever shown masked.
 import type { KeyStatus } from "../lib/admin_service.ts";
-import { ActionButton, FieldError, type FieldErrors, FormGuards } from "./form_parts.tsx";
+import {
+  ActionButton,
+  FieldError,
+  type FieldErrors,
+  FormGuards,
+  textareaValue,
+} from "./form_parts.tsx";
 import { plural, upstreamPath } from "./format.tsx";
 import { KeyStateBadge } from "./key_states.tsx";
 import { AdminLayout, type Chrome } from "./layout.tsx";
@@ -96,11 +102,20 @@ export interface KeysPageProps {
   keys: KeyStatus[];
   now: number;
   errors?: FieldErrors;
+  /** The refused paste, shown again in the form. */
+  keysInput?: string;
   tests?: Record<string, KeyTestResult>;
 }
 
 export function AddKeysForm(
-  props: { csrf: string; version: string | null; upstream: string; errors?: FieldErrors },
+  props: {
+    csrf: string;
+    version: string | null;
+    upstream: string;
+    errors?: FieldErrors;
+    /** What was pasted, given back when it was refused, so nothing has to be pasted again. */
+    value?: string;
+  },
 ) {
   const errors = props.errors?.keys;
   return (
@@ -123,6 +138,7 @@ export function AddKeysForm(
           aria-describedby={errors?.length ? "f-keys-error f-keys-hint" : "f-keys-hint"}
           aria-invalid={errors?.length ? "true" : undefined}
         >
+          {textareaValue(props.value)}
         </textarea>
         <p class="hint" id="f-keys-hint">
           Paste any number: one a line, or separated by commas. Blanks and keys already there are
@@ -152,7 +168,13 @@ export function KeysPage(props: KeysPageProps) {
       <p class="muted">
         {props.upstream.serviceType} · {plural(props.keys.length, "key")}
       </p>
-      <AddKeysForm csrf={csrf} version={props.version} upstream={name} errors={props.errors} />
+      <AddKeysForm
+        csrf={csrf}
+        version={props.version}
+        upstream={name}
+        errors={props.errors}
+        value={props.keysInput}
+      />
       {props.keys.length > 0 && (
         <section class="card" aria-labelledby="keys-title">
           <div class="page-head">

@@ -1,6 +1,13 @@
 // Import (upload or paste, preview the changes, apply) and export of the whole configuration.
 import type { ConfigDiff } from "../lib/admin_service.ts";
-import { FieldError, type FieldErrors, FormErrors, FormGuards, TextItems } from "./form_parts.tsx";
+import {
+  FieldError,
+  type FieldErrors,
+  FormErrors,
+  FormGuards,
+  textareaValue,
+  TextItems,
+} from "./form_parts.tsx";
 import { plural } from "./format.tsx";
 import { AdminLayout, type Chrome } from "./layout.tsx";
 
@@ -52,6 +59,8 @@ export interface TransferPageProps {
   version: string | null;
   errors?: FieldErrors;
   formErrors?: string[];
+  /** The refused configuration text, shown again in the paste box to be corrected. */
+  input?: string;
   /** A checked import waiting to be applied: its diff and the sealed document. */
   preview?: { diff: ConfigDiff; sealed: string; upstreams: number; notes?: string[] };
 }
@@ -119,6 +128,7 @@ export function TransferPage(props: TransferPageProps) {
             aria-describedby={problems?.length ? "f-config-error" : undefined}
             aria-invalid={problems?.length ? "true" : undefined}
           >
+            {textareaValue(props.input)}
           </textarea>
           {problems?.length
             ? (

@@ -28,6 +28,7 @@ import {
   type AdminContext,
   chrome,
   CONFLICT_TEXT,
+  field,
   formVersion,
   readForm,
   redirectWith,
@@ -51,7 +52,12 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
 
   const page = (
     c: AdminContext,
-    extra: { notice?: Notice; errors?: FieldErrors; tests?: Record<string, KeyTestResult> } = {},
+    extra: {
+      notice?: Notice;
+      errors?: FieldErrors;
+      keysInput?: string;
+      tests?: Record<string, KeyTestResult>;
+    } = {},
   ) => {
     const { doc, version } = services.store.snapshot;
     const index = findUpstream(doc, c.req.param("name") ?? "");
@@ -63,6 +69,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       keys: status.keys,
       now: services.now(),
       errors: extra.errors,
+      keysInput: extra.keysInput,
       tests: extra.tests,
     };
     return KeysPage(props);
@@ -84,14 +91,9 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     if (!found) return notFound(c);
     const name = found.doc.upstream[found.index].name;
     const form = await readForm(c);
-    const text = form.get("keys");
+    const text = field(form, "keys");
     try {
-      const r = await addKeys(
-        target,
-        name,
-        typeof text === "string" ? text : "",
-        formVersion(form),
-      );
+      const r = await addKeys(target, name, text, formVersion(form));
       const skipped = [
         r.duplicates ? plural(r.duplicates, "duplicate") : "",
         r.blanks ? plural(r.blanks, "blank entry", "blank entries") : "",
@@ -106,7 +108,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       const message = status === 409 ? CONFLICT_TEXT : (err as Error).message;
       const errors = { keys: [message] };
       const { version } = services.store.snapshot;
-      return rerender(c, status, () => page(c, { errors }), {
+      return rerender(c, status, () => page(c, { errors, keysInput: text }), {
         id: "add-keys-form",
         render: () =>
           AddKeysForm({
@@ -114,6 +116,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
             version: status === 409 ? formVersion(form) ?? null : version,
             upstream: name,
             errors,
+            value: text,
           }),
       });
     }

@@ -72,7 +72,7 @@ export function transferRoutes(services: Services): Hono<AdminEnv> {
       return c.html(page(c, { preview: { diff, sealed, upstreams: doc.upstream.length, notes } }));
     } catch (err) {
       if (!(err instanceof InvalidConfigError)) throw err;
-      return rerender(c, 422, () => page(c, { errors: { config: err.problems } }));
+      return rerender(c, 422, () => page(c, { errors: { config: err.problems }, input: text }));
     }
   });
 
@@ -103,7 +103,9 @@ export function transferRoutes(services: Services): Hono<AdminEnv> {
         : err instanceof InvalidConfigError
         ? err.problems
         : [(err as Error).message];
-      return rerender(c, status, () => page(c, { formErrors }));
+      // The checked document goes back in the paste box, to be previewed again against the news.
+      const input = JSON.stringify(JSON.parse(text), null, 2);
+      return rerender(c, status, () => page(c, { formErrors, input }));
     }
   });
 

@@ -749,7 +749,8 @@ Deno.test("import: invalid input is refused with every problem listed and nothin
       config: `{"upstream": [${KEY_1}]}`,
     });
     assert.equal(notJson.status, 422);
-    const notJsonHtml = await notJson.text();
+    // The paste itself is given back in its box; the error must not quote it.
+    const notJsonHtml = (await notJson.text()).replace(/(<textarea[^>]*>)[^<]*/g, "$1");
     assert.match(notJsonHtml, /not valid JSON/);
     assert.ok(!notJsonHtml.includes(KEY_1), "the parse error does not quote the key");
     assert.equal(s.services.store.snapshot.version, before.version);
@@ -794,7 +795,9 @@ Deno.test("no page shows a secret: upstream keys, ADMIN_PASSWORD, PROXY_ACCESS_K
       for (const [path, fields] of forms) {
         for (const headers of [{}, { "hx-request": "true" }] as Record<string, string>[]) {
           const res = await b.post(path, fields, { headers });
-          pages.push([`POST ${path} ${res.status}`, await res.text()]);
+          // A refused paste is given back in its box to be corrected: the admin's own input.
+          const html = (await res.text()).replace(/(<textarea[^>]*>)[^<]*/g, "$1");
+          pages.push([`POST ${path} ${res.status}`, html]);
         }
       }
       for (const [label, html] of pages) {
@@ -938,4 +941,48 @@ Deno.test("a name already taken is shown under Name; a rename carries the fallba
     assert.equal(s.services.store.snapshot.doc.upstream[1].fallback, "main");
     assert.doesNotMatch(await b.text("/admin/upstreams"), /Too small/);
   }, { config });
+});
+
+Deno.test("a refused paste comes back in its box: keys (with the line at fault) and import", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const path = "/admin/upstreams/primary/keys";
+    const pasted = "sk-fresh-key-0000000001\nsk-fresh key-0000000002\n";
+    const textarea = (html: string) =>
+      html.match(/<textarea[^>]*id="f-keys"[^>]*>([^<]*)<\/textarea>/)![1].replace(/^\n/, "");
+    for (const headers of [{}, { "hx-request": "true" }] as Record<string, string>[]) {
+      const version = await b.versionOf(path);
+      const bad = await b.post(path, { version, keys: pasted }, { headers });
+      assert.equal(bad.status, 422);
+      const html = await bad.text();
+      assert.equal(textarea(html), pasted);
+      assert.match(html, /Line 2: a key must not contain spaces/);
+      const stale = await b.post(path, { version: "stale", keys: "sk-fresh-key-0000000003" }, {
+        headers,
+      });
+      assert.equal(stale.status, 409);
+      assert.equal(textarea(await stale.text()), "sk-fresh-key-0000000003");
+    }
+    assert.deepEqual(s.services.store.snapshot.doc.upstream[0].apiKeys, [KEY_1, KEY_2]);
+
+    // Import: text that is not JSON, then a preview applied after someone else saved.
+    const config = '{"upstream": [}';
+    let version = await b.versionOf("/admin/transfer");
+    const refused = await b.post("/admin/transfer/preview", { version, config });
+    assert.equal(refused.status, 422);
+    const importBox = (html: string) =>
+      html.match(/<textarea[^>]*id="f-config"[^>]*>([^<]*)<\/textarea>/)![1].replace(/^\n/, "");
+    assert.equal(importBox(await refused.text()), config.replaceAll('"', "&quot;"));
+    const preview = await b.post("/admin/transfer/preview", {
+      version,
+      config: JSON.stringify(baseConfig()),
+    });
+    const sealed = (await preview.text()).match(/name="sealed" value="([^"]+)"/)![1];
+    version = await b.versionOf("/admin/strategy");
+    await (await b.post("/admin/strategy", { version, loadBalance: "random" })).body?.cancel();
+    const late = await b.post("/admin/transfer/apply", { version, sealed });
+    assert.equal(late.status, 409);
+    const box = importBox(await late.text()).replaceAll("&quot;", '"');
+    assert.equal(JSON.parse(box).upstream[0].name, "primary");
+  });
 });
