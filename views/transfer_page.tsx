@@ -103,6 +103,7 @@ export function TransferPage(props: TransferPageProps) {
         method="post"
         action="/admin/transfer/preview"
         enctype="multipart/form-data"
+        hx-push-url="false"
         class="card stack"
       >
         <h2>Import</h2>

@@ -6,6 +6,7 @@ import { trimTrailingSlash } from "hono/trailing-slash";
 import type { Services } from "../../lib/services.ts";
 import { SessionStore } from "../../lib/store/session_store.ts";
 import { AdminDisabledPage } from "../../views/login_page.tsx";
+import { NotFoundPage } from "../../views/message_page.tsx";
 import { apiError, apiRoutes } from "./api.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import { keysRoutes } from "./keys.ts";
@@ -62,7 +63,7 @@ export function adminRoutes(services: Services): Hono<AdminEnv> {
   pages.route("/strategy", strategyRoutes(services));
   pages.route("/", transferRoutes(services));
   pages.route("/logs", logsRoutes(services, (c) => chrome(c as unknown as AdminContext)));
-  pages.all("*", (c) => c.text("Not found", 404));
+  pages.all("*", (c) => c.html(NotFoundPage({ chrome: chrome(c), path: c.req.path }), 404));
   app.route("/", pages);
   return app;
 }

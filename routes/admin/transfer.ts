@@ -23,7 +23,7 @@ import {
   rerender,
   statusFor,
 } from "./respond.ts";
-import type { AdminEnv } from "./session.ts";
+import { type AdminEnv, isHtmx } from "./session.ts";
 
 const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
 
@@ -69,6 +69,8 @@ export function transferRoutes(services: Services): Hono<AdminEnv> {
       );
       const sealed = await seal(c.get("session"), JSON.stringify(doc));
       const notes = describeRepeatedKeys(repeatedKeys);
+      // The preview answers a post: an address to reload it at does not exist.
+      if (isHtmx(c)) c.header("HX-Push-Url", "false");
       return c.html(page(c, { preview: { diff, sealed, upstreams: doc.upstream.length, notes } }));
     } catch (err) {
       if (!(err instanceof InvalidConfigError)) throw err;

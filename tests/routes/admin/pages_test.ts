@@ -986,3 +986,29 @@ Deno.test("a refused paste comes back in its box: keys (with the line at fault) 
     assert.equal(JSON.parse(box).upstream[0].name, "primary");
   });
 });
+
+Deno.test("the import preview keeps the address it was posted from; an unknown address is a styled 404", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const page = await b.text("/admin/transfer");
+    assert.match(page, /<form id="import-form"[^>]*hx-push-url="false"/);
+    const version = fieldVersion(page);
+    const preview = await b.post("/admin/transfer/preview", {
+      version,
+      config: JSON.stringify(baseConfig()),
+    }, { headers: { "hx-request": "true", "hx-boosted": "true" } });
+    assert.equal(preview.status, 200);
+    assert.equal(preview.headers.get("hx-push-url"), "false");
+    await preview.body?.cancel();
+
+    for (const path of ["/admin/transfer/preview", "/admin/nowhere"]) {
+      const res = await b.get(path);
+      assert.equal(res.status, 404);
+      assert.match(res.headers.get("content-type")!, /text\/html/);
+      const html = await res.text();
+      assert.match(html, /<!doctype html>/);
+      assert.match(html, /<link rel="stylesheet" href="\/static\/admin.css">/);
+      assert.match(html, /<a class="button" href="\/admin">Back to the dashboard<\/a>/);
+    }
+  });
+});
