@@ -52,6 +52,9 @@ function kindChoices(): UpstreamFormProps["kinds"] {
   return [...primary, ...aliases];
 }
 
+/** Far above any model's output limit: a larger cap is a typo. */
+const MAX_TOKENS_CAP = 1_000_000;
+
 /** The form's strings as an upstream, with the mistakes a form can make before validation. */
 export function parseUpstreamForm(
   form: FormData,
@@ -93,9 +96,10 @@ export function parseUpstreamForm(
 
   let maxTokens: number | undefined;
   if (values.maxTokens) {
-    const n = Number(values.maxTokens);
-    if (!Number.isInteger(n) || n <= 0) add("maxTokens", "must be a whole number above 0");
-    else maxTokens = n;
+    // Digits only: Number() would also take 0x10, 1e3 and numbers too large to be exact.
+    const n = /^\d{1,7}$/.test(values.maxTokens) ? Number(values.maxTokens) : NaN;
+    if (n >= 1 && n <= MAX_TOKENS_CAP) maxTokens = n;
+    else add("maxTokens", "must be a whole number from 1 to 1,000,000");
   }
   const mtf = values.maxTokensField;
   if (mtf && mtf !== "max_tokens" && mtf !== "max_completion_tokens") {

@@ -358,7 +358,7 @@ Deno.test("a bad upstream form comes back 422 with each error beside its field",
     assert.equal(res.status, 422);
     const html = await res.text();
     assert.match(html, /<!doctype html>/, "a plain form gets the whole page");
-    assert.match(html, /id="f-maxTokens-error"[^>]*>must be a whole number above 0/);
+    assert.match(html, /id="f-maxTokens-error"[^>]*>must be a whole number from 1 to 1,000,000/);
     assert.match(html, /id="models-error"[^>]*>row 2 needs both/);
     assert.match(html, /id="f-maxTokens"[^>]*aria-invalid="true"/);
     assert.match(html, /value="not a url"/, "what was typed is kept");
@@ -1010,5 +1010,32 @@ Deno.test("the import preview keeps the address it was posted from; an unknown a
       assert.match(html, /<link rel="stylesheet" href="\/static\/admin.css">/);
       assert.match(html, /<a class="button" href="\/admin">Back to the dashboard<\/a>/);
     }
+  });
+});
+
+Deno.test("max tokens takes decimal digits from 1 to 1,000,000, with a plain message otherwise", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const before = s.services.store.snapshot.version;
+    for (const value of ["0x10", "1e3", "12345678901234567890", "0", "1000001", "-5", "8.5"]) {
+      const version = await b.versionOf("/admin/upstreams/primary");
+      const res = await b.post("/admin/upstreams/primary", {
+        ...primaryFields(version, "primary"),
+        maxTokens: value,
+      });
+      assert.equal(res.status, 422, value);
+      const html = await res.text();
+      assert.match(html, /id="f-maxTokens-error"[^>]*>must be a whole number from 1 to 1,000,000/);
+      assert.doesNotMatch(html, /Too big|expected int/);
+    }
+    assert.equal(s.services.store.snapshot.version, before);
+    const version = await b.versionOf("/admin/upstreams/primary");
+    const ok = await b.post("/admin/upstreams/primary", {
+      ...primaryFields(version, "primary"),
+      maxTokens: "1000000",
+    });
+    await ok.body?.cancel();
+    assert.equal(ok.status, 303);
+    assert.equal(s.services.store.snapshot.doc.upstream[0].maxTokens, 1_000_000);
   });
 });
