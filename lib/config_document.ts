@@ -199,9 +199,12 @@ function prepareLegacy(input: unknown): unknown {
   return doc;
 }
 
-/** `sk-abcd…wxyz`: enough to tell keys apart, never enough to use one. */
+/**
+ * `sk-abc…wxyz`: enough to tell keys apart, never enough to use one. A short key has little to
+ * hide behind, so it shows only its last 2 characters, or none under 8.
+ */
 export function maskKey(key: string): string {
-  if (key.length <= 8) return "•".repeat(Math.max(3, key.length));
-  const head = key.length > 16 ? 6 : 3;
-  return `${key.slice(0, head)}…${key.slice(-4)}`;
+  if (key.length < 8) return "•".repeat(Math.max(3, key.length));
+  if (key.length < 20) return `•••…${key.slice(-2)}`;
+  return `${key.slice(0, 6)}…${key.slice(-4)}`;
 }

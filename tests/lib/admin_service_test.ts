@@ -31,7 +31,7 @@ import {
   useUpstream,
   versionFromEtag,
 } from "../../lib/admin_service.ts";
-import { type ConfigDocument, validateDocument } from "../../lib/config_document.ts";
+import { type ConfigDocument, maskKey, validateDocument } from "../../lib/config_document.ts";
 import { keyId } from "../../lib/key_pool.ts";
 import { ConfigStore } from "../../lib/store/config_store.ts";
 import { KeyHealthStore } from "../../lib/store/key_health_store.ts";
@@ -432,4 +432,12 @@ Deno.test("problemsByField: both holders of a name are told; other upstreams' pr
     "Upstream “c”, fallback: must name another upstream",
     'Upstream “A”, name: "A" is already used by another upstream',
   ]);
+});
+
+Deno.test("maskKey shows a short key's last 2 characters at most, a long one its ends", () => {
+  assert.equal(maskKey("abcdefg"), "•••••••");
+  assert.equal(maskKey("abc"), "•••");
+  assert.equal(maskKey("abcdefghi"), "•••…hi");
+  assert.equal(maskKey("sk-0123456789abcde"), "•••…de");
+  assert.equal(maskKey("sk-ant-api03-0123456789"), "sk-ant…6789");
 });

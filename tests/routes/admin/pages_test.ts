@@ -1039,3 +1039,16 @@ Deno.test("max tokens takes decimal digits from 1 to 1,000,000, with a plain mes
     assert.equal(s.services.store.snapshot.doc.upstream[0].maxTokens, 1_000_000);
   });
 });
+
+Deno.test("a short key is masked down to its last 2 characters on every page", async () => {
+  const config = baseConfig();
+  config.upstream[1].apiKeys = ["abcdefghi"];
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    for (const path of ["/admin", "/admin/upstreams/backup/keys"]) {
+      const html = await b.text(path);
+      assert.match(html, /•••…hi/, path);
+      assert.doesNotMatch(html, /abc…|abcdefghi/, path);
+    }
+  }, { config });
+});
