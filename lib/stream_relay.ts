@@ -150,8 +150,14 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   };
   const pingEvery = s.config.streamPingInterval;
   const idleLimit = s.config.requestTimeout;
-  // Silence counts from the last upstream bytes, or from the answer's start while still waiting.
-  let lastUpstream = pendingRead ? holdStarted : s.now();
+  // Silence is a read of the upstream left waiting (since the answer's start, if the hold ran
+  // out): a client that reads slowly must not make the upstream look silent.
+  let waitingSince = pendingRead ? holdStarted : undefined;
+  /**
+   * When the client last asked for more: one that stops asking (twice REQUEST_TIMEOUT, as long as
+   * all the attempts of a request may take) gives its slot back.
+   */
+  let lastPull = s.now();
   let lastSent = s.now();
   let closed = false;
   let unwatch: (() => void) | undefined;
@@ -217,8 +223,21 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       unwatch = watchStream(tick, () => {
         if (closed) return;
         const now = s.now();
-        if (now - lastUpstream >= idleLimit) {
+        if (waitingSince !== undefined && now - waitingSince >= idleLimit) {
           controller.abort(new DOMException("timeout", "TimeoutError"));
+          return;
+        }
+        if (waitingSince === undefined && now - lastPull >= 2 * idleLimit) {
+          controller.abort(new DOMException("client closed", "AbortError"));
+          reader.cancel().catch(() => {});
+          try {
+            ctrl.error(new Error("the client stopped reading"));
+          } catch { /* already closed */ }
+          done({
+            status: 499,
+            type: "api_error",
+            message: "the client stopped reading the stream",
+          });
           return;
         }
         if (now - lastSent >= pingEvery && endsWithFrame) {
@@ -228,12 +247,15 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       });
     },
     async pull(ctrl) {
+      lastPull = s.now();
       try {
         while (!closed) {
           const next = pendingRead ?? reader.read();
           pendingRead = undefined;
+          waitingSince ??= s.now();
           const { value, done: ended } = await next;
-          lastUpstream = s.now();
+          waitingSince = undefined;
+          const lastUpstream = s.now();
           if (ended) {
             if (!writer && !stopped) {
               // An Anthropic stream ends with message_stop; without it the answer is cut short.

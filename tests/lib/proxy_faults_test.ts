@@ -288,3 +288,52 @@ Deno.test("a passthrough stream slow to start gets no ping before its message_st
   assert.ok(text.startsWith("event: message_start"), text.slice(0, 80));
   assert.match(text, /message_stop/);
 });
+
+/** A long streamed answer: enough bytes that a client not reading holds the proxy back. */
+function longStream(): string[] {
+  const frames = anthropicStream("x");
+  const piece = "y".repeat(16 * 1024);
+  const deltas = Array.from(
+    { length: 256 },
+    () =>
+      `event: content_block_delta\ndata: ${
+        JSON.stringify({
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "text_delta", text: piece },
+        })
+      }\n\n`,
+  );
+  return [...frames.slice(0, 3), ...deltas, ...frames.slice(3)];
+}
+
+Deno.test("a client that reads slowly gets the whole answer: the upstream is not counted silent", async () => {
+  await using t = await setup({ REQUEST_TIMEOUT: "1000", STREAM_PING_INTERVAL: "300" });
+  t.fake.enqueue({ sse: longStream() });
+  const res = await post(t.server.url, { stream: true });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = decoder.decode((await reader.read()).value, { stream: true });
+  // Longer than REQUEST_TIMEOUT without reading, while the upstream has everything ready.
+  await new Promise((r) => setTimeout(r, 1600));
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  assert.doesNotMatch(text, /event: error/);
+  assert.match(text, /event: message_stop/);
+});
+
+Deno.test("a client that stops reading a stream gives its concurrency slot back", async () => {
+  await using t = await setup({ MAX_CONCURRENT_REQUESTS: "1", REQUEST_TIMEOUT: "1000" });
+  t.fake.enqueue({ sse: longStream() });
+  const stalled = await post(t.server.url, { stream: true });
+  assert.equal(stalled.status, 200);
+  // Never read: after twice REQUEST_TIMEOUT its slot is free for the next request.
+  await new Promise((r) => setTimeout(r, 2600));
+  const next = await post(t.server.url, {});
+  await next.body?.cancel();
+  await stalled.body?.cancel().catch(() => {});
+  assert.equal(next.status, 200);
+});
