@@ -1,7 +1,7 @@
 // createApp(services): the whole HTTP surface, without globals, so tests can build their own.
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { errorResponse, ProxyError } from "./errors.ts";
+import { errorResponse, ProxyError, tooDeep } from "./errors.ts";
 import { newRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
 import { adminRoutes } from "../routes/admin/index.ts";
@@ -46,6 +46,8 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? newRequestId();
     if (err instanceof ProxyError) return errorResponse(err, requestId);
+    const deep = tooDeep(err);
+    if (deep && c.req.path.startsWith("/v1/")) return errorResponse(deep, requestId);
     if (err instanceof HTTPException && c.req.path.startsWith("/v1/")) {
       return errorResponse(new ProxyError(err.status, err.message || "Bad request"), requestId);
     }

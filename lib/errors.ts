@@ -44,6 +44,16 @@ export function errorTypeForStatus(status: number): ErrorType {
  */
 export const NO_RETRY: Record<string, string> = { "x-should-retry": "false" };
 
+/**
+ * A request nested so deep that walking it overflows the stack is the request's fault: the
+ * client hears so, not "internal error".
+ */
+export function tooDeep(err: unknown): ProxyError | undefined {
+  return err instanceof RangeError && /call stack/i.test(err.message)
+    ? new ProxyError(400, "The request is nested too deeply to process")
+    : undefined;
+}
+
 /** An error the proxy answers with an Anthropic error body and the given status. */
 export class ProxyError extends Error {
   constructor(

@@ -107,12 +107,14 @@ function remember(raw: string, parsed: unknown): void {
       // Round-tripped so the entry holds a string of its own, not a slice keeping `raw` alive.
       text = JSON.parse(JSON.stringify(raw.slice(start, end)));
       own = JSON.parse(text);
+      // Only a likely match: a later body reuses it only when it proves to be the top-level tools.
+      if (!Array.isArray(own) || own.length !== tools.length) continue;
+      // Too deep to freeze (the stack runs out): not worth remembering.
+      deepFreeze(own);
     } catch {
       continue;
     }
-    // Only a likely match: a later body reuses it only when it proves to be the top-level tools.
-    if (!Array.isArray(own) || own.length !== tools.length) continue;
-    entries.unshift({ text, tools: deepFreeze(own) });
+    entries.unshift({ text, tools: own });
     shared.add(own);
     if (entries.length > MAX_ENTRIES) entries.pop();
     return;

@@ -4,7 +4,7 @@ import type { MessagesRequest } from "./anthropic.ts";
 import { noteAnthropicMessage, upstreamInfoHeaders } from "./anthropic_answer.ts";
 import { maskKey } from "./config_document.ts";
 import { promptTooLong } from "./context_overflow.ts";
-import { errorResponse, NO_RETRY, ProxyError } from "./errors.ts";
+import { errorResponse, NO_RETRY, ProxyError, tooDeep } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
 import { limitOf, outputLimitFromError } from "./output_limits.ts";
@@ -75,13 +75,15 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
     return response;
   } catch (err) {
     routed = true;
-    if (!(err instanceof ProxyError)) {
+    if (!(err instanceof ProxyError) && !tooDeep(err)) {
       s.log.log("error", "internal error while proxying", {
         requestId: call.requestId,
         error: s.log.redact(String((err as Error)?.stack ?? err)),
       });
     }
-    const e = err instanceof ProxyError ? err : new ProxyError(500, "Internal error in the proxy");
+    const e = err instanceof ProxyError
+      ? err
+      : tooDeep(err) ?? new ProxyError(500, "Internal error in the proxy");
     finish(e.status, failureOf(e));
     throw e;
   }

@@ -49,20 +49,31 @@ async function readBody(
 async function readLimited(req: Request, maxBytes: number): Promise<string> {
   if (req.headers.has("content-length") || !req.body) return await req.text();
   const reader = req.body.getReader();
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  // Copied as it comes: each piece read is a view of a buffer of its own, often 64 KB for a few
+  // bytes, and a body sent in many small pieces would hold all of them.
+  let buf = new Uint8Array(64 * 1024);
   let size = 0;
   while (true) {
     const { value, done } = await reader.read();
     if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
+    if (size + value.byteLength > maxBytes) {
       await reader.cancel();
       throw new ProxyError(413, `Request body exceeds the ${maxBytes} byte limit`);
     }
-    chunks.push(value);
+    if (size + value.byteLength > buf.length) {
+      const grown = new Uint8Array(
+        Math.min(maxBytes, Math.max(buf.length * 2, size + value.byteLength)),
+      );
+      grown.set(buf.subarray(0, size));
+      buf = grown;
+    }
+    buf.set(value, size);
+    size += value.byteLength;
   }
-  return await new Blob(chunks).text();
+  return decoder.decode(buf.subarray(0, size));
 }
+
+const decoder = new TextDecoder();
 
 function queryOf(url: string): string {
   const at = url.indexOf("?");

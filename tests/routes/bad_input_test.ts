@@ -107,3 +107,64 @@ Deno.test("bad input: odd messages and fields never make the proxy fail with a 5
     }
   });
 });
+
+/** A tool whose schema nests `depth` objects, as raw JSON text (too deep to stringify). */
+function deepToolsBody(depth: number, stream: boolean): string {
+  const schema = '{"type":"object","properties":{"a":'.repeat(depth) + '{"type":"string"}' +
+    "}}".repeat(depth);
+  return `{"model":"m","max_tokens":50,"stream":${stream},"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"deep","description":"${
+    "d".repeat(3000)
+  }","input_schema":${schema}}]}`;
+}
+
+Deno.test("bad input: a request nested too deep to walk is the client's 400, not a 500", async () => {
+  await withUpstreams(async (url, kind) => {
+    for (const path of ["/v1/messages", "/v1/messages/count_tokens"]) {
+      for (const stream of [false, true]) {
+        const res = await fetch(`${url}${path}`, {
+          method: "POST",
+          headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+          body: deepToolsBody(100_000, stream),
+          signal: AbortSignal.timeout(20_000),
+        });
+        const text = await res.text();
+        const said = `${kind} ${path} → ${res.status} ${text.slice(0, 300)}`;
+        // The fakes may choke on such a body themselves: what is checked is the proxy's part.
+        if (path.endsWith("count_tokens") || res.status < 500) assert.ok(res.status < 500, said);
+        if (res.status >= 400) {
+          const json = JSON.parse(text);
+          assert.doesNotMatch(
+            json.error.message,
+            /not valid JSON|Internal error in the proxy/,
+            said,
+          );
+        }
+      }
+    }
+  });
+});
+
+Deno.test("bad input: a body sent in many small chunks is read whole, and its limit holds", async () => {
+  await withUpstreams(async (url, kind) => {
+    if (kind !== "openai") return;
+    const text = JSON.stringify({
+      model: "m",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "z".repeat(20_000) }],
+    });
+    const bytes = new TextEncoder().encode(text);
+    const res = await fetch(`${url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      // No content-length: chunked, 3 bytes at a time.
+      body: new ReadableStream({
+        start(ctrl) {
+          for (let i = 0; i < bytes.length; i += 3) ctrl.enqueue(bytes.subarray(i, i + 3));
+          ctrl.close();
+        },
+      }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal((await res.json()).type, "message");
+  });
+});
