@@ -223,13 +223,30 @@ export interface HttpClientOptions {
   caCerts?: string[];
   /** Opens a plain connection (tests stand in a slow network here). */
   connect?: (options: Deno.ConnectOptions) => Promise<Deno.Conn>;
+  /** How long an idle connection is kept (default a minute). */
+  idleKeepMs?: number;
 }
 
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const now = options.now ?? Date.now;
+  const keepMs = options.idleKeepMs ?? IDLE_KEEP_MS;
   const idle = new Map<string, Idle[]>();
   const targets = new Map<string, Target>();
   let shut = false;
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+
+  // After a burst, its connections would otherwise stay open until the next request to them.
+  const sweep = () => {
+    const cutoff = now() - keepMs;
+    for (const [origin, list] of idle) {
+      while (list.length && list[0].since <= cutoff) closeQuietly(list.shift()!.reader.conn);
+      if (!list.length) idle.delete(origin);
+    }
+    if (idle.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
 
   const release = (origin: string, conn: Deno.Conn) => {
     let list = idle.get(origin);
@@ -241,6 +258,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     }
     const entry: Idle = { reader: new Reader(conn), since: now() };
     list.push(entry);
+    if (sweeper === undefined) {
+      sweeper = setInterval(sweep, Math.max(10, keepMs / 4));
+      Deno.unrefTimer(sweeper as unknown as number);
+    }
     // Anything arriving on an idle connection (its end, mostly) retires it.
     const retire = () => {
       const at = list.indexOf(entry);
@@ -255,7 +276,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const list = idle.get(origin);
     while (list?.length) {
       const { reader, since } = list.pop()!;
-      if (now() - since < IDLE_KEEP_MS) return reader;
+      if (now() - since < keepMs) return reader;
       closeQuietly(reader.conn);
     }
     return undefined;
@@ -427,6 +448,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     fetch: upstreamFetch as typeof fetch,
     close() {
       shut = true;
+      clearInterval(sweeper);
+      sweeper = undefined;
       const lists = [...idle.values()];
       idle.clear();
       for (const list of lists) for (const { reader } of list.splice(0)) closeQuietly(reader.conn);

@@ -471,3 +471,33 @@ Deno.test("http client: header bytes that are not ASCII are read as Latin-1, as 
     await server.close();
   }
 });
+
+Deno.test("http client: a kept connection left idle past its time is closed without a next request", async () => {
+  let closedAt = 0;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      const carry = { buf: "" };
+      while (await readRequest(conn, carry) !== null) {
+        await conn.write(encoder.encode("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"));
+      }
+      closedAt = Date.now();
+      conn.close();
+    }
+  })();
+  const client = createHttpClient({ idleKeepMs: 100 });
+  try {
+    const res = await client.fetch(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/`, {
+      method: "POST",
+      body: "x",
+    });
+    assert.equal(await res.text(), "ok");
+    const done = Date.now();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(closedAt > done, "the client closed its idle connection on its own");
+  } finally {
+    client.close();
+    listener.close();
+    await serving.catch(() => {});
+  }
+});
