@@ -247,7 +247,7 @@ export function LogDetailPage(props: { chrome: Chrome; entry: RequestLogEntry })
     <AdminLayout title={`Request ${e.id}`} active="logs" chrome={props.chrome}>
       <div class="page-head">
         <h1>
-          Request <code>{e.id}</code>
+          Request <code class="break">{e.id}</code>
         </h1>
         <a class="button secondary" href={LOGS_BASE}>Back to the log</a>
       </div>

@@ -148,38 +148,41 @@ export async function UsagePanel(props: { services: Services }) {
 function UsageTable(props: { title: string; rows: Array<{ name: string; totals: UsageTotals }> }) {
   if (props.rows.length === 0) return null;
   return (
-    <table class="usage-table">
-      <caption>{props.title}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Requests</th>
-          <th scope="col">Errors</th>
-          <th scope="col">Input tokens</th>
-          <th scope="col">Output tokens</th>
-          <th scope="col">Cache read</th>
-          <th scope="col">Avg latency</th>
-          <th scope="col">p95</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.rows.map(({ name, totals }) => {
-          const avg = averageLatency(totals);
-          const p95 = latencyPercentile(totals, 0.95);
-          return (
-            <tr>
-              <td>{name}</td>
-              <td>{totals.requests}</td>
-              <td>{totals.errors}</td>
-              <td>{totals.inputTokens}</td>
-              <td>{totals.outputTokens}</td>
-              <td>{totals.cacheReadTokens}</td>
-              <td>{avg === undefined ? "–" : formatMs(avg)}</td>
-              <td>{p95 === undefined ? "–" : formatMs(p95)}</td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    // Eight columns do not fit a phone: the table scrolls inside its box, not the whole page.
+    <div class="table-scroll">
+      <table class="usage-table">
+        <caption>{props.title}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Requests</th>
+            <th scope="col">Errors</th>
+            <th scope="col">Input tokens</th>
+            <th scope="col">Output tokens</th>
+            <th scope="col">Cache read</th>
+            <th scope="col">Avg latency</th>
+            <th scope="col">p95</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map(({ name, totals }) => {
+            const avg = averageLatency(totals);
+            const p95 = latencyPercentile(totals, 0.95);
+            return (
+              <tr>
+                <td>{name}</td>
+                <td>{totals.requests}</td>
+                <td>{totals.errors}</td>
+                <td>{totals.inputTokens}</td>
+                <td>{totals.outputTokens}</td>
+                <td>{totals.cacheReadTokens}</td>
+                <td>{avg === undefined ? "–" : formatMs(avg)}</td>
+                <td>{p95 === undefined ? "–" : formatMs(p95)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
   );
 }

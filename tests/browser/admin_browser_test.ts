@@ -191,6 +191,7 @@ Deno.test({
       await page.getByLabel("Or paste the JSON").fill(JSON.stringify(edited));
       await page.getByRole("button", { name: "Preview the import" }).click();
       await page.getByRole("heading", { name: "What the import changes" }).waitFor();
+      assert.match(page.url(), /\/admin\/transfer$/, "the preview has no address of its own");
       const preview = await page.locator("#import-preview").innerText();
       assert.match(preview, /spare: added/);
       assert.match(preview, /fake-openai: changes description/);
@@ -213,6 +214,16 @@ Deno.test({
       await shot(page, "12_upstreams_phone");
       await page.goto(`${url}/admin/upstreams/fake-openai/keys`);
       await shot(page, "13_keys_phone");
+      // The narrowest common phone: nothing may widen the page past the screen.
+      await page.setViewportSize({ width: 360, height: 780 });
+      await page.goto(`${url}/admin/logs`);
+      const detail = await page.locator("table.log-table a").first().getAttribute("href");
+      for (const path of ["/admin", "/admin/transfer", "/admin/logs", detail!]) {
+        await page.goto(url + path);
+        const width = await page.locator("html").evaluate((el) => el.scrollWidth);
+        assert.ok(width <= 360, `${path} is ${width} px wide on a 360 px screen`);
+      }
+      await shot(page, "14_log_detail_phone");
 
       // Signing out ends the session.
       await page.getByRole("button", { name: "Sign out" }).click();
