@@ -27,49 +27,79 @@ const services = await createServices(kv, config, { pollMs: config.onDeploy ? un
 const app = createApp(services);
 startKeyRecovery(services);
 
-Deno.serve({
-  port: config.port,
-  hostname: config.hostname,
-  onListen({ hostname, port }) {
-    const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
-    const url = `http://${shown}:${port}`;
-    const { doc } = services.store.snapshot;
-    const current = doc.upstream[doc.currentUpstream]?.name ?? null;
-    const lines: StartupLine[] = [
-      { level: "info", message: `Claude API proxy listening on ${url}`, fields: { url } },
-      { level: "info", message: `store: ${config.onDeploy ? "Deno Deploy KV" : config.kvPath}` },
-      {
-        level: "info",
-        message: `upstreams: ${doc.upstream.length}, current: ${
-          current ?? "none"
-        }, strategy: ${doc.loadBalance}`,
-      },
-    ];
-    if (!config.proxyAccessKey) {
-      lines.push({
-        level: "warn",
-        message:
-          "PROXY_ACCESS_KEY is not set: /v1/* answers 401 to everyone until you set it (in .env)",
-      });
-    }
-    if (!config.adminPassword) {
-      lines.push({
-        level: "warn",
-        message: "ADMIN_PASSWORD is not set: the admin pages at /admin are disabled",
-      });
-    } else {
-      lines.push({ level: "info", message: `admin: ${url}/admin` });
-    }
-    if (doc.upstream.length === 0) {
-      lines.push({
-        level: "info",
-        message:
-          "next: add an upstream on the admin pages, or: deno task config add <name> <baseUrl> <openai|custom|gemini|anthropic>",
-      });
-    }
-    services.log.announce(lines);
-  },
-}, app.fetch);
+let port = config.port;
+let started = false;
+
+/**
+ * Serves, and serves again if the server stops: out of file descriptors (a flood of idle
+ * connections), Deno's server stops accepting for good, so a new one takes its place once
+ * descriptors are free again.
+ */
+function serve(retryMs = 500): void {
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({ port, hostname: config.hostname, onListen }, app.fetch);
+  } catch (err) {
+    services.log.log("error", "could not start the server; trying again", { error: String(err) });
+    setTimeout(() => serve(Math.min(retryMs * 2, 10_000)), retryMs);
+    return;
+  }
+  server.finished.catch((err) => {
+    services.log.log("error", "the server stopped accepting connections; starting it again", {
+      error: String(err),
+    });
+    setTimeout(() => serve(), retryMs);
+  });
+}
+
+function onListen({ hostname, port: bound }: Deno.NetAddr): void {
+  // A server started again listens where the first one did, even on a port picked by the system.
+  port = bound;
+  if (started) {
+    services.log.log("info", "the server accepts connections again", { port: bound });
+    return;
+  }
+  started = true;
+  const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
+  const url = `http://${shown}:${bound}`;
+  const { doc } = services.store.snapshot;
+  const current = doc.upstream[doc.currentUpstream]?.name ?? null;
+  const lines: StartupLine[] = [
+    { level: "info", message: `Claude API proxy listening on ${url}`, fields: { url } },
+    { level: "info", message: `store: ${config.onDeploy ? "Deno Deploy KV" : config.kvPath}` },
+    {
+      level: "info",
+      message: `upstreams: ${doc.upstream.length}, current: ${
+        current ?? "none"
+      }, strategy: ${doc.loadBalance}`,
+    },
+  ];
+  if (!config.proxyAccessKey) {
+    lines.push({
+      level: "warn",
+      message:
+        "PROXY_ACCESS_KEY is not set: /v1/* answers 401 to everyone until you set it (in .env)",
+    });
+  }
+  if (!config.adminPassword) {
+    lines.push({
+      level: "warn",
+      message: "ADMIN_PASSWORD is not set: the admin pages at /admin are disabled",
+    });
+  } else {
+    lines.push({ level: "info", message: `admin: ${url}/admin` });
+  }
+  if (doc.upstream.length === 0) {
+    lines.push({
+      level: "info",
+      message:
+        "next: add an upstream on the admin pages, or: deno task config add <name> <baseUrl> <openai|custom|gemini|anthropic>",
+    });
+  }
+  services.log.announce(lines);
+}
+
+serve();
 
 // Request log entries and usage sums are written in batches: write the last batch before exiting.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

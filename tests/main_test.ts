@@ -140,3 +140,71 @@ Deno.test("LOG_FORMAT=json: a bad setting at start is reported as one JSON objec
   assert.match(problems.join("\n"), /ENABLE_CORS: must be true or false/);
   assert.match(problems.join("\n"), /PORT: /);
 });
+
+Deno.test({
+  name: "a flood of idle connections past the file limit does not stop the server for good",
+  ignore: !hasPrlimit(),
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const child = new Deno.Command("prlimit", {
+      args: [
+        "--nofile=200:200",
+        Deno.execPath(),
+        "run",
+        "-A",
+        new URL("../main.ts", import.meta.url).pathname,
+      ],
+      env: { PORT: "0", HOSTNAME: "127.0.0.1", NO_COLOR: "1", KV_PATH: `${dir}/proxy.kv` },
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const conns: Deno.Conn[] = [];
+    try {
+      let url: string | undefined;
+      while (!(url = /listening on (http:\S+)/.exec(out)?.[1])) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`server did not start: ${out}`);
+        out += value;
+      }
+      const port = Number(new URL(url).port);
+      // Connections that send nothing, until the process runs out of descriptors.
+      for (let i = 0; i < 400; i++) {
+        try {
+          conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+        } catch {
+          break;
+        }
+      }
+      for (const c of conns.splice(0)) c.close();
+      let status = 0;
+      for (let i = 0; i < 40 && status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        status = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })
+          .then(async (r) => (await r.body?.cancel(), r.status), () => 0);
+      }
+      assert.equal(status, 200, "the server answers again once the connections are gone");
+    } finally {
+      for (const c of conns) c.close();
+      clearTimeout(watchdog);
+      child.kill("SIGTERM");
+      await child.status;
+      await reader.cancel().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+function hasPrlimit(): boolean {
+  try {
+    return new Deno.Command("prlimit", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
