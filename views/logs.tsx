@@ -183,7 +183,7 @@ export function LogRows(props: LogsView) {
                   <td data-label="Time">
                     <a
                       href={`${LOGS_BASE}/${encodeURIComponent(s.id)}${
-                        s.batch !== undefined ? `?b=${s.batch}` : ""
+                        filterQuery(filter, s.batch !== undefined ? { b: String(s.batch) } : {})
                       }`}
                       title={`${time(s.time)} UTC · ${s.id}`}
                       data-id={s.id}
@@ -241,7 +241,8 @@ export function LogRows(props: LogsView) {
   );
 }
 
-export function LogDetailPage(props: { chrome: Chrome; entry: RequestLogEntry }) {
+/** `back`: the log with the filter the entry was opened from. */
+export function LogDetailPage(props: { chrome: Chrome; entry: RequestLogEntry; back?: string }) {
   const e = props.entry;
   return (
     <AdminLayout title={`Request ${e.id}`} active="logs" chrome={props.chrome}>
@@ -249,7 +250,7 @@ export function LogDetailPage(props: { chrome: Chrome; entry: RequestLogEntry })
         <h1>
           Request <code class="break">{e.id}</code>
         </h1>
-        <a class="button secondary" href={LOGS_BASE}>Back to the log</a>
+        <a class="button secondary" href={props.back ?? LOGS_BASE}>Back to the log</a>
       </div>
       <section class="card">
         <table class="list details">
@@ -395,13 +396,13 @@ function Body(props: { title: string; text?: string; truncated?: boolean; settin
   );
 }
 
-export function LogNotFoundPage(props: { chrome: Chrome; id: string }) {
+export function LogNotFoundPage(props: { chrome: Chrome; id: string; back?: string }) {
   return (
     <AdminLayout title="Request not found" active="logs" chrome={props.chrome}>
       <h1>Request not found</h1>
       <p>
         No entry for <code>{props.id}</code>: it may have aged out or been trimmed.{" "}
-        <a href={LOGS_BASE}>Back to the log</a>
+        <a href={props.back ?? LOGS_BASE}>Back to the log</a>
       </p>
     </AdminLayout>
   );

@@ -9,7 +9,14 @@ import type { Services } from "../../lib/services.ts";
 import type { RequestLogFilter, RequestLogPage } from "../../lib/store/request_log_store.ts";
 import { BUCKET_MS, bucketStart, RETENTION_MS } from "../../lib/store/usage_store.ts";
 import type { Chrome } from "../../views/layout.tsx";
-import { LogDetailPage, LogNotFoundPage, LogRows, LogsPage } from "../../views/logs.tsx";
+import {
+  filterQuery,
+  LogDetailPage,
+  LogNotFoundPage,
+  LogRows,
+  LOGS_BASE,
+  LogsPage,
+} from "../../views/logs.tsx";
 
 /** What the admin layout needs (the session's CSRF token), from the admin's own middleware. */
 export type ChromeFor = (c: Context<AppEnv>) => Chrome | Promise<Chrome>;
@@ -42,9 +49,9 @@ const CsvQuery = z.object({
   days: z.coerce.number().int().min(1).optional().catch(undefined),
 });
 
-const DetailQuery = z.object({
-  b: z.coerce.number().int().min(0).optional().catch(undefined),
-});
+// The list's filter rides along, so "Back to the log" returns to the same view.
+const DetailQuery = ListQuery.pick({ status: true, upstream: true, model: true, errors: true })
+  .extend({ b: z.coerce.number().int().min(0).optional().catch(undefined) });
 
 export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChrome): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -88,6 +95,10 @@ export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChr
   app.get("/rows", zValidator("query", ListQuery), async (c) => {
     const q = c.req.valid("query");
     const { filter, page } = await read(q);
+    // A filter change (not a poll) goes in the address, so a reload or Back keeps it.
+    if (c.req.header("hx-trigger") === "log-filters") {
+      c.header("HX-Push-Url", `${LOGS_BASE}${filterQuery(filter)}`);
+    }
     return c.html(LogRows({ filter, page, live: q.live }));
   });
 
@@ -110,12 +121,19 @@ export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChr
   app.get("/:id", zValidator("query", DetailQuery), async (c) => {
     const id = c.req.param("id");
     await obs.flush();
-    const entry = /^[\w-]{1,100}$/.test(id)
-      ? await obs.requestLog.get(id, c.req.valid("query").b)
-      : null;
+    const q = c.req.valid("query");
+    const entry = /^[\w-]{1,100}$/.test(id) ? await obs.requestLog.get(id, q.b) : null;
     const chrome = await chromeFor(c);
-    if (!entry) return c.html(LogNotFoundPage({ chrome, id }), 404);
-    return c.html(LogDetailPage({ chrome, entry }));
+    const back = `${LOGS_BASE}${
+      filterQuery({
+        status: q.status,
+        upstream: q.upstream,
+        model: q.model,
+        errorsOnly: q.errors,
+      })
+    }`;
+    if (!entry) return c.html(LogNotFoundPage({ chrome, id, back }), 404);
+    return c.html(LogDetailPage({ chrome, entry, back }));
   });
 
   return app;

@@ -1052,3 +1052,25 @@ Deno.test("a short key is masked down to its last 2 characters on every page", a
     }
   }, { config });
 });
+
+Deno.test("log filters go in the address, and Back to the log keeps them", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const query = "?status=5xx&upstream=primary";
+    const changed = await b.get(`/admin/logs/rows${query}&live=1`, {
+      "hx-request": "true",
+      "hx-trigger": "log-filters",
+    });
+    await changed.body?.cancel();
+    assert.equal(changed.headers.get("hx-push-url"), `/admin/logs${query}`);
+    const poll = await b.get(`/admin/logs/rows${query}&live=1`, {
+      "hx-request": "true",
+      "hx-trigger": "log-rows",
+    });
+    await poll.body?.cancel();
+    assert.equal(poll.headers.get("hx-push-url"), null, "a poll changes no address");
+
+    const detail = await b.text(`/admin/logs/req_gone${query}`);
+    assert.match(detail, /href="\/admin\/logs\?status=5xx&amp;upstream=primary">Back to the log/);
+  });
+});
