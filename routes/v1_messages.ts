@@ -47,6 +47,16 @@ async function readBody(
 
 /** The body as text; a body without a declared length is counted as it arrives. */
 async function readLimited(req: Request, maxBytes: number): Promise<string> {
+  try {
+    return await readBytes(req, maxBytes);
+  } catch (err) {
+    if (err instanceof ProxyError) throw err;
+    // The client went away mid-upload: nobody hears the answer, and it is no proxy fault.
+    throw new ProxyError(400, "The request body could not be read to its end");
+  }
+}
+
+async function readBytes(req: Request, maxBytes: number): Promise<string> {
   if (req.headers.has("content-length") || !req.body) return await req.text();
   const reader = req.body.getReader();
   // Copied as it comes: each piece read is a view of a buffer of its own, often 64 KB for a few

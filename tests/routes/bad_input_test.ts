@@ -168,3 +168,24 @@ Deno.test("bad input: a body sent in many small chunks is read whole, and its li
     assert.equal((await res.json()).type, "message");
   });
 });
+
+Deno.test("bad input: a client that leaves mid-upload is no error of the proxy's", async () => {
+  const server = await startTestServer({ config: { upstream: [] } });
+  try {
+    const port = Number(new URL(server.url).port);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(new TextEncoder().encode(
+      "POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" +
+        `x-api-key: ${ACCESS_KEY}\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{"mod\r\n`,
+    ));
+    await new Promise((r) => setTimeout(r, 100));
+    conn.close();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(
+      !server.logs.some((l) => /unhandled error|internal error/i.test(l)),
+      server.logs.join("\n"),
+    );
+  } finally {
+    await server.close();
+  }
+});
