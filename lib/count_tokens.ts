@@ -22,7 +22,7 @@ export async function countTokens(
     return estimateTokens(body);
   }
   const model = mapModel(body.model, upstream.models);
-  const [candidate] = s.pool.order(upstream, doc.loadBalance, model);
+  const [candidate] = s.pool.order(upstream, doc.loadBalance, model, false);
   if (!candidate) return estimateTokens(body);
   try {
     const req = provider.countTokensRequest(body, {

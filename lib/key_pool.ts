@@ -23,6 +23,7 @@ export const DEFAULT_RATE_LIMIT_COOLDOWN = 60_000;
 /** Cooldown after a 5xx, timeout or connection error: short, growing with repeated failures. */
 export const TRANSIENT_COOLDOWN = 5_000;
 const TRANSIENT_COOLDOWN_MAX = 120_000;
+const PROBE_FORGET_MS = 60_000;
 
 export interface Candidate {
   key: string;
@@ -35,8 +36,14 @@ export class KeyPool {
 
   constructor(readonly health: KeyHealthStore, private random: () => number = Math.random) {}
 
-  /** The healthy keys of `upstream` for `model`, in the order the strategy would try them. */
-  order(upstream: UpstreamConfig, strategy: Strategy, model: string): Candidate[] {
+  /** Keys being tried while set aside, with when: one request at a time finds out. */
+  #probing = new Map<string, number>();
+
+  /**
+   * The healthy keys of `upstream` for `model`, in the order the strategy would try them. With
+   * `probe`, when none is healthy, one set aside after a passing fault (see #probe).
+   */
+  order(upstream: UpstreamConfig, strategy: Strategy, model: string, probe = true): Candidate[] {
     const all = upstream.apiKeys;
     const n = all.length;
     if (n === 0) return [];
@@ -53,24 +60,30 @@ export class KeyPool {
       const id = keyId(key);
       if (!this.health.get(upstream.name, id, model)) out.push({ key, id });
     }
-    return out.length > 0 ? out : this.#probe(upstream, model);
+    return out.length > 0 || !probe ? out : this.#probe(upstream, model);
   }
 
   /**
    * With every key set aside, the one soonest back from a passing fault (5xx, timeout, refused
-   * connection) is tried anyway: an upstream that blipped once must not turn every request away
-   * for a cooldown that outlasts the blip. Rate-limited and disabled keys stay out.
+   * connection) is tried anyway, by one request at a time: an upstream that blipped once must
+   * not turn every request away for a cooldown that outlasts the blip, nor a hanging one hold
+   * every request. Rate-limited and disabled keys stay out.
    */
   #probe(upstream: UpstreamConfig, model: string): Candidate[] {
+    const now = Date.now();
     let best: (Candidate & { until: number }) | undefined;
     for (const key of upstream.apiKeys) {
       const id = keyId(key);
       const s = this.health.get(upstream.name, id, model);
       if (s?.state !== "cooldown" || s.model !== "*") continue;
+      // A probe whose outcome never came back (a client that left) is forgotten after a while.
+      if (now - (this.#probing.get(id) ?? -Infinity) < PROBE_FORGET_MS) return [];
       const until = s.until ?? 0;
       if (!best || until < best.until) best = { key, id, until };
     }
-    return best ? [{ key: best.key, id: best.id }] : [];
+    if (!best) return [];
+    this.#probing.set(best.id, now);
+    return [{ key: best.key, id: best.id }];
   }
 
   /** Milliseconds until the first cooling key of the upstream recovers; undefined if none will. */
@@ -92,6 +105,7 @@ export class KeyPool {
     model: string,
     failure: UpstreamFailure,
   ): Promise<void> {
+    this.#probing.delete(candidate.id);
     const name = upstream.name;
     const reason = `${failure.status || "network"}: ${failure.message}`.slice(0, 300);
     if (failure.keyFault === "auth") {
@@ -115,7 +129,11 @@ export class KeyPool {
     }
   }
 
-  recordSuccess(candidate: Candidate): void {
+  /** A success clears the failure count; a probe's success ends its key's cooldown for all. */
+  async recordSuccess(upstream: UpstreamConfig, candidate: Candidate): Promise<void> {
     if (this.#failures.size) this.#failures.delete(candidate.id);
+    if (this.#probing.size && this.#probing.delete(candidate.id)) {
+      await this.health.recovered(upstream.name, candidate.id);
+    }
   }
 }

@@ -89,6 +89,20 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
   }
 }
 
+/**
+ * Whether another upstream can take the request when every key of this one fails: then keys set
+ * aside are not probed, the fallback answers at once.
+ */
+function hasFallback(
+  all: UpstreamConfig[],
+  upstream: UpstreamConfig,
+  visited: Set<string>,
+): boolean {
+  const name = upstream.fallback?.toLowerCase();
+  return name !== undefined &&
+    all.some((u) => u.name.toLowerCase() === name && !visited.has(u.name));
+}
+
 async function route(
   s: Services,
   call: MessagesCall,
@@ -131,7 +145,12 @@ async function route(
     rec.upstreamModel = model;
     // A local server (Ollama, vLLM) may need no key at all: one attempt without one.
     const candidates = upstream.apiKeys.length
-      ? s.pool.order(upstream, doc.loadBalance, model)
+      ? s.pool.order(
+        upstream,
+        doc.loadBalance,
+        model,
+        !hasFallback(doc.upstream, upstream, visited),
+      )
       : [{ key: "", id: "no-key" }];
     const usable = candidates.length < upstream.apiKeys.length
       ? new Set(candidates.map((c) => c.key))
@@ -170,7 +189,12 @@ async function route(
       const started = s.now();
       const outcome = await attempt(s, provider, ctx, call, deadline, rec, finish);
       if ("response" in outcome) {
-        s.pool.recordSuccess(candidate);
+        s.pool.recordSuccess(upstream, candidate).catch((err) =>
+          s.log.log("error", "could not record key health", {
+            requestId: call.requestId,
+            error: String(err),
+          })
+        );
         rec.attempts.push({
           upstream: upstream.name,
           keyId: candidate.id,

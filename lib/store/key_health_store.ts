@@ -97,6 +97,19 @@ export class KeyHealthStore {
     this.#gen++;
   }
 
+  /** Ends a key's cooldown after a passing fault (for every model): it answered again. */
+  async recovered(upstream: string, keyId: string): Promise<void> {
+    const k = mapKey(upstream, keyId, "*");
+    if (this.#states.get(k)?.state !== "cooldown") return;
+    this.#gen++;
+    this.#states.delete(k);
+    await this.kv.atomic()
+      .delete(keys.keyHealth(upstream, keyId, "*"))
+      .set(keys.keyHealthVersion(), crypto.randomUUID())
+      .commit();
+    this.#gen++;
+  }
+
   /** Clears every state of a key (re-enable), or of all keys of an upstream when keyId is omitted. */
   async clear(upstream: string, keyId?: string): Promise<void> {
     this.#gen++;

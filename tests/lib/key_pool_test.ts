@@ -92,7 +92,7 @@ Deno.test("key pool: repeated 5xx lengthen the cooldown; a success resets it", a
     const second = health.get("u", c.id, "m")!.until! - now;
     assert.equal(second, first * 2);
     now += second + 1;
-    p.recordSuccess(c);
+    await p.recordSuccess(upstream, c);
     await p.recordFailure(upstream, c, "m", boom);
     assert.equal(health.get("u", c.id, "m")!.until! - now, first);
   } finally {

@@ -242,6 +242,30 @@ Deno.test("when every key of an upstream fails, its fallback takes the request",
   assert.equal(t.backup!.requests.length, 1);
   assert.equal(t.backup!.requests[0].headers.get("x-api-key"), "sk-backup-key-9999");
   assert.ok(t.server.logs.some((l) => l.includes("falling back") && l.includes("backup")));
+  // Its keys cooling down, the failed upstream is not probed while a fallback can answer.
+  const again = await post(t.server.url, {});
+  assert.equal(again.status, 200);
+  await again.body?.cancel();
+  assert.equal(t.fake.requests.length, 3);
+  assert.equal(t.backup!.requests.length, 2);
+});
+
+Deno.test("keys set aside after 5xx are probed by one request at a time", async () => {
+  await using t = await setup({ REQUEST_TIMEOUT: "1000" });
+  const boom = {
+    status: 500,
+    json: { type: "error", error: { type: "api_error", message: "boom" } },
+  };
+  t.fake.enqueue(boom, boom, boom, { hang: true });
+  (await post(t.server.url, {})).body?.cancel();
+  // The probe hangs; the requests beside it are answered at once instead of waiting with it.
+  const probe = post(t.server.url, {});
+  await new Promise((r) => setTimeout(r, 100));
+  const beside = await post(t.server.url, {});
+  assert.equal(beside.status, 429);
+  await beside.body?.cancel();
+  assert.equal(t.fake.requests.length, 4);
+  (await probe).body?.cancel();
 });
 
 Deno.test("a client that disconnects aborts the upstream request at once", async () => {
