@@ -40,6 +40,8 @@ function serve(retryMs = 500): void {
   try {
     server = Deno.serve({ port, hostname: config.hostname, onListen }, app.fetch);
   } catch (err) {
+    // A port in use or a bad address at start is the operator's to fix: fail as before.
+    if (!started) throw err;
     services.log.log("error", "could not start the server; trying again", { error: String(err) });
     setTimeout(() => serve(Math.min(retryMs * 2, 10_000)), retryMs);
     return;

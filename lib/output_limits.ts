@@ -25,7 +25,8 @@ const OUTPUT_PATTERNS: Array<(m: string) => number | undefined> = [
   // (inclusive) to 8193 (exclusive)"
   (m) => {
     const end = num(
-      /supported range is from \d+ \(inclusive\) to (\d+) \(exclusive\)/i.exec(m)?.[1],
+      /maxOutputTokens value of \d+ but the supported range is from \d+ \(inclusive\) to (\d+) \(exclusive\)/i
+        .exec(m)?.[1],
     );
     return end && end > 1 ? end - 1 : undefined;
   },

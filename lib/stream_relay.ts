@@ -47,10 +47,16 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   // reason, the end and an opening error event out.
   let events = 0;
   let openingError: string | undefined;
+  /** An error event the upstream ended its answer with, after other events. */
+  let closingError: string | undefined;
   let stopped = false;
   const watch = provider.passthrough
     ? createSseDecoder((ev) => {
-      if (events++ === 0 && ev.event === "error") openingError = ev.data;
+      if (ev.event === "error") {
+        if (events === 0) openingError = ev.data;
+        else closingError = ev.data;
+      }
+      events++;
       if (ev.event === "message_start" || ev.event === "message_delta") {
         noteAnthropicEvent(rec, ev.data);
       } else if (ev.event === "message_stop") stopped = true;
@@ -132,14 +138,18 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     reader.cancel().catch(() => {});
     return { failure: writer.failure };
   }
+  /** An Anthropic `event: error` as the failure it stands for. */
+  const eventFailure = (data: string): UpstreamFailure => {
+    let type: unknown;
+    try {
+      type = JSON.parse(data)?.error?.type;
+    } catch { /* the parse below keeps the text */ }
+    return provider.parseError(statusForErrorType(type), data, res.headers);
+  };
   if (openingError !== undefined) {
     // An overload or rate limit said as the stream's first event: another key may answer.
     reader.cancel().catch(() => {});
-    let type: unknown;
-    try {
-      type = JSON.parse(openingError)?.error?.type;
-    } catch { /* the parse below keeps the text */ }
-    return { failure: provider.parseError(statusForErrorType(type), openingError, res.headers) };
+    return { failure: eventFailure(openingError) };
   }
   rec.ttfbMs = s.now() - rec.time;
 
@@ -182,7 +192,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     done(failure);
   };
   /** The passthrough's message_stop went out: nothing after it is the client's. */
-  const relayedAll = () => stopped && !frames!.pending;
+  const relayedAll = () => (stopped || closingError !== undefined) && !frames!.pending;
 
   const done = (failure?: UpstreamFailure) => {
     if (closed) return;
@@ -193,7 +203,8 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       rec.usage = writer.usage;
     }
     if (logResponse) rec.responseBody = responseLog;
-    failure ??= writer?.failure;
+    failure ??= writer?.failure ??
+      (closingError !== undefined ? eventFailure(closingError) : undefined);
     if (failure) keepNamedWait(s, ctx, failure);
     finish(200, failure);
   };
@@ -257,7 +268,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
           waitingSince = undefined;
           const lastUpstream = s.now();
           if (ended) {
-            if (!writer && !stopped) {
+            if (!writer && !stopped && closingError === undefined) {
               // An Anthropic stream ends with message_stop; without it the answer is cut short.
               return fail(ctrl, {
                 status: 502,

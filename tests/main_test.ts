@@ -208,3 +208,33 @@ function hasPrlimit(): boolean {
     return false;
   }
 }
+
+Deno.test({
+  name: "a port already in use stops the server at start, as before, for its supervisor to see",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
+        env: {
+          PORT: String((taken.addr as Deno.NetAddr).port),
+          HOSTNAME: "127.0.0.1",
+          NO_COLOR: "1",
+          KV_PATH: `${dir}/proxy.kv`,
+        },
+        cwd: dir,
+        stdout: "null",
+        stderr: "null",
+        signal: AbortSignal.timeout(20_000),
+      }).spawn();
+      const status = await child.status;
+      assert.notEqual(status.code, 0);
+      assert.equal(status.signal, null, "it exited by itself");
+    } finally {
+      taken.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -44,6 +44,10 @@ Deno.test("output limits: the limit named in each upstream's max_tokens error is
       undefined,
     ],
     ["temperature must be less than or equal to 2", undefined],
+    [
+      "Unable to submit request because it has a topK value of 100 but the supported range is from 1 (inclusive) to 41 (exclusive). Update the value and try again.",
+      undefined,
+    ],
     ["Invalid API key", undefined],
   ];
   for (const [message, hint] of cases) {

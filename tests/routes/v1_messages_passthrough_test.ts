@@ -335,6 +335,22 @@ Deno.test("passthrough: an error as a stream's first event is retried on the nex
   assert.deepEqual(t.fake.requests.map((r) => r.headers.get("x-api-key")), KEYS);
 });
 
+Deno.test("passthrough: an upstream's own closing error event is the only one the client gets", async () => {
+  await using t = await setup();
+  const overloaded = `event: error\ndata: ${
+    JSON.stringify({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } })
+  }\n\n`;
+  t.fake.enqueue({ sse: [...anthropicStream("cut short").slice(0, 4), overloaded] });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ ...streamAsk, stream: true }),
+  });
+  const text = await res.text();
+  assert.equal(text.match(/event: error/g)?.length, 1, text);
+  assert.ok(text.endsWith(overloaded));
+});
+
 Deno.test("passthrough: a stream that ends without message_stop ends with an error event", async () => {
   await using t = await setup();
   t.fake.enqueue({ sse: anthropicStream("cut short").slice(0, -1) });
