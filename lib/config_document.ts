@@ -200,11 +200,12 @@ function prepareLegacy(input: unknown): unknown {
 }
 
 /**
- * `sk-abc…wxyz`: enough to tell keys apart, never enough to use one. A short key has little to
- * hide behind, so it shows only its last 2 characters, or none under 8.
+ * `sk-abc…wxyz`: enough to tell keys apart, never enough to use one: at least 14 characters stay
+ * hidden. A shorter key has less to hide behind, so it shows less, nothing under 8 characters.
  */
 export function maskKey(key: string): string {
   if (key.length < 8) return "•".repeat(Math.max(3, key.length));
   if (key.length < 20) return `•••…${key.slice(-2)}`;
+  if (key.length < 24) return `${key.slice(0, 3)}…${key.slice(-2)}`;
   return `${key.slice(0, 6)}…${key.slice(-4)}`;
 }

@@ -439,5 +439,8 @@ Deno.test("maskKey shows a short key's last 2 characters at most, a long one its
   assert.equal(maskKey("abc"), "•••");
   assert.equal(maskKey("abcdefghi"), "•••…hi");
   assert.equal(maskKey("sk-0123456789abcde"), "•••…de");
-  assert.equal(maskKey("sk-ant-api03-0123456789"), "sk-ant…6789");
+  assert.equal(maskKey("sk-ant-api03-0123456789"), "sk-…89");
+  assert.equal(maskKey("gsk_1234567890abcdef"), "gsk…ef");
+  assert.equal(maskKey("sk-ant-api03-0123456789ab"), "sk-ant…89ab");
+  assert.equal(maskKey("sk-proj-0123456789abcdefghijklmnopqrstuvwxyz"), "sk-pro…wxyz");
 });
