@@ -360,10 +360,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const finished = () => {
         done();
         // Bytes past the answer mean the framing went wrong: that connection is not reused, nor
-        // one whose request could not be written whole.
-        if (!head.keepAlive || closed || r.buf.length !== 0) close();
-        else if (sent) release(t.origin, conn);
-        else writing.then(() => sent && !closed ? release(t.origin, conn) : close());
+        // one answered before its request was written whole (an upstream that never reads the
+        // rest would hold the write, and the connection, forever).
+        if (head.keepAlive && !closed && sent && r.buf.length === 0) release(t.origin, conn);
+        else close();
       };
       let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
       if (whole) {

@@ -288,12 +288,12 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
             const sent = relayBytes(ctrl, value);
             if (relayedAll()) return complete(ctrl);
             if (!sent) continue;
-            lastSent = lastUpstream;
+            lastSent = lastPull = lastUpstream;
             return;
           }
           feed!(value);
           const sent = emit(ctrl);
-          if (sent) lastSent = lastUpstream;
+          if (sent) lastSent = lastPull = lastUpstream;
           if (writer.done) return complete(ctrl);
           if (sent) return;
         }
