@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { errorResponse, ProxyError, tooDeep } from "./errors.ts";
+import { StoreBusyError } from "./store/busy_retry.ts";
 import { newRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
 import { adminRoutes } from "../routes/admin/index.ts";
@@ -48,6 +49,14 @@ export function createApp(services: Services): Hono<AppEnv> {
     if (err instanceof ProxyError) return errorResponse(err, requestId);
     const deep = tooDeep(err);
     if (deep && c.req.path.startsWith("/v1/")) return errorResponse(deep, requestId);
+    if (err instanceof StoreBusyError) {
+      // Another process held the store past every retry: a moment later it will not.
+      const busy = new ProxyError(503, err.message, "overloaded_error", { "retry-after": "1" });
+      if (c.req.path.startsWith("/v1/") || c.req.path.startsWith("/admin/api/")) {
+        return errorResponse(busy, requestId);
+      }
+      return c.text(err.message, 503, { "retry-after": "1" });
+    }
     if (err instanceof HTTPException && c.req.path.startsWith("/v1/")) {
       return errorResponse(new ProxyError(err.status, err.message || "Bad request"), requestId);
     }

@@ -1,6 +1,7 @@
 // The admin JSON API: authentication, the document round trip, validation, version conflicts.
 import assert from "node:assert/strict";
 import { keyId } from "../../../lib/key_pool.ts";
+import { StoreBusyError } from "../../../lib/store/busy_retry.ts";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../helpers/server.ts";
 
 const KEY_1 = "sk-proj-api-test-key-0000000001";
@@ -324,5 +325,23 @@ Deno.test("PUT refuses the names the admin pages cannot address: '.', '..', 'new
       assert.ok(problems.some((p) => /^upstream\.0\.name: .*reserved/.test(p)), `${problems}`);
     }
     assert.equal(s.services.store.snapshot.version, before);
+  });
+});
+
+Deno.test("a store held locked past every retry is a 503 to retry, not an internal error", async () => {
+  await withServer(async (s) => {
+    const before = s.services.store.snapshot;
+    // As when another process keeps the KV file locked longer than the retries wait.
+    s.services.store.replace = () => {
+      throw new StoreBusyError(new TypeError("database is locked"));
+    };
+    const res = await put(s, { ...config(), loadBalance: "random" });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "1");
+    const body = await res.json();
+    assert.equal(body.type, "error");
+    assert.match(body.error.message, /locked/);
+    assert.equal(s.services.store.snapshot, before);
+    assert.ok(!s.logs.some((l) => /unhandled error/.test(l)), s.logs.join("\n"));
   });
 });
