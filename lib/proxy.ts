@@ -89,18 +89,16 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
   }
 }
 
-/**
- * Whether another upstream can take the request when every key of this one fails: then keys set
- * aside are not probed, the fallback answers at once.
- */
-function hasFallback(
+/** The upstream that takes the request when every key of this one fails, if not tried yet. */
+function fallbackOf(
   all: UpstreamConfig[],
   upstream: UpstreamConfig,
   visited: Set<string>,
-): boolean {
+): UpstreamConfig | undefined {
   const name = upstream.fallback?.toLowerCase();
-  return name !== undefined &&
-    all.some((u) => u.name.toLowerCase() === name && !visited.has(u.name));
+  return name === undefined
+    ? undefined
+    : all.find((u) => u.name.toLowerCase() === name && !visited.has(u.name));
 }
 
 async function route(
@@ -143,13 +141,15 @@ async function route(
     rec.upstream = upstream.name;
     rec.serviceType = upstream.serviceType;
     rec.upstreamModel = model;
-    // A local server (Ollama, vLLM) may need no key at all: one attempt without one.
+    const fallback = fallbackOf(doc.upstream, upstream, visited);
+    // A local server (Ollama, vLLM) may need no key at all: one attempt without one. With a
+    // fallback to answer, keys set aside are not probed.
     const candidates = upstream.apiKeys.length
       ? s.pool.order(
         upstream,
         doc.loadBalance,
         model,
-        !hasFallback(doc.upstream, upstream, visited),
+        !fallback,
       )
       : [{ key: "", id: "no-key" }];
     const usable = candidates.length < upstream.apiKeys.length
@@ -275,18 +275,15 @@ async function route(
     }
     const recovery = s.pool.soonestRecovery(upstream, model, s.now());
     if (recovery !== undefined) soonest = Math.min(soonest ?? Infinity, recovery);
-    const next: UpstreamConfig | undefined = upstream.fallback
-      ? doc.upstream.find((u) => u.name.toLowerCase() === upstream!.fallback!.toLowerCase())
-      : undefined;
-    if (next && !visited.has(next.name) && s.now() < deadline && !call.signal?.aborted) {
-      rec.fallbacks.push(next.name);
+    if (fallback && s.now() < deadline && !call.signal?.aborted) {
+      rec.fallbacks.push(fallback.name);
       s.log.log("warn", "every key failed, falling back to another upstream", {
         requestId: call.requestId,
         from: upstream.name,
-        to: next.name,
+        to: fallback.name,
       });
     }
-    upstream = next;
+    upstream = fallback;
   }
 
   if (call.signal?.aborted) {
