@@ -15,6 +15,9 @@ export interface ConfigDocument {
 
 const RESERVED_NAMES = [".", "..", "new"];
 
+/** Far above any model's output limit: a larger `maxTokens` is a typo. */
+export const MAX_TOKENS_CAP = 1_000_000;
+
 const httpUrl = z.string().trim().refine((v) => {
   try {
     const u = new URL(v);
@@ -44,7 +47,8 @@ const UpstreamSchema = z.looseObject({
   models: z.record(z.string().trim().min(1), z.string().trim().min(1, "must not be empty"))
     .optional(),
   fallback: z.string().trim().min(1, "must name another upstream").optional(),
-  maxTokens: z.number().int().positive().optional(),
+  maxTokens: z.number().int().positive().max(MAX_TOKENS_CAP, "must be at most 1,000,000")
+    .optional(),
   maxTokensField: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
   description: z.string().optional(),
 });

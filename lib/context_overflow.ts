@@ -1,24 +1,25 @@
 // Claude Code compacts the conversation when the API says "prompt is too long: N tokens > M
 // maximum". Other upstreams word a full context window their own way; it is said Anthropic's way,
 // with their words kept after it.
+import { positiveInt } from "./positive_int.ts";
 
 const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefined> = [
   // OpenAI, DeepSeek, OpenRouter, old vLLM: "maximum context length is 128000 tokens. However,
   // your messages resulted in 130000 tokens" / "you requested 70000 tokens (70000 in the
   // messages, 0 in the completion)"
   (m) => {
-    const max = num(/maximum context length is (\d+) tokens/i.exec(m)?.[1]);
+    const max = positiveInt(/maximum context length is (\d+) tokens/i.exec(m)?.[1]);
     if (!max) return undefined;
-    const prompt = num(/resulted in (\d+) tokens/i.exec(m)?.[1]) ??
-      num(/\((\d+) in the messages/i.exec(m)?.[1]) ??
-      num(/your request has (\d+) input tokens/i.exec(m)?.[1]);
+    const prompt = positiveInt(/resulted in (\d+) tokens/i.exec(m)?.[1]) ??
+      positiveInt(/\((\d+) in the messages/i.exec(m)?.[1]) ??
+      positiveInt(/your request has (\d+) input tokens/i.exec(m)?.[1]);
     return prompt && prompt >= max ? { tokens: prompt, max } : undefined;
   },
   // OpenAI's newer models: "Input tokens exceed the configured limit of 272000 tokens. Your
   // messages resulted in 300000 tokens."
   (m) => {
-    const max = num(/exceed the configured limit of (\d+) tokens/i.exec(m)?.[1]);
-    return max ? { tokens: num(/resulted in (\d+) tokens/i.exec(m)?.[1]), max } : undefined;
+    const max = positiveInt(/exceed the configured limit of (\d+) tokens/i.exec(m)?.[1]);
+    return max ? { tokens: positiveInt(/resulted in (\d+) tokens/i.exec(m)?.[1]), max } : undefined;
   },
   // Gemini: "The input token count (2000000) exceeds the maximum number of tokens allowed
   // (1048576)."
@@ -26,7 +27,7 @@ const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefin
     const hit =
       /input token count \((\d+)\) exceeds the maximum number of tokens allowed \((\d+)\)/i
         .exec(m);
-    return hit ? { tokens: num(hit[1]), max: num(hit[2]) } : undefined;
+    return hit ? { tokens: positiveInt(hit[1]), max: positiveInt(hit[2]) } : undefined;
   },
   // llama.cpp: "the request exceeds the available context size"; OpenAI-style servers that only
   // give the code.
@@ -35,11 +36,6 @@ const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefin
       ? {}
       : undefined,
 ];
-
-function num(text: string | undefined): number | undefined {
-  const n = text === undefined ? NaN : Number(text);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
-}
 
 /** The upstream's context-overflow message in Anthropic's words, or undefined for any other. */
 export function promptTooLong(message: string): string | undefined {

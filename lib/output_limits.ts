@@ -1,5 +1,6 @@
 // Claude Code asks for 32k-64k output tokens; many upstreams allow less and say so in their 400.
 // What they name is learned per upstream and model, and the request retried within it.
+import { positiveInt } from "./positive_int.ts";
 
 /**
  * What an upstream's max_tokens error says: a fixed output limit, or a context window shared
@@ -11,20 +12,20 @@ export type OutputLimitHint =
 
 const OUTPUT_PATTERNS: Array<(m: string) => number | undefined> = [
   // DeepSeek: "the valid range of max_tokens is [1, 8192]"
-  (m) => num(/valid range of max_(?:completion_)?tokens is \[\d+,\s*(\d+)\]/i.exec(m)?.[1]),
+  (m) => positiveInt(/valid range of max_(?:completion_)?tokens is \[\d+,\s*(\d+)\]/i.exec(m)?.[1]),
   // OpenAI: "This model supports at most 16384 completion tokens"
-  (m) => num(/supports at most (\d+) completion tokens/i.exec(m)?.[1]),
+  (m) => positiveInt(/supports at most (\d+) completion tokens/i.exec(m)?.[1]),
   // Anthropic: "max_tokens: 64000 > 32000, which is the maximum allowed number of output tokens"
-  (m) => num(/> (\d+), which is the maximum allowed number of output tokens/i.exec(m)?.[1]),
+  (m) => positiveInt(/> (\d+), which is the maximum allowed number of output tokens/i.exec(m)?.[1]),
   // Groq and others: "`max_tokens` must be less than or equal to `32768`"
   (m) =>
     /max_(?:completion_)?tokens/i.test(m)
-      ? num(/less than or equal to `?(\d+)`?/i.exec(m)?.[1])
+      ? positiveInt(/less than or equal to `?(\d+)`?/i.exec(m)?.[1])
       : undefined,
   // Gemini: "it has a maxOutputTokens value of 32000 but the supported range is from 1
   // (inclusive) to 8193 (exclusive)"
   (m) => {
-    const end = num(
+    const end = positiveInt(
       /maxOutputTokens value of \d+ but the supported range is from \d+ \(inclusive\) to (\d+) \(exclusive\)/i
         .exec(m)?.[1],
     );
@@ -33,7 +34,7 @@ const OUTPUT_PATTERNS: Array<(m: string) => number | undefined> = [
   // Others that speak of output tokens: "max_output_tokens ... maximum allowed (8192)"
   (m) =>
     /output[_ ]tokens/i.test(m) && !/input token/i.test(m)
-      ? num(/(?:maximum|at most|up to|limit)\D{0,30}?(\d{3,})/i.exec(m)?.[1])
+      ? positiveInt(/(?:maximum|at most|up to|limit)\D{0,30}?(\d{3,})/i.exec(m)?.[1])
       : undefined,
 ];
 
@@ -50,14 +51,9 @@ const CONTEXT_PATTERNS: Array<(m: string) => { context: number; prompt: number }
       : undefined,
 ];
 
-function num(text: string | undefined): number | undefined {
-  const n = text === undefined ? NaN : Number(text);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
-}
-
 function pair(hit: RegExpExecArray | null): { context: number; prompt: number } | undefined {
-  const context = num(hit?.[1]);
-  const prompt = num(hit?.[2]);
+  const context = positiveInt(hit?.[1]);
+  const prompt = positiveInt(hit?.[2]);
   return context && prompt && prompt < context ? { context, prompt } : undefined;
 }
 

@@ -12,7 +12,7 @@ import {
   type UpstreamInput,
   useUpstream,
 } from "../../lib/admin_service.ts";
-import type { ConfigDocument } from "../../lib/config_document.ts";
+import { type ConfigDocument, MAX_TOKENS_CAP } from "../../lib/config_document.ts";
 import { keyId } from "../../lib/key_pool.ts";
 import { providerChoices, providerFor, providerKinds } from "../../lib/providers/registry.ts";
 import type { UpstreamConfig } from "../../lib/providers/types.ts";
@@ -51,9 +51,6 @@ function kindChoices(): UpstreamFormProps["kinds"] {
   }));
   return [...primary, ...aliases];
 }
-
-/** Far above any model's output limit: a larger cap is a typo. */
-const MAX_TOKENS_CAP = 1_000_000;
 
 /** The form's strings as an upstream, with the mistakes a form can make before validation. */
 export function parseUpstreamForm(

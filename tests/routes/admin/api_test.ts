@@ -86,6 +86,7 @@ Deno.test("PUT with invalid input: 400 listing every problem, stored config unch
       upstream: [
         { name: "a/b", baseUrl: "ftp://x", serviceType: "nosuch", apiKeys: [""] },
         { name: "ok", baseUrl: "https://b.example", serviceType: "openai", maxTokens: -1 },
+        { name: "big", baseUrl: "https://c.example", serviceType: "openai", maxTokens: 2e6 },
       ],
       currentUpstream: 1.5,
       loadBalance: "fastest",
@@ -101,6 +102,7 @@ Deno.test("PUT with invalid input: 400 listing every problem, stored config unch
         "upstream.0.serviceType",
         "upstream.0.apiKeys.0",
         "upstream.1.maxTokens",
+        "upstream.2.maxTokens",
         "currentUpstream",
         "loadBalance",
       ]
