@@ -181,3 +181,20 @@ export function sanitizeToolId(id: string | undefined | null): string {
   const clean = id.replace(/[^a-zA-Z0-9_-]/g, "_");
   return clean || newId("toolu");
 }
+
+/**
+ * A `search_result` block (search results a client hands the model to cite) as plain text, for
+ * upstreams that have no such block: its title, where it came from, then its text.
+ */
+export function searchResultText(block: { title?: unknown; source?: unknown; content?: unknown }) {
+  const texts: string[] = [];
+  if (Array.isArray(block.content)) {
+    for (const b of block.content) {
+      if (typeof b?.text === "string" && b.text) texts.push(b.text);
+    }
+  }
+  const title = typeof block.title === "string" ? block.title : "";
+  const source = typeof block.source === "string" ? block.source : "";
+  const head = [title, source && `(${source})`].filter(Boolean).join(" ");
+  return flat("[Search result", head ? `: ${head}` : "", "]\n", texts.join("\n"));
+}

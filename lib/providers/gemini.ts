@@ -7,7 +7,7 @@ import type {
   Usage,
   WebSearchResult,
 } from "../anthropic.ts";
-import { newId } from "../anthropic.ts";
+import { newId, searchResultText } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { countOr0, isObject } from "../json_value.ts";
@@ -325,6 +325,7 @@ function toolResultOf(block: Block): [ToolResult, Part[]] {
     for (const b of blocksOf(content)) {
       if (b.type === "text" && typeof b.text === "string") texts.push(b.text);
       else if (b.type === "image" || b.type === "document") extras.push(...mediaParts(b));
+      else if (b.type === "search_result") texts.push(searchResultText(b));
       else if (typeof b.text === "string") texts.push(b.text);
     }
   }
@@ -419,7 +420,7 @@ function userTurn(blocks: Block[]): Turn {
     } else if (b.type === "image" || b.type === "document") turn.parts.push(...mediaParts(b));
     else if (b.type !== "thinking" && b.type !== "redacted_thinking") {
       // Server-tool results and the like: their text is all Gemini could use.
-      turn.parts.push(...textParts(b.text));
+      turn.parts.push(...textParts(b.type === "search_result" ? searchResultText(b) : b.text));
     }
   }
   return turn;

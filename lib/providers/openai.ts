@@ -7,6 +7,7 @@ import {
   newId,
   type ResponseBlock,
   sanitizeToolId,
+  searchResultText,
   type StopReason,
   type Tool,
   type Usage,
@@ -159,6 +160,9 @@ function pushParts(block: Json, parts: Part[], kind: Kind): void {
       break;
     case "image":
       part = imagePart(block.source);
+      break;
+    case "search_result":
+      part = textPart(searchResultText(block));
       break;
     case "document": {
       const src = block.source ?? {};

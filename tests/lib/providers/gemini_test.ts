@@ -502,6 +502,32 @@ Deno.test("tool results: order, counts, errors, images, orphans and trailing tex
   assert.deepEqual(err.contents[2].parts[0].functionResponse.response, { error: "boom" });
 });
 
+Deno.test("search results reach the model as text, alone or inside a tool result", () => {
+  const result = {
+    type: "search_result",
+    source: "https://docs.test/sky",
+    title: "Sky facts",
+    content: [{ type: "text", text: "The sky is blue." }],
+  };
+  const alone = build({ messages: [{ role: "user", content: [result] as Any }] });
+  assert.equal(checkGeminiRequest(alone), undefined);
+  assert.match(
+    alone.contents[0].parts[0].text,
+    /Sky facts[\s\S]*https:\/\/docs\.test\/sky[\s\S]*The sky is blue\./,
+  );
+  const inResult = build({
+    messages: [
+      { role: "user", content: "search" },
+      { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "find", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: [result] }] },
+    ] as Any,
+  });
+  assert.match(
+    inResult.contents[2].parts[0].functionResponse.response.output,
+    /Sky facts[\s\S]*The sky is blue\./,
+  );
+});
+
 Deno.test("history starting with the model, and calls at the very end, stay valid", () => {
   const body = build({
     messages: [

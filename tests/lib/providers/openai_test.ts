@@ -927,6 +927,28 @@ Deno.test("request: images and documents become image_url, file and text parts",
   ]);
 });
 
+Deno.test("request: search results reach the model as text, alone or inside a tool result", () => {
+  const result = {
+    type: "search_result",
+    source: "https://docs.test/sky",
+    title: "Sky facts",
+    content: [{ type: "text", text: "The sky is blue." }],
+  };
+  const alone = build(request({ messages: [{ role: "user", content: [result] as any }] }));
+  assert.match(
+    alone.messages[0].content,
+    /Sky facts[\s\S]*https:\/\/docs\.test\/sky[\s\S]*The sky is blue\./,
+  );
+  const inResult = build(request({
+    messages: [
+      { role: "user", content: "search" },
+      { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "find", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: [result] }] },
+    ] as any,
+  }));
+  assert.match(inResult.messages[2].content, /Sky facts[\s\S]*The sky is blue\./);
+});
+
 Deno.test("request: tool calls and results pair up in the order OpenAI demands", () => {
   const body = build(request({
     messages: [
