@@ -165,6 +165,8 @@ const TOP_LEVEL = new Set([
   "verbosity",
   "web_search_options",
 ]);
+/** Sampling settings vLLM, llama.cpp and Ollama take beyond OpenAI's. */
+const TEMPLATE_SERVER_PARAMS = new Set(["top_k", "min_p", "repetition_penalty"]);
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
 const USER_PARTS = new Set(["text", "image_url", "file", "input_audio"]);
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -382,6 +384,7 @@ export function validateChatRequest(body: any, compat: CompatRules = {}): void {
     throw new Invalid("We could not parse the JSON body of your request.");
   }
   for (const key of Object.keys(body)) {
+    if (compat.strictTemplate && TEMPLATE_SERVER_PARAMS.has(key)) continue;
     if (!TOP_LEVEL.has(key)) throw new Invalid(`Unrecognized request argument supplied: ${key}`);
   }
   const cache = findKey(body, "cache_control", "");
