@@ -21,7 +21,7 @@ import { ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
-import { jsonCompletion } from "./partial_json.ts";
+import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
 import { UpstreamError } from "./upstream_error.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
@@ -699,6 +699,8 @@ export function parseToolArguments(args: unknown): Record<string, unknown> {
   if (suffix !== undefined) {
     const v = JSON.parse(suffix ? flat(args, suffix) : args);
     if (v && typeof v === "object" && !Array.isArray(v)) return v;
+    // A call without arguments, as some servers write it.
+    if (v === null) return {};
   }
   return { _raw: args };
 }
@@ -898,6 +900,12 @@ interface ToolCall {
   buffer: string;
   /** Arguments forwarded so far, kept only to tell when an interleaved call is complete. */
   args: string;
+  /** How much of the arguments the client can parse as the object they should be. */
+  shape: ObjectPrefix;
+  /** Arguments that are no object at all, held to be sent at the end as the object they make. */
+  raw?: string;
+  /** Arguments after the object's end were dropped: not what the model meant to run. */
+  cut?: boolean;
   checkedLength: number;
   complete: boolean;
 }
@@ -1060,6 +1068,13 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (!call) return;
     call.state = "closed";
     this.current = null;
+    if (call.raw !== undefined) {
+      const input = parseToolArguments(call.raw);
+      if ("_raw" in input) this.brokenCall = true;
+      this.out.toolArgs(JSON.stringify(input));
+      return;
+    }
+    if (call.cut) this.brokenCall = true;
     // The client parses the block's fragments joined at its stop (none at all: the writer's `{}`).
     if (!call.args || this.looksComplete(call)) return;
     const suffix = jsonCompletion(call.args);
@@ -1092,7 +1107,14 @@ class OpenAIStreamTranslator implements StreamTranslator {
     let call = this.findCall(index, id);
     if (call && !id && name && call.name && this.nextCall(call, name)) call = undefined;
     if (!call) {
-      call = { state: "pending", buffer: "", args: "", checkedLength: -1, complete: false };
+      call = {
+        state: "pending",
+        buffer: "",
+        args: "",
+        shape: new ObjectPrefix(),
+        checkedLength: -1,
+        complete: false,
+      };
       this.pending.push(call);
     }
     if (index !== undefined) {
@@ -1110,11 +1132,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (typeof args !== "string") args = "";
 
     if (call.state === "open") {
-      if (args) {
-        this.out.toolArgs(args);
-        call.args += args;
-        this.outChars += args.length;
-      }
+      if (args) this.forward(call, args);
     } else if (call.state === "pending") {
       call.buffer += args;
       this.advance();
@@ -1166,11 +1184,28 @@ class OpenAIStreamTranslator implements StreamTranslator {
     call.state = "open";
     this.current = call;
     if (call.buffer) {
-      this.out.toolArgs(call.buffer);
-      call.args = call.buffer;
-      this.outChars += call.buffer.length;
+      const buffer = call.buffer;
       call.buffer = "";
+      this.forward(call, buffer);
     }
+  }
+
+  /** Sends what continues the call's object; what cannot is held (no object yet) or dropped. */
+  private forward(call: ToolCall, args: string): void {
+    if (call.raw !== undefined) {
+      call.raw += args;
+      return;
+    }
+    const n = call.shape.accept(args);
+    const part = n < args.length ? args.slice(0, n) : args;
+    if (n < args.length) {
+      if (call.shape.started) call.cut = true;
+      else call.raw = args.slice(n);
+    }
+    if (!part) return;
+    this.out.toolArgs(part);
+    call.args += part;
+    this.outChars += part.length;
   }
 
   /** The answer is over: every waiting call is sent whole, in order; nameless ones cannot be. */

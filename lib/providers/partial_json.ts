@@ -87,3 +87,41 @@ function closingSuffix(text: string): string | undefined {
   for (let i = open.length - 1; i >= 0; i--) suffix += open[i] === "{" ? "}" : "]";
   return suffix;
 }
+
+/**
+ * Follows a JSON object streamed in pieces, to tell how much of each piece still continues it: a
+ * client parses the pieces joined, so nothing may follow the object's end, and it must be an
+ * object from its first character. Nesting and strings are tracked; other grammar is not.
+ */
+export class ObjectPrefix {
+  /** Open `{` and `[`, innermost last; empty before the object starts and after it ends. */
+  private open: string[] = [];
+  private inString = false;
+  private escaped = false;
+  /** The first character was `{`. */
+  started = false;
+  private ended = false;
+
+  /** How many characters of `piece` continue the object (all of them, or where it went wrong). */
+  accept(piece: string): number {
+    for (let i = 0; i < piece.length; i++) {
+      const ch = piece[i];
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (ch === "\\") this.escaped = true;
+        else if (ch === '"') this.inString = false;
+        continue;
+      }
+      if (ch === " " || ch === "\n" || ch === "\r" || ch === "\t") continue;
+      if (this.ended || (!this.started && ch !== "{")) return i;
+      this.started = true;
+      if (ch === '"') this.inString = true;
+      else if (ch === "{" || ch === "[") this.open.push(ch);
+      else if (ch === "}" || ch === "]") {
+        if (this.open.pop() !== (ch === "}" ? "{" : "[")) return i;
+        this.ended = this.open.length === 0;
+      }
+    }
+    return piece.length;
+  }
+}

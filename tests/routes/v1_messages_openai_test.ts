@@ -732,3 +732,45 @@ Deno.test("openai: Ollama's calls without ids become one block each; a cut call 
   assert.equal(cut.stop_reason, "max_tokens");
   assert.deepEqual((cut.content[0] as Anthropic.ToolUseBlock).input, { city: "Ro" });
 });
+
+Deno.test("openai: streamed arguments that are no JSON object still give the SDK an object, never a parse error", async () => {
+  await using t = await setup();
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["null", {}, "tool_use"],
+    ["[1,2]", { _raw: "[1,2]" }, "end_turn"],
+    ['"Paris"', { _raw: '"Paris"' }, "end_turn"],
+    ["city=Paris", { _raw: "city=Paris" }, "end_turn"],
+    ['{"city":"Paris"}}', { city: "Paris" }, "end_turn"],
+    ['{"city":"Paris"}{"city":"Rome"}', { city: "Paris" }, "end_turn"],
+  ];
+  for (const [args, input, stop] of cases) {
+    t.fake.enqueue({
+      sse: [
+        openaiChunk({
+          role: "assistant",
+          tool_calls: [{
+            index: 0,
+            id: "call_1",
+            type: "function",
+            function: { name: "get_weather", arguments: "" },
+          }],
+        }),
+        ...[args.slice(0, 3), args.slice(3)].map((piece) =>
+          openaiChunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] })
+        ),
+        openaiChunk({}, "tool_calls"),
+        OPENAI_DONE,
+      ],
+    });
+    const final = await t.client.messages.stream({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      tools: [weatherTool],
+      messages: [{ role: "user", content: "weather?" }],
+    }).finalMessage();
+    const block = final.content[0] as Anthropic.ToolUseBlock;
+    assert.deepEqual(block.input, input, args);
+    // A call whose arguments were not what the model meant is not run.
+    assert.equal(final.stop_reason, stop, args);
+  }
+});

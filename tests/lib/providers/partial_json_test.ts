@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { jsonCompletion } from "../../../lib/providers/partial_json.ts";
+import { jsonCompletion, ObjectPrefix } from "../../../lib/providers/partial_json.ts";
 
 Deno.test("jsonCompletion leaves whole JSON alone and makes blank text an empty object", () => {
   assert.equal(jsonCompletion('{"a":[1,2,{"b":"}"}]}'), "");
@@ -59,4 +59,18 @@ Deno.test("jsonCompletion gives up where appending cannot help", () => {
   ) {
     assert.equal(jsonCompletion(text), undefined, text);
   }
+});
+
+Deno.test("ObjectPrefix accepts an object piece by piece and stops at its end or a wrong closer", () => {
+  const taken = (pieces: string[]) => {
+    const p = new ObjectPrefix();
+    return pieces.map((piece) => piece.slice(0, p.accept(piece)));
+  };
+  assert.deepEqual(taken([' {"a":"}', '\\"]{', '"}  ']), [' {"a":"}', '\\"]{', '"}  ']);
+  assert.deepEqual(taken(['{"a":1}', "}", "{}"]), ['{"a":1}', "", ""]);
+  assert.deepEqual(taken(['{"a":1} {"b"', ":2}"]), ['{"a":1} ', ""]);
+  assert.deepEqual(taken(['{"a":[1}']), ['{"a":[1']);
+  const none = new ObjectPrefix();
+  assert.equal(none.accept("  nul"), 2);
+  assert.equal(none.started, false);
 });
