@@ -1,13 +1,20 @@
 // What the proxy reads out of an Anthropic upstream's answer while passing its bytes on.
 import type { RequestRecord } from "./request_record.ts";
 
-/** Usage and stop reason of a passed-through Anthropic message, for the log and the counters. */
-export function noteAnthropicMessage(rec: RequestRecord, text: string): void {
+/**
+ * Usage and stop reason of a passed-through Anthropic message, for the log and the counters; false
+ * when the answer is no JSON object at all (a web page at the wrong address, a broken gateway).
+ */
+export function noteAnthropicMessage(rec: RequestRecord, text: string): boolean {
   try {
     const msg = JSON.parse(text);
-    if (msg?.usage) rec.usage = msg.usage;
-    if (msg?.stop_reason !== undefined) rec.stopReason = msg.stop_reason;
-  } catch { /* not JSON: nothing to note */ }
+    if (!msg || typeof msg !== "object" || Array.isArray(msg)) return false;
+    if (msg.usage) rec.usage = msg.usage;
+    if (msg.stop_reason !== undefined) rec.stopReason = msg.stop_reason;
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The same from a passed-through stream: message_start has the input, message_delta the rest. */

@@ -386,6 +386,19 @@ async function attempt(
         const bytes = await res.arrayBuffer();
         clearTimeout(timer);
         rec.ttfbMs = s.now() - started;
+        const text = new TextDecoder().decode(bytes);
+        if (!noteAnthropicMessage(rec, text)) {
+          return {
+            failure: {
+              status: 502,
+              type: "api_error",
+              message: `Upstream answered with something that is not JSON: ${
+                text.trim().slice(0, 200)
+              }`,
+              keyFault: "transient",
+            },
+          };
+        }
         const response = new Response(bytes, {
           status: 200,
           headers: {
@@ -394,8 +407,6 @@ async function attempt(
             "request-id": call.requestId,
           },
         });
-        const text = new TextDecoder().decode(bytes);
-        noteAnthropicMessage(rec, text);
         if (s.config.enableResponseLogs) rec.responseBody = text;
         finish(200);
         return { response };

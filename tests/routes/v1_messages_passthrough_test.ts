@@ -395,3 +395,36 @@ Deno.test("passthrough: a JSON answer to a stream request reaches the client as 
   const final = await t.client.messages.stream(streamAsk).finalMessage();
   assert.equal((final.content[0] as { text: string }).text, "whole at once");
 });
+
+Deno.test("passthrough: a page instead of a message (200, not JSON) is an upstream fault, retried on the next key", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 200,
+    text: "<html><body>Welcome to nginx!</body></html>",
+    headers: { "content-type": "text/html" },
+  });
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-4-5",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "hi" }],
+  });
+  assert.equal((msg.content[0] as { text: string }).text, "Hello from fake Anthropic");
+  assert.equal(t.fake.requests.length, 2);
+  // With no key left to try, the client hears why, as an Anthropic error.
+  t.fake.enqueue(
+    ...KEYS.map(() => ({ status: 200, text: "<html>maintenance</html>" })),
+  );
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "claude-sonnet-4-5",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "hi" }],
+    }),
+  });
+  const body = await res.json();
+  assert.ok(res.status >= 500, String(res.status));
+  assert.equal(body.type, "error");
+  assert.match(body.error.message, /not JSON|no message/i);
+});
