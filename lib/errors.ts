@@ -54,6 +54,17 @@ export function tooDeep(err: unknown): ProxyError | undefined {
     : undefined;
 }
 
+/**
+ * A conversation left with nothing an upstream can take (no messages, only empty text or blocks
+ * it has no form for): said in the client's terms, not in the upstream's own field names.
+ */
+export function nothingToSend(): ProxyError {
+  return new ProxyError(
+    400,
+    "messages: there is nothing to send: every message is empty or holds only content blocks this upstream cannot take (text content blocks must be non-empty)",
+  );
+}
+
 /** An error the proxy answers with an Anthropic error body and the given status. */
 export class ProxyError extends Error {
   constructor(

@@ -12,7 +12,7 @@ import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { countOr0, isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
-import { ProxyError } from "../errors.ts";
+import { nothingToSend, ProxyError } from "../errors.ts";
 import { failureFromStatus, parseDuration } from "./failure.ts";
 import {
   type CleanedSchema,
@@ -676,6 +676,7 @@ function buildBody(
   const out: GeminiBody = {
     contents: buildContents(body, { fp: fingerprint(ctx), jsonPaths: state.jsonPaths }),
   };
+  if (!out.contents.length) throw nothingToSend();
   let system = systemText(body);
   if (!state.webSearch && wantsWebSearch(body.tools)) {
     system = system ? [system, WEB_SEARCH_UNAVAILABLE].join("\n\n") : WEB_SEARCH_UNAVAILABLE;

@@ -17,7 +17,7 @@ import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { countOr0 } from "../json_value.ts";
-import { ProxyError } from "../errors.ts";
+import { nothingToSend, ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
@@ -592,6 +592,7 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
     model: ctx.model,
     messages: convertMessages(body, { kind, names, notice, reasoningBack: isDeepSeek(ctx) }),
   };
+  if (!upstream.messages.length) throw nothingToSend();
   if (state.webSearch) upstream.web_search_options = webSearchOptions(body.tools);
   const shared = sharedTools(body.tools) ? convertSharedTools(body.tools) : undefined;
   if (shared) { for (const [k, v] of shared.names) names.set(k, v); }

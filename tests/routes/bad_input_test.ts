@@ -189,3 +189,29 @@ Deno.test("bad input: a client that leaves mid-upload is no error of the proxy's
     await server.close();
   }
 });
+
+Deno.test("bad input: a conversation with nothing to send is refused in the client's terms, not the upstream's", async () => {
+  await withUpstreams(async (url, kind) => {
+    if (kind === "anthropic") return; // passed through: Anthropic words its own refusal
+    for (
+      const messages of [
+        [],
+        [{ role: "user", content: "" }],
+        [{ role: "user", content: [] }],
+        [{ role: "user", content: [{ type: "mystery_block" }] }],
+      ]
+    ) {
+      const res = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", max_tokens: 50, messages }),
+      });
+      const json = await res.json();
+      const said = `${kind} ${JSON.stringify(messages)} → ${res.status} ${JSON.stringify(json)}`;
+      assert.equal(res.status, 400, said);
+      assert.equal(json.error.type, "invalid_request_error", said);
+      assert.match(json.error.message, /^messages: /, said);
+      assert.doesNotMatch(json.error.message, /contents|GenerateContentRequest|'messages'/, said);
+    }
+  });
+});

@@ -1184,7 +1184,12 @@ Deno.test("web search: the server tool becomes googleSearch, alone or not at all
 Deno.test("web search: non-stream grounding becomes a search and its results, before the text", () => {
   const c = ctx({ stream: false });
   geminiProvider.buildRequest(
-    { model: "m", max_tokens: 100, messages: [], tools: [WEB_SEARCH_TOOL] } as Any,
+    {
+      model: "m",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Who won?" }],
+      tools: [WEB_SEARCH_TOOL],
+    } as Any,
     c,
     "",
   );
@@ -1215,7 +1220,12 @@ Deno.test("web search: non-stream grounding becomes a search and its results, be
 Deno.test("web search: streamed grounding is told after the text, and counted in the usage", () => {
   const c = ctx();
   geminiProvider.buildRequest(
-    { model: "m", max_tokens: 100, messages: [], tools: [WEB_SEARCH_TOOL] } as Any,
+    {
+      model: "m",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Who won?" }],
+      tools: [WEB_SEARCH_TOOL],
+    } as Any,
     c,
     "",
   );
@@ -1249,7 +1259,11 @@ Deno.test("web search: streamed grounding is told after the text, and counted in
 
 Deno.test("web search: without the tool, grounding is not reported as a search", () => {
   const c = ctx({ stream: false });
-  geminiProvider.buildRequest({ model: "m", max_tokens: 100, messages: [] } as Any, c, "");
+  geminiProvider.buildRequest(
+    { model: "m", max_tokens: 100, messages: [{ role: "user", content: "Who won?" }] } as Any,
+    c,
+    "",
+  );
   const msg = geminiProvider.parseResponse({
     candidates: [{
       content: { role: "model", parts: [textPart("Hi")] },
