@@ -736,7 +736,8 @@ Deno.test({
             `#${n} seed ${SEED} ${env.kind} stream=${stream} valid=${c.valid}\n  ${c.label}`;
           try {
             sent++;
-            await check(env.server.url, env.kind, body, c.valid, said);
+            if (n % 4 === 3) await checkCount(env.server.url, body, said);
+            else await check(env.server.url, env.kind, body, c.valid, said);
           } catch (err) {
             failures.push(
               `${(err as Error).message.slice(0, 900)}\n  body: ${
@@ -770,6 +771,7 @@ async function check(url: string, kind: string, body: Json, valid: boolean, said
   said = `${said}\n  → ${status} ${text.replace(/(.)\1{40,}/g, "$1…").slice(0, 600)}`;
   assert.ok(res.headers.get("request-id"), said);
   if (status !== 200) {
+    if (Deno.env.get("FUZZ_SHOW")) console.log(kind, status, text.slice(0, 160));
     assertExplainedError(status, text, said);
     // What Anthropic accepts, a translating proxy must get its upstream to accept too.
     if (valid && kind !== "anthropic") assert.fail(`a valid request was refused:\n${said}`);
@@ -784,4 +786,20 @@ async function check(url: string, kind: string, body: Json, valid: boolean, said
       assert.fail(`${said}\n  ${(err as Error).message}`);
     }
   } else assertMessage(JSON.parse(text), said);
+}
+
+/** count_tokens takes the same odd bodies: a count, or an explained 4xx. */
+async function checkCount(url: string, body: Json, said: string) {
+  const { max_tokens: _, stream: __, ...rest } = body;
+  const res = await fetch(`${url}/v1/messages/count_tokens`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify(rest),
+    signal: AbortSignal.timeout(8_000),
+  });
+  const text = await res.text();
+  said = `${said} (count_tokens)\n  → ${res.status} ${text.slice(0, 600)}`;
+  if (res.status !== 200) return assertExplainedError(res.status, text, said);
+  const json = JSON.parse(text);
+  assert.ok(Number.isSafeInteger(json.input_tokens) && json.input_tokens >= 0, said);
 }
