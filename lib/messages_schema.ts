@@ -16,8 +16,9 @@ const message = z.looseObject({
 const common = {
   model: z.string({ message: "model: a string is required" }).min(1, "model must not be empty"),
   messages: z.array(message, { message: "messages: an array is required" }),
-  system: z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string() }))])
-    .optional(),
+  system: z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string() }))], {
+    message: "system must be a string or an array of text blocks",
+  }).optional(),
   tools: z.array(z.looseObject({ name: z.string() })).optional(),
   tool_choice: z.looseObject({ type: z.enum(["auto", "any", "tool", "none"]) }).optional(),
   thinking: z.looseObject({ type: z.string() }).optional(),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   CountTokensRequestSchema,
+  describeIssues,
   MessagesRequestSchema,
   plainlyValid,
 } from "../../lib/messages_schema.ts";
@@ -64,5 +65,13 @@ Deno.test("the quick check sends every invalid request on to zod, which refuses 
     const sent = JSON.parse(JSON.stringify(body));
     assert.equal(plainlyValid(sent, true), false, what);
     assert.equal(MessagesRequestSchema.safeParse(sent).success, false, what);
+  }
+});
+
+Deno.test("a refusal says what the field should have been", () => {
+  for (const system of [null, 5, [{ type: "text" }]]) {
+    const result = MessagesRequestSchema.safeParse({ ...base, system });
+    assert.equal(result.success, false);
+    assert.match(describeIssues(result.error!.issues), /system.*string.*text blocks/);
   }
 });
