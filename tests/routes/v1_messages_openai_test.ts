@@ -774,3 +774,114 @@ Deno.test("openai: streamed arguments that are no JSON object still give the SDK
     assert.equal(final.stop_reason, stop, args);
   }
 });
+
+Deno.test("openai: odd but real streams (empty choices, null content, refusals, logprobs, old function_call, CRLF) assemble through the SDK", async () => {
+  await using t = await setup();
+  const raw = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+  const cases: Array<[string, string[], unknown[], string]> = [
+    [
+      "empty choices first",
+      [
+        raw({ id: "x", object: "chat.completion.chunk", choices: [], prompt_filter_results: [] }),
+        openaiChunk({ role: "assistant", content: "Hi" }),
+        openaiChunk({}, "stop"),
+        openaiUsageChunk(openaiUsage(3, 1)),
+        OPENAI_DONE,
+      ],
+      [{ type: "text", text: "Hi" }],
+      "end_turn",
+    ],
+    [
+      "null content",
+      [
+        openaiChunk({ role: "assistant", content: null }),
+        openaiChunk({ content: null, tool_calls: null }),
+        openaiChunk({ content: "ok" }),
+        openaiChunk({}, "stop"),
+        OPENAI_DONE,
+      ],
+      [{ type: "text", text: "ok" }],
+      "end_turn",
+    ],
+    [
+      "refusal",
+      [
+        openaiChunk({ role: "assistant", content: null, refusal: "" }),
+        openaiChunk({ refusal: "I can't help." }),
+        openaiChunk({}, "stop"),
+        OPENAI_DONE,
+      ],
+      [{ type: "text", text: "I can't help." }],
+      "refusal",
+    ],
+    [
+      "logprobs",
+      [
+        raw({
+          id: "x",
+          object: "chat.completion.chunk",
+          choices: [{
+            index: 0,
+            delta: { content: "A" },
+            logprobs: { content: [{ token: "A", logprob: -0.1, bytes: [65], top_logprobs: [] }] },
+            finish_reason: null,
+          }],
+        }),
+        openaiChunk({}, "stop"),
+        OPENAI_DONE,
+      ],
+      [{ type: "text", text: "A" }],
+      "end_turn",
+    ],
+    [
+      "content_filter",
+      [
+        openaiChunk({ role: "assistant", content: "Partial" }),
+        openaiChunk({}, "content_filter"),
+        OPENAI_DONE,
+      ],
+      [{ type: "text", text: "Partial" }],
+      "refusal",
+    ],
+    [
+      "function_call",
+      [
+        openaiChunk({ role: "assistant", function_call: { name: "get_weather", arguments: "" } }),
+        openaiChunk({ function_call: { arguments: '{"city":' } }),
+        openaiChunk({ function_call: { arguments: '"Paris"}' } }),
+        openaiChunk({}, "function_call"),
+        OPENAI_DONE,
+      ],
+      [{ type: "tool_use", name: "get_weather", input: { city: "Paris" } }],
+      "tool_use",
+    ],
+    ["no [DONE]", [openaiChunk({ role: "assistant", content: "Hi" }), openaiChunk({}, "stop")], [
+      { type: "text", text: "Hi" },
+    ], "end_turn"],
+    [
+      "CRLF",
+      [
+        openaiChunk({ role: "assistant", content: "Hi" }).replaceAll("\n", "\r\n"),
+        openaiChunk({}, "stop").replaceAll("\n", "\r\n"),
+        "data: [DONE]\r\n\r\n",
+      ],
+      [{ type: "text", text: "Hi" }],
+      "end_turn",
+    ],
+  ];
+  for (const [what, sse, content, stop] of cases) {
+    t.fake.enqueue({ sse });
+    const final = await t.client.messages.stream({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      tools: [weatherTool],
+      messages: [{ role: "user", content: "hi" }],
+    }).finalMessage();
+    assert.deepEqual(
+      final.content.map(({ id: _, ...b }: any) => b),
+      content,
+      what,
+    );
+    assert.equal(final.stop_reason, stop, what);
+  }
+});
