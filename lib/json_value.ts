@@ -5,7 +5,7 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** A finite number, or 0 for anything else (usage counts an upstream left out). */
+/** A finite count of at least 0, or 0 for anything else (usage an upstream left out or garbled). */
 export function countOr0(v: unknown): number {
-  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0;
 }

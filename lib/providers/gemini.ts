@@ -813,6 +813,8 @@ class Assembler {
 
   private call(fc: Obj, sig: string | undefined): void {
     const geminiName = typeof fc.name === "string" ? fc.name : "";
+    // A call to no tool cannot run, and its empty name in the history would be refused next turn.
+    if (!geminiName) return;
     const name = this.state.names.get(geminiName) ?? geminiName;
     const args = decodeJsonPaths(
       isObject(fc.args) ? fc.args : {},

@@ -16,7 +16,7 @@ import {
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
-import { countOr0 } from "../json_value.ts";
+import { countOr0, isObject } from "../json_value.ts";
 import { nothingToSend, ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
@@ -721,6 +721,10 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
   if (!choice) {
     if (res?.error) throw new UpstreamError(streamFailure(res.error));
     throw new ProxyError(502, "upstream returned no choices", "api_error");
+  }
+  // A filtered answer may come without its message; any other is a broken answer, not an empty one.
+  if (!isObject(choice.message) && choice.finish_reason !== "content_filter") {
+    throw new ProxyError(502, "upstream returned a choice without a message", "api_error");
   }
   const msg = choice.message ?? {};
   const content: ResponseBlock[] = [];

@@ -690,6 +690,21 @@ Deno.test("stream: parallel calls arrive whole, each its own tool_use with a uni
   assert.equal(blocks[0].signature, `${SIGNATURE_PREFIX}{}`, "a thinking block is always signed");
 });
 
+Deno.test("a call without a name is dropped: it cannot run, and Gemini refuses it next turn", () => {
+  const events = stream([
+    sseEvent(
+      chunk([textPart("Looking."), { functionCall: { args: {} } }], { finishReason: "STOP" }),
+    ),
+  ]);
+  assert.deepEqual(summary(events).slice(2), [
+    "start 0 text",
+    "text_delta 0 Looking.",
+    "stop 0",
+    "message_delta end_turn",
+    "message_stop",
+  ]);
+});
+
 Deno.test("stream: MALFORMED_FUNCTION_CALL is an api_error, never an empty end_turn", () => {
   assert.deepEqual(summary(stream(fixture("malformed_function_call.sse"))), [
     "message_start",

@@ -646,6 +646,26 @@ Deno.test("response: finish reasons map to the stop reasons Claude Code acts on"
   const refusal = parse({ content: null, refusal: "I can't help with that." }, "stop");
   assert.equal(refusal.stop_reason, "refusal");
   assert.deepEqual(refusal.content, [{ type: "text", text: "I can't help with that." }]);
+  // A choice without its message is a broken answer (retried), not an empty end_turn.
+  const noMessage = { ...completion({}, "stop"), choices: [{ index: 0, message: null }] };
+  assert.throws(() => openaiProvider.parseResponse(noMessage, ctx), /without a message/);
+  const filtered = {
+    ...completion({}, "x"),
+    choices: [{ index: 0, finish_reason: "content_filter" }],
+  };
+  assert.equal(openaiProvider.parseResponse(filtered, ctx).stop_reason, "refusal");
+});
+
+Deno.test("response: usage an upstream garbled counts as 0, never negative or text", () => {
+  const msg = openaiProvider.parseResponse(
+    {
+      ...completion({ content: "a" }, "stop"),
+      usage: { prompt_tokens: "5", completion_tokens: -3 },
+    },
+    context({}, false),
+  );
+  assert.equal(msg.usage.input_tokens, 0);
+  assert.equal(msg.usage.output_tokens, 0);
 });
 
 Deno.test("response: cut-off arguments are completed, a cut answer never runs its calls", () => {
