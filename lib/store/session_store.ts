@@ -50,30 +50,28 @@ export class SessionStore {
     await this.kv.delete(keys.adminSession(id));
   }
 
-  /** Milliseconds until this address may try again; 0 when it may try now. */
-  async loginBlockedFor(address: string): Promise<number> {
-    const entry = await this.kv.get<Attempts>(keys.loginAttempts(address));
-    const a = entry.value;
-    const now = this.now();
-    if (!a || a.resetAt <= now || a.count < LOGIN_MAX_FAILURES) return 0;
-    return a.resetAt - now;
-  }
-
-  /** Counts a failed login in the current one-minute window of the address. */
-  async recordLoginFailure(address: string): Promise<void> {
+  /**
+   * Counts a password try of this address before the password is compared, so guesses sent all
+   * at once are held to the limit as well as guesses sent one by one. Answers 0 when the try may
+   * go ahead, else the milliseconds until the address may try again.
+   */
+  async takeLoginAttempt(address: string): Promise<number> {
     const key = keys.loginAttempts(address);
-    for (let attempt = 0; attempt < 10; attempt++) {
+    for (let attempt = 0; attempt < 20; attempt++) {
       const entry = await this.kv.get<Attempts>(key);
       const now = this.now();
       const current = entry.value && entry.value.resetAt > now ? entry.value : null;
+      if (current && current.count >= LOGIN_MAX_FAILURES) return current.resetAt - now;
       const next: Attempts = current
         ? { count: current.count + 1, resetAt: current.resetAt }
         : { count: 1, resetAt: now + LOGIN_WINDOW_MS };
       const res = await this.kv.atomic().check(entry)
         .set(key, next, { expireIn: Math.max(1000, next.resetAt - now) })
         .commit();
-      if (res.ok) return;
+      if (res.ok) return 0;
     }
+    // Lost every race: others are trying this very moment, so this one waits.
+    return 1000;
   }
 
   async clearLoginFailures(address: string): Promise<void> {

@@ -43,7 +43,7 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
     if (bearer !== undefined) {
       // The sign-in form's throttle, on the same count: a script cannot guess faster than a form.
       const address = clientAddress(c);
-      const blockedFor = await sessions.loginBlockedFor(address);
+      const blockedFor = await sessions.takeLoginAttempt(address);
       if (blockedFor > 0) {
         const seconds = Math.ceil(blockedFor / 1000);
         c.header("Retry-After", String(seconds));
@@ -55,7 +55,6 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
         );
       }
       if (!secretsEqual(bearer, password)) {
-        await sessions.recordLoginFailure(address);
         services.log.log("warn", "admin API: wrong password", { address });
         return apiError(c, 401, "authentication_error", "Wrong admin password");
       }

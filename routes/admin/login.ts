@@ -57,7 +57,19 @@ export function loginRoutes(services: Services, sessions: SessionStore): Hono<Ad
     const form = await readForm(c);
     const next = field(form, "next") || undefined;
     const address = clientAddress(c);
-    const blockedFor = await sessions.loginBlockedFor(address);
+    const expected = getCookie(c, LOGIN_CSRF_COOKIE);
+    const given = field(form, CSRF_FIELD);
+    if (!expected || !given || !await secretsEqual(given, expected)) {
+      return c.html(
+        LoginPage({
+          loginCsrf: loginToken(c),
+          next,
+          error: "The sign-in form had expired. Please try again.",
+        }),
+        403,
+      );
+    }
+    const blockedFor = await sessions.takeLoginAttempt(address);
     if (blockedFor > 0) {
       const seconds = Math.ceil(blockedFor / 1000);
       c.header("Retry-After", String(seconds));
@@ -71,20 +83,7 @@ export function loginRoutes(services: Services, sessions: SessionStore): Hono<Ad
         429,
       );
     }
-    const expected = getCookie(c, LOGIN_CSRF_COOKIE);
-    const given = field(form, CSRF_FIELD);
-    if (!expected || !given || !await secretsEqual(given, expected)) {
-      return c.html(
-        LoginPage({
-          loginCsrf: loginToken(c),
-          next,
-          error: "The sign-in form had expired. Please try again.",
-        }),
-        403,
-      );
-    }
     if (!await secretsEqual(field(form, "password"), password)) {
-      await sessions.recordLoginFailure(address);
       services.log.log("warn", "admin sign-in failed", { address });
       return c.html(
         LoginPage({ loginCsrf: loginToken(c), next, error: "Wrong password." }),

@@ -146,3 +146,19 @@ Deno.test("sessions expire and are refused after their time", async () => {
     kv.close();
   }
 });
+
+Deno.test("guesses sent all at once are throttled like guesses sent one by one", async () => {
+  await withApp(async (login, _tick, api) => {
+    const answers = await Promise.all(
+      Array.from(
+        { length: 30 },
+        (_, i) => i % 2 ? api("10.0.2.1", "guess-" + i) : login("10.0.2.1", "guess-" + i),
+      ),
+    );
+    const statuses = answers.map((r) => r.status);
+    await Promise.all(answers.map((r) => r.body?.cancel()));
+    const checked = statuses.filter((s) => s === 401).length;
+    assert.ok(checked <= 5, `${checked} of 30 parallel guesses were checked: ${statuses}`);
+    assert.equal(checked + statuses.filter((s) => s === 429).length, 30);
+  });
+});
