@@ -71,6 +71,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       id: newId("msg"),
       model: ctx.requestedModel,
       inputTokens: firstInputEstimate(call.body, call.raw),
+      redact: s.log.redact,
     });
     const translator = provider.createStreamTranslator(ctx, writer);
     const decoder = createSseDecoder(
@@ -183,7 +184,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   };
   /** Ends the answer the client already has with an error event. */
   const fail = (ctrl: Ctrl, failure: UpstreamFailure) => {
-    const frame = errorFrame(writer, failure);
+    const frame = errorFrame(writer, failure, s.log.redact);
     capture(frame);
     try {
       ctrl.enqueue(encoder.encode(frame));
@@ -501,7 +502,11 @@ function frameEnd(b: Uint8Array): number {
   return 0;
 }
 
-function errorFrame(writer: AnthropicStreamWriter | undefined, failure: UpstreamFailure): string {
+function errorFrame(
+  writer: AnthropicStreamWriter | undefined,
+  failure: UpstreamFailure,
+  redact: (text: string) => string,
+): string {
   const type = failure.status === 504
     ? "overloaded_error"
     : failure.type === "timeout_error"
@@ -509,7 +514,7 @@ function errorFrame(writer: AnthropicStreamWriter | undefined, failure: Upstream
     : failure.type;
   const message = failure.status === 504
     ? "Upstream went silent for longer than REQUEST_TIMEOUT"
-    : failure.message;
+    : redact(failure.message);
   if (writer) {
     writer.error({ ...failure, type, message });
     return writer.take();

@@ -15,6 +15,8 @@ export interface StreamMeta {
   id: string;
   model: string;
   inputTokens: number;
+  /** Masks the secrets an upstream may quote in an error (its key): the client sees the text. */
+  redact?: (text: string) => string;
 }
 
 /** What went wrong upstream, with enough to decide about the key and the retry. */
@@ -41,8 +43,10 @@ export class AnthropicStreamWriter {
   stopReason: StopReason | null = null;
   usage: Usage = { input_tokens: 0, output_tokens: 0 };
   private webSearches = 0;
+  private redact: (text: string) => string;
 
   constructor(meta: StreamMeta) {
+    this.redact = meta.redact ?? ((text) => text);
     this.usage.input_tokens = meta.inputTokens;
     this.buf = sseFrame(
       "message_start",
@@ -219,12 +223,11 @@ export class AnthropicStreamWriter {
    */
   error(failure: UpstreamFailure): void {
     if (this.done) return;
-    this.failure = failure;
+    const message = this.redact(failure.message);
+    this.failure = message === failure.message ? failure : { ...failure, message };
     this.buf += sseFrame(
       "error",
-      `{"type":"error","error":{"type":"${failure.type}","message":${
-        JSON.stringify(failure.message)
-      }}}`,
+      `{"type":"error","error":{"type":"${failure.type}","message":${JSON.stringify(message)}}}`,
     );
     this.done = true;
   }

@@ -885,3 +885,44 @@ Deno.test("openai: odd but real streams (empty choices, null content, refusals, 
     assert.equal(final.stop_reason, stop, what);
   }
 });
+
+Deno.test("openai: an upstream error quoting the key never shows the key to the client", async () => {
+  await using t = await setup();
+  const error = {
+    message: `Incorrect API key provided: ${KEYS[0]}. You can find your API key at platform`,
+    type: "invalid_request_error",
+    param: null,
+    code: "invalid_api_key",
+  };
+  const quoting = `data: ${JSON.stringify({ error })}\n\n`;
+  const rejected = (key: string) => ({
+    status: 401,
+    json: { error: { ...error, message: error.message.replace(KEYS[0], key) } },
+  });
+  // After the answer started, and before it did (every key refused: the last refusal is quoted).
+  t.fake.enqueue(
+    { sse: [openaiChunk({ role: "assistant", content: "Hel" }), quoting] },
+    rejected(KEYS[1]),
+    rejected(KEYS[0]),
+  );
+  const raw = (stream: boolean) =>
+    fetch(`${t.server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "claude-sonnet-test",
+        max_tokens: 10,
+        stream,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    });
+  const streamed = await (await raw(true)).text();
+  assert.match(streamed, /event: error/);
+  assert.match(streamed, /Incorrect API key provided/);
+  assert.doesNotMatch(streamed, new RegExp(KEYS[0]));
+  const refused = await raw(false);
+  assert.equal(refused.status, 502);
+  const body = await refused.text();
+  assert.match(body, /Incorrect API key provided/);
+  assert.doesNotMatch(body, /sk-openai-test-key/);
+});
