@@ -1,11 +1,13 @@
 // Sign in with ADMIN_PASSWORD (constant-time, throttled per address) and sign out.
 import { Hono } from "hono";
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { secretsEqual } from "../../lib/auth.ts";
 import type { Services } from "../../lib/services.ts";
 import type { SessionStore } from "../../lib/store/session_store.ts";
 import { LoginPage } from "../../views/login_page.tsx";
+import { MessagePage } from "../../views/message_page.tsx";
 import { field, readForm } from "./respond.ts";
 import {
   type AdminEnv,
@@ -19,6 +21,22 @@ import {
 
 // Before a session exists, a double-submitted cookie stands in for its CSRF token.
 const LOGIN_CSRF_COOKIE = "admin_login_csrf";
+
+/** The sign-in form is a few hundred bytes; anyone may post it, so it is not read past this. */
+const LOGIN_BODY_MAX = 64 * 1024;
+
+const loginBodyLimit = bodyLimit({
+  maxSize: LOGIN_BODY_MAX,
+  onError: (c) =>
+    c.html(
+      MessagePage({
+        title: "Sign-in refused",
+        message: "The sign-in form sent was far larger than the form is, so it was not read.",
+        link: { href: "/admin/login", label: "Back to the sign-in page" },
+      }),
+      413,
+    ),
+});
 
 function safeNext(next: string | undefined): string {
   if (next && /^\/admin(?:[/?][^\s\\]*)?$/.test(next) && !next.startsWith("//")) return next;
@@ -52,7 +70,7 @@ export function loginRoutes(services: Services, sessions: SessionStore): Hono<Ad
     return c.html(LoginPage({ loginCsrf: loginToken(c), next: c.req.query("next") }));
   });
 
-  app.post("/login", async (c) => {
+  app.post("/login", loginBodyLimit, async (c) => {
     c.header("Cache-Control", "no-store");
     const form = await readForm(c);
     const next = field(form, "next") || undefined;

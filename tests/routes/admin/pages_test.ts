@@ -1,6 +1,7 @@
 // The admin pages over real HTTP: sessions, CSRF, forms with their errors, conflicts, keys,
 // import/export, and no secret in any page.
 import assert from "node:assert/strict";
+import { createApp } from "../../../lib/app.ts";
 import { keyId } from "../../../lib/key_pool.ts";
 import { startFakeAnthropic } from "../../fakes/anthropic_upstream.ts";
 import {
@@ -292,6 +293,42 @@ Deno.test("the sign-in form itself is protected against cross-site posts", async
     });
     assert.equal(crossSite.status, 403);
     await crossSite.body?.cancel();
+  });
+});
+
+Deno.test("an anonymous sign-in post is refused past 64 KB, not read to its end", async () => {
+  await withServer(async (s) => {
+    const app = createApp(s.services);
+    let sent = 0;
+    const chunk = new TextEncoder().encode("password=" + "a".repeat(64 * 1024));
+    // 16 MB with no declared length, as a client uploading slowly or forever would send it.
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (sent >= 16 * 1024 * 1024) return ctrl.close();
+        sent += chunk.byteLength;
+        ctrl.enqueue(chunk);
+      },
+    });
+    const res = await app.request(`${s.url}/admin/login`, {
+      method: "POST",
+      headers: { origin: s.url, "content-type": "application/x-www-form-urlencoded" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(res.status, 413);
+    await res.body?.cancel();
+    assert.ok(sent <= 256 * 1024, `${sent} bytes read`);
+    const declared = await app.request(`${s.url}/admin/login`, {
+      method: "POST",
+      headers: {
+        origin: s.url,
+        "content-type": "application/x-www-form-urlencoded",
+        "content-length": String(1024 * 1024),
+      },
+      body: "password=" + "a".repeat(1024 * 1024 - 9),
+    });
+    assert.equal(declared.status, 413);
+    await declared.body?.cancel();
   });
 });
 
