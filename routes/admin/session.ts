@@ -34,10 +34,36 @@ export function clearSessionCookie(c: Context): void {
   deleteCookie(c, SESSION_COOKIE, { path: "/admin", secure: isSecure(c) });
 }
 
-/** The address a failed try is counted against: the TCP peer, never a header anyone can set. */
+/**
+ * The address a failed try is counted against: the TCP peer, never a header anyone can set. An
+ * IPv6 peer counts by its /64, since whoever has one address of a network usually has them all.
+ */
 export function clientAddress(c: Context): string {
   const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-  return env?.remoteAddr?.hostname ?? "unknown";
+  const hostname = env?.remoteAddr?.hostname;
+  return hostname ? throttledNetwork(hostname) : "unknown";
+}
+
+/** An IPv4 address as it is (an IPv4-mapped IPv6 one too), an IPv6 address as its /64. */
+export function throttledNetwork(address: string): string {
+  if (!address.includes(":")) return address;
+  const text = address.toLowerCase().replace(/%.*$/, "");
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text);
+  if (mapped) return mapped[1];
+  const halves = text.split("::");
+  if (halves.length > 2) return text;
+  const groups = (half: string) => half ? half.split(":") : [];
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  // A trailing dotted quad stands for the last two groups.
+  const last = (halves.length === 2 ? tail : head).at(-1) ?? "";
+  const width = head.length + tail.length + (last.includes(".") ? 1 : 0);
+  const all = halves.length === 2
+    ? [...head, ...Array(Math.max(0, 8 - width)).fill("0"), ...tail]
+    : head;
+  const prefix = all.slice(0, 4);
+  if (prefix.length < 4 || !prefix.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return text;
+  return `${prefix.map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
 }
 
 export function isHtmx(c: Context): boolean {

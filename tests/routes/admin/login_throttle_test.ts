@@ -162,3 +162,30 @@ Deno.test("guesses sent all at once are throttled like guesses sent one by one",
     assert.equal(checked + statuses.filter((s) => s === 429).length, 30);
   });
 });
+
+Deno.test("an IPv6 client cannot escape the lock by moving to another address of its own /64", async () => {
+  await withApp(async (login, _tick, api) => {
+    const own = (i: number) => `2001:db8:aa:bb::${(i + 1).toString(16)}`;
+    for (let i = 0; i < 5; i++) {
+      const res = await api(own(i), "guess-" + i);
+      assert.equal(res.status, 401, `try ${i + 1}`);
+      await res.body?.cancel();
+    }
+    for (const address of [own(5), "2001:db8:aa:bb:ffff:1:2:3", "2001:0db8:00aa:00bb::9"]) {
+      const locked = await login(address, PASSWORD);
+      assert.equal(locked.status, 429, address);
+      await locked.body?.cancel();
+    }
+    // Another network, and an IPv4 address mapped into IPv6, are counted on their own.
+    const other = await api("2001:db8:aa:bc::1", PASSWORD);
+    assert.equal(other.status, 200);
+    await other.body?.cancel();
+    for (let i = 0; i < 5; i++) await (await api("::ffff:10.0.3.1", "wrong")).body?.cancel();
+    const mapped = await api("10.0.3.1", PASSWORD);
+    assert.equal(mapped.status, 429, "::ffff:10.0.3.1 is 10.0.3.1");
+    await mapped.body?.cancel();
+    const neighbour = await api("::ffff:10.0.3.2", PASSWORD);
+    assert.equal(neighbour.status, 200);
+    await neighbour.body?.cancel();
+  });
+});
