@@ -15,6 +15,7 @@ import { firstInputEstimate } from "./token_estimate.ts";
 import { failureOf, networkFailure, type Outcome, type Timer } from "./upstream_fetch.ts";
 
 const encoder = new TextEncoder();
+const utf8 = new TextDecoder();
 
 /** One upstream answer that came back 200 to a streaming request, and what relaying it needs. */
 export interface Relay {
@@ -176,8 +177,10 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   let endsWithFrame = writer !== undefined;
   /** Sends the whole frames of a passthrough chunk; whether any were sent. */
   const relayBytes = (ctrl: Ctrl, chunk: Uint8Array): boolean => {
-    const whole = frames!.take(chunk);
+    let whole = frames!.take(chunk);
     if (!whole) return false;
+    // The upstream's own error event is forwarded too: never with a key it quoted.
+    if (closingError !== undefined) whole = encoder.encode(s.log.redact(utf8.decode(whole)));
     ctrl.enqueue(whole);
     endsWithFrame = true;
     return true;

@@ -428,3 +428,23 @@ Deno.test("passthrough: a page instead of a message (200, not JSON) is an upstre
   assert.equal(body.type, "error");
   assert.match(body.error.message, /not JSON|no message/i);
 });
+
+Deno.test("passthrough: an upstream's closing error that quotes the key reaches the client masked", async () => {
+  await using t = await setup();
+  const quoting = `event: error\ndata: ${
+    JSON.stringify({
+      type: "error",
+      error: { type: "authentication_error", message: `key ${KEYS[0]} was revoked mid-answer` },
+    })
+  }\n\n`;
+  t.fake.enqueue({ sse: [...anthropicStream("cut short").slice(0, 4), quoting] });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ ...streamAsk, stream: true }),
+  });
+  const text = await res.text();
+  assert.match(text, /event: content_block_delta/);
+  assert.match(text, /event: error\ndata: .*was revoked mid-answer/);
+  assert.ok(!text.includes(KEYS[0]), text);
+});
