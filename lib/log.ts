@@ -32,11 +32,14 @@ export function formatLine(
   fields?: Record<string, unknown>,
 ): string {
   if (format === "json") {
-    return JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields });
+    return escapeC1(
+      JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields }),
+    );
   }
+  // Values a client chose (a model name) may hold terminal escapes: those are quoted, escaped.
   const extra = fields
     ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) =>
-      `${k}=${typeof v === "string" ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`
+      `${k}=${typeof v === "string" && !UNSAFE_IN_TEXT.test(v) ? v : escapeC1(JSON.stringify(v))}`
     ).join(" ")
     : "";
   return `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${
@@ -81,6 +84,17 @@ export function createLogger(
       write(redact(text.join("\n")), "info");
     },
   };
+}
+
+const UNSAFE_IN_TEXT = /[\s\p{Cc}]/u;
+const C1 = /[\x7f-\x9f]/g;
+
+/** JSON text with DEL and the C1 controls escaped too (JSON.stringify leaves them raw). */
+function escapeC1(json: string): string {
+  C1.lastIndex = 0;
+  return C1.test(json)
+    ? json.replace(C1, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    : json;
 }
 
 function defaultWrite(line: string, level: Level): void {

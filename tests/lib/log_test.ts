@@ -49,3 +49,16 @@ Deno.test("log: start-up lines in JSON are one object per line, with their level
   assert.ok(parsed.every((p) => !Number.isNaN(Date.parse(p.time))));
   assert.deepEqual(lines.map(([, level]) => level), ["info", "info", "warn"]);
 });
+
+Deno.test("log: control characters a client sent (terminal escapes) are written escaped", () => {
+  // A requested model name reaches the request's log line as the client wrote it.
+  const model = "claude\x1b[2J\x1b]0;owned\x07\x9b31m\x7f";
+  for (const format of ["text", "json"] as const) {
+    const { log, lines } = capture(format, "info");
+    log.log("info", "/v1/messages 200", { model });
+    const [line] = lines[0];
+    assert.doesNotMatch(line, /\p{Cc}/u, `${format}: ${JSON.stringify(line)}`);
+    if (format === "json") assert.equal(JSON.parse(line).model, model);
+    else assert.equal(JSON.parse(line.slice(line.indexOf("model=") + 6)), model);
+  }
+});
