@@ -4,15 +4,16 @@ import { Hono } from "hono";
 import htmx from "htmx.org/dist/htmx.min.js" with { type: "text" };
 import adminCss from "../static/admin.css" with { type: "text" };
 
-const assets: Record<string, { body: string; type: string }> = {
-  "htmx.min.js": { body: htmx, type: "text/javascript; charset=utf-8" },
-  "admin.css": { body: adminCss, type: "text/css; charset=utf-8" },
-};
+// A Map: the name comes from the URL, and a plain object would answer "constructor" too.
+const assets = new Map<string, { body: string; type: string }>([
+  ["htmx.min.js", { body: htmx, type: "text/javascript; charset=utf-8" }],
+  ["admin.css", { body: adminCss, type: "text/css; charset=utf-8" }],
+]);
 
 export function staticRoutes(): Hono {
   const app = new Hono();
   app.get("/:file", (c) => {
-    const asset = assets[c.req.param("file")];
+    const asset = assets.get(c.req.param("file"));
     if (!asset) return c.text("Not found", 404);
     return c.body(asset.body, 200, {
       "content-type": asset.type,

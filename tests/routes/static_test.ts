@@ -1,0 +1,28 @@
+// /static serves its two assets and nothing else, whatever name is asked for.
+import assert from "node:assert/strict";
+import { staticRoutes } from "../../routes/static.ts";
+
+Deno.test("static: the stylesheet and htmx are served", async () => {
+  const app = staticRoutes();
+  const assets: Array<[string, RegExp]> = [["admin.css", /^text\/css/], [
+    "htmx.min.js",
+    /javascript/,
+  ]];
+  for (const [file, type] of assets) {
+    const res = await app.request(`/${file}`);
+    assert.equal(res.status, 200, file);
+    assert.match(res.headers.get("content-type") ?? "", type);
+    assert.ok((await res.text()).length > 1000);
+  }
+});
+
+Deno.test("static: names of an object's built-in members are a 404, not an internal error", async () => {
+  const app = staticRoutes();
+  for (
+    const file of ["constructor", "toString", "hasOwnProperty", "__proto__", "..%2fdeno.json"]
+  ) {
+    const res = await app.request(`/${file}`);
+    assert.equal(res.status, 404, file);
+    assert.equal(await res.text(), "Not found");
+  }
+});
