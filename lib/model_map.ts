@@ -11,12 +11,16 @@ export function mapModel(
   webSearch = false,
 ): string {
   if (!models) return requested;
-  if (webSearch && models[WEB_SEARCH_MODEL_KEY]) return models[WEB_SEARCH_MODEL_KEY];
-  const exact = models[requested];
+  // Own entries only: the client names the model, and "constructor" is a member of every object.
+  const entry = (name: string) => Object.hasOwn(models, name) ? models[name] : undefined;
+  const search = webSearch ? entry(WEB_SEARCH_MODEL_KEY) : undefined;
+  if (search) return search;
+  const exact = entry(requested);
   if (exact) return exact;
   const lower = requested.toLowerCase();
   for (const family of FAMILIES) {
-    if (lower.includes(family) && models[family]) return models[family];
+    const mapped = lower.includes(family) ? entry(family) : undefined;
+    if (mapped) return mapped;
   }
-  return models.default ?? requested;
+  return entry("default") ?? requested;
 }

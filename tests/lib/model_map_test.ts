@@ -24,3 +24,13 @@ Deno.test("a request offering web search takes the web_search model when there i
   assert.equal(mapModel("claude-sonnet-4-5", models, false), "gpt-4o");
   assert.equal(mapModel("claude-sonnet-4-5", { default: "gpt-4.1" }, true), "gpt-4.1");
 });
+
+Deno.test("a requested name that is a member of every object (constructor, toString) passes unchanged", () => {
+  const models = { haiku: "gpt-4o-mini", default: "gpt-4o" };
+  for (const name of ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"]) {
+    assert.equal(mapModel(name, { haiku: "gpt-4o-mini" }), name);
+    assert.equal(mapModel(name, models), "gpt-4o");
+  }
+  // Through JSON (the admin API) a "__proto__" entry is an own member like any other.
+  assert.equal(mapModel("__proto__", JSON.parse('{"__proto__":"gpt-4.1"}')), "gpt-4.1");
+});
