@@ -107,7 +107,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       raw(USAGE);
       return 0;
     }
-    const run = COMMANDS[command];
+    const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!run) throw new UsageError(`Unknown command "${command}".`);
     const vars = mergeEnv(readDotEnv(io.dotEnvPath === undefined ? ".env" : io.dotEnvPath), io.env);
     backend = url

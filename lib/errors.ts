@@ -30,7 +30,8 @@ const STATUS_BY_TYPE: Record<string, number> = {
 
 /** The HTTP status Anthropic answers with for an error type (an `event: error` has none). */
 export function statusForErrorType(type: unknown): number {
-  return STATUS_BY_TYPE[String(type)] ?? 500;
+  const name = String(type);
+  return Object.hasOwn(STATUS_BY_TYPE, name) ? STATUS_BY_TYPE[name] : 500;
 }
 
 /** The Anthropic error type for an HTTP status; unlisted 4xx are request errors, 5xx API errors. */

@@ -257,7 +257,7 @@ const MIME_BY_EXT: Record<string, string> = {
 
 function guessMime(url: string, fallback: string): string {
   const ext = /\.([a-z0-9]+)(?:[?#].*)?$/i.exec(url)?.[1]?.toLowerCase();
-  return (ext && MIME_BY_EXT[ext]) || fallback;
+  return (ext && Object.hasOwn(MIME_BY_EXT, ext) && MIME_BY_EXT[ext]) || fallback;
 }
 
 /** An image or document block as parts (inline data, a file URI, or its text). */

@@ -186,6 +186,9 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
   ok(await cli("clear"), /Removed 2 upstream\(s\) and 2 key\(s\)/);
   assert.deepEqual((await read()).upstream, []);
   fails(await cli("frobnicate"), /Unknown command "frobnicate"/, 2);
+  // Names every object answers to are unknown commands too, not silent successes.
+  fails(await cli("constructor"), /Unknown command "constructor"/, 2);
+  fails(await cli("toString"), /Unknown command "toString"/, 2);
 }
 
 Deno.test("CLI on the local store: every command, errors and masking", async () => {

@@ -1363,3 +1363,20 @@ Deno.test("a client's repeated tools are declared once and sent the same, names 
   assert.equal((msg.content[0] as Any).name, odd);
   assert.deepEqual((msg.content[0] as Any).input, { q: "x", metadata: { b: [2] } });
 });
+
+Deno.test("an image URL whose extension is a built-in member name gets the default type", () => {
+  const body = build({
+    messages: [{
+      role: "user",
+      content: [
+        { type: "image", source: { type: "url", url: "https://x.test/a.constructor" } },
+        { type: "image", source: { type: "url", url: "https://x.test/b.toString?x=1" } },
+      ],
+    }],
+  });
+  assert.equal(checkGeminiRequest(body), undefined);
+  assert.deepEqual(body.contents[0].parts, [
+    { fileData: { mimeType: "image/jpeg", fileUri: "https://x.test/a.constructor" } },
+    { fileData: { mimeType: "image/jpeg", fileUri: "https://x.test/b.toString?x=1" } },
+  ]);
+});
