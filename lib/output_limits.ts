@@ -57,8 +57,12 @@ function pair(hit: RegExpExecArray | null): { context: number; prompt: number } 
   return context && prompt && prompt < context ? { context, prompt } : undefined;
 }
 
+const MESSAGE_READ_MAX = 4096;
+
 /** What an upstream's error message says about the output tokens it accepts, if anything. */
-export function outputLimitFromError(message: string): OutputLimitHint | undefined {
+export function outputLimitFromError(whole: string): OutputLimitHint | undefined {
+  // Limits are named in a sentence or two; past that some patterns would take seconds to fail.
+  const message = whole.slice(0, MESSAGE_READ_MAX);
   for (const pattern of CONTEXT_PATTERNS) {
     const hit = pattern(message);
     if (hit) return hit;

@@ -6,8 +6,10 @@
 const ALL = "*";
 
 /** The flags a 400's message says were refused, among those sent; undefined when it is not that. */
-export function refusedBetasFromError(message: string, sent: string[]): string[] | undefined {
+export function refusedBetasFromError(whole: string, sent: string[]): string[] | undefined {
   if (sent.length === 0) return undefined;
+  // Refusals are a sentence; past that the lazy match below would take seconds to fail.
+  const message = whole.slice(0, 4096);
   // Anthropic and Vertex: "Unexpected value(s) `a`, `b` for the `anthropic-beta` header."
   const unexpected = /Unexpected value\(s\) (.+?) for the `anthropic-beta` header/i.exec(message);
   if (unexpected) {

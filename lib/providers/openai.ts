@@ -821,9 +821,11 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
       : text;
     return { message, code: String(err?.code ?? ""), type: String(err?.type ?? err?.status ?? "") };
   }
-  // Plain text, or an HTML error page from a gateway in front of the upstream.
+  // Plain text, or an HTML error page from a gateway in front of the upstream. A tag never spans
+  // a "<": with unclosed tags `<[^>]+>` would rescan to the end from each one, for minutes.
   const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1];
-  const plain = title ?? text.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim();
+  const plain = title ??
+    text.slice(0, 64 * 1024).replace(/<[^<>]*>/g, " ").replace(/\s+/g, " ").trim();
   return { message: plain.slice(0, 500), code: "", type: "" };
 }
 

@@ -74,3 +74,12 @@ Deno.test("output limits: a context window leaves each request what its own prom
   limits.learn("deepseek", "chat", { output: 8192 }, 140_000);
   assert.equal(limits.capFor("deepseek", "chat", 1_000_000), 8192);
 });
+
+Deno.test("output limits: a huge error message is read in bounded time, not for seconds", () => {
+  // Every 400 an upstream sends is read for a limit, whatever its length.
+  const message = "maximum context length is 1 tokens".repeat(20_000);
+  const started = performance.now();
+  assert.equal(outputLimitFromError(message), undefined);
+  const ms = performance.now() - started;
+  assert.ok(ms < 500, `took ${Math.round(ms)} ms`);
+});

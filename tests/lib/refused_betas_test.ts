@@ -31,3 +31,11 @@ Deno.test("refused betas: the headers an upstream gets keep the flags it takes",
   assert.equal(betas.filter("a", headers).get("anthropic-beta"), null);
   assert.equal(betas.filter("a", headers).get("anthropic-version"), "x");
 });
+
+Deno.test("refused betas: a huge error message is read in bounded time, not for seconds", () => {
+  const message = "Unexpected value(s) ".repeat(40_000);
+  const started = performance.now();
+  assert.equal(refusedBetasFromError(message, ["a-flag"]), undefined);
+  const ms = performance.now() - started;
+  assert.ok(ms < 500, `took ${Math.round(ms)} ms`);
+});

@@ -1761,3 +1761,17 @@ Deno.test("a client's repeated tools are converted once and sent the same, long 
   );
   assert.equal((msg.content[0] as { name: string }).name, long);
 });
+
+Deno.test("errors: an HTML error page is read as its text, and a malformed one cannot stall the proxy", () => {
+  const page = "<html><body><h1>502 Bad Gateway</h1>\n<p>nginx</p></body></html>";
+  assert.equal(
+    openaiProvider.parseError(502, page, new Headers()).message,
+    "502 Bad Gateway nginx",
+  );
+  // Unclosed tags: the tag-stripping must stay linear, or one such body freezes every request.
+  const started = performance.now();
+  const f = openaiProvider.parseError(502, "<".repeat(300_000) + "x", new Headers());
+  const ms = performance.now() - started;
+  assert.ok(ms < 1000, `took ${Math.round(ms)} ms`);
+  assert.equal(f.keyFault, "transient");
+});
