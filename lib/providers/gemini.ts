@@ -127,7 +127,10 @@ export function geminiFunctionName(name: string): string {
 // thoughtSignature carriers: the tool_use id, and the signature of a thinking block.
 
 function toB64url(b64: string): string {
-  return b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  // The padding is cut by hand: /=+$/ would rescan a run of "=" from each of them (client data).
+  let end = b64.length;
+  while (end > 0 && b64.charCodeAt(end - 1) === 61 /* = */) end--;
+  return b64.slice(0, end).replace(/\+/g, "-").replace(/\//g, "_");
 }
 
 function fromB64url(s: string): string {
