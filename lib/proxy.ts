@@ -35,10 +35,15 @@ export interface MessagesCall {
   signal?: AbortSignal;
 }
 
-export async function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
+/** Refuses a request while MAX_CONCURRENT_REQUESTS are being served. */
+export function refuseWhenFull(s: Services): void {
   if (s.inFlight.count >= s.config.maxConcurrentRequests) {
     throw new ProxyError(529, "The proxy is at its concurrent request limit; retry shortly");
   }
+}
+
+export async function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
+  refuseWhenFull(s);
   s.inFlight.count++;
   const rec: RequestRecord = {
     id: call.requestId,

@@ -15,7 +15,7 @@ import {
   plainlyValid,
 } from "../lib/messages_schema.ts";
 import { parseBody } from "../lib/parse_body.ts";
-import { handleMessages } from "../lib/proxy.ts";
+import { handleMessages, refuseWhenFull } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
 
 async function readBody(
@@ -94,6 +94,8 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.post("/messages", async (c) => {
+    // Before the body: a full proxy must not buffer up to MAX_BODY_SIZE per refused request.
+    refuseWhenFull(services);
     const { raw, body } = await readBody(
       c.req.raw,
       MessagesRequestSchema,

@@ -303,6 +303,38 @@ Deno.test("MAX_CONCURRENT_REQUESTS holds: past it the client gets 529", async ()
   await d.body?.cancel();
 });
 
+Deno.test("past MAX_CONCURRENT_REQUESTS a request is refused before its body is read", async () => {
+  await using t = await setup({ MAX_CONCURRENT_REQUESTS: "1", REQUEST_TIMEOUT: "3000" });
+  t.fake.enqueue({ sse: anthropicStream("slow"), delayMs: 300 });
+  const busy = await post(t.server.url, { stream: true });
+  // A body that would take its sender long to finish: the refusal must not wait for it.
+  let sent = 0;
+  const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+  const opening = new TextEncoder().encode('{"model":"m","max_tokens":5,"messages":[');
+  const body = new ReadableStream<Uint8Array>({
+    start(ctrl) {
+      ctrl.enqueue(opening);
+    },
+    async pull(ctrl) {
+      if (sent >= 8 * 1024 * 1024) return ctrl.close();
+      await new Promise((r) => setTimeout(r, 20));
+      sent += chunk.byteLength;
+      ctrl.enqueue(chunk);
+    },
+  });
+  const refused = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body,
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(refused.status, 529);
+  assert.equal((await refused.json()).error.type, "overloaded_error");
+  assert.ok(sent < 2 * 1024 * 1024, `${sent} bytes were read first`);
+  await body.cancel().catch(() => {});
+  await busy.text();
+});
+
 Deno.test("a passthrough stream slow to start gets no ping before its message_start", async () => {
   await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "5000" });
   const frames = anthropicStream("late");
