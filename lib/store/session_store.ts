@@ -1,4 +1,6 @@
 // Admin sessions and the login throttle, in KV so every instance agrees and a logout is immediate.
+import { createHmac } from "node:crypto";
+import { secretsEqual } from "../auth.ts";
 import { keys } from "./keys.ts";
 
 export interface Session {
@@ -7,6 +9,8 @@ export interface Session {
   csrf: string;
   /** AES key that seals data the browser must carry but not read (a pending import). */
   sealKey: string;
+  /** Ties the session to the password it was opened with: a new password ends it. */
+  passwordTag?: string;
   createdAt: number;
   expiresAt: number;
 }
@@ -21,14 +25,31 @@ export const LOGIN_WINDOW_MS = 60_000;
 export const LOGIN_MAX_FAILURES = 5;
 
 export class SessionStore {
-  constructor(private kv: Deno.Kv, private now: () => number = Date.now) {}
+  /**
+   * `password`: the admin password sessions are opened with. A session opened under another one
+   * (before the operator changed a leaked password) is refused.
+   */
+  constructor(
+    private kv: Deno.Kv,
+    private now: () => number = Date.now,
+    private password?: string,
+  ) {}
+
+  /** A keyed hash of the password, per session: nothing in KV gives the password away. */
+  private tagFor(id: string): string | undefined {
+    return this.password === undefined
+      ? undefined
+      : createHmac("sha256", this.password).update(`admin-session:${id}`).digest("base64url");
+  }
 
   async create(ttlMs = SESSION_TTL_MS): Promise<Session> {
     const now = this.now();
+    const id = randomToken(32);
     const session: Session = {
-      id: randomToken(32),
+      id,
       csrf: randomToken(24),
       sealKey: randomToken(32),
+      passwordTag: this.tagFor(id),
       createdAt: now,
       expiresAt: now + ttlMs,
     };
@@ -42,6 +63,8 @@ export class SessionStore {
     const entry = await this.kv.get<Session>(keys.adminSession(id));
     // expireIn is a lower bound on deletion, not a promise of it.
     if (!entry.value || entry.value.expiresAt <= this.now()) return null;
+    const want = this.tagFor(id);
+    if (want !== undefined && !secretsEqual(entry.value.passwordTag ?? "", want)) return null;
     return entry.value;
   }
 

@@ -48,7 +48,7 @@ export function adminRoutes(services: Services): Hono<AdminEnv> {
     return app;
   }
 
-  const sessions = new SessionStore(services.kv, services.now);
+  const sessions = new SessionStore(services.kv, services.now, services.config.adminPassword);
   app.route("/api", apiRoutes(services, sessions));
 
   const pages = new Hono<AdminEnv>();

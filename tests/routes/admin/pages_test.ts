@@ -280,6 +280,38 @@ Deno.test("sign-in sets a strict HttpOnly cookie; sign-out ends the session ever
   });
 });
 
+Deno.test("a new ADMIN_PASSWORD ends the sessions signed in with the old one", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const before = await startTestServer({ kv, config: baseConfig() });
+    const b = await signIn(before.url);
+    const cookie = b.cookieHeader;
+    const open = await b.get("/admin");
+    await open.body?.cancel();
+    assert.equal(open.status, 200);
+    await before.close();
+
+    // Restarted with the password changed (it had leaked, say): the old cookie opens nothing.
+    const after = await startTestServer({ kv, env: { ADMIN_PASSWORD: "a-brand-new-password-77" } });
+    try {
+      for (const path of ["/admin", "/admin/api/config"]) {
+        const res = await fetch(after.url + path, { headers: { cookie }, redirect: "manual" });
+        await res.body?.cancel();
+        assert.ok(res.status === 303 || res.status === 401, `${path}: ${res.status}`);
+      }
+      // Signing in with the new password works as ever.
+      const again = await signIn(after.url, "a-brand-new-password-77");
+      const page = await again.get("/admin");
+      await page.body?.cancel();
+      assert.equal(page.status, 200);
+    } finally {
+      await after.close();
+    }
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("the sign-in form itself is protected against cross-site posts", async () => {
   await withServer(async (s) => {
     const b = new Browser(s.url);
