@@ -297,7 +297,9 @@ export function parseKeyList(input: string | string[]): KeyListParse {
   }
   // A trailing newline or comma is not a blank the admin typed.
   const last = (Array.isArray(input) ? input.at(-1) : input) ?? "";
-  if (/[\r\n,]\s*$/.test(last) && blanks > 0) blanks--;
+  const trimmed = last.trimEnd();
+  const endsLine = trimmed.endsWith(",") || /[\r\n]/.test(last.slice(trimmed.length));
+  if (endsLine && blanks > 0) blanks--;
   return { keys, blanks, repeated };
 }
 

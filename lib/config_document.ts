@@ -35,14 +35,18 @@ const UpstreamSchema = z.looseObject({
     .refine((v) => !RESERVED_NAMES.includes(v.toLowerCase()), {
       message: '".", ".." and "new" are reserved by the admin pages',
     }),
-  baseUrl: httpUrl.transform((v) => v.replace(/\/+$/, "")),
+  baseUrl: httpUrl.transform(withoutTrailingSlashes),
   serviceType: z.string().trim().superRefine((v, ctx) => {
     if (!providerKinds().includes(v)) {
       ctx.addIssue({ code: "custom", message: `must be one of ${providerKinds().join(", ")}` });
     }
   }),
   // Old files often list a key twice; the second copy adds nothing, so it is dropped, not refused.
-  apiKeys: z.array(z.string().trim().min(1, "a key must not be empty")).default([])
+  // A key with a space or a control character inside is a paste gone wrong: it fails every call.
+  apiKeys: z.array(
+    z.string().trim().min(1, "a key must not be empty")
+      .refine((k) => !/[\s\p{Cc}]/u.test(k), "a key must not contain spaces or control characters"),
+  ).default([])
     .transform((list) => [...new Set(list)]),
   models: z.record(z.string().trim().min(1), z.string().trim().min(1, "must not be empty"))
     .optional(),
@@ -212,4 +216,11 @@ export function maskKey(key: string): string {
   if (key.length < 20) return `•••…${key.slice(-2)}`;
   if (key.length < 24) return `${key.slice(0, 3)}…${key.slice(-2)}`;
   return `${key.slice(0, 6)}…${key.slice(-4)}`;
+}
+
+/** The text without its trailing slashes (a loop: a regex backtracks on long runs of them). */
+function withoutTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === "/") end--;
+  return text.slice(0, end);
 }

@@ -77,19 +77,20 @@ export function parseUpstreamForm(
   const baseUrl = values.baseUrl || kind?.defaultBaseUrl || "";
   if (!values.baseUrl && !kind) add("baseUrl", "must not be empty");
 
-  const models: Record<string, string> = {};
+  // A map: a row named "constructor" is no duplicate of a plain object's own member.
+  const models = new Map<string, string>();
   values.modelRows.forEach((r, i) => {
     if (!r.from || !r.to) {
       add("models", `row ${i + 1} needs both the requested name and the upstream model`);
     } else if (r.from.toLowerCase() === "default") {
       add("models", `row ${i + 1}: use the default field below for "default"`);
-    } else if (models[r.from] !== undefined) {
+    } else if (models.has(r.from)) {
       add("models", `"${r.from}" is mapped twice`);
     } else {
-      models[r.from] = r.to;
+      models.set(r.from, r.to);
     }
   });
-  if (values.modelDefault) models.default = values.modelDefault;
+  if (values.modelDefault) models.set("default", values.modelDefault);
 
   let maxTokens: number | undefined;
   if (values.maxTokens) {
@@ -108,7 +109,7 @@ export function parseUpstreamForm(
     baseUrl,
     serviceType: values.serviceType,
     description: values.description || undefined,
-    models: Object.keys(models).length ? models : undefined,
+    models: models.size ? Object.fromEntries(models) : undefined,
     fallback: values.fallback || undefined,
     maxTokens,
     maxTokensField: (mtf || undefined) as UpstreamInput["maxTokensField"],

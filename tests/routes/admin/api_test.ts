@@ -87,6 +87,12 @@ Deno.test("PUT with invalid input: 400 listing every problem, stored config unch
         { name: "a/b", baseUrl: "ftp://x", serviceType: "nosuch", apiKeys: [""] },
         { name: "ok", baseUrl: "https://b.example", serviceType: "openai", maxTokens: -1 },
         { name: "big", baseUrl: "https://c.example", serviceType: "openai", maxTokens: 2e6 },
+        {
+          name: "paste",
+          baseUrl: "https://d.example/",
+          serviceType: "openai",
+          apiKeys: ["a\r\nb"],
+        },
       ],
       currentUpstream: 1.5,
       loadBalance: "fastest",
@@ -103,6 +109,7 @@ Deno.test("PUT with invalid input: 400 listing every problem, stored config unch
         "upstream.0.apiKeys.0",
         "upstream.1.maxTokens",
         "upstream.2.maxTokens",
+        "upstream.3.apiKeys.0",
         "currentUpstream",
         "loadBalance",
       ]

@@ -471,8 +471,9 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
         serviceType: "anthropic",
         baseUrl: fake.url,
         description: "a local relay",
-        modelFrom: ["opus", "claude-3-haiku", ""],
-        modelTo: ["claude-opus-4", "claude-haiku-4", ""],
+        // "constructor" is a name like any other, not a member every object already has.
+        modelFrom: ["opus", "claude-3-haiku", "constructor", ""],
+        modelTo: ["claude-opus-4", "claude-haiku-4", "claude-x", ""],
         modelDefault: "claude-sonnet-4",
         fallback: "primary",
         maxTokens: "8192",
@@ -488,6 +489,7 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.deepEqual(u.models, {
         opus: "claude-opus-4",
         "claude-3-haiku": "claude-haiku-4",
+        constructor: "claude-x",
         default: "claude-sonnet-4",
       });
       assert.equal(u.fallback, "primary");
