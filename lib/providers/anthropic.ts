@@ -148,6 +148,18 @@ export const anthropicProvider: Provider = {
   },
 
   modelsRequest(ctx) {
-    return { url: endpoint(ctx.upstream.baseUrl, "models"), method: "GET", headers: headers(ctx) };
+    return {
+      url: endpoint(ctx.upstream.baseUrl, "models") + (ctx.clientQuery ?? ""),
+      method: "GET",
+      headers: headers(ctx),
+    };
+  },
+
+  modelRequest(ctx, id) {
+    return {
+      url: endpoint(ctx.upstream.baseUrl, `models/${encodeURIComponent(id)}`),
+      method: "GET",
+      headers: headers(ctx),
+    };
   },
 };

@@ -85,4 +85,9 @@ export interface Provider {
   modelsRequest?(ctx: Omit<CallContext, "model" | "requestedModel" | "stream">): UpstreamRequest;
   /** That list in Anthropic's terms; without it (the passthrough) the answer goes out as it is. */
   parseModels?(json: unknown): ModelInfo[];
+  /** The upstream's own answer about one model (the passthrough's, relayed as it is). */
+  modelRequest?(
+    ctx: Omit<CallContext, "model" | "requestedModel" | "stream">,
+    id: string,
+  ): UpstreamRequest;
 }

@@ -66,13 +66,51 @@ export function anthropicStream(text: string, model = "claude-test"): string[] {
   ];
 }
 
+/** One page of the model list, after `after_id` (or before `before_id`), `limit` long. */
+function modelsPage(models: Array<{ id: string }>, query: URLSearchParams): Response {
+  const limit = Number(query.get("limit") ?? 20);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    return Response.json({
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message: "limit: Input should be between 1 and 1000",
+      },
+    }, { status: 400 });
+  }
+  const after = query.get("after_id");
+  const before = query.get("before_id");
+  let start = 0;
+  let end = models.length;
+  if (after) start = models.findIndex((m) => m.id === after) + 1;
+  if (before) end = Math.max(0, models.findIndex((m) => m.id === before));
+  const data = before
+    ? models.slice(Math.max(0, end - limit), end)
+    : models.slice(start, start + limit);
+  const has_more = before ? end - limit > 0 : start + limit < models.length;
+  return Response.json({
+    data,
+    has_more,
+    first_id: data[0]?.id ?? null,
+    last_id: data[data.length - 1]?.id ?? null,
+  });
+}
+
 export function startFakeAnthropic(
   options: {
     requireKey?: string[];
     /** Beta flags refused with a 400 as Anthropic words it; "bedrock": any flag, as Bedrock does. */
     refuseBetas?: string[] | "bedrock";
+    /** The ids `GET /v1/models` lists, paginated as Anthropic does (20 a page unless `limit`). */
+    modelIds?: string[];
   } = {},
 ): Promise<FakeUpstream> {
+  const models = (options.modelIds ?? ["claude-upstream-1"]).map((id, i) => ({
+    type: "model",
+    id,
+    display_name: i === 0 ? "Upstream 1" : id,
+    created_at: "2025-01-01T00:00:00Z",
+  }));
   const requests: RecordedRequest[] = [];
   const queue: FakeReply[] = [];
   const hanging = new Set<() => void>();
@@ -134,18 +172,14 @@ export function startFakeAnthropic(
         },
       }, { status: 400 });
     }
-    if (url.pathname === "/v1/models") {
-      return Response.json({
-        data: [{
-          type: "model",
-          id: "claude-upstream-1",
-          display_name: "Upstream 1",
-          created_at: "2025-01-01T00:00:00Z",
-        }],
-        has_more: false,
-        first_id: "claude-upstream-1",
-        last_id: "claude-upstream-1",
-      });
+    if (url.pathname === "/v1/models") return modelsPage(models, url.searchParams);
+    if (url.pathname.startsWith("/v1/models/")) {
+      const id = decodeURIComponent(url.pathname.slice("/v1/models/".length));
+      const model = models.find((m) => m.id === id);
+      return model ? Response.json(model) : Response.json({
+        type: "error",
+        error: { type: "not_found_error", message: `model: ${id}` },
+      }, { status: 404 });
     }
     if (url.pathname === "/v1/messages/count_tokens") {
       return Response.json({ input_tokens: 4242 });

@@ -1,0 +1,159 @@
+// The models the current upstream serves, as `GET /v1/models` and `/v1/models/{id}` tell them:
+// the model map's names first, then what the upstream lists. An Anthropic-compatible upstream
+// answers for itself, its pages included.
+import { ProxyError } from "./errors.ts";
+import { mapModel } from "./model_map.ts";
+import { providerFor } from "./providers/registry.ts";
+import type { ModelInfo, Provider, UpstreamConfig, UpstreamRequest } from "./providers/types.ts";
+import type { Services } from "./services.ts";
+
+const FAMILY_KEYS = new Set(["haiku", "sonnet", "opus", "default"]);
+const EPOCH = "1970-01-01T00:00:00.000Z";
+const LIST_TIMEOUT_MS = 10_000;
+
+/** An upstream's answer relayed as it is (the passthrough), or the proxy's own. */
+export type CatalogAnswer = { relay: Response } | { json: unknown };
+
+interface Current {
+  upstream: UpstreamConfig | undefined;
+  provider: Provider | undefined;
+}
+
+function current(s: Services): Current {
+  const { doc } = s.store.snapshot;
+  const upstream = doc.upstream[doc.currentUpstream];
+  return { upstream, provider: upstream && providerFor(upstream.serviceType) };
+}
+
+/** The first key in failover order, "" for an upstream without keys, undefined when none can go. */
+function keyFor(s: Services, upstream: UpstreamConfig): string | undefined {
+  if (!upstream.apiKeys.length) return "";
+  return s.pool.order(upstream, "failover", "*")[0]?.key;
+}
+
+async function call(s: Services, req: UpstreamRequest): Promise<Response | undefined> {
+  try {
+    return await s.fetch(req.url, {
+      method: req.method ?? "GET",
+      headers: req.headers,
+      signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The upstream's own list in Anthropic's terms; undefined when it could not be had. */
+async function upstreamModels(
+  s: Services,
+  { upstream, provider }: Current,
+  headers: Headers,
+): Promise<ModelInfo[] | undefined> {
+  if (!upstream || !provider?.modelsRequest || !provider.parseModels) return undefined;
+  const apiKey = keyFor(s, upstream);
+  if (apiKey === undefined) return undefined;
+  const res = await call(s, provider.modelsRequest({ upstream, apiKey, clientHeaders: headers }));
+  if (!res?.ok) {
+    await res?.body?.cancel();
+    return undefined;
+  }
+  try {
+    return provider.parseModels(await res.json());
+  } catch {
+    return undefined;
+  }
+}
+
+/** The model map's names: the exact names it routes (with their target), then the targets. */
+function mapModels(upstream: UpstreamConfig | undefined): ModelInfo[] {
+  const out: ModelInfo[] = [];
+  for (const [from, to] of Object.entries(upstream?.models ?? {})) {
+    if (!FAMILY_KEYS.has(from)) {
+      out.push({ type: "model", id: from, display_name: `${from} → ${to}`, created_at: EPOCH });
+    }
+  }
+  for (const to of Object.values(upstream?.models ?? {})) {
+    out.push({ type: "model", id: to, display_name: to, created_at: EPOCH });
+  }
+  return out;
+}
+
+/** A relayed upstream answer: its body and status, without its transport headers. */
+function relay(res: Response): Response {
+  return new Response(res.body, {
+    status: res.status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** `GET /v1/models`; `query` is the client's query string with its `?`, or "". */
+export async function listModels(
+  s: Services,
+  headers: Headers,
+  query: string,
+): Promise<CatalogAnswer> {
+  const cur = current(s);
+  const { upstream, provider } = cur;
+  if (upstream && provider?.modelsRequest && !provider.parseModels) {
+    const apiKey = keyFor(s, upstream);
+    if (apiKey !== undefined) {
+      // The client's page parameters go along: the SDK pages on with after_id until has_more
+      // is false, and an upstream asked without them hands out its first page every time.
+      const res = await call(
+        s,
+        provider.modelsRequest({ upstream, apiKey, clientHeaders: headers, clientQuery: query }),
+      );
+      if (res?.ok) return { relay: relay(res) };
+      await res?.body?.cancel();
+    }
+  }
+  const seen = new Set<string>();
+  const data: ModelInfo[] = [];
+  for (const m of [...mapModels(upstream), ...(await upstreamModels(s, cur, headers) ?? [])]) {
+    if (seen.has(m.id)) continue;
+    seen.add(m.id);
+    data.push(m);
+  }
+  return {
+    json: {
+      data,
+      has_more: false,
+      first_id: data[0]?.id ?? null,
+      last_id: data[data.length - 1]?.id ?? null,
+    },
+  };
+}
+
+/**
+ * `GET /v1/models/{id}`: a name the model map routes is served; any other goes to the upstream
+ * unchanged, so the upstream's own list decides. Only a list that lacks the name is a 404; when
+ * no list can be had the name may still work, so it is not refused.
+ */
+export async function findModel(s: Services, headers: Headers, id: string): Promise<CatalogAnswer> {
+  const cur = current(s);
+  const { upstream, provider } = cur;
+  const listed = mapModels(upstream).find((m) => m.id === id);
+  if (listed) return { json: listed };
+  const mapped = mapModel(id, upstream?.models);
+  if (mapped !== id) {
+    return { json: { type: "model", id, display_name: `${id} → ${mapped}`, created_at: EPOCH } };
+  }
+  const unknown = { json: { type: "model", id, display_name: id, created_at: EPOCH } };
+  if (upstream && provider?.modelRequest) {
+    const apiKey = keyFor(s, upstream);
+    if (apiKey === undefined) return unknown;
+    const res = await call(
+      s,
+      provider.modelRequest({ upstream, apiKey, clientHeaders: headers }, id),
+    );
+    if (res?.ok) return { relay: relay(res) };
+    await res?.body?.cancel();
+    if (res?.status === 404) throw new ProxyError(404, `model: ${id}`);
+    return unknown;
+  }
+  const models = await upstreamModels(s, cur, headers);
+  if (!models) return unknown;
+  const found = models.find((m) => m.id === id);
+  if (!found) throw new ProxyError(404, `model: ${id}`);
+  return { json: found };
+}
