@@ -687,6 +687,18 @@ function matchedStop(text: string, stops: string[]): string | null {
 }
 
 /**
+ * The stop string a server says ended the answer (vLLM's `stop_reason`, SGLang's
+ * `matched_stop`; a number there is a token id, no stop sequence). OpenAI says nothing, and
+ * leaves the string out of the text, so through it a hit stop sequence reads as end_turn.
+ */
+function reportedStop(choice: Json, stops: string[]): string | null {
+  for (const v of [choice?.stop_reason, choice?.matched_stop]) {
+    if (typeof v === "string" && stops.includes(v)) return v;
+  }
+  return null;
+}
+
+/**
  * Tool arguments as an object, cut-off JSON completed. Other unparsable text is kept as
  * `{"_raw": text}` rather than `{}`, so the client's validation error shows the model (and the
  * logs) what it actually sent.
@@ -752,11 +764,11 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
   if (refused) text = msg.refusal;
   const calls: Json[] = Array.isArray(msg.tool_calls) ? [...msg.tool_calls] : [];
   if (msg.function_call?.name) calls.push({ function: msg.function_call });
-  const stopSequence = choice.finish_reason === "stop" && !calls.length
-    ? matchedStop(text, state.stops)
-    : null;
+  const stopped = choice.finish_reason === "stop" && !calls.length;
+  const stopInText = stopped ? matchedStop(text, state.stops) : null;
   // Anthropic's text never includes the matched stop sequence.
-  if (stopSequence) text = text.slice(0, text.length - stopSequence.length);
+  if (stopInText) text = text.slice(0, text.length - stopInText.length);
+  const stopSequence = stopInText ?? (stopped ? reportedStop(choice, state.stops) : null);
   if (text) content.push({ type: "text", text });
   const used = new Set<string>();
   for (const call of calls) {
@@ -952,6 +964,8 @@ class OpenAIStreamTranslator implements StreamTranslator {
   private brokenCall = false;
   private refused = false;
   private tail = "";
+  /** The stop string the server named with its finish reason, if it names one. */
+  private stopNamed: string | null = null;
   private readonly maxStop: number;
   private outChars = 0;
   private thinkTags = new ThinkTagSplitter();
@@ -1007,6 +1021,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (delta && typeof delta === "object") this.delta(delta);
     if (choice.finish_reason && !this.finishReason) {
       this.finishReason = choice.finish_reason;
+      this.stopNamed = reportedStop(choice, this.state.stops);
       this.flushTools();
     }
   }
@@ -1231,7 +1246,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
       this.out.webSearch(newId("srvtoolu"), this.state.webSearch.query, [...this.pages.values()]);
     }
     const stopSequence = this.finishReason === "stop" && !this.toolUsed
-      ? matchedStop(this.tail, this.state.stops)
+      ? matchedStop(this.tail, this.state.stops) ?? this.stopNamed
       : null;
     const stop = stopSequence
       ? "stop_sequence"

@@ -350,6 +350,11 @@ export interface CompatRules {
   strictTemplate?: boolean;
   /** Groq and Cerebras: no `reasoning_content` on assistant messages. */
   rejectReasoningContent?: boolean;
+  /**
+   * Which stop string ended the answer, where the server says it: vLLM's `stop_reason`, SGLang's
+   * `matched_stop` on the choice. OpenAI itself does not say.
+   */
+  reportsStop?: "stop_reason" | "matched_stop";
 }
 
 function checkCompat(messages: any[], rules: CompatRules): void {
@@ -531,7 +536,22 @@ const SEARCH_ANNOTATIONS = [1, 2].map((n) => ({
   },
 }));
 
-function defaultReply(body: any): FakeReply {
+/**
+ * The answer cut where a requested stop string first appears: the stop string itself is not
+ * returned, as the real API (and vLLM, llama.cpp, Ollama by default) leave it out.
+ */
+function cutAtStop(text: string, stops: unknown): { text: string; matched?: string } {
+  if (!Array.isArray(stops)) return { text };
+  let at = -1;
+  let matched: string | undefined;
+  for (const s of stops) {
+    const i = typeof s === "string" && s ? text.indexOf(s) : -1;
+    if (i !== -1 && (at === -1 || i < at)) [at, matched] = [i, s];
+  }
+  return at === -1 ? { text } : { text: text.slice(0, at), matched };
+}
+
+function defaultReply(body: any, compat: CompatRules): FakeReply {
   if (body.web_search_options !== undefined) {
     const usage = openaiUsage(Math.ceil(JSON.stringify(body.messages).length / 4), 6);
     if (body.stream !== true) {
@@ -559,7 +579,19 @@ function defaultReply(body: any): FakeReply {
       ],
     };
   }
-  const answer = defaultAnswer(body.messages);
+  let answer = defaultAnswer(body.messages);
+  let matched: string | undefined;
+  if ("text" in answer) {
+    const cut = cutAtStop(answer.text, body.stop);
+    answer = { text: cut.text };
+    matched = cut.matched;
+  }
+  // vLLM puts stop_reason on every choice (null but for a stop string); SGLang only names it.
+  const stopField = compat.reportsStop === "stop_reason"
+    ? { stop_reason: matched ?? null }
+    : compat.reportsStop === "matched_stop" && matched
+    ? { matched_stop: matched }
+    : undefined;
   const model = body.model;
   const prompt = Math.ceil(JSON.stringify(body.messages).length / 4);
   const completion = "text" in answer
@@ -576,7 +608,9 @@ function defaultReply(body: any): FakeReply {
         function: { name: answer.tool, arguments: answer.args },
       }],
     };
-    return { status: 200, json: openaiCompletion(message, finish, usage, model) };
+    const json = openaiCompletion(message, finish, usage, model);
+    Object.assign(json.choices[0], stopField);
+    return { status: 200, json };
   }
   const includeUsage = body.stream_options?.include_usage === true;
   const id = `chatcmpl-${randomAlnum(29)}`;
@@ -601,7 +635,15 @@ function defaultReply(body: any): FakeReply {
       sse.push(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
     }
   }
-  sse.push(chunk({}, finish));
+  const last = chunk({}, finish);
+  sse.push(
+    stopField
+      ? last.replace(
+        /"finish_reason":("\w+")/,
+        (m) => `${m},${JSON.stringify(stopField).slice(1, -1)}`,
+      )
+      : last,
+  );
   if (includeUsage) sse.push(openaiUsageChunk(usage, { id, model }));
   sse.push(OPENAI_DONE);
   return { sse };
@@ -763,7 +805,7 @@ export function startFakeOpenAI(
       if (!(e instanceof Invalid)) throw e;
       return jsonResponse(400, openaiError(e.message, "invalid_request_error", e.code, e.param));
     }
-    return answer(queue.shift() ?? defaultReply(body));
+    return answer(queue.shift() ?? defaultReply(body, options));
   };
 
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);

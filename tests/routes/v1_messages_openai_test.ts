@@ -926,3 +926,32 @@ Deno.test("openai: an upstream error quoting the key never shows the key to the 
   assert.match(body, /Incorrect API key provided/);
   assert.doesNotMatch(body, /sk-openai-test-key/);
 });
+
+Deno.test("openai: a server that names the stop string it hit (vLLM, SGLang) gives stop_sequence", async () => {
+  for (const reportsStop of ["stop_reason", "matched_stop"] as const) {
+    const fake = await startFakeOpenAI({ reportsStop });
+    await using t = await proxyTo(fake, {
+      name: "vllm",
+      serviceType: "custom",
+      apiKeys: [],
+    });
+    const params = {
+      model: "qwen3",
+      max_tokens: 50,
+      stop_sequences: ["\nUser:", " fake"],
+      messages: [{ role: "user" as const, content: "hi" }],
+    };
+    const msg = await t.client.messages.create(params);
+    assert.equal(msg.stop_reason, "stop_sequence", reportsStop);
+    assert.equal(msg.stop_sequence, " fake");
+    assert.deepEqual(msg.content, [{ type: "text", text: "Hello from" }]);
+    const streamed = await t.client.messages.stream(params).finalMessage();
+    assert.equal(streamed.stop_reason, "stop_sequence", reportsStop);
+    assert.equal(streamed.stop_sequence, " fake");
+    assert.equal((streamed.content[0] as Anthropic.TextBlock).text, "Hello from");
+    // An answer that ends by itself is still end_turn.
+    const natural = await t.client.messages.create({ ...params, stop_sequences: ["nowhere"] });
+    assert.equal(natural.stop_reason, "end_turn");
+    assert.equal(natural.stop_sequence, null);
+  }
+});
