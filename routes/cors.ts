@@ -6,6 +6,11 @@ import type { AppEnv } from "../lib/app.ts";
 const DEFAULT_ALLOWED_HEADERS =
   "content-type, x-api-key, authorization, anthropic-version, anthropic-beta, anthropic-dangerous-direct-browser-access";
 
+// What the SDKs read from an answer: a browser hides the rest from them, and an SDK that cannot
+// see x-should-retry: false retries an error that will not pass.
+const EXPOSED_HEADERS =
+  "request-id, x-should-retry, retry-after, retry-after-ms, upstream-request-id";
+
 const parsed = new Map<string, "*" | Set<string>>();
 
 function allowedFor(setting: string, origin: string): string | undefined {
@@ -42,6 +47,6 @@ export function corsHeaders(setting: string, origin: string, c: Context<AppEnv>)
   if (!allow) return;
   const headers = c.res.headers;
   headers.set("access-control-allow-origin", allow);
-  headers.set("access-control-expose-headers", "request-id, retry-after");
+  headers.set("access-control-expose-headers", EXPOSED_HEADERS);
   if (allow !== "*") headers.append("vary", "origin");
 }

@@ -103,6 +103,23 @@ Deno.test("client surface: CORS preflight is answered without auth", async () =>
   await answer.body?.cancel();
 });
 
+Deno.test("client surface: a browser can read x-should-retry, so the SDK there gives up at once too", async () => {
+  await using t = await setup();
+  await t.server.services.store.replace({ upstream: [] });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { origin: "https://app.example", "x-api-key": ACCESS_KEY },
+    body,
+  });
+  await assertAnthropicError(res, 500, "api_error");
+  assert.equal(res.headers.get("x-should-retry"), "false");
+  // A browser hides every response header not named here from the page, and so from the SDK.
+  const exposed = (res.headers.get("access-control-expose-headers") ?? "").split(/\s*,\s*/);
+  for (const name of ["request-id", "x-should-retry", "retry-after", "retry-after-ms"]) {
+    assert.ok(exposed.includes(name), `${name} not exposed: ${exposed}`);
+  }
+});
+
 Deno.test("client surface: CORS_ORIGIN limits which origins are allowed", async () => {
   await using t = await setup({ CORS_ORIGIN: "https://good.example, https://other.example" });
   const preflight = (origin: string) =>
