@@ -15,6 +15,32 @@ import { clientSurface } from "../routes/client_surface.ts";
 
 export type AppEnv = { Variables: { requestId: string; clientKey?: string } };
 
+/** The client paths and the one method each takes (HEAD goes with GET). */
+const CLIENT_PATHS: Array<[RegExp, string]> = [
+  [/^\/v1\/messages(?:\/count_tokens)?$/, "POST"],
+  [/^\/v1\/models(?:\/.+)?$/, "GET"],
+];
+
+/** Why a /v1 request has no route: a wrong method, a doubled /v1, or a path not served. */
+function notServed(method: string, path: string): ProxyError {
+  const known = CLIENT_PATHS.find(([pattern]) => pattern.test(path));
+  if (known) {
+    return new ProxyError(
+      405,
+      `${path} takes ${known[1]}, not ${method}`,
+      "invalid_request_error",
+      { allow: known[1] === "GET" ? "GET, HEAD" : known[1] },
+    );
+  }
+  if (path.startsWith("/v1/v1/")) {
+    return new ProxyError(
+      404,
+      `Not found: ${method} ${path}. The base URL ends in /v1, which clients add themselves: set it (ANTHROPIC_BASE_URL) to the proxy's address without /v1`,
+    );
+  }
+  return new ProxyError(404, `Not found: ${method} ${path}`);
+}
+
 export function createApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -36,10 +62,7 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   app.notFound((c) => {
     if (c.req.path.startsWith("/v1/")) {
-      return errorResponse(
-        new ProxyError(404, `Not found: ${c.req.method} ${c.req.path}`),
-        c.get("requestId"),
-      );
+      return errorResponse(notServed(c.req.method, c.req.path), c.get("requestId"));
     }
     return c.text("Not found", 404);
   });

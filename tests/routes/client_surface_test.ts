@@ -189,6 +189,45 @@ Deno.test("client surface: unknown /v1 paths are Anthropic-shaped 404s", async (
   await using t = await setup();
   const res = await fetch(`${t.server.url}/v1/nothing`, { headers: { "x-api-key": ACCESS_KEY } });
   await assertAnthropicError(res, 404, "not_found_error");
+  // Message batches and files are not served: a clear 404, never a hang.
+  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: t.server.url, maxRetries: 0 });
+  await assert.rejects(
+    client.messages.batches.list(),
+    (err: unknown) => err instanceof Anthropic.NotFoundError,
+  );
+});
+
+Deno.test("client surface: a known path asked with the wrong method says which method it takes", async () => {
+  await using t = await setup();
+  const res = await fetch(`${t.server.url}/v1/messages`, { headers: { "x-api-key": ACCESS_KEY } });
+  assert.equal(res.headers.get("allow"), "POST");
+  const json = await assertAnthropicError(res, 405, "invalid_request_error");
+  assert.match(json.error.message, /POST/);
+  const del = await fetch(`${t.server.url}/v1/models`, {
+    method: "DELETE",
+    headers: { "x-api-key": ACCESS_KEY },
+  });
+  assert.match(del.headers.get("allow") ?? "", /GET/);
+  await assertAnthropicError(del, 405, "invalid_request_error");
+});
+
+Deno.test("client surface: a base URL ending in /v1 is named as the cause of the 404", async () => {
+  await using t = await setup();
+  // ANTHROPIC_BASE_URL=http://host/v1, a common slip: the SDKs and Claude Code add /v1 themselves.
+  const client = new Anthropic({
+    apiKey: ACCESS_KEY,
+    baseURL: `${t.server.url}/v1`,
+    maxRetries: 0,
+  });
+  await assert.rejects(
+    client.messages.create({
+      model: "m",
+      max_tokens: 5,
+      messages: [{ role: "user", content: "hi" }],
+    }),
+    (err: unknown) => err instanceof Anthropic.NotFoundError && /base URL/i.test(err.message),
+  );
+  assert.equal(t.fake.requests.length, 0);
 });
 
 Deno.test("client surface: MAX_BODY_SIZE answers 413 request_too_large", async () => {
