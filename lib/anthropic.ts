@@ -101,8 +101,20 @@ export interface MessagesRequest {
   tool_choice?: ToolChoice;
   thinking?: Thinking;
   metadata?: { user_id?: string };
-  output_config?: { effort?: string; format?: { type: string; schema?: unknown } };
+  output_config?: { effort?: string; format?: OutputFormat };
+  /** The structured-outputs beta's name for `output_config.format`, still sent by older SDKs. */
+  output_format?: OutputFormat;
   [key: string]: unknown;
+}
+
+export interface OutputFormat {
+  type: string;
+  schema?: unknown;
+}
+
+/** The structured output a request asks for, under its current name or its beta one. */
+export function outputFormat(body: MessagesRequest): OutputFormat | undefined {
+  return body.output_config?.format ?? body.output_format;
 }
 
 export type StopReason =

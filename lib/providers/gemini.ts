@@ -7,7 +7,7 @@ import type {
   Usage,
   WebSearchResult,
 } from "../anthropic.ts";
-import { newId, searchResultText } from "../anthropic.ts";
+import { newId, outputFormat, searchResultText } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { countOr0, isObject } from "../json_value.ts";
@@ -639,7 +639,7 @@ function generationConfig(
   const model = modelName(ctx.model);
   const thinking = thinkingConfig(body, model);
   if (thinking) gc.thinkingConfig = thinking;
-  const format = body.output_config?.format;
+  const format = outputFormat(body);
   // JSON mode together with function calling is refused by 2.x models.
   if (isObject(format) && format.type === "json_schema" && !hasTools) {
     gc.responseMimeType = "application/json";

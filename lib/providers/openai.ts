@@ -5,6 +5,7 @@ import {
   type MessageResponse,
   type MessagesRequest,
   newId,
+  outputFormat,
   type ResponseBlock,
   sanitizeToolId,
   searchResultText,
@@ -527,7 +528,7 @@ function strictCompatible(schema: Json): boolean {
 }
 
 function responseFormat(body: MessagesRequest): Json | undefined {
-  const format = body.output_config?.format;
+  const format = outputFormat(body);
   if (format?.type !== "json_schema" || !format.schema) return undefined;
   const jsonSchema: Json = { name: "output", schema: format.schema };
   if (strictCompatible(format.schema)) jsonSchema.strict = true;

@@ -461,6 +461,19 @@ Deno.test("gemini: structured output comes back in the client's types, on 2.5 an
     const gc = t.fake.requests[0].body.generationConfig;
     assert.equal(gc.responseMimeType, "application/json");
     assert.deepEqual(gc.responseJsonSchema, schema);
+    // Asked the older way, top-level output_format (SDKs before output_config), the same.
+    const older = await fetch(`${t.server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "claude-haiku-test",
+        max_tokens: 200,
+        messages: [{ role: "user", content: "Rate this." }],
+        output_format: { type: "json_schema", schema },
+      }),
+    });
+    await older.body?.cancel();
+    assert.deepEqual(t.fake.requests.at(-1)!.body.generationConfig.responseJsonSchema, schema);
   }
   {
     // 2.0 takes only the OpenAPI subset: the enum and the free-form object travel as text.

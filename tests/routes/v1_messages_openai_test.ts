@@ -955,3 +955,38 @@ Deno.test("openai: a server that names the stop string it hit (vLLM, SGLang) giv
     assert.equal(natural.stop_sequence, null);
   }
 });
+
+Deno.test("openai: structured output asked the older way (top-level output_format) is still asked for", async () => {
+  await using t = await setup();
+  const schema = {
+    type: "object",
+    properties: { title: { type: "string" } },
+    required: ["title"],
+    additionalProperties: false,
+  };
+  t.fake.enqueue({
+    status: 200,
+    json: openaiCompletion({ content: '{"title":"Hi"}' }, "stop", openaiUsage(9, 4)),
+  });
+  // As SDKs before output_config send it, with the structured-outputs-2025-11-13 beta.
+  const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
+    method: "POST",
+    headers: {
+      "x-api-key": ACCESS_KEY,
+      "content-type": "application/json",
+      "anthropic-beta": "structured-outputs-2025-11-13",
+    },
+    body: JSON.stringify({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Title this" }],
+      output_format: { type: "json_schema", schema },
+    }),
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse((await res.json()).content[0].text), { title: "Hi" });
+  assert.deepEqual(t.fake.requests[0].body.response_format, {
+    type: "json_schema",
+    json_schema: { name: "output", schema, strict: true },
+  });
+});
