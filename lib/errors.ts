@@ -73,6 +73,8 @@ export class ProxyError extends Error {
     message: string,
     readonly type: ErrorType = errorTypeForStatus(status),
     readonly headers: Record<string, string> = {},
+    /** `error.details`, which the SDKs read to decide what to do next (an `error_code`). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = "ProxyError";
@@ -80,13 +82,19 @@ export class ProxyError extends Error {
 }
 
 /** `{"type":"error","error":{…},"request_id":…}`, the body clients and SDKs parse. */
-export function errorBody(type: ErrorType, message: string, requestId: string | null): string {
-  return JSON.stringify({ type: "error", error: { type, message }, request_id: requestId });
+export function errorBody(
+  type: ErrorType,
+  message: string,
+  requestId: string | null,
+  details?: Record<string, unknown>,
+): string {
+  const error = details ? { type, message, details } : { type, message };
+  return JSON.stringify({ type: "error", error, request_id: requestId });
 }
 
 /** The JSON response for an error on `/v1/*`. */
 export function errorResponse(err: ProxyError, requestId: string): Response {
-  return new Response(errorBody(err.type, err.message, requestId), {
+  return new Response(errorBody(err.type, err.message, requestId, err.details), {
     status: err.status,
     headers: { "content-type": "application/json", "request-id": requestId, ...err.headers },
   });

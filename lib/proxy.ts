@@ -94,6 +94,27 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
   }
 }
 
+/** A turn of an SDK message thread that names the reply it continues instead of the history. */
+function continuesThread(body: MessagesRequest): boolean {
+  const thread = body.thread as { type?: unknown } | null | undefined;
+  return thread?.type === "continue";
+}
+
+/**
+ * Translated upstreams keep no conversation, so no thread is kept: the answer the API gives for a
+ * thread it lost, on which the SDKs (their toolRunner, `messages.thread()`) send the whole
+ * history again as a new thread, which is served like any request.
+ */
+function threadNotKept(): ProxyError {
+  return new ProxyError(
+    404,
+    "This upstream keeps no message threads: send the whole conversation (the SDKs do so by themselves on this error)",
+    "not_found_error",
+    { "x-should-retry": "false" },
+    { error_code: "thread_not_found" },
+  );
+}
+
 /** The upstream that takes the request when every key of this one fails, if not tried yet. */
 function fallbackOf(
   all: UpstreamConfig[],
@@ -142,6 +163,7 @@ async function route(
         NO_RETRY,
       );
     }
+    if (!provider.passthrough && continuesThread(call.body)) throw threadNotKept();
     const model = mapModel(call.body.model, upstream.models, webSearch);
     rec.upstream = upstream.name;
     rec.serviceType = upstream.serviceType;

@@ -1,6 +1,8 @@
 // Claude's Messages API through the proxy to Gemini, driven by the official SDK against a running
 // server and a fake Gemini as strict as the real one (schemas, alternation, signatures).
+// deno-lint-ignore-file no-explicit-any
 import Anthropic from "@anthropic-ai/sdk";
+import { betaTool } from "@anthropic-ai/sdk/helpers/beta/json-schema";
 import assert from "node:assert/strict";
 import { keyId } from "../../lib/key_pool.ts";
 import {
@@ -528,4 +530,32 @@ Deno.test("gemini: Claude Code's 32000 max_tokens on a model that takes 8192 is 
   assert.equal(second.status, 200);
   assert.equal((await second.json()).stop_reason, "end_turn");
   assert.deepEqual(sent(), [32000, 8192, 8192]);
+});
+
+Deno.test("gemini: the SDK's toolRunner, which continues a message thread by id, runs to the end", async () => {
+  await using t = await setup();
+  const ran: unknown[] = [];
+  const final = await t.client.beta.messages.toolRunner({
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    max_iterations: 4,
+    messages: [{ role: "user", content: 'use tool get_weather with {"city":"Paris"}' }],
+    tools: [betaTool({
+      name: "get_weather",
+      description: "Weather for a city",
+      inputSchema: {
+        type: "object",
+        properties: { city: { type: "string" } },
+        required: ["city"],
+      } as const,
+      run: (input) => {
+        ran.push(input);
+        return "sunny";
+      },
+    })],
+  }).runUntilDone();
+  assert.deepEqual(ran, [{ city: "Paris" }]);
+  assert.equal(final.stop_reason, "end_turn");
+  const contents = t.fake.requests.at(-1)!.body.contents;
+  assert.ok(contents.some((c: any) => c.parts.some((p: any) => p.functionResponse)));
 });

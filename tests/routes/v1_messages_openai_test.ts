@@ -2,6 +2,7 @@
 // official SDK against a running server and a strict fake upstream.
 // deno-lint-ignore-file no-explicit-any
 import Anthropic from "@anthropic-ai/sdk";
+import { betaTool } from "@anthropic-ai/sdk/helpers/beta/json-schema";
 import assert from "node:assert/strict";
 import {
   OPENAI_DONE,
@@ -989,4 +990,43 @@ Deno.test("openai: structured output asked the older way (top-level output_forma
     type: "json_schema",
     json_schema: { name: "output", schema, strict: true },
   });
+});
+
+Deno.test("openai: the SDK's toolRunner and message threads work: a thread continued by id is replayed whole", async () => {
+  await using t = await setup();
+  const ran: unknown[] = [];
+  const runner = t.client.beta.messages.toolRunner({
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    max_iterations: 4,
+    messages: [{ role: "user", content: 'use tool get_weather with {"city":"Paris"}' }],
+    tools: [betaTool({
+      name: "get_weather",
+      description: "Weather for a city",
+      inputSchema: {
+        type: "object",
+        properties: { city: { type: "string" } },
+        required: ["city"],
+      } as const,
+      run: (input) => {
+        ran.push(input);
+        return "sunny";
+      },
+    })],
+  });
+  const final = await runner.runUntilDone();
+  assert.deepEqual(ran, [{ city: "Paris" }]);
+  assert.equal((final.content[0] as Anthropic.TextBlock).text, "Tool result received: sunny");
+  // The upstream saw the whole conversation every time, never a turn without its call.
+  const last = t.fake.requests.at(-1)!.body.messages;
+  assert.equal(last.at(-2).tool_calls[0].function.name, "get_weather");
+  assert.equal(last.at(-1).role, "tool");
+
+  // A thread with the SDK's default handling: each turn after the first is replayed whole.
+  const thread = t.client.beta.messages.thread({ model: "claude-sonnet-test", max_tokens: 50 });
+  await thread.send({ role: "user", content: "Hello" });
+  const second = await thread.send({ role: "user", content: "Again" });
+  assert.equal((second.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+  const users = t.fake.requests.at(-1)!.body.messages.filter((m: any) => m.role === "user");
+  assert.deepEqual(users.map((m: any) => m.content), ["Hello", "Again"]);
 });
