@@ -27,11 +27,25 @@ export function secretMatcher(expected: string): (given: string) => boolean {
   };
 }
 
-/** The key a client sent, from `x-api-key` or `Authorization: Bearer`. */
-export function clientKeyFrom(headers: Headers): string | undefined {
-  const apiKey = headers.get("x-api-key");
-  if (apiKey) return apiKey.trim();
-  const auth = headers.get("authorization");
-  const m = auth?.match(/^Bearer\s+(.+)$/i);
+/** The bearer token of an `Authorization` header, if it holds one. */
+function bearerOf(headers: Headers): string | undefined {
+  const m = headers.get("authorization")?.match(/^Bearer\s+(.+)$/i);
   return m ? m[1].trim() : undefined;
+}
+
+/**
+ * The key a client sent that `matches`, from `x-api-key` or `Authorization: Bearer`; else the one
+ * it sent (for the refusal), or undefined. Both are tried: Claude Code sends both when the proxy
+ * key is its auth token and another ANTHROPIC_API_KEY is left in the environment.
+ */
+export function clientKeyFrom(
+  headers: Headers,
+  matches: (given: string) => boolean,
+): { key: string; ok: boolean } | undefined {
+  const apiKey = headers.get("x-api-key")?.trim();
+  if (apiKey && matches(apiKey)) return { key: apiKey, ok: true };
+  const bearer = bearerOf(headers);
+  if (bearer && bearer !== apiKey && matches(bearer)) return { key: bearer, ok: true };
+  const given = apiKey || bearer;
+  return given ? { key: given, ok: false } : undefined;
 }

@@ -22,7 +22,6 @@ export function clientSurface(services: Services): Hono<AppEnv> {
     const origin = cors ? headers.get("origin") : null;
     if (cors && c.req.method === "OPTIONS") return preflight(cors, origin, headers);
     try {
-      const given = clientKeyFrom(headers);
       if (!accessKeyMatches) {
         throw new ProxyError(
           401,
@@ -31,6 +30,7 @@ export function clientSurface(services: Services): Hono<AppEnv> {
           NO_RETRY,
         );
       }
+      const given = clientKeyFrom(headers, accessKeyMatches);
       if (!given) {
         throw new ProxyError(
           401,
@@ -39,11 +39,9 @@ export function clientSurface(services: Services): Hono<AppEnv> {
           NO_RETRY,
         );
       }
-      if (!accessKeyMatches(given)) {
-        throw new ProxyError(401, "Invalid API key", undefined, NO_RETRY);
-      }
-      c.set("clientKey", given);
-      const wait = limiter?.take(given) ?? 0;
+      if (!given.ok) throw new ProxyError(401, "Invalid API key", undefined, NO_RETRY);
+      c.set("clientKey", given.key);
+      const wait = limiter?.take(given.key) ?? 0;
       if (wait > 0) {
         throw new ProxyError(
           429,

@@ -2,7 +2,7 @@
 // Bash tool round trip whose result reaches the model.
 import assert from "node:assert/strict";
 import { CLAUDE_BIN, runClaude } from "./helpers/claude_code.ts";
-import { startTestServer } from "./helpers/server.ts";
+import { ACCESS_KEY, startTestServer } from "./helpers/server.ts";
 import { startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
 import { openaiChunk, startFakeOpenAI } from "./fakes/openai_upstream.ts";
 import { startFakeGemini } from "./fakes/gemini_upstream.ts";
@@ -167,6 +167,37 @@ Deno.test({
       const [broken, again] = fake.requests.filter((r) => r.path.endsWith("/chat/completions"));
       assert.equal(broken.body.stream, true);
       assert.notEqual(again?.body.stream, true, "Claude Code asked again without streaming");
+    } finally {
+      await server.close();
+      await fake.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "claude code: the proxy key as ANTHROPIC_AUTH_TOKEN works beside another ANTHROPIC_API_KEY in the environment",
+  ignore,
+  async fn() {
+    const fake = await startFakeAnthropic();
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "a",
+          baseUrl: fake.url,
+          serviceType: "anthropic",
+          apiKeys: ["sk-cc-ant-1"],
+        }],
+      },
+    });
+    try {
+      // A key exported for other tools stays in the shell; Claude Code then sends both headers.
+      const run = await runClaude(server.url, "say hi", [], {
+        ANTHROPIC_API_KEY: "sk-ant-api03-a-key-for-something-else",
+        ANTHROPIC_AUTH_TOKEN: ACCESS_KEY,
+      });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.result.result, /Hello from fake Anthropic/);
     } finally {
       await server.close();
       await fake.close();

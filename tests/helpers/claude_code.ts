@@ -26,6 +26,7 @@ export async function runClaude(
   baseUrl: string,
   prompt: string,
   args: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<ClaudeRun> {
   if (!CLAUDE_BIN) throw new Error("Claude Code is not installed");
   const home = await Deno.makeTempDir({ prefix: "claude-home-" });
@@ -46,6 +47,7 @@ export async function runClaude(
         DISABLE_ERROR_REPORTING: "1",
         DISABLE_AUTOUPDATER: "1",
         CLAUDE_CODE_MAX_RETRIES: "1",
+        ...env,
       },
       stdin: "null",
       stdout: "piped",

@@ -67,6 +67,25 @@ Deno.test("client surface: x-api-key and Bearer both authenticate; anything else
   assert.doesNotMatch(JSON.stringify(json), new RegExp(ACCESS_KEY));
 });
 
+Deno.test("client surface: the access key counts in either header when both are sent", async () => {
+  await using t = await setup();
+  // Claude Code with ANTHROPIC_AUTH_TOKEN set to the proxy key and another ANTHROPIC_API_KEY left
+  // in the environment sends both.
+  const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
+    method: "POST",
+    headers: { "x-api-key": "sk-ant-api03-other", authorization: `Bearer ${ACCESS_KEY}` },
+    body,
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  const neither = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": "sk-ant-api03-other", authorization: "Bearer also-wrong" },
+    body,
+  });
+  await assertAnthropicError(neither, 401, "authentication_error");
+});
+
 Deno.test("client surface: without PROXY_ACCESS_KEY every /v1 request is refused", async () => {
   await using t = await setup({ PROXY_ACCESS_KEY: "" });
   const res = await fetch(`${t.server.url}/v1/messages`, {
