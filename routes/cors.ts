@@ -8,8 +8,13 @@ const DEFAULT_ALLOWED_HEADERS =
 
 // What the SDKs read from an answer: a browser hides the rest from them, and an SDK that cannot
 // see x-should-retry: false retries an error that will not pass.
-const EXPOSED_HEADERS =
-  "request-id, x-should-retry, retry-after, retry-after-ms, upstream-request-id";
+const EXPOSED_HEADERS = [
+  "request-id, x-should-retry, retry-after, retry-after-ms, upstream-request-id",
+  // An Anthropic upstream's limits, passed on (names, not a wildcard: that fails with credentials).
+  ...["requests", "tokens", "input-tokens", "output-tokens"].flatMap((what) =>
+    ["limit", "remaining", "reset"].map((part) => `anthropic-ratelimit-${what}-${part}`)
+  ),
+].join(", ");
 
 const parsed = new Map<string, "*" | Set<string>>();
 

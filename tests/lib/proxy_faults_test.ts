@@ -393,3 +393,47 @@ Deno.test("a client that stops reading a stream gives its concurrency slot back"
   await stalled.body?.cancel().catch(() => {});
   assert.equal(next.status, 200);
 });
+
+Deno.test("an upstream error whose body never ends is answered from its start, not waited on", async () => {
+  const encoder = new TextEncoder();
+  let cancelled = false;
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        // The first bytes say what is wrong; then filler, without end.
+        ctrl.enqueue(
+          encoder.encode(sent++ === 0 ? '{"error":{"message":"bad ' : "x".repeat(16384)),
+        );
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    return new Response(body, { status: 400, headers: { "content-type": "application/json" } });
+  });
+  const server = await startTestServer({
+    env: { REQUEST_TIMEOUT: "20000" },
+    config: {
+      upstream: [{
+        name: "endless",
+        baseUrl: `http://127.0.0.1:${upstream.addr.port}`,
+        serviceType: "openai",
+        apiKeys: [KEYS[0]],
+      }],
+    },
+  });
+  try {
+    const started = Date.now();
+    const res = await post(server.url, {});
+    const body = await res.json();
+    assert.equal(res.status, 400);
+    assert.equal(body.type, "error");
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+    for (let i = 0; i < 50 && !cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(cancelled, "the rest of the body is not read");
+  } finally {
+    await server.close();
+    await upstream.shutdown();
+  }
+});

@@ -134,7 +134,15 @@ Deno.test("client surface: a browser can read x-should-retry, so the SDK there g
   assert.equal(res.headers.get("x-should-retry"), "false");
   // A browser hides every response header not named here from the page, and so from the SDK.
   const exposed = (res.headers.get("access-control-expose-headers") ?? "").split(/\s*,\s*/);
-  for (const name of ["request-id", "x-should-retry", "retry-after", "retry-after-ms"]) {
+  const names = [
+    "request-id",
+    "x-should-retry",
+    "retry-after",
+    "retry-after-ms",
+    "anthropic-ratelimit-requests-remaining",
+    "anthropic-ratelimit-output-tokens-reset",
+  ];
+  for (const name of names) {
     assert.ok(exposed.includes(name), `${name} not exposed: ${exposed}`);
   }
 });
