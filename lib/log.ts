@@ -32,24 +32,47 @@ export function formatLine(
   fields?: Record<string, unknown>,
 ): string {
   if (format === "json") {
-    return escapeC1(
-      JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields }),
-    );
+    return escapeC1(JSON.stringify({ time: isoNow(), level, msg: message, ...fields }));
   }
-  // Values a client chose (a model name) may hold terminal escapes: those are quoted, escaped.
-  const extra = fields
-    ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) =>
-      `${k}=${typeof v === "string" && !UNSAFE_IN_TEXT.test(v) ? v : escapeC1(JSON.stringify(v))}`
-    ).join(" ")
-    : "";
-  return `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${
-    extra ? " " + extra : ""
-  }`;
+  let line = `${isoNow()} ${LEVEL_TAGS[level]} ${message}`;
+  for (const k in fields) {
+    const v = fields[k];
+    if (v === undefined) continue;
+    // Values a client chose (a model name) may hold terminal escapes: those are quoted, escaped.
+    line += typeof v === "number" || typeof v === "boolean"
+      ? ` ${k}=${v}`
+      : typeof v === "string" && !UNSAFE_IN_TEXT.test(v)
+      ? ` ${k}=${v}`
+      : ` ${k}=${escapeC1(JSON.stringify(v))}`;
+  }
+  return line;
+}
+
+const LEVEL_TAGS: Record<Level, string> = {
+  error: "ERROR",
+  warn: "WARN ",
+  info: "INFO ",
+  debug: "DEBUG",
+};
+
+let isoSecond = -1;
+let isoPrefix = "";
+
+/** The time as ISO 8601 with milliseconds; the date part is built once a second, not per line. */
+function isoNow(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const ms = now - second * 1000;
+  return `${isoPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z`;
 }
 
 export function createLogger(
-  config: Pick<Config, "logLevel" | "logFormat">,
-  write: (line: string, level: Level) => void = defaultWrite,
+  config: Pick<Config, "logLevel" | "logFormat"> & Partial<Pick<Config, "onDeploy">>,
+  write: (line: string, level: Level) => void = config.onDeploy ? consoleWrite : defaultWrite,
 ): Logger {
   const max = LEVELS[config.logLevel];
   let secrets: string[] = [];
@@ -75,13 +98,15 @@ export function createLogger(
         for (const l of lines) {
           write(redact(formatLine("json", l.level, l.message, l.fields)), l.level);
         }
-        return;
+      } else {
+        // One block on stdout, as people read it: the first line, then the rest indented.
+        const text = lines.map((l, i) =>
+          i === 0 ? l.message : `  ${l.level === "warn" ? "!! " : ""}${l.message}`
+        );
+        write(redact(text.join("\n")), "info");
       }
-      // One block on stdout, as people read it: the first line, then the rest indented.
-      const text = lines.map((l, i) =>
-        i === 0 ? l.message : `  ${l.level === "warn" ? "!! " : ""}${l.message}`
-      );
-      write(redact(text.join("\n")), "info");
+      // Whoever started the server is waiting for these lines.
+      if (write === defaultWrite) stdoutBatch.flush();
     },
   };
 }
@@ -98,9 +123,59 @@ function escapeC1(json: string): string {
 }
 
 function defaultWrite(line: string, level: Level): void {
+  if (level === "error" || level === "warn") {
+    stdoutBatch.flush();
+    console.error(line);
+  } else stdoutBatch.add(line);
+}
+
+/** Deno Deploy shows each console.log as one entry: there, lines are not batched. */
+function consoleWrite(line: string, level: Level): void {
   if (level === "error" || level === "warn") console.error(line);
   else console.log(line);
 }
+
+/**
+ * Info and debug lines (one per request) go to stdout in batches: a write of its own cost each
+ * request more than making its line. Warnings and errors go at once, after what was batched.
+ */
+class StdoutBatch {
+  #lines: string[] = [];
+  #size = 0;
+  #timer?: ReturnType<typeof setTimeout>;
+
+  constructor() {
+    // A crash or an exit must not swallow the last lines.
+    globalThis.addEventListener("unload", () => this.flush());
+    globalThis.addEventListener("error", () => this.flush());
+  }
+
+  add(line: string): void {
+    this.#lines.push(line);
+    this.#size += line.length;
+    if (this.#size >= 32 * 1024) this.flush();
+    else if (this.#timer === undefined) {
+      const timer = setTimeout(() => this.flush(), 50);
+      Deno.unrefTimer(timer);
+      this.#timer = timer;
+    }
+  }
+
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#lines.length === 0) return;
+    const bytes = encoder.encode(this.#lines.join("\n") + "\n");
+    this.#lines = [];
+    this.#size = 0;
+    try {
+      for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
+    } catch { /* stdout is gone: there is no one to tell */ }
+  }
+}
+
+const encoder = new TextEncoder();
+const stdoutBatch = new StdoutBatch();
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -48,6 +48,18 @@ const SAFE_FIELDS = new Set(["requestId", "upstream", "key", "fallbacks", "stop"
  * the request.
  */
 function lineLogger(log: Logger, later: (write: () => void) => void, maxBodyBytes: number): Logger {
+  // Model and upstream names repeat on every line: each distinct one is masked once. The logger
+  // masks every known secret in the whole line again, so one added later is still caught.
+  const masked = new Map<string, string>();
+  const mask = (text: string) => {
+    let out = masked.get(text);
+    if (out === undefined) {
+      out = redactText(text, log.redact);
+      if (masked.size > 1000) masked.clear();
+      masked.set(text, out);
+    }
+    return out;
+  };
   return {
     ...log,
     log(level, message, fields) {
@@ -61,7 +73,7 @@ function lineLogger(log: Logger, later: (write: () => void) => void, maxBodyByte
       }
       const safe: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(fields ?? {})) {
-        safe[k] = typeof v === "string" && !SAFE_FIELDS.has(k) ? redactText(v, log.redact) : v;
+        safe[k] = typeof v === "string" && !SAFE_FIELDS.has(k) ? mask(v) : v;
       }
       log.log(level, message, safe);
     },

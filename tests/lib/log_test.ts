@@ -62,3 +62,41 @@ Deno.test("log: control characters a client sent (terminal escapes) are written 
     else assert.equal(JSON.parse(line.slice(line.indexOf("model=") + 6)), model);
   }
 });
+
+Deno.test("log: lines batched to stdout all come out, in order, before a warning and at exit", async () => {
+  const script = `
+    import { createLogger } from ${
+    JSON.stringify(new URL("../../lib/log.ts", import.meta.url).href)
+  };
+    const log = createLogger({ logFormat: "text", logLevel: "info" });
+    for (let i = 0; i < 3000; i++) log.log("info", "line", { n: i });
+    log.log("warn", "after the first lines");
+    log.log("info", "last", { n: 3000 });
+    Deno.exit(0);
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const lines = new TextDecoder().decode(out.stdout).trimEnd().split("\n");
+  assert.equal(lines.length, 3001);
+  lines.forEach((line, i) => assert.match(line, new RegExp(` n=${i}$`)));
+  assert.match(new TextDecoder().decode(out.stderr), /WARN {2}after the first lines/);
+});
+
+Deno.test("log: text lines keep their shape: time, level, message, fields", () => {
+  const { log, lines } = capture("text", "debug");
+  log.log("info", "/v1/messages 200", {
+    stream: true,
+    model: "claude x",
+    in: 12,
+    skipped: undefined,
+    fallbacks: null,
+  });
+  assert.match(
+    lines[0][0],
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}\/v1\/messages 200 stream=true model="claude x" in=12 fallbacks=null$/,
+  );
+  assert.ok(Math.abs(Date.parse(lines[0][0].slice(0, 24)) - Date.now()) < 5_000);
+});
