@@ -522,7 +522,8 @@ async function startProxy(kvPath: string): Promise<Child> {
     HOSTNAME: "127.0.0.1",
     KV_PATH: kvPath,
     PROXY_ACCESS_KEY: ACCESS_KEY,
-    LOG_LEVEL: "error",
+    // The default log level: a line per request, as the proxy runs out of the box.
+    LOG_LEVEL: "info",
     MAX_CONCURRENT_REQUESTS: "1000",
     ENABLE_RATE_LIMIT: "false",
     ENABLE_REQUEST_LOGS: "false",
