@@ -35,7 +35,7 @@ export async function probeKey(
     undefined,
   );
   if (!("res" in sent)) return { ok: false, status: sent.status, message: sent.message, ms: 0 };
-  clearTimeout(sent.timer);
+  sent.stopTimer();
   const text = await sent.res.text().catch(() => "");
   const ms = s.now() - started;
   if (sent.res.ok) return { ok: true, status: sent.res.status, message: "key works", ms };

@@ -397,10 +397,10 @@ async function attempt(
     call.signal,
   );
   if (!("res" in sent)) return { failure: sent };
-  const { res, controller, timer } = sent;
+  const { res, controller, stopTimer } = sent;
   if (!res.ok) {
     const text = await errorText(res);
-    clearTimeout(timer);
+    stopTimer();
     return { failure: provider.parseError(res.status, text, res.headers) };
   }
   const started = rec.time;
@@ -408,7 +408,7 @@ async function attempt(
     try {
       if (provider.passthrough) {
         const bytes = await res.arrayBuffer();
-        clearTimeout(timer);
+        stopTimer();
         rec.ttfbMs = s.now() - started;
         const text = new TextDecoder().decode(bytes);
         if (!noteAnthropicMessage(rec, text)) {
@@ -436,7 +436,7 @@ async function attempt(
         return { response };
       }
       const json = await res.json();
-      clearTimeout(timer);
+      stopTimer();
       rec.ttfbMs = s.now() - started;
       const message = provider.parseResponse(json, ctx);
       const text = JSON.stringify(message);
@@ -451,7 +451,7 @@ async function attempt(
         }),
       };
     } catch (err) {
-      clearTimeout(timer);
+      stopTimer();
       if (err instanceof ProxyError) {
         return { failure: failureOf(err) };
       }
@@ -467,7 +467,7 @@ async function attempt(
     call,
     res,
     controller,
-    firstByteTimer: timer,
+    stopFirstByteTimer: stopTimer,
     rec,
     finish,
   });

@@ -12,7 +12,7 @@ import type { RequestRecord } from "./request_record.ts";
 import type { Services } from "./services.ts";
 import { createSseDecoder, PING_FRAME } from "./sse.ts";
 import { firstInputEstimate } from "./token_estimate.ts";
-import { failureOf, networkFailure, type Outcome, type Timer } from "./upstream_fetch.ts";
+import { failureOf, networkFailure, type Outcome, type StopTimer } from "./upstream_fetch.ts";
 
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder();
@@ -26,7 +26,7 @@ export interface Relay {
   res: Response;
   /** Aborts the upstream request (timeouts, the client leaving). */
   controller: AbortController;
-  firstByteTimer: Timer;
+  stopFirstByteTimer: StopTimer;
   rec: RequestRecord;
   finish: (status: number, failure?: UpstreamFailure) => void;
 }
@@ -36,7 +36,7 @@ export interface Relay {
  * still a failure the caller can retry on another key. Then streams, translating event by event.
  */
 export async function streamAttempt(relay: Relay): Promise<Outcome> {
-  const { s, provider, ctx, call, res, controller, firstByteTimer, rec, finish } = relay;
+  const { s, provider, ctx, call, res, controller, stopFirstByteTimer, rec, finish } = relay;
   if (/^application\/json/i.test(res.headers.get("content-type") ?? "")) {
     return await wholeAnswerAsStream(relay);
   }
@@ -105,7 +105,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       }
       const { value, done } = result;
       if (done) {
-        clearTimeout(firstByteTimer);
+        stopFirstByteTimer();
         if (!writer) {
           if (events > 0) break;
           return {
@@ -132,10 +132,10 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       if (writer.contentStarted || writer.done) break;
     }
   } catch (err) {
-    clearTimeout(firstByteTimer);
+    stopFirstByteTimer();
     return { failure: readFailure(err) };
   }
-  clearTimeout(firstByteTimer);
+  stopFirstByteTimer();
   if (writer?.failure && !writer.contentStarted) {
     reader.cancel().catch(() => {});
     return { failure: writer.failure };
@@ -328,7 +328,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
  * translated as a whole and sent as the event stream the client asked for.
  */
 async function wholeAnswerAsStream(
-  { s, provider, ctx, call, res, controller, firstByteTimer, rec, finish }: Relay,
+  { s, provider, ctx, call, res, controller, stopFirstByteTimer, rec, finish }: Relay,
 ): Promise<Outcome> {
   let message;
   try {
@@ -339,7 +339,7 @@ async function wholeAnswerAsStream(
     }
     return { failure: networkFailure(controller.signal, err, "Upstream answer could not be read") };
   } finally {
-    clearTimeout(firstByteTimer);
+    stopFirstByteTimer();
   }
   rec.ttfbMs = s.now() - rec.time;
   const writer = new AnthropicStreamWriter({
@@ -446,7 +446,7 @@ function watchStream(tick: number, check: () => void): () => void {
   if (!checks) {
     const group = checks = new Set<() => void>();
     let idle = 0;
-    const timer: Timer = setInterval(() => {
+    const timer = setInterval(() => {
       if (group.size === 0) {
         if (++idle >= IDLE_TICKS) {
           clearInterval(timer);
@@ -458,7 +458,7 @@ function watchStream(tick: number, check: () => void): () => void {
       for (const c of group) c();
     }, tick);
     // An idle interval must not keep the process (or a test) alive.
-    Deno.unrefTimer(timer as unknown as number);
+    Deno.unrefTimer(timer);
     streamWatchers.set(tick, group);
   }
   const group = checks;

@@ -1,11 +1,13 @@
 // One call to an upstream: the fetch with its first-byte timeout and the client's abort, and
 // what a thrown fetch or body read means.
+import { deadline } from "./deadlines.ts";
 import type { ProxyError } from "./errors.ts";
 import { UpstreamError } from "./providers/upstream_error.ts";
 import type { UpstreamFailure, UpstreamRequest } from "./providers/types.ts";
 import type { Services } from "./services.ts";
 
-export type Timer = ReturnType<typeof setTimeout>;
+/** Stops a first-byte timeout: the answer came, or the attempt is over. */
+export type StopTimer = () => void;
 
 /** What one attempt came to: an answer for the client, or a failure to weigh and maybe retry. */
 export type Outcome = { response: Response } | { failure: UpstreamFailure };
@@ -16,13 +18,13 @@ export async function send(
   req: UpstreamRequest,
   timeoutMs: number,
   clientSignal: AbortSignal | undefined,
-): Promise<{ res: Response; controller: AbortController; timer: Timer } | UpstreamFailure> {
+): Promise<{ res: Response; controller: AbortController; stopTimer: StopTimer } | UpstreamFailure> {
   const controller = new AbortController();
   const onClientAbort = () => controller.abort(new DOMException("client closed", "AbortError"));
   clientSignal?.addEventListener("abort", onClientAbort, { once: true });
-  const timer = setTimeout(
-    () => controller.abort(new DOMException("timeout", "TimeoutError")),
+  const stopTimer = deadline(
     Math.max(1, timeoutMs),
+    () => controller.abort(new DOMException("timeout", "TimeoutError")),
   );
   try {
     const res = await s.fetch(req.url, {
@@ -31,9 +33,9 @@ export async function send(
       body: req.body,
       signal: controller.signal,
     });
-    return { res, controller, timer };
+    return { res, controller, stopTimer };
   } catch (err) {
-    clearTimeout(timer);
+    stopTimer();
     return networkFailure(controller.signal, err);
   }
 }
