@@ -130,7 +130,13 @@ export interface Usage {
   output_tokens: number;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
-  server_tool_use?: { web_search_requests: number } | null;
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number } | null;
+  /** Of the output, what went to thinking, where the upstream says. */
+  output_tokens_details?: { thinking_tokens: number } | null;
+  server_tool_use?: { web_search_requests: number; web_fetch_requests?: number } | null;
+  service_tier?: string | null;
+  inference_geo?: string | null;
+  speed?: string | null;
 }
 
 export interface WebSearchResult {
@@ -141,13 +147,27 @@ export interface WebSearchResult {
   page_age: string | null;
 }
 
+/** Who made a tool call: the model itself, for every call the proxy reports. */
+type Caller = { type: "direct" };
+
 export type ResponseBlock =
-  | { type: "text"; text: string }
+  | { type: "text"; text: string; citations?: null }
   | { type: "thinking"; thinking: string; signature: string }
   | { type: "redacted_thinking"; data: string }
-  | { type: "tool_use"; id: string; name: string; input: unknown }
-  | { type: "server_tool_use"; id: string; name: "web_search"; input: { query: string } }
-  | { type: "web_search_tool_result"; tool_use_id: string; content: WebSearchResult[] };
+  | { type: "tool_use"; id: string; name: string; input: unknown; caller?: Caller }
+  | {
+    type: "server_tool_use";
+    id: string;
+    name: "web_search";
+    input: { query: string };
+    caller?: Caller;
+  }
+  | {
+    type: "web_search_tool_result";
+    tool_use_id: string;
+    content: WebSearchResult[];
+    caller?: Caller;
+  };
 
 export interface MessageResponse {
   id: string;
@@ -157,7 +177,10 @@ export interface MessageResponse {
   content: ResponseBlock[];
   stop_reason: StopReason;
   stop_sequence: string | null;
+  stop_details: null;
+  container: null;
   usage: Usage;
+  diagnostics: null;
 }
 
 export type ErrorType =

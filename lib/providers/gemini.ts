@@ -8,6 +8,7 @@ import type {
   WebSearchResult,
 } from "../anthropic.ts";
 import { newId, outputFormat, searchResultText } from "../anthropic.ts";
+import { answerMessage, textBlock, toolUseBlock, webSearchBlocks } from "../answer_shape.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { countOr0, isObject } from "../json_value.ts";
@@ -730,12 +731,7 @@ class Collector implements Sink {
 
   /** Put first, where Anthropic puts a search: before the text written from its results. */
   webSearch(id: string, query: string, results: WebSearchResult[]): void {
-    this.blocks.splice(
-      this.searches * 2,
-      0,
-      { type: "server_tool_use", id, name: "web_search", input: { query } },
-      { type: "web_search_tool_result", tool_use_id: id, content: results },
-    );
+    this.blocks.splice(this.searches * 2, 0, ...webSearchBlocks(id, query, results));
     this.searches++;
   }
 
@@ -744,7 +740,7 @@ class Collector implements Sink {
     const last = this.blocks[this.blocks.length - 1];
     if (this.openBlock === "text" && last?.type === "text") last.text += delta;
     else {
-      this.blocks.push({ type: "text", text: delta });
+      this.blocks.push(textBlock(delta));
       this.openBlock = "text";
     }
   }
@@ -769,7 +765,7 @@ class Collector implements Sink {
   }
 
   tool(id: string, name: string, input: unknown): void {
-    this.blocks.push({ type: "tool_use", id, name, input });
+    this.blocks.push(toolUseBlock(id, name, input));
     this.openBlock = null;
   }
 
@@ -930,6 +926,7 @@ export function usageFromGemini(meta: unknown): Partial<Usage> {
     output_tokens: countOr0(meta.candidatesTokenCount) + countOr0(meta.thoughtsTokenCount),
     cache_read_input_tokens: cached,
     cache_creation_input_tokens: 0,
+    output_tokens_details: { thinking_tokens: countOr0(meta.thoughtsTokenCount) },
   };
 }
 
@@ -1048,22 +1045,12 @@ export const geminiProvider: Provider = {
       throw new ProxyError(outcome.failure.status, outcome.failure.message, outcome.failure.type);
     }
     const usage = usageFromGemini(res.usageMetadata);
-    return {
-      id: newId("msg"),
-      type: "message",
-      role: "assistant",
-      model: ctx.requestedModel,
-      content: sink.blocks,
-      stop_reason: outcome.stop,
-      stop_sequence: null,
-      usage: {
-        input_tokens: usage.input_tokens ?? 0,
-        output_tokens: usage.output_tokens ?? 0,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
-        ...(sink.searches ? { server_tool_use: { web_search_requests: sink.searches } } : {}),
-      },
-    };
+    return answerMessage(ctx.requestedModel, sink.blocks, outcome.stop, null, {
+      ...usage,
+      input_tokens: usage.input_tokens ?? 0,
+      output_tokens: usage.output_tokens ?? 0,
+      server_tool_use: { web_search_requests: sink.searches },
+    });
   },
 
   createStreamTranslator(ctx: CallContext, out: AnthropicStreamWriter): StreamTranslator {

@@ -14,6 +14,7 @@ import {
   type Usage,
   type WebSearchResult,
 } from "../anthropic.ts";
+import { answerMessage, textBlock, toolUseBlock, webSearchBlocks } from "../answer_shape.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
@@ -665,11 +666,15 @@ function mapUsage(u: Json): Usage {
   const prompt = countOr0(u?.prompt_tokens);
   const cached = countOr0(u?.prompt_tokens_details?.cached_tokens) ||
     countOr0(u?.prompt_cache_hit_tokens);
+  const reasoning = u?.completion_tokens_details?.reasoning_tokens;
   return {
     input_tokens: Math.max(0, prompt - cached),
     output_tokens: countOr0(u?.completion_tokens),
     cache_creation_input_tokens: 0,
     cache_read_input_tokens: cached,
+    output_tokens_details: typeof reasoning === "number"
+      ? { thinking_tokens: countOr0(reasoning) }
+      : null,
   };
 }
 
@@ -770,7 +775,7 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
   // Anthropic's text never includes the matched stop sequence.
   if (stopInText) text = text.slice(0, text.length - stopInText.length);
   const stopSequence = stopInText ?? (stopped ? reportedStop(choice, state.stops) : null);
-  if (text) content.push({ type: "text", text });
+  if (text) content.push(textBlock(text));
   const used = new Set<string>();
   for (const call of calls) {
     const name = call?.function?.name;
@@ -778,12 +783,9 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
     let id = sanitizeToolId(call.id);
     if (used.has(id)) id = newId("toolu");
     used.add(id);
-    content.push({
-      type: "tool_use",
-      id,
-      name: state.names.get(name) ?? name,
-      input: parseToolArguments(call.function.arguments),
-    });
+    content.push(
+      toolUseBlock(id, state.names.get(name) ?? name, parseToolArguments(call.function.arguments)),
+    );
   }
   const toolUsed = content.some((b) => b.type === "tool_use");
   const usage = mapUsage(res.usage);
@@ -791,24 +793,16 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
     const pages = new Map<string, WebSearchResult>();
     citedPages(msg.annotations, pages);
     const id = newId("srvtoolu");
-    content.unshift(
-      { type: "server_tool_use", id, name: "web_search", input: { query: state.webSearch.query } },
-      { type: "web_search_tool_result", tool_use_id: id, content: [...pages.values()] },
-    );
+    content.unshift(...webSearchBlocks(id, state.webSearch.query, [...pages.values()]));
     usage.server_tool_use = { web_search_requests: 1 };
   }
-  return {
-    id: newId("msg"),
-    type: "message",
-    role: "assistant",
-    model: ctx.requestedModel,
+  return answerMessage(
+    ctx.requestedModel,
     content,
-    stop_reason: stopSequence
-      ? "stop_sequence"
-      : stopReasonFor(choice.finish_reason, toolUsed, refused),
-    stop_sequence: stopSequence,
+    stopSequence ? "stop_sequence" : stopReasonFor(choice.finish_reason, toolUsed, refused),
+    stopSequence,
     usage,
-  };
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,12 @@ import type {
   WebSearchResult,
 } from "../anthropic.ts";
 import { PING_FRAME, sseFrame } from "../sse.ts";
+import {
+  DELTA_REST,
+  DIRECT_CALLER,
+  START_MESSAGE_MIDDLE,
+  START_USAGE_REST,
+} from "../answer_shape.ts";
 
 type OpenBlock = "text" | "thinking" | "tool" | null;
 
@@ -54,7 +60,7 @@ export class AnthropicStreamWriter {
         JSON.stringify(meta.id)
       },"type":"message","role":"assistant","model":${
         JSON.stringify(meta.model)
-      },"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":${meta.inputTokens},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`,
+      }${START_MESSAGE_MIDDLE}${meta.inputTokens}${START_USAGE_REST}`,
     ) + PING_FRAME;
   }
 
@@ -120,7 +126,9 @@ export class AnthropicStreamWriter {
     if (this.done) return;
     this.startBlock(
       "tool",
-      `{"type":"tool_use","id":${JSON.stringify(id)},"name":${JSON.stringify(name)},"input":{}}`,
+      `{"type":"tool_use","id":${JSON.stringify(id)},"name":${
+        JSON.stringify(name)
+      },"input":{}${DIRECT_CALLER}}`,
     );
     this.toolArgsSent = false;
   }
@@ -130,7 +138,9 @@ export class AnthropicStreamWriter {
     if (this.done) return;
     this.startBlock(
       "tool",
-      `{"type":"server_tool_use","id":${JSON.stringify(id)},"name":"web_search","input":{}}`,
+      `{"type":"server_tool_use","id":${
+        JSON.stringify(id)
+      },"name":"web_search","input":{}${DIRECT_CALLER}}`,
     );
     this.toolArgs(JSON.stringify({ query }));
     this.closeBlock();
@@ -138,7 +148,7 @@ export class AnthropicStreamWriter {
       null,
       `{"type":"web_search_tool_result","tool_use_id":${JSON.stringify(id)},"content":${
         JSON.stringify(results)
-      }}`,
+      }${DIRECT_CALLER}}`,
     );
     this.closeBlock();
     this.webSearches++;
@@ -182,15 +192,18 @@ export class AnthropicStreamWriter {
     this.stopReason = stopReason;
     Object.assign(this.usage, usage);
     const u = this.usage;
+    const details = u.output_tokens_details;
     this.buf += sseFrame(
       "message_delta",
       `{"type":"message_delta","delta":{"stop_reason":"${stopReason}","stop_sequence":${
         JSON.stringify(stopSequence)
-      }},"usage":{"input_tokens":${u.input_tokens},"output_tokens":${u.output_tokens},"cache_read_input_tokens":${
+      }${DELTA_REST},"usage":{"input_tokens":${u.input_tokens},"cache_creation_input_tokens":${
+        u.cache_creation_input_tokens ?? 0
+      },"cache_read_input_tokens":${
         u.cache_read_input_tokens ?? 0
-      },"cache_creation_input_tokens":${u.cache_creation_input_tokens ?? 0}${
-        this.webSearches ? `,"server_tool_use":{"web_search_requests":${this.webSearches}}` : ""
-      }}}`,
+      },"output_tokens":${u.output_tokens},"output_tokens_details":${
+        details ? `{"thinking_tokens":${details.thinking_tokens}}` : "null"
+      },"server_tool_use":{"web_search_requests":${this.webSearches},"web_fetch_requests":0}}}`,
     ) + sseFrame("message_stop", '{"type":"message_stop"}');
     this.done = true;
   }

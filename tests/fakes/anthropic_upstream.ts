@@ -24,45 +24,133 @@ export interface FakeUpstream {
   close(): Promise<void>;
 }
 
-export function anthropicMessage(text: string, model = "claude-test"): Record<string, unknown> {
+/**
+ * A whole answer with every field the real API sends, the unused ones as it sends them (null,
+ * zeros, "standard", "not_available"): what the SDK's `Message` and `Usage` types declare, with the
+ * values seen in captured answers.
+ */
+export function anthropicMessage(
+  text: string,
+  model = "claude-test",
+  content: unknown[] = [{ type: "text", text, citations: null }],
+): Record<string, unknown> {
   return {
     id: "msg_fake01",
     type: "message",
     role: "assistant",
     model,
-    content: [{ type: "text", text }],
-    stop_reason: "end_turn",
+    content,
+    stop_reason: content.some((b) => (b as { type: string }).type === "tool_use")
+      ? "tool_use"
+      : "end_turn",
     stop_sequence: null,
-    usage: { input_tokens: 12, output_tokens: 5 },
+    stop_details: null,
+    container: null,
+    usage: {
+      input_tokens: 12,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+      output_tokens: 5,
+      output_tokens_details: { thinking_tokens: 0 },
+      server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+      service_tier: "standard",
+      inference_geo: "not_available",
+      speed: "standard",
+    },
+    diagnostics: null,
   };
+}
+
+/** A tool call as Anthropic answers it, whole. */
+export function anthropicToolMessage(id: string, name: string, input: unknown) {
+  return anthropicMessage("", "claude-test", [
+    { type: "tool_use", id, name, input, caller: { type: "direct" } },
+  ]);
+}
+
+const frame = (event: string, data: unknown) =>
+  `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+function messageStartFrame(model: string): string {
+  const msg = anthropicMessage("", model, []);
+  return frame("message_start", {
+    type: "message_start",
+    message: {
+      ...msg,
+      stop_reason: null,
+      usage: {
+        ...msg.usage as Record<string, unknown>,
+        output_tokens: 1,
+        output_tokens_details: null,
+        server_tool_use: null,
+      },
+    },
+  });
+}
+
+/** message_delta with the cumulative usage, then message_stop. */
+function endFrames(stopReason: string): string[] {
+  return [
+    frame("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: stopReason, stop_sequence: null, stop_details: null, container: null },
+      usage: {
+        input_tokens: 12,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        output_tokens: 5,
+        output_tokens_details: { thinking_tokens: 0 },
+        server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+      },
+    }),
+    frame("message_stop", { type: "message_stop" }),
+  ];
 }
 
 /** The SSE frames of a streamed text answer, in Anthropic's exact order. */
 export function anthropicStream(text: string, model = "claude-test"): string[] {
-  const f = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-  const msg = { ...anthropicMessage("", model), content: [], stop_reason: null };
   return [
-    f("message_start", { type: "message_start", message: msg }),
-    f("content_block_start", {
+    messageStartFrame(model),
+    frame("content_block_start", {
       type: "content_block_start",
       index: 0,
       content_block: { type: "text", text: "" },
     }),
-    f("ping", { type: "ping" }),
+    frame("ping", { type: "ping" }),
     ...text.split(/(?<= )/).map((piece) =>
-      f("content_block_delta", {
+      frame("content_block_delta", {
         type: "content_block_delta",
         index: 0,
         delta: { type: "text_delta", text: piece },
       })
     ),
-    f("content_block_stop", { type: "content_block_stop", index: 0 }),
-    f("message_delta", {
-      type: "message_delta",
-      delta: { stop_reason: "end_turn", stop_sequence: null },
-      usage: { output_tokens: 5 },
+    frame("content_block_stop", { type: "content_block_stop", index: 0 }),
+    ...endFrames("end_turn"),
+  ];
+}
+
+/** The SSE frames of a streamed tool call: its arguments come as input_json_delta fragments. */
+export function anthropicToolStream(id: string, name: string, input: unknown): string[] {
+  return [
+    messageStartFrame("claude-test"),
+    frame("content_block_start", {
+      type: "content_block_start",
+      index: 0,
+      content_block: { type: "tool_use", id, name, input: {}, caller: { type: "direct" } },
     }),
-    f("message_stop", { type: "message_stop" }),
+    frame("content_block_delta", {
+      type: "content_block_delta",
+      index: 0,
+      delta: { type: "input_json_delta", partial_json: "" },
+    }),
+    frame("content_block_delta", {
+      type: "content_block_delta",
+      index: 0,
+      delta: { type: "input_json_delta", partial_json: JSON.stringify(input) },
+    }),
+    frame("content_block_stop", { type: "content_block_stop", index: 0 }),
+    ...endFrames("tool_use"),
   ];
 }
 

@@ -853,7 +853,12 @@ Deno.test("openai: odd but real streams (empty choices, null content, refusals, 
         openaiChunk({}, "function_call"),
         OPENAI_DONE,
       ],
-      [{ type: "tool_use", name: "get_weather", input: { city: "Paris" } }],
+      [{
+        type: "tool_use",
+        name: "get_weather",
+        input: { city: "Paris" },
+        caller: { type: "direct" },
+      }],
       "tool_use",
     ],
     ["no [DONE]", [openaiChunk({ role: "assistant", content: "Hi" }), openaiChunk({}, "stop")], [
@@ -945,7 +950,7 @@ Deno.test("openai: a server that names the stop string it hit (vLLM, SGLang) giv
     const msg = await t.client.messages.create(params);
     assert.equal(msg.stop_reason, "stop_sequence", reportsStop);
     assert.equal(msg.stop_sequence, " fake");
-    assert.deepEqual(msg.content, [{ type: "text", text: "Hello from" }]);
+    assert.deepEqual(msg.content, [{ type: "text", text: "Hello from", citations: null }]);
     const streamed = await t.client.messages.stream(params).finalMessage();
     assert.equal(streamed.stop_reason, "stop_sequence", reportsStop);
     assert.equal(streamed.stop_sequence, " fake");

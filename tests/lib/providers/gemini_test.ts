@@ -336,7 +336,7 @@ Deno.test("structured output: 2.5 and later get the client's JSON Schema as resp
     chunk([textPart(answer)], { finishReason: "STOP", usage: usageMetadata(5, 9) }),
     c,
   );
-  assert.deepEqual(msg.content, [{ type: "text", text: answer }]);
+  assert.deepEqual(msg.content, [{ type: "text", text: answer, citations: null }]);
 });
 
 Deno.test("structured output: older models' JSON-text values are decoded in the answer, streamed or not", () => {
@@ -351,7 +351,7 @@ Deno.test("structured output: older models' JSON-text values are decoded in the 
     chunk([textPart(written)], { finishReason: "STOP", usage: usageMetadata(5, 9) }),
     c,
   );
-  assert.deepEqual(msg.content, [{ type: "text", text: expected }]);
+  assert.deepEqual(msg.content, [{ type: "text", text: expected, citations: null }]);
   assert.deepEqual(JSON.parse((msg.content[0] as Any).text), { priority: 2, data: { k: [1] } });
 
   const s = ctx({ model: "gemini-2.0-flash" });
@@ -625,6 +625,8 @@ Deno.test("stream: plain text", () => {
     output_tokens: 7,
     cache_read_input_tokens: 0,
     cache_creation_input_tokens: 0,
+    output_tokens_details: { thinking_tokens: 0 },
+    server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
   });
 });
 
@@ -657,6 +659,8 @@ Deno.test("stream: thoughts, then text; the answer ends on its text block", () =
     output_tokens: 70,
     cache_read_input_tokens: 4096,
     cache_creation_input_tokens: 0,
+    output_tokens_details: { thinking_tokens: 61 },
+    server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
   });
 });
 
@@ -845,11 +849,18 @@ Deno.test("non-stream: thoughts, text and parallel calls in one message", () => 
   assert.deepEqual(a.input, { file_path: "/tmp/a.txt" });
   assert.deepEqual(b.input, { file_path: "/tmp/b.txt", limit: 20 });
   assert.equal(parseToolId(a.id)?.signature, SIGS.S2);
+  // Every field Anthropic's usage has, the ones that do not apply as it sends them.
   assert.deepEqual(msg.usage, {
     input_tokens: 6075,
-    output_tokens: 271,
     cache_creation_input_tokens: 0,
     cache_read_input_tokens: 2048,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+    output_tokens: 271,
+    output_tokens_details: { thinking_tokens: 230 },
+    server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+    service_tier: "standard",
+    inference_geo: "not_available",
+    speed: "standard",
   });
 });
 
@@ -1229,7 +1240,7 @@ Deno.test("web search: non-stream grounding becomes a search and its results, be
     ["web_search_result", "uefa.com", "AbC1"],
     ["web_search_result", "bbc.co.uk", "DeF2"],
   ]);
-  assert.deepEqual(msg.usage.server_tool_use, { web_search_requests: 1 });
+  assert.deepEqual(msg.usage.server_tool_use, { web_search_requests: 1, web_fetch_requests: 0 });
 });
 
 Deno.test("web search: streamed grounding is told after the text, and counted in the usage", () => {
@@ -1269,7 +1280,10 @@ Deno.test("web search: streamed grounding is told after the text, and counted in
   ]);
   const result = events.find((e) => e.data.content_block?.type === "web_search_tool_result")!;
   assert.equal(result.data.content_block.content.length, 2);
-  assert.deepEqual(events.at(-2)!.data.usage.server_tool_use, { web_search_requests: 1 });
+  assert.deepEqual(events.at(-2)!.data.usage.server_tool_use, {
+    web_search_requests: 1,
+    web_fetch_requests: 0,
+  });
 });
 
 Deno.test("web search: without the tool, grounding is not reported as a search", () => {
@@ -1287,7 +1301,7 @@ Deno.test("web search: without the tool, grounding is not reported as a search",
     }],
   }, c) as Any;
   assert.deepEqual(msg.content.map((b: Any) => b.type), ["text"]);
-  assert.equal(msg.usage.server_tool_use, undefined);
+  assert.deepEqual(msg.usage.server_tool_use, { web_search_requests: 0, web_fetch_requests: 0 });
 });
 
 Deno.test("tools: a schema seen before is declared the same; a changed one is cleaned anew", () => {

@@ -29,6 +29,7 @@ import { parseBody, sharedTools } from "../../../lib/parse_body.ts";
 
 const FIXTURES = new URL("../../fixtures/openai/", import.meta.url);
 const LONG_TOOL = "mcp__github-enterprise-server__search_code_in_repository_with_filters_v2";
+const DIRECT = { type: "direct" };
 
 function context(
   upstream: Partial<UpstreamConfig> = {},
@@ -230,6 +231,8 @@ Deno.test("stream: text answer gives the exact Anthropic event sequence and real
     output_tokens: 9,
     cache_read_input_tokens: 1024,
     cache_creation_input_tokens: 0,
+    output_tokens_details: { thinking_tokens: 0 },
+    server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
   });
   assert.equal(r.frames[0].data.message.model, "claude-sonnet-4-5");
 });
@@ -284,6 +287,8 @@ Deno.test("stream: DeepSeek reasoning_content becomes a signed thinking block be
     output_tokens: 120,
     cache_read_input_tokens: 1920,
     cache_creation_input_tokens: 0,
+    output_tokens_details: { thinking_tokens: 88 },
+    server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
   });
 });
 
@@ -576,28 +581,37 @@ Deno.test("response: text, tool calls, unparsable arguments and usage", () => {
   assert.match(msg.id, /^msg_/);
   assert.equal(msg.model, "claude-sonnet-4-5");
   assert.deepEqual(msg.content, [
-    { type: "text", text: "I'll look at both files." },
+    { type: "text", text: "I'll look at both files.", citations: null },
     {
       type: "tool_use",
       id: "call_Qm1vV6rK3b9Zx2LpT8sYw4Nd",
       name: "Read",
       input: { file_path: "/src/a.ts" },
+      caller: DIRECT,
     },
     {
       type: "tool_use",
       id: "call_8HcJtE2uWq5RnA7yGf3kXo1P",
       name: LONG_TOOL,
       input: { q: "TODO" },
+      caller: DIRECT,
     },
     // Cut-off arguments are completed.
-    { type: "tool_use", id: "call_Zz9", name: "Bash", input: { command: "ls" } },
+    { type: "tool_use", id: "call_Zz9", name: "Bash", input: { command: "ls" }, caller: DIRECT },
   ]);
   assert.equal(msg.stop_reason, "tool_use");
+  // Every field Anthropic's usage has, the ones that do not apply as it sends them.
   assert.deepEqual(msg.usage, {
     input_tokens: 1024,
-    output_tokens: 77,
     cache_creation_input_tokens: 0,
     cache_read_input_tokens: 4096,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+    output_tokens: 77,
+    output_tokens_details: { thinking_tokens: 0 },
+    server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+    service_tier: "standard",
+    inference_geo: "not_available",
+    speed: "standard",
   });
 });
 
@@ -608,7 +622,7 @@ Deno.test("response: DeepSeek reasoning_content comes first as a signed thinking
   );
   assert.deepEqual(msg.content, [
     { type: "thinking", thinking: "Six times seven is 42.", signature: OPENAI_THINKING_SIGNATURE },
-    { type: "text", text: "The answer is 42." },
+    { type: "text", text: "The answer is 42.", citations: null },
   ]);
   assert.equal(msg.stop_reason, "end_turn");
   assert.equal(msg.usage.input_tokens, 44);
@@ -639,13 +653,17 @@ Deno.test("response: finish reasons map to the stop reasons Claude Code acts on"
     tool_calls: [{ id: "c1", type: "function", function: { name: "Bash", arguments: "" } }],
   }, "stop");
   assert.equal(withTool.stop_reason, "tool_use");
-  assert.deepEqual(withTool.content, [{ type: "tool_use", id: "c1", name: "Bash", input: {} }]);
+  assert.deepEqual(withTool.content, [
+    { type: "tool_use", id: "c1", name: "Bash", input: {}, caller: DIRECT },
+  ]);
   const empty = parse({ content: "" }, "stop");
   assert.deepEqual(empty.content, []);
   assert.equal(empty.stop_reason, "end_turn");
   const refusal = parse({ content: null, refusal: "I can't help with that." }, "stop");
   assert.equal(refusal.stop_reason, "refusal");
-  assert.deepEqual(refusal.content, [{ type: "text", text: "I can't help with that." }]);
+  assert.deepEqual(refusal.content, [
+    { type: "text", text: "I can't help with that.", citations: null },
+  ]);
   // A choice without its message is a broken answer (retried), not an empty end_turn.
   const noMessage = { ...completion({}, "stop"), choices: [{ index: 0, message: null }] };
   assert.throws(() => openaiProvider.parseResponse(noMessage, ctx), /without a message/);
@@ -686,6 +704,7 @@ Deno.test("response: cut-off arguments are completed, a cut answer never runs it
     id: "c1",
     name: "Write",
     input: { file_path: "a.ts", content: "x" },
+    caller: DIRECT,
   }]);
   assert.equal(msg.stop_reason, "max_tokens");
   // What no suffix can mend is kept, so the client's validation error shows what was sent.
@@ -711,7 +730,7 @@ Deno.test("response: a stop sequence at the end is reported and removed from the
   const msg = openaiProvider.parseResponse(completion({ content: "All doneEND" }, "stop"), ctx);
   assert.equal(msg.stop_reason, "stop_sequence");
   assert.equal(msg.stop_sequence, "END");
-  assert.deepEqual(msg.content, [{ type: "text", text: "All done" }]);
+  assert.deepEqual(msg.content, [{ type: "text", text: "All done", citations: null }]);
 });
 
 Deno.test("response: an error object in a 200 answer is raised, not turned into an empty message", () => {
@@ -1651,6 +1670,7 @@ Deno.test("fake upstream: a requested tool call comes back as tool_use, streamed
     id: (plain.content[0] as any).id,
     name: LONG_TOOL,
     input: { q: "x y" },
+    caller: DIRECT,
   }]);
 });
 
