@@ -92,6 +92,18 @@ export function errorBody(
   return JSON.stringify({ type: "error", error, request_id: requestId });
 }
 
+/**
+ * An error after the 200, as Anthropic writes it into a stream: unlike its HTTP error bodies, with
+ * `details` (null) in the error.
+ */
+export function streamErrorJson(type: ErrorType, message: string, requestId: string | null) {
+  return JSON.stringify({
+    type: "error",
+    error: { details: null, type, message },
+    request_id: requestId,
+  });
+}
+
 /** The JSON response for an error on `/v1/*`. */
 export function errorResponse(err: ProxyError, requestId: string): Response {
   return new Response(errorBody(err.type, err.message, requestId, err.details), {

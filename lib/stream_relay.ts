@@ -3,7 +3,7 @@
 // passthrough), with pings during silences and an error event when the upstream breaks or stalls.
 import { newId } from "./anthropic.ts";
 import { noteAnthropicEvent, upstreamInfoHeaders } from "./anthropic_answer.ts";
-import { ProxyError, statusForErrorType } from "./errors.ts";
+import { ProxyError, statusForErrorType, streamErrorJson } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
@@ -72,6 +72,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
       id: newId("msg"),
       model: ctx.requestedModel,
       inputTokens: firstInputEstimate(call.body, call.raw),
+      requestId: call.requestId,
       redact: s.log.redact,
     });
     const translator = provider.createStreamTranslator(ctx, writer);
@@ -187,7 +188,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   };
   /** Ends the answer the client already has with an error event. */
   const fail = (ctrl: Ctrl, failure: UpstreamFailure) => {
-    const frame = errorFrame(writer, failure, s.log.redact);
+    const frame = errorFrame(writer, failure, s.log.redact, call.requestId);
     capture(frame);
     try {
       ctrl.enqueue(encoder.encode(frame));
@@ -346,6 +347,7 @@ async function wholeAnswerAsStream(
     id: message.id,
     model: ctx.requestedModel,
     inputTokens: message.usage.input_tokens,
+    requestId: call.requestId,
   });
   writer.replay(message);
   rec.stopReason = message.stop_reason;
@@ -509,6 +511,7 @@ function errorFrame(
   writer: AnthropicStreamWriter | undefined,
   failure: UpstreamFailure,
   redact: (text: string) => string,
+  requestId: string,
 ): string {
   const type = failure.status === 504
     ? "overloaded_error"
@@ -523,5 +526,5 @@ function errorFrame(
     return writer.take();
   }
   // Passthrough: only whole frames were sent, so the error is a frame of its own.
-  return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message } })}\n\n`;
+  return `event: error\ndata: ${streamErrorJson(type, message, requestId)}\n\n`;
 }

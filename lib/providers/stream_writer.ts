@@ -14,6 +14,7 @@ import {
   START_MESSAGE_MIDDLE,
   START_USAGE_REST,
 } from "../answer_shape.ts";
+import { streamErrorJson } from "../errors.ts";
 
 type OpenBlock = "text" | "thinking" | "tool" | null;
 
@@ -21,6 +22,8 @@ export interface StreamMeta {
   id: string;
   model: string;
   inputTokens: number;
+  /** The proxy's id of the request, which Anthropic repeats in an error event. */
+  requestId?: string;
   /** Masks the secrets an upstream may quote in an error (its key): the client sees the text. */
   redact?: (text: string) => string;
 }
@@ -50,9 +53,11 @@ export class AnthropicStreamWriter {
   usage: Usage = { input_tokens: 0, output_tokens: 0 };
   private webSearches = 0;
   private redact: (text: string) => string;
+  private requestId: string | null;
 
   constructor(meta: StreamMeta) {
     this.redact = meta.redact ?? ((text) => text);
+    this.requestId = meta.requestId ?? null;
     this.usage.input_tokens = meta.inputTokens;
     this.buf = sseFrame(
       "message_start",
@@ -238,10 +243,7 @@ export class AnthropicStreamWriter {
     if (this.done) return;
     const message = this.redact(failure.message);
     this.failure = message === failure.message ? failure : { ...failure, message };
-    this.buf += sseFrame(
-      "error",
-      `{"type":"error","error":{"type":"${failure.type}","message":${JSON.stringify(message)}}}`,
-    );
+    this.buf += sseFrame("error", streamErrorJson(failure.type, message, this.requestId));
     this.done = true;
   }
 

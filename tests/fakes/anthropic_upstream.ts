@@ -154,6 +154,19 @@ export function anthropicToolStream(id: string, name: string, input: unknown): s
   ];
 }
 
+/**
+ * An error after the 200, as Anthropic writes it into a stream: the error body, with `details` and
+ * the request's id (captured: `{"type":"error","error":{"details":null,"type":"overloaded_error",
+ * "message":"Overloaded"},"request_id":"req_…"}`).
+ */
+export function anthropicStreamError(type = "overloaded_error", message = "Overloaded"): string {
+  return frame("error", {
+    type: "error",
+    error: { details: null, type, message },
+    request_id: "req_011CfakeUpstream0000000",
+  });
+}
+
 /** One page of the model list, after `after_id` (or before `before_id`), `limit` long. */
 function modelsPage(models: Array<{ id: string }>, query: URLSearchParams): Response {
   const limit = Number(query.get("limit") ?? 20);

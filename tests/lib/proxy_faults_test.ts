@@ -199,7 +199,10 @@ Deno.test("a stream reset after some chunks ends with an error event", async () 
   assert.equal(res.status, 200);
   const text = await res.text();
   assert.match(text, /event: content_block_start/);
-  assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
+  assert.match(
+    text,
+    /event: error\ndata: \{"type":"error","error":\{"details":null,"type":"api_error"/,
+  );
   assert.doesNotMatch(text, /message_stop/);
 });
 
@@ -224,7 +227,7 @@ Deno.test("a stream silent past REQUEST_TIMEOUT ends with an error event", async
   assert.ok(Date.now() - started < 3_000);
   assert.match(
     text,
-    /event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"Upstream went silent/,
+    /event: error\ndata: \{"type":"error","error":\{"details":null,"type":"overloaded_error","message":"Upstream went silent/,
   );
   assert.doesNotMatch(text, /message_stop/);
 });

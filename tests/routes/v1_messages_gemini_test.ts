@@ -398,9 +398,11 @@ Deno.test("gemini: an error written bare after partial text ends the stream with
   assert.deepEqual(events.at(-1)!.data, {
     type: "error",
     error: {
+      details: null,
       type: "rate_limit_error",
       message: "You exceeded your current quota, please check your plan and billing details.",
     },
+    request_id: res.headers.get("request-id"),
   });
   const cooling = t.server.services.health.get("gem", keyId(KEYS[0]), model);
   assert.ok(cooling!.until! - Date.now() > 40_000, `until ${cooling?.until}`);

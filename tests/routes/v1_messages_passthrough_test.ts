@@ -379,7 +379,7 @@ Deno.test("passthrough: a stream broken mid-event ends with an error event, neve
   const frames = text.split("\n\n").filter(Boolean);
   assert.match(
     frames.at(-1)!,
-    /^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/,
+    /^event: error\ndata: \{"type":"error","error":\{"details":null,"type":"api_error"/,
   );
   // Every frame before it is whole: an event line and JSON data.
   for (const frame of frames) {

@@ -3,17 +3,22 @@
 // the official SDK: code written against the real API reads null, 0 or "standard" where it
 // expects them, never undefined.
 import type Anthropic from "@anthropic-ai/sdk";
+import type { APIError } from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
 import {
   anthropicMessage,
   anthropicStream,
+  anthropicStreamError,
   anthropicToolMessage,
   anthropicToolStream,
   startFakeAnthropic,
 } from "../fakes/anthropic_upstream.ts";
 import {
+  bareStreamError,
   callPart,
   chunk,
+  errorBody,
+  sseEvent,
   sseReply,
   startFakeGemini,
   usageMetadata,
@@ -45,6 +50,8 @@ interface Upstream {
   client: Anthropic;
   /** Queues the upstream's answer for the next request. */
   answer(scenario: Scenario, stream: boolean): void;
+  /** Queues a stream that fails after some text. */
+  failMidStream(): void;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -73,6 +80,11 @@ async function anthropic(): Promise<Upstream> {
             : anthropicToolMessage("toolu_01", "get_weather", input),
         });
       }
+    },
+    failMidStream() {
+      t.fake.enqueue({
+        sse: [...anthropicStream("cut short").slice(0, 4), anthropicStreamError()],
+      });
     },
     [Symbol.asyncDispose]: () => t[Symbol.asyncDispose](),
   };
@@ -118,6 +130,16 @@ async function openai(): Promise<Upstream> {
         ];
       t.fake.enqueue({ sse: [...body, openaiUsageChunk(openaiUsage(12, 5)), OPENAI_DONE] });
     },
+    failMidStream() {
+      t.fake.enqueue({
+        sse: [
+          openaiChunk({ role: "assistant", content: "cut short" }),
+          `data: ${
+            JSON.stringify({ error: { message: "Overloaded", type: "server_error", code: null } })
+          }\n\n`,
+        ],
+      });
+    },
     [Symbol.asyncDispose]: () => t[Symbol.asyncDispose](),
   };
 }
@@ -139,6 +161,14 @@ async function gemini(): Promise<Upstream> {
         : [callPart("get_weather", { city: "Paris" })];
       const whole = chunk(parts, { finishReason: "STOP", usage: usageMetadata(12, 5) });
       t.fake.enqueue(stream ? sseReply([whole]) : { status: 200, json: whole });
+    },
+    failMidStream() {
+      t.fake.enqueue({
+        sse: [
+          sseEvent(chunk([{ text: "cut short" }])) +
+          bareStreamError(errorBody(503, "UNAVAILABLE", "The model is overloaded.")),
+        ],
+      });
     },
     [Symbol.asyncDispose]: () => t[Symbol.asyncDispose](),
   };
@@ -232,6 +262,27 @@ for (const scenario of ["text", "tool"] as const) {
     });
   });
 }
+
+Deno.test("shape: an error after the 200 has the body Anthropic writes into a stream", async () => {
+  const caught = async (u: Upstream) => {
+    u.failMidStream();
+    const stream = await u.client.messages.create({ ...request("text"), stream: true });
+    try {
+      for await (const _ of stream) { /* until the error */ }
+    } catch (err) {
+      return err as APIError;
+    }
+    assert.fail(`${u.name}: the stream ended without its error`);
+  };
+  await withUpstreams(async (ref, translated) => {
+    const want = await caught(ref);
+    for (const u of translated) {
+      const got = await caught(u);
+      assert.deepEqual(keysByPath(got.error), keysByPath(want.error), u.name);
+      assert.match((got.error as { request_id: string }).request_id, /^req_/, u.name);
+    }
+  });
+});
 
 Deno.test("shape: fields that do not apply read as Anthropic sends them", async () => {
   await using oai = await openai();

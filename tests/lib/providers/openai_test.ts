@@ -307,6 +307,7 @@ Deno.test("stream: an upstream error object mid-stream ends with an Anthropic er
   const r = translate(fixture("error_mid_stream.sse"));
   assert.deepEqual(r.blocks, [{ type: "text", text: "Partial ans" }]);
   assert.deepEqual(r.error, {
+    details: null,
     type: "api_error",
     message: "The server had an error while processing your request. Sorry about that!",
   });
@@ -372,7 +373,11 @@ Deno.test("stream: arguments before the name and interleaved indices come out wh
 Deno.test("stream: a stream cut without finish_reason or [DONE] ends with an error, not a fake success", () => {
   const r = translate(fixture("cut.sse"));
   assert.deepEqual(r.blocks, [{ type: "text", text: "This answer was cut off" }]);
-  assert.deepEqual(r.error, { type: "api_error", message: "upstream stream ended unexpectedly" });
+  assert.deepEqual(r.error, {
+    details: null,
+    type: "api_error",
+    message: "upstream stream ended unexpectedly",
+  });
   assert.deepEqual(r.writer.failure, {
     status: 502,
     type: "api_error",
