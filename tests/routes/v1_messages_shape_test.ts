@@ -310,3 +310,27 @@ Deno.test("shape: fields that do not apply read as Anthropic sends them", async 
     assert.deepEqual((tool.content[0] as Anthropic.ToolUseBlock).caller, { type: "direct" });
   }
 });
+
+Deno.test("shape: an answer given back as it came (as toolRunner does) is taken as history", async () => {
+  await using oai = await openai();
+  await using gem = await gemini();
+  for (const u of [oai, gem]) {
+    const call = await nonStreaming(u, "tool");
+    const use = call.content[0] as Anthropic.ToolUseBlock;
+    u.answer("text", false);
+    const next = await u.client.messages.create({
+      ...request("tool"),
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        { role: "assistant", content: call.content },
+        {
+          role: "user",
+          content: [{ type: "tool_result", tool_use_id: use.id, content: "Sunny" }],
+        },
+        { role: "assistant", content: (await nonStreaming(u, "text")).content },
+        { role: "user", content: "Thanks" },
+      ],
+    });
+    assert.equal((next.content[0] as Anthropic.TextBlock).text, "Hello there", u.name);
+  }
+});
