@@ -42,6 +42,33 @@ export function refuseWhenFull(s: Services): void {
   }
 }
 
+/**
+ * A request the proxy answered itself before choosing an upstream (at its limit, a body it
+ * refuses): counted, so a proxy shedding load shows it in /metrics and the usage figures, but
+ * not kept in the request log, which a flood of them would otherwise rewrite.
+ */
+export function recordRefusal(
+  s: Services,
+  call: { requestId: string; clientKey?: string; stream?: boolean },
+  err: ProxyError,
+): void {
+  s.recorder.record({
+    id: call.requestId,
+    time: s.now(),
+    path: "/v1/messages",
+    clientKey: call.clientKey ? maskKey(call.clientKey) : undefined,
+    stream: call.stream === true,
+    requestedModel: "",
+    attempts: [],
+    fallbacks: [],
+    status: err.status,
+    errorType: err.type,
+    errorMessage: err.message,
+    totalMs: 0,
+    refused: true,
+  });
+}
+
 export async function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
   refuseWhenFull(s);
   s.inFlight.count++;

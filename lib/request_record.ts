@@ -36,6 +36,8 @@ export interface RequestRecord {
   usage?: Usage;
   requestBody?: string;
   responseBody?: string;
+  /** Answered by the proxy itself before any upstream: counted, but kept out of the request log. */
+  refused?: boolean;
 }
 
 /** Receives every finished request; the observability layer stores and counts them. */

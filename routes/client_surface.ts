@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { clientKeyFrom, secretMatcher } from "../lib/auth.ts";
 import { NO_RETRY, ProxyError } from "../lib/errors.ts";
+import { recordRefusal } from "../lib/proxy.ts";
 import type { AppEnv } from "../lib/app.ts";
 import { RateLimiter } from "../lib/rate_limiter.ts";
 import type { Services } from "../lib/services.ts";
@@ -42,8 +43,9 @@ export function clientSurface(services: Services): Hono<AppEnv> {
       if (!given.ok) throw new ProxyError(401, "Invalid API key", undefined, NO_RETRY);
       c.set("clientKey", given.key);
       const wait = limiter?.take(given.key) ?? 0;
+      let refused: ProxyError | undefined;
       if (wait > 0) {
-        throw new ProxyError(
+        refused = new ProxyError(
           429,
           "Rate limit exceeded for this access key; retry later",
           undefined,
@@ -51,10 +53,15 @@ export function clientSurface(services: Services): Hono<AppEnv> {
             "retry-after": String(Math.ceil(wait / 1000)),
           },
         );
+      } else if (Number(headers.get("content-length") ?? 0) > config.maxBodySize) {
+        refused = new ProxyError(413, `Request body exceeds the ${config.maxBodySize} byte limit`);
       }
-      const declared = Number(headers.get("content-length") ?? 0);
-      if (declared > config.maxBodySize) {
-        throw new ProxyError(413, `Request body exceeds the ${config.maxBodySize} byte limit`);
+      if (refused) {
+        // A known client turned away from Messages shows in the figures (not the other paths').
+        if (c.req.method === "POST" && c.req.path === "/v1/messages") {
+          recordRefusal(services, { requestId: c.get("requestId"), clientKey: given.key }, refused);
+        }
+        throw refused;
       }
       await next();
     } finally {

@@ -15,7 +15,7 @@ import {
   plainlyValid,
 } from "../lib/messages_schema.ts";
 import { parseBody } from "../lib/parse_body.ts";
-import { handleMessages, refuseWhenFull } from "../lib/proxy.ts";
+import { handleMessages, recordRefusal, refuseWhenFull } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
 
 async function readBody(
@@ -94,13 +94,23 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.post("/messages", async (c) => {
-    // Before the body: a full proxy must not buffer up to MAX_BODY_SIZE per refused request.
-    refuseWhenFull(services);
-    const { raw, body } = await readBody(
-      c.req.raw,
-      MessagesRequestSchema,
-      services.config.maxBodySize,
-    );
+    let read: { raw: string; body: MessagesRequest };
+    try {
+      // Before the body: a full proxy must not buffer up to MAX_BODY_SIZE per refused request.
+      refuseWhenFull(services);
+      read = await readBody(c.req.raw, MessagesRequestSchema, services.config.maxBodySize);
+    } catch (err) {
+      // A client that left mid-upload hears nothing and did nothing wrong: not counted.
+      if (err instanceof ProxyError && !c.req.raw.signal.aborted) {
+        recordRefusal(
+          services,
+          { requestId: c.get("requestId"), clientKey: c.get("clientKey") },
+          err,
+        );
+      }
+      throw err;
+    }
+    const { raw, body } = read;
     return await handleMessages(services, {
       body,
       raw,

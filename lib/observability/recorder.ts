@@ -166,14 +166,16 @@ export function createObservability(
 
   const recorder: Recorder = {
     record(rec) {
-      try {
-        line.record(rec);
-      } catch { /* a log line must never fail a request */ }
+      if (!rec.refused) {
+        try {
+          line.record(rec);
+        } catch { /* a log line must never fail a request */ }
+      }
       try {
         metrics.observe(rec);
         aggregator.add(rec);
         usageTimer.poke();
-        if (requestLog.max > 0) {
+        if (requestLog.max > 0 && !rec.refused) {
           queue.push(rec);
           if (queue.length > maxQueue) {
             // Drop a tenth at a time so a backlog costs one copy per many requests.

@@ -239,3 +239,86 @@ Deno.test("an Anthropic passthrough records tokens and stop reason, JSON and str
     await fake.close();
   }
 });
+
+Deno.test("requests the proxy turns away itself are counted: at its limit, bad bodies", async () => {
+  const fake = await startFakeOpenAI();
+  const server = await startTestServer({
+    env: { MAX_CONCURRENT_REQUESTS: "1" },
+    config: {
+      upstream: [{ name: "main", baseUrl: fake.url, serviceType: "openai", apiKeys: [KEY_ONE] }],
+    },
+  });
+  try {
+    // One request holds the only slot; the next is refused with 529 before its body is read.
+    fake.enqueue({ hang: true });
+    const held = new AbortController();
+    const first = fetch(`${server.url}/v1/messages`, {
+      method: "POST",
+      signal: held.signal,
+      headers: { "content-type": "application/json", "x-api-key": ACCESS_KEY },
+      body: JSON.stringify({
+        model: "m",
+        max_tokens: 8,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    }).catch(() => undefined);
+    while (server.services.inFlight.count === 0) await new Promise((r) => setTimeout(r, 5));
+    const refused = await ask(server.url);
+    assert.equal(refused.status, 529);
+    await refused.body?.cancel();
+    held.abort();
+    await first;
+    while (server.services.inFlight.count > 0) await new Promise((r) => setTimeout(r, 5));
+    // A body that is not JSON is refused with 400.
+    const bad = await fetch(`${server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": ACCESS_KEY },
+      body: "{not json",
+    });
+    assert.equal(bad.status, 400);
+    await bad.body?.cancel();
+
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const m = "claude_proxy_";
+    assert.equal(metricValue(text, `${m}requests_total`, { status: "529" }), 1);
+    assert.equal(metricValue(text, `${m}errors_total`, { type: "overloaded_error" }), 1);
+    assert.equal(metricValue(text, `${m}requests_total`, { status: "400" }), 1);
+    assert.equal(metricValue(text, `${m}errors_total`, { type: "invalid_request_error" }), 1);
+    await server.services.observability.flush();
+    assert.deepEqual(await lastHourCounts(server.services.observability.usage, Date.now()), {
+      requests: 3,
+      errors: 2,
+    });
+    // The request log keeps what reached an upstream (here the one the client left): a flood of
+    // refusals must not write it.
+    assert.equal(await server.services.observability.requestLog.count(), 1);
+    await server.close();
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("requests over the access key's rate limit are counted", async () => {
+  const fake = await startFakeOpenAI();
+  const server = await startTestServer({
+    env: { ENABLE_RATE_LIMIT: "true", RATE_LIMIT_MAX_REQUESTS: "1" },
+    config: {
+      upstream: [{ name: "main", baseUrl: fake.url, serviceType: "openai", apiKeys: [KEY_ONE] }],
+    },
+  });
+  try {
+    const ok = await ask(server.url);
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const limited = await ask(server.url);
+    assert.equal(limited.status, 429);
+    await limited.body?.cancel();
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const m = "claude_proxy_";
+    assert.equal(metricValue(text, `${m}requests_total`, { status: "429" }), 1);
+    assert.equal(metricValue(text, `${m}errors_total`, { type: "rate_limit_error" }), 1);
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+});
