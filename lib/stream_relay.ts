@@ -211,7 +211,9 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     failure ??= writer?.failure ??
       (closingError !== undefined ? eventFailure(closingError) : undefined);
     if (failure) keepNamedWait(s, ctx, failure);
-    finish(200, failure);
+    // A client that left is recorded as 499 whether or not its answer had started, so the log,
+    // its filter and /metrics agree.
+    finish(failure?.status === 499 ? 499 : 200, failure);
   };
 
   type Ctrl = ReadableStreamDefaultController<Uint8Array>;

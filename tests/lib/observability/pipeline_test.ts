@@ -5,6 +5,7 @@ import { keyId } from "../../../lib/key_pool.ts";
 import { lastHourCounts } from "../../../lib/observability/usage_report.ts";
 import { bucketStart } from "../../../lib/store/usage_store.ts";
 import { messageReply, startAnthropicFake } from "./anthropic_fake.ts";
+import { anthropicStream, startFakeAnthropic } from "../../fakes/anthropic_upstream.ts";
 import {
   openaiCompletion,
   openaiError,
@@ -317,6 +318,51 @@ Deno.test("requests over the access key's rate limit are counted", async () => {
     const m = "claude_proxy_";
     assert.equal(metricValue(text, `${m}requests_total`, { status: "429" }), 1);
     assert.equal(metricValue(text, `${m}errors_total`, { type: "rate_limit_error" }), 1);
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+});
+
+Deno.test("a client that leaves a stream half-way is logged as one that left (499)", async () => {
+  const fake = await startFakeAnthropic();
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "claude",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: [KEY_ONE],
+      }],
+    },
+  });
+  try {
+    // The answer starts, then the upstream goes quiet; the client reads the start and leaves.
+    fake.enqueue({ sse: anthropicStream("partial answer").slice(0, 3), thenHang: true });
+    const res = await fetch(`${server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": ACCESS_KEY },
+      body: JSON.stringify({
+        model: "claude-haiku-4-5",
+        max_tokens: 16,
+        stream: true,
+        messages: [{ role: "user", content: "hello" }],
+      }),
+    });
+    assert.equal(res.status, 200);
+    const id = res.headers.get("request-id")!;
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    while (server.services.inFlight.count > 0) await new Promise((r) => setTimeout(r, 5));
+    await server.services.observability.flush();
+    const log = server.services.observability.requestLog;
+    const entry = (await log.get(id))!;
+    assert.equal(entry.status, 499, "the same status /metrics gives it");
+    assert.equal(entry.error, false);
+    assert.deepEqual((await log.list({ status: "499" })).items.map((s) => s.id), [id]);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    assert.equal(metricValue(text, "claude_proxy_requests_total", { status: "499" }), 1);
   } finally {
     await server.close();
     await fake.close();
