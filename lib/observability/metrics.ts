@@ -6,8 +6,8 @@ import { clientClosed, isError, tokensOf } from "./request_log_entry.ts";
 import { modelOf } from "./usage_aggregator.ts";
 
 const PREFIX = "claude_proxy_";
-/** Series per family; past it, new model names are counted as "(other)". */
-const MAX_SERIES = 5_000;
+/** Model names given series of their own; past it, new ones are counted as "(other)". */
+const MAX_MODELS = 2_000;
 
 type Labels = Record<string, string>;
 
@@ -119,12 +119,18 @@ export class Metrics {
     "Time from request to the upstream's first byte.",
   );
 
+  /** Models with series of their own: they keep counting once the limit turns new ones away. */
+  #models = new Set<string>();
+
   constructor(private clean: (text: string) => string = (t) => t) {}
 
   observe(rec: RequestRecord): void {
     const upstream = rec.upstream ?? "";
     let model = this.clean(modelOf(rec));
-    if (this.requests.series.size >= MAX_SERIES) model = "(other)";
+    if (!this.#models.has(model)) {
+      if (this.#models.size >= MAX_MODELS) model = "(other)";
+      else this.#models.add(model);
+    }
     const status = clientClosed(rec) ? "499" : String(rec.status);
     this.requests.add({ status, upstream, model });
     if (isError(rec)) this.errors.add({ upstream, type: rec.errorType ?? "api_error" });

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { Metrics } from "../../../lib/observability/metrics.ts";
+import type { RequestRecord } from "../../../lib/request_record.ts";
+
+function record(model: string): RequestRecord {
+  return {
+    id: "req_x",
+    time: 0,
+    path: "/v1/messages",
+    stream: false,
+    requestedModel: model,
+    upstream: "main",
+    attempts: [],
+    fallbacks: [],
+    status: 200,
+    totalMs: 10,
+    usage: { input_tokens: 3, output_tokens: 2 },
+  };
+}
+
+const render = (m: Metrics) => m.render({ inFlight: 0, keyStates: [], uptimeSeconds: 1 });
+
+Deno.test("past the series limit, models already counted keep counting; new ones are (other)", () => {
+  const m = new Metrics();
+  m.observe(record("claude-sonnet-4-5"));
+  for (let i = 0; i < 6_000; i++) m.observe(record(`typo-${i}`));
+  m.observe(record("claude-sonnet-4-5"));
+  const text = render(m);
+  assert.match(
+    text,
+    /^claude_proxy_requests_total\{status="200",upstream="main",model="claude-sonnet-4-5"\} 2$/m,
+  );
+  assert.match(
+    text,
+    /^claude_proxy_tokens_total\{upstream="main",model="claude-sonnet-4-5",type="input"\} 6$/m,
+  );
+  assert.match(text, /model="\(other\)"\} \d+$/m);
+});
