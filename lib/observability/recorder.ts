@@ -6,7 +6,7 @@ import type { Logger } from "../log.ts";
 import { logLineRecorder } from "../request_log_line.ts";
 import type { Recorder, RequestRecord } from "../request_record.ts";
 import { RequestLogStore } from "../store/request_log_store.ts";
-import { UsageStore } from "../store/usage_store.ts";
+import { UsageStore, UsageWriteError } from "../store/usage_store.ts";
 import { FlushTimer } from "./flush_timer.ts";
 import { Metrics } from "./metrics.ts";
 import { redactText, safeBody } from "./redact.ts";
@@ -154,7 +154,9 @@ export function createObservability(
       try {
         await usage.add(deltas, minutes);
       } catch (err) {
-        aggregator.restore(deltas, minutes);
+        // Only what is not in yet goes back: the rest would be counted twice.
+        const left = err instanceof UsageWriteError ? err.unwritten : { deltas, minutes };
+        aggregator.restore(left.deltas, left.minutes);
         throw err;
       }
     }

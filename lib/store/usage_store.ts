@@ -37,6 +37,20 @@ export interface UsageRow {
 
 const MAX_MUTATIONS = 500;
 
+/** A usage write that failed part-way: `unwritten` is what is not counted yet. */
+export class UsageWriteError extends Error {
+  constructor(
+    readonly unwritten: { deltas: UsageDelta[]; minutes: MinuteDelta[] },
+    cause?: unknown,
+  ) {
+    super(
+      cause instanceof Error ? cause.message : "usage counters write was rejected",
+      { cause },
+    );
+    this.name = "UsageWriteError";
+  }
+}
+
 export function bucketStart(bucket: Bucket | "minute", time: number): number {
   const size = bucket === "minute" ? MINUTE_MS : BUCKET_MS[bucket];
   return time - (time % size);
@@ -45,21 +59,38 @@ export function bucketStart(bucket: Bucket | "minute", time: number): number {
 export class UsageStore {
   constructor(private kv: Deno.Kv) {}
 
-  /** Adds every delta with atomic sums, in as few commits as KV's limits allow. */
+  /**
+   * Adds every delta with atomic sums, in as few commits as KV's limits allow. When a commit
+   * fails, the error is a UsageWriteError holding what was not written: the commits before it
+   * are in, and trying them again would count them twice.
+   */
   async add(deltas: UsageDelta[], minutes: MinuteDelta[] = []): Promise<void> {
-    const sums: Array<[Deno.KvKey, number]> = [
-      ...deltas.map((d) =>
-        [keys.usage(d.bucket, d.start, d.dimension, d.metric), d.value] as [Deno.KvKey, number]
-      ),
-      ...minutes.map((m) => [keys.usageMinute(m.start, m.metric), m.value] as [Deno.KvKey, number]),
-    ].filter(([, v]) => v > 0);
-    for (let i = 0; i < sums.length; i += MAX_MUTATIONS) {
+    const pending = {
+      deltas: deltas.filter((d) => d.value > 0),
+      minutes: minutes.filter((m) => m.value > 0),
+    };
+    while (pending.deltas.length + pending.minutes.length > 0) {
+      const deltaCount = Math.min(pending.deltas.length, MAX_MUTATIONS);
+      const minuteCount = Math.min(pending.minutes.length, MAX_MUTATIONS - deltaCount);
       const op = this.kv.atomic();
-      for (const [key, value] of sums.slice(i, i + MAX_MUTATIONS)) {
-        op.sum(key, BigInt(Math.round(value)));
+      for (let i = 0; i < deltaCount; i++) {
+        const d = pending.deltas[i];
+        op.sum(keys.usage(d.bucket, d.start, d.dimension, d.metric), BigInt(Math.round(d.value)));
       }
-      const res = await op.commit();
-      if (!res.ok) throw new Error("usage counters write was rejected");
+      for (let i = 0; i < minuteCount; i++) {
+        const m = pending.minutes[i];
+        op.sum(keys.usageMinute(m.start, m.metric), BigInt(Math.round(m.value)));
+      }
+      let ok = false;
+      let cause: unknown;
+      try {
+        ok = (await op.commit()).ok;
+      } catch (err) {
+        cause = err;
+      }
+      if (!ok) throw new UsageWriteError(pending, cause);
+      pending.deltas = pending.deltas.slice(deltaCount);
+      pending.minutes = pending.minutes.slice(minuteCount);
     }
   }
 

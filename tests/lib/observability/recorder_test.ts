@@ -147,3 +147,42 @@ Deno.test("a failing store never reaches the request; the error is logged once",
     obs.close();
   }
 });
+
+Deno.test("usage sums a failed flush half wrote are written once, not twice", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let commits = 0;
+  // The second commit of the first flush fails (a store locked past the retries, a dropped
+  // connection): the first one's sums are already in.
+  const flaky = new Proxy(kv, {
+    get(target, prop) {
+      if (prop !== "atomic") return Reflect.get(target, prop).bind(target);
+      return () => {
+        const op = target.atomic();
+        const commit = op.commit.bind(op);
+        op.commit = () => {
+          if (++commits === 2) return Promise.reject(new Error("database is locked"));
+          return commit();
+        };
+        return op;
+      };
+    },
+  });
+  const { config, log } = setup({ REQUEST_LOG_MAX: "0" });
+  const obs = createObservability(flaky, config, log);
+  try {
+    // Enough distinct models for more sums than one commit takes.
+    for (let i = 0; i < 80; i++) obs.recorder.record(record({ requestedModel: `model-${i}` }));
+    await obs.flush();
+    await obs.flush();
+    assert.ok(commits > 2, "the flush was split and retried");
+    const rows = await obs.usage.query("hour", 0, Date.now() + 3_600_000);
+    const sum = (dim: string) =>
+      rows.filter((r) => r.dimension === dim).reduce((a, r) => a + (r.metrics.requests ?? 0), 0);
+    assert.equal(sum("all"), 80);
+    assert.equal(sum("upstream:main"), 80);
+    for (let i = 0; i < 80; i++) assert.equal(sum(`model:model-${i}`), 1, `model-${i}`);
+  } finally {
+    obs.close();
+    kv.close();
+  }
+});
