@@ -267,7 +267,7 @@ async function route(
         upstream: upstream.name,
         keyId: candidate.id,
         key: maskKey(candidate.key),
-        outcome: "failed",
+        outcome: failure.status === 499 ? "cancelled" : "failed",
         status: failure.status,
         reason: shown.message.slice(0, 300),
         ms: s.now() - started,

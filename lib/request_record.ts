@@ -7,7 +7,8 @@ export interface AttemptRecord {
   keyId: string;
   /** The key as shown to people: masked. */
   key: string;
-  outcome: "ok" | "failed" | "skipped";
+  /** `cancelled`: the client left while this key was answering; no fault of the key's. */
+  outcome: "ok" | "failed" | "skipped" | "cancelled";
   status?: number;
   reason?: string;
   ms?: number;

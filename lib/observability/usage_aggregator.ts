@@ -106,7 +106,7 @@ export class UsageAggregator {
       this.#addAll(
         rec.time,
         this.#dimension(this.#named("key:", a.upstream, `/${a.keyId}`)),
-        !ok,
+        a.outcome === "failed",
         ok ? tokens : undefined,
         ms,
         bucketIndex(ms),

@@ -368,3 +368,49 @@ Deno.test("a client that leaves a stream half-way is logged as one that left (49
     await fake.close();
   }
 });
+
+Deno.test("a client that leaves before the answer does not count against the key", async () => {
+  const fake = await startFakeOpenAI();
+  const server = await startTestServer({
+    config: {
+      upstream: [{ name: "main", baseUrl: fake.url, serviceType: "openai", apiKeys: [KEY_ONE] }],
+    },
+  });
+  try {
+    // Claude Code's Esc: the request is cancelled while the upstream thinks.
+    fake.enqueue({ hang: true });
+    const gone = new AbortController();
+    const pending = fetch(`${server.url}/v1/messages`, {
+      method: "POST",
+      signal: gone.signal,
+      headers: { "content-type": "application/json", "x-api-key": ACCESS_KEY },
+      body: JSON.stringify({
+        model: "m",
+        max_tokens: 8,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    }).catch(() => undefined);
+    while (fake.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    gone.abort();
+    await pending;
+    while (server.services.inFlight.count > 0) await new Promise((r) => setTimeout(r, 5));
+    await server.services.observability.flush();
+
+    const rows = await server.services.observability.usage.query("hour", 0, Date.now() + 3_600_000);
+    const key = rows.find((r) => r.dimension === `key:main/${keyId(KEY_ONE)}`)!;
+    assert.equal(key.metrics.requests, 1);
+    assert.equal(key.metrics.errors ?? 0, 0, "the key did nothing wrong");
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    assert.equal(
+      metricValue(text, "claude_proxy_upstream_attempts_total", { outcome: "failed" }),
+      0,
+    );
+    const [entry] = (await server.services.observability.requestLog.list()).items;
+    const full = (await server.services.observability.requestLog.get(entry.id))!;
+    assert.equal(full.status, 499);
+    assert.equal(full.attempts[0].outcome, "cancelled");
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+});
