@@ -68,7 +68,9 @@ export function LogsPage(
         Newest first, times in UTC. The newest {props.max} requests of the last {props.ttlHours}
         {" "}
         hours are kept (REQUEST_LOG_MAX, REQUEST_LOG_TTL_HOURS); bodies only when
-        ENABLE_REQUEST_LOGS / ENABLE_RESPONSE_LOGS are on, with secrets masked.
+        ENABLE_REQUEST_LOGS / ENABLE_RESPONSE_LOGS are on, with secrets masked. Requests the proxy
+        turned away itself (at MAX_CONCURRENT_REQUESTS, over the rate limit, a body it refuses) are
+        counted on the dashboard and in /metrics, not listed here.
       </p>
       <form
         id="log-filters"

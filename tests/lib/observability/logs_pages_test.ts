@@ -96,6 +96,8 @@ Deno.test("the list: newest first, live, filtered, paged; the layout around it",
     assert.ok(!page.includes("req_page010"), "one page of 50");
     assert.match(page, /hx-trigger="every 5s"/);
     assert.match(page, /href="\/admin\/logs\?cursor=/);
+    // An operator comparing the list with /metrics learns why refused requests are missing.
+    assert.match(page, /turned away itself[^<]*counted on the dashboard and in \/metrics/);
 
     const paused = await (await app.request("/admin/logs/rows?live=0")).text();
     assert.ok(!paused.includes("every 5s"), "paused: no polling");
