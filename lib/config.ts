@@ -14,12 +14,20 @@ const bool = (fallback: boolean) =>
     return z.NEVER;
   });
 
-const int = (fallback: number, min = 0) =>
+/** The longest delay a timer holds: past it setTimeout fires at once (after 1 ms). */
+const TIMER_MAX = 2_147_483_647;
+
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.string().optional().transform((v, ctx) => {
     if (v === undefined) return fallback;
-    const n = Number(v);
+    // Plain digits only: Number() would read "0x10" as 16 and "1e3" as 1000 without a word.
+    const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
     if (!Number.isInteger(n) || n < min) {
       ctx.addIssue({ code: "custom", message: `must be a whole number of at least ${min}` });
+      return z.NEVER;
+    }
+    if (n > max) {
+      ctx.addIssue({ code: "custom", message: `must be at most ${max}` });
       return z.NEVER;
     }
     return n;
@@ -42,7 +50,7 @@ const EnvSchema = z.object({
   LOG_FORMAT: z.enum(["text", "json"], { message: "must be text or json" }).default("text"),
   ENABLE_REQUEST_LOGS: bool(false),
   ENABLE_RESPONSE_LOGS: bool(false),
-  REQUEST_TIMEOUT: int(600_000, 1),
+  REQUEST_TIMEOUT: int(600_000, 1, TIMER_MAX),
   MAX_CONCURRENT_REQUESTS: int(100, 1),
   MAX_BODY_SIZE: int(33_554_432, 1),
   ENABLE_CORS: bool(true),
@@ -53,10 +61,11 @@ const EnvSchema = z.object({
   HEALTH_CHECK_ENABLED: bool(true),
   HEALTH_CHECK_PATH: z.string().startsWith("/", "must start with /").default("/health"),
   REQUEST_LOG_MAX: int(10_000, 0),
-  REQUEST_LOG_TTL_HOURS: int(168, 1),
+  // Deno KV refuses an expiry much past 2.5 billion hours; a million (114 years) is plenty.
+  REQUEST_LOG_TTL_HOURS: int(168, 1, 1_000_000),
   LOG_BODY_MAX_BYTES: int(16_384, 0),
   METRICS_TOKEN: optionalSecret,
-  STREAM_PING_INTERVAL: int(15_000, 100),
+  STREAM_PING_INTERVAL: int(15_000, 100, TIMER_MAX),
   UPSTREAM_CLIENT: z.enum(["http1", "fetch"], { message: "must be http1 or fetch" }).default(
     "http1",
   ),

@@ -113,3 +113,33 @@ Deno.test("config: booleans take true/false, 1/0, yes/no, on/off in any case", (
     });
   }
 });
+
+/** The problems parseConfig reports for these variables, or [] when it accepts them. */
+function problemsOf(vars: Record<string, string>): string[] {
+  try {
+    parseConfig(vars);
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+}
+
+Deno.test("config: a timeout past what a timer can hold is refused, not turned into 1 ms", () => {
+  // setTimeout fires at once for more than 2^31-1 ms: every request would time out instantly.
+  for (const name of ["REQUEST_TIMEOUT", "STREAM_PING_INTERVAL"]) {
+    const problems = problemsOf({ [name]: "3000000000" });
+    assert.equal(problems.length, 1, name);
+    assert.match(problems[0], new RegExp(`^${name}: must be at most 2147483647`));
+  }
+  assert.equal(parseConfig({ REQUEST_TIMEOUT: "2147483647" }).requestTimeout, 2_147_483_647);
+  // Deno KV refuses an expiry this far away: every request log write would fail.
+  assert.match(problemsOf({ REQUEST_LOG_TTL_HOURS: "2500000000" })[0], /^REQUEST_LOG_TTL_HOURS: /);
+});
+
+Deno.test("config: numbers are written in plain digits: hex or exponents are refused, not read", () => {
+  for (const [name, value] of [["PORT", "0x10"], ["REQUEST_TIMEOUT", "1e3"], ["PORT", "30_00"]]) {
+    assert.match(problemsOf({ [name]: value })[0] ?? "", new RegExp(`^${name}: must be a whole`));
+  }
+  assert.equal(parseConfig({ PORT: " 8080 " }).port, 8080);
+});
