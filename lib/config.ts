@@ -33,6 +33,35 @@ const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
     return n;
   });
 
+/** How a browser writes an Origin: scheme://host[:port] and nothing after it, or "null". */
+const ORIGIN = /^(?:null|[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+)$/i;
+
+/**
+ * CORS_ORIGIN is `*` or origins separated by commas. Each is compared with the browser's Origin
+ * as it is: one written otherwise (a trailing slash, a capital, :443) would never match, silently.
+ */
+function checkOrigins(value: string, ctx: z.RefinementCtx): void {
+  if (value.trim() === "*") return;
+  for (const origin of value.split(",").map((o) => o.trim()).filter(Boolean)) {
+    let problem: string | undefined;
+    if (origin === "*") problem = "* allows every origin, so it stands alone";
+    else {
+      let canonical: string | undefined;
+      try {
+        const url = new URL(origin);
+        if (url.protocol === "http:" || url.protocol === "https:") canonical = url.origin;
+      } catch { /* not a URL: the pattern below says so */ }
+      if (canonical && canonical !== origin) {
+        problem = `"${origin}" is not an origin as browsers send it: write ${canonical}`;
+      } else if (!ORIGIN.test(origin)) {
+        problem =
+          `"${origin}" is not an origin (scheme://host[:port], such as https://app.example)`;
+      }
+    }
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }
+}
+
 const optionalSecret = z.string().optional();
 
 const EnvSchema = z.object({
@@ -54,7 +83,7 @@ const EnvSchema = z.object({
   MAX_CONCURRENT_REQUESTS: int(100, 1),
   MAX_BODY_SIZE: int(33_554_432, 1),
   ENABLE_CORS: bool(true),
-  CORS_ORIGIN: z.string().min(1).default("*"),
+  CORS_ORIGIN: z.string().superRefine(checkOrigins).default("*"),
   ENABLE_RATE_LIMIT: bool(false),
   RATE_LIMIT_WINDOW: int(60_000, 1),
   RATE_LIMIT_MAX_REQUESTS: int(100, 1),

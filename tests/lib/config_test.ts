@@ -143,3 +143,14 @@ Deno.test("config: numbers are written in plain digits: hex or exponents are ref
   }
   assert.equal(parseConfig({ PORT: " 8080 " }).port, 8080);
 });
+
+Deno.test("config: CORS_ORIGIN is * or a list of origins; one a browser never sends is refused", () => {
+  assert.deepEqual(problemsOf({ CORS_ORIGIN: "https://a.example, http://localhost:5173" }), []);
+  assert.deepEqual(problemsOf({ CORS_ORIGIN: "https://a.example,null" }), []);
+  for (const bad of ["https://a.example/", "a.example", "https://a.example/app", "*, https://a"]) {
+    const problems = problemsOf({ CORS_ORIGIN: bad });
+    assert.equal(problems.length, 1, bad);
+    assert.match(problems[0], /^CORS_ORIGIN: /, bad);
+  }
+  assert.match(problemsOf({ CORS_ORIGIN: "https://a.example/" })[0], /https:\/\/a\.example\b[^/]/);
+});
