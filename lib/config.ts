@@ -62,6 +62,25 @@ function checkOrigins(value: string, ctx: z.RefinementCtx): void {
   }
 }
 
+/** Paths the proxy serves itself: a health check there would hide them, or they it. */
+const OWN_PATHS = /^\/(?:$|v1(?:\/|$)|admin(?:\/|$)|static(?:\/|$)|metrics\/?$)/;
+
+/** A literal path (":" and "*" would make it a pattern that answers for other paths). */
+function checkHealthPath(path: string, ctx: z.RefinementCtx): void {
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(path)) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be a path such as /health (/ then letters, digits, - _ . ~ and /)",
+    });
+  } else if (OWN_PATHS.test(path)) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "must not be a path the proxy serves itself (/, /v1/…, /admin…, /static/…, /metrics)",
+    });
+  }
+}
+
 const optionalSecret = z.string().optional();
 
 const EnvSchema = z.object({
@@ -88,7 +107,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_WINDOW: int(60_000, 1),
   RATE_LIMIT_MAX_REQUESTS: int(100, 1),
   HEALTH_CHECK_ENABLED: bool(true),
-  HEALTH_CHECK_PATH: z.string().startsWith("/", "must start with /").default("/health"),
+  HEALTH_CHECK_PATH: z.string().trim().superRefine(checkHealthPath).default("/health"),
   REQUEST_LOG_MAX: int(10_000, 0),
   // Deno KV refuses an expiry much past 2.5 billion hours; a million (114 years) is plenty.
   REQUEST_LOG_TTL_HOURS: int(168, 1, 1_000_000),

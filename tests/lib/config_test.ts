@@ -154,3 +154,15 @@ Deno.test("config: CORS_ORIGIN is * or a list of origins; one a browser never se
   }
   assert.match(problemsOf({ CORS_ORIGIN: "https://a.example/" })[0], /https:\/\/a\.example\b[^/]/);
 });
+
+Deno.test("config: HEALTH_CHECK_PATH may not take over a path the proxy serves itself", () => {
+  assert.equal(parseConfig({ HEALTH_CHECK_PATH: "/healthz" }).healthCheckPath, "/healthz");
+  assert.equal(parseConfig({ HEALTH_CHECK_PATH: "/ops/health" }).healthCheckPath, "/ops/health");
+  for (
+    const bad of ["/", "/admin", "/admin/x", "/v1/health", "/metrics", "/static/x", "/:any", "/*"]
+  ) {
+    const problems = problemsOf({ HEALTH_CHECK_PATH: bad });
+    assert.equal(problems.length, 1, bad);
+    assert.match(problems[0], /^HEALTH_CHECK_PATH: /, bad);
+  }
+});
