@@ -6,22 +6,35 @@ import { openKv } from "./lib/store/open_kv.ts";
 import { createServices } from "./lib/services.ts";
 import { startKeyRecovery } from "./lib/key_recovery.ts";
 
+/** Settings the server cannot start with: said once, naming them, in the log's format. */
+function refuseToStart(err: ConfigError): never {
+  console.error(
+    err.logFormat === "json"
+      ? formatLine("json", "error", "Invalid settings", { problems: err.problems })
+      : err.message,
+  );
+  Deno.exit(1);
+}
+
 let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(
-      err.logFormat === "json"
-        ? formatLine("json", "error", "Invalid settings", { problems: err.problems })
-        : err.message,
-    );
-    Deno.exit(1);
-  }
+  if (err instanceof ConfigError) refuseToStart(err);
   throw err;
 }
 
-const kv = await openKv(config);
+let kv: Deno.Kv;
+try {
+  kv = await openKv(config);
+} catch (err) {
+  refuseToStart(
+    new ConfigError(
+      [`KV_PATH: cannot open the store at "${config.kvPath}": ${reason(err)}`],
+      config.logFormat,
+    ),
+  );
+}
 // Deploy's KV notifies every instance; a local file only this process, so others are polled.
 const services = await createServices(kv, config, { pollMs: config.onDeploy ? undefined : 500 });
 const app = createApp(services);
@@ -40,8 +53,8 @@ function serve(retryMs = 500): void {
   try {
     server = Deno.serve({ port, hostname: config.hostname, onListen }, app.fetch);
   } catch (err) {
-    // A port in use or a bad address at start is the operator's to fix: fail as before.
-    if (!started) throw err;
+    // A port in use or a bad address at start is the operator's to fix: fail, saying which.
+    if (!started) refuseToStart(new ConfigError([listenProblem(err)], config.logFormat));
     services.log.log("error", "could not start the server; trying again", { error: String(err) });
     setTimeout(() => serve(Math.min(retryMs * 2, 10_000)), retryMs);
     return;
@@ -52,6 +65,24 @@ function serve(retryMs = 500): void {
     });
     setTimeout(() => serve(), retryMs);
   });
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Why the server cannot listen, naming the setting to change. */
+function listenProblem(err: unknown): string {
+  const where = `${config.hostname}:${port}`;
+  if (err instanceof Deno.errors.AddrInUse) {
+    return `PORT: ${port} is already in use on ${config.hostname} (another server?); choose another PORT`;
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return `PORT: listening on ${where} is not permitted (ports below 1024 need privileges): ${
+      reason(err)
+    }`;
+  }
+  return `HOSTNAME: cannot listen on "${config.hostname}" (port ${port}): ${reason(err)}`;
 }
 
 function onListen({ hostname, port: bound }: Deno.NetAddr): void {

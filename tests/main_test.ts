@@ -238,3 +238,59 @@ Deno.test({
     }
   },
 });
+
+/** main.ts run to its exit in an empty directory: its status and what it wrote. */
+async function runToExit(env: Record<string, string>) {
+  const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
+      env: { PORT: "0", HOSTNAME: "127.0.0.1", NO_COLOR: "1", KV_PATH: `${dir}/proxy.kv`, ...env },
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(20_000),
+    }).spawn();
+    const [status, out, err] = await Promise.all([
+      child.status,
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+    ]);
+    return { code: status.code, out, err };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test({
+  name:
+    "a port in use, a bad HOSTNAME or a KV_PATH that cannot open stops the server with a message naming it, not a stack trace",
+  sanitizeResources: false,
+  async fn() {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const busyPort = String((taken.addr as Deno.NetAddr).port);
+    try {
+      const cases: Array<[Record<string, string>, RegExp]> = [
+        [{ PORT: busyPort }, new RegExp(`PORT: .*${busyPort}.*in use`)],
+        [{ HOSTNAME: "not..valid" }, /HOSTNAME: .*not\.\.valid/],
+        [{ HOSTNAME: "192.0.2.1" }, /HOSTNAME: .*192\.0\.2\.1/],
+        [{ KV_PATH: Deno.cwd() }, /KV_PATH: .*cannot open/],
+      ];
+      for (const [env, expected] of cases) {
+        const run = await runToExit(env);
+        const what = JSON.stringify(env);
+        assert.equal(run.code, 1, what);
+        assert.match(run.err, expected, `${what}: ${run.err}`);
+        assert.doesNotMatch(run.err, /Uncaught|^\s+at /m, `${what}: ${run.err}`);
+      }
+      const json = await runToExit({ PORT: busyPort, LOG_FORMAT: "json" });
+      assert.equal(json.code, 1);
+      const [line, ...rest] = jsonLines(json.err, "stderr");
+      assert.deepEqual(rest, []);
+      assert.equal(line.level, "error");
+      assert.match(String((line.problems as string[])[0]), /^PORT: /);
+    } finally {
+      taken.close();
+    }
+  },
+});
