@@ -93,7 +93,12 @@ function onListen({ hostname, port: bound }: Deno.NetAddr): void {
     return;
   }
   started = true;
-  const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
+  // Every address (IPv4 or IPv6) is reached at localhost; an IPv6 one goes in brackets in a URL.
+  const shown = hostname === "0.0.0.0" || hostname === "::"
+    ? "localhost"
+    : hostname.includes(":")
+    ? `[${hostname}]`
+    : hostname;
   const url = `http://${shown}:${bound}`;
   const { doc } = services.store.snapshot;
   const current = doc.upstream[doc.currentUpstream]?.name ?? null;

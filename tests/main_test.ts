@@ -294,3 +294,44 @@ Deno.test({
     }
   },
 });
+
+function hasIpv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "an IPv6 HOSTNAME: the start-up lines give a URL that can be opened, with brackets",
+  ignore: !hasIpv6Loopback(),
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const child = startMain(dir, { HOSTNAME: "::1", KV_PATH: `${dir}/proxy.kv` });
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    let out = "";
+    try {
+      while (!/listening on \S+/.test(out)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`server did not start: ${out}`);
+        out += value;
+      }
+      const url = /listening on (\S+)/.exec(out)![1];
+      assert.match(url, /^http:\/\/\[::1\]:\d+$/);
+      const res = await fetch(`${url}/health`);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    } finally {
+      clearTimeout(watchdog);
+      child.kill("SIGTERM");
+      await child.status;
+      await reader.cancel().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
