@@ -73,6 +73,9 @@ class UsageError extends Error {}
 
 class RemoteError extends Error {}
 
+/** The local store (KV_PATH) could not be opened. */
+class StoreOpenError extends Error {}
+
 /** Whoever read stdout has closed it. */
 class StdoutClosed extends Error {}
 
@@ -134,7 +137,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     if (
       e instanceof UnknownUpstreamError || e instanceof AdminInputError ||
-      e instanceof RemoteError || e instanceof ConfigError
+      e instanceof RemoteError || e instanceof ConfigError || e instanceof StoreOpenError
     ) {
       err(e.message);
       return 1;
@@ -357,7 +360,16 @@ async function localBackend(
   open: (config: Config) => Promise<Deno.Kv>,
 ): Promise<Backend> {
   const config: Config = parseConfig(vars);
-  const kv = await open(config);
+  let kv: Deno.Kv;
+  try {
+    kv = await open(config);
+  } catch (e) {
+    throw new StoreOpenError(
+      `KV_PATH: cannot open the store at "${config.kvPath}": ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+    );
+  }
   const store = await ConfigStore.open(kv, config.loadBalanceStrategy, { watch: false });
   return {
     target: storeTarget(store),

@@ -471,3 +471,15 @@ Deno.test("CLI: a KV file locked past every retry gets a one-line message, not a
   assert.equal(code, 1);
   assert.equal(err, "The configuration kept changing while this command ran; try again.\n");
 });
+
+Deno.test("CLI: a KV_PATH that cannot be opened is said in one line naming it, exit 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cli_test_" });
+  try {
+    // A directory is no database file.
+    const run = await cliWith({ KV_PATH: dir })("show");
+    fails(run, /^KV_PATH: cannot open the store at /);
+    assert.equal(run.err.trim().split("\n").length, 1, run.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
