@@ -177,8 +177,13 @@ const COMMANDS: Record<string, Command> = {
       out(`Added upstream [${i}] ${name}. Add its keys: deno task config key ${name} add <key...>`);
     } catch (e) {
       if (!(e instanceof InvalidConfigError)) throw e;
-      // Point at the argument, not at a path inside the document.
-      const byField = problemsByField(e.problems, names.length, names);
+      // Point at the argument, not at a path inside the document; a name already taken is said
+      // of the new upstream, not again of the one holding it.
+      const others = new RegExp(
+        `^upstream\\.(?!${names.length}\\.)\\d+\\.name: .* is already used`,
+      );
+      const own = e.problems.filter((p) => !others.test(p));
+      const byField = problemsByField(own, names.length, names);
       throw new InvalidConfigError(
         Object.entries(byField).flatMap(([f, msgs]) => msgs.map((m) => f ? `${f}: ${m}` : m)),
       );

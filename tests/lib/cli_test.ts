@@ -85,10 +85,10 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
     /baseUrl: must be an http\(s\) URL/,
   );
   fails(await cli("add", "bad-kind", "https://x.example", "llama"), /serviceType: must be one of/);
-  fails(
-    await cli("add", "OPENAI-MAIN", "https://x.example", "openai"),
-    /name: "OPENAI-MAIN" is already used by another/,
-  );
+  const taken = await cli("add", "OPENAI-MAIN", "https://x.example", "openai");
+  fails(taken, /name: "OPENAI-MAIN" is already used by another/);
+  // Said once, of the name given, not a second time of the upstream that holds it.
+  assert.equal(taken.err.match(/already used/g)?.length, 1, taken.err);
   fails(await cli("add", "only-two-args", "https://x.example"), /Usage: deno task config add/, 2);
 
   ok(
