@@ -182,10 +182,11 @@ export function parseDotEnv(text: string): Record<string, string> {
     const m = line.match(/^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/);
     if (!m) continue;
     let value = m[2];
-    const quote = value[0];
-    if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
-      value = value.slice(1, -1);
-      if (quote === '"') value = value.replace(/\\n/g, "\n");
+    // A quoted value may be followed by a comment: `KEY="value" # note` is value, not "value".
+    const quoted = value.match(/^(["'])(.*?)\1\s*(?:#.*)?$/);
+    if (quoted) {
+      value = quoted[2];
+      if (quoted[1] === '"') value = value.replace(/\\n/g, "\n");
     } else {
       value = value.replace(/\s+#.*$/, "");
     }

@@ -166,3 +166,22 @@ Deno.test("config: HEALTH_CHECK_PATH may not take over a path the proxy serves i
     assert.match(problems[0], /^HEALTH_CHECK_PATH: /, bad);
   }
 });
+
+Deno.test("config: a quoted .env value followed by a comment is the text inside the quotes", () => {
+  const vars = parseDotEnv([
+    'PROXY_ACCESS_KEY="sk-proxy-key-123" # what Claude Code sends',
+    "ADMIN_PASSWORD='a long password'   # for /admin",
+    'CORS_ORIGIN="https://a.example" #no space before the word',
+    'METRICS_TOKEN="has # inside"',
+    'LOG_LEVEL="debug"',
+    'KV_PATH="a"b"',
+  ].join("\n"));
+  assert.deepEqual(vars, {
+    PROXY_ACCESS_KEY: "sk-proxy-key-123",
+    ADMIN_PASSWORD: "a long password",
+    CORS_ORIGIN: "https://a.example",
+    METRICS_TOKEN: "has # inside",
+    LOG_LEVEL: "debug",
+    KV_PATH: 'a"b',
+  });
+});
