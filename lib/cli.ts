@@ -63,7 +63,8 @@ Commands:
   export                             the configuration as JSON, keys included, on stdout
   help                               this text
 
-An <upstream> is its name (any case) or its index as "show" prints it.
+An <upstream> is its name (any case) or its index as "show" prints it. "add" also takes
+<serviceType> before <baseUrl>, as the original CLI's later versions did.
 Without --url the store at KV_PATH is edited directly. With --url the command goes to a running
 server's admin API, authenticated with ADMIN_PASSWORD from the environment.
 `;
@@ -169,7 +170,10 @@ const COMMANDS: Record<string, Command> = {
 
   async add(params, b, out) {
     arity(params, 3, "add <name> <baseUrl> <serviceType>");
-    const [name, baseUrl, serviceType] = params;
+    const [name, second, third] = params;
+    // The original CLI's later versions took the kind before the URL; a kind is never a URL.
+    const kindFirst = providerKinds().includes(second.trim()) && !providerKinds().includes(third);
+    const [baseUrl, serviceType] = kindFirst ? [third, second] : [second, third];
     const names = (await b.target.read(true)).doc.upstream.map((u) => u.name);
     try {
       const snap = await addUpstream(b.target, { name, baseUrl, serviceType });

@@ -483,3 +483,18 @@ Deno.test("CLI: a KV_PATH that cannot be opened is said in one line naming it, e
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CLI: add takes the later original CLI's order too (<name> <serviceType> <baseUrl>)", async () => {
+  await withLocal(async (cli, kvPath) => {
+    ok(await cli("add", "old-order", "openai", "https://api.openai.com/v1"), /Added upstream/);
+    ok(await cli("add", "new-order", "https://x.example", "gemini"), /Added upstream/);
+    const doc = await readStore(kvPath);
+    assert.deepEqual(
+      doc.upstream.map((u) => [u.name, u.baseUrl, u.serviceType]),
+      [
+        ["old-order", "https://api.openai.com/v1", "openai"],
+        ["new-order", "https://x.example", "gemini"],
+      ],
+    );
+  });
+});
