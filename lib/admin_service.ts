@@ -393,7 +393,8 @@ export async function clearConfig(
 /** Parses import text (an export, or the original config.json); throws InvalidConfigError. */
 export function parseImport(text: string): unknown {
   try {
-    return JSON.parse(text);
+    // Windows editors may save JSON with a byte order mark, which JSON.parse refuses.
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     // Engine messages quote the text around the error, and that text may hold a key.
     const where = String(err instanceof Error ? err.message : err)

@@ -498,3 +498,23 @@ Deno.test("CLI: add takes the later original CLI's order too (<name> <serviceTyp
     );
   });
 });
+
+Deno.test("CLI: a config.json saved with a byte order mark (Windows editors) imports", async () => {
+  await withLocal(async (cli, kvPath) => {
+    const file = await Deno.makeTempFile({ suffix: ".json" });
+    await Deno.writeTextFile(
+      file,
+      "\uFEFF" + JSON.stringify({
+        upstream: [{ name: "bom", baseUrl: "https://x.example", serviceType: "openai" }],
+        currentUpstream: 0,
+        loadBalance: "random",
+      }),
+    );
+    try {
+      ok(await cli("import", file), /1 upstream\(s\)/);
+    } finally {
+      await Deno.remove(file);
+    }
+    assert.equal((await readStore(kvPath)).upstream[0].name, "bom");
+  });
+});
