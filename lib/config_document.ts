@@ -78,7 +78,8 @@ export function emptyDocument(strategy: Strategy): ConfigDocument {
 
 /**
  * Validates a document (or an original `config.json`) and returns it normalised. Unnamed
- * upstreams get a name, the original `modelMapping` becomes `models`. Throws InvalidConfigError.
+ * upstreams get a name, the original `modelMapping` becomes `models`, `openaiold` becomes `openai`.
+ * Throws InvalidConfigError.
  */
 export function validateDocument(input: unknown, defaultStrategy: Strategy): ConfigDocument {
   const prepared = prepareLegacy(input);
@@ -178,7 +179,10 @@ export function repeatedKeys(
   });
 }
 
-/** The original proxy allowed unnamed upstreams and a `modelMapping` object; bring both over. */
+/**
+ * The original proxy allowed unnamed upstreams, a `modelMapping` object and the `openaiold` kind;
+ * bring them over.
+ */
 function prepareLegacy(input: unknown): unknown {
   if (!input || typeof input !== "object" || Array.isArray(input)) return input;
   const doc = { ...(input as Record<string, unknown>) };
@@ -192,6 +196,11 @@ function prepareLegacy(input: unknown): unknown {
   doc.upstream = doc.upstream.map((raw, i) => {
     if (!raw || typeof raw !== "object") return raw;
     const u = { ...(raw as Record<string, unknown>) };
+    // Its `openaiold` was Chat Completions with max_completion_tokens: an `openai` upstream here.
+    if (u.serviceType === "openaiold") {
+      u.serviceType = "openai";
+      u.maxTokensField ??= "max_completion_tokens";
+    }
     if (u.name === undefined || u.name === "") {
       let name = `${typeof u.serviceType === "string" ? u.serviceType : "upstream"}-${i + 1}`;
       while (used.has(name.toLowerCase())) name += "-x";

@@ -282,6 +282,33 @@ Deno.test("the original config.json imports: unnamed upstreams, modelMapping, cl
   });
 });
 
+Deno.test("the original's openaiold kind imports as openai, sending max_completion_tokens as it did", async () => {
+  const legacy = {
+    upstream: [
+      { baseUrl: "https://api.openai.com/v1", apiKeys: [KEY_A], serviceType: "openaiold" },
+      {
+        name: "kept",
+        baseUrl: "https://api.openai.com/v1",
+        apiKeys: [KEY_B],
+        serviceType: "openaiold",
+        maxTokensField: "max_tokens",
+      },
+    ],
+    currentUpstream: 0,
+    loadBalance: "failover",
+  };
+  await withStore(async (store) => {
+    await importConfig(storeTarget(store), legacy);
+    const [first, second] = store.snapshot.doc.upstream;
+    assert.deepEqual(
+      [first.name, first.serviceType, first.maxTokensField],
+      ["openai-1", "openai", "max_completion_tokens"],
+    );
+    // A field set by hand wins.
+    assert.deepEqual([second.serviceType, second.maxTokensField], ["openai", "max_tokens"]);
+  });
+});
+
 Deno.test("previewImport lists every problem and an export imports back unchanged", async () => {
   await withStore((store) => {
     assert.throws(
