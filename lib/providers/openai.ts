@@ -102,6 +102,22 @@ function toolCallId(id: unknown): string {
   return raw.length <= MAX_TOOL_ID ? raw : flat(raw.slice(0, 31), "_", hashHex(raw).slice(0, 8));
 }
 
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const MISTRAL_TOOL_ID = /^[a-zA-Z0-9]{9}$/;
+
+/**
+ * A tool call id as Mistral takes it: exactly 9 letters and digits. Claude Code's `toolu_…` ids
+ * (and any other upstream's) are mapped by a hash, the same way on the call and on its result.
+ */
+function mistralToolCallId(id: unknown): string {
+  const raw = typeof id === "string" ? id : "";
+  if (MISTRAL_TOOL_ID.test(raw)) return raw;
+  let n = BigInt(`0x${hashHex(raw)}`);
+  let out = "";
+  for (let i = 0; i < 9; i++, n /= 62n) out += BASE62[Number(n % 62n)];
+  return out;
+}
+
 /** `{base}/v1/chat/completions`, without doubling a version path or a full endpoint. */
 export function chatCompletionsUrl(baseUrl: string | undefined): string {
   const base = (baseUrl?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, "");
@@ -114,10 +130,38 @@ function kindOf(ctx: CallContext): Kind {
   return ctx.upstream.serviceType === "openai" ? "openai" : "custom";
 }
 
+function hostOf(ctx: CallContext): string {
+  return /^[a-z]+:\/\/([^/?#]*)/i.exec(ctx.upstream.baseUrl ?? "")?.[1].toLowerCase() ?? "";
+}
+
 /** DeepSeek, by its host or by a model name that says so (behind a router or a proxy). */
 function isDeepSeek(ctx: CallContext): boolean {
-  return /deepseek/i.test(ctx.model) ||
-    /^[a-z]+:\/\/[^/]*deepseek/i.test(ctx.upstream.baseUrl ?? "");
+  return /deepseek/i.test(ctx.model) || hostOf(ctx).includes("deepseek");
+}
+
+/**
+ * Servers that need the reasoning of earlier tool-call turns back, or refuse the turn: DeepSeek
+ * and Moonshot's Kimi (K2.5 on: "reasoning_content is missing in assistant tool call message").
+ * Groq and Cerebras, which host such models too, refuse the field itself.
+ */
+function wantsReasoningBack(ctx: CallContext): boolean {
+  const host = hostOf(ctx);
+  if (/(^|\.)(groq\.com|cerebras\.ai)(:|$)/.test(host)) return false;
+  return isDeepSeek(ctx) || /kimi/i.test(ctx.model) || /moonshot|kimi\.com/.test(host);
+}
+
+/** Mistral's own API, which refuses (422) any field outside its list: `stream_options`, `user`… */
+function isMistralApi(ctx: CallContext): boolean {
+  return /(^|\.)mistral\.ai(:|$)/.test(hostOf(ctx));
+}
+
+/**
+ * A Mistral model, on Mistral's API or another server (vLLM checks its messages with
+ * mistral-common too): tool call ids of 9 letters and digits, no user turn right after a result.
+ */
+function isMistral(ctx: CallContext): boolean {
+  return isMistralApi(ctx) ||
+    /mistral|devstral|magistral|codestral|ministral|mixtral|pixtral/i.test(ctx.model);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,6 +367,8 @@ interface Conversion {
   kind: Kind;
   /** DeepSeek needs the reasoning of earlier turns back; others (Groq, Cerebras) refuse the field. */
   reasoningBack: boolean;
+  /** Mistral's rules: its tool call ids, and no user message straight after a tool message. */
+  mistral: boolean;
   /** Filled with upstream tool name → the client's name. */
   names: Map<string, string>;
   notice?: string;
@@ -330,6 +376,7 @@ interface Conversion {
 
 function convertMessages(body: MessagesRequest, c: Conversion) {
   const { kind, names } = c;
+  const callId = c.mistral ? mistralToolCallId : toolCallId;
   const out: ChatMessage[] = [];
   const { turns, lead } = turnsOf((body.messages ?? []) as Message[], kind === "custom");
   const texts = [systemText(body.system), ...lead, c.notice ?? ""].filter(Boolean);
@@ -339,6 +386,14 @@ function convertMessages(body: MessagesRequest, c: Conversion) {
   // messages in a row, which strict chat templates refuse: such neighbours are joined.
   const emit = (m: ChatMessage) => {
     const prev = out[out.length - 1];
+    if (c.mistral && prev?.role === "tool" && m.role === "user") {
+      // Text after a result (Claude Code's reminders) is read with it; images need a turn between.
+      if (typeof m.content === "string") {
+        prev.content = flat(prev.content as string, "\n", m.content);
+        return;
+      }
+      out.push({ role: "assistant", content: "(tool results received)" });
+    }
     if (prev?.role === "user" && m.role === "user") {
       prev.content = joinContent(prev.content as string | Part[], m.content as string | Part[]);
     } else if (prev?.role === "assistant" && m.role === "assistant" && !prev.tool_calls) {
@@ -366,7 +421,7 @@ function convertMessages(body: MessagesRequest, c: Conversion) {
       if (!answered.has(id)) {
         out.push({
           role: "tool",
-          tool_call_id: toolCallId(id),
+          tool_call_id: callId(id),
           content: "(no result: the call was interrupted)",
         });
       }
@@ -405,7 +460,7 @@ function convertMessages(body: MessagesRequest, c: Conversion) {
           if (ids.includes(id)) continue;
           ids.push(id);
           calls.push({
-            id: toolCallId(id),
+            id: callId(id),
             type: "function",
             function: {
               name: short,
@@ -419,7 +474,8 @@ function convertMessages(body: MessagesRequest, c: Conversion) {
       }
       if (!texts.length && !calls.length) continue;
       const m: ChatMessage = { role: "assistant", content: texts.length ? texts.join("\n") : null };
-      if (c.reasoningBack && thought) m.reasoning_content = reasoning.join("");
+      // Kimi refuses a tool-call turn without the field, even when the client kept no thinking.
+      if (c.reasoningBack && (thought || calls.length)) m.reasoning_content = reasoning.join("");
       if (calls.length) m.tool_calls = calls;
       emit(m);
       pending = ids;
@@ -439,7 +495,7 @@ function convertMessages(body: MessagesRequest, c: Conversion) {
         answered.add(id);
         answers.push({
           role: "tool",
-          tool_call_id: toolCallId(id),
+          tool_call_id: callId(id),
           content: toolResultText(b, images, kind),
         });
       } else {
@@ -528,11 +584,27 @@ function strictCompatible(schema: Json): boolean {
   return true;
 }
 
-function responseFormat(body: MessagesRequest): Json | undefined {
+/** The schema of the structured output the client asks for, if it asks for one. */
+function outputSchema(body: MessagesRequest): Json | undefined {
   const format = outputFormat(body);
-  if (format?.type !== "json_schema" || !format.schema) return undefined;
-  const jsonSchema: Json = { name: "output", schema: format.schema };
-  if (strictCompatible(format.schema)) jsonSchema.strict = true;
+  return format?.type === "json_schema" && format.schema ? format.schema : undefined;
+}
+
+/**
+ * DeepSeek has JSON mode but no schemas ("This response_format type is unavailable now"): the
+ * schema goes to the model in words, which JSON mode also needs ("json" in the prompt).
+ */
+function jsonModeNotice(schema: Json): string {
+  return flat(
+    "Answer with a single JSON object and nothing else. It must follow this JSON schema:\n",
+    JSON.stringify(schema),
+  );
+}
+
+function responseFormat(schema: Json, jsonModeOnly: boolean): Json {
+  if (jsonModeOnly) return { type: "json_object" };
+  const jsonSchema: Json = { name: "output", schema };
+  if (strictCompatible(schema)) jsonSchema.strict = true;
   return { type: "json_schema", json_schema: jsonSchema };
 }
 
@@ -588,11 +660,23 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
   const searchModel = kind === "openai" && /search/i.test(ctx.model);
   const search = wantsWebSearch(body.tools);
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
-  const notice = search && !searchModel ? WEB_SEARCH_UNAVAILABLE : undefined;
+  const schema = outputSchema(body);
+  const jsonModeOnly = schema !== undefined && kind === "custom" && isDeepSeek(ctx);
+  const notices = [
+    search && !searchModel ? WEB_SEARCH_UNAVAILABLE : "",
+    jsonModeOnly ? jsonModeNotice(schema) : "",
+  ].filter(Boolean);
+  const mistralApi = kind === "custom" && isMistralApi(ctx);
 
   const upstream: Json = {
     model: ctx.model,
-    messages: convertMessages(body, { kind, names, notice, reasoningBack: isDeepSeek(ctx) }),
+    messages: convertMessages(body, {
+      kind,
+      names,
+      notice: notices.length ? notices.join("\n\n") : undefined,
+      reasoningBack: kind === "custom" && wantsReasoningBack(ctx),
+      mistral: kind === "custom" && isMistral(ctx),
+    }),
   };
   if (!upstream.messages.length) throw nothingToSend();
   if (state.webSearch) upstream.web_search_options = webSearchOptions(body.tools);
@@ -632,12 +716,14 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
     if (typeof body.top_p === "number") upstream.top_p = body.top_p;
     if (stops.length) upstream.stop = stops;
   }
-  if (kind === "custom" && typeof body.top_k === "number") upstream.top_k = body.top_k;
-  const effort = reasoningEffort(body, kind, ctx.model);
+  // Mistral's API answers 422 to any field outside its own list, these among them.
+  if (kind === "custom" && !mistralApi && typeof body.top_k === "number") {
+    upstream.top_k = body.top_k;
+  }
+  const effort = mistralApi ? undefined : reasoningEffort(body, kind, ctx.model);
   if (effort) upstream.reasoning_effort = effort;
-  const format = responseFormat(body);
-  if (format) upstream.response_format = format;
-  const user = body.metadata?.user_id;
+  if (schema !== undefined) upstream.response_format = responseFormat(schema, jsonModeOnly);
+  const user = mistralApi ? undefined : body.metadata?.user_id;
   if (typeof user === "string" && user) {
     upstream.user = user.length <= MAX_USER
       ? user
@@ -645,7 +731,8 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
   }
   if (ctx.stream) {
     upstream.stream = true;
-    upstream.stream_options = { include_usage: true };
+    // Mistral sends usage on its last chunk unasked.
+    if (!mistralApi) upstream.stream_options = { include_usage: true };
   }
 
   const headers: Record<string, string> = { "content-type": "application/json" };

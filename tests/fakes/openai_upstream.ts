@@ -355,11 +355,93 @@ export interface CompatRules {
    * `matched_stop` on the choice. OpenAI itself does not say.
    */
   reportsStop?: "stop_reason" | "matched_stop";
+  /**
+   * mistral-common's checks, made by Mistral's API and by vLLM serving a Mistral model: tool call
+   * ids of exactly 9 letters and digits, and no user message straight after a tool message.
+   */
+  mistral?: boolean;
+  /** api.mistral.ai: a field outside its own list is a 422 (`extra_forbidden`), OpenAI's too. */
+  mistralApi?: boolean;
+  /**
+   * Moonshot's Kimi K2.5/K2.6 with thinking on (the default): every assistant message with
+   * tool calls must carry `reasoning_content`.
+   */
+  toolCallReasoning?: boolean;
+  /** DeepSeek: `response_format` is `text` or `json_object`, the latter with "json" in the prompt. */
+  jsonObjectOnly?: boolean;
+}
+
+/** The top-level fields api.mistral.ai takes; any other is refused. */
+const MISTRAL_FIELDS = new Set([
+  "model",
+  "messages",
+  "temperature",
+  "top_p",
+  "max_tokens",
+  "stream",
+  "stop",
+  "random_seed",
+  "response_format",
+  "tools",
+  "tool_choice",
+  "presence_penalty",
+  "frequency_penalty",
+  "n",
+  "prediction",
+  "parallel_tool_calls",
+  "prompt_mode",
+  "safe_prompt",
+]);
+
+/** Mistral's 422 for fields it does not know, as its API words it. */
+export function mistralExtraForbidden(body: any): unknown | undefined {
+  if (!body || typeof body !== "object") return undefined;
+  const detail = Object.keys(body).filter((k) => !MISTRAL_FIELDS.has(k)).map((k) => ({
+    type: "extra_forbidden",
+    loc: ["body", k],
+    msg: "Extra inputs are not permitted",
+    input: body[k],
+  }));
+  if (!detail.length) return undefined;
+  return {
+    object: "error",
+    message: { detail },
+    type: "invalid_request_error",
+    param: null,
+    code: null,
+  };
+}
+
+const MISTRAL_TOOL_ID = /^[a-zA-Z0-9]{9}$/;
+
+function checkMistralId(id: unknown): void {
+  if (typeof id === "string" && MISTRAL_TOOL_ID.test(id)) return;
+  throw new Invalid(
+    `Tool call id was ${id} but must be a-z, A-Z, 0-9, with a length of 9.`,
+    null,
+    "3280",
+  );
 }
 
 function checkCompat(messages: any[], rules: CompatRules): void {
   messages.forEach((m: any, i) => {
     const at = `messages[${i}]`;
+    if (rules.mistral) {
+      if (m.role === "tool") checkMistralId(m.tool_call_id);
+      if (m.role === "assistant") { for (const c of m.tool_calls ?? []) checkMistralId(c?.id); }
+      const before = messages[i - 1]?.role;
+      if (before === "tool" && m.role !== "tool" && m.role !== "assistant") {
+        throw new Invalid(`Unexpected role '${m.role}' after role 'tool'`, null, "3230");
+      }
+    }
+    if (
+      rules.toolCallReasoning && m.role === "assistant" && m.tool_calls?.length &&
+      typeof m.reasoning_content !== "string"
+    ) {
+      throw new Invalid(
+        `thinking is enabled but reasoning_content is missing in assistant tool call message at index ${i}`,
+      );
+    }
     if (rules.rejectReasoningContent && m.role === "assistant" && "reasoning_content" in m) {
       throw new Invalid(
         `'${at}' : for 'role:assistant' the following must be satisfied[('${at}.reasoning_content' : property 'reasoning_content' is unsupported)]`,
@@ -489,6 +571,23 @@ export function validateChatRequest(body: any, compat: CompatRules = {}): void {
   }
   checkMessages(body.messages);
   checkCompat(body.messages, compat);
+  const format = body.response_format?.type;
+  if (compat.jsonObjectOnly && format !== undefined) {
+    if (format !== "text" && format !== "json_object") {
+      throw new Invalid(
+        "This response_format type is unavailable now",
+        null,
+        "invalid_request_error",
+      );
+    }
+    if (format === "json_object" && !/json/i.test(JSON.stringify(body.messages))) {
+      throw new Invalid(
+        "Prompt must contain the word 'json' in some form to use 'response_format' of type 'json_object'.",
+        null,
+        "invalid_request_error",
+      );
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -799,6 +898,8 @@ export function startFakeOpenAI(
         );
       }
     }
+    const forbidden = options.mistralApi ? mistralExtraForbidden(body) : undefined;
+    if (forbidden) return jsonResponse(422, forbidden);
     try {
       validateChatRequest(body, options);
     } catch (e) {

@@ -559,16 +559,150 @@ Deno.test("openai: streamed answers leave their upstream connection to the next 
 });
 
 /** A compatible server (vLLM, llama.cpp, Ollama, Groq) that holds to its chat template. */
-async function setupCompat(rules: CompatRules = { strictTemplate: true }) {
+async function setupCompat(rules: CompatRules = { strictTemplate: true }, model = "qwen3-coder") {
   const fake = await startFakeOpenAI(rules);
   return await proxyTo(fake, {
     name: "compat",
     baseUrl: `${fake.url}/v1`,
     serviceType: "custom",
     apiKeys: KEYS,
-    models: { default: "qwen3-coder" },
+    models: { default: model },
   });
 }
+
+Deno.test("openai: a Mistral model (vLLM, Mistral's API) takes Claude Code's tool loop: 9-character ids, no user turn after a result", async () => {
+  await using t = await setupCompat({ strictTemplate: true, mistral: true }, "devstral-small-2507");
+  const tools = [weatherTool];
+  const first = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    tools,
+    messages: [{ role: "user", content: 'use tool get_weather with {"city":"Oslo"}' }],
+  });
+  const call = first.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+  assert.ok(call, JSON.stringify(first.content));
+  // Claude Code's own ids (and ids from another upstream) next to the one this server made.
+  const history: Anthropic.MessageParam[] = [
+    { role: "user", content: "weather in Rome, then Oslo" },
+    {
+      role: "assistant",
+      content: [{
+        type: "tool_use",
+        id: "toolu_01XyZabcdefghijklmnop",
+        name: "get_weather",
+        input: { city: "Rome" },
+      }],
+    },
+    {
+      role: "user",
+      content: [
+        { type: "tool_result", tool_use_id: "toolu_01XyZabcdefghijklmnop", content: "SUNNY" },
+        { type: "text", text: "<system-reminder>\nToday is Monday.\n</system-reminder>" },
+      ],
+    },
+    { role: "assistant", content: first.content },
+    {
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: call.id, content: "RAINY" }, {
+        type: "text",
+        text: "and now?",
+      }],
+    },
+  ];
+  for (const stream of [false, true]) {
+    const msg = stream
+      ? await t.client.messages.stream({
+        model: "claude-sonnet-test",
+        max_tokens: 100,
+        tools,
+        messages: history,
+      })
+        .finalMessage()
+      : await t.client.messages.create({
+        model: "claude-sonnet-test",
+        max_tokens: 100,
+        tools,
+        messages: history,
+      });
+    assert.equal(msg.stop_reason, "end_turn");
+  }
+  const sent = t.fake.requests.at(-1)!.body.messages;
+  assert.deepEqual(sent.map((m: any) => m.role), [
+    "user",
+    "assistant",
+    "tool",
+    "assistant",
+    "tool",
+  ]);
+  // Every call keeps its result, and the text after a result still reaches the model.
+  assert.equal(sent[1].tool_calls[0].id, sent[2].tool_call_id);
+  assert.equal(sent[3].tool_calls[0].id, sent[4].tool_call_id);
+  assert.notEqual(sent[2].tool_call_id, sent[4].tool_call_id);
+  assert.match(sent[2].content, /^SUNNY\n[^]*Today is Monday/);
+  assert.match(sent[4].content, /^RAINY\n[^]*and now\?/);
+});
+
+Deno.test("openai: Kimi (thinking on by default) gets reasoning_content on every tool-call turn, so tool loops go on", async () => {
+  await using t = await setupCompat({ toolCallReasoning: true }, "kimi-k2.6");
+  const calls = (id: string): Anthropic.MessageParam[] => [
+    { role: "assistant", content: [{ type: "tool_use", id, name: "get_weather", input: {} }] },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: id, content: "ok" }] },
+  ];
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    tools: [weatherTool],
+    messages: [
+      { role: "user", content: "go" },
+      {
+        role: "assistant",
+        content: [
+          {
+            type: "thinking",
+            thinking: "Check the weather.",
+            signature: "gateway-openai-reasoning",
+          },
+          { type: "tool_use", id: "call_a", name: "get_weather", input: {} },
+        ],
+      },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "call_a", content: "ok" }] },
+      // A turn whose thinking the client did not keep (or another model made).
+      ...calls("call_b"),
+    ],
+  });
+  assert.equal(msg.stop_reason, "end_turn");
+  const sent = t.fake.requests[0].body.messages;
+  assert.equal(sent[1].reasoning_content, "Check the weather.");
+  assert.equal(sent[3].reasoning_content, "");
+});
+
+Deno.test({
+  name:
+    "openai: DeepSeek, which has no json_schema, still answers Claude Code's title request as JSON",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+  async fn() {
+    await using t = await setupCompat(
+      { strictTemplate: true, jsonObjectOnly: true },
+      "deepseek-chat",
+    );
+    const { body } = claudeCodeFixtures().find((f) => f.name.includes("small-model"))!;
+    const schema = (body as any).output_config.format.schema;
+    for (const stream of [true, false]) {
+      const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+        body: JSON.stringify({ ...body, stream }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.body?.cancel();
+    }
+    for (const seen of t.fake.requests) {
+      assert.deepEqual(seen.body.response_format, { type: "json_object" });
+      // The schema the client asked for is still what the model is told to follow.
+      assert.ok(seen.body.messages[0].content.includes(JSON.stringify(schema)));
+    }
+  },
+});
 
 Deno.test({
   name:

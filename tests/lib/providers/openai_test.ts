@@ -14,6 +14,7 @@ import { UpstreamError } from "../../../lib/providers/upstream_error.ts";
 import type { CallContext, UpstreamConfig } from "../../../lib/providers/types.ts";
 import { createSseDecoder } from "../../../lib/sse.ts";
 import {
+  mistralExtraForbidden,
   OPENAI_DONE,
   openaiChunk,
   openaiCompletion,
@@ -1614,6 +1615,33 @@ Deno.test({
   assert.equal(deepseek.messages[3].content, "MOCK_TOOL_OK");
   // The first system block is the identity line: the billing header is gone.
   assert.match(deepseek.messages[0].content, /^You are a Claude agent/);
+});
+
+Deno.test({
+  name: "claude code: api.mistral.ai is sent only fields it knows, and ids and turns it accepts",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+}, () => {
+  for (const [name, req] of claudeCodeRequests()) {
+    for (const stream of [true, false]) {
+      const ctx = context({ serviceType: "custom", baseUrl: "https://api.mistral.ai/v1" }, stream);
+      // Top-level sampling and thinking too, as the SDKs send them.
+      const body = build({
+        ...req,
+        top_k: 20,
+        temperature: 0.5,
+        thinking: { type: "enabled", budget_tokens: 2048 },
+      }, { ...ctx, model: "mistral-large-latest" });
+      assert.equal(mistralExtraForbidden(body), undefined, `${name} stream=${stream}`);
+      assert.equal(body.temperature, 0.5);
+      validateChatRequest(body, { strictTemplate: true, mistral: true });
+    }
+  }
+  // A server that is not Mistral's API keeps asking for usage in streams (vLLM sends none else).
+  const vllm = build(request(), {
+    ...context({ serviceType: "custom", baseUrl: "http://gpu:8000/v1" }),
+    model: "mistralai/Devstral-Small-2507",
+  });
+  assert.deepEqual(vllm.stream_options, { include_usage: true });
 });
 
 // ---------------------------------------------------------------------------------------------
