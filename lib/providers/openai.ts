@@ -936,6 +936,8 @@ function classify(
   if (invalidKey) {
     return failureFromStatus(status === 400 ? 401 : status, message, headers, { invalidKey: true });
   }
+  // Groq could not parse the call the model wrote: a new sample usually can, and no key is to blame.
+  if (code === "tool_use_failed") return { status: 502, type: "api_error", message };
   if (code === "insufficient_quota" || type === "insufficient_quota" || status === 402) {
     const failure = failureFromStatus(status === 402 ? 402 : 429, message, headers);
     failure.keyFault = "rate_limit";

@@ -642,6 +642,50 @@ Deno.test("openai: a Mistral model (vLLM, Mistral's API) takes Claude Code's too
   assert.match(sent[4].content, /^RAINY\n[^]*and now\?/);
 });
 
+Deno.test("openai: Groq's tool_use_failed (the model wrote a call its parser could not read) is an error the client retries, not its own fault", async () => {
+  await using t = await setupCompat({}, "llama-3.3-70b-versatile");
+  const failed = {
+    status: 400,
+    json: {
+      error: {
+        message:
+          "Failed to call a function. Please adjust your prompt. See 'failed_generation' for more details.",
+        type: "invalid_request_error",
+        code: "tool_use_failed",
+        failed_generation: '<function=get_weather{"city": "Oslo"}</function>',
+      },
+    },
+  };
+  t.fake.enqueue(failed);
+  // As Claude Code does: the SDK retries what the API says may pass.
+  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: t.server.url, maxRetries: 1 });
+  const msg = await client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    tools: [weatherTool],
+    messages: [{ role: "user", content: "weather in Oslo?" }],
+  });
+  assert.equal(msg.stop_reason, "end_turn");
+  assert.equal(t.fake.requests.length, 2);
+  // Not held against the key: the same key answers the retry.
+  const keys = t.fake.requests.map((r) => r.headers.get("authorization"));
+  assert.equal(keys[0], keys[1]);
+  t.fake.enqueue(failed);
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      tools: [weatherTool],
+      messages: [{ role: "user", content: "weather in Oslo?" }],
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.APIError && err.status! >= 500, String(err));
+      assert.match(err.message, /Failed to call a function/);
+      return true;
+    },
+  );
+});
+
 Deno.test("openai: Kimi (thinking on by default) gets reasoning_content on every tool-call turn, so tool loops go on", async () => {
   await using t = await setupCompat({ toolCallReasoning: true }, "kimi-k2.6");
   const calls = (id: string): Anthropic.MessageParam[] => [
