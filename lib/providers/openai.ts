@@ -118,19 +118,41 @@ function mistralToolCallId(id: unknown): string {
   return out;
 }
 
-/** `{base}/v1/chat/completions`, without doubling a version path or a full endpoint. */
+/**
+ * `{base}/v1/chat/completions`, without doubling a version path or a full endpoint; a query
+ * (Azure's `?api-version=`) stays at the end, and an Azure deployment's path takes no version.
+ */
 export function chatCompletionsUrl(baseUrl: string | undefined): string {
-  const base = (baseUrl?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, "");
-  if (/\/chat\/completions$/i.test(base)) return base;
-  if (/\/v\d+(?:alpha|beta)?\d*$/i.test(base)) return `${base}/chat/completions`;
-  return `${base}/v1/chat/completions`;
+  const full = baseUrl?.trim() || DEFAULT_BASE_URL;
+  const q = full.indexOf("?");
+  const query = q === -1 ? "" : full.slice(q);
+  const base = (q === -1 ? full : full.slice(0, q)).replace(/\/+$/, "");
+  if (/\/chat\/completions$/i.test(base)) return base + query;
+  if (/\/v\d+(?:alpha|beta)?\d*$/i.test(base) || /\/openai\/deployments\/[^/]+$/i.test(base)) {
+    return `${base}/chat/completions${query}`;
+  }
+  return `${base}/v1/chat/completions${query}`;
 }
+
+/** Azure OpenAI takes its keys in `api-key`; a bearer token there must be an Entra ID token. */
+function authHeaders(
+  ctx: Pick<CallContext, "apiKey" | "upstream">,
+  headers: Record<string, string>,
+): Record<string, string> {
+  if (!ctx.apiKey) return headers;
+  if (AZURE_HOST.test(hostOf(ctx))) headers["api-key"] = ctx.apiKey;
+  else headers.authorization = `Bearer ${ctx.apiKey}`;
+  return headers;
+}
+
+const AZURE_HOST =
+  /\.(openai\.azure\.com|cognitiveservices\.azure\.com|services\.ai\.azure\.com)(:|$)/;
 
 function kindOf(ctx: CallContext): Kind {
   return ctx.upstream.serviceType === "openai" ? "openai" : "custom";
 }
 
-function hostOf(ctx: CallContext): string {
+function hostOf(ctx: Pick<CallContext, "upstream">): string {
   return /^[a-z]+:\/\/([^/?#]*)/i.exec(ctx.upstream.baseUrl ?? "")?.[1].toLowerCase() ?? "";
 }
 
@@ -735,8 +757,7 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
     if (!mistralApi) upstream.stream_options = { include_usage: true };
   }
 
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (ctx.apiKey) headers.authorization = `Bearer ${ctx.apiKey}`;
+  const headers = authHeaders(ctx, { "content-type": "application/json" });
   const json = JSON.stringify(upstream);
   return {
     url: chatCompletionsUrl(ctx.upstream.baseUrl),
@@ -1355,10 +1376,9 @@ export const openaiProvider: Provider = {
   parseError,
 
   modelsRequest(ctx) {
-    const headers: Record<string, string> = {};
-    if (ctx.apiKey) headers.authorization = `Bearer ${ctx.apiKey}`;
+    const headers = authHeaders(ctx, {});
     const url = chatCompletionsUrl(ctx.upstream.baseUrl).replace(
-      /\/chat\/completions$/i,
+      /\/chat\/completions(?=\?|$)/i,
       "/models",
     );
     return { url, method: "GET", headers };

@@ -914,6 +914,17 @@ Deno.test("request: URL joins without doubling a version path; bearer auth", () 
     "http://localhost:8000/v1/chat/completions",
   );
   assert.equal(chatCompletionsUrl(""), "https://api.openai.com/v1/chat/completions");
+  // Azure: a deployment's path takes no version, and the api-version query stays at the end.
+  assert.equal(
+    chatCompletionsUrl(
+      "https://r.openai.azure.com/openai/deployments/gpt4o?api-version=2024-10-21",
+    ),
+    "https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21",
+  );
+  assert.equal(
+    chatCompletionsUrl("https://r.openai.azure.com/openai/v1/"),
+    "https://r.openai.azure.com/openai/v1/chat/completions",
+  );
   const req = openaiProvider.buildRequest(request(), context(), "");
   assert.equal(req.headers.authorization, "Bearer sk-test");
   assert.equal(req.headers["content-type"], "application/json");
@@ -1827,4 +1838,20 @@ Deno.test("errors: an HTML error page is read as its text, and a malformed one c
   const ms = performance.now() - started;
   assert.ok(ms < 1000, `took ${Math.round(ms)} ms`);
   assert.equal(f.keyFault, "transient");
+});
+
+Deno.test("request: Azure OpenAI gets its key as api-key; a query stays at the end of its URLs", () => {
+  const ctx = context({
+    baseUrl: "https://r.openai.azure.com/openai/deployments/gpt4o?api-version=2024-10-21",
+  });
+  const req = openaiProvider.buildRequest(request(), ctx, "");
+  assert.equal(req.headers["api-key"], "sk-test");
+  assert.equal(req.headers.authorization, undefined);
+  const models = openaiProvider.modelsRequest!(context({
+    baseUrl: "https://r.openai.azure.com/openai/v1?api-version=preview",
+  }));
+  assert.equal(models.url, "https://r.openai.azure.com/openai/v1/models?api-version=preview");
+  assert.equal(models.headers!["api-key"], "sk-test");
+  // Everywhere else, a bearer token.
+  assert.equal(openaiProvider.buildRequest(request(), context(), "").headers["api-key"], undefined);
 });
