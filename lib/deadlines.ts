@@ -34,11 +34,15 @@ function check(): void {
   armedAt = Infinity;
   const now = Date.now();
   let next = Infinity;
+  const due: Entry[] = [];
   for (const entry of entries) {
     if (entry.at <= now) {
       entries.delete(entry);
-      entry.fire();
+      due.push(entry);
     } else if (entry.at < next) next = entry.at;
   }
   if (next !== Infinity) arm(next);
+  // A timer that went off late finds several due: they fire in the order they were due.
+  due.sort((a, b) => a.at - b.at);
+  for (const entry of due) entry.fire();
 }

@@ -7,18 +7,18 @@ Deno.test("deadlines: each fires once at its time, sooner ones first, cancelled 
   const started = Date.now();
   const fired: Array<[string, number]> = [];
   const note = (name: string) => () => fired.push([name, Date.now() - started]);
-  deadline(150, note("late"));
+  deadline(400, note("late"));
   const cancelled = deadline(60, note("cancelled"));
   // Sooner than the one the timer was set for: it must not wait for that one.
   deadline(40, note("soon"));
   deadline(100, note("middle"));
   cancelled();
-  await sleep(250);
+  await sleep(500);
   assert.deepEqual(fired.map(([name]) => name), ["soon", "middle", "late"]);
   const [soon, middle, late] = fired.map(([, ms]) => ms);
-  assert.ok(soon >= 40 && soon < 120, `soon at ${soon} ms`);
-  assert.ok(middle >= 100 && middle < 180, `middle at ${middle} ms`);
-  assert.ok(late >= 150, `late at ${late} ms`);
+  assert.ok(soon >= 40 && soon < 300, `soon at ${soon} ms`);
+  assert.ok(middle >= 100, `middle at ${middle} ms`);
+  assert.ok(late >= 400, `late at ${late} ms`);
 });
 
 Deno.test("deadlines: one cancelled after firing, or twice, changes nothing", async () => {
