@@ -1,5 +1,7 @@
 // Follows one KV key for changes: kv.watch, plus optional polling, because on a local KV file
-// kv.watch only sees the writes of its own process.
+// kv.watch only sees the writes of its own process. A watch that cannot start or breaks (a store
+// without watch support, a dropped connection to a remote KV) is covered by polling until a new
+// watch delivers again: without it an instance would keep serving stale settings for good.
 
 /** Reports what a store cannot throw to anyone: a failed watch, a stored document gone bad. */
 export type StoreErrorReport = (message: string, err: unknown) => void;
@@ -7,6 +9,11 @@ export type StoreErrorReport = (message: string, err: unknown) => void;
 /** Where a store reports when it was given nowhere else (the CLI). */
 export const reportToConsole: StoreErrorReport = (message, err) =>
   console.error(`${message}:`, err);
+
+/** Polling while the watch is down: changes still reach this instance within a second. */
+const FALLBACK_POLL_MS = 500;
+const REWATCH_FIRST_MS = 1_000;
+const REWATCH_MAX_MS = 60_000;
 
 /**
  * Calls `onChange(versionstamp)` when `key` may have changed (the callback decides whether it did).
@@ -42,30 +49,70 @@ export function followKey(
       await check(next);
     }
   };
-  const stream = kv.watch([key]);
-  (async () => {
+  const poll = async () => {
+    if (closed || busy) return;
     try {
-      for await (const [entry] of stream) {
-        if (closed) break;
-        await check(entry.versionstamp);
-      }
+      await check((await kv.get(key)).versionstamp);
+    } catch { /* the next tick tries again */ }
+  };
+  const every = (ms: number) => {
+    const timer = setInterval(poll, ms);
+    Deno.unrefTimer(timer);
+    return timer;
+  };
+  const poller = options.pollMs ? every(options.pollMs) : undefined;
+
+  let reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | undefined;
+  let fallback: ReturnType<typeof setInterval> | undefined;
+  let rewatch: ReturnType<typeof setTimeout> | undefined;
+  let rewatchMs = REWATCH_FIRST_MS;
+  let down = false;
+  const lost = (err: unknown) => {
+    if (closed) return;
+    // Said once per outage, not on every failed attempt to watch again.
+    if (!down) options.onError?.(err);
+    down = true;
+    if (!poller && !fallback) fallback = every(FALLBACK_POLL_MS);
+    rewatch = setTimeout(watch, rewatchMs);
+    Deno.unrefTimer(rewatch);
+    rewatchMs = Math.min(rewatchMs * 2, REWATCH_MAX_MS);
+  };
+  const watch = () => {
+    if (closed) return;
+    let current: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>;
+    try {
+      current = kv.watch([key]).getReader();
     } catch (err) {
-      if (!closed) options.onError?.(err);
+      lost(err);
+      return;
     }
-  })();
-  let poller: ReturnType<typeof setInterval> | undefined;
-  if (options.pollMs) {
-    poller = setInterval(async () => {
-      if (closed || busy) return;
+    // Held to cancel it on close: a stream being read cannot be cancelled, its reader can.
+    reader = current;
+    (async () => {
       try {
-        await check((await kv.get(key)).versionstamp);
-      } catch { /* the next tick tries again */ }
-    }, options.pollMs);
-    Deno.unrefTimer(poller);
-  }
+        for (;;) {
+          const { value, done } = await current.read();
+          if (done || closed) break;
+          const [entry] = value;
+          // Delivering again: polling may stop (this first event carries what it missed).
+          down = false;
+          rewatchMs = REWATCH_FIRST_MS;
+          clearInterval(fallback);
+          fallback = undefined;
+          await check(entry.versionstamp);
+        }
+        if (!closed) lost(new Error("the watch ended"));
+      } catch (err) {
+        lost(err);
+      }
+    })();
+  };
+  watch();
   return () => {
     closed = true;
     clearInterval(poller);
-    stream.cancel().catch(() => {});
+    clearInterval(fallback);
+    clearTimeout(rewatch);
+    reader?.cancel().catch(() => {});
   };
 }
