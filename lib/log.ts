@@ -75,18 +75,28 @@ export function createLogger(
   write: (line: string, level: Level) => void = config.onDeploy ? consoleWrite : defaultWrite,
 ): Logger {
   const max = LEVELS[config.logLevel];
-  let secrets: string[] = [];
+  const secrets = new Set<string>();
   let pattern: RegExp | null = null;
-  const redact = (text: string) => pattern ? text.replace(pattern, "[REDACTED]") : text;
+  // Built on the next use, not per secret: every instance learns every upstream key at start (on
+  // Deno Deploy, every cold start), and rebuilding it per key took seconds for a few thousand.
+  let stale = false;
+  const redact = (text: string) => {
+    if (stale) {
+      stale = false;
+      // Longest first, so a secret that contains another is masked whole.
+      const sorted = [...secrets].sort((a, b) => b.length - a.length);
+      pattern = new RegExp(sorted.map(escapeRegExp).join("|"), "g");
+    }
+    return pattern ? text.replace(pattern, "[REDACTED]") : text;
+  };
   return {
     enabled: (level) => LEVELS[level] <= max,
     addSecret(secret) {
-      if (!secret || secret.length < 4 || secrets.includes(secret)) return;
+      if (!secret || secret.length < 4 || secrets.has(secret)) return;
+      secrets.add(secret);
       // Inside JSON text a secret with quotes or backslashes appears escaped: mask that form too.
-      const escaped = JSON.stringify(secret).slice(1, -1);
-      const forms = escaped === secret ? [secret] : [secret, escaped];
-      secrets = [...secrets, ...forms].sort((a, b) => b.length - a.length);
-      pattern = new RegExp(secrets.map(escapeRegExp).join("|"), "g");
+      secrets.add(JSON.stringify(secret).slice(1, -1));
+      stale = true;
     },
     redact,
     log(level, message, fields) {

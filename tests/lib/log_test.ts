@@ -100,3 +100,20 @@ Deno.test("log: text lines keep their shape: time, level, message, fields", () =
   );
   assert.ok(Math.abs(Date.parse(lines[0][0].slice(0, 24)) - Date.now()) < 5_000);
 });
+
+Deno.test("log: a configuration with thousands of keys is learned quickly, every key still masked", () => {
+  // Every instance learns every upstream key at start: on Deno Deploy that is every cold start.
+  const { log, lines } = capture("text", "info");
+  const keys = Array.from({ length: 2000 }, (_, i) => `sk-ant-api03-${i}-${"x".repeat(80)}`);
+  const started = performance.now();
+  for (const key of keys) log.addSecret(key);
+  log.log("info", "first line", { a: keys[0], b: keys[1999], c: keys[1000] });
+  const ms = performance.now() - started;
+  assert.ok(ms < 1000, `learning 2000 keys and writing a line took ${Math.round(ms)} ms`);
+  assert.equal(lines[0][0].includes("sk-ant"), false, lines[0][0]);
+  assert.equal(lines[0][0].match(/\[REDACTED\]/g)?.length, 3);
+  // A key added after lines were written is masked from then on.
+  log.addSecret("sk-added-later-1234");
+  log.log("info", "later", { k: "sk-added-later-1234" });
+  assert.equal(lines[1][0].includes("sk-added-later"), false, lines[1][0]);
+});
