@@ -28,12 +28,7 @@ let kv: Deno.Kv;
 try {
   kv = await openKv(config);
 } catch (err) {
-  refuseToStart(
-    new ConfigError(
-      [`KV_PATH: cannot open the store at "${config.kvPath}": ${reason(err)}`],
-      config.logFormat,
-    ),
-  );
+  refuseToStart(new ConfigError([storeProblem(err)], config.logFormat));
 }
 // Deploy's KV notifies every instance; a local file only this process, so others are polled.
 const services = await createServices(kv, config, { pollMs: config.onDeploy ? undefined : 500 });
@@ -69,6 +64,16 @@ function serve(retryMs = 500): void {
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Why the store cannot open, naming what to change: on Deploy KV_PATH plays no part. */
+function storeProblem(err: unknown): string {
+  if (config.onDeploy) {
+    return `Deno KV: cannot open the Deno Deploy store (Deno.openKv()): ${
+      reason(err)
+    }; attach a KV database to this project in its Deno Deploy settings`;
+  }
+  return `KV_PATH: cannot open the store at "${config.kvPath}": ${reason(err)}`;
 }
 
 /** Why the server cannot listen, naming the setting to change. */

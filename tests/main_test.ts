@@ -335,3 +335,124 @@ Deno.test({
     }
   },
 });
+
+/** Where Deno keeps the default store of `Deno.openKv()` (per --location) on this machine. */
+async function originStorage(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).originStorage;
+}
+
+async function dirNames(path: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  try {
+    for await (const e of Deno.readDir(path)) names.add(e.name);
+  } catch { /* not made yet */ }
+  return names;
+}
+
+Deno.test({
+  name:
+    "on Deno Deploy (only net, env and read granted) the server starts, serves, writes no file, and a store it cannot open is named as Deploy's",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_deploy_" });
+    const storage = await originStorage();
+    const before = await dirNames(storage);
+    // Its own location: Deno.openKv() without a path opens a store of its own for this test.
+    const location = `http://deploy-test-${crypto.randomUUID()}.example/`;
+    const fake = await startFakeAnthropic();
+    const deploy = () =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-net",
+          "--allow-env",
+          "--allow-read",
+          "--location",
+          location,
+          new URL("../main.ts", import.meta.url).pathname,
+        ],
+        env: {
+          DENO_DEPLOYMENT_ID: "test-deployment",
+          PORT: "0",
+          HOSTNAME: "127.0.0.1",
+          NO_COLOR: "1",
+          PROXY_ACCESS_KEY: ACCESS,
+          ADMIN_PASSWORD: "deploy-admin-password",
+          LOG_LEVEL: "",
+        },
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(20_000),
+      }).spawn();
+    let made: string[] = [];
+    try {
+      const child = deploy();
+      const stderr = new Response(child.stderr).text();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let out = "";
+      try {
+        while (!/listening on (http:\S+)/.test(out)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`did not start: ${out}${await stderr}`);
+          out += value;
+        }
+        const url = out.match(/listening on (http:\S+)/)![1];
+        assert.match(out, /store: Deno Deploy KV/);
+        const put = await fetch(`${url}/admin/api/config`, {
+          method: "PUT",
+          headers: {
+            authorization: "Bearer deploy-admin-password",
+            "content-type": "application/json",
+          },
+          body: JSON.stringify({
+            upstream: [{
+              name: "fake",
+              baseUrl: fake.url,
+              serviceType: "anthropic",
+              apiKeys: [UPSTREAM_KEY],
+            }],
+          }),
+        });
+        assert.equal(put.status, 200, await put.text());
+        for (const stream of [false, true]) {
+          const asked = await fetch(`${url}/v1/messages`, {
+            method: "POST",
+            headers: { "x-api-key": ACCESS, "content-type": "application/json" },
+            body: JSON.stringify({
+              model: "claude-test",
+              max_tokens: 5,
+              stream,
+              messages: [{ role: "user", content: "hi" }],
+            }),
+          });
+          assert.equal(asked.status, 200, await asked.clone().text());
+          await asked.text();
+        }
+      } finally {
+        child.kill("SIGTERM");
+        await child.status;
+        reader.releaseLock();
+        await child.stdout.cancel().catch(() => {});
+      }
+      assert.doesNotMatch(await stderr, /NotCapable|Requires write access|Uncaught/);
+      assert.deepEqual([...await dirNames(dir)], [], "nothing is written to the working directory");
+
+      // A store Deploy cannot open (no KV database attached) is not blamed on KV_PATH, unused there.
+      made = [...await dirNames(storage)].filter((n) => !before.has(n));
+      assert.equal(made.length, 1, `one new store under ${storage}`);
+      await Deno.remove(`${storage}/${made[0]}`, { recursive: true });
+      await Deno.writeTextFile(`${storage}/${made[0]}`, "not a directory");
+      const broken = await deploy().output();
+      const err = new TextDecoder().decode(broken.stderr);
+      assert.equal(broken.code, 1, err);
+      assert.doesNotMatch(err, /KV_PATH|Uncaught/, err);
+      assert.match(err, /Deno KV: cannot open the Deno Deploy store .*attach a KV database/, err);
+    } finally {
+      await fake.close();
+      for (const name of made) await Deno.remove(`${storage}/${name}`, { recursive: true });
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
