@@ -14,6 +14,7 @@ export const reportToConsole: StoreErrorReport = (message, err) =>
 const FALLBACK_POLL_MS = 500;
 const REWATCH_FIRST_MS = 1_000;
 const REWATCH_MAX_MS = 60_000;
+const RETRY_MS = 500;
 
 /**
  * Calls `onChange(versionstamp)` when `key` may have changed (the callback decides whether it did).
@@ -28,6 +29,22 @@ export function followKey(
   let closed = false;
   let busy = false;
   let again: string | null | undefined;
+  let failing = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  // A change whose handling failed (a KV read that failed) is tried again by itself: nothing else
+  // would until the next change, and where only the watch reports changes none may come for days.
+  const retryLater = () => {
+    clearTimeout(retry);
+    retry = setTimeout(async () => {
+      retry = undefined;
+      try {
+        await check((await kv.get(key)).versionstamp);
+      } catch {
+        if (!closed) retryLater();
+      }
+    }, RETRY_MS);
+    Deno.unrefTimer(retry);
+  };
   const check = async (versionstamp: string | null) => {
     if (closed) return;
     // A change seen while the last one is still being handled is handled right after it.
@@ -38,8 +55,14 @@ export function followKey(
     busy = true;
     try {
       await onChange(versionstamp);
+      failing = false;
     } catch (err) {
-      if (!closed) options.onError?.(err);
+      if (!closed) {
+        // Said once until it works again, not on every try.
+        if (!failing) options.onError?.(err);
+        failing = true;
+        retryLater();
+      }
     } finally {
       busy = false;
     }
@@ -113,6 +136,7 @@ export function followKey(
     clearInterval(poller);
     clearInterval(fallback);
     clearTimeout(rewatch);
+    clearTimeout(retry);
     reader?.cancel().catch(() => {});
   };
 }

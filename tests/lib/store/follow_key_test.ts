@@ -76,3 +76,23 @@ Deno.test("follow key: a watch that breaks after starting is followed by polling
     stop();
   }
 });
+
+Deno.test("follow key: a change whose handling failed (a KV read that failed) is handled again without another change", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const reports: unknown[] = [];
+  const handled: Array<string | null> = [];
+  let failures = 2;
+  const stop = followKey(kv, ["k"], (v) => {
+    // As a config reload whose read of KV failed twice: nothing else would try again until the
+    // next change, and on Deno Deploy (watch only) none may come for days.
+    if (v !== null && failures-- > 0) throw new Error("KV read failed");
+    handled.push(v);
+  }, { onError: (err) => reports.push(err) });
+  try {
+    const { versionstamp } = await kv.set(["k"], 1);
+    await within(2000, () => handled.includes(versionstamp));
+    assert.equal(reports.length, 1, "a failure is reported once, not on every try");
+  } finally {
+    stop();
+  }
+});
