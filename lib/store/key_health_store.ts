@@ -159,7 +159,7 @@ export class KeyHealthStore {
     // A write of this instance made while listing would be undone by the older list: list again.
     for (let attempt = 0; attempt < 5; attempt++) {
       const gen = this.#gen;
-      this.#seenVersion = (await this.kv.get(keys.keyHealthVersion())).versionstamp;
+      const seen = (await this.kv.get(keys.keyHealthVersion())).versionstamp;
       const next = new Map<string, KeyState>();
       for await (const e of this.kv.list<KeyState>({ prefix: keys.keyHealthPrefix() })) {
         const [, upstream, keyId, model] = e.key as [string, string, string, string];
@@ -167,6 +167,8 @@ export class KeyHealthStore {
       }
       if (gen !== this.#gen) continue;
       this.#states = next;
+      // Only once the states are in: a reload that failed half-way must look unseen, to be redone.
+      this.#seenVersion = seen;
       break;
     }
     for (const l of this.#listeners) l();
