@@ -12,8 +12,22 @@ const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefin
     if (!max) return undefined;
     const prompt = positiveInt(/resulted in (\d+) tokens/i.exec(m)?.[1]) ??
       positiveInt(/\((\d+) in the messages/i.exec(m)?.[1]) ??
-      positiveInt(/your request has (\d+) input tokens/i.exec(m)?.[1]);
-    return prompt && prompt >= max ? { tokens: prompt, max } : undefined;
+      positiveInt(/your request has (\d+) input tokens/i.exec(m)?.[1]) ??
+      // vLLM 0.9: "However, you requested 9000 tokens in the messages"; recent vLLM: "your
+      // prompt contains 10000 input tokens, for a total of"
+      positiveInt(/you requested (\d+) tokens in the messages/i.exec(m)?.[1]) ??
+      positiveInt(/your prompt contains (\d+) input tokens/i.exec(m)?.[1]);
+    if (prompt) return prompt >= max ? { tokens: prompt, max } : undefined;
+    // Recent vLLM counts a prompt only up to the window ("contains at least 20961 input
+    // tokens", or its characters): it comes here when no max_tokens left it room.
+    return /your prompt contains (?:at least \d+ input tokens|\d+ characters)/i.test(m)
+      ? {}
+      : undefined;
+  },
+  // vLLM's renderer: "Input length (196905) exceeds model's maximum context length (196608)."
+  (m) => {
+    const hit = /input length \((\d+)\) exceeds model's maximum context length \((\d+)\)/i.exec(m);
+    return hit ? { tokens: positiveInt(hit[1]), max: positiveInt(hit[2]) } : undefined;
   },
   // OpenAI's newer models: "Input tokens exceed the configured limit of 272000 tokens. Your
   // messages resulted in 300000 tokens."

@@ -51,6 +51,42 @@ const CONTEXT_PATTERNS: Array<(m: string) => { context: number; prompt: number }
       : undefined,
 ];
 
+/**
+ * Recent vLLM (0.25, 0.30) counts the prompt only as far as the window allows, so its refusal
+ * names a lower bound ("your prompt contains at least 20961 input tokens"), or, when max_tokens
+ * leaves the prompt no room at all, its characters ("which is the upper bound for 0 input
+ * tokens"). Its exact form ("your prompt contains 19000 input tokens, for a total of") names it.
+ */
+const WINDOW = /maximum context length is (\d+) tokens\. However, you requested \d+ output tokens/i;
+const EXACT_PROMPT = /your prompt contains (\d+) input tokens/i;
+const LEAST_PROMPT = /your prompt contains at least (\d+) input tokens/i;
+const CHARS_PROMPT = /which is the upper bound for (\d+) input tokens/i;
+/** Characters a token a prompt the upstream did not count is guessed at, and after a refusal. */
+const CHARS_PER_TOKEN = 4;
+const CHARS_PER_TOKEN_DENSER = 3;
+
+function promptInWindow(
+  message: string,
+  context: number,
+  promptChars: number,
+  refused: number,
+) {
+  const exact = positiveInt(EXACT_PROMPT.exec(message)?.[1]);
+  if (exact) return exact < context ? { context, prompt: exact } : undefined;
+  const least = positiveInt(LEAST_PROMPT.exec(message)?.[1]);
+  const over = CHARS_PROMPT.exec(message)?.[1];
+  if (!least && over === undefined) return undefined;
+  // What the upstream counted is only a floor: the request's own length says more. A floor above
+  // the guess is a prompt denser than guessed: a tenth more than the floor, then.
+  const floor = least ?? Number(over) + 1;
+  const guess = Math.ceil(promptChars / (refused ? CHARS_PER_TOKEN_DENSER : CHARS_PER_TOKEN));
+  let prompt = guess > floor ? guess : Math.ceil(floor * 1.1);
+  // Refused within the first guess, a prompt the denser one fills the window with lies between
+  // the floor and the window: half way.
+  if (refused && prompt >= context) prompt = Math.ceil((floor + context) / 2);
+  return prompt < context ? { context, prompt } : undefined;
+}
+
 function pair(hit: RegExpExecArray | null): { context: number; prompt: number } | undefined {
   const context = positiveInt(hit?.[1]);
   const prompt = positiveInt(hit?.[2]);
@@ -59,14 +95,24 @@ function pair(hit: RegExpExecArray | null): { context: number; prompt: number } 
 
 const MESSAGE_READ_MAX = 4096;
 
-/** What an upstream's error message says about the output tokens it accepts, if anything. */
-export function outputLimitFromError(whole: string): OutputLimitHint | undefined {
+/**
+ * What an upstream's error message says about the output tokens it accepts, if anything;
+ * `promptChars` (the request's length) sizes a prompt the message does not count, guessed denser
+ * after `refused` retries within such a guess were refused too.
+ */
+export function outputLimitFromError(
+  whole: string,
+  promptChars = 0,
+  refused = 0,
+): OutputLimitHint | undefined {
   // Limits are named in a sentence or two; past that some patterns would take seconds to fail.
   const message = whole.slice(0, MESSAGE_READ_MAX);
   for (const pattern of CONTEXT_PATTERNS) {
     const hit = pattern(message);
     if (hit) return hit;
   }
+  const context = positiveInt(WINDOW.exec(message)?.[1]);
+  if (context) return promptInWindow(message, context, promptChars, refused);
   for (const pattern of OUTPUT_PATTERNS) {
     const output = pattern(message);
     if (output !== undefined) return { output };

@@ -221,7 +221,8 @@ async function route(
         });
       }
     }
-    let limitRetried = false;
+    /** Retries within a limit an upstream named: a prompt it did not count may take a second. */
+    let limitRetries = 0;
     /** The output tokens the upstream's last refusal left for this very request. */
     let retryCap: number | undefined;
     let betaRetries = 0;
@@ -273,11 +274,13 @@ async function route(
         ms: s.now() - started,
       });
       if (!failure.keyFault) {
-        const hint = failure.status === 400 ? outputLimitFromError(failure.message) : undefined;
+        const hint = failure.status === 400
+          ? outputLimitFromError(failure.message, call.raw.length, limitRetries)
+          : undefined;
         const limit = hint && limitOf(hint);
         const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
-        if (limit !== undefined && limit < asked && !limitRetried) {
-          limitRetried = true;
+        if (limit !== undefined && limit < asked && limitRetries < 2) {
+          limitRetries++;
           retryCap = limit;
           s.outputLimits.learn(upstream.name, model, hint!, call.raw.length);
           s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {

@@ -1,7 +1,7 @@
 // The real Claude Code CLI through the proxy to each kind of upstream: a plain answer, and a
 // Bash tool round trip whose result reaches the model.
 import assert from "node:assert/strict";
-import { CLAUDE_BIN, runClaude } from "./helpers/claude_code.ts";
+import { CLAUDE_BIN, claudeSession, runClaude } from "./helpers/claude_code.ts";
 import { ACCESS_KEY, startTestServer } from "./helpers/server.ts";
 import { startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
 import { openaiChunk, startFakeOpenAI } from "./fakes/openai_upstream.ts";
@@ -199,6 +199,59 @@ Deno.test({
       assert.equal(run.code, 0, run.stdout + run.stderr);
       assert.match(run.result.result, /Hello from fake Anthropic/);
     } finally {
+      await server.close();
+      await fake.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "claude code: through vLLM with a window smaller than its max_tokens, a session works and is compacted when it outgrows the window",
+  ignore,
+  async fn() {
+    // Qwen3-32B's window: Claude Code's 64000 output tokens leave its prompt no room.
+    const fake = await startFakeOpenAI({ strictTemplate: true, contextWindow: 40_960 });
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "vllm",
+          baseUrl: fake.url,
+          serviceType: "custom",
+          apiKeys: [],
+          models: { default: "Qwen/Qwen3-32B" },
+        }],
+      },
+    });
+    const session = await claudeSession(server.url);
+    try {
+      // About 12k tokens each: the first fits beside Claude Code's own 19k, the second does not.
+      const lines = Array.from(
+        { length: 600 },
+        (_, i) => `line ${i} ${"lorem ipsum dolor ".repeat(4)}`,
+      );
+      const read = async (name: string, args: string[]) => {
+        const path = `${session.cwd}/${name}`;
+        await Deno.writeTextFile(path, lines.join("\n"));
+        return await session.run(
+          `use tool Read with {"file_path":"${path}"}`,
+          ["--allowedTools", "Read", ...args],
+        );
+      };
+      const first = await read("a.txt", []);
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      assert.match(first.result.result, /Tool result received: .*line 0/);
+      assert.equal(fake.requests[0].body.max_tokens, 64_000, "refused, then retried within");
+
+      const second = await read("b.txt", ["--continue"]);
+      assert.equal(second.code, 0, second.stdout + second.stderr);
+      assert.equal(second.result.is_error, false);
+      const summarised = fake.requests.some((r) =>
+        /do not call any tools/i.test(JSON.stringify(r.body.messages.at(-1)))
+      );
+      assert.ok(summarised, "Claude Code compacted the conversation");
+    } finally {
+      await session.close();
       await server.close();
       await fake.close();
     }

@@ -369,6 +369,12 @@ export interface CompatRules {
   toolCallReasoning?: boolean;
   /** DeepSeek: `response_format` is `text` or `json_object`, the latter with "json" in the prompt. */
   jsonObjectOnly?: boolean;
+  /**
+   * vLLM's max_model_len, shared by the prompt (counted here as its JSON over four) and
+   * max_tokens, refused as recent vLLM words it: it counts the prompt only as far as the
+   * window, so it names a lower bound, or the prompt's characters when max_tokens leaves none.
+   */
+  contextWindow?: number;
 }
 
 /** The top-level fields api.mistral.ai takes; any other is refused. */
@@ -421,6 +427,32 @@ function checkMistralId(id: unknown): void {
     null,
     "3280",
   );
+}
+
+/** Characters a token vLLM assumes at most, before it counts a prompt's tokens. */
+const VLLM_MAX_CHARS_PER_TOKEN = 10;
+
+/** The message current vLLM refuses a request with that does not fit its window, if any. */
+export function vllmWindowRefusal(body: any, window: number): string | undefined {
+  const chars = JSON.stringify([body.messages, body.tools ?? null]).length;
+  const prompt = Math.ceil(chars / 4);
+  const asked = body.max_completion_tokens ?? body.max_tokens ?? Math.max(0, window - prompt);
+  const room = Math.max(0, window - asked);
+  const head =
+    `This model's maximum context length is ${window} tokens. However, you requested ${asked} output tokens and your prompt contains`;
+  const tail =
+    "Please reduce the length of the input prompt or the number of requested output tokens.";
+  if (chars > room * VLLM_MAX_CHARS_PER_TOKEN) {
+    return `${head} ${chars} characters (more than ${
+      room * VLLM_MAX_CHARS_PER_TOKEN
+    } characters, which is the upper bound for ${room} input tokens). ${tail} (parameter=input_text, value=${chars})`;
+  }
+  if (prompt > room) {
+    return `${head} at least ${room + 1} input tokens, for a total of at least ${
+      window + 1
+    } tokens. ${tail} (parameter=input_tokens, value=${room + 1})`;
+  }
+  return undefined;
 }
 
 function checkCompat(messages: any[], rules: CompatRules): void {
@@ -609,9 +641,11 @@ function defaultAnswer(messages: any[]): Answer {
     return { text: `Tool result received: ${contentText(last.content).slice(0, 200)}` };
   }
   const lastUser = [...messages].reverse().find((m) => m?.role === "user");
-  const match = /use tool ([A-Za-z0-9_-]+) with (?:JSON\s*)?(\{[\s\S]*\})/.exec(
-    contentText(lastUser?.content),
-  );
+  const asked = contentText(lastUser?.content);
+  // Told not to (Claude Code's compaction request quotes the user's last words after it), a model
+  // answers in text.
+  if (/do not call any tools/i.test(asked)) return { text: "Summary of the conversation so far." };
+  const match = /use tool ([A-Za-z0-9_-]+) with (?:JSON\s*)?(\{[\s\S]*\})/.exec(asked);
   if (match) return { tool: match[1], args: match[2] };
   return { text: "Hello from fake OpenAI" };
 }
@@ -905,6 +939,15 @@ export function startFakeOpenAI(
     } catch (e) {
       if (!(e instanceof Invalid)) throw e;
       return jsonResponse(400, openaiError(e.message, "invalid_request_error", e.code, e.param));
+    }
+    const tooLong = options.contextWindow
+      ? vllmWindowRefusal(body, options.contextWindow)
+      : undefined;
+    if (tooLong) {
+      const param = tooLong.includes("characters") ? "input_text" : "input_tokens";
+      return jsonResponse(400, {
+        error: { message: tooLong, type: "BadRequestError", param, code: 400 },
+      });
     }
     return answer(queue.shift() ?? defaultReply(body, options));
   };

@@ -340,6 +340,27 @@ Deno.test("fake in compat modes refuses what strict chat templates and Groq refu
   }
 });
 
+Deno.test("fake with a context window refuses as current vLLM does: characters, then a floor", async () => {
+  await withFake(async (fake) => {
+    // About 9500 characters, 2400 tokens.
+    const messages = [{ role: "user", content: "word ".repeat(1900) }];
+    const ask = (max_tokens: number) => post(fake, { model: "m", messages, max_tokens });
+    let res = await ask(5000);
+    assert.equal(res.status, 400);
+    assert.match(
+      res.json.error.message,
+      /^This model's maximum context length is 5000 tokens\. However, you requested 5000 output tokens and your prompt contains \d+ characters \(more than 0 characters, which is the upper bound for 0 input tokens\)/,
+    );
+    res = await ask(4000);
+    assert.equal(res.status, 400);
+    assert.match(
+      res.json.error.message,
+      /you requested 4000 output tokens and your prompt contains at least 1001 input tokens, for a total of at least 5001 tokens/,
+    );
+    assert.equal((await ask(2000)).status, 200);
+  }, { contextWindow: 5000 });
+});
+
 Deno.test("fake checks the key when asked to, and the queue waits for a valid request", async () => {
   await withFake(async (fake) => {
     fake.enqueue({

@@ -26,6 +26,28 @@ Deno.test("context overflow: each upstream's wording is said as Anthropic says i
       "prompt is too long: 2000000 tokens > 1048576 maximum",
     ],
     ["the request exceeds the available context size, try increasing it", "prompt is too long"],
+    // vLLM 0.9, a prompt alone over the window
+    [
+      "This model's maximum context length is 32768 tokens. However, you requested 32818 tokens in the messages, Please reduce the length of the messages.",
+      "prompt is too long: 32818 tokens > 32768 maximum",
+    ],
+    // Recent vLLM: exact, counted only up to the window, and counted in characters
+    [
+      "This model's maximum context length is 8192 tokens. However, you requested 64 output tokens and your prompt contains 10000 input tokens, for a total of 10064 tokens. Please reduce the length of the input prompt or the number of requested output tokens.",
+      "prompt is too long: 10000 tokens > 8192 maximum",
+    ],
+    [
+      "This model's maximum context length is 32768 tokens. However, you requested 0 output tokens and your prompt contains at least 32769 input tokens, for a total of at least 32769 tokens. Please reduce the length of the input prompt or the number of requested output tokens. (parameter=input_tokens, value=32769)",
+      "prompt is too long",
+    ],
+    [
+      "This model's maximum context length is 40960 tokens. However, you requested 64000 output tokens and your prompt contains 300000 characters (more than 0 characters, which is the upper bound for 0 input tokens). Please reduce the length of the input prompt or the number of requested output tokens.",
+      "prompt is too long",
+    ],
+    [
+      "Input length (196905) exceeds model's maximum context length (196608).",
+      "prompt is too long: 196905 tokens > 196608 maximum",
+    ],
     // A max_tokens refusal is not an overflow: the output limits retry it.
     [
       "This model's maximum context length is 32768 tokens. However, you requested 64100 tokens (100 in the messages, 64000 in the completion).",

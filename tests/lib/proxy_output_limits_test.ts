@@ -2,6 +2,8 @@
 // max_tokens is retried within what the prompt leaves, and a long prompt's refusal does not cap
 // the answers of later, shorter ones.
 import assert from "node:assert/strict";
+import Anthropic from "@anthropic-ai/sdk";
+import { startFakeOpenAI } from "../fakes/openai_upstream.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
 
 const CONTEXT = 32_768;
@@ -70,4 +72,33 @@ Deno.test("a context-window refusal is retried within what this prompt leaves, a
   assert.equal((await ask(long)).stop_reason, "end_turn");
   assert.equal(t.fake.sent.length, 4);
   assert.ok(t.fake.sent[3].maxTokens <= CONTEXT - t.fake.sent[3].prompt);
+});
+
+Deno.test("current vLLM, which names only a floor of the prompt, is retried within its window; a prompt over it is too long", async () => {
+  const window = 40_960;
+  await using t = await proxyTo(
+    await startFakeOpenAI({ strictTemplate: true, contextWindow: window }),
+    {
+      name: "vllm",
+      serviceType: "custom",
+      apiKeys: [],
+      models: { default: "Qwen/Qwen3-32B" },
+    },
+  );
+  const ask = (text: string) =>
+    t.client.messages.stream({
+      model: "claude-sonnet-4-5",
+      max_tokens: 64_000,
+      messages: [{ role: "user", content: text }],
+    }).finalMessage();
+  const answer = await ask("word ".repeat(16_000));
+  assert.equal(answer.stop_reason, "end_turn");
+  const sent = t.fake.requests.map((r) => r.body.max_tokens);
+  assert.equal(sent[0], 64_000);
+  assert.ok(sent.length <= 3, `tried ${sent.join(", ")}`);
+
+  // A prompt the window cannot hold comes back in Anthropic's words, for Claude Code to compact.
+  const err = await ask("word ".repeat(60_000)).catch((e) => e);
+  assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+  assert.match(err.message, /prompt is too long/);
 });
