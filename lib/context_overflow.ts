@@ -24,11 +24,41 @@ const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefin
       ? {}
       : undefined;
   },
-  // vLLM's renderer: "Input length (196905) exceeds model's maximum context length (196608)."
-  (m) => {
-    const hit = /input length \((\d+)\) exceeds model's maximum context length \((\d+)\)/i.exec(m);
-    return hit ? { tokens: positiveInt(hit[1]), max: positiveInt(hit[2]) } : undefined;
-  },
+  // vLLM's renderer: "Input length (196905) exceeds model's maximum context length (196608)";
+  // SGLang: "The input (50000 tokens) is longer than the model's context length (40960 tokens)",
+  // its scheduler: "Input length (50000 tokens) exceeds the maximum allowed length (40960
+  // tokens)"; llama.cpp: "request (50000 tokens) exceeds the available context size (40960
+  // tokens)"
+  (m) =>
+    figures(
+      /(?:input length|the input|request) \((\d+)(?: tokens)?\) (?:exceeds model's maximum context length|is longer than the model's context length|exceeds the maximum allowed length|exceeds the available context size) \((\d+)/i
+        .exec(m),
+    ),
+  // SGLang: "maximum context length of 40960 tokens. You requested a total of 107000 tokens:
+  // 43000 tokens from the input messages and 64000 tokens for the completion"
+  (m) =>
+    over(
+      /maximum context length of (\d+) tokens\. You requested a total of \d+ tokens: (\d+) tokens from the input messages/i
+        .exec(m),
+    ),
+  // TGI: "`inputs` tokens + `max_new_tokens` must be <= 32768. Given: 40000 `inputs` tokens", or
+  // "`inputs` must have less than 32768 tokens. Given: 40000"
+  (m) =>
+    over(
+      /`inputs` tokens \+ `max_new_tokens` must be <= (\d+)\. Given: (\d+) `inputs` tokens/i.exec(
+        m,
+      ),
+    ) ??
+      over(/`inputs` must have less than (\d+) tokens\. Given: (\d+)/i.exec(m)),
+  // vLLM 0.16 and 0.17 count a prompt only up to the window ("You passed 40961 input tokens ...
+  // the model's context length is only 40960 tokens"); vLLM refuses max_tokens over the whole
+  // window ("cannot be greater than max_model_len"): either comes here when no max_tokens left
+  // the prompt room.
+  (m) =>
+    /You passed \d+ input (?:tokens|characters) and requested \d+ output tokens\. However, the model's context length is only \d+ tokens|cannot be greater than max_model_len/i
+        .test(m)
+      ? {}
+      : undefined,
   // OpenAI's newer models: "Input tokens exceed the configured limit of 272000 tokens. Your
   // messages resulted in 300000 tokens."
   (m) => {
@@ -50,6 +80,18 @@ const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefin
       ? {}
       : undefined,
 ];
+
+/** Tokens over a maximum, from a match of [tokens, maximum]. */
+function figures(hit: RegExpExecArray | null) {
+  return hit ? { tokens: positiveInt(hit[1]), max: positiveInt(hit[2]) } : undefined;
+}
+
+/** A prompt over its maximum, from a match of [maximum, prompt]; a smaller one is not. */
+function over(hit: RegExpExecArray | null) {
+  const max = positiveInt(hit?.[1]);
+  const tokens = positiveInt(hit?.[2]);
+  return max && tokens && tokens >= max ? { tokens, max } : undefined;
+}
 
 /** The upstream's context-overflow message in Anthropic's words, or undefined for any other. */
 export function promptTooLong(message: string): string | undefined {

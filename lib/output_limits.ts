@@ -49,36 +49,73 @@ const CONTEXT_PATTERNS: Array<(m: string) => { context: number; prompt: number }
       ? pair(/maximum context length is (\d+) tokens and your request has (\d+) input tokens/i
         .exec(m))
       : undefined,
+  // vLLM 0.18 and later, when it counted the whole prompt: "maximum context length is 40960
+  // tokens. However, you requested 64000 output tokens and your prompt contains 19000 input tokens"
+  (m) =>
+    pair(
+      /maximum context length is (\d+) tokens\. However, you requested \d+ output tokens and your prompt contains (\d+) input tokens/i
+        .exec(m),
+    ),
+  // SGLang: "maximum context length of 40960 tokens. You requested a total of 83000 tokens: 19000
+  // tokens from the input messages and 64000 tokens for the completion"
+  (m) =>
+    pair(
+      /maximum context length of (\d+) tokens\. You requested a total of \d+ tokens: (\d+) tokens from the input messages/i
+        .exec(m),
+    ),
+  // TGI: "`inputs` tokens + `max_new_tokens` must be <= 32768. Given: 19000 `inputs` tokens"
+  (m) =>
+    pair(
+      /`inputs` tokens \+ `max_new_tokens` must be <= (\d+)\. Given: (\d+) `inputs` tokens/i.exec(
+        m,
+      ),
+    ),
 ];
 
 /**
- * Recent vLLM (0.25, 0.30) counts the prompt only as far as the window allows, so its refusal
- * names a lower bound ("your prompt contains at least 20961 input tokens"), or, when max_tokens
- * leaves the prompt no room at all, its characters ("which is the upper bound for 0 input
- * tokens"). Its exact form ("your prompt contains 19000 input tokens, for a total of") names it.
+ * Windows whose refusal names only a floor of the prompt, as [window, floor]: vLLM counts a
+ * prompt only as far as the window allows, and not at all when max_tokens leaves it no room.
  */
-const WINDOW = /maximum context length is (\d+) tokens\. However, you requested \d+ output tokens/i;
-const EXACT_PROMPT = /your prompt contains (\d+) input tokens/i;
-const LEAST_PROMPT = /your prompt contains at least (\d+) input tokens/i;
-const CHARS_PROMPT = /which is the upper bound for (\d+) input tokens/i;
+const FLOOR_PATTERNS: Array<(m: string) => [number, number] | undefined> = [
+  // vLLM 0.18 and later: "maximum context length is 40960 tokens. However, you requested 20000
+  // output tokens and your prompt contains at least 20961 input tokens", or "... contains 76000
+  // characters (more than 0 characters, which is the upper bound for 0 input tokens)"
+  (m) => {
+    const hit =
+      /maximum context length is (\d+) tokens\. However, you requested \d+ output tokens and your prompt contains (?:at least (\d+) input tokens|\d+ characters \(more than \d+ characters, which is the upper bound for (\d+) input tokens)/i
+        .exec(m);
+    return window(hit?.[1], hit?.[2] ? Number(hit[2]) : Number(hit?.[3]) + 1);
+  },
+  // vLLM 0.16 and 0.17: "You passed 20961 input tokens (or 76000 input characters) and requested
+  // 20000 output tokens. However, the model's context length is only 40960 tokens"
+  (m) => {
+    const hit =
+      /You passed (\d+) input (tokens|characters) and requested \d+ output tokens\. However, the model's context length is only (\d+) tokens/i
+        .exec(m);
+    return window(hit?.[3], /^tokens$/i.test(hit?.[2] ?? "") ? Number(hit![1]) : 1);
+  },
+  // vLLM and TensorRT-LLM, max_tokens over the whole window: "max_tokens=64000 cannot be greater
+  // than max_model_len=max_total_tokens=40960"
+  (m) =>
+    window(
+      /max_(?:completion_)?tokens=\d+ cannot be greater than max_model_len=(?:max_total_tokens=)?(\d+)/i
+        .exec(m)?.[1],
+      1,
+    ),
+];
+
+function window(context: string | undefined, floor: number): [number, number] | undefined {
+  const size = positiveInt(context);
+  return size ? [size, Number.isFinite(floor) && floor > 0 ? floor : 1] : undefined;
+}
+
 /** Characters a token a prompt the upstream did not count is guessed at, and after a refusal. */
 const CHARS_PER_TOKEN = 4;
 const CHARS_PER_TOKEN_DENSER = 3;
 
-function promptInWindow(
-  message: string,
-  context: number,
-  promptChars: number,
-  refused: number,
-) {
-  const exact = positiveInt(EXACT_PROMPT.exec(message)?.[1]);
-  if (exact) return exact < context ? { context, prompt: exact } : undefined;
-  const least = positiveInt(LEAST_PROMPT.exec(message)?.[1]);
-  const over = CHARS_PROMPT.exec(message)?.[1];
-  if (!least && over === undefined) return undefined;
-  // What the upstream counted is only a floor: the request's own length says more. A floor above
-  // the guess is a prompt denser than guessed: a tenth more than the floor, then.
-  const floor = least ?? Number(over) + 1;
+/** The prompt of a request refused with only a floor of it named, guessed from its length. */
+function promptInWindow(context: number, floor: number, promptChars: number, refused: number) {
+  // A floor above the guess is a prompt denser than guessed: a tenth more than the floor, then.
   const guess = Math.ceil(promptChars / (refused ? CHARS_PER_TOKEN_DENSER : CHARS_PER_TOKEN));
   let prompt = guess > floor ? guess : Math.ceil(floor * 1.1);
   // Refused within the first guess, a prompt the denser one fills the window with lies between
@@ -111,8 +148,10 @@ export function outputLimitFromError(
     const hit = pattern(message);
     if (hit) return hit;
   }
-  const context = positiveInt(WINDOW.exec(message)?.[1]);
-  if (context) return promptInWindow(message, context, promptChars, refused);
+  for (const pattern of FLOOR_PATTERNS) {
+    const hit = pattern(message);
+    if (hit) return promptInWindow(hit[0], hit[1], promptChars, refused);
+  }
   for (const pattern of OUTPUT_PATTERNS) {
     const output = pattern(message);
     if (output !== undefined) return { output };

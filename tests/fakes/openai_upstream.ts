@@ -371,8 +371,8 @@ export interface CompatRules {
   jsonObjectOnly?: boolean;
   /**
    * vLLM's max_model_len, shared by the prompt (counted here as its JSON over four) and
-   * max_tokens, refused as recent vLLM words it: it counts the prompt only as far as the
-   * window, so it names a lower bound, or the prompt's characters when max_tokens leaves none.
+   * max_tokens, refused as recent vLLM words it: max_tokens over the window by itself, else it
+   * counts the prompt only as far as the window, so it names a lower bound or its characters.
    */
   contextWindow?: number;
 }
@@ -437,7 +437,10 @@ export function vllmWindowRefusal(body: any, window: number): string | undefined
   const chars = JSON.stringify([body.messages, body.tools ?? null]).length;
   const prompt = Math.ceil(chars / 4);
   const asked = body.max_completion_tokens ?? body.max_tokens ?? Math.max(0, window - prompt);
-  const room = Math.max(0, window - asked);
+  if (asked > window) {
+    return `max_tokens=${asked} cannot be greater than max_model_len=max_total_tokens=${window}. Please request fewer output tokens.`;
+  }
+  const room = window - asked;
   const head =
     `This model's maximum context length is ${window} tokens. However, you requested ${asked} output tokens and your prompt contains`;
   const tail =

@@ -340,12 +340,18 @@ Deno.test("fake in compat modes refuses what strict chat templates and Groq refu
   }
 });
 
-Deno.test("fake with a context window refuses as current vLLM does: characters, then a floor", async () => {
+Deno.test("fake with a context window refuses as current vLLM does: max_tokens, characters, then a floor", async () => {
   await withFake(async (fake) => {
     // About 9500 characters, 2400 tokens.
     const messages = [{ role: "user", content: "word ".repeat(1900) }];
     const ask = (max_tokens: number) => post(fake, { model: "m", messages, max_tokens });
-    let res = await ask(5000);
+    let res = await ask(64000);
+    assert.equal(res.status, 400);
+    assert.equal(
+      res.json.error.message,
+      "max_tokens=64000 cannot be greater than max_model_len=max_total_tokens=5000. Please request fewer output tokens.",
+    );
+    res = await ask(5000);
     assert.equal(res.status, 400);
     assert.match(
       res.json.error.message,

@@ -48,6 +48,41 @@ Deno.test("context overflow: each upstream's wording is said as Anthropic says i
       "Input length (196905) exceeds model's maximum context length (196608).",
       "prompt is too long: 196905 tokens > 196608 maximum",
     ],
+    // SGLang, its scheduler, llama.cpp with figures, TGI
+    [
+      "Requested token count exceeds the model's maximum context length of 40960 tokens. You requested a total of 107000 tokens: 43000 tokens from the input messages and 64000 tokens for the completion.",
+      "prompt is too long: 43000 tokens > 40960 maximum",
+    ],
+    [
+      "The input (50000 tokens) is longer than the model's context length (40960 tokens).",
+      "prompt is too long: 50000 tokens > 40960 maximum",
+    ],
+    [
+      "Input length (50000 tokens) exceeds the maximum allowed length (40960 tokens). Use a shorter input or enable --allow-auto-truncate.",
+      "prompt is too long: 50000 tokens > 40960 maximum",
+    ],
+    [
+      "request (50000 tokens) exceeds the available context size (40960 tokens), try increasing it",
+      "prompt is too long: 50000 tokens > 40960 maximum",
+    ],
+    [
+      "Input validation error: `inputs` must have less than 32768 tokens. Given: 40000",
+      "prompt is too long: 40000 tokens > 32768 maximum",
+    ],
+    // Refusals that leave a smaller max_tokens room say nothing of an overflow by themselves:
+    // they come here when the prompt, guessed from its length, fills the window.
+    [
+      "max_tokens=64000 cannot be greater than max_model_len=max_total_tokens=40960. Please request fewer output tokens.",
+      "prompt is too long",
+    ],
+    [
+      "You passed 40961 input tokens and requested 64000 output tokens. However, the model's context length is only 40960 tokens, resulting in a maximum input length of 0 tokens.",
+      "prompt is too long",
+    ],
+    [
+      "Requested token count exceeds the model's maximum context length of 40960 tokens. You requested a total of 83000 tokens: 19000 tokens from the input messages and 64000 tokens for the completion.",
+      undefined,
+    ],
     // A max_tokens refusal is not an overflow: the output limits retry it.
     [
       "This model's maximum context length is 32768 tokens. However, you requested 64100 tokens (100 in the messages, 64000 in the completion).",

@@ -85,6 +85,41 @@ Deno.test("output limits: current vLLM, which counts a prompt only up to its win
   assert.equal(outputLimitFromError(exact.replace("19000 input", "50000 input"), 10), undefined);
 });
 
+Deno.test("output limits: SGLang's, TGI's and earlier vLLM's window refusals are retried within the window", () => {
+  const cases: Array<[string, ReturnType<typeof outputLimitFromError>]> = [
+    [
+      "Requested token count exceeds the model's maximum context length of 40960 tokens. You requested a total of 83000 tokens: 19000 tokens from the input messages and 64000 tokens for the completion.",
+      { context: 40960, prompt: 19000 },
+    ],
+    [
+      "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 32768. Given: 19000 `inputs` tokens and 64000 `max_new_tokens`",
+      { context: 32768, prompt: 19000 },
+    ],
+    // Over the whole window (vLLM, TensorRT-LLM): the prompt is guessed from the request's length.
+    [
+      "max_tokens=64000 cannot be greater than max_model_len=max_total_tokens=40960. Please request fewer output tokens.",
+      { context: 40960, prompt: 20000 },
+    ],
+    // vLLM 0.16 and 0.17 name a floor, or the prompt's characters.
+    [
+      "You passed 76000 input characters and requested 64000 output tokens. However, the model's context length is only 40960 tokens, resulting in a maximum input length of 0 tokens.",
+      { context: 40960, prompt: 20000 },
+    ],
+    [
+      "You passed 20961 input tokens and requested 20000 output tokens. However, the model's context length is only 40960 tokens, resulting in a maximum input length of 20960 tokens.",
+      { context: 40960, prompt: 23058 },
+    ],
+    // A prompt over the window is no output limit.
+    [
+      "Requested token count exceeds the model's maximum context length of 40960 tokens. You requested a total of 107000 tokens: 43000 tokens from the input messages and 64000 tokens for the completion.",
+      undefined,
+    ],
+  ];
+  for (const [message, hint] of cases) {
+    assert.deepEqual(outputLimitFromError(message, 80_000), hint, message);
+  }
+});
+
 Deno.test("output limits: a context window leaves each request what its own prompt does not use", () => {
   const limits = new OutputLimits();
   const hint = outputLimitFromError(
