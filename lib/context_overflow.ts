@@ -1,10 +1,11 @@
 // Claude Code compacts the conversation when the API says "prompt is too long: N tokens > M
 // maximum". Other upstreams word a full context window their own way; it is said Anthropic's way,
 // with their words kept after it.
+import { inputsOf } from "./output_limits.ts";
 import { positiveInt } from "./positive_int.ts";
 
 const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefined> = [
-  // OpenAI, DeepSeek, OpenRouter, old vLLM: "maximum context length is 128000 tokens. However,
+  // OpenAI, DeepSeek, OpenRouter, vLLM: "maximum context length is 128000 tokens. However,
   // your messages resulted in 130000 tokens" / "you requested 70000 tokens (70000 in the
   // messages, 0 in the completion)"
   (m) => {
@@ -16,7 +17,9 @@ const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefin
       // vLLM 0.9: "However, you requested 9000 tokens in the messages"; recent vLLM: "your
       // prompt contains 10000 input tokens, for a total of"
       positiveInt(/you requested (\d+) tokens in the messages/i.exec(m)?.[1]) ??
-      positiveInt(/your prompt contains (\d+) input tokens/i.exec(m)?.[1]);
+      positiveInt(/your prompt contains (\d+) input tokens/i.exec(m)?.[1]) ??
+      // OpenRouter: "you requested about 150000 tokens (136000 of text input, 64000 in the output)"
+      (inputsOf(/requested about \d+ tokens \(([^)]{1,200})\)/i.exec(m)?.[1] ?? "") || undefined);
     if (prompt) return prompt >= max ? { tokens: prompt, max } : undefined;
     // Recent vLLM counts a prompt only up to the window ("contains at least 20961 input
     // tokens", or its characters): it comes here when no max_tokens left it room.

@@ -63,6 +63,16 @@ const CONTEXT_PATTERNS: Array<(m: string) => { context: number; prompt: number }
       /maximum context length of (\d+) tokens\. You requested a total of \d+ tokens: (\d+) tokens from the input messages/i
         .exec(m),
     ),
+  // OpenRouter: "This endpoint's maximum context length is 131072 tokens. However, you requested
+  // about 150000 tokens (76000 of text input, 10000 of tool input, 64000 in the output)"
+  (m) => {
+    const hit =
+      /maximum context length is (\d+) tokens\. However, you requested about \d+ tokens \(([^)]{1,200})\)/i
+        .exec(m);
+    const context = positiveInt(hit?.[1]);
+    const prompt = hit ? inputsOf(hit[2]) : 0;
+    return context && prompt && prompt < context ? { context, prompt } : undefined;
+  },
   // TGI: "`inputs` tokens + `max_new_tokens` must be <= 32768. Given: 19000 `inputs` tokens"
   (m) =>
     pair(
@@ -122,6 +132,13 @@ function promptInWindow(context: number, floor: number, promptChars: number, ref
   // the floor and the window: half way.
   if (refused && prompt >= context) prompt = Math.ceil((floor + context) / 2);
   return prompt < context ? { context, prompt } : undefined;
+}
+
+/** The sum of OpenRouter's "N of text input, K of tool input" split. */
+export function inputsOf(split: string): number {
+  let sum = 0;
+  for (const [, n] of split.matchAll(/(\d+) of \w+ input/gi)) sum += Number(n);
+  return sum;
 }
 
 function pair(hit: RegExpExecArray | null): { context: number; prompt: number } | undefined {

@@ -48,6 +48,10 @@ Deno.test("context overflow: each upstream's wording is said as Anthropic says i
       "Input length (196905) exceeds model's maximum context length (196608).",
       "prompt is too long: 196905 tokens > 196608 maximum",
     ],
+    [
+      'This endpoint\'s maximum context length is 131072 tokens. However, you requested about 200000 tokens (126000 of text input, 10000 of tool input, 64000 in the output). Please reduce the length of either one, or use the "middle-out" transform to compress your prompt automatically.',
+      "prompt is too long: 136000 tokens > 131072 maximum",
+    ],
     // SGLang, its scheduler, llama.cpp with figures, TGI
     [
       "Requested token count exceeds the model's maximum context length of 40960 tokens. You requested a total of 107000 tokens: 43000 tokens from the input messages and 64000 tokens for the completion.",

@@ -85,7 +85,7 @@ Deno.test("output limits: current vLLM, which counts a prompt only up to its win
   assert.equal(outputLimitFromError(exact.replace("19000 input", "50000 input"), 10), undefined);
 });
 
-Deno.test("output limits: SGLang's, TGI's and earlier vLLM's window refusals are retried within the window", () => {
+Deno.test("output limits: SGLang's, TGI's, OpenRouter's and earlier vLLM's window refusals are retried within the window", () => {
   const cases: Array<[string, ReturnType<typeof outputLimitFromError>]> = [
     [
       "Requested token count exceeds the model's maximum context length of 40960 tokens. You requested a total of 83000 tokens: 19000 tokens from the input messages and 64000 tokens for the completion.",
@@ -108,6 +108,11 @@ Deno.test("output limits: SGLang's, TGI's and earlier vLLM's window refusals are
     [
       "You passed 20961 input tokens and requested 20000 output tokens. However, the model's context length is only 40960 tokens, resulting in a maximum input length of 20960 tokens.",
       { context: 40960, prompt: 23058 },
+    ],
+    // OpenRouter adds up its inputs.
+    [
+      'This endpoint\'s maximum context length is 131072 tokens. However, you requested about 150000 tokens (76000 of text input, 10000 of tool input, 64000 in the output). Please reduce the length of either one, or use the "middle-out" transform to compress your prompt automatically.',
+      { context: 131072, prompt: 86000 },
     ],
     // A prompt over the window is no output limit.
     [
