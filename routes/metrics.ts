@@ -7,11 +7,11 @@ import type { Services } from "../lib/services.ts";
 
 export function metricsRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get("/metrics", async (c) => {
+  app.get("/metrics", (c) => {
     const token = services.config.metricsToken;
     if (token) {
       const given = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1].trim() ?? "";
-      if (!(await secretsEqual(given, token))) {
+      if (!secretsEqual(given, token)) {
         return c.text("Unauthorized: send Authorization: Bearer <METRICS_TOKEN>\n", 401, {
           "www-authenticate": 'Bearer realm="metrics"',
         });

@@ -73,7 +73,7 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
     c.set("session", session);
     if (!["GET", "HEAD", "OPTIONS"].includes(c.req.method)) {
       const token = c.req.header(CSRF_HEADER);
-      if (!token || !await secretsEqual(token, session.csrf)) {
+      if (!token || !secretsEqual(token, session.csrf)) {
         return apiError(c, 403, "permission_error", `Missing or wrong ${CSRF_HEADER} header`);
       }
       return await checkOrigin(c, next);

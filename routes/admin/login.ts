@@ -77,7 +77,7 @@ export function loginRoutes(services: Services, sessions: SessionStore): Hono<Ad
     const address = clientAddress(c);
     const expected = getCookie(c, LOGIN_CSRF_COOKIE);
     const given = field(form, CSRF_FIELD);
-    if (!expected || !given || !await secretsEqual(given, expected)) {
+    if (!expected || !given || !secretsEqual(given, expected)) {
       return c.html(
         LoginPage({
           loginCsrf: loginToken(c),
@@ -101,7 +101,7 @@ export function loginRoutes(services: Services, sessions: SessionStore): Hono<Ad
         429,
       );
     }
-    if (!await secretsEqual(field(form, "password"), password)) {
+    if (!secretsEqual(field(form, "password"), password)) {
       services.log.log("warn", "admin sign-in failed", { address });
       return c.html(
         LoginPage({ loginCsrf: loginToken(c), next, error: "Wrong password." }),

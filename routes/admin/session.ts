@@ -119,7 +119,7 @@ export function requireCsrfToken(): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
     if (["GET", "HEAD", "OPTIONS"].includes(c.req.method)) return await next();
     const given = c.req.header(CSRF_HEADER) ?? await formField(c, CSRF_FIELD);
-    if (!given || !await secretsEqual(given, c.get("session").csrf)) {
+    if (!given || !secretsEqual(given, c.get("session").csrf)) {
       return c.html(
         MessagePage({
           title: "Form refused",
