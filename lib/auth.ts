@@ -28,7 +28,7 @@ export function secretMatcher(expected: string): (given: string) => boolean {
 }
 
 /** The bearer token of an `Authorization` header, if it holds one. */
-function bearerOf(headers: Headers): string | undefined {
+export function bearerOf(headers: Headers): string | undefined {
   const m = headers.get("authorization")?.match(/^Bearer\s+(.+)$/i);
   return m ? m[1].trim() : undefined;
 }

@@ -1,7 +1,7 @@
 // GET /metrics: this instance's counters in Prometheus text format, behind METRICS_TOKEN when set.
 import { Hono } from "hono";
 import type { AppEnv } from "../lib/app.ts";
-import { secretsEqual } from "../lib/auth.ts";
+import { bearerOf, secretsEqual } from "../lib/auth.ts";
 import { keyStateCounts } from "../lib/observability/key_states.ts";
 import type { Services } from "../lib/services.ts";
 
@@ -10,7 +10,7 @@ export function metricsRoutes(services: Services): Hono<AppEnv> {
   app.get("/metrics", (c) => {
     const token = services.config.metricsToken;
     if (token) {
-      const given = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1].trim() ?? "";
+      const given = bearerOf(c.req.raw.headers) ?? "";
       if (!secretsEqual(given, token)) {
         return c.text("Unauthorized: send Authorization: Bearer <METRICS_TOKEN>\n", 401, {
           "www-authenticate": 'Bearer realm="metrics"',

@@ -9,7 +9,7 @@ import {
   keyStatuses,
   versionFromEtag,
 } from "../../lib/admin_service.ts";
-import { secretsEqual } from "../../lib/auth.ts";
+import { bearerOf, secretsEqual } from "../../lib/auth.ts";
 import { repeatedKeys, validateInput } from "../../lib/config_document.ts";
 import type { Services } from "../../lib/services.ts";
 import type { SessionStore } from "../../lib/store/session_store.ts";
@@ -38,8 +38,7 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
   const password = services.config.adminPassword ?? "";
   return async (c, next) => {
     c.header("Cache-Control", "no-store");
-    const auth = c.req.header("authorization");
-    const bearer = auth?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+    const bearer = bearerOf(c.req.raw.headers);
     if (bearer !== undefined) {
       // The sign-in form's throttle, on the same count: a script cannot guess faster than a form.
       const address = clientAddress(c);
