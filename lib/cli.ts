@@ -27,7 +27,14 @@ import {
   useUpstream,
   versionFromEtag,
 } from "./admin_service.ts";
-import { type Config, ConfigError, mergeEnv, parseConfig, parseDotEnv } from "./config.ts";
+import {
+  type Config,
+  ConfigError,
+  environment,
+  mergeEnv,
+  parseConfig,
+  readDotEnv,
+} from "./config.ts";
 import { type ConfigDocument, maskKey, STRATEGIES } from "./config_document.ts";
 import { providerKinds } from "./providers/registry.ts";
 import { StoreBusyError } from "./store/busy_retry.ts";
@@ -113,7 +120,8 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!run) throw new UsageError(`Unknown command "${command}".`);
-    const vars = mergeEnv(readDotEnv(io.dotEnvPath === undefined ? ".env" : io.dotEnvPath), io.env);
+    const dotEnvPath = io.dotEnvPath === undefined ? ".env" : io.dotEnvPath;
+    const vars = mergeEnv(dotEnvPath ? readDotEnv(dotEnvPath) : {}, io.env);
     backend = url
       ? remoteBackend(url, vars.ADMIN_PASSWORD)
       : await localBackend(vars, io.openKv ?? openKv);
@@ -355,15 +363,6 @@ function splitOptions(args: string[]): { url?: string; rest: string[] } {
   return { url, rest };
 }
 
-function readDotEnv(path: string | null): Record<string, string> {
-  if (!path) return {};
-  try {
-    return parseDotEnv(Deno.readTextFileSync(path));
-  } catch {
-    return {};
-  }
-}
-
 async function localBackend(
   vars: Record<string, string | undefined>,
   open: (config: Config) => Promise<Deno.Kv>,
@@ -473,7 +472,7 @@ if (import.meta.main) {
     await runCli(Deno.args, {
       stdout: write(Deno.stdout),
       stderr: write(Deno.stderr),
-      env: Deno.env.toObject(),
+      env: environment(),
     }),
   );
 }

@@ -265,17 +265,36 @@ export function parseConfig(vars: Record<string, string | undefined>): Config {
   };
 }
 
+/**
+ * The variables of a `.env` file; none when there is no such file (or no right to read files, as
+ * on Deno Deploy). One that is there but cannot be read is a ConfigError: its settings (KV_PATH
+ * above all) silently left out would send the server or the CLI to another store.
+ */
+export function readDotEnv(
+  path: string,
+  logFormat: ConfigError["logFormat"] = "text",
+): Record<string, string> {
+  try {
+    return parseDotEnv(Deno.readTextFileSync(path));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotCapable) return {};
+    throw new ConfigError(
+      [`${path}: cannot read it: ${err instanceof Error ? err.message : String(err)}`],
+      logFormat,
+    );
+  }
+}
+
+/** The real environment's variables. */
+export function environment(): Record<string, string> {
+  return Deno.env.toObject();
+}
+
 /** Reads `.env` (when present) under the real environment, which wins, and validates it. */
 export function loadConfig(dotEnvPath = ".env"): Config {
-  let fileVars: Record<string, string> = {};
-  try {
-    fileVars = parseDotEnv(Deno.readTextFileSync(dotEnvPath));
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound) && !(err instanceof Deno.errors.NotCapable)) {
-      throw err;
-    }
-  }
-  return parseConfig(mergeEnv(fileVars, Deno.env.toObject()));
+  const env = environment();
+  const format = env.LOG_FORMAT === "json" ? "json" : "text";
+  return parseConfig(mergeEnv(readDotEnv(dotEnvPath, format), env));
 }
 
 /** Settings for tests and tools: defaults, overridden by the given variables. */

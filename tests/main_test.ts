@@ -456,3 +456,19 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a .env that cannot be read (a directory) stops the server with one line naming it, not a stack trace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+  await Deno.mkdir(`${dir}/.env`);
+  const child = startMain(dir, {});
+  const [status, out, err] = await Promise.all([
+    child.status,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(status.code, 1);
+  assert.equal(out, "");
+  assert.match(err, /\.env: cannot read it/);
+  assert.doesNotMatch(err, /Uncaught|\n\s+at /);
+});

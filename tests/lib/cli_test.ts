@@ -518,3 +518,21 @@ Deno.test("CLI: a config.json saved with a byte order mark (Windows editors) imp
     assert.equal((await readStore(kvPath)).upstream[0].name, "bom");
   });
 });
+
+Deno.test("deno task config with a .env it cannot read says so and exits 1, instead of editing the default store", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cli_dotenv_" });
+  try {
+    await Deno.mkdir(`${dir}/.env`);
+    let err = "";
+    const code = await runCli(["show"], {
+      stdout: () => {},
+      stderr: (t) => err += t,
+      env: { KV_PATH: ":memory:" },
+      dotEnvPath: `${dir}/.env`,
+    });
+    assert.equal(code, 1);
+    assert.match(err, /\.env: cannot read it/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
