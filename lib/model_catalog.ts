@@ -31,14 +31,27 @@ function keyFor(s: Services, upstream: UpstreamConfig): string | undefined {
   return s.pool.order(upstream, "failover", "*")[0]?.key;
 }
 
-async function call(s: Services, req: UpstreamRequest): Promise<Response | undefined> {
+/** Only the model map's names answer then: the operator is told why the upstream's are missing. */
+function listMissing(s: Services, upstream: UpstreamConfig, reason: string): void {
+  s.log.log("warn", "could not get the upstream's model list", {
+    upstream: upstream.name,
+    reason,
+  });
+}
+
+async function call(
+  s: Services,
+  upstream: UpstreamConfig,
+  req: UpstreamRequest,
+): Promise<Response | undefined> {
   try {
     return await s.fetch(req.url, {
       method: req.method ?? "GET",
       headers: req.headers,
       signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
     });
-  } catch {
+  } catch (err) {
+    listMissing(s, upstream, err instanceof Error ? err.message : String(err));
     return undefined;
   }
 }
@@ -52,14 +65,20 @@ async function upstreamModels(
   if (!upstream || !provider?.modelsRequest || !provider.parseModels) return undefined;
   const apiKey = keyFor(s, upstream);
   if (apiKey === undefined) return undefined;
-  const res = await call(s, provider.modelsRequest({ upstream, apiKey, clientHeaders: headers }));
+  const res = await call(
+    s,
+    upstream,
+    provider.modelsRequest({ upstream, apiKey, clientHeaders: headers }),
+  );
   if (!res?.ok) {
+    if (res) listMissing(s, upstream, `status ${res.status}`);
     await res?.body?.cancel();
     return undefined;
   }
   try {
     return provider.parseModels(await res.json());
-  } catch {
+  } catch (err) {
+    listMissing(s, upstream, `unreadable answer: ${err instanceof Error ? err.message : err}`);
     return undefined;
   }
 }
@@ -101,9 +120,11 @@ export async function listModels(
       // is false, and an upstream asked without them hands out its first page every time.
       const res = await call(
         s,
+        upstream,
         provider.modelsRequest({ upstream, apiKey, clientHeaders: headers, clientQuery: query }),
       );
       if (res?.ok) return { relay: relay(res) };
+      if (res) listMissing(s, upstream, `status ${res.status}`);
       await res?.body?.cancel();
     }
   }
@@ -144,6 +165,7 @@ export async function findModel(s: Services, headers: Headers, id: string): Prom
     if (apiKey === undefined) return unknown;
     const res = await call(
       s,
+      upstream,
       provider.modelRequest({ upstream, apiKey, clientHeaders: headers }, id),
     );
     if (res?.ok) return { relay: relay(res) };

@@ -77,3 +77,22 @@ Deno.test("models: retrieve through the passthrough asks the upstream, mapped na
     (err: unknown) => err instanceof Anthropic.NotFoundError,
   );
 });
+
+Deno.test("models: an upstream whose list cannot be had still leaves the map's names, and the log says why", async () => {
+  // Nothing listens on port 1: the upstream's list fails to load.
+  const gone = { url: "http://127.0.0.1:1", close: () => Promise.resolve() };
+  await using t = await proxyTo(gone, {
+    name: "unreachable",
+    serviceType: "openai",
+    apiKeys: ["sk-openai-test-key-bbbb"],
+    models: { "claude-special": "gpt-4o" },
+  });
+  const ids: string[] = [];
+  for await (const model of t.client.models.list()) ids.push(model.id);
+  assert.deepEqual(ids, ["claude-special", "gpt-4o"]);
+  const line = t.server.logs.find((l) => /model list/.test(l));
+  assert.ok(line, `no log line about the model list in:\n${t.server.logs.join("\n")}`);
+  assert.match(line, /WARN/);
+  assert.match(line, /upstream=unreachable/);
+  assert.doesNotMatch(line, /sk-openai-test-key-bbbb/);
+});
