@@ -206,20 +206,8 @@ async function route(
         !fallback,
       )
       : [{ key: "", id: "no-key" }];
-    const usable = candidates.length < upstream.apiKeys.length
-      ? new Set(candidates.map((c) => c.key))
-      : undefined;
-    for (const key of usable ? upstream.apiKeys : []) {
-      if (!usable!.has(key)) {
-        const state = s.pool.health.get(upstream.name, keyId(key), model);
-        rec.attempts.push({
-          upstream: upstream.name,
-          keyId: keyId(key),
-          key: maskKey(key),
-          outcome: "skipped",
-          reason: state ? `${state.state}: ${state.reason}` : "unavailable",
-        });
-      }
+    if (candidates.length < upstream.apiKeys.length) {
+      noteSkippedKeys(s, rec, upstream, candidates, model);
     }
     /** Retries within a limit an upstream named: a prompt it did not count may take a second. */
     let limitRetries = 0;
@@ -244,12 +232,7 @@ async function route(
       const started = s.now();
       const outcome = await attempt(s, provider, ctx, call, deadline, rec, finish);
       if ("response" in outcome) {
-        s.pool.recordSuccess(upstream, candidate).catch((err) =>
-          s.log.log("error", "could not record key health", {
-            requestId: call.requestId,
-            error: String(err),
-          })
-        );
+        s.pool.recordSuccess(upstream, candidate).catch(healthNotRecorded(s, call.requestId));
         rec.attempts.push({
           upstream: upstream.name,
           keyId: candidate.id,
@@ -323,11 +306,8 @@ async function route(
         status: failure.status,
         fault: failure.keyFault,
       });
-      await s.pool.recordFailure(upstream, candidate, model, shown).catch((err) =>
-        s.log.log("error", "could not record key health", {
-          requestId: call.requestId,
-          error: String(err),
-        })
+      await s.pool.recordFailure(upstream, candidate, model, shown).catch(
+        healthNotRecorded(s, call.requestId),
       );
     }
     const recovery = s.pool.soonestRecovery(upstream, model, s.now());
@@ -348,47 +328,95 @@ async function route(
     finish(499, failure);
     return errorFor(failure, call.requestId);
   }
-  let failure: UpstreamFailure;
-  const headers: Record<string, string> = {};
+  const { failure, headers } = exhausted(triedAny, soonest, faults, last);
+  finish(failure.status, failure);
+  return errorFor(failure, call.requestId, headers);
+}
+
+/** Keys the pool set aside for this request, recorded with why, for the log and the admin pages. */
+function noteSkippedKeys(
+  s: Services,
+  rec: RequestRecord,
+  upstream: UpstreamConfig,
+  candidates: Array<{ key: string }>,
+  model: string,
+): void {
+  const usable = new Set(candidates.map((c) => c.key));
+  for (const key of upstream.apiKeys) {
+    if (usable.has(key)) continue;
+    const state = s.pool.health.get(upstream.name, keyId(key), model);
+    rec.attempts.push({
+      upstream: upstream.name,
+      keyId: keyId(key),
+      key: maskKey(key),
+      outcome: "skipped",
+      reason: state ? `${state.state}: ${state.reason}` : "unavailable",
+    });
+  }
+}
+
+/** A key health write that failed costs the request nothing, but the operator hears of it. */
+function healthNotRecorded(s: Services, requestId: string): (err: unknown) => void {
+  return (err) =>
+    s.log.log("error", "could not record key health", { requestId, error: String(err) });
+}
+
+/**
+ * The answer once every key (and fallback) is used up, by what went wrong: all disabled, all
+ * rate limited or cooling down (429 with when to retry), the upstream down (529), or every key
+ * rejected (502, not worth retrying).
+ */
+function exhausted(
+  triedAny: boolean,
+  soonest: number | undefined,
+  faults: Record<"rate_limit" | "auth" | "transient", number>,
+  last: UpstreamFailure | undefined,
+): { failure: UpstreamFailure; headers: Record<string, string> } {
   if (!triedAny && soonest === undefined) {
-    failure = {
-      status: 502,
-      type: "api_error",
-      message: "Every key of the upstream is disabled; re-enable one on the admin pages",
+    return {
+      failure: {
+        status: 502,
+        type: "api_error",
+        message: "Every key of the upstream is disabled; re-enable one on the admin pages",
+      },
+      headers: { "x-should-retry": "false" },
     };
-    headers["x-should-retry"] = "false";
-  } else if (
-    !triedAny || (faults.rate_limit > 0 && faults.auth === 0 && faults.transient === 0)
-  ) {
+  }
+  if (!triedAny || (faults.rate_limit > 0 && faults.auth === 0 && faults.transient === 0)) {
     const wait = Math.max(1, Math.ceil((soonest ?? 60_000) / 1000));
-    headers["retry-after"] = String(wait);
-    failure = {
-      status: 429,
-      type: "rate_limit_error",
-      message: triedAny
-        ? `Every upstream key is rate limited; retry in ${wait}s`
-        : `Every upstream key is cooling down or disabled; retry in ${wait}s`,
+    return {
+      failure: {
+        status: 429,
+        type: "rate_limit_error",
+        message: triedAny
+          ? `Every upstream key is rate limited; retry in ${wait}s`
+          : `Every upstream key is cooling down or disabled; retry in ${wait}s`,
+      },
+      headers: { "retry-after": String(wait) },
     };
-  } else if (faults.transient > 0 || faults.rate_limit > 0) {
-    failure = {
-      status: 529,
-      type: "overloaded_error",
-      message: `Upstream unavailable after trying every key (last error: ${
-        last?.message ?? "none"
-      })`,
+  }
+  if (faults.transient > 0 || faults.rate_limit > 0) {
+    return {
+      failure: {
+        status: 529,
+        type: "overloaded_error",
+        message: `Upstream unavailable after trying every key (last error: ${
+          last?.message ?? "none"
+        })`,
+      },
+      headers: {},
     };
-  } else {
-    failure = {
+  }
+  return {
+    failure: {
       status: 502,
       type: "api_error",
       message: `Every upstream key was rejected (last error: ${
         last?.message ?? "none"
       }); check the keys on the admin pages`,
-    };
-    headers["x-should-retry"] = "false";
-  }
-  finish(failure.status, failure);
-  return errorFor(failure, call.requestId, headers);
+    },
+    headers: { "x-should-retry": "false" },
+  };
 }
 
 function errorFor(
