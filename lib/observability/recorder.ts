@@ -47,19 +47,14 @@ const SAFE_FIELDS = new Set(["requestId", "upstream", "key", "fallbacks", "stop"
  * ENABLE_RESPONSE_LOGS) are handed to `later`: masking kilobytes is work for the flush, not for
  * the request.
  */
-function lineLogger(log: Logger, later: (write: () => void) => void, maxBodyBytes: number): Logger {
-  // Model and upstream names repeat on every line: each distinct one is masked once. The logger
-  // masks every known secret in the whole line again, so one added later is still caught.
-  const masked = new Map<string, string>();
-  const mask = (text: string) => {
-    let out = masked.get(text);
-    if (out === undefined) {
-      out = redactText(text, log.redact);
-      if (masked.size > 1000) masked.clear();
-      masked.set(text, out);
-    }
-    return out;
-  };
+function lineLogger(
+  log: Logger,
+  mask: (text: string) => string,
+  later: (write: () => void) => void,
+  maxBodyBytes: number,
+): Logger {
+  // The logger masks every known secret in the whole line again, so one added after a name was
+  // first masked is still caught.
   return {
     ...log,
     log(level, message, fields) {
@@ -80,6 +75,26 @@ function lineLogger(log: Logger, later: (write: () => void) => void, maxBodyByte
   };
 }
 
+/** Names a client may invent without bound (models): past this many the memory starts over. */
+const MASKED_TEXTS_MAX = 1000;
+
+/**
+ * `redactText`, remembered per text: model and upstream names repeat on every request, in the
+ * log line, the metrics and the usage figures alike, so each distinct one is masked once.
+ */
+function maskedOnce(log: Logger): (text: string) => string {
+  const masked = new Map<string, string>();
+  return (text) => {
+    let out = masked.get(text);
+    if (out === undefined) {
+      out = redactText(text, log.redact);
+      if (masked.size > MASKED_TEXTS_MAX) masked.clear();
+      masked.set(text, out);
+    }
+    return out;
+  };
+}
+
 const PRUNE_EVERY_MS = 3_600_000;
 const ERROR_LOG_EVERY_MS = 60_000;
 
@@ -90,19 +105,9 @@ export function createObservability(
   options: ObservabilityOptions = {},
 ): Observability {
   const now = options.now ?? Date.now;
-  // Model and upstream names repeat on every request: mask each distinct one once.
-  const cleaned = new Map<string, string>();
-  const clean = (text: string) => {
-    let out = cleaned.get(text);
-    if (out === undefined) {
-      out = redactText(text, log.redact);
-      if (cleaned.size > 1000) cleaned.clear();
-      cleaned.set(text, out);
-    }
-    return out;
-  };
+  const clean = maskedOnce(log);
   let bodyLines: Array<() => void> = [];
-  const line = logLineRecorder(lineLogger(log, (write) => {
+  const line = logLineRecorder(lineLogger(log, clean, (write) => {
     bodyLines.push(write);
     logTimer.poke();
   }, config.logBodyMaxBytes));
