@@ -183,6 +183,9 @@ export function limitOf(hint: OutputLimitHint): number {
 
 type Learned = { output: number } | { context: number; charsPerToken: number };
 
+/** Upstream and model pairs remembered at most; far more than any configuration uses. */
+const LEARNED_MAX = 1_000;
+
 /** A prompt's tokens guessed this much high, so a request a bit denser than the last still fits. */
 const SAFETY = 1.05;
 
@@ -206,7 +209,8 @@ export class OutputLimits {
   }
 
   learn(upstream: string, model: string, hint: OutputLimitHint, promptChars: number): void {
-    if (this.#learned.size > 1_000) this.#learned.clear();
+    // The model is the client's to name (unmapped names go through): the memory is bounded.
+    if (this.#learned.size > LEARNED_MAX) this.#learned.clear();
     this.#learned.set(
       `${upstream}\u0000${model}`,
       "output" in hint
