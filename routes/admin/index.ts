@@ -13,7 +13,7 @@ import { keysRoutes } from "./keys.ts";
 import { loginRoutes, logoutRoutes } from "./login.ts";
 import { logsRoutes } from "./logs.ts";
 import { sameOriginOnly } from "./origin_check.ts";
-import { type AdminContext, chrome } from "./respond.ts";
+import { chrome } from "./respond.ts";
 import { type AdminEnv, requireCsrfToken, requireSession } from "./session.ts";
 import { strategyRoutes } from "./strategy.ts";
 import { transferRoutes } from "./transfer.ts";
@@ -62,7 +62,7 @@ export function adminRoutes(services: Services): Hono<AdminEnv> {
   pages.route("/upstreams", keysRoutes(services));
   pages.route("/strategy", strategyRoutes(services));
   pages.route("/", transferRoutes(services));
-  pages.route("/logs", logsRoutes(services, (c) => chrome(c as unknown as AdminContext)));
+  pages.route("/logs", logsRoutes(services));
   pages.all("*", (c) => c.html(NotFoundPage({ chrome: chrome(c), path: c.req.path }), 404));
   app.route("/", pages);
   return app;

@@ -1,14 +1,12 @@
 // /admin/logs: the request log (list, live fragment, detail) and the usage CSV. Mounted by the
 // admin routes behind their session guard; no authentication here.
 import { zValidator } from "@hono/zod-validator";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../lib/app.ts";
 import { usageCsv } from "../../lib/observability/usage_report.ts";
 import type { Services } from "../../lib/services.ts";
 import type { RequestLogFilter, RequestLogPage } from "../../lib/store/request_log_store.ts";
 import { BUCKET_MS, bucketStart, RETENTION_MS } from "../../lib/store/usage_store.ts";
-import type { Chrome } from "../../views/layout.tsx";
 import {
   filterQuery,
   LogDetailPage,
@@ -17,16 +15,8 @@ import {
   LOGS_BASE,
   LogsPage,
 } from "../../views/logs.tsx";
-
-/** What the admin layout needs (the session's CSRF token), from the admin's own middleware. */
-export type ChromeFor = (c: Context<AppEnv>) => Chrome | Promise<Chrome>;
-
-const defaultChrome: ChromeFor = (c) => {
-  const vars = c.var as Record<string, unknown>;
-  const session = vars.session as { csrf?: string } | undefined;
-  const csrf = session?.csrf ?? (typeof vars.csrf === "string" ? vars.csrf : "");
-  return { csrf };
-};
+import { chrome } from "./respond.ts";
+import type { AdminEnv } from "./session.ts";
 
 const PAGE_SIZE = 50;
 
@@ -53,8 +43,8 @@ const CsvQuery = z.object({
 const DetailQuery = ListQuery.pick({ status: true, upstream: true, model: true, errors: true })
   .extend({ b: z.coerce.number().int().min(0).optional().catch(undefined) });
 
-export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChrome): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function logsRoutes(services: Services): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
   const obs = services.observability;
 
   const read = async (q: z.infer<typeof ListQuery>) => {
@@ -81,7 +71,7 @@ export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChr
     const live = !cursor && q.live;
     const upstreams = services.store.snapshot.doc.upstream.map((u) => u.name);
     return c.html(LogsPage({
-      chrome: await chromeFor(c),
+      chrome: chrome(c),
       filter,
       page,
       cursor,
@@ -123,7 +113,6 @@ export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChr
     await obs.flush();
     const q = c.req.valid("query");
     const entry = /^[\w-]{1,100}$/.test(id) ? await obs.requestLog.get(id, q.b) : null;
-    const chrome = await chromeFor(c);
     const back = `${LOGS_BASE}${
       filterQuery({
         status: q.status,
@@ -132,8 +121,8 @@ export function logsRoutes(services: Services, chromeFor: ChromeFor = defaultChr
         errorsOnly: q.errors,
       })
     }`;
-    if (!entry) return c.html(LogNotFoundPage({ chrome, id, back }), 404);
-    return c.html(LogDetailPage({ chrome, entry, back }));
+    if (!entry) return c.html(LogNotFoundPage({ chrome: chrome(c), id, back }), 404);
+    return c.html(LogDetailPage({ chrome: chrome(c), entry, back }));
   });
 
   return app;

@@ -1,7 +1,7 @@
 // The admin's request log pages, the usage CSV and the usage panel, on recorded requests.
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import type { AppEnv } from "../../../lib/app.ts";
+import type { AdminEnv } from "../../../routes/admin/session.ts";
 import { configFromVars } from "../../../lib/config.ts";
 import { createLogger } from "../../../lib/log.ts";
 import type { RequestRecord } from "../../../lib/request_record.ts";
@@ -44,7 +44,7 @@ function record(i: number, over: Partial<RequestRecord> = {}): RequestRecord {
   };
 }
 
-async function setup(): Promise<{ services: Services; app: Hono<AppEnv>; close(): void }> {
+async function setup(): Promise<{ services: Services; app: Hono<AdminEnv>; close(): void }> {
   const kv = await Deno.openKv(":memory:");
   const config = configFromVars({ ENABLE_REQUEST_LOGS: "true" });
   const services = await createServices(kv, config, {
@@ -67,10 +67,10 @@ async function setup(): Promise<{ services: Services; app: Hono<AppEnv>; close()
       },
     ],
   });
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AdminEnv>();
   app.use("*", async (c, next) => {
     // What the admin's session guard leaves for the layout.
-    (c as unknown as { set(k: string, v: unknown): void }).set("session", { csrf: "csrf-token-x" });
+    c.set("csrfToken", "csrf-token-x");
     await next();
   });
   app.route("/admin/logs", logsRoutes(services));

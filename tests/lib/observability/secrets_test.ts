@@ -2,7 +2,7 @@
 // a request log entry, a usage counter, an admin page, the CSV or /metrics.
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import type { AppEnv } from "../../../lib/app.ts";
+import type { AdminEnv } from "../../../routes/admin/session.ts";
 import { ACCESS_KEY, ADMIN_PASSWORD, startTestServer } from "../../helpers/server.ts";
 import { logsRoutes } from "../../../routes/admin/logs.ts";
 import { UsagePanel } from "../../../views/usage_panel.tsx";
@@ -141,7 +141,7 @@ Deno.test("no secret reaches logs, log entries, counters, pages or metrics", asy
     seen["KV"] = kvText;
     assert.ok(kvText.includes(ids[3]));
 
-    const pages = new Hono<AppEnv>();
+    const pages = new Hono<AdminEnv>();
     pages.route("/admin/logs", logsRoutes(server.services));
     pages.get("/panel", (c) => c.html(UsagePanel({ services: server.services })));
     const paths = [
