@@ -2,7 +2,7 @@
 import { createApp } from "./lib/app.ts";
 import { type Config, ConfigError, loadConfig } from "./lib/config.ts";
 import { formatLine, type StartupLine } from "./lib/log.ts";
-import { openKv } from "./lib/store/open_kv.ts";
+import { openKv, storeOpenProblem } from "./lib/store/open_kv.ts";
 import { createServices } from "./lib/services.ts";
 import { startKeyRecovery } from "./lib/key_recovery.ts";
 
@@ -28,7 +28,7 @@ let kv: Deno.Kv;
 try {
   kv = await openKv(config);
 } catch (err) {
-  refuseToStart(new ConfigError([storeProblem(err)], config.logFormat));
+  refuseToStart(new ConfigError([storeOpenProblem(config, err)], config.logFormat));
 }
 // Deploy's KV notifies every instance; a local file only this process, so others are polled.
 const services = await createServices(kv, config, { pollMs: config.onDeploy ? undefined : 500 });
@@ -64,16 +64,6 @@ function serve(retryMs = 500): void {
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Why the store cannot open, naming what to change: on Deploy KV_PATH plays no part. */
-function storeProblem(err: unknown): string {
-  if (config.onDeploy) {
-    return `Deno KV: cannot open the Deno Deploy store (Deno.openKv()): ${
-      reason(err)
-    }; attach a KV database to this project in its Deno Deploy settings`;
-  }
-  return `KV_PATH: cannot open the store at "${config.kvPath}": ${reason(err)}`;
 }
 
 /** Why the server cannot listen, naming the setting to change. */

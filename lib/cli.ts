@@ -40,7 +40,7 @@ import { providerKinds } from "./providers/registry.ts";
 import { StoreBusyError } from "./store/busy_retry.ts";
 import { ConfigStore } from "./store/config_store.ts";
 import { KeyHealthStore } from "./store/key_health_store.ts";
-import { openKv } from "./store/open_kv.ts";
+import { openKv, storeOpenProblem } from "./store/open_kv.ts";
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -372,11 +372,7 @@ async function localBackend(
   try {
     kv = await open(config);
   } catch (e) {
-    throw new StoreOpenError(
-      `KV_PATH: cannot open the store at "${config.kvPath}": ${
-        e instanceof Error ? e.message : String(e)
-      }`,
-    );
+    throw new StoreOpenError(storeOpenProblem(config, e));
   }
   const store = await ConfigStore.open(kv, config.loadBalanceStrategy, { watch: false });
   return {

@@ -11,3 +11,15 @@ export async function openKv(config: Pick<Config, "kvPath" | "onDeploy">): Promi
   // A file may be shared with other processes (servers, CLI commands), which lock it by turns.
   return retryingKv(await retryWhenBusy(() => Deno.openKv(path)));
 }
+
+/** Why the store cannot open, naming what to change: on Deno Deploy KV_PATH plays no part. */
+export function storeOpenProblem(
+  config: Pick<Config, "kvPath" | "onDeploy">,
+  err: unknown,
+): string {
+  const reason = err instanceof Error ? err.message : String(err);
+  if (config.onDeploy) {
+    return `Deno KV: cannot open the Deno Deploy store (Deno.openKv()): ${reason}; attach a KV database to this project in its Deno Deploy settings`;
+  }
+  return `KV_PATH: cannot open the store at "${config.kvPath}": ${reason}`;
+}
