@@ -138,7 +138,11 @@ serve();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   try {
     Deno.addSignalListener(signal, async () => {
-      await services.observability.flush().catch(() => {});
+      await services.observability.flush().catch((err) =>
+        services.log.log("warn", "the last request log and usage figures could not be written", {
+          error: String(err),
+        })
+      );
       Deno.exit(0);
     });
   } catch { /* no signals here (Deno Deploy) */ }

@@ -13,7 +13,15 @@ export async function recoverDisabledKeys(s: Services): Promise<number> {
       const id = keyId(key);
       const state = s.health.get(upstream.name, id, "*");
       if (state?.state !== "disabled" || state.reason.startsWith("admin")) continue;
-      const result = await probeKey(s, upstream, key).catch(() => undefined);
+      const result = await probeKey(s, upstream, key).catch((err) => {
+        // A probe answers failures as results: one that throws is a bug worth seeing.
+        s.log.log("error", "disabled key check could not run", {
+          upstream: upstream.name,
+          keyId: id,
+          error: String(err),
+        });
+        return undefined;
+      });
       if (result?.ok) {
         await s.health.clear(upstream.name, id);
         recovered++;
