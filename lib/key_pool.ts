@@ -105,7 +105,7 @@ export class KeyPool {
     model: string,
     failure: UpstreamFailure,
   ): Promise<void> {
-    this.#probing.delete(candidate.id);
+    const probed = this.#probing.delete(candidate.id);
     const name = upstream.name;
     const reason = `${failure.status || "network"}: ${failure.message}`.slice(0, 300);
     if (failure.keyFault === "auth") {
@@ -119,7 +119,15 @@ export class KeyPool {
         reason,
       );
     } else if (failure.keyFault === "transient") {
-      const count = (this.#failures.get(candidate.id) ?? 0) + 1;
+      const current = this.health.get(name, candidate.id, "*");
+      // A 401 to another request meanwhile outweighs this passing fault.
+      if (current?.state === "disabled") return;
+      // Requests in flight together that fail on one key met one fault: only a failure after its
+      // cooldown (or the probe's, sent during it) lengthens the next one. Counted per request, a
+      // blip met by a few requests at once set the key aside for minutes.
+      const again = probed || current === undefined;
+      if (!again && failure.retryAfterMs === undefined) return;
+      const count = (this.#failures.get(candidate.id) ?? 0) + (again ? 1 : 0) || 1;
       this.#failures.set(candidate.id, count);
       const ms = Math.min(
         TRANSIENT_COOLDOWN_MAX,

@@ -124,3 +124,66 @@ Deno.test("key pool: with every key set aside, the one soonest back from a 5xx i
     t.kv.close();
   }
 });
+
+Deno.test("key pool: a 5xx met by many requests in flight at once is one fault, not many", async () => {
+  let now = 1_000_000;
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const health = await KeyHealthStore.open(kv, { watch: false, now: () => now });
+    const p = new KeyPool(health);
+    const c = { key: "k1", id: keyId("k1") };
+    const boom = {
+      status: 500,
+      type: "api_error" as const,
+      message: "x",
+      keyFault: "transient" as const,
+    };
+    // Eight requests were waiting on k1 when it blipped: each sees the same 500.
+    await Promise.all(Array.from({ length: 8 }, () => p.recordFailure(upstream, c, "m", boom)));
+    const first = health.get("u", c.id, "m")!.until! - now;
+    assert.ok(first <= 5_000, `one blip set the key aside for ${first} ms`);
+    // A failure once it is back is a second fault: that one lengthens the cooldown.
+    now += first + 1;
+    await p.recordFailure(upstream, c, "m", boom);
+    assert.equal(health.get("u", c.id, "m")!.until! - now, first * 2);
+    // A request that started before a 401 disabled the key, and then met a 5xx, leaves it disabled.
+    await p.recordFailure(upstream, { key: "k2", id: keyId("k2") }, "m", {
+      ...boom,
+      status: 401,
+      keyFault: "auth",
+    });
+    await p.recordFailure(upstream, { key: "k2", id: keyId("k2") }, "m", boom);
+    await p.recordFailure(upstream, { key: "k2", id: keyId("k2") }, "m", {
+      ...boom,
+      retryAfterMs: 1_000,
+    });
+    now += 200_000;
+    assert.equal(health.get("u", keyId("k2"), "m")?.state, "disabled");
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("key pool: a probe that fails during its key's cooldown lengthens it", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const health = await KeyHealthStore.open(kv, { watch: false });
+    const p = new KeyPool(health);
+    const one = { ...upstream, apiKeys: ["k1"] };
+    const boom = {
+      status: 503,
+      type: "api_error" as const,
+      message: "x",
+      keyFault: "transient" as const,
+    };
+    const c = { key: "k1", id: keyId("k1") };
+    await p.recordFailure(one, c, "m", boom);
+    const first = health.get("u", c.id, "m")!.until! - Date.now();
+    assert.deepEqual(p.order(one, "failover", "m").map((k) => k.key), ["k1"]);
+    await p.recordFailure(one, c, "m", boom);
+    const second = health.get("u", c.id, "m")!.until! - Date.now();
+    assert.ok(second > first + 4_000, `probe failure: ${first} then ${second}`);
+  } finally {
+    kv.close();
+  }
+});
