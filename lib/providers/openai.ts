@@ -1135,10 +1135,12 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (this.out.done) return;
     if (this.finishReason || this.sawDone) this.complete();
     else {
+      // Before any content (a 200 closed at once, or with no event in it) another key may answer.
       this.out.error({
         status: 502,
         type: "api_error",
         message: "upstream stream ended unexpectedly",
+        keyFault: "transient",
       });
     }
   }

@@ -286,6 +286,22 @@ Deno.test("openai: a stream cut mid-answer ends with an error event the SDK rais
   );
 });
 
+Deno.test("openai: a stream that ends before its first event is answered by the next key", async () => {
+  // A 200 whose stream closes at once (a load balancer dropping the upstream), or holds no event.
+  for (const sse of [[], ["<html>upstream hiccup</html>\n\n"]]) {
+    await using t = await setup();
+    t.fake.enqueue({ sse });
+    const msg = await t.client.messages.stream({
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "x" }],
+    }).finalMessage();
+    assert.equal((msg.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+    const keys = t.fake.requests.map((r) => r.headers.get("authorization"));
+    assert.deepEqual(keys, [`Bearer ${KEYS[0]}`, `Bearer ${KEYS[1]}`]);
+  }
+});
+
 Deno.test("openai: 50 concurrent streaming requests all complete, each correct", async () => {
   await using t = await setup();
   const results = await Promise.all(

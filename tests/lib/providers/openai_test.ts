@@ -383,6 +383,7 @@ Deno.test("stream: a stream cut without finish_reason or [DONE] ends with an err
     status: 502,
     type: "api_error",
     message: "upstream stream ended unexpectedly",
+    keyFault: "transient",
   });
 });
 
