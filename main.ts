@@ -1,7 +1,7 @@
 // Composition root: settings, store, app, server.
 import { createApp } from "./lib/app.ts";
 import { type Config, ConfigError, loadConfig } from "./lib/config.ts";
-import { formatLine, type StartupLine } from "./lib/log.ts";
+import { drainLog, formatLine, type StartupLine } from "./lib/log.ts";
 import { openKv, storeOpenProblem } from "./lib/store/open_kv.ts";
 import { createServices } from "./lib/services.ts";
 import { startKeyRecovery } from "./lib/key_recovery.ts";
@@ -143,6 +143,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
           error: String(err),
         })
       );
+      // Not forever: a reader that stopped reading must not keep the server from stopping.
+      await drainLog(2_000);
       Deno.exit(0);
     });
   } catch { /* no signals here (Deno Deploy) */ }

@@ -75,6 +75,12 @@ export function createLogger(
   write: (line: string, level: Level) => void = config.onDeploy ? consoleWrite : defaultWrite,
 ): Logger {
   const max = LEVELS[config.logLevel];
+  if (write === defaultWrite) {
+    logWriter.droppedLine = (n) =>
+      formatLine(config.logFormat, "warn", "log lines were dropped: nobody read the output", {
+        dropped: n,
+      });
+  }
   const secrets = new Set<string>();
   let pattern: RegExp | null = null;
   // Built on the next use, not per secret: every instance learns every upstream key at start (on
@@ -116,7 +122,7 @@ export function createLogger(
         write(redact(text.join("\n")), "info");
       }
       // Whoever started the server is waiting for these lines.
-      if (write === defaultWrite) stdoutBatch.flush();
+      if (write === defaultWrite) logWriter.flushSync();
     },
   };
 }
@@ -133,10 +139,7 @@ function escapeC1(json: string): string {
 }
 
 function defaultWrite(line: string, level: Level): void {
-  if (level === "error" || level === "warn") {
-    stdoutBatch.flush();
-    console.error(line);
-  } else stdoutBatch.add(line);
+  logWriter.add(line, level === "error" || level === "warn");
 }
 
 /** Deno Deploy shows each console.log as one entry: there, lines are not batched. */
@@ -146,46 +149,143 @@ function consoleWrite(line: string, level: Level): void {
 }
 
 /**
- * Info and debug lines (one per request) go to stdout in batches: a write of its own cost each
- * request more than making its line. Warnings and errors go at once, after what was batched.
+ * Past this much waiting to be written (nobody reads the pipe: a paused terminal, a stuck log
+ * shipper), lines are dropped and counted, and the count is written once the reader is back.
  */
-class StdoutBatch {
-  #lines: string[] = [];
+const MAX_PENDING = 4 * 1024 * 1024;
+const BATCH_SIZE = 32 * 1024;
+
+interface Pending {
+  line: string;
+  toStderr: boolean;
+}
+
+/**
+ * Log lines go out in batches (a write of its own cost each request more than making its line),
+ * in order, warnings and errors to stderr at once. The writes are asynchronous: a synchronous one
+ * to a pipe nobody read held the whole server, every request with it, until someone did.
+ */
+class LogWriter {
+  #pending: Pending[] = [];
   #size = 0;
+  #dropped = 0;
   #timer?: ReturnType<typeof setTimeout>;
+  #writing?: Promise<void>;
+  /** A drain at exit gave up on a reader that never came back: exit without waiting on it. */
+  #stuck = false;
+  /** How the count of dropped lines is said, in the log's format. */
+  droppedLine = (n: number) => `${n} log lines were dropped: nobody read the output`;
 
   constructor() {
     // A crash or an exit must not swallow the last lines.
-    globalThis.addEventListener("unload", () => this.flush());
-    globalThis.addEventListener("error", () => this.flush());
+    globalThis.addEventListener("unload", () => this.flushSync());
+    globalThis.addEventListener("error", () => this.flushSync());
   }
 
-  add(line: string): void {
-    this.#lines.push(line);
+  add(line: string, toStderr: boolean): void {
+    if (this.#size + line.length > MAX_PENDING) {
+      this.#dropped++;
+      return;
+    }
+    this.#pending.push({ line, toStderr });
     this.#size += line.length;
-    if (this.#size >= 32 * 1024) this.flush();
-    else if (this.#timer === undefined) {
-      const timer = setTimeout(() => this.flush(), 50);
-      Deno.unrefTimer(timer);
-      this.#timer = timer;
+    // From a timer, never from here: a caller that exits right after logging finds every line
+    // still queued, and the exit writes them in order.
+    const wait = toStderr || this.#size >= BATCH_SIZE ? 0 : 50;
+    if (this.#timer === undefined) this.#schedule(wait);
+    else if (wait === 0) {
+      clearTimeout(this.#timer);
+      this.#schedule(0);
     }
   }
 
-  flush(): void {
+  #schedule(ms: number): void {
+    const timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#start();
+    }, ms);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #start(): void {
+    if (this.#writing || (this.#pending.length === 0 && this.#dropped === 0)) return;
+    const chunks = this.#take();
+    this.#writing = (async () => {
+      for (const [toStderr, bytes] of chunks) {
+        const out = toStderr ? Deno.stderr : Deno.stdout;
+        try {
+          for (let at = 0; at < bytes.length;) at += await out.write(bytes.subarray(at));
+        } catch { /* that output is gone: there is no one to tell */ }
+      }
+    })().finally(() => {
+      this.#writing = undefined;
+      if (this.#pending.length || this.#dropped) this.#start();
+    });
+  }
+
+  /** What is queued, as bytes per output in order, the dropped count first. */
+  #take(): Array<[boolean, Uint8Array]> {
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#size = 0;
+    if (this.#dropped) {
+      pending.unshift({ line: this.droppedLine(this.#dropped), toStderr: true });
+      this.#dropped = 0;
+    }
+    const chunks: Array<[boolean, Uint8Array]> = [];
+    for (let i = 0; i < pending.length;) {
+      const toStderr = pending[i].toStderr;
+      let j = i;
+      while (j < pending.length && pending[j].toStderr === toStderr) j++;
+      const text = pending.slice(i, j).map((p) => p.line).join("\n") + "\n";
+      chunks.push([toStderr, encoder.encode(text)]);
+      i = j;
+    }
+    return chunks;
+  }
+
+  /** Writes what is queued now, blocking (start-up lines, exit); not past a stuck reader. */
+  flushSync(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#lines.length === 0) return;
-    const bytes = encoder.encode(this.#lines.join("\n") + "\n");
-    this.#lines = [];
-    this.#size = 0;
-    try {
-      for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
-    } catch { /* stdout is gone: there is no one to tell */ }
+    if (this.#stuck) return;
+    if (this.#writing) return this.#start();
+    for (const [toStderr, bytes] of this.#take()) {
+      const out = toStderr ? Deno.stderr : Deno.stdout;
+      try {
+        for (let at = 0; at < bytes.length;) at += out.writeSync(bytes.subarray(at));
+      } catch { /* that output is gone */ }
+    }
+  }
+
+  /** Resolves once every line is written, or after `ms` with a reader that does not read. */
+  async drain(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.#pending.length || this.#dropped || this.#writing) {
+      const left = end - Date.now();
+      if (left <= 0) {
+        this.#stuck = true;
+        return;
+      }
+      this.#start();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#writing,
+        new Promise((r) => timer = setTimeout(r, left)),
+      ]);
+      clearTimeout(timer);
+    }
   }
 }
 
 const encoder = new TextEncoder();
-const stdoutBatch = new StdoutBatch();
+const logWriter = new LogWriter();
+
+/** Before an exit: the log lines still queued written, waiting at most `ms` on the reader. */
+export function drainLog(ms: number): Promise<void> {
+  return logWriter.drain(ms);
+}
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -120,6 +120,94 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "a log reader that stops reading does not stall the server; its lines come out once it reads again, and at SIGTERM",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const kvPath = `${dir}/proxy.kv`;
+    const fake = await startFakeAnthropic();
+    const kv = await Deno.openKv(kvPath);
+    const store = await ConfigStore.open(kv, "failover", { watch: false });
+    await store.replace({
+      upstream: [{
+        name: "fake",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: [UPSTREAM_KEY],
+      }],
+    });
+    store.close();
+    kv.close();
+    const child = startMain(dir, { KV_PATH: kvPath, PROXY_ACCESS_KEY: ACCESS, LOG_LEVEL: "info" });
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 40_000);
+    const total = 1500;
+    let slowest = 0;
+    const failures: string[] = [];
+    try {
+      while (!/listening on (http:\S+)/.test(out)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`no start-up line: ${out}${await stderr}`);
+        out += value;
+      }
+      const url = out.match(/listening on (http:\S+)/)![1];
+      // Nobody reads stdout now (a paused terminal, a stuck log shipper): its pipe fills up.
+      let next = 0;
+      const giveUp = Date.now() + 20_000;
+      await Promise.all(Array.from({ length: 10 }, async () => {
+        while (next < total && failures.length === 0 && Date.now() < giveUp) {
+          next++;
+          const started = Date.now();
+          try {
+            const res = await fetch(`${url}/v1/messages`, {
+              method: "POST",
+              headers: { "x-api-key": ACCESS, "content-type": "application/json" },
+              body: JSON.stringify({
+                model: "claude-test",
+                max_tokens: 5,
+                messages: [{ role: "user", content: "hi" }],
+              }),
+              signal: AbortSignal.timeout(5_000),
+            });
+            await res.body?.cancel();
+            if (res.status !== 200) failures.push(String(res.status));
+          } catch (err) {
+            failures.push(String(err));
+          }
+          slowest = Math.max(slowest, Date.now() - started);
+        }
+      }));
+    } finally {
+      // Reading again, then stopping it: every line is written before it exits.
+      const rest = (async () => {
+        while (true) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out += value;
+        }
+      })();
+      try {
+        child.kill("SIGTERM");
+      } catch { /* the watchdog stopped it */ }
+      await child.status;
+      await rest;
+      clearTimeout(watchdog);
+      await fake.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+    assert.deepEqual(failures.slice(0, 3), []);
+    assert.ok(slowest < 2_000, `a request waited ${slowest} ms on the log`);
+    const lines = out.split("\n");
+    assert.equal(lines.filter((l) => l.includes("/v1/messages 200")).length, total);
+    assert.equal(lines.pop(), "", "the last line is whole");
+    assert.equal(await stderr, "");
+  },
+});
+
 Deno.test("LOG_FORMAT=json: a bad setting at start is reported as one JSON object", async () => {
   const dir = await Deno.makeTempDir({ prefix: "main_test_" });
   const child = startMain(dir, { LOG_FORMAT: "json", ENABLE_CORS: "maybe", PORT: "x" });

@@ -85,6 +85,48 @@ Deno.test("log: lines batched to stdout all come out, in order, before a warning
   assert.match(new TextDecoder().decode(out.stderr), /WARN {2}after the first lines/);
 });
 
+Deno.test("log: a reader that stops reading holds nothing up; past 4 MB waiting, lines are dropped and counted", async () => {
+  const script = `
+    import { createLogger, drainLog } from ${
+    JSON.stringify(new URL("../../lib/log.ts", import.meta.url).href)
+  };
+    const log = createLogger({ logFormat: "text", logLevel: "info" });
+    let last = Date.now();
+    let gap = 0;
+    const tick = setInterval(() => {
+      gap = Math.max(gap, Date.now() - last);
+      last = Date.now();
+    }, 10);
+    const filler = "f".repeat(80);
+    for (let i = 0; i < 60000; i++) log.log("info", "line", { n: i, filler });
+    await drainLog(10_000);
+    clearInterval(tick);
+    log.log("warn", "done", { gap });
+    await drainLog(10_000);
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  // Nobody reads its output for a second: the pipe fills, then its queue.
+  await new Promise((r) => setTimeout(r, 1_000));
+  const stdout = await new Response(child.stdout).text();
+  assert.equal((await child.status).code, 0);
+  const err = await stderr;
+  const dropped = Number(
+    err.match(/log lines were dropped: nobody read the output dropped=(\d+)/)?.[1],
+  );
+  assert.ok(dropped > 0, err);
+  const lines = stdout.trimEnd().split("\n");
+  assert.equal(lines.length + dropped, 60000);
+  lines.forEach((line, i) => assert.match(line, new RegExp(` n=${i} `)));
+  const gap = Number(err.match(/done gap=(\d+)/)?.[1]);
+  assert.ok(gap < 500, `the process stood still for ${gap} ms`);
+});
+
 Deno.test("log: text lines keep their shape: time, level, message, fields", () => {
   const { log, lines } = capture("text", "debug");
   log.log("info", "/v1/messages 200", {
