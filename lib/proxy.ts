@@ -33,13 +33,26 @@ export interface MessagesCall {
   clientKey?: string;
   /** Aborts when the client goes away. */
   signal?: AbortSignal;
+  /** Gives back the slot takeSlot() gave this request. */
+  release: () => void;
 }
 
-/** Refuses a request while MAX_CONCURRENT_REQUESTS are being served. */
-export function refuseWhenFull(s: Services): void {
+/**
+ * One of the MAX_CONCURRENT_REQUESTS slots, taken before the body is read (a request uploading is
+ * in flight too: otherwise every client sending at once had its body held whole, to be refused
+ * after it); refused when none is free. The function returned gives it back, once.
+ */
+export function takeSlot(s: Services): () => void {
   if (s.inFlight.count >= s.config.maxConcurrentRequests) {
     throw new ProxyError(529, "The proxy is at its concurrent request limit; retry shortly");
   }
+  s.inFlight.count++;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    s.inFlight.count--;
+  };
 }
 
 /**
@@ -70,8 +83,6 @@ export function recordRefusal(
 }
 
 export async function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
-  refuseWhenFull(s);
-  s.inFlight.count++;
   const rec: RequestRecord = {
     id: call.requestId,
     time: s.now(),
@@ -91,7 +102,7 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
   const finish = (status: number, failure?: UpstreamFailure) => {
     if (finished) return;
     finished = true;
-    s.inFlight.count--;
+    call.release();
     rec.status = status;
     rec.totalMs = s.now() - rec.time;
     if (failure) {

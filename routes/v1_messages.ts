@@ -15,7 +15,7 @@ import {
   plainlyValid,
 } from "../lib/messages_schema.ts";
 import { parseBody } from "../lib/parse_body.ts";
-import { handleMessages, recordRefusal, refuseWhenFull } from "../lib/proxy.ts";
+import { handleMessages, recordRefusal, takeSlot } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
 
 async function readBody(
@@ -95,11 +95,13 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
 
   app.post("/messages", async (c) => {
     let read: { raw: string; body: MessagesRequest };
+    let release: (() => void) | undefined;
     try {
       // Before the body: a full proxy must not buffer up to MAX_BODY_SIZE per refused request.
-      refuseWhenFull(services);
+      release = takeSlot(services);
       read = await readBody(c.req.raw, MessagesRequestSchema, services.config.maxBodySize);
     } catch (err) {
+      release?.();
       // A client that left mid-upload hears nothing and did nothing wrong: not counted.
       if (err instanceof ProxyError && !c.req.raw.signal.aborted) {
         recordRefusal(
@@ -119,6 +121,7 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
       requestId: c.get("requestId"),
       clientKey: c.get("clientKey"),
       signal: c.req.raw.signal,
+      release,
     });
   });
 

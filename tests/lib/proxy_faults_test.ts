@@ -338,6 +338,64 @@ Deno.test("past MAX_CONCURRENT_REQUESTS a request is refused before its body is 
   await busy.text();
 });
 
+Deno.test("MAX_CONCURRENT_REQUESTS counts requests still uploading: one past it is refused before its body is read", async () => {
+  await using t = await setup({ MAX_CONCURRENT_REQUESTS: "1", REQUEST_TIMEOUT: "5000" });
+  const encoder = new TextEncoder();
+  const piece = encoder.encode(" ".repeat(64 * 1024));
+  /** A 4 MB body sent in pieces, as a slow link sends a long conversation. */
+  const upload = () => {
+    const body = { sent: 0, stream: undefined as unknown as ReadableStream<Uint8Array> };
+    body.stream = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        ctrl.enqueue(encoder.encode('{"model":"m","max_tokens":5,"messages":[{"role":"user",'));
+      },
+      async pull(ctrl) {
+        if (body.sent >= 4 * 1024 * 1024) {
+          ctrl.enqueue(encoder.encode('"content":"hi"}]}'));
+          return ctrl.close();
+        }
+        await new Promise((r) => setTimeout(r, 10));
+        body.sent += piece.byteLength;
+        ctrl.enqueue(piece);
+      },
+    });
+    return body;
+  };
+  const send = (body: ReadableStream<Uint8Array>, signal?: AbortSignal) =>
+    fetch(`${t.server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body,
+      duplex: "half",
+      signal,
+    } as RequestInit);
+  const first = upload();
+  const firstAnswer = send(first.stream);
+  await new Promise((r) => setTimeout(r, 100));
+  const second = upload();
+  const refused = await send(second.stream);
+  assert.equal(refused.status, 529);
+  await refused.body?.cancel();
+  assert.ok(second.sent < 1024 * 1024, `${second.sent} bytes were read first`);
+  await second.stream.cancel().catch(() => {});
+  const answered = await firstAnswer;
+  assert.equal(answered.status, 200);
+  await answered.body?.cancel();
+  // A body that never arrives whole gives its slot back too.
+  const leaving = new AbortController();
+  const third = send(upload().stream, leaving.signal).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 100));
+  leaving.abort();
+  await third;
+  for (let i = 0; i < 100 && t.server.services.inFlight.count > 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(t.server.services.inFlight.count, 0);
+  const next = await post(t.server.url, {});
+  assert.equal(next.status, 200);
+  await next.body?.cancel();
+});
+
 Deno.test("a passthrough stream slow to start gets no ping before its message_start", async () => {
   await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "5000" });
   const frames = anthropicStream("late");
