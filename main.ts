@@ -37,6 +37,8 @@ startKeyRecovery(services);
 
 let port = config.port;
 let started = false;
+let current: Deno.HttpServer | undefined;
+let stopping = false;
 
 /**
  * Serves, and serves again if the server stops: out of file descriptors (a flood of idle
@@ -46,7 +48,7 @@ let started = false;
 function serve(retryMs = 500): void {
   let server: Deno.HttpServer;
   try {
-    server = Deno.serve({ port, hostname: config.hostname, onListen }, app.fetch);
+    server = current = Deno.serve({ port, hostname: config.hostname, onListen }, app.fetch);
   } catch (err) {
     // A port in use or a bad address at start is the operator's to fix: fail, saying which.
     if (!started) refuseToStart(new ConfigError([listenProblem(err)], config.logFormat));
@@ -55,6 +57,7 @@ function serve(retryMs = 500): void {
     return;
   }
   server.finished.catch((err) => {
+    if (stopping) return;
     services.log.log("error", "the server stopped accepting connections; starting it again", {
       error: String(err),
     });
@@ -134,18 +137,33 @@ function onListen({ hostname, port: bound }: Deno.NetAddr): void {
 
 serve();
 
-// Request log entries and usage sums are written in batches: write the last batch before exiting.
+/**
+ * On SIGTERM (a deploy, `docker stop`) answers in flight, Claude Code's streams among them, may
+ * finish for a while; new connections are refused. Before Docker's 10 s turns into SIGKILL.
+ */
+const GRACE_MS = 8_000;
+
+async function stop(signal: "SIGINT" | "SIGTERM"): Promise<void> {
+  if (stopping) Deno.exit(0); // asked twice: now
+  stopping = true;
+  if (signal === "SIGTERM" && current) {
+    services.log.log("info", "stopping: finishing the answers in flight", { graceMs: GRACE_MS });
+    const grace = new Promise((r) => setTimeout(r, GRACE_MS));
+    await Promise.race([current.shutdown().catch(() => {}), grace]);
+  }
+  // Request log entries and usage sums are written in batches: write the last batch.
+  await services.observability.flush().catch((err) =>
+    services.log.log("warn", "the last request log and usage figures could not be written", {
+      error: String(err),
+    })
+  );
+  // Not forever: a reader that stopped reading must not keep the server from stopping.
+  await drainLog(2_000);
+  Deno.exit(0);
+}
+
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   try {
-    Deno.addSignalListener(signal, async () => {
-      await services.observability.flush().catch((err) =>
-        services.log.log("warn", "the last request log and usage figures could not be written", {
-          error: String(err),
-        })
-      );
-      // Not forever: a reader that stopped reading must not keep the server from stopping.
-      await drainLog(2_000);
-      Deno.exit(0);
-    });
+    Deno.addSignalListener(signal, () => void stop(signal));
   } catch { /* no signals here (Deno Deploy) */ }
 }

@@ -1,7 +1,7 @@
 // The server process as users start it: what it writes to stdout and stderr.
 import assert from "node:assert/strict";
 import { ConfigStore } from "../lib/store/config_store.ts";
-import { startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
+import { anthropicStream, startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
 
 const ACCESS = "main-test-access-key-0001";
 const UPSTREAM_KEY = "sk-main-test-upstream-key-0001";
@@ -559,4 +559,73 @@ Deno.test("a .env that cannot be read (a directory) stops the server with one li
   assert.equal(out, "");
   assert.match(err, /\.env: cannot read it/);
   assert.doesNotMatch(err, /Uncaught|\n\s+at /);
+});
+
+Deno.test({
+  name: "SIGTERM lets a stream in flight finish, refuses new connections, then exits 0",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const kvPath = `${dir}/proxy.kv`;
+    const fake = await startFakeAnthropic();
+    const kv = await Deno.openKv(kvPath);
+    const store = await ConfigStore.open(kv, "failover", { watch: false });
+    await store.replace({
+      upstream: [{
+        name: "fake",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: [UPSTREAM_KEY],
+      }],
+    });
+    store.close();
+    kv.close();
+    // An answer of a few events, 300 ms apart: still streaming when the signal comes.
+    fake.enqueue({ sse: anthropicStream("one two three four five"), delayMs: 300 });
+    const child = startMain(dir, { KV_PATH: kvPath, PROXY_ACCESS_KEY: ACCESS });
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      while (!/listening on (http:\/\/\S+)/.test(out)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`never listened: ${out}${await stderr}`);
+        out += value;
+      }
+      const url = out.match(/listening on (http:\/\/\S+)/)![1];
+      const res = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "claude-test",
+          max_tokens: 50,
+          stream: true,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      assert.equal(res.status, 200);
+      const body = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = (await body.read()).value ?? "";
+      child.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 200));
+      // Stopping: a new connection is not served.
+      await assert.rejects(fetch(`${url}/health`, { headers: { connection: "close" } }));
+      while (true) {
+        const { value, done } = await body.read();
+        if (done) break;
+        text += value;
+      }
+      assert.match(text, /event: message_stop/, "the stream in flight ran to its end");
+      assert.equal((await child.status).code, 0);
+    } finally {
+      clearTimeout(watchdog);
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited */ }
+      await child.status;
+      await fake.close();
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
 });
