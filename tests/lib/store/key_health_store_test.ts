@@ -33,3 +33,20 @@ Deno.test("key health: a key disabled by another instance is skipped even when r
     other.close();
   }
 });
+
+Deno.test("key health: a reload running beside this instance's own write never undoes it", async () => {
+  // A key re-enabled on the admin page showed as disabled again: a reload triggered by the
+  // disable listed KV before the re-enable was committed, and put its old list in place.
+  const kv = await Deno.openKv(":memory:");
+  const store = await KeyHealthStore.open(kv, { watch: false });
+  try {
+    for (let i = 0; i < 50; i++) {
+      await store.disable("u", "k", "401");
+      await Promise.all([store.clear("u", "k"), store.reload()]);
+      assert.equal(store.get("u", "k", "*"), undefined, `round ${i}`);
+    }
+  } finally {
+    store.close();
+    kv.close();
+  }
+});
