@@ -1,5 +1,6 @@
 // Composition root: settings, store, app, server.
 import { createApp } from "./lib/app.ts";
+import { messageOf } from "./lib/errors.ts";
 import { type Config, ConfigError, loadConfig } from "./lib/config.ts";
 import { drainLog, formatLine, type StartupLine } from "./lib/log.ts";
 import { openKv, storeOpenProblem } from "./lib/store/open_kv.ts";
@@ -65,10 +66,6 @@ function serve(retryMs = 500): void {
   });
 }
 
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** Why the server cannot listen, naming the setting to change. */
 function listenProblem(err: unknown): string {
   const where = `${config.hostname}:${port}`;
@@ -77,10 +74,10 @@ function listenProblem(err: unknown): string {
   }
   if (err instanceof Deno.errors.PermissionDenied) {
     return `PORT: listening on ${where} is not permitted (ports below 1024 need privileges): ${
-      reason(err)
+      messageOf(err)
     }`;
   }
-  return `HOSTNAME: cannot listen on "${config.hostname}" (port ${port}): ${reason(err)}`;
+  return `HOSTNAME: cannot listen on "${config.hostname}" (port ${port}): ${messageOf(err)}`;
 }
 
 function onListen({ hostname, port: bound }: Deno.NetAddr): void {

@@ -1,7 +1,7 @@
 // createApp(services): the whole HTTP surface, without globals, so tests can build their own.
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { errorResponse, ProxyError, tooDeep } from "./errors.ts";
+import { errorResponse, messageOf, ProxyError, tooDeep } from "./errors.ts";
 import { StoreBusyError } from "./store/busy_retry.ts";
 import { newRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
@@ -87,7 +87,7 @@ export function createApp(services: Services): Hono<AppEnv> {
     services.log.log("error", "unhandled error", {
       requestId,
       path: c.req.path,
-      error: err instanceof Error ? err.message : String(err),
+      error: messageOf(err),
     });
     if (c.req.path.startsWith("/v1/") || c.req.path.startsWith("/admin/api/")) {
       return errorResponse(new ProxyError(500, "Internal error in the proxy"), requestId);

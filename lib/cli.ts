@@ -1,5 +1,6 @@
 // `deno task config <cmd>`: the original proxy's configuration CLI, on the local store (KV_PATH) or
 // on a running server (--url, through the admin JSON API). Same service functions as the pages.
+import { messageOf } from "./errors.ts";
 import {
   addKeys,
   addUpstream,
@@ -233,7 +234,7 @@ const COMMANDS: Record<string, Command> = {
       text = await Deno.readTextFile(params[0]);
     } catch (e) {
       throw new AdminInputError(
-        `Cannot read ${params[0]}: ${e instanceof Error ? e.message : String(e)}`,
+        `Cannot read ${params[0]}: ${messageOf(e)}`,
       );
     }
     const { snapshot, diff, repeatedKeys } = await importConfig(b.target, parseImport(text));
@@ -404,7 +405,7 @@ function remoteBackend(base: string, password: string | undefined): Backend {
       });
     } catch (e) {
       throw new RemoteError(
-        `Cannot reach ${url.origin}: ${e instanceof Error ? e.message : String(e)}`,
+        `Cannot reach ${url.origin}: ${messageOf(e)}`,
       );
     }
     const text = await res.text();

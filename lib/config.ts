@@ -1,4 +1,5 @@
 // The environment, read once at start and validated: the only module that reads it.
+import { messageOf } from "./errors.ts";
 import { z } from "zod";
 
 const TRUE = ["true", "1", "yes", "on"];
@@ -279,7 +280,7 @@ export function readDotEnv(
   } catch (err) {
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotCapable) return {};
     throw new ConfigError(
-      [`${path}: cannot read it: ${err instanceof Error ? err.message : String(err)}`],
+      [`${path}: cannot read it: ${messageOf(err)}`],
       logFormat,
     );
   }

@@ -111,3 +111,8 @@ export function errorResponse(err: ProxyError, requestId: string): Response {
     headers: { "content-type": "application/json", "request-id": requestId, ...err.headers },
   });
 }
+
+/** What a caught value says, for a log line or a message: an Error's message, or its text. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

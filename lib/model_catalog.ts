@@ -1,7 +1,7 @@
 // The models the current upstream serves, as `GET /v1/models` and `/v1/models/{id}` tell them:
 // the model map's names first, then what the upstream lists. An Anthropic-compatible upstream
 // answers for itself, its pages included.
-import { ProxyError } from "./errors.ts";
+import { messageOf, ProxyError } from "./errors.ts";
 import { mapModel } from "./model_map.ts";
 import { providerFor } from "./providers/registry.ts";
 import type { ModelInfo, Provider, UpstreamConfig, UpstreamRequest } from "./providers/types.ts";
@@ -51,7 +51,7 @@ async function call(
       signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
     });
   } catch (err) {
-    listMissing(s, upstream, err instanceof Error ? err.message : String(err));
+    listMissing(s, upstream, messageOf(err));
     return undefined;
   }
 }

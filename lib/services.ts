@@ -1,4 +1,5 @@
 // Everything a request handler may use, built once per process (or per test) and passed down.
+import { messageOf } from "./errors.ts";
 import type { Config } from "./config.ts";
 import { createHttpClient } from "./http_client.ts";
 import { KeyPool } from "./key_pool.ts";
@@ -54,7 +55,7 @@ export async function createServices(
   const log = options.logger ?? createLogger(config);
   // Through the logger, so LOG_FORMAT=json output stays one object per line.
   const onError = (message: string, err: unknown) =>
-    log.log("error", message, { error: err instanceof Error ? err.message : String(err) });
+    log.log("error", message, { error: messageOf(err) });
   const follow = { watch: options.watch, pollMs: options.pollMs, onError };
   const store = await ConfigStore.open(kv, config.loadBalanceStrategy, follow);
   const health = await KeyHealthStore.open(kv, { now, ...follow });

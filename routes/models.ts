@@ -4,14 +4,10 @@ import type { Context } from "hono";
 import type { AppEnv } from "../lib/app.ts";
 import { type CatalogAnswer, findModel, listModels } from "../lib/model_catalog.ts";
 import type { Services } from "../lib/services.ts";
+import { queryOf } from "../lib/url_query.ts";
 
 function answer(c: Context<AppEnv>, result: CatalogAnswer): Response {
   return "relay" in result ? result.relay : c.json(result.json);
-}
-
-function queryOf(url: string): string {
-  const at = url.indexOf("?");
-  return at === -1 ? "" : url.slice(at);
 }
 
 export function modelsRoutes(services: Services): Hono<AppEnv> {

@@ -17,6 +17,7 @@ import {
 import { parseBody } from "../lib/parse_body.ts";
 import { handleMessages, recordRefusal, takeSlot } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
+import { queryOf } from "../lib/url_query.ts";
 
 async function readBody(
   req: Request,
@@ -84,11 +85,6 @@ async function readBytes(req: Request, maxBytes: number): Promise<string> {
 }
 
 const decoder = new TextDecoder();
-
-function queryOf(url: string): string {
-  const at = url.indexOf("?");
-  return at === -1 ? "" : url.slice(at);
-}
 
 export function messagesRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -1,6 +1,7 @@
 // createObservability: what happens to every finished request. One log line at once; metrics and
 // usage sums in memory; request log entries queued. KV writes happen later, in batches, off the
 // request's path: record() only ever does in-memory work and never throws.
+import { messageOf } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { logLineRecorder } from "../request_log_line.ts";
@@ -130,7 +131,7 @@ export function createObservability(
     const t = now();
     if (t - lastErrorLog < ERROR_LOG_EVERY_MS) return;
     lastErrorLog = t;
-    log.log("error", what, { error: err instanceof Error ? err.message : String(err) });
+    log.log("error", what, { error: messageOf(err) });
   };
 
   const logTimer = new FlushTimer(options.logFlushMs ?? 1_000, async () => {

@@ -1,4 +1,5 @@
 // Opens Deno KV where the settings say: Deploy's own, a KV Connect URL, memory, or a local file.
+import { messageOf } from "../errors.ts";
 import type { Config } from "../config.ts";
 import { retryingKv, retryWhenBusy } from "./busy_retry.ts";
 
@@ -17,7 +18,7 @@ export function storeOpenProblem(
   config: Pick<Config, "kvPath" | "onDeploy">,
   err: unknown,
 ): string {
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = messageOf(err);
   if (config.onDeploy) {
     return `Deno KV: cannot open the Deno Deploy store (Deno.openKv()): ${reason}; attach a KV database to this project in its Deno Deploy settings`;
   }
