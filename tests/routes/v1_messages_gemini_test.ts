@@ -225,6 +225,40 @@ Deno.test("gemini: an invalid key (400 API_KEY_INVALID) and a 429 are key failur
   );
 });
 
+Deno.test("gemini: a model that takes fewer output tokens than Claude Code asks for is retried within its limit, then asked so at once", async () => {
+  await using t = await setup({ model: "gemini-2.0-flash" });
+  const ask = () =>
+    t.client.messages.stream({
+      model: "claude-sonnet-test",
+      max_tokens: 32000,
+      messages: [{ role: "user", content: "hi" }],
+    }).finalMessage();
+  assert.equal((await ask()).type, "message");
+  await ask();
+  const sent = t.fake.requests.map((r) => r.body.generationConfig?.maxOutputTokens);
+  assert.deepEqual(sent, [32000, 8192, 8192]);
+});
+
+Deno.test("gemini: a prompt over the context window is said as Anthropic says it, so Claude Code compacts", async () => {
+  await using t = await setup();
+  const words =
+    "The input token count (2000000) exceeds the maximum number of tokens allowed (1048576).";
+  t.fake.enqueue({ status: 400, json: errorBody(400, "INVALID_ARGUMENT", words) });
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "a very long conversation" }],
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError);
+      assert.match(err.message, /prompt is too long: 2000000 tokens > 1048576 maximum/);
+      return true;
+    },
+  );
+  assert.equal(t.fake.requests.length, 1);
+});
+
 Deno.test("gemini: MALFORMED_FUNCTION_CALL is an error, never an empty end_turn", async () => {
   await using t = await setup();
   const malformed = chunk([], {

@@ -227,6 +227,40 @@ Deno.test("passthrough: a 400 that is not about betas is the client's, not retri
   assert.equal(t.fake.requests.length, 1);
 });
 
+Deno.test("passthrough: a max_tokens refusal, in Anthropic's words or a server's behind a gateway, is retried within its limit", async () => {
+  await using t = await setup();
+  const refusal = (message: string) => ({
+    status: 400,
+    json: { type: "error", error: { type: "invalid_request_error", message } },
+  });
+  t.fake.enqueue(
+    refusal(
+      "max_tokens: 64000 > 32000, which is the maximum allowed number of output tokens for claude-upstream-sonnet",
+    ),
+  );
+  const ask = (model: string) =>
+    t.client.messages.stream({
+      model,
+      max_tokens: 64000,
+      messages: [{ role: "user", content: "hi" }],
+    }).finalMessage();
+  assert.equal((await ask("claude-sonnet-4-5")).type, "message");
+  // A gateway (LiteLLM, OpenRouter) in front of vLLM relays vLLM's words.
+  t.fake.enqueue(
+    refusal(
+      "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is 32768 tokens and your request has 1234 input tokens (64000 > 32768 - 1234).",
+    ),
+  );
+  assert.equal((await ask("qwen3")).type, "message");
+  const sent = t.fake.requests.map((r) => [r.body.model, r.body.max_tokens]);
+  assert.deepEqual(sent, [
+    ["claude-upstream-sonnet", 64000],
+    ["claude-upstream-sonnet", 32000],
+    ["qwen3", 64000],
+    ["qwen3", 32768 - 1234],
+  ]);
+});
+
 Deno.test("passthrough: a max_tokens cap shrinks the thinking budget with it", async () => {
   await using t = await proxyTo(await startFakeAnthropic(), {
     name: "anthro",
