@@ -8,7 +8,7 @@ import { errorResponse, NO_RETRY, ProxyError, tooDeep } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
 import { limitOf, outputLimitFromError } from "./output_limits.ts";
-import { betaFlags, refusedBetasFromError } from "./refused_betas.ts";
+import { betaFlags } from "./refused_betas.ts";
 import { providerFor } from "./providers/registry.ts";
 import { wantsWebSearch } from "./providers/web_search.ts";
 import type {
@@ -286,8 +286,8 @@ async function route(
           i--;
           continue;
         }
-        const refused = failure.status === 400 && provider.passthrough
-          ? refusedBetasFromError(failure.message, betaFlags(clientHeaders.get("anthropic-beta")))
+        const refused = failure.status === 400 && provider.refusedBetas
+          ? provider.refusedBetas(failure.message, betaFlags(clientHeaders.get("anthropic-beta")))
           : undefined;
         if (refused && betaRetries < 2) {
           betaRetries++;

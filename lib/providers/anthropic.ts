@@ -2,6 +2,7 @@
 // mapped model name, and the answer comes back byte for byte (thinking signatures included).
 import type { ContentBlock, MessageResponse, MessagesRequest } from "../anthropic.ts";
 import { ProxyError } from "../errors.ts";
+import { refusedBetasFromError } from "./anthropic_refusals.ts";
 import { failureFromStatus } from "./failure.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
 import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
@@ -132,6 +133,8 @@ export const anthropicProvider: Provider = {
     if (status === 529) failure.type = "overloaded_error";
     return failure;
   },
+
+  refusedBetas: refusedBetasFromError,
 
   countTokensRequest(body, ctx, raw) {
     return {

@@ -77,6 +77,11 @@ export interface Provider {
   createStreamTranslator(ctx: CallContext, out: AnthropicStreamWriter): StreamTranslator;
   /** An upstream error answer (status and body text), classified. */
   parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure;
+  /**
+   * The `anthropic-beta` flags among `sent` that a 400's message says the upstream refused ("*"
+   * when it names none), or undefined for any other 400: for upstreams sent the client's flags.
+   */
+  refusedBetas?(message: string, sent: string[]): string[] | undefined;
 
   /** The upstream's own token count request, where it has one. */
   countTokensRequest?(body: MessagesRequest, ctx: CallContext, raw: string): UpstreamRequest;

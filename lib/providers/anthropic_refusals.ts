@@ -1,0 +1,22 @@
+// How Anthropic and the APIs that copy it (Bedrock, Vertex, other vendors) word the refusals the
+// proxy answers by itself rather than passing on.
+import { EVERY_BETA } from "../refused_betas.ts";
+
+/** The flags a 400's message says were refused, among those sent; undefined when it is not that. */
+export function refusedBetasFromError(whole: string, sent: string[]): string[] | undefined {
+  if (sent.length === 0) return undefined;
+  // Refusals are a sentence; past that the lazy match below would take seconds to fail.
+  const message = whole.slice(0, 4096);
+  // Anthropic and Vertex: "Unexpected value(s) `a`, `b` for the `anthropic-beta` header."
+  const unexpected = /Unexpected value\(s\) (.+?) for the `anthropic-beta` header/i.exec(message);
+  if (unexpected) {
+    const named = [...unexpected[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    const refused = sent.filter((flag) => named.includes(flag));
+    return refused.length ? refused : undefined;
+  }
+  if (!/beta/i.test(message)) return undefined;
+  const named = sent.filter((flag) => message.includes(flag));
+  if (named.length) return named;
+  // Bedrock: "invalid beta flag", naming none.
+  return /invalid beta|unsupported beta|beta flag/i.test(message) ? [EVERY_BETA] : undefined;
+}
