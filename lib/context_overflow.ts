@@ -1,109 +1,16 @@
 // Claude Code compacts the conversation when the API says "prompt is too long: N tokens > M
-// maximum". Other upstreams word a full context window their own way; it is said Anthropic's way,
-// with their words kept after it.
-import { inputsOf } from "./output_limits.ts";
-import { positiveInt } from "./positive_int.ts";
-
-const WORDINGS: Array<(m: string) => { tokens?: number; max?: number } | undefined> = [
-  // OpenAI, DeepSeek, OpenRouter, vLLM: "maximum context length is 128000 tokens. However,
-  // your messages resulted in 130000 tokens" / "you requested 70000 tokens (70000 in the
-  // messages, 0 in the completion)"
-  (m) => {
-    const max = positiveInt(/maximum context length is (\d+) tokens/i.exec(m)?.[1]);
-    if (!max) return undefined;
-    const prompt = positiveInt(/resulted in (\d+) tokens/i.exec(m)?.[1]) ??
-      positiveInt(/\((\d+) in the messages/i.exec(m)?.[1]) ??
-      positiveInt(/your request has (\d+) input tokens/i.exec(m)?.[1]) ??
-      // vLLM 0.9: "However, you requested 9000 tokens in the messages"; recent vLLM: "your
-      // prompt contains 10000 input tokens, for a total of"
-      positiveInt(/you requested (\d+) tokens in the messages/i.exec(m)?.[1]) ??
-      positiveInt(/your prompt contains (\d+) input tokens/i.exec(m)?.[1]) ??
-      // OpenRouter: "you requested about 150000 tokens (136000 of text input, 64000 in the output)"
-      (inputsOf(/requested about \d+ tokens \(([^)]{1,200})\)/i.exec(m)?.[1] ?? "") || undefined);
-    if (prompt) return prompt >= max ? { tokens: prompt, max } : undefined;
-    // Recent vLLM counts a prompt only up to the window ("contains at least 20961 input
-    // tokens", or its characters): it comes here when no max_tokens left it room.
-    return /your prompt contains (?:at least \d+ input tokens|\d+ characters)/i.test(m)
-      ? {}
-      : undefined;
-  },
-  // vLLM's renderer: "Input length (196905) exceeds model's maximum context length (196608)";
-  // SGLang: "The input (50000 tokens) is longer than the model's context length (40960 tokens)",
-  // its scheduler: "Input length (50000 tokens) exceeds the maximum allowed length (40960
-  // tokens)"; llama.cpp: "request (50000 tokens) exceeds the available context size (40960
-  // tokens)"
-  (m) =>
-    figures(
-      /(?:input length|the input|request) \((\d+)(?: tokens)?\) (?:exceeds model's maximum context length|is longer than the model's context length|exceeds the maximum allowed length|exceeds the available context size) \((\d+)/i
-        .exec(m),
-    ),
-  // SGLang: "maximum context length of 40960 tokens. You requested a total of 107000 tokens:
-  // 43000 tokens from the input messages and 64000 tokens for the completion"
-  (m) =>
-    over(
-      /maximum context length of (\d+) tokens\. You requested a total of \d+ tokens: (\d+) tokens from the input messages/i
-        .exec(m),
-    ),
-  // TGI: "`inputs` tokens + `max_new_tokens` must be <= 32768. Given: 40000 `inputs` tokens", or
-  // "`inputs` must have less than 32768 tokens. Given: 40000"
-  (m) =>
-    over(
-      /`inputs` tokens \+ `max_new_tokens` must be <= (\d+)\. Given: (\d+) `inputs` tokens/i.exec(
-        m,
-      ),
-    ) ??
-      over(/`inputs` must have less than (\d+) tokens\. Given: (\d+)/i.exec(m)),
-  // vLLM 0.16 and 0.17 count a prompt only up to the window ("You passed 40961 input tokens ...
-  // the model's context length is only 40960 tokens"); vLLM refuses max_tokens over the whole
-  // window ("cannot be greater than max_model_len"): either comes here when no max_tokens left
-  // the prompt room.
-  (m) =>
-    /You passed \d+ input (?:tokens|characters) and requested \d+ output tokens\. However, the model's context length is only \d+ tokens|cannot be greater than max_model_len/i
-        .test(m)
-      ? {}
-      : undefined,
-  // OpenAI's newer models: "Input tokens exceed the configured limit of 272000 tokens. Your
-  // messages resulted in 300000 tokens."
-  (m) => {
-    const max = positiveInt(/exceed the configured limit of (\d+) tokens/i.exec(m)?.[1]);
-    return max ? { tokens: positiveInt(/resulted in (\d+) tokens/i.exec(m)?.[1]), max } : undefined;
-  },
-  // Gemini: "The input token count (2000000) exceeds the maximum number of tokens allowed
-  // (1048576)."
-  (m) => {
-    const hit =
-      /input token count \((\d+)\) exceeds the maximum number of tokens allowed \((\d+)\)/i
-        .exec(m);
-    return hit ? { tokens: positiveInt(hit[1]), max: positiveInt(hit[2]) } : undefined;
-  },
-  // llama.cpp: "the request exceeds the available context size"; OpenAI-style servers that only
-  // give the code.
-  (m) =>
-    /exceeds the available context size|context_length_exceeded|context window exceeded/i.test(m)
-      ? {}
-      : undefined,
-];
-
-/** Tokens over a maximum, from a match of [tokens, maximum]. */
-function figures(hit: RegExpExecArray | null) {
-  return hit ? { tokens: positiveInt(hit[1]), max: positiveInt(hit[2]) } : undefined;
-}
-
-/** A prompt over its maximum, from a match of [maximum, prompt]; a smaller one is not. */
-function over(hit: RegExpExecArray | null) {
-  const max = positiveInt(hit?.[1]);
-  const tokens = positiveInt(hit?.[2]);
-  return max && tokens && tokens >= max ? { tokens, max } : undefined;
-}
+// maximum". Other upstreams word a full context window their own way (each provider reads its
+// own wordings); it is said Anthropic's way, with their words kept after it.
+import type { Provider } from "./providers/types.ts";
 
 /** The upstream's context-overflow message in Anthropic's words, or undefined for any other. */
-export function promptTooLong(message: string): string | undefined {
+export function promptTooLong(
+  provider: Pick<Provider, "contextOverflow">,
+  message: string,
+): string | undefined {
   if (/^prompt is too long/i.test(message)) return undefined;
-  for (const wording of WORDINGS) {
-    const hit = wording(message);
-    if (!hit) continue;
-    const figures = hit.tokens && hit.max ? `: ${hit.tokens} tokens > ${hit.max} maximum` : "";
-    return `prompt is too long${figures} (upstream: ${message})`;
-  }
-  return undefined;
+  const hit = provider.contextOverflow?.(message);
+  if (!hit) return undefined;
+  const figures = hit.tokens && hit.max ? `: ${hit.tokens} tokens > ${hit.max} maximum` : "";
+  return `prompt is too long${figures} (upstream: ${message})`;
 }

@@ -269,7 +269,7 @@ async function route(
       });
       if (!failure.keyFault) {
         const hint = failure.status === 400
-          ? outputLimitFromError(failure.message, call.raw.length, limitRetries)
+          ? outputLimitFromError(provider, failure.message, call.raw.length, limitRetries)
           : undefined;
         const limit = hint && limitOf(hint);
         const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
@@ -302,9 +302,7 @@ async function route(
           continue;
         }
         // The request's own fault: another key would fail the same way.
-        const overflow = shown.status === 400 && !provider.passthrough
-          ? promptTooLong(shown.message)
-          : undefined;
+        const overflow = shown.status === 400 ? promptTooLong(provider, shown.message) : undefined;
         if (overflow) shown.message = overflow;
         finish(shown.status, shown);
         return errorFor(shown, call.requestId);

@@ -4,6 +4,7 @@ import type { ContentBlock, MessageResponse, MessagesRequest } from "../anthropi
 import { ProxyError } from "../errors.ts";
 import { refusedBetasFromError } from "./anthropic_refusals.ts";
 import { failureFromStatus } from "./failure.ts";
+import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
 import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
 
@@ -134,6 +135,10 @@ export const anthropicProvider: Provider = {
     return failure;
   },
 
+  // An Anthropic-compatible API may be a gateway (LiteLLM, OpenRouter) in front of any server,
+  // relaying its words; Anthropic's own are among these. Its full context window is passed on in
+  // its own words (Anthropic's already are the ones Claude Code compacts on).
+  outputLimitHint: openaiOutputLimitHint,
   refusedBetas: refusedBetasFromError,
 
   countTokensRequest(body, ctx, raw) {

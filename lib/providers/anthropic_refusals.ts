@@ -1,5 +1,6 @@
 // How Anthropic and the APIs that copy it (Bedrock, Vertex, other vendors) word the refusals the
 // proxy answers by itself rather than passing on.
+import { positiveInt } from "./positive_int.ts";
 import { EVERY_BETA } from "../refused_betas.ts";
 
 /** The flags a 400's message says were refused, among those sent; undefined when it is not that. */
@@ -19,4 +20,14 @@ export function refusedBetasFromError(whole: string, sent: string[]): string[] |
   if (named.length) return named;
   // Bedrock: "invalid beta flag", naming none.
   return /invalid beta|unsupported beta|beta flag/i.test(message) ? [EVERY_BETA] : undefined;
+}
+
+/**
+ * The output tokens Anthropic's max_tokens refusal names: "max_tokens: 64000 > 32000, which is the
+ * maximum allowed number of output tokens for claude-x".
+ */
+export function anthropicOutputLimit(message: string): number | undefined {
+  return positiveInt(
+    /> (\d+), which is the maximum allowed number of output tokens/i.exec(message)?.[1],
+  );
 }

@@ -15,6 +15,8 @@ import { countOr0, isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { nothingToSend, ProxyError } from "../errors.ts";
 import { failureFromStatus, parseDuration } from "./failure.ts";
+import { openaiContextOverflow } from "./openai_context_overflow.ts";
+import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import {
   type CleanedSchema,
   cleanGeminiSchema,
@@ -1135,6 +1137,11 @@ export const geminiProvider: Provider = {
     } catch { /* not JSON: the text is the message */ }
     return geminiFailure(status, error, headers, bodyText);
   },
+
+  // Gemini's own wordings are among these; gateways that speak Gemini's format (new-api,
+  // one-api) may relay any server's words, as OpenAI-compatible ones do.
+  outputLimitHint: openaiOutputLimitHint,
+  contextOverflow: openaiContextOverflow,
 
   countTokensRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest {
     const [gemini] = buildBody(body, ctx);

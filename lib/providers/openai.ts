@@ -24,6 +24,8 @@ import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
 import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
+import { openaiContextOverflow } from "./openai_context_overflow.ts";
+import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import { UpstreamError } from "./upstream_error.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
@@ -1376,6 +1378,8 @@ export const openaiProvider: Provider = {
     return new OpenAIStreamTranslator(out, stateFor(ctx));
   },
   parseError,
+  outputLimitHint: openaiOutputLimitHint,
+  contextOverflow: openaiContextOverflow,
 
   modelsRequest(ctx) {
     const headers = authHeaders(ctx, {});

@@ -49,6 +49,21 @@ export interface UpstreamRequest {
   body?: string | Uint8Array<ArrayBuffer>;
 }
 
+/**
+ * What a max_tokens refusal names: the output tokens the upstream takes, or a context window
+ * shared with the prompt, with the prompt's tokens or, where it counted them only so far, a floor.
+ */
+export type OutputLimitHint =
+  | { output: number }
+  | { context: number; prompt: number }
+  | { context: number; floor: number };
+
+/** A prompt over the context window, with its tokens and the window where the refusal names them. */
+export interface ContextOverflow {
+  tokens?: number;
+  max?: number;
+}
+
 /** Turns upstream SSE events into Anthropic events written to the writer. */
 export interface StreamTranslator {
   push(event: SseMessage): void;
@@ -77,6 +92,10 @@ export interface Provider {
   createStreamTranslator(ctx: CallContext, out: AnthropicStreamWriter): StreamTranslator;
   /** An upstream error answer (status and body text), classified. */
   parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure;
+  /** What a 400's message, in this upstream's wordings, says of the max_tokens it takes. */
+  outputLimitHint?(message: string): OutputLimitHint | undefined;
+  /** Whether a 400's message, in this upstream's wordings, says the prompt overflows its window. */
+  contextOverflow?(message: string): ContextOverflow | undefined;
   /**
    * The `anthropic-beta` flags among `sent` that a 400's message says the upstream refused ("*"
    * when it names none), or undefined for any other 400: for upstreams sent the client's flags.

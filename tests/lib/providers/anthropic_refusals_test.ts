@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { refusedBetasFromError } from "../../../lib/providers/anthropic_refusals.ts";
+import {
+  anthropicOutputLimit,
+  refusedBetasFromError,
+} from "../../../lib/providers/anthropic_refusals.ts";
 
 const SENT = ["context-1m-2025-08-07", "interleaved-thinking-2025-05-14"];
 
@@ -26,4 +29,19 @@ Deno.test("refused betas: a huge error message is read in bounded time, not for 
   assert.equal(refusedBetasFromError(message, ["a-flag"]), undefined);
   const ms = performance.now() - started;
   assert.ok(ms < 500, `took ${Math.round(ms)} ms`);
+});
+
+Deno.test("anthropic refusals: the output tokens a max_tokens refusal names, and no other figure", () => {
+  assert.equal(
+    anthropicOutputLimit(
+      "max_tokens: 64000 > 32000, which is the maximum allowed number of output tokens for claude-x",
+    ),
+    32000,
+  );
+  assert.equal(
+    anthropicOutputLimit(
+      "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation",
+    ),
+    undefined,
+  );
 });
