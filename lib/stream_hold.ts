@@ -1,0 +1,60 @@
+// Holds a streamed answer's response until the upstream's first event, so an early failure (or
+// an empty body) is still one another key can answer; but not past a ping interval: then the
+// client gets its headers and pings, and a later failure ends the stream instead.
+import type { UpstreamFailure } from "./providers/types.ts";
+import type { StreamSide } from "./stream_side.ts";
+import { watchStream } from "./stream_ticker.ts";
+
+type Read = Promise<ReadableStreamReadResult<Uint8Array>>;
+
+/**
+ * The upstream ended with no answer (a failure another key may answer), or the answer began;
+ * `pendingRead` is the read left waiting when the deadline came first.
+ */
+export type Held = { failure: UpstreamFailure } | { pendingRead?: Read };
+
+/** Reads into `side` until the answer begins, the upstream ends, or `deadline`; throws what the
+ * read throws. */
+export async function holdFirstEvent(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  side: StreamSide,
+  deadline: number,
+  tick: number,
+  now: () => number,
+): Promise<Held> {
+  while (true) {
+    const read = reader.read();
+    const result = await raceHold(read, deadline, tick, now);
+    if (result === HOLD_EXPIRED) return { pendingRead: read };
+    if (result.done) {
+      const failure = side.holdEnded();
+      return failure ? { failure } : {};
+    }
+    if (side.hold(result.value)) return {};
+  }
+}
+
+const HOLD_EXPIRED = Symbol("hold expired");
+
+/** The read, or HOLD_EXPIRED if it has not settled by `deadline`. */
+async function raceHold<T>(
+  read: Promise<T>,
+  deadline: number,
+  tick: number,
+  now: () => number,
+): Promise<T | typeof HOLD_EXPIRED> {
+  if (now() >= deadline) return HOLD_EXPIRED;
+  let unwatch: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      read,
+      new Promise<typeof HOLD_EXPIRED>((resolve) => {
+        unwatch = watchStream(tick, () => {
+          if (now() >= deadline) resolve(HOLD_EXPIRED);
+        });
+      }),
+    ]);
+  } finally {
+    unwatch?.();
+  }
+}

@@ -1,0 +1,106 @@
+// The translating side of a stream: upstream events go through the provider's translator into an
+// Anthropic event stream, sent as the writer has it.
+import type { ErrorType } from "./anthropic.ts";
+import { newId } from "./anthropic.ts";
+import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
+import type {
+  CallContext,
+  Provider,
+  StreamTranslator,
+  UpstreamFailure,
+} from "./providers/types.ts";
+import type { MessagesCall } from "./proxy.ts";
+import type { RequestRecord } from "./request_record.ts";
+import { createSseDecoder, type SseDecoder } from "./sse.ts";
+import { COMPLETE, type Ctrl, type ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
+import { firstInputEstimate } from "./token_estimate.ts";
+
+const encoder = new TextEncoder();
+
+export class TranslatedSide implements StreamSide {
+  readonly pingable = true;
+  #writer: AnthropicStreamWriter;
+  #decoder: SseDecoder;
+  #translator: StreamTranslator;
+  #capture: ResponseCapture | undefined;
+
+  constructor(
+    provider: Provider,
+    ctx: CallContext,
+    call: MessagesCall,
+    redact: (text: string) => string,
+    capture: ResponseCapture | undefined,
+  ) {
+    const writer = this.#writer = new AnthropicStreamWriter({
+      id: newId("msg"),
+      model: ctx.requestedModel,
+      inputTokens: firstInputEstimate(call.body, call.raw),
+      requestId: call.requestId,
+      redact,
+    });
+    const translator = this.#translator = provider.createStreamTranslator(ctx, writer);
+    this.#decoder = createSseDecoder(
+      (ev) => translator.push(ev),
+      translator.pushJson?.bind(translator),
+    );
+    this.#capture = capture;
+  }
+
+  hold(chunk: Uint8Array): boolean {
+    this.#decoder.feed(chunk);
+    return this.#writer.contentStarted || this.#writer.done;
+  }
+
+  holdEnded(): undefined {
+    this.#endInput();
+  }
+
+  retryable(): UpstreamFailure | undefined {
+    const writer = this.#writer;
+    return writer.failure && !writer.contentStarted ? writer.failure : undefined;
+  }
+
+  start(ctrl: Ctrl): boolean {
+    this.#emit(ctrl);
+    return this.#writer.done;
+  }
+
+  relay(ctrl: Ctrl, chunk: Uint8Array): number {
+    this.#decoder.feed(chunk);
+    const sent = this.#emit(ctrl) ? SENT : 0;
+    return this.#writer.done ? sent | COMPLETE : sent;
+  }
+
+  end(ctrl: Ctrl): undefined {
+    this.#endInput();
+    this.#emit(ctrl);
+  }
+
+  errorFrame(failure: UpstreamFailure, type: ErrorType, message: string): string {
+    this.#writer.error({ ...failure, type, message });
+    return this.#writer.take();
+  }
+
+  record(rec: RequestRecord): void {
+    rec.stopReason = this.#writer.stopReason;
+    rec.usage = this.#writer.usage;
+  }
+
+  failure(): UpstreamFailure | undefined {
+    return this.#writer.failure;
+  }
+
+  #endInput(): void {
+    this.#decoder.flush();
+    this.#translator.end();
+  }
+
+  /** Sends what the writer has; whether there was anything. */
+  #emit(ctrl: Ctrl): boolean {
+    const out = this.#writer.take();
+    if (!out) return false;
+    this.#capture?.add(out);
+    ctrl.enqueue(encoder.encode(out));
+    return true;
+  }
+}
