@@ -15,23 +15,9 @@ import { clientSurface } from "../routes/client_surface.ts";
 
 export type AppEnv = { Variables: { requestId: string; clientKey?: string } };
 
-/** The client paths and the one method each takes (HEAD goes with GET). */
-const CLIENT_PATHS: Array<[RegExp, string]> = [
-  [/^\/v1\/messages(?:\/count_tokens)?$/, "POST"],
-  [/^\/v1\/models(?:\/.+)?$/, "GET"],
-];
-
-/** Why a /v1 request has no route: a wrong method, a doubled /v1, or a path not served. */
+/** Why a /v1 request has no route: a doubled /v1, or a path not served (a wrong method on a
+ * served path is answered by its route: routes/client_route.ts). */
 function notServed(method: string, path: string): ProxyError {
-  const known = CLIENT_PATHS.find(([pattern]) => pattern.test(path));
-  if (known) {
-    return new ProxyError(
-      405,
-      `${path} takes ${known[1]}, not ${method}`,
-      "invalid_request_error",
-      { allow: known[1] === "GET" ? "GET, HEAD" : known[1] },
-    );
-  }
   if (path.startsWith("/v1/v1/")) {
     return new ProxyError(
       404,

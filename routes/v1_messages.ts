@@ -18,6 +18,7 @@ import { parseBody } from "../lib/parse_body.ts";
 import { handleMessages, recordRefusal, takeSlot } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
 import { queryOf } from "../lib/url_query.ts";
+import { clientRoute } from "./client_route.ts";
 
 async function readBody(
   req: Request,
@@ -89,7 +90,7 @@ const decoder = new TextDecoder();
 export function messagesRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.post("/messages", async (c) => {
+  clientRoute(app, "POST", "/messages", async (c) => {
     let read: { raw: string; body: MessagesRequest };
     let release: (() => void) | undefined;
     try {
@@ -121,7 +122,7 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
     });
   });
 
-  app.post("/messages/count_tokens", async (c) => {
+  clientRoute(app, "POST", "/messages/count_tokens", async (c) => {
     const { raw, body } = await readBody(
       c.req.raw,
       CountTokensRequestSchema,

@@ -236,6 +236,35 @@ Deno.test("client surface: a known path asked with the wrong method says which m
   });
   assert.match(del.headers.get("allow") ?? "", /GET/);
   await assertAnthropicError(del, 405, "invalid_request_error");
+  // Every client route, its sub-paths too; HEAD goes with GET.
+  for (
+    const [method, path, allow] of [
+      ["GET", "/v1/messages/count_tokens", "POST"],
+      ["PUT", "/v1/messages", "POST"],
+      ["POST", "/v1/models", "GET, HEAD"],
+      ["POST", "/v1/models/vendor/some-model", "GET, HEAD"],
+    ]
+  ) {
+    const res = await fetch(`${t.server.url}${path}`, {
+      method,
+      headers: { "x-api-key": ACCESS_KEY },
+    });
+    assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
+    const json = await assertAnthropicError(res, 405, "invalid_request_error");
+    assert.equal(json.error.message, `${path} takes ${allow.split(",")[0]}, not ${method}`);
+  }
+  const head = await fetch(`${t.server.url}/v1/messages`, {
+    method: "HEAD",
+    headers: { "x-api-key": ACCESS_KEY },
+  });
+  assert.equal(head.status, 405);
+  assert.equal(head.headers.get("allow"), "POST");
+  // A path that only looks like one is not: 404.
+  const slash = await fetch(`${t.server.url}/v1/messages/`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY },
+  });
+  await assertAnthropicError(slash, 404, "not_found_error");
 });
 
 Deno.test("client surface: a base URL ending in /v1 is named as the cause of the 404", async () => {
