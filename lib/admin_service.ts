@@ -545,7 +545,7 @@ export interface UpstreamStatus {
 }
 
 /** `text` with every key of the document masked (an upstream's error may quote the key). */
-export function maskKeysIn(text: string, doc: ConfigDocument): string {
+function maskKeysIn(text: string, doc: ConfigDocument): string {
   let out = text;
   for (const u of doc.upstream) {
     for (const key of u.apiKeys) {
@@ -593,7 +593,7 @@ export function keyStatuses(
   }));
 }
 
-export const DISABLED_BY_HAND = "admin: disabled by hand";
+const DISABLED_BY_HAND = "admin: disabled by hand";
 
 function keyOf(doc: ConfigDocument, ref: UpstreamRef, id: string): { name: string; id: string } {
   const u = doc.upstream[findUpstream(doc, ref)];

@@ -35,7 +35,7 @@ export function webSearchBlocks(
 }
 
 /** The usage of a whole answer, with every field the API sends, in its order. */
-export function answerUsage(u: Usage): Usage {
+function answerUsage(u: Usage): Usage {
   const created = u.cache_creation_input_tokens ?? 0;
   return {
     input_tokens: u.input_tokens,

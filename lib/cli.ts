@@ -54,7 +54,7 @@ export interface CliIo {
   openKv?: (config: Config) => Promise<Deno.Kv>;
 }
 
-export const USAGE = `Usage: deno task config [--url http://host:port] <command>
+const USAGE = `Usage: deno task config [--url http://host:port] <command>
 
 Commands:
   show                               the configuration, keys masked
@@ -313,7 +313,7 @@ function printDocument(doc: ConfigDocument, out: (line?: string) => void): void 
   });
 }
 
-export function describeDiff(d: ConfigDiff): string[] {
+function describeDiff(d: ConfigDiff): string[] {
   if (!d.hasChanges) return ["no change"];
   const lines: string[] = [];
   for (const n of d.added) lines.push(`+ ${n}`);

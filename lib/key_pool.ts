@@ -19,9 +19,9 @@ export function keyId(key: string): string {
 }
 
 /** Cooldown when a 429 names no time. */
-export const DEFAULT_RATE_LIMIT_COOLDOWN = 60_000;
+const DEFAULT_RATE_LIMIT_COOLDOWN = 60_000;
 /** Cooldown after a 5xx, timeout or connection error: short, growing with repeated failures. */
-export const TRANSIENT_COOLDOWN = 5_000;
+const TRANSIENT_COOLDOWN = 5_000;
 const TRANSIENT_COOLDOWN_MAX = 120_000;
 const PROBE_FORGET_MS = 60_000;
 

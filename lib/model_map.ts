@@ -3,7 +3,7 @@
 // model that searches (OpenAI's search models) while the rest stay on a general one.
 const FAMILIES = ["haiku", "sonnet", "opus"] as const;
 
-export const WEB_SEARCH_MODEL_KEY = "web_search";
+const WEB_SEARCH_MODEL_KEY = "web_search";
 
 export function mapModel(
   requested: string,

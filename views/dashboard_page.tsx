@@ -20,7 +20,7 @@ export interface DashboardProps {
 }
 
 /** The settings.json for Claude Code; the access key is named, never shown. */
-export function claudeSettings(origin: string): string {
+function claudeSettings(origin: string): string {
   return JSON.stringify(
     { env: { ANTHROPIC_BASE_URL: origin, ANTHROPIC_AUTH_TOKEN: "<your PROXY_ACCESS_KEY>" } },
     null,

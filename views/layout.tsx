@@ -54,7 +54,7 @@ function Head(props: { title: string }) {
   );
 }
 
-export function NoticeBox(props: { notice?: Notice }) {
+function NoticeBox(props: { notice?: Notice }) {
   if (!props.notice) return <div id="notice"></div>;
   const { kind, text } = props.notice;
   return (

@@ -11,7 +11,7 @@ import {
 import { plural } from "./format.tsx";
 import { AdminLayout, type Chrome } from "./layout.tsx";
 
-export function DiffSummary(props: { diff: ConfigDiff }) {
+function DiffSummary(props: { diff: ConfigDiff }) {
   const d = props.diff;
   if (!d.hasChanges) return <p>The import is the same as the current configuration.</p>;
   return (

@@ -50,7 +50,7 @@ export interface RequestLogEntry extends RequestLogSummary {
 }
 
 /** KV refuses values over 64 KiB; leave room for the serialiser's own bytes. */
-export const MAX_ENTRY_COST = 60_000;
+const MAX_ENTRY_COST = 60_000;
 const MAX_ATTEMPTS = 40;
 
 export function clientClosed(rec: Pick<RequestRecord, "status" | "errorMessage">): boolean {
@@ -89,7 +89,7 @@ export function summaryOf(entry: RequestLogEntry): RequestLogSummary {
 }
 
 /** Bytes the structured-clone serialiser needs at most for `value` (2 per char beyond Latin-1). */
-export function costOf(value: unknown): number {
+function costOf(value: unknown): number {
   const json = JSON.stringify(value) ?? "";
   // deno-lint-ignore no-control-regex
   return /[^\u0000-\u00ff]/.test(json) ? json.length * 2 : json.length;

@@ -26,7 +26,7 @@ export interface UsageTotals {
   latency: number[];
 }
 
-export interface Dimension {
+interface Dimension {
   type: "all" | "upstream" | "model" | "key";
   name: string;
   upstream?: string;
@@ -44,7 +44,7 @@ export interface UsageReport {
   byKey: Array<{ upstream: string; keyId: string; label: string; totals: UsageTotals }>;
 }
 
-export function emptyTotals(): UsageTotals {
+function emptyTotals(): UsageTotals {
   return {
     requests: 0,
     errors: 0,
@@ -57,7 +57,7 @@ export function emptyTotals(): UsageTotals {
   };
 }
 
-export function totalsOf(metrics: Record<string, number>): UsageTotals {
+function totalsOf(metrics: Record<string, number>): UsageTotals {
   const t = emptyTotals();
   t.requests = metrics.requests ?? 0;
   t.errors = metrics.errors ?? 0;
@@ -70,7 +70,7 @@ export function totalsOf(metrics: Record<string, number>): UsageTotals {
   return t;
 }
 
-export function addTotals(into: UsageTotals, more: UsageTotals): UsageTotals {
+function addTotals(into: UsageTotals, more: UsageTotals): UsageTotals {
   into.requests += more.requests;
   into.errors += more.errors;
   into.inputTokens += more.inputTokens;
@@ -91,7 +91,7 @@ export function averageLatency(t: UsageTotals): number | undefined {
   return t.requests > 0 ? t.latencyMsSum / t.requests : undefined;
 }
 
-export function parseDimension(dim: string): Dimension {
+function parseDimension(dim: string): Dimension {
   if (dim === "all") return { type: "all", name: "all" };
   const colon = dim.indexOf(":");
   const type = dim.slice(0, colon);

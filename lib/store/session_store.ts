@@ -21,8 +21,8 @@ interface Attempts {
 }
 
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
-export const LOGIN_WINDOW_MS = 60_000;
-export const LOGIN_MAX_FAILURES = 5;
+const LOGIN_WINDOW_MS = 60_000;
+const LOGIN_MAX_FAILURES = 5;
 
 export class SessionStore {
   /**

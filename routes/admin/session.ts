@@ -11,7 +11,7 @@ export type AdminEnv = {
   Variables: AppEnv["Variables"] & { session: Session; csrfToken: string };
 };
 
-export const SESSION_COOKIE = "admin_session";
+const SESSION_COOKIE = "admin_session";
 export const CSRF_FIELD = "_csrf";
 export const CSRF_HEADER = "x-csrf-token";
 
@@ -45,7 +45,7 @@ export function clientAddress(c: Context): string {
 }
 
 /** An IPv4 address as it is (an IPv4-mapped IPv6 one too), an IPv6 address as its /64. */
-export function throttledNetwork(address: string): string {
+function throttledNetwork(address: string): string {
   if (!address.includes(":")) return address;
   const text = address.toLowerCase().replace(/%.*$/, "");
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text);
@@ -135,7 +135,7 @@ export function requireCsrfToken(): MiddlewareHandler<AdminEnv> {
 }
 
 /** One field of a url-encoded or multipart body; the body stays readable afterwards. */
-export async function formField(c: Context, name: string): Promise<string | undefined> {
+async function formField(c: Context, name: string): Promise<string | undefined> {
   const type = c.req.header("content-type") ?? "";
   if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return undefined;
   try {

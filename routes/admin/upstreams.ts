@@ -53,7 +53,7 @@ function kindChoices(): UpstreamFormProps["kinds"] {
 }
 
 /** The form's strings as an upstream, with the mistakes a form can make before validation. */
-export function parseUpstreamForm(
+function parseUpstreamForm(
   form: FormData,
 ): { values: UpstreamFormValues; input: UpstreamInput; errors: FieldErrors } {
   const from = form.getAll("modelFrom").map(String);
