@@ -1,6 +1,7 @@
 // createApp(services): the whole HTTP surface, without globals, so tests can build their own.
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { RegExpRouter } from "hono/router/reg-exp-router";
 import { errorResponse, messageOf, ProxyError, tooDeep } from "./errors.ts";
 import { StoreBusyError } from "./store/busy_retry.ts";
 import { newRequestId } from "./request_id.ts";
@@ -15,9 +16,34 @@ import { clientSurface } from "../routes/client_surface.ts";
 
 export type AppEnv = { Variables: { requestId: string; clientKey?: string } };
 
-/** Why a /v1 request has no route: a doubled /v1, or a path not served (a wrong method on a
- * served path is answered by its route: routes/client_route.ts). */
-function notServed(method: string, path: string): ProxyError {
+/**
+ * The methods the routes declare for a path, read off the app itself so that no second list of
+ * client routes can drift from routes/; built at the first miss, off the path of served requests.
+ */
+function declaredMethods(app: Hono<AppEnv>): (path: string) => string[] {
+  let router: RegExpRouter<string> | undefined;
+  return (path) => {
+    if (!router) {
+      router = new RegExpRouter<string>();
+      for (const r of app.routes) {
+        if (r.method !== "ALL" && r.path.startsWith("/v1/")) router.add("ALL", r.path, r.method);
+      }
+    }
+    return router.match("GET", path)[0].map(([method]) => method);
+  };
+}
+
+/** Why a /v1 request has no route: a wrong method, a doubled /v1, or a path not served. */
+function notServed(method: string, path: string, takes: string[]): ProxyError {
+  if (takes.length) {
+    return new ProxyError(
+      405,
+      `${path} takes ${takes.join(", ")}, not ${method}`,
+      "invalid_request_error",
+      // HEAD goes with GET: Hono answers it from the GET route.
+      { allow: takes.flatMap((m) => m === "GET" ? ["GET", "HEAD"] : [m]).join(", ") },
+    );
+  }
   if (path.startsWith("/v1/v1/")) {
     return new ProxyError(
       404,
@@ -46,9 +72,11 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.route("/admin", adminRoutes(services));
   app.route("/static", staticRoutes());
 
+  const methodsOf = declaredMethods(app);
   app.notFound((c) => {
     if (c.req.path.startsWith("/v1/")) {
-      return errorResponse(notServed(c.req.method, c.req.path), c.get("requestId"));
+      const { method, path } = c.req;
+      return errorResponse(notServed(method, path, methodsOf(path)), c.get("requestId"));
     }
     return c.text("Not found", 404);
   });

@@ -5,7 +5,6 @@ import type { AppEnv } from "../lib/app.ts";
 import { type CatalogAnswer, findModel, listModels } from "../lib/model_catalog.ts";
 import type { Services } from "../lib/services.ts";
 import { queryOf } from "../lib/url_query.ts";
-import { clientRoute } from "./client_route.ts";
 
 function answer(c: Context<AppEnv>, result: CatalogAnswer): Response {
   return "relay" in result ? result.relay : c.json(result.json);
@@ -13,16 +12,12 @@ function answer(c: Context<AppEnv>, result: CatalogAnswer): Response {
 
 export function modelsRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  clientRoute(
-    app,
-    "GET",
+  app.get(
     "/models",
     async (c) => answer(c, await listModels(services, c.req.raw.headers, queryOf(c.req.url))),
   );
   // Ids may hold slashes (OpenRouter's `vendor/model`).
-  clientRoute(
-    app,
-    "GET",
+  app.get(
     "/models/:id{.+}",
     async (c) => answer(c, await findModel(services, c.req.raw.headers, c.req.param("id"))),
   );

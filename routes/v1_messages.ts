@@ -18,7 +18,6 @@ import { parseBody } from "../lib/parse_body.ts";
 import { handleMessages, recordRefusal, takeSlot } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
 import { queryOf } from "../lib/url_query.ts";
-import { clientRoute } from "./client_route.ts";
 
 async function readBody(
   req: Request,
@@ -90,7 +89,7 @@ const decoder = new TextDecoder();
 export function messagesRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  clientRoute(app, "POST", "/messages", async (c) => {
+  app.post("/messages", async (c) => {
     let read: { raw: string; body: MessagesRequest };
     let release: (() => void) | undefined;
     try {
@@ -122,7 +121,7 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
     });
   });
 
-  clientRoute(app, "POST", "/messages/count_tokens", async (c) => {
+  app.post("/messages/count_tokens", async (c) => {
     const { raw, body } = await readBody(
       c.req.raw,
       CountTokensRequestSchema,
