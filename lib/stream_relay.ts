@@ -74,8 +74,6 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     return { failure: retry };
   }
   rec.ttfbMs = s.now() - rec.time;
-  // Silence is a read of the upstream left waiting (since the answer's start, if the hold ran
-  // out): a client that reads slowly must not make the upstream look silent.
   const pump = new StreamPump(relay, reader, side, capture, tick, held.pendingRead, holdStarted);
   const body = new ReadableStream<Uint8Array>({
     start: (ctrl) => pump.start(ctrl),
@@ -105,7 +103,11 @@ function readFailure(controller: AbortController, err: unknown): UpstreamFailure
 class StreamPump {
   #closed = false;
   #unwatch: (() => void) | undefined;
-  /** Since when a read of the upstream has been waiting; undefined while none is. */
+  /**
+   * Since when a read of the upstream has been waiting (since the hold began, if it ran out):
+   * silence is counted from there, so a client that reads slowly never makes the upstream look
+   * silent.
+   */
   #waitingSince: number | undefined;
   /**
    * When the client last asked for more: one that stops asking (twice REQUEST_TIMEOUT, as long as
