@@ -1,0 +1,86 @@
+// The translating side of a stream: what it sends when, and which failures another key may answer.
+import assert from "node:assert/strict";
+import type { MessagesRequest } from "../../lib/anthropic.ts";
+import { providerFor } from "../../lib/providers/registry.ts";
+import type { CallContext } from "../../lib/providers/types.ts";
+import type { MessagesCall } from "../../lib/proxy.ts";
+import type { RequestRecord } from "../../lib/request_record.ts";
+import { COMPLETE, type Ctrl, ResponseCapture, SENT } from "../../lib/stream_side.ts";
+import { TranslatedSide } from "../../lib/translated_side.ts";
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const chunk = (delta: unknown, finish: string | null = null) =>
+  `data: ${
+    JSON.stringify({
+      id: "c1",
+      object: "chat.completion.chunk",
+      model: "gpt",
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    })
+  }\n\n`;
+
+function setup(capture?: ResponseCapture) {
+  const body = {
+    model: "claude-x",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "hi" }],
+  } as MessagesRequest;
+  const ctx: CallContext = {
+    upstream: { name: "u", baseUrl: "http://127.0.0.1:1", serviceType: "openai", apiKeys: ["k"] },
+    model: "gpt",
+    requestedModel: "claude-x",
+    apiKey: "k",
+    stream: true,
+    clientHeaders: new Headers(),
+  };
+  const call = { body, raw: JSON.stringify(body), requestId: "req_1" } as MessagesCall;
+  const side = new TranslatedSide(providerFor("openai")!, ctx, call, (t) => t, capture);
+  const sent: string[] = [];
+  const ctrl = {
+    enqueue: (b: Uint8Array) => void sent.push(new TextDecoder().decode(b)),
+  } as unknown as Ctrl;
+  return { side, sent, ctrl };
+}
+
+Deno.test("the hold ends with the first content, and the answer is whole at its stop", () => {
+  const capture = new ResponseCapture(100_000);
+  const { side, sent, ctrl } = setup(capture);
+  assert.equal(side.hold(bytes(chunk({ role: "assistant", content: "" }))), false);
+  assert.equal(side.hold(bytes(chunk({ content: "Hel" }))), true);
+  assert.equal(side.start(ctrl), false);
+  assert.match(sent.join(""), /message_start[\s\S]*content_block_start[\s\S]*"Hel"/);
+  assert.equal(side.relay(ctrl, bytes(chunk({ content: "lo" }))), SENT);
+  const stop = chunk({}, "stop");
+  assert.equal(side.relay(ctrl, bytes(stop.slice(0, 20))), 0, "half an event sends nothing");
+  side.relay(ctrl, bytes(stop.slice(20)));
+  assert.equal(side.relay(ctrl, bytes("data: [DONE]\n\n")) & COMPLETE, COMPLETE);
+  const all = sent.join("");
+  assert.match(all, /"stop_reason":"end_turn"[\s\S]*message_stop/);
+  assert.equal(capture.text, all, "the request log keeps what the client got");
+  const rec = {} as RequestRecord;
+  side.record(rec);
+  assert.equal(rec.stopReason, "end_turn");
+});
+
+Deno.test("an upstream error before any content is one another key may answer", () => {
+  const { side } = setup();
+  const began = side.hold(
+    bytes(`data: ${JSON.stringify({ error: { message: "boom", type: "server_error" } })}\n\n`),
+  );
+  assert.equal(began, true, "the error ends the hold");
+  assert.equal(side.retryable()?.message, "boom");
+});
+
+Deno.test("an error after content is not retried: it ends the answer the client has", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(chunk({ content: "Hel" })));
+  side.start(ctrl);
+  const relayed = side.relay(
+    ctrl,
+    bytes(`data: ${JSON.stringify({ error: { message: "boom", type: "server_error" } })}\n\n`),
+  );
+  assert.equal(relayed, SENT | COMPLETE);
+  assert.equal(side.retryable(), undefined);
+  assert.match(sent.join(""), /event: error/);
+  assert.ok(side.failure());
+});
