@@ -6,7 +6,7 @@ import { statusForErrorType, streamErrorJson } from "./errors.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
 import { createSseDecoder, type SseDecoder, type SseMessage } from "./sse.ts";
-import { COMPLETE, type Ctrl, SENT, type StreamSide } from "./stream_side.ts";
+import { COMPLETE, type Ctrl, type ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
 
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder();
@@ -29,6 +29,7 @@ export class PassthroughSide implements StreamSide {
     private readonly rec: RequestRecord,
     private readonly redact: (text: string) => string,
     private readonly requestId: string,
+    private readonly capture: ResponseCapture | undefined,
   ) {
     this.#watch = createSseDecoder((ev) => this.#note(ev));
   }
@@ -110,6 +111,8 @@ export class PassthroughSide implements StreamSide {
     // The upstream's own error event is forwarded too: never with a key it quoted.
     if (this.#closingError !== undefined) whole = encoder.encode(this.redact(utf8.decode(whole)));
     ctrl.enqueue(whole);
+    // Decoded only for ENABLE_RESPONSE_LOGS, and only up to its limit.
+    if (this.capture && !this.capture.full) this.capture.add(utf8.decode(whole));
     this.pingable = true;
     return true;
   }

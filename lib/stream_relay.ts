@@ -49,7 +49,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     ? new ResponseCapture(s.config.logBodyMaxBytes)
     : undefined;
   const side: StreamSide = provider.passthrough
-    ? new PassthroughSide(provider, res.headers, rec, s.log.redact, call.requestId)
+    ? new PassthroughSide(provider, res.headers, rec, s.log.redact, call.requestId, capture)
     : new TranslatedSide(provider, ctx, call, s.log.redact, capture);
   const tick = tickFor(s.config);
   const holdStarted = s.now();

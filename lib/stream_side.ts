@@ -16,7 +16,11 @@ export class ResponseCapture {
   constructor(private readonly limit: number) {}
 
   add(text: string): void {
-    if (this.text.length < this.limit) this.text += text;
+    if (!this.full) this.text += text;
+  }
+
+  get full(): boolean {
+    return this.text.length >= this.limit;
   }
 }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { PassthroughSide } from "../../lib/passthrough_side.ts";
 import { anthropicProvider } from "../../lib/providers/anthropic.ts";
 import type { RequestRecord } from "../../lib/request_record.ts";
-import { COMPLETE, type Ctrl, SENT } from "../../lib/stream_side.ts";
+import { COMPLETE, type Ctrl, ResponseCapture, SENT } from "../../lib/stream_side.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const frame = (event: string, data: unknown) =>
@@ -20,7 +20,7 @@ const DELTA = frame("message_delta", {
 });
 const STOP = frame("message_stop", { type: "message_stop" });
 
-function setup() {
+function setup(capture?: ResponseCapture) {
   const rec = { attempts: [] } as unknown as RequestRecord;
   const side = new PassthroughSide(
     anthropicProvider,
@@ -28,6 +28,7 @@ function setup() {
     rec,
     (t) => t.replaceAll("sk-secret-key", "sk-***"),
     "req_1",
+    capture,
   );
   const sent: string[] = [];
   const ctrl = {
@@ -100,4 +101,15 @@ Deno.test("a closing error event that quotes the key goes out masked, and is the
   assert.ok(!sent.join("").includes("sk-secret-key"));
   assert.equal(side.end(), undefined);
   assert.equal(side.failure()?.type, "api_error");
+});
+
+Deno.test("with ENABLE_RESPONSE_LOGS the request log keeps the stream the client got", () => {
+  const capture = new ResponseCapture(100_000);
+  const { side, sent, ctrl } = setup(capture);
+  side.hold(bytes(START));
+  side.start(ctrl);
+  side.relay(ctrl, bytes(DELTA + STOP.slice(0, 5)));
+  side.relay(ctrl, bytes(STOP.slice(5)));
+  assert.equal(capture.text, sent.join(""));
+  assert.equal(capture.text, START + DELTA + STOP);
 });
