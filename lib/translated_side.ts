@@ -2,6 +2,7 @@
 // Anthropic event stream, sent as the writer has it.
 import type { ErrorType } from "./anthropic.ts";
 import { newId } from "./anthropic.ts";
+import { encodeCarved } from "./byte_slab.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type {
   CallContext,
@@ -14,8 +15,6 @@ import type { RequestRecord } from "./request_record.ts";
 import { createSseDecoder, type SseDecoder } from "./sse.ts";
 import { COMPLETE, type Ctrl, type ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
 import { firstInputEstimate } from "./token_estimate.ts";
-
-const encoder = new TextEncoder();
 
 export class TranslatedSide implements StreamSide {
   readonly pingable = true;
@@ -100,7 +99,7 @@ export class TranslatedSide implements StreamSide {
     const out = this.#writer.take();
     if (!out) return false;
     this.#capture?.add(out);
-    ctrl.enqueue(encoder.encode(out));
+    ctrl.enqueue(encodeCarved(out));
     return true;
   }
 }
