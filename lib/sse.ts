@@ -21,19 +21,49 @@ export function createSseDecoder(
   onEvent: (event: SseMessage) => void,
   onJson?: BareJsonHandler,
 ): SseDecoder {
-  const decoder = new TextDecoder();
+  const decoder = new Utf8Stream();
   if (onJson) return bareJsonDecoder(decoder, onEvent, onJson);
   const parser = createParser({ onEvent });
   return {
     feed(chunk) {
-      parser.feed(decoder.decode(chunk, { stream: true }));
+      parser.feed(decoder.decode(chunk));
     },
     flush() {
-      const rest = decoder.decode();
+      const rest = decoder.end();
       // A last event without its blank line still counts: upstreams that end abruptly send these.
       parser.feed(rest + "\n\n");
     },
   };
+}
+
+const DECODE_STREAM: TextDecodeOptions = { stream: true };
+const wholeChunks = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * A streaming UTF-8 decode at about half the cost per chunk while the stream decoder would carry
+ * nothing over: a chunk after one that ended in ASCII (no character left unfinished, and the
+ * start's byte order mark settled, as no byte of it is ASCII) and itself ending in ASCII decodes
+ * alone exactly as the stream decoder would decode it.
+ */
+class Utf8Stream {
+  #stream = new TextDecoder();
+  /** The last chunk, decoded by the stream decoder or not, ended in ASCII. */
+  #clean = false;
+
+  decode(chunk: Uint8Array): string {
+    const n = chunk.length;
+    if (n === 0) return "";
+    const endsAscii = chunk[n - 1] < 0x80;
+    if (this.#clean && endsAscii) return wholeChunks.decode(chunk);
+    this.#clean = endsAscii;
+    return this.#stream.decode(chunk, DECODE_STREAM);
+  }
+
+  /** What the stream decoder still holds (an unfinished character), and its reset. */
+  end(): string {
+    this.#clean = false;
+    return this.#stream.decode();
+  }
 }
 
 /** The longest bare JSON waited for; past it the lines are let go, as the parser lets them go. */
@@ -54,7 +84,7 @@ function mayBeField(code: number): boolean {
  * without the hook: nothing is copied for them.
  */
 function bareJsonDecoder(
-  decoder: TextDecoder,
+  decoder: Utf8Stream,
   onEvent: (event: SseMessage) => void,
   onJson: BareJsonHandler,
 ): SseDecoder {
@@ -103,10 +133,10 @@ function bareJsonDecoder(
 
   return {
     feed(chunk) {
-      feedText(decoder.decode(chunk, { stream: true }));
+      feedText(decoder.decode(chunk));
     },
     flush() {
-      feedText(decoder.decode() + "\n\n");
+      feedText(decoder.end() + "\n\n");
     },
   };
 }

@@ -74,3 +74,41 @@ Deno.test("createSseDecoder keeps its events as before, with or without the hook
   assert.deepEqual(decode(["oops\n[1]\n{broken\n\ndata: 2\n\n"]).json, []);
   assert.deepEqual(decode(["data: 2\n\n"]).events.length, 1);
 });
+
+/** The `data` of each event, the bytes fed in the pieces `cuts` makes of them. */
+function dataOf(bytes: Uint8Array, cuts: number[], withHook: boolean): string[] {
+  const data: string[] = [];
+  const decoder = createSseDecoder((ev) => data.push(ev.data), withHook ? () => {} : undefined);
+  let at = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    decoder.feed(bytes.subarray(at, cut));
+    at = cut;
+  }
+  decoder.flush();
+  return data;
+}
+
+Deno.test("createSseDecoder reads UTF-8 the same however the bytes are cut", () => {
+  // A byte order mark opens the stream (dropped) and sits inside a value (kept); characters of
+  // 2, 3 and 4 bytes; a broken sequence the decoder replaces; and a last character cut short.
+  const bytes = new Uint8Array([
+    ...encoder.encode("\ufeffdata: a\u00e9\n\ndata: \ufeffb \u6f22 \u{1f642}"),
+    0xf0,
+    0x41,
+    ...encoder.encode("\n\ndata: \u00e9\ufeff"),
+    0xe6,
+    0xbc,
+  ]);
+  const expected = ["a\u00e9", "\ufeffb \u6f22 \u{1f642}\ufffdA", "\u00e9\ufeff\ufffd"];
+  for (const withHook of [false, true]) {
+    assert.deepEqual(dataOf(bytes, [], withHook), expected);
+    for (let i = 0; i <= bytes.length; i++) {
+      assert.deepEqual(dataOf(bytes, [i], withHook), expected, `cut at ${i}`);
+      for (let j = i; j <= bytes.length; j += 3) {
+        assert.deepEqual(dataOf(bytes, [i, j], withHook), expected, `cuts at ${i}, ${j}`);
+      }
+    }
+    const everyByte = Array.from({ length: bytes.length }, (_, i) => i);
+    assert.deepEqual(dataOf(bytes, everyByte, withHook), expected);
+  }
+});
