@@ -157,6 +157,76 @@ Deno.test("http client: chunked bodies split anywhere, with extensions and trail
   }
 });
 
+Deno.test("http client: chunk sizes in either case, with leading zeros or spaces; a size that is no number breaks the body", async () => {
+  const server = scriptedServer(async (conn, _request, index) => {
+    const head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+    if (index === 0) {
+      await write(
+        conn,
+        head + "A\r\n0123456789\r\n0b\r\nabcdefghijk\r\n",
+        "0000000000000003\r\nxyz\r\n 2 \r\n!?\r\n00000\r\n\r\n",
+      );
+      return "keep";
+    }
+    await write(conn, head + "1g\r\nhello\r\n0\r\n\r\n");
+    return "close";
+  });
+  const client = createHttpClient();
+  try {
+    const res = await client.fetch(server.url, { method: "POST", body: "{}" });
+    assert.equal(await res.text(), "0123456789abcdefghijkxyz!?");
+    const bad = await client.fetch(server.url, { method: "POST", body: "{}" });
+    await assert.rejects(bad.text(), /bad chunk size/);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("http client: chunks kept unread to the end of two answers on one connection keep their bytes", async () => {
+  // Enough reads to fill several of the blocks reads land in, each piece sent on its own.
+  const pieces = (answer: number) =>
+    Array.from(
+      { length: 240 },
+      (_, i) => `data: {"answer":${answer},"n":${i},"t":"${"é".repeat(i % 90)}"}\n\n`,
+    );
+  const server = scriptedServer(async (conn, _request, index) => {
+    await conn.write(encoder.encode(
+      "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+    ));
+    const all = pieces(index);
+    for (let i = 0; i < all.length; i++) {
+      const bytes = encoder.encode(all[i]);
+      // A chunk's size line and its data arrive in separate reads now and then.
+      const head = encoder.encode(`${bytes.length.toString(16)}\r\n`);
+      await conn.write(i % 7 ? new Uint8Array([...head, ...bytes, 13, 10]) : head);
+      if (!(i % 7)) await conn.write(new Uint8Array([...bytes, 13, 10]));
+      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    await conn.write(encoder.encode("0\r\n\r\n"));
+    return "keep";
+  });
+  const client = createHttpClient();
+  try {
+    const kept: Uint8Array[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await client.fetch(server.url + "/stream", { method: "POST", body: "{}" });
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of res.body!) chunks.push(chunk);
+      kept.push(chunks);
+    }
+    assert.equal(server.connections, 1);
+    kept.forEach((chunks, i) => {
+      const utf8 = new TextDecoder();
+      const text = chunks.map((c) => utf8.decode(c, { stream: true })).join("") + utf8.decode();
+      assert.equal(text, pieces(i).join(""), `answer ${i}`);
+    });
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
 Deno.test("http client: interim 100 answers are skipped; a body without length ends with the connection", async () => {
   const server = scriptedServer(async (conn) => {
     await write(
