@@ -1,6 +1,7 @@
 // The benchmark's upstream: answers at once with prebuilt bytes, in a process of its own so its
 // CPU is not counted as the proxy's. It speaks both formats, chosen by path:
-//   POST /v1/chat/completions  OpenAI Chat Completions (JSON, or 64 chunks + finish + usage + DONE)
+//   POST /v1/chat/completions  OpenAI Chat Completions (JSON, or 64 chunks + finish + usage + DONE;
+//                              a request naming EVENT_PER_WRITE gets them one write at a time)
 //   POST /v1/messages          Anthropic Messages (JSON, or the same 64 text deltas as events)
 // `--format openai|anthropic` only limits which of the two it accepts (default: both).
 // It prints `fake upstream listening on http://127.0.0.1:<port>` once ready.
@@ -51,15 +52,30 @@ function openaiChunk(delta: Record<string, unknown>, finish: string | null, usag
   }\n\n`;
 }
 
-const OPENAI_STREAM = encoder.encode(
-  [
-    openaiChunk({ role: "assistant", content: "", refusal: null }, null),
-    ...Array.from({ length: STREAM_CHUNKS }, (_, i) => openaiChunk({ content: piece(i) }, null)),
-    openaiChunk({}, "stop"),
-    openaiChunk({}, null, openaiUsage()),
-    "data: [DONE]\n\n",
-  ].join(""),
-);
+const OPENAI_EVENT_TEXTS = [
+  openaiChunk({ role: "assistant", content: "", refusal: null }, null),
+  ...Array.from({ length: STREAM_CHUNKS }, (_, i) => openaiChunk({ content: piece(i) }, null)),
+  openaiChunk({}, "stop"),
+  openaiChunk({}, null, openaiUsage()),
+  "data: [DONE]\n\n",
+];
+const OPENAI_EVENTS = OPENAI_EVENT_TEXTS.map((e) => encoder.encode(e));
+const OPENAI_STREAM = encoder.encode(OPENAI_EVENT_TEXTS.join(""));
+
+/** In a request, asks for the stream an event per write, as a real upstream sends it. */
+export const EVENT_PER_WRITE = "an event per write";
+
+/** The events one per write, each after the last went out (a macrotask apart), at once otherwise. */
+function eventPerWrite(events: Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    async pull(ctrl) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 0));
+      if (i < events.length) ctrl.enqueue(events[i++]);
+      else ctrl.close();
+    },
+  }, { highWaterMark: 0 });
+}
 
 const OPENAI_JSON = encoder.encode(JSON.stringify({
   id: "chatcmpl-bench0000000000000000000002",
@@ -148,10 +164,11 @@ export function startFakeUpstream(
     const path = new URL(req.url).pathname;
     if (req.method !== "POST") return new Response("not found", { status: 404 });
     if (openai && path.endsWith("/chat/completions")) {
-      const stream = wantsStream(await req.text());
-      return stream
-        ? new Response(OPENAI_STREAM, { headers: SSE_HEADERS })
-        : new Response(OPENAI_JSON, { headers: JSON_HEADERS });
+      const text = await req.text();
+      if (!wantsStream(text)) return new Response(OPENAI_JSON, { headers: JSON_HEADERS });
+      return text.includes(EVENT_PER_WRITE)
+        ? new Response(eventPerWrite(OPENAI_EVENTS), { headers: SSE_HEADERS })
+        : new Response(OPENAI_STREAM, { headers: SSE_HEADERS });
     }
     if (anthropic && path.endsWith("/v1/messages")) {
       const stream = wantsStream(await req.text());
