@@ -108,11 +108,15 @@ export class PassthroughSide implements StreamSide {
   #send(ctrl: Ctrl, chunk: Uint8Array): boolean {
     let whole = this.#frames.take(chunk);
     if (!whole) return false;
+    let text: string | undefined;
     // The upstream's own error event is forwarded too: never with a key it quoted.
-    if (this.#closingError !== undefined) whole = encoder.encode(this.redact(utf8.decode(whole)));
+    if (this.#closingError !== undefined) {
+      text = this.redact(utf8.decode(whole));
+      whole = encoder.encode(text);
+    }
     ctrl.enqueue(whole);
     // Decoded only for ENABLE_RESPONSE_LOGS, and only up to its limit.
-    if (this.capture && !this.capture.full) this.capture.add(utf8.decode(whole));
+    if (this.capture && !this.capture.full) this.capture.add(text ?? utf8.decode(whole));
     this.pingable = true;
     return true;
   }

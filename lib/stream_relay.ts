@@ -214,9 +214,7 @@ class StreamPump {
   }
 
   #errorFrame(failure: UpstreamFailure): string {
-    const type: ErrorType = failure.status === 504
-      ? "overloaded_error"
-      : failure.type === "timeout_error"
+    const type: ErrorType = failure.status === 504 || failure.type === "timeout_error"
       ? "overloaded_error"
       : failure.type;
     const message = failure.status === 504
