@@ -9,7 +9,7 @@ import {
   STRATEGIES,
   validateInput,
 } from "./config_document.ts";
-import { keyId } from "./key_pool.ts";
+import { healthId, keyId } from "./key_pool.ts";
 import type { UpstreamConfig } from "./providers/types.ts";
 import { type ConfigStore, ConflictError, type Snapshot } from "./store/config_store.ts";
 import type { KeyHealthStore, KeyState } from "./store/key_health_store.ts";
@@ -561,22 +561,21 @@ function maskKeysIn(text: string, doc: ConfigDocument): string {
  */
 export function keyStatuses(
   doc: ConfigDocument,
-  states: Array<KeyState & { upstream: string; keyId: string }>,
+  states: Array<KeyState & { healthId: string }>,
   redact: (text: string) => string = (t) => t,
 ): UpstreamStatus[] {
   const clean = (reason: string) => redact(maskKeysIn(reason, doc));
-  states = states.map((s) => ({ ...s, reason: clean(s.reason) }));
+  const byId = Map.groupBy(states, (s) => s.healthId);
   return doc.upstream.map((u, index) => ({
     index,
     name: u.name,
     serviceType: u.serviceType,
     current: index === doc.currentUpstream,
     keys: u.apiKeys.map((key, i): KeyStatus => {
-      const id = keyId(key);
-      const mine = states.filter((s) => s.upstream === u.name && s.keyId === id);
+      const mine = byId.get(healthId(u.baseUrl, key)) ?? [];
       const disabled = mine.find((s) => s.state === "disabled");
-      const base = { index: i, keyId: id, masked: maskKey(key) };
-      if (disabled) return { ...base, state: "disabled", reason: disabled.reason };
+      const base = { index: i, keyId: keyId(key), masked: maskKey(key) };
+      if (disabled) return { ...base, state: "disabled", reason: clean(disabled.reason) };
       const cooling = mine.filter((s) => s.state === "cooldown")
         .sort((a, b) => (b.until ?? 0) - (a.until ?? 0));
       if (cooling.length) {
@@ -585,7 +584,7 @@ export function keyStatuses(
           state: "cooldown",
           until: cooling[0].until,
           model: cooling.map((s) => s.model).join(", "),
-          reason: cooling[0].reason,
+          reason: clean(cooling[0].reason),
         };
       }
       return { ...base, state: "active" };
@@ -595,9 +594,10 @@ export function keyStatuses(
 
 const DISABLED_BY_HAND = "admin: disabled by hand";
 
-function keyOf(doc: ConfigDocument, ref: UpstreamRef, id: string): { name: string; id: string } {
+/** The health id of an upstream's key given as findKey takes it. */
+function healthOf(doc: ConfigDocument, ref: UpstreamRef, which: string): string {
   const u = doc.upstream[findUpstream(doc, ref)];
-  return { name: u.name, id: keyId(u.apiKeys[findKey(u, id)]) };
+  return healthId(u.baseUrl, u.apiKeys[findKey(u, which)]);
 }
 
 /** Takes a key out of rotation until it is enabled again. */
@@ -607,8 +607,7 @@ export async function disableKey(
   ref: UpstreamRef,
   id: string,
 ): Promise<void> {
-  const k = keyOf(doc, ref, id);
-  await health.disable(k.name, k.id, DISABLED_BY_HAND);
+  await health.disable(healthOf(doc, ref, id), DISABLED_BY_HAND);
 }
 
 /** Puts a key back in rotation, cooldowns included. */
@@ -618,8 +617,7 @@ export async function enableKey(
   ref: UpstreamRef,
   id: string,
 ): Promise<void> {
-  const k = keyOf(doc, ref, id);
-  await health.clear(k.name, k.id);
+  await health.clear(healthOf(doc, ref, id));
 }
 
 /** Re-enables every disabled key of an upstream; returns how many there were. */
@@ -629,13 +627,13 @@ export async function enableAllKeys(
   ref: UpstreamRef,
 ): Promise<number> {
   const u = doc.upstream[findUpstream(doc, ref)];
-  const ids = new Set(u.apiKeys.map(keyId));
+  const ids = new Set(u.apiKeys.map((k) => healthId(u.baseUrl, k)));
   const disabled = new Set(
-    health.list(u.name).filter((s) => s.state === "disabled" && ids.has(s.keyId)).map((s) =>
-      s.keyId
+    health.list().filter((s) => s.state === "disabled" && ids.has(s.healthId)).map((s) =>
+      s.healthId
     ),
   );
-  for (const id of disabled) await health.clear(u.name, id);
+  for (const id of disabled) await health.clear(id);
   return disabled.size;
 }
 

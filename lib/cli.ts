@@ -37,6 +37,7 @@ import {
   readDotEnv,
 } from "./config.ts";
 import { type ConfigDocument, maskKey, STRATEGIES } from "./config_document.ts";
+import { healthIndex } from "./key_pool.ts";
 import { providerKinds } from "./providers/registry.ts";
 import { StoreBusyError } from "./store/busy_retry.ts";
 import { ConfigStore } from "./store/config_store.ts";
@@ -379,7 +380,10 @@ async function localBackend(
   return {
     target: storeTarget(store),
     async keyStatus() {
-      const health = await KeyHealthStore.open(kv, { watch: false });
+      const health = await KeyHealthStore.open(kv, {
+        watch: false,
+        index: () => healthIndex(store.snapshot),
+      });
       health.close();
       return keyStatuses(store.snapshot.doc, health.list());
     },

@@ -2,12 +2,13 @@
 // kept in memory per instance so the hot path never waits on KV.
 import { createHash } from "node:crypto";
 import type { Strategy } from "./config.ts";
+import type { ConfigDocument } from "./config_document.ts";
 import type { UpstreamConfig, UpstreamFailure } from "./providers/types.ts";
-import type { KeyHealthStore } from "./store/key_health_store.ts";
+import type { HealthIndex, KeyHealthStore } from "./store/key_health_store.ts";
 
 const ids = new Map<string, string>();
 
-/** A stable, non-reversible id of a key, for KV, logs and the admin pages. */
+/** A stable, non-reversible id of a key, for logs, metrics and the admin pages. */
 export function keyId(key: string): string {
   let id = ids.get(key);
   if (!id) {
@@ -16,6 +17,51 @@ export function keyId(key: string): string {
     ids.set(key, id);
   }
   return id;
+}
+
+/** By base URL, then key: looked up for every key of every request, so no string is built. */
+const healthIds = new Map<string, Map<string, string>>();
+let healthIdCount = 0;
+
+/**
+ * What key health is kept under: the key at one server. Not the key alone, since upstreams at
+ * different servers may share a placeholder key ("EMPTY", "ollama") that one of them refuses; not
+ * the upstream's name, so a rename keeps it and a new base URL starts afresh.
+ */
+export function healthId(baseUrl: string, key: string): string {
+  let byKey = healthIds.get(baseUrl);
+  let id = byKey?.get(key);
+  if (!id) {
+    id = createHash("sha256").update(`${baseUrl}\u0000${key}`).digest("hex").slice(0, 16);
+    if (healthIdCount > 10_000) {
+      healthIds.clear();
+      healthIdCount = 0;
+      byKey = undefined;
+    }
+    if (!byKey) healthIds.set(baseUrl, byKey = new Map());
+    byKey.set(key, id);
+    healthIdCount++;
+  }
+  return id;
+}
+
+/** The configuration as key health sees it (see HealthIndex). */
+export function healthIndex(
+  snapshot: { doc: Pick<ConfigDocument, "upstream">; version: string | null },
+): HealthIndex {
+  const all = new Set<string>();
+  for (const u of snapshot.doc.upstream) {
+    for (const key of u.apiKeys) all.add(healthId(u.baseUrl, key));
+  }
+  return {
+    ids: all,
+    version: snapshot.version,
+    legacy(upstream, id) {
+      const u = snapshot.doc.upstream.find((x) => x.name === upstream);
+      const key = u?.apiKeys.find((k) => keyId(k) === id);
+      return u && key !== undefined ? healthId(u.baseUrl, key) : undefined;
+    },
+  };
 }
 
 /** Cooldown when a 429 names no time. */
@@ -27,6 +73,7 @@ const PROBE_FORGET_MS = 60_000;
 
 export interface Candidate {
   key: string;
+  /** keyId(key), for the log and the admin pages. */
   id: string;
 }
 
@@ -57,8 +104,9 @@ export class KeyPool {
     const out: Candidate[] = [];
     for (let i = 0; i < n; i++) {
       const key = all[(start + i) % n];
-      const id = keyId(key);
-      if (!this.health.get(upstream.name, id, model)) out.push({ key, id });
+      if (!this.health.get(healthId(upstream.baseUrl, key), model)) {
+        out.push({ key, id: keyId(key) });
+      }
     }
     return out.length > 0 || !probe ? out : this.#probe(upstream, model);
   }
@@ -71,18 +119,18 @@ export class KeyPool {
    */
   #probe(upstream: UpstreamConfig, model: string): Candidate[] {
     const now = Date.now();
-    let best: (Candidate & { until: number }) | undefined;
+    let best: (Candidate & { until: number; health: string }) | undefined;
     for (const key of upstream.apiKeys) {
-      const id = keyId(key);
-      const s = this.health.get(upstream.name, id, model);
+      const health = healthId(upstream.baseUrl, key);
+      const s = this.health.get(health, model);
       if (s?.state !== "cooldown" || s.model !== "*") continue;
       // A probe whose outcome never came back (a client that left) is forgotten after a while.
-      if (now - (this.#probing.get(id) ?? -Infinity) < PROBE_FORGET_MS) return [];
+      if (now - (this.#probing.get(health) ?? -Infinity) < PROBE_FORGET_MS) return [];
       const until = s.until ?? 0;
-      if (!best || until < best.until) best = { key, id, until };
+      if (!best || until < best.until) best = { key, id: keyId(key), until, health };
     }
     if (!best) return [];
-    this.#probing.set(best.id, now);
+    this.#probing.set(best.health, now);
     return [{ key: best.key, id: best.id }];
   }
 
@@ -90,7 +138,7 @@ export class KeyPool {
   soonestRecovery(upstream: UpstreamConfig, model: string, now = Date.now()): number | undefined {
     let soonest: number | undefined;
     for (const key of upstream.apiKeys) {
-      const s = this.health.get(upstream.name, keyId(key), model);
+      const s = this.health.get(healthId(upstream.baseUrl, key), model);
       if (s?.state === "cooldown" && s.until !== undefined) {
         soonest = Math.min(soonest ?? Infinity, Math.max(0, s.until - now));
       }
@@ -105,21 +153,20 @@ export class KeyPool {
     model: string,
     failure: UpstreamFailure,
   ): Promise<void> {
-    const probed = this.#probing.delete(candidate.id);
-    const name = upstream.name;
+    const id = healthId(upstream.baseUrl, candidate.key);
+    const probed = this.#probing.delete(id);
     const reason = `${failure.status || "network"}: ${failure.message}`.slice(0, 300);
     if (failure.keyFault === "auth") {
-      await this.health.disable(name, candidate.id, reason);
+      await this.health.disable(id, reason);
     } else if (failure.keyFault === "rate_limit") {
       await this.health.coolDown(
-        name,
-        candidate.id,
+        id,
         model,
         failure.retryAfterMs ?? DEFAULT_RATE_LIMIT_COOLDOWN,
         reason,
       );
     } else if (failure.keyFault === "transient") {
-      const current = this.health.get(name, candidate.id, "*");
+      const current = this.health.get(id, "*");
       // A 401 to another request meanwhile outweighs this passing fault.
       if (current?.state === "disabled") return;
       // Requests in flight together that fail on one key met one fault: only a failure after its
@@ -127,21 +174,21 @@ export class KeyPool {
       // blip met by a few requests at once set the key aside for minutes.
       const again = probed || current === undefined;
       if (!again && failure.retryAfterMs === undefined) return;
-      const count = (this.#failures.get(candidate.id) ?? 0) + (again ? 1 : 0) || 1;
-      this.#failures.set(candidate.id, count);
+      const count = (this.#failures.get(id) ?? 0) + (again ? 1 : 0) || 1;
+      this.#failures.set(id, count);
       const ms = Math.min(
         TRANSIENT_COOLDOWN_MAX,
         failure.retryAfterMs ?? TRANSIENT_COOLDOWN * 2 ** (count - 1),
       );
-      await this.health.coolDown(name, candidate.id, "*", ms, reason);
+      await this.health.coolDown(id, "*", ms, reason);
     }
   }
 
   /** A success clears the failure count; a probe's success ends its key's cooldown for all. */
   async recordSuccess(upstream: UpstreamConfig, candidate: Candidate): Promise<void> {
-    if (this.#failures.size) this.#failures.delete(candidate.id);
-    if (this.#probing.size && this.#probing.delete(candidate.id)) {
-      await this.health.recovered(upstream.name, candidate.id);
-    }
+    if (!this.#failures.size && !this.#probing.size) return;
+    const id = healthId(upstream.baseUrl, candidate.key);
+    this.#failures.delete(id);
+    if (this.#probing.delete(id)) await this.health.recovered(id);
   }
 }

@@ -1,5 +1,5 @@
 // Disabled keys are checked now and then with a tiny request; one that works again is re-enabled.
-import { keyId } from "./key_pool.ts";
+import { healthId, keyId } from "./key_pool.ts";
 import { probeKey } from "./key_probe.ts";
 import type { Services } from "./services.ts";
 
@@ -11,7 +11,8 @@ export async function recoverDisabledKeys(s: Services): Promise<number> {
   for (const upstream of s.store.snapshot.doc.upstream) {
     for (const key of upstream.apiKeys) {
       const id = keyId(key);
-      const state = s.health.get(upstream.name, id, "*");
+      const health = healthId(upstream.baseUrl, key);
+      const state = s.health.get(health, "*");
       if (state?.state !== "disabled" || state.reason.startsWith("admin")) continue;
       const result = await probeKey(s, upstream, key).catch((err) => {
         // A probe answers failures as results: one that throws is a bug worth seeing.
@@ -23,7 +24,7 @@ export async function recoverDisabledKeys(s: Services): Promise<number> {
         return undefined;
       });
       if (result?.ok) {
-        await s.health.clear(upstream.name, id);
+        await s.health.clear(health);
         recovered++;
         s.log.log("info", "a disabled key works again and was re-enabled", {
           upstream: upstream.name,

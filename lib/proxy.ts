@@ -5,7 +5,7 @@ import { noteAnthropicMessage, upstreamInfoHeaders } from "./anthropic_answer.ts
 import { maskKey } from "./config_document.ts";
 import { promptTooLong } from "./context_overflow.ts";
 import { errorResponse, NO_RETRY, ProxyError, tooDeep } from "./errors.ts";
-import { keyId } from "./key_pool.ts";
+import { healthId, keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
 import { limitOf, outputLimitFromError } from "./output_limits.ts";
 import { betaFlags } from "./refused_betas.ts";
@@ -353,7 +353,7 @@ function noteSkippedKeys(
   const usable = new Set(candidates.map((c) => c.key));
   for (const key of upstream.apiKeys) {
     if (usable.has(key)) continue;
-    const state = s.pool.health.get(upstream.name, keyId(key), model);
+    const state = s.pool.health.get(healthId(upstream.baseUrl, key), model);
     rec.attempts.push({
       upstream: upstream.name,
       keyId: keyId(key),

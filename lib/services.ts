@@ -2,7 +2,7 @@
 import { messageOf } from "./errors.ts";
 import type { Config } from "./config.ts";
 import { createHttpClient } from "./http_client.ts";
-import { KeyPool } from "./key_pool.ts";
+import { healthIndex, KeyPool } from "./key_pool.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { OutputLimits } from "./output_limits.ts";
 import { RefusedBetas } from "./refused_betas.ts";
@@ -58,7 +58,13 @@ export async function createServices(
     log.log("error", message, { error: messageOf(err) });
   const follow = { watch: options.watch, pollMs: options.pollMs, onError };
   const store = await ConfigStore.open(kv, config.loadBalanceStrategy, follow);
-  const health = await KeyHealthStore.open(kv, { now, ...follow });
+  const index = () => healthIndex(store.snapshot);
+  const health = await KeyHealthStore.open(kv, { now, ...follow, index });
+  // Whatever changed the configuration (a page, the API, the CLI, another instance): the states
+  // of keys it no longer holds go, so none lingers in KV. A rename leaves nothing to drop.
+  store.onChange(() => {
+    health.prune(index()).catch((err) => onError("could not drop the health of removed keys", err));
+  });
   for (const secret of [config.proxyAccessKey, config.adminPassword, config.metricsToken]) {
     log.addSecret(secret);
   }

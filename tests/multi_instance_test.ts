@@ -187,7 +187,7 @@ Deno.test({
       assert.equal((await ask(a)).status, 200);
       await until(async () => {
         await Promise.resolve();
-        return [b, c].every((s) => s.services.health.list("shared").length === 1);
+        return [b, c].every((s) => s.services.health.list().length === 1);
       }, 1000);
       const before = fake.requests.length;
       assert.equal((await ask(b)).status, 200);

@@ -1,7 +1,7 @@
 // How many keys of each upstream are usable, cooling down or disabled, for /metrics and the
 // dashboard; a key cooling down for one model only counts as cooling down.
 import type { ConfigDocument } from "../config_document.ts";
-import { keyId } from "../key_pool.ts";
+import { healthId } from "../key_pool.ts";
 import type { KeyHealthStore } from "../store/key_health_store.ts";
 import type { KeyStateCount } from "./metrics.ts";
 
@@ -9,12 +9,11 @@ export function keyStateCounts(
   doc: Pick<ConfigDocument, "upstream">,
   health: Pick<KeyHealthStore, "list">,
 ): KeyStateCount[] {
+  const states = Map.groupBy(health.list(), (s) => s.healthId);
   return doc.upstream.map((u) => {
-    const states = health.list(u.name);
     const count: KeyStateCount = { upstream: u.name, active: 0, cooldown: 0, disabled: 0 };
     for (const key of new Set(u.apiKeys)) {
-      const id = keyId(key);
-      const mine = states.filter((s) => s.keyId === id);
+      const mine = states.get(healthId(u.baseUrl, key)) ?? [];
       if (mine.some((s) => s.state === "disabled")) count.disabled++;
       else if (mine.length > 0) count.cooldown++;
       else count.active++;

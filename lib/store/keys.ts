@@ -4,10 +4,13 @@ export const keys = {
   configMeta: () => ["config", "meta"] as const,
   configChunk: (i: number) => ["config", "chunk", i] as const,
 
-  keyHealth: (upstream: string, keyId: string, model: string) =>
-    ["key_health", upstream, keyId, model] as const,
-  keyHealthPrefix: () => ["key_health"] as const,
+  /** A key's health at one server (`healthId`: its base URL and the key, hashed), for a model. */
+  keyHealth: (healthId: string, model: string) =>
+    ["key_health_by_server", healthId, model] as const,
+  keyHealthPrefix: () => ["key_health_by_server"] as const,
   keyHealthVersion: () => ["key_health_version"] as const,
+  /** The layout before: ["key_health", upstream name, key id, model], moved when the store opens. */
+  legacyKeyHealthPrefix: () => ["key_health"] as const,
 
   adminSession: (id: string) => ["admin_sessions", id] as const,
   loginAttempts: (address: string) => ["login_attempts", address] as const,

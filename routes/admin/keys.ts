@@ -188,7 +188,6 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     const form = await readForm(c);
     try {
       const r = await removeKey(target, name, c.req.param("id"), formVersion(form));
-      await services.health.clear(name, r.keyId);
       return redirectWith(c, upstreamPath(name, "/keys"), {
         kind: "ok",
         text: `Key ${r.masked} deleted.`,

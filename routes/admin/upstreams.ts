@@ -13,7 +13,7 @@ import {
   useUpstream,
 } from "../../lib/admin_service.ts";
 import { type ConfigDocument, MAX_TOKENS_CAP } from "../../lib/config_document.ts";
-import { keyId } from "../../lib/key_pool.ts";
+import { healthId } from "../../lib/key_pool.ts";
 import { providerChoices, providerFor, providerKinds } from "../../lib/providers/registry.ts";
 import type { UpstreamConfig } from "../../lib/providers/types.ts";
 import type { Services } from "../../lib/services.ts";
@@ -140,11 +140,13 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
 
   const listPage = (c: AdminContext, notice?: { kind: "ok" | "error"; text: string }) => {
     const { doc, version } = services.store.snapshot;
+    const disabled = new Set(
+      services.health.list().filter((s) => s.state === "disabled").map((s) => s.healthId),
+    );
     return UpstreamsPage({
       chrome: chrome(c, notice),
       version,
       upstreams: doc.upstream.map((u, index) => {
-        const ids = new Set(u.apiKeys.map(keyId));
         return {
           index,
           name: u.name,
@@ -152,8 +154,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
           baseUrl: u.baseUrl,
           description: typeof u.description === "string" ? u.description : undefined,
           keyCount: u.apiKeys.length,
-          disabledKeys: services.health.list(u.name)
-            .filter((s) => s.state === "disabled" && ids.has(s.keyId)).length,
+          disabledKeys: u.apiKeys.filter((k) => disabled.has(healthId(u.baseUrl, k))).length,
           current: index === doc.currentUpstream,
           fallback: u.fallback,
         };
@@ -276,8 +277,6 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
       if (statusFor(err) === null) throw err;
       return formError(c, props, err, found.index);
     }
-    // Key health is kept by upstream name: disabled and cooling keys stay so under the new one.
-    if (name !== original) await services.health.rename(original, name);
     return redirectWith(c, "/admin/upstreams", { kind: "ok", text: `Upstream “${name}” saved.` });
   });
 
@@ -319,8 +318,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
   };
 
   listAction("/:name/delete", async (name, _form, version) => {
-    const { removed } = await removeUpstream(target, name, version);
-    await services.health.clear(removed.name);
+    await removeUpstream(target, name, version);
     return `Upstream “${name}” deleted.`;
   });
 

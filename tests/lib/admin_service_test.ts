@@ -32,7 +32,7 @@ import {
   versionFromEtag,
 } from "../../lib/admin_service.ts";
 import { type ConfigDocument, maskKey, validateDocument } from "../../lib/config_document.ts";
-import { keyId } from "../../lib/key_pool.ts";
+import { healthId, keyId } from "../../lib/key_pool.ts";
 import { ConfigStore } from "../../lib/store/config_store.ts";
 import { KeyHealthStore } from "../../lib/store/key_health_store.ts";
 
@@ -405,7 +405,8 @@ Deno.test("key states: disable, enable, re-enable all, cooldowns with their mode
       const doc = store.snapshot.doc;
       await disableKey(health, doc, "one", keyId(KEY_A));
       await disableKey(health, doc, "one", keyId(KEY_B));
-      await health.coolDown("one", keyId(KEY_C), "claude-sonnet-4", 30_000, "429: slow down");
+      const at = (key: string) => healthId(doc.upstream[0].baseUrl, key);
+      await health.coolDown(at(KEY_C), "claude-sonnet-4", 30_000, "429: slow down");
       let [one] = keyStatuses(doc, health.list());
       assert.deepEqual(one.keys.map((k) => k.state), ["disabled", "disabled", "cooldown"]);
       assert.equal(one.keys[0].reason, "admin: disabled by hand");
@@ -413,7 +414,7 @@ Deno.test("key states: disable, enable, re-enable all, cooldowns with their mode
       assert.equal(one.keys[2].until, 1_030_000);
       assert.equal(one.keys[0].masked, "sk-aaa…1111");
 
-      await health.disable("one", keyId(KEY_A), `401: Incorrect API key provided: ${KEY_A}`);
+      await health.disable(at(KEY_A), `401: Incorrect API key provided: ${KEY_A}`);
       [one] = keyStatuses(doc, health.list(), (t) => t.replace("Incorrect", "[REDACTED]"));
       assert.equal(one.keys[0].reason, "401: [REDACTED] API key provided: sk-aaa…1111");
 

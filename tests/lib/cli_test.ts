@@ -240,10 +240,10 @@ Deno.test("CLI key list shows each key's state from the store", async () => {
     ok(await cli("add", "m", "https://api.openai.com", "openai"));
     ok(await cli("key", "m", "add", KEY_A, KEY_B));
     const { KeyHealthStore } = await import("../../lib/store/key_health_store.ts");
-    const { keyId } = await import("../../lib/key_pool.ts");
+    const { healthId } = await import("../../lib/key_pool.ts");
     const kv = await Deno.openKv(kvPath);
     const health = await KeyHealthStore.open(kv, { watch: false });
-    await health.disable("m", keyId(KEY_B), "401: invalid key");
+    await health.disable(healthId("https://api.openai.com", KEY_B), "401: invalid key");
     health.close();
     kv.close();
     const out = ok(await cli("key", "m", "list"));

@@ -1,6 +1,9 @@
+import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
-import { keyId, KeyPool } from "../../lib/key_pool.ts";
+import { healthId, keyId, KeyPool } from "../../lib/key_pool.ts";
 import { KeyHealthStore } from "../../lib/store/key_health_store.ts";
+import { startFakeOpenAI } from "../fakes/openai_upstream.ts";
+import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 
 const upstream = {
   name: "u",
@@ -86,15 +89,15 @@ Deno.test("key pool: repeated 5xx lengthen the cooldown; a success resets it", a
       keyFault: "transient" as const,
     };
     await p.recordFailure(upstream, c, "m", boom);
-    const first = health.get("u", c.id, "m")!.until! - now;
+    const first = health.get(healthId(upstream.baseUrl, c.key), "m")!.until! - now;
     now += first + 1;
     await p.recordFailure(upstream, c, "m", boom);
-    const second = health.get("u", c.id, "m")!.until! - now;
+    const second = health.get(healthId(upstream.baseUrl, c.key), "m")!.until! - now;
     assert.equal(second, first * 2);
     now += second + 1;
     await p.recordSuccess(upstream, c);
     await p.recordFailure(upstream, c, "m", boom);
-    assert.equal(health.get("u", c.id, "m")!.until! - now, first);
+    assert.equal(health.get(healthId(upstream.baseUrl, c.key), "m")!.until! - now, first);
   } finally {
     kv.close();
   }
@@ -140,12 +143,12 @@ Deno.test("key pool: a 5xx met by many requests in flight at once is one fault, 
     };
     // Eight requests were waiting on k1 when it blipped: each sees the same 500.
     await Promise.all(Array.from({ length: 8 }, () => p.recordFailure(upstream, c, "m", boom)));
-    const first = health.get("u", c.id, "m")!.until! - now;
+    const first = health.get(healthId(upstream.baseUrl, c.key), "m")!.until! - now;
     assert.ok(first <= 5_000, `one blip set the key aside for ${first} ms`);
     // A failure once it is back is a second fault: that one lengthens the cooldown.
     now += first + 1;
     await p.recordFailure(upstream, c, "m", boom);
-    assert.equal(health.get("u", c.id, "m")!.until! - now, first * 2);
+    assert.equal(health.get(healthId(upstream.baseUrl, c.key), "m")!.until! - now, first * 2);
     // A request that started before a 401 disabled the key, and then met a 5xx, leaves it disabled.
     await p.recordFailure(upstream, { key: "k2", id: keyId("k2") }, "m", {
       ...boom,
@@ -158,7 +161,7 @@ Deno.test("key pool: a 5xx met by many requests in flight at once is one fault, 
       retryAfterMs: 1_000,
     });
     now += 200_000;
-    assert.equal(health.get("u", keyId("k2"), "m")?.state, "disabled");
+    assert.equal(health.get(healthId(upstream.baseUrl, "k2"), "m")?.state, "disabled");
   } finally {
     kv.close();
   }
@@ -178,12 +181,78 @@ Deno.test("key pool: a probe that fails during its key's cooldown lengthens it",
     };
     const c = { key: "k1", id: keyId("k1") };
     await p.recordFailure(one, c, "m", boom);
-    const first = health.get("u", c.id, "m")!.until! - Date.now();
+    const first = health.get(healthId(upstream.baseUrl, c.key), "m")!.until! - Date.now();
     assert.deepEqual(p.order(one, "failover", "m").map((k) => k.key), ["k1"]);
     await p.recordFailure(one, c, "m", boom);
-    const second = health.get("u", c.id, "m")!.until! - Date.now();
+    const second = health.get(healthId(upstream.baseUrl, c.key), "m")!.until! - Date.now();
     assert.ok(second > first + 4_000, `probe failure: ${first} then ${second}`);
   } finally {
     kv.close();
+  }
+});
+
+Deno.test("key pool: a key is one key at one server, whatever the upstreams sharing it are named", async () => {
+  const t = await pool();
+  try {
+    const one = { ...upstream, name: "one", apiKeys: ["EMPTY", "k2"] };
+    const two = { ...upstream, name: "two", apiKeys: ["EMPTY"] };
+    const elsewhere = { ...upstream, name: "three", baseUrl: "https://y", apiKeys: ["EMPTY"] };
+    await t.pool.recordFailure(one, { key: "EMPTY", id: keyId("EMPTY") }, "m", {
+      status: 401,
+      type: "authentication_error",
+      message: "bad",
+      keyFault: "auth",
+    });
+    assert.deepEqual(t.pool.order(one, "failover", "m").map((c) => c.key), ["k2"]);
+    assert.deepEqual(t.pool.order(two, "failover", "m"), [], "the same key at the same server");
+    assert.deepEqual(t.pool.order(elsewhere, "failover", "m").map((c) => c.key), ["EMPTY"]);
+  } finally {
+    t.kv.close();
+  }
+});
+
+Deno.test("key pool: a placeholder key one server refuses still serves at another (a real client)", async () => {
+  // Local servers often take any key ("EMPTY", "ollama"); a 401 from one says nothing of another.
+  const strict = await startFakeOpenAI({ requireKey: ["sk-the-real-one"] });
+  const open = await startFakeOpenAI();
+  const server = await startTestServer({
+    config: {
+      upstream: [
+        {
+          name: "vllm-a",
+          baseUrl: strict.url,
+          serviceType: "openai",
+          apiKeys: ["EMPTY"],
+          models: { default: "gpt-fake" },
+          fallback: "vllm-b",
+        },
+        {
+          name: "vllm-b",
+          baseUrl: open.url,
+          serviceType: "openai",
+          apiKeys: ["EMPTY"],
+          models: { default: "gpt-fake" },
+        },
+      ],
+      currentUpstream: 0,
+      loadBalance: "failover",
+    },
+  });
+  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const answer = await client.messages.create({
+        model: "claude-sonnet-test",
+        max_tokens: 16,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      assert.equal(answer.type, "message");
+    }
+    assert.equal(strict.requests.length, 1, "the refused key was set aside there");
+    assert.equal(open.requests.length, 2);
+  } finally {
+    await server.close();
+    await strict.close();
+    await open.close();
   }
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { keyId } from "../../lib/key_pool.ts";
+import { healthId } from "../../lib/key_pool.ts";
 import { recoverDisabledKeys } from "../../lib/key_recovery.ts";
 import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
 import { startTestServer } from "../helpers/server.ts";
@@ -18,14 +18,15 @@ Deno.test("key recovery: a disabled key that works again is re-enabled; a dead o
   });
   try {
     const { health } = server.services;
-    await health.disable("u", keyId("sk-revived-key-0001"), "401: invalid x-api-key");
-    await health.disable("u", keyId("sk-still-dead-0002"), "401: invalid x-api-key");
-    await health.disable("u", keyId("sk-admin-off-0003"), "admin: disabled by hand");
+    const id = (key: string) => healthId(fake.url, key);
+    await health.disable(id("sk-revived-key-0001"), "401: invalid x-api-key");
+    await health.disable(id("sk-still-dead-0002"), "401: invalid x-api-key");
+    await health.disable(id("sk-admin-off-0003"), "admin: disabled by hand");
     assert.equal(await recoverDisabledKeys(server.services), 1);
-    assert.equal(health.get("u", keyId("sk-revived-key-0001"), "*"), undefined);
-    assert.equal(health.get("u", keyId("sk-still-dead-0002"), "*")?.state, "disabled");
+    assert.equal(health.get(id("sk-revived-key-0001"), "*"), undefined);
+    assert.equal(health.get(id("sk-still-dead-0002"), "*")?.state, "disabled");
     // A key an admin switched off is not probed at all.
-    assert.equal(health.get("u", keyId("sk-admin-off-0003"), "*")?.state, "disabled");
+    assert.equal(health.get(id("sk-admin-off-0003"), "*")?.state, "disabled");
     assert.equal(
       fake.requests.filter((r) => r.headers.get("x-api-key") === "sk-admin-off-0003").length,
       0,

@@ -1,6 +1,6 @@
 // What the client sees, and which keys the upstream saw, when upstreams and keys fail.
 import assert from "node:assert/strict";
-import { keyId } from "../../lib/key_pool.ts";
+import { healthId } from "../../lib/key_pool.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import { anthropicStream, startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
 
@@ -65,7 +65,7 @@ Deno.test("a 429 with retry-after cools that key down and the next key answers",
   assert.equal(res.status, 200);
   await res.body?.cancel();
   assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
-  const state = t.server.services.health.get("main", keyId(KEYS[0]), "test-model");
+  const state = t.server.services.health.get(healthId(t.fake.url, KEYS[0]), "test-model");
   assert.equal(state?.state, "cooldown");
   assert.ok(state!.until! - Date.now() > 25_000 && state!.until! - Date.now() <= 30_000);
   // The cooling key is skipped on the next request.
@@ -79,7 +79,7 @@ Deno.test("a 429 without retry-after gets the default cooldown", async () => {
   t.fake.enqueue(rateLimited());
   const res = await post(t.server.url, {});
   await res.body?.cancel();
-  const state = t.server.services.health.get("main", keyId(KEYS[0]), "test-model");
+  const state = t.server.services.health.get(healthId(t.fake.url, KEYS[0]), "test-model");
   assert.equal(state?.state, "cooldown");
   assert.ok(state!.until! - Date.now() > 50_000);
 });
@@ -93,7 +93,7 @@ Deno.test("a 401 disables the key, and the client never sees the upstream's 401"
   const res = await post(t.server.url, {});
   assert.equal(res.status, 200);
   await res.body?.cancel();
-  const state = t.server.services.health.get("main", keyId(KEYS[0]), "any-model");
+  const state = t.server.services.health.get(healthId(t.fake.url, KEYS[0]), "any-model");
   assert.equal(state?.state, "disabled");
   assert.match(state!.reason, /401/);
 });
@@ -165,7 +165,10 @@ Deno.test("a 400 is the request's fault: returned as is, no other key tried", as
   assert.equal(body.error.type, "invalid_request_error");
   assert.equal(body.error.message, "prompt is too long");
   assert.equal(t.fake.requests.length, 1);
-  assert.equal(t.server.services.health.get("main", keyId(KEYS[0]), "test-model"), undefined);
+  assert.equal(
+    t.server.services.health.get(healthId(t.fake.url, KEYS[0]), "test-model"),
+    undefined,
+  );
 });
 
 Deno.test("an upstream that hangs before headers times out and the next key answers", async () => {

@@ -4,7 +4,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { betaTool } from "@anthropic-ai/sdk/helpers/beta/json-schema";
 import assert from "node:assert/strict";
-import { keyId } from "../../lib/key_pool.ts";
+import { healthId } from "../../lib/key_pool.ts";
 import {
   apiKeyInvalidBody,
   bareStreamError,
@@ -20,10 +20,14 @@ import {
 } from "../fakes/gemini_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
-import { ACCESS_KEY } from "../helpers/server.ts";
+import { ACCESS_KEY, type TestServer } from "../helpers/server.ts";
 import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
 
 const KEYS = ["AIzaFakeGeminiKeyNumberOne000000000000", "AIzaFakeGeminiKeyNumberTwo000000000000"];
+
+/** The health id of the first key at the upstream as configured. */
+const firstKeyHealth = (server: TestServer) =>
+  healthId(server.services.store.snapshot.doc.upstream[0].baseUrl, KEYS[0]);
 
 async function setup(
   options: { thinkingModel?: boolean; baseSuffix?: string; model?: string } = {},
@@ -207,7 +211,7 @@ Deno.test("gemini: an invalid key (400 API_KEY_INVALID) and a 429 are key failur
     messages: [{ role: "user", content: "x" }],
   });
   assert.equal(ok.type, "message");
-  assert.equal(t.server.services.health.get("gem", keyId(KEYS[0]), "*")?.state, "disabled");
+  assert.equal(t.server.services.health.get(firstKeyHealth(t.server), "*")?.state, "disabled");
 
   t.fake.enqueue({ status: 429, json: rateLimitBody("12s") });
   await assert.rejects(
@@ -381,7 +385,7 @@ Deno.test("gemini: an error written bare into a 200 stream before any content fa
     [KEYS[0], KEYS[1]],
   );
   // The key sits out the wait Gemini named, for this model, as after an HTTP 429.
-  const cooling = t.server.services.health.get("gem", keyId(KEYS[0]), model);
+  const cooling = t.server.services.health.get(firstKeyHealth(t.server), model);
   assert.equal(cooling?.model, model);
   assert.ok(cooling!.until! - Date.now() > 40_000, `until ${cooling?.until}`);
 
@@ -424,7 +428,7 @@ Deno.test("gemini: an error written bare after partial text ends the stream with
     },
     request_id: res.headers.get("request-id"),
   });
-  const cooling = t.server.services.health.get("gem", keyId(KEYS[0]), model);
+  const cooling = t.server.services.health.get(firstKeyHealth(t.server), model);
   assert.ok(cooling!.until! - Date.now() > 40_000, `until ${cooling?.until}`);
   // The next request goes to the other key at once.
   await t.client.messages.create({
@@ -541,7 +545,10 @@ Deno.test("gemini: Claude Code's 32000 max_tokens on a model that takes 8192 is 
     t.fake.requests.map((r) => r.headers.get("x-goog-api-key")),
     [KEYS[0], KEYS[0]],
   );
-  assert.equal(t.server.services.health.get("gem", keyId(KEYS[0]), "gemini-2.0-flash"), undefined);
+  assert.equal(
+    t.server.services.health.get(firstKeyHealth(t.server), "gemini-2.0-flash"),
+    undefined,
+  );
 
   // Claude Code's non-streaming fallback (the SDK itself refuses 32000 without a stream).
   const second = await fetch(`${t.server.url}/v1/messages`, {

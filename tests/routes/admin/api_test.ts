@@ -1,8 +1,15 @@
 // The admin JSON API: authentication, the document round trip, validation, version conflicts.
+import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
-import { keyId } from "../../../lib/key_pool.ts";
+import { healthId } from "../../../lib/key_pool.ts";
 import { StoreBusyError } from "../../../lib/store/busy_retry.ts";
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../helpers/server.ts";
+import { startFakeOpenAI } from "../../fakes/openai_upstream.ts";
+import {
+  ACCESS_KEY,
+  ADMIN_PASSWORD,
+  startTestServer,
+  type TestServer,
+} from "../../helpers/server.ts";
 
 const KEY_1 = "sk-proj-api-test-key-0000000001";
 const KEY_2 = "sk-proj-api-test-key-0000000002";
@@ -306,7 +313,7 @@ Deno.test("a session cookie works too, but writes then need the CSRF token and s
 
 Deno.test("key status lists every key masked with its state", async () => {
   await withServer(async (s) => {
-    await s.services.health.disable("main", keyId(KEY_2), "401: bad key");
+    await s.services.health.disable(healthId("https://api.openai.com", KEY_2), "401: bad key");
     const res = await fetch(`${s.url}/admin/api/keys/status`, { headers: BEARER });
     assert.equal(res.status, 200);
     const text = await res.text();
@@ -352,5 +359,73 @@ Deno.test("a store held locked past every retry is a 503 to retry, not an intern
     assert.match(body.error.message, /locked/);
     assert.equal(s.services.store.snapshot, before);
     assert.ok(!s.logs.some((l) => /unhandled error/.test(l)), s.logs.join("\n"));
+  });
+});
+
+Deno.test("a rename through PUT keeps the key the upstream refused out of rotation", async () => {
+  const DEAD = "sk-proj-revoked-key-000000000d";
+  const GOOD = "sk-proj-working-key-000000000g";
+  const fake = await startFakeOpenAI({ requireKey: [GOOD] });
+  const doc = (name: string) => ({
+    upstream: [{
+      name,
+      baseUrl: fake.url,
+      serviceType: "openai",
+      apiKeys: [DEAD, GOOD],
+      models: { default: "gpt-fake" },
+    }],
+    currentUpstream: 0,
+    loadBalance: "failover" as const,
+  });
+  const s = await startTestServer({ config: doc("main") });
+  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: s.url, maxRetries: 0 });
+  const ask = () =>
+    client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 16,
+      messages: [{ role: "user", content: "hi" }],
+    });
+  const keysSent = () => fake.requests.map((r) => r.headers.get("authorization"));
+  try {
+    await ask();
+    assert.deepEqual(keysSent(), [`Bearer ${DEAD}`, `Bearer ${GOOD}`], "the 401 disabled DEAD");
+    const res = await put(s, doc("renamed"));
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    fake.requests.length = 0;
+    await ask();
+    assert.deepEqual(keysSent(), [`Bearer ${GOOD}`], "the revoked key was tried again");
+    const status = await (await fetch(`${s.url}/admin/api/keys/status`, { headers: BEARER }))
+      .json();
+    assert.deepEqual(
+      status.upstreams[0].keys.map((k: { state: string }) => k.state),
+      ["disabled", "active"],
+    );
+  } finally {
+    await s.close();
+    await fake.close();
+  }
+});
+
+Deno.test("a PUT that removes an upstream leaves none of its key health in the store", async () => {
+  await withServer(async (s) => {
+    await s.services.health.disable(healthId("https://api.openai.com", KEY_2), "401: bad key");
+    const stored = async () => {
+      const out: Deno.KvKey[] = [];
+      for await (const e of s.kv.list({ prefix: ["key_health_by_server"] })) out.push(e.key);
+      return out.length;
+    };
+    assert.equal(await stored(), 1);
+    const doc = config();
+    doc.upstream[0] = { ...doc.upstream[0], name: "other", baseUrl: "https://other.example" };
+    const res = await put(s, doc);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    const started = Date.now();
+    while (await stored() > 0) {
+      if (Date.now() - started > 1000) assert.fail("the removed key's state is still stored");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(s.services.health.list(), []);
   });
 });

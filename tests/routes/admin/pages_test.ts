@@ -2,7 +2,7 @@
 // import/export, and no secret in any page.
 import assert from "node:assert/strict";
 import { createApp } from "../../../lib/app.ts";
-import { keyId } from "../../../lib/key_pool.ts";
+import { healthId, keyId } from "../../../lib/key_pool.ts";
 import { startFakeAnthropic } from "../../fakes/anthropic_upstream.ts";
 import {
   ACCESS_KEY,
@@ -103,6 +103,12 @@ async function signIn(url: string, password = ADMIN_PASSWORD): Promise<Browser> 
   const dashboard = await b.text("/admin");
   b.csrf = dashboard.match(/name="_csrf" value="([^"]+)"/)![1];
   return b;
+}
+
+/** The health id of an upstream's key, at the base URL the server has for it now. */
+function at(s: TestServer, upstream: string, key: string): string {
+  const u = s.services.store.snapshot.doc.upstream.find((x) => x.name === upstream)!;
+  return healthId(u.baseUrl, key);
 }
 
 function fieldVersion(html: string): string {
@@ -499,8 +505,8 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       // The edit form shows the map as rows; a rename keeps fallbacks pointing at it, and the
       // health of its keys.
       const health = s.services.health;
-      await health.disable("primary", keyId(KEY_1), "401 from the upstream");
-      await health.coolDown("primary", keyId(KEY_2), "claude-sonnet-4", 60_000, "429");
+      await health.disable(at(s, "primary", KEY_1), "401 from the upstream");
+      await health.coolDown(at(s, "primary", KEY_2), "claude-sonnet-4", 60_000, "429");
       const edit = await b.text("/admin/upstreams/primary");
       assert.match(edit, /value="https:\/\/api.anthropic.com"/);
       version = fieldVersion(edit);
@@ -523,9 +529,8 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.equal(doc.upstream[0].name, "main");
       assert.deepEqual(doc.upstream[0].apiKeys, [KEY_1, KEY_2], "keys untouched by the form");
       assert.equal(doc.upstream[2].fallback, "main");
-      assert.equal(health.get("main", keyId(KEY_1), "any")?.state, "disabled");
-      assert.equal(health.get("main", keyId(KEY_2), "claude-sonnet-4")?.state, "cooldown");
-      assert.equal(health.get("primary", keyId(KEY_1), "any"), undefined);
+      assert.equal(health.get(at(s, "main", KEY_1), "any")?.state, "disabled");
+      assert.equal(health.get(at(s, "main", KEY_2), "claude-sonnet-4")?.state, "cooldown");
       assert.match(await b.text("/admin/upstreams/main/keys"), /401 from the upstream/);
 
       version = await b.versionOf("/admin/upstreams");
@@ -538,7 +543,8 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.equal(doc.currentUpstream, 1);
 
       // Delete asks first (a page that works without JavaScript), then deletes, with its health.
-      await health.disable("local", "some-key", "disabled by hand");
+      const localKey = at(s, "local", "some-key");
+      await health.disable(localKey, "disabled by hand");
       const confirm = await b.text("/admin/upstreams/local/delete");
       assert.match(confirm, /Delete upstream “local”\?/);
       assert.match(confirm, /It is the current upstream/);
@@ -549,7 +555,7 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.equal(gone.status, 303);
       doc = s.services.store.snapshot.doc;
       assert.deepEqual(doc.upstream.map((x) => x.name), ["main", "backup"]);
-      assert.deepEqual(health.list("local"), [], "a new upstream of that name starts healthy");
+      assert.ok(!health.list().some((x) => x.healthId === localKey), "its key health went too");
 
       const missing = await b.get("/admin/upstreams/nowhere");
       assert.equal(missing.status, 404);
@@ -635,12 +641,12 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
       const row = await disabled.text();
       assert.match(row, /^<tr id="key-/);
       assert.match(row, /disabled<\/span> <span class="reason">admin: disabled by hand/);
-      assert.equal(s.services.health.list("primary")[0].state, "disabled");
+      assert.equal(s.services.health.list()[0].state, "disabled");
       assert.match(await b.text("/admin/upstreams"), /1 disabled/);
 
       const enabled = await (await b.post(`${base}/enable`, {}, htmx)).text();
       assert.match(enabled, /badge-ok">active/);
-      assert.equal(s.services.health.list("primary").length, 0);
+      assert.equal(s.services.health.list().length, 0);
 
       // The test button: KEY_2 is refused by the fake, KEY_1 accepted; the result shows inline.
       const bad = await (await b.post(`${base}/test`, {}, htmx)).text();
@@ -656,13 +662,13 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
       assert.equal(plain.status, 200);
       assert.match(await plain.text(), /<!doctype html>[\s\S]*key works/);
 
-      await s.services.health.disable("primary", keyId(KEY_1), "401: invalid x-api-key");
-      await s.services.health.disable("primary", keyId(NEW_1), "401: invalid x-api-key");
+      await s.services.health.disable(at(s, "primary", KEY_1), "401: invalid x-api-key");
+      await s.services.health.disable(at(s, "primary", NEW_1), "401: invalid x-api-key");
       const again = await b.text("/admin/upstreams/primary/keys");
       assert.match(again, /Re-enable 2 disabled keys/);
       await (await b.post("/admin/upstreams/primary/keys/enable-all")).body?.cancel();
       assert.match(await b.text("/admin/upstreams/primary/keys"), /Re-enabled 2 keys/);
-      assert.equal(s.services.health.list("primary").length, 0);
+      assert.equal(s.services.health.list().length, 0);
 
       const del = await b.post(`${base}/delete`, { version: fieldVersion(again) });
       await del.body?.cancel();
@@ -678,8 +684,8 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
 Deno.test("dashboard: status, key states with countdown and reason, the Claude Code settings", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
-    await s.services.health.coolDown("primary", keyId(KEY_2), "claude-sonnet-4", 90_000, "429");
-    await s.services.health.disable("backup", keyId(KEY_3), "401: invalid api key");
+    await s.services.health.coolDown(at(s, "primary", KEY_2), "claude-sonnet-4", 90_000, "429");
+    await s.services.health.disable(at(s, "backup", KEY_3), "401: invalid api key");
     const html = await b.text("/admin");
     assert.match(html, /badge-ok">running/);
     assert.match(html, /Current upstream[\s\S]*primary/);
@@ -697,7 +703,7 @@ Deno.test("dashboard: status, key states with countdown and reason, the Claude C
     // The key panel polls every second while a countdown runs.
     const fragment = await b.text("/admin/fragments/key-states", { "hx-request": "true" });
     assert.match(fragment, /^<section id="key-states"[^>]*hx-trigger="every 1s"/);
-    await s.services.health.clear("primary");
+    await s.services.health.clear(at(s, "primary", KEY_2));
     assert.match(await b.text("/admin/fragments/key-states"), /hx-trigger="every 10s"/);
   });
 });
@@ -840,10 +846,9 @@ Deno.test("no page shows a secret: upstream keys, ADMIN_PASSWORD, PROXY_ACCESS_K
       pages.push(["login", await anon.text("/admin/login")]);
       const b = await signIn(s.url);
       // Upstream errors may quote the key they refused, or another secret.
-      await s.services.health.disable("primary", keyId(KEY_2), `401: invalid x-api-key ${KEY_2}`);
+      await s.services.health.disable(at(s, "primary", KEY_2), `401: invalid x-api-key ${KEY_2}`);
       await s.services.health.coolDown(
-        "backup",
-        keyId(KEY_3),
+        at(s, "backup", KEY_3),
         "*",
         60_000,
         `429: slow down ${KEY_3} (${ACCESS_KEY})`,
@@ -904,7 +909,7 @@ Deno.test("a blank upstream name is refused beside the field, nothing saved, key
   await withServer(async (s) => {
     const b = await signIn(s.url);
     const health = s.services.health;
-    await health.disable("primary", keyId(KEY_1), "admin: disabled by hand");
+    await health.disable(at(s, "primary", KEY_1), "admin: disabled by hand");
     const before = s.services.store.snapshot.version;
     for (const name of ["", "   "]) {
       const version = await b.versionOf("/admin/upstreams/primary");
@@ -918,7 +923,7 @@ Deno.test("a blank upstream name is refused beside the field, nothing saved, key
       assert.match(await added.text(), /id="f-name-error"[^>]*>must not be empty/);
     }
     assert.equal(s.services.store.snapshot.version, before, "nothing was stored");
-    assert.equal(health.get("primary", keyId(KEY_1), "any")?.state, "disabled");
+    assert.equal(health.get(at(s, "primary", KEY_1), "any")?.state, "disabled");
 
     // A rename moves key health to the name as stored.
     const version = await b.versionOf("/admin/upstreams/primary");
@@ -926,7 +931,7 @@ Deno.test("a blank upstream name is refused beside the field, nothing saved, key
     await renamed.body?.cancel();
     assert.equal(renamed.status, 303);
     assert.equal(s.services.store.snapshot.doc.upstream[0].name, "main");
-    assert.equal(health.get("main", keyId(KEY_1), "any")?.state, "disabled");
+    assert.equal(health.get(at(s, "main", KEY_1), "any")?.state, "disabled");
     assert.match(await b.text("/admin/upstreams"), /Upstream “main” saved\./);
   });
 });
@@ -1143,5 +1148,54 @@ Deno.test("log filters go in the address, and Back to the log keeps them", async
 
     const detail = await b.text(`/admin/logs/req_gone${query}`);
     assert.match(detail, /href="\/admin\/logs\?status=5xx&amp;upstream=primary">Back to the log/);
+  });
+});
+
+Deno.test("a rename on the page keeps a disabled key disabled without writing key health: no crash can lose it", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const htmx = { headers: { "hx-request": "true" } };
+    const off = await b.post(`/admin/upstreams/primary/keys/${keyId(KEY_1)}/disable`, {}, htmx);
+    await off.body?.cancel();
+    // Every write of key health moves this version: unchanged, nothing was written.
+    const healthVersion = async () => (await s.kv.get(["key_health_version"])).versionstamp;
+    const before = await healthVersion();
+    assert.notEqual(before, null);
+
+    const version = await b.versionOf("/admin/upstreams/primary");
+    const renamed = await b.post("/admin/upstreams/primary", primaryFields(version, "main"));
+    await renamed.body?.cancel();
+    assert.equal(renamed.status, 303);
+    assert.equal(s.services.store.snapshot.doc.upstream[0].name, "main");
+    assert.equal(await healthVersion(), before, "the rename wrote key health");
+    assert.match(
+      await b.text("/admin/upstreams/main/keys"),
+      /disabled<\/span> <span class="reason">admin: disabled by hand/,
+    );
+  });
+});
+
+Deno.test("a new base URL on the page starts the upstream's keys fresh: another server", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const htmx = { headers: { "hx-request": "true" } };
+    const off = await b.post(`/admin/upstreams/primary/keys/${keyId(KEY_1)}/disable`, {}, htmx);
+    await off.body?.cancel();
+    assert.match(await b.text("/admin/upstreams"), /1 disabled/);
+
+    const version = await b.versionOf("/admin/upstreams/primary");
+    const moved = await b.post("/admin/upstreams/primary", {
+      ...primaryFields(version, "primary"),
+      baseUrl: "https://anthropic-relay.example",
+    });
+    await moved.body?.cancel();
+    assert.equal(moved.status, 303);
+    assert.equal(
+      s.services.store.snapshot.doc.upstream[0].baseUrl,
+      "https://anthropic-relay.example",
+    );
+    const keys = await b.text("/admin/upstreams/primary/keys");
+    assert.doesNotMatch(keys, /disabled<\/span>/);
+    assert.doesNotMatch(await b.text("/admin/upstreams"), /1 disabled/);
   });
 });
