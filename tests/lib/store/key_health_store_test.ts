@@ -214,3 +214,34 @@ Deno.test("key health: states of keys the configuration no longer holds are drop
     config.close();
   }
 });
+
+Deno.test("key health: a store that cannot drop leftover states at start still opens and serves", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const first = await KeyHealthStore.open(kv, { watch: false });
+  await first.disable(healthId(A, "sk-removed"), "401");
+  await first.disable(healthId(A, "sk-dead"), "401");
+  // Writes fail from here on, as on a store gone read-only.
+  const readOnly = new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          op.commit = () => Promise.reject(new Error("write refused"));
+          return op;
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const reports: string[] = [];
+  const doc = { upstream: [{ ...migrationDoc.upstream[0], apiKeys: ["sk-dead"] }] };
+  const health = await KeyHealthStore.open(readOnly, {
+    watch: false,
+    onError: (message) => reports.push(message),
+    index: () => healthIndex({ doc, version: null }),
+  });
+  health.close();
+  assert.equal(health.get(healthId(A, "sk-dead"), "m")?.state, "disabled");
+  assert.deepEqual(reports, ["key health prune"]);
+});
