@@ -245,3 +245,54 @@ Deno.test("key health: a store that cannot drop leftover states at start still o
   assert.equal(health.get(healthId(A, "sk-dead"), "m")?.state, "disabled");
   assert.deepEqual(reports, ["key health prune"]);
 });
+
+Deno.test("key health: a key re-enabled while another instance was moving old states stays enabled", async () => {
+  const path = await oldDeployment([
+    ["a", "sk-dead", "*", { state: "disabled", model: "*", reason: "401", since: 1 }],
+  ]);
+  const kvs = await Promise.all([0, 1].map(() => openKv({ kvPath: path, onDeploy: false })));
+  try {
+    const [slowKv, fastKv] = kvs;
+    let listed!: () => void;
+    const proceed = new Promise<void>((r) => listed = r);
+    let paused = false;
+    // The slow instance reads the old states, then waits while the other one moves them and an
+    // admin re-enables the key, before it commits its own move.
+    const slow = new Proxy(slowKv, {
+      get(target, prop) {
+        if (prop === "list") {
+          return (selector: Deno.KvListSelector) => {
+            const inner = target.list(selector);
+            if (!("prefix" in selector) || selector.prefix[0] !== "key_health" || paused) {
+              return inner;
+            }
+            paused = true;
+            return (async function* () {
+              yield* inner;
+              await proceed;
+            })();
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const opening = openWithConfig(slow);
+    while (!paused) await new Promise((r) => setTimeout(r, 5));
+    const fast = await openWithConfig(fastKv);
+    assert.equal(fast.get(healthId(A, "sk-dead"), "m")?.state, "disabled");
+    await fast.clear(healthId(A, "sk-dead"));
+    fast.close();
+    listed();
+    const late = await opening;
+    late.close();
+    assert.equal(
+      late.get(healthId(A, "sk-dead"), "m"),
+      undefined,
+      "the re-enabled key came back disabled",
+    );
+  } finally {
+    kvs.forEach((kv) => kv.close());
+    await Deno.remove(path);
+  }
+});
