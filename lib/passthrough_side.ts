@@ -19,6 +19,8 @@ export class PassthroughSide implements StreamSide {
   /** An error event the upstream ended its answer with, after other events. */
   #closingError: string | undefined;
   #stopped = false;
+  /** The frame holding message_stop went out: whatever the upstream sends after it is dropped. */
+  #finished = false;
   #watch: SseDecoder;
   #frames = new WholeFrames();
   #first: Uint8Array[] = [];
@@ -69,7 +71,16 @@ export class PassthroughSide implements StreamSide {
     return this.#relayedAll() ? sent | COMPLETE : sent;
   }
 
-  end(): UpstreamFailure | undefined {
+  end(ctrl: Ctrl): UpstreamFailure | undefined {
+    // A last event without its blank line still counts, as it does for the translators; one cut
+    // short in its data does not.
+    const stopped = this.#stopped;
+    this.#watch.flush();
+    const rest = this.#frames.rest();
+    if (!stopped && this.#stopped && !(rest && wholeData(rest))) this.#stopped = false;
+    if (this.#stopped && rest && !this.#finished) {
+      this.#send(ctrl, concatBytes(rest, blankLineAfter(rest)), true);
+    }
     if (this.#stopped || this.#closingError !== undefined) return undefined;
     // An Anthropic stream ends with message_stop; without it the answer is cut short.
     return {
@@ -104,10 +115,21 @@ export class PassthroughSide implements StreamSide {
     } else if (ev.event === "message_stop") this.#stopped = true;
   }
 
-  /** Sends the whole frames of a chunk; whether any were sent. */
-  #send(ctrl: Ctrl, chunk: Uint8Array): boolean {
-    let whole = this.#frames.take(chunk);
+  /** Sends the whole frames of a chunk (all of it when `framed`); whether any were sent. */
+  #send(ctrl: Ctrl, chunk: Uint8Array, framed = false): boolean {
+    if (this.#finished) return false;
+    let whole = framed ? chunk : this.#frames.take(chunk);
     if (!whole) return false;
+    if (this.#stopped) {
+      // Looked for once, in the read that held it: a client that sees more after message_stop
+      // (a second message_start, a line that is no JSON) fails the answer it already has.
+      const end = stopFrameEnd(whole);
+      if (end !== -1) {
+        whole = whole.subarray(0, end);
+        this.#finished = true;
+        this.#frames.rest();
+      }
+    }
     let text: string | undefined;
     // The upstream's own error event is forwarded too: never with a key it quoted.
     if (this.#closingError !== undefined) {
@@ -123,7 +145,8 @@ export class PassthroughSide implements StreamSide {
 
   /** The message_stop (or the closing error) went out: nothing after it is the client's. */
   #relayedAll(): boolean {
-    return (this.#stopped || this.#closingError !== undefined) && !this.#frames.pending;
+    return this.#finished ||
+      (this.#stopped || this.#closingError !== undefined) && !this.#frames.pending;
   }
 
   /** An Anthropic `event: error` as the failure it stands for. */
@@ -164,13 +187,72 @@ class WholeFrames {
   get pending(): boolean {
     return this.#carry !== undefined;
   }
+
+  /** What is held back, now let go of. */
+  rest(): Uint8Array | undefined {
+    const carry = this.#carry;
+    this.#carry = undefined;
+    return carry;
+  }
 }
 
-/** Where the last blank line ends (`\n\n` or `\n\r\n`), or 0 without one. */
+/**
+ * Where the last blank line ends (`\n\n`, `\n\r\n`, or `\r\r` of a stream whose lines end in CR
+ * alone, as SSE allows), or 0 without one.
+ */
 function frameEnd(b: Uint8Array): number {
   for (let i = b.length - 1; i > 0; i--) {
+    if (b[i] === 13 && b[i - 1] === 13) return i + 1;
     if (b[i] !== 10) continue;
     if (b[i - 1] === 10 || (b[i - 1] === 13 && i > 1 && b[i - 2] === 10)) return i + 1;
   }
   return 0;
+}
+
+/** Where the first frame naming message_stop ends in whole frames, or -1 if none does. */
+function stopFrameEnd(b: Uint8Array): number {
+  let start = 0;
+  while (start < b.length) {
+    const end = nextFrameEnd(b, start);
+    if (/^event: ?message_stop\s*$/m.test(utf8.decode(b.subarray(start, end)))) return end;
+    start = end;
+  }
+  return -1;
+}
+
+/** The end of the frame starting at `start`: after its blank line, or the end of `b`. */
+function nextFrameEnd(b: Uint8Array, start: number): number {
+  for (let i = start + 1; i < b.length; i++) {
+    const c = b[i];
+    const p = b[i - 1];
+    if (c === 10 && (p === 10 || (p === 13 && i > 1 && b[i - 2] === 10))) return i + 1;
+    // A CR before a LF is half of a CRLF, not a line of its own.
+    if (c === 13 && p === 13 && b[i + 1] !== 10) return i + 1;
+  }
+  return b.length;
+}
+
+/** Whether the frame's data is JSON: an event the upstream finished, not one cut short. */
+function wholeData(b: Uint8Array): boolean {
+  const data = utf8.decode(b).split(/\r\n|\r|\n/).filter((l) => l.startsWith("data:"))
+    .map((l) => l.slice(l.startsWith("data: ") ? 6 : 5)).join("\n");
+  try {
+    JSON.parse(data);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The line ends that make `b` a whole frame: none if it ends in a blank line already. */
+function blankLineAfter(b: Uint8Array): Uint8Array {
+  return encoder.encode(frameEnd(b) === b.length ? "" : "\n\n");
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (!b.length) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

@@ -86,7 +86,7 @@ Deno.test("an upstream that closes before a whole event, or before message_stop,
   const cut = setup();
   cut.side.hold(bytes(START));
   cut.side.start(cut.ctrl);
-  assert.match(cut.side.end()?.message ?? "", /before message_stop/);
+  assert.match(cut.side.end(cut.ctrl)?.message ?? "", /before message_stop/);
 });
 
 Deno.test("a closing error event that quotes the key goes out masked, and is the answer's failure", () => {
@@ -99,7 +99,7 @@ Deno.test("a closing error event that quotes the key goes out masked, and is the
   });
   assert.equal(side.relay(ctrl, bytes(error)), SENT | COMPLETE);
   assert.ok(!sent.join("").includes("sk-secret-key"));
-  assert.equal(side.end(), undefined);
+  assert.equal(side.end(ctrl), undefined);
   assert.equal(side.failure()?.type, "api_error");
 });
 
@@ -112,4 +112,41 @@ Deno.test("with ENABLE_RESPONSE_LOGS the request log keeps the stream the client
   side.relay(ctrl, bytes(STOP.slice(5)));
   assert.equal(capture.text, sent.join(""));
   assert.equal(capture.text, START + DELTA + STOP);
+});
+
+Deno.test("nothing an upstream sends after message_stop reaches the client, even in the same read", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START));
+  side.start(ctrl);
+  const after = "event: weird\ndata: after the end\n\n" + START;
+  assert.equal(side.relay(ctrl, bytes(DELTA + STOP + after)), SENT | COMPLETE);
+  assert.equal(sent.join(""), START + DELTA + STOP);
+});
+
+Deno.test("a last event without its blank line still reaches the client, whole", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START));
+  side.start(ctrl);
+  side.relay(ctrl, bytes(DELTA + STOP.trimEnd()));
+  assert.equal(side.end(ctrl), undefined);
+  assert.equal(sent.join(""), START + DELTA + STOP);
+});
+
+Deno.test("a stream whose lines end in CR alone is relayed event by event", () => {
+  const cr = (s: string) => s.replaceAll("\n", "\r");
+  const { side, sent, ctrl } = setup();
+  assert.equal(side.hold(bytes(cr(START))), true);
+  assert.equal(side.start(ctrl), false);
+  assert.deepEqual(sent, [cr(START)]);
+  assert.equal(side.relay(ctrl, bytes(cr(DELTA + STOP))), SENT | COMPLETE);
+  assert.equal(sent.join(""), cr(START + DELTA + STOP));
+});
+
+Deno.test("a message_stop cut short in its data is no end: the stream ends with an error", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START));
+  side.start(ctrl);
+  side.relay(ctrl, bytes(DELTA + STOP.slice(0, -8)));
+  assert.match(side.end(ctrl)?.message ?? "", /before message_stop/);
+  assert.equal(sent.join(""), START + DELTA);
 });

@@ -482,3 +482,16 @@ Deno.test("passthrough: an upstream's closing error that quotes the key reaches 
   assert.match(text, /event: error\ndata: .*was revoked mid-answer/);
   assert.ok(!text.includes(KEYS[0]), text);
 });
+
+Deno.test("passthrough: what an upstream writes after message_stop, or a stream in CR line ends, never breaks the SDK's answer", async () => {
+  await using t = await setup();
+  const sse = anthropicStream("all of it");
+  // In the same write as message_stop, so nothing but the proxy can keep it from the client.
+  t.fake.enqueue({ sse: [sse.join("") + "event: weird\ndata: after the end\n\n"] });
+  t.fake.enqueue({ sse: [sse.join("").replaceAll("\n", "\r")] });
+  for (let i = 0; i < 2; i++) {
+    const final = await t.client.messages.stream(streamAsk).finalMessage();
+    assert.equal((final.content[0] as { text: string }).text, "all of it");
+    assert.equal(final.stop_reason, "end_turn");
+  }
+});
