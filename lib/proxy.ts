@@ -21,7 +21,14 @@ import type {
 import type { RequestRecord } from "./request_record.ts";
 import type { Services } from "./services.ts";
 import { streamAttempt } from "./stream_relay.ts";
-import { failureOf, networkFailure, type Outcome, send } from "./upstream_fetch.ts";
+import {
+  answerJson,
+  failureOf,
+  networkFailure,
+  notJsonFailure,
+  type Outcome,
+  send,
+} from "./upstream_fetch.ts";
 
 export interface MessagesCall {
   body: MessagesRequest;
@@ -478,18 +485,7 @@ async function attempt(
         stopTimer();
         rec.ttfbMs = s.now() - started;
         const text = new TextDecoder().decode(bytes);
-        if (!noteAnthropicMessage(rec, text)) {
-          return {
-            failure: {
-              status: 502,
-              type: "api_error",
-              message: `Upstream answered with something that is not JSON: ${
-                text.trim().slice(0, 200)
-              }`,
-              keyFault: "transient",
-            },
-          };
-        }
+        if (!noteAnthropicMessage(rec, text)) return { failure: notJsonFailure(text) };
         const response = new Response(bytes, {
           status: 200,
           headers: {
@@ -502,10 +498,11 @@ async function attempt(
         finish(200);
         return { response };
       }
-      const json = await res.json();
+      const read = await answerJson(res);
       stopTimer();
+      if (!("json" in read)) return { failure: read };
       rec.ttfbMs = s.now() - started;
-      const message = provider.parseResponse(json, ctx);
+      const message = provider.parseResponse(read.json, ctx);
       const text = JSON.stringify(message);
       rec.stopReason = message.stop_reason;
       rec.usage = message.usage;

@@ -17,7 +17,13 @@ import { type Held, holdFirstEvent } from "./stream_hold.ts";
 import { COMPLETE, type Ctrl, ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
 import { tickFor, watchStream } from "./stream_ticker.ts";
 import { TranslatedSide } from "./translated_side.ts";
-import { failureOf, networkFailure, type Outcome, type StopTimer } from "./upstream_fetch.ts";
+import {
+  answerJson,
+  failureOf,
+  networkFailure,
+  type Outcome,
+  type StopTimer,
+} from "./upstream_fetch.ts";
 
 const encoder = new TextEncoder();
 
@@ -254,7 +260,9 @@ async function wholeAnswerAsStream(
 ): Promise<Outcome> {
   let message;
   try {
-    message = provider.parseResponse(await res.json(), ctx);
+    const read = await answerJson(res);
+    if (!("json" in read)) return { failure: read };
+    message = provider.parseResponse(read.json, ctx);
   } catch (err) {
     if (err instanceof ProxyError) {
       return { failure: failureOf(err) };

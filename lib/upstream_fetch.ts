@@ -71,3 +71,26 @@ export function networkFailure(
     keyFault: "transient",
   };
 }
+
+/**
+ * A 200 whose body is no JSON (a web page at a wrong base URL, a gateway's notice), said in plain
+ * words with its start, not in JSON.parse's; another key may be behind a working gateway.
+ */
+export function notJsonFailure(text: string): UpstreamFailure {
+  return {
+    status: 502,
+    type: "api_error",
+    message: `Upstream answered with something that is not JSON: ${text.trim().slice(0, 200)}`,
+    keyFault: "transient",
+  };
+}
+
+/** The answer's JSON, or the failure a body that is none stands for. */
+export async function answerJson(res: Response): Promise<{ json: unknown } | UpstreamFailure> {
+  const text = await res.text();
+  try {
+    return { json: JSON.parse(text) };
+  } catch {
+    return notJsonFailure(text);
+  }
+}

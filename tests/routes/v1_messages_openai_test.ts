@@ -263,6 +263,30 @@ Deno.test("openai: garbage instead of a completion is an upstream fault, retried
   assert.equal(t.fake.requests.length, 2);
 });
 
+Deno.test("openai: a page instead of a completion on every key says so plainly, streamed or not, not in JSON.parse's words", async () => {
+  await using t = await setup();
+  const page = { status: 200, text: "<html><h1>Welcome to nginx!</h1></html>" };
+  for (const stream of [false, true]) {
+    // A JSON content-type on a stream request is how a server that ignores stream:true answers.
+    const headers = { "content-type": stream ? "application/json" : "text/html" };
+    t.fake.enqueue(...KEYS.map(() => ({ ...page, headers })));
+    const ask = {
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user" as const, content: "x" }],
+    };
+    await assert.rejects(
+      stream ? t.client.messages.stream(ask).finalMessage() : t.client.messages.create(ask),
+      (err: unknown) => {
+        assert.ok(err instanceof Anthropic.APIError, String(err));
+        assert.match(err.message, /not JSON: <html><h1>Welcome to nginx!/);
+        assert.doesNotMatch(err.message, /Unexpected token|is not valid JSON/);
+        return true;
+      },
+    );
+  }
+});
+
 Deno.test("openai: a stream cut mid-answer ends with an error event the SDK raises", async () => {
   await using t = await setup();
   t.fake.enqueue({
