@@ -44,7 +44,10 @@ export async function countTokens(
       await res.body?.cancel();
       throw new Error(`upstream count_tokens answered ${res.status}`);
     }
-    return provider.parseCountTokens(await res.json());
+    const n = provider.parseCountTokens(await res.json());
+    // Only a count a client can use: not -1, 2.5, 1e308, or 1e999 (Infinity, sent out as null).
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`upstream count_tokens answered ${n}`);
+    return n;
   } catch (err) {
     s.log.log("debug", "upstream token count failed, using the local estimate", {
       requestId,

@@ -204,6 +204,8 @@ export function startFakeAnthropic(
     refuseBetas?: string[] | "bedrock";
     /** The ids `GET /v1/models` lists, paginated as Anthropic does (20 a page unless `limit`). */
     modelIds?: string[];
+    /** Bodies for the next count_tokens answers, as sent (then `{"input_tokens":4242}`). */
+    countBodies?: string[];
   } = {},
 ): Promise<FakeUpstream> {
   const models = (options.modelIds ?? ["claude-upstream-1"]).map((id, i) => ({
@@ -283,6 +285,10 @@ export function startFakeAnthropic(
       }, { status: 404 });
     }
     if (url.pathname === "/v1/messages/count_tokens") {
+      const scripted = options.countBodies?.shift();
+      if (scripted !== undefined) {
+        return new Response(scripted, { headers: { "content-type": "application/json" } });
+      }
       return Response.json({ input_tokens: 4242 });
     }
     const reply = queue.shift() ??

@@ -202,6 +202,21 @@ Deno.test("gemini: countTokens asks Gemini's own countTokens", async () => {
   assert.ok(t.fake.requests.some((r) => r.path.endsWith(":countTokens")));
 });
 
+Deno.test("gemini: a count no client can use (1e308, 2.5) gives way to the local estimate", async () => {
+  await using t = await setup();
+  for (const totalTokens of [1e308, 2.5]) {
+    t.fake.enqueue({ status: 200, json: { totalTokens } });
+    const count = await t.client.messages.countTokens({
+      model: "claude-sonnet-test",
+      messages: [{ role: "user", content: "Hello there" }],
+    });
+    assert.ok(
+      Number.isSafeInteger(count.input_tokens) && count.input_tokens > 0,
+      `${totalTokens} → ${count.input_tokens}`,
+    );
+  }
+});
+
 Deno.test("gemini: an invalid key (400 API_KEY_INVALID) and a 429 are key failures, not the client's", async () => {
   await using t = await setup();
   t.fake.enqueue({ status: 400, json: apiKeyInvalidBody() });

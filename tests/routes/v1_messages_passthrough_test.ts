@@ -79,6 +79,25 @@ Deno.test("passthrough: count_tokens and models are answered by the upstream", a
   assert.equal(models.data[0].id, "claude-upstream-1");
 });
 
+Deno.test("passthrough: a count no client can use (-1, 1.5, 1e999) gives way to the local estimate", async () => {
+  const bodies = ['{"input_tokens":-1}', '{"input_tokens":1.5}', '{"input_tokens":1e999}'];
+  await using t = await proxyTo(await startFakeAnthropic({ countBodies: [...bodies] }), {
+    name: "anthro",
+    serviceType: "anthropic",
+    apiKeys: KEYS,
+  });
+  for (const body of bodies) {
+    const count = await t.client.messages.countTokens({
+      model: "m",
+      messages: [{ role: "user", content: "Hello there" }],
+    });
+    assert.ok(
+      Number.isSafeInteger(count.input_tokens) && count.input_tokens > 0,
+      `${body} → ${count.input_tokens}`,
+    );
+  }
+});
+
 Deno.test({
   name: "passthrough: every Claude Code request goes upstream byte for byte but for the model",
   ignore: !HAVE_CLAUDE_CODE_FIXTURES,
