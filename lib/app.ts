@@ -4,7 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { errorResponse, messageOf, ProxyError, tooDeep } from "./errors.ts";
 import { StoreBusyError } from "./store/busy_retry.ts";
-import { newRequestId } from "./request_id.ts";
+import { hasRequestId, newRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
 import { adminRoutes } from "../routes/admin/index.ts";
 import { healthRoutes } from "../routes/health.ts";
@@ -60,7 +60,7 @@ export function createApp(services: Services): Hono<AppEnv> {
     const requestId = newRequestId();
     c.set("requestId", requestId);
     await next();
-    c.res.headers.set("request-id", requestId);
+    if (!hasRequestId(c.res)) c.res.headers.set("request-id", requestId);
   });
 
   app.on(["GET", "HEAD"], "/", (c) => c.text("Claude API proxy is running. See /health.", 200));

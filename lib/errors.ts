@@ -1,5 +1,6 @@
 // Typed errors and their one mapping to Anthropic-shaped responses.
 import type { ErrorType } from "./anthropic.ts";
+import { withRequestId } from "./request_id.ts";
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: "invalid_request_error",
@@ -106,10 +107,12 @@ export function streamErrorJson(type: ErrorType, message: string, requestId: str
 
 /** The JSON response for an error on `/v1/*`. */
 export function errorResponse(err: ProxyError, requestId: string): Response {
-  return new Response(errorBody(err.type, err.message, requestId, err.details), {
-    status: err.status,
-    headers: { "content-type": "application/json", "request-id": requestId, ...err.headers },
-  });
+  return withRequestId(
+    new Response(errorBody(err.type, err.message, requestId, err.details), {
+      status: err.status,
+      headers: { "content-type": "application/json", "request-id": requestId, ...err.headers },
+    }),
+  );
 }
 
 /** What a caught value says, for a log line or a message: an Error's message, or its text. */

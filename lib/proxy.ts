@@ -19,6 +19,7 @@ import type {
   UpstreamRequest,
 } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
+import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
 import { streamAttempt } from "./stream_relay.ts";
 import {
@@ -486,14 +487,16 @@ async function attempt(
         rec.ttfbMs = s.now() - started;
         const text = new TextDecoder().decode(bytes);
         if (!noteAnthropicMessage(rec, text)) return { failure: notJsonFailure(text) };
-        const response = new Response(bytes, {
-          status: 200,
-          headers: {
-            ...upstreamInfoHeaders(res.headers),
-            "content-type": "application/json",
-            "request-id": call.requestId,
-          },
-        });
+        const response = withRequestId(
+          new Response(bytes, {
+            status: 200,
+            headers: {
+              ...upstreamInfoHeaders(res.headers),
+              "content-type": "application/json",
+              "request-id": call.requestId,
+            },
+          }),
+        );
         if (s.config.enableResponseLogs) rec.responseBody = text;
         finish(200);
         return { response };
@@ -509,10 +512,12 @@ async function attempt(
       if (s.config.enableResponseLogs) rec.responseBody = text;
       finish(200);
       return {
-        response: new Response(text, {
-          status: 200,
-          headers: { "content-type": "application/json", "request-id": call.requestId },
-        }),
+        response: withRequestId(
+          new Response(text, {
+            status: 200,
+            headers: { "content-type": "application/json", "request-id": call.requestId },
+          }),
+        ),
       };
     } catch (err) {
       stopTimer();

@@ -11,6 +11,7 @@ import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
 import type { MessagesCall } from "./proxy.ts";
 import type { RequestRecord } from "./request_record.ts";
+import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
 import { PING_FRAME } from "./sse.ts";
 import { type Held, holdFirstEvent } from "./stream_hold.ts";
@@ -87,13 +88,15 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     cancel: () => pump.cancel(),
   }, { highWaterMark: 0 });
   return {
-    response: new Response(body, {
-      status: 200,
-      headers: {
-        ...(provider.passthrough ? upstreamInfoHeaders(res.headers) : {}),
-        ...sseHeaders(call.requestId),
-      },
-    }),
+    response: withRequestId(
+      new Response(body, {
+        status: 200,
+        headers: {
+          ...(provider.passthrough ? upstreamInfoHeaders(res.headers) : {}),
+          ...sseHeaders(call.requestId),
+        },
+      }),
+    ),
   };
 }
 
@@ -285,10 +288,12 @@ async function wholeAnswerAsStream(
   if (s.config.enableResponseLogs) rec.responseBody = text;
   finish(200);
   return {
-    response: new Response(text, {
-      status: 200,
-      headers: sseHeaders(call.requestId),
-    }),
+    response: withRequestId(
+      new Response(text, {
+        status: 200,
+        headers: sseHeaders(call.requestId),
+      }),
+    ),
   };
 }
 
