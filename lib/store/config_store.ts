@@ -13,6 +13,12 @@ import { keys } from "./keys.ts";
 /** KV values are limited to 64 KiB (two bytes a character at worst): the document is chunked. */
 const CHUNK_SIZE = 30_000;
 
+/**
+ * One KV write takes at most 800 KiB (keys and values together), and the document is saved in one
+ * write so that no reader sees half of it. Kept a little under, for what each chunk adds.
+ */
+const MAX_WRITE_BYTES = 780 * 1024;
+
 /** Someone else saved the configuration since it was read. */
 export class ConflictError extends Error {
   constructor() {
@@ -176,6 +182,11 @@ async function write(
 ): Promise<Snapshot | null> {
   const text = JSON.stringify(doc);
   const count = Math.max(1, Math.ceil(text.length / CHUNK_SIZE));
+  const chunks = Array.from(
+    { length: count },
+    (_, i) => text.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE),
+  );
+  refuseOversize(chunks);
   const op = kv.atomic().check(meta).set(
     keys.configMeta(),
     {
@@ -183,11 +194,23 @@ async function write(
       updatedAt: Date.now(),
     } satisfies Meta,
   );
-  for (let i = 0; i < count; i++) {
-    op.set(keys.configChunk(i), text.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE));
-  }
+  chunks.forEach((chunk, i) => op.set(keys.configChunk(i), chunk));
   for (let i = count; i < (meta.value?.chunks ?? 0); i++) op.delete(keys.configChunk(i));
   const res = await op.commit();
   if (!res.ok) return null;
   return { doc, version: res.versionstamp };
+}
+
+/** A document KV would refuse to write is the admin's to trim, said as an invalid one is. */
+function refuseOversize(chunks: string[]): void {
+  // KV stores a string of Latin-1 characters a byte each, any other two bytes a character.
+  const bytes = chunks.reduce(
+    (n, c) => n + 64 + (/[\u0100-\uffff]/.test(c) ? 2 * c.length : c.length),
+    256,
+  );
+  if (bytes <= MAX_WRITE_BYTES) return;
+  throw new InvalidConfigError([
+    `the configuration is too large to store: about ${Math.ceil(bytes / 1024)} KB, at most ` +
+    `${MAX_WRITE_BYTES / 1024} KB (remove keys or upstreams, or shorten descriptions)`,
+  ]);
 }

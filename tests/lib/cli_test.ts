@@ -235,6 +235,30 @@ Deno.test("CLI import: a file that repeats a key imports, one copy kept, with a 
   });
 });
 
+Deno.test("CLI import of a file too large for the store: one line saying so, exit 1, store kept", async () => {
+  await withLocal(async (cli, kvPath) => {
+    ok(await cli("add", "m", "https://api.openai.com", "openai"));
+    const file = kvPath.replace(/store\/proxy\.kv$/, "big.json");
+    const keys = Array.from({ length: 40_000 }, (_, i) => `sk-big-${i}`.padEnd(24, "x"));
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        upstream: [{
+          name: "big",
+          baseUrl: "https://b.example",
+          serviceType: "openai",
+          apiKeys: keys,
+        }],
+      }),
+    );
+    const r = await cli("import", file);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /too large to store: about \d+ KB, at most \d+ KB/);
+    assert.doesNotMatch(r.err, /\n\s+at |TypeError/);
+    assert.deepEqual((await readStore(kvPath)).upstream.map((u) => u.name), ["m"]);
+  });
+});
+
 Deno.test("CLI key list shows each key's state from the store", async () => {
   await withLocal(async (cli, kvPath) => {
     ok(await cli("add", "m", "https://api.openai.com", "openai"));

@@ -199,3 +199,35 @@ Deno.test("config store: a stored document gone invalid is served and reported w
     /^stored configuration is invalid, serving it unvalidated: .*serviceType/,
   );
 });
+
+Deno.test("config store: a document past what one KV write takes is refused by its size, not a crash", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = await ConfigStore.open(kv, "failover", { watch: false });
+  const before = await store.replace({ upstream: [upstream("small")] });
+  // ASCII takes a byte a character in KV, other text two: sizes on both sides of the limit.
+  const docs = [20_000, 30_000, 34_000, 40_000].flatMap((n) => [
+    { upstream: [upstream("big", Array.from({ length: n }, (_, i) => `sk-${i}`.padEnd(24, "x")))] },
+    { upstream: [{ ...upstream("wide"), description: "é→".repeat(n * 7) }] },
+  ]);
+  let refused = 0;
+  for (const doc of docs) {
+    try {
+      await store.replace(doc);
+      await store.replace({ upstream: [upstream("small")] });
+    } catch (err) {
+      assert.ok(err instanceof InvalidConfigError, `refused as invalid, not ${err}`);
+      assert.match(err.problems.join("\n"), /too large.*\d+ KB.*at most \d+ KB/);
+      refused++;
+    }
+  }
+  assert.ok(refused >= 2, `the largest ones are refused (${refused})`);
+  const reopened = await ConfigStore.open(kv, "failover", { watch: false });
+  assert.equal(reopened.snapshot.doc.upstream[0].name, "small");
+  assert.notEqual(reopened.snapshot.version, before.version, "the ones that fit were stored");
+  await assert.rejects(
+    store.update((doc) => {
+      doc.upstream[0].apiKeys = Array.from({ length: 40_000 }, (_, i) => `sk-${i}`.padEnd(24, "x"));
+    }),
+    InvalidConfigError,
+  );
+});

@@ -136,6 +136,27 @@ Deno.test("PUT with invalid input: 400 listing every problem, stored config unch
   });
 });
 
+Deno.test("PUT of a document too large for the store: 400 saying its size, stored config unchanged", async () => {
+  await withServer(async (s) => {
+    const before = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
+    const keys = Array.from({ length: 40_000 }, (_, i) => `sk-big-${i}`.padEnd(24, "x"));
+    const res = await put(s, {
+      upstream: [{
+        name: "big",
+        baseUrl: "https://b.example",
+        serviceType: "openai",
+        apiKeys: keys,
+      }],
+    });
+    assert.equal(res.status, 400);
+    const body = await res.json();
+    assert.equal(body.error.type, "invalid_request_error");
+    assert.match(body.error.problems.join("\n"), /too large to store: about \d+ KB/);
+    const after = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
+    assert.equal(after, before);
+  });
+});
+
 Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 and wipes nothing", async () => {
   await withServer(async (s) => {
     const before = s.services.store.snapshot;
