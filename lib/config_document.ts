@@ -15,6 +15,8 @@ export interface ConfigDocument {
 
 const RESERVED_NAMES = [".", "..", "new"];
 
+const MAX_KEY_LENGTH = 8192;
+
 /** Far above any model's output limit: a larger `maxTokens` is a typo. */
 export const MAX_TOKENS_CAP = 1_000_000;
 
@@ -45,6 +47,8 @@ const UpstreamSchema = z.looseObject({
   // A key with a space or a control character inside is a paste gone wrong: it fails every call.
   apiKeys: z.array(
     z.string().trim().min(1, "a key must not be empty")
+      // API keys are tens of characters, tokens a few thousand; more is a file pasted by mistake.
+      .max(MAX_KEY_LENGTH, `a key must be at most ${MAX_KEY_LENGTH} characters`)
       .refine((k) => !/[\s\p{Cc}]/u.test(k), "a key must not contain spaces or control characters"),
   ).default([])
     .transform((list) => [...new Set(list)]),

@@ -70,6 +70,8 @@ function isoNow(): string {
   return `${isoPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z`;
 }
 
+const MAX_PATTERN_SECRET = 4096;
+
 export function createLogger(
   config: Pick<Config, "logLevel" | "logFormat"> & Partial<Pick<Config, "onDeploy">>,
   write: (line: string, level: Level) => void = config.onDeploy ? consoleWrite : defaultWrite,
@@ -86,12 +88,20 @@ export function createLogger(
   // Built on the next use, not per secret: every instance learns every upstream key at start (on
   // Deno Deploy, every cold start), and rebuilding it per key took seconds for a few thousand.
   let stale = false;
+  // V8 refuses a pattern holding a literal of some 60,000 characters: such secrets are cut out
+  // one by one instead, so that one of them cannot make every log line throw.
+  let long: string[] = [];
   const redact = (text: string) => {
     if (stale) {
       stale = false;
       // Longest first, so a secret that contains another is masked whole.
       const sorted = [...secrets].sort((a, b) => b.length - a.length);
-      pattern = new RegExp(sorted.map(escapeRegExp).join("|"), "g");
+      long = sorted.filter((s) => s.length > MAX_PATTERN_SECRET);
+      const short = sorted.filter((s) => s.length <= MAX_PATTERN_SECRET);
+      pattern = short.length ? new RegExp(short.map(escapeRegExp).join("|"), "g") : null;
+    }
+    for (const secret of long) {
+      if (text.includes(secret)) text = text.split(secret).join("[REDACTED]");
     }
     return pattern ? text.replace(pattern, "[REDACTED]") : text;
   };

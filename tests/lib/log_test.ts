@@ -164,3 +164,15 @@ Deno.test("log: a configuration with thousands of keys is learned quickly, every
   log.log("info", "later", { k: "sk-added-later-1234" });
   assert.equal(lines[1][0].includes("sk-added-later"), false, lines[1][0]);
 });
+
+Deno.test("log: a secret too long for one pattern (a file pasted as a key) is masked, and logging goes on", () => {
+  const { log, lines } = capture("text", "info");
+  const long = `sk-${"z".repeat(70_000)}`;
+  log.addSecret("sk-short-secret-1234");
+  log.addSecret(long);
+  log.log("info", "line", { a: long, b: "sk-short-secret-1234" });
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0][0].includes("zzzz"), false, lines[0][0].slice(0, 200));
+  assert.equal(lines[0][0].match(/\[REDACTED\]/g)?.length, 2);
+  assert.equal(log.redact(`x ${long} y`), "x [REDACTED] y");
+});

@@ -157,6 +157,30 @@ Deno.test("PUT of a document too large for the store: 400 saying its size, store
   });
 });
 
+Deno.test("PUT with a key of 70,000 characters (a file pasted as a key): 400, and the server serves on", async () => {
+  const fake = await startFakeOpenAI();
+  await withServer(async (s) => {
+    const doc = (keys: string[]) => ({
+      upstream: [{ name: "main", baseUrl: fake.url, serviceType: "openai", apiKeys: keys }],
+    });
+    const refused = await put(s, doc([KEY_1, `sk-${"z".repeat(70_000)}`]));
+    assert.equal(refused.status, 400);
+    const body = await refused.json();
+    assert.match(body.error.problems.join("\n"), /upstream\.0\.apiKeys\.1: a key must be at most/);
+    const saved = await put(s, doc([KEY_1]));
+    assert.equal(saved.status, 200);
+    await saved.body?.cancel();
+    const client = new Anthropic({ baseURL: s.url, apiKey: ACCESS_KEY, maxRetries: 0 });
+    const message = await client.messages.create({
+      model: "claude-haiku-4-5",
+      max_tokens: 16,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    assert.equal(message.type, "message");
+  });
+  await fake.close();
+});
+
 Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 and wipes nothing", async () => {
   await withServer(async (s) => {
     const before = s.services.store.snapshot;
