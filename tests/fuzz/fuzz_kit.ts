@@ -341,7 +341,7 @@ export function startShim(target: string): Shim {
 // Checks
 
 /** What an error message must never show: a stack, a source path, a JS error's own wording. */
-const LEAK =
+export const LEAK =
   /\n\s+at |file:\/\/|\/work\/|\.ts:\d+|node_modules|TypeError|RangeError|SyntaxError|ReferenceError|undefined is not|Cannot read prop|is not a function|\[object Object\]|Unexpected token|in JSON at position/;
 
 const ERROR_TYPES = new Set([

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../../../lib/app.ts";
 import { healthId, keyId } from "../../../lib/key_pool.ts";
 import { startFakeAnthropic } from "../../fakes/anthropic_upstream.ts";
+import { Browser, signIn } from "../../helpers/admin_browser.ts";
 import {
   ACCESS_KEY,
   ADMIN_PASSWORD,
@@ -14,96 +15,6 @@ import {
 const KEY_1 = "sk-ant-api03-first-secret-key-000111";
 const KEY_2 = "sk-ant-api03-second-secret-key-000222";
 const KEY_3 = "sk-ant-api03-third-secret-key-000333";
-
-/** A browser stand-in: keeps cookies, sends the Origin a browser would. */
-class Browser {
-  cookies = new Map<string, string>();
-  csrf = "";
-  constructor(readonly url: string) {}
-
-  #remember(res: Response): void {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = c.split(";");
-      const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
-      if (attrs.some((a) => /max-age=0/i.test(a.trim())) || value === "") {
-        this.cookies.delete(name);
-      } else this.cookies.set(name, value);
-    }
-  }
-
-  get cookieHeader(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-  }
-
-  async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
-    const res = await fetch(this.url + path, {
-      headers: { cookie: this.cookieHeader, ...headers },
-      redirect: "manual",
-    });
-    this.#remember(res);
-    return res;
-  }
-
-  async text(path: string, headers: Record<string, string> = {}): Promise<string> {
-    return await (await this.get(path, headers)).text();
-  }
-
-  async post(
-    path: string,
-    fields: Record<string, string | string[]> = {},
-    options: { csrf?: boolean; origin?: string | null; headers?: Record<string, string> } = {},
-  ): Promise<Response> {
-    const body = new URLSearchParams();
-    if (options.csrf !== false && this.csrf) body.append("_csrf", this.csrf);
-    for (const [k, v] of Object.entries(fields)) {
-      for (const item of Array.isArray(v) ? v : [v]) body.append(k, item);
-    }
-    const origin = options.origin === undefined ? this.url : options.origin;
-    const res = await fetch(this.url + path, {
-      method: "POST",
-      headers: {
-        cookie: this.cookieHeader,
-        ...(origin ? { origin } : {}),
-        ...options.headers,
-      },
-      body,
-      redirect: "manual",
-    });
-    this.#remember(res);
-    return res;
-  }
-
-  async postMultipart(path: string, form: FormData): Promise<Response> {
-    form.append("_csrf", this.csrf);
-    const res = await fetch(this.url + path, {
-      method: "POST",
-      headers: { cookie: this.cookieHeader, origin: this.url },
-      body: form,
-      redirect: "manual",
-    });
-    this.#remember(res);
-    return res;
-  }
-
-  /** A page's version field, as a form on it would send it. */
-  async versionOf(path: string): Promise<string> {
-    const html = await this.text(path);
-    return html.match(/name="version" value="([^"]*)"/)![1];
-  }
-}
-
-async function signIn(url: string, password = ADMIN_PASSWORD): Promise<Browser> {
-  const b = new Browser(url);
-  const login = await b.text("/admin/login");
-  const token = login.match(/name="_csrf" value="([^"]+)"/)![1];
-  b.csrf = token;
-  const res = await b.post("/admin/login", { password });
-  await res.body?.cancel();
-  assert.equal(res.status, 303, "signed in");
-  const dashboard = await b.text("/admin");
-  b.csrf = dashboard.match(/name="_csrf" value="([^"]+)"/)![1];
-  return b;
-}
 
 /** The health id of an upstream's key, at the base URL the server has for it now. */
 function at(s: TestServer, upstream: string, key: string): string {
