@@ -32,6 +32,9 @@ const httpUrl = z.string().trim().refine((v) => {
 const UpstreamSchema = z.looseObject({
   name: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters")
     .regex(/^[^\s/][^/]*$/, "must not contain / or start with a space")
+    // A line break or a terminal escape splits the CLI's lines and the log's; an invisible or
+    // direction-changing character makes one name look like another.
+    .refine((v) => !/[\p{Cc}\p{Cf}]/u.test(v), "must not contain control or invisible characters")
     // Each upstream has pages at /admin/upstreams/<name>: browsers resolve "." and ".." away, and
     // the Add page owns "new".
     .refine((v) => !RESERVED_NAMES.includes(v.toLowerCase()), {

@@ -181,6 +181,22 @@ Deno.test("PUT with a key of 70,000 characters (a file pasted as a key): 400, an
   await fake.close();
 });
 
+Deno.test("PUT with a name holding a line break, an escape or an invisible character: 400", async () => {
+  await withServer(async (s) => {
+    const before = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
+    for (const name of ["a\nb", "red\u001b[31m", "\u202eevil", "ma\u200bin"]) {
+      const res = await put(s, {
+        upstream: [{ name, baseUrl: "https://b.example", serviceType: "openai" }],
+      });
+      assert.equal(res.status, 400, JSON.stringify(name));
+      const body = await res.json();
+      assert.match(body.error.problems.join("\n"), /upstream\.0\.name: .*control or invisible/);
+    }
+    const after = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
+    assert.equal(after, before);
+  });
+});
+
 Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 and wipes nothing", async () => {
   await withServer(async (s) => {
     const before = s.services.store.snapshot;
