@@ -81,6 +81,11 @@ server's admin API, authenticated with ADMIN_PASSWORD from the environment.
 /** A mistake in the command line itself. */
 class UsageError extends Error {}
 
+/** A mistyped word, said back: masked when long enough to be a key pasted in the wrong place. */
+function asTyped(word: string): string {
+  return word.length >= 20 ? maskKey(word) : word;
+}
+
 class RemoteError extends Error {}
 
 /** The local store (KV_PATH) could not be opened. */
@@ -121,7 +126,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       return 0;
     }
     const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-    if (!run) throw new UsageError(`Unknown command "${command}".`);
+    if (!run) throw new UsageError(`Unknown command "${asTyped(command)}".`);
     const dotEnvPath = io.dotEnvPath === undefined ? ".env" : io.dotEnvPath;
     const vars = mergeEnv(dotEnvPath ? readDotEnv(dotEnvPath) : {}, io.env);
     backend = url
@@ -284,7 +289,7 @@ const COMMANDS: Record<string, Command> = {
       const r = await removeKey(b.target, ref, rest[0]);
       out(`Removed key ${r.masked} from ${r.upstream}.`);
     } else {
-      throw new UsageError(`Unknown key action "${action}": use add, list or remove.`);
+      throw new UsageError(`Unknown key action "${asTyped(action)}": use add, list or remove.`);
     }
   },
 };

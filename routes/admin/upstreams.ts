@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import {
   addUpstream,
+  AdminInputError,
   editUpstream,
   findUpstream,
   InvalidConfigError,
@@ -328,7 +329,11 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
   });
 
   listAction("/:name/move", async (name, form, version) => {
-    const up = field(form, "direction") === "up";
+    const direction = field(form, "direction");
+    if (direction !== "up" && direction !== "down") {
+      throw new AdminInputError("Move an upstream up or down.", "direction");
+    }
+    const up = direction === "up";
     await moveUpstream(target, name, up ? -1 : 1, version);
     return `“${name}” moved ${up ? "up" : "down"}.`;
   });

@@ -107,7 +107,11 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
     await cli("key", "nobody", "list"),
     /No upstream "nobody" \(there are 0: openai-main, 1: gemini\)/,
   );
-  fails(await cli("key", "openai-main", "rotate"), /Unknown key action/, 2);
+  fails(await cli("key", "openai-main", "rotate"), /Unknown key action "rotate"/, 2);
+  // `add` forgotten: the key is said back masked, never whole.
+  const forgot = await cli("key", "openai-main", "sk-forgot-the-add-0123456789abcd");
+  fails(forgot, /Unknown key action "sk-for…abcd"/, 2);
+  assert.doesNotMatch(forgot.out + forgot.err, /forgot-the-add/);
 
   const shown = ok(await cli("show"), /Strategy: failover/);
   assert.match(shown, /\[0\] openai-main {2}\(current\)/);

@@ -445,6 +445,15 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.match(await b.text("/admin/upstreams/main/keys"), /401 from the upstream/);
 
       version = await b.versionOf("/admin/upstreams");
+      const before = s.services.store.snapshot.doc.upstream.map((x) => x.name);
+      const sideways = await b.post("/admin/upstreams/local/move", { version, direction: "x" });
+      assert.equal(sideways.status, 422);
+      assert.match(await sideways.text(), /Move an upstream up or down/);
+      assert.deepEqual(
+        s.services.store.snapshot.doc.upstream.map((x) => x.name),
+        before,
+        "a move without a direction moves nothing",
+      );
       await (await b.post("/admin/upstreams/local/move", { version, direction: "up" })).body
         ?.cancel();
       version = await b.versionOf("/admin/upstreams");
