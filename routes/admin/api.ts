@@ -1,5 +1,6 @@
 // /admin/api: the configuration as JSON for scripts and the CLI. Bearer ADMIN_PASSWORD, or the
 // admin session cookie (then writes need the session's CSRF token, as the pages do).
+import { bodyLimit } from "hono/body-limit";
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import {
@@ -16,17 +17,25 @@ import type { SessionStore } from "../../lib/store/session_store.ts";
 import { checkOrigin } from "./origin_check.ts";
 import { type AdminEnv, clientAddress, CSRF_HEADER, readSession } from "./session.ts";
 
+/**
+ * Far above a configuration the store takes (about 780 KB) or a paste of keys: a larger body is
+ * refused before it is held whole.
+ */
+export const MAX_ADMIN_BODY = 8 * 1024 * 1024;
+export const TOO_LARGE = `The request is larger than ${MAX_ADMIN_BODY / 1024 / 1024} MB.`;
+
 type ErrorType =
   | "invalid_request_error"
   | "authentication_error"
   | "permission_error"
   | "not_found_error"
   | "conflict_error"
+  | "request_too_large"
   | "rate_limit_error";
 
 export function apiError(
   c: Context,
-  status: 400 | 401 | 403 | 404 | 409 | 429,
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 429,
   type: ErrorType,
   message: string,
   problems?: string[],
@@ -84,6 +93,14 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
 export function apiRoutes(services: Services, sessions: SessionStore): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   app.use("*", apiAuth(services, sessions));
+  // After the password: no one without it makes the server hold a body.
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_ADMIN_BODY,
+      onError: (c) => apiError(c, 413, "request_too_large", TOO_LARGE),
+    }),
+  );
 
   app.get("/config", async (c) => {
     const snap = await services.store.refresh();

@@ -2,12 +2,13 @@
 // instructions until ADMIN_PASSWORD is set.
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { trimTrailingSlash } from "hono/trailing-slash";
 import type { Services } from "../../lib/services.ts";
 import { SessionStore } from "../../lib/store/session_store.ts";
 import { AdminDisabledPage } from "../../views/login_page.tsx";
-import { NotFoundPage } from "../../views/message_page.tsx";
-import { apiError, apiRoutes } from "./api.ts";
+import { MessagePage, NotFoundPage } from "../../views/message_page.tsx";
+import { apiError, apiRoutes, MAX_ADMIN_BODY, TOO_LARGE } from "./api.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import { keysRoutes } from "./keys.ts";
 import { loginRoutes, logoutRoutes } from "./login.ts";
@@ -55,6 +56,15 @@ export function adminRoutes(services: Services): Hono<AdminEnv> {
   pages.use("*", sameOriginOnly);
   pages.route("/", loginRoutes(services, sessions));
   pages.use("*", requireSession(sessions));
+  // After the session (none without the password makes the server hold a body), before the CSRF
+  // check reads the form.
+  pages.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_ADMIN_BODY,
+      onError: (c) => c.html(MessagePage({ title: "Too large", message: TOO_LARGE }), 413),
+    }),
+  );
   pages.use("*", requireCsrfToken());
   pages.route("/", logoutRoutes(sessions));
   pages.route("/", dashboardRoutes(services));

@@ -3,6 +3,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
 import { healthId } from "../../../lib/key_pool.ts";
 import { StoreBusyError } from "../../../lib/store/busy_retry.ts";
+import { signIn } from "../../helpers/admin_browser.ts";
 import { startFakeOpenAI } from "../../fakes/openai_upstream.ts";
 import {
   ACCESS_KEY,
@@ -152,6 +153,39 @@ Deno.test("PUT of a document too large for the store: 400 saying its size, store
     const body = await res.json();
     assert.equal(body.error.type, "invalid_request_error");
     assert.match(body.error.problems.join("\n"), /too large to store: about \d+ KB/);
+    const after = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
+    assert.equal(after, before);
+  });
+});
+
+Deno.test("a body over 8 MB, to the API or a page, is refused (413) before it is held whole", async () => {
+  await withServer(async (s) => {
+    const before = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
+    // Streamed without a length, so the limit must count what arrives.
+    const chunk = new Uint8Array(1024 * 1024).fill(32);
+    let sent = 0;
+    const body = () =>
+      new ReadableStream<Uint8Array>({
+        pull(ctrl) {
+          if (sent++ < 64) ctrl.enqueue(chunk);
+          else ctrl.close();
+        },
+      });
+    const res = await fetch(`${s.url}/admin/api/config`, {
+      method: "PUT",
+      headers: { ...BEARER, "content-type": "application/json" },
+      body: body(),
+    });
+    assert.equal(res.status, 413);
+    assert.equal((await res.json()).error.type, "request_too_large");
+    assert.ok(sent < 64, `the whole body was read (${sent} MB)`);
+    // The same on the pages, for a signed-in admin's form post (a key paste gone wrong).
+    const b = await signIn(s.url);
+    const page = await b.post("/admin/upstreams/main/keys", {
+      keys: "x".repeat(9 * 1024 * 1024),
+    });
+    assert.equal(page.status, 413);
+    assert.match(await page.text(), /larger than 8 MB/);
     const after = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
     assert.equal(after, before);
   });
