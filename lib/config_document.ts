@@ -52,7 +52,12 @@ const UpstreamSchema = z.looseObject({
     z.string().trim().min(1, "a key must not be empty")
       // API keys are tens of characters, tokens a few thousand; more is a file pasted by mistake.
       .max(MAX_KEY_LENGTH, `a key must be at most ${MAX_KEY_LENGTH} characters`)
-      .refine((k) => !/[\s\p{Cc}]/u.test(k), "a key must not contain spaces or control characters"),
+      .refine((k) => !/[\s\p{Cc}]/u.test(k), "a key must not contain spaces or control characters")
+      // Sent in an HTTP header, where only ASCII goes through; `…` is a masked key copied back.
+      .refine(
+        (k) => !/[^\x21-\x7e]/.test(k) || /[\s\p{Cc}]/u.test(k),
+        "a key must be printable ASCII (a masked key such as sk-abc…wxyz is not the key)",
+      ),
   ).default([])
     .transform((list) => [...new Set(list)]),
   models: z.record(z.string().trim().min(1), z.string().trim().min(1, "must not be empty"))

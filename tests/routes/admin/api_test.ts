@@ -231,6 +231,28 @@ Deno.test("PUT with a name holding a line break, an escape or an invisible chara
   });
 });
 
+Deno.test("PUT with a key outside printable ASCII (a masked key copied back): 400 saying so", async () => {
+  await withServer(async (s) => {
+    const before = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
+    for (const key of ["sk-proj…wxyz", "sk-\u202eabcdef0123456789", "sk-ключ-0123456789"]) {
+      const res = await put(s, {
+        upstream: [{
+          name: "m",
+          baseUrl: "https://b.example",
+          serviceType: "openai",
+          apiKeys: [key],
+        }],
+      });
+      assert.equal(res.status, 400, JSON.stringify(key));
+      const body = await res.json();
+      assert.match(body.error.problems.join("\n"), /apiKeys\.0: .*printable ASCII/);
+      assert.ok(!JSON.stringify(body).includes(key), "the key is not echoed");
+    }
+    const after = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
+    assert.equal(after, before);
+  });
+});
+
 Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 and wipes nothing", async () => {
   await withServer(async (s) => {
     const before = s.services.store.snapshot;
