@@ -186,3 +186,44 @@ Deno.test("usage sums a failed flush half wrote are written once, not twice", as
     kv.close();
   }
 });
+
+Deno.test("secrets in any field are masked in the stored entries, with or without bodies", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { config, log } = setup({ ENABLE_REQUEST_LOGS: "true" });
+  const known = 'upstream-key-"quoted"-0123456789';
+  const stranger = "sk-proj-StrangerKey0123456789abcdef";
+  log.addSecret(known);
+  const obs = createObservability(kv, config, log);
+  try {
+    const leaky = {
+      requestedModel: `claude-${known}`,
+      upstreamModel: `gpt-${stranger}`,
+      errorType: "api_error",
+      errorMessage: `upstream said: invalid key ${known} (${stranger})`,
+      attempts: [{
+        upstream: "main",
+        keyId: "k1",
+        key: "sk-…0001",
+        outcome: "failed" as const,
+        status: 401,
+        reason: `Authorization: Bearer ${stranger} refused; ${known}`,
+      }],
+    };
+    obs.recorder.record(record({ id: "req_small", ...leaky }));
+    obs.recorder.record(record({ id: "req_bodies", ...leaky, requestBody: `{"k":"${stranger}"}` }));
+    await obs.flush();
+    let stored = "";
+    for await (const e of kv.list({ prefix: ["request_log"] })) stored += JSON.stringify(e.value);
+    assert.ok(stored.includes("req_small") && stored.includes("req_bodies"), stored);
+    for (const secret of [known, JSON.stringify(known).slice(1, -1), stranger]) {
+      assert.equal(stored.includes(secret), false, `${secret} in ${stored}`);
+    }
+    assert.ok(stored.includes("[REDACTED]"));
+    const small = (await obs.requestLog.get("req_small"))!;
+    assert.equal(small.model, "claude-[REDACTED]");
+    assert.equal(small.upstreamModel, "gpt-sk-[REDACTED]");
+  } finally {
+    obs.close();
+    kv.close();
+  }
+});
