@@ -1,4 +1,5 @@
 // What the proxy reads out of an Anthropic upstream's answer while passing its bytes on.
+import type { Usage } from "./anthropic.ts";
 import type { RequestRecord } from "./request_record.ts";
 
 /**
@@ -24,8 +25,13 @@ export function noteAnthropicEvent(rec: RequestRecord, data: string): void {
     const ev = JSON.parse(data);
     if (ev?.type === "message_start" && ev.message?.usage) rec.usage = { ...ev.message.usage };
     if (ev?.type === "message_delta") {
-      if (ev.usage) {
-        rec.usage = { ...(rec.usage ?? { input_tokens: 0, output_tokens: 0 }), ...ev.usage };
+      if (ev.usage && typeof ev.usage === "object") {
+        const usage: Record<string, unknown> = {
+          ...(rec.usage ?? { input_tokens: 0, output_tokens: 0 }),
+        };
+        // A null count is one the delta leaves as message_start gave it, as the SDKs read it.
+        for (const k in ev.usage) if (ev.usage[k] != null) usage[k] = ev.usage[k];
+        rec.usage = usage as unknown as Usage;
       }
       if (ev.delta?.stop_reason !== undefined) rec.stopReason = ev.delta.stop_reason;
     }
