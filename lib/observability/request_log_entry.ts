@@ -68,11 +68,19 @@ export function tokensOf(rec: RequestRecord): TokenCounts | undefined {
   const u = rec.usage;
   if (!u) return undefined;
   return {
-    input: u.input_tokens ?? 0,
-    output: u.output_tokens ?? 0,
-    cacheRead: u.cache_read_input_tokens ?? 0,
-    cacheCreation: u.cache_creation_input_tokens ?? 0,
+    input: countOf(u.input_tokens),
+    output: countOf(u.output_tokens),
+    cacheRead: countOf(u.cache_read_input_tokens),
+    cacheCreation: countOf(u.cache_creation_input_tokens),
   };
+}
+
+/**
+ * A figure as counted, or 0 when an upstream's is no count (a string, below zero, 1e999): a KV sum
+ * refuses what is past 64 bits, and one refused sum held back every usage figure after it.
+ */
+function countOf(v: unknown): number {
+  return typeof v === "number" && v > 0 && v <= Number.MAX_SAFE_INTEGER ? Math.round(v) : 0;
 }
 
 export function summaryOf(entry: RequestLogEntry): RequestLogSummary {

@@ -1,4 +1,9 @@
+import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
+import { anthropicMessage, startFakeAnthropic } from "../../fakes/anthropic_upstream.ts";
+import { parsePrometheus, sampleValue } from "../../helpers/prometheus.ts";
+import { ACCESS_KEY, startTestServer } from "../../helpers/server.ts";
+import { buildUsageReport } from "../../../lib/observability/usage_report.ts";
 import { buildEntry, isError, summaryOf } from "../../../lib/observability/request_log_entry.ts";
 import type { RequestRecord } from "../../../lib/request_record.ts";
 import { RequestLogStore } from "../../../lib/store/request_log_store.ts";
@@ -111,4 +116,58 @@ Deno.test("bodies are cut to LOG_BODY_MAX_BYTES", () => {
   assert.equal(e.requestBodyTruncated, true);
   assert.equal(e.responseBody, "short");
   assert.equal(e.responseBodyTruncated, undefined);
+});
+
+Deno.test("an upstream's absurd token counts do not stop the usage figures or skew /metrics", async () => {
+  const fake = await startFakeAnthropic();
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "ant",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: ["sk-ant-entry-test-key-0001"],
+      }],
+    },
+  });
+  const good = anthropicMessage("fine");
+  const odd = (usage: string) => ({
+    status: 200,
+    text: JSON.stringify({ ...good, usage: "USAGE" }).replace('"USAGE"', usage),
+  });
+  try {
+    // Past what a KV sum holds, infinite (1e999), a string, negative: none is a count.
+    fake.enqueue(
+      odd('{"input_tokens":1e20,"output_tokens":3}'),
+      odd('{"input_tokens":1e999,"output_tokens":"12"}'),
+      odd('{"input_tokens":-5,"output_tokens":"0x10"}'),
+    );
+    const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
+    const ask = () =>
+      client.messages.create({
+        model: "claude-test",
+        max_tokens: 16,
+        messages: [{ role: "user", content: "hi" }],
+      });
+    for (let i = 0; i < 4; i++) await ask();
+    await server.services.observability.flush();
+    await ask();
+    await server.services.observability.flush();
+    const report = await buildUsageReport(server.services.observability.usage, Date.now());
+    assert.equal(report.total.requests, 5);
+    // The two plain answers (12 in, 5 out each) and the 3 output tokens beside the 1e20.
+    assert.equal(report.total.inputTokens, 24);
+    assert.equal(report.total.outputTokens, 13);
+    const metrics = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
+    const tokens = (type: string) =>
+      sampleValue(metrics, "claude_proxy_tokens_total", {
+        upstream: "ant",
+        model: "claude-test",
+        type,
+      });
+    assert.deepEqual([tokens("input"), tokens("output")], [24, 13]);
+  } finally {
+    await server.close();
+    await fake.close();
+  }
 });
