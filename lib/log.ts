@@ -105,6 +105,19 @@ export function createLogger(
     }
     return pattern ? text.replace(pattern, "[REDACTED]") : text;
   };
+  const redactLine = (line: string) => {
+    const out = redact(line);
+    if (config.logFormat !== "json" || out === line) return out;
+    try {
+      JSON.parse(out);
+      return out;
+    } catch {
+      // A secret that reads as JSON (a key "true" or "1234") was masked outside a string, and
+      // the line is no JSON any more: mask inside the strings only.
+      const strings = (_: string, v: unknown) => typeof v === "string" ? redact(v) : v;
+      return escapeC1(JSON.stringify(JSON.parse(line), strings));
+    }
+  };
   return {
     enabled: (level) => LEVELS[level] <= max,
     addSecret(secret) {
@@ -117,12 +130,12 @@ export function createLogger(
     redact,
     log(level, message, fields) {
       if (LEVELS[level] > max) return;
-      write(redact(formatLine(config.logFormat, level, message, fields)), level);
+      write(redactLine(formatLine(config.logFormat, level, message, fields)), level);
     },
     announce(lines) {
       if (config.logFormat === "json") {
         for (const l of lines) {
-          write(redact(formatLine("json", l.level, l.message, l.fields)), l.level);
+          write(redactLine(formatLine("json", l.level, l.message, l.fields)), l.level);
         }
       } else {
         // One block on stdout, as people read it: the first line, then the rest indented.

@@ -1,4 +1,7 @@
+import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
+import { startFakeOpenAI } from "../fakes/openai_upstream.ts";
+import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import { createLogger, type Level, type StartupLine } from "../../lib/log.ts";
 
 const STARTUP: StartupLine[] = [
@@ -175,4 +178,38 @@ Deno.test("log: a secret too long for one pattern (a file pasted as a key) is ma
   assert.equal(lines[0][0].includes("zzzz"), false, lines[0][0].slice(0, 200));
   assert.equal(lines[0][0].match(/\[REDACTED\]/g)?.length, 2);
   assert.equal(log.redact(`x ${long} y`), "x [REDACTED] y");
+});
+
+Deno.test("log: with LOG_FORMAT=json every line is JSON even when a secret reads as JSON ('true', '1234')", async () => {
+  const fake = await startFakeOpenAI();
+  // Local servers take any key; short ones like these are common there.
+  const keys = ["true", "1234"];
+  const server = await startTestServer({
+    env: { LOG_FORMAT: "json" },
+    config: {
+      upstream: [{ name: "local", baseUrl: fake.url, serviceType: "custom", apiKeys: keys }],
+      loadBalance: "round-robin",
+    },
+  });
+  try {
+    const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
+    const body = {
+      model: "m",
+      max_tokens: 64,
+      messages: [{ role: "user" as const, content: "hi" }],
+    };
+    await client.messages.create(body);
+    await client.messages.stream(body).finalMessage();
+    await server.services.observability.flush();
+    const lines = server.logs.filter((l) => l.includes("/v1/messages"));
+    assert.equal(lines.length, 2);
+    for (const line of server.logs) {
+      const parsed = JSON.parse(line);
+      assert.equal(typeof parsed.msg, "string", line);
+    }
+    assert.deepEqual(lines.map((l) => JSON.parse(l).stream), [false, true]);
+  } finally {
+    await server.close();
+    await fake.close();
+  }
 });
