@@ -81,8 +81,14 @@ export class TranslatedSide implements StreamSide {
   }
 
   record(rec: RequestRecord): void {
-    rec.stopReason = this.#writer.stopReason;
-    rec.usage = this.#writer.usage;
+    const writer = this.#writer;
+    rec.stopReason = writer.stopReason;
+    rec.usage = writer.usage;
+    // Cut before the upstream's count came (the client left, the upstream broke): what was sent
+    // is still output the upstream charges for.
+    if (writer.stopReason === null && writer.usage.output_tokens === 0 && writer.sentChars > 0) {
+      rec.usage = { ...writer.usage, output_tokens: Math.ceil(writer.sentChars / 4) };
+    }
   }
 
   failure(): UpstreamFailure | undefined {

@@ -51,6 +51,8 @@ export class AnthropicStreamWriter {
   failure: UpstreamFailure | undefined;
   stopReason: StopReason | null = null;
   usage: Usage = { input_tokens: 0, output_tokens: 0 };
+  /** Characters of text, thinking and tool arguments written: a cut answer's output estimate. */
+  sentChars = 0;
   private webSearches = 0;
   private redact: (text: string) => string;
   private requestId: string | null;
@@ -88,6 +90,7 @@ export class AnthropicStreamWriter {
   textJson(literal: string): void {
     if (this.done) return;
     if (this.open !== "text") this.startBlock("text", '{"type":"text","text":""}');
+    this.sentChars += literal.length - 2;
     this.buf += sseFrame(
       "content_block_delta",
       `{"type":"content_block_delta","index":${this.index},"delta":{"type":"text_delta","text":${literal}}}`,
@@ -99,6 +102,7 @@ export class AnthropicStreamWriter {
     if (this.open !== "thinking") {
       this.startBlock("thinking", '{"type":"thinking","thinking":"","signature":""}');
     }
+    this.sentChars += delta.length;
     this.buf += sseFrame(
       "content_block_delta",
       `{"type":"content_block_delta","index":${this.index},"delta":{"type":"thinking_delta","thinking":${
@@ -163,6 +167,7 @@ export class AnthropicStreamWriter {
   toolArgs(partialJson: string): void {
     if (!partialJson || this.open !== "tool" || this.done) return;
     this.toolArgsSent = true;
+    this.sentChars += partialJson.length;
     this.buf += sseFrame(
       "content_block_delta",
       `{"type":"content_block_delta","index":${this.index},"delta":{"type":"input_json_delta","partial_json":${

@@ -1,5 +1,9 @@
 // The translating side of a stream: what it sends when, and which failures another key may answer.
+import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
+import { openaiChunk, startFakeOpenAI } from "../fakes/openai_upstream.ts";
+import { parsePrometheus, sampleSum } from "../helpers/prometheus.ts";
+import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import type { MessagesRequest } from "../../lib/anthropic.ts";
 import { providerFor } from "../../lib/providers/registry.ts";
 import type { CallContext } from "../../lib/providers/types.ts";
@@ -83,4 +87,56 @@ Deno.test("an error after content is not retried: it ends the answer the client 
   assert.equal(side.retryable(), undefined);
   assert.match(sent.join(""), /event: error/);
   assert.ok(side.failure());
+});
+
+Deno.test("a translated stream cut mid-way counts the output it sent, in the request log and /metrics", async () => {
+  const fake = await startFakeOpenAI();
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "oai",
+        baseUrl: fake.url,
+        serviceType: "openai",
+        apiKeys: ["sk-translated-side-key-000001"],
+      }],
+    },
+  });
+  const words = Array.from({ length: 40 }, (_, i) => openaiChunk({ content: `word${i} ` }));
+  try {
+    const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
+    const body = {
+      model: "gpt-x",
+      max_tokens: 64,
+      messages: [{ role: "user" as const, content: "hi" }],
+    };
+    // The upstream breaks after 16 words (102 characters): the client has them and an error event.
+    fake.enqueue({ resetAfterChunks: 17, sse: [openaiChunk({ role: "assistant" }), ...words] });
+    const broken = client.messages.stream(body);
+    let text = "";
+    broken.on("text", (t) => text += t);
+    await assert.rejects(broken.finalMessage());
+    assert.equal(text.length, 102);
+    // The client leaves after a few words.
+    fake.enqueue({ sse: [openaiChunk({ role: "assistant" }), ...words], delayMs: 15 });
+    const leaving = client.messages.stream(body);
+    let seen = 0;
+    for await (const ev of leaving) if (ev.type === "content_block_delta" && ++seen === 5) break;
+    leaving.abort();
+    while (server.services.inFlight.count > 0) await new Promise((r) => setTimeout(r, 5));
+    await server.services.observability.flush();
+
+    const entries = (await server.services.observability.requestLog.list()).items;
+    const [left, cut] = entries;
+    assert.equal(left.status, 499);
+    assert.ok(left.tokens!.output >= 8 && left.tokens!.output < 100, `${left.tokens!.output}`);
+    assert.equal(cut.tokens!.output, 26);
+    const metrics = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
+    assert.equal(
+      sampleSum(metrics, "claude_proxy_tokens_total", { type: "output" }),
+      left.tokens!.output + 26,
+    );
+  } finally {
+    await server.close();
+    await fake.close();
+  }
 });
