@@ -25,7 +25,16 @@ const MAX_DIMENSIONS = 2_000;
 const OTHER_MODEL = "model:(other)";
 
 export function modelOf(rec: Pick<RequestRecord, "upstreamModel" | "requestedModel">): string {
-  return (rec.upstreamModel ?? rec.requestedModel ?? "").slice(0, 100) || "(none)";
+  let model = rec.upstreamModel ?? rec.requestedModel ?? "";
+  if (model.length > 100) model = model.slice(0, isHighSurrogate(model, 99) ? 99 : 100);
+  // Halves of characters all become U+FFFD on the wire: two such names would be two series there
+  // with the same labels, which a Prometheus scrape refuses.
+  return (model.isWellFormed() ? model : model.toWellFormed()) || "(none)";
+}
+
+function isHighSurrogate(text: string, at: number): boolean {
+  const c = text.charCodeAt(at);
+  return c >= 0xd800 && c <= 0xdbff;
 }
 
 /** The sums of one row as plain fields: a dictionary keyed by metric name cost more per request. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Metrics } from "../../../lib/observability/metrics.ts";
 import type { RequestRecord } from "../../../lib/request_record.ts";
+import { parsePrometheus } from "../../helpers/prometheus.ts";
 
 function record(model: string): RequestRecord {
   return {
@@ -35,4 +36,20 @@ Deno.test("past the series limit, models already counted keep counting; new ones
     /^claude_proxy_tokens_total\{upstream="main",model="claude-sonnet-4-5",type="input"\} 6$/m,
   );
   assert.match(text, /model="\(other\)"\} \d+$/m);
+});
+
+Deno.test("model names that differ only in broken UTF-16 are one series, and the scrape parses", () => {
+  const m = new Metrics();
+  // Cut at 100 characters, two emoji left different halves; a client may send a lone one too.
+  const long = "m".repeat(99);
+  for (const model of [`${long}🚀`, `${long}🤖`, "x\ud800", "x\udc00", "y\ud83d"]) {
+    m.observe(record(model));
+  }
+  // As the scrape reads it: UTF-8 on the wire.
+  const families = parsePrometheus(new TextDecoder().decode(new TextEncoder().encode(render(m))));
+  const series = families.get("claude_proxy_requests_total")!.samples;
+  assert.deepEqual(
+    series.map((s) => [s.labels.model, s.value]),
+    [[long, 2], ["x\ufffd", 2], ["y\ufffd", 1]],
+  );
 });
