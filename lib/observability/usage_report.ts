@@ -235,6 +235,7 @@ export async function usageCsv(
 
 /** Quoted when needed; a leading formula character is defused for spreadsheets. */
 function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d/.test(value) ? `'${value}` : value;
+  // Only a number may keep its leading minus: "-1+cmd|…" is a formula all the same.
+  const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d+(\.\d+)?$/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
