@@ -13,7 +13,7 @@ export function logLineRecorder(log: Logger): Recorder {
         requestId: rec.id,
         stream: rec.stream,
         upstream: rec.upstream,
-        model: rec.requestedModel,
+        model: rec.requestedModel || undefined,
         upstreamModel: rec.upstreamModel,
         key: last?.key,
         attempts: used.length,

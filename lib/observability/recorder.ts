@@ -174,11 +174,11 @@ export function createObservability(
 
   const recorder: Recorder = {
     record(rec) {
-      if (!rec.refused) {
-        try {
-          line.record(rec);
-        } catch { /* a log line must never fail a request */ }
-      }
+      // Refusals too (a wrong access key, a body that is no JSON, the concurrency limit): they
+      // are what someone setting up a client looks for, and lines cost no KV.
+      try {
+        line.record(rec);
+      } catch { /* a log line must never fail a request */ }
       try {
         metrics.observe(rec);
         aggregator.add(rec);

@@ -227,3 +227,31 @@ Deno.test("secrets in any field are masked in the stored entries, with or withou
     kv.close();
   }
 });
+
+Deno.test("a request the proxy refused itself gets its log line, and no request-log entry", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { config, log, lines } = setup();
+  const obs = createObservability(kv, config, log);
+  try {
+    obs.recorder.record(record({
+      status: 401,
+      requestedModel: "",
+      upstream: undefined,
+      attempts: [],
+      usage: undefined,
+      errorType: "authentication_error",
+      errorMessage: "Invalid API key",
+      refused: true,
+    }));
+    await obs.flush();
+    const line = lines.find((l) => l.includes("/v1/messages 401"));
+    assert.ok(line, `no line for the refusal in:\n${lines.join("\n")}`);
+    assert.match(line, /WARN/);
+    assert.match(line, /error="Invalid API key"/);
+    assert.doesNotMatch(line, /model=/, "no empty model field");
+    assert.equal(await entries(kv), 0);
+  } finally {
+    obs.close();
+    kv.close();
+  }
+});
