@@ -13,7 +13,8 @@ import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { countOr0, isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
-import { nothingToSend, ProxyError } from "../errors.ts";
+import { nothingToSend } from "../errors.ts";
+import { UpstreamError } from "./upstream_error.ts";
 import { failureFromStatus, parseDuration } from "./failure.ts";
 import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
@@ -1026,10 +1027,7 @@ export const geminiProvider: Provider = {
 
   parseResponse(json: unknown, ctx: CallContext): MessageResponse {
     const res = isObject(json) ? json : {};
-    if (isObject(res.error)) {
-      const f = geminiFailure(0, res.error, new Headers());
-      throw new ProxyError(f.status, f.message, f.type);
-    }
+    if (isObject(res.error)) throw new UpstreamError(geminiFailure(0, res.error, new Headers()));
     const sink = new Collector();
     const asm = new Assembler(sink, stateFor(ctx), fingerprint(ctx));
     const cand = Array.isArray(res.candidates) && isObject(res.candidates[0])
@@ -1043,9 +1041,7 @@ export const geminiProvider: Provider = {
       typeof feedback.blockReason === "string" ? feedback.blockReason : undefined,
       typeof cand?.finishMessage === "string" ? cand.finishMessage : undefined,
     );
-    if ("failure" in outcome) {
-      throw new ProxyError(outcome.failure.status, outcome.failure.message, outcome.failure.type);
-    }
+    if ("failure" in outcome) throw new UpstreamError(outcome.failure);
     const usage = usageFromGemini(res.usageMetadata);
     return answerMessage(ctx.requestedModel, sink.blocks, outcome.stop, null, {
       ...usage,

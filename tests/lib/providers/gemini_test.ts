@@ -16,6 +16,7 @@ import {
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
 import type { CallContext, StreamTranslator } from "../../../lib/providers/types.ts";
 import { createSseDecoder } from "../../../lib/sse.ts";
+import { failureOf } from "../../../lib/upstream_fetch.ts";
 import {
   callPart,
   checkGeminiRequest,
@@ -862,6 +863,24 @@ Deno.test("non-stream: thoughts, text and parallel calls in one message", () => 
     inference_geo: "not_available",
     speed: "standard",
   });
+});
+
+Deno.test("non-stream: a failure in a 200 keeps whose fault it is, so another key is tried", () => {
+  const c = ctx({ stream: false });
+  const faultOf = (json: unknown) => {
+    try {
+      geminiProvider.parseResponse(json, c);
+    } catch (err) {
+      if (err instanceof ProxyError) return failureOf(err);
+      throw err;
+    }
+    assert.fail("no failure");
+  };
+  // The stream path retries these on another key; a non-stream request must too.
+  assert.equal(faultOf({ candidates: [{ finishReason: "STOP" }] }).keyFault, "transient");
+  const limited = faultOf({ error: rateLimitBody("7s").error });
+  assert.equal(limited.keyFault, "rate_limit");
+  assert.equal(limited.retryAfterMs, 7000);
 });
 
 Deno.test("non-stream: failures and refusals", () => {
