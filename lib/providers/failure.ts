@@ -69,3 +69,16 @@ export function failureFromStatus(
   }
   return failure;
 }
+
+/**
+ * A translated stream whose body ended before its answer did. Transient: before any content (a
+ * 200 closed at once, or with no event in it) another key may answer.
+ */
+export function streamCutShort(): UpstreamFailure {
+  return {
+    status: 502,
+    type: "api_error",
+    message: "upstream stream ended unexpectedly",
+    keyFault: "transient",
+  };
+}

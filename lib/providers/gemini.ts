@@ -15,7 +15,7 @@ import { countOr0, isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { nothingToSend } from "../errors.ts";
 import { UpstreamError } from "./upstream_error.ts";
-import { failureFromStatus, parseDuration } from "./failure.ts";
+import { failureFromStatus, parseDuration, streamCutShort } from "./failure.ts";
 import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import {
@@ -1112,14 +1112,7 @@ export const geminiProvider: Provider = {
       end() {
         if (out.done) return;
         if (finishReason || blockReason) finalize();
-        else {
-          out.error({
-            status: 502,
-            type: "api_error",
-            message: "upstream stream ended unexpectedly",
-            keyFault: "transient",
-          });
-        }
+        else out.error(streamCutShort());
       },
     };
   },

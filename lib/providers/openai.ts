@@ -22,7 +22,7 @@ import { countOr0, isObject } from "../json_value.ts";
 import { nothingToSend, ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
-import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
+import { failureFromStatus, retryAfterFromHeaders, streamCutShort } from "./failure.ts";
 import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
 import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
@@ -1136,15 +1136,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
   end(): void {
     if (this.out.done) return;
     if (this.finishReason || this.sawDone) this.complete();
-    else {
-      // Before any content (a 200 closed at once, or with no event in it) another key may answer.
-      this.out.error({
-        status: 502,
-        type: "api_error",
-        message: "upstream stream ended unexpectedly",
-        keyFault: "transient",
-      });
-    }
+    else this.out.error(streamCutShort());
   }
 
   private delta(delta: Json): void {
