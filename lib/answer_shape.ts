@@ -22,6 +22,17 @@ export function toolUseBlock(id: string, name: string, input: unknown): Response
   return { type: "tool_use", id, name, input, caller: DIRECT };
 }
 
+/** A page an upstream's own search used; one without a title is named by its address. */
+export function webSearchResult(url: string, title: unknown): WebSearchResult {
+  return {
+    type: "web_search_result",
+    url,
+    title: typeof title === "string" && title ? title : url,
+    encrypted_content: "",
+    page_age: null,
+  };
+}
+
 /** A search the upstream ran, as Anthropic tells its web search: the call, then its results. */
 export function webSearchBlocks(
   id: string,

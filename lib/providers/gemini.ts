@@ -8,7 +8,13 @@ import type {
   WebSearchResult,
 } from "../anthropic.ts";
 import { newId, outputFormat, searchResultText } from "../anthropic.ts";
-import { answerMessage, textBlock, toolUseBlock, webSearchBlocks } from "../answer_shape.ts";
+import {
+  answerMessage,
+  textBlock,
+  toolUseBlock,
+  webSearchBlocks,
+  webSearchResult,
+} from "../answer_shape.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { countOr0, isObject } from "../json_value.ts";
@@ -840,15 +846,9 @@ class Assembler {
     const results: WebSearchResult[] = [];
     for (const chunk of Array.isArray(meta.groundingChunks) ? meta.groundingChunks : []) {
       const web = isObject(chunk) && isObject(chunk.web) ? chunk.web : undefined;
-      if (typeof web?.uri !== "string" || !web.uri) continue;
-      const title = typeof web.title === "string" && web.title ? web.title : web.uri;
-      results.push({
-        type: "web_search_result",
-        url: web.uri,
-        title,
-        encrypted_content: "",
-        page_age: null,
-      });
+      if (typeof web?.uri === "string" && web.uri) {
+        results.push(webSearchResult(web.uri, web.title));
+      }
     }
     if (!queries.length && !results.length) return;
     this.flush(false);

@@ -14,7 +14,13 @@ import {
   type Usage,
   type WebSearchResult,
 } from "../anthropic.ts";
-import { answerMessage, textBlock, toolUseBlock, webSearchBlocks } from "../answer_shape.ts";
+import {
+  answerMessage,
+  textBlock,
+  toolUseBlock,
+  webSearchBlocks,
+  webSearchResult,
+} from "../answer_shape.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
@@ -662,13 +668,7 @@ function citedPages(annotations: unknown, into: Map<string, WebSearchResult>): v
   for (const a of annotations) {
     const c = a?.type === "url_citation" ? a.url_citation ?? a : undefined;
     if (typeof c?.url !== "string" || !c.url || into.has(c.url)) continue;
-    into.set(c.url, {
-      type: "web_search_result",
-      url: c.url,
-      title: typeof c.title === "string" && c.title ? c.title : c.url,
-      encrypted_content: "",
-      page_age: null,
-    });
+    into.set(c.url, webSearchResult(c.url, c.title));
   }
 }
 
