@@ -28,20 +28,15 @@ import { countOr0, isObject } from "../json_value.ts";
 import { nothingToSend, ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
-import { failureFromStatus, retryAfterFromHeaders, streamCutShort } from "./failure.ts";
+import { streamCutShort } from "./failure.ts";
+import { openaiErrorFailure, openaiInlineFailure } from "./openai_errors.ts";
 import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
 import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import { UpstreamError } from "./upstream_error.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
-import type {
-  CallContext,
-  Provider,
-  StreamTranslator,
-  UpstreamFailure,
-  UpstreamRequest,
-} from "./types.ts";
+import type { CallContext, Provider, StreamTranslator, UpstreamRequest } from "./types.ts";
 
 /**
  * The signature of thinking blocks made from `reasoning_content`. Clients echo it back verbatim;
@@ -57,8 +52,6 @@ const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 const MAX_TOOL_ID = 40; // api.openai.com rejects longer tool_call ids
 const MAX_USER = 64;
 const MAX_STOPS = 4;
-// insufficient_quota names no reset time; the balance rarely comes back within the hour.
-const QUOTA_COOLDOWN_MS = 3_600_000;
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -847,7 +840,7 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
   const state = stateFor(ctx);
   const choice = Array.isArray(res?.choices) ? res.choices[0] : undefined;
   if (!choice) {
-    if (res?.error) throw new UpstreamError(streamFailure(res.error));
+    if (res?.error) throw new UpstreamError(openaiInlineFailure(res.error));
     throw new ProxyError(502, "upstream returned no choices", "api_error");
   }
   // A filtered answer may come without its message; any other is a broken answer, not an empty one.
@@ -913,105 +906,6 @@ function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
     stopSequence,
     usage,
   );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-function errorFields(bodyText: string): { message: string; code: string; type: string } {
-  const text = bodyText.trim();
-  let parsed: Json;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed && typeof parsed === "object") {
-    const err = Array.isArray(parsed) ? parsed[0]?.error ?? parsed[0] : parsed.error ?? parsed;
-    if (typeof err === "string") return { message: err, code: "", type: "" };
-    const message = typeof err?.message === "string"
-      ? err.message
-      : typeof parsed.message === "string"
-      ? parsed.message
-      : typeof parsed.detail === "string"
-      ? parsed.detail
-      : text;
-    return { message, code: String(err?.code ?? ""), type: String(err?.type ?? err?.status ?? "") };
-  }
-  // Plain text, or an HTML error page from a gateway in front of the upstream. A tag never spans
-  // a "<": with unclosed tags `<[^>]+>` would rescan to the end from each one, for minutes.
-  const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1];
-  const plain = title ??
-    text.slice(0, 64 * 1024).replace(/<[^<>]*>/g, " ").replace(/\s+/g, " ").trim();
-  return { message: plain.slice(0, 500), code: "", type: "" };
-}
-
-/** An error's status, code, type and message as a failure: whose fault, and when to try again. */
-function classify(
-  status: number,
-  message: string,
-  code: string,
-  type: string,
-  headers: Headers,
-): UpstreamFailure {
-  const invalidKey = code === "invalid_api_key" ||
-    /incorrect api key|invalid api key|api key not valid|invalid_api_key/i.test(message);
-  if (invalidKey) {
-    return failureFromStatus(status === 400 ? 401 : status, message, headers, { invalidKey: true });
-  }
-  // Groq could not parse the call the model wrote: a new sample usually can, and no key is to blame.
-  if (code === "tool_use_failed") return { status: 502, type: "api_error", message };
-  if (code === "insufficient_quota" || type === "insufficient_quota" || status === 402) {
-    const failure = failureFromStatus(status === 402 ? 402 : 429, message, headers);
-    failure.keyFault = "rate_limit";
-    failure.retryAfterMs = retryAfterFromHeaders(headers) ?? QUOTA_COOLDOWN_MS;
-    return failure;
-  }
-  return failureFromStatus(status, message, headers);
-}
-
-function parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure {
-  const { message, code, type } = errorFields(bodyText);
-  return classify(status, message || `upstream answered HTTP ${status}`, code, type, headers);
-}
-
-/**
- * The HTTP status an error object stands for when it names none: by its code, type or status
- * words (OpenAI's `context_length_exceeded`, Google's `RESOURCE_EXHAUSTED`), else its wording.
- */
-function statusOfWords(names: string, message: string): number {
-  if (/api_key|authenticat|unauthori[sz]ed/i.test(names)) return 401;
-  if (/permission|forbidden/i.test(names)) return 403;
-  if (/quota|rate.?limit|too_many_requests|resource_exhausted/i.test(names)) return 429;
-  if (/not_found/i.test(names)) return 404;
-  if (/overload|unavailable|capacity/i.test(names)) return 503;
-  if (/timeout|deadline/i.test(names)) return 504;
-  if (/invalid|context_length|bad_request|unsupported|missing|too_(?:long|large)/i.test(names)) {
-    return 400;
-  }
-  if (/overload|unavailable|capacity|\b503\b/i.test(message)) return 503;
-  if (/rate.?limit|too many requests|\b429\b/i.test(message)) return 429;
-  if (/context.?length|context window|prompt is too long/i.test(message)) return 400;
-  return 502;
-}
-
-/** An error object met inside a 200 answer (stream or body), classified as an HTTP error would be. */
-function streamFailure(err: Json): UpstreamFailure {
-  const message = typeof err === "string"
-    ? err
-    : typeof err?.message === "string" && err.message
-    ? err.message
-    : "upstream error";
-  const code = typeof err?.code === "string" ? err.code : "";
-  const type = typeof err?.type === "string" ? err.type : "";
-  let status = Number(err?.code ?? err?.status);
-  if (!Number.isInteger(status) || status < 400 || status > 599) {
-    status = statusOfWords(
-      `${code} ${type} ${typeof err?.status === "string" ? err.status : ""}`,
-      message,
-    );
-  }
-  return classify(status, message, code, type, new Headers());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1093,7 +987,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
       } catch {
         // plain text error
       }
-      this.out.error(streamFailure(err || "upstream stream error"));
+      this.out.error(openaiInlineFailure(err || "upstream stream error"));
       return;
     }
     if (!data) return;
@@ -1118,7 +1012,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
     }
     if (!chunk || typeof chunk !== "object") return;
     if (chunk.error) {
-      this.out.error(streamFailure(chunk.error));
+      this.out.error(openaiInlineFailure(chunk.error));
       return;
     }
     if (chunk.usage && typeof chunk.usage === "object") this.usage = chunk.usage;
@@ -1369,7 +1263,7 @@ export const openaiProvider: Provider = {
   createStreamTranslator(ctx, out) {
     return new OpenAIStreamTranslator(out, stateFor(ctx));
   },
-  parseError,
+  parseError: openaiErrorFailure,
   outputLimitHint: openaiOutputLimitHint,
   contextOverflow: openaiContextOverflow,
 
