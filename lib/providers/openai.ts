@@ -665,6 +665,30 @@ function citedPages(annotations: unknown, into: Map<string, WebSearchResult>): v
   }
 }
 
+/** Anthropic's `tool_choice` as OpenAI's `tool_choice` and `parallel_tool_calls`. */
+function setToolChoice(upstream: Json, choice: Json): void {
+  if (choice?.type === "auto") upstream.tool_choice = "auto";
+  else if (choice?.type === "any") upstream.tool_choice = "required";
+  else if (choice?.type === "none") upstream.tool_choice = "none";
+  else if (choice?.type === "tool" && typeof choice.name === "string") {
+    upstream.tool_choice = { type: "function", function: { name: openaiToolName(choice.name) } };
+  }
+  if (choice?.disable_parallel_tool_use === true && choice.type !== "none") {
+    upstream.parallel_tool_calls = false;
+  }
+}
+
+/** The client's max_tokens within the upstream's cap, under the field name the upstream takes. */
+function setMaxTokens(upstream: Json, maxTokens: number, ctx: CallContext, kind: Kind): void {
+  const field = ctx.upstream.maxTokensField ??
+    (kind === "openai" ? "max_completion_tokens" : "max_tokens");
+  const cap = ctx.upstream.maxTokens;
+  // 0 only pre-warms Anthropic's cache; elsewhere it is invalid, and 1 is the cheapest stand-in.
+  let max = Math.max(1, Math.floor(maxTokens));
+  if (typeof cap === "number" && cap > 0) max = Math.min(max, cap);
+  upstream[field] = max;
+}
+
 function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest {
   const kind = kindOf(ctx);
   const names = new Map<string, string>();
@@ -703,28 +727,8 @@ function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest 
     const tools = convertTools(body.tools, names);
     if (tools.length) upstream.tools = tools;
   }
-  if (upstream.tools || shared?.count) {
-    const choice = body.tool_choice as Json;
-    if (choice?.type === "auto") upstream.tool_choice = "auto";
-    else if (choice?.type === "any") upstream.tool_choice = "required";
-    else if (choice?.type === "none") upstream.tool_choice = "none";
-    else if (choice?.type === "tool" && typeof choice.name === "string") {
-      upstream.tool_choice = { type: "function", function: { name: openaiToolName(choice.name) } };
-    }
-    if (choice?.disable_parallel_tool_use === true && choice.type !== "none") {
-      upstream.parallel_tool_calls = false;
-    }
-  }
-
-  if (typeof body.max_tokens === "number") {
-    const field = ctx.upstream.maxTokensField ??
-      (kind === "openai" ? "max_completion_tokens" : "max_tokens");
-    const cap = ctx.upstream.maxTokens;
-    // 0 only pre-warms Anthropic's cache; elsewhere it is invalid, and 1 is the cheapest stand-in.
-    let max = Math.max(1, Math.floor(body.max_tokens));
-    if (typeof cap === "number" && cap > 0) max = Math.min(max, cap);
-    upstream[field] = max;
-  }
+  if (upstream.tools || shared?.count) setToolChoice(upstream, body.tool_choice);
+  if (typeof body.max_tokens === "number") setMaxTokens(upstream, body.max_tokens, ctx, kind);
   // OpenAI's reasoning and search models refuse sampling settings and stop sequences outright.
   const reasoningModel = kind === "openai" &&
     (OPENAI_REASONING_MODEL.test(ctx.model) || state.webSearch !== undefined);
