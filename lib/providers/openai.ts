@@ -397,42 +397,89 @@ interface Conversion {
   notice?: string;
 }
 
+/**
+ * An assistant turn as one message (undefined when it holds neither text nor a call), its call
+ * ids put in `ids`, each once.
+ */
+function assistantMessage(
+  blocks: Json[],
+  c: Conversion,
+  callId: (id: unknown) => string,
+  ids: string[],
+): ChatMessage | undefined {
+  const texts: string[] = [];
+  const reasoning: string[] = [];
+  let thought = false;
+  const calls: Json[] = [];
+  for (const b of blocks) {
+    if (b?.type === "text") {
+      if (typeof b.text === "string" && b.text) texts.push(b.text);
+    } else if (b?.type === "tool_use") {
+      const name = String(b.name ?? "");
+      const short = openaiToolName(name);
+      c.names.set(short, name);
+      const id = typeof b.id === "string" ? b.id : "";
+      if (ids.includes(id)) continue;
+      ids.push(id);
+      calls.push({
+        id: callId(id),
+        type: "function",
+        function: {
+          name: short,
+          arguments: typeof b.input === "string" ? b.input : JSON.stringify(b.input ?? {}),
+        },
+      });
+    } else if (b?.type === "thinking") {
+      thought = true;
+      if (typeof b.thinking === "string") reasoning.push(b.thinking);
+    }
+  }
+  if (!texts.length && !calls.length) return undefined;
+  const m: ChatMessage = { role: "assistant", content: texts.length ? texts.join("\n") : null };
+  // Kimi refuses a tool-call turn without the field, even when the client kept no thinking.
+  if (c.reasoningBack && (thought || calls.length)) m.reasoning_content = reasoning.join("");
+  if (calls.length) m.tool_calls = calls;
+  return m;
+}
+
+/**
+ * Appends a message. Turns left empty (thinking only, stray results) would leave two user or two
+ * assistant messages in a row, which strict chat templates refuse: such neighbours are joined.
+ */
+function appendMessage(out: ChatMessage[], m: ChatMessage, mistral: boolean): void {
+  const prev = out[out.length - 1];
+  if (mistral && prev?.role === "tool" && m.role === "user") {
+    // Text after a result (Claude Code's reminders) is read with it; images need a turn between.
+    if (typeof m.content === "string") {
+      prev.content = flat(prev.content as string, "\n", m.content);
+      return;
+    }
+    out.push({ role: "assistant", content: "(tool results received)" });
+  }
+  if (prev?.role === "user" && m.role === "user") {
+    prev.content = joinContent(prev.content as string | Part[], m.content as string | Part[]);
+  } else if (prev?.role === "assistant" && m.role === "assistant" && !prev.tool_calls) {
+    if (prev.content === null) prev.content = m.content;
+    else if (m.content !== null) {
+      prev.content = flat(prev.content as string, "\n", m.content as string);
+    }
+    if (m.tool_calls) prev.tool_calls = m.tool_calls;
+    if (m.reasoning_content !== undefined) {
+      prev.reasoning_content = flat(
+        String(prev.reasoning_content ?? ""),
+        m.reasoning_content as string,
+      );
+    }
+  } else out.push(m);
+}
+
 function convertMessages(body: MessagesRequest, c: Conversion) {
-  const { kind, names } = c;
+  const { kind } = c;
   const callId = c.mistral ? mistralToolCallId : toolCallId;
   const out: ChatMessage[] = [];
   const { turns, lead } = turnsOf((body.messages ?? []) as Message[], kind === "custom");
   const texts = [systemText(body.system), ...lead, c.notice ?? ""].filter(Boolean);
   if (texts.length) out.push({ role: "system", content: texts.join("\n\n") });
-
-  // Turns left empty (thinking only, stray results) would leave two user or two assistant
-  // messages in a row, which strict chat templates refuse: such neighbours are joined.
-  const emit = (m: ChatMessage) => {
-    const prev = out[out.length - 1];
-    if (c.mistral && prev?.role === "tool" && m.role === "user") {
-      // Text after a result (Claude Code's reminders) is read with it; images need a turn between.
-      if (typeof m.content === "string") {
-        prev.content = flat(prev.content as string, "\n", m.content);
-        return;
-      }
-      out.push({ role: "assistant", content: "(tool results received)" });
-    }
-    if (prev?.role === "user" && m.role === "user") {
-      prev.content = joinContent(prev.content as string | Part[], m.content as string | Part[]);
-    } else if (prev?.role === "assistant" && m.role === "assistant" && !prev.tool_calls) {
-      if (prev.content === null) prev.content = m.content;
-      else if (m.content !== null) {
-        prev.content = flat(prev.content as string, "\n", m.content as string);
-      }
-      if (m.tool_calls) prev.tool_calls = m.tool_calls;
-      if (m.reasoning_content !== undefined) {
-        prev.reasoning_content = flat(
-          String(prev.reasoning_content ?? ""),
-          m.reasoning_content as string,
-        );
-      }
-    } else out.push(m);
-  };
 
   // Calls of the last assistant message not answered yet, by the client's id.
   let pending: string[] = [];
@@ -467,40 +514,10 @@ function convertMessages(body: MessagesRequest, c: Conversion) {
 
     if (msg.role === "assistant") {
       settle([], none);
-      const texts: string[] = [];
-      const reasoning: string[] = [];
-      let thought = false;
-      const calls: Json[] = [];
       const ids: string[] = [];
-      for (const b of blocks) {
-        if (b?.type === "text") {
-          if (typeof b.text === "string" && b.text) texts.push(b.text);
-        } else if (b?.type === "tool_use") {
-          const name = String(b.name ?? "");
-          const short = openaiToolName(name);
-          names.set(short, name);
-          const id = typeof b.id === "string" ? b.id : "";
-          if (ids.includes(id)) continue;
-          ids.push(id);
-          calls.push({
-            id: callId(id),
-            type: "function",
-            function: {
-              name: short,
-              arguments: typeof b.input === "string" ? b.input : JSON.stringify(b.input ?? {}),
-            },
-          });
-        } else if (b?.type === "thinking") {
-          thought = true;
-          if (typeof b.thinking === "string") reasoning.push(b.thinking);
-        }
-      }
-      if (!texts.length && !calls.length) continue;
-      const m: ChatMessage = { role: "assistant", content: texts.length ? texts.join("\n") : null };
-      // Kimi refuses a tool-call turn without the field, even when the client kept no thinking.
-      if (c.reasoningBack && (thought || calls.length)) m.reasoning_content = reasoning.join("");
-      if (calls.length) m.tool_calls = calls;
-      emit(m);
+      const m = assistantMessage(blocks, c, callId, ids);
+      if (!m) continue;
+      appendMessage(out, m, c.mistral);
       pending = ids;
       continue;
     }
@@ -532,7 +549,7 @@ function convertMessages(body: MessagesRequest, c: Conversion) {
         ...images,
       );
     }
-    if (parts.length) emit({ role: "user", content: userContent(parts) });
+    if (parts.length) appendMessage(out, { role: "user", content: userContent(parts) }, c.mistral);
   }
   settle([], none);
   return out;
