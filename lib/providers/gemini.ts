@@ -35,6 +35,7 @@ import {
 } from "./gemini_schema.ts";
 import type { AnthropicStreamWriter, UpstreamFailure } from "./stream_writer.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
+import type { SseMessage } from "../sse.ts";
 import type { CallContext, Provider, StreamTranslator, UpstreamRequest } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -919,6 +920,76 @@ class Assembler {
   }
 }
 
+/** One streamed answer: chunks go through the assembler; their finish, block and usage are kept. */
+class GeminiStreamTranslator implements StreamTranslator {
+  private usage: Partial<Usage> = {};
+  private finishReason: string | undefined;
+  private finishMessage: string | undefined;
+  private blockReason: string | undefined;
+  private groundingMeta: unknown;
+
+  constructor(private readonly out: AnthropicStreamWriter, private readonly asm: Assembler) {}
+
+  push(event: SseMessage): void {
+    if (this.out.done || !event.data) return;
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(event.data);
+    } catch {
+      this.out.error({
+        status: 502,
+        type: "api_error",
+        message: "Gemini sent an unreadable stream event",
+        keyFault: "transient",
+      });
+      return;
+    }
+    if (!isObject(chunk)) return;
+    if (isObject(chunk.error)) {
+      this.out.error(geminiFailure(0, chunk.error, new Headers()));
+      return;
+    }
+    if (isObject(chunk.usageMetadata)) this.usage = usageFromGemini(chunk.usageMetadata);
+    if (isObject(chunk.promptFeedback) && typeof chunk.promptFeedback.blockReason === "string") {
+      this.blockReason = chunk.promptFeedback.blockReason;
+    }
+    const cand = Array.isArray(chunk.candidates) && isObject(chunk.candidates[0])
+      ? chunk.candidates[0]
+      : undefined;
+    if (cand) {
+      if (isObject(cand.content)) this.asm.parts(cand.content.parts);
+      if (typeof cand.finishReason === "string") this.finishReason = cand.finishReason;
+      if (typeof cand.finishMessage === "string") this.finishMessage = cand.finishMessage;
+      if (isObject(cand.groundingMetadata)) this.groundingMeta = cand.groundingMetadata;
+    }
+    // The last chunk carries the finish reason with the final usage; don't wait for EOF.
+    if ((this.finishReason && isObject(chunk.usageMetadata)) || (this.blockReason && !cand)) {
+      this.finalize();
+    }
+  }
+
+  pushJson(json: Record<string, unknown>): void {
+    // An error that came after the 200 is written bare, without `data:`.
+    if (!this.out.done && isObject(json.error)) {
+      this.out.error(geminiFailure(0, json.error, new Headers()));
+    }
+  }
+
+  end(): void {
+    if (this.out.done) return;
+    if (this.finishReason || this.blockReason) this.finalize();
+    else this.out.error(streamCutShort());
+  }
+
+  private finalize(): void {
+    // Grounding comes with the last chunks, after the text it supports.
+    this.asm.grounding(this.groundingMeta);
+    const outcome = this.asm.finish(this.finishReason, this.blockReason, this.finishMessage);
+    if ("failure" in outcome) this.out.error(outcome.failure);
+    else this.out.finish(outcome.stop, this.usage);
+  }
+}
+
 /** `input_tokens` excludes cached tokens; thoughts count as output, as Anthropic bills them. */
 export function usageFromGemini(meta: unknown): Partial<Usage> {
   if (!isObject(meta)) return {};
@@ -1052,69 +1123,10 @@ export const geminiProvider: Provider = {
   },
 
   createStreamTranslator(ctx: CallContext, out: AnthropicStreamWriter): StreamTranslator {
-    const asm = new Assembler(writerSink(out), stateFor(ctx), fingerprint(ctx));
-    let usage: Partial<Usage> = {};
-    let finishReason: string | undefined;
-    let finishMessage: string | undefined;
-    let blockReason: string | undefined;
-    let grounding: unknown;
-    const finalize = () => {
-      // Grounding comes with the last chunks, after the text it supports.
-      asm.grounding(grounding);
-      const outcome = asm.finish(finishReason, blockReason, finishMessage);
-      if ("failure" in outcome) out.error(outcome.failure);
-      else out.finish(outcome.stop, usage);
-    };
-    return {
-      push(event) {
-        if (out.done || !event.data) return;
-        let chunk: unknown;
-        try {
-          chunk = JSON.parse(event.data);
-        } catch {
-          out.error({
-            status: 502,
-            type: "api_error",
-            message: "Gemini sent an unreadable stream event",
-            keyFault: "transient",
-          });
-          return;
-        }
-        if (!isObject(chunk)) return;
-        if (isObject(chunk.error)) {
-          out.error(geminiFailure(0, chunk.error, new Headers()));
-          return;
-        }
-        if (isObject(chunk.usageMetadata)) usage = usageFromGemini(chunk.usageMetadata);
-        if (
-          isObject(chunk.promptFeedback) && typeof chunk.promptFeedback.blockReason === "string"
-        ) {
-          blockReason = chunk.promptFeedback.blockReason;
-        }
-        const cand = Array.isArray(chunk.candidates) && isObject(chunk.candidates[0])
-          ? chunk.candidates[0]
-          : undefined;
-        if (cand) {
-          if (isObject(cand.content)) asm.parts(cand.content.parts);
-          if (typeof cand.finishReason === "string") finishReason = cand.finishReason;
-          if (typeof cand.finishMessage === "string") finishMessage = cand.finishMessage;
-          if (isObject(cand.groundingMetadata)) grounding = cand.groundingMetadata;
-        }
-        // The last chunk carries the finish reason with the final usage; don't wait for EOF.
-        if ((finishReason && isObject(chunk.usageMetadata)) || (blockReason && !cand)) finalize();
-      },
-      pushJson(json) {
-        // An error that came after the 200 is written bare, without `data:`.
-        if (!out.done && isObject(json.error)) {
-          out.error(geminiFailure(0, json.error, new Headers()));
-        }
-      },
-      end() {
-        if (out.done) return;
-        if (finishReason || blockReason) finalize();
-        else out.error(streamCutShort());
-      },
-    };
+    return new GeminiStreamTranslator(
+      out,
+      new Assembler(writerSink(out), stateFor(ctx), fingerprint(ctx)),
+    );
   },
 
   parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure {
