@@ -21,7 +21,8 @@ import { countOr0, isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { nothingToSend } from "../errors.ts";
 import { UpstreamError } from "./upstream_error.ts";
-import { failureFromStatus, parseDuration, streamCutShort } from "./failure.ts";
+import { streamCutShort } from "./failure.ts";
+import { geminiErrorFailure, geminiFailure } from "./gemini_errors.ts";
 import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import {
@@ -1005,75 +1006,6 @@ export function usageFromGemini(meta: unknown): Partial<Usage> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Errors.
-
-let pacificClock: Intl.DateTimeFormat | undefined;
-
-/** Milliseconds to the next midnight in California, when Gemini's daily quotas reset. */
-function msUntilPacificMidnight(now: number): number {
-  try {
-    pacificClock ??= new Intl.DateTimeFormat("en-US", {
-      timeZone: "America/Los_Angeles",
-      hourCycle: "h23",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    });
-    const parts = pacificClock.formatToParts(new Date(now));
-    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-    const elapsed = ((get("hour") % 24) * 60 + get("minute")) * 60 + get("second");
-    return (86_400 - elapsed) * 1000;
-  } catch {
-    return 3_600_000;
-  }
-}
-
-/** A Gemini error object (`{code, message, status, details}`) classified. */
-export function geminiFailure(
-  httpStatus: number,
-  error: unknown,
-  headers: Headers,
-  fallbackText = "",
-  now = Date.now(),
-): UpstreamFailure {
-  const err = isObject(error) ? error : {};
-  const status = httpStatus || countOr0(err.code) || 500;
-  const message = typeof err.message === "string" && err.message
-    ? err.message
-    : fallbackText.trim().slice(0, 500) || `Gemini answered HTTP ${status}`;
-  const details = Array.isArray(err.details) ? err.details.filter(isObject) : [];
-  const keyRejected =
-    details.some((d) => typeof d.reason === "string" && /API_KEY/.test(d.reason)) ||
-    /API key (not valid|expired)/i.test(message);
-  if (status === 400 && keyRejected) {
-    // Gemini says 400 for a bad key; it is the key's fault, not the client's request.
-    return failureFromStatus(401, message, headers, { invalidKey: true });
-  }
-  if (status === 400 && err.status === "FAILED_PRECONDITION") {
-    // Billing or region: this key cannot serve anything, whatever the request.
-    return failureFromStatus(403, message, headers);
-  }
-  if (status === 429) {
-    let retryAfterMs: number | undefined;
-    let perDay = false;
-    for (const d of details) {
-      const type = String(d["@type"] ?? "");
-      if (type.endsWith("RetryInfo") && typeof d.retryDelay === "string") {
-        retryAfterMs = parseDuration(d.retryDelay);
-      }
-      if (type.endsWith("QuotaFailure") && Array.isArray(d.violations)) {
-        perDay ||= d.violations.some((v) =>
-          isObject(v) && typeof v.quotaId === "string" && /PerDay/i.test(v.quotaId)
-        );
-      }
-    }
-    if (perDay) retryAfterMs = Math.max(msUntilPacificMidnight(now), 3_600_000);
-    return failureFromStatus(429, message, headers, { retryAfterMs });
-  }
-  return failureFromStatus(status, message, headers);
-}
-
-// ---------------------------------------------------------------------------------------------
 
 export const geminiProvider: Provider = {
   kinds: ["gemini"],
@@ -1129,15 +1061,7 @@ export const geminiProvider: Provider = {
     );
   },
 
-  parseError(status: number, bodyText: string, headers: Headers): UpstreamFailure {
-    let error: unknown;
-    try {
-      const json = JSON.parse(bodyText);
-      // The non-SSE stream endpoint wraps everything, errors included, in an array.
-      error = (Array.isArray(json) ? json[0] : json)?.error;
-    } catch { /* not JSON: the text is the message */ }
-    return geminiFailure(status, error, headers, bodyText);
-  },
+  parseError: geminiErrorFailure,
 
   // Gemini's own wordings are among these; gateways that speak Gemini's format (new-api,
   // one-api) may relay any server's words, as OpenAI-compatible ones do.

@@ -6,13 +6,13 @@ import type { MessagesRequest } from "../../../lib/anthropic.ts";
 import { ProxyError } from "../../../lib/errors.ts";
 import {
   geminiApiRoot,
-  geminiFailure,
   geminiFunctionName,
   geminiProvider,
   parseToolId,
   SIGNATURE_PREFIX,
   SKIP_SIGNATURE,
 } from "../../../lib/providers/gemini.ts";
+import { geminiFailure } from "../../../lib/providers/gemini_errors.ts";
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
 import type { CallContext, StreamTranslator } from "../../../lib/providers/types.ts";
 import { createSseDecoder } from "../../../lib/sse.ts";
