@@ -992,7 +992,7 @@ class GeminiStreamTranslator implements StreamTranslator {
 }
 
 /** `input_tokens` excludes cached tokens; thoughts count as output, as Anthropic bills them. */
-export function usageFromGemini(meta: unknown): Partial<Usage> {
+function usageFromGemini(meta: unknown): Partial<Usage> {
   if (!isObject(meta)) return {};
   const cached = countOr0(meta.cachedContentTokenCount);
   return {

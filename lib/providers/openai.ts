@@ -833,7 +833,7 @@ function reportedStop(choice: Json, stops: string[]): string | null {
  * `{"_raw": text}` rather than `{}`, so the client's validation error shows the model (and the
  * logs) what it actually sent.
  */
-export function parseToolArguments(args: unknown): Record<string, unknown> {
+function parseToolArguments(args: unknown): Record<string, unknown> {
   if (args && typeof args === "object" && !Array.isArray(args)) {
     return args as Record<string, unknown>;
   }
