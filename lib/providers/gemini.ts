@@ -21,6 +21,7 @@ import { countOr0, isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { nothingToSend } from "../errors.ts";
 import { UpstreamError } from "./upstream_error.ts";
+import { withoutBillingLine } from "./billing_line.ts";
 import { streamCutShort } from "./failure.ts";
 import { geminiErrorFailure, geminiFailure } from "./gemini_errors.ts";
 import { openaiContextOverflow } from "./openai_context_overflow.ts";
@@ -52,7 +53,6 @@ interface Content {
 export const SKIP_SIGNATURE = "skip_thought_signature_validator";
 /** Prefix of the thinking-block signatures this provider mints, to tell them from Anthropic's. */
 export const SIGNATURE_PREFIX = "gsig:";
-const BILLING_PREFIX = "x-anthropic-billing-header:";
 /** Longer signatures ride in a thinking block instead of the tool id, to keep ids reasonable. */
 const MAX_SIGNATURE_IN_ID = 6000;
 const REFUSAL_REASONS = new Set([
@@ -242,12 +242,7 @@ function systemText(body: MessagesRequest): string {
   const pieces: string[] = [];
   const add = (raw: unknown) => {
     if (typeof raw !== "string") return;
-    let text = raw;
-    // Claude Code's per-request billing line would only defeat Gemini's prefix caching.
-    if (text.trimStart().startsWith(BILLING_PREFIX)) {
-      const newline = text.indexOf("\n");
-      text = newline < 0 ? "" : text.slice(newline + 1);
-    }
+    const text = withoutBillingLine(raw);
     if (text.trim()) pieces.push(text);
   };
   for (const b of blocksOf(body.system)) if (b.type === "text") add(b.text);

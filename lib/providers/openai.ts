@@ -28,6 +28,7 @@ import { countOr0, isObject } from "../json_value.ts";
 import { nothingToSend, ProxyError } from "../errors.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, splitThinkTags, ThinkTagSplitter } from "./think_tags.ts";
+import { withoutBillingLine } from "./billing_line.ts";
 import { streamCutShort } from "./failure.ts";
 import { openaiErrorFailure, openaiInlineFailure } from "./openai_errors.ts";
 import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
@@ -45,7 +46,6 @@ import type { CallContext, Provider, StreamTranslator, UpstreamRequest } from ".
 export const OPENAI_THINKING_SIGNATURE = "gateway-openai-reasoning";
 
 const DEFAULT_BASE_URL = "https://api.openai.com";
-const BILLING_HEADER = "x-anthropic-billing-header:";
 const NOTE_OPEN = "<system-reminder>\n";
 const NOTE_CLOSE = "\n</system-reminder>";
 const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -190,15 +190,15 @@ function isMistral(ctx: CallContext): boolean {
 // ---------------------------------------------------------------------------------------------
 // Request
 
-/** System text without Claude Code's per-request billing line, which defeats prefix caching. */
+/** A system prompt or message as one text, without Claude Code's billing line. */
 function systemText(system: unknown): string {
-  if (typeof system === "string") return system.startsWith(BILLING_HEADER) ? "" : system;
+  if (typeof system === "string") return withoutBillingLine(system);
   if (!Array.isArray(system)) return "";
   const texts: string[] = [];
   for (const b of system) {
-    if (b?.type !== "text" || typeof b.text !== "string" || !b.text.trim()) continue;
-    if (b.text.startsWith(BILLING_HEADER)) continue;
-    texts.push(b.text);
+    if (b?.type !== "text" || typeof b.text !== "string") continue;
+    const text = withoutBillingLine(b.text);
+    if (text.trim()) texts.push(text);
   }
   return texts.join("\n");
 }

@@ -956,6 +956,19 @@ Deno.test("request: system blocks without the billing header; inline system mess
   ]);
 });
 
+Deno.test("request: a system prompt behind the billing line keeps its text, as on Gemini", () => {
+  const header = "x-anthropic-billing-header: cc_version=1; cch=abcde;";
+  for (
+    const system of [`${header}\nBe brief.`, [{
+      type: "text" as const,
+      text: `${header}\nBe brief.`,
+    }]]
+  ) {
+    const body = build(request({ system, messages: [{ role: "user", content: "hi" }] }));
+    assert.deepEqual(body.messages[0], { role: "system", content: "Be brief." });
+  }
+});
+
 Deno.test("request: images and documents become image_url, file and text parts", () => {
   const body = build(request({
     messages: [{
