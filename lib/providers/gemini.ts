@@ -982,7 +982,12 @@ class GeminiStreamTranslator implements StreamTranslator {
     this.asm.grounding(this.groundingMeta);
     const outcome = this.asm.finish(this.finishReason, this.blockReason, this.finishMessage);
     if ("failure" in outcome) this.out.error(outcome.failure);
-    else this.out.finish(outcome.stop, this.usage);
+    // Without usage metadata (some gateways omit it) an estimate beats a zero, as for OpenAI.
+    else if (this.usage.output_tokens !== undefined) this.out.finish(outcome.stop, this.usage);
+    else {
+      const estimate = Math.ceil(this.out.sentChars / 4);
+      this.out.finish(outcome.stop, { ...this.usage, output_tokens: estimate });
+    }
   }
 }
 

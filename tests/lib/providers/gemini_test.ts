@@ -631,6 +631,15 @@ Deno.test("stream: plain text", () => {
   });
 });
 
+Deno.test("stream: without usage metadata the output is estimated from the text, not 0", () => {
+  const text = "An answer of some sixty characters, streamed without usage.";
+  const events = stream(
+    `data: ${JSON.stringify(chunk([{ text }], { finishReason: "STOP" }))}\r\n\r\n`,
+  );
+  const usage = events.at(-2)!.data.usage;
+  assert.equal(usage.output_tokens, Math.ceil(text.length / 4));
+});
+
 Deno.test("stream: thoughts, then text; the answer ends on its text block", () => {
   const c = ctx({ model: "gemini-3-pro-preview" });
   build({ thinking: { type: "adaptive" }, messages: [{ role: "user", content: "hi" }] }, c);
