@@ -102,29 +102,6 @@ export class ConfigStore {
     return snap;
   }
 
-  /**
-   * Applies `change` to the latest stored document and saves it; retried when another writer got
-   * in between, since the change is re-applied to what that writer saved.
-   */
-  async update(change: (doc: ConfigDocument) => ConfigDocument | void): Promise<Snapshot> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-      const metaKey = keys.configMeta();
-      const meta = await this.kv.get<Meta>(metaKey);
-      const latest = await read(this.kv, this.defaultStrategy, this.report);
-      if (latest.version !== meta.versionstamp) continue;
-      const draft = structuredClone(latest.doc);
-      const next = change(draft) ?? draft;
-      const doc = validateDocument(next, this.defaultStrategy);
-      const snap = await write(this.kv, doc, meta);
-      if (snap) {
-        this.#publish(snap);
-        return snap;
-      }
-    }
-    throw new ConflictError();
-  }
-
   /** Re-reads KV now (the watch does this by itself; tests and the CLI may want it at once). */
   async refresh(): Promise<Snapshot> {
     const snap = await read(this.kv, this.defaultStrategy, this.report);

@@ -214,6 +214,16 @@ Deno.test("a change made against an old version is a conflict, not a lost edit",
   }, twoUpstreams);
 });
 
+Deno.test("changes made at once without a version all land, none lost to another", async () => {
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    const keys = Array.from({ length: 20 }, (_, i) => `sk-concurrent-${i}`.padEnd(24, "x"));
+    await Promise.all(keys.map((key) => addKeys(target, "one", key)));
+    const { doc } = await store.refresh();
+    assert.deepEqual(new Set(doc.upstream[0].apiKeys), new Set([KEY_A, ...keys]));
+  }, twoUpstreams);
+});
+
 Deno.test("applyChange re-reads when the in-memory snapshot lags another writer", async () => {
   await withStore(async (store, kv) => {
     const other = await ConfigStore.open(kv, "failover", { watch: false });

@@ -88,20 +88,6 @@ Deno.test("config store: a save based on a stale version is refused, not lost si
   assert.equal((await b.refresh()).doc.upstream[0].name, "two");
 });
 
-Deno.test("config store: concurrent updates all land", async () => {
-  using kv = await Deno.openKv(":memory:");
-  const store = await ConfigStore.open(kv, "failover", { watch: false });
-  await store.replace({ upstream: [upstream("a", [])] });
-  await Promise.all(
-    Array.from({ length: 20 }, (_, i) =>
-      store.update((doc) => {
-        doc.upstream[0].apiKeys.push(`sk-concurrent-${i}`);
-      })),
-  );
-  const { doc } = await store.refresh();
-  assert.equal(doc.upstream[0].apiKeys.length, 20);
-});
-
 Deno.test("config store: the original config.json imports as it is", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = await ConfigStore.open(kv, "failover", { watch: false });
@@ -224,10 +210,4 @@ Deno.test("config store: a document past what one KV write takes is refused by i
   const reopened = await ConfigStore.open(kv, "failover", { watch: false });
   assert.equal(reopened.snapshot.doc.upstream[0].name, "small");
   assert.notEqual(reopened.snapshot.version, before.version, "the ones that fit were stored");
-  await assert.rejects(
-    store.update((doc) => {
-      doc.upstream[0].apiKeys = Array.from({ length: 40_000 }, (_, i) => `sk-${i}`.padEnd(24, "x"));
-    }),
-    InvalidConfigError,
-  );
 });
