@@ -73,36 +73,44 @@ export function recordRefusal(
   call: { requestId: string; clientKey?: string; stream?: boolean },
   err: ProxyError,
 ): void {
-  s.recorder.record({
-    id: call.requestId,
-    time: s.now(),
-    path: "/v1/messages",
-    clientKey: call.clientKey ? maskKey(call.clientKey) : undefined,
-    stream: call.stream === true,
-    requestedModel: "",
-    attempts: [],
-    fallbacks: [],
-    status: err.status,
-    errorType: err.type,
-    errorMessage: err.message,
-    totalMs: 0,
-    refused: true,
-  });
+  const rec = newRecord(s, call.requestId, call.clientKey, call.stream === true, "");
+  rec.status = err.status;
+  rec.errorType = err.type;
+  rec.errorMessage = err.message;
+  rec.refused = true;
+  s.recorder.record(rec);
 }
 
-export async function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
-  const rec: RequestRecord = {
-    id: call.requestId,
+/** A Messages request's record as it starts, before any upstream is tried. */
+function newRecord(
+  s: Services,
+  requestId: string,
+  clientKey: string | undefined,
+  stream: boolean,
+  requestedModel: string,
+): RequestRecord {
+  return {
+    id: requestId,
     time: s.now(),
     path: "/v1/messages",
-    clientKey: call.clientKey ? maskKey(call.clientKey) : undefined,
-    stream: call.body.stream === true,
-    requestedModel: call.body.model,
+    clientKey: clientKey ? maskKey(clientKey) : undefined,
+    stream,
+    requestedModel,
     attempts: [],
     fallbacks: [],
     status: 0,
     totalMs: 0,
   };
+}
+
+export async function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
+  const rec = newRecord(
+    s,
+    call.requestId,
+    call.clientKey,
+    call.body.stream === true,
+    call.body.model,
+  );
   if (s.config.enableRequestLogs) rec.requestBody = call.raw;
   let finished = false;
   // A short answer can finish before route() has noted its successful attempt: record after both.
