@@ -24,6 +24,7 @@ import type { Services } from "./services.ts";
 import { streamAttempt } from "./stream_relay.ts";
 import {
   answerJson,
+  errorText,
   failureOf,
   networkFailure,
   notJsonFailure,
@@ -548,30 +549,4 @@ async function attempt(
     rec,
     finish,
   });
-}
-
-/** An error answer says what it has to in its first bytes; a huge one is not held whole. */
-const MAX_ERROR_BYTES = 256 * 1024;
-
-async function errorText(res: Response): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < MAX_ERROR_BYTES) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      size += value.byteLength;
-    }
-  } catch { /* the body broke: what came, and the status, say enough */ }
-  if (size >= MAX_ERROR_BYTES) reader.cancel().catch(() => {});
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.byteLength;
-  }
-  return new TextDecoder().decode(all.subarray(0, MAX_ERROR_BYTES));
 }

@@ -94,3 +94,30 @@ export async function answerJson(res: Response): Promise<{ json: unknown } | Ups
     return notJsonFailure(text);
   }
 }
+
+/** An error answer says what it has to in its first bytes; a huge one is not held whole. */
+const MAX_ERROR_BYTES = 256 * 1024;
+
+/** The start of an error answer's body, as text. */
+export async function errorText(res: Response): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < MAX_ERROR_BYTES) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      size += value.byteLength;
+    }
+  } catch { /* the body broke: what came, and the status, say enough */ }
+  if (size >= MAX_ERROR_BYTES) reader.cancel().catch(() => {});
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  return new TextDecoder().decode(all.subarray(0, MAX_ERROR_BYTES));
+}
