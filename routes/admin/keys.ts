@@ -27,28 +27,20 @@ import type { Notice } from "../../views/layout.tsx";
 import {
   type AdminContext,
   chrome,
-  CONFLICT_TEXT,
+  errorText,
   field,
   formVersion,
   readForm,
   redirectWith,
   rerender,
   statusFor,
+  upstreamInPath,
 } from "./respond.ts";
 import { type AdminEnv, isHtmx } from "./session.ts";
 
 export function keysRoutes(services: Services): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const target = storeTarget(services.store);
-
-  const upstreamOf = (c: AdminContext): { doc: ConfigDocument; index: number } | null => {
-    const { doc } = services.store.snapshot;
-    try {
-      return { doc, index: findUpstream(doc, c.req.param("name") ?? "") };
-    } catch {
-      return null;
-    }
-  };
 
   const page = (
     c: AdminContext,
@@ -82,12 +74,12 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     });
 
   app.get("/:name/keys", (c) => {
-    if (!upstreamOf(c)) return notFound(c);
+    if (!upstreamInPath(c, services.store.snapshot.doc)) return notFound(c);
     return c.html(page(c));
   });
 
   app.post("/:name/keys", async (c) => {
-    const found = upstreamOf(c);
+    const found = upstreamInPath(c, services.store.snapshot.doc);
     if (!found) return notFound(c);
     const name = found.doc.upstream[found.index].name;
     const form = await readForm(c);
@@ -105,7 +97,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     } catch (err) {
       const status = statusFor(err);
       if (status === null) throw err;
-      const message = status === 409 ? CONFLICT_TEXT : (err as Error).message;
+      const message = errorText(err, status);
       const errors = { keys: [message] };
       const { version } = services.store.snapshot;
       return rerender(c, status, () => page(c, { errors, keysInput: text }), {
@@ -123,7 +115,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
   });
 
   app.post("/:name/keys/enable-all", async (c) => {
-    const found = upstreamOf(c);
+    const found = upstreamInPath(c, services.store.snapshot.doc);
     if (!found) return notFound(c);
     const name = found.doc.upstream[found.index].name;
     const n = await enableAllKeys(services.health, found.doc, name);
@@ -139,7 +131,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     run: (doc: ConfigDocument, name: string, id: string) => Promise<KeyTestResult | void>,
   ) => {
     app.post(`/:name/keys/:id/${action}`, async (c) => {
-      const found = upstreamOf(c);
+      const found = upstreamInPath(c, services.store.snapshot.doc);
       if (!found) return notFound(c);
       const name = found.doc.upstream[found.index].name;
       const id = c.req.param("id");
@@ -182,7 +174,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
   });
 
   app.post("/:name/keys/:id/delete", async (c) => {
-    const found = upstreamOf(c);
+    const found = upstreamInPath(c, services.store.snapshot.doc);
     if (!found) return notFound(c);
     const name = found.doc.upstream[found.index].name;
     const form = await readForm(c);
@@ -195,7 +187,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     } catch (err) {
       const status = statusFor(err);
       if (status === null) throw err;
-      const text = status === 409 ? CONFLICT_TEXT : (err as Error).message;
+      const text = errorText(err, status);
       return rerender(c, status, () => page(c, { notice: { kind: "error", text } }));
     }
   });

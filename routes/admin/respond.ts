@@ -5,9 +5,11 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import {
   AdminInputError,
   ConflictError,
+  findUpstream,
   InvalidConfigError,
   UnknownUpstreamError,
 } from "../../lib/admin_service.ts";
+import type { ConfigDocument } from "../../lib/config_document.ts";
 import type { Chrome, Notice } from "../../views/layout.tsx";
 import { type AdminEnv, isHtmx, isSecure } from "./session.ts";
 
@@ -63,6 +65,23 @@ export function statusFor(err: unknown): 404 | 409 | 422 | null {
 export const CONFLICT_TEXT =
   "The configuration was changed elsewhere since this page was loaded, so nothing was saved. " +
   "Reload the page to see the change, then try again.";
+
+/** What a notice says of an error statusFor() placed: a conflict, how to get past it. */
+export function errorText(err: unknown, status: number): string {
+  return status === 409 ? CONFLICT_TEXT : (err as Error).message;
+}
+
+/** The index of the upstream the path names (`:name`), or null when none answers to it. */
+export function upstreamInPath(
+  c: AdminContext,
+  doc: ConfigDocument,
+): { doc: ConfigDocument; index: number } | null {
+  try {
+    return { doc, index: findUpstream(doc, c.req.param("name") ?? "") };
+  } catch {
+    return null;
+  }
+}
 
 /**
  * An answer that re-renders a form with its errors. htmx gets only the form (swapped in place,

@@ -4,7 +4,6 @@ import {
   addUpstream,
   AdminInputError,
   editUpstream,
-  findUpstream,
   InvalidConfigError,
   moveUpstream,
   problemsByField,
@@ -13,7 +12,7 @@ import {
   type UpstreamInput,
   useUpstream,
 } from "../../lib/admin_service.ts";
-import { type ConfigDocument, MAX_TOKENS_CAP } from "../../lib/config_document.ts";
+import { MAX_TOKENS_CAP } from "../../lib/config_document.ts";
 import { healthId } from "../../lib/key_pool.ts";
 import { providerChoices, providerFor, providerKinds } from "../../lib/providers/registry.ts";
 import type { UpstreamConfig } from "../../lib/providers/types.ts";
@@ -32,12 +31,14 @@ import {
   type AdminContext,
   chrome,
   CONFLICT_TEXT,
+  errorText,
   field,
   formVersion,
   readForm,
   redirectWith,
   rerender,
   statusFor,
+  upstreamInPath,
 } from "./respond.ts";
 import type { AdminEnv } from "./session.ts";
 
@@ -163,16 +164,6 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     });
   };
 
-  /** The upstream named in the path, or null. */
-  const lookup = (c: AdminContext): { doc: ConfigDocument; index: number } | null => {
-    const { doc } = services.store.snapshot;
-    try {
-      return { doc, index: findUpstream(doc, c.req.param("name") ?? "") };
-    } catch {
-      return null;
-    }
-  };
-
   const notFound = (c: AdminContext) =>
     c.html(
       listPage(c, { kind: "error", text: `There is no upstream “${c.req.param("name")}”.` }),
@@ -253,7 +244,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
   });
 
   app.get("/:name", (c) => {
-    const found = lookup(c);
+    const found = upstreamInPath(c, services.store.snapshot.doc);
     if (!found) return notFound(c);
     const u = found.doc.upstream[found.index];
     return c.html(UpstreamFormPage({
@@ -263,7 +254,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
   });
 
   app.post("/:name", async (c) => {
-    const found = lookup(c);
+    const found = upstreamInPath(c, services.store.snapshot.doc);
     if (!found) return notFound(c);
     const original = found.doc.upstream[found.index].name;
     const form = await readForm(c);
@@ -282,7 +273,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
   });
 
   app.get("/:name/delete", (c) => {
-    const found = lookup(c);
+    const found = upstreamInPath(c, services.store.snapshot.doc);
     if (!found) return notFound(c);
     const u = found.doc.upstream[found.index];
     return c.html(DeleteUpstreamPage({
@@ -302,7 +293,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     act: (name: string, form: FormData, version: string | null | undefined) => Promise<string>,
   ) => {
     app.post(path, async (c) => {
-      const found = lookup(c);
+      const found = upstreamInPath(c, services.store.snapshot.doc);
       if (!found) return notFound(c);
       const form = await readForm(c);
       const name = found.doc.upstream[found.index].name;
@@ -312,7 +303,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
       } catch (err) {
         const status = statusFor(err);
         if (status === null) throw err;
-        const text = status === 409 ? CONFLICT_TEXT : (err as Error).message;
+        const text = errorText(err, status);
         return rerender(c, status, () => listPage(c, { kind: "error", text }));
       }
     });
