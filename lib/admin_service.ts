@@ -379,10 +379,7 @@ export async function clearConfig(
   expectedVersion?: string | null,
 ): Promise<{ snapshot: Snapshot; upstreams: number; keys: number }> {
   const { snapshot, result } = await applyChange(target, (doc) => {
-    const removed = {
-      upstreams: doc.upstream.length,
-      keys: doc.upstream.reduce((n, u) => n + u.apiKeys.length, 0),
-    };
+    const removed = { upstreams: doc.upstream.length, keys: countKeys(doc) };
     doc.upstream = [];
     doc.currentUpstream = 0;
     return removed;
