@@ -17,7 +17,6 @@ import {
   InvalidConfigError,
   keyStatuses,
   parseImport,
-  parseStrategy,
   problemsByField,
   removeKey,
   removeUpstream,
@@ -223,7 +222,7 @@ const COMMANDS: Record<string, Command> = {
 
   async balance(params, b, out) {
     arity(params, 1, `balance <${STRATEGIES.join("|")}>`);
-    const snap = await setStrategy(b.target, parseStrategy(params[0]));
+    const snap = await setStrategy(b.target, params[0]);
     out(`Strategy: ${snap.doc.loadBalance}.`);
   },
 
