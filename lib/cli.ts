@@ -6,7 +6,6 @@ import {
   addUpstream,
   AdminInputError,
   clearConfig,
-  type ConfigDiff,
   type ConfigTarget,
   ConflictError,
   describeRepeatedKeys,
@@ -35,6 +34,7 @@ import {
   parseConfig,
   readDotEnv,
 } from "./config.ts";
+import type { ConfigDiff } from "./config_diff.ts";
 import { type ConfigDocument, maskKey, STRATEGIES } from "./config_document.ts";
 import { healthIndex } from "./key_pool.ts";
 import { providerKinds } from "./providers/registry.ts";

@@ -1,5 +1,5 @@
 // Import (upload or paste, preview the changes, apply) and export of the whole configuration.
-import type { ConfigDiff } from "../lib/admin_service.ts";
+import type { ConfigDiff } from "../lib/config_diff.ts";
 import {
   FieldError,
   type FieldErrors,

@@ -7,7 +7,6 @@ import {
   clearConfig,
   ConflictError,
   describeRepeatedKeys,
-  diffConfig,
   disableKey,
   editUpstream,
   enableAllKeys,
@@ -380,30 +379,6 @@ Deno.test("parseImport never quotes the input back (it may hold keys)", () => {
     assert.ok(!e.problems.join(" ").includes("sk-"), e.problems.join(" "));
     return true;
   });
-});
-
-Deno.test("diffConfig names added, removed and changed upstreams, keys and order", () => {
-  const before = structuredClone(twoUpstreams) as ConfigDocument;
-  const after = structuredClone(twoUpstreams) as ConfigDocument;
-  after.upstream.reverse();
-  after.currentUpstream = 0;
-  after.upstream[1].apiKeys.push(KEY_C);
-  after.upstream[1].baseUrl = "https://uno.example";
-  after.upstream.push({
-    name: "three",
-    baseUrl: "https://3.example",
-    serviceType: "openai",
-    apiKeys: [],
-  });
-  const d = diffConfig(before, after);
-  assert.deepEqual(d.added, ["three"]);
-  assert.deepEqual(d.removed, []);
-  assert.deepEqual(d.changed, [{ name: "one", fields: ["baseUrl"], keysAdded: 1, keysRemoved: 0 }]);
-  assert.deepEqual(d.unchanged, ["two"]);
-  assert.equal(d.reordered, true);
-  assert.equal(d.current, undefined, "two stays current");
-  assert.deepEqual(d.keys, { before: 2, after: 3 });
-  assert.equal(d.hasChanges, true);
 });
 
 Deno.test("key states: disable, enable, re-enable all, cooldowns with their model", async () => {
