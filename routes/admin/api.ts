@@ -15,7 +15,7 @@ import { repeatedKeys, validateInput } from "../../lib/config_document.ts";
 import type { Services } from "../../lib/services.ts";
 import type { SessionStore } from "../../lib/store/session_store.ts";
 import { checkOrigin } from "./origin_check.ts";
-import { type AdminEnv, clientAddress, CSRF_HEADER, readSession } from "./session.ts";
+import { type AdminEnv, clientAddress, CSRF_HEADER, isReadOnly, readSession } from "./session.ts";
 
 /**
  * Far above a configuration the store takes (about 780 KB) or a paste of keys: a larger body is
@@ -79,7 +79,7 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
       );
     }
     c.set("session", session);
-    if (!["GET", "HEAD", "OPTIONS"].includes(c.req.method)) {
+    if (!isReadOnly(c)) {
       const token = c.req.header(CSRF_HEADER);
       if (!token || !secretsEqual(token, session.csrf)) {
         return apiError(c, 403, "permission_error", `Missing or wrong ${CSRF_HEADER} header`);

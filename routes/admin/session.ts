@@ -66,6 +66,12 @@ function throttledNetwork(address: string): string {
   return `${prefix.map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
 }
 
+/** Methods that change nothing, so they need no CSRF token. */
+export function isReadOnly(c: Context): boolean {
+  const method = c.req.method;
+  return method === "GET" || method === "HEAD" || method === "OPTIONS";
+}
+
 export function isHtmx(c: Context): boolean {
   return c.req.header("hx-request") === "true";
 }
@@ -117,7 +123,7 @@ export function requireSession(sessions: SessionStore): MiddlewareHandler<AdminE
 /** The token from the form field or the htmx header, checked against the session's. */
 export function requireCsrfToken(): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
-    if (["GET", "HEAD", "OPTIONS"].includes(c.req.method)) return await next();
+    if (isReadOnly(c)) return await next();
     const given = c.req.header(CSRF_HEADER) ?? await formField(c, CSRF_FIELD);
     if (!given || !secretsEqual(given, c.get("session").csrf)) {
       return c.html(
