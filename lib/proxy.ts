@@ -71,10 +71,11 @@ export function takeSlot(s: Services): () => void {
  */
 export function recordRefusal(
   s: Services,
-  call: { requestId: string; clientKey?: string; stream?: boolean },
+  call: { requestId: string; clientKey?: string },
   err: ProxyError,
 ): void {
-  const rec = newRecord(s, call.requestId, call.clientKey, call.stream === true, "");
+  // Refused before its body was read: whether it asked for a stream is not known.
+  const rec = newRecord(s, call.requestId, call.clientKey, false, "");
   rec.status = err.status;
   rec.errorType = err.type;
   rec.errorMessage = err.message;
