@@ -30,6 +30,7 @@ import {
   notJsonFailure,
   type Outcome,
   send,
+  type StopTimer,
 } from "./upstream_fetch.ts";
 
 export interface MessagesCall {
@@ -488,47 +489,11 @@ async function attempt(
     stopTimer();
     return { failure: provider.parseError(res.status, text, res.headers) };
   }
-  const started = rec.time;
   if (!ctx.stream) {
     try {
-      if (provider.passthrough) {
-        const bytes = await res.arrayBuffer();
-        stopTimer();
-        rec.ttfbMs = s.now() - started;
-        const text = new TextDecoder().decode(bytes);
-        if (!noteAnthropicMessage(rec, text)) return { failure: notJsonFailure(text) };
-        const response = withRequestId(
-          new Response(bytes, {
-            status: 200,
-            headers: {
-              ...upstreamInfoHeaders(res.headers),
-              "content-type": "application/json",
-              "request-id": call.requestId,
-            },
-          }),
-        );
-        if (s.config.enableResponseLogs) rec.responseBody = text;
-        finish(200);
-        return { response };
-      }
-      const read = await answerJson(res);
-      stopTimer();
-      if (!("json" in read)) return { failure: read };
-      rec.ttfbMs = s.now() - started;
-      const message = provider.parseResponse(read.json, ctx);
-      const text = JSON.stringify(message);
-      rec.stopReason = message.stop_reason;
-      rec.usage = message.usage;
-      if (s.config.enableResponseLogs) rec.responseBody = text;
-      finish(200);
-      return {
-        response: withRequestId(
-          new Response(text, {
-            status: 200,
-            headers: { "content-type": "application/json", "request-id": call.requestId },
-          }),
-        ),
-      };
+      return provider.passthrough
+        ? await passthroughAnswer(s, res, stopTimer, call.requestId, rec, finish)
+        : await translatedAnswer(s, provider, ctx, res, stopTimer, call.requestId, rec, finish);
     } catch (err) {
       stopTimer();
       if (err instanceof ProxyError) {
@@ -550,4 +515,64 @@ async function attempt(
     rec,
     finish,
   });
+}
+
+/** An Anthropic upstream's whole answer: checked to be a message, then sent on as its own bytes. */
+async function passthroughAnswer(
+  s: Services,
+  res: Response,
+  stopTimer: StopTimer,
+  requestId: string,
+  rec: RequestRecord,
+  finish: (status: number, failure?: UpstreamFailure) => void,
+): Promise<Outcome> {
+  const bytes = await res.arrayBuffer();
+  stopTimer();
+  rec.ttfbMs = s.now() - rec.time;
+  const text = new TextDecoder().decode(bytes);
+  if (!noteAnthropicMessage(rec, text)) return { failure: notJsonFailure(text) };
+  const response = withRequestId(
+    new Response(bytes, {
+      status: 200,
+      headers: {
+        ...upstreamInfoHeaders(res.headers),
+        "content-type": "application/json",
+        "request-id": requestId,
+      },
+    }),
+  );
+  if (s.config.enableResponseLogs) rec.responseBody = text;
+  finish(200);
+  return { response };
+}
+
+/** A translated upstream's whole answer, as the Claude message it amounts to. */
+async function translatedAnswer(
+  s: Services,
+  provider: Provider,
+  ctx: CallContext,
+  res: Response,
+  stopTimer: StopTimer,
+  requestId: string,
+  rec: RequestRecord,
+  finish: (status: number, failure?: UpstreamFailure) => void,
+): Promise<Outcome> {
+  const read = await answerJson(res);
+  stopTimer();
+  if (!("json" in read)) return { failure: read };
+  rec.ttfbMs = s.now() - rec.time;
+  const message = provider.parseResponse(read.json, ctx);
+  const text = JSON.stringify(message);
+  rec.stopReason = message.stop_reason;
+  rec.usage = message.usage;
+  if (s.config.enableResponseLogs) rec.responseBody = text;
+  finish(200);
+  return {
+    response: withRequestId(
+      new Response(text, {
+        status: 200,
+        headers: { "content-type": "application/json", "request-id": requestId },
+      }),
+    ),
+  };
 }
