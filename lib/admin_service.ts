@@ -10,10 +10,9 @@ import {
   validateInput,
 } from "./config_document.ts";
 import { type ConfigDiff, countKeys, diffConfig } from "./config_diff.ts";
-import { healthId, keyId } from "./key_pool.ts";
+import { keyId } from "./key_pool.ts";
 import type { UpstreamConfig } from "./providers/types.ts";
 import { type ConfigStore, ConflictError, type Snapshot } from "./store/config_store.ts";
-import type { KeyHealthStore, KeyState } from "./store/key_health_store.ts";
 
 export { ConflictError, InvalidConfigError };
 
@@ -441,118 +440,6 @@ export function describeRepeatedKeys(repeated: ImportPreview["repeatedKeys"]): s
 /** The document as a file: keys included, so it can be imported elsewhere. */
 export function exportConfig(doc: ConfigDocument): string {
   return JSON.stringify(doc, null, 2) + "\n";
-}
-
-export interface KeyStatus {
-  index: number;
-  keyId: string;
-  masked: string;
-  state: "active" | "cooldown" | "disabled";
-  /** Cooling keys: when the key may be used again (ms since epoch); several models: the latest. */
-  until?: number;
-  model?: string;
-  reason?: string;
-}
-
-export interface UpstreamStatus {
-  index: number;
-  name: string;
-  serviceType: string;
-  current: boolean;
-  keys: KeyStatus[];
-}
-
-/** `text` with every key of the document masked (an upstream's error may quote the key). */
-function maskKeysIn(text: string, doc: ConfigDocument): string {
-  let out = text;
-  for (const u of doc.upstream) {
-    for (const key of u.apiKeys) {
-      if (key.length >= 4 && out.includes(key)) out = out.split(key).join(maskKey(key));
-    }
-  }
-  return out;
-}
-
-/**
- * Every key of every upstream with its health, secrets masked, in the reasons too; `redact`
- * removes any other secret (the logger's list).
- */
-export function keyStatuses(
-  doc: ConfigDocument,
-  states: Array<KeyState & { healthId: string }>,
-  redact: (text: string) => string = (t) => t,
-): UpstreamStatus[] {
-  const clean = (reason: string) => redact(maskKeysIn(reason, doc));
-  const byId = Map.groupBy(states, (s) => s.healthId);
-  return doc.upstream.map((u, index) => ({
-    index,
-    name: u.name,
-    serviceType: u.serviceType,
-    current: index === doc.currentUpstream,
-    keys: u.apiKeys.map((key, i): KeyStatus => {
-      const mine = byId.get(healthId(u.baseUrl, key)) ?? [];
-      const disabled = mine.find((s) => s.state === "disabled");
-      const base = { index: i, keyId: keyId(key), masked: maskKey(key) };
-      if (disabled) return { ...base, state: "disabled", reason: clean(disabled.reason) };
-      const cooling = mine.filter((s) => s.state === "cooldown")
-        .sort((a, b) => (b.until ?? 0) - (a.until ?? 0));
-      if (cooling.length) {
-        return {
-          ...base,
-          state: "cooldown",
-          until: cooling[0].until,
-          model: cooling.map((s) => s.model).join(", "),
-          reason: clean(cooling[0].reason),
-        };
-      }
-      return { ...base, state: "active" };
-    }),
-  }));
-}
-
-const DISABLED_BY_HAND = "admin: disabled by hand";
-
-/** The health id of an upstream's key given as findKey takes it. */
-function healthOf(doc: ConfigDocument, ref: UpstreamRef, which: string): string {
-  const u = doc.upstream[findUpstream(doc, ref)];
-  return healthId(u.baseUrl, u.apiKeys[findKey(u, which)]);
-}
-
-/** Takes a key out of rotation until it is enabled again. */
-export async function disableKey(
-  health: KeyHealthStore,
-  doc: ConfigDocument,
-  ref: UpstreamRef,
-  id: string,
-): Promise<void> {
-  await health.disable(healthOf(doc, ref, id), DISABLED_BY_HAND);
-}
-
-/** Puts a key back in rotation, cooldowns included. */
-export async function enableKey(
-  health: KeyHealthStore,
-  doc: ConfigDocument,
-  ref: UpstreamRef,
-  id: string,
-): Promise<void> {
-  await health.clear(healthOf(doc, ref, id));
-}
-
-/** Re-enables every disabled key of an upstream; returns how many there were. */
-export async function enableAllKeys(
-  health: KeyHealthStore,
-  doc: ConfigDocument,
-  ref: UpstreamRef,
-): Promise<number> {
-  const u = doc.upstream[findUpstream(doc, ref)];
-  const ids = new Set(u.apiKeys.map((k) => healthId(u.baseUrl, k)));
-  const disabled = new Set(
-    health.list().filter((s) => s.state === "disabled" && ids.has(s.healthId)).map((s) =>
-      s.healthId
-    ),
-  );
-  for (const id of disabled) await health.clear(id);
-  return disabled.size;
 }
 
 /**

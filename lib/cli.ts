@@ -14,7 +14,6 @@ import {
   findUpstream,
   importConfig,
   InvalidConfigError,
-  keyStatuses,
   parseImport,
   problemsByField,
   removeKey,
@@ -22,7 +21,6 @@ import {
   setStrategy,
   storeTarget,
   UnknownUpstreamError,
-  type UpstreamStatus,
   useUpstream,
   versionFromEtag,
 } from "./admin_service.ts";
@@ -37,6 +35,7 @@ import {
 import type { ConfigDiff } from "./config_diff.ts";
 import { type ConfigDocument, maskKey, STRATEGIES } from "./config_document.ts";
 import { healthIndex } from "./key_pool.ts";
+import { keyStatuses, type UpstreamStatus } from "./key_status.ts";
 import { providerKinds } from "./providers/registry.ts";
 import { StoreBusyError } from "./store/busy_retry.ts";
 import { ConfigStore } from "./store/config_store.ts";

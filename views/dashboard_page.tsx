@@ -1,5 +1,5 @@
 // The dashboard: is it running, what serves requests, how the keys are, how to point Claude Code here.
-import type { UpstreamStatus } from "../lib/admin_service.ts";
+import type { UpstreamStatus } from "../lib/key_status.ts";
 import type { Services } from "../lib/services.ts";
 import { formatDuration, upstreamPath } from "./format.tsx";
 import { KeyStatesPanel } from "./key_states.tsx";

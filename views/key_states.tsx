@@ -1,5 +1,5 @@
 // Key health as the dashboard shows it; re-fetched every second while a countdown runs.
-import type { KeyStatus, UpstreamStatus } from "../lib/admin_service.ts";
+import type { KeyStatus, UpstreamStatus } from "../lib/key_status.ts";
 import { formatDuration, plural, upstreamPath } from "./format.tsx";
 
 export function KeyStateBadge(props: { status: KeyStatus; now: number }) {

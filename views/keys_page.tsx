@@ -1,5 +1,5 @@
 // The keys of one upstream: paste many, test, enable/disable, delete. Keys are only ever shown masked.
-import type { KeyStatus } from "../lib/admin_service.ts";
+import type { KeyStatus } from "../lib/key_status.ts";
 import {
   ActionButton,
   FieldError,

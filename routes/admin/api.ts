@@ -7,11 +7,11 @@ import {
   ConflictError,
   etagOf,
   InvalidConfigError,
-  keyStatuses,
   versionFromEtag,
 } from "../../lib/admin_service.ts";
 import { bearerOf, secretsEqual } from "../../lib/auth.ts";
 import { repeatedKeys, validateInput } from "../../lib/config_document.ts";
+import { keyStatuses } from "../../lib/key_status.ts";
 import type { Services } from "../../lib/services.ts";
 import type { SessionStore } from "../../lib/store/session_store.ts";
 import { checkOrigin } from "./origin_check.ts";

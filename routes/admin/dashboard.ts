@@ -1,6 +1,6 @@
 // GET /admin (the dashboard) and its key-state fragment, polled for the live countdowns.
 import { Hono } from "hono";
-import { keyStatuses } from "../../lib/admin_service.ts";
+import { keyStatuses } from "../../lib/key_status.ts";
 import type { Services } from "../../lib/services.ts";
 import { DashboardPage } from "../../views/dashboard_page.tsx";
 import { KeyStatesPanel } from "../../views/key_states.tsx";

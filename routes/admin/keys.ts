@@ -1,18 +1,9 @@
 // /admin/upstreams/:name/keys: paste keys, test, enable/disable (row fragments), delete.
 import { Hono } from "hono";
-import {
-  addKeys,
-  disableKey,
-  enableAllKeys,
-  enableKey,
-  findKey,
-  findUpstream,
-  keyStatuses,
-  removeKey,
-  storeTarget,
-} from "../../lib/admin_service.ts";
+import { addKeys, findKey, findUpstream, removeKey, storeTarget } from "../../lib/admin_service.ts";
 import type { ConfigDocument } from "../../lib/config_document.ts";
 import { probeKey } from "../../lib/key_probe.ts";
+import { disableKey, enableAllKeys, enableKey, keyStatuses } from "../../lib/key_status.ts";
 import type { Services } from "../../lib/services.ts";
 import type { FieldErrors } from "../../views/form_parts.tsx";
 import { plural, upstreamPath } from "../../views/format.tsx";

@@ -7,16 +7,12 @@ import {
   clearConfig,
   ConflictError,
   describeRepeatedKeys,
-  disableKey,
   editUpstream,
-  enableAllKeys,
-  enableKey,
   etagOf,
   exportConfig,
   findUpstream,
   importConfig,
   InvalidConfigError,
-  keyStatuses,
   moveUpstream,
   parseImport,
   parseKeyList,
@@ -31,9 +27,8 @@ import {
   versionFromEtag,
 } from "../../lib/admin_service.ts";
 import { type ConfigDocument, maskKey, validateDocument } from "../../lib/config_document.ts";
-import { healthId, keyId } from "../../lib/key_pool.ts";
+import { keyId } from "../../lib/key_pool.ts";
 import { ConfigStore } from "../../lib/store/config_store.ts";
-import { KeyHealthStore } from "../../lib/store/key_health_store.ts";
 
 const KEY_A = "sk-aaaaaaaaaaaaaaaaaaaa1111";
 const KEY_B = "sk-bbbbbbbbbbbbbbbbbbbb2222";
@@ -379,42 +374,6 @@ Deno.test("parseImport never quotes the input back (it may hold keys)", () => {
     assert.ok(!e.problems.join(" ").includes("sk-"), e.problems.join(" "));
     return true;
   });
-});
-
-Deno.test("key states: disable, enable, re-enable all, cooldowns with their model", async () => {
-  await withStore(async (store, kv) => {
-    let now = 1_000_000;
-    const health = await KeyHealthStore.open(kv, { watch: false, now: () => now });
-    try {
-      await addKeys(storeTarget(store), "one", [KEY_B, KEY_C]);
-      const doc = store.snapshot.doc;
-      await disableKey(health, doc, "one", keyId(KEY_A));
-      await disableKey(health, doc, "one", keyId(KEY_B));
-      const at = (key: string) => healthId(doc.upstream[0].baseUrl, key);
-      await health.coolDown(at(KEY_C), "claude-sonnet-4", 30_000, "429: slow down");
-      let [one] = keyStatuses(doc, health.list());
-      assert.deepEqual(one.keys.map((k) => k.state), ["disabled", "disabled", "cooldown"]);
-      assert.equal(one.keys[0].reason, "admin: disabled by hand");
-      assert.equal(one.keys[2].model, "claude-sonnet-4");
-      assert.equal(one.keys[2].until, 1_030_000);
-      assert.equal(one.keys[0].masked, "sk-aaa…1111");
-
-      await health.disable(at(KEY_A), `401: Incorrect API key provided: ${KEY_A}`);
-      [one] = keyStatuses(doc, health.list(), (t) => t.replace("Incorrect", "[REDACTED]"));
-      assert.equal(one.keys[0].reason, "401: [REDACTED] API key provided: sk-aaa…1111");
-
-      await enableKey(health, doc, "one", keyId(KEY_A));
-      assert.equal(await enableAllKeys(health, doc, "one"), 1);
-      [one] = keyStatuses(doc, health.list());
-      assert.deepEqual(one.keys.map((k) => k.state), ["active", "active", "cooldown"]);
-      now += 31_000;
-      [one] = keyStatuses(doc, health.list());
-      assert.equal(one.keys[2].state, "active");
-      await assert.rejects(disableKey(health, doc, "one", "nope"), AdminInputError);
-    } finally {
-      health.close();
-    }
-  }, twoUpstreams);
 });
 
 Deno.test("etags carry the version, with none before the first save", () => {
