@@ -258,37 +258,54 @@ const COMMANDS: Record<string, Command> = {
     if (!ref || !action) {
       throw new UsageError("Usage: deno task config key <upstream> add|list|remove ...");
     }
-    if (action === "add") {
-      if (rest.length === 0) {
-        throw new UsageError("Usage: deno task config key <upstream> add <key...>");
-      }
-      const r = await addKeys(b.target, ref, rest);
-      const skipped = r.duplicates ? ` (skipped ${r.duplicates} duplicate(s))` : "";
-      out(`Added ${r.added} key(s) to ${r.upstream}${skipped}.`);
-    } else if (action === "list") {
-      arity(rest, 0, "key <upstream> list");
-      const { doc } = await b.target.read(true);
-      const index = findUpstream(doc, ref);
-      const status = (await b.keyStatus()).find((u) =>
-        u.index === index && u.name === doc.upstream[index].name
-      ) ??
-        keyStatuses(doc, [])[index];
-      out(`${status.name}: ${status.keys.length} key(s)`);
-      for (const k of status.keys) {
-        const state = k.state === "disabled"
-          ? `disabled (${k.reason})`
-          : k.state === "cooldown"
-          ? `cooling down until ${new Date(k.until ?? 0).toISOString()} (${k.model})`
-          : "active";
-        out(`  [${k.index}] ${k.masked}  ${state}  id ${k.keyId}`);
-      }
-    } else if (action === "remove") {
-      arity(rest, 1, "key <upstream> remove <key>");
-      const r = await removeKey(b.target, ref, rest[0]);
-      out(`Removed key ${r.masked} from ${r.upstream}.`);
-    } else {
+    const run = Object.hasOwn(KEY_ACTIONS, action) ? KEY_ACTIONS[action] : undefined;
+    if (!run) {
       throw new UsageError(`Unknown key action "${asTyped(action)}": use add, list or remove.`);
     }
+    await run(ref, rest, b, out);
+  },
+};
+
+/** `key <upstream> <action> ...`: the action's own words, after the upstream. */
+type KeyAction = (
+  ref: string,
+  params: string[],
+  b: Backend,
+  out: (line?: string) => void,
+) => Promise<void>;
+
+const KEY_ACTIONS: Record<string, KeyAction> = {
+  async add(ref, keys, b, out) {
+    if (keys.length === 0) {
+      throw new UsageError("Usage: deno task config key <upstream> add <key...>");
+    }
+    const r = await addKeys(b.target, ref, keys);
+    const skipped = r.duplicates ? ` (skipped ${r.duplicates} duplicate(s))` : "";
+    out(`Added ${r.added} key(s) to ${r.upstream}${skipped}.`);
+  },
+
+  async list(ref, params, b, out) {
+    arity(params, 0, "key <upstream> list");
+    const { doc } = await b.target.read(true);
+    const index = findUpstream(doc, ref);
+    const status =
+      (await b.keyStatus()).find((u) => u.index === index && u.name === doc.upstream[index].name) ??
+        keyStatuses(doc, [])[index];
+    out(`${status.name}: ${status.keys.length} key(s)`);
+    for (const k of status.keys) {
+      const state = k.state === "disabled"
+        ? `disabled (${k.reason})`
+        : k.state === "cooldown"
+        ? `cooling down until ${new Date(k.until ?? 0).toISOString()} (${k.model})`
+        : "active";
+      out(`  [${k.index}] ${k.masked}  ${state}  id ${k.keyId}`);
+    }
+  },
+
+  async remove(ref, params, b, out) {
+    arity(params, 1, "key <upstream> remove <key>");
+    const r = await removeKey(b.target, ref, params[0]);
+    out(`Removed key ${r.masked} from ${r.upstream}.`);
   },
 };
 

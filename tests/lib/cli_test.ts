@@ -112,6 +112,28 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
   const forgot = await cli("key", "openai-main", "sk-forgot-the-add-0123456789abcd");
   fails(forgot, /Unknown key action "sk-for…abcd"/, 2);
   assert.doesNotMatch(forgot.out + forgot.err, /forgot-the-add/);
+  // An action is looked up among the three only, never among what every object has.
+  fails(await cli("key", "openai-main", "toString"), /Unknown key action "toString"/, 2);
+  fails(
+    await cli("key", "openai-main"),
+    /Usage: deno task config key <upstream> add\|list\|remove/,
+    2,
+  );
+  fails(
+    await cli("key", "openai-main", "add"),
+    /Usage: deno task config key <upstream> add <key/,
+    2,
+  );
+  fails(
+    await cli("key", "openai-main", "list", "0"),
+    /Usage: deno task config key <upstream> list/,
+    2,
+  );
+  fails(
+    await cli("key", "openai-main", "remove"),
+    /Usage: deno task config key <upstream> remove/,
+    2,
+  );
 
   const shown = ok(await cli("show"), /Strategy: failover/);
   assert.match(shown, /\[0\] openai-main {2}\(current\)/);
