@@ -43,6 +43,19 @@ export function versionFromEtag(header: string | null | undefined): string | nul
   return tag === "none" ? null : tag;
 }
 
+/**
+ * The version an `If-Match` asks for, given the current one: HTTP lets it list several tags, any
+ * of which may match. Undefined when absent or `*`.
+ */
+export function versionFromIfMatch(
+  header: string | null | undefined,
+  current: string | null,
+): string | null | undefined {
+  if (!header || header.trim() === "*") return undefined;
+  const tags = header.split(",").map(versionFromEtag).filter((t) => t !== undefined);
+  return tags.includes(current) ? current : tags[0];
+}
+
 /** No upstream answers to the name or index given. */
 export class UnknownUpstreamError extends Error {
   constructor(ref: string | number, doc: ConfigDocument) {

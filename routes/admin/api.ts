@@ -7,7 +7,7 @@ import {
   ConflictError,
   etagOf,
   InvalidConfigError,
-  versionFromEtag,
+  versionFromIfMatch,
 } from "../../lib/admin_service.ts";
 import { bearerOf, secretsEqual } from "../../lib/auth.ts";
 import { repeatedKeys, validateInput } from "../../lib/config_document.ts";
@@ -117,7 +117,7 @@ export function apiRoutes(services: Services, sessions: SessionStore): Hono<Admi
         "body: not valid JSON",
       ]);
     }
-    const expected = versionFromEtag(c.req.header("if-match"));
+    const expected = versionFromIfMatch(c.req.header("if-match"), services.store.snapshot.version);
     try {
       const doc = validateInput(body, services.config.loadBalanceStrategy);
       const snap = await services.store.replace(doc, expected);

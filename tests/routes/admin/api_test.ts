@@ -295,6 +295,16 @@ Deno.test("PUT with a stale If-Match is a 409; without one it simply replaces", 
     assert.equal(stale.status, 409);
     assert.match((await stale.json()).error.message, /changed elsewhere/);
     assert.equal(s.services.store.snapshot.doc.loadBalance, "failover");
+    // A list of tags matches when any of them is the current version, as HTTP has it.
+    const current = other.headers.get("etag")!;
+    const listed = await put(s, { ...doc, loadBalance: "random" }, {
+      "if-match": `${etag}, ${current}`,
+    });
+    assert.equal(listed.status, 200);
+    await listed.body?.cancel();
+    const noneOf = await put(s, doc, { "if-match": `${etag}, ${current}` });
+    assert.equal(noneOf.status, 409, "both tags are stale now");
+    await noneOf.body?.cancel();
     const any = await put(s, { ...doc, loadBalance: "random" }, { "if-match": "*" });
     assert.equal(any.status, 200);
     await any.body?.cancel();
