@@ -483,6 +483,7 @@ export function assertTranslatedStream(text: string, said: string): void {
   let open = -1;
   let json = "";
   let stopped = false;
+  let delta = false;
   for (const { event, data } of body.slice(1)) {
     const at = `${said}: ${event} ${JSON.stringify(data).slice(0, 200)}`;
     assert.equal(data.type, event, at);
@@ -517,9 +518,13 @@ export function assertTranslatedStream(text: string, said: string): void {
       open = -1;
     } else if (event === "message_delta") {
       assert.equal(open, -1, `${at}: message_delta with a block open`);
+      assert.ok(!delta, `${at}: a second message_delta`);
+      delta = true;
       assert.ok(STOP_REASONS.has(data.delta?.stop_reason), `${at}: stop_reason`);
       assertUsage(data.usage, at, true);
     } else if (event === "message_stop") {
+      // The SDKs take the stop reason and final usage from message_delta alone.
+      assert.ok(delta, `${at}: message_stop without a message_delta`);
       stopped = true;
     } else assert.fail(`${at}: unknown event`);
   }
