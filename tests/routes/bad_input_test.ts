@@ -170,8 +170,21 @@ Deno.test("bad input: a body sent in many small chunks is read whole, and its li
   });
 });
 
-Deno.test("bad input: a client that leaves mid-upload is no error of the proxy's", async () => {
-  const server = await startTestServer({ config: { upstream: [] } });
+Deno.test("bad input: a client that leaves mid-upload frees its slot and logs no error", async () => {
+  const fake = await startFakeAnthropic();
+  const server = await startTestServer({
+    env: { MAX_CONCURRENT_REQUESTS: "1" },
+    config: {
+      upstream: [{ name: "a", baseUrl: fake.url, serviceType: "anthropic", apiKeys: ["sk-a-1"] }],
+    },
+  });
+  const until = async (what: () => string, done: () => boolean | Promise<boolean>) => {
+    for (let i = 0; i < 250; i++) {
+      if (await done()) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.fail(`${what()}, still not after 5 s\n${server.logs.join("\n")}`);
+  };
   try {
     const port = Number(new URL(server.url).port);
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -179,15 +192,32 @@ Deno.test("bad input: a client that leaves mid-upload is no error of the proxy's
       "POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" +
         `x-api-key: ${ACCESS_KEY}\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{"mod\r\n`,
     ));
-    await new Promise((r) => setTimeout(r, 100));
+    // The upload holds the one slot; then the client goes.
+    await until(() => "the upload takes its slot", () => server.services.inFlight.count === 1);
     conn.close();
-    await new Promise((r) => setTimeout(r, 300));
+    // With the slot kept, every later request would be refused as over the limit.
+    let status = 0;
+    await until(() => `a request after it is served (last ${status})`, async () => {
+      const res = await fetch(`${server.url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "m",
+          max_tokens: 5,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      await res.body?.cancel();
+      status = res.status;
+      return status === 200;
+    });
     assert.ok(
       !server.logs.some((l) => /unhandled error|internal error/i.test(l)),
       server.logs.join("\n"),
     );
   } finally {
     await server.close();
+    await fake.close();
   }
 });
 
