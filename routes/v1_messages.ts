@@ -53,9 +53,12 @@ async function readLimited(req: Request, maxBytes: number): Promise<string> {
   } catch (err) {
     if (err instanceof ProxyError) throw err;
     // The client went away mid-upload: nobody hears the answer, and it is no proxy fault.
-    throw new ProxyError(400, "The request body could not be read to its end");
+    throw new UploadCut(400, "The request body could not be read to its end");
   }
 }
+
+/** A body that stopped arriving; the request's signal does not say so (it never aborts then). */
+class UploadCut extends ProxyError {}
 
 async function readBytes(req: Request, maxBytes: number): Promise<string> {
   if (req.headers.has("content-length") || !req.body) return await req.text();
@@ -99,7 +102,7 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
     } catch (err) {
       release?.();
       // A client that left mid-upload hears nothing and did nothing wrong: not counted.
-      if (err instanceof ProxyError && !c.req.raw.signal.aborted) {
+      if (err instanceof ProxyError && !(err instanceof UploadCut)) {
         recordRefusal(
           services,
           { requestId: c.get("requestId"), clientKey: c.get("clientKey") },

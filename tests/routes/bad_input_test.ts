@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
 import { startFakeGemini } from "../fakes/gemini_upstream.ts";
 import { startFakeOpenAI } from "../fakes/openai_upstream.ts";
+import { parsePrometheus, sampleSum } from "../helpers/prometheus.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 
 const ODD_MESSAGES: unknown[] = [
@@ -170,7 +171,7 @@ Deno.test("bad input: a body sent in many small chunks is read whole, and its li
   });
 });
 
-Deno.test("bad input: a client that leaves mid-upload frees its slot and logs no error", async () => {
+Deno.test("bad input: a client that leaves mid-upload frees its slot, is not counted and logs no error", async () => {
   const fake = await startFakeAnthropic();
   const server = await startTestServer({
     env: { MAX_CONCURRENT_REQUESTS: "1" },
@@ -211,6 +212,13 @@ Deno.test("bad input: a client that leaves mid-upload frees its slot and logs no
       status = res.status;
       return status === 200;
     });
+    const families = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
+    // (A 529 while the slot was still held is a refusal, and counted: only the upload is not.)
+    assert.equal(
+      sampleSum(families, "claude_proxy_requests_total", { status: "400" }),
+      0,
+      "the abandoned upload is counted as the client's error",
+    );
     assert.ok(
       !server.logs.some((l) => /unhandled error|internal error/i.test(l)),
       server.logs.join("\n"),
