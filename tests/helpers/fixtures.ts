@@ -22,6 +22,8 @@ export function claudeCodeFixtures(): Array<{ name: string; body: Record<string,
     const json = JSON.parse(Deno.readTextFileSync(new URL(entry.name, DIR)));
     out.push({ name: entry.name, body: json.body ?? json });
   }
+  // A folder that is there but holds no requests would let every loop over them assert nothing.
+  if (out.length === 0) throw new Error(`no Claude Code requests in ${DIR.pathname}`);
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
