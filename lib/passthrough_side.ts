@@ -79,7 +79,8 @@ export class PassthroughSide implements StreamSide {
     const rest = this.#frames.rest();
     if (!stopped && this.#stopped && !(rest && wholeData(rest))) this.#stopped = false;
     if (this.#stopped && rest && !this.#finished) {
-      this.#send(ctrl, concatBytes(rest, blankLineAfter(rest)), true);
+      // What is held back holds no blank line (frames end at the last one): it is added.
+      this.#send(ctrl, concatBytes(rest, BLANK_LINE), true);
     }
     if (this.#stopped || this.#closingError !== undefined) return undefined;
     // An Anthropic stream ends with message_stop; without it the answer is cut short.
@@ -171,13 +172,8 @@ class WholeFrames {
 
   /** The whole frames so far, with what was held before them; undefined when none is whole. */
   take(chunk: Uint8Array): Uint8Array | undefined {
-    let bytes = chunk;
-    if (this.#carry) {
-      bytes = new Uint8Array(this.#carry.length + chunk.length);
-      bytes.set(this.#carry);
-      bytes.set(chunk, this.#carry.length);
-      this.#carry = undefined;
-    }
+    const bytes = this.#carry ? concatBytes(this.#carry, chunk) : chunk;
+    this.#carry = undefined;
     const end = bytes.length > MAX_HELD_FRAME ? bytes.length : frameEnd(bytes);
     if (end === bytes.length) return bytes;
     this.#carry = bytes.slice(end);
@@ -244,13 +240,9 @@ function wholeData(b: Uint8Array): boolean {
   }
 }
 
-/** The line ends that make `b` a whole frame: none if it ends in a blank line already. */
-function blankLineAfter(b: Uint8Array): Uint8Array {
-  return encoder.encode(frameEnd(b) === b.length ? "" : "\n\n");
-}
+const BLANK_LINE = new Uint8Array([10, 10]);
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (!b.length) return a;
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);

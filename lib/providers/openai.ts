@@ -989,7 +989,6 @@ class OpenAIStreamTranslator implements StreamTranslator {
   /** The stop string the server named with its finish reason, if it names one. */
   private stopNamed: string | null = null;
   private readonly maxStop: number;
-  private outChars = 0;
   private thinkTags = new ThinkTagSplitter();
   private pages = new Map<string, WebSearchResult>();
 
@@ -1022,7 +1021,6 @@ class OpenAIStreamTranslator implements StreamTranslator {
       this.closeThinking();
       this.leaveTool();
       this.out.textJson(literal);
-      this.outChars += literal.length - 2;
       return;
     }
     let chunk: Json;
@@ -1063,7 +1061,6 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (reasoning) {
       this.leaveTool();
       this.out.thinking(reasoning);
-      this.outChars += reasoning.length;
     }
     if (typeof delta.content === "string" && delta.content) {
       if (this.thinkTags.settled) this.text(delta.content);
@@ -1085,14 +1082,12 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (kind === "text") return this.text(text);
     this.leaveTool();
     this.out.thinking(text);
-    this.outChars += text.length;
   }
 
   private text(text: string): void {
     this.closeThinking();
     this.leaveTool();
     this.out.text(text);
-    this.outChars += text.length;
     if (this.maxStop) this.tail = (this.tail + text).slice(-this.maxStop);
   }
 
@@ -1243,7 +1238,6 @@ class OpenAIStreamTranslator implements StreamTranslator {
     if (!part) return;
     this.out.toolArgs(part);
     call.args += part;
-    this.outChars += part.length;
   }
 
   /** The answer is over: every waiting call is sent whole, in order; nameless ones cannot be. */
@@ -1270,7 +1264,7 @@ class OpenAIStreamTranslator implements StreamTranslator {
     // Without the usage chunk (some servers omit it) an estimate beats a zero.
     const usage = this.usage
       ? mapUsage(this.usage)
-      : { output_tokens: Math.ceil(this.outChars / 4) };
+      : { output_tokens: Math.ceil(this.out.sentChars / 4) };
     this.out.finish(stop, usage, stopSequence);
   }
 }

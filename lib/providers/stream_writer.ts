@@ -83,14 +83,18 @@ export class AnthropicStreamWriter {
   }
 
   text(delta: string): void {
-    if (delta) this.textJson(JSON.stringify(delta));
+    if (delta) this.#textDelta(JSON.stringify(delta), delta.length);
   }
 
   /** A text delta given as a JSON string literal, as the upstream wrote it (not `""`). */
   textJson(literal: string): void {
+    this.#textDelta(literal, literal.length - 2);
+  }
+
+  #textDelta(literal: string, chars: number): void {
     if (this.done) return;
     if (this.open !== "text") this.startBlock("text", '{"type":"text","text":""}');
-    this.sentChars += literal.length - 2;
+    this.sentChars += chars;
     this.buf += sseFrame(
       "content_block_delta",
       `{"type":"content_block_delta","index":${this.index},"delta":{"type":"text_delta","text":${literal}}}`,
