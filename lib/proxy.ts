@@ -184,6 +184,62 @@ function fallbackOf(
     : all.find((u) => u.name.toLowerCase() === name && !visited.has(u.name));
 }
 
+/** What a request may retry on the same key when the upstream refused something it named. */
+interface RefusalRetry {
+  /** Retries within a max_tokens limit: a prompt the upstream did not count may take a second. */
+  limits: number;
+  betas: number;
+  /** The output tokens the upstream's last refusal left for this very request. */
+  cap: number | undefined;
+  clientHeaders: Headers;
+}
+
+/**
+ * Whether a request the upstream refused (not a key's fault) is worth sending again: within the
+ * max_tokens limit it named, or without the anthropic-beta flags it refused. Learns either.
+ */
+function retriesWithin(
+  s: Services,
+  provider: Provider,
+  call: MessagesCall,
+  ctx: CallContext,
+  model: string,
+  failure: UpstreamFailure,
+  retry: RefusalRetry,
+): boolean {
+  if (failure.status !== 400) return false;
+  const upstream = ctx.upstream.name;
+  const hint = outputLimitFromError(provider, failure.message, call.raw.length, retry.limits);
+  const limit = hint && limitOf(hint);
+  const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
+  if (limit !== undefined && limit < asked && retry.limits < 2) {
+    retry.limits++;
+    retry.cap = limit;
+    s.outputLimits.learn(upstream, model, hint!, call.raw.length);
+    s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {
+      requestId: call.requestId,
+      upstream,
+      model,
+      limit,
+    });
+    return true;
+  }
+  const refused = provider.refusedBetas?.(
+    failure.message,
+    betaFlags(retry.clientHeaders.get("anthropic-beta")),
+  );
+  if (!refused || retry.betas >= 2) return false;
+  retry.betas++;
+  s.refusedBetas.learn(upstream, refused);
+  retry.clientHeaders = s.refusedBetas.filter(upstream, call.headers);
+  s.log.log("info", "upstream refused anthropic-beta flags: retrying without them", {
+    requestId: call.requestId,
+    upstream,
+    flags: refused.join(","),
+  });
+  return true;
+}
+
 async function route(
   s: Services,
   call: MessagesCall,
@@ -239,24 +295,24 @@ async function route(
     if (candidates.length < upstream.apiKeys.length) {
       noteSkippedKeys(s, rec, upstream, candidates, model);
     }
-    /** Retries within a limit an upstream named: a prompt it did not count may take a second. */
-    let limitRetries = 0;
-    /** The output tokens the upstream's last refusal left for this very request. */
-    let retryCap: number | undefined;
-    let betaRetries = 0;
-    let clientHeaders = s.refusedBetas.filter(upstream.name, call.headers);
+    const retry: RefusalRetry = {
+      limits: 0,
+      betas: 0,
+      cap: undefined,
+      clientHeaders: s.refusedBetas.filter(upstream.name, call.headers),
+    };
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
       if (s.now() >= deadline || call.signal?.aborted) break;
       triedAny = true;
-      const cap = retryCap ?? s.outputLimits.capFor(upstream.name, model, call.raw.length);
+      const cap = retry.cap ?? s.outputLimits.capFor(upstream.name, model, call.raw.length);
       const ctx: CallContext = {
         upstream: cap && !(upstream.maxTokens! <= cap) ? { ...upstream, maxTokens: cap } : upstream,
         model,
         requestedModel: call.body.model,
         apiKey: candidate.key,
         stream: call.body.stream === true,
-        clientHeaders,
+        clientHeaders: retry.clientHeaders,
         clientQuery: call.query,
       };
       const started = s.now();
@@ -287,36 +343,7 @@ async function route(
         ms: s.now() - started,
       });
       if (!failure.keyFault) {
-        const hint = failure.status === 400
-          ? outputLimitFromError(provider, failure.message, call.raw.length, limitRetries)
-          : undefined;
-        const limit = hint && limitOf(hint);
-        const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
-        if (limit !== undefined && limit < asked && limitRetries < 2) {
-          limitRetries++;
-          retryCap = limit;
-          s.outputLimits.learn(upstream.name, model, hint!, call.raw.length);
-          s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {
-            requestId: call.requestId,
-            upstream: upstream.name,
-            model,
-            limit,
-          });
-          i--;
-          continue;
-        }
-        const refused = failure.status === 400 && provider.refusedBetas
-          ? provider.refusedBetas(failure.message, betaFlags(clientHeaders.get("anthropic-beta")))
-          : undefined;
-        if (refused && betaRetries < 2) {
-          betaRetries++;
-          s.refusedBetas.learn(upstream.name, refused);
-          clientHeaders = s.refusedBetas.filter(upstream.name, call.headers);
-          s.log.log("info", "upstream refused anthropic-beta flags: retrying without them", {
-            requestId: call.requestId,
-            upstream: upstream.name,
-            flags: refused.join(","),
-          });
+        if (retriesWithin(s, provider, call, ctx, model, failure, retry)) {
           i--;
           continue;
         }
