@@ -2,13 +2,11 @@
 import assert from "node:assert/strict";
 import type { MessagesRequest } from "../../../lib/anthropic.ts";
 import { ProxyError } from "../../../lib/errors.ts";
-import {
-  chatCompletionsUrl,
-  OPENAI_THINKING_SIGNATURE,
-  openaiProvider,
-  openaiToolName,
-  turnsOf,
-} from "../../../lib/providers/openai.ts";
+import { openaiProvider } from "../../../lib/providers/openai.ts";
+import { OPENAI_THINKING_SIGNATURE } from "../../../lib/providers/openai_answer_fields.ts";
+import { turnsOf } from "../../../lib/providers/openai_messages.ts";
+import { openaiToolName } from "../../../lib/providers/openai_names.ts";
+import { chatCompletionsUrl } from "../../../lib/providers/openai_server.ts";
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
 import { UpstreamError } from "../../../lib/providers/upstream_error.ts";
 import type { CallContext, UpstreamConfig } from "../../../lib/providers/types.ts";

@@ -1,0 +1,109 @@
+// A whole (non-streamed) Chat Completions answer as an Anthropic message.
+import {
+  type MessageResponse,
+  newId,
+  type ResponseBlock,
+  sanitizeToolId,
+  type WebSearchResult,
+} from "../anthropic.ts";
+import { answerMessage, textBlock, toolUseBlock, webSearchBlocks } from "../answer_shape.ts";
+import { isObject } from "../json_value.ts";
+import { ProxyError } from "../errors.ts";
+import { splitThinkTags } from "./think_tags.ts";
+import { stateFor } from "./openai_call_state.ts";
+import { openaiInlineFailure } from "./openai_errors.ts";
+import {
+  citedPages,
+  mapUsage,
+  matchedStop,
+  OPENAI_THINKING_SIGNATURE,
+  parseToolArguments,
+  reportedStop,
+  stopReasonFor,
+} from "./openai_answer_fields.ts";
+import { UpstreamError } from "./upstream_error.ts";
+import type { CallContext } from "./types.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+function messageText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("");
+  }
+  return "";
+}
+
+export function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
+  const res = json as Json;
+  const state = stateFor(ctx);
+  const choice = Array.isArray(res?.choices) ? res.choices[0] : undefined;
+  if (!choice) {
+    if (res?.error) throw new UpstreamError(openaiInlineFailure(res.error));
+    throw new ProxyError(502, "upstream returned no choices", "api_error");
+  }
+  // A filtered answer may come without its message; any other is a broken answer, not an empty one.
+  if (!isObject(choice.message) && choice.finish_reason !== "content_filter") {
+    throw new ProxyError(502, "upstream returned a choice without a message", "api_error");
+  }
+  const msg = choice.message ?? {};
+  const content: ResponseBlock[] = [];
+  const reasoning = typeof msg.reasoning_content === "string" && msg.reasoning_content
+    ? msg.reasoning_content
+    : typeof msg.reasoning === "string"
+    ? msg.reasoning
+    : "";
+  if (reasoning) {
+    content.push({ type: "thinking", thinking: reasoning, signature: OPENAI_THINKING_SIGNATURE });
+  }
+  let text = messageText(msg.content);
+  if (!reasoning && text.trimStart().startsWith("<think>")) {
+    const split = splitThinkTags(text);
+    text = split.text;
+    if (split.thinking) {
+      content.push({
+        type: "thinking",
+        thinking: split.thinking,
+        signature: OPENAI_THINKING_SIGNATURE,
+      });
+    }
+  }
+  const refused = !text && typeof msg.refusal === "string" && msg.refusal !== "";
+  if (refused) text = msg.refusal;
+  const calls: Json[] = Array.isArray(msg.tool_calls) ? [...msg.tool_calls] : [];
+  if (msg.function_call?.name) calls.push({ function: msg.function_call });
+  const stopped = choice.finish_reason === "stop" && !calls.length;
+  const stopInText = stopped ? matchedStop(text, state.stops) : null;
+  // Anthropic's text never includes the matched stop sequence.
+  if (stopInText) text = text.slice(0, text.length - stopInText.length);
+  const stopSequence = stopInText ?? (stopped ? reportedStop(choice, state.stops) : null);
+  if (text) content.push(textBlock(text));
+  const used = new Set<string>();
+  for (const call of calls) {
+    const name = call?.function?.name;
+    if (typeof name !== "string" || !name) continue;
+    let id = sanitizeToolId(call.id);
+    if (used.has(id)) id = newId("toolu");
+    used.add(id);
+    content.push(
+      toolUseBlock(id, state.names.get(name) ?? name, parseToolArguments(call.function.arguments)),
+    );
+  }
+  const toolUsed = content.some((b) => b.type === "tool_use");
+  const usage = mapUsage(res.usage);
+  if (state.webSearch) {
+    const pages = new Map<string, WebSearchResult>();
+    citedPages(msg.annotations, pages);
+    const id = newId("srvtoolu");
+    content.unshift(...webSearchBlocks(id, state.webSearch.query, [...pages.values()]));
+    usage.server_tool_use = { web_search_requests: 1 };
+  }
+  return answerMessage(
+    ctx.requestedModel,
+    content,
+    stopSequence ? "stop_sequence" : stopReasonFor(choice.finish_reason, toolUsed, refused),
+    stopSequence,
+    usage,
+  );
+}

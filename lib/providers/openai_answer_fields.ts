@@ -1,0 +1,88 @@
+// How the fields of a Chat Completions answer read in Anthropic terms, whether the answer came
+// whole or streamed: reasoning's signature, usage, stop reasons, tool arguments, cited pages.
+import type { StopReason, Usage, WebSearchResult } from "../anthropic.ts";
+import { webSearchResult } from "../answer_shape.ts";
+import { flat } from "../flat_string.ts";
+import { countOr0 } from "../json_value.ts";
+import { jsonCompletion } from "./partial_json.ts";
+
+/**
+ * The signature of thinking blocks made from `reasoning_content`. Clients echo it back verbatim;
+ * it means nothing upstream, and a recognisable value lets an Anthropic upstream path strip it.
+ */
+export const OPENAI_THINKING_SIGNATURE = "gateway-openai-reasoning";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** Search models cite the pages they used as `url_citation` annotations on the answer. */
+export function citedPages(annotations: unknown, into: Map<string, WebSearchResult>): void {
+  if (!Array.isArray(annotations)) return;
+  for (const a of annotations) {
+    const c = a?.type === "url_citation" ? a.url_citation ?? a : undefined;
+    if (typeof c?.url !== "string" || !c.url || into.has(c.url)) continue;
+    into.set(c.url, webSearchResult(c.url, c.title));
+  }
+}
+
+export function mapUsage(u: Json): Usage {
+  const prompt = countOr0(u?.prompt_tokens);
+  const cached = countOr0(u?.prompt_tokens_details?.cached_tokens) ||
+    countOr0(u?.prompt_cache_hit_tokens);
+  const reasoning = u?.completion_tokens_details?.reasoning_tokens;
+  return {
+    input_tokens: Math.max(0, prompt - cached),
+    output_tokens: countOr0(u?.completion_tokens),
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: cached,
+    output_tokens_details: typeof reasoning === "number"
+      ? { thinking_tokens: countOr0(reasoning) }
+      : null,
+  };
+}
+
+export function stopReasonFor(finish: unknown, toolUsed: boolean, refused: boolean): StopReason {
+  // A cut answer may end inside a call's arguments: the client must not run it.
+  if (finish === "length") return "max_tokens";
+  if (toolUsed) return "tool_use";
+  if (finish === "content_filter" || refused) return "refusal";
+  // "tool_calls" with no call at all: nothing for the client to run, so the turn is over.
+  return "end_turn";
+}
+
+export function matchedStop(text: string, stops: string[]): string | null {
+  for (const s of stops) if (text.endsWith(s)) return s;
+  return null;
+}
+
+/**
+ * The stop string a server says ended the answer (vLLM's `stop_reason`, SGLang's
+ * `matched_stop`; a number there is a token id, no stop sequence). OpenAI says nothing, and
+ * leaves the string out of the text, so through it a hit stop sequence reads as end_turn.
+ */
+export function reportedStop(choice: Json, stops: string[]): string | null {
+  for (const v of [choice?.stop_reason, choice?.matched_stop]) {
+    if (typeof v === "string" && stops.includes(v)) return v;
+  }
+  return null;
+}
+
+/**
+ * Tool arguments as an object, cut-off JSON completed. Other unparsable text is kept as
+ * `{"_raw": text}` rather than `{}`, so the client's validation error shows the model (and the
+ * logs) what it actually sent.
+ */
+export function parseToolArguments(args: unknown): Record<string, unknown> {
+  if (args && typeof args === "object" && !Array.isArray(args)) {
+    return args as Record<string, unknown>;
+  }
+  if (typeof args !== "string" || !args.trim()) return {};
+  const suffix = jsonCompletion(args);
+  if (suffix !== undefined) {
+    const v = JSON.parse(suffix ? flat(args, suffix) : args);
+    if (v && typeof v === "object" && !Array.isArray(v)) return v;
+    // A call without arguments, as some servers write it.
+    if (v === null) return {};
+  }
+  return { _raw: args };
+}

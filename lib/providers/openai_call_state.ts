@@ -1,0 +1,17 @@
+// What a call's request leaves for the translation of its answer, whole or streamed.
+import type { CallContext } from "./types.ts";
+
+/** What parsing an answer needs from its request: kept per call, since providers are stateless. */
+export interface CallState {
+  stops: string[];
+  /** Shortened upstream tool name → the client's name. */
+  names: Map<string, string>;
+  /** The client's web search ran as a search model's own: its citations are told as a search. */
+  webSearch?: { query: string };
+}
+
+export const callStates = new WeakMap<CallContext, CallState>();
+
+export function stateFor(ctx: CallContext): CallState {
+  return callStates.get(ctx) ?? { stops: [], names: new Map() };
+}

@@ -1,0 +1,385 @@
+// An Anthropic conversation as Chat Completions messages, in the order and roles strict servers
+// and chat templates accept.
+import {
+  type ContentBlock,
+  type Message,
+  type MessagesRequest,
+  searchResultText,
+} from "../anthropic.ts";
+import { flat } from "../flat_string.ts";
+import { withoutBillingLine } from "./billing_line.ts";
+import { mistralToolCallId, openaiToolName, toolCallId } from "./openai_names.ts";
+import type { Kind } from "./openai_server.ts";
+
+const NOTE_OPEN = "<system-reminder>\n";
+const NOTE_CLOSE = "\n</system-reminder>";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+type Part = Record<string, unknown>;
+type ChatMessage = Record<string, unknown>;
+
+/** A system prompt or message as one text, without Claude Code's billing line. */
+function systemText(system: unknown): string {
+  if (typeof system === "string") return withoutBillingLine(system);
+  if (!Array.isArray(system)) return "";
+  const texts: string[] = [];
+  for (const b of system) {
+    if (b?.type !== "text" || typeof b.text !== "string") continue;
+    const text = withoutBillingLine(b.text);
+    if (text.trim()) texts.push(text);
+  }
+  return texts.join("\n");
+}
+
+function imagePart(source: Json): Part | null {
+  if (source?.type === "base64" && source.data) {
+    return {
+      type: "image_url",
+      image_url: { url: flat("data:", source.media_type || "image/png", ";base64,", source.data) },
+    };
+  }
+  if (source?.type === "url" && source.url) {
+    return { type: "image_url", image_url: { url: source.url } };
+  }
+  return null;
+}
+
+function textPart(text: string): Part | null {
+  return text ? { type: "text", text } : null;
+}
+
+/** User-side parts for one content block; blocks with no Chat Completions form are dropped. */
+function pushParts(block: Json, parts: Part[], kind: Kind): void {
+  let part: Part | null = null;
+  switch (block?.type) {
+    case "text":
+      part = typeof block.text === "string" ? textPart(block.text) : null;
+      break;
+    case "image":
+      part = imagePart(block.source);
+      break;
+    case "search_result":
+      part = textPart(searchResultText(block));
+      break;
+    case "document": {
+      const src = block.source ?? {};
+      const title = typeof block.title === "string" && block.title ? block.title : "";
+      if (
+        src.type === "base64" && src.data &&
+        (src.media_type ?? "application/pdf") === "application/pdf"
+      ) {
+        // Compatible servers (vLLM, Ollama, llama.cpp, DeepSeek, Groq) refuse file parts outright.
+        part = kind === "openai"
+          ? {
+            type: "file",
+            file: {
+              filename: title || "document.pdf",
+              file_data: flat("data:application/pdf;base64,", src.data),
+            },
+          }
+          : textPart(
+            flat(
+              "[PDF document",
+              title ? ` "${title}"` : "",
+              " omitted: the upstream does not accept files]",
+            ),
+          );
+      } else if (src.type === "text" && typeof src.data === "string") {
+        part = textPart(title && src.data ? flat(title, "\n\n", src.data) : src.data);
+      } else if (src.type === "content") {
+        if (typeof src.content === "string") part = textPart(src.content);
+        else if (Array.isArray(src.content)) {
+          for (const b of src.content) pushParts(b, parts, kind);
+        }
+      } else if (src.type === "url" && src.url) {
+        part = textPart(flat("[document", title ? ` "${title}"` : "", ": ", src.url, "]"));
+      }
+      break;
+    }
+  }
+  if (part) parts.push(part);
+}
+
+/** A tool message is text only: images in a result travel in a following user message. */
+function toolResultText(block: Json, images: Part[], kind: Kind): string {
+  const texts: string[] = [];
+  let imageCount = 0;
+  if (typeof block.content === "string") texts.push(block.content);
+  else if (Array.isArray(block.content)) {
+    for (const b of block.content) {
+      if (b?.type === "image") {
+        const img = imagePart(b.source);
+        if (img) {
+          images.push(img);
+          imageCount++;
+        }
+      } else if (b?.type === "text") {
+        if (typeof b.text === "string" && b.text) texts.push(b.text);
+      } else {
+        const parts: Part[] = [];
+        pushParts(b, parts, kind);
+        for (const p of parts) {
+          if (p.type === "text") texts.push(p.text as string);
+          else {
+            images.push(p);
+            imageCount++;
+          }
+        }
+      }
+    }
+  }
+  if (imageCount) {
+    texts.push(`[${imageCount} attachment(s) from this result follow in the next message]`);
+  }
+  let text = texts.join("\n");
+  if (!text) text = "(no output)";
+  return block.is_error ? flat("Error: ", text) : text;
+}
+
+function userContent(parts: Part[]): string | Part[] {
+  // Strings suit every compatible server; parts only when something isn't text.
+  if (parts.every((p) => p.type === "text")) return parts.map((p) => p.text).join("\n");
+  return parts;
+}
+
+/**
+ * A system message met mid-conversation, as user text: chat templates (Qwen, Llama, Gemma, Mistral
+ * on vLLM, llama.cpp, Ollama) refuse any system message but the first. Claude Code's own prompt
+ * tells the model that this tag carries the system's words.
+ */
+function systemNote(text: string): ContentBlock {
+  return {
+    type: "text",
+    text: text.startsWith("<system-reminder>") ? text : flat(NOTE_OPEN, text, NOTE_CLOSE),
+  };
+}
+
+function blocksOf(m: Message): ContentBlock[] {
+  if (typeof m.content === "string") return [{ type: "text", text: m.content }];
+  return Array.isArray(m.content) ? m.content : [];
+}
+
+/**
+ * The turns as Anthropic reads them: consecutive messages of one role are one turn, so results
+ * split over two user messages still answer the calls before them. With `foldSystem`, system
+ * messages become user text in the neighbouring user turn (roles keep alternating), and those
+ * before any turn join the leading system message. The client's own array when nothing changes.
+ */
+export function turnsOf(
+  messages: Message[],
+  foldSystem: boolean,
+): { turns: Message[]; lead: string[] } {
+  let change = false;
+  for (let i = 0; i < messages.length && !change; i++) {
+    const role = messages[i].role;
+    change = (foldSystem && role === "system") || (i > 0 && role === messages[i - 1].role);
+  }
+  if (!change) return { turns: messages, lead: [] };
+  const turns: Message[] = [];
+  const lead: string[] = [];
+  // The blocks of the last turn when it is our copy, open to more.
+  let merged: ContentBlock[] | undefined;
+  for (const m of messages) {
+    let role = m.role;
+    let blocks: ContentBlock[];
+    if (foldSystem && role === "system") {
+      const text = systemText(m.content);
+      if (!text) continue;
+      if (!turns.length) {
+        lead.push(text);
+        continue;
+      }
+      role = "user";
+      blocks = [systemNote(text)];
+    } else blocks = blocksOf(m);
+    const last = turns[turns.length - 1];
+    if (last?.role !== role) {
+      turns.push(role === m.role ? m : { role, content: blocks });
+      merged = undefined;
+      continue;
+    }
+    if (!merged) {
+      merged = [...blocksOf(last)];
+      turns[turns.length - 1] = { role, content: merged };
+    }
+    for (const b of blocks) merged.push(b);
+  }
+  return { turns, lead };
+}
+
+/** Two user contents as one, for servers that refuse two user messages in a row. */
+function joinContent(a: string | Part[], b: string | Part[]): string | Part[] {
+  if (typeof a === "string" && typeof b === "string") return flat(a, "\n", b);
+  const parts = (c: string | Part[]) => typeof c === "string" ? [{ type: "text", text: c }] : c;
+  return [...parts(a), ...parts(b)];
+}
+
+interface Conversion {
+  kind: Kind;
+  /** DeepSeek needs the reasoning of earlier turns back; others (Groq, Cerebras) refuse the field. */
+  reasoningBack: boolean;
+  /** Mistral's rules: its tool call ids, and no user message straight after a tool message. */
+  mistral: boolean;
+  /** Filled with upstream tool name → the client's name. */
+  names: Map<string, string>;
+  notice?: string;
+}
+
+/**
+ * An assistant turn as one message (undefined when it holds neither text nor a call), its call
+ * ids put in `ids`, each once.
+ */
+function assistantMessage(
+  blocks: Json[],
+  c: Conversion,
+  callId: (id: unknown) => string,
+  ids: string[],
+): ChatMessage | undefined {
+  const texts: string[] = [];
+  const reasoning: string[] = [];
+  let thought = false;
+  const calls: Json[] = [];
+  for (const b of blocks) {
+    if (b?.type === "text") {
+      if (typeof b.text === "string" && b.text) texts.push(b.text);
+    } else if (b?.type === "tool_use") {
+      const name = String(b.name ?? "");
+      const short = openaiToolName(name);
+      c.names.set(short, name);
+      const id = typeof b.id === "string" ? b.id : "";
+      if (ids.includes(id)) continue;
+      ids.push(id);
+      calls.push({
+        id: callId(id),
+        type: "function",
+        function: {
+          name: short,
+          arguments: typeof b.input === "string" ? b.input : JSON.stringify(b.input ?? {}),
+        },
+      });
+    } else if (b?.type === "thinking") {
+      thought = true;
+      if (typeof b.thinking === "string") reasoning.push(b.thinking);
+    }
+  }
+  if (!texts.length && !calls.length) return undefined;
+  const m: ChatMessage = { role: "assistant", content: texts.length ? texts.join("\n") : null };
+  // Kimi refuses a tool-call turn without the field, even when the client kept no thinking.
+  if (c.reasoningBack && (thought || calls.length)) m.reasoning_content = reasoning.join("");
+  if (calls.length) m.tool_calls = calls;
+  return m;
+}
+
+/**
+ * Appends a message. Turns left empty (thinking only, stray results) would leave two user or two
+ * assistant messages in a row, which strict chat templates refuse: such neighbours are joined.
+ */
+function appendMessage(out: ChatMessage[], m: ChatMessage, mistral: boolean): void {
+  const prev = out[out.length - 1];
+  if (mistral && prev?.role === "tool" && m.role === "user") {
+    // Text after a result (Claude Code's reminders) is read with it; images need a turn between.
+    if (typeof m.content === "string") {
+      prev.content = flat(prev.content as string, "\n", m.content);
+      return;
+    }
+    out.push({ role: "assistant", content: "(tool results received)" });
+  }
+  if (prev?.role === "user" && m.role === "user") {
+    prev.content = joinContent(prev.content as string | Part[], m.content as string | Part[]);
+  } else if (prev?.role === "assistant" && m.role === "assistant" && !prev.tool_calls) {
+    if (prev.content === null) prev.content = m.content;
+    else if (m.content !== null) {
+      prev.content = flat(prev.content as string, "\n", m.content as string);
+    }
+    if (m.tool_calls) prev.tool_calls = m.tool_calls;
+    if (m.reasoning_content !== undefined) {
+      prev.reasoning_content = flat(
+        String(prev.reasoning_content ?? ""),
+        m.reasoning_content as string,
+      );
+    }
+  } else out.push(m);
+}
+
+export function convertMessages(body: MessagesRequest, c: Conversion) {
+  const { kind } = c;
+  const callId = c.mistral ? mistralToolCallId : toolCallId;
+  const out: ChatMessage[] = [];
+  const { turns, lead } = turnsOf((body.messages ?? []) as Message[], kind === "custom");
+  const texts = [systemText(body.system), ...lead, c.notice ?? ""].filter(Boolean);
+  if (texts.length) out.push({ role: "system", content: texts.join("\n\n") });
+
+  // Calls of the last assistant message not answered yet, by the client's id.
+  let pending: string[] = [];
+  // System messages met between a call and its results: OpenAI needs the results first.
+  let deferred: ChatMessage[] = [];
+  const settle = (answers: ChatMessage[], answered: Set<string>) => {
+    out.push(...answers);
+    for (const id of pending) {
+      if (!answered.has(id)) {
+        out.push({
+          role: "tool",
+          tool_call_id: callId(id),
+          content: "(no result: the call was interrupted)",
+        });
+      }
+    }
+    pending = [];
+    out.push(...deferred);
+    deferred = [];
+  };
+  const none = new Set<string>();
+
+  for (const msg of turns) {
+    const blocks: Json[] = blocksOf(msg);
+
+    if (msg.role === "system") {
+      const text = systemText(blocks);
+      if (!text) continue;
+      (pending.length ? deferred : out).push({ role: "system", content: text });
+      continue;
+    }
+
+    if (msg.role === "assistant") {
+      settle([], none);
+      const ids: string[] = [];
+      const m = assistantMessage(blocks, c, callId, ids);
+      if (!m) continue;
+      appendMessage(out, m, c.mistral);
+      pending = ids;
+      continue;
+    }
+
+    // user
+    const answers: ChatMessage[] = [];
+    const answered = new Set<string>();
+    const images: Part[] = [];
+    const parts: Part[] = [];
+    for (const b of blocks) {
+      if (b?.type === "tool_result") {
+        const id = typeof b.tool_use_id === "string" ? b.tool_use_id : "";
+        // A result for no call of the previous assistant turn would be rejected: dropped.
+        if (!pending.includes(id) || answered.has(id)) continue;
+        answered.add(id);
+        answers.push({
+          role: "tool",
+          tool_call_id: callId(id),
+          content: toolResultText(b, images, kind),
+        });
+      } else {
+        pushParts(b, parts, kind);
+      }
+    }
+    settle(answers, answered);
+    if (images.length) {
+      parts.unshift(
+        { type: "text", text: "Attachments from the tool result(s) above:" },
+        ...images,
+      );
+    }
+    if (parts.length) appendMessage(out, { role: "user", content: userContent(parts) }, c.mistral);
+  }
+  settle([], none);
+  return out;
+}

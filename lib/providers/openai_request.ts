@@ -1,0 +1,246 @@
+// An Anthropic Messages request as a Chat Completions request: messages, tools, sampling, max
+// tokens, reasoning effort, structured output and web search, as each server takes them.
+import { type MessagesRequest, outputFormat, type Tool } from "../anthropic.ts";
+import { nothingToSend } from "../errors.ts";
+import { flat } from "../flat_string.ts";
+import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
+import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
+import { type CallState, callStates } from "./openai_call_state.ts";
+import { convertMessages } from "./openai_messages.ts";
+import { hashHex, openaiToolName } from "./openai_names.ts";
+import {
+  authHeaders,
+  chatCompletionsUrl,
+  isDeepSeek,
+  isMistral,
+  isMistralApi,
+  type Kind,
+  kindOf,
+  wantsReasoningBack,
+} from "./openai_server.ts";
+import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
+import type { CallContext, UpstreamRequest } from "./types.ts";
+
+const MAX_USER = 64;
+const MAX_STOPS = 4;
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+function convertTools(tools: Tool[] | undefined, names: Map<string, string>): Json[] {
+  const out: Json[] = [];
+  if (!Array.isArray(tools)) return out;
+  for (const t of tools) {
+    // Server and versioned tools (web_search_…, bash_…) run on Anthropic's side only.
+    if (t.type && t.type !== "custom") continue;
+    if (typeof t.name !== "string" || !t.name) continue;
+    const name = openaiToolName(t.name);
+    names.set(name, t.name);
+    const fn: Json = { name };
+    if (typeof t.description === "string" && t.description) fn.description = t.description;
+    fn.parameters = t.input_schema ?? { type: "object", properties: {} };
+    out.push({ type: "function", function: fn });
+  }
+  return out;
+}
+
+interface ConvertedTools {
+  count: number;
+  /** `tools` as UTF-8 JSON. */
+  json: Uint8Array;
+  names: Map<string, string>;
+}
+
+const convertSharedTools = oncePerSharedTools((tools): ConvertedTools => {
+  const names = new Map<string, string>();
+  const out = convertTools(tools as Tool[], names);
+  return { count: out.length, json: jsonBytes(out), names };
+});
+
+function effortFromBudget(budget: unknown): string {
+  const n = typeof budget === "number" ? budget : 8192;
+  return n < 4096 ? "low" : n < 16384 ? "medium" : "high";
+}
+
+/** OpenAI's models that take `reasoning_effort`; the others (gpt-4o, gpt-4.1…) reject it. */
+const OPENAI_REASONING_MODEL = /^(o\d|gpt-5|gpt-oss|codex)/i;
+
+function reasoningEffort(body: MessagesRequest, kind: Kind, model: string): string | undefined {
+  const thinking = body.thinking as Json;
+  if (kind === "openai" && !OPENAI_REASONING_MODEL.test(model)) return undefined;
+  if (thinking?.type === "enabled") return effortFromBudget(thinking.budget_tokens);
+  if (thinking?.type !== "adaptive" || kind !== "openai") return undefined;
+  const effort = body.output_config?.effort;
+  if (effort === "low" || effort === "medium" || effort === "high") return effort;
+  if (effort === "xhigh" || effort === "max") return "high";
+  return undefined;
+}
+
+/** OpenAI strict mode needs closed objects with every property required. */
+function strictCompatible(schema: Json): boolean {
+  if (!schema || typeof schema !== "object") return true;
+  if (Array.isArray(schema)) return schema.every(strictCompatible);
+  if (schema.type === "object" || schema.properties) {
+    if (schema.additionalProperties !== false) return false;
+    const keys = Object.keys(schema.properties ?? {});
+    const required: unknown[] = Array.isArray(schema.required) ? schema.required : [];
+    if (!keys.every((k) => required.includes(k))) return false;
+  }
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === "properties" || k === "$defs" || k === "definitions") {
+      if (!Object.values(v as object).every(strictCompatible)) return false;
+    } else if (k === "items" || k === "anyOf" || k === "oneOf" || k === "allOf") {
+      if (!strictCompatible(v)) return false;
+    }
+  }
+  return true;
+}
+
+/** The schema of the structured output the client asks for, if it asks for one. */
+function outputSchema(body: MessagesRequest): Json | undefined {
+  const format = outputFormat(body);
+  return format?.type === "json_schema" && format.schema ? format.schema : undefined;
+}
+
+/**
+ * DeepSeek has JSON mode but no schemas ("This response_format type is unavailable now"): the
+ * schema goes to the model in words, which JSON mode also needs ("json" in the prompt).
+ */
+function jsonModeNotice(schema: Json): string {
+  return flat(
+    "Answer with a single JSON object and nothing else. It must follow this JSON schema:\n",
+    JSON.stringify(schema),
+  );
+}
+
+function responseFormat(schema: Json, jsonModeOnly: boolean): Json {
+  if (jsonModeOnly) return { type: "json_object" };
+  const jsonSchema: Json = { name: "output", schema };
+  if (strictCompatible(schema)) jsonSchema.strict = true;
+  return { type: "json_schema", json_schema: jsonSchema };
+}
+
+function lastUserText(body: MessagesRequest): string {
+  for (let i = body.messages.length - 1; i >= 0; i--) {
+    const m = body.messages[i];
+    if (m.role !== "user") continue;
+    if (typeof m.content === "string") return m.content;
+    return m.content.map((b) => b.type === "text" ? (b as { text: string }).text : "").join("\n");
+  }
+  return "";
+}
+
+/** Anthropic's `user_location` in OpenAI's `web_search_options`. */
+function webSearchOptions(tools: unknown): Json {
+  const tool = (tools as Json[]).find((t) => String(t?.type).startsWith("web_search_"));
+  const where = tool?.user_location;
+  if (!where || typeof where !== "object") return {};
+  const approximate: Json = {};
+  for (const k of ["city", "region", "country", "timezone"]) {
+    if (typeof where[k] === "string" && where[k]) approximate[k] = where[k];
+  }
+  return Object.keys(approximate).length
+    ? { user_location: { type: "approximate", approximate } }
+    : {};
+}
+
+/** Anthropic's `tool_choice` as OpenAI's `tool_choice` and `parallel_tool_calls`. */
+function setToolChoice(upstream: Json, choice: Json): void {
+  if (choice?.type === "auto") upstream.tool_choice = "auto";
+  else if (choice?.type === "any") upstream.tool_choice = "required";
+  else if (choice?.type === "none") upstream.tool_choice = "none";
+  else if (choice?.type === "tool" && typeof choice.name === "string") {
+    upstream.tool_choice = { type: "function", function: { name: openaiToolName(choice.name) } };
+  }
+  if (choice?.disable_parallel_tool_use === true && choice.type !== "none") {
+    upstream.parallel_tool_calls = false;
+  }
+}
+
+/** The client's max_tokens within the upstream's cap, under the field name the upstream takes. */
+function setMaxTokens(upstream: Json, maxTokens: number, ctx: CallContext, kind: Kind): void {
+  const field = ctx.upstream.maxTokensField ??
+    (kind === "openai" ? "max_completion_tokens" : "max_tokens");
+  const cap = ctx.upstream.maxTokens;
+  // 0 only pre-warms Anthropic's cache; elsewhere it is invalid, and 1 is the cheapest stand-in.
+  let max = Math.max(1, Math.floor(maxTokens));
+  if (typeof cap === "number" && cap > 0) max = Math.min(max, cap);
+  upstream[field] = max;
+}
+
+export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest {
+  const kind = kindOf(ctx);
+  const names = new Map<string, string>();
+  const stops = Array.isArray(body.stop_sequences)
+    ? body.stop_sequences.filter((s) => typeof s === "string" && s !== "").slice(0, MAX_STOPS)
+    : [];
+  const state: CallState = { stops, names };
+  callStates.set(ctx, state);
+  // OpenAI's search models search by themselves; the others cannot search at all.
+  const searchModel = kind === "openai" && /search/i.test(ctx.model);
+  const search = wantsWebSearch(body.tools);
+  if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
+  const schema = outputSchema(body);
+  const jsonModeOnly = schema !== undefined && kind === "custom" && isDeepSeek(ctx);
+  const notices = [
+    search && !searchModel ? WEB_SEARCH_UNAVAILABLE : "",
+    jsonModeOnly ? jsonModeNotice(schema) : "",
+  ].filter(Boolean);
+  const mistralApi = kind === "custom" && isMistralApi(ctx);
+
+  const upstream: Json = {
+    model: ctx.model,
+    messages: convertMessages(body, {
+      kind,
+      names,
+      notice: notices.length ? notices.join("\n\n") : undefined,
+      reasoningBack: kind === "custom" && wantsReasoningBack(ctx),
+      mistral: kind === "custom" && isMistral(ctx),
+    }),
+  };
+  if (!upstream.messages.length) throw nothingToSend();
+  if (state.webSearch) upstream.web_search_options = webSearchOptions(body.tools);
+  const shared = sharedTools(body.tools) ? convertSharedTools(body.tools) : undefined;
+  if (shared) { for (const [k, v] of shared.names) names.set(k, v); }
+  else {
+    const tools = convertTools(body.tools, names);
+    if (tools.length) upstream.tools = tools;
+  }
+  if (upstream.tools || shared?.count) setToolChoice(upstream, body.tool_choice);
+  if (typeof body.max_tokens === "number") setMaxTokens(upstream, body.max_tokens, ctx, kind);
+  // OpenAI's reasoning and search models refuse sampling settings and stop sequences outright.
+  const reasoningModel = kind === "openai" &&
+    (OPENAI_REASONING_MODEL.test(ctx.model) || state.webSearch !== undefined);
+  if (!reasoningModel) {
+    if (typeof body.temperature === "number") upstream.temperature = body.temperature;
+    if (typeof body.top_p === "number") upstream.top_p = body.top_p;
+    if (stops.length) upstream.stop = stops;
+  }
+  // Mistral's API answers 422 to any field outside its own list, these among them.
+  if (kind === "custom" && !mistralApi && typeof body.top_k === "number") {
+    upstream.top_k = body.top_k;
+  }
+  const effort = mistralApi ? undefined : reasoningEffort(body, kind, ctx.model);
+  if (effort) upstream.reasoning_effort = effort;
+  if (schema !== undefined) upstream.response_format = responseFormat(schema, jsonModeOnly);
+  const user = mistralApi ? undefined : body.metadata?.user_id;
+  if (typeof user === "string" && user) {
+    upstream.user = user.length <= MAX_USER
+      ? user
+      : flat("user_", hashHex(user), hashHex(`${user}#`));
+  }
+  if (ctx.stream) {
+    upstream.stream = true;
+    // Mistral sends usage on its last chunk unasked.
+    if (!mistralApi) upstream.stream_options = { include_usage: true };
+  }
+
+  const headers = authHeaders(ctx, { "content-type": "application/json" });
+  const json = JSON.stringify(upstream);
+  return {
+    url: chatCompletionsUrl(ctx.upstream.baseUrl),
+    method: "POST",
+    headers,
+    body: shared?.count ? withEncodedMember(json, "tools", shared.json) : json,
+  };
+}

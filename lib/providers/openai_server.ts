@@ -1,0 +1,75 @@
+// Which OpenAI-compatible server an upstream is: where its endpoint is, how it takes its key, and
+// the server and model families (Azure, DeepSeek, Kimi, Mistral) whose rules a request must keep.
+import type { CallContext } from "./types.ts";
+
+export const DEFAULT_BASE_URL = "https://api.openai.com";
+
+export type Kind = "openai" | "custom";
+
+/**
+ * `{base}/v1/chat/completions`, without doubling a version path or a full endpoint; a query
+ * (Azure's `?api-version=`) stays at the end, and an Azure deployment's path takes no version.
+ */
+export function chatCompletionsUrl(baseUrl: string | undefined): string {
+  const full = baseUrl?.trim() || DEFAULT_BASE_URL;
+  const q = full.indexOf("?");
+  const query = q === -1 ? "" : full.slice(q);
+  const base = (q === -1 ? full : full.slice(0, q)).replace(/\/+$/, "");
+  if (/\/chat\/completions$/i.test(base)) return base + query;
+  if (/\/v\d+(?:alpha|beta)?\d*$/i.test(base) || /\/openai\/deployments\/[^/]+$/i.test(base)) {
+    return `${base}/chat/completions${query}`;
+  }
+  return `${base}/v1/chat/completions${query}`;
+}
+
+/** Azure OpenAI takes its keys in `api-key`; a bearer token there must be an Entra ID token. */
+export function authHeaders(
+  ctx: Pick<CallContext, "apiKey" | "upstream">,
+  headers: Record<string, string>,
+): Record<string, string> {
+  if (!ctx.apiKey) return headers;
+  if (AZURE_HOST.test(hostOf(ctx))) headers["api-key"] = ctx.apiKey;
+  else headers.authorization = `Bearer ${ctx.apiKey}`;
+  return headers;
+}
+
+const AZURE_HOST =
+  /\.(openai\.azure\.com|cognitiveservices\.azure\.com|services\.ai\.azure\.com)(:|$)/;
+
+export function kindOf(ctx: CallContext): Kind {
+  return ctx.upstream.serviceType === "openai" ? "openai" : "custom";
+}
+
+function hostOf(ctx: Pick<CallContext, "upstream">): string {
+  return /^[a-z]+:\/\/([^/?#]*)/i.exec(ctx.upstream.baseUrl ?? "")?.[1].toLowerCase() ?? "";
+}
+
+/** DeepSeek, by its host or by a model name that says so (behind a router or a proxy). */
+export function isDeepSeek(ctx: CallContext): boolean {
+  return /deepseek/i.test(ctx.model) || hostOf(ctx).includes("deepseek");
+}
+
+/**
+ * Servers that need the reasoning of earlier tool-call turns back, or refuse the turn: DeepSeek
+ * and Moonshot's Kimi (K2.5 on: "reasoning_content is missing in assistant tool call message").
+ * Groq and Cerebras, which host such models too, refuse the field itself.
+ */
+export function wantsReasoningBack(ctx: CallContext): boolean {
+  const host = hostOf(ctx);
+  if (/(^|\.)(groq\.com|cerebras\.ai)(:|$)/.test(host)) return false;
+  return isDeepSeek(ctx) || /kimi/i.test(ctx.model) || /moonshot|kimi\.com/.test(host);
+}
+
+/** Mistral's own API, which refuses (422) any field outside its list: `stream_options`, `user`… */
+export function isMistralApi(ctx: CallContext): boolean {
+  return /(^|\.)mistral\.ai(:|$)/.test(hostOf(ctx));
+}
+
+/**
+ * A Mistral model, on Mistral's API or another server (vLLM checks its messages with
+ * mistral-common too): tool call ids of 9 letters and digits, no user turn right after a result.
+ */
+export function isMistral(ctx: CallContext): boolean {
+  return isMistralApi(ctx) ||
+    /mistral|devstral|magistral|codestral|ministral|mixtral|pixtral/i.test(ctx.model);
+}

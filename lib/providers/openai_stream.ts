@@ -1,0 +1,359 @@
+// A streamed Chat Completions answer as Anthropic stream events, written as its chunks arrive.
+import { newId, sanitizeToolId, type WebSearchResult } from "../anthropic.ts";
+import type { SseMessage } from "../sse.ts";
+import { type Piece, ThinkTagSplitter } from "./think_tags.ts";
+import { streamCutShort } from "./failure.ts";
+import type { CallState } from "./openai_call_state.ts";
+import { openaiInlineFailure } from "./openai_errors.ts";
+import {
+  citedPages,
+  mapUsage,
+  matchedStop,
+  OPENAI_THINKING_SIGNATURE,
+  parseToolArguments,
+  reportedStop,
+  stopReasonFor,
+} from "./openai_answer_fields.ts";
+import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
+import type { AnthropicStreamWriter } from "./stream_writer.ts";
+import type { StreamTranslator } from "./types.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+interface ToolCall {
+  index?: number;
+  rawId?: string;
+  name?: string;
+  state: "pending" | "open" | "closed";
+  /** Arguments received before the block could open. */
+  buffer: string;
+  /** Arguments forwarded so far, kept only to tell when an interleaved call is complete. */
+  args: string;
+  /** How much of the arguments the client can parse as the object they should be. */
+  shape: ObjectPrefix;
+  /** Arguments that are no object at all, held to be sent at the end as the object they make. */
+  raw?: string;
+  /** Arguments after the object's end were dropped: not what the model meant to run. */
+  cut?: boolean;
+  checkedLength: number;
+  complete: boolean;
+}
+
+/**
+ * The common chunk, a text delta and nothing else, matched without parsing the whole chunk: that
+ * parse was most of a stream's translation. Its JSON string literal goes out as it came.
+ */
+const TEXT_CHUNK =
+  /"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\]|\\.)+")\},"logprobs":null,"finish_reason":null\}\]/;
+
+const USAGE_OR_ERROR = /"(?:usage":\{|error")/;
+
+/**
+ * The text literal of a chunk that is only a text delta. Outside string literals every `"` is
+ * structural, so a usage or error member elsewhere in the chunk would show as written here.
+ */
+function textLiteral(data: string): string | undefined {
+  const m = TEXT_CHUNK.exec(data);
+  if (!m || USAGE_OR_ERROR.test(data)) return undefined;
+  return m[1];
+}
+
+export class OpenAIStreamTranslator implements StreamTranslator {
+  private finishReason: string | null = null;
+  private sawDone = false;
+  private usage: Json = null;
+  private byIndex = new Map<number, ToolCall>();
+  private byId = new Map<string, ToolCall>();
+  private last: ToolCall | null = null;
+  /** Calls that cannot open yet (no name, or another call still streaming), in arrival order. */
+  private pending: ToolCall[] = [];
+  private current: ToolCall | null = null;
+  private usedIds = new Set<string>();
+  private toolUsed = false;
+  /** A call whose arguments no suffix could make whole: the client must not run it. */
+  private brokenCall = false;
+  private refused = false;
+  private tail = "";
+  /** The stop string the server named with its finish reason, if it names one. */
+  private stopNamed: string | null = null;
+  private readonly maxStop: number;
+  private thinkTags = new ThinkTagSplitter();
+  private pages = new Map<string, WebSearchResult>();
+
+  constructor(private readonly out: AnthropicStreamWriter, private readonly state: CallState) {
+    this.maxStop = state.stops.reduce((m, s) => Math.max(m, s.length), 0);
+  }
+
+  push(event: SseMessage): void {
+    if (this.out.done) return;
+    const data = event.data.trim();
+    if (event.event === "error") {
+      let err: Json = data;
+      try {
+        const parsed = JSON.parse(data);
+        err = parsed?.error ?? parsed;
+      } catch {
+        // plain text error
+      }
+      this.out.error(openaiInlineFailure(err || "upstream stream error"));
+      return;
+    }
+    if (!data) return;
+    if (data === "[DONE]") {
+      this.sawDone = true;
+      this.complete();
+      return;
+    }
+    const literal = this.thinkTags.settled && !this.maxStop ? textLiteral(data) : undefined;
+    if (literal !== undefined) {
+      this.closeThinking();
+      this.leaveTool();
+      this.out.textJson(literal);
+      return;
+    }
+    let chunk: Json;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      return; // not an event we understand; a broken stream shows at end()
+    }
+    if (!chunk || typeof chunk !== "object") return;
+    if (chunk.error) {
+      this.out.error(openaiInlineFailure(chunk.error));
+      return;
+    }
+    if (chunk.usage && typeof chunk.usage === "object") this.usage = chunk.usage;
+    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
+    if (!choice) return;
+    const delta = choice.delta;
+    if (delta && typeof delta === "object") this.delta(delta);
+    if (choice.finish_reason && !this.finishReason) {
+      this.finishReason = choice.finish_reason;
+      this.stopNamed = reportedStop(choice, this.state.stops);
+      this.flushTools();
+    }
+  }
+
+  end(): void {
+    if (this.out.done) return;
+    if (this.finishReason || this.sawDone) this.complete();
+    else this.out.error(streamCutShort());
+  }
+
+  private delta(delta: Json): void {
+    const reasoning = typeof delta.reasoning_content === "string" && delta.reasoning_content
+      ? delta.reasoning_content
+      : typeof delta.reasoning === "string"
+      ? delta.reasoning
+      : "";
+    if (reasoning) {
+      this.leaveTool();
+      this.out.thinking(reasoning);
+    }
+    if (typeof delta.content === "string" && delta.content) {
+      if (this.thinkTags.settled) this.text(delta.content);
+      else for (const piece of this.thinkTags.push(delta.content)) this.piece(piece);
+    }
+    if (typeof delta.refusal === "string" && delta.refusal) {
+      this.refused = true;
+      this.text(delta.refusal);
+    }
+    if (this.state.webSearch) citedPages(delta.annotations, this.pages);
+    if (Array.isArray(delta.tool_calls)) {
+      for (const tc of delta.tool_calls) if (tc && typeof tc === "object") this.toolDelta(tc);
+    } else if (delta.function_call && typeof delta.function_call === "object") {
+      this.toolDelta({ index: 0, function: delta.function_call });
+    }
+  }
+
+  private piece([kind, text]: Piece): void {
+    if (kind === "text") return this.text(text);
+    this.leaveTool();
+    this.out.thinking(text);
+  }
+
+  private text(text: string): void {
+    this.closeThinking();
+    this.leaveTool();
+    this.out.text(text);
+    if (this.maxStop) this.tail = (this.tail + text).slice(-this.maxStop);
+  }
+
+  private closeThinking(): void {
+    if (this.out.openBlock === "thinking") this.out.signature(OPENAI_THINKING_SIGNATURE);
+  }
+
+  /** The open tool block is about to be closed by another block; late fragments are dropped. */
+  private leaveTool(): void {
+    const call = this.current;
+    if (!call) return;
+    call.state = "closed";
+    this.current = null;
+    if (call.raw !== undefined) {
+      const input = parseToolArguments(call.raw);
+      if ("_raw" in input) this.brokenCall = true;
+      this.out.toolArgs(JSON.stringify(input));
+      return;
+    }
+    if (call.cut) this.brokenCall = true;
+    // The client parses the block's fragments joined at its stop (none at all: the writer's `{}`).
+    if (!call.args || this.looksComplete(call)) return;
+    const suffix = jsonCompletion(call.args);
+    if (suffix === undefined) this.brokenCall = true;
+    else if (suffix) this.out.toolArgs(suffix);
+  }
+
+  /**
+   * Which call a fragment belongs to. Index when present and consistent; a new id on a known index
+   * is a new call (Ollama numbers every call 0); no index at all continues the latest call.
+   */
+  private findCall(index: number | undefined, id: string | undefined): ToolCall | undefined {
+    if (index !== undefined) {
+      const known = this.byIndex.get(index);
+      if (known && (!id || !known.rawId || known.rawId === id)) return known;
+      // An id seen before continues that call, unless it came under another index: some servers
+      // reuse one id for every call.
+      const byId = id ? this.byId.get(id) : undefined;
+      return byId && (byId.index === undefined || byId.index === index) ? byId : undefined;
+    }
+    if (id) return this.byId.get(id) ?? (this.last && !this.last.rawId ? this.last : undefined);
+    return this.last ?? undefined;
+  }
+
+  private toolDelta(tc: Json): void {
+    const id = typeof tc.id === "string" && tc.id ? tc.id : undefined;
+    const index = typeof tc.index === "number" ? tc.index : undefined;
+    const fn = tc.function;
+    const name = typeof fn?.name === "string" ? fn.name : "";
+    let call = this.findCall(index, id);
+    if (call && !id && name && call.name && this.nextCall(call, name)) call = undefined;
+    if (!call) {
+      call = {
+        state: "pending",
+        buffer: "",
+        args: "",
+        shape: new ObjectPrefix(),
+        checkedLength: -1,
+        complete: false,
+      };
+      this.pending.push(call);
+    }
+    if (index !== undefined) {
+      this.byIndex.set(index, call);
+      call.index ??= index;
+    }
+    if (id && !call.rawId) {
+      call.rawId = id;
+      this.byId.set(id, call);
+    }
+    this.last = call;
+    if (name && !call.name) call.name = name;
+    let args = fn?.arguments;
+    if (args && typeof args === "object") args = JSON.stringify(args);
+    if (typeof args !== "string") args = "";
+
+    if (call.state === "open") {
+      if (args) this.forward(call, args);
+    } else if (call.state === "pending") {
+      call.buffer += args;
+      this.advance();
+    }
+  }
+
+  /**
+   * Whether a named fragment without id starts a call after `call` (Ollama sends each call whole,
+   * under index 0 or none). A server that names every fragment of one call does so before its
+   * arguments are whole, and under the same name.
+   */
+  private nextCall(call: ToolCall, name: string): boolean {
+    if (!call.args && !call.buffer) return false;
+    return name !== call.name || this.looksComplete(call);
+  }
+
+  /** Opens waiting calls in order, as long as the one streaming now is evidently complete. */
+  private advance(): void {
+    while (this.pending.length && this.pending[0].name) {
+      if (this.current && !this.looksComplete(this.current)) return;
+      this.open(this.pending.shift()!);
+    }
+  }
+
+  /** Whether the arguments so far (sent, or waiting to be) are a whole object or array. */
+  private looksComplete(call: ToolCall): boolean {
+    // One of the two is empty: arguments wait in `buffer` until the block opens.
+    const args = call.args || call.buffer;
+    if (call.complete || args.length === call.checkedLength) return call.complete;
+    call.checkedLength = args.length;
+    try {
+      const v = JSON.parse(args);
+      call.complete = v !== null && typeof v === "object";
+    } catch {
+      call.complete = false;
+    }
+    return call.complete;
+  }
+
+  private open(call: ToolCall): void {
+    this.closeThinking();
+    this.leaveTool();
+    let id = sanitizeToolId(call.rawId);
+    if (this.usedIds.has(id)) id = newId("toolu");
+    this.usedIds.add(id);
+    const name = call.name!;
+    this.out.toolStart(id, this.state.names.get(name) ?? name);
+    this.toolUsed = true;
+    call.state = "open";
+    this.current = call;
+    if (call.buffer) {
+      const buffer = call.buffer;
+      call.buffer = "";
+      this.forward(call, buffer);
+    }
+  }
+
+  /** Sends what continues the call's object; what cannot is held (no object yet) or dropped. */
+  private forward(call: ToolCall, args: string): void {
+    if (call.raw !== undefined) {
+      call.raw += args;
+      return;
+    }
+    const n = call.shape.accept(args);
+    const part = n < args.length ? args.slice(0, n) : args;
+    if (n < args.length) {
+      if (call.shape.started) call.cut = true;
+      else call.raw = args.slice(n);
+    }
+    if (!part) return;
+    this.out.toolArgs(part);
+    call.args += part;
+  }
+
+  /** The answer is over: every waiting call is sent whole, in order; nameless ones cannot be. */
+  private flushTools(): void {
+    for (const call of this.pending.splice(0)) if (call.name) this.open(call);
+  }
+
+  private complete(): void {
+    if (this.out.done) return;
+    for (const piece of this.thinkTags.flush()) this.piece(piece);
+    this.flushTools();
+    this.leaveTool();
+    this.closeThinking();
+    // The pages are known once the answer is: the search is told after the text it fed.
+    if (this.state.webSearch) {
+      this.out.webSearch(newId("srvtoolu"), this.state.webSearch.query, [...this.pages.values()]);
+    }
+    const stopSequence = this.finishReason === "stop" && !this.toolUsed
+      ? matchedStop(this.tail, this.state.stops) ?? this.stopNamed
+      : null;
+    const stop = stopSequence
+      ? "stop_sequence"
+      : stopReasonFor(this.finishReason, this.toolUsed && !this.brokenCall, this.refused);
+    // Without the usage chunk (some servers omit it) an estimate beats a zero.
+    const usage = this.usage
+      ? mapUsage(this.usage)
+      : { output_tokens: Math.ceil(this.out.sentChars / 4) };
+    this.out.finish(stop, usage, stopSequence);
+  }
+}
