@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { openaiProvider } from "../../../lib/providers/openai.ts";
+import { fixture } from "../../helpers/openai_calls.ts";
+
+Deno.test("errors: invalid key is the key's auth fault, even when sent as 400", () => {
+  const body = fixture("error_invalid_key.json");
+  const f401 = openaiProvider.parseError(401, body, new Headers());
+  assert.equal(f401.type, "authentication_error");
+  assert.equal(f401.keyFault, "auth");
+  const f400 = openaiProvider.parseError(
+    400,
+    '{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}',
+    new Headers(),
+  );
+  assert.equal(f400.status, 401);
+  assert.equal(f400.keyFault, "auth");
+});
+
+Deno.test("errors: insufficient_quota cools the key down for an hour unless told otherwise", () => {
+  const body = fixture("error_quota.json");
+  const f = openaiProvider.parseError(429, body, new Headers());
+  assert.equal(f.type, "rate_limit_error");
+  assert.equal(f.keyFault, "rate_limit");
+  assert.equal(f.retryAfterMs, 3_600_000);
+  const told = openaiProvider.parseError(429, body, new Headers({ "retry-after": "20" }));
+  assert.equal(told.retryAfterMs, 20_000);
+});
+
+Deno.test("errors: rate limit uses the upstream's reset headers", () => {
+  const f = openaiProvider.parseError(
+    429,
+    fixture("error_rate_limit.json"),
+    new Headers({ "x-ratelimit-reset-tokens": "2.8s" }),
+  );
+  assert.equal(f.keyFault, "rate_limit");
+  assert.equal(f.retryAfterMs, 2800);
+  assert.match(f.message, /Rate limit reached/);
+});
+
+Deno.test("errors: a context-length 400 keeps the upstream message and is not the key's fault", () => {
+  const f = openaiProvider.parseError(400, fixture("error_context_length.json"), new Headers());
+  assert.equal(f.type, "invalid_request_error");
+  assert.equal(f.keyFault, undefined);
+  assert.equal(f.message, JSON.parse(fixture("error_context_length.json")).error.message);
+});
+
+Deno.test("errors: HTML and plain-text bodies give readable messages", () => {
+  const html = openaiProvider.parseError(
+    502,
+    "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
+    new Headers(),
+  );
+  assert.equal(html.message, "502 Bad Gateway");
+  assert.equal(html.keyFault, "transient");
+  const plain = openaiProvider.parseError(503, "Service Unavailable", new Headers());
+  assert.equal(plain.type, "overloaded_error");
+  assert.equal(plain.message, "Service Unavailable");
+  const empty = openaiProvider.parseError(500, "", new Headers());
+  assert.match(empty.message, /500/);
+});
+
+Deno.test("errors: an HTML error page is read as its text, and a malformed one cannot stall the proxy", () => {
+  const page = "<html><body><h1>502 Bad Gateway</h1>\n<p>nginx</p></body></html>";
+  assert.equal(
+    openaiProvider.parseError(502, page, new Headers()).message,
+    "502 Bad Gateway nginx",
+  );
+  // Unclosed tags: the tag-stripping must stay linear, or one such body freezes every request.
+  const started = performance.now();
+  const f = openaiProvider.parseError(502, "<".repeat(300_000) + "x", new Headers());
+  const ms = performance.now() - started;
+  assert.ok(ms < 1000, `took ${Math.round(ms)} ms`);
+  assert.equal(f.keyFault, "transient");
+});

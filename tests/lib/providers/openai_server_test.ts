@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import type { MessagesRequest } from "../../../lib/anthropic.ts";
+import { openaiProvider } from "../../../lib/providers/openai.ts";
+import { OPENAI_THINKING_SIGNATURE } from "../../../lib/providers/openai_answer_fields.ts";
+import { chatCompletionsUrl } from "../../../lib/providers/openai_server.ts";
+import type { UpstreamConfig } from "../../../lib/providers/types.ts";
+import { validateChatRequest } from "../../fakes/openai_upstream.ts";
+import { build, context, request } from "../../helpers/openai_calls.ts";
+
+Deno.test("request: URL joins without doubling a version path; bearer auth", () => {
+  assert.equal(
+    chatCompletionsUrl("https://api.openai.com"),
+    "https://api.openai.com/v1/chat/completions",
+  );
+  assert.equal(
+    chatCompletionsUrl("https://api.openai.com/"),
+    "https://api.openai.com/v1/chat/completions",
+  );
+  assert.equal(
+    chatCompletionsUrl("https://api.deepseek.com/v1/"),
+    "https://api.deepseek.com/v1/chat/completions",
+  );
+  assert.equal(
+    chatCompletionsUrl("https://open.bigmodel.cn/api/paas/v4"),
+    "https://open.bigmodel.cn/api/paas/v4/chat/completions",
+  );
+  assert.equal(
+    chatCompletionsUrl("http://localhost:8000/v1/chat/completions/"),
+    "http://localhost:8000/v1/chat/completions",
+  );
+  assert.equal(chatCompletionsUrl(""), "https://api.openai.com/v1/chat/completions");
+  // Azure: a deployment's path takes no version, and the api-version query stays at the end.
+  assert.equal(
+    chatCompletionsUrl(
+      "https://r.openai.azure.com/openai/deployments/gpt4o?api-version=2024-10-21",
+    ),
+    "https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21",
+  );
+  assert.equal(
+    chatCompletionsUrl("https://r.openai.azure.com/openai/v1/"),
+    "https://r.openai.azure.com/openai/v1/chat/completions",
+  );
+  const req = openaiProvider.buildRequest(request(), context(), "");
+  assert.equal(req.headers.authorization, "Bearer sk-test");
+  assert.equal(req.headers["content-type"], "application/json");
+  assert.equal(req.method, "POST");
+});
+
+Deno.test("request: thinking history goes back as reasoning_content to DeepSeek only", () => {
+  const messages: MessagesRequest["messages"] = [
+    { role: "user", content: "go" },
+    {
+      role: "assistant",
+      content: [
+        {
+          type: "thinking",
+          thinking: "I should list files.",
+          signature: OPENAI_THINKING_SIGNATURE,
+        },
+        { type: "tool_use", id: "t1", name: "Bash", input: { command: "ls" } },
+      ],
+    },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "a b" }] },
+  ];
+  const reasoning = (upstream: Partial<UpstreamConfig>, model = "gpt-4.1") => {
+    const body = build(request({ messages }), { ...context(upstream), model });
+    assert.equal(body.messages[1].role, "assistant");
+    return body.messages[1].reasoning_content;
+  };
+  const deepseek = { serviceType: "custom", baseUrl: "https://api.deepseek.com/v1" };
+  assert.equal(reasoning(deepseek, "deepseek-reasoner"), "I should list files.");
+  // By host alone, and by model name alone (DeepSeek behind a router).
+  assert.equal(reasoning(deepseek, "chat"), "I should list files.");
+  const router = { serviceType: "custom", baseUrl: "https://openrouter.ai/api/v1" };
+  assert.equal(reasoning(router, "DeepSeek/DeepSeek-R1"), "I should list files.");
+  // Groq and Cerebras answer 400 to the field; OpenAI has no such field.
+  const groq = { serviceType: "custom", baseUrl: "https://api.groq.com/openai/v1" };
+  assert.equal(reasoning(groq, "qwen/qwen3-32b"), undefined);
+  assert.equal(reasoning({ serviceType: "custom", baseUrl: "http://localhost:8000" }), undefined);
+  assert.equal(reasoning({ serviceType: "openai" }), undefined);
+  const body = build(request({ messages }), {
+    ...context(groq),
+    model: "qwen/qwen3-32b",
+  });
+  validateChatRequest(body, { rejectReasoningContent: true });
+});
+
+Deno.test("request: Azure OpenAI gets its key as api-key; a query stays at the end of its URLs", () => {
+  const ctx = context({
+    baseUrl: "https://r.openai.azure.com/openai/deployments/gpt4o?api-version=2024-10-21",
+  });
+  const req = openaiProvider.buildRequest(request(), ctx, "");
+  assert.equal(req.headers["api-key"], "sk-test");
+  assert.equal(req.headers.authorization, undefined);
+  const models = openaiProvider.modelsRequest!(context({
+    baseUrl: "https://r.openai.azure.com/openai/v1?api-version=preview",
+  }));
+  assert.equal(models.url, "https://r.openai.azure.com/openai/v1/models?api-version=preview");
+  assert.equal(models.headers!["api-key"], "sk-test");
+  // Everywhere else, a bearer token.
+  assert.equal(openaiProvider.buildRequest(request(), context(), "").headers["api-key"], undefined);
+});

@@ -1,0 +1,488 @@
+// deno-lint-ignore-file no-explicit-any
+import assert from "node:assert/strict";
+import { openaiProvider } from "../../../lib/providers/openai.ts";
+import { OPENAI_THINKING_SIGNATURE } from "../../../lib/providers/openai_answer_fields.ts";
+import { openaiToolName } from "../../../lib/providers/openai_names.ts";
+import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
+import { createSseDecoder } from "../../../lib/sse.ts";
+import { OPENAI_DONE, openaiChunk } from "../../fakes/openai_upstream.ts";
+import { build, context, fixture, LONG_TOOL, request } from "../../helpers/openai_calls.ts";
+import { parseFrames, translate, withoutDeltas } from "../../helpers/openai_translate.ts";
+
+Deno.test("stream: text answer gives the exact Anthropic event sequence and real usage", () => {
+  const r = translate(fixture("text.sse"));
+  assert.deepEqual(r.frames.map((f) => f.event), [
+    "message_start",
+    "ping",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_delta",
+    "content_block_delta",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+  ]);
+  assert.deepEqual(r.blocks, [{ type: "text", text: "Hello! How can I help you today?" }]);
+  assert.equal(r.stopReason, "end_turn");
+  assert.equal(r.stopSequence, null);
+  // Cached tokens are reported apart from input, as Anthropic does.
+  assert.deepEqual(r.usage, {
+    input_tokens: 226,
+    output_tokens: 9,
+    cache_read_input_tokens: 1024,
+    cache_creation_input_tokens: 0,
+    output_tokens_details: { thinking_tokens: 0 },
+    server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+  });
+  assert.equal(r.frames[0].data.message.model, "claude-sonnet-4-5");
+});
+
+Deno.test("stream: parallel tool calls become separate blocks with arguments forwarded as they arrive", () => {
+  const r = translate(fixture("parallel_tools.sse"));
+  assert.deepEqual(r.blocks, [
+    {
+      type: "tool_use",
+      id: "call_Qm1vV6rK3b9Zx2LpT8sYw4Nd",
+      name: "Read",
+      input: { file_path: "/src/main.ts" },
+      deltas: 3,
+    },
+    {
+      type: "tool_use",
+      id: "call_8HcJtE2uWq5RnA7yGf3kXo1P",
+      name: "Bash",
+      input: { command: 'ls -la "my dir"', description: "List files" },
+      deltas: 3,
+    },
+  ]);
+  assert.equal(r.stopReason, "tool_use");
+  assert.equal(r.usage.input_tokens, 3310);
+  assert.equal(r.usage.output_tokens, 61);
+});
+
+Deno.test("stream: DeepSeek reasoning_content becomes a signed thinking block before text and tool", () => {
+  const r = translate(fixture("reasoning_tool.sse"), context({ serviceType: "custom" }));
+  assert.deepEqual(withoutDeltas(r.blocks), [
+    {
+      type: "thinking",
+      thinking: "The user wants the date.",
+      signature: OPENAI_THINKING_SIGNATURE,
+    },
+    { type: "text", text: "Let me check." },
+    {
+      type: "tool_use",
+      id: "call_00_pQ7sR2tU4vW6xY8zA1bC3dE5",
+      name: "Bash",
+      input: { command: "date" },
+    },
+  ]);
+  // The signature is sent just before the thinking block's stop.
+  const sigAt = r.frames.findIndex((f) => f.data.delta?.type === "signature_delta");
+  assert.equal(r.frames[sigAt + 1].event, "content_block_stop");
+  assert.equal(r.frames[sigAt + 1].data.index, 0);
+  assert.equal(r.stopReason, "tool_use");
+  // Usage arrived on the finish chunk, with DeepSeek's cache-hit count.
+  assert.deepEqual(r.usage, {
+    input_tokens: 128,
+    output_tokens: 120,
+    cache_read_input_tokens: 1920,
+    cache_creation_input_tokens: 0,
+    output_tokens_details: { thinking_tokens: 88 },
+    server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+  });
+});
+
+Deno.test("stream: OpenRouter `reasoning`, comment lines and `data:` without a space are understood", () => {
+  const r = translate(fixture("openrouter_reasoning.sse"), context({ serviceType: "custom" }));
+  assert.deepEqual(r.blocks, [
+    { type: "thinking", thinking: "Simple greeting.", signature: OPENAI_THINKING_SIGNATURE },
+    { type: "text", text: "Hi there!" },
+  ]);
+  assert.equal(r.stopReason, "end_turn");
+  assert.equal(r.usage.input_tokens, 40);
+  assert.equal(r.usage.output_tokens, 12);
+});
+
+Deno.test("stream: an upstream error object mid-stream ends with an Anthropic error event", () => {
+  const r = translate(fixture("error_mid_stream.sse"));
+  assert.deepEqual(r.blocks, [{ type: "text", text: "Partial ans" }]);
+  assert.deepEqual(r.error, {
+    details: null,
+    type: "api_error",
+    message: "The server had an error while processing your request. Sorry about that!",
+  });
+  assert.equal(r.frames.some((f) => f.event === "message_stop"), false);
+  assert.equal(r.writer.failure?.status, 502);
+  assert.equal(r.writer.failure?.keyFault, "transient");
+});
+
+Deno.test("stream: `event: error` with a 429 code is a rate limit held against the key", () => {
+  const r = translate(fixture("event_error.sse"));
+  assert.deepEqual(r.blocks, []);
+  assert.equal(r.error.type, "rate_limit_error");
+  assert.match(r.error.message, /Rate limit exceeded/);
+  assert.equal(r.writer.failure?.status, 429);
+  assert.equal(r.writer.failure?.keyFault, "rate_limit");
+});
+
+Deno.test("stream: an overloaded error without a code maps to overloaded_error", () => {
+  const sse = openaiChunk({ content: "x" }) +
+    'data: {"error":{"message":"The engine is currently overloaded, please try again later","type":"server_error"}}\n\n';
+  const r = translate(sse);
+  assert.equal(r.error.type, "overloaded_error");
+  assert.equal(r.writer.failure?.status, 503);
+});
+
+Deno.test("stream: tool calls without index (Gemini compat) and finish_reason stop still run the tools", () => {
+  const r = translate(fixture("missing_index.sse"), context({ serviceType: "custom" }));
+  assert.deepEqual(withoutDeltas(r.blocks), [
+    { type: "tool_use", id: "function-call-11781093", name: "Glob", input: { pattern: "**/*.ts" } },
+    { type: "tool_use", id: "function-call-11781094", name: "Grep", input: { pattern: "TODO" } },
+  ]);
+  assert.equal(r.stopReason, "tool_use");
+});
+
+Deno.test("stream: Ollama's index 0 on every call with new ids gives one block per call", () => {
+  const r = translate(fixture("ollama_index_zero.sse"), context({ serviceType: "custom" }));
+  assert.deepEqual(withoutDeltas(r.blocks), [
+    { type: "tool_use", id: "call_k2x9f0qe", name: "Read", input: { file_path: "a.txt" } },
+    { type: "tool_use", id: "call_m7c1p3zw", name: "Read", input: { file_path: "b.txt" } },
+  ]);
+  assert.equal(r.stopReason, "tool_use");
+});
+
+Deno.test("stream: empty arguments become {} and repeated ids on fragments do not split a call", () => {
+  const r = translate(fixture("empty_arguments.sse"), context({ serviceType: "custom" }));
+  assert.deepEqual(withoutDeltas(r.blocks), [
+    // Kimi's `functions.TaskList:0` is not a valid Anthropic id.
+    { type: "tool_use", id: "functions_TaskList_0", name: "TaskList", input: {} },
+    { type: "tool_use", id: "functions_Bash_1", name: "Bash", input: { command: "pwd" } },
+  ]);
+  assert.equal(r.stopReason, "tool_use");
+});
+
+Deno.test("stream: arguments before the name and interleaved indices come out whole and in order", () => {
+  const r = translate(fixture("interleaved_tools.sse"), context({ serviceType: "custom" }));
+  assert.deepEqual(withoutDeltas(r.blocks), [
+    { type: "tool_use", id: "chatcmpl-tool-aa11", name: "Read", input: { file_path: "x.ts" } },
+    { type: "tool_use", id: "chatcmpl-tool-bb22", name: "Grep", input: { pattern: "foo" } },
+  ]);
+  assert.equal(r.stopReason, "tool_use");
+});
+
+Deno.test("stream: a stream cut without finish_reason or [DONE] ends with an error, not a fake success", () => {
+  const r = translate(fixture("cut.sse"));
+  assert.deepEqual(r.blocks, [{ type: "text", text: "This answer was cut off" }]);
+  assert.deepEqual(r.error, {
+    details: null,
+    type: "api_error",
+    message: "upstream stream ended unexpectedly",
+  });
+  assert.deepEqual(r.writer.failure, {
+    status: 502,
+    type: "api_error",
+    message: "upstream stream ended unexpectedly",
+    keyFault: "transient",
+  });
+});
+
+Deno.test("stream: finish_reason without [DONE] still ends the message normally", () => {
+  const r = translate(openaiChunk({ content: "ok" }) + openaiChunk({}, "stop"));
+  assert.deepEqual(r.blocks, [{ type: "text", text: "ok" }]);
+  assert.equal(r.stopReason, "end_turn");
+  // No usage chunk came: the output count is estimated rather than left at zero.
+  assert.ok(r.usage.output_tokens > 0);
+});
+
+Deno.test("stream: length maps to max_tokens", () => {
+  assert.equal(translate(fixture("length.sse")).stopReason, "max_tokens");
+});
+
+Deno.test("stream: an empty answer ends cleanly with no content block", () => {
+  const r = translate(
+    openaiChunk({ role: "assistant", content: "" }) + openaiChunk({ content: "" }, "stop") +
+      OPENAI_DONE,
+  );
+  assert.deepEqual(r.blocks, []);
+  assert.equal(r.stopReason, "end_turn");
+});
+
+Deno.test("stream: a matched stop sequence is reported as stop_sequence", () => {
+  const ctx = context();
+  build(request({ stop_sequences: ["\nUser:"] }), ctx);
+  const r = translate(
+    openaiChunk({ content: "Done.\nUs" }) + openaiChunk({ content: "er:" }) +
+      openaiChunk({}, "stop") +
+      OPENAI_DONE,
+    ctx,
+  );
+  assert.equal(r.stopReason, "stop_sequence");
+  assert.equal(r.stopSequence, "\nUser:");
+});
+
+Deno.test("stream: shortened tool names are mapped back to the client's names", () => {
+  const ctx = context();
+  build(request({ tools: [{ name: LONG_TOOL, input_schema: { type: "object" } }] }), ctx);
+  const r = translate(
+    openaiChunk({
+      tool_calls: [{
+        index: 0,
+        id: "call_1",
+        type: "function",
+        function: { name: openaiToolName(LONG_TOOL), arguments: "{}" },
+      }],
+    }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+    ctx,
+  );
+  assert.equal((r.blocks[0] as any).name, LONG_TOOL);
+});
+
+Deno.test("stream: two calls sharing one id still get distinct tool_use ids", () => {
+  const call = (index: number, path: string) =>
+    openaiChunk({
+      tool_calls: [{
+        index,
+        id: "call_same",
+        type: "function",
+        function: { name: "Read", arguments: JSON.stringify({ file_path: path }) },
+      }],
+    });
+  const r = translate(call(0, "a") + call(1, "b") + openaiChunk({}, "tool_calls") + OPENAI_DONE);
+  assert.equal(r.blocks.length, 2);
+  const [a, b] = r.blocks as any[];
+  assert.notEqual(a.id, b.id);
+  assert.deepEqual([a.input, b.input], [{ file_path: "a" }, { file_path: "b" }]);
+});
+
+Deno.test("stream: calls without ids, each whole under index 0 or none, are one block each", () => {
+  const whole = (index: number | undefined, path: string) =>
+    openaiChunk({
+      tool_calls: [{
+        ...(index === undefined ? {} : { index }),
+        function: { name: "Read", arguments: JSON.stringify({ file_path: path }) },
+      }],
+    });
+  for (const index of [0, undefined]) {
+    const r = translate(
+      whole(index, "a") + whole(index, "b") + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+      context({ serviceType: "custom" }),
+    );
+    assert.deepEqual(r.blocks.map((b: any) => [b.name, b.input]), [
+      ["Read", { file_path: "a" }],
+      ["Read", { file_path: "b" }],
+    ], `index ${index}`);
+    const [a, b] = r.blocks as any[];
+    assert.notEqual(a.id, b.id);
+    assert.equal(r.stopReason, "tool_use");
+  }
+});
+
+Deno.test("stream: a name on a fragment without id starts a call only once the last one has its arguments", () => {
+  const fragment = (fn: Record<string, string>) => openaiChunk({ tool_calls: [{ function: fn }] });
+  const r = translate(
+    fragment({ name: "Read", arguments: "" }) +
+      fragment({ arguments: '{"file_path":"a"}' }) +
+      fragment({ name: "Grep", arguments: "" }) +
+      fragment({ arguments: '{"pattern":"x"}' }) +
+      // A server that names every fragment of one call.
+      fragment({ name: "Bash", arguments: '{"comm' }) +
+      fragment({ name: "Bash", arguments: 'and":"ls"}' }) +
+      openaiChunk({}, "tool_calls") + OPENAI_DONE,
+    context({ serviceType: "custom" }),
+  );
+  assert.deepEqual(r.blocks.map((b: any) => [b.name, b.input]), [
+    ["Read", { file_path: "a" }],
+    ["Grep", { pattern: "x" }],
+    ["Bash", { command: "ls" }],
+  ]);
+});
+
+Deno.test("stream: arguments cut by the token limit are closed before the block stops, and nothing runs", () => {
+  const r = translate(
+    openaiChunk({
+      tool_calls: [{
+        index: 0,
+        id: "call_1",
+        type: "function",
+        function: { name: "Write", arguments: '{"file_path":"a.ts","content":"const x = [1, 2' },
+      }],
+    }) + openaiChunk({}, "length") + OPENAI_DONE,
+  );
+  assert.deepEqual(withoutDeltas(r.blocks), [
+    {
+      type: "tool_use",
+      id: "call_1",
+      name: "Write",
+      input: { file_path: "a.ts", content: "const x = [1, 2" },
+    },
+  ]);
+  const deltas = r.frames.filter((f) => f.data.delta?.type === "input_json_delta");
+  assert.equal(deltas.at(-1)!.data.delta.partial_json, '"}');
+  assert.equal(r.stopReason, "max_tokens");
+});
+
+Deno.test("stream: a call is made whole when another block closes it; blank arguments are {}", () => {
+  const r = translate(
+    openaiChunk({
+      tool_calls: [{
+        index: 0,
+        id: "call_1",
+        type: "function",
+        function: { name: "Bash", arguments: '{"command":"ls' },
+      }],
+    }) +
+      openaiChunk({
+        tool_calls: [{
+          index: 1,
+          id: "call_2",
+          type: "function",
+          function: { name: "Read", arguments: " " },
+        }],
+      }) +
+      openaiChunk({ content: "done" }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  // The second call waited for the first to look whole; it never did, so it comes at the end.
+  assert.deepEqual(r.blocks.map((b: any) => b.input ?? b.text), [
+    { command: "ls" },
+    "done",
+    {},
+  ]);
+  assert.equal(r.stopReason, "tool_use");
+});
+
+Deno.test("stream: arguments no suffix can mend do not make the client run the call", () => {
+  const ctx = context();
+  const writer = new AnthropicStreamWriter({ id: "msg_test", model: "m", inputTokens: 0 });
+  const translator = openaiProvider.createStreamTranslator(ctx, writer);
+  const decoder = createSseDecoder((event) => translator.push(event));
+  decoder.feed(
+    new TextEncoder().encode(
+      openaiChunk({
+        tool_calls: [{
+          index: 0,
+          id: "call_1",
+          type: "function",
+          function: { name: "Read", arguments: '{"file_path":"a"}}' },
+        }],
+      }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+    ),
+  );
+  decoder.flush();
+  translator.end();
+  const frames = parseFrames(writer.take());
+  const json = frames.filter((f) => f.data.delta?.type === "input_json_delta")
+    .map((f) => f.data.delta.partial_json).join("");
+  // What follows the object's end is dropped, so the client can still parse what it got.
+  assert.equal(json, '{"file_path":"a"}');
+  assert.equal(frames.find((f) => f.event === "message_delta")!.data.delta.stop_reason, "end_turn");
+});
+
+Deno.test("stream: an error object is classified by its code and type words, as an HTTP error would be", () => {
+  const failureOf = (error: unknown) => {
+    const r = translate(
+      openaiChunk({ role: "assistant", content: "" }) + `data: ${JSON.stringify({ error })}\n\n`,
+    );
+    const f = r.writer.failure!;
+    assert.equal(r.error.type, f.type);
+    return [f.status, f.type, f.keyFault];
+  };
+  const contextLength = {
+    message: "This model's maximum context length is 128000 tokens.",
+    type: "invalid_request_error",
+    param: "messages",
+    code: "context_length_exceeded",
+  };
+  // The request's fault: not retried on another key, not held against this one.
+  assert.deepEqual(failureOf(contextLength), [400, "invalid_request_error", undefined]);
+  assert.deepEqual(
+    failureOf({ message: "Invalid 'tools[0].function.name'", type: "invalid_request_error" }),
+    [400, "invalid_request_error", undefined],
+  );
+  assert.deepEqual(
+    failureOf({ message: "Rate limit reached", type: "tokens", code: "rate_limit_exceeded" }),
+    [429, "rate_limit_error", "rate_limit"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "quota", type: "insufficient_quota", code: "insufficient_quota" }),
+    [429, "rate_limit_error", "rate_limit"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "bad key", type: "invalid_request_error", code: "invalid_api_key" }),
+    [401, "authentication_error", "auth"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "no", type: "authentication_error" }),
+    [401, "authentication_error", "auth"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "no", type: "permission_error" }),
+    [403, "permission_error", "auth"],
+  );
+  assert.deepEqual(
+    failureOf({ message: "no such model", code: "model_not_found" }),
+    [404, "not_found_error", undefined],
+  );
+  assert.deepEqual(
+    failureOf({ message: "busy", status: "RESOURCE_EXHAUSTED" }),
+    [429, "rate_limit_error", "rate_limit"],
+  );
+  // Still an upstream fault when nothing says otherwise.
+  assert.deepEqual(failureOf({ message: "boom", type: "server_error" }), [
+    502,
+    "api_error",
+    "transient",
+  ]);
+  assert.deepEqual(failureOf("plain text"), [502, "api_error", "transient"]);
+});
+
+Deno.test("stream: <think> reasoning inside content becomes a thinking block", () => {
+  const sse = [
+    openaiChunk({ role: "assistant", content: "<thi" }),
+    openaiChunk({ content: "nk>Work it out" }),
+    openaiChunk({ content: ".</th" }),
+    openaiChunk({ content: "ink>\n\nFour." }),
+    openaiChunk({}, "stop"),
+    OPENAI_DONE,
+  ].join("");
+  const { blocks } = translate(sse);
+  assert.deepEqual(blocks.map((b) => b.type), ["thinking", "text"]);
+  assert.equal((blocks[0] as { thinking: string }).thinking, "Work it out.");
+  assert.equal((blocks[1] as { text: string }).text, "Four.");
+});
+
+Deno.test("stream: text deltas with escapes pass through exactly; usage or errors on a text chunk are still read", () => {
+  const head =
+    `{"id":"chatcmpl-X","object":"chat.completion.chunk","created":1767225600,"model":"gpt-4.1","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":`;
+  const tail = `,"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"a\\"b"}`;
+  // Each piece exactly as an upstream may escape it.
+  const raw = [
+    String.raw`"He said \"hi\" "`,
+    String.raw`"back\\slash\n"`,
+    String.raw`"\u00e9t\u00e9 \ud83d\ude00 "`,
+    '"caf\u00e9 \u2028 😀 "',
+    String.raw`"\/path\t"`,
+  ];
+  const sse = [
+    `data: ${head}{"role":"assistant","content":"","refusal":null}${tail}`,
+    ...raw.map((r) => `data: ${head}{"content":${r}}${tail}`),
+    `data: ${head}{"content":"last"}${
+      tail.replace('"usage":null', '"usage":{"prompt_tokens":7,"completion_tokens":5}')
+    }`,
+    `data: ${head}{},"logprobs":null,"finish_reason":"stop"}]}`,
+    "data: [DONE]",
+  ].map((l) => l + "\n\n").join("");
+  const r = translate(sse);
+  const expected = raw.map((l) => JSON.parse(l)).join("") + "last";
+  assert.deepEqual(r.blocks, [{ type: "text", text: expected }]);
+  assert.equal(r.usage.input_tokens, 7);
+  assert.equal(r.usage.output_tokens, 5);
+
+  const failed = translate(
+    `data: ${head}{"content":"x"}${tail.slice(0, -1)},"error":{"message":"boom"}}\n\n` +
+      `data: ${head}{},"logprobs":null,"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`,
+  );
+  const last = failed.frames.at(-1)!;
+  assert.equal(last.event, "error");
+  assert.match(last.data.error.message, /boom/);
+});
