@@ -1,7 +1,7 @@
 // The upstream HTTP/1.1 client against real servers on loopback: Deno.serve, and a raw TCP server
 // that writes exactly the bytes a test scripts (odd splits, chunk extensions, early closes).
 import assert from "node:assert/strict";
-import { createHttpClient } from "../../lib/http_client.ts";
+import { createHttpClient } from "../../../lib/http/http_client.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,0 +1,49 @@
+// An upstream request as the bytes written to the connection: HTTP/1.1 head and body in one write.
+import type { Target } from "./target.ts";
+
+const encoder = new TextEncoder();
+
+export function encodeRequest(
+  method: string,
+  t: Target,
+  headers: HeadersInit | undefined,
+  body: Uint8Array,
+): Uint8Array {
+  const parts = [method, " ", t.path, " HTTP/1.1\r\nhost: ", t.host, "\r\n"];
+  headerText(headers, parts);
+  if (body.length || method !== "GET" && method !== "HEAD") {
+    parts.push("content-length: ", String(body.length), "\r\n");
+  }
+  parts.push("\r\n");
+  const headBytes = encoder.encode(parts.join(""));
+  const request = new Uint8Array(headBytes.length + body.length);
+  request.set(headBytes);
+  request.set(body, headBytes.length);
+  return request;
+}
+
+/** Appends the header lines; the answer is sent uncompressed unless the caller asks otherwise. */
+function headerText(headers: HeadersInit | undefined, out: string[]): void {
+  let encoding = false;
+  const add = (name: string, value: string) => {
+    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) {
+      throw new TypeError(`Invalid header: ${name}`);
+    }
+    const lower = name.toLowerCase();
+    if (lower === "host" || lower === "content-length" || lower === "connection") return;
+    if (lower === "accept-encoding") encoding = true;
+    out.push(name, ": ", value, "\r\n");
+  };
+  if (headers instanceof Headers) headers.forEach((v, k) => add(k, v));
+  else if (Array.isArray(headers)) { for (const [k, v] of headers) add(k, v); }
+  else if (headers) { for (const k in headers) add(k, (headers as Record<string, string>)[k]); }
+  if (!encoding) out.push("accept-encoding: identity\r\n");
+}
+
+export async function bodyBytes(body: BodyInit | null | undefined): Promise<Uint8Array> {
+  if (body === undefined || body === null) return new Uint8Array(0);
+  if (typeof body === "string") return encoder.encode(body);
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  return new Uint8Array(await new Response(body).arrayBuffer());
+}
