@@ -1,0 +1,101 @@
+// One request written to a connection and its answer read back as a Response; the connection
+// goes back to the pool once the answer has been read to its end, or is closed.
+import { bodyStream } from "./body_stream.ts";
+import { closeQuietly } from "./connect.ts";
+import type { ConnectionPool } from "./connection_pool.ts";
+import type { ConnectionReader } from "./connection_reader.ts";
+import { decompress } from "./decompress.ts";
+import { abortError, HttpError } from "./errors.ts";
+import { type Head, parseHead } from "./response_head.ts";
+
+const MAX_HEAD_BYTES = 64 * 1024;
+
+export async function exchange(
+  pool: ConnectionPool,
+  origin: string,
+  r: ConnectionReader,
+  request: Uint8Array,
+  method: string,
+  signal: AbortSignal | null | undefined,
+): Promise<Response> {
+  const conn = r.conn;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    closeQuietly(conn);
+  };
+  signal?.addEventListener("abort", close, { once: true });
+  const done = () => signal?.removeEventListener("abort", close);
+  // The answer is read while the request is still being written: an upstream may answer early
+  // (413 to a large body) and close, and its answer is worth more than the broken pipe.
+  let sent = false;
+  let writeError: unknown;
+  const writing = (async () => {
+    for (let at = 0; at < request.length;) at += await conn.write(request.subarray(at));
+    sent = true;
+  })().catch((err) => {
+    writeError = err;
+  });
+  try {
+    let head: Head;
+    while (true) {
+      let end: number;
+      while ((end = r.headEnd()) === -1) {
+        if (r.buf.length > MAX_HEAD_BYTES) throw new HttpError("answer head too large");
+        let more: boolean;
+        try {
+          more = await r.fill();
+        } catch (err) {
+          await writing;
+          throw writeError ?? err;
+        }
+        if (!more) {
+          await writing;
+          if (writeError) throw writeError;
+          throw new HttpError(r.buf.length ? "connection closed mid-head" : "connection closed");
+        }
+      }
+      head = parseHead(r.take(end));
+      r.take(4); // the blank line
+      // Interim answers (100 Continue, 103 Early Hints) precede the real one.
+      if (head.status >= 200) break;
+    }
+    const noBody = method === "HEAD" || head.status === 204 || head.status === 304;
+    // A short answer that came whole with its head (most JSON answers) needs no stream.
+    const whole = !noBody && !head.chunked && !head.encoding && head.length !== undefined &&
+      r.buf.length >= head.length;
+    const finished = () => {
+      done();
+      // Bytes past the answer mean the framing went wrong: that connection is not reused, nor
+      // one answered before its request was written whole (an upstream that never reads the
+      // rest would hold the write, and the connection, forever).
+      if (head.keepAlive && !closed && sent && r.buf.length === 0) pool.release(origin, conn);
+      else close();
+    };
+    let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
+    if (whole) {
+      body = r.take(head.length!);
+      finished();
+    } else if (noBody) finished();
+    else {
+      body = bodyStream(r, head, finished, () => {
+        done();
+        close();
+      }, signal);
+    }
+    const decoded = body instanceof ReadableStream && head.encoding
+      ? decompress(body, head.encoding)
+      : body;
+    return new Response(decoded as BodyInit | null, {
+      status: head.status,
+      statusText: head.statusText,
+      headers: head.headers,
+    });
+  } catch (err) {
+    done();
+    close();
+    if (signal?.aborted) throw abortError(signal);
+    throw err;
+  }
+}
