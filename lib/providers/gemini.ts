@@ -15,15 +15,28 @@ import {
   webSearchBlocks,
   webSearchResult,
 } from "../answer_shape.ts";
+import { b64urlToText, toB64url } from "../base64url.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { countOr0, isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { nothingToSend } from "../errors.ts";
+import { shortHash } from "../short_hash.ts";
 import { UpstreamError } from "./upstream_error.ts";
 import { withoutBillingLine } from "./billing_line.ts";
 import { streamCutShort } from "./failure.ts";
 import { geminiErrorFailure, geminiFailure } from "./gemini_errors.ts";
+import { modelName } from "./gemini_model_name.ts";
+import {
+  type Carry,
+  fingerprint,
+  ID_HEAD,
+  mintToolId,
+  parseToolId,
+  readCarry,
+  SIGNATURE_PREFIX,
+  SKIP_SIGNATURE,
+} from "./gemini_thought_signatures.ts";
 import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import {
@@ -49,12 +62,6 @@ interface Content {
   parts: Part[];
 }
 
-/** Google's documented stand-in for a signature Gemini never issued (history from elsewhere). */
-export const SKIP_SIGNATURE = "skip_thought_signature_validator";
-/** Prefix of the thinking-block signatures this provider mints, to tell them from Anthropic's. */
-export const SIGNATURE_PREFIX = "gsig:";
-/** Longer signatures ride in a thinking block instead of the tool id, to keep ids reasonable. */
-const MAX_SIGNATURE_IN_ID = 6000;
 const REFUSAL_REASONS = new Set([
   "SAFETY",
   "RECITATION",
@@ -93,10 +100,6 @@ function stateFor(ctx: CallContext): RequestState {
   return states.get(ctx) ?? { names: new Map(), jsonPaths: new Map(), carryText: false };
 }
 
-function modelName(model: string): string {
-  return model.replace(/^models\//, "");
-}
-
 /** The API root (`…/v1beta`), whether or not the configured base URL already names a version. */
 export function geminiApiRoot(baseUrl: string | undefined): string {
   const base = (baseUrl || geminiProvider.defaultBaseUrl).replace(/\/+$/, "");
@@ -109,125 +112,13 @@ function methodUrl(ctx: CallContext, method: string): string {
   }:${method}`;
 }
 
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/**
- * Names the model and key a signature was issued for: signatures do not carry over to another
- * model (or, reportedly, key), so a replay elsewhere falls back to the skip value.
- */
-function fingerprint(ctx: CallContext): string {
-  return hash32(`${modelName(ctx.model)}\n${ctx.apiKey}`).toString(36).padStart(7, "0");
-}
-
 /** Gemini function names: a letter or `_` first, then `[A-Za-z0-9_.:-]`, 64 at most. */
 export function geminiFunctionName(name: string): string {
   if (/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/.test(name)) return name;
   let clean = name.replace(/[^A-Za-z0-9_.:-]/g, "_");
   if (!/^[A-Za-z_]/.test(clean)) clean = `_${clean}`;
   // A hash keeps two names that clean to the same text apart.
-  return flat(clean.slice(0, 55), "_", hash32(name).toString(36).padStart(7, "0"));
-}
-
-// ---------------------------------------------------------------------------------------------
-// thoughtSignature carriers: the tool_use id, and the signature of a thinking block.
-
-function toB64url(b64: string): string {
-  // The padding is cut by hand: /=+$/ would rescan a run of "=" from each of them (client data).
-  let end = b64.length;
-  while (end > 0 && b64.charCodeAt(end - 1) === 61 /* = */) end--;
-  return b64.slice(0, end).replace(/\+/g, "-").replace(/\//g, "_");
-}
-
-function fromB64url(s: string): string {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/");
-  return b64 + "=".repeat((4 - b64.length % 4) % 4);
-}
-
-function textToB64url(text: string): string {
-  let bin = "";
-  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
-  return toB64url(btoa(bin));
-}
-
-function b64urlToText(s: string): string {
-  const bin = atob(fromB64url(s));
-  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-}
-
-const ID_HEAD = /^toolu_01[0-9A-Za-z]{24}/;
-
-/**
- * `toolu_01<24>` alone, or followed by `__<fingerprint>`, then `i<len>_<gemini id>` when Gemini
- * named the call, then `s<signature>`; all URL-safe base64, so the id still matches
- * `^[a-zA-Z0-9_-]+$`. Returns whether the signature fit.
- */
-function mintToolId(fp: string, signature?: string, geminiId?: string): [string, boolean] {
-  const head = newId("toolu");
-  const sig = signature ? toB64url(signature) : "";
-  const fits = sig.length > 0 && sig.length <= MAX_SIGNATURE_IN_ID;
-  if (!fits && !geminiId) return [head, false];
-  const parts = [head, "__", fp];
-  if (geminiId) {
-    const g = textToB64url(geminiId);
-    parts.push("i", String(g.length), "_", g);
-  }
-  if (fits) parts.push("s", sig);
-  return [parts.join(""), fits];
-}
-
-interface ToolIdInfo {
-  head: string;
-  fp?: string;
-  geminiId?: string;
-  signature?: string;
-}
-
-export function parseToolId(id: string): ToolIdInfo | undefined {
-  const head = ID_HEAD.exec(id)?.[0];
-  if (!head) return undefined;
-  let rest = id.slice(head.length);
-  if (!rest) return { head };
-  const fp = /^__([0-9a-z]{7})/.exec(rest)?.[1];
-  if (!fp) return undefined;
-  rest = rest.slice(9);
-  const info: ToolIdInfo = { head, fp };
-  const idMatch = /^i(\d+)_/.exec(rest);
-  if (idMatch) {
-    const len = Number(idMatch[1]);
-    try {
-      info.geminiId = b64urlToText(rest.slice(idMatch[0].length, idMatch[0].length + len));
-    } catch {
-      return undefined;
-    }
-    rest = rest.slice(idMatch[0].length + len);
-  }
-  if (rest.startsWith("s")) info.signature = fromB64url(rest.slice(1));
-  else if (rest) return undefined;
-  return info;
-}
-
-/** What a thinking block's signature carries: `t` for a text part, `c` per tool id head. */
-interface Carry {
-  f?: string;
-  t?: string;
-  c?: Record<string, string>;
-}
-
-function readCarry(signature: unknown): Carry | undefined {
-  if (typeof signature !== "string" || !signature.startsWith(SIGNATURE_PREFIX)) return undefined;
-  try {
-    const c = JSON.parse(signature.slice(SIGNATURE_PREFIX.length));
-    return isObject(c) ? c as Carry : undefined;
-  } catch {
-    return undefined;
-  }
+  return flat(clean.slice(0, 55), "_", shortHash(name));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1102,7 +993,7 @@ export const geminiProvider: Provider = {
       (!Array.isArray(m.supportedGenerationMethods) ||
         m.supportedGenerationMethods.includes("generateContent"))
     ).map((m) => {
-      const id = String(m.name).replace(/^models\//, "");
+      const id = modelName(String(m.name));
       return {
         type: "model" as const,
         id,

@@ -1,6 +1,6 @@
 // Thinking blocks the proxy made up for translated upstreams carry signatures only the proxy
 // understands; a real Anthropic upstream would reject them as invalid.
-import { SIGNATURE_PREFIX } from "./gemini.ts";
+import { SIGNATURE_PREFIX } from "./gemini_thought_signatures.ts";
 import { OPENAI_THINKING_SIGNATURE } from "./openai_answer_fields.ts";
 
 export function isSyntheticSignature(signature: unknown): boolean {

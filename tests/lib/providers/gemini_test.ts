@@ -8,10 +8,12 @@ import {
   geminiApiRoot,
   geminiFunctionName,
   geminiProvider,
+} from "../../../lib/providers/gemini.ts";
+import {
   parseToolId,
   SIGNATURE_PREFIX,
   SKIP_SIGNATURE,
-} from "../../../lib/providers/gemini.ts";
+} from "../../../lib/providers/gemini_thought_signatures.ts";
 import { geminiFailure } from "../../../lib/providers/gemini_errors.ts";
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
 import type { CallContext, StreamTranslator } from "../../../lib/providers/types.ts";
