@@ -4,16 +4,13 @@ import { upstreamJson } from "../../helpers/upstream_body.ts";
 import { parseBody, sharedTools } from "../../../lib/parse_body.ts";
 import type { MessagesRequest } from "../../../lib/anthropic.ts";
 import { ProxyError } from "../../../lib/errors.ts";
-import {
-  geminiApiRoot,
-  geminiFunctionName,
-  geminiProvider,
-} from "../../../lib/providers/gemini.ts";
+import { geminiApiRoot, geminiProvider } from "../../../lib/providers/gemini.ts";
 import {
   parseToolId,
   SIGNATURE_PREFIX,
   SKIP_SIGNATURE,
 } from "../../../lib/providers/gemini_thought_signatures.ts";
+import { geminiFunctionName } from "../../../lib/providers/gemini_tool_declarations.ts";
 import { geminiFailure } from "../../../lib/providers/gemini_errors.ts";
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
 import type { CallContext, StreamTranslator } from "../../../lib/providers/types.ts";

@@ -1,0 +1,72 @@
+// The request's sampling, output limit, thinking and answer format as Gemini's generationConfig.
+import type { MessagesRequest } from "../anthropic.ts";
+import { outputFormat } from "../anthropic.ts";
+import { countOr0, isObject } from "../json_value.ts";
+import { modelName } from "./gemini_model_name.ts";
+import type { RequestState } from "./gemini_request_state.ts";
+import { cleanGeminiSchema } from "./gemini_schema.ts";
+import type { CallContext } from "./types.ts";
+
+type Obj = Record<string, unknown>;
+/** Models before 2.5 (and Gemma): no thinking, no JSON Schema for the answer. */
+const BEFORE_2_5 = /gemini-(1\.|2\.0)|gemma/i;
+
+function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
+  const t = body.thinking;
+  if (!t || !isObject(t)) return undefined;
+  // Older models have no thinking at all and reject the field.
+  if (BEFORE_2_5.test(model)) return undefined;
+  const pro = /pro/i.test(model);
+  if (t.type === "enabled") {
+    const budget = Math.floor(countOr0(t.budget_tokens)) || 1024;
+    const clamped = pro ? Math.min(Math.max(budget, 128), 32768) : Math.min(budget, 24576);
+    return { includeThoughts: true, thinkingBudget: clamped };
+  }
+  if (t.type === "adaptive") {
+    return { includeThoughts: t.display !== "omitted", thinkingBudget: -1 };
+  }
+  if (t.type === "disabled" && !pro) return { thinkingBudget: 0 };
+  return undefined;
+}
+
+export function generationConfig(
+  body: MessagesRequest,
+  ctx: CallContext,
+  hasTools: boolean,
+  state: RequestState,
+): Obj {
+  const gc: Obj = {};
+  const cap = countOr0(ctx.upstream.maxTokens);
+  const max = countOr0(body.max_tokens);
+  if (max > 0) gc.maxOutputTokens = cap > 0 ? Math.min(max, cap) : max;
+  else if (cap > 0) gc.maxOutputTokens = cap;
+  if (typeof body.temperature === "number") gc.temperature = body.temperature;
+  if (typeof body.top_p === "number") gc.topP = body.top_p;
+  if (typeof body.top_k === "number") gc.topK = body.top_k;
+  const stops = (body.stop_sequences ?? []).filter((s) => typeof s === "string" && s);
+  // Gemini takes five stop sequences at most.
+  if (stops.length) gc.stopSequences = stops.slice(0, 5);
+  const model = modelName(ctx.model);
+  const thinking = thinkingConfig(body, model);
+  if (thinking) gc.thinkingConfig = thinking;
+  const format = outputFormat(body);
+  // JSON mode together with function calling is refused by 2.x models.
+  if (isObject(format) && format.type === "json_schema" && !hasTools) {
+    gc.responseMimeType = "application/json";
+    if (!BEFORE_2_5.test(model)) {
+      // Standard JSON Schema, so the answer has the client's types (the subset has no integer
+      // enums or free-form objects); only the dialect URI goes, as for parametersJsonSchema.
+      if (isObject(format.schema)) {
+        const { $schema: _, ...schema } = format.schema;
+        gc.responseJsonSchema = schema;
+      }
+    } else {
+      const { schema, jsonPaths } = cleanGeminiSchema(format.schema);
+      if (schema && !jsonPaths.some((p) => p.length === 0)) {
+        gc.responseSchema = schema;
+        if (jsonPaths.length) state.answerPaths = jsonPaths;
+      }
+    }
+  }
+  return gc;
+}

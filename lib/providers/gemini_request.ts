@@ -1,0 +1,60 @@
+// An Anthropic Messages request as the body of a Gemini generateContent request.
+import type { MessagesRequest } from "../anthropic.ts";
+import { nothingToSend } from "../errors.ts";
+import { withoutBillingLine } from "./billing_line.ts";
+import { buildContents, type Content } from "./gemini_contents.ts";
+import { generationConfig } from "./gemini_generation_config.ts";
+import { blocksOf, type Part } from "./gemini_parts.ts";
+import type { RequestState } from "./gemini_request_state.ts";
+import { fingerprint } from "./gemini_thought_signatures.ts";
+import { declareTools } from "./gemini_tool_declarations.ts";
+import type { CallContext } from "./types.ts";
+import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
+
+type Obj = Record<string, unknown>;
+
+function systemText(body: MessagesRequest): string {
+  const pieces: string[] = [];
+  const add = (raw: unknown) => {
+    if (typeof raw !== "string") return;
+    const text = withoutBillingLine(raw);
+    if (text.trim()) pieces.push(text);
+  };
+  for (const b of blocksOf(body.system)) if (b.type === "text") add(b.text);
+  for (const m of body.messages ?? []) {
+    if (m.role !== "system") continue;
+    for (const b of blocksOf(m.content)) if (b.type === "text") add(b.text);
+  }
+  return pieces.join("\n\n");
+}
+
+interface GeminiBody {
+  contents: Content[];
+  systemInstruction?: { parts: Part[] };
+  tools?: Obj[];
+  toolConfig?: Obj;
+  generationConfig?: Obj;
+}
+
+export function buildBody(
+  body: MessagesRequest,
+  ctx: CallContext,
+): [GeminiBody, RequestState, Uint8Array | undefined] {
+  const declared = declareTools(body);
+  const state = declared.state;
+  state.carryText = body.thinking?.type === "enabled" || body.thinking?.type === "adaptive";
+  const out: GeminiBody = {
+    contents: buildContents(body, { fp: fingerprint(ctx), jsonPaths: state.jsonPaths }),
+  };
+  if (!out.contents.length) throw nothingToSend();
+  let system = systemText(body);
+  if (!state.webSearch && wantsWebSearch(body.tools)) {
+    system = system ? [system, WEB_SEARCH_UNAVAILABLE].join("\n\n") : WEB_SEARCH_UNAVAILABLE;
+  }
+  if (system) out.systemInstruction = { parts: [{ text: system }] };
+  if (declared.tools) out.tools = declared.tools;
+  if (declared.toolConfig) out.toolConfig = declared.toolConfig;
+  const gc = generationConfig(body, ctx, !!declared.tools, state);
+  if (Object.keys(gc).length) out.generationConfig = gc;
+  return [out, state, declared.toolsJson];
+}

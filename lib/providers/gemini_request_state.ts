@@ -1,0 +1,15 @@
+import type { JsonPath } from "./gemini_schema.ts";
+
+/** What the answer needs from the request it answers: names, JSON-text paths, what was asked. */
+export interface RequestState {
+  /** Gemini function name → the client's tool name. */
+  names: Map<string, string>;
+  /** Gemini function name → argument paths Gemini writes as JSON text. */
+  jsonPaths: Map<string, JsonPath[]>;
+  /** Signatures of text parts are only worth carrying when the client asked for thinking. */
+  carryText: boolean;
+  /** The client's web search tool became Gemini's googleSearch: grounding is told as searches. */
+  webSearch?: boolean;
+  /** Where an older model's structured answer holds JSON text standing for other values. */
+  answerPaths?: JsonPath[];
+}
