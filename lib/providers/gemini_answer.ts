@@ -1,10 +1,10 @@
 // Gemini's answer as Anthropic's: one assembler for both paths, writing to a sink (the stream
 // writer or a collector), and the stop reason, or the failure, it ends on.
-import type { StopReason, WebSearchResult } from "../anthropic.ts";
+import type { StopReason, Usage, WebSearchResult } from "../anthropic.ts";
 import { newId } from "../anthropic.ts";
 import { webSearchResult } from "../answer_shape.ts";
-import { isObject } from "../json_value.ts";
-import type { RequestState } from "./gemini_request_state.ts";
+import { countOr0, isObject } from "../json_value.ts";
+import type { RequestState } from "./gemini_call.ts";
 import { decodeJsonPaths, decodeJsonText } from "./gemini_schema.ts";
 import { type Carry, ID_HEAD, mintToolId, SIGNATURE_PREFIX } from "./gemini_thought_signatures.ts";
 import type { UpstreamFailure } from "./stream_writer.ts";
@@ -168,4 +168,18 @@ export class Assembler {
     if (this.calls > 0) return { stop: "tool_use" };
     return { stop: "end_turn" };
   }
+}
+
+/** `input_tokens` excludes cached tokens; thoughts count as output, as Anthropic bills them. */
+export function usageFromGemini(meta: unknown): Partial<Usage> {
+  if (!isObject(meta)) return {};
+  const cached = countOr0(meta.cachedContentTokenCount);
+  return {
+    input_tokens: Math.max(0, countOr0(meta.promptTokenCount) - cached) +
+      countOr0(meta.toolUsePromptTokenCount),
+    output_tokens: countOr0(meta.candidatesTokenCount) + countOr0(meta.thoughtsTokenCount),
+    cache_read_input_tokens: cached,
+    cache_creation_input_tokens: 0,
+    output_tokens_details: { thinking_tokens: countOr0(meta.thoughtsTokenCount) },
+  };
 }

@@ -2,8 +2,7 @@
 import type { MessagesRequest } from "../anthropic.ts";
 import { outputFormat } from "../anthropic.ts";
 import { countOr0, isObject } from "../json_value.ts";
-import { modelName } from "./gemini_model_name.ts";
-import type { RequestState } from "./gemini_request_state.ts";
+import { modelName, type RequestState } from "./gemini_call.ts";
 import { cleanGeminiSchema } from "./gemini_schema.ts";
 import type { CallContext } from "./types.ts";
 

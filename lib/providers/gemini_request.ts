@@ -5,7 +5,7 @@ import { withoutBillingLine } from "./billing_line.ts";
 import { buildContents, type Content } from "./gemini_contents.ts";
 import { generationConfig } from "./gemini_generation_config.ts";
 import { blocksOf, type Part } from "./gemini_parts.ts";
-import type { RequestState } from "./gemini_request_state.ts";
+import type { RequestState } from "./gemini_call.ts";
 import { fingerprint } from "./gemini_thought_signatures.ts";
 import { declareTools } from "./gemini_tool_declarations.ts";
 import type { CallContext } from "./types.ts";

@@ -4,9 +4,8 @@ import type { Usage } from "../anthropic.ts";
 import { isObject } from "../json_value.ts";
 import type { SseMessage } from "../sse.ts";
 import { streamCutShort } from "./failure.ts";
-import type { Assembler, Sink } from "./gemini_answer.ts";
+import { type Assembler, type Sink, usageFromGemini } from "./gemini_answer.ts";
 import { geminiFailure } from "./gemini_errors.ts";
-import { usageFromGemini } from "./gemini_usage.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import type { StreamTranslator } from "./types.ts";
 

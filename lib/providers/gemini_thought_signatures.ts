@@ -5,7 +5,7 @@ import { newId } from "../anthropic.ts";
 import { b64urlToText, fromB64url, textToB64url, toB64url } from "../base64url.ts";
 import { isObject } from "../json_value.ts";
 import { shortHash } from "../short_hash.ts";
-import { modelName } from "./gemini_model_name.ts";
+import { modelName } from "./gemini_call.ts";
 
 /** Google's documented stand-in for a signature Gemini never issued (history from elsewhere). */
 export const SKIP_SIGNATURE = "skip_thought_signature_validator";

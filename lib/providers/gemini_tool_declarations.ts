@@ -5,7 +5,7 @@ import { jsonBytes } from "../json_bytes.ts";
 import { isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { shortHash } from "../short_hash.ts";
-import type { RequestState } from "./gemini_request_state.ts";
+import type { RequestState } from "./gemini_call.ts";
 import { type CleanedSchema, cleanToolParameters, type JsonPath } from "./gemini_schema.ts";
 import { wantsWebSearch } from "./web_search.ts";
 

@@ -1,3 +1,4 @@
+// What one call to Gemini carries from its request to its answer.
 import type { JsonPath } from "./gemini_schema.ts";
 
 /** What the answer needs from the request it answers: names, JSON-text paths, what was asked. */
@@ -12,4 +13,9 @@ export interface RequestState {
   webSearch?: boolean;
   /** Where an older model's structured answer holds JSON text standing for other values. */
   answerPaths?: JsonPath[];
+}
+
+/** Gemini's listings (and configs copied from them) name a model `models/<id>`. */
+export function modelName(model: string): string {
+  return model.replace(/^models\//, "");
 }
