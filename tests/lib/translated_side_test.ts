@@ -1,9 +1,11 @@
 // The translating side of a stream: what it sends when, and which failures another key may answer.
 import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
+import { startFakeGemini } from "../fakes/gemini_upstream.ts";
 import { openaiChunk, startFakeOpenAI } from "../fakes/openai_upstream.ts";
 import { parsePrometheus, sampleSum } from "../helpers/prometheus.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+import { parseSse } from "../helpers/sse.ts";
 import type { MessagesRequest } from "../../lib/anthropic.ts";
 import { providerFor } from "../../lib/providers/registry.ts";
 import type { CallContext } from "../../lib/providers/types.ts";
@@ -138,5 +140,58 @@ Deno.test("a translated stream cut mid-way counts the output it sent, in the req
   } finally {
     await server.close();
     await fake.close();
+  }
+});
+
+Deno.test("Claude Code's context meter: a translated stream opens with an estimate of its input and ends with the upstream's count, on every translated kind", async () => {
+  const prompt = "Summarise the design notes below in one line.\n" +
+    "The proxy keeps a pool. ".repeat(400);
+  const kinds = [
+    { serviceType: "openai", start: () => startFakeOpenAI() },
+    { serviceType: "custom", start: () => startFakeOpenAI({ strictTemplate: true }) },
+    { serviceType: "gemini", start: () => startFakeGemini() },
+  ] as const;
+  for (const kind of kinds) {
+    const fake = await kind.start();
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "up",
+          baseUrl: fake.url,
+          serviceType: kind.serviceType,
+          apiKeys: ["sk-context-meter-key-0000001"],
+          models: { default: kind.serviceType === "gemini" ? "gemini-2.5-flash" : "gpt-4o" },
+        }],
+      },
+    });
+    try {
+      const res = await fetch(`${server.url}/v1/messages?beta=true`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "claude-sonnet-4-5",
+          max_tokens: 64,
+          stream: true,
+          system: [{ type: "text", text: "Be brief." }],
+          messages: [{ role: "user", content: prompt }],
+        }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      const events = parseSse(await res.text());
+      const start = events[0].data.message.usage.input_tokens;
+      const end = events.find((e) => e.event === "message_delta")!.data.usage.input_tokens;
+      const sent = fake.requests[0].body;
+      // Each fake counts a quarter token per character of what it was sent, as the real APIs roughly do.
+      const counted = Math.ceil(
+        JSON.stringify(kind.serviceType === "gemini" ? sent : sent.messages).length / 4,
+      );
+      const said = `${kind.serviceType}: message_start ${start}, message_delta ${end}`;
+      assert.equal(end, counted, said);
+      // A meter at 0 until the end, or a placeholder, never triggers auto-compact mid-answer.
+      assert.ok(start >= counted / 2 && start <= counted * 2, said);
+    } finally {
+      await server.close();
+      await fake.close();
+    }
   }
 });
