@@ -311,6 +311,28 @@ Deno.test("client surface: MAX_BODY_SIZE answers 413 request_too_large", async (
   assert.equal(t.fake.requests.length, 0);
 });
 
+Deno.test("client surface: a 21 MB session under the default MAX_BODY_SIZE reaches the upstream whole", async () => {
+  // Far past the 1-16 MB caps frameworks default to: a long session with screenshots, which
+  // Claude Code sends again with every turn, so a lower cap anywhere leaves it stuck for good.
+  await using t = await setup();
+  const history = "a line of a long session. ".repeat(800_000);
+  const raw = JSON.stringify({
+    model: "m",
+    max_tokens: 5,
+    stream: true,
+    messages: [{ role: "user", content: history }],
+  });
+  assert.ok(raw.length > 20_000_000);
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: raw,
+  });
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /event: message_stop/);
+  assert.equal(t.fake.requests[0].raw, raw);
+});
+
 Deno.test("client surface: the rate limit answers 429 with retry-after", async () => {
   await using t = await setup({
     ENABLE_RATE_LIMIT: "true",
