@@ -155,6 +155,78 @@ Deno.test("openai: parallel tool calls with fragmented arguments become separate
   ]);
 });
 
+Deno.test("openai: two calls a server gives one id get distinct ids, streamed and not, and each result reaches its own call", async () => {
+  const call = (city: string) => ({
+    id: "call_same",
+    type: "function",
+    function: { name: "get_weather", arguments: JSON.stringify({ city }) },
+  });
+  for (const start of [setup, () => setupCompat()]) {
+    await using t = await start();
+    for (const stream of [false, true]) {
+      t.fake.enqueue(
+        stream
+          ? {
+            sse: [
+              openaiChunk({ role: "assistant", content: null }),
+              openaiChunk({ tool_calls: [{ index: 0, ...call("Oslo") }] }),
+              openaiChunk({ tool_calls: [{ index: 1, ...call("Rome") }] }),
+              openaiChunk({}, "tool_calls"),
+              openaiUsageChunk(openaiUsage(40, 12)),
+              OPENAI_DONE,
+            ],
+          }
+          : {
+            status: 200,
+            json: openaiCompletion(
+              { tool_calls: [call("Oslo"), call("Rome")] },
+              "tool_calls",
+              openaiUsage(40, 12),
+            ),
+          },
+      );
+      const ask = {
+        model: "claude-sonnet-test",
+        max_tokens: 100,
+        tools: [weatherTool],
+        messages: [{ role: "user" as const, content: "weather in Oslo and Rome" }],
+      };
+      const answer = stream
+        ? await t.client.messages.stream(ask).finalMessage()
+        : await t.client.messages.create(ask);
+      const calls = answer.content.filter((b) => b.type === "tool_use");
+      const kind = t.server.services.store.snapshot.doc.upstream[0].serviceType;
+      const said = `${kind} stream=${stream}: ${JSON.stringify(calls)}`;
+      assert.equal(calls.length, 2, said);
+      // Anthropic refuses a history with one id twice ("tool_use ids must be unique").
+      assert.notEqual(calls[0].id, calls[1].id, said);
+      await t.client.messages.create({
+        ...ask,
+        messages: [
+          ...ask.messages,
+          { role: "assistant", content: answer.content },
+          {
+            role: "user",
+            content: calls.map((c) => ({
+              type: "tool_result" as const,
+              tool_use_id: c.id,
+              content: `sunny in ${(c.input as { city: string }).city}`,
+            })),
+          },
+        ],
+      });
+      const sent = t.fake.requests.at(-1)!.body.messages;
+      const assistant = sent.find((m: any) => m.tool_calls);
+      for (const [i, city] of ["Oslo", "Rome"].entries()) {
+        const id = assistant.tool_calls[i].id;
+        const result = sent.filter((m: any) => m.role === "tool" && m.tool_call_id === id);
+        assert.equal(result.length, 1, said);
+        assert.equal(result[0].content, `sunny in ${city}`, said);
+      }
+    }
+  }
+});
+
 Deno.test("openai: images reach the upstream as image_url parts", async () => {
   await using t = await setup();
   const png =
