@@ -264,6 +264,47 @@ Deno.test("gemini: a prompt over the context window is said as Anthropic says it
   assert.equal(t.fake.requests.length, 1);
 });
 
+Deno.test("gemini: a slow first token does not keep the client silent past the ping interval", async () => {
+  const fake = await startFakeGemini({ requireKey: KEYS });
+  await using t = await proxyTo(fake, {
+    name: "gem",
+    serviceType: "gemini",
+    apiKeys: KEYS,
+    models: { default: "gemini-2.5-flash" },
+  }, { env: { STREAM_PING_INTERVAL: "150" } });
+  // A thinking model can say nothing for minutes; nginx and Claude Code give up on silence.
+  const last = chunk([textPart("thought long")], {
+    finishReason: "STOP",
+    usage: usageMetadata(5, 2),
+  });
+  t.fake.enqueue({ sse: ["", sseEvent(last)], delayMs: 1_500 });
+  const started = Date.now();
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "claude-sonnet-test",
+      max_tokens: 50,
+      stream: true,
+      messages: [{ role: "user", content: "think hard" }],
+    }),
+  });
+  const reader = res.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  assert.ok(Date.now() - started < 1_200, `first bytes after ${Date.now() - started} ms`);
+  assert.match(first, /^event: message_start/);
+  let text = first;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  assert.ok((text.match(/event: ping/g) ?? []).length >= 3, "pings while Gemini is silent");
+  const { blocks, stopReason } = assertWellFormedStream(parseSse(text));
+  assert.equal(blocks[0].text, "thought long");
+  assert.equal(stopReason, "end_turn");
+});
+
 Deno.test("gemini: MALFORMED_FUNCTION_CALL is an error, never an empty end_turn", async () => {
   await using t = await setup();
   const malformed = chunk([], {
