@@ -192,11 +192,13 @@ interface RefusalRetry {
   /** The output tokens the upstream's last refusal left for this very request. */
   cap: number | undefined;
   clientHeaders: Headers;
+  withoutThinking: boolean;
 }
 
 /**
  * Whether a request the upstream refused (not a key's fault) is worth sending again: within the
- * max_tokens limit it named, or without the anthropic-beta flags it refused. Learns either.
+ * max_tokens limit it named, without the history's thinking blocks, or without the anthropic-beta
+ * flags it refused. Learns the limit and the flags.
  */
 function retriesWithin(
   s: Services,
@@ -221,6 +223,14 @@ function retriesWithin(
       upstream,
       model,
       limit,
+    });
+    return true;
+  }
+  if (!retry.withoutThinking && provider.refusedThinking?.(failure.message)) {
+    retry.withoutThinking = true;
+    s.log.log("info", "upstream refused the history's thinking blocks: retrying without them", {
+      requestId: call.requestId,
+      upstream,
     });
     return true;
   }
@@ -300,6 +310,7 @@ async function route(
       betas: 0,
       cap: undefined,
       clientHeaders: s.refusedBetas.filter(upstream.name, call.headers),
+      withoutThinking: false,
     };
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
@@ -314,6 +325,7 @@ async function route(
         stream: call.body.stream === true,
         clientHeaders: retry.clientHeaders,
         clientQuery: call.query,
+        withoutThinking: retry.withoutThinking,
       };
       const started = s.now();
       const outcome = await attempt(s, provider, ctx, call, deadline, rec, finish);

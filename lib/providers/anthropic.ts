@@ -1,8 +1,8 @@
 // Anthropic-compatible upstreams: the client's bytes go through untouched but for auth and the
 // mapped model name, and the answer comes back byte for byte (thinking signatures included).
-import type { ContentBlock, MessageResponse, MessagesRequest } from "../anthropic.ts";
+import type { Message, MessageResponse } from "../anthropic.ts";
 import { ProxyError } from "../errors.ts";
-import { refusedBetasFromError } from "./anthropic_refusals.ts";
+import { refusedBetasFromError, refusedThinkingFromError } from "./anthropic_refusals.ts";
 import { failureFromStatus } from "./failure.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
@@ -52,23 +52,78 @@ export function replaceModel(raw: string, body: { model: string }, model: string
   return JSON.stringify({ ...body, model });
 }
 
-/**
- * History from a translated upstream holds thinking blocks with the proxy's own signatures;
- * Anthropic rejects those, so they are dropped (re-encoding the body only when there are any).
- */
-function withoutSyntheticThinking(raw: string, body: MessagesRequest): string {
-  if (!mayHoldSyntheticThinking(raw)) return raw;
+type Block = { type?: unknown; signature?: unknown };
+
+const isThinking = (b: Block) => b.type === "thinking" || b.type === "redacted_thinking";
+
+/** The history without the thinking blocks `drop` picks, or undefined when it holds none. */
+function dropThinking(messages: Message[], drop: (block: Block) => boolean): Message[] | undefined {
   let changed = false;
-  const messages = body.messages.map((m) => {
-    if (typeof m.content === "string") return m;
-    const content = m.content.filter((b: ContentBlock) =>
-      !(b.type === "thinking" && isSyntheticSignature((b as { signature?: string }).signature))
-    );
+  const kept = messages.map((m) => {
+    if (typeof m.content === "string" || m.role !== "assistant") return m;
+    const content = m.content.filter((b) => !drop(b as Block));
     if (content.length === m.content.length) return m;
     changed = true;
     return { ...m, content };
   });
-  return changed ? JSON.stringify({ ...JSON.parse(raw), messages }) : raw;
+  return changed ? kept : undefined;
+}
+
+/**
+ * With thinking on, the assistant turn that the last message's tool results answer must open with
+ * a thinking block: whether this history's does (undefined when it answers no tool call).
+ */
+function toolTurnOpensWithThinking(doc: Record<string, unknown>): boolean | undefined {
+  const type = (doc.thinking as { type?: unknown } | undefined)?.type;
+  if (type !== "enabled" && type !== "adaptive") return undefined;
+  const messages = doc.messages as Message[];
+  const last = messages[messages.length - 1]?.content;
+  const turn = messages[messages.length - 2];
+  if (!Array.isArray(last) || !last.some((b) => b.type === "tool_result")) return undefined;
+  if (turn?.role !== "assistant" || !Array.isArray(turn.content)) return undefined;
+  return turn.content.length > 0 && isThinking(turn.content[0] as Block);
+}
+
+/**
+ * The request with thinking off, and without the context edits that clear thinking (Anthropic
+ * refuses those without thinking).
+ */
+function thinkingOff(doc: Record<string, unknown>): void {
+  doc.thinking = undefined;
+  const cm = doc.context_management as { edits?: unknown } | undefined;
+  if (!Array.isArray(cm?.edits)) return;
+  const edits = cm.edits.filter((e) => !String(e?.type).startsWith("clear_thinking"));
+  doc.context_management = edits.length ? { ...cm, edits } : undefined;
+}
+
+/**
+ * The request without any thinking block, for an upstream that refused their signatures (made by
+ * another server). Thinking goes off when the turn a tool result answers is left without its
+ * opening thinking block: Anthropic refuses thinking on then, and that turn cannot be thought anew.
+ */
+function withoutAnyThinking(raw: string): string {
+  const doc = JSON.parse(raw);
+  const out = { ...doc, messages: dropThinking(doc.messages, isThinking) ?? doc.messages };
+  if (toolTurnOpensWithThinking(out) === false) thinkingOff(out);
+  return JSON.stringify(out);
+}
+
+/**
+ * History from a translated upstream holds thinking blocks with the proxy's own signatures;
+ * Anthropic rejects those, so they are dropped (re-encoding the body only when there are any).
+ */
+function withoutSyntheticThinking(raw: string): string {
+  if (!mayHoldSyntheticThinking(raw)) return raw;
+  const doc = JSON.parse(raw);
+  const messages = dropThinking(
+    doc.messages,
+    (b) => b.type === "thinking" && isSyntheticSignature(b.signature),
+  );
+  if (!messages) return raw;
+  const out = { ...doc, messages };
+  // Off only for a turn that opened with thinking and lost it, as in withoutAnyThinking.
+  if (toolTurnOpensWithThinking(doc) && toolTurnOpensWithThinking(out) === false) thinkingOff(out);
+  return JSON.stringify(out);
 }
 
 /** Anthropic's smallest thinking budget. */
@@ -97,7 +152,8 @@ export const anthropicProvider: Provider = {
   passthrough: true,
 
   buildRequest(body, ctx, raw): UpstreamRequest {
-    let text = replaceModel(withoutSyntheticThinking(raw, body), body, ctx.model);
+    const history = ctx.withoutThinking ? withoutAnyThinking(raw) : withoutSyntheticThinking(raw);
+    let text = replaceModel(history, body, ctx.model);
     const cap = ctx.upstream.maxTokens;
     if (cap && body.max_tokens > cap) text = JSON.stringify(capped(JSON.parse(text), cap));
     return {
@@ -140,6 +196,7 @@ export const anthropicProvider: Provider = {
   // its own words (Anthropic's already are the ones Claude Code compacts on).
   outputLimitHint: openaiOutputLimitHint,
   refusedBetas: refusedBetasFromError,
+  refusedThinking: refusedThinkingFromError,
 
   countTokensRequest(body, ctx, raw) {
     return {

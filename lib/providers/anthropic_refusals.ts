@@ -23,6 +23,17 @@ export function refusedBetasFromError(whole: string, sent: string[]): string[] |
 }
 
 /**
+ * Whether a 400 refuses the thinking blocks of the history: signatures another server made
+ * ("messages.1.content.0: Invalid `signature` in `thinking` block"), none at all, or a tool loop's
+ * turn without its opening thinking block. The client sent them, so no other key would take them.
+ */
+export function refusedThinkingFromError(whole: string): boolean {
+  const message = whole.slice(0, 4096);
+  return (/\bsignature\b/i.test(message) && /\bthinking\b/i.test(message)) ||
+    /must start with a thinking block/i.test(message);
+}
+
+/**
  * The output tokens Anthropic's max_tokens refusal names: "max_tokens: 64000 > 32000, which is the
  * maximum allowed number of output tokens for claude-x".
  */

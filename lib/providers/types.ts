@@ -39,6 +39,8 @@ export interface CallContext {
   clientHeaders: Headers;
   /** The client's query string with its `?`, or "" (the passthrough forwards `?beta=true`). */
   clientQuery?: string;
+  /** The history goes without its thinking blocks: the upstream refused them (`refusedThinking`). */
+  withoutThinking?: boolean;
 }
 
 export interface UpstreamRequest {
@@ -101,6 +103,11 @@ export interface Provider {
    * when it names none), or undefined for any other 400: for upstreams sent the client's flags.
    */
   refusedBetas?(message: string, sent: string[]): string[] | undefined;
+  /**
+   * Whether a 400's message refuses the thinking blocks of the history (signatures another server
+   * made): the request then goes once more, on the same key, without them.
+   */
+  refusedThinking?(message: string): boolean;
 
   /** The upstream's own token count request, where it has one. */
   countTokensRequest?(body: MessagesRequest, ctx: CallContext, raw: string): UpstreamRequest;

@@ -197,6 +197,46 @@ function modelsPage(models: Array<{ id: string }>, query: URLSearchParams): Resp
   });
 }
 
+type Blocks = Array<{ type?: string; signature?: unknown }>;
+
+/** Anthropic's refusal of the thinking a history holds, in its words, or undefined. */
+function thinkingRefusal(body: Record<string, unknown>, signedBy: string): string | undefined {
+  const messages = (body.messages ?? []) as Array<{ role: string; content: string | Blocks }>;
+  for (const [i, m] of messages.entries()) {
+    if (m.role !== "assistant" || typeof m.content === "string") continue;
+    for (const [j, b] of m.content.entries()) {
+      if (b.type !== "thinking") continue;
+      if (typeof b.signature !== "string") {
+        return `messages.${i}.content.${j}.thinking.signature: Field required`;
+      }
+      if (!b.signature.startsWith(signedBy)) {
+        return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+      }
+    }
+  }
+  const on = ["enabled", "adaptive"].includes((body.thinking as { type?: string })?.type ?? "");
+  const edits = (body.context_management as { edits?: Array<{ type?: string }> })?.edits ?? [];
+  const clearing = edits.findIndex((e) => e.type?.startsWith("clear_thinking"));
+  if (!on && clearing !== -1) {
+    return `context_management.edits.${clearing}: \`${
+      edits[clearing].type
+    }\` strategy requires \`thinking\` to be enabled or adaptive`;
+  }
+  const last = messages[messages.length - 1];
+  const turn = messages[messages.length - 2];
+  const answersTool = Array.isArray(last?.content) &&
+    last.content.some((b) => b.type === "tool_result");
+  if (on && answersTool && turn?.role === "assistant" && Array.isArray(turn.content)) {
+    const first = turn.content[0]?.type;
+    if (first !== "thinking" && first !== "redacted_thinking") {
+      return `messages.${
+        messages.length - 2
+      }.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`;
+    }
+  }
+  return undefined;
+}
+
 export function startFakeAnthropic(
   options: {
     requireKey?: string[];
@@ -206,6 +246,11 @@ export function startFakeAnthropic(
     modelIds?: string[];
     /** Bodies for the next count_tokens answers, as sent (then `{"input_tokens":4242}`). */
     countBodies?: string[];
+    /**
+     * Thinking in the history is checked as Anthropic checks it: signatures not starting with
+     * this (another server's) are refused, and so is a tool loop's turn without its thinking.
+     */
+    signaturesFrom?: string;
   } = {},
 ): Promise<FakeUpstream> {
   const models = (options.modelIds ?? ["claude-upstream-1"]).map((id, i) => ({
@@ -273,6 +318,15 @@ export function startFakeAnthropic(
             ? "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
             : "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size",
         },
+      }, { status: 400 });
+    }
+    const thinkingRefused = options.signaturesFrom !== undefined && url.pathname === "/v1/messages"
+      ? thinkingRefusal(body as Record<string, unknown>, options.signaturesFrom)
+      : undefined;
+    if (thinkingRefused) {
+      return Response.json({
+        type: "error",
+        error: { type: "invalid_request_error", message: thinkingRefused },
       }, { status: 400 });
     }
     if (url.pathname === "/v1/models") return modelsPage(models, url.searchParams);

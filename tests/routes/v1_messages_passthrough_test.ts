@@ -8,7 +8,11 @@ import {
   anthropicStream,
   startFakeAnthropic,
 } from "../fakes/anthropic_upstream.ts";
-import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
+import {
+  claudeCodeFixture,
+  claudeCodeFixtures,
+  HAVE_CLAUDE_CODE_FIXTURES,
+} from "../helpers/fixtures.ts";
 
 const KEYS = ["sk-ant-upstream-key-one-1111", "sk-ant-upstream-key-two-2222"];
 
@@ -513,4 +517,147 @@ Deno.test("passthrough: what an upstream writes after message_stop, or a stream 
     assert.equal((final.content[0] as { text: string }).text, "all of it");
     assert.equal(final.stop_reason, "end_turn");
   }
+});
+
+/** A proxy in front of a fake that checks thinking signatures as Anthropic does. */
+async function strictThinking() {
+  return await proxyTo(await startFakeAnthropic({ signaturesFrom: "sig-anthropic-" }), {
+    name: "anthro",
+    serviceType: "anthropic",
+    apiKeys: KEYS,
+  });
+}
+
+async function post(url: string, body: unknown): Promise<Response> {
+  return await fetch(`${url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+const toolLoop = (thinking: unknown[]) => [
+  { role: "user", content: "list the files" },
+  {
+    role: "assistant",
+    content: [...thinking, { type: "tool_use", id: "toolu_01", name: "ls", input: {} }],
+  },
+  { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_01", content: "a.txt" }] },
+];
+
+Deno.test("passthrough: thinking another server signed is refused once, then the request goes again without it, on the same key", async () => {
+  await using t = await strictThinking();
+  const thinking = { type: "enabled", budget_tokens: 2000 };
+  const res = await post(t.server.url, {
+    model: "m",
+    max_tokens: 4000,
+    thinking,
+    messages: [
+      { role: "user", content: "q" },
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "t", signature: "sig-elsewhere-1" },
+          { type: "text", text: "a" },
+        ],
+      },
+      { role: "user", content: "next" },
+    ],
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal((await res.json()).content[0].text, "Hello from fake Anthropic");
+  const [first, second] = t.fake.requests;
+  assert.equal(t.fake.requests.length, 2);
+  assert.equal(second.headers.get("x-api-key"), first.headers.get("x-api-key"));
+  assert.deepEqual(second.body.messages[1].content, [{ type: "text", text: "a" }]);
+  assert.deepEqual(second.body.thinking, thinking, "no tool loop: thinking stays on");
+});
+
+Deno.test("passthrough: in a tool loop, thinking another server signed goes with thinking off, and Claude Code's clearing edit with it", async () => {
+  await using t = await strictThinking();
+  const res = await post(t.server.url, {
+    model: "m",
+    max_tokens: 4000,
+    stream: true,
+    thinking: { type: "adaptive" },
+    context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
+    messages: toolLoop([{ type: "thinking", thinking: "t", signature: "sig-elsewhere-1" }]),
+  });
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /event: message_stop/);
+  const second = t.fake.requests[1];
+  assert.equal(t.fake.requests.length, 2);
+  assert.equal(second.body.thinking, undefined);
+  assert.equal(second.body.context_management, undefined);
+  assert.deepEqual(second.body.messages[1].content.map((b: { type: string }) => b.type), [
+    "tool_use",
+  ]);
+});
+
+Deno.test("passthrough: a tool loop whose opening thinking the proxy invented goes at once with thinking off", async () => {
+  await using t = await strictThinking();
+  const res = await post(t.server.url, {
+    model: "m",
+    max_tokens: 4000,
+    thinking: { type: "adaptive" },
+    context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
+    messages: toolLoop([{
+      type: "thinking",
+      thinking: "from gemini",
+      signature: "gsig:eyJ4IjoxfQ",
+    }]),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(t.fake.requests.length, 1, "no refusal to learn from");
+  assert.equal(t.fake.requests[0].body.thinking, undefined);
+});
+
+Deno.test("passthrough: a tool loop whose thinking Anthropic signed keeps it, and thinking on", async () => {
+  await using t = await strictThinking();
+  const res = await post(t.server.url, {
+    model: "m",
+    max_tokens: 4000,
+    thinking: { type: "adaptive" },
+    messages: toolLoop([{ type: "thinking", thinking: "t", signature: "sig-anthropic-1" }]),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(t.fake.requests.length, 1);
+  assert.deepEqual(t.fake.requests[0].body.thinking, { type: "adaptive" });
+  assert.equal(t.fake.requests[0].body.messages[1].content[0].signature, "sig-anthropic-1");
+});
+
+Deno.test({
+  name: "passthrough: Claude Code's tool loop with thinking another server signed is answered",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+  async fn() {
+    await using t = await strictThinking();
+    const body = claudeCodeFixture("claude-code-tool-result-with-thinking-request.json");
+    const res = await post(t.server.url, body);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.match(await res.text(), /event: message_stop/);
+    assert.equal(t.fake.requests.length, 2);
+  },
+});
+
+Deno.test("passthrough: a thinking refusal that stays is the client's 400 after one retry", async () => {
+  await using t = await setup();
+  const refusal = {
+    status: 400,
+    json: {
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message: "messages.1.content.0: Invalid `signature` in `thinking` block",
+      },
+    },
+  };
+  t.fake.enqueue(refusal, refusal);
+  const res = await post(t.server.url, {
+    model: "m",
+    max_tokens: 100,
+    messages: [{ role: "user", content: "q" }],
+  });
+  assert.equal(res.status, 400);
+  assert.match((await res.json()).error.message, /Invalid `signature`/);
+  assert.equal(t.fake.requests.length, 2);
 });

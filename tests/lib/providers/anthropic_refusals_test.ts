@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   anthropicOutputLimit,
   refusedBetasFromError,
+  refusedThinkingFromError,
 } from "../../../lib/providers/anthropic_refusals.ts";
 
 const SENT = ["context-1m-2025-08-07", "interleaved-thinking-2025-05-14"];
@@ -44,4 +45,22 @@ Deno.test("anthropic refusals: the output tokens a max_tokens refusal names, and
     ),
     undefined,
   );
+});
+
+Deno.test("refused thinking: signatures another server made, or a tool loop's turn without thinking, and no other 400", () => {
+  for (
+    const message of [
+      "messages.1.content.0: Invalid `signature` in `thinking` block",
+      "messages.3.content.0.thinking.signature: Field required",
+      "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block",
+    ]
+  ) assert.equal(refusedThinkingFromError(message), true, message);
+  for (
+    const message of [
+      "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+      "`max_tokens` must be greater than `thinking.budget_tokens`",
+      "messages: at least one message is required",
+      "x".repeat(5000) + " signature in thinking",
+    ]
+  ) assert.equal(refusedThinkingFromError(message), false, message.slice(0, 60));
 });
