@@ -125,7 +125,12 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     }
     if (chunk.usage && typeof chunk.usage === "object") this.usage = chunk.usage;
     const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-    if (!choice) return;
+    if (!choice) {
+      // The usage chunk, choices empty, is the last OpenAI sends: the answer is whole even from a
+      // server that then sends neither [DONE] nor the body's end.
+      if (this.usage && this.finishReason) this.complete();
+      return;
+    }
     const delta = choice.delta;
     if (delta && typeof delta === "object") this.delta(delta);
     if (choice.finish_reason && !this.finishReason) {

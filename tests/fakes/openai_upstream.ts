@@ -13,7 +13,13 @@ export interface RecordedRequest {
 
 export type FakeReply =
   | { status: number; json?: unknown; text?: string; headers?: Record<string, string> }
-  | { sse: string[]; delayMs?: number; headers?: Record<string, string> }
+  | {
+    sse: string[];
+    delayMs?: number;
+    headers?: Record<string, string>;
+    /** After the chunks, neither [DONE] nor the body's end: open until the client leaves. */
+    thenHang?: boolean;
+  }
   | { hang: true }
   | { resetAfterChunks: number; sse: string[] };
 
@@ -812,6 +818,7 @@ export function startFakeOpenAI(
     chunks: string[],
     delayMs: number,
     resetAfter?: number,
+    thenHang = false,
   ): ReadableStream<Uint8Array> => {
     const encoder = new TextEncoder();
     let sent = 0;
@@ -848,6 +855,11 @@ export function startFakeOpenAI(
           controller.error("fake upstream: scripted connection reset");
           return;
         }
+        if (sent >= chunks.length && thenHang && !ended) {
+          await new Promise<void>((resolve) => wake = resolve);
+          if (ended === "closed") controller.close();
+          return;
+        }
         if (sent >= chunks.length) {
           end("closed");
           controller.close();
@@ -878,7 +890,7 @@ export function startFakeOpenAI(
       });
     }
     if ("sse" in reply) {
-      return new Response(stream(reply.sse, reply.delayMs ?? 0), {
+      return new Response(stream(reply.sse, reply.delayMs ?? 0, undefined, reply.thenHang), {
         headers: {
           "content-type": "text/event-stream",
           "cache-control": "no-cache",

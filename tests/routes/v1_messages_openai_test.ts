@@ -1325,3 +1325,24 @@ Deno.test("openai: the SDK's toolRunner and message threads work: a thread conti
   const users = t.fake.requests.at(-1)!.body.messages.filter((m: any) => m.role === "user");
   assert.deepEqual(users.map((m: any) => m.content), ["Hello", "Again"]);
 });
+
+Deno.test("openai: a server that sends its usage chunk and then neither [DONE] nor the end of the body does not hold the answer", async () => {
+  // Without the end at the usage chunk, the silence would end the answer with an error event.
+  await using t = await setup({ REQUEST_TIMEOUT: "1500", STREAM_PING_INTERVAL: "500" });
+  t.fake.enqueue({
+    sse: [
+      openaiChunk({ role: "assistant", content: "all of it" }),
+      openaiChunk({}, "stop"),
+      openaiUsageChunk(openaiUsage(9, 3)),
+    ],
+    thenHang: true,
+  });
+  const final = await t.client.messages.stream({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    messages: [{ role: "user", content: "Hello" }],
+  }).finalMessage();
+  assert.equal((final.content[0] as Anthropic.TextBlock).text, "all of it");
+  assert.equal(final.stop_reason, "end_turn");
+  assert.equal(final.usage.output_tokens, 3);
+});
