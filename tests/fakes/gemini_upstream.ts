@@ -600,6 +600,8 @@ const REQUEST_KEYS = [
 interface Checked {
   contents: Record<string, any>[];
   includeThoughts: boolean;
+  /** The functions the request declares: the only ones a model can call. */
+  declared: ReadonlySet<string>;
 }
 
 /** Throws Invalid for the first problem a real generateContent would report. */
@@ -708,7 +710,11 @@ function validateRequest(
       }
     }
   });
-  return { contents, includeThoughts: gc.thinkingConfig?.includeThoughts === true };
+  return {
+    contents,
+    includeThoughts: gc.thinkingConfig?.includeThoughts === true,
+    declared: declared.names,
+  };
 }
 
 /**
@@ -770,7 +776,7 @@ function defaultChunks(
     );
   }
   const use = response ? null : /use tool (\S+) with (\{[\s\S]*\})/.exec(userText);
-  if (use) {
+  if (use && checked.declared.has(use[1])) {
     let args: unknown;
     try {
       args = JSON.parse(use[2]);

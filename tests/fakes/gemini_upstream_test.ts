@@ -290,7 +290,10 @@ Deno.test("fake: a thinking model wants the thought signature back on the first 
     assert.equal((await post(fake, GEN, history(SKIP_SIGNATURE))).status, 200);
 
     // A signature the fake issued itself is accepted back.
-    const first = await post(fake, GEN, { contents: [user('use tool Read with {"path":"/a"}')] });
+    const first = await post(fake, GEN, {
+      contents: [user('use tool Read with {"path":"/a"}')],
+      tools: [{ functionDeclarations: [{ name: "Read" }] }],
+    });
     const part = first.json.candidates[0].content.parts[0];
     assert.ok(part.thoughtSignature);
     assert.equal(part.functionCall.id, undefined, "no call id, like the Developer API");
@@ -335,8 +338,12 @@ Deno.test("fake: default answers stream text, call tools, echo tool results, cou
     });
     assert.ok(Array.isArray(array.json), "without alt=sse the stream is a JSON array");
 
+    const ask = { contents: [user('please use tool Bash with {"command":"ls"}')] };
+    const undeclared = await post(fake, GEN, ask);
+    assert.ok(undeclared.json.candidates[0].content.parts[0].text, "a model calls declared tools");
     const tool = await post(fake, GEN, {
-      contents: [user('please use tool Bash with {"command":"ls"}')],
+      ...ask,
+      tools: [{ functionDeclarations: [{ name: "Bash" }] }],
     });
     assert.deepEqual(tool.json.candidates[0].content.parts, [
       { functionCall: { name: "Bash", args: { command: "ls" } } },
@@ -365,7 +372,7 @@ Deno.test("fake: default answers stream text, call tools, echo tool results, cou
       generateContentRequest: { contents: [user("hi")] },
     });
     assert.equal(noModel.status, 400);
-    assert.equal(fake.requests.length, 6);
+    assert.equal(fake.requests.length, 7);
     assert.equal(fake.requests[0].path, STREAM);
     assert.equal(fake.requests[0].headers.get("x-goog-api-key"), "k1");
     assert.deepEqual(fake.requests[0].body, { contents: [user("hi")] });

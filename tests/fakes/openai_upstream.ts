@@ -644,7 +644,7 @@ function contentText(content: unknown): string {
 
 type Answer = { text: string } | { tool: string; args: string };
 
-function defaultAnswer(messages: any[]): Answer {
+function defaultAnswer(messages: any[], tools: unknown): Answer {
   const last = messages[messages.length - 1];
   if (last?.role === "tool") {
     return { text: `Tool result received: ${contentText(last.content).slice(0, 200)}` };
@@ -655,7 +655,9 @@ function defaultAnswer(messages: any[]): Answer {
   // answers in text.
   if (/do not call any tools/i.test(asked)) return { text: "Summary of the conversation so far." };
   const match = /use tool ([A-Za-z0-9_-]+) with (?:JSON\s*)?(\{[\s\S]*\})/.exec(asked);
-  if (match) return { tool: match[1], args: match[2] };
+  // A model calls only the functions the request declares.
+  const declared = Array.isArray(tools) && tools.some((t: any) => t?.function?.name === match?.[1]);
+  if (match && declared) return { tool: match[1], args: match[2] };
   return { text: "Hello from fake OpenAI" };
 }
 
@@ -721,7 +723,7 @@ function defaultReply(body: any, compat: CompatRules): FakeReply {
       ],
     };
   }
-  let answer = defaultAnswer(body.messages);
+  let answer = defaultAnswer(body.messages, body.tools);
   let matched: string | undefined;
   if ("text" in answer) {
     const cut = cutAtStop(answer.text, body.stop);

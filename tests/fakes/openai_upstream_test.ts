@@ -426,17 +426,22 @@ Deno.test("fake default: `use tool NAME with JSON` calls the tool, streamed in f
       role: "user",
       content: 'now use tool Bash with {"command":"ls -la /tmp"}',
     }];
-    const plain = await post(fake, { ...VALID, messages });
+    const tools = [{
+      type: "function",
+      function: { name: "Bash", parameters: { type: "object" } },
+    }];
+    const undeclared = await post(fake, { ...VALID, messages });
+    assert.equal(undeclared.json.choices[0].finish_reason, "stop", "a model calls declared tools");
+    const plain = await post(fake, { ...VALID, messages, tools });
     const tc = plain.json.choices[0].message.tool_calls[0];
     assert.equal(plain.json.choices[0].finish_reason, "tool_calls");
     assert.equal(tc.function.name, "Bash");
     assert.deepEqual(JSON.parse(tc.function.arguments), { command: "ls -la /tmp" });
     assert.match(tc.id, /^call_/);
 
-    const chunks = dataEvents((await post(fake, { ...VALID, messages, stream: true })).text).slice(
-      0,
-      -1,
-    );
+    const chunks = dataEvents(
+      (await post(fake, { ...VALID, messages, tools, stream: true })).text,
+    ).slice(0, -1);
     const fragments = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     assert.ok(fragments.length > 2, "arguments arrive in several fragments");
     assert.equal(fragments[0].function.name, "Bash");
