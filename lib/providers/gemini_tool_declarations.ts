@@ -6,6 +6,7 @@ import { isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { shortHash } from "../short_hash.ts";
 import type { RequestState } from "./gemini_call.ts";
+import { clientToolSpec } from "./client_tool_schemas.ts";
 import { type CleanedSchema, cleanToolParameters, type JsonPath } from "./gemini_schema.ts";
 import { wantsWebSearch } from "./web_search.ts";
 
@@ -58,11 +59,12 @@ interface Declarations {
 
 function declarations(tools: readonly unknown[] | undefined): Declarations {
   const out: Declarations = { decls: [], names: new Map(), jsonPaths: new Map() };
-  for (const tool of tools ?? []) {
-    // Server tools (web_search_2025…, bash_…) have no Gemini counterpart.
-    if (!isObject(tool) || typeof tool.name !== "string" || (tool.type && tool.type !== "custom")) {
-      continue;
-    }
+  for (const given of tools ?? []) {
+    const tool = isObject(given) && given.type && given.type !== "custom"
+      ? clientToolSpec(given)
+      : given;
+    // Server tools (web_fetch_…, code_execution_…) have no Gemini counterpart.
+    if (!isObject(tool) || typeof tool.name !== "string") continue;
     const name = geminiFunctionName(tool.name);
     if (out.names.has(name)) continue;
     out.names.set(name, tool.name);

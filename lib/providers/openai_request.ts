@@ -6,6 +6,7 @@ import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
+import { clientToolSpec } from "./client_tool_schemas.ts";
 import { convertMessages } from "./openai_messages.ts";
 import { hashHex, openaiToolName } from "./openai_names.ts";
 import {
@@ -30,9 +31,10 @@ type Json = any;
 function convertTools(tools: Tool[] | undefined, names: Map<string, string>): Json[] {
   const out: Json[] = [];
   if (!Array.isArray(tools)) return out;
-  for (const t of tools) {
-    // Server and versioned tools (web_search_…, bash_…) run on Anthropic's side only.
-    if (t.type && t.type !== "custom") continue;
+  for (const tool of tools) {
+    const t = tool.type && tool.type !== "custom" ? clientToolSpec(tool) : tool;
+    // Server tools (web_fetch_…, code_execution_…) run on Anthropic's side only.
+    if (!t) continue;
     if (typeof t.name !== "string" || !t.name) continue;
     const name = openaiToolName(t.name);
     names.set(name, t.name);

@@ -644,3 +644,107 @@ Deno.test("gemini: the SDK's toolRunner, which continues a message thread by id,
   const contents = t.fake.requests.at(-1)!.body.contents;
   assert.ok(contents.some((c: any) => c.parts.some((p: any) => p.functionResponse)));
 });
+
+/** A client tool's call, its result next turn, and what Gemini saw of both. */
+async function clientToolRoundTrip(
+  t: Awaited<ReturnType<typeof setup>>,
+  tools: Anthropic.ToolUnion[] | Anthropic.Beta.BetaToolUnion[],
+  name: string,
+  input: Record<string, unknown>,
+  stream: boolean,
+  api: any = t.client.messages,
+) {
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    tools,
+    messages: [{
+      role: "user" as const,
+      content: `use tool ${name} with ${JSON.stringify(input)}`,
+    }],
+  };
+  const first = stream ? await api.stream(ask).finalMessage() : await api.create(ask);
+  assert.equal(first.stop_reason, "tool_use", JSON.stringify(first.content));
+  const call = first.content.find((b: any) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+  assert.equal(call.name, name);
+  assert.deepEqual(call.input, input);
+  const next = {
+    ...ask,
+    messages: [
+      ...ask.messages,
+      { role: "assistant" as const, content: first.content },
+      {
+        role: "user" as const,
+        content: [{ type: "tool_result" as const, tool_use_id: call.id, content: "done: 42" }],
+      },
+    ],
+  };
+  const second = stream ? await api.stream(next).finalMessage() : await api.create(next);
+  assert.match((second.content[0] as Anthropic.TextBlock).text, /done: 42/);
+  const sent = t.fake.requests.at(-1)!.body;
+  assert.equal(sent.contents[1].parts.at(-1).functionCall.name, name);
+  assert.equal(sent.contents[2].parts[0].functionResponse.name, name);
+  return sent;
+}
+
+Deno.test("gemini: Anthropic's text editor and bash tools reach the model as functions, and their calls round trip, streamed and not", async () => {
+  for (const thinkingModel of [false, true]) {
+    await using t = await setup({ thinkingModel });
+    const clientTools: Anthropic.ToolUnion[] = [
+      { type: "text_editor_20250124", name: "str_replace_editor" },
+      { type: "bash_20250124", name: "bash" },
+      ...tools,
+    ];
+    for (const stream of [false, true]) {
+      const sent = await clientToolRoundTrip(
+        t,
+        clientTools,
+        "str_replace_editor",
+        { command: "view", path: "/repo/a.py", view_range: [1, 20] },
+        stream,
+      );
+      const editor = sent.tools[0].functionDeclarations.find((d: any) =>
+        d.name === "str_replace_editor"
+      );
+      assert.deepEqual(
+        editor.parameters.properties.command.enum,
+        ["view", "create", "str_replace", "insert", "undo_edit"],
+        "this version has undo_edit",
+      );
+      await clientToolRoundTrip(t, clientTools, "bash", { command: "ls -la" }, stream);
+    }
+  }
+});
+
+Deno.test("gemini: Anthropic's memory and computer use tools round trip through the beta API", async () => {
+  await using t = await setup();
+  const tools: Anthropic.Beta.BetaToolUnion[] = [
+    { type: "memory_20250818", name: "memory" },
+    {
+      type: "computer_20251124",
+      name: "computer",
+      display_width_px: 1024,
+      display_height_px: 768,
+      enable_zoom: true,
+    },
+  ];
+  const api = t.client.beta.messages;
+  for (const stream of [false, true]) {
+    await clientToolRoundTrip(
+      t,
+      tools,
+      "memory",
+      { command: "insert", path: "/memories/notes.md", insert_line: 2, insert_text: "- tea" },
+      stream,
+      api,
+    );
+    await clientToolRoundTrip(
+      t,
+      tools,
+      "computer",
+      { action: "zoom", region: [0, 0, 512, 384] },
+      stream,
+      api,
+    );
+  }
+});

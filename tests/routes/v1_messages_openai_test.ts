@@ -1346,3 +1346,100 @@ Deno.test("openai: a server that sends its usage chunk and then neither [DONE] n
   assert.equal(final.stop_reason, "end_turn");
   assert.equal(final.usage.output_tokens, 3);
 });
+
+/** A client tool's call, its result next turn, and what the upstream saw of both. */
+async function clientToolRoundTrip(
+  t: Awaited<ReturnType<typeof setup>>,
+  tools: Anthropic.ToolUnion[] | Anthropic.Beta.BetaToolUnion[],
+  name: string,
+  input: Record<string, unknown>,
+  stream: boolean,
+  api: any = t.client.messages,
+) {
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    tools,
+    messages: [{
+      role: "user" as const,
+      content: `use tool ${name} with ${JSON.stringify(input)}`,
+    }],
+  };
+  const first = stream ? await api.stream(ask).finalMessage() : await api.create(ask);
+  assert.equal(first.stop_reason, "tool_use", JSON.stringify(first.content));
+  const call = first.content.find((b: any) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+  assert.equal(call.name, name);
+  assert.deepEqual(call.input, input);
+  const next = {
+    ...ask,
+    messages: [
+      ...ask.messages,
+      { role: "assistant" as const, content: first.content },
+      {
+        role: "user" as const,
+        content: [{ type: "tool_result" as const, tool_use_id: call.id, content: "done: 42" }],
+      },
+    ],
+  };
+  const second = stream ? await api.stream(next).finalMessage() : await api.create(next);
+  assert.match((second.content[0] as Anthropic.TextBlock).text, /done: 42/);
+  const sent = t.fake.requests.at(-1)!.body;
+  assert.equal(sent.messages[1].tool_calls[0].function.name, name);
+  assert.equal(sent.messages[2].role, "tool");
+  assert.equal(sent.messages[2].tool_call_id, sent.messages[1].tool_calls[0].id);
+  return sent;
+}
+
+Deno.test("openai: Anthropic's text editor and bash tools reach the model as functions, and their calls round trip, streamed and not", async () => {
+  await using t = await setup();
+  const tools: Anthropic.ToolUnion[] = [
+    { type: "text_editor_20250728", name: "str_replace_based_edit_tool" },
+    { type: "bash_20250124", name: "bash" },
+    weatherTool,
+  ];
+  for (const stream of [false, true]) {
+    const sent = await clientToolRoundTrip(
+      t,
+      tools,
+      "str_replace_based_edit_tool",
+      { command: "str_replace", path: "/repo/a.py", old_str: "x = 1", new_str: "x = 2" },
+      stream,
+    );
+    const editor = sent.tools.find((f: any) => f.function.name === "str_replace_based_edit_tool");
+    assert.deepEqual(
+      editor.function.parameters.properties.command.enum,
+      ["view", "create", "str_replace", "insert"],
+      "this version has no undo_edit",
+    );
+    await clientToolRoundTrip(t, tools, "bash", { command: "ls -la" }, stream);
+  }
+});
+
+Deno.test("openai: Anthropic's memory and computer use tools round trip through the beta API", async () => {
+  await using t = await setup();
+  const tools: Anthropic.Beta.BetaToolUnion[] = [
+    { type: "memory_20250818", name: "memory" },
+    { type: "computer_20250124", name: "computer", display_width_px: 1024, display_height_px: 768 },
+  ];
+  const api = t.client.beta.messages;
+  for (const stream of [false, true]) {
+    const sent = await clientToolRoundTrip(
+      t,
+      tools,
+      "memory",
+      { command: "rename", old_path: "/memories/a.md", new_path: "/memories/b.md" },
+      stream,
+      api,
+    );
+    const screen = sent.tools.find((f: any) => f.function.name === "computer");
+    assert.match(screen.function.description, /1024x768 pixels/);
+    await clientToolRoundTrip(
+      t,
+      tools,
+      "computer",
+      { action: "scroll", coordinate: [512, 300], scroll_direction: "down", scroll_amount: 3 },
+      stream,
+      api,
+    );
+  }
+});

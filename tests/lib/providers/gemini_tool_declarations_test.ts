@@ -133,6 +133,8 @@ Deno.test("a client's repeated tools are declared once and sent the same, names 
         properties: { q: { type: "string" }, metadata: { type: "object" } },
       },
     },
+    { type: "text_editor_20250728", name: "str_replace_based_edit_tool" },
+    { type: "code_execution_20250825", name: "code_execution" },
   ];
   const raw = JSON.stringify({
     model: "claude-sonnet-4-5",
@@ -150,7 +152,8 @@ Deno.test("a client's repeated tools are declared once and sent the same, names 
   assert.ok(req.body instanceof Uint8Array);
   assert.deepEqual(upstreamJson(req), fresh);
   const declared = fresh.tools[0].functionDeclarations;
-  assert.equal(declared.length, 11);
+  assert.equal(declared.length, 12);
+  assert.equal(declared[11].name, "str_replace_based_edit_tool", "a client tool is a function");
   assert.deepEqual(fresh.toolConfig.functionCallingConfig.allowedFunctionNames, [
     declared[10].name,
   ]);

@@ -310,9 +310,12 @@ Deno.test("a client's repeated tools are converted once and sent the same, long 
     })),
     { name: long, input_schema: { type: "object", properties: {} } },
     { type: "web_search_20250305", name: "web_search" },
+    { type: "bash_20250124", name: "bash" },
+    { type: "web_fetch_20250910", name: "web_fetch" },
   ];
   const raw = JSON.stringify(request({ tools, tool_choice: { type: "tool", name: long } }));
   const fresh = build(JSON.parse(raw));
+  assert.equal(fresh.tools[11].function.name, "bash", "a client tool is a function");
   parseBody(raw);
   const reused = parseBody(raw) as MessagesRequest;
   assert.ok(sharedTools(reused.tools), "the second body's tools are the shared array");
@@ -321,7 +324,7 @@ Deno.test("a client's repeated tools are converted once and sent the same, long 
   assert.ok(req.body instanceof Uint8Array, "sent as bytes put together ahead");
   assert.deepEqual(upstreamJson(req), fresh);
   assert.deepEqual(upstreamJson(openaiProvider.buildRequest(reused, context(), raw)), fresh);
-  assert.equal(fresh.tools.length, 11);
+  assert.equal(fresh.tools.length, 12);
   assert.equal(fresh.tool_choice.function.name, fresh.tools[10].function.name);
   const msg = openaiProvider.parseResponse(
     completion({
