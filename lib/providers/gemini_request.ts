@@ -8,6 +8,7 @@ import { blocksOf, type Part } from "./gemini_parts.ts";
 import type { RequestState } from "./gemini_call.ts";
 import { fingerprint } from "./gemini_thought_signatures.ts";
 import { declareTools } from "./gemini_tool_declarations.ts";
+import { serverToolsNotice } from "./server_tool_notice.ts";
 import type { CallContext } from "./types.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
 
@@ -47,10 +48,11 @@ export function buildBody(
     contents: buildContents(body, { fp: fingerprint(ctx), jsonPaths: state.jsonPaths }),
   };
   if (!out.contents.length) throw nothingToSend();
-  let system = systemText(body);
-  if (!state.webSearch && wantsWebSearch(body.tools)) {
-    system = system ? [system, WEB_SEARCH_UNAVAILABLE].join("\n\n") : WEB_SEARCH_UNAVAILABLE;
-  }
+  const system = [
+    systemText(body),
+    !state.webSearch && wantsWebSearch(body.tools) ? WEB_SEARCH_UNAVAILABLE : "",
+    declared.unrunnable.length ? serverToolsNotice(declared.unrunnable) : "",
+  ].filter(Boolean).join("\n\n");
   if (system) out.systemInstruction = { parts: [{ text: system }] };
   if (declared.tools) out.tools = declared.tools;
   if (declared.toolConfig) out.toolConfig = declared.toolConfig;

@@ -8,6 +8,7 @@ import { shortHash } from "../short_hash.ts";
 import type { RequestState } from "./gemini_call.ts";
 import { clientToolSpec } from "./client_tool_schemas.ts";
 import { type CleanedSchema, cleanToolParameters, type JsonPath } from "./gemini_schema.ts";
+import { unrunnableToolName } from "./server_tool_notice.ts";
 import { wantsWebSearch } from "./web_search.ts";
 
 type Obj = Record<string, unknown>;
@@ -23,6 +24,8 @@ export function geminiFunctionName(name: string): string {
 
 interface Declared {
   tools?: Obj[];
+  /** The server tools the request offers that Gemini cannot run, by name. */
+  unrunnable: readonly string[];
   /** `tools` as UTF-8 JSON, when the client's tools are the ones it sends every time. */
   toolsJson?: Uint8Array;
   toolConfig?: Obj;
@@ -52,19 +55,23 @@ function cleanedParameters(schema: unknown): CleanedSchema {
 interface Declarations {
   decls: Obj[];
   names: Map<string, string>;
+  unrunnable: string[];
   jsonPaths: Map<string, JsonPath[]>;
   /** `[{ functionDeclarations: decls }]` as UTF-8 JSON, for shared tools. */
   json?: Uint8Array;
 }
 
 function declarations(tools: readonly unknown[] | undefined): Declarations {
-  const out: Declarations = { decls: [], names: new Map(), jsonPaths: new Map() };
+  const out: Declarations = { decls: [], names: new Map(), jsonPaths: new Map(), unrunnable: [] };
   for (const given of tools ?? []) {
     const tool = isObject(given) && given.type && given.type !== "custom"
       ? clientToolSpec(given)
       : given;
-    // Server tools (web_fetch_…, code_execution_…) have no Gemini counterpart.
-    if (!isObject(tool) || typeof tool.name !== "string") continue;
+    if (!isObject(tool) || typeof tool.name !== "string") {
+      const name = unrunnableToolName(given);
+      if (name) out.unrunnable.push(name);
+      continue;
+    }
     const name = geminiFunctionName(tool.name);
     if (out.names.has(name)) continue;
     out.names.set(name, tool.name);
@@ -95,13 +102,14 @@ export function declareTools(body: MessagesRequest): Declared {
     jsonPaths: new Map(declared.jsonPaths),
     carryText: false,
   };
+  const unrunnable = declared.unrunnable;
   if (!declared.decls.length) {
-    if (!wantsWebSearch(body.tools)) return { state };
+    if (!wantsWebSearch(body.tools)) return { state, unrunnable };
     // Gemini grounds in Google Search itself; 2.x models refuse it beside function calling.
     state.webSearch = true;
-    return { tools: [{ googleSearch: {} }], state };
+    return { tools: [{ googleSearch: {} }], state, unrunnable };
   }
-  const out: Declared = { tools: [{ functionDeclarations: declared.decls }], state };
+  const out: Declared = { tools: [{ functionDeclarations: declared.decls }], state, unrunnable };
   if (declared.json) out.toolsJson = declared.json;
   const choice = body.tool_choice;
   if (isObject(choice)) {

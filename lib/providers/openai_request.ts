@@ -19,6 +19,7 @@ import {
   kindOf,
   wantsReasoningBack,
 } from "./openai_server.ts";
+import { serverToolsNotice, unrunnableToolName } from "./server_tool_notice.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
 import type { CallContext, UpstreamRequest } from "./types.ts";
 
@@ -28,13 +29,21 @@ const MAX_STOPS = 4;
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-function convertTools(tools: Tool[] | undefined, names: Map<string, string>): Json[] {
+/** The client's tools as functions; `unrunnable` gets the names of the server tools left out. */
+function convertTools(
+  tools: Tool[] | undefined,
+  names: Map<string, string>,
+  unrunnable: string[],
+): Json[] {
   const out: Json[] = [];
   if (!Array.isArray(tools)) return out;
   for (const tool of tools) {
     const t = tool.type && tool.type !== "custom" ? clientToolSpec(tool) : tool;
-    // Server tools (web_fetch_…, code_execution_…) run on Anthropic's side only.
-    if (!t) continue;
+    if (!t) {
+      const name = unrunnableToolName(tool);
+      if (name) unrunnable.push(name);
+      continue;
+    }
     if (typeof t.name !== "string" || !t.name) continue;
     const name = openaiToolName(t.name);
     names.set(name, t.name);
@@ -51,12 +60,14 @@ interface ConvertedTools {
   /** `tools` as UTF-8 JSON. */
   json: Uint8Array;
   names: Map<string, string>;
+  unrunnable: string[];
 }
 
 const convertSharedTools = oncePerSharedTools((tools): ConvertedTools => {
   const names = new Map<string, string>();
-  const out = convertTools(tools as Tool[], names);
-  return { count: out.length, json: jsonBytes(out), names };
+  const unrunnable: string[] = [];
+  const out = convertTools(tools as Tool[], names, unrunnable);
+  return { count: out.length, json: jsonBytes(out), names, unrunnable };
 });
 
 function effortFromBudget(budget: unknown): string {
@@ -184,8 +195,13 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
   const schema = outputSchema(body);
   const jsonModeOnly = schema !== undefined && kind === "custom" && isDeepSeek(ctx);
+  const shared = sharedTools(body.tools) ? convertSharedTools(body.tools) : undefined;
+  const unrunnable = shared ? shared.unrunnable : [];
+  const tools = shared ? [] : convertTools(body.tools, names, unrunnable);
+  if (shared) { for (const [k, v] of shared.names) names.set(k, v); }
   const notices = [
     search && !searchModel ? WEB_SEARCH_UNAVAILABLE : "",
+    unrunnable.length ? serverToolsNotice(unrunnable) : "",
     jsonModeOnly ? jsonModeNotice(schema) : "",
   ].filter(Boolean);
   const mistralApi = kind === "custom" && isMistralApi(ctx);
@@ -202,12 +218,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   };
   if (!upstream.messages.length) throw nothingToSend();
   if (state.webSearch) upstream.web_search_options = webSearchOptions(body.tools);
-  const shared = sharedTools(body.tools) ? convertSharedTools(body.tools) : undefined;
-  if (shared) { for (const [k, v] of shared.names) names.set(k, v); }
-  else {
-    const tools = convertTools(body.tools, names);
-    if (tools.length) upstream.tools = tools;
-  }
+  if (tools.length) upstream.tools = tools;
   if (upstream.tools || shared?.count) setToolChoice(upstream, body.tool_choice);
   if (typeof body.max_tokens === "number") setMaxTokens(upstream, body.max_tokens, ctx, kind);
   // OpenAI's reasoning and search models refuse sampling settings and stop sequences outright.

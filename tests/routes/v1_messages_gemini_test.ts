@@ -716,6 +716,28 @@ Deno.test("gemini: Anthropic's text editor and bash tools reach the model as fun
   }
 });
 
+Deno.test("gemini: the model is told which of Anthropic's server tools it does not have (web fetch, code execution)", async () => {
+  await using t = await setup();
+  const answer = await t.client.messages.stream({
+    model: "claude-sonnet-test",
+    max_tokens: 1000,
+    messages: [{
+      role: "user",
+      content: "Fetch https://example.com and count its words in Python",
+    }],
+    tools: [
+      { type: "web_fetch_20250910", name: "web_fetch" },
+      { type: "code_execution_20250825", name: "code_execution" },
+    ],
+  }).finalMessage();
+  assert.deepEqual(answer.content.map((b) => b.type), ["text"]);
+  const sent = t.fake.requests[0].body;
+  assert.equal(sent.tools, undefined);
+  const system = sent.systemInstruction.parts[0].text;
+  assert.match(system, /not available[^\n]*: web_fetch, code_execution\b/);
+  assert.match(system, /Do not claim/);
+});
+
 Deno.test("gemini: Anthropic's memory and computer use tools round trip through the beta API", async () => {
   await using t = await setup();
   const tools: Anthropic.Beta.BetaToolUnion[] = [

@@ -1415,6 +1415,31 @@ Deno.test("openai: Anthropic's text editor and bash tools reach the model as fun
   }
 });
 
+Deno.test("openai: the model is told which of Anthropic's server tools it does not have (web fetch, code execution)", async () => {
+  await using t = await setup();
+  const answer = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 1000,
+    system: "Be brief.",
+    messages: [{
+      role: "user",
+      content: "Fetch https://example.com and count its words in Python",
+    }],
+    tools: [
+      { type: "web_fetch_20250910", name: "web_fetch" },
+      { type: "code_execution_20250825", name: "code_execution" },
+      weatherTool,
+    ],
+  });
+  assert.deepEqual(answer.content.map((b) => b.type), ["text"]);
+  const sent = t.fake.requests[0].body;
+  assert.deepEqual(sent.tools.map((f: any) => f.function.name), ["get_weather"]);
+  assert.equal(sent.messages[0].role, "system");
+  assert.match(sent.messages[0].content, /^Be brief\./);
+  assert.match(sent.messages[0].content, /not available[^\n]*: web_fetch, code_execution\b/);
+  assert.match(sent.messages[0].content, /Do not claim/);
+});
+
 Deno.test("openai: Anthropic's memory and computer use tools round trip through the beta API", async () => {
   await using t = await setup();
   const tools: Anthropic.Beta.BetaToolUnion[] = [

@@ -154,6 +154,7 @@ Deno.test("a client's repeated tools are declared once and sent the same, names 
   const declared = fresh.tools[0].functionDeclarations;
   assert.equal(declared.length, 12);
   assert.equal(declared[11].name, "str_replace_based_edit_tool", "a client tool is a function");
+  assert.match(fresh.systemInstruction.parts[0].text, /not available[^\n]*: code_execution\./);
   assert.deepEqual(fresh.toolConfig.functionCallingConfig.allowedFunctionNames, [
     declared[10].name,
   ]);

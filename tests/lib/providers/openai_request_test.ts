@@ -316,6 +316,7 @@ Deno.test("a client's repeated tools are converted once and sent the same, long 
   const raw = JSON.stringify(request({ tools, tool_choice: { type: "tool", name: long } }));
   const fresh = build(JSON.parse(raw));
   assert.equal(fresh.tools[11].function.name, "bash", "a client tool is a function");
+  assert.match(fresh.messages[0].content, /not available[^\n]*: web_fetch\./);
   parseBody(raw);
   const reused = parseBody(raw) as MessagesRequest;
   assert.ok(sharedTools(reused.tools), "the second body's tools are the shared array");

@@ -1,0 +1,22 @@
+// Server tools run on Anthropic's side. Web search has counterparts upstream (web_search.ts); the
+// others (web fetch, code execution, tool search…) have none, and a model not told they are gone
+// answers as if it had fetched the page or run the code.
+
+/**
+ * What to call a tool the translator could not offer, for the notice: undefined for web search
+ * (handled on its own) and for anything that is no Anthropic tool with a type.
+ */
+export function unrunnableToolName(tool: unknown): string | undefined {
+  const t = tool as { type?: unknown; name?: unknown } | null;
+  if (typeof t?.type !== "string" || t.type === "custom" || t.type.startsWith("web_search_")) {
+    return undefined;
+  }
+  return typeof t.name === "string" && t.name ? t.name : t.type;
+}
+
+/** Added to the system prompt when the request offers server tools the upstream cannot run. */
+export function serverToolsNotice(names: readonly string[]): string {
+  return "Note from the API proxy: these tools are not available with this upstream model: " +
+    `${names.join(", ")}. Do not claim to have used them (fetched a page, run code…); ` +
+    "answer from what you have and say what they would have been needed for.";
+}
