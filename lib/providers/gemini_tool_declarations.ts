@@ -113,16 +113,14 @@ export function declareTools(body: MessagesRequest): Declared {
   if (declared.json) out.toolsJson = declared.json;
   const choice = body.tool_choice;
   if (isObject(choice)) {
-    const mode = choice.type === "none"
-      ? "NONE"
-      : choice.type === "any" || choice.type === "tool"
-      ? "ANY"
-      : "AUTO";
+    const named = choice.type === "tool" && typeof choice.name === "string"
+      ? geminiFunctionName(choice.name)
+      : undefined;
+    // A named tool that was not declared (a server tool) cannot be forced; ANY would force another.
+    const forced = named !== undefined && declared.names.has(named);
+    const mode = choice.type === "none" ? "NONE" : choice.type === "any" || forced ? "ANY" : "AUTO";
     const config: Obj = { mode };
-    if (choice.type === "tool" && typeof choice.name === "string") {
-      const name = geminiFunctionName(choice.name);
-      if (state.names.has(name)) config.allowedFunctionNames = [name];
-    }
+    if (forced) config.allowedFunctionNames = [named];
     out.toolConfig = { functionCallingConfig: config };
   }
   return out;

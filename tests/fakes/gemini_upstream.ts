@@ -602,6 +602,8 @@ interface Checked {
   includeThoughts: boolean;
   /** The functions the request declares: the only ones a model can call. */
   declared: ReadonlySet<string>;
+  /** The function mode ANY makes the model call, when the prompt names none. */
+  forced?: string;
 }
 
 /** Throws Invalid for the first problem a real generateContent would report. */
@@ -710,10 +712,14 @@ function validateRequest(
       }
     }
   });
+  const calling = body.toolConfig?.functionCallingConfig;
   return {
     contents,
     includeThoughts: gc.thinkingConfig?.includeThoughts === true,
     declared: declared.names,
+    forced: calling?.mode === "ANY"
+      ? calling.allowedFunctionNames?.[0] ?? declared.names.values().next().value
+      : undefined,
   };
 }
 
@@ -775,8 +781,11 @@ function defaultChunks(
       ),
     );
   }
-  const use = response ? null : /use tool (\S+) with (\{[\s\S]*\})/.exec(userText);
-  if (use && checked.declared.has(use[1])) {
+  const asked = response ? null : /use tool (\S+) with (\{[\s\S]*\})/.exec(userText);
+  let use: readonly string[] | null = asked && checked.declared.has(asked[1]) ? asked : null;
+  // Mode ANY: the model must call a function, whatever the prompt asks.
+  if (!response && !use && checked.forced) use = ["", checked.forced, "{}"];
+  if (use) {
     let args: unknown;
     try {
       args = JSON.parse(use[2]);

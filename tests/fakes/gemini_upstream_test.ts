@@ -348,6 +348,14 @@ Deno.test("fake: default answers stream text, call tools, echo tool results, cou
     assert.deepEqual(tool.json.candidates[0].content.parts, [
       { functionCall: { name: "Bash", args: { command: "ls" } } },
     ]);
+    const forced = await post(fake, GEN, {
+      contents: [user("hi")],
+      tools: [{ functionDeclarations: [{ name: "Bash" }, { name: "Read" }] }],
+      toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["Read"] } },
+    });
+    assert.deepEqual(forced.json.candidates[0].content.parts, [
+      { functionCall: { name: "Read", args: {} } },
+    ], "mode ANY makes the model call a function");
 
     const result = await post(fake, GEN, {
       contents: [
@@ -372,7 +380,7 @@ Deno.test("fake: default answers stream text, call tools, echo tool results, cou
       generateContentRequest: { contents: [user("hi")] },
     });
     assert.equal(noModel.status, 400);
-    assert.equal(fake.requests.length, 7);
+    assert.equal(fake.requests.length, 8);
     assert.equal(fake.requests[0].path, STREAM);
     assert.equal(fake.requests[0].headers.get("x-goog-api-key"), "k1");
     assert.deepEqual(fake.requests[0].body, { contents: [user("hi")] });

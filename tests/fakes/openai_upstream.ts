@@ -582,6 +582,15 @@ export function validateChatRequest(body: any, compat: CompatRules = {}): void {
         );
       }
     });
+    // A named choice must be one of the tools (OpenAI, vLLM's check_tool_usage, SGLang).
+    const chosen = body.tool_choice?.function?.name;
+    if (chosen !== undefined && !body.tools.some((t: any) => t.function.name === chosen)) {
+      throw new Invalid(
+        `Invalid value for 'tool_choice': function '${chosen}' is not one of the 'tools'.`,
+        "tool_choice",
+        "invalid_value",
+      );
+    }
   } else {
     if (body.tool_choice !== undefined) {
       throw new Invalid(

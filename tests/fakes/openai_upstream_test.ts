@@ -435,6 +435,9 @@ Deno.test("fake default: `use tool NAME with JSON` calls the tool, streamed in f
     const plain = await post(fake, { ...VALID, messages, tools });
     const tc = plain.json.choices[0].message.tool_calls[0];
     assert.equal(plain.json.choices[0].finish_reason, "tool_calls");
+    const other = { type: "function", function: { name: "Read" } };
+    const refused = await post(fake, { ...VALID, messages, tools, tool_choice: other });
+    assert.equal(refused.status, 400, "a named tool_choice must be one of the tools");
     assert.equal(tc.function.name, "Bash");
     assert.deepEqual(JSON.parse(tc.function.arguments), { command: "ls -la /tmp" });
     assert.match(tc.id, /^call_/);

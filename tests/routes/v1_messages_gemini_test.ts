@@ -770,3 +770,22 @@ Deno.test("gemini: Anthropic's memory and computer use tools round trip through 
     );
   }
 });
+
+Deno.test("gemini: a tool_choice naming a server tool Gemini cannot run leaves the model free to answer", async () => {
+  await using t = await setup();
+  for (const stream of [false, true]) {
+    const ask = {
+      model: "claude-sonnet-test",
+      max_tokens: 1000,
+      messages: [{ role: "user" as const, content: "Fetch https://example.com" }],
+      tools: [{ type: "web_fetch_20250910" as const, name: "web_fetch" as const }, ...tools],
+      tool_choice: { type: "tool" as const, name: "web_fetch" },
+    };
+    const answer = stream
+      ? await t.client.messages.stream(ask).finalMessage()
+      : await t.client.messages.create(ask);
+    assert.deepEqual(answer.content.map((b) => b.type), ["text"], "not a forced get_weather");
+    const system = t.fake.requests.at(-1)!.body.systemInstruction.parts[0].text;
+    assert.match(system, /not available[^\n]*: web_fetch\./);
+  }
+});

@@ -1468,3 +1468,22 @@ Deno.test("openai: Anthropic's memory and computer use tools round trip through 
     );
   }
 });
+
+Deno.test("openai: a tool_choice naming a server tool the upstream cannot run leaves the model free to answer", async () => {
+  await using t = await setup();
+  for (const stream of [false, true]) {
+    const ask = {
+      model: "claude-sonnet-test",
+      max_tokens: 1000,
+      messages: [{ role: "user" as const, content: "Fetch https://example.com" }],
+      tools: [{ type: "web_fetch_20250910" as const, name: "web_fetch" as const }, weatherTool],
+      tool_choice: { type: "tool" as const, name: "web_fetch" },
+    };
+    const answer = stream
+      ? await t.client.messages.stream(ask).finalMessage()
+      : await t.client.messages.create(ask);
+    assert.deepEqual(answer.content.map((b) => b.type), ["text"]);
+    const sent = t.fake.requests.at(-1)!.body;
+    assert.match(sent.messages[0].content, /not available[^\n]*: web_fetch\./);
+  }
+});

@@ -22,6 +22,17 @@ Deno.test("tool_choice maps to functionCallingConfig", () => {
     functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["Bash"] },
   });
   assert.equal(mode(undefined), undefined);
+  const withFetch = [...tools, { type: "web_fetch_20250910", name: "web_fetch" }];
+  const fetch = build({
+    tools: withFetch,
+    tool_choice: { type: "tool", name: "web_fetch" } as Any,
+    messages: msg,
+  });
+  assert.deepEqual(
+    fetch.toolConfig,
+    { functionCallingConfig: { mode: "AUTO" } },
+    "Bash not forced",
+  );
   const server = build({
     tools: [{ type: "web_search_20250305", name: "web_search" }],
     tool_choice: { type: "any" },

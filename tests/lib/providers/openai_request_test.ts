@@ -52,6 +52,7 @@ Deno.test("request: tools, tool names, tool_choice and parallel calls", () => {
     function: { name: openaiToolName(LONG_TOOL) },
   });
   assert.equal("parallel_tool_calls" in choose({ type: "auto" }), false);
+  assert.equal(choose({ type: "tool", name: "web_search" }).tool_choice, "auto", "not a function");
   // No sendable tools: neither tools nor tool_choice nor parallel_tool_calls may be sent.
   const none = build(request({
     tools: [tools[3]],
