@@ -19,7 +19,12 @@ const common = {
   system: z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string() }))], {
     message: "system must be a string or an array of text blocks",
   }).optional(),
-  tools: z.array(z.looseObject({ name: z.string() })).optional(),
+  tools: z.array(
+    z.looseObject({ name: z.string().optional(), type: z.string().optional() }).refine(
+      namedOrToolset,
+      "each tool needs a name (a toolset, its type)",
+    ),
+  ).optional(),
   tool_choice: z.looseObject({ type: z.enum(["auto", "any", "tool", "none"]) }).optional(),
   thinking: z.looseObject({ type: z.string() }).optional(),
 };
@@ -35,6 +40,11 @@ export const MessagesRequestSchema = z.looseObject({
 });
 
 export const CountTokensRequestSchema = z.looseObject(common);
+
+/** Toolsets (`mcp_toolset`, `computer_toolset_…`) stand for many tools and carry no name. */
+function namedOrToolset(t: { name?: unknown; type?: unknown }): boolean {
+  return typeof t.name === "string" || (typeof t.type === "string" && t.type.includes("toolset"));
+}
 
 const ROLES = new Set(["user", "assistant", "system"]);
 const TOOL_CHOICES = new Set(["auto", "any", "tool", "none"]);
@@ -70,7 +80,7 @@ export function plainlyValid(body: Record<string, unknown>, withMaxTokens: boole
   }
   if (body.tools !== undefined) {
     if (!Array.isArray(body.tools)) return false;
-    for (const t of body.tools) if (!isObject(t) || typeof t.name !== "string") return false;
+    for (const t of body.tools) if (!isObject(t) || !namedOrToolset(t)) return false;
   }
   const choice = body.tool_choice;
   if (choice !== undefined && !(isObject(choice) && TOOL_CHOICES.has(choice.type as string))) {

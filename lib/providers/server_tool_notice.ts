@@ -7,11 +7,14 @@
  * (handled on its own) and for anything that is no Anthropic tool with a type.
  */
 export function unrunnableToolName(tool: unknown): string | undefined {
-  const t = tool as { type?: unknown; name?: unknown } | null;
+  const t = tool as { type?: unknown; name?: unknown; mcp_server_name?: unknown } | null;
   if (typeof t?.type !== "string" || t.type === "custom" || t.type.startsWith("web_search_")) {
     return undefined;
   }
-  return typeof t.name === "string" && t.name ? t.name : t.type;
+  if (typeof t.name === "string" && t.name) return t.name;
+  // Anthropic's MCP connector runs a server's tools, named only by the server.
+  if (typeof t.mcp_server_name === "string") return `the tools of MCP server ${t.mcp_server_name}`;
+  return t.type;
 }
 
 /** Added to the system prompt when the request offers server tools the upstream cannot run. */

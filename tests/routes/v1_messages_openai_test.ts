@@ -1487,3 +1487,19 @@ Deno.test("openai: a tool_choice naming a server tool the upstream cannot run le
     assert.match(sent.messages[0].content, /not available[^\n]*: web_fetch\./);
   }
 });
+
+Deno.test("openai: an MCP toolset, which Anthropic's MCP connector runs, is named to the model as unavailable instead of refused", async () => {
+  await using t = await setup();
+  const answer = await t.client.beta.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 1000,
+    messages: [{ role: "user", content: "List my open tickets" }],
+    mcp_servers: [{ type: "url", url: "https://mcp.example.com/sse", name: "tickets" }],
+    tools: [{ type: "mcp_toolset", mcp_server_name: "tickets" }, weatherTool],
+    betas: ["mcp-client-2025-11-20"],
+  });
+  assert.deepEqual(answer.content.map((b) => b.type), ["text"]);
+  const sent = t.fake.requests[0].body;
+  assert.deepEqual(sent.tools.map((f: any) => f.function.name), ["get_weather"]);
+  assert.match(sent.messages[0].content, /not available[^\n]*: the tools of MCP server tickets\./);
+});

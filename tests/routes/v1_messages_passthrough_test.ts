@@ -661,3 +661,21 @@ Deno.test("passthrough: a thinking refusal that stays is the client's 400 after 
   assert.match((await res.json()).error.message, /Invalid `signature`/);
   assert.equal(t.fake.requests.length, 2);
 });
+
+Deno.test("passthrough: an MCP toolset for Anthropic's MCP connector (a tool without a name) reaches the upstream", async () => {
+  await using t = await setup();
+  const ask = {
+    model: "test-sonnet-model",
+    max_tokens: 100,
+    messages: [{ role: "user" as const, content: "List my open tickets" }],
+    mcp_servers: [{ type: "url" as const, url: "https://mcp.example.com/sse", name: "tickets" }],
+    tools: [{ type: "mcp_toolset" as const, mcp_server_name: "tickets" }],
+    betas: ["mcp-client-2025-11-20"],
+  };
+  const msg = await t.client.beta.messages.create(ask);
+  assert.equal(msg.content[0].type, "text");
+  const { max_tokens: _max, ...question } = ask;
+  const count = await t.client.beta.messages.countTokens(question);
+  assert.ok(count.input_tokens > 0);
+  assert.deepEqual(t.fake.requests[0].body.tools, ask.tools);
+});

@@ -14,6 +14,10 @@ Deno.test("server tool notice: names the server tools but web search, which has 
   assert.equal(unrunnableToolName({ type: "custom", name: "x" }), undefined);
   assert.equal(unrunnableToolName({ name: "x" }), undefined);
   assert.equal(unrunnableToolName(null), undefined);
+  assert.equal(
+    unrunnableToolName({ type: "mcp_toolset", mcp_server_name: "tickets" }),
+    "the tools of MCP server tickets",
+  );
   const notice = serverToolsNotice(["web_fetch", "code_execution"]);
   assert.match(notice, /not available with this upstream model: web_fetch, code_execution\./);
   assert.match(notice, /Do not claim to have used them/);
