@@ -29,6 +29,10 @@ function systemText(body: MessagesRequest): string {
   return pieces.join("\n\n");
 }
 
+function withNotice(system: string, notice: string): string {
+  return system ? `${system}\n\n${notice}` : notice;
+}
+
 interface GeminiBody {
   contents: Content[];
   systemInstruction?: { parts: Part[] };
@@ -48,11 +52,13 @@ export function buildBody(
     contents: buildContents(body, { fp: fingerprint(ctx), jsonPaths: state.jsonPaths }),
   };
   if (!out.contents.length) throw nothingToSend();
-  const system = [
-    systemText(body),
-    !state.webSearch && wantsWebSearch(body.tools) ? WEB_SEARCH_UNAVAILABLE : "",
-    declared.unrunnable.length ? serverToolsNotice(declared.unrunnable) : "",
-  ].filter(Boolean).join("\n\n");
+  let system = systemText(body);
+  if (!state.webSearch && wantsWebSearch(body.tools)) {
+    system = withNotice(system, WEB_SEARCH_UNAVAILABLE);
+  }
+  if (declared.unrunnable.length) {
+    system = withNotice(system, serverToolsNotice(declared.unrunnable));
+  }
   if (system) out.systemInstruction = { parts: [{ text: system }] };
   if (declared.tools) out.tools = declared.tools;
   if (declared.toolConfig) out.toolConfig = declared.toolConfig;
