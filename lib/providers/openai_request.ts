@@ -159,15 +159,16 @@ function webSearchOptions(tools: unknown): Json {
 
 /**
  * Anthropic's `tool_choice` as OpenAI's `tool_choice` and `parallel_tool_calls`. A named tool that
- * is not among the functions (a server tool) cannot be forced, and servers refuse the name.
+ * is not among the functions `offered` (upstream name → client name), a server tool, cannot be
+ * forced, and servers refuse the name.
  */
-function setToolChoice(upstream: Json, choice: Json, offered: (name: string) => boolean): void {
+function setToolChoice(upstream: Json, choice: Json, offered: Map<string, string>): void {
   if (choice?.type === "auto") upstream.tool_choice = "auto";
   else if (choice?.type === "any") upstream.tool_choice = "required";
   else if (choice?.type === "none") upstream.tool_choice = "none";
   else if (choice?.type === "tool" && typeof choice.name === "string") {
     const name = openaiToolName(choice.name);
-    upstream.tool_choice = offered(name) ? { type: "function", function: { name } } : "auto";
+    upstream.tool_choice = offered.has(name) ? { type: "function", function: { name } } : "auto";
   }
   if (choice?.disable_parallel_tool_use === true && choice.type !== "none") {
     upstream.parallel_tool_calls = false;
@@ -224,11 +225,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   if (state.webSearch) upstream.web_search_options = webSearchOptions(body.tools);
   if (tools.length) upstream.tools = tools;
   if (upstream.tools || shared?.count) {
-    setToolChoice(
-      upstream,
-      body.tool_choice,
-      (name) => shared ? shared.names.has(name) : tools.some((t) => t.function.name === name),
-    );
+    setToolChoice(upstream, body.tool_choice, names);
   }
   if (typeof body.max_tokens === "number") setMaxTokens(upstream, body.max_tokens, ctx, kind);
   // OpenAI's reasoning and search models refuse sampling settings and stop sequences outright.
