@@ -162,29 +162,33 @@ function computer(tool: Obj, name: string, version: 2024 | 2025 | 2026): ClientT
   };
 }
 
-/** The client tool a typed tool stands for; undefined for server tools and unknown types. */
+/** Versioned types: the tool's kind, then the date of its version (`text_editor_20250728`). */
+const VERSIONED = /^([a-z_]+)_(\d{8})$/;
+
+/**
+ * The client tool a typed tool stands for; undefined for server tools and unknown types. A later
+ * version of a known kind reads as the latest one known.
+ */
 export function clientToolSpec(tool: unknown): ClientToolSpec | undefined {
   if (!isObject(tool) || typeof tool.type !== "string") return undefined;
+  const [, kind, date] = VERSIONED.exec(tool.type) ?? [];
   const named = (fallback: string) =>
     typeof tool.name === "string" && tool.name ? tool.name : fallback;
-  switch (tool.type) {
-    case "bash_20241022":
-    case "bash_20250124":
+  switch (kind) {
+    case "bash":
       return bash(named("bash"));
-    case "text_editor_20241022":
-    case "text_editor_20250124":
-      return textEditor(named("str_replace_editor"), true);
-    case "text_editor_20250429":
-    case "text_editor_20250728":
-      return textEditor(named("str_replace_based_edit_tool"), false);
-    case "memory_20250818":
+    case "text_editor":
+      return date < "20250429"
+        ? textEditor(named("str_replace_editor"), true)
+        : textEditor(named("str_replace_based_edit_tool"), false);
+    case "memory":
       return memory(named("memory"));
-    case "computer_20241022":
-      return computer(tool, named("computer"), 2024);
-    case "computer_20250124":
-      return computer(tool, named("computer"), 2025);
-    case "computer_20251124":
-      return computer(tool, named("computer"), 2026);
+    case "computer":
+      return computer(
+        tool,
+        named("computer"),
+        date < "20250124" ? 2024 : date < "20251124" ? 2025 : 2026,
+      );
     default:
       return undefined;
   }

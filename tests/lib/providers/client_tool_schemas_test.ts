@@ -79,11 +79,24 @@ Deno.test("client tools: server tools, custom tools and unknown types have no cl
       { type: "code_execution_20250825", name: "code_execution" },
       { type: "custom", name: "x", input_schema: { type: "object" } },
       { name: "x", input_schema: { type: "object" } },
-      { type: "bash_20990101", name: "bash" },
+      { type: "teleport_20250101", name: "teleport" },
+      { type: "bash_latest", name: "bash" },
       null,
       "bash_20250124",
     ]
   ) {
     assert.equal(clientToolSpec(tool), undefined, JSON.stringify(tool));
   }
+});
+
+Deno.test("client tools: a version newer than those known reads as the latest of its kind", () => {
+  assert.equal(clientToolSpec({ type: "bash_20990101", name: "bash" })?.name, "bash");
+  const editor = clientToolSpec({ type: "text_editor_20990101", name: "edit" });
+  assert.equal(editor?.name, "edit");
+  assert.deepEqual(
+    (editor?.input_schema.properties as { command: { enum: string[] } }).command.enum,
+    ["view", "create", "str_replace", "insert"],
+  );
+  const computer = clientToolSpec({ type: "computer_20990101", name: "computer" });
+  assert.ok(JSON.stringify(computer?.input_schema).includes("scroll_direction"));
 });
