@@ -20,6 +20,7 @@ import {
 } from "../fakes/gemini_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
+import { toolRoundTrip } from "../helpers/tool_round_trip.ts";
 import { ACCESS_KEY, type TestServer } from "../helpers/server.ts";
 import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
 
@@ -652,35 +653,9 @@ async function clientToolRoundTrip(
   name: string,
   input: Record<string, unknown>,
   stream: boolean,
-  api: any = t.client.messages,
+  api: Parameters<typeof toolRoundTrip>[0] = t.client.messages,
 ) {
-  const ask = {
-    model: "claude-sonnet-test",
-    max_tokens: 200,
-    tools,
-    messages: [{
-      role: "user" as const,
-      content: `use tool ${name} with ${JSON.stringify(input)}`,
-    }],
-  };
-  const first = stream ? await api.stream(ask).finalMessage() : await api.create(ask);
-  assert.equal(first.stop_reason, "tool_use", JSON.stringify(first.content));
-  const call = first.content.find((b: any) => b.type === "tool_use") as Anthropic.ToolUseBlock;
-  assert.equal(call.name, name);
-  assert.deepEqual(call.input, input);
-  const next = {
-    ...ask,
-    messages: [
-      ...ask.messages,
-      { role: "assistant" as const, content: first.content },
-      {
-        role: "user" as const,
-        content: [{ type: "tool_result" as const, tool_use_id: call.id, content: "done: 42" }],
-      },
-    ],
-  };
-  const second = stream ? await api.stream(next).finalMessage() : await api.create(next);
-  assert.match((second.content[0] as Anthropic.TextBlock).text, /done: 42/);
+  await toolRoundTrip(api, tools, name, input, stream);
   const sent = t.fake.requests.at(-1)!.body;
   assert.equal(sent.contents[1].parts.at(-1).functionCall.name, name);
   assert.equal(sent.contents[2].parts[0].functionResponse.name, name);
