@@ -51,6 +51,8 @@ export interface CliIo {
   dotEnvPath?: string | null;
   /** For tests: how the local store is opened (KV_PATH by default). */
   openKv?: (config: Config) => Promise<Deno.Kv>;
+  /** Standard input, read whole (keys given as `-`). */
+  stdin?: () => Promise<string>;
 }
 
 const USAGE = `Usage: deno task config [--url http://host:port] <command>
@@ -60,7 +62,8 @@ Commands:
   add <name> <baseUrl> <serviceType> add an upstream (${providerKinds().join(", ")})
   remove <upstream>                  delete an upstream and its keys
   use <upstream>                     make an upstream the current one
-  key <upstream> add <key...>        add keys (duplicates are skipped)
+  key <upstream> add <key...>        add keys (duplicates are skipped); "-" reads them from
+                                     standard input, one per line, out of the shell's history
   key <upstream> list                the upstream's keys, masked, with their state
   key <upstream> remove <key>        delete a key (the key, its index or its id)
   balance <strategy>                 ${STRATEGIES.join(", ")}
@@ -130,7 +133,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     backend = url
       ? remoteBackend(url, vars.ADMIN_PASSWORD)
       : await localBackend(vars, io.openKv ?? openKv);
-    await run(params, backend, out, raw, err);
+    await run(params, backend, out, raw, err, io.stdin ?? readStdin);
     return 0;
   } catch (e) {
     // `| head` took what it wanted; the command itself had done its work.
@@ -168,7 +171,12 @@ type Command = (
   out: (line?: string) => void,
   raw: (text: string) => void,
   warn: (line: string) => void,
+  stdin: () => Promise<string>,
 ) => Promise<void>;
+
+async function readStdin(): Promise<string> {
+  return await new Response(Deno.stdin.readable).text();
+}
 
 function arity(params: string[], n: number, usage: string): void {
   if (params.length !== n) throw new UsageError(`Usage: deno task config ${usage}`);
@@ -253,7 +261,7 @@ const COMMANDS: Record<string, Command> = {
     raw(exportConfig(doc));
   },
 
-  async key(params, b, out) {
+  async key(params, b, out, _raw, _warn, stdin) {
     const [ref, action, ...rest] = params;
     if (!ref || !action) {
       throw new UsageError("Usage: deno task config key <upstream> add|list|remove ...");
@@ -262,7 +270,7 @@ const COMMANDS: Record<string, Command> = {
     if (!run) {
       throw new UsageError(`Unknown key action "${asTyped(action)}": use add, list or remove.`);
     }
-    await run(ref, rest, b, out);
+    await run(ref, rest, b, out, stdin);
   },
 };
 
@@ -272,13 +280,19 @@ type KeyAction = (
   params: string[],
   b: Backend,
   out: (line?: string) => void,
+  stdin: () => Promise<string>,
 ) => Promise<void>;
 
 const KEY_ACTIONS: Record<string, KeyAction> = {
-  async add(ref, keys, b, out) {
-    if (keys.length === 0) {
-      throw new UsageError("Usage: deno task config key <upstream> add <key...>");
+  async add(ref, given, b, out, stdin) {
+    if (given.length === 0) {
+      throw new UsageError("Usage: deno task config key <upstream> add <key...|->");
     }
+    // Typed keys stay in the shell's history and in what `deno task` echoes; piped ones do not.
+    const keys = given.length === 1 && given[0] === "-"
+      ? (await stdin()).split(/\r?\n/).map((line) => line.trim()).filter(Boolean)
+      : given;
+    if (keys.length === 0) throw new UsageError("No key on standard input (one per line).");
     const r = await addKeys(b.target, ref, keys);
     const skipped = r.duplicates ? ` (skipped ${r.duplicates} duplicate(s))` : "";
     out(`Added ${r.added} key(s) to ${r.upstream}${skipped}.`);

@@ -238,6 +238,35 @@ Deno.test("CLI on the local store: every command, errors and masking", async () 
   });
 });
 
+Deno.test("CLI key add -: keys read from standard input, one per line, never said back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cli_stdin_" });
+  const kvPath = `${dir}/proxy.kv`;
+  try {
+    const cli = (stdin: string, ...args: string[]) => {
+      let out = "";
+      let err = "";
+      return runCli(args, {
+        stdout: (t) => out += t,
+        stderr: (t) => err += t,
+        env: { LOG_LEVEL: "error", KV_PATH: kvPath },
+        dotEnvPath: null,
+        stdin: () => Promise.resolve(stdin),
+      }).then((code) => ({ code, out, err }));
+    };
+    ok(await cli("", "add", "main", "https://api.openai.com", "openai"));
+    const added = await cli(`${KEY_A}\r\n\n  ${KEY_B}  \n`, "key", "main", "add", "-");
+    assert.equal(added.code, 0, added.err);
+    assert.match(added.out, /Added 2 key\(s\) to main/);
+    assert.equal(added.out.includes(KEY_A) || added.out.includes(KEY_B), false, added.out);
+    assert.deepEqual((await readStore(kvPath)).upstream[0].apiKeys, [KEY_A, KEY_B]);
+    const none = await cli("\n \n", "key", "main", "add", "-");
+    assert.equal(none.code, 2);
+    assert.match(none.err, /No key on standard input/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("CLI import: a file that repeats a key imports, one copy kept, with a note on stderr", async () => {
   await withLocal(async (cli, kvPath) => {
     const file = kvPath.replace(/store\/proxy\.kv$/, "config.json");
@@ -375,6 +404,20 @@ Deno.test("`deno task config` runs lib/cli.ts as a program, with its exit code",
     assert.equal(added.code, 0, new TextDecoder().decode(added.stderr));
     const shown = await run("show");
     assert.match(new TextDecoder().decode(shown.stdout), /\[0\] main {2}\(current\)/);
+    const piped = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "lib/cli.ts", "key", "main", "add", "-"],
+      env: { KV_PATH: `${dir}/proxy.kv`, NO_COLOR: "1" },
+      cwd: new URL("../../", import.meta.url).pathname,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = piped.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(`${KEY_C}\n`));
+    await writer.close();
+    const fromStdin = await piped.output();
+    assert.equal(fromStdin.code, 0, new TextDecoder().decode(fromStdin.stderr));
+    assert.match(new TextDecoder().decode(fromStdin.stdout), /Added 1 key\(s\) to main/);
     const bad = await run("balance", "sideways");
     assert.equal(bad.code, 1);
     assert.match(new TextDecoder().decode(bad.stderr), /Unknown strategy "sideways"/);
