@@ -7,6 +7,7 @@ import { type Block, blocksOf, mediaParts, type Part, textParts } from "./gemini
 import { encodeJsonPaths, type JsonPath } from "./gemini_schema.ts";
 import { type Carry, parseToolId, readCarry, SKIP_SIGNATURE } from "./gemini_thought_signatures.ts";
 import { geminiFunctionName } from "./gemini_tool_declarations.ts";
+import { serverToolText } from "./server_tool_history.ts";
 
 type Obj = Record<string, unknown>;
 export interface Content {
@@ -63,6 +64,7 @@ interface HistoryOptions {
 function modelTurn(blocks: Block[], opts: HistoryOptions): Turn {
   const turn: Turn = { role: "model", parts: [], calls: [], results: [], extras: [] };
   const carry: Carry = {};
+  let notes: Set<Part> | undefined;
   for (const b of blocks) {
     if (b.type !== "thinking") continue;
     const c = readCarry(b.signature);
@@ -89,12 +91,19 @@ function modelTurn(blocks: Block[], opts: HistoryOptions): Turn {
       turn.parts.push(part);
       turn.calls.push(call);
     } else if (b.type === "image" || b.type === "document") turn.parts.push(...mediaParts(b));
+    else if (b.type !== "thinking" && b.type !== "redacted_thinking") {
+      // What a server tool found stays in its place among the parts: there is no call to replay.
+      const told = textParts(serverToolText(b));
+      if (told.length) (notes ??= new Set()).add(told[0]);
+      turn.parts.push(...told);
+    }
   }
   if (carry.t) {
-    // A text part's signature goes back on the last text part; never on a call, where it is wrong.
+    // A text part's signature goes back on the last text part Gemini wrote (not on a note of a
+    // search told after it); never on a call, where it is wrong.
     for (let i = turn.parts.length - 1; i >= 0; i--) {
       const p = turn.parts[i];
-      if (typeof p.text === "string") {
+      if (typeof p.text === "string" && !notes?.has(p)) {
         if (!p.thoughtSignature) p.thoughtSignature = carry.t;
         break;
       }
@@ -124,8 +133,8 @@ function userTurn(blocks: Block[]): Turn {
       turn.extras.push(...extras);
     } else if (b.type === "image" || b.type === "document") turn.parts.push(...mediaParts(b));
     else if (b.type !== "thinking" && b.type !== "redacted_thinking") {
-      // Server-tool results and the like: their text is all Gemini could use.
-      turn.parts.push(...textParts(b.type === "search_result" ? searchResultText(b) : b.text));
+      // Search results, server-tool results and the like: their text is all Gemini could use.
+      turn.parts.push(...textParts(serverToolText(b) ?? b.text));
     }
   }
   return turn;

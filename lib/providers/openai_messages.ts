@@ -1,15 +1,11 @@
 // An Anthropic conversation as Chat Completions messages, in the order and roles strict servers
 // and chat templates accept.
-import {
-  type ContentBlock,
-  type Message,
-  type MessagesRequest,
-  searchResultText,
-} from "../anthropic.ts";
+import type { ContentBlock, Message, MessagesRequest } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
 import { withoutBillingLine } from "./billing_line.ts";
 import { mistralToolCallId, openaiToolName, toolCallId } from "./openai_names.ts";
 import type { Kind } from "./openai_server.ts";
+import { serverToolText } from "./server_tool_history.ts";
 
 const NOTE_OPEN = "<system-reminder>\n";
 const NOTE_CLOSE = "\n</system-reminder>";
@@ -59,9 +55,6 @@ function pushParts(block: Json, parts: Part[], kind: Kind): void {
     case "image":
       part = imagePart(block.source);
       break;
-    case "search_result":
-      part = textPart(searchResultText(block));
-      break;
     case "document": {
       const src = block.source ?? {};
       const title = typeof block.title === "string" && block.title ? block.title : "";
@@ -96,6 +89,10 @@ function pushParts(block: Json, parts: Part[], kind: Kind): void {
         part = textPart(flat("[document", title ? ` "${title}"` : "", ": ", src.url, "]"));
       }
       break;
+    }
+    default: {
+      const text = block ? serverToolText(block) : undefined;
+      if (text) part = textPart(text);
     }
   }
   if (part) parts.push(part);
@@ -261,6 +258,10 @@ function assistantMessage(
     } else if (b?.type === "thinking") {
       thought = true;
       if (typeof b.thinking === "string") reasoning.push(b.thinking);
+    } else if (b) {
+      // What a server tool found stays with the turn, in its place: there is no call to replay.
+      const text = serverToolText(b);
+      if (text) texts.push(text);
     }
   }
   if (!texts.length && !calls.length) return undefined;

@@ -22,6 +22,12 @@ import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtur
 import { proxyTo } from "../helpers/proxy_to.ts";
 import { toolRoundTrip } from "../helpers/tool_round_trip.ts";
 import { ACCESS_KEY, type TestServer } from "../helpers/server.ts";
+import {
+  assertSaysInOrder,
+  CLIENT_CALL_ID,
+  SERVER_TOOL_TURN,
+  SERVER_TOOL_TURN_SAYS,
+} from "../helpers/server_tool_history.ts";
 import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
 
 const KEYS = ["AIzaFakeGeminiKeyNumberOne000000000000", "AIzaFakeGeminiKeyNumberTwo000000000000"];
@@ -763,4 +769,65 @@ Deno.test("gemini: a tool_choice naming a server tool Gemini cannot run leaves t
     const system = t.fake.requests.at(-1)!.body.systemInstruction.parts[0].text;
     assert.match(system, /not available[^\n]*: web_fetch\./);
   }
+});
+
+Deno.test("gemini: what an earlier turn's Google Search found reaches the model with the next question", async () => {
+  await using t = await setup();
+  const question = "Perform a web search for the query: euro 2024";
+  for (const stream of [false, true]) {
+    const ask = {
+      model: "claude-haiku-test",
+      max_tokens: 1000,
+      messages: [{ role: "user" as const, content: question }],
+      tools: [{ type: "web_search_20250305" as const, name: "web_search" as const }],
+    };
+    const first = stream
+      ? await t.client.messages.stream(ask).finalMessage()
+      : await t.client.messages.create(ask);
+    assert.ok(first.content.some((b) => b.type === "web_search_tool_result"));
+    const { tools: _tools, ...withoutTools } = ask;
+    const next = await t.client.messages.create({
+      ...withoutTools,
+      messages: [
+        ...ask.messages,
+        { role: "assistant", content: first.content },
+        { role: "user", content: "Which page did you find first?" },
+      ],
+    });
+    assert.equal(next.stop_reason, "end_turn");
+    const contents = t.fake.requests.at(-1)!.body.contents;
+    assert.deepEqual(contents.map((c: any) => c.role), ["user", "model", "user"]);
+    const said = contents[1].parts.map((p: any) => p.text).join("\n");
+    assert.match(said, /Searched the web for "euro 2024"/);
+    assert.match(said, /example1\.com — https:\/\/vertexaisearch\.cloud\.google\.com\/[^\n]*fake1/);
+    assert.match(said, /example2\.com — https:\/\/vertexaisearch/);
+    assert.match(said, /Two pages answer this\. They agree\./);
+  }
+});
+
+Deno.test("gemini: an Anthropic upstream's server tools in the history (search, fetch, code, tool search) reach the model as text in their place, and the client's call keeps its response", async () => {
+  await using t = await setup({ thinkingModel: true });
+  const answer = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 200,
+    tools,
+    messages: [
+      { role: "user", content: "When did Deno 2 come out? And the weather in Paris?" },
+      { role: "assistant", content: SERVER_TOOL_TURN },
+      {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: CLIENT_CALL_ID, content: "18C" }],
+      },
+    ],
+  });
+  assert.match((answer.content[0] as Anthropic.TextBlock).text, /Tool result received/);
+  const contents = t.fake.requests.at(-1)!.body.contents;
+  assert.deepEqual(contents.map((c: any) => c.role), ["user", "model", "user"]);
+  const parts = contents[1].parts;
+  assert.ok(parts.slice(0, -1).every((p: any) => typeof p.text === "string" && p.text));
+  assertSaysInOrder(parts.map((p: any) => p.text ?? "").join("\n"), SERVER_TOOL_TURN_SAYS);
+  assert.equal(parts.at(-1).functionCall.name, "get_weather");
+  assert.deepEqual(contents[2].parts, [
+    { functionResponse: { name: "get_weather", response: { output: "18C" } } },
+  ]);
 });

@@ -17,6 +17,12 @@ import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtur
 import { proxyTo } from "../helpers/proxy_to.ts";
 import { toolRoundTrip } from "../helpers/tool_round_trip.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
+import {
+  assertSaysInOrder,
+  CLIENT_CALL_ID,
+  SERVER_TOOL_TURN,
+  SERVER_TOOL_TURN_SAYS,
+} from "../helpers/server_tool_history.ts";
 import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
 
 const KEYS = ["sk-openai-test-key-aaaa", "sk-openai-test-key-bbbb"];
@@ -1477,4 +1483,73 @@ Deno.test("openai: an MCP toolset, which Anthropic's MCP connector runs, is name
   const sent = t.fake.requests[0].body;
   assert.deepEqual(sent.tools.map((f: any) => f.function.name), ["get_weather"]);
   assert.match(sent.messages[0].content, /not available[^\n]*: the tools of MCP server tickets\./);
+});
+
+Deno.test("openai: what an earlier turn's web search found reaches the model with the next question", async () => {
+  const fake = await startFakeOpenAI();
+  await using t = await proxyTo(fake, {
+    name: "oai",
+    baseUrl: `${fake.url}/v1`,
+    serviceType: "openai",
+    apiKeys: KEYS,
+    models: { web_search: "gpt-4o-mini-search-preview", default: "gpt-4o" },
+  });
+  const question = "Perform a web search for the query: euro 2024";
+  for (const stream of [false, true]) {
+    const ask = {
+      model: "claude-sonnet-test",
+      max_tokens: 1000,
+      messages: [{ role: "user" as const, content: question }],
+      tools: [{ type: "web_search_20250305" as const, name: "web_search" as const }],
+    };
+    const first = stream
+      ? await t.client.messages.stream(ask).finalMessage()
+      : await t.client.messages.create(ask);
+    assert.ok(first.content.some((b) => b.type === "web_search_tool_result"));
+    const { tools: _tools, ...withoutTools } = ask;
+    const next = await t.client.messages.create({
+      ...withoutTools,
+      messages: [
+        ...ask.messages,
+        { role: "assistant", content: first.content },
+        { role: "user", content: "Which page did you find first?" },
+      ],
+    });
+    assert.equal(next.stop_reason, "end_turn");
+    const sent = fake.requests.at(-1)!.body.messages;
+    assert.deepEqual(sent.map((m: any) => m.role), ["user", "assistant", "user"]);
+    const said = sent[1].content as string;
+    assert.match(said, /Searched the web for "[^"]*euro 2024"/);
+    assert.match(said, /Example page 1 — https:\/\/example1\.com\/answer\?utm_source=openai/);
+    assert.match(said, /Example page 2 — https:\/\/example2\.com\/answer/);
+    assert.match(said, /Two pages answer this\./);
+  }
+});
+
+Deno.test("openai: an Anthropic upstream's server tools in the history (search, fetch, code, tool search) reach the model as text in their place, and the client's call keeps its result", async () => {
+  for (const mistral of [false, true]) {
+    await using t = mistral
+      ? await setupCompat({ strictTemplate: true, mistral: true }, "devstral-small-2507")
+      : await setup();
+    const answer = await t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 200,
+      tools: [weatherTool],
+      messages: [
+        { role: "user", content: "When did Deno 2 come out? And the weather in Paris?" },
+        { role: "assistant", content: SERVER_TOOL_TURN },
+        {
+          role: "user",
+          content: [{ type: "tool_result", tool_use_id: CLIENT_CALL_ID, content: "18C" }],
+        },
+      ],
+    });
+    assert.match((answer.content[0] as Anthropic.TextBlock).text, /Tool result received: 18C/);
+    const sent = t.fake.requests.at(-1)!.body.messages;
+    assert.deepEqual(sent.map((m: any) => m.role), ["user", "assistant", "tool"]);
+    assertSaysInOrder(sent[1].content, SERVER_TOOL_TURN_SAYS);
+    assert.equal(sent[1].tool_calls.length, 1);
+    assert.equal(sent[1].tool_calls[0].function.name, "get_weather");
+    assert.equal(sent[2].tool_call_id, sent[1].tool_calls[0].id);
+  }
 });

@@ -1,8 +1,19 @@
 import assert from "node:assert/strict";
 import { HAVE_CLAUDE_CODE_FIXTURES } from "../../helpers/fixtures.ts";
-import { SKIP_SIGNATURE } from "../../../lib/providers/gemini_thought_signatures.ts";
+import {
+  fingerprint,
+  SIGNATURE_PREFIX,
+  SKIP_SIGNATURE,
+} from "../../../lib/providers/gemini_thought_signatures.ts";
 import { checkGeminiRequest } from "../../fakes/gemini_upstream.ts";
-import { type Any, assertConversation, build, claudeCode } from "../../helpers/gemini_calls.ts";
+import {
+  type Any,
+  assertConversation,
+  build,
+  claudeCode,
+  ctx,
+  SIGS,
+} from "../../helpers/gemini_calls.ts";
 
 Deno.test({
   name: "a tool result from another provider's history gets the skip signature",
@@ -138,4 +149,46 @@ Deno.test("history starting with the model, and calls at the very end, stay vali
   assertConversation(body);
   assert.equal(body.contents[0].role, "user");
   assert.equal(body.contents.at(-1).parts[0].functionResponse.name, "Bash");
+});
+
+Deno.test("a search after the answer's text is told as text, and the text's signature stays on the answer", () => {
+  const c = ctx();
+  const signed = `${SIGNATURE_PREFIX}${JSON.stringify({ f: fingerprint(c), t: SIGS.S2 })}`;
+  const body = build({
+    thinking: { type: "adaptive" },
+    messages: [
+      { role: "user", content: "euro 2024?" },
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "", signature: signed },
+          { type: "text", text: "Spain won." },
+          {
+            type: "server_tool_use",
+            id: "srvtoolu_1",
+            name: "web_search",
+            input: { query: "euro 2024" },
+          },
+          {
+            type: "web_search_tool_result",
+            tool_use_id: "srvtoolu_1",
+            content: [{
+              type: "web_search_result",
+              url: "https://uefa.test/euro2024",
+              title: "EURO 2024",
+              encrypted_content: "",
+              page_age: null,
+            }],
+          },
+        ],
+      },
+      { role: "user", content: "by how much?" },
+    ] as Any,
+  }, c);
+  assert.equal(checkGeminiRequest(body), undefined);
+  assert.deepEqual(body.contents[1].parts, [
+    { text: "Spain won.", thoughtSignature: SIGS.S2 },
+    { text: '[Searched the web for "euro 2024"]' },
+    { text: "[Web search results:\n- EURO 2024 — https://uefa.test/euro2024]" },
+  ]);
 });
