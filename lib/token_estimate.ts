@@ -1,6 +1,8 @@
 // A local token estimate for count_tokens and the first usage figure of a stream: about four
 // characters a token for text and JSON, a flat cost per image.
 import type { ContentBlock, MessagesRequest } from "./anthropic.ts";
+import { oncePerSharedTools, sharedTools } from "./parse_body.ts";
+import { clientToolSpec } from "./providers/client_tool_schemas.ts";
 
 const IMAGE_TOKENS = 1_600;
 
@@ -29,6 +31,24 @@ function blockChars(block: ContentBlock): number {
   }
 }
 
+/**
+ * The tools as a translated upstream is sent them: an Anthropic-defined client tool (bash, the
+ * text editor…) comes as a type and a name, and goes as a schema some hundred tokens long.
+ */
+function toolsChars(tools: readonly unknown[]): number {
+  let chars = JSON.stringify(tools).length;
+  for (const tool of tools) {
+    const type = (tool as { type?: unknown } | null)?.type;
+    if (typeof type !== "string" || type === "custom") continue;
+    const spec = clientToolSpec(tool);
+    if (spec) chars += JSON.stringify(spec).length - JSON.stringify(tool).length;
+  }
+  return chars;
+}
+
+// Claude Code sends the same tools with every count: their length is worked out once.
+const sharedToolsChars = oncePerSharedTools(toolsChars);
+
 export function estimateTokens(
   body: Pick<MessagesRequest, "system" | "messages" | "tools">,
 ): number {
@@ -44,7 +64,8 @@ export function estimateTokens(
     if (typeof m.content === "string") chars += m.content.length;
     else for (const b of m.content) chars += blockChars(b);
   }
-  if (body.tools?.length) chars += JSON.stringify(body.tools).length;
+  const tools = body.tools;
+  if (tools?.length) chars += sharedTools(tools) ? sharedToolsChars(tools) : toolsChars(tools);
   return Math.max(1, Math.ceil(chars / 4));
 }
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import type { MessagesRequest } from "../../lib/anthropic.ts";
+import { parseBody, sharedTools } from "../../lib/parse_body.ts";
+import { clientToolSpec } from "../../lib/providers/client_tool_schemas.ts";
 import { estimateTokens, firstInputEstimate } from "../../lib/token_estimate.ts";
 
 const IMAGE = {
@@ -40,5 +42,26 @@ Deno.test("first input estimate: an image counts as an image, not as its base64 
     const n = first(messages);
     assert.ok(n >= 1600 && n < 5000, `${n} tokens`);
     assert.equal(n, estimateTokens({ messages } as MessagesRequest));
+  }
+});
+
+Deno.test("estimate: a client tool counts as the schema sent for it, also among tools parsed once", () => {
+  const custom = Array.from({ length: 30 }, (_, i) => ({
+    name: `tool_${i}`,
+    description: "A tool of the client's own, described at some length.",
+    input_schema: { type: "object", properties: { path: { type: "string" } } },
+  }));
+  const editor = { type: "text_editor_20250728", name: "str_replace_based_edit_tool" };
+  const spec = JSON.stringify(clientToolSpec(editor)).length / 4;
+  const bodyOf = (tools: unknown[]) =>
+    JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }], tools });
+  const without = estimateTokens(JSON.parse(bodyOf(custom)));
+  const raw = bodyOf([...custom, editor]);
+  parseBody(raw);
+  const shared = parseBody(raw) as MessagesRequest;
+  assert.ok(sharedTools(shared.tools));
+  for (const body of [JSON.parse(raw), shared, shared]) {
+    const added = estimateTokens(body) - without;
+    assert.ok(added >= spec * 0.95 && added <= spec * 1.05, `${added} for ${spec}`);
   }
 });

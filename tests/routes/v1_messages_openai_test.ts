@@ -277,6 +277,27 @@ Deno.test("openai: countTokens gives a local estimate that counts system, messag
   assert.equal(t.fake.requests.length, 0);
 });
 
+Deno.test("openai: countTokens counts Anthropic's client tools (text editor, bash) by the schema the model is sent", async () => {
+  await using t = await setup();
+  const base = {
+    model: "claude-sonnet-test",
+    messages: [{ role: "user" as const, content: "Hello there" }],
+  };
+  const plain = await t.client.messages.countTokens(base);
+  for (
+    const tool of [
+      { type: "text_editor_20250728" as const, name: "str_replace_based_edit_tool" as const },
+      { type: "bash_20250124" as const, name: "bash" as const },
+    ]
+  ) {
+    const counted = await t.client.messages.countTokens({ ...base, tools: [tool] });
+    await t.client.messages.create({ ...base, max_tokens: 10, tools: [tool] });
+    const sent = JSON.stringify(t.fake.requests.at(-1)!.body.tools).length / 4;
+    const added = counted.input_tokens - plain.input_tokens;
+    assert.ok(added >= sent * 0.9 && added <= sent * 1.1, `${tool.name}: ${added} for ${sent}`);
+  }
+});
+
 Deno.test("openai: an upstream 400 comes back as a 400 invalid_request_error with its message", async () => {
   await using t = await setup();
   t.fake.enqueue({
