@@ -92,6 +92,25 @@ Deno.test("failures, encrypted output and PDFs say what happened instead of disa
       '[Used the text_editor_code_execution tool: {"command":"view","path":"/tmp/a.txt"}]',
     ],
     [
+      {
+        type: "mcp_tool_use",
+        id: "mcptoolu_1",
+        name: "list_tickets",
+        server_name: "tickets",
+        input: { state: "open" },
+      },
+      '[Called list_tickets on MCP server tickets: {"state":"open"}]',
+    ],
+    [
+      {
+        type: "mcp_tool_result",
+        tool_use_id: "mcptoolu_1",
+        is_error: true,
+        content: [{ type: "text", text: "401 from the server" }],
+      },
+      "[MCP tool error:\n401 from the server]",
+    ],
+    [
       { type: "container_upload", file_id: "file_01" },
       "[File file_01 uploaded to the code execution container]",
     ],
