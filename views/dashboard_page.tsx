@@ -48,11 +48,20 @@ export function DashboardPage(props: DashboardProps) {
           <span class="stat-label">Current upstream</span>
           <span class="stat-value">
             {props.current
-              ? <a href={upstreamPath(props.current.name)}>{props.current.name}</a>
+              ? (
+                <a href={upstreamPath(props.current.name)} title={props.current.name}>
+                  {props.current.name}
+                </a>
+              )
               : <a href="/admin/upstreams/new">none yet: add one</a>}
           </span>
           {props.current && (
-            <span class="stat-note">{props.current.serviceType} · {props.current.baseUrl}</span>
+            <span
+              class="stat-note"
+              title={`${props.current.serviceType} · ${props.current.baseUrl}`}
+            >
+              {props.current.serviceType} · {props.current.baseUrl}
+            </span>
           )}
         </div>
         <div class="stat">

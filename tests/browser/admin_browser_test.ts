@@ -239,3 +239,78 @@ Deno.test({
     assert.deepEqual(problems, [], "no script errors or blocked resources");
   },
 });
+
+/** How many lines an element's text takes. */
+function linesOf(page: Page, selector: string): Promise<number[]> {
+  return page.locator(selector).evaluateAll((els) =>
+    els.map((el) => {
+      const lh = parseFloat(el.ownerDocument.defaultView!.getComputedStyle(el).lineHeight);
+      return Math.round(el.getBoundingClientRect().height / lh);
+    })
+  );
+}
+
+Deno.test({
+  name: "admin layout on a laptop and a phone",
+  ignore: !hasChromium(),
+  async fn(t) {
+    const longUrl = "https://my-company-resource.openai.azure.com/openai/deployments/gpt-4o-prod";
+    const server = await startTestServer({
+      config: {
+        upstream: [
+          {
+            name: "openai-main",
+            baseUrl: longUrl,
+            serviceType: "openai",
+            apiKeys: ["sk-proj-aaaaaaaaaaaaaaaa1111", "sk-proj-bbbbbbbbbbbbbbbb2222"],
+            fallback: "gemini-main",
+          },
+          {
+            name: "gemini-main",
+            baseUrl: "https://generativelanguage.googleapis.com",
+            serviceType: "gemini",
+            apiKeys: ["AIzaSyDDDDDDDDDDDDDDDDDDDDDD3333"],
+          },
+          {
+            name: "local-vllm",
+            baseUrl: "http://127.0.0.1:9",
+            serviceType: "custom",
+            apiKeys: ["sk-local-0000000000000004"],
+          },
+        ],
+        currentUpstream: 0,
+        loadBalance: "round-robin",
+      },
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/admin/login`);
+      await page.getByLabel("Admin password").fill(ADMIN_PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+
+      await t.step("dashboard cards: short values on one line, a long URL cut", async () => {
+        for (const part of [".stat-label", ".stat-value", ".stat-note"]) {
+          assert.deepEqual(
+            (await linesOf(page, part)).filter((n) => n !== 1),
+            [],
+            `every ${part} on one line`,
+          );
+        }
+        const note = page.locator(".stat-note", { hasText: "openai ·" });
+        assert.equal(await note.getAttribute("title"), `openai · ${longUrl}`, "whole URL in title");
+        assert.ok(
+          await note.evaluate((el) => el.scrollWidth > el.clientWidth),
+          "the URL is cut, not wrapped",
+        );
+      });
+
+      await context.close();
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  },
+});
