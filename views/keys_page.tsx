@@ -48,7 +48,8 @@ export function KeyRow(props: KeyRowProps) {
           </div>
         )}
       </td>
-      <td class="actions">
+      {/* One cell per action, so each button sits in the same column on every row. */}
+      <td class="act">
         <ActionButton
           action={`${base}/test`}
           label="Test"
@@ -56,6 +57,8 @@ export function KeyRow(props: KeyRowProps) {
           csrf={props.csrf}
           htmxTarget={target}
         />
+      </td>
+      <td class="act">
         {k.state === "disabled"
           ? (
             <ActionButton
@@ -73,6 +76,8 @@ export function KeyRow(props: KeyRowProps) {
               htmxTarget={target}
             />
           )}
+      </td>
+      <td class="act">
         {k.state === "cooldown" && (
           <ActionButton
             action={`${base}/enable`}
@@ -82,6 +87,8 @@ export function KeyRow(props: KeyRowProps) {
             htmxTarget={target}
           />
         )}
+      </td>
+      <td class="act">
         <ActionButton
           action={`${base}/delete`}
           label="Delete"
@@ -193,7 +200,7 @@ export function KeysPage(props: KeysPageProps) {
                 <th scope="col">#</th>
                 <th scope="col">Key</th>
                 <th scope="col">State</th>
-                <th scope="col">
+                <th scope="col" colspan={4}>
                   <span class="visually-hidden">Actions</span>
                 </th>
               </tr>

@@ -47,7 +47,7 @@ export function UpstreamsPage(
                 <th scope="col">Kind</th>
                 <th scope="col">Base URL</th>
                 <th scope="col">Keys</th>
-                <th scope="col">
+                <th scope="col" colspan={6}>
                   <span class="visually-hidden">Actions</span>
                 </th>
               </tr>
@@ -64,13 +64,14 @@ export function UpstreamsPage(
                     {u.description && <div class="muted small">{u.description}</div>}
                     {u.fallback && <div class="muted small">falls back to {u.fallback}</div>}
                   </td>
-                  <td data-label="Kind">{u.serviceType}</td>
+                  <td data-label="Kind" class="nowrap">{u.serviceType}</td>
                   <td data-label="Base URL" class="url">{u.baseUrl}</td>
-                  <td data-label="Keys">
+                  <td data-label="Keys" class="nowrap">
                     <a href={upstreamPath(u.name, "/keys")}>{plural(u.keyCount, "key")}</a>
                     {u.disabledKeys > 0 && <div class="small bad">{u.disabledKeys} disabled</div>}
                   </td>
-                  <td class="actions">
+                  {/* One cell per action, so each button sits in the same column on every row. */}
+                  <td class="act">
                     {!u.current && (
                       <ActionButton
                         action={upstreamPath(u.name, "/use")}
@@ -79,26 +80,38 @@ export function UpstreamsPage(
                         version={props.version}
                       />
                     )}
-                    <ActionButton
-                      action={upstreamPath(u.name, "/move")}
-                      label="Up"
-                      title={`Move ${u.name} up`}
-                      csrf={csrf}
-                      version={props.version}
-                      fields={{ direction: "up" }}
-                      class={u.index === 0 ? "secondary hidden-action" : "secondary"}
-                    />
-                    <ActionButton
-                      action={upstreamPath(u.name, "/move")}
-                      label="Down"
-                      title={`Move ${u.name} down`}
-                      csrf={csrf}
-                      version={props.version}
-                      fields={{ direction: "down" }}
-                      class={u.index === last ? "secondary hidden-action" : "secondary"}
-                    />
+                  </td>
+                  <td class="act">
+                    {u.index > 0 && (
+                      <ActionButton
+                        action={upstreamPath(u.name, "/move")}
+                        label="Up"
+                        title={`Move ${u.name} up`}
+                        csrf={csrf}
+                        version={props.version}
+                        fields={{ direction: "up" }}
+                      />
+                    )}
+                  </td>
+                  <td class="act">
+                    {u.index < last && (
+                      <ActionButton
+                        action={upstreamPath(u.name, "/move")}
+                        label="Down"
+                        title={`Move ${u.name} down`}
+                        csrf={csrf}
+                        version={props.version}
+                        fields={{ direction: "down" }}
+                      />
+                    )}
+                  </td>
+                  <td class="act">
                     <a class="button secondary" href={upstreamPath(u.name)}>Edit</a>
+                  </td>
+                  <td class="act">
                     <a class="button secondary" href={upstreamPath(u.name, "/keys")}>Keys</a>
+                  </td>
+                  <td class="act">
                     <a class="button danger" href={upstreamPath(u.name, "/delete")}>Delete</a>
                   </td>
                 </tr>

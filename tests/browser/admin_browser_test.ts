@@ -250,6 +250,16 @@ function linesOf(page: Page, selector: string): Promise<number[]> {
   );
 }
 
+/** The left edge of each row's button named `name`, in row order. */
+function buttonXs(page: Page, rows: string, name: string): Promise<Array<number | null>> {
+  return page.locator(rows).evaluateAll((trs, name) =>
+    trs.map((tr) => {
+      const b = [...tr.querySelectorAll("button, a.button")]
+        .find((el) => el.textContent?.trim() === name);
+      return b ? Math.round(b.getBoundingClientRect().left) : null;
+    }), name);
+}
+
 Deno.test({
   name: "admin layout on a laptop and a phone",
   ignore: !hasChromium(),
@@ -305,6 +315,37 @@ Deno.test({
           await note.evaluate((el) => el.scrollWidth > el.clientWidth),
           "the URL is cut, not wrapped",
         );
+      });
+
+      await t.step("upstreams: each action in the same place on every row", async () => {
+        await page.goto(`${server.url}/admin/upstreams`);
+        const rows = "table.list tbody tr";
+        assert.deepEqual(
+          await linesOf(page, `${rows} td[data-label="Keys"] a`),
+          [1, 1, 1],
+          '"2 keys" on one line',
+        );
+        for (const name of ["Edit", "Keys", "Delete"]) {
+          const xs = await buttonXs(page, rows, name);
+          assert.equal(new Set(xs).size, 1, `${name} at ${xs}`);
+        }
+        // Up is missing from the first row, Down from the last, Make current from the current.
+        for (const name of ["Make current", "Up", "Down"]) {
+          const xs = (await buttonXs(page, rows, name)).filter((x) => x !== null);
+          assert.equal(xs.length, 2, name);
+          assert.equal(new Set(xs).size, 1, `${name} at ${xs}`);
+        }
+      });
+
+      await t.step("keys: each action in the same place on every row", async () => {
+        await page.goto(`${server.url}/admin/upstreams/openai-main/keys`);
+        const row = page.locator("table.keys tbody tr").nth(1);
+        await row.getByRole("button", { name: "Disable" }).click();
+        await row.getByRole("button", { name: "Enable" }).waitFor();
+        for (const name of ["Test", "Delete"]) {
+          const xs = await buttonXs(page, "table.keys tbody tr", name);
+          assert.equal(new Set(xs).size, 1, `${name} at ${xs}`);
+        }
       });
 
       await context.close();
