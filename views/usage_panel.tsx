@@ -77,6 +77,8 @@ export async function UsagePanel(props: { services: Services }) {
         title="Requests per hour"
         labels={labels}
         mode="overlay"
+        whole
+        empty="No requests in these 24 hours."
         series={[
           {
             name: "requests",
@@ -94,6 +96,8 @@ export async function UsagePanel(props: { services: Services }) {
         title="Tokens per hour"
         labels={labels}
         mode="stack"
+        whole
+        empty="No tokens in these 24 hours."
         series={[
           {
             name: "input",
@@ -116,6 +120,7 @@ export async function UsagePanel(props: { services: Services }) {
         title="Latency per hour (estimated from buckets)"
         labels={labels}
         format={formatMs}
+        empty="No requests in these 24 hours."
         series={[
           {
             name: "p50",

@@ -240,6 +240,20 @@ Deno.test({
   },
 });
 
+/** Height of the text an element shows, as drawn (an SVG text scaled with its chart included). */
+function drawnTextHeights(page: Page, selector: string): Promise<number[]> {
+  return page.locator(selector).evaluateAll((els) =>
+    els.filter((el) => el.textContent?.trim()).map((el) => {
+      if (el.namespaceURI === "http://www.w3.org/2000/svg") {
+        return el.getBoundingClientRect().height;
+      }
+      const range = el.ownerDocument.createRange();
+      range.selectNodeContents(el);
+      return range.getBoundingClientRect().height;
+    })
+  );
+}
+
 /** How many lines an element's text takes. */
 function linesOf(page: Page, selector: string): Promise<number[]> {
   return page.locator(selector).evaluateAll((els) =>
@@ -261,7 +275,7 @@ function buttonXs(page: Page, rows: string, name: string): Promise<Array<number 
 }
 
 Deno.test({
-  name: "admin layout on a laptop and a phone",
+  name: "admin layout on a laptop and a phone: cards, charts and action buttons",
   ignore: !hasChromium(),
   async fn(t) {
     const longUrl = "https://my-company-resource.openai.azure.com/openai/deployments/gpt-4o-prod";
@@ -317,6 +331,39 @@ Deno.test({
         );
       });
 
+      const yTicks = (chart: string) =>
+        page.locator("figure.chart", { hasText: chart }).locator(".chart-y span").allInnerTexts();
+
+      await t.step("charts without requests say so; tick labels are distinct", async () => {
+        for (const chart of ["Requests per hour", "Tokens per hour", "Latency per hour"]) {
+          const figure = page.locator("figure.chart", { hasText: chart });
+          assert.match(await figure.innerText(), /No (requests|tokens) in these 24 hours/, chart);
+        }
+        server.services.recorder.record({
+          id: "req_layout0001",
+          time: Date.now() - 1000,
+          path: "/v1/messages",
+          stream: false,
+          requestedModel: "claude-sonnet-4-5",
+          upstream: "openai-main",
+          attempts: [],
+          fallbacks: [],
+          status: 200,
+          totalMs: 0.4,
+          usage: { input_tokens: 3, output_tokens: 1 },
+        });
+        await page.reload();
+        for (const chart of ["Requests per hour", "Tokens per hour", "Latency per hour"]) {
+          const ticks = await yTicks(chart);
+          assert.ok(ticks.length >= 2, `${chart}: ${ticks}`);
+          assert.equal(new Set(ticks).size, ticks.length, `${chart}: distinct ticks ${ticks}`);
+        }
+        for (const chart of ["Requests per hour", "Tokens per hour"]) {
+          const ticks = await yTicks(chart);
+          assert.ok(ticks.every((s) => /^\d+$/.test(s)), `${chart}: whole numbers ${ticks}`);
+        }
+      });
+
       await t.step("upstreams: each action in the same place on every row", async () => {
         await page.goto(`${server.url}/admin/upstreams`);
         const rows = "table.list tbody tr";
@@ -348,6 +395,17 @@ Deno.test({
         }
       });
 
+      await t.step("on a phone the charts' labels stay legible", async () => {
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.goto(`${server.url}/admin`);
+        const heights = await drawnTextHeights(
+          page,
+          "figure.chart :is(svg text, .chart-y span, .chart-x span)",
+        );
+        assert.ok(heights.length > 0);
+        const small = heights.filter((h) => h < 11);
+        assert.deepEqual(small, [], "axis labels at least 11 px tall");
+      });
       await context.close();
     } finally {
       await browser.close();
