@@ -103,7 +103,7 @@ export function LogsPage(
         <label>
           Model <input type="search" name="model" value={filter.model ?? ""} size={18} />
         </label>
-        <label>
+        <label class="check">
           <input type="checkbox" name="errors" value="1" checked={filter.errorsOnly} /> errors only
         </label>
         <button type="submit" class="secondary">Filter</button>
@@ -131,7 +131,7 @@ export function LogRows(props: LogsView) {
       hx-swap={live ? "outerHTML" : undefined}
     >
       <input type="hidden" id="log-live-state" name="live" value={live ? "1" : "0"} />
-      <p class="row">
+      <p class="row live-switch">
         {live
           ? (
             <>
@@ -182,7 +182,7 @@ export function LogRows(props: LogsView) {
             <tbody>
               {page.items.map((s) => (
                 <tr class={s.error ? "error" : undefined}>
-                  <td data-label="Time">
+                  <td data-label="Time" class="nowrap">
                     <a
                       href={`${LOGS_BASE}/${encodeURIComponent(s.id)}${
                         filterQuery(filter, s.batch !== undefined ? { b: String(s.batch) } : {})

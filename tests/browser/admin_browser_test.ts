@@ -395,6 +395,65 @@ Deno.test({
         }
       });
 
+      await t.step("logs: times and keys on one line, filters aligned", async () => {
+        const attempt = (upstream: string, key: string) => ({
+          upstream,
+          keyId: key,
+          key,
+          outcome: "failed" as const,
+          status: 502,
+          reason: "Could not reach the upstream: failed to lookup address information",
+          ms: 6,
+        });
+        server.services.recorder.record({
+          id: "req_layout0002",
+          time: Date.now() - 500,
+          path: "/v1/messages",
+          stream: true,
+          requestedModel: "claude-sonnet-4-5-20250929",
+          upstreamModel: "gpt-4o-2024-11-20",
+          upstream: "gemini-main",
+          attempts: [
+            attempt("openai-main", "sk-pro…1111"),
+            attempt("openai-main", "sk-pro…2222"),
+            attempt("gemini-main", "AIzaSy…3333"),
+          ],
+          fallbacks: ["gemini-main"],
+          status: 529,
+          errorType: "overloaded_error",
+          totalMs: 22,
+        });
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await page.goto(`${server.url}/admin/logs`);
+        assert.deepEqual(await linesOf(page, "table.log-table td[data-label=Time] > a"), [1, 1]);
+        // On a red row, the red status badge keeps a visible edge.
+        const edge = await page.locator("tr.error .badge-bad").first().evaluate((el) =>
+          el.ownerDocument.defaultView!.getComputedStyle(el).borderTopColor
+        );
+        assert.notEqual(edge, "rgba(0, 0, 0, 0)", "badge edge");
+        // The checkbox and the button sit on the line of the selects and the search box.
+        const middles = await page.locator("#log-filters")
+          .locator("select, input[type=search], input[type=checkbox], button")
+          .evaluateAll((els) =>
+            els.map((el) => {
+              const r = el.getBoundingClientRect();
+              return Math.round(r.top + r.height / 2);
+            })
+          );
+        assert.ok(middles.every((m) => Math.abs(m - middles[0]) <= 3), `middles ${middles}`);
+        // The live switch starts at the top of its card, not a paragraph's margin below.
+        const gap = await page.locator("#log-rows").evaluate((card) => {
+          const bar = card.querySelector(".badge")!.closest("p, div")!;
+          const pad = parseFloat(card.ownerDocument.defaultView!.getComputedStyle(card).paddingTop);
+          return bar.getBoundingClientRect().top - card.getBoundingClientRect().top - pad;
+        });
+        assert.ok(gap < 2, `${gap} px above the live switch`);
+
+        await page.getByRole("link", { name: /\d\d:\d\d:\d\d/ }).first().click();
+        await page.getByRole("heading", { name: "Routing trace" }).waitFor();
+        assert.deepEqual(await linesOf(page, "table.list code.key"), [1, 1, 1]);
+      });
+
       await t.step("on a phone the charts' labels stay legible", async () => {
         await page.setViewportSize({ width: 390, height: 844 });
         await page.goto(`${server.url}/admin`);
