@@ -336,12 +336,12 @@ export function LogDetailPage(props: { chrome: Chrome; entry: RequestLogEntry; b
             <tbody>
               {e.attempts.map((a, i) => (
                 <tr>
-                  <td>{i + 1}</td>
-                  <td>{a.upstream}</td>
-                  <td>
+                  <td data-label="Try">{i + 1}</td>
+                  <td data-label="Upstream">{a.upstream}</td>
+                  <td data-label="Key">
                     <code class="key">{a.key}</code>
                   </td>
-                  <td>
+                  <td data-label="Outcome">
                     <span
                       class={`badge ${
                         a.outcome === "ok"
@@ -354,9 +354,9 @@ export function LogDetailPage(props: { chrome: Chrome; entry: RequestLogEntry; b
                       {a.outcome}
                     </span>
                   </td>
-                  <td>{a.status ?? "–"}</td>
-                  <td>{a.reason ?? ""}</td>
-                  <td>{a.ms === undefined ? "–" : formatMs(a.ms)}</td>
+                  <td data-label="Status">{a.status ?? "–"}</td>
+                  <td data-label="Why">{a.reason ?? "–"}</td>
+                  <td data-label="Time">{a.ms === undefined ? "–" : formatMs(a.ms)}</td>
                 </tr>
               ))}
             </tbody>

@@ -254,12 +254,14 @@ function drawnTextHeights(page: Page, selector: string): Promise<number[]> {
   );
 }
 
-/** How many lines an element's text takes. */
+/** How many lines an element's text takes (its content only: no padding, no stretched cell). */
 function linesOf(page: Page, selector: string): Promise<number[]> {
   return page.locator(selector).evaluateAll((els) =>
     els.map((el) => {
       const lh = parseFloat(el.ownerDocument.defaultView!.getComputedStyle(el).lineHeight);
-      return Math.round(el.getBoundingClientRect().height / lh);
+      const range = el.ownerDocument.createRange();
+      range.selectNodeContents(el);
+      return Math.round(range.getBoundingClientRect().height / lh);
     })
   );
 }
@@ -465,6 +467,52 @@ Deno.test({
         const small = heights.filter((h) => h < 11);
         assert.deepEqual(small, [], "axis labels at least 11 px tall");
       });
+      await t.step("on a phone: tables read as labelled cards or scroll", async () => {
+        const before = (selector: string, property: string) =>
+          page.locator(selector).evaluateAll(
+            (els, property) =>
+              els.map((el) =>
+                el.ownerDocument.defaultView!.getComputedStyle(el, "::before")
+                  .getPropertyValue(property)
+              ),
+            property,
+          );
+        await page.goto(`${server.url}/admin/upstreams`);
+        assert.doesNotMatch((await before("td.url", "font-family")).join(), /mono/i);
+
+        await page.goto(`${server.url}/admin/logs/req_layout0002`);
+        const trace = page.locator("section", { hasText: "Routing trace" }).locator("td");
+        assert.deepEqual(
+          (await trace.evaluateAll((tds) =>
+            tds.map((td) => td.ownerDocument.defaultView!.getComputedStyle(td, "::before").content)
+          )).filter((c) => c === "none" || c === "normal"),
+          [],
+          "every cell of the routing trace says what it is",
+        );
+        // A row's heading spans the card, so its rule does not stop halfway.
+        const widths = await page.locator("table.details tr").first().evaluate((tr) =>
+          [...tr.children].map((c) => Math.round(c.getBoundingClientRect().width))
+        );
+        assert.equal(new Set(widths).size, 1, `heading and value widths ${widths}`);
+
+        await page.goto(`${server.url}/admin`);
+        for (const caption of await page.locator(".usage-table caption").all()) {
+          const box = await caption.evaluate((el) => {
+            const r = el.getBoundingClientRect();
+            const range = el.ownerDocument.createRange();
+            range.selectNodeContents(el);
+            const t = range.getBoundingClientRect();
+            return { left: Math.max(r.left, t.left), right: t.right };
+          });
+          assert.ok(box.left >= 0 && box.right <= 390, `caption at ${box.left}..${box.right}`);
+        }
+        assert.deepEqual(
+          (await linesOf(page, ".usage-table td:first-child")).filter((n) => n !== 1),
+          [],
+          "names on one line (the table scrolls)",
+        );
+      });
+
       await context.close();
     } finally {
       await browser.close();
