@@ -513,6 +513,25 @@ Deno.test({
         );
       });
 
+      await t.step("dark theme: the text of a filled button is readable", async () => {
+        await page.emulateMedia({ colorScheme: "dark" });
+        await page.goto(`${server.url}/admin/upstreams`);
+        const ratio = await page.getByRole("link", { name: "Add upstream" }).evaluate((el) => {
+          const style = el.ownerDocument.defaultView!.getComputedStyle(el);
+          const luminance = (css: string) => {
+            const [r, g, b] = css.match(/[\d.]+/g)!.slice(0, 3).map((v) => {
+              const c = Number(v) / 255;
+              return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+            });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+          };
+          const [a, b] = [luminance(style.color), luminance(style.backgroundColor)];
+          return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        });
+        assert.ok(ratio >= 4.5, `contrast ${ratio.toFixed(2)}:1`);
+        await page.emulateMedia({ colorScheme: "light" });
+      });
+
       await context.close();
     } finally {
       await browser.close();
