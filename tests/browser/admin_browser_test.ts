@@ -513,6 +513,17 @@ Deno.test({
         );
       });
 
+      await t.step("on a narrow laptop or a tablet nothing runs off the page", async () => {
+        await page.setViewportSize({ width: 820, height: 900 });
+        for (
+          const path of ["/admin/upstreams", "/admin/upstreams/openai-main/keys", "/admin/logs"]
+        ) {
+          await page.goto(server.url + path);
+          const width = await page.locator("html").evaluate((el) => el.scrollWidth);
+          assert.ok(width <= 820, `${path} is ${width} px wide on an 820 px screen`);
+        }
+      });
+
       await t.step("dark theme: the text of a filled button is readable", async () => {
         await page.emulateMedia({ colorScheme: "dark" });
         await page.goto(`${server.url}/admin/upstreams`);
