@@ -80,7 +80,10 @@ export function plainlyValid(body: Record<string, unknown>, withMaxTokens: boole
   }
   if (body.tools !== undefined) {
     if (!Array.isArray(body.tools)) return false;
-    for (const t of body.tools) if (!isObject(t) || !namedOrToolset(t)) return false;
+    for (const t of body.tools) {
+      if (!isObject(t) || !optional(t.name, isString) || !optional(t.type, isString)) return false;
+      if (!namedOrToolset(t)) return false;
+    }
   }
   const choice = body.tool_choice;
   if (choice !== undefined && !(isObject(choice) && TOOL_CHOICES.has(choice.type as string))) {

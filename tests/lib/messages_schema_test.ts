@@ -37,6 +37,8 @@ const invalid: Array<[string, Record<string, unknown>]> = [
   ["system null", { ...base, system: null }],
   ["tool without a name", { ...base, tools: [{ input_schema: {} }] }],
   ["custom tool without a name", { ...base, tools: [{ type: "custom", input_schema: {} }] }],
+  ["tool with a numeric type", { ...base, tools: [{ name: "get_weather", type: 5 }] }],
+  ["toolset with a numeric name", { ...base, tools: [{ type: "mcp_toolset", name: 5 }] }],
   ["unknown tool_choice", { ...base, tool_choice: { type: "sometimes" } }],
   ["thinking null", { ...base, thinking: null }],
   ["no max_tokens", { ...base, max_tokens: undefined }],
