@@ -38,8 +38,6 @@ function blockChars(block: ContentBlock): number {
 function toolsChars(tools: readonly unknown[]): number {
   let chars = JSON.stringify(tools).length;
   for (const tool of tools) {
-    const type = (tool as { type?: unknown } | null)?.type;
-    if (typeof type !== "string" || type === "custom") continue;
     const spec = clientToolSpec(tool);
     if (spec) chars += JSON.stringify(spec).length - JSON.stringify(tool).length;
   }

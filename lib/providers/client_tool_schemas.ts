@@ -193,3 +193,12 @@ export function clientToolSpec(tool: unknown): ClientToolSpec | undefined {
       return undefined;
   }
 }
+
+/**
+ * What a translated upstream is offered for a tool: a custom tool as it came, a client tool as its
+ * spec; undefined for a server tool, which only Anthropic runs.
+ */
+export function functionToolOf(tool: unknown): Obj | undefined {
+  if (!isObject(tool)) return undefined;
+  return tool.type && tool.type !== "custom" ? clientToolSpec(tool) as Obj | undefined : tool;
+}

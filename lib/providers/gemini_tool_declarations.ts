@@ -6,7 +6,7 @@ import { isObject } from "../json_value.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { shortHash } from "../short_hash.ts";
 import type { RequestState } from "./gemini_call.ts";
-import { clientToolSpec } from "./client_tool_schemas.ts";
+import { functionToolOf } from "./client_tool_schemas.ts";
 import { type CleanedSchema, cleanToolParameters, type JsonPath } from "./gemini_schema.ts";
 import { unrunnableToolName } from "./server_tool_notice.ts";
 import { wantsWebSearch } from "./web_search.ts";
@@ -64,10 +64,8 @@ interface Declarations {
 function declarations(tools: readonly unknown[] | undefined): Declarations {
   const out: Declarations = { decls: [], names: new Map(), jsonPaths: new Map(), unrunnable: [] };
   for (const given of tools ?? []) {
-    const tool = isObject(given) && given.type && given.type !== "custom"
-      ? clientToolSpec(given)
-      : given;
-    if (!isObject(tool) || typeof tool.name !== "string") {
+    const tool = functionToolOf(given);
+    if (typeof tool?.name !== "string") {
       const name = unrunnableToolName(given);
       if (name) out.unrunnable.push(name);
       continue;

@@ -6,7 +6,7 @@ import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
-import { clientToolSpec } from "./client_tool_schemas.ts";
+import { functionToolOf } from "./client_tool_schemas.ts";
 import { convertMessages } from "./openai_messages.ts";
 import { hashHex, openaiToolName } from "./openai_names.ts";
 import {
@@ -38,7 +38,7 @@ function convertTools(
   const out: Json[] = [];
   if (!Array.isArray(tools)) return out;
   for (const tool of tools) {
-    const t = tool.type && tool.type !== "custom" ? clientToolSpec(tool) : tool;
+    const t = functionToolOf(tool);
     if (!t) {
       const name = unrunnableToolName(tool);
       if (name) unrunnable.push(name);

@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
-import { clientToolSpec } from "../../../lib/providers/client_tool_schemas.ts";
+import { clientToolSpec, functionToolOf } from "../../../lib/providers/client_tool_schemas.ts";
 
 const enumOf = (tool: unknown, key: string) =>
   (clientToolSpec(tool)!.input_schema.properties as any)[key].enum;
@@ -99,4 +99,16 @@ Deno.test("client tools: a version newer than those known reads as the latest of
   );
   const computer = clientToolSpec({ type: "computer_20990101", name: "computer" });
   assert.ok(JSON.stringify(computer?.input_schema).includes("scroll_direction"));
+});
+
+Deno.test("client tools: a translated upstream is offered custom tools as sent, client tools as their spec, no server tool", () => {
+  const custom = { name: "x", input_schema: { type: "object" } };
+  assert.equal(functionToolOf(custom), custom);
+  const typedCustom = { type: "custom", name: "y", input_schema: { type: "object" } };
+  assert.equal(functionToolOf(typedCustom), typedCustom);
+  assert.equal(functionToolOf({ type: "bash_20250124", name: "bash" })?.name, "bash");
+  assert.ok(functionToolOf({ type: "bash_20250124", name: "bash" })?.input_schema);
+  assert.equal(functionToolOf({ type: "web_fetch_20250910", name: "web_fetch" }), undefined);
+  assert.equal(functionToolOf({ type: "mcp_toolset", mcp_server_name: "tickets" }), undefined);
+  assert.equal(functionToolOf(null), undefined);
 });
