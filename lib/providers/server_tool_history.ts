@@ -11,6 +11,12 @@ export const MAX_TOOL_TEXT = 16_000;
 
 const str = (v: unknown): string => typeof v === "string" ? v : "";
 
+/** The non-empty strings under `key` of the objects in `list`, which may be no list at all. */
+function stringsOf(list: unknown, key: string): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((item) => isObject(item) ? str(item[key]) : "").filter(Boolean);
+}
+
 /** At most MAX_TOOL_TEXT characters, cut between characters, saying what was left out. */
 function capped(text: string): string {
   if (text.length <= MAX_TOOL_TEXT) return text;
@@ -84,9 +90,7 @@ function documentText(doc: Obj): string {
   if (src.type === "text") return str(src.data);
   if (src.type === "content") {
     if (typeof src.content === "string") return src.content;
-    if (Array.isArray(src.content)) {
-      return src.content.map((b) => isObject(b) ? str(b.text) : "").filter(Boolean).join("\n");
-    }
+    if (Array.isArray(src.content)) return stringsOf(src.content, "text").join("\n");
   }
   if (src.type === "base64") {
     return `(a file of type ${str(src.media_type) || "unknown"}, not shown)`;
@@ -110,8 +114,7 @@ function webFetchText(content: unknown): string {
 }
 
 function files(content: unknown): string {
-  if (!Array.isArray(content)) return "";
-  const ids = content.map((f) => isObject(f) ? str(f.file_id) : "").filter(Boolean);
+  const ids = stringsOf(content, "file_id");
   return ids.length ? `\nfiles written: ${ids.join(", ")}` : "";
 }
 
@@ -152,8 +155,7 @@ function textEditorText(content: unknown): string {
 function toolSearchText(content: unknown): string {
   if (!isObject(content)) return note("Tool search: nothing found");
   if (content.type !== "tool_search_tool_search_result") return errorNote("Tool search", content);
-  const refs = Array.isArray(content.tool_references) ? content.tool_references : [];
-  const names = refs.map((r) => isObject(r) ? str(r.tool_name) : "").filter(Boolean);
+  const names = stringsOf(content.tool_references, "tool_name");
   return names.length
     ? note("Tools found: ", names.join(", "))
     : note("Tool search: nothing found");
@@ -161,11 +163,7 @@ function toolSearchText(content: unknown): string {
 
 function mcpResultText(b: Obj): string {
   const content = b.content;
-  const text = typeof content === "string"
-    ? content
-    : Array.isArray(content)
-    ? content.map((c) => isObject(c) ? str(c.text) : "").filter(Boolean).join("\n")
-    : "";
+  const text = typeof content === "string" ? content : stringsOf(content, "text").join("\n");
   return note(b.is_error === true ? "MCP tool error:\n" : "MCP tool result:\n", capped(text));
 }
 

@@ -111,6 +111,39 @@ Deno.test("failures, encrypted output and PDFs say what happened instead of disa
       "[MCP tool error:\n401 from the server]",
     ],
     [
+      {
+        type: "tool_search_tool_result",
+        tool_use_id: "s",
+        content: {
+          type: "tool_search_tool_search_result",
+          tool_references: [{ type: "tool_reference", tool_name: "get_weather" }, {}, {
+            type: "tool_reference",
+            tool_name: "get_time",
+          }],
+        },
+      },
+      "[Tools found: get_weather, get_time]",
+    ],
+    [
+      {
+        type: "web_fetch_tool_result",
+        tool_use_id: "s",
+        content: {
+          type: "web_fetch_result",
+          url: "https://x.test/",
+          content: {
+            type: "document",
+            title: "X",
+            source: {
+              type: "content",
+              content: [{ type: "text", text: "one" }, 5, { text: "two" }],
+            },
+          },
+        },
+      },
+      '[Fetched page https://x.test/ "X":\none\ntwo]',
+    ],
+    [
       { type: "container_upload", file_id: "file_01" },
       "[File file_01 uploaded to the code execution container]",
     ],
