@@ -187,8 +187,8 @@ function fallbackOf(
 /** What a request may retry on the same key when the upstream refused something it named. */
 interface RefusalRetry {
   /** Retries within a max_tokens limit: a prompt the upstream did not count may take a second. */
-  limits: number;
-  betas: number;
+  limitRetries: number;
+  betaRetries: number;
   /** The output tokens the upstream's last refusal left for this very request. */
   cap: number | undefined;
   clientHeaders: Headers;
@@ -200,7 +200,7 @@ interface RefusalRetry {
  * max_tokens limit it named, without the history's thinking blocks, or without the anthropic-beta
  * flags it refused. Learns the limit and the flags.
  */
-function retriesWithin(
+function retryAfterRefusal(
   s: Services,
   provider: Provider,
   call: MessagesCall,
@@ -211,11 +211,11 @@ function retriesWithin(
 ): boolean {
   if (failure.status !== 400) return false;
   const upstream = ctx.upstream.name;
-  const hint = outputLimitFromError(provider, failure.message, call.raw.length, retry.limits);
+  const hint = outputLimitFromError(provider, failure.message, call.raw.length, retry.limitRetries);
   const limit = hint && limitOf(hint);
   const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
-  if (limit !== undefined && limit < asked && retry.limits < 2) {
-    retry.limits++;
+  if (limit !== undefined && limit < asked && retry.limitRetries < 2) {
+    retry.limitRetries++;
     retry.cap = limit;
     s.outputLimits.learn(upstream, model, hint!, call.raw.length);
     s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {
@@ -238,8 +238,8 @@ function retriesWithin(
     failure.message,
     betaFlags(retry.clientHeaders.get("anthropic-beta")),
   );
-  if (!refused || retry.betas >= 2) return false;
-  retry.betas++;
+  if (!refused || retry.betaRetries >= 2) return false;
+  retry.betaRetries++;
   s.refusedBetas.learn(upstream, refused);
   retry.clientHeaders = s.refusedBetas.filter(upstream, call.headers);
   s.log.log("info", "upstream refused anthropic-beta flags: retrying without them", {
@@ -306,8 +306,8 @@ async function route(
       noteSkippedKeys(s, rec, upstream, candidates, model);
     }
     const retry: RefusalRetry = {
-      limits: 0,
-      betas: 0,
+      limitRetries: 0,
+      betaRetries: 0,
       cap: undefined,
       clientHeaders: s.refusedBetas.filter(upstream.name, call.headers),
       withoutThinking: false,
@@ -355,7 +355,7 @@ async function route(
         ms: s.now() - started,
       });
       if (!failure.keyFault) {
-        if (retriesWithin(s, provider, call, ctx, model, failure, retry)) {
+        if (retryAfterRefusal(s, provider, call, ctx, model, failure, retry)) {
           i--;
           continue;
         }
