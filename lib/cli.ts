@@ -288,8 +288,12 @@ const KEY_ACTIONS: Record<string, KeyAction> = {
     if (given.length === 0) {
       throw new UsageError("Usage: deno task config key <upstream> add <key...|->");
     }
+    const piped = given.includes("-");
+    if (piped && given.length > 1) {
+      throw new UsageError('Give either typed keys or "-" (keys on standard input), not both.');
+    }
     // Typed keys stay in the shell's history and in what `deno task` echoes; piped ones do not.
-    const keys = given.length === 1 && given[0] === "-"
+    const keys = piped
       ? (await stdin()).split(/\r?\n/).map((line) => line.trim()).filter(Boolean)
       : given;
     if (keys.length === 0) throw new UsageError("No key on standard input (one per line).");

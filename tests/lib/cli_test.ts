@@ -262,6 +262,10 @@ Deno.test("CLI key add -: keys read from standard input, one per line, never sai
     const none = await cli("\n \n", "key", "main", "add", "-");
     assert.equal(none.code, 2);
     assert.match(none.err, /No key on standard input/);
+    const mixed = await cli(`${KEY_C}\n`, "key", "main", "add", KEY_C, "-");
+    assert.equal(mixed.code, 2, "a `-` among typed keys is no key");
+    assert.match(mixed.err, /either typed keys or "-"/);
+    assert.deepEqual((await readStore(kvPath)).upstream[0].apiKeys, [KEY_A, KEY_B]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
