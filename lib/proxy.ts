@@ -226,7 +226,9 @@ function retryAfterRefusal(
     });
     return true;
   }
-  if (!retry.withoutThinking && provider.refusedThinking?.(failure.message)) {
+  // Without thinking in the request there is nothing to leave out: the same body would fail again.
+  const thinking = call.raw.includes('"thinking"');
+  if (thinking && !retry.withoutThinking && provider.refusedThinking?.(failure.message)) {
     retry.withoutThinking = true;
     s.log.log("info", "upstream refused the history's thinking blocks: retrying without them", {
       requestId: call.requestId,

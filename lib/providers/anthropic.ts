@@ -70,17 +70,22 @@ function dropThinking(messages: Message[], drop: (block: Block) => boolean): Mes
 }
 
 /**
- * With thinking on, the assistant turn that the last message's tool results answer must open with
- * a thinking block: whether this history's does (undefined when it answers no tool call).
+ * With thinking on, the assistant turn that the last messages' tool results answer must open with
+ * a thinking block: whether this history's does (undefined when it answers no tool call). The
+ * messages after that turn (tool results, text, Claude Code's system notes) are one turn to the API.
  */
 function toolTurnOpensWithThinking(doc: Record<string, unknown>): boolean | undefined {
   const type = (doc.thinking as { type?: unknown } | undefined)?.type;
   if (type !== "enabled" && type !== "adaptive") return undefined;
   const messages = doc.messages as Message[];
-  const last = messages[messages.length - 1]?.content;
-  const turn = messages[messages.length - 2];
-  if (!Array.isArray(last) || !last.some((b) => b.type === "tool_result")) return undefined;
-  if (turn?.role !== "assistant" || !Array.isArray(turn.content)) return undefined;
+  let i = messages.length - 1;
+  let answersTool = false;
+  for (; i >= 0 && messages[i].role !== "assistant"; i--) {
+    const content = messages[i].content;
+    if (Array.isArray(content) && content.some((b) => b.type === "tool_result")) answersTool = true;
+  }
+  const turn = messages[i];
+  if (!answersTool || !turn || !Array.isArray(turn.content)) return undefined;
   return turn.content.length > 0 && isThinking(turn.content[0] as Block);
 }
 

@@ -222,16 +222,18 @@ function thinkingRefusal(body: Record<string, unknown>, signedBy: string): strin
       edits[clearing].type
     }\` strategy requires \`thinking\` to be enabled or adaptive`;
   }
-  const last = messages[messages.length - 1];
-  const turn = messages[messages.length - 2];
-  const answersTool = Array.isArray(last?.content) &&
-    last.content.some((b) => b.type === "tool_result");
-  if (on && answersTool && turn?.role === "assistant" && Array.isArray(turn.content)) {
+  // The messages after the last assistant turn are one user turn to the API.
+  let at = messages.length - 1;
+  let answersTool = false;
+  for (; at >= 0 && messages[at].role !== "assistant"; at--) {
+    const content = messages[at].content;
+    if (Array.isArray(content) && content.some((b) => b.type === "tool_result")) answersTool = true;
+  }
+  const turn = messages[at];
+  if (on && answersTool && turn && Array.isArray(turn.content)) {
     const first = turn.content[0]?.type;
     if (first !== "thinking" && first !== "redacted_thinking") {
-      return `messages.${
-        messages.length - 2
-      }.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`;
+      return `messages.${at}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`;
     }
   }
   return undefined;

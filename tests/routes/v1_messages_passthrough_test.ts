@@ -651,15 +651,41 @@ Deno.test("passthrough: a thinking refusal that stays is the client's 400 after 
       },
     },
   };
-  t.fake.enqueue(refusal, refusal);
+  t.fake.enqueue(refusal, refusal, refusal);
   const res = await post(t.server.url, {
     model: "m",
-    max_tokens: 100,
+    max_tokens: 4000,
+    thinking: { type: "enabled", budget_tokens: 2000 },
     messages: [{ role: "user", content: "q" }],
   });
   assert.equal(res.status, 400);
   assert.match((await res.json()).error.message, /Invalid `signature`/);
   assert.equal(t.fake.requests.length, 2);
+  // Without thinking in the request, there is nothing to leave out: no retry.
+  const plain = await post(t.server.url, {
+    model: "m",
+    max_tokens: 100,
+    messages: [{ role: "user", content: "q" }],
+  });
+  assert.equal(plain.status, 400);
+  await plain.body?.cancel();
+  assert.equal(t.fake.requests.length, 3);
+});
+
+Deno.test("passthrough: tool results followed by more user text are still the tool loop's turn", async () => {
+  await using t = await strictThinking();
+  const res = await post(t.server.url, {
+    model: "m",
+    max_tokens: 4000,
+    thinking: { type: "adaptive" },
+    messages: [
+      ...toolLoop([{ type: "thinking", thinking: "t", signature: "sig-elsewhere-1" }]),
+      { role: "user", content: "and then list the folders" },
+    ],
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(t.fake.requests.length, 2);
+  assert.equal(t.fake.requests[1].body.thinking, undefined);
 });
 
 Deno.test("passthrough: an MCP toolset for Anthropic's MCP connector (a tool without a name) reaches the upstream", async () => {
