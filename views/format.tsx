@@ -19,3 +19,31 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 export function upstreamPath(name: string, rest = ""): string {
   return `/admin/upstreams/${encodeURIComponent(name)}${rest}`;
 }
+
+/** Breaks after a "/" and before a ".", the places a reader expects a URL to wrap. */
+const URL_BREAKS = /(?<=\/)(?!\/)|(?=\.)/;
+/** Model names may be paths (`meta-llama/llama-3.1-8b`); a version's "." stays put. */
+const NAME_BREAKS = /(?<=\/)(?!\/)/;
+
+/** Text that may wrap only between its parts; each part stays whole, hyphens included. */
+function Parts(props: { text: string; at: RegExp }) {
+  return (
+    <>
+      {props.text.split(props.at).map((part, i) => (
+        <>
+          {i > 0 && <wbr />}
+          <span class="part">{part}</span>
+        </>
+      ))}
+    </>
+  );
+}
+
+export function BreakableUrl(props: { url: string }) {
+  return <Parts text={props.url} at={URL_BREAKS} />;
+}
+
+/** A model or upstream name: "claude-sonnet-4-5" broken at a hyphen reads as two names. */
+export function Name(props: { name: string }) {
+  return <Parts text={props.name} at={NAME_BREAKS} />;
+}

@@ -1,6 +1,6 @@
 // The upstream list: make current, reorder, edit, keys, delete (after a confirmation page).
 import { ActionButton, FormGuards } from "./form_parts.tsx";
-import { plural, upstreamPath } from "./format.tsx";
+import { BreakableUrl, Name, plural, upstreamPath } from "./format.tsx";
 import { AdminLayout, type Chrome } from "./layout.tsx";
 
 export interface UpstreamSummary {
@@ -58,14 +58,22 @@ export function UpstreamsPage(
                   <td data-label="#">{u.index}</td>
                   <td data-label="Name">
                     <a href={upstreamPath(u.name)}>
-                      <strong>{u.name}</strong>
+                      <strong>
+                        <Name name={u.name} />
+                      </strong>
                     </a>{" "}
                     {u.current && <span class="badge badge-info">current</span>}
                     {u.description && <div class="muted small">{u.description}</div>}
-                    {u.fallback && <div class="muted small">falls back to {u.fallback}</div>}
+                    {u.fallback && (
+                      <div class="muted small">
+                        falls back to <Name name={u.fallback} />
+                      </div>
+                    )}
                   </td>
                   <td data-label="Kind" class="nowrap">{u.serviceType}</td>
-                  <td data-label="Base URL" class="url">{u.baseUrl}</td>
+                  <td data-label="Base URL" class="url">
+                    <BreakableUrl url={u.baseUrl} />
+                  </td>
                   <td data-label="Keys" class="nowrap">
                     <a href={upstreamPath(u.name, "/keys")}>{plural(u.keyCount, "key")}</a>
                     {u.disabledKeys > 0 && <div class="small bad">{u.disabledKeys} disabled</div>}

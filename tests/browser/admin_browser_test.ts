@@ -266,6 +266,35 @@ function linesOf(page: Page, selector: string): Promise<number[]> {
   );
 }
 
+/**
+ * Where each element's text breaks across lines: the characters either side of every break
+ * (spaces the break swallows skipped), so a test can tell a break after "/" from one mid-word.
+ */
+function breaksIn(page: Page, selector: string): Promise<string[][]> {
+  return page.locator(selector).evaluateAll((els) =>
+    els.map((el) => {
+      const doc = el.ownerDocument;
+      const walker = doc.createTreeWalker(el, 4); // NodeFilter.SHOW_TEXT
+      const breaks: string[] = [];
+      let last: { top: number; ch: string } | null = null;
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.textContent ?? "";
+        for (let i = 0; i < text.length; i++) {
+          if (/\s/.test(text[i])) continue;
+          const range = doc.createRange();
+          range.setStart(node, i);
+          range.setEnd(node, i + 1);
+          const rect = range.getClientRects()[0];
+          if (!rect) continue;
+          if (last && rect.top > last.top + rect.height / 2) breaks.push(`${last.ch}|${text[i]}`);
+          last = { top: rect.top, ch: text[i] };
+        }
+      }
+      return breaks;
+    })
+  );
+}
+
 /** The left edge of each row's button named `name`, in row order. */
 function buttonXs(page: Page, rows: string, name: string): Promise<Array<number | null>> {
   return page.locator(rows).evaluateAll((trs, name) =>
@@ -384,6 +413,24 @@ Deno.test({
           assert.equal(xs.length, 2, name);
           assert.equal(new Set(xs).size, 1, `${name} at ${xs}`);
         }
+      });
+
+      await t.step("upstreams on a narrow laptop: a base URL breaks only at / or .", async () => {
+        for (const width of [1100, 1025]) {
+          await page.setViewportSize({ width, height: 900 });
+          await page.goto(`${server.url}/admin/upstreams`);
+          const html = await page.locator("html").evaluate((el) => el.scrollWidth);
+          assert.ok(html <= width, `${html} px wide on a ${width} px screen`);
+          const urls = await breaksIn(page, "td.url");
+          assert.equal(urls.length, 3);
+          for (const breaks of urls) {
+            const bad = breaks.filter((b) => !b.startsWith("/") && !b.endsWith("."));
+            assert.deepEqual(bad, [], `at ${width} px the URL breaks at ${breaks}`);
+          }
+          const names = await breaksIn(page, 'td[data-label="Name"]');
+          assert.deepEqual(names.flat().filter((b) => b.startsWith("-")), [], "names kept whole");
+        }
+        await page.setViewportSize({ width: 1280, height: 900 });
       });
 
       await t.step("keys: each action in the same place on every row", async () => {
