@@ -3,6 +3,7 @@
 import type { RequestLogEntry, RequestLogSummary } from "../lib/observability/request_log_entry.ts";
 import type { RequestLogFilter, RequestLogPage } from "../lib/store/request_log_store.ts";
 import { formatMs } from "./charts.tsx";
+import { Name } from "./format.tsx";
 import { AdminLayout, type Chrome } from "./layout.tsx";
 
 export const LOGS_BASE = "/admin/logs";
@@ -199,13 +200,15 @@ export function LogRows(props: LogsView) {
                     {s.errorType && <div class="muted small">{s.errorType}</div>}
                   </td>
                   <td data-label="Model">
-                    {s.model}
+                    <Name name={s.model} />
                     {s.upstreamModel && s.upstreamModel !== s.model && (
-                      <div class="muted small">→ {s.upstreamModel}</div>
+                      <div class="muted small">
+                        → <Name name={s.upstreamModel} />
+                      </div>
                     )}
                   </td>
                   <td data-label="Upstream">
-                    {s.upstream ?? "–"}
+                    {s.upstream ? <Name name={s.upstream} /> : "–"}
                     {s.key && (
                       <div>
                         <code class="key">{s.key}</code>
@@ -215,7 +218,16 @@ export function LogRows(props: LogsView) {
                   <td data-label="Tries">
                     {s.tries}
                     {s.fallbacks.length > 0 && (
-                      <div class="muted small">fallback: {s.fallbacks.join(" → ")}</div>
+                      <div class="muted small">
+                        {/* No break after the colon: "fallback:" alone on a line says nothing. */}
+                        fallback:{"\u00a0"}
+                        {s.fallbacks.map((f, i) => (
+                          <>
+                            {i > 0 && " → "}
+                            <Name name={f} />
+                          </>
+                        ))}
+                      </div>
                     )}
                   </td>
                   <td data-label="First byte">

@@ -503,6 +503,25 @@ Deno.test({
         assert.deepEqual(await linesOf(page, "table.list code.key"), [1, 1, 1]);
       });
 
+      await t.step("logs on a laptop: model and upstream names are not broken", async () => {
+        for (const width of [1280, 1100]) {
+          await page.setViewportSize({ width, height: 900 });
+          await page.goto(`${server.url}/admin/logs`);
+          const html = await page.locator("html").evaluate((el) => el.scrollWidth);
+          assert.ok(html <= width, `${html} px wide on a ${width} px screen`);
+          for (const label of ["Model", "Upstream", "Tries"]) {
+            const breaks = (await breaksIn(page, `table.log-table td[data-label=${label}]`)).flat();
+            assert.deepEqual(breaks.filter((b) => b.startsWith("-")), [], `${label} at ${width}`);
+          }
+          assert.deepEqual(
+            await linesOf(page, "table.log-table td[data-label=Tries] > div"),
+            [1],
+            `"fallback: gemini-main" on one line at ${width}`,
+          );
+        }
+        await page.setViewportSize({ width: 1280, height: 900 });
+      });
+
       await t.step("on a phone the charts' labels stay legible", async () => {
         await page.setViewportSize({ width: 390, height: 844 });
         await page.goto(`${server.url}/admin`);
