@@ -533,6 +533,26 @@ Deno.test({
         const small = heights.filter((h) => h < 11);
         assert.deepEqual(small, [], "axis labels at least 11 px tall");
       });
+      await t.step("on a phone: the header takes two rows, the nav one of them", async () => {
+        for (const width of [390, 360]) {
+          await page.setViewportSize({ width, height: 844 });
+          await page.goto(`${server.url}/admin/logs`);
+          const html = await page.locator("html").evaluate((el) => el.scrollWidth);
+          assert.ok(html <= width, `${html} px wide on a ${width} px screen`);
+          const tops = await page.locator("header.top nav a").evaluateAll((els) =>
+            els.map((el) => Math.round(el.getBoundingClientRect().top))
+          );
+          assert.equal(new Set(tops).size, 1, `nav links at ${tops}`);
+          const height = await page.locator("header.top").evaluate((el) =>
+            el.getBoundingClientRect().height
+          );
+          assert.ok(height <= 100, `header ${height} px tall at ${width} px`);
+          // The nav scrolls within itself, and the page's own links stay reachable.
+          await page.getByRole("link", { name: "Logs", exact: true }).click();
+          await page.getByRole("heading", { name: "Request log" }).waitFor();
+        }
+      });
+
       await t.step("on a phone: tables read as labelled cards or scroll", async () => {
         const before = (selector: string, property: string) =>
           page.locator(selector).evaluateAll(
