@@ -553,6 +553,23 @@ Deno.test({
         }
       });
 
+      await t.step("on a phone: the six dashboard cards two a row, none cut", async () => {
+        for (const width of [390, 360]) {
+          await page.setViewportSize({ width, height: 844 });
+          await page.goto(`${server.url}/admin`);
+          const tops = await page.locator(".stats .stat").evaluateAll((els) =>
+            els.map((el) => Math.round(el.getBoundingClientRect().top))
+          );
+          assert.equal(new Set(tops).size, 3, `six cards in three rows at ${width}: ${tops}`);
+          // A label or a short value cut with an ellipsis is as unreadable as one broken.
+          const cut = await page.locator(".stat-label, .stat-value > a").evaluateAll((els) =>
+            els.filter((el) => el.scrollWidth > el.clientWidth).map((el) => el.textContent)
+          );
+          assert.deepEqual(cut, [], `cut at ${width} px`);
+        }
+        await page.setViewportSize({ width: 390, height: 844 });
+      });
+
       await t.step("on a phone: tables read as labelled cards or scroll", async () => {
         const before = (selector: string, property: string) =>
           page.locator(selector).evaluateAll(
