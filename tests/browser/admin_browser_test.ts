@@ -570,6 +570,31 @@ Deno.test({
         await page.setViewportSize({ width: 390, height: 844 });
       });
 
+      await t.step("on a phone: each usage figure and its label on one line", async () => {
+        server.services.recorder.record({
+          id: "req_layout0003",
+          time: Date.now() - 300,
+          path: "/v1/messages",
+          stream: false,
+          requestedModel: "claude-sonnet-4-5",
+          upstream: "openai-main",
+          attempts: [],
+          fallbacks: [],
+          status: 200,
+          totalMs: 180,
+          usage: { input_tokens: 123456, output_tokens: 45678 },
+        });
+        for (const width of [390, 360]) {
+          await page.setViewportSize({ width, height: 844 });
+          await page.goto(`${server.url}/admin`);
+          assert.match(await page.locator(".usage-tiles").innerText(), /\d+ms \/ \d+ms/);
+          for (const part of [".usage-tiles dt", ".usage-tiles dd"]) {
+            assert.deepEqual(await linesOf(page, part), [1, 1, 1, 1], `${part} at ${width}`);
+          }
+        }
+        await page.setViewportSize({ width: 390, height: 844 });
+      });
+
       await t.step("on a phone: tables read as labelled cards or scroll", async () => {
         const before = (selector: string, property: string) =>
           page.locator(selector).evaluateAll(
