@@ -20,7 +20,7 @@ import {
 } from "../fakes/gemini_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
-import { toolRoundTrip } from "../helpers/tool_round_trip.ts";
+import { searchThenFollowUp, toolRoundTrip } from "../helpers/tool_round_trip.ts";
 import { ACCESS_KEY, type TestServer } from "../helpers/server.ts";
 import {
   assertSaysInOrder,
@@ -773,28 +773,8 @@ Deno.test("gemini: a tool_choice naming a server tool Gemini cannot run leaves t
 
 Deno.test("gemini: what an earlier turn's Google Search found reaches the model with the next question", async () => {
   await using t = await setup();
-  const question = "Perform a web search for the query: euro 2024";
   for (const stream of [false, true]) {
-    const ask = {
-      model: "claude-haiku-test",
-      max_tokens: 1000,
-      messages: [{ role: "user" as const, content: question }],
-      tools: [{ type: "web_search_20250305" as const, name: "web_search" as const }],
-    };
-    const first = stream
-      ? await t.client.messages.stream(ask).finalMessage()
-      : await t.client.messages.create(ask);
-    assert.ok(first.content.some((b) => b.type === "web_search_tool_result"));
-    const { tools: _tools, ...withoutTools } = ask;
-    const next = await t.client.messages.create({
-      ...withoutTools,
-      messages: [
-        ...ask.messages,
-        { role: "assistant", content: first.content },
-        { role: "user", content: "Which page did you find first?" },
-      ],
-    });
-    assert.equal(next.stop_reason, "end_turn");
+    await searchThenFollowUp(t.client.messages, "claude-haiku-test", stream);
     const contents = t.fake.requests.at(-1)!.body.contents;
     assert.deepEqual(contents.map((c: any) => c.role), ["user", "model", "user"]);
     const said = contents[1].parts.map((p: any) => p.text).join("\n");

@@ -15,7 +15,7 @@ import {
 import type { CompatRules } from "../fakes/openai_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
-import { toolRoundTrip } from "../helpers/tool_round_trip.ts";
+import { searchThenFollowUp, toolRoundTrip } from "../helpers/tool_round_trip.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import {
   assertSaysInOrder,
@@ -1515,28 +1515,8 @@ Deno.test("openai: what an earlier turn's web search found reaches the model wit
     apiKeys: KEYS,
     models: { web_search: "gpt-4o-mini-search-preview", default: "gpt-4o" },
   });
-  const question = "Perform a web search for the query: euro 2024";
   for (const stream of [false, true]) {
-    const ask = {
-      model: "claude-sonnet-test",
-      max_tokens: 1000,
-      messages: [{ role: "user" as const, content: question }],
-      tools: [{ type: "web_search_20250305" as const, name: "web_search" as const }],
-    };
-    const first = stream
-      ? await t.client.messages.stream(ask).finalMessage()
-      : await t.client.messages.create(ask);
-    assert.ok(first.content.some((b) => b.type === "web_search_tool_result"));
-    const { tools: _tools, ...withoutTools } = ask;
-    const next = await t.client.messages.create({
-      ...withoutTools,
-      messages: [
-        ...ask.messages,
-        { role: "assistant", content: first.content },
-        { role: "user", content: "Which page did you find first?" },
-      ],
-    });
-    assert.equal(next.stop_reason, "end_turn");
+    await searchThenFollowUp(t.client.messages, "claude-sonnet-test", stream);
     const sent = fake.requests.at(-1)!.body.messages;
     assert.deepEqual(sent.map((m: any) => m.role), ["user", "assistant", "user"]);
     const said = sent[1].content as string;
