@@ -1,4 +1,5 @@
-// Parses an Anthropic SSE body and checks the event order a strict client relies on.
+// Parses an Anthropic SSE body and checks the event order a strict client relies on; reads a stream
+// as a client waiting on it does.
 import assert from "node:assert/strict";
 
 export interface SseEvent {
@@ -72,4 +73,36 @@ export function assertWellFormedStream(events: SseEvent[]): { blocks: any[]; sto
   }
   assert.equal(kinds[kinds.length - 1].event, "message_stop");
   return { blocks, stopReason };
+}
+
+/**
+ * A small streamed request read whole, with the time its first bytes took: what a client waiting
+ * on a model slow to its first token sees.
+ */
+export async function streamTimed(
+  serverUrl: string,
+  accessKey: string,
+): Promise<{ first: string; firstMs: number; text: string }> {
+  const started = Date.now();
+  const res = await fetch(`${serverUrl}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": accessKey, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "claude-sonnet-test",
+      max_tokens: 50,
+      stream: true,
+      messages: [{ role: "user", content: "think hard" }],
+    }),
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const first = decoder.decode((await reader.read()).value, { stream: true });
+  const firstMs = Date.now() - started;
+  let text = first;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  return { first, firstMs, text };
 }

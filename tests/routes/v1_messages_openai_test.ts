@@ -23,7 +23,7 @@ import {
   SERVER_TOOL_TURN,
   SERVER_TOOL_TURN_SAYS,
 } from "../helpers/server_tool_history.ts";
-import { assertWellFormedStream, parseSse } from "../helpers/sse.ts";
+import { assertWellFormedStream, parseSse, streamTimed } from "../helpers/sse.ts";
 
 const KEYS = ["sk-openai-test-key-aaaa", "sk-openai-test-key-bbbb"];
 
@@ -518,28 +518,10 @@ Deno.test("openai: a slow first token does not keep the client silent past the p
     ],
     delayMs: 1_500,
   });
-  const started = Date.now();
-  const res = await fetch(`${t.server.url}/v1/messages`, {
-    method: "POST",
-    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
-    body: JSON.stringify({
-      model: "claude-sonnet-test",
-      max_tokens: 50,
-      stream: true,
-      messages: [{ role: "user", content: "think hard" }],
-    }),
-  });
-  const reader = res.body!.getReader();
-  const first = new TextDecoder().decode((await reader.read()).value);
+  const { first, firstMs, text } = await streamTimed(t.server.url, ACCESS_KEY);
   // Headers and message_start come once the ping interval passes, long before the first token.
-  assert.ok(Date.now() - started < 1_200, `first bytes after ${Date.now() - started} ms`);
+  assert.ok(firstMs < 1_200, `first bytes after ${firstMs} ms`);
   assert.match(first, /^event: message_start/);
-  let text = first;
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
   const { blocks, stopReason } = assertWellFormedStream(parseSse(text));
   assert.equal(blocks[0].text, "thought long");
   assert.equal(stopReason, "end_turn");
