@@ -3,6 +3,7 @@
 import type { ContentBlock, MessagesRequest } from "./anthropic.ts";
 import { oncePerSharedTools, sharedTools } from "./parse_body.ts";
 import { clientToolSpec } from "./providers/client_tool_schemas.ts";
+import { serverToolText } from "./providers/server_tool_history.ts";
 
 const IMAGE_TOKENS = 1_600;
 
@@ -27,7 +28,10 @@ function blockChars(block: ContentBlock): number {
       return 0;
     }
     default:
-      return JSON.stringify(block).length;
+      // What a server tool found goes to translated upstreams as a note, its encrypted parts left
+      // out; Anthropic's own count serves Anthropic upstreams.
+      return serverToolText(block as Record<string, unknown>)?.length ??
+        JSON.stringify(block).length;
   }
 }
 

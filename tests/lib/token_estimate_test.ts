@@ -65,3 +65,25 @@ Deno.test("estimate: a client tool counts as the schema sent for it, also among 
     assert.ok(added >= spec * 0.95 && added <= spec * 1.05, `${added} for ${spec}`);
   }
 });
+
+Deno.test("estimate: a web search result counts as the note translated upstreams get, not its encrypted content", () => {
+  const result = {
+    type: "web_search_tool_result",
+    tool_use_id: "srvtoolu_01",
+    content: [{
+      type: "web_search_result",
+      title: "Euro 2024",
+      url: "https://example.com/euro",
+      encrypted_content: "E".repeat(2_000),
+      page_age: null,
+    }],
+  };
+  const body = (content: unknown[]) =>
+    ({
+      model: "m",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "q" }, { role: "assistant", content }],
+    }) as MessagesRequest;
+  const added = estimateTokens(body([result])) - estimateTokens(body([]));
+  assert.ok(added > 5 && added < 40, `a search result added ${added} tokens`);
+});
