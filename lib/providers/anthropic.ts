@@ -82,7 +82,9 @@ function toolTurnOpensWithThinking(doc: Record<string, unknown>): boolean | unde
   let answersTool = false;
   for (; i >= 0 && messages[i].role !== "assistant"; i--) {
     const content = messages[i].content;
-    if (Array.isArray(content) && content.some((b) => b.type === "tool_result")) answersTool = true;
+    if (Array.isArray(content) && content.some((b) => b?.type === "tool_result")) {
+      answersTool = true;
+    }
   }
   const turn = messages[i];
   if (!answersTool || !turn || !Array.isArray(turn.content)) return undefined;
