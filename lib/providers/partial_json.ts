@@ -88,40 +88,127 @@ function closingSuffix(text: string): string | undefined {
   return suffix;
 }
 
+/** A JSON number, and the test of a number cut short: it is one once a digit is appended. */
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const isNumberPrefix = (word: string) => NUMBER.test(word) || NUMBER.test(word + "0");
+const isLiteralPrefix = (word: string) => LITERALS.some((l) => l.startsWith(word));
+const HEX = /^[0-9a-fA-F]$/;
+const ESCAPES = '"\\/bfnrtu';
+
+/** What may come next outside strings. */
+type Want = "key" | "keyOrClose" | "colon" | "value" | "valueOrClose" | "commaOrClose";
+
 /**
  * Follows a JSON object streamed in pieces, to tell how much of each piece still continues it: a
- * client parses the pieces joined, so nothing may follow the object's end, and it must be an
- * object from its first character. Nesting and strings are tracked; other grammar is not.
+ * client parses the pieces joined, and a model's malformed arguments (a missing colon, a bad
+ * escape) would fail its whole answer. So every character is checked against JSON's grammar; the
+ * first one that breaks it, and all after, are not taken, and what was taken can be completed.
  */
 export class ObjectPrefix {
   /** Open `{` and `[`, innermost last; empty before the object starts and after it ends. */
   private open: string[] = [];
+  private want: Want = "keyOrClose";
   private inString = false;
+  private stringIsKey = false;
   private escaped = false;
+  /** Hex digits still owed to a `\u` escape. */
+  private hex = 0;
+  /** The number or literal being read. */
+  private word = "";
   /** The first character was `{`. */
   started = false;
   private ended = false;
+  private broken = false;
 
   /** How many characters of `piece` continue the object (all of them, or where it went wrong). */
   accept(piece: string): number {
+    if (this.broken) return 0;
     for (let i = 0; i < piece.length; i++) {
-      const ch = piece[i];
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (ch === "\\") this.escaped = true;
-        else if (ch === '"') this.inString = false;
-        continue;
-      }
-      if (ch === " " || ch === "\n" || ch === "\r" || ch === "\t") continue;
-      if (this.ended || (!this.started && ch !== "{")) return i;
-      this.started = true;
-      if (ch === '"') this.inString = true;
-      else if (ch === "{" || ch === "[") this.open.push(ch);
-      else if (ch === "}" || ch === "]") {
-        if (this.open.pop() !== (ch === "}" ? "{" : "[")) return i;
-        this.ended = this.open.length === 0;
+      if (!this.take(piece[i])) {
+        // Leading blanks before the object are no fault of its own.
+        if (this.started) this.broken = true;
+        return i;
       }
     }
     return piece.length;
+  }
+
+  private take(ch: string): boolean {
+    if (this.inString) return this.inStringTake(ch);
+    if (this.word) {
+      if (/[0-9a-zA-Z.+-]/.test(ch)) {
+        const word = this.word + ch;
+        if (!(isLiteralPrefix(word) || isNumberPrefix(word))) return false;
+        this.word = word;
+        return true;
+      }
+      if (!(LITERALS.includes(this.word) || NUMBER.test(this.word))) return false;
+      this.word = "";
+      this.want = "commaOrClose";
+    }
+    if (ch === " " || ch === "\n" || ch === "\r" || ch === "\t") return true;
+    if (this.ended) return false;
+    if (!this.started) {
+      if (ch !== "{") return false;
+      this.started = true;
+      this.open.push(ch);
+      return true;
+    }
+    switch (this.want) {
+      case "key":
+      case "keyOrClose":
+        if (ch === '"') return this.startString(true);
+        return this.want === "keyOrClose" && ch === "}" && this.close(ch);
+      case "colon":
+        if (ch !== ":") return false;
+        this.want = "value";
+        return true;
+      case "commaOrClose":
+        if (ch === ",") {
+          this.want = this.open[this.open.length - 1] === "{" ? "key" : "value";
+          return true;
+        }
+        return (ch === "}" || ch === "]") && this.close(ch);
+      default: // value, valueOrClose
+        if (ch === "]" && this.want === "valueOrClose") return this.close(ch);
+        if (ch === '"') return this.startString(false);
+        if (ch === "{" || ch === "[") {
+          this.open.push(ch);
+          this.want = ch === "{" ? "keyOrClose" : "valueOrClose";
+          return true;
+        }
+        if (!(isLiteralPrefix(ch) || isNumberPrefix(ch))) return false;
+        this.word = ch;
+        return true;
+    }
+  }
+
+  private inStringTake(ch: string): boolean {
+    if (this.hex) {
+      if (!HEX.test(ch)) return false;
+      this.hex--;
+    } else if (this.escaped) {
+      if (!ESCAPES.includes(ch)) return false;
+      this.escaped = false;
+      if (ch === "u") this.hex = 4;
+    } else if (ch === "\\") this.escaped = true;
+    else if (ch === '"') {
+      this.inString = false;
+      this.want = this.stringIsKey ? "colon" : "commaOrClose";
+    } else if (ch < " ") return false;
+    return true;
+  }
+
+  private startString(key: boolean): boolean {
+    this.inString = true;
+    this.stringIsKey = key;
+    return true;
+  }
+
+  private close(ch: string): boolean {
+    if (this.open.pop() !== (ch === "}" ? "{" : "[")) return false;
+    this.want = "commaOrClose";
+    this.ended = this.open.length === 0;
+    return true;
   }
 }

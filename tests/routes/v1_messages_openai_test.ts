@@ -1043,6 +1043,10 @@ Deno.test("openai: streamed arguments that are no JSON object still give the SDK
     ["city=Paris", { _raw: "city=Paris" }, "end_turn"],
     ['{"city":"Paris"}}', { city: "Paris" }, "end_turn"],
     ['{"city":"Paris"}{"city":"Rome"}', { city: "Paris" }, "end_turn"],
+    // A weak model's slips: a missing colon, an escape JSON has not, a trailing comma.
+    ['{"city" "Paris"}', { city: null }, "end_turn"],
+    ['{"city":"Par\\qis"}', { city: "Par\\" }, "end_turn"],
+    ['{"city":"Paris",}', { city: "Paris", "": null }, "end_turn"],
   ];
   for (const [args, input, stop] of cases) {
     t.fake.enqueue({

@@ -74,3 +74,31 @@ Deno.test("ObjectPrefix accepts an object piece by piece and stops at its end or
   assert.equal(none.accept("  nul"), 2);
   assert.equal(none.started, false);
 });
+
+Deno.test("ObjectPrefix stops at the first character JSON's grammar refuses, and what it took can be completed", () => {
+  const cases: Array<[string, string]> = [
+    ['{"file_path" "/a"}', '{"file_path" '], // a missing colon
+    ['{"a":"x\\q"}', '{"a":"x\\'], // an escape JSON has not
+    ['{"a":"\\u12G4"}', '{"a":"\\u12'],
+    ['{"a":"x\ty"}', '{"a":"x'], // a raw control character
+    ['{"a":01}', '{"a":0'],
+    ['{"a":1.}', '{"a":1.'],
+    ['{"a":1,}', '{"a":1,'],
+    ['{"a":[1 2]}', '{"a":[1 '],
+    ['{"a":tru e}', '{"a":tru'],
+    ['{"a":nope}', '{"a":n'],
+    ['{"a" : [true, -1.5e+3, null, {"b": []}], "c": "\\u00e9\\n"}  ', ""],
+  ];
+  for (const [text, expected] of cases) {
+    const p = new ObjectPrefix();
+    // One character at a time, as a server may stream them.
+    let taken = "";
+    for (const ch of text) {
+      if (p.accept(ch) === 0) break;
+      taken += ch;
+    }
+    assert.equal(taken, expected || text, text);
+    assert.notEqual(jsonCompletion(taken), undefined, `${taken} can be completed`);
+    assert.equal(p.accept('"}'), 0, "nothing is taken after a break or the end");
+  }
+});
