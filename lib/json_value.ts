@@ -5,7 +5,10 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** A finite count of at least 0, or 0 for anything else (usage an upstream left out or garbled). */
+/**
+ * A whole count of at least 0, or 0 for anything else (usage an upstream left out or garbled): a
+ * client's types say integer, and a strict one refuses 1.5 tokens.
+ */
 export function countOr0(v: unknown): number {
-  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0;
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
 }

@@ -24,6 +24,8 @@ export function fingerprint(ctx: CallContext): string {
   return shortHash(`${modelName(ctx.model)}\n${ctx.apiKey}`);
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
 /**
  * `toolu_01<24>` alone, or followed by `__<fingerprint>`, then `i<len>_<gemini id>` when Gemini
  * named the call, then `s<signature>`; all URL-safe base64, so the id still matches
@@ -31,7 +33,8 @@ export function fingerprint(ctx: CallContext): string {
  */
 export function mintToolId(fp: string, signature?: string, geminiId?: string): [string, boolean] {
   const head = newId("toolu");
-  const sig = signature ? toB64url(signature) : "";
+  // Only base64 becomes id characters; anything else would make the id one clients refuse.
+  const sig = signature && BASE64.test(signature) ? toB64url(signature) : "";
   const fits = sig.length > 0 && sig.length <= MAX_SIGNATURE_IN_ID;
   if (!fits && !geminiId) return [head, false];
   const parts = [head, "__", fp];

@@ -38,3 +38,29 @@ Deno.test("web search: non-stream grounding becomes a search and its results, be
   ]);
   assert.deepEqual(msg.usage.server_tool_use, { web_search_requests: 1, web_fetch_requests: 0 });
 });
+
+Deno.test("non-stream: a garbled thought signature or usage still gives ids and counts clients take", () => {
+  const c = ctx({ stream: false });
+  geminiProvider.buildRequest(
+    { model: "m", max_tokens: 100, messages: [{ role: "user", content: "read it" }] } as Any,
+    c,
+    "",
+  );
+  const msg = geminiProvider.parseResponse({
+    candidates: [{
+      content: {
+        role: "model",
+        parts: [{
+          functionCall: { name: "Read", args: { file_path: "/a" } },
+          thoughtSignature: "c2ln\u0000\ud800bm90IGJhc2U2NA==",
+        }],
+      },
+      finishReason: "STOP",
+    }],
+    usageMetadata: { promptTokenCount: 10.5, candidatesTokenCount: 2.5, totalTokenCount: 13 },
+  }, c) as Any;
+  const call = msg.content.find((b: Any) => b.type === "tool_use");
+  assert.match(call.id, /^[a-zA-Z0-9_-]+$/);
+  assert.equal(msg.usage.input_tokens, 10);
+  assert.equal(msg.usage.output_tokens, 2);
+});
