@@ -211,9 +211,10 @@ export function newId(prefix: string, length = 24): string {
 }
 
 /** Tool ids must match `^[a-zA-Z0-9_-]+$`; anything else is replaced, and an empty id minted. */
-export function sanitizeToolId(id: string | undefined | null): string {
-  if (!id) return newId("toolu");
-  const clean = id.replace(/[^a-zA-Z0-9_-]/g, "_");
+export function sanitizeToolId(id: unknown): string {
+  // A server's id may be anything JSON holds; a number still names its call.
+  if (typeof id !== "string" && typeof id !== "number") return newId("toolu");
+  const clean = String(id).replace(/[^a-zA-Z0-9_-]/g, "_");
   return clean || newId("toolu");
 }
 

@@ -2,7 +2,7 @@
 import type { MessageResponse, MessagesRequest } from "../anthropic.ts";
 import { answerMessage } from "../answer_shape.ts";
 import { withEncodedMember } from "../json_bytes.ts";
-import { countOr0, isObject } from "../json_value.ts";
+import { isObject } from "../json_value.ts";
 import { UpstreamError } from "./upstream_error.ts";
 import { Assembler, usageFromGemini } from "./gemini_answer.ts";
 import { Collector } from "./gemini_collector.ts";
@@ -113,7 +113,8 @@ export const geminiProvider: Provider = {
   },
 
   parseCountTokens(json: unknown): number {
-    return isObject(json) ? countOr0(json.totalTokens) : 0;
+    // As sent: a count no client can use (2.5, 1e308) gives way to the local estimate.
+    return isObject(json) && typeof json.totalTokens === "number" ? json.totalTokens : NaN;
   },
 
   modelsRequest(ctx) {

@@ -114,6 +114,31 @@ Deno.test("response: usage an upstream garbled counts as 0, never negative or te
   );
   assert.equal(msg.usage.input_tokens, 0);
   assert.equal(msg.usage.output_tokens, 0);
+  // Fractions and counts past what a client's integers hold.
+  const odd = openaiProvider.parseResponse(
+    {
+      ...completion({ content: "a" }, "stop"),
+      usage: { prompt_tokens: 7.5, completion_tokens: 1e308 },
+    },
+    context({}, false),
+  );
+  assert.equal(odd.usage.input_tokens, 7);
+  assert.equal(odd.usage.output_tokens, 0);
+});
+
+Deno.test("response: a tool call id that is no string still gives the client a valid tool_use id", () => {
+  const ctx = context({}, false);
+  build(request({ tools: [{ name: "f", input_schema: { type: "object" } }] }), ctx);
+  for (const id of [42, { x: 1 }, null]) {
+    const msg = openaiProvider.parseResponse(
+      completion({
+        tool_calls: [{ id, type: "function", function: { name: "f", arguments: "{}" } }],
+      }, "tool_calls"),
+      ctx,
+    ) as any;
+    const call = msg.content.find((b: any) => b.type === "tool_use");
+    assert.match(call.id, /^[a-zA-Z0-9_-]+$/, JSON.stringify(id));
+  }
 });
 
 Deno.test("response: cut-off arguments are completed, a cut answer never runs its calls", () => {
