@@ -1,5 +1,6 @@
 // Sums finished requests in memory by bucket and dimension; drained into the usage store from time
 // to time, so the counters cost a few KV sums per flush instead of writes per request.
+import { sliceWhole } from "../whole_chars.ts";
 import type { RequestRecord } from "../request_record.ts";
 import {
   type Bucket,
@@ -26,15 +27,10 @@ const OTHER_MODEL = "model:(other)";
 
 export function modelOf(rec: Pick<RequestRecord, "upstreamModel" | "requestedModel">): string {
   let model = rec.upstreamModel ?? rec.requestedModel ?? "";
-  if (model.length > 100) model = model.slice(0, isHighSurrogate(model, 99) ? 99 : 100);
+  model = sliceWhole(model, 100);
   // Halves of characters all become U+FFFD on the wire: two such names would be two series there
   // with the same labels, which a Prometheus scrape refuses.
   return (model.isWellFormed() ? model : model.toWellFormed()) || "(none)";
-}
-
-function isHighSurrogate(text: string, at: number): boolean {
-  const c = text.charCodeAt(at);
-  return c >= 0xd800 && c <= 0xdbff;
 }
 
 /** The sums of one row as plain fields: a dictionary keyed by metric name cost more per request. */

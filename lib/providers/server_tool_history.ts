@@ -2,7 +2,9 @@
 // leave blocks in a conversation that only Anthropic reads. An upstream that cannot take them back
 // gets what they said as text, so its model still knows what an earlier turn found or ran.
 import { searchResultText } from "../anthropic.ts";
+import { flat } from "../flat_string.ts";
 import { isObject } from "../json_value.ts";
+import { sliceWhole } from "../whole_chars.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -20,17 +22,13 @@ function stringsOf(list: unknown, key: string): string[] {
 /** At most MAX_TOOL_TEXT characters, cut between characters, saying what was left out. */
 function capped(text: string): string {
   if (text.length <= MAX_TOOL_TEXT) return text;
-  let end = MAX_TOOL_TEXT;
-  // A high surrogate alone would reach the upstream as an escape some servers refuse.
-  const c = text.charCodeAt(end - 1);
-  if (c >= 0xd800 && c <= 0xdbff) end--;
-  return [text.slice(0, end), "\n[… ", String(text.length - end), " more characters left out]"]
-    .join("");
+  const kept = sliceWhole(text, MAX_TOOL_TEXT);
+  return flat(kept, "\n[… ", String(text.length - kept.length), " more characters left out]");
 }
 
 /** A note the model reads as a record, not as words of its own to imitate. */
 function note(...parts: string[]): string {
-  return ["[", ...parts, "]"].join("");
+  return flat("[", ...parts, "]");
 }
 
 function errorNote(what: string, content: Obj): string {
@@ -76,7 +74,7 @@ function webSearchText(content: unknown): string {
     const title = str(r.title);
     const age = str(r.page_age);
     lines.push(
-      ["- ", title && title !== url ? `${title} — ` : "", url, age ? ` (${age})` : ""].join(""),
+      flat("- ", title && title !== url ? `${title} — ` : "", url, age ? ` (${age})` : ""),
     );
   }
   return lines.length
