@@ -24,13 +24,18 @@ export function refusedBetasFromError(whole: string, sent: string[]): string[] |
 
 /**
  * Whether a 400 refuses the thinking blocks of the history: signatures another server made
- * ("messages.1.content.0: Invalid `signature` in `thinking` block"), none at all, or a tool loop's
- * turn without its opening thinking block. The client sent them, so no other key would take them.
+ * ("messages.1.content.0: Invalid `signature` in `thinking` block"), none at all, a tool loop's
+ * turn without its opening thinking block, or the last turn's thinking changed since it was
+ * written ("`thinking` or `redacted_thinking` blocks in the latest assistant message cannot be
+ * modified", which otherwise stops a Claude Code session for good). The client sent them, so no
+ * other key would take them.
  */
 export function refusedThinkingFromError(whole: string): boolean {
   const message = whole.slice(0, 4096);
   return (/\bsignature\b/i.test(message) && /\bthinking\b/i.test(message)) ||
-    /must start with a thinking block/i.test(message);
+    /must start with a thinking block/i.test(message) ||
+    /thinking`? blocks? .*cannot be modified/i.test(message) ||
+    /\binvalid\b.*\bredacted_thinking\b/i.test(message);
 }
 
 /**

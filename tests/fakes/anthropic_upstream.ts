@@ -197,11 +197,12 @@ function modelsPage(models: Array<{ id: string }>, query: URLSearchParams): Resp
   });
 }
 
-type Blocks = Array<{ type?: string; signature?: unknown }>;
+type Blocks = Array<{ type?: string; signature?: unknown; thinking?: unknown }>;
 
 /** Anthropic's refusal of the thinking a history holds, in its words, or undefined. */
 function thinkingRefusal(body: Record<string, unknown>, signedBy: string): string | undefined {
   const messages = (body.messages ?? []) as Array<{ role: string; content: string | Blocks }>;
+  const lastAssistant = messages.findLastIndex((m) => m.role === "assistant");
   for (const [i, m] of messages.entries()) {
     if (m.role !== "assistant" || typeof m.content === "string") continue;
     for (const [j, b] of m.content.entries()) {
@@ -211,6 +212,13 @@ function thinkingRefusal(body: Record<string, unknown>, signedBy: string): strin
       }
       if (!b.signature.startsWith(signedBy)) {
         return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+      }
+      // A signature `<signedBy>text:<thinking>` binds its text: the last turn's may not change.
+      const bound = b.signature.startsWith(`${signedBy}text:`)
+        ? b.signature.slice(signedBy.length + 5)
+        : undefined;
+      if (i === lastAssistant && bound !== undefined && bound !== b.thinking) {
+        return `messages.${i}.content.${j}: \`thinking\` or \`redacted_thinking\` blocks in the latest assistant message cannot be modified. These blocks must remain as they were in the original response.`;
       }
     }
   }

@@ -594,6 +594,29 @@ Deno.test("passthrough: in a tool loop, thinking another server signed goes with
   ]);
 });
 
+Deno.test("passthrough: a tool loop whose last thinking the client changed is answered, with thinking off, instead of stopping the session", async () => {
+  await using t = await strictThinking();
+  const res = await post(t.server.url, {
+    model: "m",
+    max_tokens: 4000,
+    stream: true,
+    thinking: { type: "adaptive" },
+    messages: toolLoop([{
+      type: "thinking",
+      thinking: "I will list them, edited",
+      signature: "sig-anthropic-text:I will list them",
+    }]),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.match(await res.text(), /event: message_stop/);
+  assert.equal(t.fake.requests.length, 2);
+  const second = t.fake.requests[1];
+  assert.equal(second.body.thinking, undefined);
+  assert.deepEqual(second.body.messages[1].content.map((b: { type: string }) => b.type), [
+    "tool_use",
+  ]);
+});
+
 Deno.test("passthrough: a tool loop whose opening thinking the proxy invented goes at once with thinking off", async () => {
   await using t = await strictThinking();
   const res = await post(t.server.url, {

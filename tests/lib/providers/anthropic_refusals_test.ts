@@ -53,6 +53,8 @@ Deno.test("refused thinking: signatures another server made, or a tool loop's tu
       "messages.1.content.0: Invalid `signature` in `thinking` block",
       "messages.3.content.0.thinking.signature: Field required",
       "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block",
+      "messages.9.content.15: `thinking` or `redacted_thinking` blocks in the latest assistant message cannot be modified. These blocks must remain as they were in the original response.",
+      "messages.1.content.2: Invalid `data` in `redacted_thinking` block",
     ]
   ) assert.equal(refusedThinkingFromError(message), true, message);
   for (
@@ -60,6 +62,7 @@ Deno.test("refused thinking: signatures another server made, or a tool loop's tu
       "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
       "`max_tokens` must be greater than `thinking.budget_tokens`",
       "messages: at least one message is required",
+      "messages.1.content.0: the text of a `tool_use` block cannot be modified",
       "x".repeat(5000) + " signature in thinking",
     ]
   ) assert.equal(refusedThinkingFromError(message), false, message.slice(0, 60));
