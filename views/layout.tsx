@@ -50,6 +50,7 @@ function Head(props: { title: string }) {
       <link rel="icon" href="data:," />
       <link rel="stylesheet" href="/static/admin.css" />
       <script src="/static/htmx.min.js" defer></script>
+      <script src="/static/admin.js" defer></script>
     </head>
   );
 }

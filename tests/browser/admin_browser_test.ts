@@ -547,10 +547,17 @@ Deno.test({
             el.getBoundingClientRect().height
           );
           assert.ok(height <= 100, `header ${height} px tall at ${width} px`);
+          // The row scrolls to show where the page is: Logs, last of the sections.
+          await assertCurrentSectionShown(page, "Logs", width);
           // The nav scrolls within itself, and the page's own links stay reachable.
           await page.getByRole("link", { name: "Logs", exact: true }).click();
           await page.getByRole("heading", { name: "Request log" }).waitFor();
         }
+        // Also after a boosted link swapped the page in: clicked without scrolling to it first.
+        await page.goto(`${server.url}/admin`);
+        await page.locator('header.top nav a[href="/admin/transfer"]').dispatchEvent("click");
+        await page.getByRole("heading", { name: "Export" }).first().waitFor();
+        await assertCurrentSectionShown(page, "Import / export", 360);
       });
 
       await t.step("on a phone: the six dashboard cards two a row, none cut", async () => {
@@ -678,3 +685,16 @@ Deno.test({
     }
   },
 });
+
+/** The nav link of the page shown is the one marked current, and it lies within the screen. */
+async function assertCurrentSectionShown(page: Page, label: string, width: number) {
+  const current = await page.locator('header.top nav a[aria-current="page"]').evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return { text: el.textContent, left: r.left, right: r.right };
+  });
+  assert.equal(current.text, label);
+  assert.ok(
+    current.left >= 0 && current.right <= width,
+    `current section at ${current.left}-${current.right} px on a ${width} px screen`,
+  );
+}

@@ -1,18 +1,19 @@
-// /static serves its two assets and nothing else, whatever name is asked for.
+// /static serves its three assets and nothing else, whatever name is asked for.
 import assert from "node:assert/strict";
 import { staticRoutes } from "../../routes/static.ts";
 
-Deno.test("static: the stylesheet and htmx are served", async () => {
+Deno.test("static: the stylesheet, the admin script and htmx are served", async () => {
   const app = staticRoutes();
-  const assets: Array<[string, RegExp]> = [["admin.css", /^text\/css/], [
-    "htmx.min.js",
-    /javascript/,
-  ]];
-  for (const [file, type] of assets) {
+  const assets: Array<[string, RegExp, string]> = [
+    ["admin.css", /^text\/css/, ".top nav"],
+    ["admin.js", /javascript/, "showCurrentSection"],
+    ["htmx.min.js", /javascript/, "htmx"],
+  ];
+  for (const [file, type, holds] of assets) {
     const res = await app.request(`/${file}`);
     assert.equal(res.status, 200, file);
     assert.match(res.headers.get("content-type") ?? "", type);
-    assert.ok((await res.text()).length > 1000);
+    assert.ok((await res.text()).includes(holds), file);
   }
 });
 
