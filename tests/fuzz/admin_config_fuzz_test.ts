@@ -224,7 +224,9 @@ function spoil(rng: Rng, text: string): { body: Uint8Array<ArrayBuffer>; how: st
       // Past what one KV write takes: refused by its size.
       const doc = JSON.parse(text);
       const keys = Array.from({ length: 40_000 }, (_, i) => keyN(i));
-      if (doc?.upstream?.[0]) doc.upstream[0].apiKeys = keys;
+      // The document may already be mutated: its first upstream a string, say.
+      const first = doc?.upstream?.[0];
+      if (first && typeof first === "object") first.apiKeys = keys;
       return { body: utf8(JSON.stringify(doc)), how: "huge" };
     }
     default:
