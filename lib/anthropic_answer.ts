@@ -18,24 +18,28 @@ export function noteAnthropicMessage(rec: RequestRecord, text: string): boolean 
   }
 }
 
-/** The same from a passed-through stream: message_start has the input, message_delta the rest. */
-export function noteAnthropicEvent(rec: RequestRecord, data: string): void {
-  if (!data.includes('"usage"') && !data.includes('"stop_reason"')) return;
-  try {
-    const ev = JSON.parse(data);
-    if (ev?.type === "message_start" && ev.message?.usage) rec.usage = { ...ev.message.usage };
-    if (ev?.type === "message_delta") {
-      if (ev.usage && typeof ev.usage === "object") {
-        const usage: Record<string, unknown> = {
-          ...(rec.usage ?? { input_tokens: 0, output_tokens: 0 }),
-        };
-        // A null count is one the delta leaves as message_start gave it, as the SDKs read it.
-        for (const k in ev.usage) if (ev.usage[k] != null) usage[k] = ev.usage[k];
-        rec.usage = usage as unknown as Usage;
-      }
-      if (ev.delta?.stop_reason !== undefined) rec.stopReason = ev.delta.stop_reason;
-    }
-  } catch { /* a partial or odd event: skip it */ }
+/**
+ * The same from a passed-through stream's events, as parsed: message_start has the input,
+ * message_delta the rest.
+ */
+export function noteAnthropicEvent(rec: RequestRecord, ev: Record<string, unknown>): void {
+  if (ev.type === "message_start") {
+    const usage = (ev.message as { usage?: unknown } | undefined)?.usage;
+    if (usage && typeof usage === "object") rec.usage = { ...usage } as Usage;
+    return;
+  }
+  if (ev.type !== "message_delta") return;
+  const delta = ev.delta as { stop_reason?: unknown } | undefined;
+  if (ev.usage && typeof ev.usage === "object") {
+    const usage: Record<string, unknown> = {
+      ...(rec.usage ?? { input_tokens: 0, output_tokens: 0 }),
+    };
+    const counts = ev.usage as Record<string, unknown>;
+    // A null count is one the delta leaves as message_start gave it, as the SDKs read it.
+    for (const k in counts) if (counts[k] != null) usage[k] = counts[k];
+    rec.usage = usage as unknown as Usage;
+  }
+  if (delta?.stop_reason !== undefined) rec.stopReason = delta.stop_reason as string | null;
 }
 
 /**

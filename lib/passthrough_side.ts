@@ -1,7 +1,9 @@
 // The passthrough side of a stream: an Anthropic upstream's bytes go out as they came, whole
-// frames at a time, while a side reader picks usage, the stop reason, the end and an error out.
+// frames at a time, while a side reader checks each event clients read and picks usage, the stop
+// reason, the end and an error out.
 import type { ErrorType } from "./anthropic.ts";
 import { noteAnthropicEvent } from "./anthropic_answer.ts";
+import { AnthropicStreamCheck } from "./anthropic_stream_check.ts";
 import { statusForErrorType, streamErrorJson } from "./errors.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
@@ -14,7 +16,9 @@ const utf8 = new TextDecoder();
 export class PassthroughSide implements StreamSide {
   /** A ping goes out only between whole frames, and never before message_start. */
   pingable = false;
-  #events = 0;
+  #check = new AnthropicStreamCheck();
+  /** An event no client could read: nothing from it on goes out. */
+  #garbled: UpstreamFailure | undefined;
   #openingError: string | undefined;
   /** An error event the upstream ended its answer with, after other events. */
   #closingError: string | undefined;
@@ -39,11 +43,12 @@ export class PassthroughSide implements StreamSide {
   hold(chunk: Uint8Array): boolean {
     this.#watch.feed(chunk);
     this.#first.push(chunk);
-    return this.#events > 0;
+    return this.#check.started || this.#openingError !== undefined || this.#garbled !== undefined;
   }
 
   holdEnded(): UpstreamFailure | undefined {
-    if (this.#events > 0) return undefined;
+    if (this.#garbled) return this.#garbled;
+    if (this.#check.started) return undefined;
     return {
       status: 502,
       type: "api_error",
@@ -55,7 +60,9 @@ export class PassthroughSide implements StreamSide {
   }
 
   retryable(): UpstreamFailure | undefined {
-    // An overload or rate limit said as the stream's first event: another key may answer.
+    // Garbled, or an overload or rate limit said as the stream's first event: nothing went out
+    // yet, so another key may answer.
+    if (this.#garbled) return this.#garbled;
     return this.#openingError === undefined ? undefined : this.#eventFailure(this.#openingError);
   }
 
@@ -67,18 +74,26 @@ export class PassthroughSide implements StreamSide {
 
   relay(ctrl: Ctrl, chunk: Uint8Array): number {
     this.#watch.feed(chunk);
+    if (this.#garbled) {
+      // The chunk's whole events go with the garbled one: the answer ends here, said so.
+      const failure = this.#garbled;
+      const frame = this.errorFrame(failure, failure.type, failure.message);
+      this.capture?.add(frame);
+      ctrl.enqueue(encoder.encode(frame));
+      this.#finished = true;
+      return SENT | COMPLETE;
+    }
     const sent = this.#send(ctrl, chunk) ? SENT : 0;
     return this.#relayedAll() ? sent | COMPLETE : sent;
   }
 
   end(ctrl: Ctrl): UpstreamFailure | undefined {
     // A last event without its blank line still counts, as it does for the translators; one cut
-    // short in its data does not.
-    const stopped = this.#stopped;
+    // short in its data is garbled.
     this.#watch.flush();
+    if (this.#garbled) return this.#garbled;
     const rest = this.#frames.rest();
-    if (!stopped && this.#stopped && !(rest && wholeData(rest))) this.#stopped = false;
-    if (this.#stopped && rest && !this.#finished) {
+    if ((this.#stopped || this.#closingError !== undefined) && rest && !this.#finished) {
       // What is held back holds no blank line (frames end at the last one): it is added.
       this.#send(ctrl, concatBytes(rest, BLANK_LINE), true);
     }
@@ -102,18 +117,31 @@ export class PassthroughSide implements StreamSide {
   }
 
   failure(): UpstreamFailure | undefined {
+    if (this.#garbled) return this.#garbled;
     return this.#closingError === undefined ? undefined : this.#eventFailure(this.#closingError);
   }
 
   #note(ev: SseMessage): void {
-    if (ev.event === "error") {
-      if (this.#events === 0) this.#openingError = ev.data;
-      else this.#closingError = ev.data;
+    // What follows message_stop never reaches the client, nor what follows a garbled event.
+    if (this.#stopped || this.#garbled || this.#closingError !== undefined) return;
+    const event = ev.event ?? "message";
+    const checked = this.#check.check(event, ev.data);
+    if (typeof checked === "string") {
+      this.#garbled = {
+        status: 502,
+        type: "api_error",
+        message: `Upstream sent an event stream clients cannot read: ${checked}`,
+        keyFault: "transient",
+      };
+      return;
     }
-    this.#events++;
-    if (ev.event === "message_start" || ev.event === "message_delta") {
-      noteAnthropicEvent(this.rec, ev.data);
-    } else if (ev.event === "message_stop") this.#stopped = true;
+    if (event === "error") {
+      if (this.#check.started) this.#closingError = ev.data;
+      else this.#openingError ??= ev.data;
+      return;
+    }
+    if (checked) noteAnthropicEvent(this.rec, checked);
+    if (event === "message_stop") this.#stopped = true;
   }
 
   /** Sends the whole frames of a chunk (all of it when `framed`); whether any were sent. */
@@ -121,10 +149,11 @@ export class PassthroughSide implements StreamSide {
     if (this.#finished) return false;
     let whole = framed ? chunk : this.#frames.take(chunk);
     if (!whole) return false;
-    if (this.#stopped) {
+    if (this.#stopped || this.#closingError !== undefined) {
       // Looked for once, in the read that held it: a client that sees more after message_stop
-      // (a second message_start, a line that is no JSON) fails the answer it already has.
-      const end = stopFrameEnd(whole);
+      // or an error (a second message_start, a line that is no JSON) fails the answer it has, or
+      // takes an error for one it may go on with.
+      const end = closingFrameEnd(whole);
       if (end !== -1) {
         whole = whole.subarray(0, end);
         this.#finished = true;
@@ -205,12 +234,13 @@ function frameEnd(b: Uint8Array): number {
   return 0;
 }
 
-/** Where the first frame naming message_stop ends in whole frames, or -1 if none does. */
-function stopFrameEnd(b: Uint8Array): number {
+/** Where the first frame naming message_stop or error ends in whole frames, or -1 if none does. */
+function closingFrameEnd(b: Uint8Array): number {
   let start = 0;
   while (start < b.length) {
     const end = nextFrameEnd(b, start);
-    if (/^event: ?message_stop\s*$/m.test(utf8.decode(b.subarray(start, end)))) return end;
+    const frame = utf8.decode(b.subarray(start, end));
+    if (/^event: ?(?:message_stop|error)\s*$/m.test(frame)) return end;
     start = end;
   }
   return -1;
@@ -226,18 +256,6 @@ function nextFrameEnd(b: Uint8Array, start: number): number {
     if (c === 13 && p === 13 && b[i + 1] !== 10) return i + 1;
   }
   return b.length;
-}
-
-/** Whether the frame's data is JSON: an event the upstream finished, not one cut short. */
-function wholeData(b: Uint8Array): boolean {
-  const data = utf8.decode(b).split(/\r\n|\r|\n/).filter((l) => l.startsWith("data:"))
-    .map((l) => l.slice(l.startsWith("data: ") ? 6 : 5)).join("\n");
-  try {
-    JSON.parse(data);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const BLANK_LINE = new Uint8Array([10, 10]);

@@ -11,7 +11,7 @@ const frame = (event: string, data: unknown) =>
 
 const START = frame("message_start", {
   type: "message_start",
-  message: { id: "msg_1", usage: { input_tokens: 7, output_tokens: 1 } },
+  message: { id: "msg_1", content: [], usage: { input_tokens: 7, output_tokens: 1 } },
 });
 const DELTA = frame("message_delta", {
   type: "message_delta",
@@ -147,6 +147,97 @@ Deno.test("a message_stop cut short in its data is no end: the stream ends with 
   side.hold(bytes(START));
   side.start(ctrl);
   side.relay(ctrl, bytes(DELTA + STOP.slice(0, -8)));
-  assert.match(side.end(ctrl)?.message ?? "", /before message_stop/);
+  assert.match(side.end(ctrl)?.message ?? "", /a message_stop event that is not JSON/);
   assert.equal(sent.join(""), START + DELTA);
+});
+
+const TEXT_START = frame("content_block_start", {
+  type: "content_block_start",
+  index: 0,
+  content_block: { type: "text", text: "" },
+});
+const TEXT = frame("content_block_delta", {
+  type: "content_block_delta",
+  index: 0,
+  delta: { type: "text_delta", text: "hi" },
+});
+
+Deno.test("a garbled event in what was held is a failure another key may answer", () => {
+  for (
+    const garbled of [
+      START.replace('"msg_1",', '"msg_1",\u00ff'),
+      START + TEXT_START.replace('"type":"content_block_start"', '"type":"content_block_stat"'),
+      START + TEXT,
+      frame("content_block_start", { type: "content_block_start", index: 0 }) + START,
+    ]
+  ) {
+    const { side } = setup();
+    assert.equal(side.hold(bytes(garbled)), true, garbled);
+    assert.match(side.retryable()?.message ?? "", /clients cannot read/, garbled);
+    assert.equal(side.retryable()?.keyFault, "transient");
+  }
+});
+
+Deno.test("a garbled event mid-stream ends the answer with an error event in its place", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START + TEXT_START));
+  side.start(ctrl);
+  assert.equal(side.relay(ctrl, bytes(TEXT)), SENT);
+  // U+FFFD inside a string is text like any other.
+  const replaced = TEXT.replace('"hi"', '"h\uFFFDi"');
+  assert.equal(side.relay(ctrl, bytes(replaced)), SENT);
+  const broken = TEXT.replace('"text":"hi"', '"text":"hi"\uFFFD');
+  assert.equal(side.relay(ctrl, bytes(TEXT + broken + DELTA + STOP)), SENT | COMPLETE);
+  const got = sent.join("");
+  assert.equal(got.indexOf(broken), -1);
+  assert.ok(got.startsWith(START + TEXT_START + TEXT + replaced));
+  assert.match(got, /event: error\ndata: .*a content_block_delta event that is not JSON.*\n\n$/);
+  assert.match(side.failure()?.message ?? "", /clients cannot read/);
+  assert.equal(side.end(ctrl), side.failure());
+});
+
+Deno.test("a second message_start, or a delta without its usage, is garbled; an event clients skip is not", () => {
+  const second = setup();
+  second.side.hold(bytes(START));
+  second.side.start(second.ctrl);
+  assert.equal(second.side.relay(second.ctrl, bytes(START)), SENT | COMPLETE);
+  assert.match(second.side.failure()?.message ?? "", /a second message_start/);
+  const noUsage = setup();
+  noUsage.side.hold(bytes(START));
+  noUsage.side.start(noUsage.ctrl);
+  const delta = frame("message_delta", { type: "message_delta", delta: { stop_reason: "x" } });
+  noUsage.side.relay(noUsage.ctrl, bytes(delta));
+  assert.match(noUsage.side.failure()?.message ?? "", /without its delta or usage/);
+  const skipped = setup();
+  skipped.side.hold(bytes(START));
+  skipped.side.start(skipped.ctrl);
+  const odd = "event: ping\ndata: not json\n\nevent: vendor_note\ndata: {\n\n";
+  assert.equal(skipped.side.relay(skipped.ctrl, bytes(odd + DELTA + STOP)), SENT | COMPLETE);
+  assert.equal(skipped.side.failure(), undefined);
+  assert.equal(skipped.sent.join(""), START + odd + DELTA + STOP);
+});
+
+Deno.test("a closing error event without its blank line still reaches the client", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START));
+  side.start(ctrl);
+  const error = frame("error", {
+    type: "error",
+    error: { type: "overloaded_error", message: "Overloaded" },
+  });
+  side.relay(ctrl, bytes(error.trimEnd()));
+  assert.equal(side.end(ctrl), undefined);
+  assert.equal(sent.join(""), START + error);
+  assert.equal(side.failure()?.type, "overloaded_error");
+});
+
+Deno.test("nothing after an error event reaches the client, even in the same read", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START + TEXT_START));
+  side.start(ctrl);
+  const error = frame("error", { type: "error", error: { type: "api_error", message: "x" } });
+  const stop = frame("content_block_stop", { type: "content_block_stop", index: 0 });
+  assert.equal(side.relay(ctrl, bytes(TEXT + error + stop + DELTA)), SENT | COMPLETE);
+  assert.equal(sent.join(""), START + TEXT_START + TEXT + error);
+  assert.equal(side.failure()?.type, "api_error");
 });

@@ -519,6 +519,35 @@ Deno.test("passthrough: what an upstream writes after message_stop, or a stream 
   }
 });
 
+Deno.test("passthrough: a stream garbled before anything went out is answered by the next key", async () => {
+  await using t = await setup();
+  const sse = anthropicStream("second key");
+  // A byte gone wrong between two fields of message_start: no JSON parser reads it.
+  t.fake.enqueue({ sse: [sse[0].replace(',"content"', ',\u00ff"content"'), ...sse.slice(1)] }, {
+    sse,
+  });
+  const final = await t.client.messages.stream(streamAsk).finalMessage();
+  assert.equal((final.content[0] as { text: string }).text, "second key");
+  assert.deepEqual(t.fake.requests.map((r) => r.headers.get("x-api-key")), KEYS);
+});
+
+Deno.test("passthrough: an event garbled mid-stream ends it with an Anthropic error the SDK reports", async () => {
+  await using t = await setup();
+  const sse = anthropicStream("one two three four");
+  // Bytes that are no UTF-8 between two fields (they reach the client as U+FFFD).
+  const broken = sse[4].replace('"text_delta",', '"text_delta"\ud800,');
+  t.fake.enqueue({ sse: [...sse.slice(0, 4), broken, ...sse.slice(5)], delayMs: 5 });
+  const stream = t.client.messages.stream(streamAsk);
+  let text = "";
+  stream.on("text", (delta) => text += delta);
+  await assert.rejects(stream.finalMessage(), (err: unknown) => {
+    assert.ok(err instanceof Anthropic.APIError, String(err));
+    assert.match(err.message, /clients cannot read: a content_block_delta event that is not JSON/);
+    return true;
+  });
+  assert.equal(text, "one ");
+});
+
 /** A proxy in front of a fake that checks thinking signatures as Anthropic does. */
 async function strictThinking() {
   return await proxyTo(await startFakeAnthropic({ signaturesFrom: "sig-anthropic-" }), {

@@ -1,0 +1,66 @@
+// The check of the events a passed-through stream sends clients: what their SDKs could not read.
+import assert from "node:assert/strict";
+import { AnthropicStreamCheck } from "../../lib/anthropic_stream_check.ts";
+
+const START = JSON.stringify({
+  type: "message_start",
+  message: { id: "msg_1", content: [], usage: { input_tokens: 1, output_tokens: 1 } },
+});
+const BLOCK = JSON.stringify({
+  type: "content_block_start",
+  index: 0,
+  content_block: { type: "text", text: "" },
+});
+const DELTA = JSON.stringify({
+  type: "content_block_delta",
+  index: 0,
+  delta: { type: "text_delta", text: "hi" },
+});
+
+function begun(): AnthropicStreamCheck {
+  const check = new AnthropicStreamCheck();
+  assert.equal(typeof check.check("message_start", START), "object");
+  assert.equal(typeof check.check("content_block_start", BLOCK), "object");
+  return check;
+}
+
+Deno.test("stream check: a well-formed stream passes, its deltas untouched by a parse", () => {
+  const check = begun();
+  assert.equal(check.started, true);
+  assert.equal(check.check("content_block_delta", DELTA), undefined);
+  assert.equal(check.check("ping", "not json"), undefined, "clients skip pings unread");
+  assert.equal(check.check("vendor_event", "{"), undefined, "and names they do not know");
+  const stop = check.check("message_delta", '{"type":"message_delta","delta":{},"usage":{}}');
+  assert.equal(typeof stop, "object");
+  assert.deepEqual(check.check("message_stop", '{"type":"message_stop"}'), {
+    type: "message_stop",
+  });
+});
+
+Deno.test("stream check: what the SDKs could not read is named", () => {
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      "content_block_delta",
+      DELTA.replace(",", "\uFFFD,"),
+      /content_block_delta event that is not JSON/,
+    ],
+    ["content_block_delta", DELTA.slice(0, -3), /not JSON/],
+    ["content_block_start", DELTA, /content_block_start event of another type/],
+    ["content_block_delta", DELTA.replace('"text":', '"te\uFFFDxt":'), /without its text/],
+    ["message_start", START, /a second message_start/],
+    ["message_delta", '{"type":"message_delta","delta":{}}', /without its delta or usage/],
+    ["error", "{", /an error event that is not JSON/],
+  ];
+  for (const [name, data, problem] of cases) {
+    assert.match(String(begun().check(name, data)), problem, `${name}: ${data}`);
+  }
+  const fresh = new AnthropicStreamCheck();
+  assert.match(String(fresh.check("content_block_start", BLOCK)), /before message_start/);
+  assert.match(
+    String(fresh.check("message_start", '{"type":"message_start","message":{"usage":{}}}')),
+    /without its message/,
+  );
+  const noBlock = new AnthropicStreamCheck();
+  noBlock.check("message_start", START);
+  assert.match(String(noBlock.check("content_block_delta", DELTA)), /before any block/);
+});
