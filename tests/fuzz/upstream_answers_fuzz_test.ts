@@ -421,8 +421,9 @@ Deno.test({
         for (const env of envs) {
           const labels: string[] = [];
           env.shim.reset();
-          // The passthrough relays the events an Anthropic upstream sends, whatever they hold: what
-          // the SDK reads through it is fuzzed in its framing only.
+          // The passthrough takes a text delta that looks whole as sent, unparsed (lib/
+          // anthropic_stream_check.ts): what the SDK reads through it is fuzzed in its framing and
+          // bytes only, not in the values of well-formed events.
           const framingOnly = env.kind === "anthropic" && viaSdk;
           env.shim.rewrite = rewriteFor(env.kind, caseSeed, labels, framingOnly);
           const body = { model: "claude-fuzz-1", max_tokens: 2048, ...base, stream };
