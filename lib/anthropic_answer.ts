@@ -1,21 +1,44 @@
 // What the proxy reads out of an Anthropic upstream's answer while passing its bytes on.
 import type { Usage } from "./anthropic.ts";
+import { statusForErrorType } from "./errors.ts";
+import { isObject } from "./json_value.ts";
+import type { Provider, UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
 
 /**
- * Usage and stop reason of a passed-through Anthropic message, for the log and the counters; false
- * when the answer is no JSON object at all (a web page at the wrong address, a broken gateway).
+ * Usage and stop reason of a passed-through Anthropic answer, for the log and the counters; what
+ * the answer is: a message, an error (a gateway that says its errors with a 200), or no message at
+ * all (a web page at the wrong address, a broken gateway).
  */
-export function noteAnthropicMessage(rec: RequestRecord, text: string): boolean {
+export function noteAnthropicMessage(
+  rec: RequestRecord,
+  text: string,
+): "message" | "error" | "not JSON" | "no message" {
+  let msg: unknown;
   try {
-    const msg = JSON.parse(text);
-    if (!msg || typeof msg !== "object" || Array.isArray(msg)) return false;
-    if (msg.usage) rec.usage = msg.usage;
-    if (msg.stop_reason !== undefined) rec.stopReason = msg.stop_reason;
-    return true;
+    msg = JSON.parse(text);
   } catch {
-    return false;
+    return "not JSON";
   }
+  if (!isObject(msg)) return "no message";
+  if (msg.type === "error" && isObject(msg.error)) return "error";
+  if (!Array.isArray(msg.content)) return "no message";
+  if (msg.usage) rec.usage = msg.usage as Usage;
+  if (msg.stop_reason !== undefined) rec.stopReason = msg.stop_reason as string | null;
+  return "message";
+}
+
+/** What an Anthropic error body stands for: an `event: error`'s, or a 200 answer that is one. */
+export function anthropicErrorFailure(
+  provider: Provider,
+  text: string,
+  headers: Headers,
+): UpstreamFailure {
+  let type: unknown;
+  try {
+    type = JSON.parse(text)?.error?.type;
+  } catch { /* the provider keeps the text */ }
+  return provider.parseError(statusForErrorType(type), text, headers);
 }
 
 /**

@@ -2,9 +2,9 @@
 // frames at a time, while a side reader checks each event clients read and picks usage, the stop
 // reason, the end and an error out.
 import type { ErrorType } from "./anthropic.ts";
-import { noteAnthropicEvent } from "./anthropic_answer.ts";
+import { anthropicErrorFailure, noteAnthropicEvent } from "./anthropic_answer.ts";
 import { AnthropicStreamCheck } from "./anthropic_stream_check.ts";
-import { statusForErrorType, streamErrorJson } from "./errors.ts";
+import { streamErrorJson } from "./errors.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
 import { createSseDecoder, type SseDecoder, type SseMessage } from "./sse.ts";
@@ -63,7 +63,9 @@ export class PassthroughSide implements StreamSide {
     // Garbled, or an overload or rate limit said as the stream's first event: nothing went out
     // yet, so another key may answer.
     if (this.#garbled) return this.#garbled;
-    return this.#openingError === undefined ? undefined : this.#eventFailure(this.#openingError);
+    return this.#openingError === undefined
+      ? undefined
+      : anthropicErrorFailure(this.provider, this.#openingError, this.headers);
   }
 
   start(ctrl: Ctrl): boolean {
@@ -118,11 +120,13 @@ export class PassthroughSide implements StreamSide {
 
   failure(): UpstreamFailure | undefined {
     if (this.#garbled) return this.#garbled;
-    return this.#closingError === undefined ? undefined : this.#eventFailure(this.#closingError);
+    return this.#closingError === undefined
+      ? undefined
+      : anthropicErrorFailure(this.provider, this.#closingError, this.headers);
   }
 
   #note(ev: SseMessage): void {
-    // What follows message_stop never reaches the client, nor what follows a garbled event.
+    // What follows message_stop, an error or a garbled event never reaches the client.
     if (this.#stopped || this.#garbled || this.#closingError !== undefined) return;
     const event = ev.event ?? "message";
     const checked = this.#check.check(event, ev.data);
@@ -177,15 +181,6 @@ export class PassthroughSide implements StreamSide {
   #relayedAll(): boolean {
     return this.#finished ||
       (this.#stopped || this.#closingError !== undefined) && !this.#frames.pending;
-  }
-
-  /** An Anthropic `event: error` as the failure it stands for. */
-  #eventFailure(data: string): UpstreamFailure {
-    let type: unknown;
-    try {
-      type = JSON.parse(data)?.error?.type;
-    } catch { /* the parse below keeps the text */ }
-    return this.provider.parseError(statusForErrorType(type), data, this.headers);
   }
 }
 

@@ -1,7 +1,11 @@
 // The pipeline of one Messages request: pick the upstream and key, call it, retry on the next key
 // while nothing has reached the client, and hand back JSON or a translated event stream.
 import type { MessagesRequest } from "./anthropic.ts";
-import { noteAnthropicMessage, upstreamInfoHeaders } from "./anthropic_answer.ts";
+import {
+  anthropicErrorFailure,
+  noteAnthropicMessage,
+  upstreamInfoHeaders,
+} from "./anthropic_answer.ts";
 import { maskKey } from "./config_document.ts";
 import { promptTooLong } from "./context_overflow.ts";
 import { errorResponse, NO_RETRY, ProxyError, tooDeep } from "./errors.ts";
@@ -533,7 +537,7 @@ async function attempt(
   if (!ctx.stream) {
     try {
       return provider.passthrough
-        ? await passthroughAnswer(s, res, stopTimer, call.requestId, rec, finish)
+        ? await passthroughAnswer(s, provider, res, stopTimer, call.requestId, rec, finish)
         : await translatedAnswer(s, provider, ctx, res, stopTimer, call.requestId, rec, finish);
     } catch (err) {
       stopTimer();
@@ -561,6 +565,7 @@ async function attempt(
 /** An Anthropic upstream's whole answer: checked to be a message, then sent on as its own bytes. */
 async function passthroughAnswer(
   s: Services,
+  provider: Provider,
   res: Response,
   stopTimer: StopTimer,
   requestId: string,
@@ -571,7 +576,10 @@ async function passthroughAnswer(
   stopTimer();
   rec.ttfbMs = s.now() - rec.time;
   const text = new TextDecoder().decode(bytes);
-  if (!noteAnthropicMessage(rec, text)) return { failure: notJsonFailure(text) };
+  const answer = noteAnthropicMessage(rec, text);
+  if (answer === "not JSON") return { failure: notJsonFailure(text) };
+  if (answer === "no message") return { failure: notJsonFailure(text, "JSON that is no message") };
+  if (answer === "error") return { failure: anthropicErrorFailure(provider, text, res.headers) };
   const response = withRequestId(
     new Response(bytes, {
       status: 200,

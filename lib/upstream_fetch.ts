@@ -76,11 +76,11 @@ export function networkFailure(
  * A 200 whose body is no JSON (a web page at a wrong base URL, a gateway's notice), said in plain
  * words with its start, not in JSON.parse's; another key may be behind a working gateway.
  */
-export function notJsonFailure(text: string): UpstreamFailure {
+export function notJsonFailure(text: string, what = "something that is not JSON"): UpstreamFailure {
   return {
     status: 502,
     type: "api_error",
-    message: `Upstream answered with something that is not JSON: ${text.trim().slice(0, 200)}`,
+    message: `Upstream answered with ${what}: ${text.trim().slice(0, 200)}`,
     keyFault: "transient",
   };
 }

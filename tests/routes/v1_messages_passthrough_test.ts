@@ -519,6 +519,31 @@ Deno.test("passthrough: what an upstream writes after message_stop, or a stream 
   }
 });
 
+Deno.test("passthrough: an error said with a 200, or a 200 that is no message, is answered by the next key", async () => {
+  const keys = [...KEYS, "sk-ant-upstream-key-three-3333"];
+  await using t = await setup({}, keys);
+  t.fake.enqueue(
+    {
+      status: 200,
+      json: { type: "error", error: { type: "overloaded_error", message: "Overloaded" } },
+    },
+    { status: 200, json: anthropicMessage("second key") },
+    { status: 200, json: { id: "msg_1", type: "message", role: "assistant" } },
+    { status: 200, json: anthropicMessage("third time") },
+  );
+  for (const text of ["second key", "third time"]) {
+    const msg = await t.client.messages.create(streamAsk);
+    assert.equal((msg.content[0] as { text: string }).text, text);
+  }
+  // The first key sits out its overload; the second is set aside for what it sent.
+  assert.deepEqual(t.fake.requests.map((r) => r.headers.get("x-api-key")), [
+    keys[0],
+    keys[1],
+    keys[1],
+    keys[2],
+  ]);
+});
+
 Deno.test("passthrough: a stream garbled before anything went out is answered by the next key", async () => {
   await using t = await setup();
   const sse = anthropicStream("second key");
