@@ -48,8 +48,9 @@ export class AnthropicStreamCheck {
     } catch {
       return `${article(name)} ${name} event that is not JSON`;
     }
+    // The SDKs take an error event for one whatever its data says; it is the answer's end.
+    if (name === "error" && isObject(ev)) return ev;
     if (!isObject(ev) || ev.type !== name) return `${article(name)} ${name} event of another type`;
-    if (name === "error") return ev;
     if (name === "message_start") {
       if (this.#started) return "a second message_start";
       const message = ev.message;

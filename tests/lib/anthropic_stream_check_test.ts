@@ -54,6 +54,8 @@ Deno.test("stream check: what the SDKs could not read is named", () => {
   for (const [name, data, problem] of cases) {
     assert.match(String(begun().check(name, data)), problem, `${name}: ${data}`);
   }
+  const error = '{"error":{"type":"overloaded_error","message":"Overloaded"}}';
+  assert.deepEqual(begun().check("error", error), JSON.parse(error), "an error, type or not");
   const fresh = new AnthropicStreamCheck();
   assert.match(String(fresh.check("content_block_start", BLOCK)), /before message_start/);
   assert.match(
