@@ -28,6 +28,9 @@ Deno.test("stream check: a well-formed stream passes, its deltas untouched by a 
   const check = begun();
   assert.equal(check.started, true);
   assert.equal(check.check("content_block_delta", DELTA), undefined);
+  const spaced =
+    '{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}}';
+  assert.deepEqual(check.check("content_block_delta", spaced), JSON.parse(spaced), "parsed");
   assert.equal(check.check("ping", "not json"), undefined, "clients skip pings unread");
   assert.equal(check.check("vendor_event", "{"), undefined, "and names they do not know");
   const stop = check.check("message_delta", '{"type":"message_delta","delta":{},"usage":{}}');
@@ -45,6 +48,9 @@ Deno.test("stream check: what the SDKs could not read is named", () => {
       /content_block_delta event that is not JSON/,
     ],
     ["content_block_delta", DELTA.slice(0, -3), /not JSON/],
+    ["content_block_delta", DELTA.slice(0, -1), /not JSON/],
+    ["content_block_delta", '{"type":"content_block_delta","index":0}', /without its delta/],
+    ["content_block_delta", DELTA.replace('"hi"', '{"a":"hi"}'), /without its text/],
     ["content_block_start", DELTA, /content_block_start event of another type/],
     ["content_block_delta", DELTA.replace('"text":', '"te\uFFFDxt":'), /without its text/],
     ["message_start", START, /a second message_start/],
