@@ -101,7 +101,9 @@ function strictCompatible(schema: Json): boolean {
   }
   for (const [k, v] of Object.entries(schema)) {
     if (k === "properties" || k === "$defs" || k === "definitions") {
-      if (!Object.values(v as object).every(strictCompatible)) return false;
+      // A map that is no object (null, a list) is the client's mistake, for the upstream to name.
+      if (!v || typeof v !== "object" || Array.isArray(v)) return false;
+      if (!Object.values(v).every(strictCompatible)) return false;
     } else if (k === "items" || k === "anyOf" || k === "oneOf" || k === "allOf") {
       if (!strictCompatible(v)) return false;
     }

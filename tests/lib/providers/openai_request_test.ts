@@ -170,6 +170,14 @@ Deno.test("request: output_config.format becomes response_format; streaming asks
   );
   assert.equal(loose.response_format.json_schema.strict, undefined);
   assert.equal("stream" in loose || "stream_options" in loose, false);
+  // A schema whose properties are no object goes as sent, not strict, for the upstream to judge.
+  for (const properties of [null, ["title"], "title"]) {
+    const odd = { ...schema, properties };
+    const sent = build(
+      request({ output_config: { format: { type: "json_schema", schema: odd } } }),
+    ).response_format;
+    assert.deepEqual(sent, { type: "json_schema", json_schema: { name: "output", schema: odd } });
+  }
 });
 
 Deno.test("request: Anthropic-only fields are never forwarded", () => {
