@@ -10,6 +10,5 @@ function showCurrentSection() {
 }
 
 document.addEventListener("DOMContentLoaded", showCurrentSection);
-// Boosted links and the back button swap the page in without loading it.
+// Boosted links, and the back button, swap the page in without loading it; each swap settles.
 document.addEventListener("htmx:afterSettle", showCurrentSection);
-document.addEventListener("htmx:historyRestore", showCurrentSection);

@@ -558,6 +558,12 @@ Deno.test({
         await page.locator('header.top nav a[href="/admin/transfer"]').dispatchEvent("click");
         await page.getByRole("heading", { name: "Export" }).first().waitFor();
         await assertCurrentSectionShown(page, "Import / export", 360);
+        // And after the back button brought a page back from htmx's history.
+        await page.locator('header.top nav a[href="/admin"]').dispatchEvent("click");
+        await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+        await page.goBack();
+        await page.getByRole("heading", { name: "Export" }).first().waitFor();
+        await assertCurrentSectionShown(page, "Import / export", 360);
       });
 
       await t.step("on a phone: the six dashboard cards two a row, none cut", async () => {
