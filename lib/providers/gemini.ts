@@ -70,7 +70,8 @@ export const geminiProvider: Provider = {
     asm.parts(isObject(cand?.content) ? cand.content.parts : undefined);
     asm.grounding(cand?.groundingMetadata);
     const outcome = asm.finish(
-      cand ? String(cand.finishReason ?? "STOP") : undefined,
+      // A reason that is no string is read as none, as the stream reads it.
+      cand ? (typeof cand.finishReason === "string" ? cand.finishReason : "STOP") : undefined,
       typeof feedback.blockReason === "string" ? feedback.blockReason : undefined,
       typeof cand?.finishMessage === "string" ? cand.finishMessage : undefined,
     );

@@ -94,6 +94,12 @@ Deno.test("non-stream: failures and refusals", () => {
     () => geminiProvider.parseResponse({ candidates: [{ finishReason: "STOP" }] }, c),
     (err: unknown) => err instanceof ProxyError && /empty answer/.test(err.message),
   );
+  // A reason that is no string is none: the message never shows "[object Object]".
+  assert.throws(
+    () => geminiProvider.parseResponse({ candidates: [{ finishReason: { x: 1 } }] }, c),
+    (err: unknown) =>
+      err instanceof ProxyError && /empty answer \(finishReason: STOP\)/.test(err.message),
+  );
   const refused = geminiProvider.parseResponse(
     { candidates: [{ finishReason: "RECITATION", index: 0 }] },
     c,
