@@ -544,7 +544,8 @@ const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
 export function assertPassthroughStream(text: string, upstream: string, said: string): void {
   const body = text.replaceAll(PING, "");
   upstream = upstream.replaceAll(PING, "");
-  const closing = /event: error\ndata: (\{[^\n]*\})\n\n$/.exec(body);
+  // The proxy's own error event, or the upstream's in the upstream's line ends.
+  const closing = /event: ?error(?:\r\n|\r|\n)data: ?(\{[^\r\n]*\})(?:\r\n|\r|\n){2}$/.exec(body);
   const relayed = closing && !upstream.includes(closing[0]) ? body.slice(0, closing.index) : body;
   said = `${said}\n  upstream sent ${brief(upstream, 1500)}`;
   // A last frame the upstream left without its blank line gets one.
