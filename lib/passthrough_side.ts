@@ -5,6 +5,7 @@ import type { ErrorType } from "./anthropic.ts";
 import { anthropicErrorFailure, noteAnthropicEvent } from "./anthropic_answer.ts";
 import { AnthropicStreamCheck } from "./anthropic_stream_check.ts";
 import { streamErrorJson } from "./errors.ts";
+import { upstreamFault } from "./providers/failure.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
 import { createSseDecoder, type SseDecoder, type SseMessage } from "./sse.ts";
@@ -49,14 +50,11 @@ export class PassthroughSide implements StreamSide {
   holdEnded(): UpstreamFailure | undefined {
     if (this.#garbled) return this.#garbled;
     if (this.#check.started) return undefined;
-    return {
-      status: 502,
-      type: "api_error",
-      message: this.#first.length
+    return upstreamFault(
+      this.#first.length
         ? "Upstream closed the stream before its first whole event"
         : "Upstream closed the stream without sending anything",
-      keyFault: "transient",
-    };
+    );
   }
 
   retryable(): UpstreamFailure | undefined {
@@ -101,12 +99,7 @@ export class PassthroughSide implements StreamSide {
     }
     if (this.#stopped || this.#closingError !== undefined) return undefined;
     // An Anthropic stream ends with message_stop; without it the answer is cut short.
-    return {
-      status: 502,
-      type: "api_error",
-      message: "Upstream stream ended before message_stop",
-      keyFault: "transient",
-    };
+    return upstreamFault("Upstream stream ended before message_stop");
   }
 
   errorFrame(_failure: UpstreamFailure, type: ErrorType, message: string): string {
@@ -131,12 +124,9 @@ export class PassthroughSide implements StreamSide {
     const event = ev.event ?? "message";
     const checked = this.#check.check(event, ev.data);
     if (typeof checked === "string") {
-      this.#garbled = {
-        status: 502,
-        type: "api_error",
-        message: `Upstream sent an event stream clients cannot read: ${checked}`,
-        keyFault: "transient",
-      };
+      this.#garbled = upstreamFault(
+        `Upstream sent an event stream clients cannot read: ${checked}`,
+      );
       return;
     }
     if (event === "error") {

@@ -31,10 +31,10 @@ import {
   errorText,
   failureOf,
   networkFailure,
-  notJsonFailure,
   type Outcome,
   send,
   type StopTimer,
+  unreadableAnswer,
 } from "./upstream_fetch.ts";
 
 export interface MessagesCall {
@@ -577,8 +577,10 @@ async function passthroughAnswer(
   rec.ttfbMs = s.now() - rec.time;
   const text = new TextDecoder().decode(bytes);
   const answer = noteAnthropicMessage(rec, text);
-  if (answer === "not JSON") return { failure: notJsonFailure(text) };
-  if (answer === "no message") return { failure: notJsonFailure(text, "JSON that is no message") };
+  if (answer === "not JSON") return { failure: unreadableAnswer(text) };
+  if (answer === "no message") {
+    return { failure: unreadableAnswer(text, "JSON that is no message") };
+  }
   if (answer === "error") return { failure: anthropicErrorFailure(provider, text, res.headers) };
   const response = withRequestId(
     new Response(bytes, {

@@ -2,6 +2,7 @@
 // what a thrown fetch or body read means.
 import { deadline } from "./deadlines.ts";
 import type { ProxyError } from "./errors.ts";
+import { upstreamFault } from "./providers/failure.ts";
 import { UpstreamError } from "./providers/upstream_error.ts";
 import type { UpstreamFailure, UpstreamRequest } from "./providers/types.ts";
 import type { Services } from "./services.ts";
@@ -64,25 +65,18 @@ export function networkFailure(
   if (reason?.message === "client closed") {
     return { status: 499, type: "api_error", message: "client closed", keyFault: undefined };
   }
-  return {
-    status: 502,
-    type: "api_error",
-    message: `${what}: ${(err as Error)?.message ?? String(err)}`,
-    keyFault: "transient",
-  };
+  return upstreamFault(`${what}: ${(err as Error)?.message ?? String(err)}`);
 }
 
 /**
  * A 200 whose body is no JSON (a web page at a wrong base URL, a gateway's notice), said in plain
  * words with its start, not in JSON.parse's; another key may be behind a working gateway.
  */
-export function notJsonFailure(text: string, what = "something that is not JSON"): UpstreamFailure {
-  return {
-    status: 502,
-    type: "api_error",
-    message: `Upstream answered with ${what}: ${text.trim().slice(0, 200)}`,
-    keyFault: "transient",
-  };
+export function unreadableAnswer(
+  text: string,
+  what = "something that is not JSON",
+): UpstreamFailure {
+  return upstreamFault(`Upstream answered with ${what}: ${text.trim().slice(0, 200)}`);
 }
 
 /** The answer's JSON, or the failure a body that is none stands for. */
@@ -91,7 +85,7 @@ export async function answerJson(res: Response): Promise<{ json: unknown } | Ups
   try {
     return { json: JSON.parse(text) };
   } catch {
-    return notJsonFailure(text);
+    return unreadableAnswer(text);
   }
 }
 

@@ -71,14 +71,17 @@ export function failureFromStatus(
 }
 
 /**
+ * An upstream that answered with something no client can read (garbage, a body cut short, an empty
+ * answer): a 502, and transient, so that another key may answer while nothing reached the client.
+ */
+export function upstreamFault(message: string): UpstreamFailure {
+  return { status: 502, type: "api_error", message, keyFault: "transient" };
+}
+
+/**
  * A translated stream whose body ended before its answer did. Transient: before any content (a
  * 200 closed at once, or with no event in it) another key may answer.
  */
 export function streamCutShort(): UpstreamFailure {
-  return {
-    status: 502,
-    type: "api_error",
-    message: "upstream stream ended unexpectedly",
-    keyFault: "transient",
-  };
+  return upstreamFault("upstream stream ended unexpectedly");
 }

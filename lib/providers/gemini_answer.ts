@@ -5,6 +5,7 @@ import { newId } from "../anthropic.ts";
 import { webSearchResult } from "../answer_shape.ts";
 import { countOr0, isObject } from "../json_value.ts";
 import type { RequestState } from "./gemini_call.ts";
+import { upstreamFault } from "./failure.ts";
 import { decodeJsonPaths, decodeJsonText } from "./gemini_schema.ts";
 import { type Carry, ID_HEAD, mintToolId, SIGNATURE_PREFIX } from "./gemini_thought_signatures.ts";
 import type { UpstreamFailure } from "./stream_writer.ts";
@@ -142,12 +143,9 @@ export class Assembler {
       !this.visible
     ) {
       return {
-        failure: {
-          status: 502,
-          type: "api_error",
-          message: `Gemini returned an empty answer (finishReason: ${reason})${detail}`,
-          keyFault: "transient",
-        },
+        failure: upstreamFault(
+          `Gemini returned an empty answer (finishReason: ${reason})${detail}`,
+        ),
       };
     }
     // A signature that came after the text would need a thinking block after it; clients take the

@@ -3,7 +3,7 @@
 import type { Usage } from "../anthropic.ts";
 import { isObject } from "../json_value.ts";
 import type { SseMessage } from "../sse.ts";
-import { streamCutShort } from "./failure.ts";
+import { streamCutShort, upstreamFault } from "./failure.ts";
 import { type Assembler, type Sink, usageFromGemini } from "./gemini_answer.ts";
 import { geminiFailure } from "./gemini_errors.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
@@ -43,12 +43,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
     try {
       chunk = JSON.parse(event.data);
     } catch {
-      this.out.error({
-        status: 502,
-        type: "api_error",
-        message: "Gemini sent an unreadable stream event",
-        keyFault: "transient",
-      });
+      this.out.error(upstreamFault("Gemini sent an unreadable stream event"));
       return;
     }
     if (!isObject(chunk)) return;
