@@ -1,6 +1,5 @@
 // The conversation as Gemini contents: turns, tool calls and the results that answer them.
 import type { MessagesRequest } from "../anthropic.ts";
-import { searchResultText } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
 import { isObject } from "../json_value.ts";
 import { type Block, blocksOf, mediaParts, type Part, textParts } from "./gemini_parts.ts";
@@ -31,8 +30,10 @@ function toolResultOf(block: Block): [ToolResult, Part[]] {
     for (const b of blocksOf(content)) {
       if (b.type === "text" && typeof b.text === "string") texts.push(b.text);
       else if (b.type === "image" || b.type === "document") extras.push(...mediaParts(b));
-      else if (b.type === "search_result") texts.push(searchResultText(b));
-      else if (typeof b.text === "string") texts.push(b.text);
+      else {
+        const text = serverToolText(b) ?? b.text;
+        if (typeof text === "string" && text) texts.push(text);
+      }
     }
   }
   return [{

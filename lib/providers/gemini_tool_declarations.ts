@@ -3,10 +3,11 @@ import type { MessagesRequest } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes } from "../json_bytes.ts";
 import { isObject } from "../json_value.ts";
-import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
+import { sharedTools } from "../parse_body.ts";
 import { shortHash } from "../short_hash.ts";
 import type { RequestState } from "./gemini_call.ts";
 import { functionToolOf } from "./client_tool_schemas.ts";
+import { loadedFor, offered, oncePerOfferedTools } from "./deferred_tools.ts";
 import { type CleanedSchema, cleanToolParameters, type JsonPath } from "./gemini_schema.ts";
 import { unrunnableToolName } from "./server_tool_notice.ts";
 import { wantsWebSearch } from "./web_search.ts";
@@ -61,9 +62,13 @@ interface Declarations {
   json?: Uint8Array;
 }
 
-function declarations(tools: readonly unknown[] | undefined): Declarations {
+function declarations(
+  tools: readonly unknown[] | undefined,
+  loaded: ReadonlySet<string>,
+): Declarations {
   const out: Declarations = { decls: [], names: new Map(), jsonPaths: new Map(), unrunnable: [] };
   for (const given of tools ?? []) {
+    if (!offered(given, loaded)) continue;
     const tool = functionToolOf(given);
     if (typeof tool?.name !== "string") {
       const name = unrunnableToolName(given);
@@ -85,16 +90,16 @@ function declarations(tools: readonly unknown[] | undefined): Declarations {
   return out;
 }
 
-const declarationsOfShared = oncePerSharedTools((tools): Declarations => {
-  const done = declarations(tools);
+const declarationsOfShared = oncePerOfferedTools((tools, loaded): Declarations => {
+  const done = declarations(tools, loaded);
   done.json = jsonBytes([{ functionDeclarations: done.decls }]);
   return done;
 });
 
 export function declareTools(body: MessagesRequest): Declared {
   const declared = sharedTools(body.tools)
-    ? declarationsOfShared(body.tools)
-    : declarations(body.tools);
+    ? declarationsOfShared(body.tools, body)
+    : declarations(body.tools, loadedFor(body.tools, body));
   const state: RequestState = {
     names: new Map(declared.names),
     jsonPaths: new Map(declared.jsonPaths),

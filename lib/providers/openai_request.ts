@@ -4,9 +4,10 @@ import { type MessagesRequest, outputFormat, type Tool } from "../anthropic.ts";
 import { nothingToSend } from "../errors.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
-import { oncePerSharedTools, sharedTools } from "../parse_body.ts";
+import { sharedTools } from "../parse_body.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
 import { functionToolOf } from "./client_tool_schemas.ts";
+import { loadedFor, offered, oncePerOfferedTools } from "./deferred_tools.ts";
 import { convertMessages } from "./openai_messages.ts";
 import { hashHex, openaiToolName } from "./openai_names.ts";
 import {
@@ -34,10 +35,12 @@ function convertTools(
   tools: Tool[] | undefined,
   names: Map<string, string>,
   unrunnable: string[],
+  loaded: ReadonlySet<string>,
 ): Json[] {
   const out: Json[] = [];
   if (!Array.isArray(tools)) return out;
   for (const tool of tools) {
+    if (!offered(tool, loaded)) continue;
     const t = functionToolOf(tool);
     if (!t) {
       const name = unrunnableToolName(tool);
@@ -63,10 +66,10 @@ interface ConvertedTools {
   unrunnable: string[];
 }
 
-const convertSharedTools = oncePerSharedTools((tools): ConvertedTools => {
+const convertSharedTools = oncePerOfferedTools((tools, loaded): ConvertedTools => {
   const names = new Map<string, string>();
   const unrunnable: string[] = [];
-  const out = convertTools(tools as Tool[], names, unrunnable);
+  const out = convertTools(tools as Tool[], names, unrunnable, loaded);
   return { count: out.length, json: jsonBytes(out), names, unrunnable };
 });
 
@@ -202,9 +205,11 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
   const schema = outputSchema(body);
   const jsonModeOnly = schema !== undefined && kind === "custom" && isDeepSeek(ctx);
-  const shared = sharedTools(body.tools) ? convertSharedTools(body.tools) : undefined;
+  const shared = sharedTools(body.tools) ? convertSharedTools(body.tools, body) : undefined;
   const unrunnable = shared ? shared.unrunnable : [];
-  const tools = shared ? [] : convertTools(body.tools, names, unrunnable);
+  const tools = shared
+    ? []
+    : convertTools(body.tools, names, unrunnable, loadedFor(body.tools, body));
   if (shared) { for (const [k, v] of shared.names) names.set(k, v); }
   const notices = [
     search && !searchModel ? WEB_SEARCH_UNAVAILABLE : "",

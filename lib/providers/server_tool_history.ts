@@ -185,6 +185,9 @@ export function serverToolText(b: Obj): string | undefined {
       return textEditorText(b.content);
     case "tool_search_tool_result":
       return toolSearchText(b.content);
+    case "tool_reference":
+      // A client's own tool search loaded this tool: it is now among the functions offered.
+      return note("Tool loaded: ", str(b.tool_name));
     case "search_result":
       return searchResultText(b);
     case "container_upload":

@@ -19,6 +19,7 @@ import {
   usageMetadata,
 } from "../fakes/gemini_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
+import { ASK, DEFERRED_TOOLS, LOADED } from "../helpers/deferred_tools.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
 import { searchThenFollowUp, toolRoundTrip } from "../helpers/tool_round_trip.ts";
 import { ACCESS_KEY, type TestServer } from "../helpers/server.ts";
@@ -792,4 +793,31 @@ Deno.test("gemini: an Anthropic upstream's server tools in the history (search, 
   assert.deepEqual(contents[2].parts, [
     { functionResponse: { name: "get_weather", response: { output: "18C" } } },
   ]);
+});
+
+Deno.test("gemini: deferred tools are declared once a tool_reference loads them, and the placeholder never", async () => {
+  await using t = await setup();
+  const ask = (messages: any[]) =>
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      tools: DEFERRED_TOOLS,
+      messages,
+    } as any);
+  const declared = (i: number) =>
+    t.fake.requests[i].body.tools[0].functionDeclarations.map((f: any) => f.name);
+  // Twice each: the second time the proxy knows the tools text (Claude Code sends it every turn).
+  for (const i of [0, 1]) {
+    await ask([ASK]);
+    assert.deepEqual(declared(i), ["Read", "ToolSearch"]);
+  }
+  for (const i of [2, 3]) {
+    await ask(LOADED);
+    assert.deepEqual(declared(i), ["Read", "ToolSearch", "WebSearch"]);
+    const response = t.fake.requests[i].body.contents.at(-1).parts[0].functionResponse;
+    assert.equal(response.name, "ToolSearch");
+    assert.match(JSON.stringify(response.response), /Tool loaded: WebSearch/);
+  }
+  await ask([ASK]);
+  assert.deepEqual(declared(4), ["Read", "ToolSearch"]);
 });

@@ -14,6 +14,7 @@ import {
 } from "../fakes/openai_upstream.ts";
 import type { CompatRules } from "../fakes/openai_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
+import { ASK, DEFERRED_TOOLS, LOADED } from "../helpers/deferred_tools.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
 import { searchThenFollowUp, toolRoundTrip } from "../helpers/tool_round_trip.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
@@ -1539,4 +1540,29 @@ Deno.test("openai: an Anthropic upstream's server tools in the history (search, 
     assert.equal(sent[1].tool_calls[0].function.name, "get_weather");
     assert.equal(sent[2].tool_call_id, sent[1].tool_calls[0].id);
   }
+});
+
+Deno.test("openai: deferred tools are offered once a tool_reference loads them, and the placeholder never", async () => {
+  await using t = await setup();
+  const ask = (messages: any[]) =>
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      tools: DEFERRED_TOOLS,
+      messages,
+    } as any);
+  const offered = (i: number) => t.fake.requests[i].body.tools.map((f: any) => f.function.name);
+  // Twice each: the second time the proxy knows the tools text (Claude Code sends it every turn).
+  for (const i of [0, 1]) {
+    await ask([ASK]);
+    assert.deepEqual(offered(i), ["Read", "ToolSearch"]);
+  }
+  for (const i of [2, 3]) {
+    await ask(LOADED);
+    assert.deepEqual(offered(i), ["Read", "ToolSearch", "WebSearch"]);
+    const result = t.fake.requests[i].body.messages.find((m: any) => m.role === "tool");
+    assert.equal(result.content, "[Tool loaded: WebSearch]");
+  }
+  await ask([ASK]);
+  assert.deepEqual(offered(4), ["Read", "ToolSearch"]);
 });

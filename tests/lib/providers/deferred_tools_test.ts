@@ -1,0 +1,46 @@
+// deno-lint-ignore-file no-explicit-any
+import assert from "node:assert/strict";
+import { loadedToolNames, offered } from "../../../lib/providers/deferred_tools.ts";
+import { LOADED } from "../../helpers/deferred_tools.ts";
+
+Deno.test("deferred tools: loaded by a client tool's tool_reference, a server tool search, or tool_choice", () => {
+  assert.deepEqual([...loadedToolNames({ model: "m", max_tokens: 1, messages: LOADED })], [
+    "WebSearch",
+  ]);
+  const server: any = {
+    model: "m",
+    max_tokens: 1,
+    tool_choice: { type: "tool", name: "NotebookEdit" },
+    messages: [
+      { role: "user", content: "find a tool" },
+      {
+        role: "assistant",
+        content: [
+          {
+            type: "server_tool_use",
+            id: "srvtoolu_1",
+            name: "tool_search_tool_regex",
+            input: { query: "fetch" },
+          },
+          {
+            type: "tool_search_tool_result",
+            tool_use_id: "srvtoolu_1",
+            content: {
+              type: "tool_search_tool_search_result",
+              tool_references: [{ type: "tool_reference", tool_name: "WebFetch" }],
+            },
+          },
+        ],
+      },
+    ],
+  };
+  assert.deepEqual([...loadedToolNames(server)].sort(), ["NotebookEdit", "WebFetch"]);
+});
+
+Deno.test("deferred tools: a tool is offered unless it is deferred and not loaded", () => {
+  const loaded = new Set(["WebSearch"]);
+  assert.equal(offered({ name: "Read" }, loaded), true);
+  assert.equal(offered({ name: "WebSearch", defer_loading: true }, loaded), true);
+  assert.equal(offered({ name: "WebFetch", defer_loading: true }, loaded), false);
+  assert.equal(offered({ name: "Bash", defer_loading: false }, loaded), true);
+});
