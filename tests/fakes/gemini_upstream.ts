@@ -755,6 +755,23 @@ function newSignature(issued: Set<string>): string {
   return sig;
 }
 
+const USE_TOOL = /use tool (\S+) with (\{[\s\S]*\})/;
+
+/** The tool a ToolSearch call (the last model turn) loaded for the user's ask, and its arguments. */
+function toolLoaded(contents: any[]): RegExpExecArray | null {
+  let i = contents.length - 1;
+  while (i >= 0 && contents[i]?.role !== "model") i--;
+  const call = contents[i]?.parts?.find((p: any) => p.functionCall)?.functionCall;
+  if (call?.name !== "ToolSearch") return null;
+  for (let j = i - 1; j >= 0; j--) {
+    if (contents[j]?.role !== "user") continue;
+    const text = contents[j].parts.filter((p: any) => typeof p.text === "string")
+      .map((p: any) => p.text).join("\n");
+    const match = USE_TOOL.exec(text);
+    if (match) return String(call.args?.query).includes(`select:${match[1]}`) ? match : null;
+  }
+  return null;
+}
 function defaultChunks(
   model: string,
   body: any,
@@ -781,8 +798,16 @@ function defaultChunks(
       ),
     );
   }
-  const asked = response ? null : /use tool (\S+) with (\{[\s\S]*\})/.exec(userText);
+  const asked = response ? null : USE_TOOL.exec(userText);
   let use: readonly string[] | null = asked && checked.declared.has(asked[1]) ? asked : null;
+  if (!use && asked && checked.declared.has("ToolSearch")) {
+    // Asked for a tool it was not given, a model with a tool search (Claude Code's deferred
+    // tools) loads it first, then calls it.
+    use = ["", "ToolSearch", JSON.stringify({ query: `select:${asked[1]}` })];
+  } else if (response?.name === "ToolSearch") {
+    const loaded = toolLoaded(checked.contents);
+    if (loaded && checked.declared.has(loaded[1])) use = loaded;
+  }
   // Mode ANY: the model must call a function, whatever the prompt asks.
   if (!response && !use && checked.forced) use = ["", checked.forced, "{}"];
   if (use) {

@@ -653,7 +653,14 @@ function contentText(content: unknown): string {
 
 type Answer = { text: string } | { tool: string; args: string };
 
+const USE_TOOL = /use tool ([A-Za-z0-9_-]+) with (?:JSON\s*)?(\{[\s\S]*\})/;
+
 function defaultAnswer(messages: any[], tools: unknown): Answer {
+  // A model calls only the functions the request declares.
+  const declared = (name: string) =>
+    Array.isArray(tools) && tools.some((t: any) => t?.function?.name === name);
+  const loading = toolLoaded(messages);
+  if (loading && declared(loading[1])) return { tool: loading[1], args: loading[2] };
   const last = messages[messages.length - 1];
   if (last?.role === "tool") {
     return { text: `Tool result received: ${contentText(last.content).slice(0, 200)}` };
@@ -663,11 +670,25 @@ function defaultAnswer(messages: any[], tools: unknown): Answer {
   // Told not to (Claude Code's compaction request quotes the user's last words after it), a model
   // answers in text.
   if (/do not call any tools/i.test(asked)) return { text: "Summary of the conversation so far." };
-  const match = /use tool ([A-Za-z0-9_-]+) with (?:JSON\s*)?(\{[\s\S]*\})/.exec(asked);
-  // A model calls only the functions the request declares.
-  const declared = Array.isArray(tools) && tools.some((t: any) => t?.function?.name === match?.[1]);
-  if (match && declared) return { tool: match[1], args: match[2] };
+  const match = USE_TOOL.exec(asked);
+  if (match && declared(match[1])) return { tool: match[1], args: match[2] };
+  // Asked for a tool it was not given, a model with a tool search (Claude Code's deferred tools)
+  // loads it first.
+  if (match && declared("ToolSearch")) {
+    return { tool: "ToolSearch", args: JSON.stringify({ query: `select:${match[1]}` }) };
+  }
   return { text: "Hello from fake OpenAI" };
+}
+
+/** After a ToolSearch call it made for a tool asked for, that tool and the arguments asked. */
+function toolLoaded(messages: any[]): RegExpExecArray | null {
+  let i = messages.length - 1;
+  while (i >= 0 && messages[i]?.role !== "assistant") i--;
+  const call = messages[i]?.tool_calls?.[0]?.function;
+  if (call?.name !== "ToolSearch") return null;
+  const prompt = messages.slice(0, i).reverse().find((m) => m?.role === "user");
+  const match = USE_TOOL.exec(contentText(prompt?.content));
+  return match && String(call.arguments).includes(`select:${match[1]}`) ? match : null;
 }
 
 function splitInto(text: string, pieces: number): string[] {
