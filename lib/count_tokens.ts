@@ -33,6 +33,7 @@ export async function countTokens(
       stream: false,
       clientHeaders: s.refusedBetas.filter(upstream.name, clientHeaders),
       clientQuery,
+      dropFields: s.refusedFields.for(upstream.name),
     }, raw);
     const res = await s.fetch(req.url, {
       method: req.method ?? "POST",

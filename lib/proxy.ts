@@ -193,16 +193,18 @@ interface RefusalRetry {
   /** Retries within a max_tokens limit: a prompt the upstream did not count may take a second. */
   limitRetries: number;
   betaRetries: number;
+  fieldRetries: number;
   /** The output tokens the upstream's last refusal left for this very request. */
   cap: number | undefined;
   clientHeaders: Headers;
   withoutThinking: boolean;
+  dropFields: readonly string[] | undefined;
 }
 
 /**
  * Whether a request the upstream refused (not a key's fault) is worth sending again: within the
  * max_tokens limit it named, without the history's thinking blocks, or without the anthropic-beta
- * flags it refused. Learns the limit and the flags.
+ * flags or body fields it refused. Learns the limit, the flags and the fields.
  */
 function retryAfterRefusal(
   s: Services,
@@ -237,6 +239,21 @@ function retryAfterRefusal(
     s.log.log("info", "upstream refused the history's thinking blocks: retrying without them", {
       requestId: call.requestId,
       upstream,
+    });
+    return true;
+  }
+  const fields = provider.refusedFields?.(failure.message);
+  // Only fields this very body still held: else leaving them out would change nothing. A refusal
+  // names one field at a time, and Claude Code sends several new ones at once.
+  const fresh = fields?.filter((f) => !retry.dropFields?.includes(f));
+  if (fields && fresh?.length && retry.fieldRetries < 10) {
+    s.refusedFields.learn(upstream, fields);
+    retry.fieldRetries++;
+    retry.dropFields = s.refusedFields.for(upstream);
+    s.log.log("info", "upstream refused body fields: retrying without them", {
+      requestId: call.requestId,
+      upstream,
+      fields: fields.join(","),
     });
     return true;
   }
@@ -314,9 +331,11 @@ async function route(
     const retry: RefusalRetry = {
       limitRetries: 0,
       betaRetries: 0,
+      fieldRetries: 0,
       cap: undefined,
       clientHeaders: s.refusedBetas.filter(upstream.name, call.headers),
       withoutThinking: false,
+      dropFields: s.refusedFields.for(upstream.name),
     };
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
@@ -332,6 +351,7 @@ async function route(
         clientHeaders: retry.clientHeaders,
         clientQuery: call.query,
         withoutThinking: retry.withoutThinking,
+        dropFields: retry.dropFields,
       };
       const started = s.now();
       const outcome = await attempt(s, provider, ctx, call, deadline, rec, finish);

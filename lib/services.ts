@@ -6,6 +6,7 @@ import { healthIndex, KeyPool } from "./key_pool.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { OutputLimits } from "./output_limits.ts";
 import { RefusedBetas } from "./refused_betas.ts";
+import { RefusedFields } from "./refused_fields.ts";
 import type { Recorder } from "./request_record.ts";
 import { createObservability, type Observability } from "./observability/recorder.ts";
 import { ConfigStore } from "./store/config_store.ts";
@@ -26,6 +27,7 @@ export interface Services {
   outputLimits: OutputLimits;
   /** `anthropic-beta` flags Anthropic-compatible upstreams refused, learned per instance. */
   refusedBetas: RefusedBetas;
+  refusedFields: RefusedFields;
   /** /v1/messages requests being served by this instance now. */
   inFlight: { count: number };
   /** Upstream calls go through this (tests may inject their own). */
@@ -88,6 +90,7 @@ export async function createServices(
     inFlight: { count: 0 },
     outputLimits: new OutputLimits(),
     refusedBetas: new RefusedBetas(),
+    refusedFields: new RefusedFields(),
     fetch: options.fetch ?? client?.fetch ?? fetch,
     now,
     startedAt: now(),

@@ -2,7 +2,12 @@
 // mapped model name, and the answer comes back byte for byte (thinking signatures included).
 import type { Message, MessageResponse } from "../anthropic.ts";
 import { ProxyError } from "../errors.ts";
-import { refusedBetasFromError, refusedThinkingFromError } from "./anthropic_refusals.ts";
+import {
+  refusedBetasFromError,
+  refusedFieldsFromError,
+  refusedThinkingFromError,
+} from "./anthropic_refusals.ts";
+import { dropFields } from "../refused_fields.ts";
 import { failureFromStatus } from "./failure.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
@@ -133,6 +138,26 @@ function withoutSyntheticThinking(raw: string): string {
   return JSON.stringify(out);
 }
 
+/**
+ * The body without the fields the upstream refused. One without tool search (it refused
+ * `defer_loading`) offers every tool from the start, and takes the references that loaded one as
+ * text: it refuses `tool_reference` blocks too.
+ */
+function withoutFields(doc: Record<string, unknown>, fields: readonly string[]): unknown {
+  dropFields(doc, fields);
+  if (!fields.some((f) => f.endsWith("defer_loading")) || !Array.isArray(doc.messages)) return doc;
+  for (const message of doc.messages) {
+    if (!Array.isArray(message?.content)) continue;
+    for (const block of message.content) {
+      if (block?.type !== "tool_result" || !Array.isArray(block.content)) continue;
+      block.content = block.content.map((b: { type?: unknown; tool_name?: unknown }) =>
+        b?.type === "tool_reference" ? { type: "text", text: `Tool loaded: ${b.tool_name}` } : b
+      );
+    }
+  }
+  return doc;
+}
+
 /** Anthropic's smallest thinking budget. */
 const MIN_THINKING_BUDGET = 1024;
 
@@ -163,6 +188,9 @@ export const anthropicProvider: Provider = {
     let text = replaceModel(history, body, ctx.model);
     const cap = ctx.upstream.maxTokens;
     if (cap && body.max_tokens > cap) text = JSON.stringify(capped(JSON.parse(text), cap));
+    if (ctx.dropFields?.length) {
+      text = JSON.stringify(withoutFields(JSON.parse(text), ctx.dropFields));
+    }
     return {
       url: endpoint(ctx.upstream.baseUrl, "messages") + (ctx.clientQuery ?? ""),
       headers: headers(ctx),
@@ -204,12 +232,17 @@ export const anthropicProvider: Provider = {
   outputLimitHint: openaiOutputLimitHint,
   refusedBetas: refusedBetasFromError,
   refusedThinking: refusedThinkingFromError,
+  refusedFields: refusedFieldsFromError,
 
   countTokensRequest(body, ctx, raw) {
+    let text = replaceModel(raw, body, ctx.model);
+    if (ctx.dropFields?.length) {
+      text = JSON.stringify(withoutFields(JSON.parse(text), ctx.dropFields));
+    }
     return {
       url: endpoint(ctx.upstream.baseUrl, "messages/count_tokens") + (ctx.clientQuery ?? ""),
       headers: headers(ctx),
-      body: replaceModel(raw, body, ctx.model),
+      body: text,
     };
   },
 

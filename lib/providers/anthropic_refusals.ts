@@ -47,3 +47,22 @@ export function anthropicOutputLimit(message: string): number | undefined {
     /> (\d+), which is the maximum allowed number of output tokens/i.exec(message)?.[1],
   );
 }
+
+/**
+ * The body fields a 400 says the upstream does not know, as patterns for `dropFields` (indices
+ * made `*`): "context_management: Extra inputs are not permitted", "tools.3.custom.defer_loading:
+ * …" from Vertex and the gateways that copy Anthropic's validation, which lag behind the fields
+ * Claude Code sends. Undefined when it is not that.
+ */
+export function refusedFieldsFromError(whole: string): string[] | undefined {
+  const message = whole.slice(0, 4096);
+  const paths = new Set<string>();
+  for (
+    const m of message.matchAll(
+      /(?<![\w.-])([A-Za-z_][\w-]*(?:\.[\w-]+)*): Extra inputs are not permitted/g,
+    )
+  ) {
+    paths.add(m[1].replace(/(^|\.)\d+(?=\.|$)/g, "$1*"));
+  }
+  return paths.size ? [...paths] : undefined;
+}

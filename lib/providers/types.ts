@@ -41,6 +41,8 @@ export interface CallContext {
   clientQuery?: string;
   /** The history goes without its thinking blocks: the upstream refused them (`refusedThinking`). */
   withoutThinking?: boolean;
+  /** Body fields the upstream refused (`refusedFields`), left out as `dropFields` says. */
+  dropFields?: readonly string[];
 }
 
 export interface UpstreamRequest {
@@ -108,6 +110,11 @@ export interface Provider {
    * made): the request then goes once more, on the same key, without them.
    */
   refusedThinking?(message: string): boolean;
+  /**
+   * The body fields a 400's message says the upstream does not know, as `dropFields` patterns:
+   * for upstreams sent the client's body, which then goes without them.
+   */
+  refusedFields?(message: string): string[] | undefined;
 
   /** The upstream's own token count request, where it has one. */
   countTokensRequest?(body: MessagesRequest, ctx: CallContext, raw: string): UpstreamRequest;

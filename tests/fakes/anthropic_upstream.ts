@@ -1,10 +1,10 @@
 // A fake Anthropic Messages API on loopback: records what it receives and answers from a queue
 // of scripted replies (or with a plain message), including faults: hangs, resets, slow drips.
+// deno-lint-ignore-file no-explicit-any
 
 export interface RecordedRequest {
   path: string;
   headers: Headers;
-  // deno-lint-ignore no-explicit-any
   body: any;
   raw: string;
   /** Stream chunks written so far (they stop when the proxy aborts the upstream request). */
@@ -247,6 +247,44 @@ function thinkingRefusal(body: Record<string, unknown>, signedBy: string): strin
   return undefined;
 }
 
+/** The first of the fields named that the body holds, refused as an older Anthropic schema does. */
+function unknownFieldRefusal(body: any, fields: string[]): string | undefined {
+  const extra = (path: string) => `${path}: Extra inputs are not permitted`;
+  const knows = (field: string) => !fields.includes(field);
+  if (!body || typeof body !== "object") return undefined;
+  for (const field of ["context_management", "output_config"]) {
+    if (!knows(field) && field in body) return extra(field);
+  }
+  if (!knows("display") && body.thinking && "display" in body.thinking) {
+    return extra(`thinking.${body.thinking.type}.display`);
+  }
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  for (const [i, tool] of tools.entries()) {
+    if (!knows("defer_loading") && "defer_loading" in tool) {
+      return extra(`tools.${i}.${tool.type ? tool.type : "custom"}.defer_loading`);
+    }
+  }
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  for (const [i, message] of messages.entries()) {
+    if (!knows("output_config") && "output_config" in message) {
+      return extra(`messages.${i}.output_config`);
+    }
+    if (!Array.isArray(message.content)) continue;
+    for (const [j, block] of message.content.entries()) {
+      if (!knows("caller") && block?.type === "tool_use" && "caller" in block) {
+        return extra(`messages.${i}.content.${j}.tool_use.caller`);
+      }
+      if (knows("defer_loading") || block?.type !== "tool_result") continue;
+      const inner = Array.isArray(block.content) ? block.content : [];
+      const k = inner.findIndex((b: any) => b?.type === "tool_reference");
+      if (k !== -1) {
+        return `messages.${i}.content.${j}.tool_result.content.${k}: Input tag 'tool_reference' found using 'type' does not match any of the expected tags: 'text', 'image', 'search_result', 'document'`;
+      }
+    }
+  }
+  return undefined;
+}
+
 export function startFakeAnthropic(
   options: {
     requireKey?: string[];
@@ -261,6 +299,13 @@ export function startFakeAnthropic(
      * this (another server's) are refused, and so is a tool loop's turn without its thinking.
      */
     signaturesFrom?: string;
+    /**
+     * Newer fields it refuses as unknown, as Vertex and gateways validating against an older
+     * schema do, one refusal at a time: `context_management`, `output_config` (top level and in a
+     * message), `display` (thinking), `defer_loading` (tools; `tool_reference` blocks too), `caller`
+     * (tool_use blocks in the history).
+     */
+    unknownFields?: string[];
   } = {},
 ): Promise<FakeUpstream> {
   const models = (options.modelIds ?? ["claude-upstream-1"]).map((id, i) => ({
@@ -328,6 +373,15 @@ export function startFakeAnthropic(
             ? "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
             : "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size",
         },
+      }, { status: 400 });
+    }
+    const unknown = options.unknownFields && url.pathname.startsWith("/v1/messages")
+      ? unknownFieldRefusal(body, options.unknownFields)
+      : undefined;
+    if (unknown) {
+      return Response.json({
+        type: "error",
+        error: { type: "invalid_request_error", message: unknown },
       }, { status: 400 });
     }
     const thinkingRefused = options.signaturesFrom !== undefined && url.pathname === "/v1/messages"

@@ -1,6 +1,8 @@
 // The pipeline through an Anthropic-compatible upstream, driven by the official SDK.
+// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
+import { DEFERRED_TOOLS, LOADED } from "../helpers/deferred_tools.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
 import { ACCESS_KEY } from "../helpers/server.ts";
 import {
@@ -224,6 +226,45 @@ Deno.test("passthrough: beta flags an upstream refuses are dropped, learned, and
       const kept = "interleaved-thinking-2025-05-14,fine-grained-tool-streaming";
       assert.deepEqual(sent, [betas, kept, kept], "only the refused flag is dropped, and stays so");
     }
+  }
+});
+
+Deno.test("passthrough: body fields an upstream does not know are left out, learned, and the request answered", async () => {
+  const fake = await startFakeAnthropic({
+    unknownFields: ["context_management", "output_config", "display", "defer_loading", "caller"],
+  });
+  await using t = await proxyTo(fake, { name: "vertex", serviceType: "anthropic", apiKeys: KEYS });
+  // Claude Code 2.1.332's newer fields, a tool loaded by its ToolSearch among them.
+  const body: any = {
+    model: "claude-sonnet-4-5",
+    max_tokens: 50,
+    thinking: { type: "adaptive", display: "omitted" },
+    context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
+    output_config: { effort: "medium" },
+    tools: DEFERRED_TOOLS,
+    messages: [
+      { role: "system", content: "Be brief.", output_config: { effort: "medium" } },
+      ...LOADED,
+    ],
+  };
+  for (const stream of [false, true]) {
+    const answer = stream
+      ? await t.client.messages.stream({ ...body, stream: true }).finalMessage()
+      : await t.client.messages.create(body);
+    assert.match((answer.content[0] as { text: string }).text, /Hello from fake Anthropic/);
+  }
+  const refusals = fake.requests.length - 2;
+  assert.equal(refusals, 6, "each field refused once, then learned for the next request");
+  for (const sent of fake.requests.slice(-2).map((r) => r.body as any)) {
+    assert.equal(sent.context_management, undefined);
+    assert.equal(sent.output_config, undefined);
+    assert.deepEqual(sent.thinking, { type: "adaptive" });
+    assert.ok(sent.tools.every((tool: any) => !("defer_loading" in tool)));
+    assert.equal(sent.messages[0].output_config, undefined);
+    assert.equal(sent.messages[2].content[0].caller, undefined);
+    assert.deepEqual(sent.messages[3].content[0].content, [
+      { type: "text", text: "Tool loaded: WebSearch" },
+    ]);
   }
 });
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   anthropicOutputLimit,
   refusedBetasFromError,
+  refusedFieldsFromError,
   refusedThinkingFromError,
 } from "../../../lib/providers/anthropic_refusals.ts";
 
@@ -66,4 +67,35 @@ Deno.test("refused thinking: signatures another server made, or a tool loop's tu
       "x".repeat(5000) + " signature in thinking",
     ]
   ) assert.equal(refusedThinkingFromError(message), false, message.slice(0, 60));
+});
+
+Deno.test("refused fields: Anthropic's and relayed wordings name the paths, indices made *", () => {
+  assert.deepEqual(
+    refusedFieldsFromError("context_management: Extra inputs are not permitted"),
+    ["context_management"],
+  );
+  assert.deepEqual(
+    refusedFieldsFromError("tools.12.custom.defer_loading: Extra inputs are not permitted"),
+    ["tools.*.custom.defer_loading"],
+  );
+  // LiteLLM relaying Bedrock's answer, inside its own message.
+  assert.deepEqual(
+    refusedFieldsFromError(
+      '{"message":"context_management: Extra inputs are not permitted"}. Received Model Group=bedrock-sonnet-4.5',
+    ),
+    ["context_management"],
+  );
+  assert.deepEqual(
+    refusedFieldsFromError(
+      "messages.3.content.0.tool_use.caller: Extra inputs are not permitted\nmessages.5.content.0.tool_use.caller: Extra inputs are not permitted",
+    ),
+    ["messages.*.content.*.tool_use.caller"],
+  );
+  assert.equal(refusedFieldsFromError("messages: at least one message is required"), undefined);
+  assert.equal(
+    refusedFieldsFromError(
+      "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+    ),
+    undefined,
+  );
 });

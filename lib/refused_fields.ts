@@ -1,0 +1,44 @@
+// Anthropic-compatible upstreams that lag behind the API (Vertex, gateways that validate bodies
+// against Anthropic's schema of some months ago) refuse the newer fields Claude Code sends with a
+// 400 naming them. The fields an upstream refused are learned per upstream and left out of its
+// requests from then on, as the refused anthropic-beta flags are.
+
+/** Refused field patterns (`tools.*.custom.defer_loading`) by upstream, per instance. */
+export class RefusedFields {
+  #byUpstream = new Map<string, string[]>();
+
+  learn(upstream: string, patterns: string[]): void {
+    const known = this.#byUpstream.get(upstream) ?? [];
+    if (!this.#byUpstream.has(upstream) && this.#byUpstream.size > 1_000) this.#byUpstream.clear();
+    // A new list each time: a request keeps the one it was sent with.
+    this.#byUpstream.set(upstream, [...known, ...patterns.filter((p) => !known.includes(p))]);
+  }
+
+  /** The patterns to leave out of this upstream's requests, if any. */
+  for(upstream: string): readonly string[] | undefined {
+    return this.#byUpstream.size ? this.#byUpstream.get(upstream) : undefined;
+  }
+}
+
+/**
+ * Deletes what each pattern names from a parsed body. `*` is every item of a list; a segment that
+ * is the object's `type`, or no member of it, names the variant of a union (`custom` in
+ * `tools.*.custom.defer_loading`, `text` in `messages.*.content.*.text.cache_control.ttl`, as the
+ * upstream's validator words it) and is passed over.
+ */
+export function dropFields(doc: unknown, patterns: readonly string[]): void {
+  for (const pattern of patterns) drop(doc, pattern.split("."), 0);
+}
+
+function drop(node: unknown, path: string[], at: number): void {
+  if (at >= path.length || node === null || typeof node !== "object") return;
+  const segment = path[at];
+  if (Array.isArray(node)) {
+    if (segment === "*") { for (const item of node) drop(item, path, at + 1); }
+    return;
+  }
+  const obj = node as Record<string, unknown>;
+  if (at === path.length - 1) delete obj[segment];
+  else if (obj.type !== segment && Object.hasOwn(obj, segment)) drop(obj[segment], path, at + 1);
+  else drop(obj, path, at + 1);
+}
