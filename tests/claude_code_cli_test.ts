@@ -3,7 +3,11 @@
 import assert from "node:assert/strict";
 import { CLAUDE_BIN, claudeSession, runClaude } from "./helpers/claude_code.ts";
 import { ACCESS_KEY, startTestServer } from "./helpers/server.ts";
-import { startFakeAnthropic } from "./fakes/anthropic_upstream.ts";
+import {
+  anthropicStream,
+  anthropicToolStream,
+  startFakeAnthropic,
+} from "./fakes/anthropic_upstream.ts";
 import { openaiChunk, startFakeOpenAI } from "./fakes/openai_upstream.ts";
 import { startFakeGemini } from "./fakes/gemini_upstream.ts";
 
@@ -34,6 +38,45 @@ Deno.test({
       assert.ok(main, "Claude Code's request reached the upstream");
       assert.equal(main.headers.get("x-api-key"), "sk-cc-ant-1");
       assert.ok(main.body.tools.length > 10);
+    } finally {
+      await server.close();
+      await fake.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "claude code: through an Anthropic-compatible upstream that refuses its newer fields (as Vertex does), a session that loads a tool works",
+  ignore,
+  async fn() {
+    const fake = await startFakeAnthropic({
+      unknownFields: ["context_management", "output_config", "display", "defer_loading", "caller"],
+    });
+    const server = await startTestServer({
+      config: {
+        upstream: [{ name: "v", baseUrl: fake.url, serviceType: "anthropic", apiKeys: ["sk-v"] }],
+      },
+    });
+    try {
+      fake.enqueue({
+        sse: anthropicToolStream("toolu_cc_search", "ToolSearch", { query: "select:CronList" }),
+      });
+      fake.enqueue({ sse: anthropicStream("CronList is loaded.") });
+      const run = await runClaude(server.url, "load the CronList tool", [
+        "--allowedTools",
+        "ToolSearch",
+      ]);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.equal(run.result.is_error, false, run.result.result);
+      assert.match(run.result.result, /CronList is loaded/);
+      // The last request, answered, holds the whole session: none of the refused fields is left.
+      const last = fake.requests.at(-1)!.raw;
+      assert.doesNotMatch(last, /"context_management"|"defer_loading"|"caller"|"tool_reference"/);
+      // Claude Code 2.1.3xx runs ToolSearch itself: its tool_reference reaches the model as text.
+      if (JSON.parse(last).tools.some((t: { name: string }) => t.name === "ToolSearch")) {
+        assert.match(last, /Tool loaded: CronList/);
+      }
     } finally {
       await server.close();
       await fake.close();
