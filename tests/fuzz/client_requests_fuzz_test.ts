@@ -33,6 +33,7 @@ import {
   timedFetch,
   utf8,
 } from "./fuzz_kit.ts";
+import { DEFERRED_TOOLS, LOADED } from "../helpers/deferred_tools.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 7_301_2025);
 const CASES = Number(Deno.env.get("FUZZ_CASES") ?? 70);
@@ -78,6 +79,19 @@ const SMALL: Json[] = [
         role: "user",
         content: [{ type: "tool_result", tool_use_id: "toolu_01a", content: "sunny" }],
       },
+    ],
+  },
+  // Claude Code 2.1.3xx: deferred tools, one loaded by ToolSearch, per-turn settings.
+  {
+    model: "claude-opus-5-5",
+    max_tokens: 128000,
+    thinking: { type: "adaptive", display: "omitted" },
+    context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
+    output_config: { effort: "medium" },
+    tools: DEFERRED_TOOLS,
+    messages: [
+      { role: "system", content: "Be brief.", output_config: { effort: "medium" } },
+      ...LOADED,
     ],
   },
 ];
