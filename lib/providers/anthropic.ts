@@ -140,13 +140,20 @@ function withoutSyntheticThinking(raw: string): string {
 
 /**
  * The body without the fields the upstream refused. One without tool search (it refused
- * `defer_loading`) offers every tool from the start, and takes the references that loaded one as
- * text: it refuses `tool_reference` blocks too.
+ * `defer_loading`) offers every tool from the start, and refuses the references that loaded one.
  */
-function withoutFields(doc: Record<string, unknown>, fields: readonly string[]): unknown {
+function withoutFields(text: string, fields: readonly string[] | undefined): string {
+  if (!fields?.length) return text;
+  const doc = JSON.parse(text);
   dropFields(doc, fields);
-  if (!fields.some((f) => f.endsWith("defer_loading")) || !Array.isArray(doc.messages)) return doc;
-  for (const message of doc.messages) {
+  if (fields.some((f) => f.endsWith("defer_loading"))) referencesAsText(doc.messages);
+  return JSON.stringify(doc);
+}
+
+/** Each `tool_reference` in a tool result as the text of what it did. */
+function referencesAsText(messages: unknown): void {
+  if (!Array.isArray(messages)) return;
+  for (const message of messages) {
     if (!Array.isArray(message?.content)) continue;
     for (const block of message.content) {
       if (block?.type !== "tool_result" || !Array.isArray(block.content)) continue;
@@ -155,7 +162,6 @@ function withoutFields(doc: Record<string, unknown>, fields: readonly string[]):
       );
     }
   }
-  return doc;
 }
 
 /** Anthropic's smallest thinking budget. */
@@ -188,9 +194,7 @@ export const anthropicProvider: Provider = {
     let text = replaceModel(history, body, ctx.model);
     const cap = ctx.upstream.maxTokens;
     if (cap && body.max_tokens > cap) text = JSON.stringify(capped(JSON.parse(text), cap));
-    if (ctx.dropFields?.length) {
-      text = JSON.stringify(withoutFields(JSON.parse(text), ctx.dropFields));
-    }
+    text = withoutFields(text, ctx.dropFields);
     return {
       url: endpoint(ctx.upstream.baseUrl, "messages") + (ctx.clientQuery ?? ""),
       headers: headers(ctx),
@@ -235,14 +239,10 @@ export const anthropicProvider: Provider = {
   refusedFields: refusedFieldsFromError,
 
   countTokensRequest(body, ctx, raw) {
-    let text = replaceModel(raw, body, ctx.model);
-    if (ctx.dropFields?.length) {
-      text = JSON.stringify(withoutFields(JSON.parse(text), ctx.dropFields));
-    }
     return {
       url: endpoint(ctx.upstream.baseUrl, "messages/count_tokens") + (ctx.clientQuery ?? ""),
       headers: headers(ctx),
-      body: text,
+      body: withoutFields(replaceModel(raw, body, ctx.model), ctx.dropFields),
     };
   },
 
