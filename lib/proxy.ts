@@ -243,19 +243,21 @@ function retryAfterRefusal(
     return true;
   }
   const fields = provider.refusedFields?.(failure.message);
-  // Only fields this very body still held: else leaving them out would change nothing. A refusal
-  // names one field at a time, and Claude Code sends several new ones at once.
-  const fresh = fields?.filter((f) => !retry.dropFields?.includes(f));
-  if (fields && fresh?.length && retry.fieldRetries < 10) {
+  if (fields && retry.fieldRetries < 10) {
     s.refusedFields.learn(upstream, fields);
-    retry.fieldRetries++;
-    retry.dropFields = s.refusedFields.for(upstream);
-    s.log.log("info", "upstream refused body fields: retrying without them", {
-      requestId: call.requestId,
-      upstream,
-      fields: fields.join(","),
-    });
-    return true;
+    const dropped = s.refusedFields.for(upstream) ?? [];
+    // Only when the body goes without a field it held this time: else it would fail the same way.
+    // A refusal names one field at a time, and Claude Code sends several new ones at once.
+    if (fields.some((f) => dropped.includes(f) && !retry.dropFields?.includes(f))) {
+      retry.fieldRetries++;
+      retry.dropFields = dropped;
+      s.log.log("info", "upstream refused body fields: retrying without them", {
+        requestId: call.requestId,
+        upstream,
+        fields: fields.join(","),
+      });
+      return true;
+    }
   }
   const refused = provider.refusedBetas?.(
     failure.message,

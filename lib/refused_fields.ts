@@ -3,6 +3,9 @@
 // 400 naming them. The fields an upstream refused are learned per upstream and left out of its
 // requests from then on, as the refused anthropic-beta flags are.
 
+/** Patterns kept per upstream. */
+const MAX_FIELDS = 64;
+
 /** Refused field patterns (`tools.*.custom.defer_loading`) by upstream, per instance. */
 export class RefusedFields {
   #byUpstream = new Map<string, string[]>();
@@ -10,8 +13,10 @@ export class RefusedFields {
   learn(upstream: string, patterns: string[]): void {
     const known = this.#byUpstream.get(upstream) ?? [];
     if (!this.#byUpstream.has(upstream) && this.#byUpstream.size > 1_000) this.#byUpstream.clear();
-    // A new list each time: a request keeps the one it was sent with.
-    this.#byUpstream.set(upstream, [...known, ...patterns.filter((p) => !known.includes(p))]);
+    const fresh = patterns.filter((p) => !known.includes(p));
+    // A new list each time: a request keeps the one it was sent with. An upstream that refuses
+    // field after field without end is not worth a longer one.
+    this.#byUpstream.set(upstream, [...known, ...fresh].slice(0, MAX_FIELDS));
   }
 
   /** The patterns to leave out of this upstream's requests, if any. */

@@ -49,3 +49,9 @@ Deno.test("refused fields: learned per upstream, each once, a new list each time
   assert.deepEqual(refused.for("vertex"), ["context_management", "output_config"]);
   assert.equal(refused.for("anthropic"), undefined);
 });
+
+Deno.test("refused fields: an upstream refusing field after field is not followed past 64", () => {
+  const refused = new RefusedFields();
+  for (let i = 0; i < 100; i++) refused.learn("odd", [`field_${i}`]);
+  assert.equal(refused.for("odd")?.length, 64);
+});

@@ -268,6 +268,27 @@ Deno.test("passthrough: body fields an upstream does not know are left out, lear
   }
 });
 
+Deno.test("passthrough: a field refusal that leaving the field out does not cure reaches the client after one retry", async () => {
+  await using t = await setup();
+  const refusal = {
+    status: 400,
+    json: {
+      type: "error",
+      error: { type: "invalid_request_error", message: "speed: Extra inputs are not permitted" },
+    },
+  };
+  for (let i = 0; i < 5; i++) t.fake.enqueue(refusal);
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-4-5",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "hi" }],
+    }),
+    (err: any) => err.status === 400 && /speed: Extra inputs/.test(err.message),
+  );
+  assert.equal(t.fake.requests.length, 2, "sent once more without the field, then given up");
+});
+
 Deno.test("passthrough: a 400 that is not about betas is the client's, not retried", async () => {
   await using t = await setup();
   t.fake.enqueue({
