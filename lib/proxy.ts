@@ -11,8 +11,7 @@ import { promptTooLong } from "./context_overflow.ts";
 import { errorResponse, NO_RETRY, ProxyError, tooDeep } from "./errors.ts";
 import { healthId, keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
-import { limitOf, outputLimitFromError } from "./output_limits.ts";
-import { betaFlags } from "./refused_betas.ts";
+import { refusalRetry, retryAfterRefusal } from "./refusal_retry.ts";
 import { providerFor } from "./providers/registry.ts";
 import { wantsWebSearch } from "./providers/web_search.ts";
 import type {
@@ -188,93 +187,6 @@ function fallbackOf(
     : all.find((u) => u.name.toLowerCase() === name && !visited.has(u.name));
 }
 
-/** What a request may retry on the same key when the upstream refused something it named. */
-interface RefusalRetry {
-  /** Retries within a max_tokens limit: a prompt the upstream did not count may take a second. */
-  limitRetries: number;
-  betaRetries: number;
-  fieldRetries: number;
-  /** The output tokens the upstream's last refusal left for this very request. */
-  cap: number | undefined;
-  clientHeaders: Headers;
-  withoutThinking: boolean;
-  dropFields: readonly string[] | undefined;
-}
-
-/**
- * Whether a request the upstream refused (not a key's fault) is worth sending again: within the
- * max_tokens limit it named, without the history's thinking blocks, or without the anthropic-beta
- * flags or body fields it refused. Learns the limit, the flags and the fields.
- */
-function retryAfterRefusal(
-  s: Services,
-  provider: Provider,
-  call: MessagesCall,
-  ctx: CallContext,
-  model: string,
-  failure: UpstreamFailure,
-  retry: RefusalRetry,
-): boolean {
-  if (failure.status !== 400) return false;
-  const upstream = ctx.upstream.name;
-  const hint = outputLimitFromError(provider, failure.message, call.raw.length, retry.limitRetries);
-  const limit = hint && limitOf(hint);
-  const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
-  if (limit !== undefined && limit < asked && retry.limitRetries < 2) {
-    retry.limitRetries++;
-    retry.cap = limit;
-    s.outputLimits.learn(upstream, model, hint!, call.raw.length);
-    s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {
-      requestId: call.requestId,
-      upstream,
-      model,
-      limit,
-    });
-    return true;
-  }
-  // Without thinking in the request there is nothing to leave out: the same body would fail again.
-  const thinking = call.raw.includes('"thinking"');
-  if (thinking && !retry.withoutThinking && provider.refusedThinking?.(failure.message)) {
-    retry.withoutThinking = true;
-    s.log.log("info", "upstream refused the history's thinking blocks: retrying without them", {
-      requestId: call.requestId,
-      upstream,
-    });
-    return true;
-  }
-  const fields = provider.refusedFields?.(failure.message);
-  if (fields && retry.fieldRetries < 10) {
-    s.refusedFields.learn(upstream, fields);
-    const dropped = s.refusedFields.for(upstream) ?? [];
-    // Only when the body goes without a field it held this time: else it would fail the same way.
-    // A refusal names one field at a time, and Claude Code sends several new ones at once.
-    if (fields.some((f) => dropped.includes(f) && !retry.dropFields?.includes(f))) {
-      retry.fieldRetries++;
-      retry.dropFields = dropped;
-      s.log.log("info", "upstream refused body fields: retrying without them", {
-        requestId: call.requestId,
-        upstream,
-        fields: fields.join(","),
-      });
-      return true;
-    }
-  }
-  const refused = provider.refusedBetas?.(
-    failure.message,
-    betaFlags(retry.clientHeaders.get("anthropic-beta")),
-  );
-  if (!refused || retry.betaRetries >= 2) return false;
-  retry.betaRetries++;
-  s.refusedBetas.learn(upstream, refused);
-  retry.clientHeaders = s.refusedBetas.filter(upstream, call.headers);
-  s.log.log("info", "upstream refused anthropic-beta flags: retrying without them", {
-    requestId: call.requestId,
-    upstream,
-    flags: refused.join(","),
-  });
-  return true;
-}
-
 async function route(
   s: Services,
   call: MessagesCall,
@@ -330,15 +242,7 @@ async function route(
     if (candidates.length < upstream.apiKeys.length) {
       noteSkippedKeys(s, rec, upstream, candidates, model);
     }
-    const retry: RefusalRetry = {
-      limitRetries: 0,
-      betaRetries: 0,
-      fieldRetries: 0,
-      cap: undefined,
-      clientHeaders: s.refusedBetas.filter(upstream.name, call.headers),
-      withoutThinking: false,
-      dropFields: s.refusedFields.for(upstream.name),
-    };
+    const retry = refusalRetry(s, upstream.name, call.headers);
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
       if (s.now() >= deadline || call.signal?.aborted) break;

@@ -1,0 +1,108 @@
+// What a request may send again, on the same key, when the upstream refused something it named:
+// a max_tokens over its limit, the history's thinking blocks, anthropic-beta flags or body fields
+// it does not know. What is learned (limits, flags, fields) serves the next requests too.
+import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
+import { limitOf, outputLimitFromError } from "./output_limits.ts";
+import type { MessagesCall } from "./proxy.ts";
+import { betaFlags } from "./refused_betas.ts";
+import type { Services } from "./services.ts";
+
+/** What a request may retry on the same key when the upstream refused something it named. */
+export interface RefusalRetry {
+  /** Retries within a max_tokens limit: a prompt the upstream did not count may take a second. */
+  limitRetries: number;
+  betaRetries: number;
+  fieldRetries: number;
+  /** The output tokens the upstream's last refusal left for this very request. */
+  cap: number | undefined;
+  clientHeaders: Headers;
+  withoutThinking: boolean;
+  dropFields: readonly string[] | undefined;
+}
+
+/**
+ * Whether a request the upstream refused (not a key's fault) is worth sending again: within the
+ * max_tokens limit it named, without the history's thinking blocks, or without the anthropic-beta
+ * flags or body fields it refused. Learns the limit, the flags and the fields.
+ */
+export function retryAfterRefusal(
+  s: Services,
+  provider: Provider,
+  call: MessagesCall,
+  ctx: CallContext,
+  model: string,
+  failure: UpstreamFailure,
+  retry: RefusalRetry,
+): boolean {
+  if (failure.status !== 400) return false;
+  const upstream = ctx.upstream.name;
+  const hint = outputLimitFromError(provider, failure.message, call.raw.length, retry.limitRetries);
+  const limit = hint && limitOf(hint);
+  const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
+  if (limit !== undefined && limit < asked && retry.limitRetries < 2) {
+    retry.limitRetries++;
+    retry.cap = limit;
+    s.outputLimits.learn(upstream, model, hint!, call.raw.length);
+    s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {
+      requestId: call.requestId,
+      upstream,
+      model,
+      limit,
+    });
+    return true;
+  }
+  // Without thinking in the request there is nothing to leave out: the same body would fail again.
+  const thinking = call.raw.includes('"thinking"');
+  if (thinking && !retry.withoutThinking && provider.refusedThinking?.(failure.message)) {
+    retry.withoutThinking = true;
+    s.log.log("info", "upstream refused the history's thinking blocks: retrying without them", {
+      requestId: call.requestId,
+      upstream,
+    });
+    return true;
+  }
+  const fields = provider.refusedFields?.(failure.message);
+  if (fields && retry.fieldRetries < 10) {
+    s.refusedFields.learn(upstream, fields);
+    const dropped = s.refusedFields.for(upstream) ?? [];
+    // Only when the body goes without a field it held this time: else it would fail the same way.
+    // A refusal names one field at a time, and Claude Code sends several new ones at once.
+    if (fields.some((f) => dropped.includes(f) && !retry.dropFields?.includes(f))) {
+      retry.fieldRetries++;
+      retry.dropFields = dropped;
+      s.log.log("info", "upstream refused body fields: retrying without them", {
+        requestId: call.requestId,
+        upstream,
+        fields: fields.join(","),
+      });
+      return true;
+    }
+  }
+  const refused = provider.refusedBetas?.(
+    failure.message,
+    betaFlags(retry.clientHeaders.get("anthropic-beta")),
+  );
+  if (!refused || retry.betaRetries >= 2) return false;
+  retry.betaRetries++;
+  s.refusedBetas.learn(upstream, refused);
+  retry.clientHeaders = s.refusedBetas.filter(upstream, call.headers);
+  s.log.log("info", "upstream refused anthropic-beta flags: retrying without them", {
+    requestId: call.requestId,
+    upstream,
+    flags: refused.join(","),
+  });
+  return true;
+}
+
+/** A request's retry state at an upstream, with what was learned of it before. */
+export function refusalRetry(s: Services, upstream: string, headers: Headers): RefusalRetry {
+  return {
+    limitRetries: 0,
+    betaRetries: 0,
+    fieldRetries: 0,
+    cap: undefined,
+    clientHeaders: s.refusedBetas.filter(upstream, headers),
+    withoutThinking: false,
+    dropFields: s.refusedFields.for(upstream),
+  };
+}
