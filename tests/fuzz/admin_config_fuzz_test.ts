@@ -563,7 +563,11 @@ Deno.test("fuzz: the CLI with odd arguments: one clear line on refusal, store ke
       // Each key inside an argument, not the argument whole: "<key> spaced" may be said back as
       // "<key>" alone.
       const typed = args.flatMap((a) => a.match(/sk-fuzz[A-Za-z0-9_-]{8,}/g) ?? []);
-      const secrets = exported ? [] : [...keys, ...typed];
+      // A word added as a key by a run of words ("key main add openai") is in any text naming
+      // that word, and typed again as a command it is said back as the mistyped word it is (words
+      // as long as a key are masked, asTyped).
+      const stored = keys.filter((k) => k.length >= 12 && !(k.length < 20 && args.includes(k)));
+      const secrets = exported ? [] : [...stored, ...typed];
       for (const k of secrets) {
         assert.ok(!(out + err).includes(k), `${said}: a key printed whole: ${brief(out + err)}`);
       }
