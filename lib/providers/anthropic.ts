@@ -144,9 +144,14 @@ function withoutSyntheticThinking(raw: string): string {
  */
 function withoutFields(text: string, fields: readonly string[] | undefined): string {
   if (!fields?.length) return text;
+  const toolSearch = fields.some((f) => f.endsWith("defer_loading"));
+  // A body that names none of them (most clients' but Claude Code's) goes as it is, not re-encoded.
+  const names = fields.map((f) => f.slice(f.lastIndexOf(".") + 1));
+  if (toolSearch) names.push("tool_reference");
+  if (!names.some((name) => text.includes(`"${name}"`))) return text;
   const doc = JSON.parse(text);
   dropFields(doc, fields);
-  if (fields.some((f) => f.endsWith("defer_loading"))) referencesAsText(doc.messages);
+  if (toolSearch) referencesAsText(doc.messages);
   return JSON.stringify(doc);
 }
 
