@@ -1,6 +1,6 @@
 // Which key serves the next attempt: the strategy's order over the healthy keys of an upstream,
 // kept in memory per instance so the hot path never waits on KV.
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./auth.ts";
 import type { Strategy } from "./config.ts";
 import type { ConfigDocument } from "./config_document.ts";
 import type { UpstreamConfig, UpstreamFailure } from "./providers/types.ts";
@@ -12,7 +12,7 @@ const ids = new Map<string, string>();
 export function keyId(key: string): string {
   let id = ids.get(key);
   if (!id) {
-    id = createHash("sha256").update(key).digest("hex").slice(0, 16);
+    id = sha256Hex(key).slice(0, 16);
     if (ids.size > 10_000) ids.clear();
     ids.set(key, id);
   }
@@ -32,7 +32,7 @@ export function healthId(baseUrl: string, key: string): string {
   let byKey = healthIds.get(baseUrl);
   let id = byKey?.get(key);
   if (!id) {
-    id = createHash("sha256").update(`${baseUrl}\u0000${key}`).digest("hex").slice(0, 16);
+    id = sha256Hex(`${baseUrl}\u0000${key}`).slice(0, 16);
     if (healthIdCount > 10_000) {
       healthIds.clear();
       healthIdCount = 0;

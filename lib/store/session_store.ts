@@ -1,5 +1,6 @@
 // Admin sessions and the login throttle, in KV so every instance agrees and a logout is immediate.
-import { createHmac } from "node:crypto";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { secretsEqual } from "../auth.ts";
 import { keys } from "./keys.ts";
 
@@ -37,9 +38,9 @@ export class SessionStore {
 
   /** A keyed hash of the password, per session: nothing in KV gives the password away. */
   private tagFor(id: string): string | undefined {
-    return this.password === undefined
-      ? undefined
-      : createHmac("sha256", this.password).update(`admin-session:${id}`).digest("base64url");
+    return this.password === undefined ? undefined : toBase64Url(
+      hmac(sha256, encoder.encode(this.password), encoder.encode(`admin-session:${id}`)),
+    );
   }
 
   async create(ttlMs = SESSION_TTL_MS): Promise<Session> {
@@ -141,6 +142,8 @@ function aesKey(session: Session): Promise<CryptoKey> {
     ["encrypt", "decrypt"],
   );
 }
+
+const encoder = new TextEncoder();
 
 function randomToken(bytes: number): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
