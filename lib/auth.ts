@@ -1,5 +1,6 @@
 // Credential checks that do not leak, through timing, how much of a guess was right.
 import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 const encoder = new TextEncoder();
 
@@ -11,13 +12,8 @@ function digest(text: string): Uint8Array {
 
 /** The SHA-256 of the text's UTF-8, in hex. */
 export function sha256Hex(text: string): string {
-  const bytes = digest(text);
-  let hex = "";
-  for (let i = 0; i < bytes.length; i++) hex += HEX[bytes[i]];
-  return hex;
+  return bytesToHex(digest(text));
 }
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** Whether two digests are equal, every byte looked at whatever the first difference. */
 function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
