@@ -118,13 +118,16 @@ export async function handleMessages(s: Services, call: MessagesCall): Promise<R
     call.body.model,
   );
   if (s.config.enableRequestLogs) rec.requestBody = call.raw;
+  // Only the release is kept past the answer's start (by `finish`, until a stream ends), not the
+  // call and its body.
+  const release = call.release;
   let finished = false;
   // A short answer can finish before route() has noted its successful attempt: record after both.
   let routed = false;
   const finish = (status: number, failure?: UpstreamFailure) => {
     if (finished) return;
     finished = true;
-    call.release();
+    release();
     rec.status = status;
     rec.totalMs = s.now() - rec.time;
     if (failure) {

@@ -81,7 +81,10 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     return { failure: retry };
   }
   rec.ttfbMs = s.now() - rec.time;
-  const pump = new StreamPump(relay, reader, side, capture, tick, held.pendingRead, holdStarted);
+  // Not the relay itself: the request (its body, on a long conversation the largest thing the
+  // process holds) is let go once sent, not kept for as long as the answer streams.
+  const kept = { s, ctx, controller, rec, finish: relay.finish };
+  const pump = new StreamPump(kept, reader, side, capture, tick, held.pendingRead, holdStarted);
   const body = new ReadableStream<Uint8Array>({
     start: (ctrl) => pump.start(ctrl),
     pull: (ctrl) => pump.pull(ctrl),
@@ -128,7 +131,7 @@ class StreamPump {
   #idleLimit: number;
 
   constructor(
-    private readonly relay: Relay,
+    private readonly relay: Pick<Relay, "s" | "ctx" | "controller" | "rec" | "finish">,
     private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
     private readonly side: StreamSide,
     private readonly capture: ResponseCapture | undefined,

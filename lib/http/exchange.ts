@@ -10,6 +10,14 @@ import { type Head, parseHead } from "./response_head.ts";
 
 const MAX_HEAD_BYTES = 64 * 1024;
 
+/**
+ * A function of its own, so that no closure of exchange() holds the request: those live as long
+ * as the answer is read, and a Claude Code request is hundreds of kilobytes.
+ */
+async function writeAll(conn: Deno.Conn, request: Uint8Array): Promise<void> {
+  for (let at = 0; at < request.length;) at += await conn.write(request.subarray(at));
+}
+
 export async function exchange(
   pool: ConnectionPool,
   origin: string,
@@ -31,10 +39,9 @@ export async function exchange(
   // (413 to a large body) and close, and its answer is worth more than the broken pipe.
   let sent = false;
   let writeError: unknown;
-  const writing = (async () => {
-    for (let at = 0; at < request.length;) at += await conn.write(request.subarray(at));
+  const writing = writeAll(conn, request).then(() => {
     sent = true;
-  })().catch((err) => {
+  }, (err) => {
     writeError = err;
   });
   try {
