@@ -138,17 +138,24 @@ export function createObservability(
     const writes = bodyLines;
     bodyLines = [];
     for (const write of writes) write();
-    while (queue.length > 0) {
-      const batch = queue.slice(0, batchSize);
-      queue = queue.slice(batch.length);
+    // What is queued now, in batches; what comes meanwhile waits for the next run. Chasing it
+    // made a commit of a few entries after every write under load, and commits cost KV far more
+    // than the entries in them.
+    let pending = queue;
+    queue = [];
+    while (pending.length > 0) {
+      const batch = pending.slice(0, batchSize);
+      pending = pending.slice(batch.length);
       const entries = batch.map((rec) =>
         buildEntry(rec, { maxBodyBytes: config.logBodyMaxBytes, redact: log.redact })
       );
       try {
         await requestLog.append(entries);
       } catch (err) {
-        // Not queued again: an entry the store refuses would block every later one.
+        // Not queued again: an entry the store refuses would block every later one. The batches
+        // after it go back, ahead of what came meanwhile.
         metrics.dropped.add({}, batch.length);
+        queue = pending.concat(queue);
         throw err;
       }
     }

@@ -114,6 +114,36 @@ Deno.test("a full batch is written at once", async () => {
   }
 });
 
+Deno.test("entries recorded while a batch is written wait for the next one: no commit of their own", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { config, log } = setup();
+  const obs = createObservability(kv, config, log, { logFlushMs: 60_000, logBatchSize: 10 });
+  try {
+    for (let i = 0; i < 10; i++) obs.recorder.record(record());
+    // The full batch's write starts on the next turn; these come while it is under way.
+    await new Promise((r) => setTimeout(r, 0));
+    for (let i = 0; i < 3; i++) obs.recorder.record(record());
+    for (let i = 0; i < 100 && await entries(kv) < 10; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await entries(kv), 10, "the three wait for the next batch");
+    for (let i = 0; i < 7; i++) obs.recorder.record(record());
+    for (let i = 0; i < 100 && await entries(kv) < 20; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(await entries(kv), 20);
+    const values = [];
+    for await (const e of kv.list<{ entries: unknown[] }>({ prefix: ["request_log"] })) {
+      values.push(e.value.entries.length);
+    }
+    assert.deepEqual(values, [10, 10], "two commits of ten, not one of three between them");
+  } finally {
+    obs.close();
+    kv.close();
+  }
+});
+
 Deno.test("REQUEST_LOG_MAX=0 keeps no entries but still counts", async () => {
   const kv = await Deno.openKv(":memory:");
   const { config, log } = setup({ REQUEST_LOG_MAX: "0" });
