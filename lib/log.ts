@@ -193,6 +193,8 @@ class LogWriter {
   #size = 0;
   #dropped = 0;
   #timer?: ReturnType<typeof setTimeout>;
+  /** The timer set goes off at once: a line that would set it so again changes nothing. */
+  #soon = false;
   #writing?: Promise<void>;
   /** A drain at exit gave up on a reader that never came back: exit without waiting on it. */
   #stuck = false;
@@ -216,7 +218,7 @@ class LogWriter {
     // still queued, and the exit writes them in order.
     const wait = toStderr || this.#size >= BATCH_SIZE ? 0 : 50;
     if (this.#timer === undefined) this.#schedule(wait);
-    else if (wait === 0) {
+    else if (wait === 0 && !this.#soon) {
       clearTimeout(this.#timer);
       this.#schedule(0);
     }
@@ -225,10 +227,12 @@ class LogWriter {
   #schedule(ms: number): void {
     const timer = setTimeout(() => {
       this.#timer = undefined;
+      this.#soon = false;
       this.#start();
     }, ms);
     Deno.unrefTimer(timer);
     this.#timer = timer;
+    this.#soon = ms === 0;
   }
 
   #start(): void {
@@ -272,6 +276,7 @@ class LogWriter {
   flushSync(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#soon = false;
     if (this.#stuck) return;
     if (this.#writing) return this.#start();
     for (const [toStderr, bytes] of this.#take()) {
