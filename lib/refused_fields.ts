@@ -21,7 +21,7 @@ export class RefusedFields {
 
   /** The patterns to leave out of this upstream's requests, if any. */
   for(upstream: string): readonly string[] | undefined {
-    return this.#byUpstream.size ? this.#byUpstream.get(upstream) : undefined;
+    return this.#byUpstream.get(upstream);
   }
 }
 

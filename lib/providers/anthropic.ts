@@ -139,19 +139,30 @@ function withoutSyntheticThinking(raw: string): string {
 }
 
 /**
- * The body without the fields the upstream refused. One without tool search (it refused
- * `defer_loading`) offers every tool from the start, and refuses the references that loaded one.
+ * The body within the upstream's output cap and without the fields it refused, parsed and encoded
+ * again only when one of them applies to it, and then once for both. An upstream without tool
+ * search (it refused `defer_loading`) offers every tool from the start, and refuses the references
+ * that loaded one.
  */
-function withoutFields(text: string, fields: readonly string[] | undefined): string {
-  if (!fields?.length) return text;
-  const toolSearch = fields.some((f) => f.endsWith("defer_loading"));
+function adjusted(
+  text: string,
+  maxTokens: number,
+  cap: number | undefined,
+  fields: readonly string[] | undefined,
+): string {
+  const over = !!cap && maxTokens > cap;
+  const toolSearch = !!fields?.some((f) => f.endsWith("defer_loading"));
   // A body that names none of them (most clients' but Claude Code's) goes as it is, not re-encoded.
-  const names = fields.map((f) => f.slice(f.lastIndexOf(".") + 1));
+  const names = fields?.map((f) => f.slice(f.lastIndexOf(".") + 1)) ?? [];
   if (toolSearch) names.push("tool_reference");
-  if (!names.some((name) => text.includes(`"${name}"`))) return text;
-  const doc = JSON.parse(text);
-  dropFields(doc, fields);
-  if (toolSearch) referencesAsText(doc.messages);
+  const drop = names.some((name) => text.includes(`"${name}"`));
+  if (!over && !drop) return text;
+  let doc = JSON.parse(text);
+  if (over) doc = capped(doc, cap!);
+  if (drop) {
+    dropFields(doc, fields!);
+    if (toolSearch) referencesAsText(doc.messages);
+  }
   return JSON.stringify(doc);
 }
 
@@ -196,10 +207,12 @@ export const anthropicProvider: Provider = {
 
   buildRequest(body, ctx, raw): UpstreamRequest {
     const history = ctx.withoutThinking ? withoutAnyThinking(raw) : withoutSyntheticThinking(raw);
-    let text = replaceModel(history, body, ctx.model);
-    const cap = ctx.upstream.maxTokens;
-    if (cap && body.max_tokens > cap) text = JSON.stringify(capped(JSON.parse(text), cap));
-    text = withoutFields(text, ctx.dropFields);
+    const text = adjusted(
+      replaceModel(history, body, ctx.model),
+      body.max_tokens,
+      ctx.upstream.maxTokens,
+      ctx.dropFields,
+    );
     return {
       url: endpoint(ctx.upstream.baseUrl, "messages") + (ctx.clientQuery ?? ""),
       headers: headers(ctx),
@@ -247,7 +260,13 @@ export const anthropicProvider: Provider = {
     return {
       url: endpoint(ctx.upstream.baseUrl, "messages/count_tokens") + (ctx.clientQuery ?? ""),
       headers: headers(ctx),
-      body: withoutFields(replaceModel(raw, body, ctx.model), ctx.dropFields),
+      // The upstream counts the prompt, whatever max_tokens says.
+      body: adjusted(
+        replaceModel(raw, body, ctx.model),
+        body.max_tokens,
+        undefined,
+        ctx.dropFields,
+      ),
     };
   },
 
