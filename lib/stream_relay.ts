@@ -15,7 +15,7 @@ import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
 import { PING_FRAME } from "./sse.ts";
 import { type Held, holdFirstEvent } from "./stream_hold.ts";
-import { COMPLETE, type Ctrl, ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
+import { COMPLETE, ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
 import { tickFor, watchStream } from "./stream_ticker.ts";
 import { TranslatedSide } from "./translated_side.ts";
 import {
@@ -27,6 +27,8 @@ import {
 } from "./upstream_fetch.ts";
 
 const encoder = new TextEncoder();
+
+type Controller = ReadableStreamDefaultController<Uint8Array>;
 
 /** One upstream answer that came back 200 to a streaming request, and what relaying it needs. */
 export interface Relay {
@@ -85,22 +87,18 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   // process holds) is let go once sent, not kept for as long as the answer streams.
   const kept = { s, ctx, controller, rec, finish: relay.finish };
   const pump = new StreamPump(kept, reader, side, capture, tick, held.pendingRead, holdStarted);
+  const headers = {
+    ...(provider.passthrough ? upstreamInfoHeaders(res.headers) : {}),
+    ...sseHeaders(call.requestId),
+  };
+  const whole = pump.whole();
+  if (whole) return { response: withRequestId(new Response(whole, { status: 200, headers })) };
   const body = new ReadableStream<Uint8Array>({
     start: (ctrl) => pump.start(ctrl),
     pull: (ctrl) => pump.pull(ctrl),
     cancel: () => pump.cancel(),
   }, { highWaterMark: 0 });
-  return {
-    response: withRequestId(
-      new Response(body, {
-        status: 200,
-        headers: {
-          ...(provider.passthrough ? upstreamInfoHeaders(res.headers) : {}),
-          ...sseHeaders(call.requestId),
-        },
-      }),
-    ),
-  };
+  return { response: withRequestId(new Response(body, { status: 200, headers })) };
 }
 
 function readFailure(controller: AbortController, err: unknown): UpstreamFailure {
@@ -129,6 +127,8 @@ class StreamPump {
   #lastSent: number;
   #pingEvery: number;
   #idleLimit: number;
+  /** What the hold translated, when it is not the whole answer: the stream's first chunks. */
+  #held: Uint8Array[] = [];
 
   constructor(
     private readonly relay: Pick<Relay, "s" | "ctx" | "controller" | "rec" | "finish">,
@@ -146,12 +146,35 @@ class StreamPump {
     this.#idleLimit = relay.s.config.requestTimeout;
   }
 
-  start(ctrl: Ctrl): void {
-    if (this.side.start(ctrl)) return this.#complete(ctrl);
+  /**
+   * The whole answer, when the hold already read all of it (a short answer that came in one
+   * read): it goes as one body, since a response stream costs Deno about 25 µs more than bytes
+   * (a bare Deno.serve, measured). Otherwise undefined, and start() sends what was held.
+   */
+  whole(): Uint8Array<ArrayBuffer> | undefined {
+    const held: Uint8Array[] = [];
+    const sink = {
+      enqueue(chunk?: Uint8Array) {
+        if (chunk) held.push(chunk);
+      },
+    };
+    if (!this.side.start(sink)) {
+      this.#held = held;
+      return undefined;
+    }
+    this.#done();
+    this.#drain();
+    // The sides' bytes are never backed by a SharedArrayBuffer.
+    return (held.length === 1 ? held[0] : joinBytes(held)) as Uint8Array<ArrayBuffer>;
+  }
+
+  start(ctrl: Controller): void {
+    for (const chunk of this.#held) ctrl.enqueue(chunk);
+    this.#held = [];
     this.#unwatch = watchStream(this.tick, () => this.#check(ctrl));
   }
 
-  async pull(ctrl: Ctrl): Promise<void> {
+  async pull(ctrl: Controller): Promise<void> {
     const { s } = this.relay;
     this.#lastPull = s.now();
     try {
@@ -186,7 +209,7 @@ class StreamPump {
   }
 
   /** On each tick: the silence watchdog, the client that stopped reading, and pings. */
-  #check(ctrl: Ctrl): void {
+  #check(ctrl: Controller): void {
     if (this.#closed) return;
     const { s, controller } = this.relay;
     const now = s.now();
@@ -215,7 +238,7 @@ class StreamPump {
   }
 
   /** Ends the answer the client already has with an error event. */
-  #fail(ctrl: Ctrl, failure: UpstreamFailure): void {
+  #fail(ctrl: Controller, failure: UpstreamFailure): void {
     const frame = this.#errorFrame(failure);
     this.capture?.add(frame);
     try {
@@ -236,9 +259,13 @@ class StreamPump {
   }
 
   /** The answer is complete: close it, and let the upstream's connection go back to the pool. */
-  #complete(ctrl: Ctrl): void {
+  #complete(ctrl: Controller): void {
     this.#done();
     ctrl.close();
+    this.#drain();
+  }
+
+  #drain(): void {
     drain(this.reader, this.relay.controller, this.tick, this.relay.s.now);
   }
 
@@ -345,4 +372,16 @@ async function drain(
     while (!(await reader.read()).done);
   } catch { /* aborted, or the connection broke: it is closed either way */ }
   unwatch();
+}
+
+function joinBytes(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }

@@ -4,7 +4,9 @@ import type { ErrorType } from "./anthropic.ts";
 import type { UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
 
-export type Ctrl = ReadableStreamDefaultController<Uint8Array>;
+/** Where a side sends the client's bytes: the answer stream's controller, or the parts of an
+ * answer that goes whole. */
+export type Ctrl = Pick<ReadableStreamDefaultController<Uint8Array>, "enqueue">;
 
 /** `relay`'s answer, as bits: a number, so the hot path allocates nothing for it. */
 export const SENT = 1;
