@@ -1,7 +1,8 @@
 // A connection's bytes as the upstream client reads them: what arrived and is not yet consumed,
 // and where each read lands.
 
-const READ_SIZE = 16 * 1024;
+/** A short answer of up to this much comes in one read, so it goes to the client whole. */
+const READ_SIZE = 32 * 1024;
 
 /**
  * Where a connection's reads land: one after the other in a block, each small read's bytes handed

@@ -78,15 +78,19 @@ Deno.test("a streamed answer tells proxies in between to pass its events on unbu
 });
 
 Deno.test("a short answer that arrived whole goes out as one body; one still arriving streams", async () => {
-  const events = [
+  const eventsOf = (pieces: string[]) => [
     openaiChunk({ role: "assistant", content: "" }),
-    ...["Short ", "and ", "whole."].map((content) => openaiChunk({ content })),
+    ...pieces.map((content) => openaiChunk({ content })),
     openaiChunk({}, "stop"),
     openaiUsageChunk(openaiUsage(7, 3)),
     OPENAI_DONE,
   ];
+  const short = ["Short ", "and ", "whole."];
+  // Over 16 KB: more than one read of the upstream's socket would take before.
+  const long = Array.from({ length: 40 }, (_, i) => `${"word ".repeat(50)}${i} `);
+  const events = eventsOf(short);
   const upstream = scriptedServer(async (conn, request) => {
-    const body = events.join("");
+    const body = eventsOf(request.includes("long") ? long : short).join("");
     const head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n";
     if (!request.includes("drip")) {
       await conn.write(new TextEncoder().encode(
@@ -125,8 +129,8 @@ Deno.test("a short answer that arrived whole goes out as one body; one still arr
       }),
     });
   try {
-    for (let i = 0; i < 2; i++) {
-      const res = await ask("whole");
+    for (const [asked, pieces] of [["whole", short], ["long", long], ["whole", short]]) {
+      const res = await ask(asked as string);
       assert.equal(res.status, 200);
       assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
       const text = await res.text();
@@ -135,7 +139,7 @@ Deno.test("a short answer that arrived whole goes out as one body; one still arr
         String(new TextEncoder().encode(text).length),
       );
       const { blocks, stopReason } = assertWellFormedStream(parseSse(text));
-      assert.deepEqual(blocks, [{ type: "text", text: "Short and whole." }]);
+      assert.deepEqual(blocks, [{ type: "text", text: (pieces as string[]).join("") }]);
       assert.equal(stopReason, "end_turn");
       assert.match(text, /"output_tokens":3/);
     }
