@@ -153,12 +153,7 @@ class StreamPump {
    */
   whole(): Uint8Array<ArrayBuffer> | undefined {
     const held: Uint8Array[] = [];
-    const sink = {
-      enqueue(chunk?: Uint8Array) {
-        if (chunk) held.push(chunk);
-      },
-    };
-    if (!this.side.start(sink)) {
+    if (!this.side.start({ enqueue: (chunk) => held.push(chunk) })) {
       this.#held = held;
       return undefined;
     }

@@ -6,7 +6,9 @@ import type { RequestRecord } from "./request_record.ts";
 
 /** Where a side sends the client's bytes: the answer stream's controller, or the parts of an
  * answer that goes whole. */
-export type Ctrl = Pick<ReadableStreamDefaultController<Uint8Array>, "enqueue">;
+export interface Ctrl {
+  enqueue(chunk: Uint8Array): void;
+}
 
 /** `relay`'s answer, as bits: a number, so the hot path allocates nothing for it. */
 export const SENT = 1;
