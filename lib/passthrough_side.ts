@@ -4,6 +4,7 @@
 import type { ErrorType } from "./anthropic.ts";
 import { anthropicErrorFailure, noteAnthropicEvent } from "./anthropic_answer.ts";
 import { AnthropicStreamCheck } from "./anthropic_stream_check.ts";
+import { joinBytes } from "./byte_slab.ts";
 import { streamErrorJson } from "./errors.ts";
 import { upstreamFault } from "./providers/failure.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
@@ -95,7 +96,7 @@ export class PassthroughSide implements StreamSide {
     const rest = this.#frames.rest();
     if ((this.#stopped || this.#closingError !== undefined) && rest && !this.#finished) {
       // What is held back holds no blank line (frames end at the last one): it is added.
-      this.#send(ctrl, concatBytes(rest, BLANK_LINE), true);
+      this.#send(ctrl, joinBytes(rest, BLANK_LINE), true);
     }
     if (this.#stopped || this.#closingError !== undefined) return undefined;
     // An Anthropic stream ends with message_stop; without it the answer is cut short.
@@ -186,7 +187,7 @@ class WholeFrames {
 
   /** The whole frames so far, with what was held before them; undefined when none is whole. */
   take(chunk: Uint8Array): Uint8Array | undefined {
-    const bytes = this.#carry ? concatBytes(this.#carry, chunk) : chunk;
+    const bytes = this.#carry ? joinBytes(this.#carry, chunk) : chunk;
     this.#carry = undefined;
     const end = bytes.length > MAX_HELD_FRAME ? bytes.length : frameEnd(bytes);
     if (end === bytes.length) return bytes;
@@ -244,10 +245,3 @@ function nextFrameEnd(b: Uint8Array, start: number): number {
 }
 
 const BLANK_LINE = new Uint8Array([10, 10]);
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}

@@ -7,6 +7,7 @@ import { upstreamInfoHeaders } from "./anthropic_answer.ts";
 import { ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { PassthroughSide } from "./passthrough_side.ts";
+import { joinBytes } from "./byte_slab.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
 import type { MessagesCall } from "./proxy.ts";
@@ -160,7 +161,7 @@ class StreamPump {
     this.#done();
     this.#drain();
     // The sides' bytes are never backed by a SharedArrayBuffer.
-    return (held.length === 1 ? held[0] : joinBytes(held)) as Uint8Array<ArrayBuffer>;
+    return (held.length === 1 ? held[0] : joinBytes(...held)) as Uint8Array<ArrayBuffer>;
   }
 
   start(ctrl: Controller): void {
@@ -367,16 +368,4 @@ async function drain(
     while (!(await reader.read()).done);
   } catch { /* aborted, or the connection broke: it is closed either way */ }
   unwatch();
-}
-
-function joinBytes(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
