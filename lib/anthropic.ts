@@ -83,7 +83,7 @@ export type ToolChoice =
   | { type: "none" };
 
 export type Thinking =
-  | { type: "enabled"; budget_tokens: number }
+  | { type: "enabled"; budget_tokens: number; display?: string }
   | { type: "disabled" }
   | { type: "adaptive"; display?: string };
 

@@ -10,7 +10,7 @@ import { answerMessage, textBlock, toolUseBlock, webSearchBlocks } from "../answ
 import { isObject } from "../json_value.ts";
 import { ProxyError } from "../errors.ts";
 import { splitThinkTags } from "./think_tags.ts";
-import { stateFor } from "./openai_call_state.ts";
+import { type CallState, stateFor } from "./openai_call_state.ts";
 import { openaiInlineFailure } from "./openai_errors.ts";
 import {
   citedPages,
@@ -35,6 +35,11 @@ function messageText(content: unknown): string {
   return "";
 }
 
+function thinkingBlock(thinking: string, state: CallState): ResponseBlock {
+  const shown = state.omitThinking ? "" : thinking;
+  return { type: "thinking", thinking: shown, signature: OPENAI_THINKING_SIGNATURE };
+}
+
 export function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
   const res = json as Json;
   const state = stateFor(ctx);
@@ -54,20 +59,12 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
     : typeof msg.reasoning === "string"
     ? msg.reasoning
     : "";
-  if (reasoning) {
-    content.push({ type: "thinking", thinking: reasoning, signature: OPENAI_THINKING_SIGNATURE });
-  }
+  if (reasoning) content.push(thinkingBlock(reasoning, state));
   let text = messageText(msg.content);
   if (!reasoning && text.trimStart().startsWith("<think>")) {
     const split = splitThinkTags(text);
     text = split.text;
-    if (split.thinking) {
-      content.push({
-        type: "thinking",
-        thinking: split.thinking,
-        signature: OPENAI_THINKING_SIGNATURE,
-      });
-    }
+    if (split.thinking) content.push(thinkingBlock(split.thinking, state));
   }
   const refused = !text && typeof msg.refusal === "string" && msg.refusal !== "";
   if (refused) text = msg.refusal;

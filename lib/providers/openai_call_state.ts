@@ -8,6 +8,8 @@ export interface CallState {
   names: Map<string, string>;
   /** The client's web search ran as a search model's own: its citations are told as a search. */
   webSearch?: { query: string };
+  /** The client asked for thinking without its text (`display: "omitted"`): blocks keep their signature alone. */
+  omitThinking?: boolean;
 }
 
 export const callStates = new WeakMap<CallContext, CallState>();

@@ -198,6 +198,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     ? body.stop_sequences.filter((s) => typeof s === "string" && s !== "").slice(0, MAX_STOPS)
     : [];
   const state: CallState = { stops, names };
+  if ((body.thinking as Json)?.display === "omitted") state.omitThinking = true;
   callStates.set(ctx, state);
   // OpenAI's search models search by themselves; the others cannot search at all.
   const searchModel = kind === "openai" && /search/i.test(ctx.model);

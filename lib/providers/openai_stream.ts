@@ -152,10 +152,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       : typeof delta.reasoning === "string"
       ? delta.reasoning
       : "";
-    if (reasoning) {
-      this.leaveTool();
-      this.out.thinking(reasoning);
-    }
+    if (reasoning) this.thinking(reasoning);
     if (typeof delta.content === "string" && delta.content) {
       if (this.thinkTags.settled) this.text(delta.content);
       else for (const piece of this.thinkTags.push(delta.content)) this.piece(piece);
@@ -174,8 +171,13 @@ export class OpenAIStreamTranslator implements StreamTranslator {
 
   private piece([kind, text]: Piece): void {
     if (kind === "text") return this.text(text);
+    this.thinking(text);
+  }
+
+  private thinking(text: string): void {
     this.leaveTool();
-    this.out.thinking(text);
+    if (this.state.omitThinking) this.out.thinkingOmitted(text.length);
+    else this.out.thinking(text);
   }
 
   private text(text: string): void {

@@ -103,9 +103,7 @@ export class AnthropicStreamWriter {
 
   thinking(delta: string): void {
     if (!delta || this.done) return;
-    if (this.open !== "thinking") {
-      this.startBlock("thinking", '{"type":"thinking","thinking":"","signature":""}');
-    }
+    this.#openThinking();
     this.sentChars += delta.length;
     this.buf += sseFrame(
       "content_block_delta",
@@ -115,12 +113,23 @@ export class AnthropicStreamWriter {
     );
   }
 
-  /** The signature of the open thinking block (opened empty if needed); sent just before its stop. */
-  signature(signature: string): void {
-    if (this.done) return;
+  #openThinking(): void {
     if (this.open !== "thinking") {
       this.startBlock("thinking", '{"type":"thinking","thinking":"","signature":""}');
     }
+  }
+
+  /** Thinking the client asked not to see (`display: "omitted"`): its block opens, empty. */
+  thinkingOmitted(chars: number): void {
+    if (!chars || this.done) return;
+    this.#openThinking();
+    this.sentChars += chars;
+  }
+
+  /** The signature of the open thinking block (opened empty if needed); sent just before its stop. */
+  signature(signature: string): void {
+    if (this.done) return;
+    this.#openThinking();
     this.buf += sseFrame(
       "content_block_delta",
       `{"type":"content_block_delta","index":${this.index},"delta":{"type":"signature_delta","signature":${

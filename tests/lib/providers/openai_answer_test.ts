@@ -70,6 +70,19 @@ Deno.test("response: DeepSeek reasoning_content comes first as a signed thinking
   assert.equal(msg.usage.cache_read_input_tokens, 256);
 });
 
+Deno.test("response: with thinking display omitted, the thinking block keeps its signature, not its text", () => {
+  const ctx = context({ serviceType: "custom" }, false);
+  build(request({ thinking: { type: "adaptive", display: "omitted" } }), ctx);
+  const msg = openaiProvider.parseResponse(
+    JSON.parse(fixture("completion_deepseek_reasoning.json")),
+    ctx,
+  );
+  assert.deepEqual(msg.content, [
+    { type: "thinking", thinking: "", signature: OPENAI_THINKING_SIGNATURE },
+    { type: "text", text: "The answer is 42.", citations: null },
+  ]);
+});
+
 Deno.test("response: finish reasons map to the stop reasons Claude Code acts on", () => {
   const ctx = context({}, false);
   const parse = (message: any, finish: string) =>

@@ -93,6 +93,31 @@ Deno.test("stream: DeepSeek reasoning_content becomes a signed thinking block be
   });
 });
 
+Deno.test("stream: with thinking display omitted, the thinking block keeps its signature, not its text", () => {
+  const ctx = context({ serviceType: "custom" });
+  build(request({ thinking: { type: "adaptive", display: "omitted" } }), ctx);
+  const r = translate(fixture("reasoning_tool.sse"), ctx);
+  assert.deepEqual(withoutDeltas(r.blocks)[0], {
+    type: "thinking",
+    thinking: "",
+    signature: OPENAI_THINKING_SIGNATURE,
+  });
+  assert.ok(!r.frames.some((f) => f.data.delta?.type === "thinking_delta"));
+  assert.deepEqual(r.blocks.slice(1).map((b) => b.type), ["text", "tool_use"]);
+  const tags = context();
+  build(request({ thinking: { type: "enabled", budget_tokens: 2048, display: "omitted" } }), tags);
+  const sse = [
+    openaiChunk({ role: "assistant", content: "<think>Work it out.</think>" }),
+    openaiChunk({ content: "Four." }),
+    openaiChunk({}, "stop"),
+    OPENAI_DONE,
+  ].join("");
+  const { blocks } = translate(sse, tags);
+  assert.deepEqual(blocks.map((b) => b.type), ["thinking", "text"]);
+  assert.equal((blocks[0] as { thinking: string }).thinking, "");
+  assert.equal((blocks[1] as { text: string }).text, "Four.");
+});
+
 Deno.test("stream: OpenRouter `reasoning`, comment lines and `data:` without a space are understood", () => {
   const r = translate(fixture("openrouter_reasoning.sse"), context({ serviceType: "custom" }));
   assert.deepEqual(r.blocks, [
