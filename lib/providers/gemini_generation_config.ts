@@ -19,7 +19,7 @@ function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
   if (t.type === "enabled") {
     const budget = Math.floor(countOr0(t.budget_tokens)) || 1024;
     const clamped = pro ? Math.min(Math.max(budget, 128), 32768) : Math.min(budget, 24576);
-    return { includeThoughts: true, thinkingBudget: clamped };
+    return { includeThoughts: t.display !== "omitted", thinkingBudget: clamped };
   }
   if (t.type === "adaptive") {
     return { includeThoughts: t.display !== "omitted", thinkingBudget: -1 };

@@ -142,6 +142,15 @@ Deno.test("thinking: enabled, adaptive and disabled per model family", () => {
     includeThoughts: true,
     thinkingBudget: -1,
   });
+  // Thoughts the client asked not to see are not asked for.
+  assert.deepEqual(cfg({ type: "adaptive", display: "omitted" }, "gemini-3-pro-preview"), {
+    includeThoughts: false,
+    thinkingBudget: -1,
+  });
+  assert.deepEqual(
+    cfg({ type: "enabled", budget_tokens: 4000, display: "omitted" }, "gemini-2.5-flash"),
+    { includeThoughts: false, thinkingBudget: 4000 },
+  );
   assert.deepEqual(cfg({ type: "disabled" }, "gemini-2.5-flash"), { thinkingBudget: 0 });
   assert.equal(cfg({ type: "disabled" }, "gemini-2.5-pro"), undefined, "pro cannot turn it off");
   assert.equal(cfg({ type: "adaptive" }, "gemini-2.0-flash"), undefined, "no thinking on 2.0");
