@@ -184,6 +184,14 @@ export class KeyPool {
     }
   }
 
+  /**
+   * An attempt the key did not fail (the request's own fault, or a client that left): a probe on
+   * it is over, so the next request finds out instead of being turned away until it is forgotten.
+   */
+  settle(upstream: UpstreamConfig, candidate: Candidate): void {
+    if (this.#probing.size) this.#probing.delete(healthId(upstream.baseUrl, candidate.key));
+  }
+
   /** A success clears the failure count; a probe's success ends its key's cooldown for all. */
   async recordSuccess(upstream: UpstreamConfig, candidate: Candidate): Promise<void> {
     if (!this.#failures.size && !this.#probing.size) return;

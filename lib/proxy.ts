@@ -295,6 +295,7 @@ async function route(
           continue;
         }
         // The request's own fault: another key would fail the same way.
+        s.pool.settle(upstream, candidate);
         const overflow = shown.status === 400 ? promptTooLong(provider, shown.message) : undefined;
         if (overflow) shown.message = overflow;
         finish(shown.status, shown);

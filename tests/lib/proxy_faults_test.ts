@@ -150,6 +150,29 @@ Deno.test("every key failing with 500 becomes 529 overloaded_error", async () =>
   assert.deepEqual(t.keysSeen(), [...KEYS, KEYS[0]]);
 });
 
+Deno.test("a probe answered with the request's own fault leaves the next request free to try", async () => {
+  await using t = await setup();
+  const boom = {
+    status: 500,
+    json: { type: "error", error: { type: "api_error", message: "boom" } },
+  };
+  const invalid = {
+    status: 400,
+    json: { type: "error", error: { type: "invalid_request_error", message: "bad field" } },
+  };
+  t.fake.enqueue(boom, boom, boom, invalid);
+  assert.equal((await (await post(t.server.url, {})).json()).error.type, "overloaded_error");
+  // Every key cooling down: one is tried anyway, and its upstream finds fault with the request.
+  const probe = await post(t.server.url, {});
+  assert.equal(probe.status, 400);
+  await probe.body?.cancel();
+  // The upstream answered: the next request reaches it too, instead of a 429 of the proxy's own.
+  const next = await post(t.server.url, {});
+  assert.equal(next.status, 200);
+  await next.body?.cancel();
+  assert.deepEqual(t.keysSeen(), [...KEYS, KEYS[0], KEYS[0]]);
+});
+
 Deno.test("a 400 is the request's fault: returned as is, no other key tried", async () => {
   await using t = await setup();
   t.fake.enqueue({
