@@ -33,7 +33,7 @@ import {
   readDotEnv,
 } from "./config.ts";
 import type { ConfigDiff } from "./config_diff.ts";
-import { type ConfigDocument, maskKey, STRATEGIES } from "./config_document.ts";
+import { type ConfigDocument, maskKey, maskUrl, STRATEGIES } from "./config_document.ts";
 import { healthIndex } from "./key_pool.ts";
 import { keyStatuses, type UpstreamStatus } from "./key_status.ts";
 import { providerKinds } from "./providers/registry.ts";
@@ -339,7 +339,7 @@ function printDocument(doc: ConfigDocument, out: (line?: string) => void): void 
     out(`[${i}] ${u.name}${i === doc.currentUpstream ? "  (current)" : ""}`);
     if (typeof u.description === "string" && u.description) out(`    ${u.description}`);
     out(`    kind:     ${u.serviceType}`);
-    out(`    base URL: ${u.baseUrl}`);
+    out(`    base URL: ${maskUrl(u.baseUrl)}`);
     out(`    keys:     ${u.apiKeys.length ? u.apiKeys.map(maskKey).join(", ") : "none"}`);
     if (u.models && Object.keys(u.models).length) {
       out(

@@ -239,6 +239,15 @@ export function maskKey(key: string): string {
   return `${key.slice(0, 6)}…${key.slice(-4)}`;
 }
 
+const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i;
+const URL_SECRET_PARAM =
+  /([?&](?:key|api[-_]?key|token|access[-_]?token|secret|password)=)[^&#]*/gi;
+
+/** A base URL as shown: a password or key it carries (`user:pass@`, `?key=`) masked. */
+export function maskUrl(url: string): string {
+  return url.replace(URL_PASSWORD, "$1:•••@").replace(URL_SECRET_PARAM, "$1•••");
+}
+
 /** The text without its trailing slashes (a loop: a regex backtracks on long runs of them). */
 function withoutTrailingSlashes(text: string): string {
   let end = text.length;

@@ -1,5 +1,6 @@
 // GET /admin (the dashboard) and its key-state fragment, polled for the live countdowns.
 import { Hono } from "hono";
+import { maskUrl } from "../../lib/config_document.ts";
 import { keyStatuses } from "../../lib/key_status.ts";
 import type { Services } from "../../lib/services.ts";
 import { DashboardPage } from "../../views/dashboard_page.tsx";
@@ -23,7 +24,11 @@ export function dashboardRoutes(services: Services): Hono<AdminEnv> {
       services,
       uptimeMs: now - services.startedAt,
       current: current
-        ? { name: current.name, serviceType: current.serviceType, baseUrl: current.baseUrl }
+        ? {
+          name: current.name,
+          serviceType: current.serviceType,
+          baseUrl: maskUrl(current.baseUrl),
+        }
         : null,
       strategy: doc.loadBalance,
       upstreams: statuses(),

@@ -12,7 +12,7 @@ import {
   type UpstreamInput,
   useUpstream,
 } from "../../lib/admin_service.ts";
-import { MAX_TOKENS_CAP } from "../../lib/config_document.ts";
+import { maskUrl, MAX_TOKENS_CAP } from "../../lib/config_document.ts";
 import { healthId } from "../../lib/key_pool.ts";
 import { providerChoices, providerFor, providerKinds } from "../../lib/providers/registry.ts";
 import type { UpstreamConfig } from "../../lib/providers/types.ts";
@@ -153,7 +153,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
           index,
           name: u.name,
           serviceType: u.serviceType,
-          baseUrl: u.baseUrl,
+          baseUrl: maskUrl(u.baseUrl),
           description: typeof u.description === "string" ? u.description : undefined,
           keyCount: u.apiKeys.length,
           disabledKeys: u.apiKeys.filter((k) => disabled.has(healthId(u.baseUrl, k))).length,

@@ -235,6 +235,11 @@ Deno.test("CLI on the local store: every command, errors and masking", async () 
       const r = await cli(...args);
       assert.ok(!r.out.includes(KEY_A), args.join(" "));
     }
+    // Nor a password or key written into a base URL.
+    ok(await cli("add", "g", "https://user:hunter2secret@gw.example/v1?key=AIzaUrlKey1", "openai"));
+    const shown = ok(await cli("show"));
+    assert.match(shown, /base URL: https:\/\/user:•••@gw\.example\/v1\?key=•••/);
+    assert.ok(!shown.includes("hunter2secret") && !shown.includes("AIzaUrlKey1"));
   });
 });
 

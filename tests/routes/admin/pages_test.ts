@@ -1049,6 +1049,21 @@ Deno.test("a short key is masked down to its last 2 characters on every page", a
   }, { config });
 });
 
+Deno.test("a password or key written into a base URL is masked where the URL is shown", async () => {
+  const config = baseConfig();
+  config.upstream[0].baseUrl = "https://relay:pw-in-the-url@gw.example/v1?api_key=secret-param";
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    for (const path of ["/admin", "/admin/upstreams"]) {
+      const html = await b.text(path);
+      assert.ok(html.includes("•••"), path);
+      assert.ok(!html.includes("pw-in-the-url") && !html.includes("secret-param"), path);
+    }
+    // The edit form keeps the address as stored, for the admin to change.
+    assert.ok((await b.text("/admin/upstreams/primary")).includes("pw-in-the-url"));
+  }, { config });
+});
+
 Deno.test("log filters go in the address, and Back to the log keeps them", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
