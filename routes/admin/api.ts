@@ -35,7 +35,7 @@ type ErrorType =
 
 export function apiError(
   c: Context,
-  status: 400 | 401 | 403 | 404 | 409 | 413 | 429,
+  status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 429,
   type: ErrorType,
   message: string,
   problems?: string[],
@@ -149,6 +149,21 @@ export function apiRoutes(services: Services, sessions: SessionStore): Hono<Admi
     });
   });
 
-  app.all("*", (c) => apiError(c, 404, "not_found_error", `No ${c.req.method} ${c.req.path}`));
+  app.all("*", (c) => {
+    const path = c.req.path.slice(c.req.path.indexOf("/api/") + 4);
+    const takes = app.routes.filter((r) => r.path === path && r.method !== "ALL").map((r) =>
+      r.method
+    );
+    if (!takes.length) {
+      return apiError(c, 404, "not_found_error", `No ${c.req.method} ${c.req.path}`);
+    }
+    c.header("Allow", takes.flatMap((m) => m === "GET" ? ["GET", "HEAD"] : [m]).join(", "));
+    return apiError(
+      c,
+      405,
+      "invalid_request_error",
+      `${c.req.path} takes ${takes.join(", ")}, not ${c.req.method}`,
+    );
+  });
   return app;
 }

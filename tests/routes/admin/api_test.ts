@@ -68,6 +68,29 @@ Deno.test("the API needs the admin password as a bearer token (or a session)", a
   });
 });
 
+Deno.test("a method a route does not take is a 405 naming those it does; an unknown path a 404", async () => {
+  await withServer(async (s) => {
+    for (
+      const [method, path, takes] of [["POST", "config", "GET, PUT"], [
+        "DELETE",
+        "keys/status",
+        "GET",
+      ]]
+    ) {
+      const res = await fetch(`${s.url}/admin/api/${path}`, { method, headers: BEARER });
+      assert.equal(res.status, 405, `${method} ${path}`);
+      assert.match(res.headers.get("allow") ?? "", /^GET, HEAD/);
+      const body = await res.json();
+      assert.equal(body.error.type, "invalid_request_error");
+      assert.equal(body.error.message, `/admin/api/${path} takes ${takes}, not ${method}`);
+    }
+    const unknown = await fetch(`${s.url}/admin/api/nothing`, { headers: BEARER });
+    assert.equal(unknown.status, 404);
+    assert.equal((await unknown.json()).error.type, "not_found_error");
+    assert.equal(s.services.store.snapshot.doc.upstream.length, 1);
+  });
+});
+
 Deno.test("GET returns the document with its keys and version; PUT of it round-trips", async () => {
   await withServer(async (s) => {
     const res = await fetch(`${s.url}/admin/api/config`, { headers: BEARER });
