@@ -2,7 +2,7 @@
 import { newId, sanitizeToolId, type WebSearchResult } from "../anthropic.ts";
 import type { SseMessage } from "../sse.ts";
 import { type Piece, ThinkTagSplitter } from "./think_tags.ts";
-import { streamCutShort } from "./failure.ts";
+import { streamCutShort, upstreamFault } from "./failure.ts";
 import type { CallState } from "./openai_call_state.ts";
 import { openaiInlineFailure } from "./openai_errors.ts";
 import {
@@ -116,9 +116,13 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     try {
       chunk = JSON.parse(data);
     } catch {
-      return; // not an event we understand; a broken stream shows at end()
+      chunk = undefined;
     }
-    if (!chunk || typeof chunk !== "object") return;
+    // Read past, it could hide a piece of the answer and end it as if whole.
+    if (!chunk || typeof chunk !== "object") {
+      this.out.error(upstreamFault("upstream sent an unreadable stream event"));
+      return;
+    }
     if (chunk.error) {
       this.out.error(openaiInlineFailure(chunk.error));
       return;

@@ -411,6 +411,34 @@ Deno.test("openai: a stream cut mid-answer ends with an error event the SDK rais
   );
 });
 
+Deno.test("openai: an unreadable stream event is an upstream fault, never an empty answer", async () => {
+  await using t = await setup();
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user" as const, content: "x" }],
+  };
+  // Before any content: the next key answers.
+  t.fake.enqueue({ sse: ["data: {not json\n\n", OPENAI_DONE] });
+  const msg = await t.client.messages.stream(ask).finalMessage();
+  assert.equal((msg.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+  assert.equal(t.fake.requests.length, 2);
+  // After some: the stream ends with an error, not with part of the answer as if whole.
+  t.fake.enqueue({
+    sse: [
+      openaiChunk({ role: "assistant", content: "Once" }),
+      'data: {"choices":[{"delta":{"content":" upon\n\n',
+      openaiChunk({}, "stop"),
+      OPENAI_DONE,
+    ],
+  });
+  await assert.rejects(t.client.messages.stream(ask).finalMessage(), (err: unknown) => {
+    assert.ok(err instanceof Anthropic.APIError, String(err));
+    assert.match(err.message, /unreadable stream event/);
+    return true;
+  });
+});
+
 Deno.test("openai: a stream that ends before its first event is answered by the next key", async () => {
   // A 200 whose stream closes at once (a load balancer dropping the upstream), or holds no event.
   for (const sse of [[], ["<html>upstream hiccup</html>\n\n"]]) {
