@@ -25,6 +25,7 @@ import type { RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
 import { streamAttempt } from "./stream_relay.ts";
+import { openWhileWaiting } from "./stream_opening.ts";
 import {
   answerJson,
   errorText,
@@ -109,7 +110,13 @@ function newRecord(
   };
 }
 
-export async function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
+export function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
+  return call.body.stream === true
+    ? openWhileWaiting(s, call, (c) => answerMessages(s, c))
+    : answerMessages(s, call);
+}
+
+async function answerMessages(s: Services, call: MessagesCall): Promise<Response> {
   const rec = newRecord(
     s,
     call.requestId,

@@ -147,3 +147,14 @@ export function sseFrame(event: string, data: string): string {
 }
 
 export const PING_FRAME = sseFrame("ping", '{"type":"ping"}');
+
+/** The headers of a streamed answer. */
+export function sseHeaders(requestId: string): Record<string, string> {
+  return {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    // Proxies in between (nginx) must pass events on as they come.
+    "x-accel-buffering": "no",
+    "request-id": requestId,
+  };
+}

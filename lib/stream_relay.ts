@@ -14,7 +14,7 @@ import type { MessagesCall } from "./proxy.ts";
 import type { RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
-import { PING_FRAME } from "./sse.ts";
+import { PING_FRAME, sseHeaders } from "./sse.ts";
 import { type Held, holdFirstEvent } from "./stream_hold.ts";
 import { COMPLETE, ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
 import { tickFor, watchStream } from "./stream_ticker.ts";
@@ -65,10 +65,11 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   const holdStarted = s.now();
   let held: Held;
   try {
+    // The client has waited since its request: a ping interval from then, it hears something.
     held = await holdFirstEvent(
       reader,
       side,
-      holdStarted + s.config.streamPingInterval,
+      rec.time + s.config.streamPingInterval,
       tick,
       s.now,
     );
@@ -334,16 +335,6 @@ function keepNamedWait(s: Services, ctx: CallContext, failure: UpstreamFailure):
   const shown = { ...failure, message: s.log.redact(failure.message) };
   s.pool.recordFailure(ctx.upstream, { key: ctx.apiKey, id: keyId(ctx.apiKey) }, ctx.model, shown)
     .catch((err) => s.log.log("error", "could not record key health", { error: String(err) }));
-}
-
-function sseHeaders(requestId: string): Record<string, string> {
-  return {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
-    // Proxies in between (nginx) must pass events on as they come.
-    "x-accel-buffering": "no",
-    "request-id": requestId,
-  };
 }
 
 /** How long the rest of an answer the client already has may take to arrive. */

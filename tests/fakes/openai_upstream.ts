@@ -12,10 +12,18 @@ export interface RecordedRequest {
 }
 
 export type FakeReply =
-  | { status: number; json?: unknown; text?: string; headers?: Record<string, string> }
+  | {
+    status: number;
+    json?: unknown;
+    text?: string;
+    headers?: Record<string, string>;
+    /** Answers only after this long: an upstream slow to send even its headers. */
+    headersAfterMs?: number;
+  }
   | {
     sse: string[];
     delayMs?: number;
+    headersAfterMs?: number;
     headers?: Record<string, string>;
     /** After the chunks, neither [DONE] nor the body's end: open until the client leaves. */
     thenHang?: boolean;
@@ -906,6 +914,10 @@ export function startFakeOpenAI(
   };
 
   const answer = (reply: FakeReply): Response | Promise<Response> => {
+    if ("headersAfterMs" in reply && reply.headersAfterMs) {
+      const now = { ...reply, headersAfterMs: 0 };
+      return new Promise((r) => setTimeout(r, reply.headersAfterMs)).then(() => answer(now));
+    }
     if ("hang" in reply) {
       // Answered only by close(): a client that gives up just leaves it pending until then.
       return new Promise<Response>((resolve) => {

@@ -1,0 +1,122 @@
+// A streamed request whose answer has not begun within a ping interval (an upstream slow to send
+// even its headers: a model loading, a queue in front of it) gets its headers and SSE comments
+// from here, so proxies in between (nginx 60 s, Cloudflare 100 s) keep the connection. Keys are
+// still tried one after the other meanwhile; the answer, once it comes, follows unchanged, and a
+// request that fails in the end gets an error event instead of an HTTP status.
+import { errorBody, ProxyError } from "./errors.ts";
+import type { MessagesCall } from "./proxy.ts";
+import type { Services } from "./services.ts";
+import { sseHeaders } from "./sse.ts";
+import { tickFor, watchStream } from "./stream_ticker.ts";
+
+const encoder = new TextEncoder();
+/**
+ * A comment, which every SSE reader skips: Anthropic sends no event before `message_start`, and
+ * the SDKs refuse a `ping` there.
+ */
+const KEEPALIVE = encoder.encode(": waiting for the upstream\n\n");
+
+type Controller = ReadableStreamDefaultController<Uint8Array>;
+
+/** The answer `answer` gives, or a stream opened early that carries it once it comes. */
+export function openWhileWaiting(
+  s: Services,
+  call: MessagesCall,
+  answer: (call: MessagesCall) => Promise<Response>,
+): Promise<Response> {
+  // Once the stream is open, the client leaving cancels it: the attempt under way must end too.
+  const gone = new AbortController();
+  call.signal?.addEventListener("abort", () => gone.abort(), { once: true });
+  const answered = answer({ ...call, signal: gone.signal });
+  return new Promise((resolve, reject) => {
+    const opening = new Opening(s, call.requestId, gone, resolve);
+    answered.then((res) => opening.answered(res) || resolve(res), (err) => {
+      if (!opening.failed(err)) reject(err);
+    });
+  });
+}
+
+/** Waits a ping interval for the answer; past it, opens the stream and keeps it alive. */
+class Opening {
+  #ctrl: Controller | undefined;
+  #inner: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #arrived: (() => void) | undefined;
+  /** When the stream opens, or its next keepalive goes. */
+  #due: number;
+  #unwatch: () => void;
+  #cancelled = false;
+
+  constructor(
+    private readonly s: Services,
+    private readonly requestId: string,
+    private readonly gone: AbortController,
+    open: (res: Response) => void,
+  ) {
+    const interval = s.config.streamPingInterval;
+    const tick = tickFor(s.config);
+    // A tick after an attempt's own hold would give up waiting: an answer that has its headers
+    // opens itself, with its message_start and pings.
+    this.#due = s.now() + interval + tick;
+    this.#unwatch = watchStream(tick, () => {
+      if (s.now() < this.#due) return;
+      this.#due = s.now() + interval;
+      if (this.#ctrl) this.#ctrl.enqueue(KEEPALIVE);
+      else open(new Response(this.#body(), { status: 200, headers: sseHeaders(requestId) }));
+    });
+  }
+
+  #body(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
+      start: (c) => {
+        this.#ctrl = c;
+        c.enqueue(KEEPALIVE);
+      },
+      pull: async (c) => {
+        if (!this.#inner) await new Promise<void>((r) => this.#arrived = r);
+        if (!this.#inner) return;
+        const { value, done } = await this.#inner.read();
+        if (done) c.close();
+        else c.enqueue(value);
+      },
+      cancel: (reason) => {
+        this.#cancelled = true;
+        this.#unwatch();
+        this.gone.abort();
+        return this.#inner?.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /** The answer came: false if the stream is not open (the caller sends it as it is). */
+  answered(res: Response): boolean {
+    this.#unwatch();
+    const ctrl = this.#ctrl;
+    if (!ctrl) return false;
+    if (this.#cancelled) res.body?.cancel();
+    else if (res.ok && res.body) {
+      this.#inner = res.body.getReader();
+      this.#arrived?.();
+    } else {
+      // The error the client would have had as a status, as an event: the JSON is the same.
+      res.text().then((text) => this.#end(text), () => this.#end(undefined));
+    }
+    return true;
+  }
+
+  /** The request failed: false if the stream is not open (the caller rejects). */
+  failed(err: unknown): boolean {
+    this.#unwatch();
+    if (!this.#ctrl) return false;
+    if (!this.#cancelled) this.#end(undefined, err);
+    return true;
+  }
+
+  #end(errorJson: string | undefined, err?: unknown): void {
+    if (this.#cancelled) return;
+    const e = err instanceof ProxyError ? err : new ProxyError(500, "Internal error in the proxy");
+    const data = errorJson ?? errorBody(e.type, e.message, this.requestId);
+    this.#ctrl!.enqueue(encoder.encode(`event: error\ndata: ${data}\n\n`));
+    this.#ctrl!.close();
+    this.#arrived?.();
+  }
+}
