@@ -27,9 +27,11 @@ export function openWhileWaiting(
   // Once the stream is open, the client leaving cancels it: the attempt under way must end too.
   const gone = new AbortController();
   call.signal?.addEventListener("abort", () => gone.abort(), { once: true });
-  const answered = answer({ ...call, signal: gone.signal });
+  call.signal = gone.signal;
+  const requestId = call.requestId;
+  const answered = answer(call);
   return new Promise((resolve, reject) => {
-    const opening = new Opening(s, call.requestId, gone, resolve);
+    const opening = new Opening(s, requestId, gone, resolve);
     answered.then((res) => opening.answered(res) || resolve(res), (err) => {
       if (!opening.failed(err)) reject(err);
     });
