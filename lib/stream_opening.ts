@@ -49,7 +49,7 @@ class Opening {
   #cancelled = false;
 
   constructor(
-    private readonly s: Services,
+    s: Services,
     private readonly requestId: string,
     private readonly gone: AbortController,
     open: (res: Response) => void,
