@@ -1,5 +1,6 @@
 // Log lines: levelled, text or one JSON object per line, with every known secret masked.
 import type { Config } from "./config.ts";
+import { type Masker, maskerFor } from "./secret_mask.ts";
 
 const LEVELS = { error: 0, warn: 1, info: 2, debug: 3 } as const;
 export type Level = keyof typeof LEVELS;
@@ -19,8 +20,13 @@ export interface Logger {
    * block in text, one object per line in JSON.
    */
   announce(lines: StartupLine[]): void;
-  /** Adds a secret (upstream key, password) that must never be printed. */
+  /** Adds a secret (a password, the access key) that must never be printed. */
   addSecret(secret: string | undefined): void;
+  /**
+   * The upstream keys configured now, never printed; keys configured before stay masked until
+   * RETIRED_MAX newer ones have left the configuration.
+   */
+  setKeys(keys: Iterable<string>): void;
   redact(text: string): string;
 }
 
@@ -70,7 +76,8 @@ function isoNow(): string {
   return `${isoPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z`;
 }
 
-const MAX_PATTERN_SECRET = 4096;
+/** Keys no longer configured that stay masked: with their escaped forms, some 5,000 keys. */
+const RETIRED_MAX = 10_000;
 
 export function createLogger(
   config: Pick<Config, "logLevel" | "logFormat"> & Partial<Pick<Config, "onDeploy">>,
@@ -83,27 +90,30 @@ export function createLogger(
         dropped: n,
       });
   }
-  const secrets = new Set<string>();
-  let pattern: RegExp | null = null;
+  // The access key, the passwords: for the process's life.
+  const fixed = new Set<string>();
+  // The upstream keys configured now, and those configured before, still masked a while (a request
+  // in flight, an error quoting it) but not for ever: a server whose keys are replaced again and
+  // again would hold every key it ever had.
+  let keys = new Set<string>();
+  const retired = new Set<string>();
+  let mask: Masker = (text) => text;
   // Built on the next use, not per secret: every instance learns every upstream key at start (on
-  // Deno Deploy, every cold start), and rebuilding it per key took seconds for a few thousand.
+  // Deno Deploy, every cold start).
   let stale = false;
-  // V8 refuses a pattern holding a literal of some 60,000 characters: such secrets are cut out
-  // one by one instead, so that one of them cannot make every log line throw.
-  let long: string[] = [];
+  const learn = (set: Set<string>, secret: string | undefined) => {
+    if (!secret || secret.length < 4 || set.has(secret)) return;
+    set.add(secret);
+    // Inside JSON text a secret with quotes or backslashes appears escaped: mask that form too.
+    set.add(JSON.stringify(secret).slice(1, -1));
+    stale = true;
+  };
   const redact = (text: string) => {
     if (stale) {
       stale = false;
-      // Longest first, so a secret that contains another is masked whole.
-      const sorted = [...secrets].sort((a, b) => b.length - a.length);
-      long = sorted.filter((s) => s.length > MAX_PATTERN_SECRET);
-      const short = sorted.filter((s) => s.length <= MAX_PATTERN_SECRET);
-      pattern = short.length ? new RegExp(short.map(escapeRegExp).join("|"), "g") : null;
+      mask = maskerFor(new Set([...fixed, ...keys, ...retired]));
     }
-    for (const secret of long) {
-      if (text.includes(secret)) text = text.split(secret).join("[REDACTED]");
-    }
-    return pattern ? text.replace(pattern, "[REDACTED]") : text;
+    return mask(text);
   };
   const redactLine = (line: string) => {
     const out = redact(line);
@@ -121,10 +131,26 @@ export function createLogger(
   return {
     enabled: (level) => LEVELS[level] <= max,
     addSecret(secret) {
-      if (!secret || secret.length < 4 || secrets.has(secret)) return;
-      secrets.add(secret);
-      // Inside JSON text a secret with quotes or backslashes appears escaped: mask that form too.
-      secrets.add(JSON.stringify(secret).slice(1, -1));
+      learn(fixed, secret);
+    },
+    setKeys(now) {
+      const next = new Set<string>();
+      for (const key of now) learn(next, key);
+      let removed = 0;
+      for (const key of keys) {
+        if (next.has(key)) continue;
+        retired.delete(key);
+        retired.add(key);
+        removed++;
+      }
+      for (const key of next) retired.delete(key);
+      // Oldest first, and never those this change removed.
+      const keep = Math.max(RETIRED_MAX, removed);
+      for (const key of retired) {
+        if (retired.size <= keep) break;
+        retired.delete(key);
+      }
+      keys = next;
       stale = true;
     },
     redact,
@@ -313,8 +339,4 @@ const logWriter = new LogWriter();
 /** Before an exit: the log lines still queued written, waiting at most `ms` on the reader. */
 export function drainLog(ms: number): Promise<void> {
   return logWriter.drain(ms);
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -70,8 +70,7 @@ export async function createServices(
   for (const secret of [config.proxyAccessKey, config.adminPassword, config.metricsToken]) {
     log.addSecret(secret);
   }
-  const learnKeys = () =>
-    store.snapshot.doc.upstream.forEach((u) => u.apiKeys.forEach(log.addSecret));
+  const learnKeys = () => log.setKeys(store.snapshot.doc.upstream.flatMap((u) => u.apiKeys));
   learnKeys();
   store.onChange(learnKeys);
   const observability = createObservability(kv, config, log, { now });

@@ -1,0 +1,118 @@
+// Masks known secrets in text. A few go in one pattern; past that, V8 takes seconds to compile
+// an alternation of thousands of keys and scans text with it slowly, so many are found by their
+// last characters instead, each place in the text looked up once.
+
+export const MASK = "[REDACTED]";
+
+/** Secrets up to this many go in one pattern (compiled in a few ms). */
+const PATTERN_MAX = 256;
+/** V8 refuses a pattern holding a literal of some 60,000 characters. */
+const LITERAL_MAX = 4096;
+/** Secrets are at least this long: the characters a secret is looked up by. */
+const TAIL = 4;
+
+export type Masker = (text: string) => string;
+
+/** A function masking every one of `secrets` (each at least 4 characters) wherever it occurs. */
+export function maskerFor(secrets: Iterable<string>): Masker {
+  // Longest first, so a secret that contains another is masked whole.
+  const sorted = [...secrets].sort((a, b) => b.length - a.length);
+  // Such secrets (a file pasted as a key) are cut out one by one.
+  const long = sorted.filter((s) => s.length > LITERAL_MAX);
+  const short = sorted.filter((s) => s.length <= LITERAL_MAX);
+  const rest = short.length > PATTERN_MAX ? tailIndexMasker(short) : patternMasker(short);
+  if (!long.length) return rest;
+  return (text) => {
+    for (const secret of long) {
+      if (text.includes(secret)) text = text.split(secret).join(MASK);
+    }
+    return rest(text);
+  };
+}
+
+function patternMasker(secrets: string[]): Masker {
+  if (!secrets.length) return (text) => text;
+  const pattern = new RegExp(secrets.map(escapeRegExp).join("|"), "g");
+  return (text) => {
+    pattern.lastIndex = 0;
+    let m = pattern.exec(text);
+    if (!m) return text;
+    const found = new Stretches();
+    while (m) {
+      found.add(m.index, m.index + m[0].length);
+      // From the next character, not past the match: a secret overlapping it is masked too.
+      pattern.lastIndex = m.index + 1;
+      m = pattern.exec(text);
+    }
+    return found.masked(text);
+  };
+}
+
+/** The stretches of a text to mask: kept sorted and apart, merged where they overlap. */
+class Stretches {
+  #starts: number[] = [];
+  #ends: number[] = [];
+
+  /** A stretch starting no earlier than the last one added, or ending no earlier. */
+  add(start: number, end: number): void {
+    const starts = this.#starts;
+    const ends = this.#ends;
+    while (starts.length && ends[ends.length - 1] > start && starts[starts.length - 1] < end) {
+      start = Math.min(start, starts.pop()!);
+      end = Math.max(end, ends.pop()!);
+    }
+    starts.push(start);
+    ends.push(end);
+  }
+
+  masked(text: string): string {
+    let out = "";
+    let at = 0;
+    for (let i = 0; i < this.#starts.length; i++) {
+      out += text.slice(at, this.#starts[i]) + MASK;
+      at = this.#ends[i];
+    }
+    return out + text.slice(at);
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The 4 characters ending at `end`, as one number (13 bits each: other characters may collide). */
+function tailKey(text: string, end: number): number {
+  return (text.charCodeAt(end - 4) & 0x1fff) * 2 ** 39 +
+    (text.charCodeAt(end - 3) & 0x1fff) * 2 ** 26 +
+    (text.charCodeAt(end - 2) & 0x1fff) * 2 ** 13 +
+    (text.charCodeAt(end - 1) & 0x1fff);
+}
+
+/**
+ * By their last characters, not their first: keys of one kind share a prefix (`sk-proj-`,
+ * `AIzaSy`) but end at random, so each place in the text has a candidate or two at most.
+ */
+function tailIndexMasker(secrets: string[]): Masker {
+  const byTail = new Map<number, string[]>();
+  for (const secret of secrets) {
+    const key = tailKey(secret, secret.length);
+    const list = byTail.get(key);
+    // Each list stays longest first, as `secrets` came.
+    if (list) list.push(secret);
+    else byTail.set(key, [secret]);
+  }
+  return (text) => {
+    let found: Stretches | undefined;
+    for (let end = TAIL; end <= text.length; end++) {
+      const list = byTail.get(tailKey(text, end));
+      if (!list) continue;
+      for (const secret of list) {
+        const start = end - secret.length;
+        if (start < 0 || !text.startsWith(secret, start)) continue;
+        (found ??= new Stretches()).add(start, end);
+        break;
+      }
+    }
+    return found ? found.masked(text) : text;
+  };
+}

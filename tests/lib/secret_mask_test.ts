@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { MASK, maskerFor } from "../../lib/secret_mask.ts";
+
+/** As many keys as it takes to look secrets up by their ends, sharing a prefix as real ones do. */
+const MANY = Array.from(
+  { length: 400 },
+  (_, i) => `sk-proj-${i.toString(36)}q${"r".repeat(i % 7)}`,
+);
+
+Deno.test("secret mask: a few secrets and many are masked alike, wherever they stand", () => {
+  for (const pool of [["sk-proj-alpha1", "sk-proj-alpha12345", 'tok"en'], MANY]) {
+    const secrets = [...pool, "sk-proj-alpha1", "sk-proj-alpha12345", 'tok"en', "ab¢€"];
+    const mask = maskerFor(secrets);
+    const label = `${secrets.length} secrets`;
+    assert.equal(mask("nothing here"), "nothing here", label);
+    assert.equal(mask(""), "", label);
+    // At the start, at the end, alone, side by side.
+    assert.equal(mask("sk-proj-alpha1"), MASK, label);
+    assert.equal(mask("sk-proj-alpha1 x"), `${MASK} x`, label);
+    assert.equal(mask("x sk-proj-alpha1"), `x ${MASK}`, label);
+    assert.equal(mask("sk-proj-alpha1sk-proj-alpha1"), MASK + MASK, label);
+    // One secret holding another is masked whole, not leaving its end.
+    assert.equal(mask("key=sk-proj-alpha12345&"), `key=${MASK}&`, label);
+    assert.equal(mask('a "tok"en" ab¢€.'), `a "${MASK}" ${MASK}.`, label);
+    // Every key of a large pool, in a line of text.
+    for (const key of pool) assert.equal(mask(`k=${key};`), `k=${MASK};`, `${label}: ${key}`);
+    // A prefix or a near miss is not a secret.
+    assert.equal(mask("sk-proj- and sk-proj-alpha"), "sk-proj- and sk-proj-alpha", label);
+  }
+});
+
+Deno.test("secret mask: overlapping secrets leave nothing of either", () => {
+  for (const extra of [[], MANY]) {
+    const mask = maskerFor(["abcdef12", "ef12ghij", ...extra]);
+    const out = mask("<abcdef12ghij>");
+    assert.ok(!/abcd|ef12|ghij/.test(out), out);
+    assert.ok(out.startsWith("<") && out.endsWith(">"), out);
+  }
+});
+
+Deno.test("secret mask: 20,000 keys are ready and mask a line at once", () => {
+  const keys = Array.from({ length: 20_000 }, () => `sk-proj-${crypto.randomUUID()}`);
+  const started = performance.now();
+  const mask = maskerFor(keys);
+  const line = `INFO upstream failed key=${keys[12_345]} status=401 ${"x".repeat(16_000)}`;
+  assert.equal(mask(line), `INFO upstream failed key=${MASK} status=401 ${"x".repeat(16_000)}`);
+  const ms = performance.now() - started;
+  // As one pattern this took over half a second to build and 46 ms for 16 KB of text.
+  assert.ok(ms < 300, `${Math.round(ms)} ms`);
+});
