@@ -299,21 +299,22 @@ export interface KeyListParse {
 /** Splits pasted keys: one a line or comma separated; blanks and repeats are counted, not kept. */
 export function parseKeyList(input: string | string[]): KeyListParse {
   const parts = (Array.isArray(input) ? input : [input]).flatMap((s) => s.split(/\r?\n|,/));
-  const keys: string[] = [];
+  // A Set, not includes(): thousands of keys may be pasted at once.
+  const keys = new Set<string>();
   let blanks = 0;
   let repeated = 0;
   for (const raw of parts) {
     const key = raw.trim();
     if (!key) blanks++;
-    else if (keys.includes(key)) repeated++;
-    else keys.push(key);
+    else if (keys.has(key)) repeated++;
+    else keys.add(key);
   }
   // A trailing newline or comma is not a blank the admin typed.
   const last = (Array.isArray(input) ? input.at(-1) : input) ?? "";
   const trimmed = last.trimEnd();
   const endsLine = trimmed.endsWith(",") || /[\r\n]/.test(last.slice(trimmed.length));
   if (endsLine && blanks > 0) blanks--;
-  return { keys, blanks, repeated };
+  return { keys: [...keys], blanks, repeated };
 }
 
 export interface AddKeysResult {
@@ -349,7 +350,8 @@ export async function addKeys(
   }
   const { snapshot, result } = await applyChange(target, (doc) => {
     const u = doc.upstream[findUpstream(doc, ref)];
-    const fresh = parsed.keys.filter((k) => !u.apiKeys.includes(k));
+    const had = new Set(u.apiKeys);
+    const fresh = parsed.keys.filter((k) => !had.has(k));
     u.apiKeys.push(...fresh);
     return { upstream: u.name, added: fresh.length, existing: parsed.keys.length - fresh.length };
   }, expectedVersion);

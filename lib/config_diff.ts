@@ -43,8 +43,11 @@ export function diffConfig(before: ConfigDocument, after: ConfigDocument): Confi
     if (!prev) continue;
     const fields = [...new Set([...Object.keys(prev), ...Object.keys(u)])]
       .filter((f) => f !== "apiKeys" && stable(prev[f]) !== stable(u[f]));
-    const keysAdded = u.apiKeys.filter((k) => !prev.apiKeys.includes(k)).length;
-    const keysRemoved = prev.apiKeys.filter((k) => !u.apiKeys.includes(k)).length;
+    // Sets, not includes(): an upstream may hold thousands of keys.
+    const had = new Set(prev.apiKeys);
+    const has = new Set(u.apiKeys);
+    const keysAdded = u.apiKeys.filter((k) => !had.has(k)).length;
+    const keysRemoved = prev.apiKeys.filter((k) => !has.has(k)).length;
     const keyOrder = !keysAdded && !keysRemoved && stable(prev.apiKeys) !== stable(u.apiKeys);
     if (keyOrder) fields.push("key order");
     if (fields.length || keysAdded || keysRemoved) {

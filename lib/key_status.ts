@@ -3,6 +3,7 @@
 import { findKey, findUpstream, type UpstreamRef } from "./admin_service.ts";
 import { type ConfigDocument, maskKey } from "./config_document.ts";
 import { healthId, keyId } from "./key_pool.ts";
+import { type Masker, maskerFor } from "./secret_mask.ts";
 import type { KeyHealthStore, KeyState } from "./store/key_health_store.ts";
 
 export interface KeyStatus {
@@ -24,15 +25,19 @@ export interface UpstreamStatus {
   keys: KeyStatus[];
 }
 
-/** `text` with every key of the document masked (an upstream's error may quote the key). */
+const keyMaskers = new WeakMap<ConfigDocument, Masker>();
+
+/**
+ * `text` with every key of the document masked as the pages show keys (an upstream's error may
+ * quote the key): one masker per document, whatever the number of reasons and keys.
+ */
 function maskKeysIn(text: string, doc: ConfigDocument): string {
-  let out = text;
-  for (const u of doc.upstream) {
-    for (const key of u.apiKeys) {
-      if (key.length >= 4 && out.includes(key)) out = out.split(key).join(maskKey(key));
-    }
+  let mask = keyMaskers.get(doc);
+  if (!mask) {
+    const keys = doc.upstream.flatMap((u) => u.apiKeys).filter((k) => k.length >= 4);
+    keyMaskers.set(doc, mask = maskerFor(keys, maskKey));
   }
-  return out;
+  return mask(text);
 }
 
 /**

@@ -13,24 +13,32 @@ const TAIL = 4;
 
 export type Masker = (text: string) => string;
 
-/** A function masking every one of `secrets` (each at least 4 characters) wherever it occurs. */
-export function maskerFor(secrets: Iterable<string>): Masker {
+/**
+ * A function masking every one of `secrets` (each at least 4 characters) wherever it occurs, with
+ * MASK or what `replace` makes of the text masked.
+ */
+export function maskerFor(
+  secrets: Iterable<string>,
+  replace: (found: string) => string = () => MASK,
+): Masker {
   // Longest first, so a secret that contains another is masked whole.
   const sorted = [...secrets].sort((a, b) => b.length - a.length);
   // Such secrets (a file pasted as a key) are cut out one by one.
   const long = sorted.filter((s) => s.length > LITERAL_MAX);
   const short = sorted.filter((s) => s.length <= LITERAL_MAX);
-  const rest = short.length > PATTERN_MAX ? tailIndexMasker(short) : patternMasker(short);
+  const rest = short.length > PATTERN_MAX
+    ? tailIndexMasker(short, replace)
+    : patternMasker(short, replace);
   if (!long.length) return rest;
   return (text) => {
     for (const secret of long) {
-      if (text.includes(secret)) text = text.split(secret).join(MASK);
+      if (text.includes(secret)) text = text.split(secret).join(replace(secret));
     }
     return rest(text);
   };
 }
 
-function patternMasker(secrets: string[]): Masker {
+function patternMasker(secrets: string[], replace: (found: string) => string): Masker {
   if (!secrets.length) return (text) => text;
   const pattern = new RegExp(secrets.map(escapeRegExp).join("|"), "g");
   return (text) => {
@@ -44,7 +52,7 @@ function patternMasker(secrets: string[]): Masker {
       pattern.lastIndex = m.index + 1;
       m = pattern.exec(text);
     }
-    return found.masked(text);
+    return found.masked(text, replace);
   };
 }
 
@@ -65,11 +73,11 @@ class Stretches {
     ends.push(end);
   }
 
-  masked(text: string): string {
+  masked(text: string, replace: (found: string) => string): string {
     let out = "";
     let at = 0;
     for (let i = 0; i < this.#starts.length; i++) {
-      out += text.slice(at, this.#starts[i]) + MASK;
+      out += text.slice(at, this.#starts[i]) + replace(text.slice(this.#starts[i], this.#ends[i]));
       at = this.#ends[i];
     }
     return out + text.slice(at);
@@ -92,7 +100,7 @@ function tailKey(text: string, end: number): number {
  * By their last characters, not their first: keys of one kind share a prefix (`sk-proj-`,
  * `AIzaSy`) but end at random, so each place in the text has a candidate or two at most.
  */
-function tailIndexMasker(secrets: string[]): Masker {
+function tailIndexMasker(secrets: string[], replace: (found: string) => string): Masker {
   const byTail = new Map<number, string[]>();
   for (const secret of secrets) {
     const key = tailKey(secret, secret.length);
@@ -113,6 +121,6 @@ function tailIndexMasker(secrets: string[]): Masker {
         break;
       }
     }
-    return found ? found.masked(text) : text;
+    return found ? found.masked(text, replace) : text;
   };
 }
