@@ -306,7 +306,7 @@ async function route(
         const overflow = shown.status === 400 ? promptTooLong(provider, shown.message) : undefined;
         if (overflow) shown.message = overflow;
         finish(shown.status, shown);
-        return errorFor(shown, call.requestId);
+        return errorFor(shown, call.requestId, shown.headers);
       }
       faults[failure.keyFault]++;
       s.log.log("warn", "upstream attempt failed, trying the next key", {

@@ -2,6 +2,7 @@
 // mapped model name, and the answer comes back byte for byte (thinking signatures included).
 import type { Message, MessageResponse } from "../anthropic.ts";
 import { ProxyError } from "../errors.ts";
+import { upstreamInfoHeaders } from "../anthropic_answer.ts";
 import {
   refusedBetasFromError,
   refusedFieldsFromError,
@@ -245,6 +246,10 @@ export const anthropicProvider: Provider = {
       invalidKey: type === "authentication_error" || type === "permission_error",
     });
     if (status === 529) failure.type = "overloaded_error";
+    const headers = upstreamInfoHeaders(responseHeaders);
+    const shouldRetry = responseHeaders.get("x-should-retry");
+    if (shouldRetry) headers["x-should-retry"] = shouldRetry;
+    if (Object.keys(headers).length) failure.headers = headers;
     return failure;
   },
 

@@ -36,6 +36,8 @@ export interface UpstreamFailure {
   /** Whose fault: the key's (rate limit or auth), a passing upstream fault, or the request's (undefined). */
   keyFault?: "rate_limit" | "auth" | "transient";
   retryAfterMs?: number;
+  /** Headers of the upstream's error the client gets with it (a passthrough's rate limits). */
+  headers?: Record<string, string>;
 }
 
 export class AnthropicStreamWriter {

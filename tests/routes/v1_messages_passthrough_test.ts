@@ -202,6 +202,32 @@ Deno.test("passthrough: the upstream's rate-limit headers and request id are pas
   assert.equal(res.headers.get("x-internal-secret-header"), null);
 });
 
+Deno.test("passthrough: an error the client gets as the upstream gave it keeps its rate-limit headers and request id", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 400,
+    json: { type: "error", error: { type: "invalid_request_error", message: "bad thing" } },
+    headers: {
+      "anthropic-ratelimit-tokens-remaining": "900",
+      "request-id": "req_upstream_400",
+      "x-should-retry": "false",
+      "x-internal-secret-header": "no",
+    },
+  });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ model: "m", max_tokens: 5, messages: [{ role: "user", content: "x" }] }),
+  });
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).error.message, "bad thing");
+  assert.equal(res.headers.get("anthropic-ratelimit-tokens-remaining"), "900");
+  assert.equal(res.headers.get("upstream-request-id"), "req_upstream_400");
+  assert.equal(res.headers.get("x-should-retry"), "false");
+  assert.match(res.headers.get("request-id") ?? "", /^req_01/);
+  assert.equal(res.headers.get("x-internal-secret-header"), null);
+});
+
 Deno.test("passthrough: beta flags an upstream refuses are dropped, learned, and the request answered", async () => {
   const betas = "context-1m-2025-08-07,interleaved-thinking-2025-05-14,fine-grained-tool-streaming";
   for (const refuse of [["context-1m-2025-08-07"], "bedrock"] as const) {
