@@ -62,7 +62,7 @@ class Opening {
     this.#unwatch = watchStream(tick, () => {
       if (s.now() < this.#due) return;
       this.#due = s.now() + interval;
-      if (this.#ctrl) this.#ctrl.enqueue(KEEPALIVE);
+      if (this.#ctrl) this.#send(KEEPALIVE);
       else open(new Response(this.#body(), { status: 200, headers: sseHeaders(requestId) }));
     });
   }
@@ -94,7 +94,7 @@ class Opening {
     this.#unwatch();
     const ctrl = this.#ctrl;
     if (!ctrl) return false;
-    if (this.#cancelled) res.body?.cancel();
+    if (this.#cancelled) res.body?.cancel().catch(() => {});
     else if (res.ok && res.body) {
       this.#inner = res.body.getReader();
       this.#arrived?.();
@@ -114,11 +114,23 @@ class Opening {
   }
 
   #end(errorJson: string | undefined, err?: unknown): void {
-    if (this.#cancelled) return;
     const e = err instanceof ProxyError ? err : new ProxyError(500, "Internal error in the proxy");
     const data = errorJson ?? errorBody(e.type, e.message, this.requestId);
-    this.#ctrl!.enqueue(encoder.encode(`event: error\ndata: ${data}\n\n`));
-    this.#ctrl!.close();
+    this.#send(encoder.encode(`event: error\ndata: ${data}\n\n`), true);
     this.#arrived?.();
+  }
+
+  /**
+   * Bytes for the client, unless it left. It may leave inside enqueue(): Deno's writer meets the
+   * closed connection there and cancels the stream, and the controller then throws.
+   */
+  #send(bytes: Uint8Array, close = false): void {
+    if (this.#cancelled) return;
+    try {
+      this.#ctrl!.enqueue(bytes);
+      if (close) this.#ctrl!.close();
+    } catch {
+      // cancel() has let go of the rest.
+    }
   }
 }
