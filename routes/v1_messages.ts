@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import type { z } from "zod";
 import type { MessagesRequest } from "../lib/anthropic.ts";
 import type { AppEnv } from "../lib/app.ts";
+import type { Config } from "../lib/config.ts";
 import { countTokens } from "../lib/count_tokens.ts";
 import { ProxyError } from "../lib/errors.ts";
 import {
@@ -22,9 +23,9 @@ import { queryOf } from "../lib/url_query.ts";
 async function readBody(
   req: Request,
   schema: z.ZodType,
-  maxBytes: number,
+  config: Config,
 ): Promise<{ raw: string; body: MessagesRequest }> {
-  const raw = await readLimited(req, maxBytes);
+  const raw = await readLimited(req, config.maxBodySize, config.requestTimeout);
   let parsed: unknown;
   try {
     parsed = parseBody(raw);
@@ -46,14 +47,36 @@ async function readBody(
   return { raw, body: parsed as MessagesRequest };
 }
 
-/** The body as text; a body without a declared length is counted as it arrives. */
-async function readLimited(req: Request, maxBytes: number): Promise<string> {
+/** A body may take this long, or REQUEST_TIMEOUT if shorter, plus a second per 50 KB it declares. */
+const BODY_GRACE_MS = 30_000;
+const BODY_BYTES_PER_S = 50_000;
+
+/**
+ * The body as text; a body without a declared length is counted as it arrives. One that stops
+ * coming is a 408 in time: it holds one of the MAX_CONCURRENT_REQUESTS slots while it is read, and
+ * a few clients stalled mid-upload would otherwise hold them all.
+ */
+async function readLimited(req: Request, maxBytes: number, timeoutMs: number): Promise<string> {
+  const declared = Number(req.headers.get("content-length")) || 0;
+  const ms = Math.min(BODY_GRACE_MS, timeoutMs) + declared * 1000 / BODY_BYTES_PER_S;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ProxyError(408, "The request body did not arrive in time", "timeout_error")),
+      ms,
+    );
+  });
+  const reading = readBytes(req, maxBytes);
   try {
-    return await readBytes(req, maxBytes);
+    return await Promise.race([reading, late]);
   } catch (err) {
     if (err instanceof ProxyError) throw err;
     // The client went away mid-upload: nobody hears the answer, and it is no proxy fault.
     throw new UploadCut(400, "The request body could not be read to its end");
+  } finally {
+    clearTimeout(timer);
+    // Given up on, the read ends when the connection does.
+    reading.catch(() => {});
   }
 }
 
@@ -98,7 +121,7 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
     try {
       // Before the body: a full proxy must not buffer up to MAX_BODY_SIZE per refused request.
       release = takeSlot(services);
-      read = await readBody(c.req.raw, MessagesRequestSchema, services.config.maxBodySize);
+      read = await readBody(c.req.raw, MessagesRequestSchema, services.config);
     } catch (err) {
       release?.();
       // A client that left mid-upload hears nothing and did nothing wrong: not counted.
@@ -125,11 +148,7 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
   });
 
   app.post("/messages/count_tokens", async (c) => {
-    const { raw, body } = await readBody(
-      c.req.raw,
-      CountTokensRequestSchema,
-      services.config.maxBodySize,
-    );
+    const { raw, body } = await readBody(c.req.raw, CountTokensRequestSchema, services.config);
     return c.json({
       input_tokens: await countTokens(
         services,

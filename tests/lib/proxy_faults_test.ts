@@ -422,6 +422,33 @@ Deno.test("MAX_CONCURRENT_REQUESTS counts requests still uploading: one past it 
   await next.body?.cancel();
 });
 
+Deno.test("a body that stops arriving is a 408 in time, and its concurrency slot comes back", async () => {
+  await using t = await setup({ MAX_CONCURRENT_REQUESTS: "1", REQUEST_TIMEOUT: "400" });
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: Number(new URL(t.server.url).port),
+  });
+  try {
+    // Headers that promise 1000 bytes, then 9 of them, then nothing: a stalled upload.
+    await conn.write(new TextEncoder().encode(
+      `POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: ${ACCESS_KEY}\r\n` +
+        `content-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":`,
+    ));
+    const started = Date.now();
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    assert.match(head, /^HTTP\/1\.1 408/);
+    assert.match(head, /"type":"timeout_error"/);
+    assert.ok(Date.now() - started < 3_000, `${Date.now() - started} ms`);
+  } finally {
+    conn.close();
+  }
+  const next = await post(t.server.url, {});
+  assert.equal(next.status, 200);
+  await next.body?.cancel();
+});
+
 Deno.test("a passthrough stream slow to start gets no ping before its message_start", async () => {
   await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "5000" });
   const frames = anthropicStream("late");
