@@ -145,8 +145,21 @@ async function stop(signal: "SIGINT" | "SIGTERM"): Promise<void> {
   stopping = true;
   if (signal === "SIGTERM" && current) {
     services.log.log("info", "stopping: finishing the answers in flight", { graceMs: GRACE_MS });
-    const grace = new Promise((r) => setTimeout(r, GRACE_MS));
+    let graceOver = false;
+    const grace = new Promise((r) => setTimeout(r, GRACE_MS)).then(() => graceOver = true);
     await Promise.race([current.shutdown().catch(() => {}), grace]);
+    if (graceOver && services.openStreams.size) {
+      services.log.log(
+        "warn",
+        "stopping: ending the streams still being sent with an error event",
+        {
+          streams: services.openStreams.size,
+        },
+      );
+      for (const end of [...services.openStreams]) end();
+      // Long enough for those last events to be written out.
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
   // Request log entries and usage sums are written in batches: write the last batch.
   await services.observability.flush().catch((err) =>

@@ -30,6 +30,11 @@ export interface Services {
   refusedFields: RefusedFields;
   /** /v1/messages requests being served by this instance now. */
   inFlight: { count: number };
+  /**
+   * How to end each stream being sent now, when the server stops before it is done: with an error
+   * event the client can act on, rather than a connection cut mid-answer.
+   */
+  openStreams: Set<() => void>;
   /** Upstream calls go through this (tests may inject their own). */
   fetch: typeof fetch;
   now: () => number;
@@ -87,6 +92,7 @@ export async function createServices(
     recorder: options.recorder ?? observability.recorder,
     observability,
     inFlight: { count: 0 },
+    openStreams: new Set(),
     outputLimits: new OutputLimits(),
     refusedBetas: new RefusedBetas(),
     refusedFields: new RefusedFields(),

@@ -112,9 +112,18 @@ function readFailure(controller: AbortController, err: unknown): UpstreamFailure
  * per pull; on the shared tick it sends pings, ends a silent upstream and lets go of a client that
  * stopped reading. Ends once, with the record finished and the slot given back.
  */
+/** What a stream still being sent when the server stops for good ends with. */
+const SERVER_STOPPING: UpstreamFailure = {
+  status: 529,
+  type: "overloaded_error",
+  message: "The proxy is stopping (a restart or a deploy); send the request again",
+};
+
 class StreamPump {
   #closed = false;
   #unwatch: (() => void) | undefined;
+  /** Ends the stream when the server stops before it is done. */
+  #stop: (() => void) | undefined;
   /**
    * Since when a read of the upstream has been waiting (since the hold began, if it ran out):
    * silence is counted from there, so a client that reads slowly never makes the upstream look
@@ -169,6 +178,12 @@ class StreamPump {
     for (const chunk of this.#held) ctrl.enqueue(chunk);
     this.#held = [];
     this.#unwatch = watchStream(this.tick, () => this.#check(ctrl));
+    this.#stop = () => {
+      this.relay.controller.abort(new DOMException("server stopping", "AbortError"));
+      this.reader.cancel().catch(() => {});
+      this.#fail(ctrl, SERVER_STOPPING);
+    };
+    this.relay.s.openStreams.add(this.#stop);
   }
 
   async pull(ctrl: Controller): Promise<void> {
@@ -270,6 +285,7 @@ class StreamPump {
     if (this.#closed) return;
     this.#closed = true;
     this.#unwatch?.();
+    if (this.#stop) this.relay.s.openStreams.delete(this.#stop);
     const { s, ctx, rec, finish } = this.relay;
     this.side.record(rec);
     if (this.capture) rec.responseBody = this.capture.text;
