@@ -3,11 +3,12 @@
 // from here, so proxies in between (nginx 60 s, Cloudflare 100 s) keep the connection. Keys are
 // still tried one after the other meanwhile; the answer, once it comes, follows unchanged, and a
 // request that fails in the end gets an error event instead of an HTTP status.
-import { errorBody, ProxyError } from "./errors.ts";
+import { ProxyError, streamErrorJson } from "./errors.ts";
 import type { MessagesCall } from "./proxy.ts";
 import type { Services } from "./services.ts";
 import { sseHeaders } from "./sse.ts";
 import { tickFor, watchStream } from "./stream_ticker.ts";
+import { SERVER_STOPPING } from "./stream_relay.ts";
 
 const encoder = new TextEncoder();
 /**
@@ -59,12 +60,22 @@ class Opening {
     // A tick after an attempt's own hold would give up waiting: an answer that has its headers
     // opens itself, with its message_start and pings.
     this.#due = s.now() + interval + tick;
-    this.#unwatch = watchStream(tick, () => {
+    const stop = () => {
+      gone.abort();
+      this.#end(undefined, new ProxyError(529, SERVER_STOPPING.message, SERVER_STOPPING.type));
+    };
+    const unwatch = watchStream(tick, () => {
       if (s.now() < this.#due) return;
       this.#due = s.now() + interval;
-      if (this.#ctrl) this.#send(KEEPALIVE);
-      else open(new Response(this.#body(), { status: 200, headers: sseHeaders(requestId) }));
+      if (this.#ctrl) return this.#send(KEEPALIVE);
+      open(new Response(this.#body(), { status: 200, headers: sseHeaders(requestId) }));
+      s.openStreams.add(stop);
     });
+    // Once the answer comes (or the client leaves), the stream is the answer's to end.
+    this.#unwatch = () => {
+      unwatch();
+      s.openStreams.delete(stop);
+    };
   }
 
   #body(): ReadableStream<Uint8Array> {
@@ -115,7 +126,7 @@ class Opening {
 
   #end(errorJson: string | undefined, err?: unknown): void {
     const e = err instanceof ProxyError ? err : new ProxyError(500, "Internal error in the proxy");
-    const data = errorJson ?? errorBody(e.type, e.message, this.requestId);
+    const data = errorJson ?? streamErrorJson(e.type, e.message, this.requestId);
     this.#send(encoder.encode(`event: error\ndata: ${data}\n\n`), true);
     this.#arrived?.();
   }

@@ -113,7 +113,7 @@ function readFailure(controller: AbortController, err: unknown): UpstreamFailure
  * stopped reading. Ends once, with the record finished and the slot given back.
  */
 /** What a stream still being sent when the server stops for good ends with. */
-const SERVER_STOPPING: UpstreamFailure = {
+export const SERVER_STOPPING: UpstreamFailure = {
   status: 529,
   type: "overloaded_error",
   message: "The proxy is stopping (a restart or a deploy); send the request again",

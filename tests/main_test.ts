@@ -700,3 +700,79 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name:
+    "SIGTERM: a stream opened while its upstream had not answered gets an error event when the grace ends",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const kvPath = `${dir}/proxy.kv`;
+    const fake = await startFakeAnthropic();
+    const kv = await Deno.openKv(kvPath);
+    const store = await ConfigStore.open(kv, "failover", { watch: false });
+    await store.replace({
+      upstream: [{
+        name: "fake",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: [UPSTREAM_KEY],
+      }],
+    });
+    store.close();
+    kv.close();
+    // An upstream that never answers: the stream opens with keepalives, and waits.
+    fake.enqueue({ hang: true });
+    const child = startMain(dir, {
+      KV_PATH: kvPath,
+      PROXY_ACCESS_KEY: ACCESS,
+      STREAM_PING_INTERVAL: "200",
+    });
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      while (!/listening on (http:\/\/\S+)/.test(out)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`never listened: ${out}${await stderr}`);
+        out += value;
+      }
+      const url = out.match(/listening on (http:\/\/\S+)/)![1];
+      const res = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "claude-test",
+          max_tokens: 50,
+          stream: true,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      assert.equal(res.status, 200);
+      const body = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = (await body.read()).value ?? "";
+      child.kill("SIGTERM");
+      while (true) {
+        const { value, done } = await body.read();
+        if (done) break;
+        text += value;
+      }
+      assert.doesNotMatch(text, /event: message_stop/);
+      assert.match(
+        text,
+        /event: error\ndata: \{"type":"error","error":\{"details":null,"type":"overloaded_error","message":"The proxy is stopping/,
+      );
+      assert.equal((await child.status).code, 0);
+      assert.match(await stderr + out, /ending the streams still being sent/);
+    } finally {
+      clearTimeout(watchdog);
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited */ }
+      await child.status;
+      await fake.close();
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+});
