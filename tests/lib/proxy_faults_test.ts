@@ -439,7 +439,7 @@ Deno.test("a body that stops arriving is a 408 in time, and its concurrency slot
     const n = await conn.read(buf);
     const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
     assert.match(head, /^HTTP\/1\.1 408/);
-    assert.match(head, /"type":"timeout_error"/);
+    assert.match(head, /"type":"invalid_request_error"/);
     assert.ok(Date.now() - started < 3_000, `${Date.now() - started} ms`);
   } finally {
     conn.close();
