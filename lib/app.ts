@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { RegExpRouter } from "hono/router/reg-exp-router";
-import { errorResponse, messageOf, ProxyError, tooDeep } from "./errors.ts";
+import { errorResponse, messageOf, methodNotAllowed, ProxyError, tooDeep } from "./errors.ts";
 import { StoreBusyError } from "./store/busy_retry.ts";
 import { hasRequestId, newRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
@@ -35,15 +35,7 @@ function declaredMethods(app: Hono<AppEnv>): (path: string) => string[] {
 
 /** Why a /v1 request has no route: a wrong method, a doubled /v1, or a path not served. */
 function notServed(method: string, path: string, takes: string[]): ProxyError {
-  if (takes.length) {
-    return new ProxyError(
-      405,
-      `${path} takes ${takes.join(", ")}, not ${method}`,
-      "invalid_request_error",
-      // HEAD goes with GET: Hono answers it from the GET route.
-      { allow: takes.flatMap((m) => m === "GET" ? ["GET", "HEAD"] : [m]).join(", ") },
-    );
-  }
+  if (takes.length) return methodNotAllowed(method, path, takes);
   if (path.startsWith("/v1/v1/")) {
     return new ProxyError(
       404,

@@ -82,6 +82,17 @@ export class ProxyError extends Error {
   }
 }
 
+/** A route asked with a method it does not take: 405, naming those it does. */
+export function methodNotAllowed(method: string, path: string, takes: string[]): ProxyError {
+  return new ProxyError(
+    405,
+    `${path} takes ${takes.join(", ")}, not ${method}`,
+    "invalid_request_error",
+    // HEAD goes with GET: Hono answers it from the GET route.
+    { allow: takes.flatMap((m) => m === "GET" ? ["GET", "HEAD"] : [m]).join(", ") },
+  );
+}
+
 /** `{"type":"error","error":{…},"request_id":…}`, the body clients and SDKs parse. */
 export function errorBody(
   type: ErrorType,

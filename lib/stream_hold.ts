@@ -3,7 +3,7 @@
 // client gets its headers and pings, and a later failure ends the stream instead.
 import type { UpstreamFailure } from "./providers/types.ts";
 import type { StreamSide } from "./stream_side.ts";
-import { watchStream } from "./stream_ticker.ts";
+import { beforeDeadline, EXPIRED } from "./stream_ticker.ts";
 
 type Read = Promise<ReadableStreamReadResult<Uint8Array>>;
 
@@ -24,37 +24,12 @@ export async function holdFirstEvent(
 ): Promise<Held> {
   while (true) {
     const read = reader.read();
-    const result = await raceHold(read, deadline, tick, now);
-    if (result === HOLD_EXPIRED) return { pendingRead: read };
+    const result = await beforeDeadline(read, deadline, tick, now);
+    if (result === EXPIRED) return { pendingRead: read };
     if (result.done) {
       const failure = side.holdEnded();
       return failure ? { failure } : {};
     }
     if (side.hold(result.value)) return {};
-  }
-}
-
-const HOLD_EXPIRED = Symbol("hold expired");
-
-/** The read, or HOLD_EXPIRED if it has not settled by `deadline`. */
-async function raceHold<T>(
-  read: Promise<T>,
-  deadline: number,
-  tick: number,
-  now: () => number,
-): Promise<T | typeof HOLD_EXPIRED> {
-  if (now() >= deadline) return HOLD_EXPIRED;
-  let unwatch: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      read,
-      new Promise<typeof HOLD_EXPIRED>((resolve) => {
-        unwatch = watchStream(tick, () => {
-          if (now() >= deadline) resolve(HOLD_EXPIRED);
-        });
-      }),
-    ]);
-  } finally {
-    unwatch?.();
   }
 }

@@ -1,5 +1,6 @@
-// The shared clock of open streams: the hold, pings, the silence watchdog and the drain all check
-// on one interval per tick length instead of a timer each.
+// The shared clock of open streams and bodies being read: the hold, pings, the silence watchdog,
+// the drain and the request body's deadline all check on one interval per tick length instead of
+// a timer each.
 import type { Config } from "./config.ts";
 
 /** Fine enough for the ping interval and the silence limit, never finer than 50 ms. */
@@ -36,4 +37,29 @@ export function watchStream(tick: number, check: () => void): () => void {
   const group = checks;
   group.add(check);
   return () => group.delete(check);
+}
+
+export const EXPIRED = Symbol("expired");
+
+/** What `promise` settles to, or EXPIRED if it has not by `deadline` (checked on the shared tick). */
+export async function beforeDeadline<T>(
+  promise: Promise<T>,
+  deadline: number,
+  tick: number,
+  now: () => number,
+): Promise<T | typeof EXPIRED> {
+  if (now() >= deadline) return EXPIRED;
+  let unwatch: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<typeof EXPIRED>((resolve) => {
+        unwatch = watchStream(tick, () => {
+          if (now() >= deadline) resolve(EXPIRED);
+        });
+      }),
+    ]);
+  } finally {
+    unwatch?.();
+  }
 }

@@ -9,6 +9,7 @@ import {
   InvalidConfigError,
   versionFromIfMatch,
 } from "../../lib/admin_service.ts";
+import { methodNotAllowed } from "../../lib/errors.ts";
 import { bearerOf, secretsEqual } from "../../lib/auth.ts";
 import { repeatedKeys, validateInput } from "../../lib/config_document.ts";
 import { keyStatuses } from "../../lib/key_status.ts";
@@ -157,13 +158,9 @@ export function apiRoutes(services: Services, sessions: SessionStore): Hono<Admi
     if (!takes.length) {
       return apiError(c, 404, "not_found_error", `No ${c.req.method} ${c.req.path}`);
     }
-    c.header("Allow", takes.flatMap((m) => m === "GET" ? ["GET", "HEAD"] : [m]).join(", "));
-    return apiError(
-      c,
-      405,
-      "invalid_request_error",
-      `${c.req.path} takes ${takes.join(", ")}, not ${c.req.method}`,
-    );
+    const e = methodNotAllowed(c.req.method, c.req.path, takes);
+    c.header("Allow", e.headers.allow);
+    return apiError(c, 405, "invalid_request_error", e.message);
   });
   return app;
 }
