@@ -1,5 +1,5 @@
 // Composition root: settings, store, app, server.
-import { createApp } from "./lib/app.ts";
+import { createApp, serveErrorHandler } from "./lib/app.ts";
 import { messageOf } from "./lib/errors.ts";
 import { type Config, ConfigError, loadConfig } from "./lib/config.ts";
 import { drainLog, formatLine, type StartupLine } from "./lib/log.ts";
@@ -34,6 +34,7 @@ try {
 // Deploy's KV notifies every instance; a local file only this process, so others are polled.
 const services = await createServices(kv, config, { pollMs: config.onDeploy ? undefined : 500 });
 const app = createApp(services);
+const onError = serveErrorHandler(services);
 startKeyRecovery(services);
 
 let port = config.port;
@@ -49,7 +50,10 @@ let stopping = false;
 function serve(retryMs = 500): void {
   let server: Deno.HttpServer;
   try {
-    server = current = Deno.serve({ port, hostname: config.hostname, onListen }, app.fetch);
+    server = current = Deno.serve(
+      { port, hostname: config.hostname, onListen, onError },
+      app.fetch,
+    );
   } catch (err) {
     // A port in use or a bad address at start is the operator's to fix: fail, saying which.
     if (!started) refuseToStart(new ConfigError([listenProblem(err)], config.logFormat));

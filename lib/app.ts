@@ -103,3 +103,15 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   return app;
 }
+
+/**
+ * Deno.serve's `onError`: what the app did not answer itself, mostly a response body ended on
+ * purpose after its headers (a client that stopped reading), already recorded. Without it, Deno
+ * prints the error with its stack to stderr, outside the log and its format.
+ */
+export function serveErrorHandler(services: Services): (err: unknown) => Response {
+  return (err) => {
+    services.log.log("debug", "a response ended before its end", { error: messageOf(err) });
+    return errorResponse(new ProxyError(500, "Internal error in the proxy"), newRequestId());
+  };
+}

@@ -776,3 +776,85 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "a client that stops reading a stream is cut off without a stack trace in the output",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const kvPath = `${dir}/proxy.kv`;
+    const fake = await startFakeAnthropic();
+    const kv = await Deno.openKv(kvPath);
+    const store = await ConfigStore.open(kv, "failover", { watch: false });
+    await store.replace({
+      upstream: [{
+        name: "fake",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: [UPSTREAM_KEY],
+      }],
+    });
+    store.close();
+    kv.close();
+    // 4 MB of answer: more than the sockets between hold, so the proxy sees the client stall.
+    const frames = anthropicStream("x");
+    const delta = `event: content_block_delta\ndata: ${
+      JSON.stringify({
+        type: "content_block_delta",
+        index: 0,
+        delta: { type: "text_delta", text: "y".repeat(16 * 1024) },
+      })
+    }\n\n`;
+    fake.enqueue({ sse: [...frames.slice(0, 3), ...Array(256).fill(delta), ...frames.slice(3)] });
+    const child = startMain(dir, {
+      KV_PATH: kvPath,
+      PROXY_ACCESS_KEY: ACCESS,
+      LOG_FORMAT: "json",
+      REQUEST_TIMEOUT: "1000",
+    });
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      while (!/"url":"(http:[^"]+)"/.test(out)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`never listened: ${out}${await stderr}`);
+        out += value;
+      }
+      const url = out.match(/"url":"(http:[^"]+)"/)![1];
+      const res = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "claude-test",
+          max_tokens: 50,
+          stream: true,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      assert.equal(res.status, 200);
+      // Not read for twice REQUEST_TIMEOUT: the proxy gives up on this client.
+      await new Promise((r) => setTimeout(r, 3000));
+      await res.body?.cancel().catch(() => {});
+    } finally {
+      clearTimeout(watchdog);
+      child.kill("SIGTERM");
+      await child.status;
+      await fake.close();
+    }
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    const err = await stderr;
+    assert.doesNotMatch(err, /\n\s+at /, "no stack trace");
+    const lines = [...jsonLines(out, "stdout"), ...jsonLines(err, "stderr")];
+    assert.ok(
+      lines.some((l) => /stopped reading/.test(JSON.stringify(l))),
+      "the cut is recorded in the log",
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+});

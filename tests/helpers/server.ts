@@ -1,5 +1,5 @@
 // Starts the real app on a loopback port with an in-memory store, for tests that use real clients.
-import { createApp } from "../../lib/app.ts";
+import { createApp, serveErrorHandler } from "../../lib/app.ts";
 import { configFromVars } from "../../lib/config.ts";
 import type { ConfigDocument } from "../../lib/config_document.ts";
 import { createLogger } from "../../lib/log.ts";
@@ -35,7 +35,10 @@ export async function startTestServer(options: {
   const services = await createServices(kv, config, { logger });
   if (options.config) await services.store.replace(options.config);
   const app = createApp(services);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {}, onError: serveErrorHandler(services) },
+    app.fetch,
+  );
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     services,
