@@ -46,10 +46,6 @@ export function geminiFailure(
     // Gemini says 400 for a bad key; it is the key's fault, not the client's request.
     return failureFromStatus(401, message, headers, { invalidKey: true });
   }
-  if (status === 400 && err.status === "FAILED_PRECONDITION") {
-    // Billing or region: this key cannot serve anything, whatever the request.
-    return failureFromStatus(403, message, headers);
-  }
   if (status === 429) {
     let retryAfterMs: number | undefined;
     let perDay = false;

@@ -252,6 +252,35 @@ Deno.test("gemini: an invalid key (400 API_KEY_INVALID) and a 429 are key failur
   );
 });
 
+Deno.test("gemini: a region refusal (400 FAILED_PRECONDITION) is the client's 400 with Gemini's words; the key keeps serving", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 400,
+    json: errorBody(400, "FAILED_PRECONDITION", "User location is not supported for the API use."),
+  });
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "x" }],
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError);
+      assert.match(err.message, /User location is not supported/);
+      return true;
+    },
+  );
+  assert.equal(t.fake.requests.length, 1, "not tried on every key");
+  assert.equal(t.server.services.health.get(firstKeyHealth(t.server), "*"), undefined);
+  const ok = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "x" }],
+  });
+  assert.equal(ok.type, "message");
+  assert.equal(t.fake.requests[1].headers.get("x-goog-api-key"), KEYS[0]);
+});
+
 Deno.test("gemini: a prompt over the context window is said as Anthropic says it, so Claude Code compacts", async () => {
   await using t = await setup();
   const words =

@@ -62,3 +62,17 @@ Deno.test("errors: overload is transient, a bad request is the client's own", ()
   const html = geminiProvider.parseError(502, "<html>Bad Gateway</html>", new Headers());
   assert.equal(html.message, "<html>Bad Gateway</html>");
 });
+
+Deno.test("errors: a region or billing refusal (400 FAILED_PRECONDITION) reaches the client as a 400, keys untouched", () => {
+  // The same for every key of a server in an unsupported region: disabling them all would leave
+  // the upstream dead after the cause is fixed, and the client told to re-enable keys.
+  const region = geminiProvider.parseError(
+    400,
+    '{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}',
+    new Headers(),
+  );
+  assert.equal(region.keyFault, undefined);
+  assert.equal(region.status, 400);
+  assert.equal(region.type, "invalid_request_error");
+  assert.equal(region.message, "User location is not supported for the API use.");
+});
