@@ -1,7 +1,8 @@
 // One client content block as Gemini parts: text, images and documents.
-import { b64urlToText, toB64url } from "../base64url.ts";
 import { flat } from "../flat_string.ts";
 import { isObject } from "../json_value.ts";
+import { gifToPng } from "../gif_to_png.ts";
+import { documentPreamble, documentText, filesApiNote } from "./attachment_text.ts";
 
 export type Part = Record<string, unknown>;
 /** Client content blocks, read defensively: clients send shapes the types do not list. */
@@ -34,46 +35,74 @@ function guessMime(url: string, fallback: string): string {
   return (ext && Object.hasOwn(MIME_BY_EXT, ext) && MIME_BY_EXT[ext]) || fallback;
 }
 
+/** Image types Gemini refuses under these names, as it takes them. */
+const GEMINI_IMAGE_TYPE: Record<string, string> = { "image/jpg": "image/jpeg" };
+
+/** An image block as parts: its data, its URL, or a note where Gemini cannot take it. */
+function imageParts(block: Block, source: Block): Part[] {
+  if (source.type === "base64" && typeof source.data === "string" && source.data) {
+    const given = String(source.media_type || "image/png").toLowerCase();
+    const mimeType = GEMINI_IMAGE_TYPE[given] ?? given;
+    if (mimeType === "image/gif") {
+      const png = pngOfGif(source.data);
+      return [png ? { inlineData: { mimeType: "image/png", data: png } } : { text: gifNote() }];
+    }
+    return [{ inlineData: { mimeType, data: source.data } }];
+  }
+  if (source.type === "url" && typeof source.url === "string") {
+    const mimeType = guessMime(source.url, "image/jpeg");
+    if (mimeType === "image/gif") return [{ text: gifNote(source.url) }];
+    return [{ fileData: { mimeType, fileUri: source.url } }];
+  }
+  return [{
+    text: filesApiNote(block) ?? "[An image was attached here but could not be forwarded.]",
+  }];
+}
+
+/** A base64 GIF as a base64 PNG of its first frame, if it can be read. */
+function pngOfGif(base64: string): string | undefined {
+  let gif: Uint8Array;
+  try {
+    gif = Uint8Array.fromBase64(base64);
+  } catch {
+    return undefined;
+  }
+  return gifToPng(gif)?.toBase64();
+}
+
+/**
+ * Gemini refuses GIF images (400 "Unsupported MIME type"), and with one the whole history: an
+ * inline GIF goes as a PNG; one it cannot read, or at a URL, is named in a note.
+ */
+function gifNote(url?: string): string {
+  return `[A GIF image${
+    url ? ` (${url})` : ""
+  } was attached here; Gemini does not accept GIF images]`;
+}
+
 /** An image or document block as parts (inline data, a file URI, or its text). */
 export function mediaParts(block: Block): Part[] {
   const source = isObject(block.source) ? block.source : undefined;
   if (!source) return [];
-  if (block.type === "image") {
-    if (source.type === "base64" && typeof source.data === "string" && source.data) {
-      return [{
-        inlineData: { mimeType: String(source.media_type || "image/png"), data: source.data },
-      }];
-    }
-    if (source.type === "url" && typeof source.url === "string") {
-      return [{ fileData: { mimeType: guessMime(source.url, "image/jpeg"), fileUri: source.url } }];
-    }
-    return [{ text: "[An image was attached here but could not be forwarded.]" }];
-  }
+  if (block.type === "image") return imageParts(block, source);
   if (block.type !== "document") return [];
-  const title = typeof block.title === "string" && block.title ? `${block.title}\n\n` : "";
+  const preamble = documentPreamble(block);
+  const text = documentText(block);
+  if (text !== undefined) return textParts(preamble && text ? flat(preamble, "\n\n", text) : text);
+  const parts = textParts(preamble);
   if (source.type === "base64" && typeof source.data === "string" && source.data) {
     const mimeType = String(source.media_type || "application/pdf");
-    if (mimeType.startsWith("text/")) {
-      try {
-        return textParts(flat(title, b64urlToText(toB64url(source.data))));
-      } catch { /* not base64 after all: send it as data */ }
-    }
-    return [{ inlineData: { mimeType, data: source.data } }];
-  }
-  if (source.type === "text" && typeof source.data === "string") {
-    return textParts(title + source.data);
-  }
-  if (source.type === "url" && typeof source.url === "string") {
-    return [{
+    parts.push({ inlineData: { mimeType, data: source.data } });
+  } else if (source.type === "url" && typeof source.url === "string") {
+    parts.push({
       fileData: { mimeType: guessMime(source.url, "application/pdf"), fileUri: source.url },
-    }];
-  }
-  if (source.type === "content") {
-    const parts: Part[] = textParts(title);
+    });
+  } else if (source.type === "content") {
     for (const b of blocksOf(source.content)) {
       parts.push(...(b.type === "text" ? textParts(b.text) : mediaParts(b)));
     }
-    return parts;
+  } else {
+    return textParts(filesApiNote(block) ?? "");
   }
-  return [];
+  return parts;
 }

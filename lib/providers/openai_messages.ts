@@ -6,6 +6,12 @@ import { withoutBillingLine } from "./billing_line.ts";
 import { mistralToolCallId, openaiToolName, toolCallId } from "./openai_names.ts";
 import type { Kind } from "./openai_server.ts";
 import { serverToolText } from "./server_tool_history.ts";
+import {
+  documentContext,
+  documentPreamble,
+  documentText,
+  filesApiNote,
+} from "./attachment_text.ts";
 
 const NOTE_OPEN = "<system-reminder>\n";
 const NOTE_CLOSE = "\n</system-reminder>";
@@ -45,6 +51,49 @@ function textPart(text: string): Part | null {
   return text ? { type: "text", text } : null;
 }
 
+/**
+ * A document as a part; what goes before it (its context, or its title and context) is pushed to
+ * `parts` first.
+ */
+function documentPart(block: Json, parts: Part[], kind: Kind): Part | null {
+  const src = block.source ?? {};
+  const title = typeof block.title === "string" && block.title ? block.title : "";
+  const text = documentText(block);
+  if (text !== undefined) {
+    const preamble = documentPreamble(block);
+    return textPart(preamble && text ? flat(preamble, "\n\n", text) : text);
+  }
+  if (src.type === "content") {
+    const before = textPart(documentPreamble(block));
+    if (before) parts.push(before);
+    if (typeof src.content === "string") return textPart(src.content);
+    if (Array.isArray(src.content)) { for (const b of src.content) pushParts(b, parts, kind); }
+    return null;
+  }
+  const pdf = src.type === "base64" && src.data &&
+    (src.media_type ?? "application/pdf") === "application/pdf";
+  if (!pdf && !(src.type === "url" && src.url)) return textPart(filesApiNote(block) ?? "");
+  const context = textPart(documentContext(block));
+  if (context) parts.push(context);
+  if (!pdf) return textPart(flat("[document", title ? ` "${title}"` : "", ": ", src.url, "]"));
+  // Compatible servers (vLLM, Ollama, llama.cpp, DeepSeek, Groq) refuse file parts outright.
+  return kind === "openai"
+    ? {
+      type: "file",
+      file: {
+        filename: title || "document.pdf",
+        file_data: flat("data:application/pdf;base64,", src.data),
+      },
+    }
+    : textPart(
+      flat(
+        "[PDF document",
+        title ? ` "${title}"` : "",
+        " omitted: the upstream does not accept files]",
+      ),
+    );
+}
+
 /** User-side parts for one content block; blocks with no Chat Completions form are dropped. */
 function pushParts(block: Json, parts: Part[], kind: Kind): void {
   let part: Part | null = null;
@@ -53,43 +102,11 @@ function pushParts(block: Json, parts: Part[], kind: Kind): void {
       part = typeof block.text === "string" ? textPart(block.text) : null;
       break;
     case "image":
-      part = imagePart(block.source);
+      part = imagePart(block.source) ?? textPart(filesApiNote(block) ?? "");
       break;
-    case "document": {
-      const src = block.source ?? {};
-      const title = typeof block.title === "string" && block.title ? block.title : "";
-      if (
-        src.type === "base64" && src.data &&
-        (src.media_type ?? "application/pdf") === "application/pdf"
-      ) {
-        // Compatible servers (vLLM, Ollama, llama.cpp, DeepSeek, Groq) refuse file parts outright.
-        part = kind === "openai"
-          ? {
-            type: "file",
-            file: {
-              filename: title || "document.pdf",
-              file_data: flat("data:application/pdf;base64,", src.data),
-            },
-          }
-          : textPart(
-            flat(
-              "[PDF document",
-              title ? ` "${title}"` : "",
-              " omitted: the upstream does not accept files]",
-            ),
-          );
-      } else if (src.type === "text" && typeof src.data === "string") {
-        part = textPart(title && src.data ? flat(title, "\n\n", src.data) : src.data);
-      } else if (src.type === "content") {
-        if (typeof src.content === "string") part = textPart(src.content);
-        else if (Array.isArray(src.content)) {
-          for (const b of src.content) pushParts(b, parts, kind);
-        }
-      } else if (src.type === "url" && src.url) {
-        part = textPart(flat("[document", title ? ` "${title}"` : "", ": ", src.url, "]"));
-      }
+    case "document":
+      part = documentPart(block, parts, kind);
       break;
-    }
     default: {
       const text = block ? serverToolText(block) : undefined;
       if (text) part = textPart(text);
@@ -110,6 +127,9 @@ function toolResultText(block: Json, images: Part[], kind: Kind): string {
         if (img) {
           images.push(img);
           imageCount++;
+        } else {
+          const note = filesApiNote(b);
+          if (note) texts.push(note);
         }
       } else if (b?.type === "text") {
         if (typeof b.text === "string" && b.text) texts.push(b.text);

@@ -168,6 +168,22 @@ const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperC
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Unknown field check; returns the object with keys in camelCase (the API takes both spellings). */
+/** Gemini's image types; others (GIF, "image/jpg") are refused, as the real API does. */
+const GEMINI_IMAGE_TYPES = new Set([
+  "image/png",
+  "image/jpeg",
+  "image/webp",
+  "image/heic",
+  "image/heif",
+]);
+
+function imageTypeTaken(mimeType: unknown): void {
+  const type = String(mimeType ?? "");
+  if (type.startsWith("image/") && !GEMINI_IMAGE_TYPES.has(type)) {
+    fail(`Unsupported MIME type: ${type}`);
+  }
+}
+
 function known(obj: unknown, allowed: readonly string[], at: string): Record<string, any> {
   if (!isObj(obj)) fail(`Invalid JSON payload received. Expected an object at '${at}'.`);
   const out: Record<string, any> = {};
@@ -354,6 +370,7 @@ function validatePart(input: unknown, at: string): Record<string, any> {
   if (p.inlineData !== undefined) {
     const d = known(p.inlineData, ["mimeType", "data", "displayName"], `${at}.inline_data`);
     if (!d.mimeType) violation(`${at}.inline_data.mime_type`, "required field is not set");
+    imageTypeTaken(d.mimeType);
     if (typeof d.data !== "string" || !d.data || !BASE64.test(d.data)) {
       fail(`Invalid value at '${at}.inline_data.data' (TYPE_BYTES), Base64 decoding failed`);
     }
@@ -361,6 +378,7 @@ function validatePart(input: unknown, at: string): Record<string, any> {
   if (p.fileData !== undefined) {
     const d = known(p.fileData, ["mimeType", "fileUri", "displayName"], `${at}.file_data`);
     if (!d.fileUri) violation(`${at}.file_data.file_uri`, "required field is not set");
+    imageTypeTaken(d.mimeType);
   }
   if (p.functionCall !== undefined) {
     const fc = known(p.functionCall, ["id", "name", "args"], `${at}.function_call`);

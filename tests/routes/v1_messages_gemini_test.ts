@@ -200,6 +200,70 @@ Deno.test("gemini: images go as inlineData, also inside tool results", async () 
   assert.match(last, /inlineData/);
 });
 
+Deno.test("gemini: a GIF (which Gemini refuses) goes as a PNG of its pixels, also from Claude Code's Read; what cannot go is named in a note", async () => {
+  await using t = await setup();
+  // 3 × 2: red, green, blue / white, blue, green.
+  const gif = "R0lGODlhAwACAIEAAP8AAAD/AAAA/////ywAAAAAAwACAAACBEQ0EgUAOw==";
+  const image = (media_type: string) => ({
+    type: "image",
+    source: { type: "base64", media_type, data: gif },
+  });
+  const answer = await t.client.beta.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 50,
+    tools,
+    betas: ["files-api-2025-04-14"],
+    messages: [
+      {
+        role: "user",
+        content: [
+          image("image/gif"),
+          { type: "image", source: { type: "url", url: "https://x.test/cat.gif" } },
+          { type: "document", source: { type: "file", file_id: "file_011abc" } },
+          {
+            type: "document",
+            source: { type: "base64", media_type: "application/pdf", data: "JVBERi0xLjQK" },
+            title: "spec.pdf",
+            context: "The draft of March",
+          },
+          { type: "text", text: "What are these?" },
+        ],
+      },
+      {
+        role: "assistant",
+        content: [{
+          type: "tool_use",
+          id: "toolu_read1",
+          name: "get_weather",
+          input: { city: "X" },
+        }],
+      },
+      {
+        role: "user",
+        content: [{
+          type: "tool_result",
+          tool_use_id: "toolu_read1",
+          content: [image("image/gif")],
+        }],
+      },
+    ],
+  } as any);
+  assert.equal(answer.type, "message", "the strict fake took the request");
+  const contents = t.fake.requests[0].body.contents;
+  const inline = JSON.stringify(contents).match(/"inlineData":\{[^}]*\}/g)!.map((m) =>
+    JSON.parse(`{${m}}`).inlineData
+  );
+  const pngs = inline.filter((d: any) => d.mimeType === "image/png");
+  assert.equal(pngs.length, 2, "both GIFs went as PNGs");
+  const png = Uint8Array.fromBase64(pngs[0].data);
+  assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  assert.ok(!JSON.stringify(contents).includes("image/gif"));
+  const first = JSON.stringify(contents[0].parts);
+  assert.match(first, /A GIF image \(https:\/\/x\.test\/cat\.gif\) was attached here/);
+  assert.match(first, /from Anthropic's Files API \(file_011abc\)/);
+  assert.match(first, /spec\.pdf\\n\\nThe draft of March/, "the document's title and context");
+});
+
 Deno.test("gemini: countTokens asks Gemini's own countTokens", async () => {
   await using t = await setup();
   const count = await t.client.messages.countTokens({

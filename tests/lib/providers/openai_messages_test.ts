@@ -72,6 +72,70 @@ Deno.test("request: images and documents become image_url, file and text parts",
   ]);
 });
 
+Deno.test("request: a document's context goes with it; what cannot be sent (Files API) is named, not dropped", () => {
+  const body = build(request({
+    messages: [
+      {
+        role: "user",
+        content: [
+          {
+            type: "document",
+            title: "spec.pdf",
+            context: "The draft of March",
+            source: { type: "base64", media_type: "application/pdf", data: "JVBERi0" },
+          },
+          {
+            type: "document",
+            title: "notes",
+            context: "From the meeting",
+            source: { type: "base64", media_type: "text/plain", data: btoa("plain doc") },
+          },
+          { type: "image", source: { type: "file", file_id: "file_img1" } },
+        ],
+      },
+      {
+        role: "assistant",
+        content: [{ type: "tool_use", id: "toolu_a", name: "read", input: {} }],
+      },
+      // Only a file the upstream cannot read: the turn keeps its place, with the note.
+      {
+        role: "user",
+        content: [
+          {
+            type: "tool_result",
+            tool_use_id: "toolu_a",
+            content: [{ type: "image", source: { type: "file", file_id: "file_img2" } }],
+          },
+        ],
+      },
+      { role: "assistant", content: "ok" },
+      {
+        role: "user",
+        content: [{ type: "document", source: { type: "file", file_id: "file_doc3" } }],
+      },
+    ],
+  }));
+  assert.deepEqual(body.messages[0].content, [
+    { type: "text", text: "The draft of March" },
+    {
+      type: "file",
+      file: { filename: "spec.pdf", file_data: "data:application/pdf;base64,JVBERi0" },
+    },
+    { type: "text", text: "notes\n\nFrom the meeting\n\nplain doc" },
+    {
+      type: "text",
+      text:
+        "[An image from Anthropic's Files API (file_img1) was attached here; this upstream cannot read those files]",
+    },
+  ]);
+  assert.equal(
+    body.messages[2].content,
+    "[An image from Anthropic's Files API (file_img2) was attached here; this upstream cannot read those files]",
+  );
+  assert.equal(body.messages.at(-1).role, "user");
+  assert.match(body.messages.at(-1).content, /A document from Anthropic's Files API \(file_doc3\)/);
+});
+
 Deno.test("request: search results reach the model as text, alone or inside a tool result", () => {
   const result = {
     type: "search_result",
