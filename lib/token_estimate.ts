@@ -1,11 +1,60 @@
 // A local token estimate for count_tokens and the first usage figure of a stream: about four
-// characters a token for text and JSON, a flat cost per image.
+// characters a token for text and JSON, a flat cost per image, and per page of a PDF.
 import type { ContentBlock, MessagesRequest } from "./anthropic.ts";
 import { oncePerSharedTools, sharedTools } from "./parse_body.ts";
 import { clientToolSpec } from "./providers/client_tool_schemas.ts";
 import { serverToolText } from "./providers/server_tool_history.ts";
+import { documentPreamble, documentText } from "./providers/attachment_text.ts";
 
 const IMAGE_TOKENS = 1_600;
+/** Anthropic counts 1,500 to 3,000 tokens a PDF page: its text, and the page as an image. */
+const PDF_PAGE_TOKENS = 2_000;
+
+function documentChars(block: ContentBlock): number {
+  const doc = block as unknown as Record<string, unknown>;
+  const source = doc.source as Record<string, unknown> | undefined;
+  const preamble = documentPreamble(doc).length;
+  const text = documentText(doc);
+  if (text !== undefined) return preamble + text.length;
+  if (source?.type === "content") {
+    const content = source.content;
+    if (typeof content === "string") return preamble + content.length;
+    if (Array.isArray(content)) {
+      return content.reduce((n: number, b: ContentBlock) => n + blockChars(b), preamble);
+    }
+  }
+  if (
+    source?.type === "base64" && typeof source.data === "string" &&
+    (source.media_type ?? "application/pdf") === "application/pdf"
+  ) {
+    return preamble + pdfPages(source.data) * PDF_PAGE_TOKENS * 4;
+  }
+  return preamble + IMAGE_TOKENS * 4;
+}
+
+/**
+ * Page objects in a PDF, or its page tree's count when they are compressed out of sight; at least
+ * one. Remembered: Claude Code sends the same PDF again with every turn.
+ */
+function pdfPages(base64: string): number {
+  const key = `${base64.length}:${base64.slice(0, 64)}:${base64.slice(-64)}`;
+  let pages = pageCounts.get(key);
+  if (pages === undefined) {
+    pages = 1;
+    try {
+      const pdf = atob(base64);
+      const objects = pdf.match(/\/Type\s*\/Page(?![A-Za-z])/g)?.length ?? 0;
+      let counted = 0;
+      for (const m of pdf.matchAll(/\/Count\s+(\d+)/g)) counted = Math.max(counted, +m[1]);
+      // A page takes some hundred bytes at the least: a count past that is not to be believed.
+      pages = Math.max(1, Math.min(objects || counted, Math.ceil(pdf.length / 100)));
+    } catch { /* not base64: one page's worth */ }
+    if (pageCounts.size >= 64) pageCounts.delete(pageCounts.keys().next().value!);
+    pageCounts.set(key, pages);
+  }
+  return pages;
+}
+const pageCounts = new Map<string, number>();
 
 function blockChars(block: ContentBlock): number {
   switch (block.type) {
@@ -14,8 +63,9 @@ function blockChars(block: ContentBlock): number {
     case "thinking":
       return (block as { thinking: string }).thinking?.length ?? 0;
     case "image":
-    case "document":
       return IMAGE_TOKENS * 4;
+    case "document":
+      return documentChars(block);
     case "tool_use":
       return JSON.stringify((block as { input: unknown }).input ?? {}).length +
         String((block as { name: string }).name).length;

@@ -87,3 +87,57 @@ Deno.test("estimate: a web search result counts as the note translated upstreams
   const added = estimateTokens(body([result])) - estimateTokens(body([]));
   assert.ok(added > 5 && added < 40, `a search result added ${added} tokens`);
 });
+
+Deno.test("estimate: a document counts by its text, and a PDF by its pages, not as one flat image", () => {
+  const text = "word ".repeat(80_000); // 400,000 characters
+  const asBlock = estimateTokens(
+    { messages: [{ role: "user", content: text }] } as MessagesRequest,
+  );
+  const docs = [
+    { type: "document", source: { type: "text", media_type: "text/plain", data: text } },
+    { type: "document", source: { type: "content", content: [{ type: "text", text }] } },
+    { type: "document", source: { type: "content", content: text } },
+    {
+      type: "document",
+      source: { type: "base64", media_type: "text/plain", data: btoa(text) },
+    },
+  ];
+  for (const doc of docs) {
+    const n = estimateTokens({ messages: [{ role: "user", content: [doc] }] } as MessagesRequest);
+    assert.ok(Math.abs(n - asBlock) < 50, `${doc.source.type}: ${n} against ${asBlock}`);
+  }
+  const pdf = (pages: number) => {
+    const objects = Array.from(
+      { length: pages },
+      (_, i) => `${i + 3} 0 obj\n<< /Type /Page /Parent 2 0 R >>\nendobj\n`,
+    );
+    const body = `%PDF-1.4\n2 0 obj\n<< /Type /Pages /Count ${pages} >>\nendobj\n${
+      objects.join("")
+    }${"%".repeat(20_000)}\n%%EOF`;
+    return estimateTokens({
+      messages: [{
+        role: "user",
+        content: [{
+          type: "document",
+          source: { type: "base64", media_type: "application/pdf", data: btoa(body) },
+        }],
+      }],
+    } as MessagesRequest);
+  };
+  const one = pdf(1);
+  const thirty = pdf(30);
+  assert.ok(one >= 1500 && one <= 3000, `one page: ${one}`);
+  assert.ok(thirty >= 30 * 1500 && thirty <= 30 * 3000, `thirty pages: ${thirty}`);
+  // Pages compressed out of sight: the page tree's count.
+  const compressed = btoa(`%PDF-1.7\n<< /Type /Pages /Kids [] /Count 12 >>\n${"x".repeat(5000)}`);
+  const counted = estimateTokens({
+    messages: [{
+      role: "user",
+      content: [{
+        type: "document",
+        source: { type: "base64", media_type: "application/pdf", data: compressed },
+      }],
+    }],
+  } as MessagesRequest);
+  assert.ok(counted >= 12 * 1500 && counted <= 12 * 3000, `counted: ${counted}`);
+});
