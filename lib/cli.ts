@@ -28,6 +28,7 @@ import {
   type Config,
   ConfigError,
   environment,
+  exportRuntimeVars,
   mergeEnv,
   parseConfig,
   readDotEnv,
@@ -53,6 +54,8 @@ export interface CliIo {
   openKv?: (config: Config) => Promise<Deno.Kv>;
   /** Standard input, read whole (keys given as `-`). */
   stdin?: () => Promise<string>;
+  /** Whether variables Deno itself reads (a proxy) that only `.env` gives go to the process. */
+  exportEnv?: boolean;
 }
 
 const USAGE = `Usage: deno task config [--url http://host:port] <command>
@@ -129,7 +132,9 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!run) throw new UsageError(`Unknown command "${asTyped(command)}".`);
     const dotEnvPath = io.dotEnvPath === undefined ? ".env" : io.dotEnvPath;
-    const vars = mergeEnv(dotEnvPath ? readDotEnv(dotEnvPath) : {}, io.env);
+    const fileVars = dotEnvPath ? readDotEnv(dotEnvPath) : {};
+    const vars = mergeEnv(fileVars, io.env);
+    if (io.exportEnv) exportRuntimeVars(fileVars, io.env);
     backend = url
       ? remoteBackend(url, vars.ADMIN_PASSWORD)
       : await localBackend(vars, io.openKv ?? openKv);
@@ -512,6 +517,7 @@ if (import.meta.main) {
       stdout: write(Deno.stdout),
       stderr: write(Deno.stderr),
       env: environment(),
+      exportEnv: true,
     }),
   );
 }

@@ -291,11 +291,41 @@ export function environment(): Record<string, string> {
   return Deno.env.toObject();
 }
 
+/**
+ * Read by Deno itself, not through Config: fetch's proxy and KV Connect's token. Deno looks for
+ * them in the process's environment only.
+ */
+const RUNTIME_VARS = [
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "ALL_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "all_proxy",
+  "no_proxy",
+  "DENO_KV_ACCESS_TOKEN",
+];
+
+/** Puts the runtime's variables `.env` sets, and the real environment does not, where Deno reads them. */
+export function exportRuntimeVars(
+  fileVars: Record<string, string | undefined>,
+  realVars: Record<string, string | undefined>,
+): void {
+  for (const name of RUNTIME_VARS) {
+    const value = fileVars[name];
+    if (value?.trim() && !realVars[name]?.trim()) Deno.env.set(name, value);
+  }
+}
+
 /** Reads `.env` (when present) under the real environment, which wins, and validates it. */
 export function loadConfig(dotEnvPath = ".env"): Config {
   const env = environment();
   const format = env.LOG_FORMAT === "json" ? "json" : "text";
-  return parseConfig(mergeEnv(readDotEnv(dotEnvPath, format), env));
+  const fileVars = readDotEnv(dotEnvPath, format);
+  const config = parseConfig(mergeEnv(fileVars, env));
+  exportRuntimeVars(fileVars, env);
+  return config;
 }
 
 /** Settings for tests and tools: defaults, overridden by the given variables. */

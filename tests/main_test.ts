@@ -858,3 +858,79 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "HTTP_PROXY written in .env carries the upstream calls, as in the real environment",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const kvPath = `${dir}/proxy.kv`;
+    // The egress proxy: asked for the upstream's absolute URL, it answers as the upstream would.
+    const asked: string[] = [];
+    const egress = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      asked.push(req.url);
+      await req.body?.cancel();
+      return Response.json({
+        id: "chatcmpl-1",
+        object: "chat.completion",
+        created: 1,
+        model: "gpt-test",
+        choices: [{
+          index: 0,
+          message: { role: "assistant", content: "via the egress proxy" },
+          finish_reason: "stop",
+        }],
+        usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+      });
+    });
+    const kv = await Deno.openKv(kvPath);
+    const store = await ConfigStore.open(kv, "failover", { watch: false });
+    await store.replace({
+      upstream: [{
+        name: "remote",
+        // Nothing listens here: only the proxy can answer.
+        baseUrl: "http://upstream.invalid",
+        serviceType: "openai",
+        apiKeys: [UPSTREAM_KEY],
+      }],
+    });
+    store.close();
+    kv.close();
+    await Deno.writeTextFile(
+      `${dir}/.env`,
+      `HTTP_PROXY=http://127.0.0.1:${egress.addr.port}\nPROXY_ACCESS_KEY=${ACCESS}\n`,
+    );
+    const child = startMain(dir, { KV_PATH: kvPath });
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      while (!/listening on (http:\/\/\S+)/.test(out)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`never listened: ${out}${await stderr}`);
+        out += value;
+      }
+      const url = out.match(/listening on (http:\/\/\S+)/)![1];
+      const res = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "claude-test",
+          max_tokens: 50,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.content[0].text, "via the egress proxy");
+      assert.deepEqual(asked, ["http://upstream.invalid/v1/chat/completions"]);
+    } finally {
+      clearTimeout(watchdog);
+      child.kill("SIGTERM");
+      await child.status;
+      await egress.shutdown();
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+});

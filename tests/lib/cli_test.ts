@@ -435,6 +435,50 @@ Deno.test("`deno task config` runs lib/cli.ts as a program, with its exit code",
   }
 });
 
+Deno.test("CLI --url: HTTP_PROXY written in .env carries its calls, as in the real environment", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cli_proxy_" });
+  const asked: string[] = [];
+  const egress = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    asked.push(req.url);
+    return Response.json({
+      upstream: [{
+        name: "seen-through-the-proxy",
+        baseUrl: "https://api.openai.com",
+        serviceType: "openai",
+        apiKeys: [],
+      }],
+      currentUpstream: 0,
+      loadBalance: "failover",
+    }, { headers: { etag: '"1"' } });
+  });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/.env`,
+      `HTTP_PROXY=http://127.0.0.1:${egress.addr.port}\nADMIN_PASSWORD=cli-proxy-test-password\n`,
+    );
+    const shown = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../lib/cli.ts", import.meta.url).pathname,
+        "--url",
+        "http://admin.invalid",
+        "show",
+      ],
+      env: { NO_COLOR: "1" },
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(shown.code, 0, new TextDecoder().decode(shown.stderr));
+    assert.match(new TextDecoder().decode(shown.stdout), /seen-through-the-proxy/);
+    assert.deepEqual(asked, ["http://admin.invalid/admin/api/config"]);
+  } finally {
+    await egress.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("CLI: stdout closed early (`| head -1`) ends every command quietly with exit 0", async () => {
   await withLocal(async (_cli, kvPath) => {
     const env = { LOG_LEVEL: "error", KV_PATH: kvPath };
