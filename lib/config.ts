@@ -82,7 +82,14 @@ function checkHealthPath(path: string, ctx: z.RefinementCtx): void {
   }
 }
 
-const optionalSecret = z.string().optional();
+/** Sent by clients in an HTTP header, which cannot carry other characters or keep spaces at its ends. */
+const optionalSecret = z.string().regex(
+  /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/,
+  "must be printable ASCII, without spaces at either end: clients send it in an HTTP header",
+).optional();
+
+/** Their values are not repeated in a message about them. */
+const SECRETS = new Set(["PROXY_ACCESS_KEY", "ADMIN_PASSWORD", "METRICS_TOKEN"]);
 
 const EnvSchema = z.object({
   PORT: int(3000, 0).refine((n) => n <= 65535, "must be a port number (0-65535)"),
@@ -222,9 +229,12 @@ export function parseConfig(vars: Record<string, string | undefined>): Config {
   const result = EnvSchema.safeParse(env);
   if (!result.success) {
     throw new ConfigError(
-      result.error.issues.map((i) =>
-        `${i.path.join(".")}: ${i.message} (got "${env[String(i.path[0])] ?? ""}")`
-      ),
+      result.error.issues.map((i) => {
+        const name = String(i.path[0]);
+        return SECRETS.has(name)
+          ? `${i.path.join(".")}: ${i.message}`
+          : `${i.path.join(".")}: ${i.message} (got "${env[name] ?? ""}")`;
+      }),
       env.LOG_FORMAT === "json" ? "json" : "text",
     );
   }

@@ -38,6 +38,27 @@ Deno.test("config: a bad value names the variable", () => {
   assert.throws(() => parseConfig({ ENABLE_CORS: "maybe" }), /ENABLE_CORS/);
 });
 
+Deno.test("config: a key or password no HTTP header can carry is refused at start, without repeating it", () => {
+  for (
+    const [name, value] of [
+      ["PROXY_ACCESS_KEY", " spaced-key "],
+      ["PROXY_ACCESS_KEY", "clé-secrète"],
+      ["ADMIN_PASSWORD", "pass word "],
+      ["ADMIN_PASSWORD", "pässwörd-€"],
+      ["METRICS_TOKEN", "tok\tn"],
+    ]
+  ) {
+    assert.throws(() => parseConfig({ [name]: value }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, new RegExp(`${name}: must be printable ASCII`));
+      assert.ok(!err.message.includes(value.trim()), err.message);
+      return true;
+    }, `${name}=${JSON.stringify(value)}`);
+  }
+  const ok = parseConfig({ PROXY_ACCESS_KEY: "sk-proxy_1.2~x", ADMIN_PASSWORD: "a pass phrase!" });
+  assert.equal(ok.adminPassword, "a pass phrase!");
+});
+
 Deno.test("config: .env syntax with quotes, comments and export", () => {
   const vars = parseDotEnv([
     "# comment",
