@@ -1,28 +1,35 @@
-// hono/csrf's Origin / Sec-Fetch-Site check, answering 403 itself: the app's error handler would
-// turn the exception it throws into a 500.
-import type { Context, MiddlewareHandler, Next } from "hono";
+// hono/csrf's Origin / Sec-Fetch-Site check, answered here: the app's error handler would turn the
+// exception it throws into a 500. Pages are refused with a page, the JSON API with JSON.
+import type { Context, MiddlewareHandler } from "hono";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { MessagePage } from "../../views/message_page.tsx";
 
 const originCheck = csrf();
 
-export async function checkOrigin(c: Context, next: Next): Promise<Response | void> {
+export const ORIGIN_REFUSED =
+  "This request did not come from a page of this site (Origin check), " +
+  "so nothing was changed.";
+
+/** Whether the request passes the check (a read, or a write from a page of this site). */
+export async function fromThisSite(c: Context): Promise<boolean> {
   try {
     await originCheck(c, () => Promise.resolve());
+    return true;
   } catch (err) {
     if (!(err instanceof HTTPException)) throw err;
-    return c.html(
-      MessagePage({
-        title: "Request refused",
-        message: "This request did not come from a page of this site (Origin check), so nothing " +
-          "was changed.",
-        link: { href: "/admin", label: "Open the admin pages" },
-      }),
-      403,
-    );
+    return false;
   }
-  await next();
 }
 
-export const sameOriginOnly: MiddlewareHandler = (c, next) => checkOrigin(c, next);
+export const sameOriginOnly: MiddlewareHandler = async (c, next) => {
+  if (await fromThisSite(c)) return await next();
+  return c.html(
+    MessagePage({
+      title: "Request refused",
+      message: ORIGIN_REFUSED,
+      link: { href: "/admin", label: "Open the admin pages" },
+    }),
+    403,
+  );
+};

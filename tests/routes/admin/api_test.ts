@@ -441,7 +441,9 @@ Deno.test("a session cookie works too, but writes then need the CSRF token and s
       body,
     });
     assert.equal(crossSite.status, 403);
-    await crossSite.body?.cancel();
+    // Said in the API's JSON, as its other refusals are.
+    assert.equal(crossSite.headers.get("content-type"), "application/json");
+    assert.equal((await crossSite.json()).error.type, "permission_error");
     assert.equal(s.services.store.snapshot.doc.loadBalance, "round-robin");
 
     const ok = await fetch(`${s.url}/admin/api/config`, {
