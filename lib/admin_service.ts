@@ -352,7 +352,8 @@ export async function addKeys(
     const u = doc.upstream[findUpstream(doc, ref)];
     const had = new Set(u.apiKeys);
     const fresh = parsed.keys.filter((k) => !had.has(k));
-    u.apiKeys.push(...fresh);
+    // Not push(...fresh): a paste of some 100,000 keys would overflow the stack.
+    for (const k of fresh) u.apiKeys.push(k);
     return { upstream: u.name, added: fresh.length, existing: parsed.keys.length - fresh.length };
   }, expectedVersion);
   return {

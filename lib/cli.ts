@@ -125,9 +125,14 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   try {
     const { url, rest } = splitOptions(args);
     const [command, ...params] = rest;
-    if (!command || command === "help" || command === "--help" || command === "-h") {
+    if (command === "help" || command === "--help" || command === "-h") {
       raw(USAGE);
       return 0;
+    }
+    // A script that lost its argument must not pass for one that did its work.
+    if (!command) {
+      err(USAGE.trimEnd());
+      return 2;
     }
     const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!run) throw new UsageError(`Unknown command "${asTyped(command)}".`);

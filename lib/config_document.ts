@@ -96,11 +96,14 @@ export function emptyDocument(strategy: Strategy): ConfigDocument {
 export function validateDocument(input: unknown, defaultStrategy: Strategy): ConfigDocument {
   const prepared = prepareLegacy(input);
   const result = DocumentSchema.safeParse(prepared);
-  const problems = result.success
-    ? []
-    : result.error.issues.map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`);
-  // The rules between upstreams are checked on the raw input too, so one answer lists everything.
-  problems.push(...crossProblems(result.success ? result.data : prepared));
+  const problems =
+    (result.success
+      ? []
+      : result.error.issues.map((i) =>
+        `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`
+      ))
+      // The rules between upstreams are checked on the raw input too, so one answer lists everything.
+      .concat(crossProblems(result.success ? result.data : prepared));
   if (problems.length) throw new InvalidConfigError(problems);
   const doc = result.data as ConfigDocument;
   doc.loadBalance ??= defaultStrategy;
@@ -120,7 +123,7 @@ export function validateInput(input: unknown, defaultStrategy: Strategy): Config
   if (!input || typeof input !== "object" || Array.isArray(input)) {
     throw new InvalidConfigError(["the configuration must be a JSON object with an upstream list"]);
   }
-  const problems: string[] = [];
+  let problems: string[] = [];
   if (!("upstream" in input)) {
     problems.push("upstream: missing (the list of upstreams; [] for none)");
   }
@@ -134,14 +137,14 @@ export function validateInput(input: unknown, defaultStrategy: Strategy): Config
     if (problems.length === 0) return doc;
   } catch (err) {
     if (!(err instanceof InvalidConfigError)) throw err;
-    problems.push(...err.problems);
+    problems = problems.concat(err.problems);
   }
   throw new InvalidConfigError(problems);
 }
 
 /** Unique names, fallbacks that exist, currentUpstream in range. */
 function crossProblems(input: unknown): string[] {
-  const problems: string[] = [];
+  let problems: string[] = [];
   const doc = (input && typeof input === "object" ? input : {}) as Record<string, unknown>;
   const list = Array.isArray(doc.upstream) ? doc.upstream : [];
   const str = (v: unknown) => typeof v === "string" ? v.trim() : undefined;

@@ -387,7 +387,7 @@ function mergeEnums(branches: Obj[]): unknown[] | undefined {
   const values: unknown[] = [];
   for (const b of branches) {
     if ("const" in b) values.push(b.const);
-    else if (Array.isArray(b.enum)) values.push(...b.enum);
+    else if (Array.isArray(b.enum)) { for (const v of b.enum) values.push(v); }
     else return undefined;
   }
   const seen = new Set<string>();

@@ -358,7 +358,7 @@ function legacyUnits(
       const expireIn = won.state === "cooldown" ? Math.max(1000, won.until! - now) : undefined;
       op.set(target, won, expireIn === undefined ? undefined : { expireIn });
     }));
-    units.push(...rest.map(drop));
+    for (const from of rest) units.push(drop(from));
   }
   return units;
 }

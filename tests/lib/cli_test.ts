@@ -72,7 +72,9 @@ function fails(r: Run, pattern: RegExp, code = 1): void {
 /** The same scenario against either backend. */
 async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typeof readStore>>>) {
   ok(await cli("help"), /Usage: deno task config/);
-  ok(await cli(), /key <upstream> add <key\.\.\.>/);
+  const bare = await cli();
+  assert.equal(bare.code, 2, "no command is a usage error");
+  assert.match(bare.err, /key <upstream> add <key\.\.\.>/);
   ok(await cli("show"), /No upstream configured/);
 
   ok(
@@ -320,6 +322,24 @@ Deno.test("CLI import of a file too large for the store: one line saying so, exi
     assert.match(r.err, /too large to store: about \d+ KB, at most \d+ KB/);
     assert.doesNotMatch(r.err, /\n\s+at |TypeError/);
     assert.deepEqual((await readStore(kvPath)).upstream.map((u) => u.name), ["m"]);
+  });
+});
+
+Deno.test("CLI key add of 150,000 keys at once: too large to store, said in one line, not a crash", async () => {
+  await withLocal(async (cli, kvPath) => {
+    ok(await cli("add", "m", "https://api.openai.com", "openai"));
+    let err = "";
+    const code = await runCli(["key", "m", "add", "-"], {
+      stdout: () => {},
+      stderr: (t) => err += t,
+      env: { LOG_LEVEL: "error", KV_PATH: kvPath },
+      dotEnvPath: null,
+      stdin: () => Promise.resolve(Array.from({ length: 150_000 }, (_, i) => `k${i}`).join("\n")),
+    });
+    assert.equal(code, 1, err);
+    assert.match(err, /too large to store/);
+    assert.doesNotMatch(err, /\n\s+at |RangeError|call stack/);
+    assert.deepEqual((await readStore(kvPath)).upstream[0].apiKeys, []);
   });
 });
 
