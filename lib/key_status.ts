@@ -68,7 +68,8 @@ export function keyStatuses(
           ...base,
           state: "cooldown",
           until: cooling[0].until,
-          model: cooling.map((s) => s.model).join(", "),
+          // The client named the model: it may hold anything, a secret included.
+          model: clean(cooling.map((s) => s.model).join(", ")),
           reason: clean(cooling[0].reason),
         };
       }

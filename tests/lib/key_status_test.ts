@@ -44,6 +44,11 @@ Deno.test("key states: disable, enable, re-enable all, cooldowns with their mode
     [one] = keyStatuses(doc, health.list(), (t) => t.replace("Incorrect", "[REDACTED]"));
     assert.equal(one.keys[0].reason, "401: [REDACTED] API key provided: sk-aaa…1111");
 
+    // A model name is the client's text: a secret in it is masked like one in a reason.
+    await health.coolDown(at(KEY_C), `gpt ${KEY_B} pw-Secret`, 20_000, "429");
+    [one] = keyStatuses(doc, health.list(), (t) => t.replace("pw-Secret", "[REDACTED]"));
+    assert.equal(one.keys[2].model, "claude-sonnet-4, gpt sk-bbb…2222 [REDACTED]");
+
     await enableKey(health, doc, "one", keyId(KEY_A));
     assert.equal(await enableAllKeys(health, doc, "one"), 1);
     [one] = keyStatuses(doc, health.list());
