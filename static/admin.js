@@ -12,3 +12,25 @@ function showCurrentSection() {
 document.addEventListener("DOMContentLoaded", showCurrentSection);
 // Boosted links, and the back button, swap the page in without loading it; each swap settles.
 document.addEventListener("htmx:afterSettle", showCurrentSection);
+
+// Answers htmx does not swap in (413, 5xx) and a server out of reach would otherwise leave a click
+// doing nothing visible: the page's notice says what happened.
+function sayFailure(text) {
+  const notice = document.getElementById("notice");
+  if (!notice) return;
+  notice.className = "notice notice-error";
+  notice.setAttribute("role", "alert");
+  notice.textContent = text;
+}
+
+document.addEventListener("htmx:responseError", (event) => {
+  const status = event.detail.xhr.status;
+  sayFailure(
+    status === 413
+      ? "Nothing was saved: what was sent is larger than the server takes."
+      : `Nothing was saved: the server answered ${status}. Try again; the server's log says more.`,
+  );
+});
+document.addEventListener("htmx:sendError", () => {
+  sayFailure("Nothing was saved: the server could not be reached.");
+});

@@ -82,22 +82,27 @@ export function readSession(c: Context, sessions: SessionStore): Promise<Session
 }
 
 /**
- * Where to return after signing in. An htmx request is a fragment (a poll, a row) or a boosted
- * page, so the page the admin was on is named by HX-Current-URL, trusted only from this host.
+ * Where to return after signing in: a page asked for, itself; a fragment (a poll, a row) or a
+ * form sent, the page the admin was on (named by HX-Current-URL or the Referer, trusted only from
+ * this host), so a session that ended mid-edit comes back to the form, not to the dashboard.
  */
 function returnPath(c: Context): string {
   const url = new URL(c.req.url);
-  if (isHtmx(c) && c.req.header("hx-boosted") !== "true") {
-    try {
-      const current = new URL(c.req.header("hx-current-url") ?? "");
-      const host = c.req.header("x-forwarded-host") ?? c.req.header("host") ?? url.host;
-      if (current.host === host) return current.pathname + current.search;
-    } catch {
-      // No usable header: the dashboard.
+  const fragment = isHtmx(c) && c.req.header("hx-boosted") !== "true";
+  if (c.req.method === "GET" && !fragment) return url.pathname + url.search;
+  try {
+    const current = new URL(c.req.header(isHtmx(c) ? "hx-current-url" : "referer") ?? "");
+    const host = c.req.header("x-forwarded-host") ?? c.req.header("host") ?? url.host;
+    if (
+      current.host === host && current.pathname.startsWith("/admin") &&
+      !current.pathname.startsWith("/admin/login")
+    ) {
+      return current.pathname + current.search;
     }
-    return "/admin";
+  } catch {
+    // No usable header: the dashboard.
   }
-  return c.req.method === "GET" ? url.pathname + url.search : "/admin";
+  return "/admin";
 }
 
 /** Pages need a session; without one a browser is sent to the sign-in page. */
@@ -126,6 +131,12 @@ export function requireCsrfToken(): MiddlewareHandler<AdminEnv> {
     if (isReadOnly(c)) return await next();
     const given = c.req.header(CSRF_HEADER) ?? await formField(c, CSRF_FIELD);
     if (!given || !secretsEqual(given, c.get("session").csrf)) {
+      if (isHtmx(c)) {
+        // A row or panel asked: the refusal is a page, so it takes the page's place, not theirs.
+        c.header("HX-Retarget", "body");
+        c.header("HX-Reswap", "innerHTML");
+        c.header("HX-Push-Url", "false");
+      }
       return c.html(
         MessagePage({
           title: "Form refused",
