@@ -34,3 +34,16 @@ document.addEventListener("htmx:responseError", (event) => {
 document.addEventListener("htmx:sendError", () => {
   sayFailure("Nothing was saved: the server could not be reached.");
 });
+
+// A sign-in locked for a while opens again by itself once the lock ends.
+function unlockSignInLater() {
+  const button = document.querySelector("button[data-retry-after]");
+  if (!button) return;
+  setTimeout(() => {
+    button.disabled = false;
+    const error = document.getElementById("login-error");
+    if (error) error.textContent = "You can sign in again.";
+  }, Number(button.dataset.retryAfter) * 1000);
+}
+
+document.addEventListener("DOMContentLoaded", unlockSignInLater);

@@ -27,7 +27,11 @@ export function LoginPage(
             />
             <p class="hint" id="f-password-hint">The ADMIN_PASSWORD the server was started with.</p>
           </div>
-          <button type="submit" disabled={props.retryAfterSeconds ? true : undefined}>
+          <button
+            type="submit"
+            disabled={props.retryAfterSeconds ? true : undefined}
+            data-retry-after={props.retryAfterSeconds}
+          >
             Sign in
           </button>
         </form>

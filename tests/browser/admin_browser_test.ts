@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { chromium, type Page } from "playwright-core";
 import { startFakeOpenAI } from "../fakes/openai_upstream.ts";
 import { ACCESS_KEY, ADMIN_PASSWORD, startTestServer } from "../helpers/server.ts";
+import { LoginPage } from "../../views/login_page.tsx";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** The CSP hash of an empty inline style. */
@@ -308,6 +309,39 @@ Deno.test({
       await server.close();
     }
     assert.deepEqual(problems, []);
+  },
+});
+
+Deno.test({
+  name: "admin in a real browser: a sign-in locked for a while opens again by itself",
+  ignore: !hasChromium(),
+  async fn() {
+    const server = await startTestServer();
+    // The locked page as the server renders it, with a lock of one second, beside its scripts.
+    const locked = LoginPage({
+      loginCsrf: "t",
+      error: "Too many failed attempts. Try again in 1 s.",
+      retryAfterSeconds: 1,
+    });
+    const site = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+      const path = new URL(req.url).pathname;
+      return path === "/"
+        ? new Response(String(locked), { headers: { "content-type": "text/html" } })
+        : fetch(server.url + path);
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${site.addr.port}/`);
+      const button = page.getByRole("button", { name: "Sign in" });
+      assert.equal(await button.isDisabled(), true);
+      await page.getByText("You can sign in again.").waitFor({ timeout: 5000 });
+      assert.equal(await button.isDisabled(), false);
+    } finally {
+      await browser.close();
+      await site.shutdown();
+      await server.close();
+    }
   },
 });
 
