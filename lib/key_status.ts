@@ -31,7 +31,7 @@ const keyMaskers = new WeakMap<ConfigDocument, Masker>();
  * `text` with every key of the document masked as the pages show keys (an upstream's error may
  * quote the key): one masker per document, whatever the number of reasons and keys.
  */
-function maskKeysIn(text: string, doc: ConfigDocument): string {
+export function maskKeysIn(text: string, doc: ConfigDocument): string {
   let mask = keyMaskers.get(doc);
   if (!mask) {
     const keys = doc.upstream.flatMap((u) => u.apiKeys).filter((k) => k.length >= 4);

@@ -24,6 +24,41 @@ export function KeyStateBadge(props: { status: KeyStatus; now: number }) {
   return <span class="badge badge-ok">active</span>;
 }
 
+/**
+ * Keys a group lists one by one. Past that, a count by state and the keys that are not active,
+ * so the panel (polled every second while a key cools down) stays small for thousands of keys.
+ */
+const LISTED = 12;
+
+function KeyGroup(props: { upstream: UpstreamStatus; now: number }) {
+  const { keys, name } = props.upstream;
+  const item = (k: KeyStatus) => (
+    <li>
+      <code class="key">{k.masked}</code> <KeyStateBadge status={k} now={props.now} />
+    </li>
+  );
+  if (keys.length <= LISTED) return <ul class="key-list">{keys.map(item)}</ul>;
+  const idle = keys.filter((k) => k.state !== "active");
+  const count = (state: KeyStatus["state"]) => keys.filter((k) => k.state === state).length;
+  const cooling = count("cooldown");
+  const disabled = count("disabled");
+  return (
+    <>
+      <p class="muted">
+        {count("active")} active · {cooling} cooling down · {disabled} disabled
+      </p>
+      {idle.length > 0 && <ul class="key-list">{idle.slice(0, LISTED).map(item)}</ul>}
+      {idle.length > LISTED && (
+        <p>
+          <a href={upstreamPath(name, `/keys?state=${disabled ? "disabled" : "cooldown"}`)}>
+            {plural(idle.length - LISTED, "more key")} not active
+          </a>
+        </p>
+      )}
+    </>
+  );
+}
+
 export function KeyStatesPanel(props: { upstreams: UpstreamStatus[]; now: number }) {
   const cooling = props.upstreams.some((u) => u.keys.some((k) => k.state === "cooldown"));
   return (
@@ -50,15 +85,7 @@ export function KeyStatesPanel(props: { upstreams: UpstreamStatus[]; now: number
           </h3>
           {u.keys.length === 0
             ? <p class="muted">No keys: requests to this upstream cannot be served.</p>
-            : (
-              <ul class="key-list">
-                {u.keys.map((k) => (
-                  <li>
-                    <code class="key">{k.masked}</code> <KeyStateBadge status={k} now={props.now} />
-                  </li>
-                ))}
-              </ul>
-            )}
+            : <KeyGroup upstream={u} now={props.now} />}
         </div>
       ))}
     </section>

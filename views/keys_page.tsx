@@ -18,6 +18,25 @@ export interface KeyTestResult {
   ms: number;
 }
 
+export const KEY_STATES = ["active", "cooldown", "disabled"] as const;
+
+/** Which keys the list shows: a state, a piece of the masked key (or its id), a page. */
+export interface KeysView {
+  state: "" | typeof KEY_STATES[number];
+  q: string;
+  page: number;
+}
+
+/** The view as a query string ("" for the first page of every key). */
+export function keysViewQuery(view: KeysView, page = view.page): string {
+  const params = new URLSearchParams();
+  if (view.state) params.set("state", view.state);
+  if (view.q) params.set("q", view.q);
+  if (page > 1) params.set("page", String(page));
+  const query = params.toString();
+  return query ? `?${query}` : "";
+}
+
 export interface KeyRowProps {
   upstream: string;
   status: KeyStatus;
@@ -25,6 +44,8 @@ export interface KeyRowProps {
   csrf: string;
   version: string | null;
   test?: KeyTestResult;
+  /** The list the row is in, for its delete to come back to. */
+  view?: string;
 }
 
 export function KeyRow(props: KeyRowProps) {
@@ -95,6 +116,7 @@ export function KeyRow(props: KeyRowProps) {
           class="danger"
           csrf={props.csrf}
           version={props.version}
+          fields={props.view ? { view: props.view } : undefined}
           confirm={`Delete key ${k.masked}?`}
         />
       </td>
@@ -106,7 +128,14 @@ export interface KeysPageProps {
   chrome: Chrome;
   version: string | null;
   upstream: { name: string; serviceType: string; current: boolean };
+  /** The keys of this page of the list. */
   keys: KeyStatus[];
+  /** Keys of the upstream, and those the filter matches. */
+  total: number;
+  matching: number;
+  counts: Record<typeof KEY_STATES[number], number>;
+  view: KeysView;
+  perPage: number;
   now: number;
   errors?: FieldErrors;
   /** The refused paste, shown again in the form. */
@@ -160,10 +189,77 @@ export function AddKeysForm(
   );
 }
 
+const STATE_LABELS: Record<typeof KEY_STATES[number], string> = {
+  active: "active",
+  cooldown: "cooling down",
+  disabled: "disabled",
+};
+
+/** Find keys by state or by a piece of the key as shown (its start or its last characters). */
+function KeysFilter(props: { base: string; view: KeysView; counts: KeysPageProps["counts"] }) {
+  const { view, counts } = props;
+  return (
+    <form class="row filters" method="get" action={props.base} role="search">
+      <label>
+        State{" "}
+        <select name="state">
+          <option value="" selected={!view.state}>any</option>
+          {KEY_STATES.map((s) => (
+            <option value={s} selected={view.state === s}>
+              {STATE_LABELS[s]} ({counts[s]})
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Key{" "}
+        <input
+          type="search"
+          name="q"
+          value={view.q}
+          size={18}
+          autocomplete="off"
+          spellcheck={false}
+          placeholder="sk-ab… or its last 4"
+        />
+      </label>
+      <button type="submit" class="secondary">Filter</button>
+    </form>
+  );
+}
+
+/** Where this page of the list sits, and the way to the pages beside it. */
+function KeysPager(props: { base: string; view: KeysView; matching: number; perPage: number }) {
+  const { view, matching, perPage } = props;
+  const last = Math.max(1, Math.ceil(matching / perPage));
+  if (last === 1) return null;
+  const from = (view.page - 1) * perPage + 1;
+  const to = Math.min(view.page * perPage, matching);
+  return (
+    <nav class="row pager" aria-label="Pages of keys">
+      {view.page > 1 && (
+        <a class="button secondary" href={props.base + keysViewQuery(view, view.page - 1)}>
+          Previous
+        </a>
+      )}
+      <span class="muted">
+        Keys {from}–{to} of {matching} · page {view.page} of {last}
+      </span>
+      {view.page < last && (
+        <a class="button secondary" href={props.base + keysViewQuery(view, view.page + 1)}>
+          Next
+        </a>
+      )}
+    </nav>
+  );
+}
+
 export function KeysPage(props: KeysPageProps) {
   const { csrf } = props.chrome;
   const name = props.upstream.name;
-  const disabled = props.keys.filter((k) => k.state === "disabled").length;
+  const base = upstreamPath(name, "/keys");
+  const view = keysViewQuery(props.view);
+  const filtered = props.view.state !== "" || props.view.q !== "";
   return (
     <AdminLayout title={`Keys of ${name}`} active="upstreams" chrome={props.chrome}>
       <div class="page-head">
@@ -173,7 +269,7 @@ export function KeysPage(props: KeysPageProps) {
         <a class="button secondary" href={upstreamPath(name)}>Edit upstream</a>
       </div>
       <p class="muted">
-        {props.upstream.serviceType} · {plural(props.keys.length, "key")}
+        {props.upstream.serviceType} · {plural(props.total, "key")}
       </p>
       <AddKeysForm
         csrf={csrf}
@@ -182,42 +278,69 @@ export function KeysPage(props: KeysPageProps) {
         errors={props.errors}
         value={props.keysInput}
       />
-      {props.keys.length > 0 && (
+      {props.total > 0 && (
         <section class="card" aria-labelledby="keys-title">
           <div class="page-head">
             <h2 id="keys-title">Keys</h2>
-            {disabled > 0 && (
+            {props.counts.disabled > 0 && (
               <ActionButton
                 action={upstreamPath(name, "/keys/enable-all")}
-                label={`Re-enable ${plural(disabled, "disabled key")}`}
+                label={`Re-enable ${plural(props.counts.disabled, "disabled key")}`}
                 csrf={csrf}
+                fields={view ? { view } : undefined}
               />
             )}
           </div>
-          <table class="list keys">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Key</th>
-                <th scope="col">State</th>
-                <th scope="col" colspan={4}>
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.keys.map((k) => (
-                <KeyRow
-                  upstream={name}
-                  status={k}
-                  now={props.now}
-                  csrf={csrf}
-                  version={props.version}
-                  test={props.tests?.[k.keyId]}
-                />
-              ))}
-            </tbody>
-          </table>
+          {(props.total > props.perPage || filtered) && (
+            <KeysFilter base={base} view={props.view} counts={props.counts} />
+          )}
+          {filtered && (
+            <p class="muted" role="status">
+              {props.matching === 0
+                ? "No key matches."
+                : `${plural(props.matching, "key")} of ${props.total} match.`}{" "}
+              <a href={base}>Show every key</a>
+            </p>
+          )}
+          <KeysPager
+            base={base}
+            view={props.view}
+            matching={props.matching}
+            perPage={props.perPage}
+          />
+          {props.keys.length > 0 && (
+            <table class="list keys">
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">Key</th>
+                  <th scope="col">State</th>
+                  <th scope="col" colspan={4}>
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.keys.map((k) => (
+                  <KeyRow
+                    upstream={name}
+                    status={k}
+                    now={props.now}
+                    csrf={csrf}
+                    version={props.version}
+                    test={props.tests?.[k.keyId]}
+                    view={view || undefined}
+                  />
+                ))}
+              </tbody>
+            </table>
+          )}
+          <KeysPager
+            base={base}
+            view={props.view}
+            matching={props.matching}
+            perPage={props.perPage}
+          />
         </section>
       )}
     </AdminLayout>

@@ -3,15 +3,25 @@ import { Hono } from "hono";
 import { addKeys, findKey, findUpstream, removeKey, storeTarget } from "../../lib/admin_service.ts";
 import type { ConfigDocument } from "../../lib/config_document.ts";
 import { probeKey } from "../../lib/key_probe.ts";
-import { disableKey, enableAllKeys, enableKey, keyStatuses } from "../../lib/key_status.ts";
+import {
+  disableKey,
+  enableAllKeys,
+  enableKey,
+  type KeyStatus,
+  keyStatuses,
+  maskKeysIn,
+} from "../../lib/key_status.ts";
 import type { Services } from "../../lib/services.ts";
 import type { FieldErrors } from "../../views/form_parts.tsx";
 import { plural, upstreamPath } from "../../views/format.tsx";
 import {
   AddKeysForm,
+  KEY_STATES,
   KeyRow,
   KeysPage,
   type KeysPageProps,
+  type KeysView,
+  keysViewQuery,
   type KeyTestResult,
 } from "../../views/keys_page.tsx";
 import type { Notice } from "../../views/layout.tsx";
@@ -29,6 +39,43 @@ import {
 } from "./respond.ts";
 import { type AdminEnv, isHtmx } from "./session.ts";
 
+/** Keys a page lists: enough to find one by eye, few enough for the page to stay quick. */
+export const KEYS_PER_PAGE = 100;
+
+/** The list's filter and page, from a query string (the page's address, or a form's `view`). */
+function viewOf(params: URLSearchParams, doc: ConfigDocument): KeysView {
+  const state = params.get("state") ?? "";
+  const page = Number(params.get("page"));
+  return {
+    state: (KEY_STATES as readonly string[]).includes(state) ? state as KeysView["state"] : "",
+    // A whole key pasted to find it is matched, and shown, as the page shows keys: masked.
+    q: maskKeysIn((params.get("q") ?? "").trim().slice(0, 200), doc),
+    page: Number.isInteger(page) && page > 1 ? page : 1,
+  };
+}
+
+/** The query of the page an htmx request came from (a row's), else of the request itself. */
+function pageParams(c: AdminContext): URLSearchParams {
+  try {
+    return new URL(c.req.header("hx-current-url") ?? c.req.url).searchParams;
+  } catch {
+    return new URLSearchParams();
+  }
+}
+
+/** The keys the view shows, the page clamped to those there are. */
+function inView(keys: KeyStatus[], view: KeysView): { shown: KeyStatus[]; matching: number } {
+  const q = view.q.toLowerCase();
+  const matching = keys.filter((k) =>
+    (!view.state || k.state === view.state) &&
+    (!q || k.masked.toLowerCase().includes(q) || k.keyId === view.q)
+  );
+  const last = Math.max(1, Math.ceil(matching.length / KEYS_PER_PAGE));
+  view.page = Math.min(view.page, last);
+  const from = (view.page - 1) * KEYS_PER_PAGE;
+  return { shown: matching.slice(from, from + KEYS_PER_PAGE), matching: matching.length };
+}
+
 export function keysRoutes(services: Services): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const target = storeTarget(services.store);
@@ -40,16 +87,28 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       errors?: FieldErrors;
       keysInput?: string;
       tests?: Record<string, KeyTestResult>;
+      view?: KeysView;
     } = {},
   ) => {
     const { doc, version } = services.store.snapshot;
     const index = findUpstream(doc, c.req.param("name") ?? "");
     const status = keyStatuses(doc, services.health.list(), services.log.redact)[index];
+    const view = extra.view ?? viewOf(new URL(c.req.url).searchParams, doc);
+    const { shown, matching } = inView(status.keys, view);
     const props: KeysPageProps = {
       chrome: chrome(c, extra.notice),
       version,
       upstream: { name: status.name, serviceType: status.serviceType, current: status.current },
-      keys: status.keys,
+      keys: shown,
+      total: status.keys.length,
+      matching,
+      counts: {
+        active: status.keys.filter((k) => k.state === "active").length,
+        cooldown: status.keys.filter((k) => k.state === "cooldown").length,
+        disabled: status.keys.filter((k) => k.state === "disabled").length,
+      },
+      view,
+      perPage: KEYS_PER_PAGE,
       now: services.now(),
       errors: extra.errors,
       keysInput: extra.keysInput,
@@ -57,6 +116,10 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     };
     return KeysPage(props);
   };
+
+  /** The list the form was sent from (its `view` field), checked as any address is. */
+  const returnView = (form: FormData, doc: ConfigDocument) =>
+    keysViewQuery(viewOf(new URLSearchParams(field(form, "view")), doc));
 
   const notFound = (c: AdminContext) =>
     redirectWith(c, "/admin/upstreams", {
@@ -109,8 +172,9 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     const found = upstreamInPath(c, services.store.snapshot.doc);
     if (!found) return notFound(c);
     const name = found.doc.upstream[found.index].name;
+    const form = await readForm(c);
     const n = await enableAllKeys(services.health, found.doc, name);
-    return redirectWith(c, upstreamPath(name, "/keys"), {
+    return redirectWith(c, upstreamPath(name, `/keys${returnView(form, found.doc)}`), {
       kind: "ok",
       text: `Re-enabled ${plural(n, "key")}.`,
     });
@@ -150,6 +214,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
           csrf: c.get("csrfToken"),
           version,
           test,
+          view: keysViewQuery(viewOf(pageParams(c), doc)) || undefined,
         }));
       }
       if (test) return c.html(page(c, { tests: { [id]: test } }));
@@ -171,7 +236,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     const form = await readForm(c);
     try {
       const r = await removeKey(target, name, c.req.param("id"), formVersion(form));
-      return redirectWith(c, upstreamPath(name, "/keys"), {
+      return redirectWith(c, upstreamPath(name, `/keys${returnView(form, found.doc)}`), {
         kind: "ok",
         text: `Key ${r.masked} deleted.`,
       });
@@ -179,7 +244,8 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       const status = statusFor(err);
       if (status === null) throw err;
       const text = errorText(err, status);
-      return rerender(c, status, () => page(c, { notice: { kind: "error", text } }));
+      const view = viewOf(new URLSearchParams(field(form, "view")), found.doc);
+      return rerender(c, status, () => page(c, { notice: { kind: "error", text }, view }));
     }
   });
 

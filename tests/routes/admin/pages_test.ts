@@ -601,6 +601,93 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
   }
 });
 
+Deno.test("keys: 2,000 keys are listed a hundred a page, found by state or by a piece of the key, and a delete comes back to its page", async () => {
+  const keys = Array.from(
+    { length: 2000 },
+    (_, i) =>
+      `sk-many-${String(i).padStart(4, "0")}-${"x".repeat(24)}${String(i).padStart(4, "0")}`,
+  );
+  const config = baseConfig();
+  config.upstream[1].apiKeys = keys;
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const base = "/admin/upstreams/backup/keys";
+    const rows = (html: string) => html.match(/<tr id="key-/g)?.length ?? 0;
+    const first = await b.text(base);
+    assert.equal(rows(first), 100);
+    assert.match(first, /Keys 1–100 of 2000 · page 1 of 20/);
+    assert.match(first, /href="\/admin\/upstreams\/backup\/keys\?page=2">Next/);
+    assert.ok(first.length < 400_000, `the page is ${first.length} bytes`);
+
+    const last = await b.text(`${base}?page=20`);
+    assert.equal(rows(last), 100);
+    assert.match(last, /Keys 1901–2000 of 2000/);
+    assert.ok(last.includes("sk-man…1999"));
+    assert.match(await b.text(`${base}?page=999`), /page 20 of 20/, "past the end: the last page");
+
+    await s.services.health.disable(at(s, "backup", keys[5]), "401: invalid key");
+    await s.services.health.disable(at(s, "backup", keys[1500]), "401: invalid key");
+    const disabled = await b.text(`${base}?state=disabled`);
+    assert.equal(rows(disabled), 2);
+    assert.match(disabled, /2 keys of 2000 match/);
+    assert.match(disabled, /disabled \(2\)/);
+
+    // By the end of the key, as the page shows it; a whole key pasted is matched and shown masked.
+    assert.equal(rows(await b.text(`${base}?q=1234`)), 1);
+    const whole = await b.text(`${base}?q=${encodeURIComponent(keys[42])}`);
+    assert.equal(rows(whole), 1);
+    assert.ok(!whole.includes(keys[42]), "the pasted key is not shown back");
+    assert.match(await b.text(`${base}?q=nothing-like-it`), /No key matches/);
+
+    const page3 = await b.text(`${base}?page=3`);
+    const id = page3.match(/<tr id="key-([^"]+)"/)![1];
+    const del = await b.post(`${base}/${id}/delete`, {
+      version: fieldVersion(page3),
+      view: "?page=3",
+    });
+    await del.body?.cancel();
+    assert.equal(del.status, 303);
+    assert.equal(del.headers.get("location"), `${base}?page=3`);
+    assert.equal(s.services.store.snapshot.doc.upstream[1].apiKeys.length, 1999);
+    // An address in the view field goes nowhere but the list.
+    const odd = await b.post(`${base}/${keyId(keys[0])}/delete`, {
+      version: s.services.store.snapshot.version ?? "",
+      view: "//evil.example/?page=2",
+    });
+    await odd.body?.cancel();
+    assert.equal(odd.headers.get("location"), base);
+  }, { config });
+});
+
+Deno.test("dashboard: an upstream of 3,000 keys is counted by state, with the keys not active listed, so the panel polled each second stays small", async () => {
+  const keys = Array.from(
+    { length: 3000 },
+    (_, i) => `sk-lots-${String(i).padStart(5, "0")}-${"y".repeat(20)}`,
+  );
+  const config = baseConfig();
+  config.upstream[1].apiKeys = keys;
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    for (let i = 0; i < 20; i++) {
+      await s.services.health.disable(at(s, "backup", keys[i * 100]), "401: invalid key");
+    }
+    await s.services.health.coolDown(at(s, "backup", keys[7]), "gpt-4o", 60_000, "429: slow down");
+    const panel = await b.text("/admin/fragments/key-states");
+    assert.ok(panel.length < 30_000, `the panel is ${panel.length} bytes`);
+    assert.match(panel, /2979 active · 1 cooling down · 20 disabled/);
+    // The first twelve keys not active, in the upstream's order.
+    assert.equal(panel.match(/badge-bad">disabled/g)?.length ?? 0, 11);
+    assert.equal(panel.match(/badge-warn">cooling down/g)?.length ?? 0, 1);
+    assert.match(
+      panel,
+      /href="\/admin\/upstreams\/backup\/keys\?state=disabled">9 more keys not active/,
+    );
+    assert.match(panel, /every 1s/, "a cooldown still counts down");
+    // A small upstream still lists each of its keys.
+    assert.equal(panel.match(/sk-ant…0111|sk-ant…0222/g)?.length, 2);
+  }, { config });
+});
+
 Deno.test("dashboard: status, key states with countdown and reason, the Claude Code settings", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
