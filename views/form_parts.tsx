@@ -132,6 +132,8 @@ export function ActionButton(
     title?: string;
     confirm?: string;
     htmxTarget?: string;
+    /** The button's id: the same on the element swapped in, htmx gives it the focus back. */
+    id?: string;
   },
 ) {
   return (
@@ -148,7 +150,7 @@ export function ActionButton(
       {Object.entries(props.fields ?? {}).map(([name, value]) => (
         <input type="hidden" name={name} value={value} />
       ))}
-      <button type="submit" class={props.class ?? "secondary"} title={props.title}>
+      <button type="submit" id={props.id} class={props.class ?? "secondary"} title={props.title}>
         {props.label}
       </button>
     </form>

@@ -50,7 +50,10 @@ function KeyGroup(props: { upstream: UpstreamStatus; now: number }) {
       {idle.length > 0 && <ul class="key-list">{idle.slice(0, LISTED).map(item)}</ul>}
       {idle.length > LISTED && (
         <p>
-          <a href={upstreamPath(name, `/keys?state=${disabled ? "disabled" : "cooldown"}`)}>
+          <a
+            id={`key-states-more-${props.upstream.index}`}
+            href={upstreamPath(name, `/keys?state=${disabled ? "disabled" : "cooldown"}`)}
+          >
             {plural(idle.length - LISTED, "more key")} not active
           </a>
         </p>
@@ -79,7 +82,7 @@ export function KeyStatesPanel(props: { upstreams: UpstreamStatus[]; now: number
       {props.upstreams.map((u) => (
         <div class="key-group">
           <h3>
-            <a href={upstreamPath(u.name, "/keys")}>{u.name}</a>{" "}
+            <a id={`key-states-${u.index}`} href={upstreamPath(u.name, "/keys")}>{u.name}</a>{" "}
             {u.current && <span class="badge badge-info">current</span>}{" "}
             <span class="muted">{plural(u.keys.length, "key")}</span>
           </h3>

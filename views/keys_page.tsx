@@ -74,6 +74,7 @@ export function KeyRow(props: KeyRowProps) {
         <ActionButton
           action={`${base}/test`}
           label="Test"
+          id={`key-${k.keyId}-test`}
           title={`Send a tiny request with key ${k.masked}`}
           csrf={props.csrf}
           htmxTarget={target}
@@ -85,6 +86,7 @@ export function KeyRow(props: KeyRowProps) {
             <ActionButton
               action={`${base}/enable`}
               label="Enable"
+              id={`key-${k.keyId}-toggle`}
               csrf={props.csrf}
               htmxTarget={target}
             />
@@ -93,6 +95,7 @@ export function KeyRow(props: KeyRowProps) {
             <ActionButton
               action={`${base}/disable`}
               label="Disable"
+              id={`key-${k.keyId}-toggle`}
               csrf={props.csrf}
               htmxTarget={target}
             />
@@ -103,6 +106,7 @@ export function KeyRow(props: KeyRowProps) {
           <ActionButton
             action={`${base}/enable`}
             label="Retry now"
+            id={`key-${k.keyId}-retry`}
             title="End the cooldown"
             csrf={props.csrf}
             htmxTarget={target}
@@ -113,6 +117,7 @@ export function KeyRow(props: KeyRowProps) {
         <ActionButton
           action={`${base}/delete`}
           label="Delete"
+          id={`key-${k.keyId}-delete`}
           class="danger"
           csrf={props.csrf}
           version={props.version}

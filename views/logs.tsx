@@ -139,6 +139,7 @@ export function LogRows(props: LogsView) {
               <span class="badge badge-info">live</span>{" "}
               <button
                 type="button"
+                id="log-live-switch"
                 class="secondary"
                 hx-get={`${rowsUrl}${filterQuery(filter, { live: "0" })}`}
                 hx-target="#log-rows"
@@ -153,6 +154,7 @@ export function LogRows(props: LogsView) {
               <span class="badge">paused</span>{" "}
               <button
                 type="button"
+                id="log-live-switch"
                 class="secondary"
                 hx-get={`${rowsUrl}${filterQuery(filter, { live: "1" })}`}
                 hx-target="#log-rows"
@@ -190,6 +192,7 @@ export function LogRows(props: LogsView) {
                       }`}
                       title={`${time(s.time)} UTC · ${s.id}`}
                       data-id={s.id}
+                      id={`log-${s.id}`}
                     >
                       {shortTime(s.time)}
                     </a>

@@ -6,6 +6,7 @@ import { chromium, type Page } from "playwright-core";
 import { startFakeOpenAI } from "../fakes/openai_upstream.ts";
 import { ACCESS_KEY, ADMIN_PASSWORD, startTestServer } from "../helpers/server.ts";
 import { LoginPage } from "../../views/login_page.tsx";
+import { healthId } from "../../lib/key_pool.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** The CSP hash of an empty inline style. */
@@ -340,6 +341,57 @@ Deno.test({
     } finally {
       await browser.close();
       await site.shutdown();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "admin in a real browser, by keyboard: the focus stays on its control when a row swaps or a panel refreshes",
+  ignore: !hasChromium(),
+  async fn() {
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "alpha",
+          baseUrl: "https://api.openai.com",
+          serviceType: "openai",
+          apiKeys: KEYS.slice(0, 2),
+        }],
+      },
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/admin/upstreams/alpha/keys`);
+      await page.getByLabel("Admin password").fill(ADMIN_PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      const row = page.locator("table.keys tbody tr").first();
+      await row.getByRole("button", { name: "Disable" }).focus();
+      await page.keyboard.press("Enter");
+      await row.getByRole("button", { name: "Enable" }).waitFor();
+      const focused = () =>
+        page.locator("body").evaluate((el) => el.ownerDocument.activeElement?.textContent?.trim());
+      assert.equal(await focused(), "Enable", "the swapped row's button has the focus");
+      await page.keyboard.press("Enter");
+      await row.getByRole("button", { name: "Disable" }).waitFor();
+      assert.equal(await focused(), "Disable");
+
+      // The dashboard's key panel refreshes every 10 s (every second while a key cools down).
+      await server.services.health.coolDown(
+        healthId("https://api.openai.com", KEYS[1]),
+        "*",
+        60_000,
+        "429",
+      );
+      await page.goto(`${server.url}/admin`);
+      await page.locator("#key-states a", { hasText: "alpha" }).focus();
+      const before = await page.locator("#key-states .countdown").innerText();
+      await page.locator("#key-states .countdown").filter({ hasNotText: before }).waitFor();
+      assert.equal(await focused(), "alpha", "the refreshed panel's link has the focus");
+    } finally {
+      await browser.close();
       await server.close();
     }
   },
