@@ -49,9 +49,10 @@ export function preflight(setting: string, origin: string | null, request: Heade
 /** Adds the CORS headers of an allowed origin to the answer. */
 export function corsHeaders(setting: string, origin: string, c: Context<AppEnv>): void {
   const allow = allowedFor(setting, origin);
-  if (!allow) return;
   const headers = c.res.headers;
+  // With a list, the answer depends on the Origin, allowed or not: a cache must not mix them up.
+  if (setting !== "*") headers.append("vary", "origin");
+  if (!allow) return;
   headers.set("access-control-allow-origin", allow);
   headers.set("access-control-expose-headers", EXPOSED_HEADERS);
-  if (allow !== "*") headers.append("vary", "origin");
 }

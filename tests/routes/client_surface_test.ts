@@ -160,6 +160,12 @@ Deno.test("client surface: CORS_ORIGIN limits which origins are allowed", async 
   const bad = await preflight("https://evil.example");
   assert.equal(bad.headers.get("access-control-allow-origin"), null);
   await bad.body?.cancel();
+  // An answer to an origin not allowed says it depends on the Origin, as an allowed one does.
+  for (const origin of ["https://good.example", "https://evil.example"]) {
+    const res = await fetch(`${t.server.url}/v1/models`, { headers: { origin } });
+    await res.body?.cancel();
+    assert.match(res.headers.get("vary") ?? "", /origin/i, origin);
+  }
 });
 
 Deno.test("client surface: HEAD / and GET / answer 200 without auth; /health has the original shape", async () => {
