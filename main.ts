@@ -176,7 +176,10 @@ async function stop(signal: "SIGINT" | "SIGTERM"): Promise<void> {
   Deno.exit(0);
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+// Under `deno task dev` (`--watching`) Deno's file watcher shares the process, and outlives any
+// exit the server makes: SIGTERM keeps its default there, and ends both.
+const watched = Deno.args.includes("--watching");
+for (const signal of watched ? ["SIGINT"] as const : ["SIGINT", "SIGTERM"] as const) {
   try {
     Deno.addSignalListener(signal, () => void stop(signal));
   } catch { /* no signals here (Deno Deploy) */ }

@@ -934,3 +934,42 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "deno task dev ends on SIGTERM, as deno task start does (its file watcher with it)",
+  sanitizeResources: false,
+  async fn() {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["task", "dev"],
+      env: { PORT: "0", HOSTNAME: "127.0.0.1", KV_PATH: ":memory:", NO_COLOR: "1" },
+      cwd: new URL("../", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      while (!/listening on http/.test(out)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`never listened: ${out}`);
+        out += value;
+      }
+      // Settled in, as a server is when a supervisor stops it (the watcher's first moments differ).
+      await new Promise((r) => setTimeout(r, 2_000));
+      child.kill("SIGTERM");
+      const ended = await Promise.race([
+        child.status.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), 5_000)),
+      ]);
+      assert.ok(ended, "still running 5 s after SIGTERM");
+    } finally {
+      clearTimeout(watchdog);
+      try {
+        child.kill("SIGKILL");
+      } catch { /* ended */ }
+      await child.status;
+      await reader.cancel().catch(() => {});
+    }
+  },
+});
