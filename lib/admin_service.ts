@@ -59,9 +59,9 @@ export function versionFromIfMatch(
 /** No upstream answers to the name or index given. */
 export class UnknownUpstreamError extends Error {
   constructor(ref: string | number, doc: ConfigDocument) {
-    const names = doc.upstream.map((u, i) => `${i}: ${u.name}`).join(", ");
+    const names = doc.upstream.map((u, i) => `[${i}] ${u.name}`).join(", ");
     super(
-      `No upstream "${ref}"` + (names ? ` (there are ${names})` : " (none is configured yet)"),
+      `No upstream "${ref}"` + (names ? ` (the upstreams: ${names})` : " (none is configured yet)"),
     );
     this.name = "UnknownUpstreamError";
   }

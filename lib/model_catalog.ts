@@ -128,11 +128,16 @@ export async function listModels(
       await res?.body?.cancel();
     }
   }
-  const seen = new Set<string>();
+  const seen = new Map<string, ModelInfo>();
   const data: ModelInfo[] = [];
   for (const m of [...mapModels(upstream), ...(await upstreamModels(s, cur, headers) ?? [])]) {
-    if (seen.has(m.id)) continue;
-    seen.add(m.id);
+    const first = seen.get(m.id);
+    if (first) {
+      // A map target the upstream lists too: its date is the upstream's, not the epoch.
+      if (first.created_at === EPOCH) first.created_at = m.created_at;
+      continue;
+    }
+    seen.set(m.id, m);
     data.push(m);
   }
   return {

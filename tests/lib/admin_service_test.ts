@@ -71,7 +71,7 @@ Deno.test("findUpstream takes a name in any case or an index, and names the choi
   assert.equal(findUpstream(doc, 1), 1);
   assert.throws(() => findUpstream(doc, "three"), (e) => {
     assert.ok(e instanceof UnknownUpstreamError);
-    assert.match(e.message, /0: one, 1: two/);
+    assert.match(e.message, /\[0\] one, \[1\] two/);
     return true;
   });
   assert.throws(() => findUpstream(doc, "2"), UnknownUpstreamError);

@@ -107,7 +107,7 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
   fails(await cli("key", "openai-main", "remove", "sk-not-there"), /has no such key/);
   fails(
     await cli("key", "nobody", "list"),
-    /No upstream "nobody" \(there are 0: openai-main, 1: gemini\)/,
+    /No upstream "nobody" \(the upstreams: \[0\] openai-main, \[1\] gemini\)/,
   );
   fails(await cli("key", "openai-main", "rotate"), /Unknown key action "rotate"/, 2);
   // `add` forgotten: the key is said back masked, never whole.

@@ -96,3 +96,12 @@ Deno.test("models: an upstream whose list cannot be had still leaves the map's n
   assert.match(line, /upstream=unreachable/);
   assert.doesNotMatch(line, /sk-openai-test-key-bbbb/);
 });
+
+Deno.test("models: a map target the upstream lists too has the upstream's date, not 1970", async () => {
+  await using t = await openai({ sonnet: "gpt-fake-mini" });
+  const listed = new Map<string, string>();
+  for await (const m of t.client.models.list()) listed.set(m.id, m.created_at);
+  assert.ok(listed.has("gpt-fake-mini"));
+  assert.notEqual(listed.get("gpt-fake-mini"), "1970-01-01T00:00:00.000Z");
+  assert.ok(Date.parse(listed.get("gpt-fake-mini")!) > Date.parse("2000-01-01"));
+});
