@@ -468,12 +468,18 @@ export function problemsByField(
   names: string[] = [],
 ): Record<string, string[]> {
   const out: Record<string, string[]> = {};
+  // A name shared with another upstream is one problem, said at this one's Name: the other's half
+  // of it would read as if that upstream were at fault.
+  const shared = (p: string) => p.endsWith("is already used by another upstream");
+  const ownShared = problems.some((p) => p.startsWith(`upstream.${index}.name: `) && shared(p));
   for (const p of problems) {
     let field = "";
     let message = p;
     const m = p.match(/^upstream\.(\d+)\.([A-Za-z]+)(?:\.[^:]*)?: (.*)$/);
     if (m && Number(m[1]) === index) {
       [, , field, message] = m;
+    } else if (m && ownShared && m[2] === "name" && shared(p)) {
+      continue;
     } else if (m && names[Number(m[1])] !== undefined) {
       message = `Upstream “${names[Number(m[1])]}”, ${m[2]}: ${m[3]}`;
     }

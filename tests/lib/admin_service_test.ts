@@ -385,7 +385,7 @@ Deno.test("etags carry the version, with none before the first save", () => {
   assert.equal(versionFromEtag(undefined), undefined);
 });
 
-Deno.test("problemsByField: both holders of a name are told; other upstreams' problems read plainly", () => {
+Deno.test("problemsByField: both holders of a name are told, each at its own Name only; other upstreams' problems read plainly", () => {
   const u = (name: string, fallback?: string) => ({
     name,
     baseUrl: "https://x.example",
@@ -402,6 +402,10 @@ Deno.test("problemsByField: both holders of a name are told; other upstreams' pr
   assert.deepEqual(problemsByField(problems, 1).name, ['"A" is already used by another upstream']);
   assert.deepEqual(problemsByField(problems, 0, ["a", "A", "c"])[""], [
     "Upstream “c”, fallback: must name another upstream",
+  ]);
+  // Seen from an upstream whose own name is fine, another's clash is still said.
+  assert.deepEqual(problemsByField(problems, 2, ["a", "A", "c"])[""], [
+    'Upstream “a”, name: "a" is already used by another upstream',
     'Upstream “A”, name: "A" is already used by another upstream',
   ]);
 });
