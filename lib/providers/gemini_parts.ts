@@ -36,13 +36,13 @@ function guessMime(url: string, fallback: string): string {
 }
 
 /** Image types Gemini refuses under these names, as it takes them. */
-const GEMINI_IMAGE_TYPE: Record<string, string> = { "image/jpg": "image/jpeg" };
+const GEMINI_IMAGE_TYPE = new Map([["image/jpg", "image/jpeg"]]);
 
 /** An image block as parts: its data, its URL, or a note where Gemini cannot take it. */
 function imageParts(block: Block, source: Block): Part[] {
   if (source.type === "base64" && typeof source.data === "string" && source.data) {
     const given = String(source.media_type || "image/png").toLowerCase();
-    const mimeType = GEMINI_IMAGE_TYPE[given] ?? given;
+    const mimeType = GEMINI_IMAGE_TYPE.get(given) ?? given;
     if (mimeType === "image/gif") {
       const png = pngOfGif(source.data);
       return [png ? { inlineData: { mimeType: "image/png", data: png } } : { text: gifNote() }];

@@ -33,3 +33,17 @@ Deno.test("a text document's data is read in linear time, whatever the client pu
   assert.ok(ms < 500, `took ${Math.round(ms)} ms`);
   assert.deepEqual(body.contents[0].parts, [{ inlineData: { mimeType: "text/plain", data } }]);
 });
+
+Deno.test("an image's type Gemini names otherwise is renamed; one named like a built-in member is kept as it is", () => {
+  const image = (media_type: string) => ({
+    type: "image",
+    source: { type: "base64", media_type, data: "iVBOR" },
+  });
+  const body = build({
+    messages: [{ role: "user", content: [image("image/jpg"), image("constructor")] }],
+  } as Any);
+  assert.deepEqual(body.contents[0].parts, [
+    { inlineData: { mimeType: "image/jpeg", data: "iVBOR" } },
+    { inlineData: { mimeType: "constructor", data: "iVBOR" } },
+  ]);
+});
