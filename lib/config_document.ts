@@ -144,7 +144,7 @@ export function validateInput(input: unknown, defaultStrategy: Strategy): Config
 
 /** Unique names, fallbacks that exist, currentUpstream in range. */
 function crossProblems(input: unknown): string[] {
-  let problems: string[] = [];
+  const problems: string[] = [];
   const doc = (input && typeof input === "object" ? input : {}) as Record<string, unknown>;
   const list = Array.isArray(doc.upstream) ? doc.upstream : [];
   const str = (v: unknown) => typeof v === "string" ? v.trim() : undefined;

@@ -17,6 +17,13 @@ export interface KeyStatus {
   reason?: string;
 }
 
+/** How many of the keys are in each state. */
+export function stateCounts(keys: KeyStatus[]): Record<KeyStatus["state"], number> {
+  const counts = { active: 0, cooldown: 0, disabled: 0 };
+  for (const k of keys) counts[k.state]++;
+  return counts;
+}
+
 export interface UpstreamStatus {
   index: number;
   name: string;

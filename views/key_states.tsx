@@ -1,5 +1,5 @@
 // Key health as the dashboard shows it; re-fetched every second while a countdown runs.
-import type { KeyStatus, UpstreamStatus } from "../lib/key_status.ts";
+import { type KeyStatus, stateCounts, type UpstreamStatus } from "../lib/key_status.ts";
 import { formatDuration, plural, upstreamPath } from "./format.tsx";
 
 export function KeyStateBadge(props: { status: KeyStatus; now: number }) {
@@ -39,20 +39,18 @@ function KeyGroup(props: { upstream: UpstreamStatus; now: number }) {
   );
   if (keys.length <= LISTED) return <ul class="key-list">{keys.map(item)}</ul>;
   const idle = keys.filter((k) => k.state !== "active");
-  const count = (state: KeyStatus["state"]) => keys.filter((k) => k.state === state).length;
-  const cooling = count("cooldown");
-  const disabled = count("disabled");
+  const counts = stateCounts(keys);
   return (
     <>
       <p class="muted">
-        {count("active")} active · {cooling} cooling down · {disabled} disabled
+        {counts.active} active · {counts.cooldown} cooling down · {counts.disabled} disabled
       </p>
       {idle.length > 0 && <ul class="key-list">{idle.slice(0, LISTED).map(item)}</ul>}
       {idle.length > LISTED && (
         <p>
           <a
             id={`key-states-more-${props.upstream.index}`}
-            href={upstreamPath(name, `/keys?state=${disabled ? "disabled" : "cooldown"}`)}
+            href={upstreamPath(name, `/keys?state=${counts.disabled ? "disabled" : "cooldown"}`)}
           >
             {plural(idle.length - LISTED, "more key")} not active
           </a>

@@ -10,6 +10,7 @@ import {
   type KeyStatus,
   keyStatuses,
   maskKeysIn,
+  stateCounts,
 } from "../../lib/key_status.ts";
 import type { Services } from "../../lib/services.ts";
 import type { FieldErrors } from "../../views/form_parts.tsx";
@@ -40,7 +41,7 @@ import {
 import { type AdminEnv, isHtmx } from "./session.ts";
 
 /** Keys a page lists: enough to find one by eye, few enough for the page to stay quick. */
-export const KEYS_PER_PAGE = 100;
+const KEYS_PER_PAGE = 100;
 
 /** The list's filter and page, from a query string (the page's address, or a form's `view`). */
 function viewOf(params: URLSearchParams, doc: ConfigDocument): KeysView {
@@ -102,11 +103,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       keys: shown,
       total: status.keys.length,
       matching,
-      counts: {
-        active: status.keys.filter((k) => k.state === "active").length,
-        cooldown: status.keys.filter((k) => k.state === "cooldown").length,
-        disabled: status.keys.filter((k) => k.state === "disabled").length,
-      },
+      counts: stateCounts(status.keys),
       view,
       perPage: KEYS_PER_PAGE,
       now: services.now(),
