@@ -3,15 +3,21 @@
 // once on the request path. An animation keeps its first frame, which is what a model is shown.
 
 /** Past this many pixels the PNG, uncompressed, would be too large to send inline. */
-const MAX_PIXELS = 8_000_000;
+const MAX_PIXELS = 4_000_000;
 
 class Truncated extends Error {}
 
-/** The PNG of `gif`'s first frame, or undefined if it is no GIF this reads (or too large). */
-export function gifToPng(gif: Uint8Array): Uint8Array | undefined {
+/**
+ * The PNG of `gif`'s first frame and its pixel count, or undefined if it is no GIF this reads or
+ * has more than `maxPixels` (checked from its header, before any decoding).
+ */
+export function gifToPng(
+  gif: Uint8Array,
+  maxPixels = MAX_PIXELS,
+): { bytes: Uint8Array; pixels: number } | undefined {
   try {
-    const frame = firstFrame(gif);
-    return frame && frame.width * frame.height <= MAX_PIXELS ? pngOf(frame) : undefined;
+    const frame = firstFrame(gif, Math.min(maxPixels, MAX_PIXELS));
+    return frame && { bytes: pngOf(frame), pixels: frame.width * frame.height };
   } catch (err) {
     if (err instanceof Truncated || err instanceof RangeError) return undefined;
     throw err;
@@ -28,7 +34,7 @@ interface Frame {
   transparent: number | undefined;
 }
 
-function firstFrame(gif: Uint8Array): Frame | undefined {
+function firstFrame(gif: Uint8Array, maxPixels: number): Frame | undefined {
   const at = (i: number) => {
     if (i >= gif.length) throw new Truncated();
     return gif[i];
@@ -70,7 +76,7 @@ function firstFrame(gif: Uint8Array): Frame | undefined {
       palette = gif.subarray(pos, pos + size);
       pos += size;
     }
-    if (!palette || !width || !height || width * height > MAX_PIXELS || w * h > MAX_PIXELS) {
+    if (!palette || !width || !height || width * height > maxPixels || w * h > maxPixels) {
       return undefined;
     }
     const minCodeSize = at(pos++);

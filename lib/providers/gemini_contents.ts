@@ -2,7 +2,14 @@
 import type { MessagesRequest } from "../anthropic.ts";
 import { flat } from "../flat_string.ts";
 import { isObject } from "../json_value.ts";
-import { type Block, blocksOf, mediaParts, type Part, textParts } from "./gemini_parts.ts";
+import {
+  type Block,
+  blocksOf,
+  convertGifs,
+  mediaParts,
+  type Part,
+  textParts,
+} from "./gemini_parts.ts";
 import { encodeJsonPaths, type JsonPath } from "./gemini_schema.ts";
 import { type Carry, parseToolId, readCarry, SKIP_SIGNATURE } from "./gemini_thought_signatures.ts";
 import { geminiFunctionName } from "./gemini_tool_declarations.ts";
@@ -212,5 +219,6 @@ export function buildContents(body: MessagesRequest, opts: HistoryOptions): Cont
   if (contents[0]?.role === "model") {
     contents.unshift({ role: "user", parts: [{ text: "(conversation continues)" }] });
   }
+  convertGifs(contents);
   return contents;
 }

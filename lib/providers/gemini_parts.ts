@@ -43,10 +43,7 @@ function imageParts(block: Block, source: Block): Part[] {
   if (source.type === "base64" && typeof source.data === "string" && source.data) {
     const given = String(source.media_type || "image/png").toLowerCase();
     const mimeType = GEMINI_IMAGE_TYPE.get(given) ?? given;
-    if (mimeType === "image/gif") {
-      const png = pngOfGif(source.data);
-      return [png ? { inlineData: { mimeType: "image/png", data: png } } : { text: gifNote() }];
-    }
+    // A GIF stays one until convertGifs(), which weighs the request's GIFs together.
     return [{ inlineData: { mimeType, data: source.data } }];
   }
   if (source.type === "url" && typeof source.url === "string") {
@@ -59,21 +56,48 @@ function imageParts(block: Block, source: Block): Part[] {
   }];
 }
 
-/** A base64 GIF as a base64 PNG of its first frame, if it can be read. */
-function pngOfGif(base64: string): string | undefined {
+/**
+ * Pixels of GIF made PNG for one request, its count_tokens included, duplicates counted again: a
+ * few KB of GIF can stand for megabytes of pixels, and a request may hold many.
+ */
+const GIF_PIXELS_PER_REQUEST = 4_000_000;
+
+/**
+ * Gemini refuses GIF images (400 "Unsupported MIME type"), and with one the whole history: each
+ * inline GIF becomes a PNG of its first frame while the request's budget lasts; one that cannot be
+ * read, is over the budget, or is at a URL (not fetched here) is named in a note instead.
+ */
+export function convertGifs(contents: Array<{ parts: Part[] }>): void {
+  let budget = GIF_PIXELS_PER_REQUEST;
+  const done = new Map<string, { png: string; pixels: number } | undefined>();
+  for (const content of contents) {
+    for (const part of content.parts) {
+      const inline = part.inlineData as { mimeType?: string; data?: string } | undefined;
+      if (inline?.mimeType !== "image/gif" || typeof inline.data !== "string") continue;
+      let converted = done.get(inline.data);
+      if (!done.has(inline.data)) done.set(inline.data, converted = pngOfGif(inline.data, budget));
+      if (converted && converted.pixels <= budget) {
+        budget -= converted.pixels;
+        part.inlineData = { mimeType: "image/png", data: converted.png };
+      } else {
+        delete part.inlineData;
+        part.text = gifNote();
+      }
+    }
+  }
+}
+
+function pngOfGif(base64: string, maxPixels: number): { png: string; pixels: number } | undefined {
   let gif: Uint8Array;
   try {
     gif = Uint8Array.fromBase64(base64);
   } catch {
     return undefined;
   }
-  return gifToPng(gif)?.toBase64();
+  const png = gifToPng(gif, maxPixels);
+  return png && { png: png.bytes.toBase64(), pixels: png.pixels };
 }
 
-/**
- * Gemini refuses GIF images (400 "Unsupported MIME type"), and with one the whole history: an
- * inline GIF goes as a PNG; one it cannot read, or at a URL, is named in a note.
- */
 function gifNote(url?: string): string {
   return `[A GIF image${
     url ? ` (${url})` : ""

@@ -94,7 +94,7 @@ Deno.test("a GIF becomes a PNG of the same pixels, through LZW codes of every wi
   const height = 91;
   const pixels = Array.from({ length: width * height }, (_, i) => (i * 7919 + (i >> 3)) % 251);
   const png = readPng(
-    gifToPng(gif({ width, height, palette: PALETTE }, [{ width, height, pixels }]))!,
+    gifToPng(gif({ width, height, palette: PALETTE }, [{ width, height, pixels }]))!.bytes,
   );
   assert.equal(png.width, width);
   assert.equal(png.height, height);
@@ -106,7 +106,9 @@ Deno.test("a GIF of long runs (codes for long strings) comes out whole", () => {
   const height = 40;
   const pixels = Array.from({ length: width * height }, (_, i) => Math.floor(i / 977) % 4);
   const palette = [0xff0000, 0x00ff00, 0x0000ff, 0xffffff];
-  const png = readPng(gifToPng(gif({ width, height, palette }, [{ width, height, pixels }]))!);
+  const png = readPng(
+    gifToPng(gif({ width, height, palette }, [{ width, height, pixels }]))!.bytes,
+  );
   assert.deepEqual(png.rgba, pixels.map((i) => opaque(palette[i])));
 });
 
@@ -127,7 +129,7 @@ Deno.test("an interlaced GIF comes out with its rows in order", () => {
   }]);
   const descriptor = bytes.indexOf(0x2c, 13 + 48);
   bytes[descriptor + 9] |= 0x40;
-  const png = readPng(gifToPng(bytes)!);
+  const png = readPng(gifToPng(bytes)!.bytes);
   assert.deepEqual(png.rgba, pixels.map((i) => opaque(PALETTE[i])));
 });
 
@@ -137,7 +139,7 @@ Deno.test("an animation gives its first frame; what the frame leaves uncovered i
     frame,
     { width: 6, height: 4, pixels: Array(24).fill(3) },
   ]);
-  const png = readPng(gifToPng(bytes)!);
+  const png = readPng(gifToPng(bytes)!.bytes);
   assert.equal(png.width, 6);
   assert.equal(png.height, 4);
   const clear = 0x77777700; // the see-through entry's colour, with no alpha
@@ -167,8 +169,11 @@ Deno.test("what is not a readable GIF gives no PNG, and no error", () => {
   ) {
     assert.equal(gifToPng(bytes), undefined);
   }
-  // A screen of 5000 × 5000 would make a PNG too large to send inline.
+  // A screen of 5000 × 5000 would make a PNG too large to send inline; so would one past the
+  // pixels the caller has left.
   const huge = good.slice();
   huge.set([0x88, 0x13, 0x88, 0x13], 6);
   assert.equal(gifToPng(huge), undefined);
+  assert.equal(gifToPng(good, 15), undefined);
+  assert.equal(gifToPng(good, 16)?.pixels, 16);
 });
