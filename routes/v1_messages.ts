@@ -145,17 +145,24 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
   });
 
   app.post("/messages/count_tokens", async (c) => {
-    const { raw, body } = await readBody(c.req.raw, CountTokensRequestSchema, services.config);
-    return c.json({
-      input_tokens: await countTokens(
-        services,
-        body,
-        raw,
-        c.req.raw.headers,
-        c.get("requestId"),
-        queryOf(c.req.url),
-      ),
-    });
+    // It reads and parses a body as large as a request's: it counts against the same bound, or
+    // counts sent at once could hold MAX_BODY_SIZE each without limit.
+    const release = takeSlot(services);
+    try {
+      const { raw, body } = await readBody(c.req.raw, CountTokensRequestSchema, services.config);
+      return c.json({
+        input_tokens: await countTokens(
+          services,
+          body,
+          raw,
+          c.req.raw.headers,
+          c.get("requestId"),
+          queryOf(c.req.url),
+        ),
+      });
+    } finally {
+      release();
+    }
   });
 
   return app;

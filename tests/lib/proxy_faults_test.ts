@@ -332,6 +332,25 @@ Deno.test("MAX_CONCURRENT_REQUESTS holds: past it the client gets 529", async ()
   await d.body?.cancel();
 });
 
+Deno.test("count_tokens counts against MAX_CONCURRENT_REQUESTS too: each reads a body as large as a request's", async () => {
+  await using t = await setup({ MAX_CONCURRENT_REQUESTS: "1", REQUEST_TIMEOUT: "3000" });
+  t.fake.enqueue({ sse: anthropicStream("slow"), delayMs: 300 });
+  const busy = await post(t.server.url, { stream: true });
+  const count = () =>
+    fetch(`${t.server.url}/v1/messages/count_tokens`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+    });
+  const refused = await count();
+  assert.equal(refused.status, 529);
+  assert.equal((await refused.json()).error.type, "overloaded_error");
+  await busy.text();
+  const counted = await count();
+  assert.equal(counted.status, 200);
+  assert.equal(typeof (await counted.json()).input_tokens, "number");
+});
+
 Deno.test("past MAX_CONCURRENT_REQUESTS a request is refused before its body is read", async () => {
   await using t = await setup({ MAX_CONCURRENT_REQUESTS: "1", REQUEST_TIMEOUT: "3000" });
   t.fake.enqueue({ sse: anthropicStream("slow"), delayMs: 300 });
