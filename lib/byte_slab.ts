@@ -27,7 +27,7 @@ export function encodeCarved(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /** The parts one after the other, in a buffer of their own. */
-export function joinBytes(...parts: Uint8Array[]): Uint8Array {
+export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);

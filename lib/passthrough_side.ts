@@ -96,7 +96,7 @@ export class PassthroughSide implements StreamSide {
     const rest = this.#frames.rest();
     if ((this.#stopped || this.#closingError !== undefined) && rest && !this.#finished) {
       // What is held back holds no blank line (frames end at the last one): it is added.
-      this.#send(ctrl, joinBytes(rest, BLANK_LINE), true);
+      this.#send(ctrl, joinBytes([rest, BLANK_LINE]), true);
     }
     if (this.#stopped || this.#closingError !== undefined) return undefined;
     // An Anthropic stream ends with message_stop; without it the answer is cut short.
@@ -187,7 +187,7 @@ class WholeFrames {
 
   /** The whole frames so far, with what was held before them; undefined when none is whole. */
   take(chunk: Uint8Array): Uint8Array | undefined {
-    const bytes = this.#carry ? joinBytes(this.#carry, chunk) : chunk;
+    const bytes = this.#carry ? joinBytes([this.#carry, chunk]) : chunk;
     this.#carry = undefined;
     const end = bytes.length > MAX_HELD_FRAME ? bytes.length : frameEnd(bytes);
     if (end === bytes.length) return bytes;

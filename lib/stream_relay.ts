@@ -171,7 +171,7 @@ class StreamPump {
     this.#done();
     this.#drain();
     // The sides' bytes are never backed by a SharedArrayBuffer.
-    return (held.length === 1 ? held[0] : joinBytes(...held)) as Uint8Array<ArrayBuffer>;
+    return (held.length === 1 ? held[0] : joinBytes(held)) as Uint8Array<ArrayBuffer>;
   }
 
   start(ctrl: Controller): void {

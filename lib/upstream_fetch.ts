@@ -1,5 +1,6 @@
 // One call to an upstream: the fetch with its first-byte timeout and the client's abort, and
 // what a thrown fetch or body read means.
+import { joinBytes } from "./byte_slab.ts";
 import { deadline } from "./deadlines.ts";
 import type { ProxyError } from "./errors.ts";
 import { upstreamFault } from "./providers/failure.ts";
@@ -79,9 +80,29 @@ export function unreadableAnswer(
   return upstreamFault(`Upstream answered with ${what}: ${text.trim().slice(0, 200)}`);
 }
 
-/** The answer's JSON, or the failure a body that is none stands for. */
+/**
+ * Far past any answer a model writes (128k tokens of output is about half a MB): more is an
+ * upstream gone wrong (or a compressed body that unpacks without end), not held whole.
+ */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/** The answer's JSON, or the failure a body that is none (or too large) stands for. */
 export async function answerJson(res: Response): Promise<{ json: unknown } | UpstreamFailure> {
-  const text = await res.text();
+  const declared = res.headers.get("content-length");
+  let text: string;
+  if (
+    declared !== null && Number(declared) <= MAX_ANSWER_BYTES &&
+    !res.headers.has("content-encoding")
+  ) {
+    // Most answers: their length said, and no compression that could make more of it.
+    text = await res.text();
+  } else {
+    const { bytes, complete } = await readUpTo(res, MAX_ANSWER_BYTES);
+    if (!complete) {
+      return upstreamFault(`Upstream answered with more than ${MAX_ANSWER_BYTES >> 20} MB`);
+    }
+    text = new TextDecoder().decode(bytes);
+  }
   try {
     return { json: JSON.parse(text) };
   } catch {
@@ -94,24 +115,36 @@ const MAX_ERROR_BYTES = 256 * 1024;
 
 /** The start of an error answer's body, as text. */
 export async function errorText(res: Response): Promise<string> {
-  if (!res.body) return "";
+  return new TextDecoder().decode((await readUpTo(res, MAX_ERROR_BYTES, true)).bytes);
+}
+
+/**
+ * A body's bytes up to `max`, and whether that was all of it; past `max` the read is stopped. A
+ * body that breaks throws, or with `keepBroken` gives what came before.
+ */
+async function readUpTo(
+  res: Response,
+  max: number,
+  keepBroken = false,
+): Promise<{ bytes: Uint8Array; complete: boolean }> {
+  if (!res.body) return { bytes: new Uint8Array(0), complete: true };
   const reader = res.body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
+  let complete = false;
   try {
-    while (size < MAX_ERROR_BYTES) {
+    while (size <= max) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) {
+        complete = true;
+        break;
+      }
       parts.push(value);
       size += value.byteLength;
     }
-  } catch { /* the body broke: what came, and the status, say enough */ }
-  if (size >= MAX_ERROR_BYTES) reader.cancel().catch(() => {});
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.byteLength;
+  } catch (err) {
+    if (!keepBroken) throw err;
   }
-  return new TextDecoder().decode(all.subarray(0, MAX_ERROR_BYTES));
+  if (!complete) reader.cancel().catch(() => {});
+  return { bytes: joinBytes(parts).subarray(0, max), complete: complete && size <= max };
 }

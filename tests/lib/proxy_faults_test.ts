@@ -332,6 +332,50 @@ Deno.test("MAX_CONCURRENT_REQUESTS holds: past it the client gets 529", async ()
   await d.body?.cancel();
 });
 
+Deno.test("an upstream answer that unpacks to more than 64 MB (gzip sent anyway) is a fault, not held whole", async () => {
+  // 70 MB of JSON, compressed to a few hundred KB: sent despite accept-encoding: identity.
+  const mb = new TextEncoder().encode(" ".repeat(1024 * 1024));
+  let n = 0;
+  const gz = new Uint8Array(
+    await new Response(
+      new ReadableStream<Uint8Array>({
+        start: (ctrl) => ctrl.enqueue(new TextEncoder().encode('{"id":"chatcmpl-1","pad":"')),
+        pull: (ctrl) => n++ < 70 ? ctrl.enqueue(mb) : ctrl.close(),
+      }).pipeThrough(
+        new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+      ),
+    ).arrayBuffer(),
+  );
+  let asked = 0;
+  const bomb = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    asked++;
+    await req.body?.cancel();
+    return new Response(gz, {
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+    });
+  });
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "bomb",
+        baseUrl: `http://127.0.0.1:${bomb.addr.port}`,
+        serviceType: "openai",
+        apiKeys: [KEYS[0]],
+      }],
+    },
+  });
+  try {
+    const res = await post(server.url, {});
+    const body = await res.json();
+    assert.equal(res.status, 529);
+    assert.match(body.error.message, /more than 64 MB/);
+    assert.equal(asked, 1);
+  } finally {
+    await server.close();
+    await bomb.shutdown();
+  }
+});
+
 Deno.test("count_tokens counts against MAX_CONCURRENT_REQUESTS too: each reads a body as large as a request's", async () => {
   await using t = await setup({ MAX_CONCURRENT_REQUESTS: "1", REQUEST_TIMEOUT: "3000" });
   t.fake.enqueue({ sse: anthropicStream("slow"), delayMs: 300 });

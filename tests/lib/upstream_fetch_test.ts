@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { errorText } from "../../lib/upstream_fetch.ts";
+import { answerJson, errorText } from "../../lib/upstream_fetch.ts";
 
 Deno.test("errorText reads an endless error answer only to its cap, and stops the upstream", async () => {
   let cancelled = false;
@@ -25,4 +25,24 @@ Deno.test("errorText keeps what came of a body that broke", async () => {
   });
   assert.equal(await errorText(new Response(body, { status: 529 })), '{"error":"over');
   assert.equal(await errorText(new Response(null, { status: 502 })), "");
+});
+
+Deno.test("answerJson holds no answer past 64 MB: an endless one is a fault, and its read stops", async () => {
+  let cancelled = false;
+  const chunk = new TextEncoder().encode(" ".repeat(1024 * 1024));
+  const body = new ReadableStream<Uint8Array>({
+    start: (ctrl) => ctrl.enqueue(new TextEncoder().encode('{"id":"x","pad":"')),
+    pull: (ctrl) => ctrl.enqueue(chunk),
+    cancel: () => {
+      cancelled = true;
+    },
+  });
+  const read = await answerJson(new Response(body, { status: 200 }));
+  assert.ok("message" in read, "a failure");
+  assert.match(read.message, /more than 64 MB/);
+  assert.equal(read.keyFault, "transient");
+  assert.ok(cancelled, "the rest of the body is not read");
+  // An answer of its declared length is read as it is.
+  const small = await answerJson(Response.json({ ok: true }));
+  assert.deepEqual(small, { json: { ok: true } });
 });
