@@ -23,6 +23,12 @@ const LATENCY_METRICS = Array.from(
 
 /** A model name as a dimension: bounded in length, and in number per flush. */
 const MAX_DIMENSIONS = 2_000;
+/**
+ * Model names counted apart in a day, per instance; the rest are "(other)". The client names the
+ * model (unmapped names go through), and each name counted is rows kept in KV for 400 days: a
+ * client sending a new name with every request would grow the store without end.
+ */
+const MODELS_PER_DAY = 100;
 const OTHER_MODEL = "model:(other)";
 
 export function modelOf(rec: Pick<RequestRecord, "upstreamModel" | "requestedModel">): string {
@@ -85,6 +91,8 @@ export class UsageAggregator {
   #minutes = new Map<string, MinuteDelta>();
   #dimensions = new Set<string>();
   #names = new Map<string, Map<string, Map<string, string>>>();
+  /** The model dimensions counted apart today (kept across drains). */
+  #models = { day: 0, names: new Set<string>() };
 
   constructor(private clean: (text: string) => string = (t) => t) {}
 
@@ -97,7 +105,7 @@ export class UsageAggregator {
     const tokens = tokensOf(rec);
     const latency = bucketIndex(rec.totalMs);
     this.#addAll(rec.time, "all", error, tokens, rec.totalMs, latency);
-    const model = this.#dimension(this.#named("model:", this.clean(modelOf(rec))));
+    const model = this.#model(rec.time, this.#named("model:", this.clean(modelOf(rec))));
     this.#addAll(rec.time, model, error, tokens, rec.totalMs, latency);
     if (rec.upstream) {
       const upstream = this.#dimension(this.#named("upstream:", rec.upstream));
@@ -166,6 +174,19 @@ export class UsageAggregator {
     let name = byB.get(b);
     if (name === undefined) byB.set(b, name = [prefix, a, b].join(""));
     return name;
+  }
+
+  #model(time: number, dim: string): string {
+    const models = this.#models;
+    if (models.names.has(dim)) return this.#dimension(dim);
+    const day = bucketStart("day", time);
+    if (day !== models.day) {
+      models.day = day;
+      models.names.clear();
+    }
+    if (models.names.size >= MODELS_PER_DAY) return OTHER_MODEL;
+    models.names.add(dim);
+    return this.#dimension(dim);
   }
 
   #dimension(dim: string): string {
