@@ -1,6 +1,6 @@
 // One call to an upstream: the fetch with its first-byte timeout and the client's abort, and
 // what a thrown fetch or body read means.
-import { joinBytes } from "./byte_slab.ts";
+import { readUpTo } from "./body_read.ts";
 import { deadline } from "./deadlines.ts";
 import type { ProxyError } from "./errors.ts";
 import { upstreamFault } from "./providers/failure.ts";
@@ -97,7 +97,7 @@ export async function answerJson(res: Response): Promise<{ json: unknown } | Ups
     // Most answers: their length said, and no compression that could make more of it.
     text = await res.text();
   } else {
-    const { bytes, complete } = await readUpTo(res, MAX_ANSWER_BYTES);
+    const { bytes, complete } = await readUpTo(res.body, MAX_ANSWER_BYTES);
     if (!complete) {
       return upstreamFault(`Upstream answered with more than ${MAX_ANSWER_BYTES >> 20} MB`);
     }
@@ -115,36 +115,5 @@ const MAX_ERROR_BYTES = 256 * 1024;
 
 /** The start of an error answer's body, as text. */
 export async function errorText(res: Response): Promise<string> {
-  return new TextDecoder().decode((await readUpTo(res, MAX_ERROR_BYTES, true)).bytes);
-}
-
-/**
- * A body's bytes up to `max`, and whether that was all of it; past `max` the read is stopped. A
- * body that breaks throws, or with `keepBroken` gives what came before.
- */
-async function readUpTo(
-  res: Response,
-  max: number,
-  keepBroken = false,
-): Promise<{ bytes: Uint8Array; complete: boolean }> {
-  if (!res.body) return { bytes: new Uint8Array(0), complete: true };
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  let complete = false;
-  try {
-    while (size <= max) {
-      const { value, done } = await reader.read();
-      if (done) {
-        complete = true;
-        break;
-      }
-      parts.push(value);
-      size += value.byteLength;
-    }
-  } catch (err) {
-    if (!keepBroken) throw err;
-  }
-  if (!complete) reader.cancel().catch(() => {});
-  return { bytes: joinBytes(parts).subarray(0, max), complete: complete && size <= max };
+  return new TextDecoder().decode((await readUpTo(res.body, MAX_ERROR_BYTES, true)).bytes);
 }

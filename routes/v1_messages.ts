@@ -20,6 +20,7 @@ import { handleMessages, recordRefusal, takeSlot } from "../lib/proxy.ts";
 import type { Services } from "../lib/services.ts";
 import { beforeDeadline, EXPIRED, tickFor } from "../lib/stream_ticker.ts";
 import { queryOf } from "../lib/url_query.ts";
+import { readUpTo } from "../lib/body_read.ts";
 
 async function readBody(
   req: Request,
@@ -82,29 +83,9 @@ class UploadCut extends ProxyError {}
 
 async function readBytes(req: Request, maxBytes: number): Promise<string> {
   if (req.headers.has("content-length") || !req.body) return await req.text();
-  const reader = req.body.getReader();
-  // Copied as it comes: each piece read is a view of a buffer of its own, often 64 KB for a few
-  // bytes, and a body sent in many small pieces would hold all of them.
-  let buf = new Uint8Array(64 * 1024);
-  let size = 0;
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    if (size + value.byteLength > maxBytes) {
-      await reader.cancel();
-      throw new ProxyError(413, `Request body exceeds the ${maxBytes} byte limit`);
-    }
-    if (size + value.byteLength > buf.length) {
-      const grown = new Uint8Array(
-        Math.min(maxBytes, Math.max(buf.length * 2, size + value.byteLength)),
-      );
-      grown.set(buf.subarray(0, size));
-      buf = grown;
-    }
-    buf.set(value, size);
-    size += value.byteLength;
-  }
-  return decoder.decode(buf.subarray(0, size));
+  const { bytes, complete } = await readUpTo(req.body, maxBytes);
+  if (!complete) throw new ProxyError(413, `Request body exceeds the ${maxBytes} byte limit`);
+  return decoder.decode(bytes);
 }
 
 const decoder = new TextDecoder();
