@@ -1,11 +1,47 @@
-// A body read to a limit: the client's request (past it, 413) and an upstream's answer or error
-// (past it, a fault, or the start is enough).
+// A body read a piece at a time into a buffer of its own, or to a limit: the client's request
+// (past it, 413) and an upstream's answer or error (past it, a fault, or the start is enough).
+import { connectionPieces } from "./http/body_stream.ts";
+
+/** A body's reader whose pieces are good only until its next read. */
+export interface PieceReader {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/** The size of the buffer a streamed answer is read into; a longer piece takes more reads. */
+const PIECE_BYTES = 16 * 1024;
+
+/**
+ * Reads `body` into one buffer, reused from read to read, so a piece is good only until the next
+ * one. V8 frees a buffer long after it is dropped, and it let tens of MB of them pile up under
+ * load: the proxy's upstream client read each piece into new memory, and Deno's fetch gives each
+ * one a fresh 64 KB buffer however few bytes it holds. A body made in JS is read as it is.
+ */
+export function pieceReader(body: ReadableStream<Uint8Array>): PieceReader {
+  const direct = connectionPieces(body);
+  if (direct) return direct;
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    return body.getReader();
+  }
+  let buffer = new ArrayBuffer(PIECE_BYTES);
+  return {
+    async read() {
+      // A read that failed kept the buffer it was given (transferred, so empty now).
+      if (buffer.byteLength === 0) buffer = new ArrayBuffer(PIECE_BYTES);
+      const result = await byob.read(new Uint8Array(buffer));
+      if (result.value) buffer = result.value.buffer as ArrayBuffer;
+      return result as ReadableStreamReadResult<Uint8Array>;
+    },
+    cancel: (reason) => byob.cancel(reason),
+  };
+}
 
 /**
  * A body's bytes up to `max`, and whether that was all of it; past `max` the read is stopped. A
- * body that breaks throws, or with `keepBroken` gives what came before. Copied as it comes: each
- * piece read may be a view of a buffer of its own, often 64 KB for a few bytes, and a body sent in
- * many small pieces would otherwise hold all of them.
+ * body that breaks throws, or with `keepBroken` gives what came before.
  */
 export async function readUpTo(
   body: ReadableStream<Uint8Array> | null,
@@ -13,7 +49,7 @@ export async function readUpTo(
   keepBroken = false,
 ): Promise<{ bytes: Uint8Array; complete: boolean }> {
   if (!body) return { bytes: new Uint8Array(0), complete: true };
-  const reader = body.getReader();
+  const reader = pieceReader(body);
   let buf = new Uint8Array(Math.min(max, 64 * 1024));
   let size = 0;
   let complete = false;

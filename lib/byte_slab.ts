@@ -16,14 +16,28 @@ export function encodeCarved(text: string): Uint8Array<ArrayBuffer> {
   // A UTF-16 code unit takes at most 3 bytes in UTF-8.
   const most = text.length * 3;
   if (most > MAX_CARVED) return encoder.encode(text);
+  const start = room(most);
+  used += encoder.encodeInto(text, block.subarray(start, start + most)).written;
+  return block.subarray(start, used);
+}
+
+/** A copy of the bytes no one else is given or writes to. */
+export function copyCarved(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (bytes.length > MAX_CARVED) return bytes.slice() as Uint8Array<ArrayBuffer>;
+  const start = room(bytes.length);
+  block.set(bytes, start);
+  used += bytes.length;
+  return block.subarray(start, used);
+}
+
+/** Where `size` bytes of the current block start, in a new block if they do not fit. */
+function room(size: number): number {
   // A block someone transferred (its byteLength is then 0) is left to them.
-  if (used + most >= block.byteLength) {
+  if (used + size >= block.byteLength) {
     block = new Uint8Array(BLOCK);
     used = 0;
   }
-  const start = used;
-  used += encoder.encodeInto(text, block.subarray(start, start + most)).written;
-  return block.subarray(start, used);
+  return used;
 }
 
 /** The parts one after the other, in a buffer of their own. */

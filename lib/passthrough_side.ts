@@ -4,7 +4,7 @@
 import type { ErrorType } from "./anthropic.ts";
 import { anthropicErrorFailure, noteAnthropicEvent } from "./anthropic_answer.ts";
 import { AnthropicStreamCheck } from "./anthropic_stream_check.ts";
-import { joinBytes } from "./byte_slab.ts";
+import { copyCarved, joinBytes } from "./byte_slab.ts";
 import { streamErrorJson } from "./errors.ts";
 import { upstreamFault } from "./providers/failure.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
@@ -42,7 +42,9 @@ export class PassthroughSide implements StreamSide {
     this.#watch = createSseDecoder((ev) => this.#note(ev));
   }
 
-  hold(chunk: Uint8Array): boolean {
+  hold(piece: Uint8Array): boolean {
+    // The reader's piece is good until its next read; what is held or sent is a copy.
+    const chunk = copyCarved(piece);
     this.#watch.feed(chunk);
     this.#first.push(chunk);
     return this.#check.started || this.#openingError !== undefined || this.#garbled !== undefined;
@@ -73,7 +75,8 @@ export class PassthroughSide implements StreamSide {
     return this.#relayedAll();
   }
 
-  relay(ctrl: Ctrl, chunk: Uint8Array): number {
+  relay(ctrl: Ctrl, piece: Uint8Array): number {
+    const chunk = copyCarved(piece);
     this.#watch.feed(chunk);
     if (this.#garbled) {
       // The chunk's whole events go with the garbled one: the answer ends here, said so.

@@ -4,6 +4,7 @@
 // event when the upstream breaks or stalls.
 import type { ErrorType } from "./anthropic.ts";
 import { upstreamInfoHeaders } from "./anthropic_answer.ts";
+import { type PieceReader, pieceReader } from "./body_read.ts";
 import { ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { PassthroughSide } from "./passthrough_side.ts";
@@ -54,7 +55,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   if (/^application\/json/i.test(res.headers.get("content-type") ?? "")) {
     return await wholeAnswerAsStream(relay);
   }
-  const reader = res.body!.getReader();
+  const reader = pieceReader(res.body!);
   const capture = s.config.enableResponseLogs
     ? new ResponseCapture(s.config.logBodyMaxBytes)
     : undefined;
@@ -143,7 +144,7 @@ class StreamPump {
 
   constructor(
     private readonly relay: Pick<Relay, "s" | "ctx" | "controller" | "rec" | "finish">,
-    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly reader: PieceReader,
     private readonly side: StreamSide,
     private readonly capture: ResponseCapture | undefined,
     private readonly tick: number,
@@ -362,7 +363,7 @@ const DRAIN_MS = 2_000;
  * a new TLS handshake with it.
  */
 async function drain(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: PieceReader,
   controller: AbortController,
   tick: number,
   now: () => number,

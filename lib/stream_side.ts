@@ -28,6 +28,7 @@ export class ResponseCapture {
   }
 }
 
+/** A side is handed the reader's pieces, good only until its next read: it keeps none of them. */
 export interface StreamSide {
   /** Takes a chunk read while the response is held; whether the answer has begun. */
   hold(chunk: Uint8Array): boolean;

@@ -1,4 +1,6 @@
 // An upstream answer's body as a stream, framed by its length, its chunks or the connection's end.
+import type { PieceReader } from "../body_read.ts";
+import { copyCarved } from "../byte_slab.ts";
 import type { ConnectionReader } from "./connection_reader.ts";
 import { abortError, HttpError } from "./errors.ts";
 import type { Head } from "./response_head.ts";
@@ -37,6 +39,121 @@ function chunkSize(line: Uint8Array): number {
   return parseInt(sizeText, 16);
 }
 
+/** One read of a body: a piece of it (`last` when no more follows), or null at its end. */
+type Step = { piece: Uint8Array; last: boolean } | null;
+
+const DONE: ReadableStreamReadDoneResult<Uint8Array> = { done: true, value: undefined };
+
+/**
+ * The answer's body, framed by length, chunks or the end of the connection, in pieces of the
+ * connection's buffer: each is good until the next step.
+ */
+class Body {
+  #remaining: number | undefined;
+  /** Chunked: bytes left in the current chunk; -1 between chunks. */
+  #inChunk = -1;
+  ended = false;
+  /** Someone began to read the body (as a stream or by pieces). */
+  taken = false;
+
+  constructor(
+    private readonly r: ConnectionReader,
+    private readonly head: Head,
+    private readonly finished: () => void,
+    private readonly failed: () => void,
+    private readonly signal: AbortSignal | null | undefined,
+  ) {
+    this.#remaining = head.length;
+  }
+
+  /** The next step; the body is over (and its connection let go) when it is null or last. */
+  async step(): Promise<Step> {
+    try {
+      if (this.head.chunked) {
+        let step: Step | undefined;
+        while ((step = await this.#chunked()) === undefined);
+        return step;
+      }
+      return await this.#plain();
+    } catch (err) {
+      this.ended = true;
+      this.failed();
+      throw this.signal?.aborted ? abortError(this.signal) : err;
+    }
+  }
+
+  /** The body was read to its end. */
+  end(): void {
+    this.ended = true;
+    this.finished();
+  }
+
+  cancel(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.failed();
+  }
+
+  async #plain(): Promise<Step> {
+    const r = this.r;
+    const remaining = this.#remaining;
+    if (remaining !== undefined) {
+      if (remaining === 0) return null;
+      if (r.buf.length === 0) await need(r);
+      const piece = r.take(Math.min(remaining, r.buf.length));
+      this.#remaining = remaining - piece.length;
+      return { piece, last: this.#remaining === 0 };
+    }
+    // Delimited by the end of the connection.
+    if (r.buf.length === 0 && !await r.fill()) {
+      this.head.keepAlive = false;
+      return null;
+    }
+    return { piece: r.take(r.buf.length), last: false };
+  }
+
+  /** A step, or undefined after a chunk's size line (the caller goes on). */
+  async #chunked(): Promise<Step | undefined> {
+    const r = this.r;
+    if (this.#inChunk > 0) {
+      if (r.buf.length === 0) await need(r);
+      const piece = r.take(Math.min(this.#inChunk, r.buf.length));
+      this.#inChunk -= piece.length;
+      return { piece, last: false };
+    }
+    if (this.#inChunk === 0) {
+      while (r.buf.length < 2) await need(r);
+      if (r.buf[0] !== 13 || r.buf[1] !== 10) throw new HttpError("bad chunk ending");
+      r.take(2);
+      this.#inChunk = -1;
+    }
+    let line: number;
+    while ((line = r.lineEnd()) === -1) {
+      if (r.buf.length > 4096) throw new HttpError("chunk size line too long");
+      await need(r);
+    }
+    const size = chunkSize(r.take(line));
+    r.take(2);
+    if (size > 0) {
+      this.#inChunk = size;
+      return undefined;
+    }
+    // The last chunk: trailers, if any, up to an empty line.
+    while (true) {
+      while ((line = r.lineEnd()) === -1) await need(r);
+      const empty = line === 0;
+      r.take(line + 2);
+      if (empty) return null;
+    }
+  }
+}
+
+async function need(r: ConnectionReader): Promise<void> {
+  if (!await r.fill()) throw new HttpError("connection closed mid-body");
+}
+
+const bodies = new WeakMap<ReadableStream<Uint8Array>, Body>();
+
 /** The body as a stream, framed by length, chunks or the end of the connection. */
 export function bodyStream(
   r: ConnectionReader,
@@ -45,95 +162,61 @@ export function bodyStream(
   failed: () => void,
   signal: AbortSignal | null | undefined,
 ): ReadableStream<Uint8Array> {
-  let remaining = head.length;
-  // Chunked: bytes left in the current chunk; -1 between chunks.
-  let inChunk = -1;
-  let ended = false;
-  const end = (ctrl: ReadableStreamDefaultController<Uint8Array>) => {
-    ended = true;
-    finished();
-    ctrl.close();
-  };
-  const need = async () => {
-    if (!await r.fill()) throw new HttpError("connection closed mid-body");
-  };
-
-  async function pullChunked(ctrl: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> {
-    if (inChunk > 0) {
-      if (r.buf.length === 0) await need();
-      const piece = r.take(Math.min(inChunk, r.buf.length));
-      inChunk -= piece.length;
-      ctrl.enqueue(piece);
-      return true;
-    }
-    if (inChunk === 0) {
-      while (r.buf.length < 2) await need();
-      if (r.buf[0] !== 13 || r.buf[1] !== 10) throw new HttpError("bad chunk ending");
-      r.take(2);
-      inChunk = -1;
-    }
-    let line: number;
-    while ((line = r.lineEnd()) === -1) {
-      if (r.buf.length > 4096) throw new HttpError("chunk size line too long");
-      await need();
-    }
-    const size = chunkSize(r.take(line));
-    r.take(2);
-    if (size > 0) {
-      inChunk = size;
-      return false;
-    }
-    // The last chunk: trailers, if any, up to an empty line.
-    while (true) {
-      while ((line = r.lineEnd()) === -1) await need();
-      const empty = line === 0;
-      r.take(line + 2);
-      if (empty) break;
-    }
-    end(ctrl);
-    return true;
-  }
-
-  return new ReadableStream<Uint8Array>({
-    start(ctrl) {
-      if (remaining !== undefined && r.buf.length >= remaining) {
-        // The whole (small) body came with the head: no more reads.
-        if (remaining > 0) ctrl.enqueue(r.take(remaining));
-        end(ctrl);
-      }
-    },
+  const body = new Body(r, head, finished, failed, signal);
+  const stream = new ReadableStream<Uint8Array>({
     async pull(ctrl) {
-      if (ended) return;
+      body.taken = true;
+      if (body.ended) return;
+      let step: Step;
       try {
-        if (head.chunked) {
-          while (!await pullChunked(ctrl));
-          return;
-        }
-        if (remaining !== undefined) {
-          if (r.buf.length === 0) await need();
-          const piece = r.take(Math.min(remaining, r.buf.length));
-          remaining -= piece.length;
-          ctrl.enqueue(piece);
-          if (remaining === 0) end(ctrl);
-          return;
-        }
-        // Delimited by the end of the connection.
-        if (r.buf.length === 0 && !await r.fill()) {
-          head.keepAlive = false;
-          end(ctrl);
-          return;
-        }
-        ctrl.enqueue(r.take(r.buf.length));
+        step = await body.step();
       } catch (err) {
-        ended = true;
-        failed();
-        ctrl.error(signal?.aborted ? abortError(signal) : err);
+        ctrl.error(err);
+        return;
+      }
+      // A stream's reader may hold a piece past the next read: it gets a copy.
+      if (step) ctrl.enqueue(copyCarved(step.piece));
+      if (!step || step.last) {
+        body.end();
+        ctrl.close();
       }
     },
     cancel() {
-      if (ended) return;
-      ended = true;
-      failed();
+      body.cancel();
     },
   }, { highWaterMark: 0 });
+  bodies.set(stream, body);
+  return stream;
+}
+
+/**
+ * A reader of a body this client is answering with, handing on the connection's buffer as it is:
+ * no copy of what came, and no stream machinery per read. Undefined for any other body, or one
+ * already being read.
+ */
+export function connectionPieces(stream: ReadableStream<Uint8Array>): PieceReader | undefined {
+  const body = bodies.get(stream);
+  if (!body || body.taken || stream.locked) return undefined;
+  body.taken = true;
+  // Locked, so no one reads it as a stream too; cancelling through it cancels the body.
+  const lock = stream.getReader();
+  /** The last piece went out: the body ends when its reader asks for more, done with it. */
+  let lastGiven = false;
+  return {
+    async read() {
+      if (body.ended) return DONE;
+      if (lastGiven) {
+        body.end();
+        return DONE;
+      }
+      const step = await body.step();
+      if (!step) {
+        body.end();
+        return DONE;
+      }
+      lastGiven = step.last;
+      return { done: false, value: step.piece };
+    },
+    cancel: (reason) => lock.cancel(reason),
+  };
 }

@@ -1,24 +1,15 @@
-// A connection's bytes as the upstream client reads them: what arrived and is not yet consumed,
-// and where each read lands.
+// A connection's bytes as the upstream client reads them: what arrived and is not yet consumed.
 
-/** A short answer of up to this much comes in one read, so it goes to the client whole. */
+/** A short answer of up to this much comes in one read. */
 const READ_SIZE = 32 * 1024;
 
 /**
- * Where a connection's reads land: one after the other in a block, each small read's bytes handed
- * on where they landed and never written again. Copying each read out of one buffer cost an
- * ArrayBuffer per read (about 1 µs in Deno, with a streamed answer read an event at a time).
+ * Each connection's reads land in one buffer of its own, each over the last: bytes taken from it
+ * are good only until the next read, and whoever keeps them longer keeps a copy. A fresh buffer for
+ * what every read brought was garbage that V8 frees long after it is dropped: under load, tens of
+ * MB of the process's memory.
  */
-interface Landing {
-  block: Uint8Array;
-  used: number;
-}
-
-/** Room for 2 full reads: a block serves at least one, and dozens of a stream's events. */
-const BLOCK_SIZE = 2 * READ_SIZE;
-/** Reads up to this size (a streamed event or a few) are handed on where they landed. */
-const IN_PLACE_MAX = 4096;
-const landings = new WeakMap<Deno.Conn, Landing>();
+const scratches = new WeakMap<Deno.Conn, Uint8Array<ArrayBuffer>>();
 
 /** A connection's unread bytes: what came after the part of the stream already consumed. */
 export class ConnectionReader {
@@ -27,23 +18,23 @@ export class ConnectionReader {
 
   /** A read already waiting (on an idle connection). */
   #waiting?: Promise<number | null>;
-  /** Kept for the connection's life, so a small answer no longer costs a fresh buffer. */
-  readonly #landing: Landing;
 
-  constructor(readonly conn: Deno.Conn) {
-    let landing = landings.get(conn);
-    if (!landing) landings.set(conn, landing = { block: new Uint8Array(0), used: 0 });
-    this.#landing = landing;
-  }
+  constructor(readonly conn: Deno.Conn) {}
 
-  /** Where the next read lands: after the last one, or in a new block once a read may not fit. */
+  /** Reads after the unread bytes, which first move to the start of the connection's buffer. */
   #read(): Promise<number | null> {
-    const landing = this.#landing;
-    if (landing.block.length - landing.used < READ_SIZE) {
-      landing.block = new Uint8Array(BLOCK_SIZE);
-      landing.used = 0;
+    const kept = this.buf;
+    let scratch = scratches.get(this.conn);
+    if (!scratch || scratch.length < kept.length + READ_SIZE) {
+      const grown = new Uint8Array(kept.length + READ_SIZE);
+      grown.set(kept);
+      scratches.set(this.conn, scratch = grown);
+    } else if (kept.buffer !== scratch.buffer) scratch.set(kept);
+    else if (kept.byteOffset !== 0) {
+      scratch.copyWithin(0, kept.byteOffset, kept.byteOffset + kept.length);
     }
-    return this.conn.read(landing.block.subarray(landing.used, landing.used + READ_SIZE));
+    this.buf = scratch.subarray(0, kept.length);
+    return this.conn.read(scratch.subarray(kept.length, kept.length + READ_SIZE));
   }
 
   /** Starts a read that the next fill() takes over; settles when the idle connection ends. */
@@ -51,7 +42,7 @@ export class ConnectionReader {
     return this.#waiting = this.#read();
   }
 
-  /** Reads more bytes onto the buffer; false at end of stream. */
+  /** Reads more bytes onto the buffer; false at end of stream. What was taken is now gone. */
   async fill(): Promise<boolean> {
     if (this.eof) return false;
     const waiting = this.#waiting;
@@ -61,29 +52,8 @@ export class ConnectionReader {
       this.eof = true;
       return false;
     }
-    const { block } = this.#landing;
-    const start = this.#landing.used;
     const buf = this.buf;
-    if (n > IN_PLACE_MAX) {
-      // A big read (a whole answer at once) is copied out and its room read into again: handing
-      // it on in place cost a fresh block for nearly every read, slower than the copy.
-      const all = new Uint8Array(buf.length + n);
-      all.set(buf);
-      all.set(block.subarray(start, start + n), buf.length);
-      this.buf = all;
-      return true;
-    }
-    const end = this.#landing.used += n;
-    if (buf.length === 0) this.buf = block.subarray(start, end);
-    else if (buf.buffer === block.buffer && buf.byteOffset + buf.length === start) {
-      // What was left ends where this read began: the two are already one.
-      this.buf = block.subarray(buf.byteOffset, end);
-    } else {
-      const all = new Uint8Array(buf.length + n);
-      all.set(buf);
-      all.set(block.subarray(start, end), buf.length);
-      this.buf = all;
-    }
+    this.buf = new Uint8Array(buf.buffer, buf.byteOffset, buf.length + n);
     return true;
   }
 

@@ -82,6 +82,7 @@ export async function exchange(
     };
     let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
     if (whole) {
+      // A view of the connection's buffer: Response keeps a copy of it (as fetch's spec has).
       body = r.take(head.length!);
       finished();
     } else if (noBody) finished();

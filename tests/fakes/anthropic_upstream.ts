@@ -13,7 +13,13 @@ export interface RecordedRequest {
 
 export type FakeReply =
   | { status: number; json?: unknown; text?: string; headers?: Record<string, string> }
-  | { sse: string[]; delayMs?: number; headers?: Record<string, string>; thenHang?: boolean }
+  | {
+    /** Text, or bytes where a test cuts inside a character. */
+    sse: (string | Uint8Array)[];
+    delayMs?: number;
+    headers?: Record<string, string>;
+    thenHang?: boolean;
+  }
   | { hang: true }
   | { resetAfterChunks: number; sse: string[]; delayMs?: number };
 
@@ -449,7 +455,8 @@ export function startFakeAnthropic(
           if (delayMs && i > 0) await new Promise((r) => setTimeout(r, delayMs));
           if (cancelled || req.signal.aborted) return;
           try {
-            ctrl.enqueue(encoder.encode(chunks[i]));
+            const chunk = chunks[i];
+            ctrl.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
             record.chunksSent++;
           } catch {
             return;

@@ -63,6 +63,35 @@ Deno.test("passthrough: a stream is forwarded byte for byte", async () => {
   assert.equal(await res.text(), sse.join(""));
 });
 
+Deno.test("passthrough: a stream arriving in pieces cut anywhere reaches the client byte for byte, through either upstream client", async () => {
+  for (const client of ["http1", "fetch"]) {
+    await using t = await setup({ UPSTREAM_CLIENT: client });
+    await piecesArriveWhole(t);
+  }
+});
+
+async function piecesArriveWhole(t: Awaited<ReturnType<typeof setup>>) {
+  const joined = anthropicStream("pieces cut inside events and inside characters: é, 漢, 🎉").join(
+    "",
+  );
+  // Cuts inside message_start (held until it is whole), inside deltas and inside characters.
+  const bytes = new TextEncoder().encode(joined);
+  const cuts = [7, 40, 41, 200, 333, bytes.indexOf(0xf0) + 2, bytes.length - 9];
+  const pieces: Uint8Array[] = [];
+  let at = 0;
+  for (const cut of [...cuts.sort((a, b) => a - b), bytes.length]) {
+    pieces.push(bytes.slice(at, cut));
+    at = cut;
+  }
+  t.fake.enqueue({ sse: pieces, delayMs: 5 });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ ...streamAsk, stream: true }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), joined);
+}
 Deno.test("passthrough: the SDK's stream helper assembles the final message", async () => {
   await using t = await setup();
   const final = await t.client.messages.stream({

@@ -48,3 +48,24 @@ Deno.test("http client: chunks kept unread to the end of two answers on one conn
     await server.close();
   }
 });
+
+Deno.test("http client: an answer not yet read keeps its bytes while its connection answers the next request", async () => {
+  const server = scriptedServer(async (conn, _request, index) => {
+    const body = `{"answer":${index},"text":"${String(index).repeat(300)}"}`;
+    await conn.write(encoder.encode(
+      `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    ));
+    return "keep";
+  });
+  const client = createHttpClient();
+  try {
+    const first = await client.fetch(server.url, { method: "POST", body: "{}" });
+    const second = await client.fetch(server.url, { method: "POST", body: "{}" });
+    assert.equal(server.connections, 1);
+    assert.equal((await second.json()).answer, 1);
+    assert.deepEqual(await first.json(), { answer: 0, text: "0".repeat(300) });
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
