@@ -1,6 +1,7 @@
 // A body read a piece at a time into a buffer of its own, or to a limit: the client's request
 // (past it, 413) and an upstream's answer or error (past it, a fault, or the start is enough).
 import { connectionPieces } from "./http/body_stream.ts";
+import { answeredWhole } from "./http/exchange.ts";
 
 /** A body's reader whose pieces are good only until its next read. */
 export interface PieceReader {
@@ -20,11 +21,21 @@ const PIECE_BYTES = 16 * 1024;
 export function pieceReader(body: ReadableStream<Uint8Array>): PieceReader {
   const direct = connectionPieces(body);
   if (direct) return direct;
+  return byobPieces(body) ?? body.getReader();
+}
+
+/** A streamed answer's pieces, as pieceReader() reads them. */
+export function answerPieces(res: Response): PieceReader {
+  // Bytes the client held: no buffer to reuse, and asking for one costs a thrown TypeError.
+  return answeredWhole(res) ? res.body!.getReader() : pieceReader(res.body!);
+}
+
+function byobPieces(body: ReadableStream<Uint8Array>): PieceReader | undefined {
   let byob: ReadableStreamBYOBReader;
   try {
     byob = body.getReader({ mode: "byob" });
   } catch {
-    return body.getReader();
+    return undefined;
   }
   let buffer = new ArrayBuffer(PIECE_BYTES);
   return {

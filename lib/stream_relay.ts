@@ -4,7 +4,7 @@
 // event when the upstream breaks or stalls.
 import type { ErrorType } from "./anthropic.ts";
 import { upstreamInfoHeaders } from "./anthropic_answer.ts";
-import { type PieceReader, pieceReader } from "./body_read.ts";
+import { answerPieces, type PieceReader } from "./body_read.ts";
 import { ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { PassthroughSide } from "./passthrough_side.ts";
@@ -55,7 +55,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   if (/^application\/json/i.test(res.headers.get("content-type") ?? "")) {
     return await wholeAnswerAsStream(relay);
   }
-  const reader = pieceReader(res.body!);
+  const reader = answerPieces(res);
   const capture = s.config.enableResponseLogs
     ? new ResponseCapture(s.config.logBodyMaxBytes)
     : undefined;

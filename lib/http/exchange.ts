@@ -10,6 +10,14 @@ import { type Head, parseHead } from "./response_head.ts";
 
 const MAX_HEAD_BYTES = 64 * 1024;
 
+/** Answers that came whole with their head: their body is bytes, read as a plain stream. */
+const wholeAnswers = new WeakSet<Response>();
+
+/** Whether this client answered with `res` whole (its body is bytes it held, not the connection). */
+export function answeredWhole(res: Response): boolean {
+  return wholeAnswers.has(res);
+}
+
 /**
  * A function of its own, so that no closure of exchange() holds the request: those live as long
  * as the answer is read, and a Claude Code request is hundreds of kilobytes.
@@ -95,11 +103,13 @@ export async function exchange(
     const decoded = body instanceof ReadableStream && head.encoding
       ? decompress(body, head.encoding)
       : body;
-    return new Response(decoded as BodyInit | null, {
+    const res = new Response(decoded as BodyInit | null, {
       status: head.status,
       statusText: head.statusText,
       headers: head.headers,
     });
+    if (whole) wholeAnswers.add(res);
+    return res;
   } catch (err) {
     done();
     close();
