@@ -4,10 +4,13 @@ import { connectionPieces } from "./http/body_stream.ts";
 import { answeredWhole } from "./http/exchange.ts";
 
 /** A body's reader whose pieces are good only until its next read. */
-export interface PieceReader {
-  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+export interface PieceReader<T = Uint8Array> {
+  read(): Promise<ReadableStreamReadResult<T>>;
   cancel(reason?: unknown): Promise<void>;
 }
+
+/** A piece of an answer: bytes, or text where the upstream client decoded a whole answer. */
+export type Piece = Uint8Array | string;
 
 /** The size of the buffer a streamed answer is read into; a longer piece takes more reads. */
 const PIECE_BYTES = 16 * 1024;
@@ -24,10 +27,22 @@ export function pieceReader(body: ReadableStream<Uint8Array>): PieceReader {
   return byobPieces(body) ?? body.getReader();
 }
 
-/** A streamed answer's pieces, as pieceReader() reads them. */
-export function answerPieces(res: Response): PieceReader {
-  // Bytes the client held: no buffer to reuse, and asking for one costs a thrown TypeError.
-  return answeredWhole(res) ? res.body!.getReader() : pieceReader(res.body!);
+/** A streamed answer's pieces, as pieceReader() reads them, or the whole answer's text. */
+export function answerPieces(res: Response): PieceReader<Piece> {
+  return answeredWhole(res) ? wholeText(res) : pieceReader(res.body!);
+}
+
+/** A whole answer as one piece: no stream to read it through, no bytes copied. */
+function wholeText(res: Response): PieceReader<string> {
+  let given = false;
+  return {
+    async read() {
+      if (given) return { done: true, value: undefined };
+      given = true;
+      return { done: false, value: await res.text() };
+    },
+    cancel: () => Promise.resolve(),
+  };
 }
 
 function byobPieces(body: ReadableStream<Uint8Array>): PieceReader | undefined {

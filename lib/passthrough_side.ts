@@ -4,7 +4,8 @@
 import type { ErrorType } from "./anthropic.ts";
 import { anthropicErrorFailure, noteAnthropicEvent } from "./anthropic_answer.ts";
 import { AnthropicStreamCheck } from "./anthropic_stream_check.ts";
-import { copyCarved, joinBytes } from "./byte_slab.ts";
+import type { Piece } from "./body_read.ts";
+import { copyCarved, encodeCarved, joinBytes } from "./byte_slab.ts";
 import { streamErrorJson } from "./errors.ts";
 import { upstreamFault } from "./providers/failure.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
@@ -42,9 +43,8 @@ export class PassthroughSide implements StreamSide {
     this.#watch = createSseDecoder((ev) => this.#note(ev));
   }
 
-  hold(piece: Uint8Array): boolean {
-    // The reader's piece is good until its next read; what is held or sent is a copy.
-    const chunk = copyCarved(piece);
+  hold(piece: Piece): boolean {
+    const chunk = bytesOf(piece);
     this.#watch.feed(chunk);
     this.#first.push(chunk);
     return this.#check.started || this.#openingError !== undefined || this.#garbled !== undefined;
@@ -75,8 +75,8 @@ export class PassthroughSide implements StreamSide {
     return this.#relayedAll();
   }
 
-  relay(ctrl: Ctrl, piece: Uint8Array): number {
-    const chunk = copyCarved(piece);
+  relay(ctrl: Ctrl, piece: Piece): number {
+    const chunk = bytesOf(piece);
     this.#watch.feed(chunk);
     if (this.#garbled) {
       // The chunk's whole events go with the garbled one: the answer ends here, said so.
@@ -176,6 +176,11 @@ export class PassthroughSide implements StreamSide {
     return this.#finished ||
       (this.#stopped || this.#closingError !== undefined) && !this.#frames.pending;
   }
+}
+
+/** The reader's piece is good until its next read: what is held or sent is a copy. */
+function bytesOf(piece: Piece): Uint8Array {
+  return typeof piece === "string" ? encodeCarved(piece) : copyCarved(piece);
 }
 
 /** Past this, bytes without a frame end are passed on as they are rather than held. */

@@ -499,7 +499,7 @@ async function attempt(
   });
 }
 
-/** An Anthropic upstream's whole answer: checked to be a message, then sent on as its own bytes. */
+/** An Anthropic upstream's whole answer: checked to be a message, then sent on as it came. */
 async function passthroughAnswer(
   s: Services,
   provider: Provider,
@@ -509,10 +509,9 @@ async function passthroughAnswer(
   rec: RequestRecord,
   finish: (status: number, failure?: UpstreamFailure) => void,
 ): Promise<Outcome> {
-  const bytes = await res.arrayBuffer();
+  const text = await res.text();
   stopTimer();
   rec.ttfbMs = s.now() - rec.time;
-  const text = new TextDecoder().decode(bytes);
   const answer = noteAnthropicMessage(rec, text);
   if (answer === "not JSON") return { failure: unreadableAnswer(text) };
   if (answer === "no message") {
@@ -520,7 +519,7 @@ async function passthroughAnswer(
   }
   if (answer === "error") return { failure: anthropicErrorFailure(provider, text, res.headers) };
   const response = withRequestId(
-    new Response(bytes, {
+    new Response(text, {
       status: 200,
       headers: {
         ...upstreamInfoHeaders(res.headers),

@@ -8,7 +8,8 @@ export type SseMessage = EventSourceMessage;
 export type BareJsonHandler = (value: Record<string, unknown>) => void;
 
 export interface SseDecoder {
-  feed(chunk: Uint8Array): void;
+  /** Bytes as they came, or text (a whole answer, decoded). */
+  feed(chunk: Uint8Array | string): void;
   flush(): void;
 }
 
@@ -50,7 +51,9 @@ class Utf8Stream {
   /** The last chunk, decoded by the stream decoder or not, ended in ASCII. */
   #clean = false;
 
-  decode(chunk: Uint8Array): string {
+  decode(chunk: Uint8Array | string): string {
+    // Text follows whatever bytes came before it: a character they left unfinished is broken.
+    if (typeof chunk === "string") return this.#clean ? chunk : this.end() + chunk;
     const n = chunk.length;
     if (n === 0) return "";
     const endsAscii = chunk[n - 1] < 0x80;

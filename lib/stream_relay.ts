@@ -4,7 +4,7 @@
 // event when the upstream breaks or stalls.
 import type { ErrorType } from "./anthropic.ts";
 import { upstreamInfoHeaders } from "./anthropic_answer.ts";
-import { answerPieces, type PieceReader } from "./body_read.ts";
+import { answerPieces, type Piece, type PieceReader } from "./body_read.ts";
 import { ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { PassthroughSide } from "./passthrough_side.ts";
@@ -144,12 +144,12 @@ class StreamPump {
 
   constructor(
     private readonly relay: Pick<Relay, "s" | "ctx" | "controller" | "rec" | "finish">,
-    private readonly reader: PieceReader,
+    private readonly reader: PieceReader<Piece>,
     private readonly side: StreamSide,
     private readonly capture: ResponseCapture | undefined,
     private readonly tick: number,
     /** The read still waiting when the hold ran out, taken up by the first pull. */
-    private pendingRead: Promise<ReadableStreamReadResult<Uint8Array>> | undefined,
+    private pendingRead: Promise<ReadableStreamReadResult<Piece>> | undefined,
     holdStarted: number,
   ) {
     this.#waitingSince = pendingRead ? holdStarted : undefined;
@@ -363,7 +363,7 @@ const DRAIN_MS = 2_000;
  * a new TLS handshake with it.
  */
 async function drain(
-  reader: PieceReader,
+  reader: PieceReader<Piece>,
   controller: AbortController,
   tick: number,
   now: () => number,

@@ -1,6 +1,7 @@
 // What the stream relay asks of the side that turns upstream bytes into the client's events: the
 // translating side (lib/translated_side.ts) or the passthrough (lib/passthrough_side.ts).
 import type { ErrorType } from "./anthropic.ts";
+import type { Piece } from "./body_read.ts";
 import type { UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
 
@@ -31,7 +32,7 @@ export class ResponseCapture {
 /** A side is handed the reader's pieces, good only until its next read: it keeps none of them. */
 export interface StreamSide {
   /** Takes a chunk read while the response is held; whether the answer has begun. */
-  hold(chunk: Uint8Array): boolean;
+  hold(chunk: Piece): boolean;
   /** The upstream ended while the response was held: the failure, if what came is no answer. */
   holdEnded(): UpstreamFailure | undefined;
   /** A failure in what was held that another key may still answer. */
@@ -39,7 +40,7 @@ export interface StreamSide {
   /** Sends what was held; whether that is the whole answer. */
   start(ctrl: Ctrl): boolean;
   /** Takes a chunk read after the start: SENT and/or COMPLETE. */
-  relay(ctrl: Ctrl, chunk: Uint8Array): number;
+  relay(ctrl: Ctrl, chunk: Piece): number;
   /** The upstream ended: sends the rest, or gives the failure the answer was cut short by. */
   end(ctrl: Ctrl): UpstreamFailure | undefined;
   /** Whether a ping may go out now (only between whole events). */

@@ -2,6 +2,7 @@
 // Anthropic event stream, sent as the writer has it.
 import type { ErrorType } from "./anthropic.ts";
 import { newId } from "./anthropic.ts";
+import type { Piece } from "./body_read.ts";
 import { encodeCarved } from "./byte_slab.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type {
@@ -45,7 +46,7 @@ export class TranslatedSide implements StreamSide {
     this.#capture = capture;
   }
 
-  hold(chunk: Uint8Array): boolean {
+  hold(chunk: Piece): boolean {
     this.#decoder.feed(chunk);
     return this.#writer.contentStarted || this.#writer.done;
   }
@@ -64,7 +65,7 @@ export class TranslatedSide implements StreamSide {
     return this.#writer.done;
   }
 
-  relay(ctrl: Ctrl, chunk: Uint8Array): number {
+  relay(ctrl: Ctrl, chunk: Piece): number {
     this.#decoder.feed(chunk);
     const sent = this.#emit(ctrl) ? SENT : 0;
     return this.#writer.done ? sent | COMPLETE : sent;

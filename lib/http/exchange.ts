@@ -10,13 +10,21 @@ import { type Head, parseHead } from "./response_head.ts";
 
 const MAX_HEAD_BYTES = 64 * 1024;
 
-/** Answers that came whole with their head: their body is bytes, read as a plain stream. */
+/** Answers that came whole with their head: their body is text or bytes the client holds. */
 const wholeAnswers = new WeakSet<Response>();
 
-/** Whether this client answered with `res` whole (its body is bytes it held, not the connection). */
+/** Whether this client answered with `res` whole (its body is not read off the connection). */
 export function answeredWhole(res: Response): boolean {
   return wholeAnswers.has(res);
 }
+
+/**
+ * Answers every caller reads as text: a whole one is decoded here, from the connection's buffer,
+ * and its Response holds the string. Bytes would be copied by Response and the copy read through
+ * a stream (about 26 µs for 20 KB), and V8 frees buffers late where a string goes at once.
+ */
+const TEXTUAL = /^\s*(?:text\/|application\/(?:[\w.-]+\+)?json\b)/i;
+const utf8 = new TextDecoder();
 
 /**
  * A function of its own, so that no closure of exchange() holds the request: those live as long
@@ -88,10 +96,11 @@ export async function exchange(
       if (head.keepAlive && !closed && sent && r.buf.length === 0) pool.release(origin, conn);
       else close();
     };
-    let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
+    let body: ReadableStream<Uint8Array> | Uint8Array | string | null = null;
     if (whole) {
       // A view of the connection's buffer: Response keeps a copy of it (as fetch's spec has).
-      body = r.take(head.length!);
+      const bytes = r.take(head.length!);
+      body = TEXTUAL.test(head.contentType ?? "") ? utf8.decode(bytes) : bytes;
       finished();
     } else if (noBody) finished();
     else {

@@ -9,6 +9,7 @@ export interface Head {
   chunked: boolean;
   keepAlive: boolean;
   encoding?: string;
+  contentType?: string;
 }
 
 /** Header bytes as ISO-8859-1, byte for byte, as fetch reads them: never a UTF-8 error. */
@@ -48,6 +49,8 @@ export function parseHead(bytes: Uint8Array): Head {
       const v = value.toLowerCase();
       if (v.includes("close")) head.keepAlive = false;
       else if (v.includes("keep-alive")) head.keepAlive = true;
+    } else if (name === "content-type") {
+      head.contentType = value;
     } else if (name === "content-encoding") {
       const v = value.toLowerCase();
       if (v !== "identity") head.encoding = v;

@@ -4,7 +4,11 @@ import type { UpstreamFailure } from "../../lib/providers/types.ts";
 import { holdFirstEvent } from "../../lib/stream_hold.ts";
 import type { StreamSide } from "../../lib/stream_side.ts";
 
-const text = new TextDecoder();
+const decoder = new TextDecoder();
+const text = {
+  decode: (piece?: Uint8Array | string) =>
+    typeof piece === "string" ? piece : decoder.decode(piece),
+};
 
 /** A side that takes chunks until one says "begin"; its other parts are not reached in the hold. */
 function side(ended?: UpstreamFailure): StreamSide & { held: string[] } {
