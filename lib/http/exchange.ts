@@ -101,9 +101,7 @@ export async function exchange(
       // A view of the connection's buffer: Response keeps a copy of it (as fetch's spec has).
       const bytes = r.take(head.length!);
       body = TEXTUAL.test(head.contentType ?? "") ? utf8.decode(bytes) : bytes;
-      finished();
-    } else if (noBody) finished();
-    else {
+    } else if (!noBody) {
       body = bodyStream(r, head, finished, () => {
         done();
         close();
@@ -118,6 +116,8 @@ export async function exchange(
       headers: head.headers,
     });
     if (whole) wholeAnswers.add(res);
+    // Only now: the connection's next read lands where a whole answer's bytes were.
+    if (whole || noBody) finished();
     return res;
   } catch (err) {
     done();
