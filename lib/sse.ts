@@ -11,6 +11,18 @@ export interface SseDecoder {
   /** Bytes as they came, or text (a whole answer, decoded). */
   feed(chunk: Uint8Array | string): void;
   flush(): void;
+  /** Characters of the line not yet ended, which the parser holds until its end comes. */
+  readonly unfinished: number;
+}
+
+/** Counts the characters since the last line end of the text fed. */
+class LineTail {
+  unfinished = 0;
+
+  note(text: string): void {
+    const end = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r"));
+    this.unfinished = end === -1 ? this.unfinished + text.length : text.length - end - 1;
+  }
 }
 
 /**
@@ -25,14 +37,21 @@ export function createSseDecoder(
   const decoder = new Utf8Stream();
   if (onJson) return bareJsonDecoder(decoder, onEvent, onJson);
   const parser = createParser({ onEvent });
+  const tail = new LineTail();
   return {
     feed(chunk) {
-      parser.feed(decoder.decode(chunk));
+      const text = decoder.decode(chunk);
+      tail.note(text);
+      parser.feed(text);
     },
     flush() {
       const rest = decoder.end();
       // A last event without its blank line still counts: upstreams that end abruptly send these.
       parser.feed(rest + "\n\n");
+      tail.unfinished = 0;
+    },
+    get unfinished() {
+      return tail.unfinished;
     },
   };
 }
@@ -134,12 +153,19 @@ function bareJsonDecoder(
     if (text) parser.feed(text);
   };
 
+  const lineTail = new LineTail();
   return {
     feed(chunk) {
-      feedText(decoder.decode(chunk));
+      const text = decoder.decode(chunk);
+      lineTail.note(text);
+      feedText(text);
     },
     flush() {
       feedText(decoder.end() + "\n\n");
+      lineTail.unfinished = 0;
+    },
+    get unfinished() {
+      return lineTail.unfinished;
     },
   };
 }

@@ -4,6 +4,7 @@ import type { ErrorType } from "./anthropic.ts";
 import { newId } from "./anthropic.ts";
 import type { Piece } from "./body_read.ts";
 import { encodeCarved } from "./byte_slab.ts";
+import { upstreamFault } from "./providers/failure.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type {
   CallContext,
@@ -16,6 +17,9 @@ import type { RequestRecord } from "./request_record.ts";
 import { createSseDecoder, type SseDecoder } from "./sse.ts";
 import { COMPLETE, type Ctrl, type ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
 import { firstInputEstimate } from "./token_estimate.ts";
+
+/** Far past any event a model writes (a whole image, base64, is a few MB). */
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
 
 export class TranslatedSide implements StreamSide {
   readonly pingable = true;
@@ -47,7 +51,7 @@ export class TranslatedSide implements StreamSide {
   }
 
   hold(chunk: Piece): boolean {
-    this.#decoder.feed(chunk);
+    this.#feed(chunk);
     return this.#writer.contentStarted || this.#writer.done;
   }
 
@@ -66,7 +70,7 @@ export class TranslatedSide implements StreamSide {
   }
 
   relay(ctrl: Ctrl, chunk: Piece): number {
-    this.#decoder.feed(chunk);
+    this.#feed(chunk);
     const sent = this.#emit(ctrl) ? SENT : 0;
     return this.#writer.done ? sent | COMPLETE : sent;
   }
@@ -94,6 +98,19 @@ export class TranslatedSide implements StreamSide {
 
   failure(): UpstreamFailure | undefined {
     return this.#writer.failure;
+  }
+
+  #feed(chunk: Piece): void {
+    const decoder = this.#decoder;
+    decoder.feed(chunk);
+    // The parser holds a line until it ends: one that never does would take all the memory.
+    if (decoder.unfinished > MAX_LINE_CHARS && !this.#writer.done) {
+      this.#writer.error(
+        upstreamFault(
+          `Upstream sent a stream line longer than ${MAX_LINE_CHARS >> 20} M characters`,
+        ),
+      );
+    }
   }
 
   #endInput(): void {

@@ -195,3 +195,26 @@ Deno.test("Claude Code's context meter: a translated stream opens with an estima
     }
   }
 });
+
+Deno.test("a stream line that never ends is an upstream fault, not memory held without end", () => {
+  const { side, sent, ctrl } = setup();
+  // Before the answer began: another key may answer.
+  assert.equal(side.hold(bytes("data: " + "x".repeat(1 << 20))), false);
+  const piece = bytes("x".repeat(4 << 20));
+  let begun = false;
+  for (let i = 0; i < 17 && !begun; i++) begun = side.hold(piece);
+  assert.equal(begun, true, "the hold ends with the fault");
+  assert.match(side.retryable()!.message, /stream line longer than 64 M characters/);
+
+  // After it began: the answer ends with an error event.
+  const later = setup();
+  later.side.hold(bytes(chunk({ content: "Hi" })));
+  later.side.start(later.ctrl);
+  let relayed = 0;
+  for (let i = 0; i < 17 && !(relayed & COMPLETE); i++) {
+    relayed = later.side.relay(later.ctrl, i ? piece : bytes("data: {"));
+  }
+  assert.ok(relayed & COMPLETE);
+  assert.match(later.sent.join(""), /event: error\ndata: .*stream line longer than 64 M/);
+  assert.equal(sent.length, 0);
+});
