@@ -26,7 +26,12 @@ export async function holdFirstEvent(
   while (true) {
     const read = reader.read();
     const result = await beforeDeadline(read, deadline, tick, now);
-    if (result === EXPIRED) return { pendingRead: read };
+    if (result === EXPIRED) {
+      // The first pull takes it up; if the client leaves before that, its failure is no one's
+      // (unhandled, it would end the process).
+      read.catch(() => {});
+      return { pendingRead: read };
+    }
     if (result.done) {
       const failure = side.holdEnded();
       return failure ? { failure } : {};

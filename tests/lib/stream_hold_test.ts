@@ -82,3 +82,14 @@ Deno.test("a broken upstream read is thrown to the caller", async () => {
     /reset/,
   );
 });
+
+Deno.test("a read handed on past the deadline that fails unread (the client left first) takes no process down", async () => {
+  let ctrl!: ReadableStreamDefaultController<Uint8Array>;
+  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (ctrl = c) });
+  // Its head came after the ping interval: the hold is over before it begins.
+  const held = await holdFirstEvent(stream.getReader(), side(), Date.now() - 1, 50, Date.now);
+  assert.ok("pendingRead" in held && held.pendingRead);
+  ctrl.error(new DOMException("client closed", "AbortError"));
+  // An unhandled rejection would fail this test (and, in the server, end the process).
+  await new Promise((r) => setTimeout(r, 50));
+});
