@@ -1,7 +1,7 @@
 // A body read a piece at a time into a buffer of its own, or to a limit: the client's request
 // (past it, 413) and an upstream's answer or error (past it, a fault, or the start is enough).
 import { connectionPieces } from "./http/body_stream.ts";
-import { answeredWhole } from "./http/exchange.ts";
+import { answeredWholeText } from "./http/exchange.ts";
 
 /** A body's reader whose pieces are good only until its next read. */
 export interface PieceReader<T = Uint8Array> {
@@ -29,7 +29,7 @@ export function pieceReader(body: ReadableStream<Uint8Array>): PieceReader {
 
 /** A streamed answer's pieces, as pieceReader() reads them, or the whole answer's text. */
 export function answerPieces(res: Response): PieceReader<Piece> {
-  return answeredWhole(res) ? wholeText(res) : pieceReader(res.body!);
+  return answeredWholeText(res) ? wholeText(res) : pieceReader(res.body!);
 }
 
 /** A whole answer as one piece: no stream to read it through, no bytes copied. */

@@ -10,12 +10,12 @@ import { type Head, parseHead } from "./response_head.ts";
 
 const MAX_HEAD_BYTES = 64 * 1024;
 
-/** Answers that came whole with their head: their body is text or bytes the client holds. */
-const wholeAnswers = new WeakSet<Response>();
+/** Answers that came whole with their head, held as text. */
+const wholeTexts = new WeakSet<Response>();
 
-/** Whether this client answered with `res` whole (its body is not read off the connection). */
-export function answeredWhole(res: Response): boolean {
-  return wholeAnswers.has(res);
+/** Whether this client answered with `res` whole, its body text (not read off the connection). */
+export function answeredWholeText(res: Response): boolean {
+  return wholeTexts.has(res);
 }
 
 /**
@@ -24,7 +24,21 @@ export function answeredWhole(res: Response): boolean {
  * a stream (about 26 µs for 20 KB), and V8 frees buffers late where a string goes at once.
  */
 const TEXTUAL = /^\s*(?:text\/|application\/(?:[\w.-]+\+)?json\b)/i;
-const utf8 = new TextDecoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * The answer's text, when its bytes are exactly that text's UTF-8: not with a byte order mark or
+ * bytes that are no UTF-8, which reading the bytes passes on as they came.
+ */
+function exactText(bytes: Uint8Array, contentType: string | undefined): string | undefined {
+  if (!TEXTUAL.test(contentType ?? "")) return undefined;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return undefined;
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A function of its own, so that no closure of exchange() holds the request: those live as long
@@ -100,7 +114,7 @@ export async function exchange(
     if (whole) {
       // A view of the connection's buffer: Response keeps a copy of it (as fetch's spec has).
       const bytes = r.take(head.length!);
-      body = TEXTUAL.test(head.contentType ?? "") ? utf8.decode(bytes) : bytes;
+      body = exactText(bytes, head.contentType) ?? bytes;
     } else if (!noBody) {
       body = bodyStream(r, head, finished, () => {
         done();
@@ -115,7 +129,7 @@ export async function exchange(
       statusText: head.statusText,
       headers: head.headers,
     });
-    if (whole) wholeAnswers.add(res);
+    if (typeof body === "string") wholeTexts.add(res);
     // Only now: the connection's next read lands where a whole answer's bytes were.
     if (whole || noBody) finished();
     return res;

@@ -12,7 +12,13 @@ export interface RecordedRequest {
 }
 
 export type FakeReply =
-  | { status: number; json?: unknown; text?: string; headers?: Record<string, string> }
+  | {
+    status: number;
+    json?: unknown;
+    /** The body as it is, its length said (bytes where a test needs bytes no text has). */
+    text?: string | Uint8Array<ArrayBuffer>;
+    headers?: Record<string, string>;
+  }
   | {
     /** Text, or bytes where a test cuts inside a character. */
     sse: (string | Uint8Array)[];

@@ -899,3 +899,21 @@ Deno.test("passthrough: an MCP toolset for Anthropic's MCP connector (a tool wit
   assert.ok(count.input_tokens > 0);
   assert.deepEqual(t.fake.requests[0].body.tools, ask.tools);
 });
+
+Deno.test("passthrough: a stream that came whole with its length keeps bytes no text has (a byte order mark, bytes that are no UTF-8)", async () => {
+  await using t = await setup();
+  const joined = new TextEncoder().encode(anthropicStream("odd bytes: XY").join(""));
+  const at = joined.indexOf(0x58); // the X of the first delta that holds it
+  for (const odd of [[0xff, 0xc3], [0xe2, 0x80]]) {
+    const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...joined]);
+    bytes.set(odd, at + 3);
+    t.fake.enqueue({ status: 200, text: bytes, headers: { "content-type": "text/event-stream" } });
+    const res = await fetch(`${t.server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ ...streamAsk, stream: true }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes);
+  }
+});
