@@ -197,7 +197,7 @@ Deno.test("Claude Code's context meter: a translated stream opens with an estima
 });
 
 Deno.test("a stream line that never ends is an upstream fault, not memory held without end", () => {
-  const { side, sent, ctrl } = setup();
+  const { side, sent } = setup();
   // Before the answer began: another key may answer.
   assert.equal(side.hold(bytes("data: " + "x".repeat(1 << 20))), false);
   const piece = bytes("x".repeat(4 << 20));
