@@ -10,7 +10,7 @@ import { streamErrorJson } from "./errors.ts";
 import { upstreamFault } from "./providers/failure.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
-import { createSseDecoder, type SseDecoder, type SseMessage } from "./sse.ts";
+import { createSseDecoder, overlongLine, type SseDecoder, type SseMessage } from "./sse.ts";
 import { COMPLETE, type Ctrl, type ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
 
 const encoder = new TextEncoder();
@@ -45,7 +45,7 @@ export class PassthroughSide implements StreamSide {
 
   hold(piece: Piece): boolean {
     const chunk = bytesOf(piece);
-    this.#watch.feed(chunk);
+    this.#feed(chunk);
     this.#first.push(chunk);
     return this.#check.started || this.#openingError !== undefined || this.#garbled !== undefined;
   }
@@ -77,7 +77,7 @@ export class PassthroughSide implements StreamSide {
 
   relay(ctrl: Ctrl, piece: Piece): number {
     const chunk = bytesOf(piece);
-    this.#watch.feed(chunk);
+    this.#feed(chunk);
     if (this.#garbled) {
       // The chunk's whole events go with the garbled one: the answer ends here, said so.
       const failure = this.#garbled;
@@ -120,6 +120,12 @@ export class PassthroughSide implements StreamSide {
     return this.#closingError === undefined
       ? undefined
       : anthropicErrorFailure(this.provider, this.#closingError, this.headers);
+  }
+
+  #feed(chunk: Uint8Array): void {
+    this.#watch.feed(chunk);
+    const overlong = overlongLine(this.#watch);
+    if (overlong) this.#garbled ??= upstreamFault(overlong);
   }
 
   #note(ev: SseMessage): void {

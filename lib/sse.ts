@@ -15,6 +15,19 @@ export interface SseDecoder {
   readonly unfinished: number;
 }
 
+/** Far past any event a model writes (a whole image, base64, is a few MB). */
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
+/**
+ * Why the stream is no longer read, when its current line has grown past any real event's: the
+ * parser holds a line until it ends, and one that never does would take all the memory.
+ */
+export function overlongLine(decoder: SseDecoder): string | undefined {
+  return decoder.unfinished > MAX_LINE_CHARS
+    ? `Upstream sent a stream line longer than ${MAX_LINE_CHARS >> 20} M characters`
+    : undefined;
+}
+
 /** Counts the characters since the last line end of the text fed. */
 class LineTail {
   unfinished = 0;

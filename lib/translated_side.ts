@@ -14,12 +14,9 @@ import type {
 } from "./providers/types.ts";
 import type { MessagesCall } from "./proxy.ts";
 import type { RequestRecord } from "./request_record.ts";
-import { createSseDecoder, type SseDecoder } from "./sse.ts";
+import { createSseDecoder, overlongLine, type SseDecoder } from "./sse.ts";
 import { COMPLETE, type Ctrl, type ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
 import { firstInputEstimate } from "./token_estimate.ts";
-
-/** Far past any event a model writes (a whole image, base64, is a few MB). */
-const MAX_LINE_CHARS = 64 * 1024 * 1024;
 
 export class TranslatedSide implements StreamSide {
   readonly pingable = true;
@@ -101,16 +98,9 @@ export class TranslatedSide implements StreamSide {
   }
 
   #feed(chunk: Piece): void {
-    const decoder = this.#decoder;
-    decoder.feed(chunk);
-    // The parser holds a line until it ends: one that never does would take all the memory.
-    if (decoder.unfinished > MAX_LINE_CHARS && !this.#writer.done) {
-      this.#writer.error(
-        upstreamFault(
-          `Upstream sent a stream line longer than ${MAX_LINE_CHARS >> 20} M characters`,
-        ),
-      );
-    }
+    this.#decoder.feed(chunk);
+    const overlong = overlongLine(this.#decoder);
+    if (overlong && !this.#writer.done) this.#writer.error(upstreamFault(overlong));
   }
 
   #endInput(): void {

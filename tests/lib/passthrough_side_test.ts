@@ -241,3 +241,25 @@ Deno.test("nothing after an error event reaches the client, even in the same rea
   assert.equal(sent.join(""), START + TEXT_START + TEXT + error);
   assert.equal(side.failure()?.type, "api_error");
 });
+
+Deno.test("a stream line that never ends is an upstream fault, not memory held without end", () => {
+  const piece = bytes("x".repeat(4 << 20));
+  // Before the answer began: another key may answer.
+  const early = setup();
+  assert.equal(early.side.hold(bytes("data: " + "x".repeat(1 << 20))), false);
+  let begun = false;
+  for (let i = 0; i < 17 && !begun; i++) begun = early.side.hold(piece);
+  assert.equal(begun, true, "the hold ends with the fault");
+  assert.match(early.side.retryable()!.message, /stream line longer than 64 M characters/);
+
+  // After it began: the answer ends with an error event.
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START));
+  side.start(ctrl);
+  let relayed = 0;
+  for (let i = 0; i < 17 && !(relayed & COMPLETE); i++) {
+    relayed = side.relay(ctrl, i ? piece : bytes("event: content_block_delta\ndata: {"));
+  }
+  assert.ok(relayed & COMPLETE);
+  assert.match(sent.at(-1)!, /^event: error\ndata: .*stream line longer than 64 M/);
+});
