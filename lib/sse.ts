@@ -28,16 +28,6 @@ export function overlongLine(decoder: SseDecoder): string | undefined {
     : undefined;
 }
 
-/** Counts the characters since the last line end of the text fed. */
-class LineTail {
-  unfinished = 0;
-
-  note(text: string): void {
-    const end = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r"));
-    this.unfinished = end === -1 ? this.unfinished + text.length : text.length - end - 1;
-  }
-}
-
 /**
  * Incremental SSE decoder: feed it bytes as they arrive, it calls `onEvent` per complete event.
  * With `onJson`, a JSON object written between the events without `data:` (Gemini sends its
@@ -47,24 +37,29 @@ export function createSseDecoder(
   onEvent: (event: SseMessage) => void,
   onJson?: BareJsonHandler,
 ): SseDecoder {
+  let feedText: (text: string) => void;
+  if (onJson) feedText = bareJsonFeeder(onEvent, onJson);
+  else {
+    const parser = createParser({ onEvent });
+    feedText = (text) => parser.feed(text);
+  }
   const decoder = new Utf8Stream();
-  if (onJson) return bareJsonDecoder(decoder, onEvent, onJson);
-  const parser = createParser({ onEvent });
-  const tail = new LineTail();
+  /** Characters since the last line end. */
+  let unfinished = 0;
   return {
     feed(chunk) {
       const text = decoder.decode(chunk);
-      tail.note(text);
-      parser.feed(text);
+      const end = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r"));
+      unfinished = end === -1 ? unfinished + text.length : text.length - end - 1;
+      feedText(text);
     },
     flush() {
-      const rest = decoder.end();
       // A last event without its blank line still counts: upstreams that end abruptly send these.
-      parser.feed(rest + "\n\n");
-      tail.unfinished = 0;
+      feedText(decoder.end() + "\n\n");
+      unfinished = 0;
     },
     get unfinished() {
-      return tail.unfinished;
+      return unfinished;
     },
   };
 }
@@ -118,11 +113,10 @@ function mayBeField(code: number): boolean {
  * like a field, so such a line waits here for the rest of it. `data:` lines take the same path as
  * without the hook: nothing is copied for them.
  */
-function bareJsonDecoder(
-  decoder: Utf8Stream,
+function bareJsonFeeder(
   onEvent: (event: SseMessage) => void,
   onJson: BareJsonHandler,
-): SseDecoder {
+): (text: string) => void {
   let json = "";
   const onError = (err: ParseError) => {
     const line = err.type === "unknown-field" ? err.line : undefined;
@@ -145,7 +139,7 @@ function bareJsonDecoder(
   /** The parser holds an unfinished line of its own, which the next text continues. */
   let midLine = false;
 
-  const feedText = (text: string) => {
+  return (text: string) => {
     if (tail) {
       text = tail + text;
       tail = "";
@@ -164,22 +158,6 @@ function bareJsonDecoder(
       }
     }
     if (text) parser.feed(text);
-  };
-
-  const lineTail = new LineTail();
-  return {
-    feed(chunk) {
-      const text = decoder.decode(chunk);
-      lineTail.note(text);
-      feedText(text);
-    },
-    flush() {
-      feedText(decoder.end() + "\n\n");
-      lineTail.unfinished = 0;
-    },
-    get unfinished() {
-      return lineTail.unfinished;
-    },
   };
 }
 
