@@ -4,7 +4,7 @@ import type { StopReason, Usage, WebSearchResult } from "../anthropic.ts";
 import { webSearchResult } from "../answer_shape.ts";
 import { flat } from "../flat_string.ts";
 import { countOr0 } from "../json_value.ts";
-import { jsonCompletion } from "./partial_json.ts";
+import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
 
 /**
  * The signature of thinking blocks made from `reasoning_content`. Clients echo it back verbatim;
@@ -77,12 +77,20 @@ export function parseToolArguments(args: unknown): Record<string, unknown> {
     return args as Record<string, unknown>;
   }
   if (typeof args !== "string" || !args.trim()) return {};
-  const suffix = jsonCompletion(args);
-  if (suffix !== undefined) {
-    const v = JSON.parse(suffix ? flat(args, suffix) : args);
+  try {
+    const v = JSON.parse(args);
     if (v && typeof v === "object" && !Array.isArray(v)) return v;
     // A call without arguments, as some servers write it.
     if (v === null) return {};
+    return { _raw: args };
+  } catch { /* read as a stream's arguments are, below */ }
+  // An object cut off, with a trailing comma, or sent twice is the object; one that breaks off
+  // mid-way is not what the model meant.
+  const shape = new ObjectPrefix();
+  const part = shape.pass(args);
+  if (shape.started && (shape.ended || !shape.refused)) {
+    const suffix = jsonCompletion(part);
+    if (suffix !== undefined) return JSON.parse(suffix ? flat(part, suffix) : part);
   }
   return { _raw: args };
 }

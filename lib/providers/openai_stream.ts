@@ -34,7 +34,7 @@ interface ToolCall {
   shape: ObjectPrefix;
   /** Arguments that are no object at all, held to be sent at the end as the object they make. */
   raw?: string;
-  /** Arguments after the object's end were dropped: not what the model meant to run. */
+  /** The object broke off mid-way (what followed was no JSON): not what the model meant to run. */
   cut?: boolean;
   checkedLength: number;
   complete: boolean;
@@ -329,11 +329,11 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       call.raw += args;
       return;
     }
-    const n = call.shape.accept(args);
-    const part = n < args.length ? args.slice(0, n) : args;
-    if (n < args.length) {
+    const part = call.shape.pass(args);
+    // More after the object's end (a server sending the arguments twice) leaves it whole.
+    if (call.shape.refused && !call.shape.ended) {
       if (call.shape.started) call.cut = true;
-      else call.raw = args.slice(n);
+      else call.raw = call.shape.refused;
     }
     if (!part) return;
     this.out.toolArgs(part);

@@ -117,17 +117,73 @@ export class ObjectPrefix {
   private word = "";
   /** The first character was `{`. */
   started = false;
-  private ended = false;
+  /** The object was closed: what follows it is not the object's. */
+  ended = false;
+  /**
+   * The last character taken, blanks aside, is a comma between members or items. A closer may
+   * follow it (a trailing comma, a weak model's slip): `pass` holds the comma back until the next
+   * member shows it is one, and drops it before a closer.
+   */
+  afterComma = false;
   private broken = false;
+  /** What of the last piece `pass` did not take. */
+  refused = "";
+  /** A comma (and the blanks after it) from an earlier piece, not yet passed on. */
+  #held: string | undefined;
+  /** Where in the piece being read the comma just taken is; -1 when it came in an earlier one. */
+  #commaAt = -1;
+  /** Commas of the piece being read that a closer followed: not passed on. */
+  #dropped: number[] = [];
+  #heldDropped = false;
 
-  /** How many characters of `piece` continue the object (all of them, or where it went wrong). */
+  /**
+   * What of `piece` goes on to whoever parses the pieces joined: what continues the object, less
+   * any trailing comma, and less a comma at its end, held until what follows shows it is needed.
+   */
+  pass(piece: string): string {
+    this.#dropped = [];
+    this.#heldDropped = false;
+    const n = this.accept(piece);
+    this.refused = n < piece.length ? piece.slice(n) : "";
+    let part = n < piece.length ? piece.slice(0, n) : piece;
+    for (let i = this.#dropped.length - 1; i >= 0; i--) {
+      const at = this.#dropped[i];
+      part = part.slice(0, at) + part.slice(at + 1);
+    }
+    if (this.#held !== undefined && !this.#heldDropped) part = this.#held + part;
+    this.#held = undefined;
+    if (this.afterComma) {
+      // Only blanks follow the comma: it is the last one.
+      const at = part.lastIndexOf(",");
+      this.#held = part.slice(at);
+      part = part.slice(0, at);
+    }
+    return part;
+  }
+
+  /**
+   * How many characters of `piece` continue the object (all of them, or where it went wrong). A
+   * closer after a trailing comma is taken: `pass` drops the comma.
+   */
   accept(piece: string): number {
     if (this.broken) return 0;
+    this.#commaAt = -1;
     for (let i = 0; i < piece.length; i++) {
-      if (!this.take(piece[i])) {
+      const ch = piece[i];
+      const inString = this.inString;
+      const closesAfterComma = this.afterComma && !inString && (ch === "}" || ch === "]");
+      if (!this.take(ch)) {
         // Leading blanks before the object are no fault of its own.
         if (this.started) this.broken = true;
         return i;
+      }
+      if (closesAfterComma) {
+        if (this.#commaAt >= 0) this.#dropped.push(this.#commaAt);
+        else this.#heldDropped = true;
+      }
+      if (inString || !(ch === " " || ch === "\n" || ch === "\r" || ch === "\t")) {
+        this.afterComma = !inString && ch === ",";
+        if (this.afterComma) this.#commaAt = i;
       }
     }
     return piece.length;
@@ -158,7 +214,7 @@ export class ObjectPrefix {
       case "key":
       case "keyOrClose":
         if (ch === '"') return this.startString(true);
-        return this.want === "keyOrClose" && ch === "}" && this.close(ch);
+        return (this.want === "keyOrClose" || this.afterComma) && ch === "}" && this.close(ch);
       case "colon":
         if (ch !== ":") return false;
         this.want = "value";
@@ -170,7 +226,7 @@ export class ObjectPrefix {
         }
         return (ch === "}" || ch === "]") && this.close(ch);
       default: // value, valueOrClose
-        if (ch === "]" && this.want === "valueOrClose") return this.close(ch);
+        if (ch === "]" && (this.want === "valueOrClose" || this.afterComma)) return this.close(ch);
         if (ch === '"') return this.startString(false);
         if (ch === "{" || ch === "[") {
           this.open.push(ch);

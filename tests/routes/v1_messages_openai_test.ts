@@ -1070,12 +1070,16 @@ Deno.test("openai: streamed arguments that are no JSON object still give the SDK
     ["[1,2]", { _raw: "[1,2]" }, "end_turn"],
     ['"Paris"', { _raw: '"Paris"' }, "end_turn"],
     ["city=Paris", { _raw: "city=Paris" }, "end_turn"],
-    ['{"city":"Paris"}}', { city: "Paris" }, "end_turn"],
-    ['{"city":"Paris"}{"city":"Rome"}', { city: "Paris" }, "end_turn"],
-    // A weak model's slips: a missing colon, an escape JSON has not, a trailing comma.
+    // Whole arguments with more after them (some servers send them twice) are the call.
+    ['{"city":"Paris"}}', { city: "Paris" }, "tool_use"],
+    ['{"city":"Paris"}{"city":"Rome"}', { city: "Paris" }, "tool_use"],
+    // A weak model's slips: a missing colon and an escape JSON has not break the call off; a
+    // trailing comma does not.
     ['{"city" "Paris"}', { city: null }, "end_turn"],
     ['{"city":"Par\\qis"}', { city: "Par\\" }, "end_turn"],
-    ['{"city":"Paris",}', { city: "Paris", "": null }, "end_turn"],
+    ['{"city":"Paris",}', { city: "Paris" }, "tool_use"],
+    ['{"city":"Paris", }', { city: "Paris" }, "tool_use"],
+    ['{"city":"Paris","days":[1,2,],}', { city: "Paris", days: [1, 2] }, "tool_use"],
   ];
   for (const [args, input, stop] of cases) {
     t.fake.enqueue({
@@ -1106,6 +1110,71 @@ Deno.test("openai: streamed arguments that are no JSON object still give the SDK
     assert.deepEqual(block.input, input, args);
     // A call whose arguments were not what the model meant is not run.
     assert.equal(final.stop_reason, stop, args);
+  }
+});
+
+Deno.test("openai: arguments cut off after a comma, or ending in a trailing comma, give the members the model wrote and nothing more", async () => {
+  await using t = await setup();
+  const bashTool = {
+    name: "Bash",
+    input_schema: {
+      type: "object" as const,
+      properties: { command: { type: "string" }, timeout: { type: "number" } },
+      required: ["command"],
+      additionalProperties: false,
+    },
+  };
+  const cases: Array<[string[], Record<string, unknown>]> = [
+    [['{"command": "ls', ' -la", '], { command: "ls -la" }],
+    [['{"command": "ls -la",', " ", "\n"], { command: "ls -la" }],
+    [['{"command": "ls -la"', ",", " }"], { command: "ls -la" }],
+    [['{"command": "echo a,b",', ' "timeout": 5', ",}"], { command: "echo a,b", timeout: 5 }],
+  ];
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    tools: [bashTool],
+    messages: [{ role: "user" as const, content: "list" }],
+  };
+  for (const [pieces, input] of cases) {
+    t.fake.enqueue({
+      sse: [
+        openaiChunk({
+          role: "assistant",
+          tool_calls: [{
+            index: 0,
+            id: "call_1",
+            type: "function",
+            function: { name: "Bash", arguments: "" },
+          }],
+        }),
+        ...pieces.map((piece) =>
+          openaiChunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] })
+        ),
+        openaiChunk({}, "tool_calls"),
+        OPENAI_DONE,
+      ],
+    });
+    const streamed = await t.client.messages.stream(ask).finalMessage();
+    assert.deepEqual((streamed.content[0] as Anthropic.ToolUseBlock).input, input, pieces.join(""));
+    assert.equal(streamed.stop_reason, "tool_use");
+    t.fake.enqueue({
+      status: 200,
+      json: openaiCompletion(
+        {
+          tool_calls: [{
+            id: "call_1",
+            type: "function",
+            function: { name: "Bash", arguments: pieces.join("") },
+          }],
+        },
+        "tool_calls",
+        openaiUsage(5, 5),
+      ),
+    });
+    const whole = await t.client.messages.create(ask);
+    assert.deepEqual((whole.content[0] as Anthropic.ToolUseBlock).input, input, pieces.join(""));
+    assert.equal(whole.stop_reason, "tool_use");
   }
 });
 

@@ -182,14 +182,26 @@ Deno.test("response: cut-off arguments are completed, a cut answer never runs it
       tool_calls: [{
         id: "c2",
         type: "function",
-        function: { name: "Read", arguments: '{"file_path":"a"}{"file_path":"b"}' },
+        function: { name: "Read", arguments: '{"file_path" "a"}' },
       }],
     }, "tool_calls"),
     ctx,
   );
-  assert.deepEqual((broken.content[0] as any).input, {
-    _raw: '{"file_path":"a"}{"file_path":"b"}',
-  });
+  assert.deepEqual((broken.content[0] as any).input, { _raw: '{"file_path" "a"}' });
+  // Whole arguments sent twice over, as some servers do, are the call.
+  const twice = openaiProvider.parseResponse(
+    completion({
+      content: null,
+      tool_calls: [{
+        id: "c3",
+        type: "function",
+        function: { name: "Read", arguments: '{"file_path":"a"}{"file_path":"a"}' },
+      }],
+    }, "tool_calls"),
+    ctx,
+  );
+  assert.deepEqual((twice.content[0] as any).input, { file_path: "a" });
+  assert.equal(twice.stop_reason, "tool_use");
 });
 
 Deno.test("response: a stop sequence at the end is reported and removed from the text", () => {

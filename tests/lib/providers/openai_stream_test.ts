@@ -388,7 +388,7 @@ Deno.test("stream: arguments no suffix can mend do not make the client run the c
           index: 0,
           id: "call_1",
           type: "function",
-          function: { name: "Read", arguments: '{"file_path":"a"}}' },
+          function: { name: "Read", arguments: '{"file_path" "a"}' },
         }],
       }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
     ),
@@ -398,8 +398,9 @@ Deno.test("stream: arguments no suffix can mend do not make the client run the c
   const frames = parseFrames(writer.take());
   const json = frames.filter((f) => f.data.delta?.type === "input_json_delta")
     .map((f) => f.data.delta.partial_json).join("");
-  // What follows the object's end is dropped, so the client can still parse what it got.
-  assert.equal(json, '{"file_path":"a"}');
+  // What breaks the object off is dropped and the rest completed, so the client can still parse
+  // what it got.
+  assert.equal(json, '{"file_path" :null}');
   assert.equal(frames.find((f) => f.event === "message_delta")!.data.delta.stop_reason, "end_turn");
 });
 

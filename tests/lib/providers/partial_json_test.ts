@@ -75,7 +75,18 @@ Deno.test("ObjectPrefix accepts an object piece by piece and stops at its end or
   assert.equal(none.started, false);
 });
 
-Deno.test("ObjectPrefix stops at the first character JSON's grammar refuses, and what it took can be completed", () => {
+Deno.test("ObjectPrefix passes a comma on only once a member follows it, in the same piece or a later one", () => {
+  const passed = (pieces: string[]) => {
+    const p = new ObjectPrefix();
+    return pieces.map((piece) => p.pass(piece));
+  };
+  assert.deepEqual(passed(['{"a":1,', ' "b":2}']), ['{"a":1', ', "b":2}']);
+  assert.deepEqual(passed(['{"a":1,', " ", "\n}"]), ['{"a":1', "", "\n}"]);
+  assert.deepEqual(passed(['{"a":[1,', "]", ",}"]), ['{"a":[1', "]", "}"]);
+  assert.deepEqual(passed(['{"a":"1,', '2"}']), ['{"a":"1,', '2"}']);
+});
+
+Deno.test("ObjectPrefix stops at the first character JSON's grammar refuses, and what it passed on can be completed", () => {
   const cases: Array<[string, string]> = [
     ['{"file_path" "/a"}', '{"file_path" '], // a missing colon
     ['{"a":"x\\q"}', '{"a":"x\\'], // an escape JSON has not
@@ -83,19 +94,22 @@ Deno.test("ObjectPrefix stops at the first character JSON's grammar refuses, and
     ['{"a":"x\ty"}', '{"a":"x'], // a raw control character
     ['{"a":01}', '{"a":0'],
     ['{"a":1.}', '{"a":1.'],
-    ['{"a":1,}', '{"a":1,'],
     ['{"a":[1 2]}', '{"a":[1 '],
     ['{"a":tru e}', '{"a":tru'],
     ['{"a":nope}', '{"a":n'],
     ['{"a" : [true, -1.5e+3, null, {"b": []}], "c": "\\u00e9\\n"}  ', ""],
+    // Trailing commas are no break: they are not passed on.
+    ['{"a":1,}', '{"a":1}'],
+    // (A held comma goes with the blanks after it.)
+    ['{"a":[1, 2 ,\n], "b":"x,",\n}', '{"a":[1, 2 ], "b":"x,"}'],
   ];
   for (const [text, expected] of cases) {
     const p = new ObjectPrefix();
     // One character at a time, as a server may stream them.
     let taken = "";
     for (const ch of text) {
-      if (p.accept(ch) === 0) break;
-      taken += ch;
+      taken += p.pass(ch);
+      if (p.refused) break;
     }
     assert.equal(taken, expected || text, text);
     assert.notEqual(jsonCompletion(taken), undefined, `${taken} can be completed`);
