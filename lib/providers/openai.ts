@@ -4,6 +4,7 @@ import { stateFor } from "./openai_call_state.ts";
 import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { openaiErrorFailure } from "./openai_errors.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
+import { openaiRefusedFields } from "./openai_refused_fields.ts";
 import { buildRequest } from "./openai_request.ts";
 import { parseResponse } from "./openai_answer.ts";
 import { authHeaders, chatCompletionsUrl, DEFAULT_BASE_URL } from "./openai_server.ts";
@@ -25,6 +26,7 @@ export const openaiProvider: Provider = {
   parseError: openaiErrorFailure,
   outputLimitHint: openaiOutputLimitHint,
   contextOverflow: openaiContextOverflow,
+  refusedFields: openaiRefusedFields,
 
   modelsRequest(ctx) {
     const headers = authHeaders(ctx, {});

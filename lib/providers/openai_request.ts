@@ -5,6 +5,7 @@ import { nothingToSend } from "../errors.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { sharedTools } from "../parse_body.ts";
+import { dropFields } from "../refused_fields.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
 import { functionToolOf } from "./client_tool_schemas.ts";
 import { loadedFor, offered, oncePerOfferedTools } from "./deferred_tools.ts";
@@ -263,6 +264,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     if (!mistralApi) upstream.stream_options = { include_usage: true };
   }
 
+  if (ctx.dropFields) dropFields(upstream, ctx.dropFields);
   const headers = authHeaders(ctx, { "content-type": "application/json" });
   const json = JSON.stringify(upstream);
   return {

@@ -8,6 +8,7 @@ import {
   OPENAI_DONE,
   openaiChunk,
   openaiCompletion,
+  openaiError,
   openaiUsage,
   openaiUsageChunk,
   startFakeOpenAI,
@@ -720,6 +721,32 @@ async function setupCompat(rules: CompatRules = { strictTemplate: true }, model 
     models: { default: model },
   });
 }
+
+Deno.test("openai: an optional parameter the server refuses by name (Groq's reasoning_effort) is left out, for this request and the next", async () => {
+  await using t = await setupCompat({}, "llama-3.3-70b-versatile");
+  t.fake.enqueue({
+    status: 400,
+    json: openaiError(
+      "`reasoning_effort` is not supported with this model",
+      "invalid_request_error",
+    ),
+  });
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 20000,
+    thinking: { type: "enabled" as const, budget_tokens: 19999 },
+    messages: [{ role: "user" as const, content: "hi" }],
+  };
+  const first = await t.client.messages.create(ask);
+  assert.equal(first.type, "message");
+  const [refused, retried] = t.fake.requests;
+  assert.equal(refused.body.reasoning_effort, "high");
+  assert.equal(retried.body.reasoning_effort, undefined);
+  assert.equal(retried.body.max_tokens, 20000);
+  await t.client.messages.create(ask);
+  assert.equal(t.fake.requests.length, 3);
+  assert.equal(t.fake.requests[2].body.reasoning_effort, undefined);
+});
 
 Deno.test("openai: a Mistral model (vLLM, Mistral's API) takes Claude Code's tool loop: 9-character ids, no user turn after a result", async () => {
   await using t = await setupCompat({ strictTemplate: true, mistral: true }, "devstral-small-2507");

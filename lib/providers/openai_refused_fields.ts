@@ -1,0 +1,38 @@
+// Optional parameters an OpenAI-compatible server may refuse by name: Groq's models that do not
+// reason refuse reasoning_effort, servers that validate against an older schema refuse what came
+// later. Named in a 400, they are left out of that upstream's requests from then on
+// (lib/refused_fields.ts learns them); the request is still the one the client sent without them.
+
+/** What the proxy adds to ask for a setting, never for the content itself. */
+const OPTIONAL = [
+  "reasoning_effort",
+  "top_k",
+  "user",
+  "stream_options",
+  "parallel_tool_calls",
+  "temperature",
+  "top_p",
+  "stop",
+];
+
+const REFUSAL =
+  /not supported|unsupported|unrecognized|unknown|not permitted|not allowed|extra (?:inputs|fields)|invalid (?:parameter|argument)/i;
+
+/** A field named as a parameter: quoted, after "parameter:", or as a path before a colon. */
+const NAMED = new Map(
+  OPTIONAL.map((f) => [
+    f,
+    new RegExp(
+      `['"\`]${f}['"\`]|(?:parameter|argument|field|property)s?(?: supplied)?:?\\s+${f}\\b|(?:^|[\\s.])${f}: `,
+      "i",
+    ),
+  ]),
+);
+
+/** The optional parameters a 400's message says the upstream refuses; undefined if none. */
+export function openaiRefusedFields(whole: string): string[] | undefined {
+  const message = whole.slice(0, 4096);
+  if (!REFUSAL.test(message)) return undefined;
+  const named = OPTIONAL.filter((f) => NAMED.get(f)!.test(message));
+  return named.length ? named : undefined;
+}

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { openaiRefusedFields } from "../../../lib/providers/openai_refused_fields.ts";
+
+Deno.test("openaiRefusedFields reads the optional parameters a server names as refused", () => {
+  const cases: Array<[string, string[]]> = [
+    ["`reasoning_effort` is not supported with this model", ["reasoning_effort"]],
+    ["Unsupported parameter: 'reasoning_effort' is not supported with this model.", [
+      "reasoning_effort",
+    ]],
+    ["Unrecognized request argument supplied: top_k", ["top_k"]],
+    ["body.stream_options: Extra inputs are not permitted", ["stream_options"]],
+    ['property "parallel_tool_calls" is unsupported', ["parallel_tool_calls"]],
+  ];
+  for (const [message, fields] of cases) assert.deepEqual(openaiRefusedFields(message), fields);
+});
+
+Deno.test("openaiRefusedFields ignores a field merely mentioned, and what is not a refusal", () => {
+  for (
+    const message of [
+      "This model's maximum context length is 128000 tokens.",
+      "Unknown stop reason from the model",
+      "temperature must be between 0 and 2",
+      "Invalid value for 'tool_choice': unsupported",
+    ]
+  ) {
+    assert.equal(openaiRefusedFields(message), undefined, message);
+  }
+});
