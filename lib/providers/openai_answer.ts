@@ -14,6 +14,7 @@ import { type CallState, stateFor } from "./openai_call_state.ts";
 import { openaiInlineFailure } from "./openai_errors.ts";
 import {
   citedPages,
+  contentParts,
   mapUsage,
   matchedStop,
   OPENAI_THINKING_SIGNATURE,
@@ -26,14 +27,6 @@ import type { CallContext } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-function messageText(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("");
-  }
-  return "";
-}
 
 function thinkingBlock(thinking: string, state: CallState): ResponseBlock {
   const shown = state.omitThinking ? "" : thinking;
@@ -54,13 +47,16 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   }
   const msg = choice.message ?? {};
   const content: ResponseBlock[] = [];
+  const parts = Array.isArray(msg.content) ? contentParts(msg.content) : [];
   const reasoning = typeof msg.reasoning_content === "string" && msg.reasoning_content
     ? msg.reasoning_content
     : typeof msg.reasoning === "string"
     ? msg.reasoning
-    : "";
+    : parts.filter(([kind]) => kind === "thinking").map(([, t]) => t).join("");
   if (reasoning) content.push(thinkingBlock(reasoning, state));
-  let text = messageText(msg.content);
+  let text = typeof msg.content === "string"
+    ? msg.content
+    : parts.filter(([kind]) => kind === "text").map(([, t]) => t).join("");
   if (!reasoning && text.trimStart().startsWith("<think>")) {
     const split = splitThinkTags(text);
     text = split.text;

@@ -94,3 +94,23 @@ export function parseToolArguments(args: unknown): Record<string, unknown> {
   }
   return { _raw: args };
 }
+
+/**
+ * Content given as a list of parts, as Mistral's reasoning models write it: text parts, and
+ * thinking parts whose `thinking` is a string or a list of text parts. In order, by kind.
+ */
+export function contentParts(content: Json[]): Array<["text" | "thinking", string]> {
+  const out: Array<["text" | "thinking", string]> = [];
+  for (const part of content) {
+    if (part?.type === "thinking") {
+      const t = part.thinking;
+      const text = typeof t === "string"
+        ? t
+        : Array.isArray(t)
+        ? t.map((p: Json) => (typeof p?.text === "string" ? p.text : "")).join("")
+        : "";
+      if (text) out.push(["thinking", text]);
+    } else if (typeof part?.text === "string" && part.text) out.push(["text", part.text]);
+  }
+  return out;
+}

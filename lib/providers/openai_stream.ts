@@ -7,6 +7,7 @@ import type { CallState } from "./openai_call_state.ts";
 import { openaiInlineFailure } from "./openai_errors.ts";
 import {
   citedPages,
+  contentParts,
   mapUsage,
   matchedStop,
   OPENAI_THINKING_SIGNATURE,
@@ -157,9 +158,12 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       ? delta.reasoning
       : "";
     if (reasoning) this.thinking(reasoning);
-    if (typeof delta.content === "string" && delta.content) {
-      if (this.thinkTags.settled) this.text(delta.content);
-      else for (const piece of this.thinkTags.push(delta.content)) this.piece(piece);
+    if (typeof delta.content === "string" && delta.content) this.content(delta.content);
+    else if (Array.isArray(delta.content)) {
+      for (const [kind, text] of contentParts(delta.content)) {
+        if (kind === "thinking") this.thinking(text);
+        else this.content(text);
+      }
     }
     if (typeof delta.refusal === "string" && delta.refusal) {
       this.refused = true;
@@ -171,6 +175,11 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     } else if (delta.function_call && typeof delta.function_call === "object") {
       this.toolDelta({ index: 0, function: delta.function_call });
     }
+  }
+
+  private content(text: string): void {
+    if (this.thinkTags.settled) this.text(text);
+    else for (const piece of this.thinkTags.push(text)) this.piece(piece);
   }
 
   private piece([kind, text]: Piece): void {

@@ -748,6 +748,41 @@ Deno.test("openai: an optional parameter the server refuses by name (Groq's reas
   assert.equal(t.fake.requests[2].body.reasoning_effort, undefined);
 });
 
+Deno.test("openai: Mistral's reasoning models' content as a list of parts (thinking, then text) becomes a thinking block and the text, streamed or not", async () => {
+  await using t = await setupCompat({}, "magistral-medium-latest");
+  const thinking = { type: "thinking", thinking: [{ type: "text", text: "mistral thinks" }] };
+  t.fake.enqueue({
+    sse: [
+      openaiChunk({ role: "assistant", content: [thinking] }),
+      openaiChunk({ content: [{ type: "text", text: "Hello" }] }),
+      openaiChunk({ content: " world" }),
+      openaiChunk({}, "stop"),
+      OPENAI_DONE,
+    ],
+  });
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    messages: [{ role: "user" as const, content: "hi" }],
+  };
+  const streamed = await t.client.messages.stream(ask).finalMessage();
+  const shown = (m: Anthropic.Message) =>
+    m.content.map((b) =>
+      b.type === "thinking" ? ["thinking", b.thinking] : b.type === "text" ? ["text", b.text] : []
+    );
+  assert.deepEqual(shown(streamed), [["thinking", "mistral thinks"], ["text", "Hello world"]]);
+  t.fake.enqueue({
+    status: 200,
+    json: openaiCompletion(
+      { content: [thinking, { type: "text", text: "Hello world" }] },
+      "stop",
+      openaiUsage(5, 5),
+    ),
+  });
+  const whole = await t.client.messages.create(ask);
+  assert.deepEqual(shown(whole), [["thinking", "mistral thinks"], ["text", "Hello world"]]);
+});
+
 Deno.test("openai: a Mistral model (vLLM, Mistral's API) takes Claude Code's tool loop: 9-character ids, no user turn after a result", async () => {
   await using t = await setupCompat({ strictTemplate: true, mistral: true }, "devstral-small-2507");
   const tools = [weatherTool];
