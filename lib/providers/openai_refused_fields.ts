@@ -1,10 +1,17 @@
 // Optional parameters an OpenAI-compatible server may refuse by name: Groq's models that do not
-// reason refuse reasoning_effort, servers that validate against an older schema refuse what came
-// later. Named in a 400, they are left out of that upstream's requests from then on
+// reason refuse reasoning_effort, OpenAI's reasoning models (through a "custom" upstream)
+// max_tokens and temperature, servers that validate against an older schema what came later.
+// Named in a 400, they are left out of that upstream's requests from then on
 // (lib/refused_fields.ts learns them); the request is still the one the client sent without them.
 
-/** What the proxy adds to ask for a setting, never for the content itself. */
+/**
+ * What the proxy adds to ask for a setting, never for the content itself; and the two names of
+ * the output limit, a refused one of which goes under the other (OpenAI's reasoning models refuse
+ * max_tokens, older servers max_completion_tokens).
+ */
 const OPTIONAL = [
+  "max_tokens",
+  "max_completion_tokens",
   "reasoning_effort",
   "top_k",
   "user",
@@ -33,6 +40,8 @@ const NAMED = new Map(
 export function openaiRefusedFields(whole: string): string[] | undefined {
   const message = whole.slice(0, 4096);
   if (!REFUSAL.test(message)) return undefined;
-  const named = OPTIONAL.filter((f) => NAMED.get(f)!.test(message));
+  // "Use 'max_completion_tokens' instead" names the way out, not a refusal.
+  const instead = /\buse ['"`]?(\w+)['"`]? instead/i.exec(message)?.[1];
+  const named = OPTIONAL.filter((f) => f !== instead && NAMED.get(f)!.test(message));
   return named.length ? named : undefined;
 }

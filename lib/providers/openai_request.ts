@@ -183,8 +183,11 @@ function setToolChoice(upstream: Json, choice: Json, offered: Map<string, string
 
 /** The client's max_tokens within the upstream's cap, under the field name the upstream takes. */
 function setMaxTokens(upstream: Json, maxTokens: number, ctx: CallContext, kind: Kind): void {
-  const field = ctx.upstream.maxTokensField ??
+  let field = ctx.upstream.maxTokensField ??
     (kind === "openai" ? "max_completion_tokens" : "max_tokens");
+  if (ctx.dropFields?.includes(field)) {
+    field = field === "max_tokens" ? "max_completion_tokens" : "max_tokens";
+  }
   const cap = ctx.upstream.maxTokens;
   // 0 only pre-warms Anthropic's cache; elsewhere it is invalid, and 1 is the cheapest stand-in.
   let max = Math.max(1, Math.floor(maxTokens));

@@ -748,6 +748,45 @@ Deno.test("openai: an optional parameter the server refuses by name (Groq's reas
   assert.equal(t.fake.requests[2].body.reasoning_effort, undefined);
 });
 
+Deno.test("openai: an OpenAI reasoning model behind a custom upstream that refuses max_tokens and temperature gets max_completion_tokens and no temperature", async () => {
+  await using t = await setupCompat({}, "o4-mini");
+  t.fake.enqueue({
+    status: 400,
+    json: openaiError(
+      "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      "invalid_request_error",
+      "unsupported_parameter",
+      "max_tokens",
+    ),
+  });
+  t.fake.enqueue({
+    status: 400,
+    json: openaiError(
+      "Unsupported parameter: 'temperature' is not supported with this model.",
+      "invalid_request_error",
+      "unsupported_parameter",
+      "temperature",
+    ),
+  });
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 1000,
+    temperature: 0.5,
+    messages: [{ role: "user" as const, content: "hi" }],
+  };
+  assert.equal((await t.client.messages.create(ask)).type, "message");
+  const sent = t.fake.requests.map((r) => [r.body.max_tokens, r.body.max_completion_tokens]);
+  assert.deepEqual(sent, [[1000, undefined], [undefined, 1000], [undefined, 1000]]);
+  assert.equal(t.fake.requests[2].body.temperature, undefined);
+  await t.client.messages.create(ask);
+  const next = t.fake.requests[3].body;
+  assert.deepEqual([next.max_tokens, next.max_completion_tokens, next.temperature], [
+    undefined,
+    1000,
+    undefined,
+  ]);
+});
+
 Deno.test("openai: Mistral's reasoning models' content as a list of parts (thinking, then text) becomes a thinking block and the text, streamed or not", async () => {
   await using t = await setupCompat({}, "magistral-medium-latest");
   const thinking = { type: "thinking", thinking: [{ type: "text", text: "mistral thinks" }] };

@@ -10,6 +10,11 @@ Deno.test("openaiRefusedFields reads the optional parameters a server names as r
     ["Unrecognized request argument supplied: top_k", ["top_k"]],
     ["body.stream_options: Extra inputs are not permitted", ["stream_options"]],
     ['property "parallel_tool_calls" is unsupported', ["parallel_tool_calls"]],
+    [
+      "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      ["max_tokens"],
+    ],
+    ["Unrecognized request argument supplied: max_completion_tokens", ["max_completion_tokens"]],
   ];
   for (const [message, fields] of cases) assert.deepEqual(openaiRefusedFields(message), fields);
 });
