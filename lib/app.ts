@@ -33,6 +33,11 @@ function declaredMethods(app: Hono<AppEnv>): (path: string) => string[] {
   };
 }
 
+/** /v1 itself and all under it: the client surface, whose every answer is in Anthropic's shape. */
+function onClientSurface(path: string): boolean {
+  return path === "/v1" || path.startsWith("/v1/");
+}
+
 /** Why a /v1 request has no route: a wrong method, a doubled /v1, or a path not served. */
 function notServed(method: string, path: string, takes: string[]): ProxyError {
   if (takes.length) return methodNotAllowed(method, path, takes);
@@ -66,7 +71,7 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   const methodsOf = declaredMethods(app);
   app.notFound((c) => {
-    if (c.req.path.startsWith("/v1/")) {
+    if (onClientSurface(c.req.path)) {
       const { method, path } = c.req;
       return errorResponse(notServed(method, path, methodsOf(path)), c.get("requestId"));
     }
@@ -77,16 +82,16 @@ export function createApp(services: Services): Hono<AppEnv> {
     const requestId = c.get("requestId") ?? newRequestId();
     if (err instanceof ProxyError) return errorResponse(err, requestId);
     const deep = tooDeep(err);
-    if (deep && c.req.path.startsWith("/v1/")) return errorResponse(deep, requestId);
+    if (deep && onClientSurface(c.req.path)) return errorResponse(deep, requestId);
     if (err instanceof StoreBusyError) {
       // Another process held the store past every retry: a moment later it will not.
       const busy = new ProxyError(503, err.message, "overloaded_error", { "retry-after": "1" });
-      if (c.req.path.startsWith("/v1/") || c.req.path.startsWith("/admin/api/")) {
+      if (onClientSurface(c.req.path) || c.req.path.startsWith("/admin/api/")) {
         return errorResponse(busy, requestId);
       }
       return c.text(err.message, 503, { "retry-after": "1" });
     }
-    if (err instanceof HTTPException && c.req.path.startsWith("/v1/")) {
+    if (err instanceof HTTPException && onClientSurface(c.req.path)) {
       return errorResponse(new ProxyError(err.status, err.message || "Bad request"), requestId);
     }
     if (err instanceof HTTPException) return err.getResponse();
@@ -95,7 +100,7 @@ export function createApp(services: Services): Hono<AppEnv> {
       path: c.req.path,
       error: messageOf(err),
     });
-    if (c.req.path.startsWith("/v1/") || c.req.path.startsWith("/admin/api/")) {
+    if (onClientSurface(c.req.path) || c.req.path.startsWith("/admin/api/")) {
       return errorResponse(new ProxyError(500, "Internal error in the proxy"), requestId);
     }
     return c.text("Internal error", 500);

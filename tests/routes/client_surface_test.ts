@@ -230,6 +230,20 @@ Deno.test("client surface: unknown /v1 paths are Anthropic-shaped 404s", async (
   );
 });
 
+Deno.test("client surface: /v1 itself is an Anthropic-shaped 404, and a 401 without the key", async () => {
+  await using t = await setup();
+  for (const [method, path] of [["GET", "/v1"], ["POST", "/v1?beta=true"]]) {
+    const res = await fetch(`${t.server.url}${path}`, {
+      method,
+      headers: { "x-api-key": ACCESS_KEY },
+    });
+    const json = await assertAnthropicError(res, 404, "not_found_error");
+    assert.match(json.error.message, /\/v1/);
+    const none = await fetch(`${t.server.url}${path}`, { method });
+    await assertAnthropicError(none, 401, "authentication_error");
+  }
+});
+
 Deno.test("client surface: a known path asked with the wrong method says which method it takes", async () => {
   await using t = await setup();
   const res = await fetch(`${t.server.url}/v1/messages`, { headers: { "x-api-key": ACCESS_KEY } });
