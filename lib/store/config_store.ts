@@ -87,19 +87,28 @@ export class ConfigStore {
 
   /**
    * Replaces the document. With `expectedVersion`, fails with ConflictError if the stored one is
-   * no longer that version. Invalid input throws InvalidConfigError and changes nothing.
+   * no longer that version; without, the last save wins. Invalid input throws InvalidConfigError
+   * and changes nothing.
    */
   async replace(input: unknown, expectedVersion?: string | null): Promise<Snapshot> {
     const doc = validateDocument(input, this.defaultStrategy);
     const metaKey = keys.configMeta();
-    const meta = await this.kv.get<Meta>(metaKey);
-    if (expectedVersion !== undefined && meta.versionstamp !== expectedVersion) {
-      throw new ConflictError();
+    for (let attempt = 0; attempt < 30; attempt++) {
+      // Writers that collided wait a random while, so they do not collide again in step.
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+      const meta = await this.kv.get<Meta>(metaKey);
+      if (expectedVersion !== undefined && meta.versionstamp !== expectedVersion) {
+        throw new ConflictError();
+      }
+      const snap = await write(this.kv, doc, meta);
+      if (snap) {
+        this.#publish(snap);
+        return snap;
+      }
+      // Another save landed between the read and the write. The write is still checked against
+      // the version read, so that it removes exactly the chunks the stored document has.
     }
-    const snap = await write(this.kv, doc, meta);
-    if (!snap) throw new ConflictError();
-    this.#publish(snap);
-    return snap;
+    throw new ConflictError();
   }
 
   /** Re-reads KV now (the watch does this by itself; tests and the CLI may want it at once). */

@@ -88,6 +88,18 @@ Deno.test("config store: a save based on a stale version is refused, not lost si
   assert.equal((await b.refresh()).doc.upstream[0].name, "two");
 });
 
+Deno.test("config store: saves without a version made at once all land, the last one stays", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const a = await ConfigStore.open(kv, "failover", { watch: false });
+  const b = await ConfigStore.open(kv, "failover", { watch: false });
+  const names = Array.from({ length: 20 }, (_, i) => `up-${i}`);
+  const saved = await Promise.all(
+    names.map((name, i) => (i % 2 ? a : b).replace({ upstream: [upstream(name)] })),
+  );
+  const last = saved.reduce((x, y) => y.version! > x.version! ? y : x);
+  assert.deepEqual((await a.refresh()).doc, last.doc);
+});
+
 Deno.test("config store: the original config.json imports as it is", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = await ConfigStore.open(kv, "failover", { watch: false });

@@ -334,6 +334,37 @@ Deno.test("PUT with a stale If-Match is a 409; without one it simply replaces", 
   });
 });
 
+Deno.test("PUTs without If-Match sent at once all replace: the last one stored wins, none is a 409", async () => {
+  await withServer(async (s) => {
+    // Signed in: a script's bearer calls, this many at once from one address, would meet the
+    // password throttle instead.
+    const b = await signIn(s.url);
+    const headers = {
+      cookie: b.cookieHeader,
+      "x-csrf-token": b.csrf,
+      origin: s.url,
+      "content-type": "application/json",
+    };
+    const docs = Array.from({ length: 30 }, (_, i) => {
+      const doc = config();
+      doc.upstream[0].name = `main-${i}`;
+      return doc;
+    });
+    const statuses = await Promise.all(docs.map(async (doc) => {
+      const res = await fetch(`${s.url}/admin/api/config`, {
+        method: "PUT",
+        headers,
+        body: JSON.stringify(doc),
+      });
+      await res.body?.cancel();
+      return res.status;
+    }));
+    assert.deepEqual(statuses, docs.map(() => 200));
+    const stored = (await s.services.store.refresh()).doc.upstream[0].name;
+    assert.ok(docs.some((d) => d.upstream[0].name === stored), stored);
+  });
+});
+
 Deno.test("the original config.json shape is accepted by PUT", async () => {
   await withServer(async (s) => {
     const res = await put(s, {
