@@ -75,10 +75,20 @@ export class AdminInputError extends Error {
   }
 }
 
-export type UpstreamRef = string | number;
+/**
+ * An upstream by name, or by index in the list. A string is a name first: the pages address an
+ * upstream by its name, whatever it is. `{ indexFirst }` is a CLI argument: a number that is an
+ * index is that index, as the original CLI read it, and anything else a name.
+ */
+export type UpstreamRef = string | number | { indexFirst: string };
 
 /** The index of an upstream given by name (case-insensitive) or by index in the list. */
 export function findUpstream(doc: ConfigDocument, ref: UpstreamRef): number {
+  if (typeof ref === "object") {
+    const given = ref.indexFirst.trim();
+    if (/^\d+$/.test(given) && Number(given) < doc.upstream.length) return Number(given);
+    ref = ref.indexFirst;
+  }
   if (typeof ref === "string") {
     const wanted = ref.trim().toLowerCase();
     const byName = doc.upstream.findIndex((u) => u.name.toLowerCase() === wanted);

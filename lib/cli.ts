@@ -21,6 +21,7 @@ import {
   setStrategy,
   storeTarget,
   UnknownUpstreamError,
+  type UpstreamRef,
   useUpstream,
   versionFromEtag,
 } from "./admin_service.ts";
@@ -76,7 +77,8 @@ Commands:
   export                             the configuration as JSON, keys included, on stdout
   help                               this text
 
-An <upstream> is its name (any case) or its index as "show" prints it. "add" also takes
+An <upstream> is its index as "show" prints it or its name (any case); a number is an index
+first, as in the original CLI, and a name only when no upstream has that index. "add" also takes
 <serviceType> before <baseUrl>, as the original CLI's later versions did.
 Without --url the store at KV_PATH is edited directly. With --url the command goes to a running
 server's admin API, authenticated with ADMIN_PASSWORD from the environment.
@@ -209,7 +211,9 @@ const COMMANDS: Record<string, Command> = {
     try {
       const snap = await addUpstream(b.target, { name, baseUrl, serviceType });
       const i = snap.doc.upstream.findIndex((u) => u.name === name.trim());
-      out(`Added upstream [${i}] ${name}. Add its keys: deno task config key ${name} add <key...>`);
+      // A name that is a number would be read as an index.
+      const ref = /^\d+$/.test(name.trim()) ? i : name;
+      out(`Added upstream [${i}] ${name}. Add its keys: deno task config key ${ref} add <key...>`);
     } catch (e) {
       if (!(e instanceof InvalidConfigError)) throw e;
       // Point at the argument, not at a path inside the document; a name already taken is said
@@ -227,13 +231,13 @@ const COMMANDS: Record<string, Command> = {
 
   async remove(params, b, out) {
     arity(params, 1, "remove <upstream>");
-    const { removed } = await removeUpstream(b.target, params[0]);
+    const { removed } = await removeUpstream(b.target, { indexFirst: params[0] });
     out(`Removed upstream ${removed.name} and its ${removed.apiKeys.length} key(s).`);
   },
 
   async use(params, b, out) {
     arity(params, 1, "use <index|name>");
-    const { name } = await useUpstream(b.target, params[0]);
+    const { name } = await useUpstream(b.target, { indexFirst: params[0] });
     out(`Current upstream: ${name}.`);
   },
 
@@ -280,13 +284,13 @@ const COMMANDS: Record<string, Command> = {
     if (!run) {
       throw new UsageError(`Unknown key action "${asTyped(action)}": use add, list or remove.`);
     }
-    await run(ref, rest, b, out, stdin);
+    await run({ indexFirst: ref }, rest, b, out, stdin);
   },
 };
 
 /** `key <upstream> <action> ...`: the action's own words, after the upstream. */
 type KeyAction = (
-  ref: string,
+  ref: UpstreamRef,
   params: string[],
   b: Backend,
   out: (line?: string) => void,

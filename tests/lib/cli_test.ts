@@ -245,6 +245,27 @@ Deno.test("CLI on the local store: every command, errors and masking", async () 
   });
 });
 
+Deno.test("CLI: a number that is an index means that index, as in the original CLI, even where an upstream has it as its name", async () => {
+  await withLocal(async (cli, kvPath) => {
+    ok(await cli("add", "first", "https://a.example", "openai"));
+    ok(await cli("add", "second", "https://b.example", "openai"));
+    // The hint names it by index: "key 0 add" would mean the first upstream.
+    ok(await cli("add", "0", "https://c.example", "openai"), /deno task config key 2 add/);
+    ok(await cli("add", "7", "https://d.example", "openai"));
+    ok(await cli("key", "0", "add", KEY_A), /to first/);
+    ok(await cli("key", "0", "list"), /^first: 1 key/);
+    ok(await cli("key", "0", "remove", "0"), /from first/);
+    ok(await cli("use", "2"), /Current upstream: 0\./);
+    ok(await cli("use", "1"), /Current upstream: second/);
+    // Not an index here: a name.
+    ok(await cli("use", "7"), /Current upstream: 7\./);
+    ok(await cli("remove", "0"), /Removed upstream first /);
+    const doc = await readStore(kvPath);
+    assert.deepEqual(doc.upstream.map((u) => u.name), ["second", "0", "7"]);
+    assert.equal(doc.currentUpstream, 2);
+  });
+});
+
 Deno.test("CLI key add -: keys read from standard input, one per line, never said back", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cli_stdin_" });
   const kvPath = `${dir}/proxy.kv`;
