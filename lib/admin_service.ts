@@ -5,6 +5,8 @@ import {
   type ConfigDocument,
   InvalidConfigError,
   maskKey,
+  type RenamedUpstream,
+  renamedUpstreams,
   repeatedKeys,
   STRATEGIES,
   validateInput,
@@ -431,6 +433,8 @@ export interface ImportPreview {
   diff: ConfigDiff;
   /** Keys the input listed more than once, by upstream; each is kept once. */
   repeatedKeys: Array<{ upstream: string; count: number }>;
+  /** Names the original config.json allowed and a document does not, given another. */
+  renamed: RenamedUpstream[];
 }
 
 /**
@@ -438,8 +442,16 @@ export interface ImportPreview {
  * the current strategy is kept.
  */
 export function previewImport(current: ConfigDocument, input: unknown): ImportPreview {
-  const doc = validateInput(input, current.loadBalance);
-  return { doc, diff: diffConfig(current, doc), repeatedKeys: repeatedKeys(input, doc) };
+  // The original config.json's names were free text, so an import renames what it must. A PUT
+  // (which the CLI's --url edits send too) and the pages refuse such a name instead: there it is
+  // the caller's mistake, and renaming it would hide that.
+  const doc = validateInput(input, current.loadBalance, { freeNames: true });
+  return {
+    doc,
+    diff: diffConfig(current, doc),
+    repeatedKeys: repeatedKeys(input, doc),
+    renamed: renamedUpstreams(input, doc),
+  };
 }
 
 export async function importConfig(
@@ -453,13 +465,26 @@ export async function importConfig(
     Object.assign(doc, next.doc);
     return next;
   }, expectedVersion);
-  return { snapshot, diff: result.diff, repeatedKeys: result.repeatedKeys };
+  return {
+    snapshot,
+    diff: result.diff,
+    repeatedKeys: result.repeatedKeys,
+    renamed: result.renamed,
+  };
 }
 
 /** "openai-main listed 2 keys twice; each is kept once" lines for an import's report. */
 export function describeRepeatedKeys(repeated: ImportPreview["repeatedKeys"]): string[] {
   return repeated.map(({ upstream, count }) =>
     `${upstream} listed ${count} key${count === 1 ? "" : "s"} more than once; each is kept once`
+  );
+}
+
+/** `upstream [1] "relay" is named "relay-2": …` lines for an import's report. */
+export function describeRenamed(renamed: RenamedUpstream[]): string[] {
+  return renamed.map(({ index, from, to }) =>
+    `upstream [${index}] "${from}" is named "${to}": a name must be unique, without "/", and ` +
+    `not ".", ".." or "new"`
   );
 }
 

@@ -8,6 +8,7 @@ import {
   clearConfig,
   type ConfigTarget,
   ConflictError,
+  describeRenamed,
   describeRepeatedKeys,
   etagOf,
   exportConfig,
@@ -263,7 +264,11 @@ const COMMANDS: Record<string, Command> = {
         `Cannot read ${params[0]}: ${messageOf(e)}`,
       );
     }
-    const { snapshot, diff, repeatedKeys } = await importConfig(b.target, parseImport(text));
+    const { snapshot, diff, repeatedKeys, renamed } = await importConfig(
+      b.target,
+      parseImport(text),
+    );
+    for (const line of describeRenamed(renamed)) warn(`Note: ${line}.`);
     for (const line of describeRepeatedKeys(repeatedKeys)) warn(`Note: ${line}.`);
     out(`Imported ${params[0]}: ${snapshot.doc.upstream.length} upstream(s).`);
     for (const line of describeDiff(diff)) out(`  ${line}`);

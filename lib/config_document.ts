@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Strategy } from "./config.ts";
 import { providerKinds } from "./providers/registry.ts";
 import type { UpstreamConfig } from "./providers/types.ts";
+import { sliceWhole } from "./whole_chars.ts";
 
 export const STRATEGIES = ["round-robin", "random", "failover"] as const;
 
@@ -14,6 +15,8 @@ export interface ConfigDocument {
 }
 
 const RESERVED_NAMES = [".", "..", "new"];
+
+const MAX_NAME_LENGTH = 64;
 
 const MAX_KEY_LENGTH = 8192;
 
@@ -30,7 +33,8 @@ const httpUrl = z.string().trim().refine((v) => {
 }, "must be an http(s) URL such as https://api.openai.com");
 
 const UpstreamSchema = z.looseObject({
-  name: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters")
+  name: z.string().trim().min(1, "must not be empty")
+    .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
     .regex(/^[^\s/][^/]*$/, "must not contain / or start with a space")
     // A line break or a terminal escape splits the CLI's lines and the log's; an invisible or
     // direction-changing character makes one name look like another.
@@ -91,10 +95,15 @@ export function emptyDocument(strategy: Strategy): ConfigDocument {
 /**
  * Validates a document (or an original `config.json`) and returns it normalised. Unnamed
  * upstreams get a name, the original `modelMapping` becomes `models`, `openaiold` becomes `openai`.
- * Throws InvalidConfigError.
+ * With `freeNames`, names as the original allowed them (shared, with a "/", reserved) are made
+ * valid and unique. Throws InvalidConfigError.
  */
-export function validateDocument(input: unknown, defaultStrategy: Strategy): ConfigDocument {
-  const prepared = prepareLegacy(input);
+export function validateDocument(
+  input: unknown,
+  defaultStrategy: Strategy,
+  options: { freeNames?: boolean } = {},
+): ConfigDocument {
+  const prepared = prepareLegacy(input, options.freeNames ?? false);
   const result = DocumentSchema.safeParse(prepared);
   const problems =
     (result.success
@@ -117,9 +126,13 @@ const SETTINGS = ["upstream", "currentUpstream", "loadBalance"];
 /**
  * validateDocument for a whole document sent from outside (PUT, import). `upstream` must be there
  * and nothing unknown beside it: `{}` or a typo such as `upstreams` would otherwise be read as "no
- * upstream" and wipe them all.
+ * upstream" and wipe them all. `freeNames` as for validateDocument.
  */
-export function validateInput(input: unknown, defaultStrategy: Strategy): ConfigDocument {
+export function validateInput(
+  input: unknown,
+  defaultStrategy: Strategy,
+  options: { freeNames?: boolean } = {},
+): ConfigDocument {
   if (!input || typeof input !== "object" || Array.isArray(input)) {
     throw new InvalidConfigError(["the configuration must be a JSON object with an upstream list"]);
   }
@@ -133,7 +146,7 @@ export function validateInput(input: unknown, defaultStrategy: Strategy): Config
     }
   }
   try {
-    const doc = validateDocument(input, defaultStrategy);
+    const doc = validateDocument(input, defaultStrategy, options);
     if (problems.length === 0) return doc;
   } catch (err) {
     if (!(err instanceof InvalidConfigError)) throw err;
@@ -194,11 +207,30 @@ export function repeatedKeys(
   });
 }
 
+/** An upstream whose name an input changed, by its index. */
+export interface RenamedUpstream {
+  index: number;
+  from: string;
+  to: string;
+}
+
+/** Upstreams the validated `doc` names otherwise than the input did (a name given, not filled in). */
+export function renamedUpstreams(input: unknown, doc: ConfigDocument): RenamedUpstream[] {
+  const list = (input as { upstream?: unknown } | null)?.upstream;
+  if (!Array.isArray(list)) return [];
+  return doc.upstream.flatMap((u, index) => {
+    const given = (list[index] as { name?: unknown } | null)?.name;
+    const from = typeof given === "string" ? given.trim() : "";
+    return from && from !== u.name ? [{ index, from, to: u.name }] : [];
+  });
+}
+
 /**
  * The original proxy allowed unnamed upstreams, a `modelMapping` object and the `openaiold` kind;
- * bring them over.
+ * bring them over. With `freeNames`, its names too: they were free text, here each is a page's
+ * address and what a fallback names.
  */
-function prepareLegacy(input: unknown): unknown {
+function prepareLegacy(input: unknown, freeNames: boolean): unknown {
   if (!input || typeof input !== "object" || Array.isArray(input)) return input;
   const doc = { ...(input as Record<string, unknown>) };
   if (!Array.isArray(doc.upstream)) return doc;
@@ -228,7 +260,65 @@ function prepareLegacy(input: unknown): unknown {
     }
     return u;
   });
+  if (freeNames) makeNamesValid(doc.upstream as unknown[]);
   return doc;
+}
+
+/**
+ * Renames, in place, upstreams whose name one before it holds, has a "/" or is reserved: "relay"
+ * twice becomes "relay" and "relay-2", "OpenRouter/free" "OpenRouter-free", "new" "new-1".
+ * Fallbacks follow a renamed upstream.
+ */
+function makeNamesValid(list: unknown[]): void {
+  const entries = list.map((raw) =>
+    raw && typeof raw === "object" ? raw as Record<string, unknown> : undefined
+  );
+  const nameOf = (u: Record<string, unknown> | undefined) =>
+    typeof u?.name === "string" ? u.name.trim() : "";
+  const holders = new Map<string, number>();
+  for (const u of entries) {
+    const name = nameOf(u).toLowerCase();
+    if (name) holders.set(name, (holders.get(name) ?? 0) + 1);
+  }
+  const fallbacks = new Set(
+    entries.map((u) => typeof u?.fallback === "string" ? u.fallback.trim().toLowerCase() : ""),
+  );
+  const used = new Set<string>();
+  const renaming: number[] = [];
+  entries.forEach((u, i) => {
+    const name = nameOf(u).toLowerCase();
+    if (!name) return;
+    // A shared name that a fallback gives is left to be refused: which holder it meant is unknown.
+    const ambiguous = holders.get(name)! > 1 && fallbacks.has(name);
+    if (!ambiguous && (name.includes("/") || RESERVED_NAMES.includes(name) || used.has(name))) {
+      renaming.push(i);
+    } else {
+      used.add(name);
+    }
+  });
+  const renamed = new Map<string, string>();
+  for (const i of renaming) {
+    const u = entries[i]!;
+    const name = nameOf(u);
+    u.name = freeName(name.replaceAll("/", "-"), used);
+    used.add((u.name as string).toLowerCase());
+    if (holders.get(name.toLowerCase()) === 1) renamed.set(name.toLowerCase(), u.name as string);
+  }
+  for (const u of entries) {
+    if (typeof u?.fallback !== "string") continue;
+    u.fallback = renamed.get(u.fallback.trim().toLowerCase()) ?? u.fallback;
+  }
+}
+
+/** `base`, or `base-N` with the first N that makes it neither reserved nor in `used`. */
+function freeName(base: string, used: Set<string>): string {
+  const reserved = RESERVED_NAMES.includes(base.toLowerCase());
+  if (!reserved && !used.has(base.toLowerCase())) return base;
+  for (let n = reserved ? 1 : 2;; n++) {
+    const suffix = `-${n}`;
+    const name = sliceWhole(base, MAX_NAME_LENGTH - suffix.length) + suffix;
+    if (!used.has(name.toLowerCase())) return name;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // /admin/transfer (import: upload or paste, preview the diff, apply) and /admin/export (download).
 import { Hono } from "hono";
 import {
+  describeRenamed,
   describeRepeatedKeys,
   exportConfig,
   importConfig,
@@ -63,12 +64,12 @@ export function transferRoutes(services: Services): Hono<AdminEnv> {
       );
     }
     try {
-      const { doc, diff, repeatedKeys } = previewImport(
+      const { doc, diff, repeatedKeys, renamed } = previewImport(
         services.store.snapshot.doc,
         parseImport(text),
       );
       const sealed = await seal(c.get("session"), JSON.stringify(doc));
-      const notes = describeRepeatedKeys(repeatedKeys);
+      const notes = [...describeRenamed(renamed), ...describeRepeatedKeys(repeatedKeys)];
       // The preview answers a post: an address to reload it at does not exist.
       if (isHtmx(c)) c.header("HX-Push-Url", "false");
       return c.html(page(c, { preview: { diff, sealed, upstreams: doc.upstream.length, notes } }));

@@ -6,6 +6,7 @@ import {
   applyChange,
   clearConfig,
   ConflictError,
+  describeRenamed,
   describeRepeatedKeys,
   editUpstream,
   etagOf,
@@ -340,6 +341,73 @@ Deno.test("previewImport lists every problem and an export imports back unchange
     assert.equal(diff.hasChanges, false);
     assert.deepEqual(diff.unchanged, ["one", "two"]);
   }, twoUpstreams);
+});
+
+Deno.test("an import of the original config.json's free-text names makes them valid and unique, and says so", async () => {
+  await withStore(async (store) => {
+    const up = (name: string, extra: Record<string, unknown> = {}) => ({
+      name,
+      baseUrl: "https://x.example/v1",
+      serviceType: "openai",
+      apiKeys: [],
+      ...extra,
+    });
+    const input = {
+      upstream: [
+        up("relay"),
+        up("Relay"),
+        up("OpenRouter/free"),
+        up("new"),
+        up("relay-2"),
+        up(" .. "),
+        up("backup", { fallback: "OpenRouter/free" }),
+        up("spare", { fallback: "NEW" }),
+      ],
+      currentUpstream: 3,
+      loadBalance: "round-robin",
+    };
+    const preview = previewImport(store.snapshot.doc, input);
+    const names = ["relay", "Relay-3", "OpenRouter-free", "new-1", "relay-2", "..-1"];
+    assert.deepEqual(preview.doc.upstream.map((u) => u.name), [...names, "backup", "spare"]);
+    // Each fallback still names the upstream it named.
+    assert.equal(preview.doc.upstream[6].fallback, "OpenRouter-free");
+    assert.equal(preview.doc.upstream[7].fallback, "new-1");
+    assert.deepEqual(describeRenamed(preview.renamed), [
+      'upstream [1] "Relay" is named "Relay-3": a name must be unique, without "/", and not ".", ".." or "new"',
+      'upstream [2] "OpenRouter/free" is named "OpenRouter-free": a name must be unique, without "/", and not ".", ".." or "new"',
+      'upstream [3] "new" is named "new-1": a name must be unique, without "/", and not ".", ".." or "new"',
+      'upstream [5] ".." is named "..-1": a name must be unique, without "/", and not ".", ".." or "new"',
+    ]);
+    const { renamed } = await importConfig(storeTarget(store), input);
+    assert.equal(renamed.length, 4);
+    const { doc } = store.snapshot;
+    assert.equal(doc.upstream[doc.currentUpstream].name, "new-1", "the current one stays current");
+    // The store itself, as every edit, still refuses a name a document cannot have.
+    await assert.rejects(
+      store.replace({ upstream: [up("a"), up("A")] }),
+      (e) => e instanceof InvalidConfigError && /already used/.test(e.problems.join()),
+    );
+  });
+});
+
+Deno.test("an import whose fallback gives a name several upstreams share is refused as before", async () => {
+  await withStore((store) => {
+    const up = (name: string, extra: Record<string, unknown> = {}) => ({
+      name,
+      baseUrl: "https://x.example/v1",
+      serviceType: "openai",
+      ...extra,
+    });
+    const input = { upstream: [up("relay"), up("relay"), up("b", { fallback: "RELAY" })] };
+    assert.throws(() => previewImport(store.snapshot.doc, input), (e) => {
+      assert.ok(e instanceof InvalidConfigError);
+      assert.deepEqual(e.problems, [
+        'upstream.0.name: "relay" is already used by another upstream',
+        'upstream.1.name: "relay" is already used by another upstream',
+      ]);
+      return true;
+    });
+  });
 });
 
 Deno.test("an import that repeats a key keeps the first of each and says how many it dropped", async () => {

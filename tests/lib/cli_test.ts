@@ -322,6 +322,57 @@ Deno.test("CLI import: a file that repeats a key imports, one copy kept, with a 
   });
 });
 
+Deno.test("CLI import: the original config.json's shared, slashed or reserved names are renamed, with a note", async () => {
+  await withLocal(async (cli, kvPath) => {
+    const file = kvPath.replace(/store\/proxy\.kv$/, "config.json");
+    const up = (name: string, baseUrl: string) => ({
+      name,
+      baseUrl,
+      apiKeys: [],
+      serviceType: "openai",
+    });
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        upstream: [
+          up("relay", "https://a.example/v1"),
+          up("relay", "https://b.example/v1"),
+          up("OpenRouter/free", "https://openrouter.ai/api/v1"),
+          up("new", "https://c.example/v1"),
+        ],
+        currentUpstream: 1,
+        loadBalance: "round-robin",
+      }),
+    );
+    const r = await cli("import", file);
+    ok(r, /Imported .*: 4 upstream\(s\)[\s\S]*current: none → relay-2/);
+    assert.match(r.err, /^Note: upstream \[1\] "relay" is named "relay-2": a name must be unique/m);
+    assert.match(r.err, /^Note: upstream \[2\] "OpenRouter\/free" is named "OpenRouter-free"/m);
+    assert.match(r.err, /^Note: upstream \[3\] "new" is named "new-1"/m);
+    const doc = await readStore(kvPath);
+    assert.deepEqual(
+      doc.upstream.map((u) => u.name),
+      ["relay", "relay-2", "OpenRouter-free", "new-1"],
+    );
+    assert.equal(doc.upstream[doc.currentUpstream].baseUrl, "https://b.example/v1");
+    // With --url too: the CLI renames, the server's PUT takes the names as they then are.
+    const server = await startTestServer();
+    try {
+      const remote = await cliWith({ ADMIN_PASSWORD })("--url", server.url, "import", file);
+      ok(remote, /Imported .*: 4 upstream\(s\)/);
+      assert.match(remote.err, /"relay" is named "relay-2"/);
+      assert.deepEqual(server.services.store.snapshot.doc.upstream.map((u) => u.name), [
+        "relay",
+        "relay-2",
+        "OpenRouter-free",
+        "new-1",
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 Deno.test("CLI import of a file too large for the store: one line saying so, exit 1, store kept", async () => {
   await withLocal(async (cli, kvPath) => {
     ok(await cli("add", "m", "https://api.openai.com", "openai"));

@@ -808,6 +808,35 @@ Deno.test("import: a file that repeats a key is previewed with a note, one copy 
   });
 });
 
+Deno.test("import: the original config.json's shared or slashed names are previewed renamed, with a note", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const version = fieldVersion(await b.text("/admin/transfer"));
+    const up = (name: string) => ({
+      name,
+      baseUrl: "https://api.openai.com",
+      serviceType: "openai",
+      apiKeys: [KEY_1],
+    });
+    const res = await b.post("/admin/transfer/preview", {
+      version,
+      config: JSON.stringify({ upstream: [up("relay"), up("relay"), up("OpenRouter/free")] }),
+    });
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, /upstream \[1\] &quot;relay&quot; is named &quot;relay-2&quot;/);
+    assert.match(html, /&quot;OpenRouter\/free&quot; is named &quot;OpenRouter-free&quot;/);
+    const sealed = html.match(/name="sealed" value="([^"]+)"/)![1];
+    const applied = await b.post("/admin/transfer/apply", { sealed, version: fieldVersion(html) });
+    await applied.body?.cancel();
+    assert.equal(applied.status, 303);
+    assert.deepEqual(
+      s.services.store.snapshot.doc.upstream.map((u) => u.name),
+      ["relay", "relay-2", "OpenRouter-free"],
+    );
+  });
+});
+
 Deno.test("import: invalid input is refused with every problem listed and nothing changed", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
