@@ -25,12 +25,15 @@ const OPTIONAL = [
 const REFUSAL =
   /not supported|unsupported|unrecognized|unknown|not permitted|not allowed|extra (?:inputs|fields)|invalid (?:parameter|argument)/i;
 
-/** A field named as a parameter: quoted, after "parameter:", or as a path before a colon. */
+/**
+ * A field named as a parameter: quoted (not as a role, "'user' role is not supported"), after
+ * "parameter:", or as a path before a colon.
+ */
 const NAMED = new Map(
   OPTIONAL.map((f) => [
     f,
     new RegExp(
-      `['"\`]${f}['"\`]|(?:parameter|argument|field|property)s?(?: supplied)?:?\\s+${f}\\b|(?:^|[\\s.])${f}: `,
+      `['"\`]${f}['"\`](?! (?:role|message))|(?:parameter|argument|field|property)s?(?: supplied)?:?\\s+${f}\\b|(?:^|[\\s.])${f}: `,
       "i",
     ),
   ]),

@@ -26,6 +26,7 @@ Deno.test("openaiRefusedFields ignores a field merely mentioned, and what is not
       "Unknown stop reason from the model",
       "temperature must be between 0 and 2",
       "Invalid value for 'tool_choice': unsupported",
+      "The 'user' role is not supported after a tool message",
     ]
   ) {
     assert.equal(openaiRefusedFields(message), undefined, message);
