@@ -9,12 +9,13 @@ import {
   refusedThinkingFromError,
 } from "./anthropic_refusals.ts";
 import { dropFields } from "../refused_fields.ts";
+import { ANTHROPIC_CLIENT_HEADERS } from "./client_identity.ts";
 import { failureFromStatus } from "./failure.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
 import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
 
-const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"];
+const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta", ...ANTHROPIC_CLIENT_HEADERS];
 
 function endpoint(baseUrl: string, path: string): string {
   const base = baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");

@@ -1,4 +1,5 @@
 // Anthropic Messages ⇄ Gemini generateContent / streamGenerateContent (Developer API, v1beta).
+import { withClientAgent } from "./client_identity.ts";
 import type { MessageResponse, MessagesRequest } from "../anthropic.ts";
 import { answerMessage } from "../answer_shape.ts";
 import { withEncodedMember } from "../json_bytes.ts";
@@ -53,7 +54,10 @@ export const geminiProvider: Provider = {
     return {
       url,
       method: "POST",
-      headers: { "content-type": "application/json", "x-goog-api-key": ctx.apiKey },
+      headers: withClientAgent(
+        { "content-type": "application/json", "x-goog-api-key": ctx.apiKey },
+        ctx.clientHeaders,
+      ),
       body: toolsJson ? withEncodedMember(json, "tools", toolsJson) : json,
     };
   },
@@ -108,7 +112,10 @@ export const geminiProvider: Provider = {
     return {
       url: methodUrl(ctx, "countTokens"),
       method: "POST",
-      headers: { "content-type": "application/json", "x-goog-api-key": ctx.apiKey },
+      headers: withClientAgent(
+        { "content-type": "application/json", "x-goog-api-key": ctx.apiKey },
+        ctx.clientHeaders,
+      ),
       body: JSON.stringify({ generateContentRequest: inner }),
     };
   },
@@ -122,7 +129,7 @@ export const geminiProvider: Provider = {
     return {
       url: `${geminiApiRoot(ctx.upstream.baseUrl)}/models?pageSize=1000`,
       method: "GET",
-      headers: { "x-goog-api-key": ctx.apiKey },
+      headers: withClientAgent({ "x-goog-api-key": ctx.apiKey }, ctx.clientHeaders),
     };
   },
 

@@ -1,5 +1,6 @@
 // Which OpenAI-compatible server an upstream is: where its endpoint is, how it takes its key, and
 // the server and model families (Azure, DeepSeek, Kimi, Mistral) whose rules a request must keep.
+import { withClientAgent } from "./client_identity.ts";
 import type { CallContext } from "./types.ts";
 
 export const DEFAULT_BASE_URL = "https://api.openai.com";
@@ -24,9 +25,10 @@ export function chatCompletionsUrl(baseUrl: string | undefined): string {
 
 /** Azure OpenAI takes its keys in `api-key`; a bearer token there must be an Entra ID token. */
 export function authHeaders(
-  ctx: Pick<CallContext, "apiKey" | "upstream">,
+  ctx: Pick<CallContext, "apiKey" | "upstream"> & { clientHeaders?: Headers },
   headers: Record<string, string>,
 ): Record<string, string> {
+  withClientAgent(headers, ctx.clientHeaders);
   if (!ctx.apiKey) return headers;
   if (AZURE_HOST.test(hostOf(ctx))) headers["api-key"] = ctx.apiKey;
   else headers.authorization = `Bearer ${ctx.apiKey}`;

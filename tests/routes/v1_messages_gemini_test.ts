@@ -65,7 +65,7 @@ const tools: Anthropic.Tool[] = [{
   } as Anthropic.Tool.InputSchema,
 }];
 
-Deno.test("gemini: text, with the key in x-goog-api-key, whether baseUrl ends in /v1beta or not", async () => {
+Deno.test("gemini: text, with the key in x-goog-api-key and the client's user-agent, whether baseUrl ends in /v1beta or not", async () => {
   for (const baseSuffix of ["", "/v1beta"]) {
     await using t = await setup({ baseSuffix });
     const msg = await t.client.messages.create({
@@ -73,13 +73,15 @@ Deno.test("gemini: text, with the key in x-goog-api-key, whether baseUrl ends in
       max_tokens: 100,
       system: "Be brief.",
       messages: [{ role: "user", content: "Hello" }],
-    });
+    }, { headers: { "user-agent": "claude-cli/2.1.197 (external, sdk-cli)" } });
     assert.match((msg.content[0] as Anthropic.TextBlock).text, /Hello from fake Gemini/);
     assert.equal(msg.stop_reason, "end_turn");
     assert.ok(msg.usage.output_tokens > 0);
     const seen = t.fake.requests[0];
     assert.equal(seen.path, "/v1beta/models/gemini-2.5-flash:generateContent");
     assert.equal(seen.headers.get("x-goog-api-key"), KEYS[0]);
+    // The client's user-agent goes on: some servers admit only the agents they know.
+    assert.equal(seen.headers.get("user-agent"), "claude-cli/2.1.197 (external, sdk-cli)");
     assert.deepEqual(seen.body.systemInstruction.parts, [{ text: "Be brief." }]);
   }
 });

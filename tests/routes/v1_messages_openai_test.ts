@@ -300,6 +300,19 @@ Deno.test("openai: countTokens counts Anthropic's client tools (text editor, bas
   }
 });
 
+Deno.test("openai: the client's user-agent goes upstream (some servers admit only the agents they know)", async () => {
+  await using t = await setup();
+  await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "hi" }],
+  }, { headers: { "user-agent": "claude-cli/2.1.197 (external, sdk-cli)" } });
+  assert.equal(
+    t.fake.requests[0].headers.get("user-agent"),
+    "claude-cli/2.1.197 (external, sdk-cli)",
+  );
+});
+
 Deno.test("openai: an upstream 400 comes back as a 400 invalid_request_error with its message", async () => {
   await using t = await setup();
   t.fake.enqueue({

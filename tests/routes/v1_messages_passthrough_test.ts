@@ -44,6 +44,40 @@ Deno.test("passthrough: a message goes upstream with the upstream key and the ma
   assert.equal(seen.body.messages[0].content, "hi");
 });
 
+Deno.test("passthrough: the client's identity (user-agent, x-app, session id, SDK headers) goes upstream as Claude Code sent it, its credentials do not", async () => {
+  await using t = await setup();
+  const identity = {
+    "user-agent": "claude-cli/2.1.197 (external, sdk-cli)",
+    "x-app": "cli",
+    "x-claude-code-session-id": "8acccfac-5556-4234-bb2c-5cf87bd9eeac",
+    "x-stainless-os": "Linux",
+    "x-stainless-package-version": "0.94.0",
+    "anthropic-dangerous-direct-browser-access": "true",
+  };
+  const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
+    method: "POST",
+    headers: {
+      ...identity,
+      authorization: `Bearer ${ACCESS_KEY}`,
+      "content-type": "application/json",
+      "anthropic-version": "2023-06-01",
+      cookie: "session=abc",
+    },
+    body: JSON.stringify({
+      model: "claude-sonnet-4-5",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "hi" }],
+    }),
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  const seen = t.fake.requests[0].headers;
+  for (const [name, value] of Object.entries(identity)) assert.equal(seen.get(name), value, name);
+  assert.equal(seen.get("x-api-key"), KEYS[0]);
+  assert.equal(seen.get("authorization"), null);
+  assert.equal(seen.get("cookie"), null);
+});
+
 Deno.test("passthrough: a stream is forwarded byte for byte", async () => {
   await using t = await setup();
   const sse = anthropicStream("signature-bearing answer");
