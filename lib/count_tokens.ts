@@ -2,6 +2,7 @@
 import type { MessagesRequest } from "./anthropic.ts";
 import { mapModel } from "./model_map.ts";
 import { providerFor } from "./providers/registry.ts";
+import { refusalScope } from "./refusal_retry.ts";
 import type { Services } from "./services.ts";
 import { estimateTokens } from "./token_estimate.ts";
 
@@ -24,6 +25,7 @@ export async function countTokens(
   const model = mapModel(body.model, upstream.models);
   const [candidate] = s.pool.order(upstream, doc.loadBalance, model, false);
   if (!candidate) return estimateTokens(body);
+  const scope = refusalScope(upstream.name, model);
   try {
     const req = provider.countTokensRequest(body, {
       upstream,
@@ -31,9 +33,9 @@ export async function countTokens(
       requestedModel: body.model,
       apiKey: candidate.key,
       stream: false,
-      clientHeaders: s.refusedBetas.filter(upstream.name, clientHeaders),
+      clientHeaders: s.refusedBetas.filter(scope, clientHeaders),
       clientQuery,
-      dropFields: s.refusedFields.for(upstream.name),
+      dropFields: s.refusedFields.for(scope),
     }, raw);
     const res = await s.fetch(req.url, {
       method: req.method ?? "POST",

@@ -252,7 +252,7 @@ async function route(
     if (candidates.length < upstream.apiKeys.length) {
       noteSkippedKeys(s, rec, upstream, candidates, model);
     }
-    const retry = refusalRetry(s, upstream.name, call.headers);
+    const retry = refusalRetry(s, upstream.name, model, call.headers);
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
       if (s.now() >= deadline || call.signal?.aborted) break;

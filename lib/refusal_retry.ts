@@ -4,7 +4,7 @@
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
 import { limitOf, outputLimitFromError } from "./output_limits.ts";
 import type { MessagesCall } from "./proxy.ts";
-import { betaFlags } from "./refused_betas.ts";
+import { betaFlags, COMMON_BETAS, EVERY_BETA } from "./refused_betas.ts";
 import type { Services } from "./services.ts";
 
 /** What a request may retry on the same key when the upstream refused something it named. */
@@ -36,6 +36,7 @@ export function retryAfterRefusal(
 ): boolean {
   if (failure.status !== 400) return false;
   const upstream = ctx.upstream.name;
+  const scope = refusalScope(upstream, model);
   const hint = outputLimitFromError(provider, failure.message, call.raw.length, retry.limitRetries);
   const limit = hint && limitOf(hint);
   const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
@@ -63,8 +64,8 @@ export function retryAfterRefusal(
   }
   const fields = provider.refusedFields?.(failure.message);
   if (fields && retry.fieldRetries < 10) {
-    s.refusedFields.learn(upstream, fields);
-    const dropped = s.refusedFields.for(upstream) ?? [];
+    s.refusedFields.learn(scope, fields);
+    const dropped = s.refusedFields.for(scope) ?? [];
     // Only when the body goes without a field it held this time: else it would fail the same way.
     // A refusal names one field at a time, and Claude Code sends several new ones at once.
     if (fields.some((f) => dropped.includes(f) && !retry.dropFields?.includes(f))) {
@@ -78,14 +79,16 @@ export function retryAfterRefusal(
       return true;
     }
   }
-  const refused = provider.refusedBetas?.(
-    failure.message,
-    betaFlags(retry.clientHeaders.get("anthropic-beta")),
-  );
+  const sent = betaFlags(retry.clientHeaders.get("anthropic-beta"));
+  let refused = provider.refusedBetas?.(failure.message, sent);
   if (!refused || retry.betaRetries >= 2) return false;
+  if (refused.includes(EVERY_BETA) && retry.betaRetries === 0) {
+    const uncommon = sent.filter((f) => !COMMON_BETAS.has(f));
+    if (uncommon.length && uncommon.length < sent.length) refused = uncommon;
+  }
   retry.betaRetries++;
-  s.refusedBetas.learn(upstream, refused);
-  retry.clientHeaders = s.refusedBetas.filter(upstream, call.headers);
+  s.refusedBetas.learn(scope, refused);
+  retry.clientHeaders = s.refusedBetas.filter(scope, call.headers);
   s.log.log("info", "upstream refused anthropic-beta flags: retrying without them", {
     requestId: call.requestId,
     upstream,
@@ -94,15 +97,29 @@ export function retryAfterRefusal(
   return true;
 }
 
-/** A request's retry state at an upstream, with what was learned of it before. */
-export function refusalRetry(s: Services, upstream: string, headers: Headers): RefusalRetry {
+/**
+ * Where refused flags and fields are learned: per upstream and model, as an upstream's models
+ * differ (Bedrock's in the flags they take, Groq's in reasoning_effort).
+ */
+export function refusalScope(upstream: string, model: string): string {
+  return `${upstream}\u0000${model}`;
+}
+
+/** A request's retry state at an upstream's model, with what was learned of it before. */
+export function refusalRetry(
+  s: Services,
+  upstream: string,
+  model: string,
+  headers: Headers,
+): RefusalRetry {
+  const scope = refusalScope(upstream, model);
   return {
     limitRetries: 0,
     betaRetries: 0,
     fieldRetries: 0,
     cap: undefined,
-    clientHeaders: s.refusedBetas.filter(upstream, headers),
+    clientHeaders: s.refusedBetas.filter(scope, headers),
     withoutThinking: false,
-    dropFields: s.refusedFields.for(upstream),
+    dropFields: s.refusedFields.for(scope),
   };
 }

@@ -1,12 +1,12 @@
 // Anthropic-compatible upstreams that lag behind the API (Vertex, gateways that validate bodies
 // against Anthropic's schema of some months ago) refuse the newer fields Claude Code sends with a
-// 400 naming them. The fields an upstream refused are learned per upstream and left out of its
-// requests from then on, as the refused anthropic-beta flags are.
+// 400 naming them. The fields an upstream refused are learned per upstream and model and left out
+// of its requests from then on, as the refused anthropic-beta flags are.
 
-/** Patterns kept per upstream. */
+/** Patterns kept per upstream and model. */
 const MAX_FIELDS = 64;
 
-/** Refused field patterns (`tools.*.custom.defer_loading`) by upstream, per instance. */
+/** Refused field patterns (`tools.*.custom.defer_loading`) by upstream and model, per instance. */
 export class RefusedFields {
   #byUpstream = new Map<string, string[]>();
 

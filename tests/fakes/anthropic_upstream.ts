@@ -297,11 +297,25 @@ function unknownFieldRefusal(body: any, fields: string[]): string | undefined {
   return undefined;
 }
 
+/** The flags Bedrock's Claude models take, as its documentation lists them. */
+const BEDROCK_BETAS = [
+  "computer-use-2025-01-24",
+  "token-efficient-tools-2025-02-19",
+  "interleaved-thinking-2025-05-14",
+  "output-128k-2025-02-19",
+  "context-1m-2025-08-07",
+  "context-management-2025-06-27",
+  "effort-2025-11-24",
+];
+
 export function startFakeAnthropic(
   options: {
     requireKey?: string[];
-    /** Beta flags refused with a 400 as Anthropic words it; "bedrock": any flag, as Bedrock does. */
-    refuseBetas?: string[] | "bedrock";
+    /**
+     * Beta flags refused with a 400 as Anthropic words it; "bedrock": any flag Bedrock does not
+     * take, with its 400 that names none; "all": every flag, so.
+     */
+    refuseBetas?: string[] | "bedrock" | "all";
     /** The ids `GET /v1/models` lists, paginated as Anthropic does (20 a page unless `limit`). */
     modelIds?: string[];
     /** Bodies for the next count_tokens answers, as sent (then `{"input_tokens":4242}`). */
@@ -354,7 +368,12 @@ export function startFakeAnthropic(
     }
     const betas = (req.headers.get("anthropic-beta") ?? "").split(",").map((f) => f.trim())
       .filter(Boolean);
-    if (options.refuseBetas === "bedrock" && betas.length) {
+    const unnamed = options.refuseBetas === "all"
+      ? betas
+      : options.refuseBetas === "bedrock"
+      ? betas.filter((f) => !BEDROCK_BETAS.includes(f))
+      : [];
+    if (unnamed.length) {
       return Response.json({ message: "invalid beta flag" }, { status: 400 });
     }
     const refused = Array.isArray(options.refuseBetas)

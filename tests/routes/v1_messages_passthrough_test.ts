@@ -293,8 +293,8 @@ Deno.test("passthrough: an error the client gets as the upstream gave it keeps i
 
 Deno.test("passthrough: beta flags an upstream refuses are dropped, learned, and the request answered", async () => {
   const betas = "context-1m-2025-08-07,interleaved-thinking-2025-05-14,fine-grained-tool-streaming";
-  for (const refuse of [["context-1m-2025-08-07"], "bedrock"] as const) {
-    const fake = await startFakeAnthropic({ refuseBetas: refuse as string[] | "bedrock" });
+  for (const refuse of [["context-1m-2025-08-07"], "bedrock", "all"] as const) {
+    const fake = await startFakeAnthropic({ refuseBetas: refuse as string[] | "bedrock" | "all" });
     await using t = await proxyTo(fake, {
       name: "relay",
       serviceType: "anthropic",
@@ -310,12 +310,42 @@ Deno.test("passthrough: beta flags an upstream refuses are dropped, learned, and
     }
     const sent = fake.requests.map((r) => r.headers.get("anthropic-beta"));
     if (refuse === "bedrock") {
-      assert.deepEqual(sent, [betas, null, null], "refused, retried without, then sent without");
+      // A refusal naming no flag: the flags Bedrock and Vertex take are tried first.
+      const common = "context-1m-2025-08-07,interleaved-thinking-2025-05-14";
+      assert.deepEqual(sent, [betas, common, common], "the common flags kept, and learned so");
+    } else if (refuse === "all") {
+      assert.deepEqual(sent, [
+        betas,
+        "context-1m-2025-08-07,interleaved-thinking-2025-05-14",
+        null,
+        null,
+      ]);
     } else {
       const kept = "interleaved-thinking-2025-05-14,fine-grained-tool-streaming";
       assert.deepEqual(sent, [betas, kept, kept], "only the refused flag is dropped, and stays so");
     }
   }
+});
+
+Deno.test("passthrough: what one model refused is learned for that model: another on the same upstream keeps its flags", async () => {
+  const fake = await startFakeAnthropic({ refuseBetas: "bedrock" });
+  await using t = await proxyTo(fake, { name: "bedrock", serviceType: "anthropic", apiKeys: KEYS });
+  const betas = "interleaved-thinking-2025-05-14,prompt-caching-scope-2026-01-05";
+  for (const model of ["claude-sonnet-4-5", "claude-sonnet-4-5", "claude-opus-4-1"]) {
+    await t.client.messages.create({
+      model,
+      max_tokens: 50,
+      messages: [{ role: "user", content: "hi" }],
+    }, { headers: { "anthropic-beta": betas } });
+  }
+  const sent = fake.requests.map((r) => [r.body.model, r.headers.get("anthropic-beta")]);
+  assert.deepEqual(sent, [
+    ["claude-sonnet-4-5", betas],
+    ["claude-sonnet-4-5", "interleaved-thinking-2025-05-14"],
+    ["claude-sonnet-4-5", "interleaved-thinking-2025-05-14"],
+    ["claude-opus-4-1", betas],
+    ["claude-opus-4-1", "interleaved-thinking-2025-05-14"],
+  ]);
 });
 
 Deno.test("passthrough: body fields an upstream does not know are left out, learned, and the request answered", async () => {
