@@ -392,7 +392,8 @@ function exhausted(
       headers: { "x-should-retry": "false" },
     };
   }
-  if (!triedAny || (faults.rate_limit > 0 && faults.auth === 0 && faults.transient === 0)) {
+  // Keys rejected beside rate-limited ones come back no sooner: the client waits for the latter.
+  if (!triedAny || (faults.rate_limit > 0 && faults.transient === 0)) {
     const wait = Math.max(1, Math.ceil((soonest ?? 60_000) / 1000));
     return {
       failure: {

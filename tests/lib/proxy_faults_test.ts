@@ -132,6 +132,23 @@ Deno.test("every key rate limited: 429 with retry-after set to the soonest recov
   assert.equal(t.fake.requests.length, 3);
 });
 
+Deno.test("keys rate limited or rejected: 429 with retry-after at once, not 529 (nothing comes back sooner)", async () => {
+  await using t = await setup();
+  const unauthorized = {
+    status: 401,
+    json: { type: "error", error: { type: "authentication_error", message: "bad key" } },
+  };
+  t.fake.enqueue(unauthorized, rateLimited({ "retry-after": "30" }), unauthorized);
+  for (const stream of [false, true]) {
+    const res = await post(t.server.url, { stream });
+    assert.equal(res.status, 429, `stream: ${stream}`);
+    assert.equal((await res.json()).error.type, "rate_limit_error");
+    const wait = Number(res.headers.get("retry-after"));
+    assert.ok(wait >= 28 && wait <= 30, `retry-after ${wait}`);
+  }
+  assert.deepEqual(t.keysSeen(), KEYS);
+});
+
 Deno.test("every key failing with 500 becomes 529 overloaded_error", async () => {
   await using t = await setup();
   const boom = {
