@@ -152,15 +152,13 @@ async function stop(signal: "SIGINT" | "SIGTERM"): Promise<void> {
     let graceOver = false;
     const grace = new Promise((r) => setTimeout(r, GRACE_MS)).then(() => graceOver = true);
     await Promise.race([current.shutdown().catch(() => {}), grace]);
-    if (graceOver && services.openStreams.size) {
+    if (graceOver && services.answerStops.size) {
       services.log.log(
         "warn",
-        "stopping: ending the streams still being sent with an error event",
-        {
-          streams: services.openStreams.size,
-        },
+        "stopping: ending the streams still being sent with an error event, and answering 529 to requests not yet answered",
+        { answers: services.answerStops.size },
       );
-      for (const end of [...services.openStreams]) end();
+      for (const end of [...services.answerStops]) end();
       // Long enough for those last events to be written out.
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -24,7 +24,7 @@ import type {
 import type { RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
-import { streamAttempt } from "./stream_relay.ts";
+import { SERVER_STOPPING, streamAttempt } from "./stream_relay.ts";
 import { openWhileWaiting } from "./stream_opening.ts";
 import {
   answerJson,
@@ -111,9 +111,22 @@ function newRecord(
 }
 
 export function handleMessages(s: Services, call: MessagesCall): Promise<Response> {
-  return call.body.stream === true
+  const answer = call.body.stream === true
     ? openWhileWaiting(s, call, (c) => answerMessages(s, c))
     : answerMessages(s, call);
+  // At the end of SIGTERM's grace, a request whose answer has not begun gets 529, which clients
+  // retry elsewhere, rather than a cut connection; one already begun is ended by its own stop.
+  return new Promise((resolve, reject) => {
+    const stop = () => resolve(errorFor(SERVER_STOPPING, call.requestId));
+    s.answerStops.add(stop);
+    answer.then((res) => {
+      s.answerStops.delete(stop);
+      resolve(res);
+    }, (err) => {
+      s.answerStops.delete(stop);
+      reject(err);
+    });
+  });
 }
 
 async function answerMessages(s: Services, call: MessagesCall): Promise<Response> {

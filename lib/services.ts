@@ -31,10 +31,11 @@ export interface Services {
   /** /v1/messages requests being served by this instance now. */
   inFlight: { count: number };
   /**
-   * How to end each stream being sent now, when the server stops before it is done: with an error
-   * event the client can act on, rather than a connection cut mid-answer.
+   * How to end each answer in flight when the server stops before it is done, rather than cut its
+   * connection: a stream being sent with an error event the client can act on, a request not yet
+   * answered with 529.
    */
-  openStreams: Set<() => void>;
+  answerStops: Set<() => void>;
   /** Upstream calls go through this (tests may inject their own). */
   fetch: typeof fetch;
   now: () => number;
@@ -92,7 +93,7 @@ export async function createServices(
     recorder: options.recorder ?? observability.recorder,
     observability,
     inFlight: { count: 0 },
-    openStreams: new Set(),
+    answerStops: new Set(),
     outputLimits: new OutputLimits(),
     refusedBetas: new RefusedBetas(),
     refusedFields: new RefusedFields(),

@@ -69,12 +69,12 @@ class Opening {
       this.#due = s.now() + interval;
       if (this.#ctrl) return this.#send(KEEPALIVE);
       open(new Response(this.#body(), { status: 200, headers: sseHeaders(requestId) }));
-      s.openStreams.add(stop);
+      s.answerStops.add(stop);
     });
     // Once the answer comes (or the client leaves), the stream is the answer's to end.
     this.#unwatch = () => {
       unwatch();
-      s.openStreams.delete(stop);
+      s.answerStops.delete(stop);
     };
   }
 

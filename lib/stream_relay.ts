@@ -184,7 +184,7 @@ class StreamPump {
       this.reader.cancel().catch(() => {});
       this.#fail(ctrl, SERVER_STOPPING);
     };
-    this.relay.s.openStreams.add(this.#stop);
+    this.relay.s.answerStops.add(this.#stop);
   }
 
   async pull(ctrl: Controller): Promise<void> {
@@ -286,7 +286,7 @@ class StreamPump {
     if (this.#closed) return;
     this.#closed = true;
     this.#unwatch?.();
-    if (this.#stop) this.relay.s.openStreams.delete(this.#stop);
+    if (this.#stop) this.relay.s.answerStops.delete(this.#stop);
     const { s, ctx, rec, finish } = this.relay;
     this.side.record(rec);
     if (this.capture) rec.responseBody = this.capture.text;

@@ -778,6 +778,79 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "SIGTERM: requests whose upstream has not answered when the grace ends get 529 (streamed or not), not a cut connection",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "main_test_" });
+    const kvPath = `${dir}/proxy.kv`;
+    const fake = await startFakeAnthropic();
+    const kv = await Deno.openKv(kvPath);
+    const store = await ConfigStore.open(kv, "failover", { watch: false });
+    await store.replace({
+      upstream: [{
+        name: "fake",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: [UPSTREAM_KEY],
+      }],
+    });
+    store.close();
+    kv.close();
+    fake.enqueue({ hang: true }, { hang: true });
+    // The default ping interval (15 s): the stream has not opened by the grace's end (8 s).
+    const child = startMain(dir, {
+      KV_PATH: kvPath,
+      PROXY_ACCESS_KEY: ACCESS,
+      REQUEST_TIMEOUT: "30000",
+    });
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      while (!/listening on (http:\/\/\S+)/.test(out)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`never listened: ${out}${await stderr}`);
+        out += value;
+      }
+      const url = out.match(/listening on (http:\/\/\S+)/)![1];
+      const ask = (stream: boolean) =>
+        fetch(`${url}/v1/messages`, {
+          method: "POST",
+          headers: { "x-api-key": ACCESS, "content-type": "application/json" },
+          body: JSON.stringify({
+            model: "claude-test",
+            max_tokens: 50,
+            stream,
+            messages: [{ role: "user", content: "hi" }],
+          }),
+        });
+      const answers = [ask(false), ask(true)];
+      while (fake.requests.length < 2) await new Promise((r) => setTimeout(r, 20));
+      const signalled = Date.now();
+      child.kill("SIGTERM");
+      for (const res of await Promise.all(answers)) {
+        assert.equal(res.status, 529);
+        const body = await res.json();
+        assert.equal(body.error.type, "overloaded_error");
+        assert.match(body.error.message, /The proxy is stopping/);
+      }
+      assert.ok(Date.now() - signalled < 12_000, `${Date.now() - signalled} ms`);
+      assert.equal((await child.status).code, 0);
+    } finally {
+      clearTimeout(watchdog);
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited */ }
+      await child.status;
+      await fake.close();
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
   name: "a client that stops reading a stream is cut off without a stack trace in the output",
   sanitizeResources: false,
   async fn() {
