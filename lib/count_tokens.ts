@@ -1,5 +1,6 @@
 // count_tokens: the upstream's own count where it has one, else the local estimate.
 import type { MessagesRequest } from "./anthropic.ts";
+import { upstreamInfoHeaders } from "./anthropic_answer.ts";
 import { mapModel } from "./model_map.ts";
 import { providerFor } from "./providers/registry.ts";
 import { refusalScope } from "./refusal_retry.ts";
@@ -8,6 +9,13 @@ import { estimateTokens } from "./token_estimate.ts";
 
 const UPSTREAM_COUNT_TIMEOUT = 10_000;
 
+/** The answer to a count: `{input_tokens}`, or an Anthropic-compatible upstream's own, whole. */
+export interface TokenCount {
+  body: Record<string, unknown>;
+  /** The upstream's rate-limit headers and request id, as a passed-through answer carries them. */
+  headers?: Record<string, string>;
+}
+
 export async function countTokens(
   s: Services,
   body: MessagesRequest,
@@ -15,16 +23,15 @@ export async function countTokens(
   clientHeaders: Headers,
   requestId?: string,
   clientQuery = "",
-): Promise<number> {
+): Promise<TokenCount> {
+  const estimate = () => ({ body: { input_tokens: estimateTokens(body) } });
   const { doc } = s.store.snapshot;
   const upstream = doc.upstream[doc.currentUpstream];
   const provider = upstream && providerFor(upstream.serviceType);
-  if (!upstream || !provider?.countTokensRequest || !provider.parseCountTokens) {
-    return estimateTokens(body);
-  }
+  if (!upstream || !provider?.countTokensRequest || !provider.parseCountTokens) return estimate();
   const model = mapModel(body.model, upstream.models);
   const [candidate] = s.pool.order(upstream, doc.loadBalance, model, false);
-  if (!candidate) return estimateTokens(body);
+  if (!candidate) return estimate();
   const scope = refusalScope(upstream.name, model);
   try {
     const req = provider.countTokensRequest(body, {
@@ -47,16 +54,20 @@ export async function countTokens(
       await res.body?.cancel();
       throw new Error(`upstream count_tokens answered ${res.status}`);
     }
-    const n = provider.parseCountTokens(await res.json());
+    const json = await res.json();
+    const n = provider.parseCountTokens(json);
     // Only a count a client can use: not -1, 2.5, 1e308, or 1e999 (Infinity, sent out as null).
     if (!Number.isSafeInteger(n) || n < 0) throw new Error(`upstream count_tokens answered ${n}`);
-    return n;
+    // A passthrough's answer keeps what else it says (context_management's original count).
+    return provider.passthrough
+      ? { body: json, headers: upstreamInfoHeaders(res.headers) }
+      : { body: { input_tokens: n } };
   } catch (err) {
     s.log.log("debug", "upstream token count failed, using the local estimate", {
       requestId,
       upstream: upstream.name,
       error: s.log.redact(String(err)),
     });
-    return estimateTokens(body);
+    return estimate();
   }
 }

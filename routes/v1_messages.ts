@@ -131,16 +131,15 @@ export function messagesRoutes(services: Services): Hono<AppEnv> {
     const release = takeSlot(services);
     try {
       const { raw, body } = await readBody(c.req.raw, CountTokensRequestSchema, services.config);
-      return c.json({
-        input_tokens: await countTokens(
-          services,
-          body,
-          raw,
-          c.req.raw.headers,
-          c.get("requestId"),
-          queryOf(c.req.url),
-        ),
-      });
+      const count = await countTokens(
+        services,
+        body,
+        raw,
+        c.req.raw.headers,
+        c.get("requestId"),
+        queryOf(c.req.url),
+      );
+      return c.json(count.body, 200, count.headers);
     } finally {
       release();
     }

@@ -435,10 +435,12 @@ export function startFakeAnthropic(
     }
     if (url.pathname === "/v1/messages/count_tokens") {
       const scripted = options.countBodies?.shift();
-      if (scripted !== undefined) {
-        return new Response(scripted, { headers: { "content-type": "application/json" } });
-      }
-      return Response.json({ input_tokens: 4242 });
+      const headers = {
+        "content-type": "application/json",
+        "request-id": "req_fake_count",
+        "anthropic-ratelimit-requests-remaining": "99",
+      };
+      return new Response(scripted ?? JSON.stringify({ input_tokens: 4242 }), { headers });
     }
     const reply = queue.shift() ??
       (body && (body as { stream?: boolean }).stream

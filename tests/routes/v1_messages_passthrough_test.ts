@@ -148,6 +148,24 @@ Deno.test("passthrough: count_tokens and models are answered by the upstream", a
   assert.equal(models.data[0].id, "claude-upstream-1");
 });
 
+Deno.test("passthrough: an upstream's count answer comes back whole, with its rate-limit headers and request id", async () => {
+  const answer = { input_tokens: 77, context_management: { original_input_tokens: 90 } };
+  await using t = await proxyTo(
+    await startFakeAnthropic({ countBodies: [JSON.stringify(answer)] }),
+    { name: "anthro", serviceType: "anthropic", apiKeys: KEYS },
+  );
+  const res = await fetch(`${t.server.url}/v1/messages/count_tokens?beta=true`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "x" }] }),
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), answer);
+  assert.equal(res.headers.get("upstream-request-id"), "req_fake_count");
+  assert.equal(res.headers.get("anthropic-ratelimit-requests-remaining"), "99");
+  assert.match(res.headers.get("request-id") ?? "", /^req_/);
+});
+
 Deno.test("passthrough: a count no client can use (-1, 1.5, 1e999) gives way to the local estimate", async () => {
   const bodies = ['{"input_tokens":-1}', '{"input_tokens":1.5}', '{"input_tokens":1e999}'];
   await using t = await proxyTo(await startFakeAnthropic({ countBodies: [...bodies] }), {
