@@ -39,7 +39,13 @@ const loginBodyLimit = bodyLimit({
 });
 
 function safeNext(next: string | undefined): string {
-  if (next && /^\/admin(?:[/?][^\s\\]*)?$/.test(next) && !next.startsWith("//")) return next;
+  // Dot segments too ("/admin/../v1/models"): the browser resolves them out of /admin.
+  if (
+    next && /^\/admin(?:[/?][^\s\\]*)?$/.test(next) && !next.startsWith("//") &&
+    !/\/\.{1,2}(?:[/?#]|$)|%2e/i.test(next.split(/[?#]/)[0])
+  ) {
+    return next;
+  }
   return "/admin";
 }
 

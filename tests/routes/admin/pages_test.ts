@@ -180,6 +180,14 @@ Deno.test("sign-in sets a strict HttpOnly cookie; sign-out ends the session ever
     });
     await evil.body?.cancel();
     assert.equal(evil.headers.get("location"), "/admin");
+    // So is one that leaves /admin by a dot segment, which the browser resolves.
+    for (const next of ["/admin/../v1/models", "/admin/%2e%2e/v1/models", "/admin/.."]) {
+      const b3 = new Browser(s.url);
+      b3.csrf = (await b3.text("/admin/login")).match(/name="_csrf" value="([^"]+)"/)![1];
+      const out = await b3.post("/admin/login", { password: ADMIN_PASSWORD, next });
+      await out.body?.cancel();
+      assert.equal(out.headers.get("location"), "/admin", next);
+    }
 
     const page = await b.text("/admin");
     b.csrf = page.match(/name="_csrf" value="([^"]+)"/)![1];
