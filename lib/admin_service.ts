@@ -4,6 +4,7 @@ import type { Strategy } from "./config.ts";
 import {
   type ConfigDocument,
   InvalidConfigError,
+  keyProblem,
   maskKey,
   type RenamedUpstream,
   renamedUpstreams,
@@ -310,22 +311,24 @@ export interface KeyListParse {
 
 /** Splits pasted keys: one a line or comma separated; blanks and repeats are counted, not kept. */
 export function parseKeyList(input: string | string[]): KeyListParse {
-  const parts = (Array.isArray(input) ? input : [input]).flatMap((s) => s.split(/\r?\n|,/));
+  const lines = (Array.isArray(input) ? input : [input]).flatMap((s) => s.split(/\r?\n/));
+  // A trailing line end is no blank line the admin typed.
+  if (lines.length > 1 && !lines.at(-1)!.trim()) lines.pop();
   // A Set, not includes(): thousands of keys may be pasted at once.
   const keys = new Set<string>();
   let blanks = 0;
   let repeated = 0;
-  for (const raw of parts) {
-    const key = raw.trim();
-    if (!key) blanks++;
-    else if (keys.has(key)) repeated++;
-    else keys.add(key);
+  for (const line of lines) {
+    const items = line.split(",");
+    // Nor is a comma ending a line ("sk-1,\nsk-2,") a blank entry.
+    if (items.length > 1 && !items.at(-1)!.trim()) items.pop();
+    for (const raw of items) {
+      const key = raw.trim();
+      if (!key) blanks++;
+      else if (keys.has(key)) repeated++;
+      else keys.add(key);
+    }
   }
-  // A trailing newline or comma is not a blank the admin typed.
-  const last = (Array.isArray(input) ? input.at(-1) : input) ?? "";
-  const trimmed = last.trimEnd();
-  const endsLine = trimmed.endsWith(",") || /[\r\n]/.test(last.slice(trimmed.length));
-  if (endsLine && blanks > 0) blanks--;
   return { keys: [...keys], blanks, repeated };
 }
 
@@ -351,12 +354,15 @@ export async function addKeys(
       "keys",
     );
   }
-  const invalid = parsed.keys.find((k) => /\s/.test(k));
-  if (invalid !== undefined) {
+  // Said by the line it came on, not by its place in the stored document.
+  for (const key of parsed.keys) {
+    const problem = keyProblem(key);
+    if (problem === undefined) continue;
     const lines = (Array.isArray(input) ? input : [input]).flatMap((t) => t.split(/\r?\n/));
-    const line = lines.findIndex((l) => l.split(",").some((p) => p.trim() === invalid)) + 1;
+    const line = lines.findIndex((l) => l.split(",").some((p) => p.trim() === key)) + 1;
+    const said = line ? problem : problem[0].toUpperCase() + problem.slice(1);
     throw new AdminInputError(
-      `${line ? `Line ${line}: a` : "A"} key must not contain spaces (${maskKey(invalid)})`,
+      `${line ? `Line ${line}: ` : ""}${said} (${maskKey(key)})`,
       "keys",
     );
   }

@@ -32,6 +32,23 @@ const httpUrl = z.string().trim().refine((v) => {
   }
 }, "must be an http(s) URL such as https://api.openai.com");
 
+// A key with a space or a control character inside is a paste gone wrong: it fails every call.
+const ApiKeySchema = z.string().trim().min(1, "a key must not be empty")
+  // API keys are tens of characters, tokens a few thousand; more is a file pasted by mistake.
+  .max(MAX_KEY_LENGTH, `a key must be at most ${MAX_KEY_LENGTH} characters`)
+  .refine((k) => !/[\s\p{Cc}]/u.test(k), "a key must not contain spaces or control characters")
+  // Sent in an HTTP header, where only ASCII goes through; `…` is a masked key copied back.
+  .refine(
+    (k) => !/[^\x21-\x7e]/.test(k) || /[\s\p{Cc}]/u.test(k),
+    "a key must be printable ASCII (a masked key such as sk-abc…wxyz is not the key)",
+  );
+
+/** Why a stored document would refuse this key, or undefined. */
+export function keyProblem(key: string): string | undefined {
+  const result = ApiKeySchema.safeParse(key);
+  return result.success ? undefined : result.error.issues[0]?.message;
+}
+
 const UpstreamSchema = z.looseObject({
   name: z.string().trim().min(1, "must not be empty")
     .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
@@ -51,19 +68,7 @@ const UpstreamSchema = z.looseObject({
     }
   }),
   // Old files often list a key twice; the second copy adds nothing, so it is dropped, not refused.
-  // A key with a space or a control character inside is a paste gone wrong: it fails every call.
-  apiKeys: z.array(
-    z.string().trim().min(1, "a key must not be empty")
-      // API keys are tens of characters, tokens a few thousand; more is a file pasted by mistake.
-      .max(MAX_KEY_LENGTH, `a key must be at most ${MAX_KEY_LENGTH} characters`)
-      .refine((k) => !/[\s\p{Cc}]/u.test(k), "a key must not contain spaces or control characters")
-      // Sent in an HTTP header, where only ASCII goes through; `…` is a masked key copied back.
-      .refine(
-        (k) => !/[^\x21-\x7e]/.test(k) || /[\s\p{Cc}]/u.test(k),
-        "a key must be printable ASCII (a masked key such as sk-abc…wxyz is not the key)",
-      ),
-  ).default([])
-    .transform((list) => [...new Set(list)]),
+  apiKeys: z.array(ApiKeySchema).default([]).transform((list) => [...new Set(list)]),
   models: z.record(z.string().trim().min(1), z.string().trim().min(1, "must not be empty"))
     .optional(),
   fallback: z.string().trim().min(1, "must name another upstream").optional(),

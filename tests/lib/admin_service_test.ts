@@ -175,6 +175,12 @@ Deno.test("parseKeyList splits lines and commas, counting blanks and repeats", (
     repeated: 1,
   });
   assert.deepEqual(parseKeyList([KEY_A, KEY_A]), { keys: [KEY_A], blanks: 0, repeated: 1 });
+  // A comma ending each line, or the paste, separates nothing.
+  assert.deepEqual(parseKeyList(`${KEY_A},\n${KEY_B},\r\n${KEY_C},`), {
+    keys: [KEY_A, KEY_B, KEY_C],
+    blanks: 0,
+    repeated: 0,
+  });
 });
 
 Deno.test("addKeys skips keys already there and reports it; removeKey takes key, id or index", async () => {

@@ -1077,6 +1077,15 @@ Deno.test("a refused paste comes back in its box: keys (with the line at fault) 
       const html = await bad.text();
       assert.equal(textarea(html), pasted);
       assert.match(html, /Line 2: a key must not contain spaces/);
+      // Any key a stored document refuses is said by its line, not by its place in the document.
+      const ascii = await b.post(path, {
+        version,
+        keys: "sk-fresh-key-0000000004\nsk-naïve-key-00000005",
+      }, { headers });
+      assert.equal(ascii.status, 422);
+      const said = await ascii.text();
+      assert.match(said, /Line 2: a key must be printable ASCII/);
+      assert.doesNotMatch(said, /apiKeys/);
       const stale = await b.post(path, { version: "stale", keys: "sk-fresh-key-0000000003" }, {
         headers,
       });
