@@ -65,6 +65,19 @@ function NoticeBox(props: { notice?: Notice }) {
   );
 }
 
+/**
+ * A form re-rendered with its errors, and the page's notice emptied out of band: a notice of an
+ * earlier success must not stand beside the new refusal.
+ */
+export function FormWithNoticeCleared(props: { children: unknown }) {
+  return (
+    <>
+      {props.children}
+      <div id="notice" hx-swap-oob="true"></div>
+    </>
+  );
+}
+
 /** A signed-in page: navigation, a sign-out button, the page's notice and content. */
 export function AdminLayout(
   props: { title: string; active?: NavItem; chrome: Chrome; children?: Child },

@@ -10,7 +10,7 @@ import {
   UnknownUpstreamError,
 } from "../../lib/admin_service.ts";
 import type { ConfigDocument } from "../../lib/config_document.ts";
-import type { Chrome, Notice } from "../../views/layout.tsx";
+import { type Chrome, FormWithNoticeCleared, type Notice } from "../../views/layout.tsx";
 import { type AdminEnv, isHtmx, isSecure } from "./session.ts";
 
 const FLASH_COOKIE = "admin_flash";
@@ -98,7 +98,7 @@ export function rerender(
     if (form) {
       c.header("HX-Retarget", `#${form.id}`);
       c.header("HX-Reswap", "outerHTML");
-      return c.html(form.render() as string, status);
+      return c.html(FormWithNoticeCleared({ children: form.render() }) as string, status);
     }
   }
   return c.html(page() as string, status);

@@ -117,6 +117,12 @@ Deno.test({
       assert.equal(await page.locator("table.keys tbody tr").count(), 3);
       const html = await page.content();
       for (const key of KEYS) assert.ok(!html.includes(key), "keys are shown masked");
+      // A refused paste next: its error in the form, and the earlier success notice gone.
+      await page.getByLabel("Add keys").fill("sk-naïve-key-000000001");
+      await page.getByRole("button", { name: "Add keys" }).click();
+      await page.getByText("Line 1: a key must be printable ASCII").waitFor();
+      assert.equal(await page.getByText("Added 3 keys.").count(), 0, "no stale success notice");
+      await page.getByLabel("Add keys").fill("");
 
       // Disable and re-enable a key in place (a row fragment).
       const row = page.locator("table.keys tbody tr").nth(1);
