@@ -83,6 +83,10 @@ export function LogsPage(
         hx-swap="outerHTML"
         hx-trigger="change, submit"
         hx-include="#log-live-state"
+        // Enter in a field is a change and a submit: one request, one history entry.
+        hx-sync="this:drop"
+        // A snapshot would keep the filters' first values: Back asks the server for the page.
+        hx-history="false"
       >
         <label>
           Status{" "}

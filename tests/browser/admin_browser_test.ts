@@ -215,6 +215,25 @@ Deno.test({
       await page.getByRole("link", { name: "Logs" }).click();
       await page.waitForURL(/\/admin\/logs/);
       await shot(page, "11_logs");
+      // A filter, a row's detail, then Back: the filter's controls show it still, and the next
+      // change keeps it.
+      await page.getByLabel("Upstream").selectOption("fake-openai");
+      await page.waitForURL(/upstream=fake-openai/);
+      await page.locator("table.log-table a").first().click();
+      await page.waitForURL(/\/admin\/logs\/req_/);
+      await page.goBack();
+      await page.waitForURL(/\/admin\/logs\?upstream=fake-openai/);
+      await page.locator("#log-rows").waitFor();
+      assert.equal(await page.getByLabel("Upstream").inputValue(), "fake-openai");
+      await page.getByLabel("errors only").check();
+      await page.waitForURL(/errors=1/);
+      assert.match(page.url(), /upstream=fake-openai/);
+      // Enter in the model box: one history entry, so one Back undoes it.
+      await page.getByLabel("Model").fill("gpt");
+      await page.getByLabel("Model").press("Enter");
+      await page.waitForURL(/model=gpt/);
+      await page.goBack();
+      await page.waitForURL((u) => !u.search.includes("model=") && u.search.includes("errors=1"));
 
       // On a phone.
       await page.setViewportSize({ width: 390, height: 844 });
