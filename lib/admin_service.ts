@@ -10,6 +10,7 @@ import {
   renamedUpstreams,
   repeatedKeys,
   STRATEGIES,
+  validateDocument,
   validateInput,
 } from "./config_document.ts";
 import { type ConfigDiff, countKeys, diffConfig } from "./config_diff.ts";
@@ -31,6 +32,20 @@ export function storeTarget(store: ConfigStore): ConfigTarget {
   return {
     read: (fresh) => fresh ? store.refresh() : Promise.resolve(store.snapshot),
     write: (doc, version) => store.replace(doc, version),
+  };
+}
+
+/**
+ * The store as it is, where a write only validates: what a change would be refused for, with
+ * nothing saved (a form that has errors of its own lists the document's too, all at once).
+ */
+export function checkTarget(store: ConfigStore): ConfigTarget {
+  return {
+    read: () => Promise.resolve(store.snapshot),
+    write: (doc) => {
+      validateDocument(doc, "failover");
+      return Promise.resolve(store.snapshot);
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import {
   addUpstream,
   AdminInputError,
+  checkTarget,
   editUpstream,
   InvalidConfigError,
   moveUpstream,
@@ -212,6 +213,20 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     );
   };
 
+  /**
+   * What the document itself would refuse of a form's change, found without saving it: a form
+   * with errors of its own shows these too, every problem at once.
+   */
+  const check = checkTarget(services.store);
+  const refusalOf = async (change: () => Promise<unknown>): Promise<unknown> => {
+    try {
+      await change();
+    } catch (err) {
+      if (err instanceof InvalidConfigError || err instanceof AdminInputError) return err;
+    }
+    return FORM_ERRORS;
+  };
+
   app.get("/", (c) => c.html(listPage(c)));
 
   app.get("/new", (c) => {
@@ -228,7 +243,10 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     const version = formVersion(form);
     const props = formProps(c, values, undefined, version ?? null);
     const index = services.store.snapshot.doc.upstream.length;
-    if (Object.keys(errors).length) return formError(c, props, FORM_ERRORS, index, errors);
+    if (Object.keys(errors).length) {
+      const refused = await refusalOf(() => addUpstream(check, input));
+      return formError(c, props, refused, index, errors);
+    }
     let name: string;
     try {
       // The stored name, normalised by validation, is the one its pages answer to.
@@ -261,7 +279,10 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     const { values, input, errors } = parseUpstreamForm(form);
     const version = formVersion(form);
     const props = formProps(c, values, original, version ?? null);
-    if (Object.keys(errors).length) return formError(c, props, FORM_ERRORS, found.index, errors);
+    if (Object.keys(errors).length) {
+      const refused = await refusalOf(() => editUpstream(check, original, input));
+      return formError(c, props, refused, found.index, errors);
+    }
     let name: string;
     try {
       ({ name } = await editUpstream(target, original, input, version));

@@ -356,6 +356,15 @@ Deno.test("a bad upstream form comes back 422 with each error beside its field",
     assert.match(html, /id="models-error"[^>]*>row 2 needs both/);
     assert.match(html, /id="f-maxTokens"[^>]*aria-invalid="true"/);
     assert.match(html, /value="not a url"/, "what was typed is kept");
+    // What the document rules refuse is said in the same answer, not after the rest is mended.
+    assert.match(html, /id="f-baseUrl-error"[^>]*>must be an http\(s\) URL/);
+    const named = await b.post("/admin/upstreams/new", { ...fields, name: "bad/name" });
+    assert.equal(named.status, 422);
+    const all = await named.text();
+    assert.match(all, /id="f-name-error"[^>]*>must not contain \//);
+    assert.match(all, /id="f-baseUrl-error"[^>]*>must be an http\(s\) URL/);
+    assert.match(all, /id="f-maxTokens-error"/);
+    assert.equal(s.services.store.snapshot.version, before, "nothing saved");
 
     // Errors only the document rules catch are placed beside their field too.
     const res2 = await b.post("/admin/upstreams/new", {
