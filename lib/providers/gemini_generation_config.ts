@@ -9,6 +9,8 @@ import type { CallContext } from "./types.ts";
 type Obj = Record<string, unknown>;
 /** Models before 2.5 (and Gemma): no thinking, no JSON Schema for the answer. */
 const BEFORE_2_5 = /gemini-(1\.|2\.0)|gemma/i;
+/** Gemini 3 and later take an answer's JSON Schema beside function declarations; 2.x refuse it. */
+const JSON_WITH_TOOLS = /gemini-(?:[3-9]|\d{2,})/i;
 
 function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
   const t = body.thinking;
@@ -49,8 +51,9 @@ export function generationConfig(
   const thinking = thinkingConfig(body, model);
   if (thinking) gc.thinkingConfig = thinking;
   const format = outputFormat(body);
-  // JSON mode together with function calling is refused by 2.x models.
-  if (isObject(format) && format.type === "json_schema" && !hasTools) {
+  if (
+    isObject(format) && format.type === "json_schema" && (!hasTools || JSON_WITH_TOOLS.test(model))
+  ) {
     gc.responseMimeType = "application/json";
     if (!BEFORE_2_5.test(model)) {
       // Standard JSON Schema, so the answer has the client's types (the subset has no integer

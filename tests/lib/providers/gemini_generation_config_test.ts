@@ -82,6 +82,23 @@ Deno.test("structured output: 2.5 and later get the client's JSON Schema as resp
   assert.deepEqual(msg.content, [{ type: "text", text: answer, citations: null }]);
 });
 
+Deno.test("structured output with tools: Gemini 3 gets both, 2.x only the tools (it refuses the two together)", () => {
+  const withTools = (model: string) =>
+    build({
+      messages: [{ role: "user", content: "rate it" }],
+      tools: [{ name: "lookup", input_schema: { type: "object", properties: {} } }],
+      output_config: { format: { type: "json_schema", schema: STRUCTURED } },
+    }, ctx({ model, stream: false }));
+  const three = withTools("gemini-3-pro-preview");
+  assert.equal(checkGeminiRequest(three), undefined);
+  assert.equal(three.generationConfig.responseMimeType, "application/json");
+  assert.ok(three.generationConfig.responseJsonSchema);
+  assert.ok(three.tools?.[0]?.functionDeclarations?.length);
+  const two = withTools("gemini-2.5-flash");
+  assert.equal(two.generationConfig.responseMimeType, undefined);
+  assert.equal(two.generationConfig.responseJsonSchema, undefined);
+});
+
 Deno.test("structured output: older models' JSON-text values are decoded in the answer, streamed or not", () => {
   const c = ctx({ model: "gemini-2.0-flash", stream: false });
   const body = structuredRequest(c);
