@@ -84,6 +84,10 @@ Deno.test("ObjectPrefix passes a comma on only once a member follows it, in the 
   assert.deepEqual(passed(['{"a":1,', " ", "\n}"]), ['{"a":1', "", "\n}"]);
   assert.deepEqual(passed(['{"a":[1,', "]", ",}"]), ['{"a":[1', "]", "}"]);
   assert.deepEqual(passed(['{"a":"1,', '2"}']), ['{"a":"1,', '2"}']);
+  // A break right after a held comma leaves it unsent: what was sent can still be completed.
+  assert.deepEqual(passed(['{"a":1,', " ", "}x", "]"]), ['{"a":1', "", "}", ""]);
+  assert.deepEqual(passed(['{"a":1,', ' "b" 2']), ['{"a":1', ', "b" ']);
+  assert.deepEqual(passed(['{"a":1,', "]"]), ['{"a":1', ""]);
 });
 
 Deno.test("ObjectPrefix stops at the first character JSON's grammar refuses, and what it passed on can be completed", () => {
