@@ -501,6 +501,13 @@ export function describeRepeatedKeys(repeated: ImportPreview["repeatedKeys"]): s
   );
 }
 
+/** What an import's report says beside its diff: names it changed, keys listed twice. */
+export function importNotes(
+  result: Pick<ImportPreview, "renamed" | "repeatedKeys">,
+): string[] {
+  return [...describeRenamed(result.renamed), ...describeRepeatedKeys(result.repeatedKeys)];
+}
+
 /** `upstream [1] "relay" is named "relay-2": …` lines for an import's report. */
 export function describeRenamed(renamed: RenamedUpstream[]): string[] {
   return renamed.map(({ index, from, to }) =>

@@ -8,12 +8,11 @@ import {
   clearConfig,
   type ConfigTarget,
   ConflictError,
-  describeRenamed,
-  describeRepeatedKeys,
   etagOf,
   exportConfig,
   findUpstream,
   importConfig,
+  importNotes,
   InvalidConfigError,
   parseImport,
   problemsByField,
@@ -264,12 +263,9 @@ const COMMANDS: Record<string, Command> = {
         `Cannot read ${params[0]}: ${messageOf(e)}`,
       );
     }
-    const { snapshot, diff, repeatedKeys, renamed } = await importConfig(
-      b.target,
-      parseImport(text),
-    );
-    for (const line of describeRenamed(renamed)) warn(`Note: ${line}.`);
-    for (const line of describeRepeatedKeys(repeatedKeys)) warn(`Note: ${line}.`);
+    const imported = await importConfig(b.target, parseImport(text));
+    const { snapshot, diff } = imported;
+    for (const line of importNotes(imported)) warn(`Note: ${line}.`);
     out(`Imported ${params[0]}: ${snapshot.doc.upstream.length} upstream(s).`);
     for (const line of describeDiff(diff)) out(`  ${line}`);
   },

@@ -1,10 +1,10 @@
 // Anthropic Messages ⇄ Gemini generateContent / streamGenerateContent (Developer API, v1beta).
-import { withClientAgent } from "./client_identity.ts";
 import type { MessageResponse, MessagesRequest } from "../anthropic.ts";
 import { answerMessage } from "../answer_shape.ts";
 import { withEncodedMember } from "../json_bytes.ts";
 import { isObject } from "../json_value.ts";
 import { UpstreamError } from "./upstream_error.ts";
+import { withClientAgent } from "./client_identity.ts";
 import { Assembler, usageFromGemini } from "./gemini_answer.ts";
 import { Collector } from "./gemini_collector.ts";
 import { geminiErrorFailure, geminiFailure } from "./gemini_errors.ts";

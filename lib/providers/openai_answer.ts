@@ -28,6 +28,11 @@ import type { CallContext } from "./types.ts";
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
+/** The text of the content parts of one kind, joined. */
+function textOf(parts: ReturnType<typeof contentParts>, kind: "text" | "thinking"): string {
+  return parts.filter(([k]) => k === kind).map(([, text]) => text).join("");
+}
+
 function thinkingBlock(thinking: string, state: CallState): ResponseBlock {
   const shown = state.omitThinking ? "" : thinking;
   return { type: "thinking", thinking: shown, signature: OPENAI_THINKING_SIGNATURE };
@@ -52,11 +57,9 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
     ? msg.reasoning_content
     : typeof msg.reasoning === "string"
     ? msg.reasoning
-    : parts.filter(([kind]) => kind === "thinking").map(([, t]) => t).join("");
+    : textOf(parts, "thinking");
   if (reasoning) content.push(thinkingBlock(reasoning, state));
-  let text = typeof msg.content === "string"
-    ? msg.content
-    : parts.filter(([kind]) => kind === "text").map(([, t]) => t).join("");
+  let text = typeof msg.content === "string" ? msg.content : textOf(parts, "text");
   if (!reasoning && text.trimStart().startsWith("<think>")) {
     const split = splitThinkTags(text);
     text = split.text;

@@ -124,7 +124,7 @@ export class ObjectPrefix {
    * follow it (a trailing comma, a weak model's slip): `pass` holds the comma back until the next
    * member shows it is one, and drops it before a closer.
    */
-  afterComma = false;
+  #afterComma = false;
   private broken = false;
   /** What of the last piece `pass` did not take. */
   refused = "";
@@ -141,7 +141,7 @@ export class ObjectPrefix {
    * any trailing comma, and less a comma at its end, held until what follows shows it is needed.
    */
   pass(piece: string): string {
-    this.#dropped = [];
+    this.#dropped.length = 0;
     this.#heldDropped = false;
     const n = this.accept(piece);
     this.refused = n < piece.length ? piece.slice(n) : "";
@@ -152,7 +152,7 @@ export class ObjectPrefix {
     }
     if (this.#held !== undefined && !this.#heldDropped) part = this.#held + part;
     this.#held = undefined;
-    if (this.afterComma) {
+    if (this.#afterComma) {
       // Only blanks follow the comma: it is the last one.
       const at = part.lastIndexOf(",");
       this.#held = part.slice(at);
@@ -171,7 +171,7 @@ export class ObjectPrefix {
     for (let i = 0; i < piece.length; i++) {
       const ch = piece[i];
       const inString = this.inString;
-      const closesAfterComma = this.afterComma && !inString && (ch === "}" || ch === "]");
+      const closesAfterComma = this.#afterComma && !inString && (ch === "}" || ch === "]");
       if (!this.take(ch)) {
         // Leading blanks before the object are no fault of its own.
         if (this.started) this.broken = true;
@@ -182,8 +182,8 @@ export class ObjectPrefix {
         else this.#heldDropped = true;
       }
       if (inString || !(ch === " " || ch === "\n" || ch === "\r" || ch === "\t")) {
-        this.afterComma = !inString && ch === ",";
-        if (this.afterComma) this.#commaAt = i;
+        this.#afterComma = !inString && ch === ",";
+        if (this.#afterComma) this.#commaAt = i;
       }
     }
     return piece.length;
@@ -214,7 +214,7 @@ export class ObjectPrefix {
       case "key":
       case "keyOrClose":
         if (ch === '"') return this.startString(true);
-        return (this.want === "keyOrClose" || this.afterComma) && ch === "}" && this.close(ch);
+        return (this.want === "keyOrClose" || this.#afterComma) && ch === "}" && this.close(ch);
       case "colon":
         if (ch !== ":") return false;
         this.want = "value";
@@ -226,7 +226,7 @@ export class ObjectPrefix {
         }
         return (ch === "}" || ch === "]") && this.close(ch);
       default: // value, valueOrClose
-        if (ch === "]" && (this.want === "valueOrClose" || this.afterComma)) return this.close(ch);
+        if (ch === "]" && (this.want === "valueOrClose" || this.#afterComma)) return this.close(ch);
         if (ch === '"') return this.startString(false);
         if (ch === "{" || ch === "[") {
           this.open.push(ch);

@@ -1,10 +1,9 @@
 // /admin/transfer (import: upload or paste, preview the diff, apply) and /admin/export (download).
 import { Hono } from "hono";
 import {
-  describeRenamed,
-  describeRepeatedKeys,
   exportConfig,
   importConfig,
+  importNotes,
   InvalidConfigError,
   parseImport,
   previewImport,
@@ -64,12 +63,10 @@ export function transferRoutes(services: Services): Hono<AdminEnv> {
       );
     }
     try {
-      const { doc, diff, repeatedKeys, renamed } = previewImport(
-        services.store.snapshot.doc,
-        parseImport(text),
-      );
+      const preview = previewImport(services.store.snapshot.doc, parseImport(text));
+      const { doc, diff } = preview;
       const sealed = await seal(c.get("session"), JSON.stringify(doc));
-      const notes = [...describeRenamed(renamed), ...describeRepeatedKeys(repeatedKeys)];
+      const notes = importNotes(preview);
       // The preview answers a post: an address to reload it at does not exist.
       if (isHtmx(c)) c.header("HX-Push-Url", "false");
       return c.html(page(c, { preview: { diff, sealed, upstreams: doc.upstream.length, notes } }));
