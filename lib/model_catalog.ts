@@ -140,13 +140,48 @@ export async function listModels(
     seen.set(m.id, m);
     data.push(m);
   }
+  return { json: pageOf(data, query) };
+}
+
+const DEFAULT_PAGE = 20;
+const MAX_PAGE = 1000;
+
+/**
+ * One page of the list as Anthropic pages it: `limit` items (20 unless asked) after `after_id` or
+ * before `before_id`. A client that pages by hand with `after_id` would otherwise get the same
+ * items again, with no end.
+ */
+function pageOf(all: ModelInfo[], query: string): unknown {
+  const params = new URLSearchParams(query);
+  const limitText = params.get("limit");
+  const limit = limitText === null ? DEFAULT_PAGE : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new ProxyError(400, `limit: must be an integer from 1 to ${MAX_PAGE}`);
+  }
+  const after = params.get("after_id");
+  const before = params.get("before_id");
+  let data: ModelInfo[];
+  let hasMore: boolean;
+  if (after !== null) {
+    // A cursor no longer listed ends the pages rather than starting them over.
+    const at = all.findIndex((m) => m.id === after);
+    const rest = at === -1 ? [] : all.slice(at + 1);
+    data = rest.slice(0, limit);
+    hasMore = rest.length > limit;
+  } else if (before !== null) {
+    const at = all.findIndex((m) => m.id === before);
+    const head = at === -1 ? [] : all.slice(0, at);
+    data = head.slice(Math.max(0, head.length - limit));
+    hasMore = head.length > limit;
+  } else {
+    data = all.slice(0, limit);
+    hasMore = all.length > limit;
+  }
   return {
-    json: {
-      data,
-      has_more: false,
-      first_id: data[0]?.id ?? null,
-      last_id: data[data.length - 1]?.id ?? null,
-    },
+    data,
+    has_more: hasMore,
+    first_id: data[0]?.id ?? null,
+    last_id: data[data.length - 1]?.id ?? null,
   };
 }
 

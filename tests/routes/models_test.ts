@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
 import { startFakeOpenAI } from "../fakes/openai_upstream.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
+import { ACCESS_KEY } from "../helpers/server.ts";
 
 const MANY = Array.from({ length: 25 }, (_, i) => `claude-upstream-${i + 1}`);
 
@@ -104,4 +105,41 @@ Deno.test("models: a map target the upstream lists too has the upstream's date, 
   assert.ok(listed.has("gpt-fake-mini"));
   assert.notEqual(listed.get("gpt-fake-mini"), "1970-01-01T00:00:00.000Z");
   assert.ok(Date.parse(listed.get("gpt-fake-mini")!) > Date.parse("2000-01-01"));
+});
+
+Deno.test("models: a translated upstream's list comes in pages, by limit and cursor", async () => {
+  const names = Object.fromEntries(MANY.map((id) => [id, "gpt-4o"]));
+  await using t = await openai(names);
+  const all = [...MANY, "gpt-4o", "gpt-fake", "gpt-fake-mini"];
+  const seen: string[] = [];
+  for await (const model of t.client.models.list({ limit: 10 })) {
+    seen.push(model.id);
+    if (seen.length > all.length * 2) break;
+  }
+  assert.deepEqual(seen, all);
+
+  const get = async (query: string) => {
+    const res = await fetch(`${t.server.url}/v1/models${query}`, {
+      headers: { "x-api-key": ACCESS_KEY, "anthropic-version": "2023-06-01" },
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const first = await get("");
+  assert.equal(first.body.data.length, 20);
+  assert.equal(first.body.has_more, true);
+  assert.equal(first.body.last_id, MANY[19]);
+  const after = await get(`?limit=3&after_id=${MANY[1]}`);
+  assert.deepEqual(after.body.data.map((m: { id: string }) => m.id), MANY.slice(2, 5));
+  assert.equal(after.body.first_id, MANY[2]);
+  assert.equal(after.body.has_more, true);
+  const end = await get(`?limit=5&after_id=${MANY[23]}`);
+  assert.deepEqual(end.body.data.map((m: { id: string }) => m.id), [MANY[24], ...all.slice(-3)]);
+  assert.equal(end.body.has_more, false);
+  const before = await get(`?limit=2&before_id=${MANY[4]}`);
+  assert.deepEqual(before.body.data.map((m: { id: string }) => m.id), MANY.slice(2, 4));
+  assert.equal(before.body.has_more, true);
+  const bad = await get("?limit=0");
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.type, "invalid_request_error");
+  assert.match(bad.body.error.message, /limit/);
 });
