@@ -64,8 +64,12 @@ export function healthIndex(
   };
 }
 
-/** Cooldown when a 429 names no time. */
-const DEFAULT_RATE_LIMIT_COOLDOWN = 60_000;
+/**
+ * Cooldown when a 429 names no time: short at first (a per-minute window may reopen in seconds,
+ * and a one-key upstream turns every request away meanwhile), doubling while the key stays limited.
+ */
+const DEFAULT_RATE_LIMIT_COOLDOWN = 10_000;
+const DEFAULT_RATE_LIMIT_COOLDOWN_MAX = 60_000;
 /** Cooldown after a 5xx, timeout or connection error: short, growing with repeated failures. */
 const TRANSIENT_COOLDOWN = 5_000;
 const TRANSIENT_COOLDOWN_MAX = 120_000;
@@ -159,12 +163,18 @@ export class KeyPool {
     if (failure.keyFault === "auth") {
       await this.health.disable(id, reason);
     } else if (failure.keyFault === "rate_limit") {
-      await this.health.coolDown(
-        id,
-        model,
-        failure.retryAfterMs ?? DEFAULT_RATE_LIMIT_COOLDOWN,
-        reason,
-      );
+      let ms = failure.retryAfterMs;
+      if (ms === undefined) {
+        // As for passing faults: requests that met one limit together count it once.
+        const again = this.health.get(id, model) === undefined;
+        const count = (this.#failures.get(id) ?? 0) + (again ? 1 : 0) || 1;
+        this.#failures.set(id, count);
+        ms = Math.min(
+          DEFAULT_RATE_LIMIT_COOLDOWN_MAX,
+          DEFAULT_RATE_LIMIT_COOLDOWN * 2 ** (count - 1),
+        );
+      }
+      await this.health.coolDown(id, model, ms, reason);
     } else if (failure.keyFault === "transient") {
       const current = this.health.get(id, "*");
       // A 401 to another request meanwhile outweighs this passing fault.

@@ -74,14 +74,35 @@ Deno.test("a 429 with retry-after cools that key down and the next key answers",
   assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1], KEYS[1]]);
 });
 
-Deno.test("a 429 without retry-after gets the default cooldown", async () => {
+Deno.test("a 429 without retry-after cools the key 10 s, doubling while it stays limited", async () => {
   await using t = await setup();
+  const id = healthId(t.fake.url, KEYS[0]);
+  const cooling = () => {
+    const state = t.server.services.health.get(id, "test-model");
+    assert.equal(state?.state, "cooldown");
+    return state!.until! - Date.now();
+  };
   t.fake.enqueue(rateLimited());
   const res = await post(t.server.url, {});
   await res.body?.cancel();
-  const state = t.server.services.health.get(healthId(t.fake.url, KEYS[0]), "test-model");
-  assert.equal(state?.state, "cooldown");
-  assert.ok(state!.until! - Date.now() > 50_000);
+  const first = cooling();
+  assert.ok(first > 8_000 && first <= 10_000, `first cooldown ${first} ms`);
+  // Its cooldown over, the key is limited again: twice as long.
+  await t.server.services.health.clear(id);
+  t.fake.enqueue(rateLimited());
+  const again = await post(t.server.url, {});
+  await again.body?.cancel();
+  const second = cooling();
+  assert.ok(second > 18_000 && second <= 20_000, `second cooldown ${second} ms`);
+  // A success forgets the count.
+  await t.server.services.health.clear(id);
+  const ok = await post(t.server.url, {});
+  await ok.body?.cancel();
+  t.fake.enqueue(rateLimited());
+  const third = await post(t.server.url, {});
+  await third.body?.cancel();
+  assert.ok(cooling() <= 10_000);
+  assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1], KEYS[0], KEYS[1], KEYS[0], KEYS[0], KEYS[1]]);
 });
 
 Deno.test("a 401 disables the key, and the client never sees the upstream's 401", async () => {
