@@ -32,6 +32,7 @@ import {
   failureOf,
   networkFailure,
   type Outcome,
+  redirected,
   send,
   type StopTimer,
   unreadableAnswer,
@@ -486,6 +487,7 @@ async function attempt(
   if (!res.ok) {
     const text = await errorText(res);
     stopTimer();
+    if (res.status < 400) return { failure: redirected(res.status) };
     return { failure: provider.parseError(res.status, text, res.headers) };
   }
   if (!ctx.stream) {

@@ -1,7 +1,7 @@
 // Everything a request handler may use, built once per process (or per test) and passed down.
 import { messageOf } from "./errors.ts";
 import type { Config } from "./config.ts";
-import { createHttpClient } from "./http/http_client.ts";
+import { createHttpClient, fetchWithoutRedirects } from "./http/http_client.ts";
 import { healthIndex, KeyPool } from "./key_pool.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { OutputLimits } from "./output_limits.ts";
@@ -97,7 +97,7 @@ export async function createServices(
     outputLimits: new OutputLimits(),
     refusedBetas: new RefusedBetas(),
     refusedFields: new RefusedFields(),
-    fetch: options.fetch ?? client?.fetch ?? fetch,
+    fetch: options.fetch ?? client?.fetch ?? fetchWithoutRedirects,
     now,
     startedAt: now(),
     close() {

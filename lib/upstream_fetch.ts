@@ -70,6 +70,19 @@ export function networkFailure(
 }
 
 /**
+ * A redirect, which is never followed (it would take the key along): the base URL is wrong, so
+ * every key would meet it, and the client is not sent to the address the upstream named.
+ */
+export function redirected(status: number): UpstreamFailure {
+  return {
+    status: 502,
+    type: "api_error",
+    message: `Upstream answered HTTP ${status}, a redirect, which the proxy does not follow: ` +
+      "check the upstream's base URL",
+  };
+}
+
+/**
  * A 200 whose body is no JSON (a web page at a wrong base URL, a gateway's notice), said in plain
  * words with its start, not in JSON.parse's; another key may be behind a working gateway.
  */

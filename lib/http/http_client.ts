@@ -27,6 +27,13 @@ export interface HttpClientOptions {
   idleKeepMs?: number;
 }
 
+/**
+ * fetch that answers a redirect with the redirect: followed, it would take the request, keys and
+ * all, to whatever host the upstream names (fetch drops only `authorization` across origins).
+ */
+export const fetchWithoutRedirects: typeof fetch = (input, init) =>
+  fetch(input, { ...init, redirect: "manual" });
+
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const pool = new ConnectionPool(options.now ?? Date.now, options.idleKeepMs);
   const targets = new Map<string, Target>();
@@ -62,7 +69,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       if (
         err instanceof Deno.errors.NetworkUnreachable || err instanceof Deno.errors.AddrNotAvailable
       ) {
-        return await fetch(url, init);
+        return await fetchWithoutRedirects(url, init);
       }
       throw err;
     }

@@ -999,3 +999,34 @@ Deno.test("passthrough: a stream that came whole with its length keeps bytes no 
     assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes);
   }
 });
+
+Deno.test("passthrough: an upstream's redirect is not followed, through either upstream client, so its key stays home", async () => {
+  const elsewhere = await startFakeAnthropic();
+  try {
+    for (const client of ["http1", "fetch"]) {
+      await using t = await setup({ UPSTREAM_CLIENT: client }, [KEYS[0]]);
+      t.fake.enqueue({
+        status: 307,
+        text: "",
+        headers: { location: `${elsewhere.url}/v1/messages` },
+      });
+      const res = await fetch(`${t.server.url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "m",
+          max_tokens: 10,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      assert.equal(res.status, 502, client);
+      const body = await res.json();
+      assert.equal(body.type, "error", client);
+      assert.match(body.error.message, /redirect.*base URL/, client);
+      assert.equal(res.headers.get("location"), null, client);
+      assert.equal(elsewhere.requests.length, 0, `${client}: the redirect was followed`);
+    }
+  } finally {
+    await elsewhere.close();
+  }
+});
