@@ -14,12 +14,14 @@ import { failureFromStatus } from "./failure.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
 import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
+import { pathSegment, splitQuery, withQuery } from "../url_query.ts";
 
 const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta", ...ANTHROPIC_CLIENT_HEADERS];
 
-function endpoint(baseUrl: string, path: string): string {
-  const base = baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
-  return `${base}/v1/${path}`;
+function endpoint(baseUrl: string, path: string, clientQuery = ""): string {
+  const { path: root, query } = splitQuery(baseUrl);
+  const base = root.replace(/\/+$/, "").replace(/\/v1$/, "");
+  return withQuery(`${base}/v1/${path}${query}`, clientQuery);
 }
 
 function headers(ctx: Pick<CallContext, "apiKey" | "clientHeaders">): Record<string, string> {
@@ -216,7 +218,7 @@ export const anthropicProvider: Provider = {
       ctx.dropFields,
     );
     return {
-      url: endpoint(ctx.upstream.baseUrl, "messages") + (ctx.clientQuery ?? ""),
+      url: endpoint(ctx.upstream.baseUrl, "messages", ctx.clientQuery),
       headers: headers(ctx),
       body: text,
     };
@@ -264,7 +266,7 @@ export const anthropicProvider: Provider = {
 
   countTokensRequest(body, ctx, raw) {
     return {
-      url: endpoint(ctx.upstream.baseUrl, "messages/count_tokens") + (ctx.clientQuery ?? ""),
+      url: endpoint(ctx.upstream.baseUrl, "messages/count_tokens", ctx.clientQuery),
       headers: headers(ctx),
       // The upstream counts the prompt, whatever max_tokens says.
       body: adjusted(
@@ -284,7 +286,7 @@ export const anthropicProvider: Provider = {
 
   modelsRequest(ctx) {
     return {
-      url: endpoint(ctx.upstream.baseUrl, "models") + (ctx.clientQuery ?? ""),
+      url: endpoint(ctx.upstream.baseUrl, "models", ctx.clientQuery),
       method: "GET",
       headers: headers(ctx),
     };
@@ -292,7 +294,7 @@ export const anthropicProvider: Provider = {
 
   modelRequest(ctx, id) {
     return {
-      url: endpoint(ctx.upstream.baseUrl, `models/${encodeURIComponent(id)}`),
+      url: endpoint(ctx.upstream.baseUrl, `models/${pathSegment(id)}`),
       method: "GET",
       headers: headers(ctx),
     };

@@ -16,6 +16,7 @@ import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import type { CallContext, Provider, StreamTranslator, UpstreamRequest } from "./types.ts";
+import { pathSegment, splitQuery, withQuery } from "../url_query.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -27,15 +28,20 @@ function stateFor(ctx: CallContext): RequestState {
 }
 
 /** The API root (`…/v1beta`), whether or not the configured base URL already names a version. */
-export function geminiApiRoot(baseUrl: string | undefined): string {
-  const base = (baseUrl || geminiProvider.defaultBaseUrl).replace(/\/+$/, "");
-  return /\/v1(alpha|beta\d*)?$/.test(base) ? base : `${base}/v1beta`;
+/** `{root}/{path}`, the base URL's own query (a gateway's `?key=`) after it, then `query`. */
+export function geminiUrl(baseUrl: string | undefined, path: string, query = ""): string {
+  const { path: root, query: own } = splitQuery(baseUrl || geminiProvider.defaultBaseUrl);
+  const base = root.replace(/\/+$/, "");
+  const api = /\/v1(alpha|beta\d*)?$/.test(base) ? base : `${base}/v1beta`;
+  return withQuery(`${api}/${path}${own}`, query);
 }
 
-function methodUrl(ctx: CallContext, method: string): string {
-  return `${geminiApiRoot(ctx.upstream.baseUrl)}/models/${
-    encodeURIComponent(modelName(ctx.model))
-  }:${method}`;
+function methodUrl(ctx: CallContext, method: string, query?: string): string {
+  return geminiUrl(
+    ctx.upstream.baseUrl,
+    `models/${pathSegment(modelName(ctx.model))}:${method}`,
+    query,
+  );
 }
 
 export const geminiProvider: Provider = {
@@ -49,7 +55,7 @@ export const geminiProvider: Provider = {
     if (toolsJson) delete gemini.tools;
     const json = JSON.stringify(gemini);
     const url = ctx.stream
-      ? `${methodUrl(ctx, "streamGenerateContent")}?alt=sse`
+      ? methodUrl(ctx, "streamGenerateContent", "?alt=sse")
       : methodUrl(ctx, "generateContent");
     return {
       url,
@@ -127,7 +133,7 @@ export const geminiProvider: Provider = {
 
   modelsRequest(ctx) {
     return {
-      url: `${geminiApiRoot(ctx.upstream.baseUrl)}/models?pageSize=1000`,
+      url: geminiUrl(ctx.upstream.baseUrl, "models", "?pageSize=1000"),
       method: "GET",
       headers: withClientAgent({ "x-goog-api-key": ctx.apiKey }, ctx.clientHeaders),
     };

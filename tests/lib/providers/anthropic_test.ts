@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { replaceModel } from "../../../lib/providers/anthropic.ts";
+import { anthropicProvider, replaceModel } from "../../../lib/providers/anthropic.ts";
 
 function check(raw: string, model: string, spliced: boolean) {
   const body = JSON.parse(raw);
@@ -26,4 +26,28 @@ Deno.test("passthrough: the model is replaced in the client's bytes, the rest ke
   check(JSON.stringify({ messages, model: "claude-x" }), "claude-y", false);
   const same = JSON.stringify({ model: "claude-x", messages });
   assert.equal(replaceModel(same, JSON.parse(same), "claude-x"), same);
+});
+
+Deno.test("passthrough URL: a base URL's query (a gateway's key) stays at the end, the client's joined to it", () => {
+  const body = { model: "m", max_tokens: 10, messages: [{ role: "user" as const, content: "hi" }] };
+  const url = (baseUrl: string, clientQuery?: string) =>
+    anthropicProvider.buildRequest(body, {
+      upstream: { name: "a", baseUrl, serviceType: "anthropic", apiKeys: ["k"] },
+      model: "m",
+      requestedModel: "m",
+      apiKey: "k",
+      stream: false,
+      clientHeaders: new Headers(),
+      clientQuery,
+    }, JSON.stringify(body)).url;
+  assert.equal(url("https://a.example/v1/"), "https://a.example/v1/messages");
+  assert.equal(url("https://a.example", "?beta=true"), "https://a.example/v1/messages?beta=true");
+  assert.equal(
+    url("https://gw.example/anthropic?key=s3"),
+    "https://gw.example/anthropic/v1/messages?key=s3",
+  );
+  assert.equal(
+    url("https://gw.example/v1?key=s3", "?beta=true"),
+    "https://gw.example/v1/messages?key=s3&beta=true",
+  );
 });

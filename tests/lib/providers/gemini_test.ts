@@ -3,7 +3,7 @@ import { HAVE_CLAUDE_CODE_FIXTURES } from "../../helpers/fixtures.ts";
 import { upstreamJson } from "../../helpers/upstream_body.ts";
 import type { MessagesRequest } from "../../../lib/anthropic.ts";
 import { ProxyError } from "../../../lib/errors.ts";
-import { geminiApiRoot, geminiProvider } from "../../../lib/providers/gemini.ts";
+import { geminiProvider, geminiUrl } from "../../../lib/providers/gemini.ts";
 import { parseToolId } from "../../../lib/providers/gemini_thought_signatures.ts";
 import type { CallContext } from "../../../lib/providers/types.ts";
 import { failureOf } from "../../../lib/upstream_fetch.ts";
@@ -19,10 +19,18 @@ import {
 } from "../../helpers/gemini_calls.ts";
 
 Deno.test("URL: the version is added once, whatever the base URL looks like", () => {
-  assert.equal(geminiApiRoot(""), "https://generativelanguage.googleapis.com/v1beta");
-  assert.equal(geminiApiRoot("https://g.example/"), "https://g.example/v1beta");
-  assert.equal(geminiApiRoot("https://g.example/v1beta/"), "https://g.example/v1beta");
-  assert.equal(geminiApiRoot("https://g.example/proxy/v1"), "https://g.example/proxy/v1");
+  assert.equal(geminiUrl("", "models"), "https://generativelanguage.googleapis.com/v1beta/models");
+  assert.equal(geminiUrl("https://g.example/", "models"), "https://g.example/v1beta/models");
+  assert.equal(geminiUrl("https://g.example/v1beta/", "models"), "https://g.example/v1beta/models");
+  assert.equal(
+    geminiUrl("https://g.example/proxy/v1", "models"),
+    "https://g.example/proxy/v1/models",
+  );
+  // A gateway's query on the base URL stays at the end, joined to the method's own.
+  assert.equal(
+    geminiUrl("https://g.example/gw/?key=abc", "models/m:streamGenerateContent", "?alt=sse"),
+    "https://g.example/gw/v1beta/models/m:streamGenerateContent?key=abc&alt=sse",
+  );
 
   const body = { model: "m", max_tokens: 10, messages: [{ role: "user" as const, content: "hi" }] };
   const s = geminiProvider.buildRequest(body, ctx({ model: "models/gemini-2.5-pro" }), "");
@@ -37,6 +45,9 @@ Deno.test("URL: the version is added once, whatever the base URL looks like", ()
     "",
   );
   assert.equal(n.url, "http://h:1/v1beta/models/gemini-2.5-flash:generateContent");
+  // A model name no URL can hold whole (a lone surrogate) is no crash.
+  const odd = geminiProvider.buildRequest(body, ctx({ model: "gemini-\ud800" }), "");
+  assert.match(odd.url, /models\/gemini-%EF%BF%BD:streamGenerateContent\?alt=sse$/);
 });
 
 Deno.test("non-stream: thoughts, text and parallel calls in one message", () => {
