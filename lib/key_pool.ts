@@ -5,6 +5,7 @@ import type { Strategy } from "./config.ts";
 import type { ConfigDocument } from "./config_document.ts";
 import type { UpstreamConfig, UpstreamFailure } from "./providers/types.ts";
 import type { HealthIndex, KeyHealthStore } from "./store/key_health_store.ts";
+import { clip } from "./secret_mask.ts";
 
 const ids = new Map<string, string>();
 
@@ -159,7 +160,7 @@ export class KeyPool {
   ): Promise<void> {
     const id = healthId(upstream.baseUrl, candidate.key);
     const probed = this.#probing.delete(id);
-    const reason = `${failure.status || "network"}: ${failure.message}`.slice(0, 300);
+    const reason = clip(`${failure.status || "network"}: ${failure.message}`, 300);
     if (failure.keyFault === "auth") {
       await this.health.disable(id, reason);
     } else if (failure.keyFault === "rate_limit") {

@@ -1,8 +1,24 @@
 // Masks known secrets in text. A few go in one pattern; past that, V8 takes seconds to compile
 // an alternation of thousands of keys and scans text with it slowly, so many are found by their
 // last characters instead, each place in the text looked up once.
+import { sliceWhole } from "./whole_chars.ts";
 
 export const MASK = "[REDACTED]";
+
+/** Characters keys are made of, their URL-encoded forms included. */
+const KEY_CHAR = /[\w.~+/=%-]/;
+
+/**
+ * Text from an upstream cut to at most `max` characters before it is masked: a cut inside a run
+ * of key characters drops the run's start, since a secret is recognised only whole and a cut one
+ * would go out nearly entire.
+ */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max;
+  if (KEY_CHAR.test(text[max])) { while (end > 0 && KEY_CHAR.test(text[end - 1])) end--; }
+  return sliceWhole(text, end);
+}
 
 /** Secrets up to this many go in one pattern (compiled in a few ms). */
 const PATTERN_MAX = 256;

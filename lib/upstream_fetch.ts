@@ -7,6 +7,7 @@ import { upstreamFault } from "./providers/failure.ts";
 import { UpstreamError } from "./providers/upstream_error.ts";
 import type { UpstreamFailure, UpstreamRequest } from "./providers/types.ts";
 import type { Services } from "./services.ts";
+import { clip } from "./secret_mask.ts";
 
 /** Stops a first-byte timeout: the answer came, or the attempt is over. */
 export type StopTimer = () => void;
@@ -90,7 +91,7 @@ export function unreadableAnswer(
   text: string,
   what = "something that is not JSON",
 ): UpstreamFailure {
-  return upstreamFault(`Upstream answered with ${what}: ${text.trim().slice(0, 200)}`);
+  return upstreamFault(`Upstream answered with ${what}: ${clip(text.trim(), 200)}`);
 }
 
 /**

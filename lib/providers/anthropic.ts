@@ -15,6 +15,7 @@ import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
 import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
 import { pathSegment, splitQuery, withQuery } from "../url_query.ts";
+import { clip } from "../secret_mask.ts";
 
 const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta", ...ANTHROPIC_CLIENT_HEADERS];
 
@@ -238,7 +239,7 @@ export const anthropicProvider: Provider = {
   },
 
   parseError(status, bodyText, responseHeaders) {
-    let message = bodyText.slice(0, 500) || `upstream answered ${status}`;
+    let message = clip(bodyText, 500) || `upstream answered ${status}`;
     let type: string | undefined;
     try {
       const parsed = JSON.parse(bodyText);

@@ -3,6 +3,7 @@
 import { countOr0, isObject } from "../json_value.ts";
 import { failureFromStatus, parseDuration } from "./failure.ts";
 import type { UpstreamFailure } from "./types.ts";
+import { clip } from "../secret_mask.ts";
 
 let pacificClock: Intl.DateTimeFormat | undefined;
 
@@ -37,7 +38,7 @@ export function geminiFailure(
   const status = httpStatus || countOr0(err.code) || 500;
   const message = typeof err.message === "string" && err.message
     ? err.message
-    : fallbackText.trim().slice(0, 500) || `Gemini answered HTTP ${status}`;
+    : clip(fallbackText.trim(), 500) || `Gemini answered HTTP ${status}`;
   const details = Array.isArray(err.details) ? err.details.filter(isObject) : [];
   const keyRejected =
     details.some((d) => typeof d.reason === "string" && /API_KEY/.test(d.reason)) ||

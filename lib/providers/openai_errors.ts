@@ -2,6 +2,7 @@
 // error event, a body's error member), classified as failures: whose fault, and when to try again.
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
 import type { UpstreamFailure } from "./types.ts";
+import { clip } from "../secret_mask.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -35,7 +36,7 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
   const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1];
   const plain = title ??
     text.slice(0, 64 * 1024).replace(/<[^<>]*>/g, " ").replace(/\s+/g, " ").trim();
-  return { message: plain.slice(0, 500), code: "", type: "" };
+  return { message: clip(plain, 500), code: "", type: "" };
 }
 
 /** An error's status, code, type and message as a failure: whose fault, and when to try again. */

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { MASK, maskerFor } from "../../lib/secret_mask.ts";
+import { clip, MASK, maskerFor } from "../../lib/secret_mask.ts";
+import { anthropicProvider } from "../../lib/providers/anthropic.ts";
+import { geminiErrorFailure } from "../../lib/providers/gemini_errors.ts";
+import { openaiErrorFailure } from "../../lib/providers/openai_errors.ts";
+import { unreadableAnswer } from "../../lib/upstream_fetch.ts";
 
 /** As many keys as it takes to look secrets up by their ends, sharing a prefix as real ones do. */
 const MANY = Array.from(
@@ -47,4 +51,27 @@ Deno.test("secret mask: 20,000 keys are ready and mask a line at once", () => {
   const ms = performance.now() - started;
   // As one pattern this took over half a second to build and 46 ms for 16 KB of text.
   assert.ok(ms < 300, `${Math.round(ms)} ms`);
+});
+
+Deno.test("secret mask: an upstream's error text cut where a key stands keeps none of the key", () => {
+  const key = "sk-TRUNCATIONSECRETKEY0123456789abcdef";
+  const mask = maskerFor([key]);
+  for (const pad of [150, 190, 199, 450, 470, 490, 499]) {
+    const body = `${"x ".repeat(pad / 2)}${pad % 2 ? "y" : ""}${key} and more after it`;
+    const messages = [
+      openaiErrorFailure(500, body, new Headers()).message,
+      geminiErrorFailure(500, body, new Headers()).message,
+      anthropicProvider.parseError(500, body, new Headers()).message,
+      unreadableAnswer(body).message,
+    ];
+    for (const message of messages) {
+      const shown = mask(message);
+      assert.doesNotMatch(shown, /TRUNCATION/, `cut after ${pad}: ${shown.slice(-60)}`);
+      assert.ok(shown.startsWith("x x") || shown.includes("x x"), shown.slice(0, 40));
+    }
+  }
+  // Text that is cut between words keeps what it had.
+  assert.equal(clip("one two three", 7), "one two");
+  assert.equal(clip("one two three", 6), "one ");
+  assert.equal(clip("short", 10), "short");
 });
