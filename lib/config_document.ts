@@ -346,6 +346,25 @@ export function maskUrl(url: string): string {
   return url.replace(URL_PASSWORD, "$1:•••@").replace(URL_SECRET_PARAM, "$1•••");
 }
 
+/** The password and keys a base URL carries (`user:pass@`, `?key=`), which maskUrl hides. */
+export function urlSecrets(url: string): string[] {
+  const out: string[] = [];
+  const m = URL_PASSWORD.exec(url);
+  const password = m?.[0].slice(m[1].length + 1, -1);
+  if (password) out.push(password);
+  for (const m of url.matchAll(URL_SECRET_PARAM)) {
+    const value = m[0].slice(m[1].length);
+    if (value) out.push(value);
+  }
+  for (const raw of [...out]) {
+    try {
+      const decoded = decodeURIComponent(raw);
+      if (decoded !== raw) out.push(decoded);
+    } catch { /* not percent-encoded */ }
+  }
+  return out;
+}
+
 /** The text without its trailing slashes (a loop: a regex backtracks on long runs of them). */
 function withoutTrailingSlashes(text: string): string {
   let end = text.length;

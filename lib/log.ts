@@ -106,6 +106,8 @@ export function createLogger(
     set.add(secret);
     // Inside JSON text a secret with quotes or backslashes appears escaped: mask that form too.
     set.add(JSON.stringify(secret).slice(1, -1));
+    // An upstream may echo a key from its URL (`?key=`), percent-encoded.
+    set.add(encodeURIComponent(secret));
     stale = true;
   };
   const redact = (text: string) => {

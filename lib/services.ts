@@ -1,6 +1,7 @@
 // Everything a request handler may use, built once per process (or per test) and passed down.
 import { messageOf } from "./errors.ts";
 import type { Config } from "./config.ts";
+import { urlSecrets } from "./config_document.ts";
 import { createHttpClient, fetchWithoutRedirects } from "./http/http_client.ts";
 import { healthIndex, KeyPool } from "./key_pool.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -76,7 +77,10 @@ export async function createServices(
   for (const secret of [config.proxyAccessKey, config.adminPassword, config.metricsToken]) {
     log.addSecret(secret);
   }
-  const learnKeys = () => log.setKeys(store.snapshot.doc.upstream.flatMap((u) => u.apiKeys));
+  const learnKeys = () =>
+    log.setKeys(
+      store.snapshot.doc.upstream.flatMap((u) => [...u.apiKeys, ...urlSecrets(u.baseUrl ?? "")]),
+    );
   learnKeys();
   store.onChange(learnKeys);
   const observability = createObservability(kv, config, log, { now });

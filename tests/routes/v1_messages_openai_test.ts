@@ -1449,6 +1449,43 @@ Deno.test("openai: an upstream error quoting the key never shows the key to the 
   assert.doesNotMatch(body, /sk-openai-test-key/);
 });
 
+Deno.test("openai: an upstream echoing its URL's secret or a key percent-encoded shows neither to the client or the log", async () => {
+  const key = "sk-UPS/TREAM+SECRET=0001";
+  const fake = await startFakeOpenAI();
+  await using t = await proxyTo(fake, {
+    name: "gw",
+    baseUrl: `${fake.url}/v1?key=GATEWAY-QUERY-SECRET-42`,
+    serviceType: "custom",
+    apiKeys: [key],
+  });
+  t.fake.enqueue({
+    status: 400,
+    json: {
+      error: {
+        message: `Bad request to /v1/chat/completions?key=GATEWAY-QUERY-SECRET-42 with key ${
+          encodeURIComponent(key)
+        }`,
+        type: "invalid_request_error",
+      },
+    },
+  });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "m",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "x" }],
+    }),
+  });
+  const body = await res.text();
+  assert.equal(res.status, 400);
+  assert.match(body, /Bad request/);
+  for (const text of [body, ...t.server.logs]) {
+    assert.doesNotMatch(text, /GATEWAY-QUERY-SECRET|SECRET%3D0001|SECRET=0001/);
+  }
+});
+
 Deno.test("openai: a server that names the stop string it hit (vLLM, SGLang) gives stop_sequence", async () => {
   for (const reportsStop of ["stop_reason", "matched_stop"] as const) {
     const fake = await startFakeOpenAI({ reportsStop });
