@@ -15,7 +15,7 @@ import { repeatedKeys, validateInput } from "../../lib/config_document.ts";
 import { keyStatuses } from "../../lib/key_status.ts";
 import type { Services } from "../../lib/services.ts";
 import type { SessionStore } from "../../lib/store/session_store.ts";
-import { fromThisSite, ORIGIN_REFUSED } from "./origin_check.ts";
+import { fromThisSite, notCrossSite, ORIGIN_REFUSED } from "./origin_check.ts";
 import { type AdminEnv, clientAddress, CSRF_HEADER, isReadOnly, readSession } from "./session.ts";
 
 /**
@@ -85,7 +85,9 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
       if (!token || !secretsEqual(token, session.csrf)) {
         return apiError(c, 403, "permission_error", `Missing or wrong ${CSRF_HEADER} header`);
       }
-      if (!(await fromThisSite(c))) return apiError(c, 403, "permission_error", ORIGIN_REFUSED);
+      if (!(await fromThisSite(c)) || !notCrossSite(c)) {
+        return apiError(c, 403, "permission_error", ORIGIN_REFUSED);
+      }
     }
     await next();
   };

@@ -476,6 +476,21 @@ Deno.test("a session cookie works too, but writes then need the CSRF token and s
     assert.equal(crossSite.headers.get("content-type"), "application/json");
     assert.equal((await crossSite.json()).error.type, "permission_error");
     assert.equal(s.services.store.snapshot.doc.loadBalance, "round-robin");
+    // JSON from another site, or sent by a browser from another site, is refused too.
+    const foreigns: Record<string, string>[] = [
+      { origin: "https://evil.example" },
+      { "sec-fetch-site": "cross-site" },
+    ];
+    for (const foreign of foreigns) {
+      const json = await fetch(`${s.url}/admin/api/config`, {
+        method: "PUT",
+        headers: { cookie, "x-csrf-token": csrf, "content-type": "application/json", ...foreign },
+        body,
+      });
+      assert.equal(json.status, 403, JSON.stringify(foreign));
+      assert.equal((await json.json()).error.type, "permission_error");
+    }
+    assert.equal(s.services.store.snapshot.doc.loadBalance, "round-robin");
 
     const ok = await fetch(`${s.url}/admin/api/config`, {
       method: "PUT",
