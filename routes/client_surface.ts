@@ -64,6 +64,16 @@ export function clientSurface(services: Services): Hono<AppEnv> {
         throw refused;
       }
       await next();
+    } catch (err) {
+      // Only a log line: a refused key's request goes in no request log or figures in KV, which
+      // anyone on the internet could otherwise fill.
+      if (err instanceof ProxyError && err.status === 401) {
+        services.log.log("warn", `${c.req.path} 401`, {
+          requestId: c.get("requestId"),
+          error: err.message,
+        });
+      }
+      throw err;
     } finally {
       if (origin) corsHeaders(cors!, origin, c);
     }

@@ -65,6 +65,13 @@ Deno.test("client surface: x-api-key and Bearer both authenticate; anything else
   assert.equal(wrong.headers.get("x-should-retry"), "false");
   const json = await assertAnthropicError(wrong, 401, "authentication_error");
   assert.doesNotMatch(JSON.stringify(json), new RegExp(ACCESS_KEY));
+  // Each refusal is a warn line of its own, naming the request, never the key tried.
+  const refusals = t.server.logs.filter((l) => /\/v1\/messages 401/.test(l));
+  assert.equal(refusals.length, 2, t.server.logs.join("\n"));
+  assert.match(refusals[1], /WARN/);
+  assert.match(refusals[1], new RegExp(json.request_id));
+  assert.match(refusals[1], /Invalid API key/);
+  assert.doesNotMatch(refusals.join("\n"), /nope/);
 });
 
 Deno.test("client surface: the access key counts in either header when both are sent", async () => {
