@@ -2,6 +2,11 @@
 // masked and cut to LOG_BODY_MAX_BYTES by the observability recorder that wraps this logger.
 import type { Logger } from "./log.ts";
 import type { Recorder } from "./request_record.ts";
+import { sliceWhole } from "./whole_chars.ts";
+
+/** A client names its model: a megabyte of name must not make a megabyte line. */
+const FIELD_MAX = 200;
+const ERROR_MAX = 1000;
 
 export function logLineRecorder(log: Logger): Recorder {
   return {
@@ -13,8 +18,8 @@ export function logLineRecorder(log: Logger): Recorder {
         requestId: rec.id,
         stream: rec.stream,
         upstream: rec.upstream,
-        model: rec.requestedModel || undefined,
-        upstreamModel: rec.upstreamModel,
+        model: rec.requestedModel ? sliceWhole(rec.requestedModel, FIELD_MAX) : undefined,
+        upstreamModel: rec.upstreamModel && sliceWhole(rec.upstreamModel, FIELD_MAX),
         key: last?.key,
         attempts: used.length,
         fallbacks: rec.fallbacks.length ? rec.fallbacks.join(",") : undefined,
@@ -23,7 +28,7 @@ export function logLineRecorder(log: Logger): Recorder {
         ms: rec.totalMs,
         in: rec.usage?.input_tokens,
         out: rec.usage?.output_tokens,
-        error: rec.errorMessage,
+        error: rec.errorMessage && sliceWhole(rec.errorMessage, ERROR_MAX),
       });
       if (rec.requestBody !== undefined && log.enabled("info")) {
         log.log("info", "request body", {

@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { createLogger } from "../../lib/log.ts";
+import { logLineRecorder } from "../../lib/request_log_line.ts";
+
+Deno.test("request log line: a client's megabyte model name or an upstream's long error makes no megabyte line", () => {
+  const lines: string[] = [];
+  const log = createLogger({ logFormat: "text", logLevel: "info" }, (line) => lines.push(line));
+  const model = "m".repeat(1_000_000);
+  logLineRecorder(log).record({
+    id: "req_1",
+    time: 0,
+    path: "/v1/messages",
+    stream: false,
+    requestedModel: model,
+    upstreamModel: model,
+    attempts: [],
+    fallbacks: [],
+    status: 400,
+    errorMessage: `model ${model} not found`,
+    totalMs: 3,
+  });
+  assert.equal(lines.length, 1);
+  assert.ok(lines[0].length < 2_000, `${lines[0].length} characters`);
+  assert.match(lines[0], /WARN {2}\/v1\/messages 400 requestId=req_1/);
+  assert.match(lines[0], / model=m{200} /);
+});
