@@ -484,13 +484,23 @@ function remoteBackend(base: string, password: string | undefined): Backend {
       `The server answered ${res.status}${error?.message ? `: ${error.message}` : ""}`,
     );
   };
+  // A server at --url that is no such proxy may answer 200 too.
+  const notTheProxy = () =>
+    new RemoteError(
+      `The server at ${new URL(base).origin} answered with something that is not this proxy's ` +
+        "admin API: is --url right?",
+    );
+  const configOf = (body: unknown): ConfigDocument => {
+    if (!Array.isArray((body as { upstream?: unknown } | undefined)?.upstream)) throw notTheProxy();
+    return body as ConfigDocument;
+  };
   return {
     target: {
       async read() {
         const { res, body } = await call("GET", "/config");
         if (!res.ok) throw failure(res, body);
         return {
-          doc: body as ConfigDocument,
+          doc: configOf(body),
           version: versionFromEtag(res.headers.get("etag")) ?? null,
         };
       },
@@ -501,7 +511,7 @@ function remoteBackend(base: string, password: string | undefined): Backend {
         });
         if (!res.ok) throw failure(res, body);
         return {
-          doc: body as ConfigDocument,
+          doc: configOf(body),
           version: versionFromEtag(res.headers.get("etag")) ?? null,
         };
       },
@@ -509,7 +519,9 @@ function remoteBackend(base: string, password: string | undefined): Backend {
     async keyStatus() {
       const { res, body } = await call("GET", "/keys/status");
       if (!res.ok) throw failure(res, body);
-      return (body as { upstreams: UpstreamStatus[] }).upstreams;
+      const upstreams = (body as { upstreams?: unknown } | undefined)?.upstreams;
+      if (!Array.isArray(upstreams)) throw notTheProxy();
+      return upstreams as UpstreamStatus[];
     },
     close() {},
   };

@@ -472,6 +472,18 @@ Deno.test("CLI --url: clear errors for a missing or wrong password and bad or de
       await cliWith({ ADMIN_PASSWORD })("--url", `http://127.0.0.1:${port}`, "show"),
       /Cannot reach/,
     );
+    // Another server that answers 200 with JSON of its own.
+    await using other = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => Response.json({ status: "ok" }),
+    );
+    const otherUrl = `http://127.0.0.1:${other.addr.port}`;
+    for (const command of [["show"], ["balance", "random"], ["key", "0", "list"]]) {
+      fails(
+        await cliWith({ ADMIN_PASSWORD })("--url", otherUrl, ...command),
+        /not this proxy's admin API: is --url right\?/,
+      );
+    }
   } finally {
     await server.close();
   }
