@@ -273,6 +273,12 @@ async function route(
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
       if (s.now() >= deadline || call.signal?.aborted) break;
+      // Requests in flight together meet a failing key together: one that another set aside
+      // since this order was made is not tried again by each of them.
+      if (i > 0 && s.pool.health.get(healthId(upstream.baseUrl, candidate.key), model)) {
+        noteSkipped(s, rec, upstream, candidate.key, model);
+        continue;
+      }
       triedAny = true;
       const cap = retry.cap ?? s.outputLimits.capFor(upstream.name, model, call.raw.length);
       const ctx: CallContext = {
@@ -333,7 +339,9 @@ async function route(
         status: failure.status,
         fault: failure.keyFault,
       });
-      await s.pool.recordFailure(upstream, candidate, model, shown).catch(
+      // Not awaited: the key's state in memory changes at once, its KV write need not hold up
+      // the next attempt.
+      s.pool.recordFailure(upstream, candidate, model, shown).catch(
         healthNotRecorded(s, call.requestId),
       );
     }
@@ -370,16 +378,25 @@ function noteSkippedKeys(
 ): void {
   const usable = new Set(candidates.map((c) => c.key));
   for (const key of upstream.apiKeys) {
-    if (usable.has(key)) continue;
-    const state = s.pool.health.get(healthId(upstream.baseUrl, key), model);
-    rec.attempts.push({
-      upstream: upstream.name,
-      keyId: keyId(key),
-      key: maskKey(key),
-      outcome: "skipped",
-      reason: state ? `${state.state}: ${state.reason}` : "unavailable",
-    });
+    if (!usable.has(key)) noteSkipped(s, rec, upstream, key, model);
   }
+}
+
+function noteSkipped(
+  s: Services,
+  rec: RequestRecord,
+  upstream: UpstreamConfig,
+  key: string,
+  model: string,
+): void {
+  const state = s.pool.health.get(healthId(upstream.baseUrl, key), model);
+  rec.attempts.push({
+    upstream: upstream.name,
+    keyId: keyId(key),
+    key: maskKey(key),
+    outcome: "skipped",
+    reason: state ? `${state.state}: ${state.reason}` : "unavailable",
+  });
 }
 
 /** A key health write that failed costs the request nothing, but the operator hears of it. */

@@ -1,37 +1,20 @@
-// Holds a streamed answer's response until the upstream's first event, so an early failure (or
-// an empty body) is still one another key can answer; but not past a ping interval: then the
-// client gets its headers and pings, and a later failure ends the stream instead.
+// Holds a streamed answer's response until the upstream's first event, so an early failure (an
+// empty body, an error event, or silence until the first-byte timeout) is still one another key
+// can answer. Meanwhile the client hears the stream opening's keepalives (lib/stream_opening.ts).
 import type { Piece, PieceReader } from "./body_read.ts";
 import type { UpstreamFailure } from "./providers/types.ts";
 import type { StreamSide } from "./stream_side.ts";
-import { beforeDeadline, EXPIRED } from "./stream_ticker.ts";
 
-type Read = Promise<ReadableStreamReadResult<Piece>>;
+/** The upstream ended with no answer (a failure another key may answer), or the answer began. */
+export type Held = { failure: UpstreamFailure } | { failure?: undefined };
 
 /**
- * The upstream ended with no answer (a failure another key may answer), or the answer began;
- * `pendingRead` is the read left waiting when the deadline came first.
+ * Reads into `side` until the answer begins or the upstream ends; throws what the read throws
+ * (the first-byte timeout's abort among it).
  */
-export type Held = { failure: UpstreamFailure } | { pendingRead?: Read };
-
-/** Reads into `side` until the answer begins, the upstream ends, or `deadline`; throws what the
- * read throws. */
-export async function holdFirstEvent(
-  reader: PieceReader<Piece>,
-  side: StreamSide,
-  deadline: number,
-  tick: number,
-  now: () => number,
-): Promise<Held> {
+export async function holdFirstEvent(reader: PieceReader<Piece>, side: StreamSide): Promise<Held> {
   while (true) {
-    const read = reader.read();
-    const result = await beforeDeadline(read, deadline, tick, now);
-    if (result === EXPIRED) {
-      // The first pull takes it up; if the client leaves before that, its failure is no one's
-      // (unhandled, it would end the process).
-      read.catch(() => {});
-      return { pendingRead: read };
-    }
+    const result = await reader.read();
     if (result.done) {
       const failure = side.holdEnded();
       return failure ? { failure } : {};

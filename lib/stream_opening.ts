@@ -57,16 +57,16 @@ class Opening {
   ) {
     const interval = s.config.streamPingInterval;
     const tick = tickFor(s.config);
-    // A tick after an attempt's own hold would give up waiting: an answer that has its headers
-    // opens itself, with its message_start and pings.
-    this.#due = s.now() + interval + tick;
+    // Checked once a tick: a tick early, so that the client never waits longer than the interval.
+    const every = Math.max(tick, interval - tick);
+    this.#due = s.now() + every;
     const stop = () => {
       gone.abort();
       this.#end(undefined, new ProxyError(529, SERVER_STOPPING.message, SERVER_STOPPING.type));
     };
     const unwatch = watchStream(tick, () => {
       if (s.now() < this.#due) return;
-      this.#due = s.now() + interval;
+      this.#due = s.now() + every;
       if (this.#ctrl) return this.#send(KEEPALIVE);
       open(new Response(this.#body(), { status: 200, headers: sseHeaders(requestId) }));
       s.answerStops.add(stop);

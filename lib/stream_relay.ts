@@ -62,24 +62,17 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   const side: StreamSide = provider.passthrough
     ? new PassthroughSide(provider, res.headers, rec, s.log.redact, call.requestId, capture)
     : new TranslatedSide(provider, ctx, call, s.log.redact, capture);
-  const tick = tickFor(s.config);
-  const holdStarted = s.now();
   let held: Held;
   try {
-    // The client has waited since its request: a ping interval from then, it hears something.
-    held = await holdFirstEvent(
-      reader,
-      side,
-      rec.time + s.config.streamPingInterval,
-      tick,
-      s.now,
-    );
+    // Until the first event, the first-byte timeout runs: a key that sent its headers and then
+    // nothing is one another key may stand in for, however long the client has waited.
+    held = await holdFirstEvent(reader, side);
   } catch (err) {
     return { failure: readFailure(controller, err) };
   } finally {
     stopFirstByteTimer();
   }
-  if ("failure" in held) return held;
+  if (held.failure) return { failure: held.failure };
   const retry = side.retryable();
   if (retry) {
     reader.cancel().catch(() => {});
@@ -89,7 +82,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   // Not the relay itself: the request (its body, on a long conversation the largest thing the
   // process holds) is let go once sent, not kept for as long as the answer streams.
   const kept = { s, ctx, controller, rec, finish: relay.finish };
-  const pump = new StreamPump(kept, reader, side, capture, tick, held.pendingRead, holdStarted);
+  const pump = new StreamPump(kept, reader, side, capture, tickFor(s.config));
   const headers = {
     ...(provider.passthrough ? upstreamInfoHeaders(res.headers) : {}),
     ...sseHeaders(call.requestId),
@@ -126,9 +119,8 @@ class StreamPump {
   /** Ends the stream when the server stops before it is done. */
   #stop: (() => void) | undefined;
   /**
-   * Since when a read of the upstream has been waiting (since the hold began, if it ran out):
-   * silence is counted from there, so a client that reads slowly never makes the upstream look
-   * silent.
+   * Since when a read of the upstream has been waiting: silence is counted from there, so a
+   * client that reads slowly never makes the upstream look silent.
    */
   #waitingSince: number | undefined;
   /**
@@ -148,11 +140,7 @@ class StreamPump {
     private readonly side: StreamSide,
     private readonly capture: ResponseCapture | undefined,
     private readonly tick: number,
-    /** The read still waiting when the hold ran out, taken up by the first pull. */
-    private pendingRead: Promise<ReadableStreamReadResult<Piece>> | undefined,
-    holdStarted: number,
   ) {
-    this.#waitingSince = pendingRead ? holdStarted : undefined;
     this.#lastPull = this.#lastSent = relay.s.now();
     this.#pingEvery = relay.s.config.streamPingInterval;
     this.#idleLimit = relay.s.config.requestTimeout;
@@ -192,8 +180,7 @@ class StreamPump {
     this.#lastPull = s.now();
     try {
       while (!this.#closed) {
-        const next = this.pendingRead ?? this.reader.read();
-        this.pendingRead = undefined;
+        const next = this.reader.read();
         this.#waitingSince ??= s.now();
         const { value, done } = await next;
         this.#waitingSince = undefined;
@@ -244,7 +231,8 @@ class StreamPump {
       });
       return;
     }
-    if (now - this.#lastSent >= this.#pingEvery && this.side.pingable) {
+    // Checked once a tick: a tick early, so that no silence outlasts the interval.
+    if (now - this.#lastSent >= this.#pingEvery - this.tick && this.side.pingable) {
       this.#lastSent = now;
       ctrl.enqueue(encoder.encode(PING_FRAME));
     }
@@ -291,7 +279,7 @@ class StreamPump {
     this.side.record(rec);
     if (this.capture) rec.responseBody = this.capture.text;
     failure ??= this.side.failure();
-    if (failure) keepNamedWait(s, ctx, failure);
+    if (failure) setKeyAside(s, ctx, failure);
     // A client that left is recorded as 499 whether or not its answer had started, so the log,
     // its filter and /metrics agree.
     finish(failure?.status === 499 ? 499 : 200, failure);
@@ -342,13 +330,14 @@ async function wholeAnswerAsStream(
 }
 
 /**
- * Past the first event no other key takes over, but a key the upstream rate-limited for a time it
- * named (Gemini's RetryInfo in an error after the 200) still sits that time out.
+ * Past the first event no other key takes over, but the key is set aside for the next requests as
+ * before it: after a break or a silence (a short cooldown; under failover one flaky key would
+ * otherwise take every stream), or for the time a rate limit named (Gemini's RetryInfo in an
+ * error after the 200).
  */
-function keepNamedWait(s: Services, ctx: CallContext, failure: UpstreamFailure): void {
-  if (failure.keyFault !== "rate_limit" || failure.retryAfterMs === undefined || !ctx.apiKey) {
-    return;
-  }
+function setKeyAside(s: Services, ctx: CallContext, failure: UpstreamFailure): void {
+  const named = failure.keyFault === "rate_limit" && failure.retryAfterMs !== undefined;
+  if (!ctx.apiKey || !(named || failure.keyFault === "transient")) return;
   const shown = { ...failure, message: s.log.redact(failure.message) };
   s.pool.recordFailure(ctx.upstream, { key: ctx.apiKey, id: keyId(ctx.apiKey) }, ctx.model, shown)
     .catch((err) => s.log.log("error", "could not record key health", { error: String(err) }));

@@ -11,7 +11,8 @@ export interface SseEvent {
 export function parseSse(text: string): SseEvent[] {
   const events: SseEvent[] = [];
   for (const frame of text.split("\n\n")) {
-    if (!frame.trim()) continue;
+    // Comments (the proxy's keepalives before an answer begins) are no event to any SSE reader.
+    if (frame.split("\n").every((line) => !line.trim() || line.startsWith(":"))) continue;
     let event = "";
     let data = "";
     for (const line of frame.split("\n")) {

@@ -270,6 +270,57 @@ Deno.test("a stream reset after some chunks ends with an error event", async () 
   assert.doesNotMatch(text, /message_stop/);
 });
 
+Deno.test("a key that sends its headers and then nothing fails over, however long past the ping interval", async () => {
+  await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "600" });
+  t.fake.enqueue({ sse: [], thenHang: true });
+  const started = Date.now();
+  const res = await post(t.server.url, { stream: true });
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.ok(Date.now() - started < 3_000);
+  // The client heard keepalives meanwhile, then the next key's answer, whole.
+  assert.match(text, /^: waiting for the upstream\n\n/);
+  assert.equal(text.match(/event: message_start/g)?.length, 1);
+  assert.match(text, /event: message_stop/);
+  assert.doesNotMatch(text, /event: error/);
+  assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
+  const state = t.server.services.health.get(healthId(t.fake.url, KEYS[0]), "test-model");
+  assert.equal(state?.state, "cooldown");
+});
+
+Deno.test("a key whose stream breaks after it began is set aside for the next request", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ resetAfterChunks: 3, sse: anthropicStream("a b c d e f") });
+  const broken = await (await post(t.server.url, { stream: true })).text();
+  assert.match(broken, /event: error/);
+  const next = await (await post(t.server.url, { stream: true })).text();
+  assert.match(next, /event: message_stop/);
+  assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
+});
+
+Deno.test("requests in flight together do not each try a key another of them just set aside", async () => {
+  await using t = await setup();
+  const overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",' +
+    '"message":"busy"}}\n\n';
+  t.fake.enqueue(
+    // Whichever request reaches the first key first fails at once and goes on to the second key,
+    // which rejects it; the other fails on the first key only later.
+    { status: 503, json: { type: "error", error: { type: "overloaded_error", message: "x" } } },
+    { sse: ["", overloaded], delayMs: 300 },
+    {
+      status: 401,
+      json: { type: "error", error: { type: "authentication_error", message: "no" } },
+    },
+  );
+  const [a, b] = await Promise.all([
+    post(t.server.url, { stream: true }).then((r) => r.text()),
+    post(t.server.url, { stream: true }).then((r) => r.text()),
+  ]);
+  assert.match(a, /event: message_stop/);
+  assert.match(b, /event: message_stop/);
+  assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[0], KEYS[1], KEYS[2], KEYS[2]]);
+});
+
 Deno.test("a slow drip gets ping events while the upstream is silent", async () => {
   await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "5000" });
   const frames = anthropicStream("one two");
