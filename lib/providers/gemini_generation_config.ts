@@ -9,8 +9,11 @@ import type { CallContext } from "./types.ts";
 type Obj = Record<string, unknown>;
 /** Models before 2.5 (and Gemma): no thinking, no JSON Schema for the answer. */
 const BEFORE_2_5 = /gemini-(1\.|2\.0)|gemma/i;
-/** Gemini 3 and later take an answer's JSON Schema beside function declarations; 2.x refuse it. */
-const JSON_WITH_TOOLS = /gemini-(?:[3-9]|\d{2,})/i;
+/**
+ * Gemini 3 and later: they take an answer's JSON Schema beside function declarations (2.x refuse
+ * it) and a thinking level.
+ */
+const GEMINI_3_ON = /gemini-(?:[3-9]|\d{2,})/i;
 
 function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
   const t = body.thinking;
@@ -24,7 +27,15 @@ function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
     return { includeThoughts: t.display !== "omitted", thinkingBudget: clamped };
   }
   if (t.type === "adaptive") {
-    return { includeThoughts: t.display !== "omitted", thinkingBudget: -1 };
+    const includeThoughts = t.display !== "omitted";
+    // A low effort asks for less thinking: Gemini 3's lowest level every model of it takes, or a
+    // small budget. Higher efforts keep Gemini's own dynamic thinking, which is its high.
+    if (body.output_config?.effort === "low") {
+      return GEMINI_3_ON.test(model)
+        ? { includeThoughts, thinkingLevel: "low" }
+        : { includeThoughts, thinkingBudget: pro ? 1024 : 512 };
+    }
+    return { includeThoughts, thinkingBudget: -1 };
   }
   if (t.type === "disabled" && !pro) return { thinkingBudget: 0 };
   return undefined;
@@ -52,7 +63,7 @@ export function generationConfig(
   if (thinking) gc.thinkingConfig = thinking;
   const format = outputFormat(body);
   if (
-    isObject(format) && format.type === "json_schema" && (!hasTools || JSON_WITH_TOOLS.test(model))
+    isObject(format) && format.type === "json_schema" && (!hasTools || GEMINI_3_ON.test(model))
   ) {
     gc.responseMimeType = "application/json";
     if (!BEFORE_2_5.test(model)) {

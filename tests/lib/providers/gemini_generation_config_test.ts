@@ -171,4 +171,27 @@ Deno.test("thinking: enabled, adaptive and disabled per model family", () => {
   assert.deepEqual(cfg({ type: "disabled" }, "gemini-2.5-flash"), { thinkingBudget: 0 });
   assert.equal(cfg({ type: "disabled" }, "gemini-2.5-pro"), undefined, "pro cannot turn it off");
   assert.equal(cfg({ type: "adaptive" }, "gemini-2.0-flash"), undefined, "no thinking on 2.0");
+  // A low effort thinks less: Gemini 3 by its level, 2.5 by a small budget; higher ones as Gemini likes.
+  const effort = (level: string, model: string) =>
+    build(
+      { thinking: { type: "adaptive" }, output_config: { effort: level }, messages: msg },
+      ctx({ model }),
+    )
+      .generationConfig?.thinkingConfig;
+  assert.deepEqual(effort("low", "gemini-3-pro-preview"), {
+    includeThoughts: true,
+    thinkingLevel: "low",
+  });
+  assert.deepEqual(effort("low", "gemini-2.5-flash"), {
+    includeThoughts: true,
+    thinkingBudget: 512,
+  });
+  assert.deepEqual(effort("low", "gemini-2.5-pro"), {
+    includeThoughts: true,
+    thinkingBudget: 1024,
+  });
+  assert.deepEqual(effort("max", "gemini-3-pro-preview"), {
+    includeThoughts: true,
+    thinkingBudget: -1,
+  });
 });
