@@ -35,8 +35,6 @@ interface ToolCall {
   shape: ObjectPrefix;
   /** Arguments that are no object at all, held to be sent at the end as the object they make. */
   raw?: string;
-  /** The object broke off mid-way (what followed was no JSON): not what the model meant to run. */
-  cut?: boolean;
   checkedLength: number;
   complete: boolean;
 }
@@ -72,8 +70,6 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   private current: ToolCall | null = null;
   private usedIds = new Set<string>();
   private toolUsed = false;
-  /** A call whose arguments no suffix could make whole: the client must not run it. */
-  private brokenCall = false;
   private refused = false;
   private tail = "";
   /** The stop string the server named with its finish reason, if it names one. */
@@ -211,17 +207,13 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     call.state = "closed";
     this.current = null;
     if (call.raw !== undefined) {
-      const input = parseToolArguments(call.raw);
-      if ("_raw" in input) this.brokenCall = true;
-      this.out.toolArgs(JSON.stringify(input));
+      this.out.toolArgs(JSON.stringify(parseToolArguments(call.raw)));
       return;
     }
-    if (call.cut) this.brokenCall = true;
     // The client parses the block's fragments joined at its stop (none at all: the writer's `{}`).
     if (!call.args || this.looksComplete(call)) return;
     const suffix = jsonCompletion(call.args);
-    if (suffix === undefined) this.brokenCall = true;
-    else if (suffix) this.out.toolArgs(suffix);
+    if (suffix) this.out.toolArgs(suffix);
   }
 
   /**
@@ -340,9 +332,9 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     }
     const part = call.shape.pass(args);
     // More after the object's end (a server sending the arguments twice) leaves it whole.
-    if (call.shape.refused && !call.shape.ended) {
-      if (call.shape.started) call.cut = true;
-      else call.raw = call.shape.refused;
+    // Refused before the object began: the arguments are taken whole at the call's end.
+    if (call.shape.refused && !call.shape.ended && !call.shape.started) {
+      call.raw = call.shape.refused;
     }
     if (!part) return;
     this.out.toolArgs(part);
@@ -369,7 +361,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       : null;
     const stop = stopSequence
       ? "stop_sequence"
-      : stopReasonFor(this.finishReason, this.toolUsed && !this.brokenCall, this.refused);
+      : stopReasonFor(this.finishReason, this.toolUsed, this.refused);
     // Without the usage chunk (some servers omit it) an estimate beats a zero.
     const usage = this.usage
       ? mapUsage(this.usage)
