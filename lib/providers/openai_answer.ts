@@ -74,7 +74,9 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   // Anthropic's text never includes the matched stop sequence.
   if (stopInText) text = text.slice(0, text.length - stopInText.length);
   const stopSequence = stopInText ?? (stopped ? reportedStop(choice, state.stops) : null);
-  if (text) content.push(textBlock(text));
+  // Blank lines before a call are no text: Anthropic refuses a text block of only whitespace when
+  // the conversation comes back to it.
+  if (text && (text.trim() || !calls.length)) content.push(textBlock(text));
   const used = new Set<string>();
   for (const call of calls) {
     const name = call?.function?.name;

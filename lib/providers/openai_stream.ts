@@ -234,6 +234,11 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private toolDelta(tc: Json): void {
+    if (!this.thinkTags.settled) {
+      // Held text goes before the call, as it came; blank lines are no text (Anthropic refuses a
+      // text block of only whitespace when the conversation comes back to it).
+      for (const piece of this.thinkTags.settle()) if (piece[1].trim()) this.piece(piece);
+    }
     const id = typeof tc.id === "string" && tc.id ? tc.id : undefined;
     const index = typeof tc.index === "number" ? tc.index : undefined;
     const fn = tc.function;

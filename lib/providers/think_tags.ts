@@ -58,6 +58,16 @@ export class ThinkTagSplitter {
     return out;
   }
 
+  /**
+   * What is still held back, when something else (a tool call) comes before the answer's text
+   * settled: from here on everything is text.
+   */
+  settle(): Piece[] {
+    const held = this.flush();
+    this.#state = "text";
+    return held;
+  }
+
   /** What is still held back when the answer ends. */
   flush(): Piece[] {
     const rest = this.#buf;

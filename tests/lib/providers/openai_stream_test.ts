@@ -514,3 +514,45 @@ Deno.test("stream: text deltas with escapes pass through exactly; usage or error
   assert.equal(last.event, "error");
   assert.match(last.data.error.message, /boom/);
 });
+
+Deno.test("stream: blank lines before a call are no text block, and text before one stays before it, as unstreamed", () => {
+  const call = (id: string) => ({
+    tool_calls: [{
+      index: 0,
+      id,
+      type: "function",
+      function: { name: "Read", arguments: '{"file_path":"a"}' },
+    }],
+  });
+  for (const [content, text] of [["\n\n", undefined], ["Let me look.\n\n", "Let me look.\n\n"]]) {
+    // DeepSeek's way: its reasoning, then blank lines, then the call.
+    const streamed = translate(
+      openaiChunk({ role: "assistant", reasoning_content: "Think." }) +
+        openaiChunk({ content }) + openaiChunk(call("call_1")) + openaiChunk({}, "tool_calls") +
+        OPENAI_DONE,
+    );
+    const expected = [
+      "thinking",
+      ...(text === undefined ? [] : ["text"]),
+      "tool_use",
+    ];
+    assert.deepEqual(streamed.blocks.map((b: any) => b.type), expected, JSON.stringify(content));
+    if (text !== undefined) assert.equal((streamed.blocks[1] as any).text, text);
+    assert.equal(streamed.stopReason, "tool_use");
+    const ctx = context({}, false);
+    build(request({}), ctx);
+    const whole = openaiProvider.parseResponse(
+      {
+        id: "c",
+        object: "chat.completion",
+        choices: [{
+          index: 0,
+          message: { role: "assistant", reasoning_content: "Think.", content, ...call("call_1") },
+          finish_reason: "tool_calls",
+        }],
+      },
+      ctx,
+    );
+    assert.deepEqual(whole.content.map((b) => b.type), expected, JSON.stringify(content));
+  }
+});
