@@ -128,7 +128,10 @@ export class ObjectPrefix {
   private broken = false;
   /** What of the last piece `pass` did not take. */
   refused = "";
-  /** A comma (and the blanks after it) from an earlier piece, not yet passed on. */
+  /**
+   * A comma (and the blanks after it) from an earlier piece, or an escape it began, not yet
+   * passed on.
+   */
   #held: string | undefined;
   /** Where in the piece being read the comma just taken is; -1 when it came in an earlier one. */
   #commaAt = -1;
@@ -155,6 +158,12 @@ export class ObjectPrefix {
     if (this.#afterComma) {
       // Only blanks follow the comma: it is the last one.
       const at = part.lastIndexOf(",");
+      this.#held = part.slice(at);
+      part = part.slice(0, at);
+    } else if (this.inString && (this.escaped || this.hex)) {
+      // An escape not yet whole waits for the rest: cut off there, `\u00` would be completed to
+      // a character the model never wrote (NUL), and a lone backslash to one more backslash.
+      const at = part.lastIndexOf("\\");
       this.#held = part.slice(at);
       part = part.slice(0, at);
     }

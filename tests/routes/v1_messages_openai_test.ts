@@ -1190,7 +1190,7 @@ Deno.test("openai: streamed arguments that are no JSON object still give the SDK
     // A weak model's slips: a missing colon and an escape JSON has not break the call off; a
     // trailing comma does not.
     ['{"city" "Paris"}', { city: null }],
-    ['{"city":"Par\\qis"}', { city: "Par\\" }],
+    ['{"city":"Par\\qis"}', { city: "Par" }],
     ['{"city":"Paris",}', { city: "Paris" }],
     ['{"city":"Paris", }', { city: "Paris" }],
     ['{"city":"Paris","days":[1,2,],}', { city: "Paris", days: [1, 2] }],

@@ -93,8 +93,8 @@ Deno.test("ObjectPrefix passes a comma on only once a member follows it, in the 
 Deno.test("ObjectPrefix stops at the first character JSON's grammar refuses, and what it passed on can be completed", () => {
   const cases: Array<[string, string]> = [
     ['{"file_path" "/a"}', '{"file_path" '], // a missing colon
-    ['{"a":"x\\q"}', '{"a":"x\\'], // an escape JSON has not
-    ['{"a":"\\u12G4"}', '{"a":"\\u12'],
+    ['{"a":"x\\q"}', '{"a":"x'], // an escape JSON has not (its backslash held, then dropped)
+    ['{"a":"\\u12G4"}', '{"a":"'],
     ['{"a":"x\ty"}', '{"a":"x'], // a raw control character
     ['{"a":01}', '{"a":0'],
     ['{"a":1.}', '{"a":1.'],
@@ -119,4 +119,23 @@ Deno.test("ObjectPrefix stops at the first character JSON's grammar refuses, and
     assert.notEqual(jsonCompletion(taken), undefined, `${taken} can be completed`);
     assert.equal(p.accept('"}'), 0, "nothing is taken after a break or the end");
   }
+});
+
+Deno.test("ObjectPrefix holds an escape back until it is whole, so a cut one is never completed into a character", () => {
+  const passed = (...pieces: string[]) => {
+    const p = new ObjectPrefix();
+    return pieces.map((piece) => p.pass(piece)).join("");
+  };
+  // Whole in the end, however it was cut: the same text as sent.
+  assert.equal(passed('{"a":"x\\u00', "e9", 'y"}'), '{"a":"x\\u00e9y"}');
+  assert.equal(passed('{"a":"x\\', "u", "0", "0e9", '"}'), '{"a":"x\\u00e9"}');
+  assert.equal(passed('{"a":"x\\', 'n"}'), '{"a":"x\\n"}');
+  // Cut off (the answer hit its limit): what went on completes without it.
+  for (const cut of ['{"content":"abc\\u00', '{"content":"abc\\', '{"content":"abc\\u']) {
+    const sent = passed(cut);
+    assert.equal(sent, '{"content":"abc');
+    assert.deepEqual(JSON.parse(sent + jsonCompletion(sent)), { content: "abc" });
+  }
+  // An escape the next piece breaks is not passed on either.
+  assert.equal(passed('{"a":"x\\u0', "zz"), '{"a":"x');
 });
