@@ -27,8 +27,10 @@ function stateFor(ctx: CallContext): RequestState {
   return states.get(ctx) ?? { names: new Map(), jsonPaths: new Map(), carryText: false };
 }
 
-/** The API root (`…/v1beta`), whether or not the configured base URL already names a version. */
-/** `{root}/{path}`, the base URL's own query (a gateway's `?key=`) after it, then `query`. */
+/**
+ * `{root}/{path}`: the API root (`…/v1beta`) whether or not the base URL already names a version,
+ * then the base URL's own query (a gateway's `?key=`), then `query`.
+ */
 export function geminiUrl(baseUrl: string | undefined, path: string, query = ""): string {
   const { path: root, query: own } = splitQuery(baseUrl || geminiProvider.defaultBaseUrl);
   const base = root.replace(/\/+$/, "");
