@@ -265,7 +265,14 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       this.byId.set(id, call);
     }
     this.last = call;
-    if (name && !call.name) call.name = name;
+    if (name) {
+      if (!call.name) call.name = name;
+      // Some servers (Gemini's OpenAI endpoint) send a name in pieces, others send it whole with
+      // every fragment: a piece before the arguments that does not end the name continues it.
+      else if (call.state === "pending" && !call.buffer && !call.name.endsWith(name)) {
+        call.name += name;
+      }
+    }
     let args = fn?.arguments;
     if (args && typeof args === "object") args = JSON.stringify(args);
     if (typeof args !== "string") args = "";
@@ -291,6 +298,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   /** Opens waiting calls in order, as long as the one streaming now is evidently complete. */
   private advance(): void {
     while (this.pending.length && this.pending[0].name) {
+      // Its name may still be coming in pieces until its arguments or another call begin.
+      if (!this.pending[0].buffer && this.pending.length === 1) return;
       if (this.current && !this.looksComplete(this.current)) return;
       this.open(this.pending.shift()!);
     }

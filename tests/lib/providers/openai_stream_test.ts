@@ -556,3 +556,31 @@ Deno.test("stream: blank lines before a call are no text block, and text before 
     assert.deepEqual(whole.content.map((b) => b.type), expected, JSON.stringify(content));
   }
 });
+
+Deno.test("stream: a tool name sent in pieces (Gemini's OpenAI endpoint) or whole with every fragment is the one name", () => {
+  const fragment = (name: string | undefined, args: string, id?: string) =>
+    openaiChunk({
+      tool_calls: [{
+        index: 0,
+        ...(id ? { id, type: "function" } : {}),
+        function: { ...(name === undefined ? {} : { name }), arguments: args },
+      }],
+    });
+  const pieces = translate(
+    fragment("get_", "", "call_1") + fragment("weather", "") + fragment(undefined, '{"city":') +
+      fragment(undefined, '"Lima"}') + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  assert.deepEqual(pieces.blocks.map((b: any) => [b.name, b.input]), [[
+    "get_weather",
+    { city: "Lima" },
+  ]]);
+  const repeated = translate(
+    fragment("get_weather", "", "call_1") + fragment("get_weather", '{"city":') +
+      fragment("get_weather", '"Lima"}') + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  assert.deepEqual(repeated.blocks.map((b: any) => [b.name, b.input]), [[
+    "get_weather",
+    { city: "Lima" },
+  ]]);
+  assert.equal(repeated.stopReason, "tool_use");
+});
