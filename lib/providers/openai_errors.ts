@@ -39,6 +39,9 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
   return { message: clip(plain, 500), code: "", type: "" };
 }
 
+const IMAGES_REFUSED =
+  /image input is not supported|unknown variant `?image_url|(?:does not|doesn't) support (?:image|vision)|images? (?:input )?(?:is|are) not supported/i;
+
 /** An error's status, code, type and message as a failure: whose fault, and when to try again. */
 function classify(
   status: number,
@@ -54,6 +57,11 @@ function classify(
   }
   // Groq could not parse the call the model wrote: a new sample usually can, and no key is to blame.
   if (code === "tool_use_failed") return { status: 502, type: "api_error", message };
+  // A text-only model given an image (llama.cpp without its projector answers 500, DeepSeek 422):
+  // the request's fault, which no other key and no wait will mend.
+  if (IMAGES_REFUSED.test(message)) return { status: 400, type: "invalid_request_error", message };
+  // Anthropic never answers 422 (the SDKs have no error for it): a body the server could not take.
+  if (status === 422) return { status: 400, type: "invalid_request_error", message };
   if (code === "insufficient_quota" || type === "insufficient_quota" || status === 402) {
     const failure = failureFromStatus(status === 402 ? 402 : 429, message, headers);
     failure.keyFault = "rate_limit";

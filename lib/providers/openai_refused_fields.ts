@@ -42,6 +42,8 @@ const NAMED = new Map(
 /** The optional parameters a 400's message says the upstream refuses; undefined if none. */
 export function openaiRefusedFields(whole: string): string[] | undefined {
   const message = whole.slice(0, 4096);
+  // Ollama turns reasoning_effort into its `think`, which a model that cannot think refuses.
+  if (/does not support thinking/i.test(message)) return ["reasoning_effort"];
   if (!REFUSAL.test(message)) return undefined;
   // "Use 'max_completion_tokens' instead" names the way out, not a refusal.
   const instead = /\buse ['"`]?(\w+)['"`]? instead/i.exec(message)?.[1];

@@ -72,3 +72,34 @@ Deno.test("errors: an HTML error page is read as its text, and a malformed one c
   assert.ok(ms < 1000, `took ${Math.round(ms)} ms`);
   assert.equal(f.keyFault, "transient");
 });
+
+Deno.test("errors: a text-only server refusing an image is the request's 400, whatever status it said; 422 is a 400", () => {
+  const cases: Array<[number, string]> = [
+    // llama.cpp without its multimodal projector.
+    [
+      500,
+      '{"error":{"code":500,"message":"image input is not supported - hint: if this is unexpected, you may need to provide the mmproj","type":"server_error"}}',
+    ],
+    // DeepSeek's deserialiser.
+    [
+      422,
+      "Failed to deserialize the JSON body into the target type: messages[0]: unknown variant `image_url`, expected `text` at line 1 column 90",
+    ],
+  ];
+  for (const [status, body] of cases) {
+    const f = openaiProvider.parseError(status, body, new Headers());
+    assert.equal(f.status, 400, body);
+    assert.equal(f.type, "invalid_request_error");
+    assert.equal(f.keyFault, undefined, "no key is to blame");
+    assert.match(f.message, /image/);
+  }
+  const other = openaiProvider.parseError(
+    422,
+    '{"detail":"messages: field required"}',
+    new Headers(),
+  );
+  assert.equal(other.status, 400);
+  assert.equal(other.type, "invalid_request_error");
+  // A 500 that is not about images stays the passing fault it is.
+  assert.equal(openaiProvider.parseError(500, "boom", new Headers()).keyFault, "transient");
+});

@@ -15,6 +15,8 @@ Deno.test("openaiRefusedFields reads the optional parameters a server names as r
       ["max_tokens"],
     ],
     ["Unrecognized request argument supplied: max_completion_tokens", ["max_completion_tokens"]],
+    // Ollama, for a model that cannot think, refuses the `think` it makes of reasoning_effort.
+    ['"llama3.2" does not support thinking', ["reasoning_effort"]],
   ];
   for (const [message, fields] of cases) assert.deepEqual(openaiRefusedFields(message), fields);
 });
