@@ -402,5 +402,8 @@ export function convertMessages(body: MessagesRequest, c: Conversion) {
     if (parts.length) appendMessage(out, { role: "user", content: userContent(parts) }, c.mistral);
   }
   settle([], none);
+  // A prefill (the answer's start, as the last message): Mistral takes one only marked as such.
+  const last = out[out.length - 1];
+  if (c.mistral && last?.role === "assistant" && !last.tool_calls) last.prefix = true;
   return out;
 }

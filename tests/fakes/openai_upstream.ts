@@ -473,6 +473,17 @@ export function vllmWindowRefusal(body: any, window: number): string | undefined
 }
 
 function checkCompat(messages: any[], rules: CompatRules): void {
+  const last = messages[messages.length - 1];
+  if (
+    rules.mistral && !(last?.role === "user" || last?.role === "tool" ||
+      (last?.role === "assistant" && last.prefix === true))
+  ) {
+    throw new Invalid(
+      `Expected last role User or Tool (or Assistant with prefix True) for serving but got ${last?.role}`,
+      null,
+      "3230",
+    );
+  }
   messages.forEach((m: any, i) => {
     const at = `messages[${i}]`;
     if (rules.mistral) {

@@ -298,6 +298,27 @@ Deno.test({
   assert.deepEqual(vllm.stream_options, { include_usage: true });
 });
 
+Deno.test("request: a prefill (the answer's start as the last message) is marked as one for Mistral", () => {
+  const prefilled = build(
+    request({
+      messages: [{ role: "user", content: "Name a colour." }, {
+        role: "assistant",
+        content: "The colour is",
+      }],
+    }),
+    {
+      ...context({ serviceType: "custom", baseUrl: "https://api.mistral.ai/v1" }),
+      model: "mistral-large-latest",
+    },
+  );
+  validateChatRequest(prefilled, { mistral: true });
+  assert.deepEqual(prefilled.messages.at(-1), {
+    role: "assistant",
+    content: "The colour is",
+    prefix: true,
+  });
+});
+
 Deno.test("request: OpenAI reasoning models get no sampling settings or stop sequences", () => {
   const body = request({ temperature: 0.2, top_p: 0.9, stop_sequences: ["END"] });
   const o3 = build(body, { ...context(), model: "o3" });
