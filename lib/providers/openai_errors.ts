@@ -22,13 +22,21 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
   if (parsed && typeof parsed === "object") {
     const err = Array.isArray(parsed) ? parsed[0]?.error ?? parsed[0] : parsed.error ?? parsed;
     if (typeof err === "string") return { message: err, code: "", type: "" };
-    const message = typeof err?.message === "string"
+    let message = typeof err?.message === "string"
       ? err.message
       : typeof parsed.message === "string"
       ? parsed.message
       : typeof parsed.detail === "string"
       ? parsed.detail
       : text;
+    // llama.cpp names an overflow's figures apart from its words: said in its older words, which
+    // lib/providers/openai_context_overflow.ts reads.
+    const prompt = err?.n_prompt_tokens;
+    const window = err?.n_ctx;
+    if (Number.isSafeInteger(prompt) && Number.isSafeInteger(window)) {
+      message +=
+        ` (request (${prompt} tokens) exceeds the available context size (${window} tokens))`;
+    }
     return { message, code: String(err?.code ?? ""), type: String(err?.type ?? err?.status ?? "") };
   }
   // Plain text, or an HTML error page from a gateway in front of the upstream. A tag never spans

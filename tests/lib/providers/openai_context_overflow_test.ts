@@ -103,3 +103,19 @@ Deno.test("context overflow: each upstream's wording is said as Anthropic says i
     }
   }
 });
+
+Deno.test("context overflow: llama.cpp's figures, named apart from its words, are said too", () => {
+  const body = JSON.stringify({
+    error: {
+      code: 400,
+      message: "the request exceeds the available context size, try increasing it",
+      type: "exceed_context_size_error",
+      n_prompt_tokens: 50213,
+      n_ctx: 40960,
+    },
+  });
+  const failure = openaiProvider.parseError(400, body, new Headers());
+  assert.equal(failure.keyFault, undefined);
+  const said = promptTooLong(openaiProvider, failure.message);
+  assert.ok(said?.startsWith("prompt is too long: 50213 tokens > 40960 maximum"), said);
+});
