@@ -1,6 +1,7 @@
 // How OpenAI and compatible servers report errors, in an error answer or inside a 200 (a stream's
 // error event, a body's error member), classified as failures: whose fault, and when to try again.
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
+import { IMAGES_REFUSED } from "./openai_refused_fields.ts";
 import type { UpstreamFailure } from "./types.ts";
 import { clip } from "../secret_mask.ts";
 
@@ -46,9 +47,6 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
     text.slice(0, 64 * 1024).replace(/<[^<>]*>/g, " ").replace(/\s+/g, " ").trim();
   return { message: clip(plain, 500), code: "", type: "" };
 }
-
-const IMAGES_REFUSED =
-  /image input is not supported|unknown variant `?image_url|(?:does not|doesn't) support (?:image|vision)|images? (?:input )?(?:is|are) not supported/i;
 
 /** An error's status, code, type and message as a failure: whose fault, and when to try again. */
 function classify(

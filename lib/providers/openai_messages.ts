@@ -241,7 +241,11 @@ interface Conversion {
   /** Filled with upstream tool name → the client's name. */
   names: Map<string, string>;
   notice?: string;
+  /** The server refused images (a text-only model): each goes as a note saying one was there. */
+  noImages?: boolean;
 }
+
+const IMAGE_NOTE = "[An image was here; this model does not take images.]";
 
 /**
  * An assistant turn as one message (undefined when it holds neither text nor a call), its call
@@ -402,6 +406,14 @@ export function convertMessages(body: MessagesRequest, c: Conversion) {
     if (parts.length) appendMessage(out, { role: "user", content: userContent(parts) }, c.mistral);
   }
   settle([], none);
+  if (c.noImages) {
+    for (const m of out) {
+      if (!Array.isArray(m.content)) continue;
+      m.content = (m.content as Part[]).map((p) =>
+        p.type === "image_url" ? { type: "text", text: IMAGE_NOTE } : p
+      );
+    }
+  }
   // A prefill (the answer's start, as the last message): Mistral takes one only marked as such.
   const last = out[out.length - 1];
   if (c.mistral && last?.role === "assistant" && !last.tool_calls) last.prefix = true;

@@ -6,6 +6,7 @@ import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { sharedTools } from "../parse_body.ts";
 import { dropFields } from "../refused_fields.ts";
+import { IMAGES } from "./openai_refused_fields.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
 import { functionToolOf } from "./client_tool_schemas.ts";
 import { loadedFor, offered, oncePerOfferedTools } from "./deferred_tools.ts";
@@ -231,6 +232,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
       notice: notices.length ? notices.join("\n\n") : undefined,
       reasoningBack: kind === "custom" && wantsReasoningBack(ctx),
       mistral: kind === "custom" && isMistral(ctx),
+      noImages: ctx.dropFields?.includes(IMAGES),
     }),
   };
   if (!upstream.messages.length) throw nothingToSend();

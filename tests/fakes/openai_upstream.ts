@@ -389,6 +389,8 @@ export interface CompatRules {
    * counts the prompt only as far as the window, so it names a lower bound or its characters.
    */
   contextWindow?: number;
+  /** llama.cpp serving a model without its multimodal projector: an image is a 500. */
+  textOnly?: boolean;
 }
 
 /** The top-level fields api.mistral.ai takes; any other is refused. */
@@ -1009,6 +1011,16 @@ export function startFakeOpenAI(
     } catch (e) {
       if (!(e instanceof Invalid)) throw e;
       return jsonResponse(400, openaiError(e.message, "invalid_request_error", e.code, e.param));
+    }
+    if (options.textOnly && JSON.stringify(body.messages).includes('"image_url"')) {
+      return jsonResponse(500, {
+        error: {
+          code: 500,
+          message:
+            "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj",
+          type: "server_error",
+        },
+      });
     }
     const tooLong = options.contextWindow
       ? vllmWindowRefusal(body, options.contextWindow)

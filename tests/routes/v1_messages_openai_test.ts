@@ -1814,3 +1814,34 @@ Deno.test("openai: deferred tools are offered once a tool_reference loads them, 
   await ask([ASK]);
   assert.deepEqual(offered(4), ["Read", "ToolSearch"]);
 });
+
+Deno.test("openai: a text-only server refusing an image gets it again as a note, and so does the rest of the session", async () => {
+  await using t = await setupCompat({ textOnly: true }, "qwen3-coder");
+  const png =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+  const ask = () =>
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      messages: [{
+        role: "user",
+        content: [
+          { type: "image", source: { type: "base64", media_type: "image/png", data: png } },
+          { type: "text", text: "What is in this picture?" },
+        ],
+      }],
+    });
+  const first = await ask();
+  assert.equal(first.type, "message");
+  const sent = t.fake.requests.map((r) => JSON.stringify(r.body.messages));
+  assert.equal(sent.length, 2, "refused once, then sent with a note");
+  assert.match(sent[0], /image_url/);
+  assert.doesNotMatch(sent[1], /image_url/);
+  assert.match(sent[1], /does not take images/);
+  // Learned: the next request goes with the note at once.
+  await ask();
+  assert.equal(t.fake.requests.length, 3);
+  assert.doesNotMatch(JSON.stringify(t.fake.requests[2].body.messages), /image_url/);
+  // No key was set aside for it.
+  assert.equal(t.server.services.health.list().length, 0);
+});
