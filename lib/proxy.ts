@@ -1,6 +1,6 @@
 // The pipeline of one Messages request: pick the upstream and key, call it, retry on the next key
 // while nothing has reached the client, and hand back JSON or a translated event stream.
-import type { MessagesRequest } from "./anthropic.ts";
+import type { MessageResponse, MessagesRequest } from "./anthropic.ts";
 import {
   anthropicErrorFailure,
   noteAnthropicMessage,
@@ -23,6 +23,7 @@ import type {
 } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
+import { firstInputEstimate } from "./token_estimate.ts";
 import type { Services } from "./services.ts";
 import { SERVER_STOPPING, streamAttempt } from "./stream_relay.ts";
 import { openWhileWaiting } from "./stream_opening.ts";
@@ -511,7 +512,7 @@ async function attempt(
     try {
       return provider.passthrough
         ? await passthroughAnswer(s, provider, res, stopTimer, call.requestId, rec, finish)
-        : await translatedAnswer(s, provider, ctx, res, stopTimer, call.requestId, rec, finish);
+        : await translatedAnswer(s, provider, ctx, res, stopTimer, call, rec, finish);
     } catch (err) {
       stopTimer();
       if (err instanceof ProxyError) {
@@ -576,7 +577,7 @@ async function translatedAnswer(
   ctx: CallContext,
   res: Response,
   stopTimer: StopTimer,
-  requestId: string,
+  call: MessagesCall,
   rec: RequestRecord,
   finish: (status: number, failure?: UpstreamFailure) => void,
 ): Promise<Outcome> {
@@ -585,6 +586,7 @@ async function translatedAnswer(
   if (!("json" in read)) return { failure: read };
   rec.ttfbMs = s.now() - rec.time;
   const message = provider.parseResponse(read.json, ctx);
+  withEstimatedUsage(message, call);
   const text = JSON.stringify(message);
   rec.stopReason = message.stop_reason;
   rec.usage = message.usage;
@@ -594,8 +596,32 @@ async function translatedAnswer(
     response: withRequestId(
       new Response(text, {
         status: 200,
-        headers: { "content-type": "application/json", "request-id": requestId },
+        headers: { "content-type": "application/json", "request-id": call.requestId },
       }),
     ),
   };
+}
+
+/**
+ * An answer whose upstream counted nothing (no usage, or nulls) gets estimates, as a stream does:
+ * a zero would tell Claude Code's context meter the conversation is empty.
+ */
+function withEstimatedUsage(message: MessageResponse, call: MessagesCall): void {
+  const u = message.usage;
+  if (!u.input_tokens && !u.cache_read_input_tokens && !u.cache_creation_input_tokens) {
+    u.input_tokens = firstInputEstimate(call.body, call.raw);
+  }
+  if (!u.output_tokens) {
+    let chars = 0;
+    for (const b of message.content) {
+      chars += b.type === "text"
+        ? b.text.length
+        : b.type === "thinking"
+        ? b.thinking.length
+        : b.type === "tool_use"
+        ? JSON.stringify(b.input).length
+        : 0;
+    }
+    u.output_tokens = Math.ceil(chars / 4);
+  }
 }

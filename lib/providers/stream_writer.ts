@@ -215,8 +215,15 @@ export class AnthropicStreamWriter {
     if (this.done) return;
     this.closeBlock();
     this.stopReason = stopReason;
+    const estimate = this.usage.input_tokens;
     Object.assign(this.usage, usage);
     const u = this.usage;
+    // Counts an upstream left null or 0 are no count: the client keeps the estimate, not a zero
+    // (its context meter, and the SDK's final usage, take the last figure).
+    if (!u.input_tokens && !u.cache_read_input_tokens && !u.cache_creation_input_tokens) {
+      u.input_tokens = estimate;
+    }
+    if (!u.output_tokens && this.sentChars) u.output_tokens = Math.ceil(this.sentChars / 4);
     const details = u.output_tokens_details;
     this.buf += sseFrame(
       "message_delta",

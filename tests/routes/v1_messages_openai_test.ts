@@ -1845,3 +1845,45 @@ Deno.test("openai: a text-only server refusing an image gets it again as a note,
   // No key was set aside for it.
   assert.equal(t.server.services.health.list().length, 0);
 });
+
+Deno.test("openai: an upstream that counts nothing (no usage, or nulls) gives estimates, streamed or not, never zeros", async () => {
+  await using t = await setup();
+  const params = {
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    messages: [{ role: "user" as const, content: "Tell me something. ".repeat(200) }],
+  };
+  t.fake.enqueue({
+    status: 200,
+    json: openaiCompletion({ content: "A fairly long answer, of some words." }, "stop", undefined),
+  });
+  const whole = await t.client.messages.create(params);
+  assert.ok(whole.usage.input_tokens > 500, `input ${whole.usage.input_tokens}`);
+  assert.ok(whole.usage.output_tokens > 0);
+  const nulls = { prompt_tokens: null, completion_tokens: null, total_tokens: null };
+  t.fake.enqueue({
+    sse: [
+      openaiChunk({ role: "assistant", content: "A fairly long answer, of some words." }),
+      openaiChunk({}, "stop"),
+      openaiUsageChunk(nulls),
+      OPENAI_DONE,
+    ],
+  });
+  const streamed = await t.client.messages.stream(params).finalMessage();
+  assert.ok(streamed.usage.input_tokens > 500, `input ${streamed.usage.input_tokens}`);
+  assert.ok(streamed.usage.output_tokens > 0);
+  // A prompt read whole from the cache is no empty prompt: its count stays the upstream's.
+  t.fake.enqueue({
+    status: 200,
+    json: openaiCompletion({ content: "Cached." }, "stop", {
+      prompt_tokens: 1200,
+      completion_tokens: 3,
+      total_tokens: 1203,
+      prompt_tokens_details: { cached_tokens: 1200 },
+    }),
+  });
+  const cached = await t.client.messages.create(params);
+  assert.equal(cached.usage.input_tokens, 0);
+  assert.equal(cached.usage.cache_read_input_tokens, 1200);
+  assert.equal(cached.usage.output_tokens, 3);
+});
