@@ -19,7 +19,11 @@ export function geminiOutputLimit(message: string): number | undefined {
  * tokens allowed (1048576)."
  */
 export function geminiContextOverflow(message: string): ContextOverflow | undefined {
-  const hit = /input token count \((\d+)\) exceeds the maximum number of tokens allowed \((\d+)\)/i
-    .exec(message);
+  // "The input token count (N) exceeds the maximum number of tokens allowed (M)", with or without
+  // its figures or their brackets; Vertex: "input token count is N but model only supports up to M".
+  const hit =
+    /input token count(?: \(?(\d+)\)?)? exceeds the maximum number of tokens allowed(?: \(?(\d+)\)?)?/i
+      .exec(message) ??
+      /input token count is (\d+) but (?:the )?model only supports up to (\d+)/i.exec(message);
   return hit ? { tokens: positiveInt(hit[1]), max: positiveInt(hit[2]) } : undefined;
 }

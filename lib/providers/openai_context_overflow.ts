@@ -71,6 +71,13 @@ const WORDINGS: Array<(m: string) => ContextOverflow | undefined> = [
     return max ? { tokens: positiveInt(/resulted in (\d+) tokens/i.exec(m)?.[1]), max } : undefined;
   },
   geminiContextOverflow,
+  // Mistral: "Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768
+  // maximum context length"
+  (m) =>
+    figures(
+      /Prompt contains (\d+) tokens.{0,80}?too large for model with (\d+) maximum context length/i
+        .exec(m),
+    ),
   // llama.cpp: "the request exceeds the available context size"; OpenAI-style servers that only
   // give the code.
   (m) =>

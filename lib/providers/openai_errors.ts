@@ -1,6 +1,7 @@
 // How OpenAI and compatible servers report errors, in an error answer or inside a 200 (a stream's
 // error event, a body's error member), classified as failures: whose fault, and when to try again.
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
+import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { IMAGES_REFUSED } from "./openai_refused_fields.ts";
 import type { UpstreamFailure } from "./types.ts";
 import { clip } from "../secret_mask.ts";
@@ -66,6 +67,10 @@ function classify(
   // A text-only model given an image (llama.cpp without its projector answers 500, DeepSeek 422):
   // the request's fault, which no other key and no wait will mend.
   if (IMAGES_REFUSED.test(message)) return { status: 400, type: "invalid_request_error", message };
+  // An overflow said by its code alone (Groq, some gateways) is read by its code.
+  if (code === "context_length_exceeded" && !openaiContextOverflow(message)) {
+    return failureFromStatus(status, `${message} (${code})`, headers);
+  }
   // Anthropic never answers 422 (the SDKs have no error for it): a body the server could not take.
   if (status === 422) return { status: 400, type: "invalid_request_error", message };
   if (code === "insufficient_quota" || type === "insufficient_quota" || status === 402) {

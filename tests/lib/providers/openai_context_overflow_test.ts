@@ -91,6 +91,19 @@ Deno.test("context overflow: each upstream's wording is said as Anthropic says i
       "This model's maximum context length is 32768 tokens. However, you requested 64100 tokens (100 in the messages, 64000 in the completion).",
       undefined,
     ],
+    // Gemini without its figures' brackets, Vertex, Mistral.
+    [
+      "The input token count exceeds the maximum number of tokens allowed 1048576.",
+      "prompt is too long",
+    ],
+    [
+      "Unable to submit request because the input token count is 1200000 but model only supports up to 1048575. Reduce the input token count and try again.",
+      "prompt is too long: 1200000 tokens > 1048575 maximum",
+    ],
+    [
+      "Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length",
+      "prompt is too long: 40000 tokens > 32768 maximum",
+    ],
     ["prompt is too long: 210000 tokens > 200000 maximum", undefined],
     ["temperature must be at most 2", undefined],
   ];
@@ -118,4 +131,18 @@ Deno.test("context overflow: llama.cpp's figures, named apart from its words, ar
   assert.equal(failure.keyFault, undefined);
   const said = promptTooLong(openaiProvider, failure.message);
   assert.ok(said?.startsWith("prompt is too long: 50213 tokens > 40960 maximum"), said);
+});
+
+Deno.test("context overflow: an OpenAI-style error that says so only by its code is an overflow too", () => {
+  const body = JSON.stringify({
+    error: {
+      message: "Please reduce the length of the messages or completion.",
+      type: "invalid_request_error",
+      param: "messages",
+      code: "context_length_exceeded",
+    },
+  });
+  const failure = openaiProvider.parseError(400, body, new Headers());
+  assert.equal(failure.status, 400);
+  assert.match(promptTooLong(openaiProvider, failure.message) ?? "", /^prompt is too long/);
 });
