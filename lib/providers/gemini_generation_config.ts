@@ -7,6 +7,8 @@ import { cleanGeminiSchema } from "./gemini_schema.ts";
 import type { CallContext } from "./types.ts";
 
 type Obj = Record<string, unknown>;
+/** Output tokens kept for the answer after a thinking budget, as for Anthropic upstreams. */
+const ANSWER_ROOM = 1024;
 /** Models before 2.5 (and Gemma): no thinking, no JSON Schema for the answer. */
 const BEFORE_2_5 = /gemini-(1\.|2\.0)|gemma/i;
 /**
@@ -60,7 +62,16 @@ export function generationConfig(
   if (stops.length) gc.stopSequences = stops.slice(0, 5);
   const model = modelName(ctx.model);
   const thinking = thinkingConfig(body, model);
-  if (thinking) gc.thinkingConfig = thinking;
+  if (thinking) {
+    // Thoughts count in maxOutputTokens: a budget as large leaves the answer no room (an empty
+    // MAX_TOKENS), once a cap or a learned limit brought maxOutputTokens under it.
+    const out = gc.maxOutputTokens as number | undefined;
+    const budget = thinking.thinkingBudget as number | undefined;
+    if (out !== undefined && budget !== undefined && budget > 0 && budget >= out - ANSWER_ROOM) {
+      thinking.thinkingBudget = Math.max(/pro/i.test(model) ? 128 : 0, out - ANSWER_ROOM);
+    }
+    gc.thinkingConfig = thinking;
+  }
   const format = outputFormat(body);
   if (
     isObject(format) && format.type === "json_schema" && (!hasTools || GEMINI_3_ON.test(model))

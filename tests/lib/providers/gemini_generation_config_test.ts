@@ -146,7 +146,8 @@ Deno.test("structured output: older models' JSON-text values are decoded in the 
 Deno.test("thinking: enabled, adaptive and disabled per model family", () => {
   const msg = [{ role: "user" as const, content: "hi" }];
   const cfg = (thinking: Any, model: string) =>
-    build({ thinking, messages: msg }, ctx({ model })).generationConfig?.thinkingConfig;
+    build({ max_tokens: 64000, thinking, messages: msg }, ctx({ model })).generationConfig
+      ?.thinkingConfig;
   assert.deepEqual(cfg({ type: "enabled", budget_tokens: 4000 }, "gemini-2.5-flash"), {
     includeThoughts: true,
     thinkingBudget: 4000,
@@ -174,7 +175,12 @@ Deno.test("thinking: enabled, adaptive and disabled per model family", () => {
   // A low effort thinks less: Gemini 3 by its level, 2.5 by a small budget; higher ones as Gemini likes.
   const effort = (level: string, model: string) =>
     build(
-      { thinking: { type: "adaptive" }, output_config: { effort: level }, messages: msg },
+      {
+        max_tokens: 64000,
+        thinking: { type: "adaptive" },
+        output_config: { effort: level },
+        messages: msg,
+      },
       ctx({ model }),
     )
       .generationConfig?.thinkingConfig;
@@ -194,4 +200,24 @@ Deno.test("thinking: enabled, adaptive and disabled per model family", () => {
     includeThoughts: true,
     thinkingBudget: -1,
   });
+});
+
+Deno.test("thinking: a budget stays under a capped maxOutputTokens, leaving the answer room", () => {
+  const body = {
+    max_tokens: 32000,
+    thinking: { type: "enabled" as const, budget_tokens: 24000 },
+    messages: [{ role: "user" as const, content: "hi" }],
+  };
+  const gc = (model: string, maxTokens?: number) =>
+    build(body, ctx({ model, upstream: { ...ctx().upstream, maxTokens } })).generationConfig;
+  assert.equal(gc("gemini-2.5-flash").thinkingConfig.thinkingBudget, 24000, "room enough");
+  const capped = gc("gemini-2.5-flash", 16384);
+  assert.equal(capped.maxOutputTokens, 16384);
+  assert.equal(capped.thinkingConfig.thinkingBudget, 15360);
+  assert.equal(
+    gc("gemini-2.5-pro", 1000).thinkingConfig.thinkingBudget,
+    128,
+    "pro cannot go lower",
+  );
+  assert.equal(gc("gemini-2.5-flash", 1000).thinkingConfig.thinkingBudget, 0);
 });
