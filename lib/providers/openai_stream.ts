@@ -132,6 +132,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       if (this.usage && this.finishReason) this.complete();
       return;
     }
+    // Moonshot's Kimi puts the usage in the finishing choice.
+    if (!this.usage && choice.usage && typeof choice.usage === "object") this.usage = choice.usage;
     const delta = choice.delta;
     if (delta && typeof delta === "object") this.delta(delta);
     if (choice.finish_reason && !this.finishReason) {

@@ -584,3 +584,21 @@ Deno.test("stream: a tool name sent in pieces (Gemini's OpenAI endpoint) or whol
   ]]);
   assert.equal(repeated.stopReason, "tool_use");
 });
+
+Deno.test("stream: usage in the finishing choice (Moonshot's Kimi) is the answer's usage", () => {
+  const finishing = `data: ${
+    JSON.stringify({
+      id: "c",
+      object: "chat.completion.chunk",
+      choices: [{
+        index: 0,
+        delta: {},
+        finish_reason: "stop",
+        usage: { prompt_tokens: 2882, completion_tokens: 50, total_tokens: 2932 },
+      }],
+    })
+  }\n\n`;
+  const r = translate(openaiChunk({ role: "assistant", content: "Hi." }) + finishing + OPENAI_DONE);
+  assert.equal(r.usage.input_tokens, 2882);
+  assert.equal(r.usage.output_tokens, 50);
+});
