@@ -86,7 +86,16 @@ export class KeyPool {
   #cursors = new Map<string, number>();
   #failures = new Map<string, number>();
 
-  constructor(readonly health: KeyHealthStore, private random: () => number = Math.random) {}
+  /**
+   * `slowKeyMs`: how long a key that let a request wait out its timeout stays aside at least
+   * (twice REQUEST_TIMEOUT, at most ten minutes): tried again after a short cooldown, it would
+   * make the next request wait the whole timeout again while another key could answer at once.
+   */
+  constructor(
+    readonly health: KeyHealthStore,
+    private random: () => number = Math.random,
+    private slowKeyMs = 0,
+  ) {}
 
   /** Keys being tried while set aside, with when: one request at a time finds out. */
   #probing = new Map<string, number>();
@@ -187,10 +196,11 @@ export class KeyPool {
       if (!again && failure.retryAfterMs === undefined) return;
       const count = (this.#failures.get(id) ?? 0) + (again ? 1 : 0) || 1;
       this.#failures.set(id, count);
-      const ms = Math.min(
+      let ms = Math.min(
         TRANSIENT_COOLDOWN_MAX,
         failure.retryAfterMs ?? TRANSIENT_COOLDOWN * 2 ** (count - 1),
       );
+      if (failure.type === "timeout_error") ms = Math.max(ms, this.slowKeyMs);
       await this.health.coolDown(id, "*", ms, reason);
     }
   }

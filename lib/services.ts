@@ -13,6 +13,9 @@ import { createObservability, type Observability } from "./observability/recorde
 import { ConfigStore } from "./store/config_store.ts";
 import { KeyHealthStore } from "./store/key_health_store.ts";
 
+/** The longest a key that timed out stays aside before it is tried again. */
+const SLOW_KEY_MAX_MS = 600_000;
+
 export interface Services {
   config: Config;
   kv: Deno.Kv;
@@ -92,7 +95,7 @@ export async function createServices(
     kv,
     store,
     health,
-    pool: new KeyPool(health),
+    pool: new KeyPool(health, Math.random, Math.min(SLOW_KEY_MAX_MS, 2 * config.requestTimeout)),
     log,
     recorder: options.recorder ?? observability.recorder,
     observability,

@@ -243,6 +243,18 @@ Deno.test("an upstream that hangs before headers times out and the next key answ
   assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
 });
 
+Deno.test("a key that made a request wait out its timeout stays aside twice the timeout, not a few seconds", async () => {
+  await using t = await setup({ REQUEST_TIMEOUT: "3000" });
+  t.fake.enqueue({ hang: true });
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  const state = t.server.services.health.get(healthId(t.fake.url, KEYS[0]), "test-model");
+  assert.equal(state?.state, "cooldown");
+  const left = state!.until! - Date.now();
+  assert.ok(left > 5_500 && left <= 6_000, `aside for ${left} ms`);
+});
+
 Deno.test("an early 5xx in a stream fails over invisibly", async () => {
   await using t = await setup();
   t.fake.enqueue({
