@@ -13,7 +13,12 @@ export function logLineRecorder(log: Logger): Recorder {
     record(rec) {
       const used = rec.attempts.filter((a) => a.outcome !== "skipped");
       const last = used[used.length - 1];
-      const level = rec.status >= 500 ? "error" : rec.status >= 400 ? "warn" : "info";
+      // A stream that broke after its 200 went out failed all the same.
+      const level = rec.status >= 500
+        ? "error"
+        : rec.status >= 400 || rec.errorMessage
+        ? "warn"
+        : "info";
       log.log(level, `${rec.path} ${rec.status}`, {
         requestId: rec.id,
         stream: rec.stream,
