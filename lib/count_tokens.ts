@@ -32,7 +32,7 @@ export async function countTokens(
   const model = mapModel(body.model, upstream.models);
   const [candidate] = s.pool.order(upstream, doc.loadBalance, model, false);
   if (!candidate) return estimate();
-  const scope = refusalScope(upstream.name, model);
+  const scope = refusalScope(upstream, model);
   try {
     const req = provider.countTokensRequest(body, {
       upstream,

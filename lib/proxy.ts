@@ -11,7 +11,7 @@ import { promptTooLong } from "./context_overflow.ts";
 import { errorResponse, NO_RETRY, ProxyError, tooDeep } from "./errors.ts";
 import { healthId, keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
-import { refusalRetry, retryAfterRefusal } from "./refusal_retry.ts";
+import { refusalRetry, retryAfterRefusal, serverOf } from "./refusal_retry.ts";
 import { providerFor } from "./providers/registry.ts";
 import { wantsWebSearch } from "./providers/web_search.ts";
 import type {
@@ -270,7 +270,8 @@ async function route(
     if (candidates.length < upstream.apiKeys.length) {
       noteSkippedKeys(s, rec, upstream, candidates, model);
     }
-    const retry = refusalRetry(s, upstream.name, model, call.headers);
+    const retry = refusalRetry(s, upstream, model, call.headers);
+    const server = serverOf(upstream);
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
       if (s.now() >= deadline || call.signal?.aborted) break;
@@ -281,7 +282,7 @@ async function route(
         continue;
       }
       triedAny = true;
-      const cap = retry.cap ?? s.outputLimits.capFor(upstream.name, model, call.raw.length);
+      const cap = retry.cap ?? s.outputLimits.capFor(server, model, call.raw.length);
       const ctx: CallContext = {
         upstream: cap && !(upstream.maxTokens! <= cap) ? { ...upstream, maxTokens: cap } : upstream,
         model,

@@ -1,7 +1,7 @@
 // What a request may send again, on the same key, when the upstream refused something it named:
 // a max_tokens over its limit, the history's thinking blocks, anthropic-beta flags or body fields
 // it does not know. What is learned (limits, flags, fields) serves the next requests too.
-import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
+import type { CallContext, Provider, UpstreamConfig, UpstreamFailure } from "./providers/types.ts";
 import { limitOf, outputLimitFromError } from "./output_limits.ts";
 import type { MessagesCall } from "./proxy.ts";
 import { betaFlags, COMMON_BETAS, EVERY_BETA } from "./refused_betas.ts";
@@ -36,14 +36,14 @@ export function retryAfterRefusal(
 ): boolean {
   if (failure.status !== 400) return false;
   const upstream = ctx.upstream.name;
-  const scope = refusalScope(upstream, model);
+  const scope = refusalScope(ctx.upstream, model);
   const hint = outputLimitFromError(provider, failure.message, call.raw.length, retry.limitRetries);
   const limit = hint && limitOf(hint);
   const asked = Math.min(call.body.max_tokens, ctx.upstream.maxTokens ?? Infinity);
   if (limit !== undefined && limit < asked && retry.limitRetries < 2) {
     retry.limitRetries++;
     retry.cap = limit;
-    s.outputLimits.learn(upstream, model, hint!, call.raw.length);
+    s.outputLimits.learn(serverOf(ctx.upstream), model, hint!, call.raw.length);
     s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {
       requestId: call.requestId,
       upstream,
@@ -98,17 +98,28 @@ export function retryAfterRefusal(
 }
 
 /**
- * Where refused flags and fields are learned: per upstream and model, as an upstream's models
+ * The server behind an upstream, by which what it refused is learned: an upstream given another
+ * kind or base URL (the same name, a new server) starts afresh.
+ */
+export function serverOf(u: Pick<UpstreamConfig, "name" | "serviceType" | "baseUrl">): string {
+  return `${u.name}\u0000${u.serviceType}\u0000${u.baseUrl ?? ""}`;
+}
+
+/**
+ * Where refused flags and fields are learned: per server and model, as an upstream's models
  * differ (Bedrock's in the flags they take, Groq's in reasoning_effort).
  */
-export function refusalScope(upstream: string, model: string): string {
-  return `${upstream}\u0000${model}`;
+export function refusalScope(
+  upstream: Pick<UpstreamConfig, "name" | "serviceType" | "baseUrl">,
+  model: string,
+): string {
+  return `${serverOf(upstream)}\u0000${model}`;
 }
 
 /** A request's retry state at an upstream's model, with what was learned of it before. */
 export function refusalRetry(
   s: Services,
-  upstream: string,
+  upstream: UpstreamConfig,
   model: string,
   headers: Headers,
 ): RefusalRetry {

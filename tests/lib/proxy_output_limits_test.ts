@@ -102,3 +102,57 @@ Deno.test("current vLLM, which names only a floor of the prompt, is retried with
   assert.ok(err instanceof Anthropic.BadRequestError, String(err));
   assert.match(err.message, /prompt is too long/);
 });
+
+Deno.test("a limit learned of one server is not applied to another put under the same upstream name", async () => {
+  const sent: number[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    // deno-lint-ignore no-explicit-any
+    const body: any = await req.json();
+    const asked = body.max_completion_tokens ?? body.max_tokens;
+    sent.push(asked);
+    if (asked > 16_384 && !req.url.includes("/big/")) {
+      return Response.json({
+        error: {
+          message:
+            `max_tokens is too large: ${asked}. This model supports at most 16384 completion tokens, whereas you provided ${asked}.`,
+          type: "invalid_request_error",
+          param: "max_tokens",
+          code: "invalid_value",
+        },
+      }, { status: 400 });
+    }
+    return Response.json({
+      id: "chatcmpl-1",
+      object: "chat.completion",
+      created: 1767225600,
+      model: "m",
+      choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+    });
+  });
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  const fake = { url: `${origin}/small/v1`, close: () => server.shutdown() };
+  await using t = await proxyTo(fake, {
+    name: "up",
+    serviceType: "custom",
+    apiKeys: [],
+    models: { default: "m" },
+  });
+  const ask = () =>
+    t.client.messages.stream({
+      model: "claude-sonnet-4-5",
+      max_tokens: 64_000,
+      messages: [{ role: "user", content: "hi" }],
+    }).finalMessage();
+  await ask();
+  await ask();
+  assert.deepEqual(sent, [64_000, 16_384, 16_384], "learned, then asked within it at once");
+  // The same name, another server: it is asked for what the client asked.
+  const doc = t.server.services.store.snapshot.doc;
+  await t.server.services.store.replace({
+    ...doc,
+    upstream: [{ ...doc.upstream[0], baseUrl: `${origin}/big/v1` }],
+  });
+  await ask();
+  assert.deepEqual(sent.slice(3), [64_000]);
+});
