@@ -316,7 +316,7 @@ async function route(
         upstream: upstream.name,
         keyId: candidate.id,
         key: maskKey(candidate.key),
-        outcome: failure.status === 499 ? "cancelled" : "failed",
+        outcome: failure.status === 499 ? "cancelled" : failure.keyFault ? "failed" : "refused",
         status: failure.status,
         reason: shown.message.slice(0, 300),
         ms: s.now() - started,

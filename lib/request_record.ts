@@ -7,8 +7,11 @@ export interface AttemptRecord {
   keyId: string;
   /** The key as shown to people: masked. */
   key: string;
-  /** `cancelled`: the client left while this key was answering; no fault of the key's. */
-  outcome: "ok" | "failed" | "skipped" | "cancelled";
+  /**
+   * `cancelled`: the client left while this key was answering; `refused`: the upstream refused
+   * the request itself (a 400). Neither is a fault of the key's.
+   */
+  outcome: "ok" | "failed" | "skipped" | "cancelled" | "refused";
   status?: number;
   reason?: string;
   ms?: number;

@@ -116,9 +116,10 @@ Deno.test("success, retry after 429 and failure are logged, counted and exported
     assert.equal(e3.status, 400);
     assert.equal(e3.error, true);
     assert.equal(e3.errorType, "invalid_request_error");
+    // The request's own fault is no failure of the key's.
     assert.deepEqual(e3.attempts.map((a) => [a.keyId, a.outcome]), [
       [keyId(KEY_ONE), "skipped"],
-      [keyId(KEY_TWO), "failed"],
+      [keyId(KEY_TWO), "refused"],
     ]);
     assert.match(e3.attempts[0].reason!, /cooldown/);
 
@@ -156,7 +157,7 @@ Deno.test("success, retry after 429 and failure are logged, counted and exported
     assert.equal(sum(k1, "requests"), 2);
     assert.equal(sum(k1, "errors"), 1);
     assert.equal(sum(k2, "requests"), 2);
-    assert.equal(sum(k2, "errors"), 1);
+    assert.equal(sum(k2, "errors"), 0);
     assert.equal(sum(k2, "input_tokens"), 20);
     const latencyCount = Object.keys(rows.find((r) => r.dimension === "all")!.metrics)
       .filter((m) => m.startsWith("latency_b"))
@@ -180,7 +181,8 @@ Deno.test("success, retry after 429 and failure are logged, counted and exported
     assert.equal(metricValue(text, `${m}tokens_total`, { type: "output" }), 12);
     assert.equal(metricValue(text, `${m}tokens_total`, { type: "cache_read" }), 100);
     assert.equal(metricValue(text, `${m}retries_total`), 1);
-    assert.equal(metricValue(text, `${m}upstream_attempts_total`, { outcome: "failed" }), 2);
+    assert.equal(metricValue(text, `${m}upstream_attempts_total`, { outcome: "failed" }), 1);
+    assert.equal(metricValue(text, `${m}upstream_attempts_total`, { outcome: "refused" }), 1);
     assert.equal(metricValue(text, `${m}upstream_attempts_total`, { outcome: "skipped" }), 1);
     assert.equal(metricValue(text, `${m}request_duration_seconds_count`), 3);
     assert.equal(metricValue(text, `${m}request_duration_seconds_bucket`, { le: "+Inf" }), 3);
