@@ -17,7 +17,8 @@ import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
 import { pathSegment, splitQuery, withQuery } from "../url_query.ts";
 import { clip } from "../secret_mask.ts";
 
-const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta", ...ANTHROPIC_CLIENT_HEADERS];
+/** Besides every `anthropic-*` header (the SDKs' workspace and profile ones among them). */
+const CLIENT_IDENTITY = new Set(ANTHROPIC_CLIENT_HEADERS);
 
 function endpoint(baseUrl: string, path: string, clientQuery = ""): string {
   const { path: root, query } = splitQuery(baseUrl);
@@ -31,9 +32,8 @@ function headers(ctx: Pick<CallContext, "apiKey" | "clientHeaders">): Record<str
     "x-api-key": ctx.apiKey,
     "anthropic-version": "2023-06-01",
   };
-  for (const name of FORWARDED_HEADERS) {
-    const value = ctx.clientHeaders.get(name);
-    if (value) out[name] = value;
+  for (const [name, value] of ctx.clientHeaders) {
+    if (value && (name.startsWith("anthropic-") || CLIENT_IDENTITY.has(name))) out[name] = value;
   }
   return out;
 }

@@ -44,7 +44,7 @@ Deno.test("passthrough: a message goes upstream with the upstream key and the ma
   assert.equal(seen.body.messages[0].content, "hi");
 });
 
-Deno.test("passthrough: the client's identity (user-agent, x-app, session id, SDK headers) goes upstream as Claude Code sent it, its credentials do not", async () => {
+Deno.test("passthrough: the client's identity (user-agent, x-app, session id, SDK and anthropic-* headers) goes upstream as Claude Code sent it, its credentials do not", async () => {
   await using t = await setup();
   const identity = {
     "user-agent": "claude-cli/2.1.197 (external, sdk-cli)",
@@ -53,6 +53,9 @@ Deno.test("passthrough: the client's identity (user-agent, x-app, session id, SD
     "x-stainless-os": "Linux",
     "x-stainless-package-version": "0.94.0",
     "anthropic-dangerous-direct-browser-access": "true",
+    // The SDK's request parameters sent as headers (workspace_id, user_profile_id).
+    "anthropic-workspace-id": "wrkspc_01abc",
+    "anthropic-user-profile-id": "prof_01xyz",
   };
   const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
     method: "POST",
