@@ -83,14 +83,18 @@ async function upstreamModels(
   }
 }
 
-/** The model map's names: the exact names it routes (with their target), then the targets. */
-function mapModels(upstream: UpstreamConfig | undefined): ModelInfo[] {
+/**
+ * The model map's names: the exact names it routes (with their target), then the targets (which
+ * an upstream that lists its own models lists itself).
+ */
+function mapModels(upstream: UpstreamConfig | undefined, targets = true): ModelInfo[] {
   const out: ModelInfo[] = [];
   for (const [from, to] of Object.entries(upstream?.models ?? {})) {
     if (!FAMILY_KEYS.has(from)) {
       out.push({ type: "model", id: from, display_name: `${from} → ${to}`, created_at: EPOCH });
     }
   }
+  if (!targets) return out;
   for (const to of Object.values(upstream?.models ?? {})) {
     out.push({ type: "model", id: to, display_name: to, created_at: EPOCH });
   }
@@ -103,6 +107,35 @@ function relay(res: Response): Response {
     status: res.status,
     headers: { "content-type": "application/json" },
   });
+}
+
+/**
+ * An Anthropic upstream's page of its list, the model map's names before its first page (pages
+ * after it are the upstream's as they are, so its cursors keep working).
+ */
+async function withMapNames(
+  res: Response,
+  mapped: ModelInfo[],
+  query: string,
+): Promise<CatalogAnswer> {
+  const params = new URLSearchParams(query);
+  if (!mapped.length || params.has("after_id") || params.has("before_id")) {
+    return { relay: relay(res) };
+  }
+  const text = await res.text();
+  let page: { data?: unknown; first_id?: unknown } | undefined;
+  try {
+    page = JSON.parse(text);
+  } catch { /* not JSON: passed on as it came */ }
+  if (!page || !Array.isArray(page.data)) {
+    return { relay: new Response(text, { headers: { "content-type": "application/json" } }) };
+  }
+  const upstreamPage = page.data as Array<{ id?: unknown }>;
+  const listed = new Set(upstreamPage.map((m) => m?.id));
+  const seen = new Set<string>();
+  const extra = mapped.filter((m) => !listed.has(m.id) && !seen.has(m.id) && seen.add(m.id));
+  const data = [...extra, ...upstreamPage];
+  return { json: { ...page, data, first_id: data[0]?.id ?? null } };
 }
 
 /** `GET /v1/models`; `query` is the client's query string with its `?`, or "". */
@@ -123,7 +156,7 @@ export async function listModels(
         upstream,
         provider.modelsRequest({ upstream, apiKey, clientHeaders: headers, clientQuery: query }),
       );
-      if (res?.ok) return { relay: relay(res) };
+      if (res?.ok) return await withMapNames(res, mapModels(upstream, false), query);
       if (res) listMissing(s, upstream, `status ${res.status}`);
       await res?.body?.cancel();
     }

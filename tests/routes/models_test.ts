@@ -143,3 +143,18 @@ Deno.test("models: a translated upstream's list comes in pages, by limit and cur
   assert.equal(bad.body.error.type, "invalid_request_error");
   assert.match(bad.body.error.message, /limit/);
 });
+
+Deno.test("models: an Anthropic upstream's list starts with the names the model map routes, and pages on as the upstream's", async () => {
+  await using t = await passthrough({
+    "claude-special": "claude-upstream-3",
+    opus: "claude-upstream-2",
+  });
+  const seen: string[] = [];
+  for await (const model of t.client.models.list({ limit: 10 })) {
+    seen.push(model.id);
+    if (seen.length > MANY.length * 2) break;
+  }
+  assert.deepEqual(seen, ["claude-special", ...MANY]);
+  const special = await t.client.models.retrieve("claude-special");
+  assert.match(special.display_name, /claude-upstream-3/);
+});
