@@ -325,6 +325,19 @@ export interface KeyListParse {
 }
 
 /** Splits pasted keys: one a line or comma separated; blanks and repeats are counted, not kept. */
+/**
+ * A key as pasted from a JSON list or a config file (`["sk-1", "sk-2"]`, `'sk-1'`): without the
+ * list's brackets and its quotes, which no key has.
+ */
+function unwrapKey(item: string): string {
+  let key = item.replace(/^\[+/, "").replace(/\]+$/, "").trim();
+  const q = key[0];
+  if (key.length >= 2 && (q === '"' || q === "'" || q === "`") && key.at(-1) === q) {
+    key = key.slice(1, -1).trim();
+  }
+  return key;
+}
+
 export function parseKeyList(input: string | string[]): KeyListParse {
   const lines = (Array.isArray(input) ? input : [input]).flatMap((s) => s.split(/\r?\n/));
   // A trailing line end is no blank line the admin typed.
@@ -338,7 +351,9 @@ export function parseKeyList(input: string | string[]): KeyListParse {
     // Nor is a comma ending a line ("sk-1,\nsk-2,") a blank entry.
     if (items.length > 1 && !items.at(-1)!.trim()) items.pop();
     for (const raw of items) {
-      const key = raw.trim();
+      const key = unwrapKey(raw.trim());
+      // A JSON list's own brackets, on lines of their own.
+      if (!key && /^[[\]]+$/.test(raw.trim())) continue;
       if (!key) blanks++;
       else if (keys.has(key)) repeated++;
       else keys.add(key);
@@ -346,6 +361,9 @@ export function parseKeyList(input: string | string[]): KeyListParse {
   }
   return { keys: [...keys], blanks, repeated };
 }
+
+/** Bad keys named one by one in a refusal; past these, counted. */
+const MAX_KEY_PROBLEMS = 5;
 
 export interface AddKeysResult {
   snapshot: Snapshot;
@@ -369,18 +387,21 @@ export async function addKeys(
       "keys",
     );
   }
-  // Said by the line it came on, not by its place in the stored document.
+  // Said by the line each came on, not by its place in the stored document; every bad one at once
+  // (a few), so that the paste is mended in one go.
+  const problems: string[] = [];
+  let bad = 0;
   for (const key of parsed.keys) {
     const problem = keyProblem(key);
     if (problem === undefined) continue;
+    if (++bad > MAX_KEY_PROBLEMS) continue;
     const lines = (Array.isArray(input) ? input : [input]).flatMap((t) => t.split(/\r?\n/));
-    const line = lines.findIndex((l) => l.split(",").some((p) => p.trim() === key)) + 1;
+    const line = lines.findIndex((l) => l.split(",").some((p) => unwrapKey(p.trim()) === key)) + 1;
     const said = line ? problem : problem[0].toUpperCase() + problem.slice(1);
-    throw new AdminInputError(
-      `${line ? `Line ${line}: ` : ""}${said} (${maskKey(key)})`,
-      "keys",
-    );
+    problems.push(`${line ? `Line ${line}: ` : ""}${said} (${maskKey(key)})`);
   }
+  if (bad > MAX_KEY_PROBLEMS) problems.push(`and ${bad - MAX_KEY_PROBLEMS} more`);
+  if (problems.length) throw new AdminInputError(problems.join("; "), "keys");
   const { snapshot, result } = await applyChange(target, (doc) => {
     const u = doc.upstream[findUpstream(doc, ref)];
     const had = new Set(u.apiKeys);

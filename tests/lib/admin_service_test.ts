@@ -181,6 +181,31 @@ Deno.test("parseKeyList splits lines and commas, counting blanks and repeats", (
     blanks: 0,
     repeated: 0,
   });
+  // Copied from a JSON list or a config file: its brackets and quotes are no part of the keys.
+  for (
+    const pasted of [
+      `["${KEY_A}", "${KEY_B}"]`,
+      `[\n  "${KEY_A}",\n  '${KEY_B}'\n]`,
+      `"${KEY_A}"\n\`${KEY_B}\``,
+    ]
+  ) {
+    assert.deepEqual(
+      parseKeyList(pasted),
+      { keys: [KEY_A, KEY_B], blanks: 0, repeated: 0 },
+      pasted,
+    );
+  }
+});
+
+Deno.test("addKeys names every bad line of a paste at once", async () => {
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    await assert.rejects(
+      addKeys(target, "one", `bad key one\n${KEY_A}\nbad key two`),
+      (err: unknown) => err instanceof AdminInputError && /^Line 1: .*; Line 3: /.test(err.message),
+    );
+    assert.deepEqual(store.snapshot.doc.upstream[0].apiKeys, [KEY_A], "nothing added");
+  }, twoUpstreams);
 });
 
 Deno.test("addKeys skips keys already there and reports it; removeKey takes key, id or index", async () => {
