@@ -2,7 +2,14 @@
 import { PlainLayout } from "./layout.tsx";
 
 export function LoginPage(
-  props: { loginCsrf: string; next?: string; error?: string; retryAfterSeconds?: number },
+  props: {
+    loginCsrf: string;
+    next?: string;
+    error?: string;
+    retryAfterSeconds?: number;
+    /** The session ended before a form was sent: what it held was not saved. */
+    unsaved?: boolean;
+  },
 ) {
   return (
     <PlainLayout title="Sign in">
@@ -11,6 +18,12 @@ export function LoginPage(
         <form method="post" action="/admin/login" class="stack">
           <input type="hidden" name="_csrf" value={props.loginCsrf} />
           {props.next && <input type="hidden" name="next" value={props.next} />}
+          {props.unsaved && !props.error && (
+            <p class="notice notice-warn" role="alert">
+              Your session ended before the form was sent, so nothing was saved. Sign in, then make
+              the change again.
+            </p>
+          )}
           {props.error && (
             <p class="notice notice-error" role="alert" id="login-error">{props.error}</p>
           )}

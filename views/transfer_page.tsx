@@ -93,7 +93,7 @@ export function TransferPage(props: TransferPageProps) {
           The whole configuration as JSON, <strong>keys included</strong>: keep the file safe.
         </p>
         <p>
-          <a class="button" href="/admin/export" download="config.json" hx-boost="false">
+          <a class="button" href="/admin/export" hx-boost="false">
             Download config.json
           </a>
         </p>

@@ -148,8 +148,7 @@ export function DeleteUpstreamPage(
         <p>
           This removes the upstream and its {plural(props.keyCount, "key")}. It cannot be undone (an
           {" "}
-          <a href="/admin/export" download="config.json" hx-boost="false">export</a>{" "}
-          first keeps a copy).
+          <a href="/admin/export" hx-boost="false">export</a> first keeps a copy).
         </p>
         {props.current && (
           <p class="notice notice-error">

@@ -73,7 +73,13 @@ export function loginRoutes(services: Services, sessions: SessionStore): Hono<Ad
   app.get("/login", async (c) => {
     if (await readSession(c, sessions)) return c.redirect(safeNext(c.req.query("next")), 303);
     c.header("Cache-Control", "no-store");
-    return c.html(LoginPage({ loginCsrf: loginToken(c), next: c.req.query("next") }));
+    return c.html(
+      LoginPage({
+        loginCsrf: loginToken(c),
+        next: c.req.query("next"),
+        unsaved: c.req.query("unsaved") === "1",
+      }),
+    );
   });
 
   app.post("/login", loginBodyLimit, async (c) => {

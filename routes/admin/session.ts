@@ -110,7 +110,9 @@ export function requireSession(sessions: SessionStore): MiddlewareHandler<AdminE
   return async (c, next) => {
     const session = await readSession(c, sessions);
     if (!session) {
-      const login = `/admin/login?next=${encodeURIComponent(returnPath(c))}`;
+      // A form sent after the session ended saved nothing: the sign-in page says so.
+      const lost = isReadOnly(c) ? "" : "&unsaved=1";
+      const login = `/admin/login?next=${encodeURIComponent(returnPath(c))}${lost}`;
       if (isHtmx(c)) {
         c.header("HX-Redirect", login);
         return c.body(null, 401);
