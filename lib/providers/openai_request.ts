@@ -7,6 +7,7 @@ import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { sharedTools } from "../parse_body.ts";
 import { dropFields } from "../refused_fields.ts";
 import { IMAGES } from "./openai_refused_fields.ts";
+import { strictCompatible, withArrayItems } from "./openai_schema.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
 import { functionToolOf } from "./client_tool_schemas.ts";
 import { loadedFor, offered, oncePerOfferedTools } from "./deferred_tools.ts";
@@ -54,7 +55,7 @@ function convertTools(
     names.set(name, t.name);
     const fn: Json = { name };
     if (typeof t.description === "string" && t.description) fn.description = t.description;
-    fn.parameters = t.input_schema ?? { type: "object", properties: {} };
+    fn.parameters = withArrayItems(t.input_schema ?? { type: "object", properties: {} });
     out.push({ type: "function", function: fn });
   }
   return out;
@@ -94,28 +95,6 @@ function reasoningEffort(body: MessagesRequest, kind: Kind, model: string): stri
   return undefined;
 }
 
-/** OpenAI strict mode needs closed objects with every property required. */
-function strictCompatible(schema: Json): boolean {
-  if (!schema || typeof schema !== "object") return true;
-  if (Array.isArray(schema)) return schema.every(strictCompatible);
-  if (schema.type === "object" || schema.properties) {
-    if (schema.additionalProperties !== false) return false;
-    const keys = Object.keys(schema.properties ?? {});
-    const required: unknown[] = Array.isArray(schema.required) ? schema.required : [];
-    if (!keys.every((k) => required.includes(k))) return false;
-  }
-  for (const [k, v] of Object.entries(schema)) {
-    if (k === "properties" || k === "$defs" || k === "definitions") {
-      // A map that is no object (null, a list) is the client's mistake, for the upstream to name.
-      if (!v || typeof v !== "object" || Array.isArray(v)) return false;
-      if (!Object.values(v).every(strictCompatible)) return false;
-    } else if (k === "items" || k === "anyOf" || k === "oneOf" || k === "allOf") {
-      if (!strictCompatible(v)) return false;
-    }
-  }
-  return true;
-}
-
 /** The schema of the structured output the client asks for, if it asks for one. */
 function outputSchema(body: MessagesRequest): Json | undefined {
   const format = outputFormat(body);
@@ -135,7 +114,7 @@ function jsonModeNotice(schema: Json): string {
 
 function responseFormat(schema: Json, jsonModeOnly: boolean): Json {
   if (jsonModeOnly) return { type: "json_object" };
-  const jsonSchema: Json = { name: "output", schema };
+  const jsonSchema: Json = { name: "output", schema: withArrayItems(schema) };
   if (strictCompatible(schema)) jsonSchema.strict = true;
   return { type: "json_schema", json_schema: jsonSchema };
 }

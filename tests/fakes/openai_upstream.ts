@@ -474,6 +474,34 @@ export function vllmWindowRefusal(body: any, window: number): string | undefined
   return undefined;
 }
 
+/** Where an array schema names no `items`, as OpenAI's validator words the place; or null. */
+function arrayWithoutItems(schema: any, path: string[]): string | null {
+  if (!schema || typeof schema !== "object" || Array.isArray(schema)) return null;
+  const type = schema.type;
+  if (
+    (type === "array" || (Array.isArray(type) && type.includes("array"))) && !("items" in schema)
+  ) {
+    return path.map((p) => `'${p}'`).join(", ");
+  }
+  for (const k of ["properties", "$defs", "definitions"]) {
+    for (const [name, sub] of Object.entries(schema[k] ?? {})) {
+      const at = arrayWithoutItems(sub, [...path, k, name]);
+      if (at !== null) return at;
+    }
+  }
+  for (const k of ["items", "additionalProperties"]) {
+    const at = arrayWithoutItems(schema[k], [...path, k]);
+    if (at !== null) return at;
+  }
+  for (const k of ["anyOf", "oneOf", "allOf"]) {
+    for (const [n, sub] of (Array.isArray(schema[k]) ? schema[k] : []).entries()) {
+      const at = arrayWithoutItems(sub, [...path, k, String(n)]);
+      if (at !== null) return at;
+    }
+  }
+  return null;
+}
+
 function checkCompat(messages: any[], rules: CompatRules): void {
   const last = messages[messages.length - 1];
   if (
@@ -600,6 +628,14 @@ export function validateChatRequest(body: any, compat: CompatRules = {}): void {
           `Invalid 'tools[${i}].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'.`,
           `tools[${i}].function.name`,
           "invalid_value",
+        );
+      }
+      const missing = arrayWithoutItems(t.function.parameters, []);
+      if (missing) {
+        throw new Invalid(
+          `Invalid schema for function '${name}': In context=(${missing}), array schema missing items.`,
+          `tools[${i}].function.parameters`,
+          "invalid_function_parameters",
         );
       }
     });

@@ -1887,3 +1887,19 @@ Deno.test("openai: an upstream that counts nothing (no usage, or nulls) gives es
   assert.equal(cached.usage.cache_read_input_tokens, 1200);
   assert.equal(cached.usage.output_tokens, 3);
 });
+
+Deno.test("openai: an MCP tool whose array names no items reaches OpenAI, which refuses such a schema, with items", async () => {
+  await using t = await setup();
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 50,
+    tools: [{
+      name: "mcp__tracker__label",
+      input_schema: { type: "object", properties: { labels: { type: "array" } } },
+    }],
+    messages: [{ role: "user", content: "label it" }],
+  });
+  assert.equal(msg.type, "message");
+  const sent = t.fake.requests[0].body.tools[0].function.parameters;
+  assert.deepEqual(sent.properties.labels, { type: "array", items: {} });
+});
