@@ -7,6 +7,8 @@ type Json = any;
 const isArrayType = (type: unknown) =>
   type === "array" || (Array.isArray(type) && type.includes("array"));
 
+const MAX_DEPTH = 200;
+
 /** Members whose value is a schema, or a list or map of schemas. */
 const SCHEMA = ["items", "additionalProperties", "not", "if", "then", "else", "contains"];
 const SCHEMA_LISTS = ["anyOf", "oneOf", "allOf", "prefixItems"];
@@ -17,8 +19,10 @@ const SCHEMA_MAPS = ["properties", "$defs", "definitions", "patternProperties"];
  * is refused ("array schema missing items"), so it gets `items: {}`, which allows what it did.
  * The schema is returned as it is when nothing needs it, else a copy.
  */
-export function withArrayItems(schema: Json): Json {
+export function withArrayItems(schema: Json, depth = 0): Json {
   if (!schema || typeof schema !== "object" || Array.isArray(schema)) return schema;
+  // Far deeper than any validator takes: left for the upstream to refuse, not walked on.
+  if (depth > MAX_DEPTH) return schema;
   let out: Json = schema;
   const set = (k: string, v: unknown) => {
     if (out === schema) out = { ...schema };
@@ -30,14 +34,14 @@ export function withArrayItems(schema: Json): Json {
   for (const k of SCHEMA) {
     const v = schema[k];
     if (v && typeof v === "object") {
-      const fixed = withArrayItems(v);
+      const fixed = withArrayItems(v, depth + 1);
       if (fixed !== v) set(k, fixed);
     }
   }
   for (const k of SCHEMA_LISTS) {
     const v = schema[k];
     if (!Array.isArray(v)) continue;
-    const fixed = v.map(withArrayItems);
+    const fixed = v.map((sub) => withArrayItems(sub, depth + 1));
     if (fixed.some((f, i) => f !== v[i])) set(k, fixed);
   }
   for (const k of SCHEMA_MAPS) {
@@ -45,7 +49,7 @@ export function withArrayItems(schema: Json): Json {
     if (!v || typeof v !== "object" || Array.isArray(v)) continue;
     let map: Json = v;
     for (const [name, sub] of Object.entries(v)) {
-      const fixed = withArrayItems(sub);
+      const fixed = withArrayItems(sub, depth + 1);
       if (fixed === sub) continue;
       if (map === v) map = { ...v };
       map[name] = fixed;
