@@ -74,7 +74,7 @@ export class Assembler {
   private call(fc: Obj, sig: string | undefined): void {
     const geminiName = typeof fc.name === "string" ? fc.name : "";
     // A call to no tool cannot run, and its empty name in the history would be refused next turn.
-    if (!geminiName) return;
+    if (!geminiName || (this.state.singleCall && this.calls > 0)) return;
     const name = this.state.names.get(geminiName) ?? geminiName;
     const args = decodeJsonPaths(
       isObject(fc.args) ? fc.args : {},

@@ -11,6 +11,11 @@ export interface RequestState {
   carryText: boolean;
   /** The client's web search tool became Gemini's googleSearch: grounding is told as searches. */
   webSearch?: boolean;
+  /**
+   * The client asked for one call at a time (`disable_parallel_tool_use`), which Gemini has no
+   * setting for: its calls after the first are left out of the answer.
+   */
+  singleCall?: boolean;
   /** Where an older model's structured answer holds JSON text standing for other values. */
   answerPaths?: JsonPath[];
 }

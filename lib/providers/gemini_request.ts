@@ -48,6 +48,8 @@ export function buildBody(
   const declared = declareTools(body);
   const state = declared.state;
   state.carryText = body.thinking?.type === "enabled" || body.thinking?.type === "adaptive";
+  state.singleCall = (body.tool_choice as { disable_parallel_tool_use?: unknown } | undefined)
+    ?.disable_parallel_tool_use === true;
   const out: GeminiBody = {
     contents: buildContents(body, { fp: fingerprint(ctx), jsonPaths: state.jsonPaths }),
   };

@@ -4,6 +4,7 @@ import { parseToolId, SIGNATURE_PREFIX } from "../../../lib/providers/gemini_tho
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
 import { createSseDecoder } from "../../../lib/sse.ts";
 import {
+  callPart,
   chunk,
   errorBody,
   rateLimitBody,
@@ -228,4 +229,32 @@ Deno.test("web search: streamed grounding is told after the text, and counted in
     web_search_requests: 1,
     web_fetch_requests: 0,
   });
+});
+
+Deno.test("one call at a time (disable_parallel_tool_use): Gemini's calls after the first are left out, streamed or not", () => {
+  const tools = ["get_weather", "get_time"].map((name) => ({
+    name,
+    input_schema: { type: "object" as const, properties: {} },
+  }));
+  for (const single of [true, false]) {
+    const c = ctx({ stream: true });
+    build({
+      tools,
+      tool_choice: { type: "any", disable_parallel_tool_use: single },
+      messages: [{ role: "user", content: "weather and time?" }],
+    }, c);
+    const answer = chunk([callPart("get_weather", {}), callPart("get_time", {})], {
+      finishReason: "STOP",
+      usage: usageMetadata(5, 2),
+    });
+    const starts = summary(stream(sseEvent(answer), c)).filter((s) =>
+      /^start \d+ tool_use/.test(s)
+    );
+    assert.equal(starts.length, single ? 1 : 2, `streamed, single=${single}`);
+    const whole = geminiProvider.parseResponse({ candidates: answer.candidates }, c);
+    const calls = whole.content.filter((b) => b.type === "tool_use");
+    assert.equal(calls.length, single ? 1 : 2, `whole, single=${single}`);
+    assert.equal((calls[0] as { name: string }).name, "get_weather");
+    assert.equal(whole.stop_reason, "tool_use");
+  }
 });
