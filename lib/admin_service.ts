@@ -193,10 +193,23 @@ function applyInput(u: UpstreamConfig, input: UpstreamInput): void {
  * The document fills in a missing name (old config files had none); an admin who left the name
  * blank made a mistake, so it is refused here instead of being silently replaced.
  */
-function requireName(input: UpstreamInput, index: number): void {
-  if (!input.name?.trim()) {
-    throw new InvalidConfigError([`upstream.${index}.name: must not be empty`]);
+function requireName(input: UpstreamInput, doc: ConfigDocument, index: number): void {
+  if (input.name?.trim()) return;
+  const problems = [`upstream.${index}.name: must not be empty`];
+  // What else the form gets wrong is said with it, not on the next try: the document checked
+  // with a stand-in name.
+  const trial = structuredClone(doc);
+  const u = structuredClone(doc.upstream[index]) ??
+    { name: "", baseUrl: "", serviceType: "", apiKeys: [] };
+  applyInput(u, { ...input, name: `unnamed-${crypto.randomUUID()}` });
+  trial.upstream[index] = u;
+  try {
+    validateDocument(trial, "failover");
+  } catch (err) {
+    if (!(err instanceof InvalidConfigError)) throw err;
+    problems.push(...err.problems.filter((p) => !p.startsWith(`upstream.${index}.name`)));
   }
+  throw new InvalidConfigError(problems);
 }
 
 export async function addUpstream(
@@ -205,7 +218,7 @@ export async function addUpstream(
   expectedVersion?: string | null,
 ): Promise<Snapshot> {
   const { snapshot } = await applyChange(target, (doc) => {
-    requireName(input, doc.upstream.length);
+    requireName(input, doc, doc.upstream.length);
     const u: UpstreamConfig = { name: "", baseUrl: "", serviceType: "", apiKeys: [] };
     applyInput(u, input);
     doc.upstream.push(u);
@@ -225,7 +238,7 @@ export async function editUpstream(
 ): Promise<{ snapshot: Snapshot; name: string }> {
   const { snapshot, result } = await applyChange(target, (doc) => {
     const i = findUpstream(doc, ref);
-    requireName(input, i);
+    requireName(input, doc, i);
     const u = doc.upstream[i];
     const oldName = u.name;
     applyInput(u, input);

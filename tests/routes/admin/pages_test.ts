@@ -974,6 +974,13 @@ Deno.test("a blank upstream name is refused beside the field, nothing saved, key
       const added = await b.post("/admin/upstreams/new", primaryFields(version, name));
       assert.equal(added.status, 422);
       assert.match(await added.text(), /id="f-name-error"[^>]*>must not be empty/);
+      // What else is wrong is said at once, not on the next try.
+      for (const path of ["/admin/upstreams/primary", "/admin/upstreams/new"]) {
+        const both = await b.post(path, { ...primaryFields(version, name), baseUrl: "zzz" });
+        const said = await both.text();
+        assert.match(said, /id="f-name-error"[^>]*>must not be empty/, path);
+        assert.match(said, /id="f-baseUrl-error"[^>]*>must be an http\(s\) URL/, path);
+      }
     }
     assert.equal(s.services.store.snapshot.version, before, "nothing was stored");
     assert.equal(health.get(at(s, "primary", KEY_1), "any")?.state, "disabled");
