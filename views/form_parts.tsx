@@ -134,6 +134,8 @@ export function ActionButton(
     htmxTarget?: string;
     /** The button's id: the same on the element swapped in, htmx gives it the focus back. */
     id?: string;
+    /** What the button acts on (`key sk-…12`), for screen readers: every row has its own. */
+    context?: string;
   },
 ) {
   return (
@@ -152,6 +154,7 @@ export function ActionButton(
       ))}
       <button type="submit" id={props.id} class={props.class ?? "secondary"} title={props.title}>
         {props.label}
+        {props.context && <span class="visually-hidden">{` ${props.context}`}</span>}
       </button>
     </form>
   );

@@ -74,6 +74,7 @@ export function KeyRow(props: KeyRowProps) {
         <ActionButton
           action={`${base}/test`}
           label="Test"
+          context={`key ${k.masked}`}
           id={`key-${k.keyId}-test`}
           title={`Send a tiny request with key ${k.masked}`}
           csrf={props.csrf}
@@ -86,6 +87,7 @@ export function KeyRow(props: KeyRowProps) {
             <ActionButton
               action={`${base}/enable`}
               label="Enable"
+              context={`key ${k.masked}`}
               id={`key-${k.keyId}-toggle`}
               csrf={props.csrf}
               htmxTarget={target}
@@ -95,6 +97,7 @@ export function KeyRow(props: KeyRowProps) {
             <ActionButton
               action={`${base}/disable`}
               label="Disable"
+              context={`key ${k.masked}`}
               id={`key-${k.keyId}-toggle`}
               csrf={props.csrf}
               htmxTarget={target}
@@ -106,6 +109,7 @@ export function KeyRow(props: KeyRowProps) {
           <ActionButton
             action={`${base}/enable`}
             label="Retry now"
+            context={`key ${k.masked}`}
             id={`key-${k.keyId}-retry`}
             title="End the cooldown"
             csrf={props.csrf}
@@ -117,6 +121,7 @@ export function KeyRow(props: KeyRowProps) {
         <ActionButton
           action={`${base}/delete`}
           label="Delete"
+          context={`key ${k.masked}`}
           id={`key-${k.keyId}-delete`}
           class="danger"
           csrf={props.csrf}

@@ -84,6 +84,7 @@ export function UpstreamsPage(
                       <ActionButton
                         action={upstreamPath(u.name, "/use")}
                         label="Make current"
+                        context={u.name}
                         csrf={csrf}
                         version={props.version}
                       />
@@ -114,13 +115,22 @@ export function UpstreamsPage(
                     )}
                   </td>
                   <td class="act">
-                    <a class="button secondary" href={upstreamPath(u.name)}>Edit</a>
+                    <a class="button secondary" href={upstreamPath(u.name)}>
+                      Edit
+                      <span class="visually-hidden">{` ${u.name}`}</span>
+                    </a>
                   </td>
                   <td class="act">
-                    <a class="button secondary" href={upstreamPath(u.name, "/keys")}>Keys</a>
+                    <a class="button secondary" href={upstreamPath(u.name, "/keys")}>
+                      Keys
+                      <span class="visually-hidden">{` ${u.name}`}</span>
+                    </a>
                   </td>
                   <td class="act">
-                    <a class="button danger" href={upstreamPath(u.name, "/delete")}>Delete</a>
+                    <a class="button danger" href={upstreamPath(u.name, "/delete")}>
+                      Delete
+                      <span class="visually-hidden">{` ${u.name}`}</span>
+                    </a>
                   </td>
                 </tr>
               ))}
