@@ -48,6 +48,43 @@ export interface KeyRowProps {
   view?: string;
 }
 
+/**
+ * The button re-enabling every disabled key, in a place of its own: a row's action swaps it anew
+ * beside the row (out of band), so it comes and goes as keys are disabled and enabled.
+ */
+export function ReenableAll(
+  props: { upstream: string; disabled: number; csrf: string; view?: string; oob?: boolean },
+) {
+  return (
+    <div id="keys-reenable" hx-swap-oob={props.oob ? "true" : undefined}>
+      {props.disabled > 0 && (
+        <ActionButton
+          action={upstreamPath(props.upstream, "/keys/enable-all")}
+          label={`Re-enable ${plural(props.disabled, "disabled key")}`}
+          csrf={props.csrf}
+          fields={props.view ? { view: props.view } : undefined}
+        />
+      )}
+    </div>
+  );
+}
+
+/** A row's action answered: the row, and the re-enable button as it now is. */
+export function KeyRowAnswer(props: KeyRowProps & { disabled: number }) {
+  return (
+    <>
+      <KeyRow {...props} />
+      <ReenableAll
+        upstream={props.upstream}
+        disabled={props.disabled}
+        csrf={props.csrf}
+        view={props.view}
+        oob
+      />
+    </>
+  );
+}
+
 export function KeyRow(props: KeyRowProps) {
   const k = props.status;
   const base = upstreamPath(props.upstream, `/keys/${k.keyId}`);
@@ -292,14 +329,7 @@ export function KeysPage(props: KeysPageProps) {
         <section class="card" aria-labelledby="keys-title">
           <div class="page-head">
             <h2 id="keys-title">Keys</h2>
-            {props.counts.disabled > 0 && (
-              <ActionButton
-                action={upstreamPath(name, "/keys/enable-all")}
-                label={`Re-enable ${plural(props.counts.disabled, "disabled key")}`}
-                csrf={csrf}
-                fields={view ? { view } : undefined}
-              />
-            )}
+            <ReenableAll upstream={name} disabled={props.counts.disabled} csrf={csrf} view={view} />
           </div>
           {(props.total > props.perPage || filtered) && (
             <KeysFilter base={base} view={props.view} counts={props.counts} />

@@ -18,7 +18,7 @@ import { plural, upstreamPath } from "../../views/format.tsx";
 import {
   AddKeysForm,
   KEY_STATES,
-  KeyRow,
+  KeyRowAnswer,
   KeysPage,
   type KeysPageProps,
   type KeysView,
@@ -197,14 +197,14 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       }
       const test = await run(found.doc, name, id) ?? undefined;
       const { doc, version } = services.store.snapshot;
-      const status = keyStatuses(
+      const keys = keyStatuses(
         doc,
         services.health.list(),
         services.log.redact,
-      )[findUpstream(doc, name)]
-        .keys.find((k) => k.keyId === id);
+      )[findUpstream(doc, name)].keys;
+      const status = keys.find((k) => k.keyId === id);
       if (isHtmx(c) && status) {
-        return c.html(KeyRow({
+        return c.html(KeyRowAnswer({
           upstream: name,
           status,
           now: services.now(),
@@ -212,6 +212,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
           version,
           test,
           view: keysViewQuery(viewOf(pageParams(c), doc)) || undefined,
+          disabled: stateCounts(keys).disabled,
         }));
       }
       if (test) return c.html(page(c, { tests: { [id]: test } }));

@@ -414,9 +414,14 @@ Deno.test({
       // Each row's buttons name their key for screen readers, not only "Enable".
       const said = await focused() ?? "";
       assert.match(said, /^Enable key \S+$/, `the swapped row's button has the focus: ${said}`);
+      // The page's button re-enabling every disabled key comes with the first one disabled...
+      const reenable = page.getByRole("button", { name: /^Re-enable/ });
+      assert.equal(await reenable.textContent(), "Re-enable 1 disabled key");
       await page.keyboard.press("Enter");
       await row.getByRole("button", { name: "Disable" }).waitFor();
       assert.match(await focused() ?? "", /^Disable key /);
+      // ...and goes once none is left.
+      assert.equal(await reenable.count(), 0);
       const masked = (await focused())!.replace(/^Disable key /, "");
       await page.getByRole("button", { name: `Test key ${masked}`, exact: true }).waitFor();
 
