@@ -39,7 +39,6 @@ const NAMED = new Map(
   ]),
 );
 
-/** The optional parameters a 400's message says the upstream refuses; undefined if none. */
 /**
  * Not a field: a text-only model's refusal of images (llama.cpp without its projector, DeepSeek),
  * after which each image goes as a note, so that a session that once read an image goes on.
@@ -49,6 +48,7 @@ export const IMAGES = "(images)";
 export const IMAGES_REFUSED =
   /image input is not supported|unknown variant `?image_url|(?:does not|doesn't) support (?:image|vision)|images? (?:input )?(?:is|are) not supported/i;
 
+/** The optional parameters a 400's message says the upstream refuses; undefined if none. */
 export function openaiRefusedFields(whole: string): string[] | undefined {
   const message = whole.slice(0, 4096);
   if (IMAGES_REFUSED.test(message)) return [IMAGES];
