@@ -47,3 +47,14 @@ function unlockSignInLater() {
 }
 
 document.addEventListener("DOMContentLoaded", unlockSignInLater);
+
+// A form sent back with problems: its first field in error gets the focus, so a keyboard or
+// screen-reader user lands there (the field's error is read with it, by aria-describedby) instead
+// of at the top of the page.
+function focusFirstError(root) {
+  const field = root?.querySelector?.('[aria-invalid="true"]');
+  if (field && !field.contains(document.activeElement)) field.focus();
+}
+
+document.addEventListener("DOMContentLoaded", () => focusFirstError(document));
+document.addEventListener("htmx:afterSettle", (event) => focusFirstError(event.detail.elt));

@@ -425,6 +425,17 @@ Deno.test({
       const masked = (await focused())!.replace(/^Disable key /, "");
       await page.getByRole("button", { name: `Test key ${masked}`, exact: true }).waitFor();
 
+      // A form sent back with problems puts the focus on its first field in error.
+      await page.goto(`${server.url}/admin/upstreams/alpha`);
+      await page.getByLabel("Base URL").fill("ftp://files.example");
+      await page.getByRole("button", { name: "Save changes" }).click();
+      await page.locator("#f-baseUrl-error").waitFor();
+      assert.equal(
+        await page.locator("body").evaluate((el) => el.ownerDocument.activeElement?.id),
+        "f-baseUrl",
+        "the field in error has the focus",
+      );
+
       // The dashboard's key panel refreshes every 10 s (every second while a key cools down).
       await server.services.health.coolDown(
         healthId("https://api.openai.com", KEYS[1]),
