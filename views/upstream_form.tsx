@@ -69,7 +69,14 @@ export function UpstreamForm(props: UpstreamFormProps) {
   const defaults = props.kinds.filter((k) => k.primary).map((k) => `${k.kind}: ${k.defaultBaseUrl}`)
     .join(" · ");
   return (
-    <form id="upstream-form" method="post" action={action} class="card stack" novalidate>
+    <form
+      id="upstream-form"
+      method="post"
+      action={action}
+      class="card stack"
+      novalidate
+      hx-history="false"
+    >
       <FormGuards csrf={props.csrf} version={props.version} />
       <FormErrors errors={props.formErrors}>
         {props.conflict && (

@@ -435,6 +435,14 @@ Deno.test({
         "f-baseUrl",
         "the field in error has the focus",
       );
+      // Saved, then Back: the form shows what was saved, not the page as it was before.
+      await page.getByLabel("Base URL").fill("https://api.openai.com");
+      await page.getByLabel("Description (optional)").fill("saved v2");
+      await page.getByRole("button", { name: "Save changes" }).click();
+      await page.locator("#notice", { hasText: "saved" }).waitFor();
+      await page.goBack();
+      await page.getByLabel("Description (optional)").waitFor();
+      assert.equal(await page.getByLabel("Description (optional)").inputValue(), "saved v2");
 
       // The dashboard's key panel refreshes every 10 s (every second while a key cools down).
       await server.services.health.coolDown(
