@@ -404,11 +404,12 @@ export async function addKeys(
   // (a few), so that the paste is mended in one go.
   const problems: string[] = [];
   let bad = 0;
+  let lines: string[] | undefined;
   for (const key of parsed.keys) {
     const problem = keyProblem(key);
     if (problem === undefined) continue;
     if (++bad > MAX_KEY_PROBLEMS) continue;
-    const lines = (Array.isArray(input) ? input : [input]).flatMap((t) => t.split(/\r?\n/));
+    lines ??= (Array.isArray(input) ? input : [input]).flatMap((t) => t.split(/\r?\n/));
     const line = lines.findIndex((l) => l.split(",").some((p) => unwrapKey(p.trim()) === key)) + 1;
     const said = line ? problem : problem[0].toUpperCase() + problem.slice(1);
     problems.push(`${line ? `Line ${line}: ` : ""}${said} (${maskKey(key)})`);

@@ -175,34 +175,33 @@ export class KeyPool {
     } else if (failure.keyFault === "rate_limit") {
       let ms = failure.retryAfterMs;
       if (ms === undefined) {
-        // As for passing faults: requests that met one limit together count it once.
         const again = this.health.get(id, model) === undefined;
-        const count = (this.#failures.get(id) ?? 0) + (again ? 1 : 0) || 1;
-        this.#failures.set(id, count);
-        ms = Math.min(
-          DEFAULT_RATE_LIMIT_COOLDOWN_MAX,
-          DEFAULT_RATE_LIMIT_COOLDOWN * 2 ** (count - 1),
-        );
+        ms = this.#backoff(id, again, DEFAULT_RATE_LIMIT_COOLDOWN, DEFAULT_RATE_LIMIT_COOLDOWN_MAX);
       }
       await this.health.coolDown(id, model, ms, reason);
     } else if (failure.keyFault === "transient") {
       const current = this.health.get(id, "*");
       // A 401 to another request meanwhile outweighs this passing fault.
       if (current?.state === "disabled") return;
-      // Requests in flight together that fail on one key met one fault: only a failure after its
-      // cooldown (or the probe's, sent during it) lengthens the next one. Counted per request, a
-      // blip met by a few requests at once set the key aside for minutes.
       const again = probed || current === undefined;
       if (!again && failure.retryAfterMs === undefined) return;
-      const count = (this.#failures.get(id) ?? 0) + (again ? 1 : 0) || 1;
-      this.#failures.set(id, count);
-      let ms = Math.min(
-        TRANSIENT_COOLDOWN_MAX,
-        failure.retryAfterMs ?? TRANSIENT_COOLDOWN * 2 ** (count - 1),
-      );
+      const backoff = this.#backoff(id, again, TRANSIENT_COOLDOWN, TRANSIENT_COOLDOWN_MAX);
+      let ms = Math.min(TRANSIENT_COOLDOWN_MAX, failure.retryAfterMs ?? backoff);
       if (failure.type === "timeout_error") ms = Math.max(ms, this.slowKeyMs);
       await this.health.coolDown(id, "*", ms, reason);
     }
+  }
+
+  /**
+   * The cooldown for a key's `count`-th failure in a row, `base` doubling up to `max`. Requests in
+   * flight together that fail on one key met one fault: only a failure after its cooldown (`again`:
+   * the key was back, or this was the probe sent during it) counts anew. Counted per request, a
+   * blip met by a few requests at once set the key aside for minutes.
+   */
+  #backoff(id: string, again: boolean, base: number, max: number): number {
+    const count = (this.#failures.get(id) ?? 0) + (again ? 1 : 0) || 1;
+    this.#failures.set(id, count);
+    return Math.min(max, base * 2 ** (count - 1));
   }
 
   /**

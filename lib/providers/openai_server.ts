@@ -1,5 +1,6 @@
 // Which OpenAI-compatible server an upstream is: where its endpoint is, how it takes its key, and
 // the server and model families (Azure, DeepSeek, Kimi, Mistral) whose rules a request must keep.
+import { splitQuery } from "../url_query.ts";
 import { withClientAgent } from "./client_identity.ts";
 import type { CallContext } from "./types.ts";
 
@@ -12,10 +13,8 @@ export type Kind = "openai" | "custom";
  * (Azure's `?api-version=`) stays at the end, and an Azure deployment's path takes no version.
  */
 export function chatCompletionsUrl(baseUrl: string | undefined): string {
-  const full = baseUrl?.trim() || DEFAULT_BASE_URL;
-  const q = full.indexOf("?");
-  const query = q === -1 ? "" : full.slice(q);
-  const base = (q === -1 ? full : full.slice(0, q)).replace(/\/+$/, "");
+  const { path, query } = splitQuery(baseUrl?.trim() || DEFAULT_BASE_URL);
+  const base = path.replace(/\/+$/, "");
   if (/\/chat\/completions$/i.test(base)) return base + query;
   if (/\/v\d+(?:alpha|beta)?\d*$/i.test(base) || /\/openai\/deployments\/[^/]+$/i.test(base)) {
     return `${base}/chat/completions${query}`;
