@@ -337,10 +337,10 @@ export function convertMessages(body: MessagesRequest, c: Conversion) {
 
   // Calls of the last assistant message not answered yet, by the client's id.
   let pending: string[] = [];
-  // System messages met between a call and its results: OpenAI needs the results first.
+  const answered = new Set<string>();
+  // Messages met between a call and its last result: OpenAI needs every result first.
   let deferred: ChatMessage[] = [];
-  const settle = (answers: ChatMessage[], answered: Set<string>) => {
-    out.push(...answers);
+  const settle = () => {
     for (const id of pending) {
       if (!answered.has(id)) {
         out.push({
@@ -351,12 +351,20 @@ export function convertMessages(body: MessagesRequest, c: Conversion) {
       }
     }
     pending = [];
-    out.push(...deferred);
+    answered.clear();
+    for (const m of deferred) appendMessage(out, m, c.mistral);
     deferred = [];
   };
-  const none = new Set<string>();
+  // Whether a user turn comes after turn i before the next assistant turn (past system turns).
+  const userTurnAhead = (i: number) => {
+    for (let j = i + 1; j < turns.length; j++) {
+      if (turns[j].role !== "system") return turns[j].role === "user";
+    }
+    return false;
+  };
 
-  for (const msg of turns) {
+  for (let i = 0; i < turns.length; i++) {
+    const msg = turns[i];
     const blocks: Json[] = blocksOf(msg);
 
     if (msg.role === "system") {
@@ -367,7 +375,7 @@ export function convertMessages(body: MessagesRequest, c: Conversion) {
     }
 
     if (msg.role === "assistant") {
-      settle([], none);
+      settle();
       const ids: string[] = [];
       const m = assistantMessage(blocks, c, callId, ids);
       if (!m) continue;
@@ -377,8 +385,6 @@ export function convertMessages(body: MessagesRequest, c: Conversion) {
     }
 
     // user
-    const answers: ChatMessage[] = [];
-    const answered = new Set<string>();
     const images: Part[] = [];
     const parts: Part[] = [];
     for (const b of blocks) {
@@ -387,7 +393,7 @@ export function convertMessages(body: MessagesRequest, c: Conversion) {
         // A result for no call of the previous assistant turn would be rejected: dropped.
         if (!pending.includes(id) || answered.has(id)) continue;
         answered.add(id);
-        answers.push({
+        out.push({
           role: "tool",
           tool_call_id: callId(id),
           content: toolResultText(b, images, kind),
@@ -396,16 +402,25 @@ export function convertMessages(body: MessagesRequest, c: Conversion) {
         pushParts(b, parts, kind);
       }
     }
-    settle(answers, answered);
     if (images.length) {
       parts.unshift(
         { type: "text", text: "Attachments from the tool result(s) above:" },
         ...images,
       );
     }
-    if (parts.length) appendMessage(out, { role: "user", content: userContent(parts) }, c.mistral);
+    const message: ChatMessage | undefined = parts.length
+      ? { role: "user", content: userContent(parts) }
+      : undefined;
+    // Results can come in a later user turn, past a system message (the OpenAI kind keeps those
+    // as turns of their own): this turn's text waits with the system message until they have.
+    if (pending.some((id) => !answered.has(id)) && userTurnAhead(i)) {
+      if (message) deferred.push(message);
+      continue;
+    }
+    settle();
+    if (message) appendMessage(out, message, c.mistral);
   }
-  settle([], none);
+  settle();
   if (c.noImages) {
     for (const m of out) {
       if (!Array.isArray(m.content)) continue;

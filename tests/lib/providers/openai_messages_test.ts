@@ -351,6 +351,33 @@ Deno.test("request: consecutive turns of one role are one turn, so every call ke
       ], kind),
       ["A+B", "A=RESULT_A", "B=RESULT_B"],
     );
+    // A system message between two user turns of results (a reminder) does not cut them apart.
+    const body = build(
+      request({
+        messages: [
+          go,
+          { role: "assistant", content: [call("A"), call("B")] },
+          { role: "user", content: [result("A"), { type: "text", text: "first" }] },
+          { role: "system", content: "reminder" },
+          { role: "user", content: [result("B"), { type: "text", text: "and?" }] },
+        ],
+      }),
+      context({ serviceType: kind }),
+    );
+    validateChatRequest(body, kind === "custom" ? { strictTemplate: true } : {});
+    const seen = body.messages.slice(2).map((m: any) =>
+      m.role === "tool" ? `${m.tool_call_id}=${m.content}` : `${m.role}:${m.content}`
+    );
+    assert.deepEqual(
+      seen,
+      kind === "custom"
+        ? [
+          "A=RESULT_A",
+          "B=RESULT_B",
+          "user:first\n<system-reminder>\nreminder\n</system-reminder>\nand?",
+        ]
+        : ["A=RESULT_A", "B=RESULT_B", "user:first", "system:reminder", "user:and?"],
+    );
   }
   // Text of consecutive user turns goes as one message, in order.
   const body = build(request({
