@@ -5,7 +5,6 @@ import { newId } from "../anthropic.ts";
 import { webSearchResult } from "../answer_shape.ts";
 import { countOr0, isObject } from "../json_value.ts";
 import type { RequestState } from "./gemini_call.ts";
-import { upstreamFault } from "./failure.ts";
 import { decodeJsonPaths, decodeJsonText } from "./gemini_schema.ts";
 import { type Carry, ID_HEAD, mintToolId, SIGNATURE_PREFIX } from "./gemini_thought_signatures.ts";
 import type { UpstreamFailure } from "./stream_writer.ts";
@@ -142,10 +141,14 @@ export class Assembler {
       !blocked && !REFUSAL_REASONS.has(reason) && reason !== "MAX_TOKENS" && this.calls === 0 &&
       !this.visible
     ) {
+      // The model's doing (Gemini 2.5 does it after some tool results), not the key's: no other
+      // key is tried nor set aside, and clients retry a 502 themselves.
       return {
-        failure: upstreamFault(
-          `Gemini returned an empty answer (finishReason: ${reason})${detail}`,
-        ),
+        failure: {
+          status: 502,
+          type: "api_error",
+          message: `Gemini returned an empty answer (finishReason: ${reason})${detail}`,
+        },
       };
     }
     // A signature that came after the text would need a thinking block after it; clients take the

@@ -408,6 +408,28 @@ Deno.test("gemini: MALFORMED_FUNCTION_CALL is an error, never an empty end_turn"
   );
 });
 
+Deno.test("gemini: an empty answer (STOP, one empty text part) is a 502 for the client to retry; no key is set aside", async () => {
+  await using t = await setup();
+  const empty = chunk([textPart("")], { finishReason: "STOP", usage: usageMetadata(10, 0) });
+  for (const stream of [false, true]) {
+    t.fake.enqueue(stream ? { sse: [sseEvent(empty)] } : { status: 200, json: empty });
+    const res = await fetch(`${t.server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "claude-sonnet-test",
+        max_tokens: 10,
+        stream,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    });
+    assert.equal(res.status, 502, `stream=${stream}`);
+    assert.match((await res.json()).error.message, /empty answer/);
+  }
+  assert.equal(t.fake.requests.length, 2, "one call each, not one per key");
+  assert.equal(t.server.services.health.get(firstKeyHealth(t.server), "*"), undefined);
+});
+
 Deno.test({
   name: "gemini: every Claude Code request replays to a 200 and a well-formed answer",
   ignore: !HAVE_CLAUDE_CODE_FIXTURES,

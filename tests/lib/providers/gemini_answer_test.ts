@@ -69,7 +69,7 @@ Deno.test("stream: a blocked prompt is a refusal", () => {
   ]);
 });
 
-Deno.test("stream: STOP with nothing at all is a retryable failure, not an empty answer", () => {
+Deno.test("stream: STOP with nothing at all is a failure, not an empty answer, and not the key's", () => {
   const sse = sseEvent(chunk([], { finishReason: "STOP", usage: usageMetadata(10, 0) }));
   const writer = new AnthropicStreamWriter({ id: "m", model: "x", inputTokens: 0 });
   const translator = geminiProvider.createStreamTranslator(ctx(), writer);
@@ -77,7 +77,8 @@ Deno.test("stream: STOP with nothing at all is a retryable failure, not an empty
   translator.end();
   assert.equal(writer.contentStarted, false);
   assert.equal(writer.failure?.type, "api_error");
-  assert.equal(writer.failure?.keyFault, "transient");
+  assert.equal(writer.failure?.status, 502);
+  assert.equal(writer.failure?.keyFault, undefined);
 });
 
 Deno.test("non-stream: failures and refusals", () => {

@@ -89,8 +89,9 @@ Deno.test("non-stream: a failure in a 200 keeps whose fault it is, so another ke
     }
     assert.fail("no failure");
   };
-  // The stream path retries these on another key; a non-stream request must too.
-  assert.equal(faultOf({ candidates: [{ finishReason: "STOP" }] }).keyFault, "transient");
+  // The stream path retries these on another key; a non-stream request must too. An empty answer
+  // is the model's, not the key's, in both.
+  assert.equal(faultOf({ candidates: [{ finishReason: "STOP" }] }).keyFault, undefined);
   const limited = faultOf({ error: rateLimitBody("7s").error });
   assert.equal(limited.keyFault, "rate_limit");
   assert.equal(limited.retryAfterMs, 7000);
