@@ -89,7 +89,7 @@ export const geminiProvider: Provider = {
     );
     if ("failure" in outcome) throw new UpstreamError(outcome.failure);
     const usage = usageFromGemini(res.usageMetadata);
-    return answerMessage(ctx.requestedModel, sink.blocks, outcome.stop, null, {
+    return answerMessage(ctx.requestedModel, sink.blocks, outcome.stop, outcome.sequence ?? null, {
       ...usage,
       input_tokens: usage.input_tokens ?? 0,
       output_tokens: usage.output_tokens ?? 0,

@@ -8,6 +8,7 @@ import type { RequestState } from "./gemini_call.ts";
 import { decodeJsonPaths, decodeJsonText } from "./gemini_schema.ts";
 import { type Carry, ID_HEAD, mintToolId, SIGNATURE_PREFIX } from "./gemini_thought_signatures.ts";
 import type { UpstreamFailure } from "./stream_writer.ts";
+import { StopScanner } from "../stop_sequences.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -34,7 +35,7 @@ export interface Sink {
   closeBlock(): void;
 }
 
-type Outcome = { stop: StopReason } | { failure: UpstreamFailure };
+type Outcome = { stop: StopReason; sequence?: string } | { failure: UpstreamFailure };
 
 export class Assembler {
   /** Signatures waiting for the next thinking block's signature. */
@@ -45,26 +46,40 @@ export class Assembler {
   /** A structured answer with JSON text in it, kept whole to be decoded at the end. */
   private held = "";
 
-  constructor(private sink: Sink, private state: RequestState, private fp: string) {}
+  /** The stop sequences Gemini was not asked to apply, applied here. */
+  private stops?: StopScanner;
+
+  constructor(private sink: Sink, private state: RequestState, private fp: string) {
+    if (state.localStops?.length) this.stops = new StopScanner(state.localStops);
+  }
+
+  /** The answer met a stop sequence: nothing after it belongs to it. */
+  get stopped(): boolean {
+    return this.stops !== undefined && this.stops.hit !== null;
+  }
 
   parts(parts: unknown): void {
     if (!Array.isArray(parts)) return;
     for (const p of parts) {
+      if (this.stopped) return;
       if (!isObject(p)) continue;
       const sig = typeof p.thoughtSignature === "string" && p.thoughtSignature
         ? p.thoughtSignature
         : undefined;
       if (isObject(p.functionCall)) {
+        this.releaseText();
         this.call(p.functionCall, sig);
         continue;
       }
       if (sig && this.state.carryText) this.pending.t = sig;
       if (typeof p.text !== "string" || !p.text) continue;
-      if (p.thought === true) this.sink.thinking(p.text);
-      else {
+      if (p.thought === true) {
+        this.releaseText();
+        this.sink.thinking(p.text);
+      } else {
         this.flush(false);
         if (this.state.answerPaths) this.held += p.text;
-        else this.sink.text(p.text);
+        else this.text(p.text);
         this.visible = true;
       }
     }
@@ -86,6 +101,17 @@ export class Assembler {
     this.sink.tool(id, name, args);
     this.visible = true;
     this.calls++;
+  }
+
+  private text(text: string): void {
+    const now = this.stops ? this.stops.push(text) : text;
+    if (now) this.sink.text(now);
+  }
+
+  /** Text held back as the possible start of a stop sequence goes once other output follows. */
+  private releaseText(): void {
+    const held = this.stops?.release();
+    if (held) this.sink.text(held);
   }
 
   /** Gemini's grounding (the queries it ran, the pages it used) as one web search. */
@@ -123,6 +149,11 @@ export class Assembler {
       this.sink.text(decodeJsonText(this.held, this.state.answerPaths!));
       this.held = "";
     }
+    if (this.stopped) {
+      this.flush(false);
+      return { stop: "stop_sequence", sequence: this.stops!.hit! };
+    }
+    this.releaseText();
     const blocked = blockReason !== undefined && finishReason === undefined;
     const reason = finishReason ?? "STOP";
     const detail = finishMessage ? `: ${finishMessage}` : "";

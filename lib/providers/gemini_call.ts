@@ -16,6 +16,8 @@ export interface RequestState {
    * setting for: its calls after the first are left out of the answer.
    */
   singleCall?: boolean;
+  /** Stop sequences past the five Gemini takes: the proxy applies them. */
+  localStops?: string[];
   /** Where an older model's structured answer holds JSON text standing for other values. */
   answerPaths?: JsonPath[];
 }

@@ -9,6 +9,8 @@ import type { CallContext } from "./types.ts";
 type Obj = Record<string, unknown>;
 /** Output tokens kept for the answer after a thinking budget, as for Anthropic upstreams. */
 const ANSWER_ROOM = 1024;
+/** Stop sequences Gemini takes in one request. */
+const MAX_STOPS = 5;
 /** Models before 2.5 (and Gemma): no thinking, no JSON Schema for the answer. */
 const BEFORE_2_5 = /gemini-(1\.|2\.0)|gemma/i;
 /**
@@ -58,8 +60,9 @@ export function generationConfig(
   if (typeof body.top_p === "number") gc.topP = body.top_p;
   if (typeof body.top_k === "number") gc.topK = body.top_k;
   const stops = (body.stop_sequences ?? []).filter((s) => typeof s === "string" && s);
-  // Gemini takes five stop sequences at most.
-  if (stops.length) gc.stopSequences = stops.slice(0, 5);
+  // Gemini takes five stop sequences at most; the answer meets the others in the proxy.
+  if (stops.length) gc.stopSequences = stops.slice(0, MAX_STOPS);
+  if (stops.length > MAX_STOPS) state.localStops = stops.slice(MAX_STOPS);
   const model = modelName(ctx.model);
   const thinking = thinkingConfig(body, model);
   if (thinking) {

@@ -64,6 +64,8 @@ export class GeminiStreamTranslator implements StreamTranslator {
       if (typeof cand.finishMessage === "string") this.finishMessage = cand.finishMessage;
       if (isObject(cand.groundingMetadata)) this.groundingMeta = cand.groundingMetadata;
     }
+    // A stop sequence the proxy applies ends the answer there, whatever Gemini sends after.
+    if (this.asm.stopped) return this.finalize();
     // The last chunk carries the finish reason with the final usage; don't wait for EOF.
     if ((this.finishReason && isObject(chunk.usageMetadata)) || (this.blockReason && !cand)) {
       this.finalize();
@@ -89,10 +91,11 @@ export class GeminiStreamTranslator implements StreamTranslator {
     const outcome = this.asm.finish(this.finishReason, this.blockReason, this.finishMessage);
     if ("failure" in outcome) this.out.error(outcome.failure);
     // Without usage metadata (some gateways omit it) an estimate beats a zero, as for OpenAI.
-    else if (this.usage.output_tokens !== undefined) this.out.finish(outcome.stop, this.usage);
-    else {
+    else if (this.usage.output_tokens !== undefined) {
+      this.out.finish(outcome.stop, this.usage, outcome.sequence);
+    } else {
       const estimate = Math.ceil(this.out.sentChars / 4);
-      this.out.finish(outcome.stop, { ...this.usage, output_tokens: estimate });
+      this.out.finish(outcome.stop, { ...this.usage, output_tokens: estimate }, outcome.sequence);
     }
   }
 }

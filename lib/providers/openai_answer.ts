@@ -9,6 +9,7 @@ import {
 import { answerMessage, textBlock, toolUseBlock, webSearchBlocks } from "../answer_shape.ts";
 import { isObject } from "../json_value.ts";
 import { ProxyError } from "../errors.ts";
+import { cutAtStop } from "../stop_sequences.ts";
 import { splitThinkTags } from "./think_tags.ts";
 import { type CallState, stateFor } from "./openai_call_state.ts";
 import { openaiInlineFailure } from "./openai_errors.ts";
@@ -67,13 +68,17 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   }
   const refused = !text && typeof msg.refusal === "string" && msg.refusal !== "";
   if (refused) text = msg.refusal;
-  const calls: Json[] = Array.isArray(msg.tool_calls) ? [...msg.tool_calls] : [];
+  let calls: Json[] = Array.isArray(msg.tool_calls) ? [...msg.tool_calls] : [];
   if (msg.function_call?.name) calls.push({ function: msg.function_call });
+  const local = cutAtStop(text, state.localStops);
+  // The answer ends at the stop sequence, as Anthropic's would: calls after it never came.
+  if (local.hit !== null) [text, calls] = [local.text, []];
   const stopped = choice.finish_reason === "stop" && !calls.length;
-  const stopInText = stopped ? matchedStop(text, state.stops) : null;
+  const stopInText = stopped && local.hit === null ? matchedStop(text, state.stops) : null;
   // Anthropic's text never includes the matched stop sequence.
   if (stopInText) text = text.slice(0, text.length - stopInText.length);
-  const stopSequence = stopInText ?? (stopped ? reportedStop(choice, state.stops) : null);
+  const stopSequence = local.hit ?? stopInText ??
+    (stopped ? reportedStop(choice, state.stops) : null);
   // Blank lines before a call are no text: Anthropic refuses a text block of only whitespace when
   // the conversation comes back to it.
   if (text && (text.trim() || !calls.length)) content.push(textBlock(text));

@@ -3,7 +3,10 @@ import type { CallContext } from "./types.ts";
 
 /** What parsing an answer needs from its request: kept per call, since providers are stateless. */
 export interface CallState {
+  /** The stop sequences the upstream applies. */
   stops: string[];
+  /** Those it was not asked to apply (more than it takes, or none at all): the proxy applies them. */
+  localStops: string[];
   /** Shortened upstream tool name → the client's name. */
   names: Map<string, string>;
   /** The client's web search ran as a search model's own: its citations are told as a search. */
@@ -15,5 +18,5 @@ export interface CallState {
 export const callStates = new WeakMap<CallContext, CallState>();
 
 export function stateFor(ctx: CallContext): CallState {
-  return callStates.get(ctx) ?? { stops: [], names: new Map() };
+  return callStates.get(ctx) ?? { stops: [], localStops: [], names: new Map() };
 }

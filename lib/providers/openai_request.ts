@@ -178,15 +178,21 @@ function setMaxTokens(upstream: Json, maxTokens: number, ctx: CallContext, kind:
 export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest {
   const kind = kindOf(ctx);
   const names = new Map<string, string>();
-  const stops = Array.isArray(body.stop_sequences)
-    ? body.stop_sequences.filter((s) => typeof s === "string" && s !== "").slice(0, MAX_STOPS)
+  const allStops = Array.isArray(body.stop_sequences)
+    ? body.stop_sequences.filter((s) => typeof s === "string" && s !== "")
     : [];
-  const state: CallState = { stops, names };
-  if ((body.thinking as Json)?.display === "omitted") state.omitThinking = true;
-  callStates.set(ctx, state);
   // OpenAI's search models search by themselves; the others cannot search at all.
   const searchModel = kind === "openai" && /search/i.test(ctx.model);
   const search = wantsWebSearch(body.tools);
+  // OpenAI's reasoning and search models refuse sampling settings and stop sequences outright.
+  const reasoningModel = kind === "openai" &&
+    (OPENAI_REASONING_MODEL.test(ctx.model) || (search && searchModel));
+  const stops = reasoningModel || ctx.dropFields?.includes("stop")
+    ? []
+    : allStops.slice(0, MAX_STOPS);
+  const state: CallState = { stops, localStops: allStops.slice(stops.length), names };
+  if ((body.thinking as Json)?.display === "omitted") state.omitThinking = true;
+  callStates.set(ctx, state);
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
   const schema = outputSchema(body);
   const jsonModeOnly = schema !== undefined && kind === "custom" && isDeepSeek(ctx);
@@ -221,9 +227,6 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     setToolChoice(upstream, body.tool_choice, names);
   }
   if (typeof body.max_tokens === "number") setMaxTokens(upstream, body.max_tokens, ctx, kind);
-  // OpenAI's reasoning and search models refuse sampling settings and stop sequences outright.
-  const reasoningModel = kind === "openai" &&
-    (OPENAI_REASONING_MODEL.test(ctx.model) || state.webSearch !== undefined);
   if (!reasoningModel) {
     if (typeof body.temperature === "number") upstream.temperature = body.temperature;
     if (typeof body.top_p === "number") upstream.top_p = body.top_p;

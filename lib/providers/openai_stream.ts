@@ -16,6 +16,7 @@ import {
   stopReasonFor,
 } from "./openai_answer_fields.ts";
 import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
+import { StopScanner } from "../stop_sequences.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import type { StreamTranslator } from "./types.ts";
 
@@ -75,11 +76,14 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   /** The stop string the server named with its finish reason, if it names one. */
   private stopNamed: string | null = null;
   private readonly maxStop: number;
+  /** The stop sequences the upstream does not apply, applied here. */
+  private readonly stops?: StopScanner;
   private thinkTags = new ThinkTagSplitter();
   private pages = new Map<string, WebSearchResult>();
 
   constructor(private readonly out: AnthropicStreamWriter, private readonly state: CallState) {
     this.maxStop = state.stops.reduce((m, s) => Math.max(m, s.length), 0);
+    if (state.localStops.length) this.stops = new StopScanner(state.localStops);
   }
 
   push(event: SseMessage): void {
@@ -102,7 +106,9 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       this.complete();
       return;
     }
-    const literal = this.thinkTags.settled && !this.maxStop ? textLiteral(data) : undefined;
+    const literal = this.thinkTags.settled && !this.maxStop && !this.stops
+      ? textLiteral(data)
+      : undefined;
     if (literal !== undefined) {
       this.closeThinking();
       this.leaveTool();
@@ -186,16 +192,38 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private thinking(text: string): void {
+    this.releaseText();
     this.leaveTool();
     if (this.state.omitThinking) this.out.thinkingOmitted(text.length);
     else this.out.thinking(text);
   }
 
   private text(text: string): void {
+    if (this.stops) {
+      text = this.stops.push(text);
+      if (this.stops.hit !== null) {
+        if (text) this.sendText(text);
+        // The answer ends there, as Anthropic's would: what the upstream sends after is dropped.
+        this.pending = [];
+        this.complete();
+        return;
+      }
+      if (!text) return;
+    }
+    this.sendText(text);
+  }
+
+  private sendText(text: string): void {
     this.closeThinking();
     this.leaveTool();
     this.out.text(text);
     if (this.maxStop) this.tail = (this.tail + text).slice(-this.maxStop);
+  }
+
+  /** Text held back as the possible start of a stop sequence goes once other output follows. */
+  private releaseText(): void {
+    const held = this.stops?.release();
+    if (held) this.sendText(held);
   }
 
   private closeThinking(): void {
@@ -323,6 +351,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private open(call: ToolCall): void {
+    this.releaseText();
     this.closeThinking();
     this.leaveTool();
     let id = sanitizeToolId(call.rawId);
@@ -364,7 +393,11 @@ export class OpenAIStreamTranslator implements StreamTranslator {
 
   private complete(): void {
     if (this.out.done) return;
-    for (const piece of this.thinkTags.flush()) this.piece(piece);
+    const hit = this.stops?.hit ?? null;
+    if (hit === null) {
+      for (const piece of this.thinkTags.flush()) this.piece(piece);
+      this.releaseText();
+    }
     this.flushTools();
     this.leaveTool();
     this.closeThinking();
@@ -372,9 +405,10 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     if (this.state.webSearch) {
       this.out.webSearch(newId("srvtoolu"), this.state.webSearch.query, [...this.pages.values()]);
     }
-    const stopSequence = this.finishReason === "stop" && !this.toolUsed
-      ? matchedStop(this.tail, this.state.stops) ?? this.stopNamed
-      : null;
+    const stopSequence = hit ??
+      (this.finishReason === "stop" && !this.toolUsed
+        ? matchedStop(this.tail, this.state.stops) ?? this.stopNamed
+        : null);
     const stop = stopSequence
       ? "stop_sequence"
       : stopReasonFor(this.finishReason, this.toolUsed, this.refused);

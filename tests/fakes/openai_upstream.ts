@@ -662,6 +662,14 @@ export function validateChatRequest(body: any, compat: CompatRules = {}): void {
       );
     }
   }
+  // Reasoning models take no stop sequences at all.
+  if (body.stop !== undefined && /^(?:o\d|gpt-5(?!-chat))/.test(String(body.model))) {
+    throw new Invalid(
+      "Unsupported parameter: 'stop' is not supported with this model.",
+      "stop",
+      "unsupported_parameter",
+    );
+  }
   if (Array.isArray(body.stop) && body.stop.length > 4) {
     throw new Invalid(
       `Invalid 'stop': array too long. Expected an array with maximum length 4.`,

@@ -939,3 +939,23 @@ Deno.test("gemini: deferred tools are declared once a tool_reference loads them,
   await ask([ASK]);
   assert.deepEqual(declared(4), ["Read", "ToolSearch"]);
 });
+
+Deno.test("gemini: a stop sequence past the five Gemini takes ends the answer where it appears", async () => {
+  await using t = await setup();
+  const stops = ["zz1", "zz2", "zz3", "zz4", "zz5", "m fake"];
+  // The fake streams "Hello", " from ", "fake Gemini": the sixth spans two chunks.
+  const params = {
+    model: "claude-sonnet-test",
+    max_tokens: 50,
+    stop_sequences: stops,
+    messages: [{ role: "user" as const, content: "hi" }],
+  };
+  const msg = await t.client.messages.create(params);
+  assert.deepEqual(t.fake.requests.at(-1)!.body.generationConfig.stopSequences, stops.slice(0, 5));
+  const streamed = await t.client.messages.stream(params).finalMessage();
+  for (const m of [msg, streamed]) {
+    assert.equal(m.stop_reason, "stop_sequence");
+    assert.equal(m.stop_sequence, "m fake");
+    assert.deepEqual(m.content.map((b) => (b as Anthropic.TextBlock).text), ["Hello fro"]);
+  }
+});

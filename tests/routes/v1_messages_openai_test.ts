@@ -1903,3 +1903,47 @@ Deno.test("openai: an MCP tool whose array names no items reaches OpenAI, which 
   const sent = t.fake.requests[0].body.tools[0].function.parameters;
   assert.deepEqual(sent.properties.labels, { type: "array", items: {} });
 });
+
+Deno.test("openai: stop sequences the upstream cannot take (a reasoning model's, a fifth) end the answer where they appear", async () => {
+  const fake = await startFakeOpenAI();
+  await using t = await proxyTo(fake, {
+    name: "oai",
+    baseUrl: `${fake.url}/v1`,
+    serviceType: "openai",
+    apiKeys: KEYS,
+    models: { opus: "gpt-5", default: "gpt-4o" },
+  });
+  const hi = [{ role: "user" as const, content: "hi" }];
+  // The fake streams "Hello", " from", " fake", " OpenAI": "m fa" spans two chunks.
+  for (const [stop, text] of [[" fake", "Hello from"], ["m fa", "Hello fro"]]) {
+    const params = { model: "claude-opus-x", max_tokens: 50, stop_sequences: [stop], messages: hi };
+    const msg = await t.client.messages.create(params);
+    assert.equal(fake.requests.at(-1)!.body.stop, undefined, "a reasoning model refuses `stop`");
+    const streamed = await t.client.messages.stream(params).finalMessage();
+    for (const m of [msg, streamed]) {
+      assert.equal(m.stop_reason, "stop_sequence", stop);
+      assert.equal(m.stop_sequence, stop);
+      assert.deepEqual(m.content.map((b) => (b as Anthropic.TextBlock).text), [text]);
+    }
+  }
+  // Text that only begins a stop sequence is held, then sent whole.
+  const held = await t.client.messages.stream({
+    model: "claude-opus-x",
+    max_tokens: 50,
+    stop_sequences: [" OpenAI!"],
+    messages: hi,
+  }).finalMessage();
+  assert.equal(held.stop_reason, "end_turn");
+  assert.equal((held.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
+  // OpenAI takes four: the fifth is met by the proxy.
+  const five = ["zz1", "zz2", "zz3", "zz4", " OpenAI"];
+  const params = { model: "claude-x", max_tokens: 50, stop_sequences: five, messages: hi };
+  const msg = await t.client.messages.create(params);
+  assert.deepEqual(fake.requests.at(-1)!.body.stop, five.slice(0, 4));
+  const streamed = await t.client.messages.stream(params).finalMessage();
+  for (const m of [msg, streamed]) {
+    assert.equal(m.stop_reason, "stop_sequence");
+    assert.equal(m.stop_sequence, " OpenAI");
+    assert.equal((m.content[0] as Anthropic.TextBlock).text, "Hello from fake");
+  }
+});
