@@ -86,6 +86,7 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   for (const call of calls) {
     const name = call?.function?.name;
     if (typeof name !== "string" || !name) continue;
+    if (state.singleCall && used.size) break;
     let id = sanitizeToolId(call.id);
     if (used.has(id)) id = newId("toolu");
     used.add(id);

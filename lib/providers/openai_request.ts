@@ -225,6 +225,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   if (tools.length) upstream.tools = tools;
   if (upstream.tools || shared?.count) {
     setToolChoice(upstream, body.tool_choice, names);
+    if (upstream.parallel_tool_calls === false) state.singleCall = true;
   }
   if (typeof body.max_tokens === "number") setMaxTokens(upstream, body.max_tokens, ctx, kind);
   if (!reasoningModel) {

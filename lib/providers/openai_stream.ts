@@ -351,6 +351,10 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private open(call: ToolCall): void {
+    if (this.state.singleCall && this.toolUsed) {
+      call.state = "closed";
+      return;
+    }
     this.releaseText();
     this.closeThinking();
     this.leaveTool();

@@ -1947,3 +1947,53 @@ Deno.test("openai: stop sequences the upstream cannot take (a reasoning model's,
     assert.equal((m.content[0] as Anthropic.TextBlock).text, "Hello from fake");
   }
 });
+
+Deno.test("openai: with disable_parallel_tool_use a server that ignores parallel_tool_calls (Ollama) still gives one call, streamed and not", async () => {
+  await using t = await setupCompat({}, "llama3.1");
+  const call = (index: number, city: string) => ({
+    index,
+    id: `call_${city}`,
+    type: "function",
+    function: { name: "get_weather", arguments: JSON.stringify({ city }) },
+  });
+  for (const stream of [false, true]) {
+    t.fake.enqueue(
+      stream
+        ? {
+          sse: [
+            openaiChunk({ role: "assistant", content: null }),
+            openaiChunk({ tool_calls: [call(0, "Oslo")] }),
+            openaiChunk({ tool_calls: [call(1, "Rome")] }),
+            openaiChunk({}, "tool_calls"),
+            openaiUsageChunk(openaiUsage(40, 12)),
+            OPENAI_DONE,
+          ],
+        }
+        : {
+          status: 200,
+          json: openaiCompletion(
+            { tool_calls: [call(0, "Oslo"), call(1, "Rome")].map(({ index: _, ...c }) => c) },
+            "tool_calls",
+            openaiUsage(40, 12),
+          ),
+        },
+    );
+    const params = {
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      tools: [weatherTool],
+      tool_choice: { type: "auto" as const, disable_parallel_tool_use: true },
+      messages: [{ role: "user" as const, content: "weather in Oslo and Rome" }],
+    };
+    const msg = stream
+      ? await t.client.messages.stream(params).finalMessage()
+      : await t.client.messages.create(params);
+    assert.equal(t.fake.requests.at(-1)!.body.parallel_tool_calls, false);
+    assert.equal(msg.stop_reason, "tool_use");
+    assert.deepEqual(
+      msg.content.map((b) => [b.type, (b as Anthropic.ToolUseBlock).input]),
+      [["tool_use", { city: "Oslo" }]],
+      `stream=${stream}`,
+    );
+  }
+});
