@@ -150,6 +150,8 @@ export function validateInput(
       problems.push(`${name}: unknown setting (a configuration has ${SETTINGS.join(", ")})`);
     }
   }
+  const list = (input as { upstream?: unknown }).upstream;
+  if (Array.isArray(list)) problems.push(...misspeltSettings(list));
   try {
     const doc = validateDocument(input, defaultStrategy, options);
     if (problems.length === 0) return doc;
@@ -158,6 +160,59 @@ export function validateInput(
     problems = problems.concat(err.problems);
   }
   throw new InvalidConfigError(problems);
+}
+
+/** The settings of an upstream, and the original config.json's own that are read as them. */
+const UPSTREAM_SETTINGS = [
+  ...Object.keys(UpstreamSchema.shape),
+  "modelMapping",
+];
+
+/**
+ * Unknown settings of an upstream that are a known one misspelt (`maxToken`, `fallbak`, `apikeys`):
+ * kept as they are, they would do nothing without a word. Other unknown settings are kept, as an
+ * old file may have its own.
+ */
+function misspeltSettings(list: unknown[]): string[] {
+  const problems: string[] = [];
+  list.forEach((raw, i) => {
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) return;
+    for (const field of Object.keys(raw)) {
+      if (UPSTREAM_SETTINGS.includes(field)) continue;
+      const meant = UPSTREAM_SETTINGS.find((known) => nearlyEqual(field, known));
+      if (meant) problems.push(`upstream.${i}.${field}: unknown setting; did you mean ${meant}?`);
+    }
+  });
+  return problems;
+}
+
+/**
+ * Case aside, at most one letter added, dropped, changed or two swapped (two for long names), in
+ * names of six letters or more.
+ */
+function nearlyEqual(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  if (x === y) return true;
+  const most = y.length >= 8 ? 2 : 1;
+  // Short words are too near each other (an old file's own `model` is no `models` misspelt).
+  if (Math.abs(x.length - y.length) > most || x.length < 6 || y.length < 6) return false;
+  // Optimal string alignment distance, on two rows and the one before them.
+  let before = new Array<number>(y.length + 1).fill(0);
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) {
+        d = Math.min(d, before[j - 2] + 1);
+      }
+      row.push(d);
+    }
+    [before, prev] = [prev, row];
+  }
+  return prev[y.length] <= most;
 }
 
 /** Unique names, fallbacks that exist, currentUpstream in range. */

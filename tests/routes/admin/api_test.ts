@@ -285,6 +285,15 @@ Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 an
       [{ upstreams: upstream }, ["upstream: missing", "upstreams: unknown setting"]],
       [{ upstream, loadbalance: "random" }, ["loadbalance: unknown setting"]],
       [{ upstream: [{ name: "x" }], port: 3000 }, ["port: unknown setting", "upstream.0.baseUrl"]],
+      // An upstream's setting misspelt would do nothing without a word; one of its own is kept.
+      [
+        { upstream: [{ ...upstream[0], maxToken: 100, fallbak: "y", note: "mine" }] },
+        [
+          "upstream.0.maxToken: unknown setting; did you mean maxTokens?",
+          "upstream.0.fallbak: unknown setting; did you mean fallback?",
+        ],
+      ],
+      [{ upstream: [{ ...upstream[0], ApiKeys: [] }] }, ["upstream.0.ApiKeys: unknown setting"]],
     ];
     for (const [body, expected] of cases) {
       const res = await put(s, body);
@@ -293,9 +302,14 @@ Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 an
       for (const p of expected) {
         assert.ok(problems.some((q) => q.startsWith(p)), `${p} in ${problems}`);
       }
+      assert.ok(!problems.some((q) => q.includes("note")), `${problems}`);
     }
     assert.equal(s.services.store.snapshot.version, before.version);
     assert.deepEqual(s.services.store.snapshot.doc.upstream, before.doc.upstream);
+
+    const own = await put(s, { upstream: [{ ...upstream[0], note: "mine", model: "x" }] });
+    assert.equal(own.status, 200, "settings of an old file's own are kept");
+    await own.body?.cancel();
 
     // Every setting the contract lists is accepted, and an empty list is an explicit "none".
     const emptied = await put(s, { upstream: [], currentUpstream: 0, loadBalance: "failover" });
