@@ -10,6 +10,7 @@ import { answerMessage, textBlock, toolUseBlock, webSearchBlocks } from "../answ
 import { isObject } from "../json_value.ts";
 import { ProxyError } from "../errors.ts";
 import { cutAtStop } from "../stop_sequences.ts";
+import { withoutPrefill } from "../prefill_echo.ts";
 import { splitThinkTags } from "./think_tags.ts";
 import { type CallState, stateFor } from "./openai_call_state.ts";
 import { openaiInlineFailure } from "./openai_errors.ts";
@@ -70,6 +71,7 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   if (refused) text = msg.refusal;
   let calls: Json[] = Array.isArray(msg.tool_calls) ? [...msg.tool_calls] : [];
   if (msg.function_call?.name) calls.push({ function: msg.function_call });
+  if (state.prefill) text = withoutPrefill(text, state.prefill);
   const local = cutAtStop(text, state.localStops);
   // The answer ends at the stop sequence, as Anthropic's would: calls after it never came.
   if (local.hit !== null) [text, calls] = [local.text, []];

@@ -11,6 +11,8 @@ export interface CallState {
   names: Map<string, string>;
   /** The client's web search ran as a search model's own: its citations are told as a search. */
   webSearch?: { query: string };
+  /** The request's prefill, which a model here may write again at the answer's start. */
+  prefill?: string;
   /**
    * The client asked for one call at a time (`disable_parallel_tool_use`): servers that ignore
    * `parallel_tool_calls` (Ollama, some vLLM builds) have their calls after the first left out.

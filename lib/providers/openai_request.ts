@@ -6,6 +6,7 @@ import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { sharedTools } from "../parse_body.ts";
 import { dropFields } from "../refused_fields.ts";
+import { prefillOf } from "../prefill_echo.ts";
 import { IMAGES } from "./openai_refused_fields.ts";
 import { strictCompatible, withArrayItems } from "./openai_schema.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
@@ -192,6 +193,8 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     : allStops.slice(0, MAX_STOPS);
   const state: CallState = { stops, localStops: allStops.slice(stops.length), names };
   if ((body.thinking as Json)?.display === "omitted") state.omitThinking = true;
+  const prefill = prefillOf(body);
+  if (prefill) state.prefill = prefill;
   callStates.set(ctx, state);
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
   const schema = outputSchema(body);

@@ -17,6 +17,7 @@ import {
 } from "./openai_answer_fields.ts";
 import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
 import { StopScanner } from "../stop_sequences.ts";
+import { PrefillEcho } from "../prefill_echo.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import type { StreamTranslator } from "./types.ts";
 
@@ -78,12 +79,15 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   private readonly maxStop: number;
   /** The stop sequences the upstream does not apply, applied here. */
   private readonly stops?: StopScanner;
+  /** The prefill the model may write again before its answer, taken off. */
+  private readonly echo?: PrefillEcho;
   private thinkTags = new ThinkTagSplitter();
   private pages = new Map<string, WebSearchResult>();
 
   constructor(private readonly out: AnthropicStreamWriter, private readonly state: CallState) {
     this.maxStop = state.stops.reduce((m, s) => Math.max(m, s.length), 0);
     if (state.localStops.length) this.stops = new StopScanner(state.localStops);
+    if (state.prefill) this.echo = new PrefillEcho(state.prefill);
   }
 
   push(event: SseMessage): void {
@@ -106,7 +110,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       this.complete();
       return;
     }
-    const literal = this.thinkTags.settled && !this.maxStop && !this.stops
+    const literal = this.thinkTags.settled && !this.maxStop && !this.stops && !this.echo
       ? textLiteral(data)
       : undefined;
     if (literal !== undefined) {
@@ -199,6 +203,12 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private text(text: string): void {
+    if (this.echo) text = this.echo.push(text);
+    this.scanned(text);
+  }
+
+  private scanned(text: string): void {
+    if (!text) return;
     if (this.stops) {
       text = this.stops.push(text);
       if (this.stops.hit !== null) {
@@ -222,6 +232,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
 
   /** Text held back as the possible start of a stop sequence goes once other output follows. */
   private releaseText(): void {
+    const echoed = this.echo?.release();
+    if (echoed) this.scanned(echoed);
     const held = this.stops?.release();
     if (held) this.sendText(held);
   }

@@ -1997,3 +1997,39 @@ Deno.test("openai: with disable_parallel_tool_use a server that ignores parallel
     );
   }
 });
+
+Deno.test("openai: a prefill the model writes again (it cannot continue one) is taken off the answer, streamed and not", async () => {
+  await using t = await setup();
+  const reply = '{"answer": 42}';
+  for (const stream of [false, true]) {
+    t.fake.enqueue(
+      stream
+        ? {
+          sse: [
+            openaiChunk({ role: "assistant", content: "" }),
+            ...['{"ans', 'wer"', ": 4", "2}"].map((content) => openaiChunk({ content })),
+            openaiChunk({}, "stop"),
+            openaiUsageChunk(openaiUsage(20, 6)),
+            OPENAI_DONE,
+          ],
+        }
+        : {
+          status: 200,
+          json: openaiCompletion({ content: reply }, "stop", openaiUsage(20, 6)),
+        },
+    );
+    const params = {
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      messages: [
+        { role: "user" as const, content: "The answer, as JSON" },
+        { role: "assistant" as const, content: '{"answer":' },
+      ],
+    };
+    const msg = stream
+      ? await t.client.messages.stream(params).finalMessage()
+      : await t.client.messages.create(params);
+    assert.equal(t.fake.requests.at(-1)!.body.messages.at(-1).content, '{"answer":');
+    assert.equal((msg.content[0] as Anthropic.TextBlock).text, " 42}", `stream=${stream}`);
+  }
+});
