@@ -270,6 +270,9 @@ async function route(
     if (candidates.length < upstream.apiKeys.length) {
       noteSkippedKeys(s, rec, upstream, candidates, model);
     }
+    const issuer = provider.issuingKey?.(call.body, model, upstream.apiKeys);
+    const at = issuer === undefined ? -1 : candidates.findIndex((c) => c.key === issuer);
+    if (at > 0) candidates.unshift(...candidates.splice(at, 1));
     const retry = refusalRetry(s, upstream, model, call.headers);
     const server = serverOf(upstream);
     for (let i = 0; i < candidates.length; i++) {

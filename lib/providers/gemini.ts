@@ -11,7 +11,7 @@ import { geminiErrorFailure, geminiFailure } from "./gemini_errors.ts";
 import { modelName, type RequestState } from "./gemini_call.ts";
 import { buildBody } from "./gemini_request.ts";
 import { GeminiStreamTranslator, writerSink } from "./gemini_stream.ts";
-import { fingerprint } from "./gemini_thought_signatures.ts";
+import { fingerprint, issuingKey } from "./gemini_thought_signatures.ts";
 import { openaiContextOverflow } from "./openai_context_overflow.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
@@ -105,6 +105,8 @@ export const geminiProvider: Provider = {
   },
 
   parseError: geminiErrorFailure,
+
+  issuingKey,
 
   // Gemini's own wordings are among these; gateways that speak Gemini's format (new-api,
   // one-api) may relay any server's words, as OpenAI-compatible ones do.

@@ -1,5 +1,6 @@
 // Gemini wants each thoughtSignature back on the part it came with, but Anthropic's blocks have no
 // field for it: it rides in the tool_use id, or in the signature of a thinking block.
+import type { MessagesRequest } from "../anthropic.ts";
 import type { CallContext } from "./types.ts";
 import { newId } from "../anthropic.ts";
 import { b64urlToText, fromB64url, textToB64url, toB64url } from "../base64url.ts";
@@ -21,7 +22,37 @@ export const ID_HEAD = /^toolu_01[0-9A-Za-z]{24}/;
  * model (or, reportedly, key), so a replay elsewhere falls back to the skip value.
  */
 export function fingerprint(ctx: CallContext): string {
-  return shortHash(`${modelName(ctx.model)}\n${ctx.apiKey}`);
+  return fingerprintOf(ctx.model, ctx.apiKey);
+}
+
+function fingerprintOf(model: string, apiKey: string): string {
+  return shortHash(`${modelName(model)}\n${apiKey}`);
+}
+
+/**
+ * The key among `keys` that issued the signatures the history's latest model turn carries back:
+ * they are good only with it, so it is tried first, whatever the strategy (under round-robin each
+ * turn would otherwise go to another key and every signature be replaced by the skip value).
+ */
+export function issuingKey(
+  body: MessagesRequest,
+  model: string,
+  keys: readonly string[],
+): string | undefined {
+  const messages = body.messages ?? [];
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m?.role !== "assistant" || !Array.isArray(m.content)) continue;
+    for (const b of m.content) {
+      const fp = b?.type === "tool_use" && typeof b.id === "string"
+        ? parseToolId(b.id)?.fp
+        : b?.type === "thinking"
+        ? readCarry(b.signature)?.f
+        : undefined;
+      if (fp) return keys.find((key) => fingerprintOf(model, key) === fp);
+    }
+  }
+  return undefined;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -116,6 +116,12 @@ export interface Provider {
    */
   refusedFields?(message: string): string[] | undefined;
 
+  /**
+   * The key among `keys` that issued what the history carries back and only it takes (Gemini's
+   * thought signatures): tried first, whatever the strategy.
+   */
+  issuingKey?(body: MessagesRequest, model: string, keys: readonly string[]): string | undefined;
+
   /** The upstream's own token count request, where it has one. */
   countTokensRequest?(body: MessagesRequest, ctx: CallContext, raw: string): UpstreamRequest;
   parseCountTokens?(json: unknown): number;

@@ -949,7 +949,8 @@ const ROUTE =
 export function startFakeGemini(options: FakeOptions = {}): Promise<FakeUpstream> {
   const queue: FakeReply[] = [];
   const requests: RecordedRequest[] = [];
-  const issued = new Set<string>();
+  // Signatures are good only with the key they were issued to (another gives "Corrupted").
+  const issuedByKey = new Map<string, Set<string>>();
   const stop = new AbortController();
   const hanging = new Set<() => void>();
 
@@ -1059,6 +1060,8 @@ export function startFakeGemini(options: FakeOptions = {}): Promise<FakeUpstream
     }
 
     const [, model, method] = route;
+    const issued = issuedByKey.get(key ?? "") ?? new Set<string>();
+    issuedByKey.set(key ?? "", issued);
     let checked: Checked;
     try {
       if (method === "countTokens") {

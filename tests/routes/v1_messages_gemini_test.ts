@@ -992,3 +992,47 @@ Deno.test("gemini: a prefill Gemini writes again is taken off the answer, stream
     );
   }
 });
+
+Deno.test("gemini: under round-robin a tool result goes back to the key that issued its signature, which only that key takes", async () => {
+  const fake = await startFakeGemini({ requireKey: KEYS, thinkingModel: true });
+  await using t = await proxyTo(fake, {
+    name: "gem",
+    baseUrl: fake.url,
+    serviceType: "gemini",
+    apiKeys: KEYS,
+    models: { default: "gemini-3-pro-preview" },
+  }, { loadBalance: "round-robin" });
+  const ask = { role: "user" as const, content: 'use tool get_weather with {"city":"Paris"}' };
+  const keyOf = (i: number) => fake.requests[i].headers.get("x-goog-api-key");
+  let messages: Anthropic.MessageParam[] = [ask];
+  for (let turn = 0; turn < 3; turn++) {
+    const answer = await t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 200,
+      tools,
+      messages,
+    });
+    const call = answer.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+    if (turn > 0) {
+      const replay = fake.requests.at(-1)!.body.contents;
+      const callPart = replay.flatMap((c: any) => c.parts).find((p: any) => p.functionCall);
+      assert.ok(callPart.thoughtSignature);
+      assert.notEqual(callPart.thoughtSignature, "skip_thought_signature_validator");
+      assert.equal(
+        keyOf(fake.requests.length - 1),
+        keyOf(fake.requests.length - 2),
+        `turn ${turn}`,
+      );
+    }
+    messages = [
+      ask,
+      { role: "assistant", content: answer.content },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "18C" }] },
+      { role: "assistant", content: "18C in Paris." },
+      ask,
+    ];
+  }
+  // A new conversation still takes its turn on the next key.
+  await t.client.messages.create({ model: "claude-sonnet-test", max_tokens: 20, messages: [ask] });
+  assert.equal(new Set(fake.requests.map((r) => r.headers.get("x-goog-api-key"))).size, 2);
+});
