@@ -69,18 +69,25 @@ const wholeChunks = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * A streaming UTF-8 decode at about half the cost per chunk while the stream decoder would carry
- * nothing over: a chunk after one that ended in ASCII (no character left unfinished, and the
- * start's byte order mark settled, as no byte of it is ASCII) and itself ending in ASCII decodes
- * alone exactly as the stream decoder would decode it.
+ * nothing over: a chunk after one that ended in ASCII (no character left unfinished) and itself
+ * ending in ASCII decodes alone exactly as the stream decoder would decode it.
  */
 class Utf8Stream {
-  #stream = new TextDecoder();
+  // A byte order mark is one only at the stream's very start, taken off here: the decoder would
+  // take one off wherever its first use (or first after a reset) falls, dropping a U+FEFF of the
+  // text that a read happened to begin with.
+  #stream = new TextDecoder("utf-8", { ignoreBOM: true });
+  #started = false;
   /** The last chunk, decoded by the stream decoder or not, ended in ASCII. */
   #clean = false;
 
   decode(chunk: Uint8Array | string): string {
     // Text follows whatever bytes came before it: a character they left unfinished is broken.
     if (typeof chunk === "string") return this.#clean ? chunk : this.end() + chunk;
+    if (!this.#started && chunk.length) {
+      this.#started = true;
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+    }
     const n = chunk.length;
     if (n === 0) return "";
     const endsAscii = chunk[n - 1] < 0x80;

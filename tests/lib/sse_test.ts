@@ -112,3 +112,12 @@ Deno.test("createSseDecoder reads UTF-8 the same however the bytes are cut", () 
     assert.deepEqual(dataOf(bytes, everyByte, withHook), expected);
   }
 });
+
+Deno.test("createSseDecoder keeps a U+FEFF of the text that a read begins with", () => {
+  const bytes = encoder.encode('data: {"t":"x\ufeffy"}\n\ndata: [DONE]\n\n');
+  const at = 13;
+  assert.deepEqual([...bytes.subarray(at, at + 3)], [0xef, 0xbb, 0xbf]);
+  for (const withHook of [false, true]) {
+    assert.deepEqual(dataOf(bytes, [at, at + 3], withHook), ['{"t":"x\ufeffy"}', "[DONE]"]);
+  }
+});
