@@ -114,6 +114,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       ? textLiteral(data)
       : undefined;
     if (literal !== undefined) {
+      this.openWaiting();
       this.closeThinking();
       this.leaveTool();
       this.out.textJson(literal);
@@ -197,6 +198,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
 
   private thinking(text: string): void {
     this.releaseText();
+    this.openWaiting();
     this.leaveTool();
     if (this.state.omitThinking) this.out.thinkingOmitted(text.length);
     else this.out.thinking(text);
@@ -224,6 +226,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private sendText(text: string): void {
+    this.openWaiting();
     this.closeThinking();
     this.leaveTool();
     this.out.text(text);
@@ -285,8 +288,13 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     const index = typeof tc.index === "number" ? tc.index : undefined;
     const fn = tc.function;
     const name = typeof fn?.name === "string" ? fn.name : "";
+    let args = fn?.arguments;
+    if (args && typeof args === "object") args = JSON.stringify(args);
+    if (typeof args !== "string") args = "";
     let call = this.findCall(index, id);
-    if (call && !id && name && call.name && this.nextCall(call, name)) call = undefined;
+    if (call && !id && name && call.name && this.nextCall(call, name, args, index)) {
+      call = undefined;
+    }
     if (!call) {
       call = {
         state: "pending",
@@ -315,10 +323,6 @@ export class OpenAIStreamTranslator implements StreamTranslator {
         call.name += name;
       }
     }
-    let args = fn?.arguments;
-    if (args && typeof args === "object") args = JSON.stringify(args);
-    if (typeof args !== "string") args = "";
-
     if (call.state === "open") {
       if (args) this.forward(call, args);
     } else if (call.state === "pending") {
@@ -332,9 +336,17 @@ export class OpenAIStreamTranslator implements StreamTranslator {
    * under index 0 or none). A server that names every fragment of one call does so before its
    * arguments are whole, and under the same name.
    */
-  private nextCall(call: ToolCall, name: string): boolean {
+  private nextCall(
+    call: ToolCall,
+    name: string,
+    args: string,
+    index: number | undefined,
+  ): boolean {
     if (!call.args && !call.buffer) return false;
-    return name !== call.name || this.looksComplete(call);
+    if (name !== call.name) return true;
+    // The same name under the same index with nothing more is that call's name again.
+    if (!args && index !== undefined && index === call.index) return false;
+    return this.looksComplete(call);
   }
 
   /** Opens waiting calls in order, as long as the one streaming now is evidently complete. */
@@ -405,6 +417,20 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   /** The answer is over: every waiting call is sent whole, in order; nameless ones cannot be. */
   private flushTools(): void {
     for (const call of this.pending.splice(0)) if (call.name) this.open(call);
+  }
+
+  /**
+   * Other output follows: calls still waiting (arguments empty, or behind a call with empty
+   * arguments) came before it. Those without a name yet wait on.
+   */
+  private openWaiting(): void {
+    if (!this.pending.length) return;
+    const waiting = this.pending;
+    this.pending = [];
+    for (const call of waiting) {
+      if (call.name) this.open(call);
+      else this.pending.push(call);
+    }
   }
 
   private complete(): void {

@@ -367,11 +367,11 @@ Deno.test("stream: a call is made whole when another block closes it; blank argu
       }) +
       openaiChunk({ content: "done" }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
   );
-  // The second call waited for the first to look whole; it never did, so it comes at the end.
+  // The second call waited for the first to look whole; it never did, and goes once text follows.
   assert.deepEqual(r.blocks.map((b: any) => b.input ?? b.text), [
     { command: "ls" },
-    "done",
     {},
+    "done",
   ]);
   assert.equal(r.stopReason, "tool_use");
 });
@@ -601,4 +601,44 @@ Deno.test("stream: usage in the finishing choice (Moonshot's Kimi) is the answer
   const r = translate(openaiChunk({ role: "assistant", content: "Hi." }) + finishing + OPENAI_DONE);
   assert.equal(r.usage.input_tokens, 2882);
   assert.equal(r.usage.output_tokens, 50);
+});
+
+Deno.test("stream: a call's name sent again with nothing more under its index is no second call", () => {
+  const fragment = (args: string, id?: string) =>
+    openaiChunk({
+      tool_calls: [{
+        index: 0,
+        ...(id ? { id, type: "function" } : {}),
+        function: { name: "get_weather", arguments: args },
+      }],
+    });
+  const r = translate(
+    fragment("", "call_A") + fragment('{"city":"Paris"}') + fragment("") +
+      openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  assert.deepEqual(r.blocks.map((b: any) => [b.id, b.input]), [["call_A", { city: "Paris" }]]);
+});
+
+Deno.test("stream: calls with empty arguments keep their place before the text that follows them", () => {
+  const call = (index: number, id: string, name: string, args: string) =>
+    openaiChunk({
+      tool_calls: [{ index, id, type: "function", function: { name, arguments: args } }],
+    });
+  const one = translate(
+    call(0, "call_A", "Now", "") + openaiChunk({ content: "Done." }) +
+      openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  assert.deepEqual(one.blocks.map((b: any) => [b.type, b.input ?? b.text]), [
+    ["tool_use", {}],
+    ["text", "Done."],
+  ]);
+  const two = translate(
+    call(0, "call_A", "Now", "") + call(1, "call_B", "Read", '{"file_path":"a"}') +
+      openaiChunk({ content: "Done." }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  assert.deepEqual(two.blocks.map((b: any) => [b.type, b.input ?? b.text]), [
+    ["tool_use", {}],
+    ["tool_use", { file_path: "a" }],
+    ["text", "Done."],
+  ]);
 });
