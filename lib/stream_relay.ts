@@ -15,6 +15,7 @@ import type { MessagesCall } from "./proxy.ts";
 import type { RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
+import { joinSplitSecrets } from "./observability/redact.ts";
 import { PING_FRAME, sseHeaders } from "./sse.ts";
 import { type Held, holdFirstEvent } from "./stream_hold.ts";
 import { COMPLETE, ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
@@ -277,7 +278,7 @@ class StreamPump {
     if (this.#stop) this.relay.s.answerStops.delete(this.#stop);
     const { s, ctx, rec, finish } = this.relay;
     this.side.record(rec);
-    if (this.capture) rec.responseBody = this.capture.text;
+    if (this.capture) rec.responseBody = joinSplitSecrets(this.capture.text, s.log.redact);
     failure ??= this.side.failure();
     if (failure) setKeyAside(s, ctx, failure);
     // A client that left is recorded as 499 whether or not its answer had started, so the log,

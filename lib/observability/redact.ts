@@ -13,6 +13,21 @@ const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
   [/\bAIza[0-9A-Za-z_-]{20,}/g, "AIza[REDACTED]"],
 ];
 
+/**
+ * JSON text with printable ASCII written as `\u` escapes (`\u002d`) or `\/` spelled out, so that
+ * a secret escaped by the client's encoder is seen. `"` and `\` stay escaped: still the same JSON.
+ */
+function unescapedAscii(text: string): string {
+  if (!text.includes("\\")) return text;
+  // An escaped backslash is matched whole, so the `u` after it is never read as an escape.
+  return text.replace(/\\(?:\\|u00([2-7][0-9a-fA-F])|\/)/g, (all, hex: string | undefined) => {
+    if (all === "\\\\") return all;
+    if (hex === undefined) return "/";
+    const code = parseInt(hex, 16);
+    return code === 0x22 || code === 0x5c || code === 0x7f ? all : String.fromCharCode(code);
+  });
+}
+
 /** Masks `known` secrets (the logger's redact) and credential-shaped text. */
 export function redactText(text: string, known: (text: string) => string): string {
   let out = known(text);
@@ -32,6 +47,45 @@ export function truncateUtf8(text: string, maxBytes: number): { text: string; tr
   return { text: text.slice(0, read), truncated: true };
 }
 
+const DELTA_FIELDS = ["text", "thinking", "partial_json"] as const;
+
+/**
+ * A captured Anthropic event stream whose deltas, joined, hold a secret that no single event shows
+ * (a model repeating a key a few characters at a time): each block's deltas become one, on its
+ * first delta event, so that redaction sees the secret whole. Any other stream is returned as it is.
+ */
+export function joinSplitSecrets(sse: string, known: (text: string) => string): string {
+  const events = sse.split("\n\n");
+  const joined = new Map<number, string>();
+  const parsed = events.map((event) => {
+    const at = event.indexOf("data: {");
+    if (at === -1 || !event.includes('"content_block_delta"')) return undefined;
+    try {
+      const data = JSON.parse(event.slice(at + 6));
+      const delta = data?.delta;
+      const field = DELTA_FIELDS.find((f) => typeof delta?.[f] === "string");
+      if (data?.type !== "content_block_delta" || !field) return undefined;
+      joined.set(data.index, (joined.get(data.index) ?? "") + delta[field]);
+      return { head: event.slice(0, at), data, field };
+    } catch {
+      return undefined;
+    }
+  });
+  const all = [...joined.values()].join("\n");
+  if (redactText(all, known) === all) return sse;
+  const out: string[] = [];
+  events.forEach((event, i) => {
+    const p = parsed[i];
+    if (!p) return out.push(event);
+    const whole = joined.get(p.data.index);
+    if (whole === undefined) return;
+    joined.delete(p.data.index);
+    p.data.delta[p.field] = whole;
+    out.push(p.head + "data: " + JSON.stringify(p.data));
+  });
+  return out.join("\n\n");
+}
+
 /** Longer than any secret: a partial secret at the end of a cut prefix lies within it. */
 const MARGIN = 1024;
 
@@ -48,11 +102,11 @@ export function safeBody(
   let text: string;
   let cutShort = false;
   if (body.length > maxBytes + 2 * MARGIN) {
-    const redacted = redactText(body.slice(0, maxBytes + 2 * MARGIN), known);
+    const redacted = redactText(unescapedAscii(body.slice(0, maxBytes + 2 * MARGIN)), known);
     text = redacted.slice(0, redacted.length - MARGIN);
     cutShort = true;
   } else {
-    text = redactText(body, known);
+    text = redactText(unescapedAscii(body), known);
   }
   const cut = truncateUtf8(text, maxBytes);
   return { text: cut.text, truncated: cut.truncated || cutShort };

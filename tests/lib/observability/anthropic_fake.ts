@@ -61,11 +61,14 @@ function streamOf(msg: {
       index: 0,
       content_block: { type: "text", text: "" },
     }),
-    frame("content_block_delta", {
-      type: "content_block_delta",
-      index: 0,
-      delta: { type: "text_delta", text: msg.content[0].text },
-    }),
+    // A few characters at a time, as models stream: a secret echoed back is never in one event.
+    ...(msg.content[0].text.match(/[\s\S]{1,5}/g) ?? []).map((text) =>
+      frame("content_block_delta", {
+        type: "content_block_delta",
+        index: 0,
+        delta: { type: "text_delta", text },
+      })
+    ),
     frame("content_block_stop", { type: "content_block_stop", index: 0 }),
     frame("message_delta", {
       type: "message_delta",

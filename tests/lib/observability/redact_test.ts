@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { redactText, safeBody, truncateUtf8 } from "../../../lib/observability/redact.ts";
+import {
+  joinSplitSecrets,
+  redactText,
+  safeBody,
+  truncateUtf8,
+} from "../../../lib/observability/redact.ts";
 import { createLogger } from "../../../lib/log.ts";
 
 const log = createLogger({ logLevel: "info", logFormat: "text" }, () => {});
@@ -60,4 +65,39 @@ Deno.test("a secret cut by the body limit does not survive in part", () => {
   const dense = (secret + " ").repeat(400);
   const out = safeBody(dense, 2_000, log.redact);
   assert.ok(!/known-s/.test(out.text.replaceAll("[REDACTED]", "")));
+});
+
+Deno.test("a secret escaped by the client's JSON encoder is masked in a stored body", () => {
+  const body = JSON.stringify({ content: "x" }).replace(
+    '"x"',
+    '"known\\u002dsecret\\u002dvalue\\u002d123 at https:\\/\\/h and \\\\u002d"',
+  );
+  const text = safeBody(body, 10_000, log.redact).text;
+  assert.ok(!text.includes("secret"), text);
+  // Still the same JSON, an escaped backslash and what follows it included.
+  assert.deepEqual(JSON.parse(text), { content: "[REDACTED] at https://h and \\u002d" });
+});
+
+Deno.test("a secret an answer streamed a few characters at a time is joined before it is masked", () => {
+  const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}`;
+  const delta = (index: number, text: string) =>
+    frame("content_block_delta", {
+      type: "content_block_delta",
+      index,
+      delta: { type: "text_delta", text },
+    });
+  const pieces = ["the key ", "known-se", "cret-val", "ue-123 ok"];
+  const sse = [
+    frame("message_start", { type: "message_start" }),
+    ...pieces.map((p) => delta(0, p)),
+    frame("message_stop", { type: "message_stop" }),
+    "",
+  ].join("\n\n");
+  const stored = safeBody(joinSplitSecrets(sse, log.redact), 100_000, log.redact).text;
+  assert.ok(!stored.includes("cret-val"), stored);
+  assert.match(stored, /"text":"the key \[REDACTED\] ok"/);
+  assert.match(stored, /message_start[\s\S]*content_block_delta[\s\S]*message_stop/);
+  // A stream with no secret split across it is kept event for event.
+  const plain = sse.replace(/known-se|cret-val|ue-123/g, "abc");
+  assert.equal(joinSplitSecrets(plain, log.redact), plain);
 });

@@ -117,6 +117,12 @@ Deno.test("no secret reaches logs, log entries, counters, pages or metrics", asy
     assert.ok(first.responseBody?.includes("you said"), "response body kept");
     assert.equal(first.attempts[0].outcome, "failed");
     assert.ok(first.attempts[0].reason, "the upstream's complaint is kept, masked");
+    // The streamed echo came a few characters an event: joined, its text shows no secret either.
+    const streamed = (await obs.requestLog.get(ids[1]))!;
+    const said = [...streamed.responseBody!.matchAll(/"text":"((?:[^"\\]|\\.)*)"/g)]
+      .map((m) => JSON.parse(`"${m[1]}"`)).join("");
+    assert.match(said, /you said/);
+    assert.deepEqual(leaks(said), [], "secrets in the streamed answer's text, joined");
 
     const seen: Record<string, string> = {};
     seen["log lines"] = server.logs.join("\n");
