@@ -281,6 +281,7 @@ class StreamPump {
     if (this.capture) rec.responseBody = joinSplitSecrets(this.capture.text, s.log.redact);
     failure ??= this.side.failure();
     if (failure) setKeyAside(s, ctx, failure);
+    if (failure?.keyFault) attemptBroke(rec, failure, s.log.redact);
     // A client that left is recorded as 499 whether or not its answer had started, so the log,
     // its filter and /metrics agree.
     finish(failure?.status === 499 ? 499 : 200, failure);
@@ -342,6 +343,22 @@ function setKeyAside(s: Services, ctx: CallContext, failure: UpstreamFailure): v
   const shown = { ...failure, message: s.log.redact(failure.message) };
   s.pool.recordFailure(ctx.upstream, { key: ctx.apiKey, id: keyId(ctx.apiKey) }, ctx.model, shown)
     .catch((err) => s.log.log("error", "could not record key health", { error: String(err) }));
+}
+
+/**
+ * The attempt that began the answer failed after all (its stream broke, went silent, or ended in
+ * an error): the request log, /metrics and the key's usage figures count it so, as key health does.
+ */
+function attemptBroke(
+  rec: RequestRecord,
+  failure: UpstreamFailure,
+  redact: (text: string) => string,
+): void {
+  const last = rec.attempts[rec.attempts.length - 1];
+  if (last?.outcome !== "ok") return;
+  last.outcome = "failed";
+  last.status = failure.status;
+  last.reason = redact(failure.message).slice(0, 300);
 }
 
 /** How long the rest of an answer the client already has may take to arrive. */

@@ -303,11 +303,22 @@ Deno.test("a key that sends its headers and then nothing fails over, however lon
 Deno.test("a key whose stream breaks after it began is set aside for the next request", async () => {
   await using t = await setup();
   t.fake.enqueue({ resetAfterChunks: 3, sse: anthropicStream("a b c d e f") });
-  const broken = await (await post(t.server.url, { stream: true })).text();
-  assert.match(broken, /event: error/);
-  const next = await (await post(t.server.url, { stream: true })).text();
-  assert.match(next, /event: message_stop/);
+  const first = await post(t.server.url, { stream: true });
+  assert.match(await first.text(), /event: error/);
+  const second = await post(t.server.url, { stream: true });
+  assert.match(await second.text(), /event: message_stop/);
   assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
+  // The log, /metrics and the key's usage count the broken attempt as failed, not as a success.
+  const obs = t.server.services.observability;
+  await obs.flush();
+  const outcomes = [];
+  for (const res of [first, second]) {
+    const entry = await obs.requestLog.get(res.headers.get("request-id")!);
+    outcomes.push(entry!.attempts.map((a) => a.outcome).join());
+  }
+  assert.deepEqual(outcomes, ["failed", "skipped,ok"]);
+  const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+  assert.match(metrics, /claude_proxy_upstream_attempts_total\{[^}]*outcome="failed"[^}]*\} 1/);
 });
 
 Deno.test("requests in flight together do not each try a key another of them just set aside", async () => {
