@@ -4,6 +4,7 @@ import { sliceWhole } from "../whole_chars.ts";
 import type { RequestRecord } from "../request_record.ts";
 import {
   type Bucket,
+  BUCKET_MS,
   bucketStart,
   type MinuteDelta,
   type UsageDelta,
@@ -92,7 +93,8 @@ export class UsageAggregator {
   #dimensions = new Set<string>();
   #names = new Map<string, Map<string, Map<string, string>>>();
   /** The model dimensions counted apart today (kept across drains). */
-  #models = { day: 0, names: new Set<string>() };
+  /** The model names seen on the day that ends at `until`. */
+  #models = { until: 0, names: new Set<string>() };
 
   constructor(private clean: (text: string) => string = (t) => t) {}
 
@@ -178,12 +180,12 @@ export class UsageAggregator {
 
   #model(time: number, dim: string): string {
     const models = this.#models;
-    if (models.names.has(dim)) return this.#dimension(dim);
-    const day = bucketStart("day", time);
-    if (day !== models.day) {
-      models.day = day;
+    // The day is checked first: yesterday's names count against today's cap only once seen today.
+    if (time >= models.until) {
+      models.until = bucketStart("day", time) + BUCKET_MS.day;
       models.names.clear();
     }
+    if (models.names.has(dim)) return this.#dimension(dim);
     if (models.names.size >= MODELS_PER_DAY) return OTHER_MODEL;
     models.names.add(dim);
     return this.#dimension(dim);

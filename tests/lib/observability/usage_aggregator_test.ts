@@ -37,7 +37,10 @@ Deno.test("usage: a client naming a new model with every request gets 100 counte
   // A name already counted keeps its own row.
   agg.add(rec(day + 400, "made-up-5"));
   assert.deepEqual(models(agg), new Set(["model:made-up-5"]));
-  // The next day, names are counted apart again.
-  agg.add(rec(day + DAY, "made-up-299"));
-  assert.deepEqual(models(agg), new Set(["model:made-up-299"]));
+  // The next day, names are counted apart again: 100 of them, yesterday's among them, not on top.
+  for (let i = 0; i < 100; i++) agg.add(rec(day + DAY + i, `made-up-${i}`));
+  for (let i = 300; i < 400; i++) agg.add(rec(day + DAY + i, `made-up-${i}`));
+  const next = models(agg);
+  assert.equal(next.size, 101, "100 names and (other)");
+  assert.ok(next.has("model:made-up-0") && !next.has("model:made-up-300"));
 });
