@@ -104,20 +104,42 @@ function parseDimension(dim: string): Dimension {
   return { type: "model", name: dim };
 }
 
-/** keyId → the key as shown (masked), for every key in the configuration. */
-export function keyLabels(doc: Pick<ConfigDocument, "upstream">): Map<string, string> {
-  const out = new Map<string, string>();
+/** The keys of the configuration as the usage figures name them. */
+export interface KeyLabels {
+  /** `upstream/keyId` → the key as shown (masked). */
+  shown: Map<string, string>;
+  /** keyId → `upstream/keyId` where the key is now, for a key in one upstream only. */
+  home: Map<string, string | null>;
+}
+
+export function keyLabels(doc: Pick<ConfigDocument, "upstream">): KeyLabels {
+  const shown = new Map<string, string>();
+  const home = new Map<string, string | null>();
   for (const u of doc.upstream) {
-    for (const k of u.apiKeys) out.set(`${u.name}/${keyId(k)}`, maskKey(k));
+    for (const k of u.apiKeys) {
+      const id = keyId(k);
+      const name = `${u.name}/${id}`;
+      shown.set(name, maskKey(k));
+      home.set(id, home.has(id) ? null : name);
+    }
   }
-  return out;
+  return { shown, home };
+}
+
+/**
+ * Where a key's figures go: under its upstream's name when they were counted; a key still in the
+ * configuration under a renamed upstream goes with its figures since, not shown as removed.
+ */
+function keyRow(name: string, labels: KeyLabels | undefined): string {
+  if (!labels || labels.shown.has(name)) return name;
+  return labels.home.get(name.slice(name.lastIndexOf("/") + 1)) ?? name;
 }
 
 /** The last `hours` hours (the current one included), hour by hour and by dimension. */
 export async function buildUsageReport(
   store: UsageStore,
   now: number,
-  options: { hours?: number; labels?: Map<string, string> } = {},
+  options: { hours?: number; labels?: KeyLabels } = {},
 ): Promise<UsageReport> {
   const hours = options.hours ?? 24;
   const to = bucketStart("hour", now) + BUCKET_MS.hour;
@@ -140,7 +162,8 @@ export async function buildUsageReport(
       continue;
     }
     const group = groups[dim.type];
-    group.set(dim.name, addTotals(group.get(dim.name) ?? emptyTotals(), totals));
+    const name = dim.type === "key" ? keyRow(dim.name, options.labels) : dim.name;
+    group.set(name, addTotals(group.get(name) ?? emptyTotals(), totals));
   }
   const byRequests = <T extends { totals: UsageTotals }>(a: T, b: T) =>
     b.totals.requests - a.totals.requests;
@@ -156,7 +179,7 @@ export async function buildUsageReport(
       return {
         upstream: d.upstream!,
         keyId: d.keyId!,
-        label: options.labels?.get(name) ?? `${d.keyId!.slice(0, 8)}… (removed)`,
+        label: options.labels?.shown.get(name) ?? `${d.keyId!.slice(0, 8)}… (removed)`,
         totals,
       };
     }).sort(byRequests),
