@@ -89,7 +89,11 @@ export class Metrics {
     "Requests that failed, by error type (a stream that broke after it started included).",
     "counter",
   );
-  readonly tokens = new Family("tokens_total", "Tokens reported by upstreams.", "counter");
+  readonly tokens = new Family(
+    "tokens_total",
+    "Tokens reported by upstreams (estimated where an answer had no count).",
+    "counter",
+  );
   readonly attempts = new Family(
     "upstream_attempts_total",
     "Calls to upstream keys, and keys skipped, by outcome.",
