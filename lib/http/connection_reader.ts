@@ -63,13 +63,31 @@ export class ConnectionReader {
     return out;
   }
 
-  /** Index of the first `\r\n\r\n`, or -1. */
+  /** The length of the blank line headEnd() found: 4 (`\r\n\r\n`) or 2 (`\n\n`). */
+  headGap = 4;
+
+  /**
+   * Index of the blank line that ends an answer's head, or -1: `\r\n\r\n`, or `\n\n` from a
+   * server that ends its lines with a bare LF (RFC 9112 lets a recipient take those).
+   */
   headEnd(): number {
     const b = this.buf;
+    let crlf = -1;
     for (let i = b.indexOf(13); i !== -1 && i + 3 < b.length; i = b.indexOf(13, i + 1)) {
-      if (b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
+      if (b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) {
+        crlf = i;
+        break;
+      }
     }
-    return -1;
+    const before = crlf === -1 ? b.length - 1 : crlf;
+    for (let i = b.indexOf(10); i !== -1 && i < before; i = b.indexOf(10, i + 1)) {
+      if (b[i + 1] === 10) {
+        this.headGap = 2;
+        return i;
+      }
+    }
+    this.headGap = 4;
+    return crlf;
   }
 
   /** Index of the first `\r\n`, or -1. */

@@ -85,7 +85,13 @@ export async function exchange(
           more = await r.fill();
         } catch (err) {
           await writing;
-          throw writeError ?? err;
+          if (writeError) throw writeError;
+          // A TLS server that closed without close_notify (Node's, at its keep-alive timeout)
+          // closed as any other: nothing answered on a reused connection is sent again.
+          if (err instanceof Deno.errors.UnexpectedEof) {
+            throw new HttpError(r.buf.length ? "connection closed mid-head" : "connection closed");
+          }
+          throw err;
         }
         if (!more) {
           await writing;
@@ -94,7 +100,7 @@ export async function exchange(
         }
       }
       head = parseHead(r.take(end));
-      r.take(4); // the blank line
+      r.take(r.headGap); // the blank line
       // Interim answers (100 Continue, 103 Early Hints) precede the real one.
       if (head.status >= 200) break;
     }

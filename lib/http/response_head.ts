@@ -22,7 +22,8 @@ function latin1(bytes: Uint8Array): string {
 }
 
 export function parseHead(bytes: Uint8Array): Head {
-  const lines = latin1(bytes).split("\r\n");
+  // Lines end in CRLF; a bare LF is taken too (RFC 9112 §2.2).
+  const lines = latin1(bytes).split(/\r?\n/);
   const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
   if (!m) throw new HttpError(`not an HTTP/1.x answer: ${JSON.stringify(lines[0].slice(0, 60))}`);
   const head: Head = {
