@@ -67,7 +67,17 @@ export function networkFailure(
   if (reason?.message === "client closed") {
     return { status: 499, type: "api_error", message: "client closed", keyFault: undefined };
   }
-  return upstreamFault(`${what}: ${(err as Error)?.message ?? String(err)}`);
+  return upstreamFault(`${what}: ${whyFailed(err)}`);
+}
+
+/** An error's message, with its cause's: fetch says only "fetch failed", the cause says why. */
+function whyFailed(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  let cause = (err as { cause?: { message?: unknown } })?.cause?.message;
+  if (typeof cause !== "string" || !cause || message.includes(cause)) return message;
+  // The URL it names may carry a gateway's key in its query: the reason is enough.
+  cause = cause.replace(/ for url \([^)]*\)/, "");
+  return `${message} (${cause})`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { answerJson, errorText } from "../../lib/upstream_fetch.ts";
+import { answerJson, errorText, networkFailure } from "../../lib/upstream_fetch.ts";
 
 Deno.test("errorText reads an endless error answer only to its cap, and stops the upstream", async () => {
   let cancelled = false;
@@ -45,4 +45,17 @@ Deno.test("answerJson holds no answer past 64 MB: an endless one is a fault, and
   // An answer of its declared length is read as it is.
   const small = await answerJson(Response.json({ ok: true }));
   assert.deepEqual(small, { json: { ok: true } });
+});
+
+Deno.test("a network failure through fetch says why (its cause), not only 'fetch failed', and names no URL", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const err = await fetch(`http://127.0.0.1:${port}/v1?key=gateway-secret-123`).then(
+    () => assert.fail("nothing listens there"),
+    (e) => e,
+  );
+  const failure = networkFailure(new AbortController().signal, err);
+  assert.match(failure.message, /^Could not reach the upstream: .*refused/i);
+  assert.doesNotMatch(failure.message, /gateway-secret|127\.0\.0\.1/);
 });
