@@ -227,7 +227,12 @@ export async function findModel(s: Services, headers: Headers, id: string): Prom
   const cur = current(s);
   const { upstream, provider } = cur;
   const listed = mapModels(upstream).find((m) => m.id === id);
-  if (listed) return { json: listed };
+  if (listed) {
+    // A map target the upstream lists has the upstream's date, as in the list.
+    if (listed.created_at !== EPOCH) return { json: listed };
+    const own = (await upstreamModels(s, cur, headers))?.find((m) => m.id === id);
+    return { json: own ? { ...listed, created_at: own.created_at } : listed };
+  }
   const mapped = mapModel(id, upstream?.models);
   if (mapped !== id) {
     return { json: { type: "model", id, display_name: `${id} → ${mapped}`, created_at: EPOCH } };

@@ -98,13 +98,16 @@ Deno.test("models: an upstream whose list cannot be had still leaves the map's n
   assert.doesNotMatch(line, /sk-openai-test-key-bbbb/);
 });
 
-Deno.test("models: a map target the upstream lists too has the upstream's date, not 1970", async () => {
+Deno.test("models: a map target the upstream lists too has the upstream's date, not 1970, listed or retrieved", async () => {
   await using t = await openai({ sonnet: "gpt-fake-mini" });
   const listed = new Map<string, string>();
   for await (const m of t.client.models.list()) listed.set(m.id, m.created_at);
   assert.ok(listed.has("gpt-fake-mini"));
   assert.notEqual(listed.get("gpt-fake-mini"), "1970-01-01T00:00:00.000Z");
   assert.ok(Date.parse(listed.get("gpt-fake-mini")!) > Date.parse("2000-01-01"));
+  // Asked for alone, it has the same date.
+  const one = await t.client.models.retrieve("gpt-fake-mini");
+  assert.equal(one.created_at, listed.get("gpt-fake-mini"));
 });
 
 Deno.test("models: a translated upstream's list comes in pages, by limit and cursor", async () => {
