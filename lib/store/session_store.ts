@@ -74,18 +74,40 @@ export class SessionStore {
     await this.kv.delete(keys.adminSession(id));
   }
 
+  /** Each address's password tries on this instance, one after another. */
+  #tries = new Map<string, Promise<unknown>>();
+
   /**
-   * Counts a password try of this address before the password is compared, so guesses sent all
-   * at once are held to the limit as well as guesses sent one by one. Answers 0 when the try may
-   * go ahead, else the milliseconds until the address may try again.
+   * One password try of this address, `right` or not. Tries of one address are taken one at a
+   * time, each after the failures before it are counted, so guesses sent all at once are held to
+   * the limit as guesses sent one by one; a right password is no failure, so scripts sending it
+   * many times at once are never locked out. While the address is locked out every try is
+   * refused, right or wrong, so a refusal tells nothing of the password. Answers 0 when the try
+   * goes ahead (a wrong one counted, a right one starting the count over), else the milliseconds
+   * until the address may try again.
    */
-  async takeLoginAttempt(address: string): Promise<number> {
+  tryPassword(address: string, right: boolean): Promise<number> {
+    const before = this.#tries.get(address) ?? Promise.resolve();
+    const run = before.then(() => this.#tryPassword(address, right));
+    const settled = run.catch(() => {});
+    this.#tries.set(address, settled);
+    settled.then(() => {
+      if (this.#tries.get(address) === settled) this.#tries.delete(address);
+    });
+    return run;
+  }
+
+  async #tryPassword(address: string, right: boolean): Promise<number> {
     const key = keys.loginAttempts(address);
     for (let attempt = 0; attempt < 20; attempt++) {
       const entry = await this.kv.get<Attempts>(key);
       const now = this.now();
       const current = entry.value && entry.value.resetAt > now ? entry.value : null;
       if (current && current.count >= LOGIN_MAX_FAILURES) return current.resetAt - now;
+      if (right) {
+        if (entry.value) await this.kv.delete(key);
+        return 0;
+      }
       const next: Attempts = current
         ? { count: current.count + 1, resetAt: current.resetAt }
         : { count: 1, resetAt: now + LOGIN_WINDOW_MS };
@@ -94,12 +116,8 @@ export class SessionStore {
         .commit();
       if (res.ok) return 0;
     }
-    // Lost every race: others are trying this very moment, so this one waits.
+    // Lost every race to other instances counting this address's failures: this one waits.
     return 1000;
-  }
-
-  async clearLoginFailures(address: string): Promise<void> {
-    await this.kv.delete(keys.loginAttempts(address));
   }
 }
 

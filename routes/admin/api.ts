@@ -52,7 +52,8 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
     if (bearer !== undefined) {
       // The sign-in form's throttle, on the same count: a script cannot guess faster than a form.
       const address = clientAddress(c);
-      const blockedFor = await sessions.takeLoginAttempt(address);
+      const right = secretsEqual(bearer, password);
+      const blockedFor = await sessions.tryPassword(address, right);
       if (blockedFor > 0) {
         const seconds = Math.ceil(blockedFor / 1000);
         c.header("Retry-After", String(seconds));
@@ -63,11 +64,10 @@ function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<
           `Too many failed attempts. Try again in ${seconds} s.`,
         );
       }
-      if (!secretsEqual(bearer, password)) {
+      if (!right) {
         services.log.log("warn", "admin API: wrong password", { address });
         return apiError(c, 401, "authentication_error", "Wrong admin password");
       }
-      await sessions.clearLoginFailures(address);
       return await next();
     }
     const session = await readSession(c, sessions);

@@ -99,7 +99,8 @@ export function loginRoutes(services: Services, sessions: SessionStore): Hono<Ad
         403,
       );
     }
-    const blockedFor = await sessions.takeLoginAttempt(address);
+    const right = secretsEqual(field(form, "password"), password);
+    const blockedFor = await sessions.tryPassword(address, right);
     if (blockedFor > 0) {
       const seconds = Math.ceil(blockedFor / 1000);
       c.header("Retry-After", String(seconds));
@@ -113,14 +114,13 @@ export function loginRoutes(services: Services, sessions: SessionStore): Hono<Ad
         429,
       );
     }
-    if (!secretsEqual(field(form, "password"), password)) {
+    if (!right) {
       services.log.log("warn", "admin sign-in failed", { address });
       return c.html(
         LoginPage({ loginCsrf: loginToken(c), next, error: "Wrong password." }),
         401,
       );
     }
-    await sessions.clearLoginFailures(address);
     const session = await sessions.create();
     setSessionCookie(c, session);
     deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/admin/login", secure: isSecure(c) });

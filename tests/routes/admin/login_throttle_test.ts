@@ -189,3 +189,17 @@ Deno.test("an IPv6 client cannot escape the lock by moving to another address of
     await neighbour.body?.cancel();
   });
 });
+
+Deno.test("the right password sent many times at once (parallel CLI calls) is never locked out", async () => {
+  await withApp(async (login, _tick, api) => {
+    const answers = await Promise.all(
+      Array.from(
+        { length: 30 },
+        (_, i) => i % 5 ? api("10.0.4.1", PASSWORD) : login("10.0.4.1", PASSWORD),
+      ),
+    );
+    const statuses = answers.map((r) => r.status);
+    await Promise.all(answers.map((r) => r.body?.cancel()));
+    assert.ok(statuses.every((s) => s === 200 || s === 303), `${statuses}`);
+  });
+});
