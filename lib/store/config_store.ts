@@ -129,31 +129,47 @@ export class ConfigStore {
   }
 }
 
+/** Chunks read with the meta in one getMany (ten keys at most): one consistent snapshot. */
+const FIRST_CHUNKS = 9;
+
 async function read(
   kv: Deno.Kv,
   defaultStrategy: Strategy,
   report: StoreErrorReport,
 ): Promise<Snapshot> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const meta = await kv.get<Meta>(keys.configMeta());
+  for (let attempt = 0; attempt < 20; attempt++) {
+    // Other processes may be writing: a read that met one waits a little, a random while.
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+    const first = await kv.getMany<unknown[]>([
+      keys.configMeta(),
+      ...Array.from({ length: FIRST_CHUNKS }, (_, i) => keys.configChunk(i)),
+    ]);
+    const meta = first[0] as Deno.KvEntryMaybe<Meta>;
     if (!meta.value) return { doc: emptyDocument(defaultStrategy), version: null };
-    const chunkKeys = Array.from({ length: meta.value.chunks }, (_, i) => keys.configChunk(i));
-    const chunks: Deno.KvEntryMaybe<string>[] = [];
-    for (let i = 0; i < chunkKeys.length; i += 10) {
-      chunks.push(...await kv.getMany<string[]>(chunkKeys.slice(i, i + 10)));
+    const chunks = first.slice(1, 1 + meta.value.chunks) as Deno.KvEntryMaybe<string>[];
+    for (let i = FIRST_CHUNKS; i < meta.value.chunks; i += 10) {
+      const more = Array.from(
+        { length: Math.min(10, meta.value.chunks - i) },
+        (_, j) => keys.configChunk(i + j),
+      );
+      chunks.push(...await kv.getMany<string[]>(more));
     }
     // Chunks written with this meta share its versionstamp; anything else is a write in between.
     if (chunks.some((c) => c.versionstamp !== meta.versionstamp)) continue;
+    let parsed: unknown;
     try {
-      const doc = validateDocument(
-        JSON.parse(chunks.map((c) => c.value).join("")),
-        defaultStrategy,
-      );
-      return { doc, version: meta.versionstamp };
+      parsed = JSON.parse(chunks.map((c) => c.value).join(""));
+    } catch (err) {
+      // Nothing can be served from it; a save (an import, a clear) replaces it.
+      report("stored configuration is not valid JSON, serving none until it is replaced", err);
+      return { doc: emptyDocument(defaultStrategy), version: meta.versionstamp };
+    }
+    try {
+      return { doc: validateDocument(parsed, defaultStrategy), version: meta.versionstamp };
     } catch (err) {
       if (err instanceof InvalidConfigError) {
         report("stored configuration is invalid, serving it unvalidated", err);
-        return { doc: JSON.parse(chunks.map((c) => c.value).join("")), version: meta.versionstamp };
+        return { doc: parsed as ConfigDocument, version: meta.versionstamp };
       }
       throw err;
     }

@@ -106,7 +106,14 @@ export function apiRoutes(services: Services, sessions: SessionStore): Hono<Admi
   );
 
   app.get("/config", async (c) => {
-    const snap = await services.store.refresh();
+    // Under a storm of saves from other processes a fresh read may not settle: the document
+    // this instance serves, with its own version, is as good an answer.
+    const snap = await services.store.refresh().catch((err) => {
+      services.log.log("warn", "admin API: the configuration could not be read afresh", {
+        error: String(err),
+      });
+      return services.store.snapshot;
+    });
     c.header("ETag", etagOf(snap.version));
     return c.json(snap.doc);
   });
