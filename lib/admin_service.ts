@@ -78,11 +78,20 @@ export function versionFromIfMatch(
 export class UnknownUpstreamError extends Error {
   constructor(ref: string | number, doc: ConfigDocument) {
     const names = doc.upstream.map((u, i) => `[${i}] ${u.name}`).join(", ");
+    // A key pasted where the upstream's name goes is said back masked.
+    const shown = typeof ref === "string" && looksLikeKey(ref, doc) ? maskKey(ref) : ref;
     super(
-      `No upstream "${ref}"` + (names ? ` (the upstreams: ${names})` : " (none is configured yet)"),
+      `No upstream "${shown}"` +
+        (names ? ` (the upstreams: ${names})` : " (none is configured yet)"),
     );
     this.name = "UnknownUpstreamError";
   }
+}
+
+/** One of the configuration's keys, or a word shaped as providers shape theirs. */
+function looksLikeKey(word: string, doc: ConfigDocument): boolean {
+  if (doc.upstream.some((u) => u.apiKeys.includes(word))) return true;
+  return word.length >= 20 && /^(?:sk-|sk_|AIza|gsk_|xai-|key-|pk-|or-)/.test(word);
 }
 
 /** Input the admin must correct (a bad strategy, an unknown key); `field` names the form field. */

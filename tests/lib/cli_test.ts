@@ -113,6 +113,10 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
   // `add` forgotten: the key is said back masked, never whole.
   const forgot = await cli("key", "openai-main", "sk-forgot-the-add-0123456789abcd");
   fails(forgot, /Unknown key action "sk-for…abcd"/, 2);
+  // A key given where the upstream goes, with the action after it: masked too.
+  const misplaced = await cli("key", "sk-pasted-in-the-wrong-place-0123", "list");
+  fails(misplaced, /No upstream "sk-pas…0123"/);
+  assert.ok(!(misplaced.out + misplaced.err).includes("wrong-place"));
   assert.doesNotMatch(forgot.out + forgot.err, /forgot-the-add/);
   // An action is looked up among the three only, never among what every object has.
   fails(await cli("key", "openai-main", "toString"), /Unknown key action "toString"/, 2);
