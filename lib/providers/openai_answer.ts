@@ -84,11 +84,12 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   // Blank lines before a call are no text: Anthropic refuses a text block of only whitespace when
   // the conversation comes back to it.
   if (text && (text.trim() || !calls.length)) content.push(textBlock(text));
-  const used = new Set<string>();
+  // Ids the conversation already has count as used: a repeated one is replaced.
+  const used = new Set<string>(state.historyIds);
   for (const call of calls) {
     const name = call?.function?.name;
     if (typeof name !== "string" || !name) continue;
-    if (state.singleCall && used.size) break;
+    if (state.singleCall && content.some((b) => b.type === "tool_use")) break;
     let id = sanitizeToolId(call.id);
     if (used.has(id)) id = newId("toolu");
     used.add(id);

@@ -11,6 +11,12 @@ export interface CallState {
   names: Map<string, string>;
   /** The client's web search ran as a search model's own: its citations are told as a search. */
   webSearch?: { query: string };
+  /**
+   * The tool call ids of the conversation so far: a server that numbers its calls per answer
+   * (`call_0` every turn) would give a new call an id the client already has, and Claude Code
+   * then drops one of the two from its history.
+   */
+  historyIds: Set<string>;
   /** The request's prefill, which a model here may write again at the answer's start. */
   prefill?: string;
   /**
@@ -25,5 +31,6 @@ export interface CallState {
 export const callStates = new WeakMap<CallContext, CallState>();
 
 export function stateFor(ctx: CallContext): CallState {
-  return callStates.get(ctx) ?? { stops: [], localStops: [], names: new Map() };
+  return callStates.get(ctx) ??
+    { stops: [], localStops: [], names: new Map(), historyIds: new Set() };
 }

@@ -243,6 +243,8 @@ interface Conversion {
   notice?: string;
   /** The server refused images (a text-only model): each goes as a note saying one was there. */
   noImages?: boolean;
+  /** Filled with the client's ids of the conversation's tool calls. */
+  callIds?: Set<string>;
 }
 
 const IMAGE_NOTE = "[An image was here; this model does not take images.]";
@@ -378,6 +380,7 @@ export function convertMessages(body: MessagesRequest, c: Conversion) {
       settle();
       const ids: string[] = [];
       const m = assistantMessage(blocks, c, callId, ids);
+      if (c.callIds) { for (const id of ids) c.callIds.add(id); }
       if (!m) continue;
       appendMessage(out, m, c.mistral);
       pending = ids;

@@ -191,7 +191,13 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   const stops = reasoningModel || ctx.dropFields?.includes("stop")
     ? []
     : allStops.slice(0, MAX_STOPS);
-  const state: CallState = { stops, localStops: allStops.slice(stops.length), names };
+  const historyIds = new Set<string>();
+  const state: CallState = {
+    stops,
+    localStops: allStops.slice(stops.length),
+    names,
+    historyIds,
+  };
   if ((body.thinking as Json)?.display === "omitted") state.omitThinking = true;
   const prefill = prefillOf(body);
   if (prefill) state.prefill = prefill;
@@ -221,6 +227,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
       reasoningBack: kind === "custom" && wantsReasoningBack(ctx),
       mistral: kind === "custom" && isMistral(ctx),
       noImages: ctx.dropFields?.includes(IMAGES),
+      callIds: historyIds,
     }),
   };
   if (!upstream.messages.length) throw nothingToSend();

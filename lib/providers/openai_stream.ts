@@ -70,7 +70,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   /** Calls that cannot open yet (no name, or another call still streaming), in arrival order. */
   private pending: ToolCall[] = [];
   private current: ToolCall | null = null;
-  private usedIds = new Set<string>();
+  private readonly usedIds: Set<string>;
   private toolUsed = false;
   private refused = false;
   private tail = "";
@@ -86,6 +86,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
 
   constructor(private readonly out: AnthropicStreamWriter, private readonly state: CallState) {
     this.maxStop = state.stops.reduce((m, s) => Math.max(m, s.length), 0);
+    // Ids the conversation already has count as used: a repeated one is replaced.
+    this.usedIds = new Set(state.historyIds);
     if (state.localStops.length) this.stops = new StopScanner(state.localStops);
     if (state.prefill) this.echo = new PrefillEcho(state.prefill);
   }

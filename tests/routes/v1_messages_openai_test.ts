@@ -2033,3 +2033,46 @@ Deno.test("openai: a prefill the model writes again (it cannot continue one) is 
     assert.equal((msg.content[0] as Anthropic.TextBlock).text, " 42}", `stream=${stream}`);
   }
 });
+
+Deno.test("openai: a call id the server gives again in a later turn (call_0 every answer) is replaced, streamed and not", async () => {
+  await using t = await setupCompat({}, "qwen3");
+  const call = {
+    id: "call_0",
+    type: "function",
+    function: { name: "get_weather", arguments: '{"city":"Rome"}' },
+  };
+  const messages: Anthropic.MessageParam[] = [
+    { role: "user", content: "weather in Oslo, then Rome" },
+    {
+      role: "assistant",
+      content: [{ type: "tool_use", id: "call_0", name: "get_weather", input: { city: "Oslo" } }],
+    },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: "call_0", content: "3C" }] },
+  ];
+  for (const stream of [false, true]) {
+    t.fake.enqueue(
+      stream
+        ? {
+          sse: [
+            openaiChunk({ role: "assistant", content: null }),
+            openaiChunk({ tool_calls: [{ index: 0, ...call }] }),
+            openaiChunk({}, "tool_calls"),
+            openaiUsageChunk(openaiUsage(40, 12)),
+            OPENAI_DONE,
+          ],
+        }
+        : {
+          status: 200,
+          json: openaiCompletion({ tool_calls: [call] }, "tool_calls", openaiUsage(40, 12)),
+        },
+    );
+    const params = { model: "claude-sonnet-test", max_tokens: 100, tools: [weatherTool], messages };
+    const msg = stream
+      ? await t.client.messages.stream(params).finalMessage()
+      : await t.client.messages.create(params);
+    const use = msg.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+    assert.deepEqual(use.input, { city: "Rome" });
+    assert.notEqual(use.id, "call_0", `stream=${stream}`);
+    assert.match(use.id, /^[a-zA-Z0-9_-]+$/);
+  }
+});
