@@ -140,14 +140,16 @@ serve();
 
 /**
  * On SIGTERM (a deploy, `docker stop`) answers in flight, Claude Code's streams among them, may
- * finish for a while; new connections are refused. Before Docker's 10 s turns into SIGKILL.
+ * finish for a while; new connections are refused. Before Docker's 10 s turns into SIGKILL. Deno
+ * Deploy stops an instance with SIGINT and kills it 5 s later: there SIGINT is the deploy's, not
+ * Ctrl-C, and the grace is shorter.
  */
-const GRACE_MS = 8_000;
+const GRACE_MS = config.onDeploy ? 3_500 : 8_000;
 
 async function stop(signal: "SIGINT" | "SIGTERM"): Promise<void> {
   if (stopping) Deno.exit(0); // asked twice: now
   stopping = true;
-  if (signal === "SIGTERM" && current) {
+  if ((signal === "SIGTERM" || config.onDeploy) && current) {
     services.log.log("info", "stopping: finishing the answers in flight", { graceMs: GRACE_MS });
     let graceOver = false;
     const grace = new Promise((r) => setTimeout(r, GRACE_MS)).then(() => graceOver = true);

@@ -518,8 +518,35 @@ Deno.test({
           assert.equal(asked.status, 200, await asked.clone().text());
           await asked.text();
         }
+        // Deploy stops an instance with SIGINT, and kills it 5 s later: a stream in flight is
+        // ended with an error event within that time, not cut, and the instance exits by itself.
+        fake.enqueue({ sse: anthropicStream("one two three four five six seven"), delayMs: 1_500 });
+        const slow = await fetch(`${url}/v1/messages`, {
+          method: "POST",
+          headers: { "x-api-key": ACCESS, "content-type": "application/json" },
+          body: JSON.stringify({
+            model: "claude-test",
+            max_tokens: 50,
+            stream: true,
+            messages: [{ role: "user", content: "hi" }],
+          }),
+        });
+        const body = slow.body!.pipeThrough(new TextDecoderStream()).getReader();
+        let text = (await body.read()).value ?? "";
+        const signalled = Date.now();
+        child.kill("SIGINT");
+        while (true) {
+          const { value, done } = await body.read();
+          if (done) break;
+          text += value;
+        }
+        assert.match(text, /event: error\ndata: .*The proxy is stopping/);
+        assert.equal((await child.status).code, 0);
+        assert.ok(Date.now() - signalled < 5_000, `stopped after ${Date.now() - signalled} ms`);
       } finally {
-        child.kill("SIGTERM");
+        try {
+          child.kill("SIGTERM");
+        } catch { /* it exited */ }
         await child.status;
         reader.releaseLock();
         await child.stdout.cancel().catch(() => {});
