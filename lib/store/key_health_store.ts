@@ -13,6 +13,8 @@ export interface KeyState {
   model: string;
   reason: string;
   since: number;
+  /** A disabled key: when a background check last found it still refused. */
+  checkedAt?: number;
 }
 
 /** What the configuration holds now, as far as key health cares. */
@@ -110,6 +112,21 @@ export class KeyHealthStore {
       this.#states.set(mapKey(healthId, "*"), state);
       await this.kv.atomic()
         .set(keys.keyHealth(healthId, "*"), state)
+        .set(keys.keyHealthVersion(), crypto.randomUUID())
+        .commit();
+    });
+  }
+
+  /** A disabled key's background check found it still refused: no instance checks it again soon. */
+  async checked(healthId: string): Promise<void> {
+    const k = mapKey(healthId, "*");
+    const state = this.#states.get(k);
+    if (state?.state !== "disabled") return;
+    const next: KeyState = { ...state, checkedAt: this.now() };
+    await this.#write(async () => {
+      this.#states.set(k, next);
+      await this.kv.atomic()
+        .set(keys.keyHealth(healthId, "*"), next)
         .set(keys.keyHealthVersion(), crypto.randomUUID())
         .commit();
     });

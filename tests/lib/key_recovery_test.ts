@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { healthId } from "../../lib/key_pool.ts";
 import { recoverDisabledKeys } from "../../lib/key_recovery.ts";
+import { keys } from "../../lib/store/keys.ts";
 import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
 import { startTestServer } from "../helpers/server.ts";
 
@@ -63,6 +64,40 @@ Deno.test("maxTokens caps what Claude Code asks for (64000) to what the upstream
     assert.equal(res.status, 200);
     await res.body?.cancel();
     assert.equal(fake.requests[0].body.max_tokens, 8192);
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+});
+
+Deno.test("key recovery: a key is checked once it is due, and a failed check is kept in KV so no instance checks it again soon", async () => {
+  const fake = await startFakeAnthropic({ requireKey: ["sk-other-key-0009"] });
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "u",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: ["sk-still-dead-0002"],
+      }],
+    },
+  });
+  try {
+    const { health } = server.services;
+    const id = healthId(fake.url, "sk-still-dead-0002");
+    const probes = () => fake.requests.length;
+    await health.disable(id, "401: invalid x-api-key");
+    // Disabled a moment ago: not due a check for a while.
+    await recoverDisabledKeys(server.services, 60_000);
+    assert.equal(probes(), 0);
+    await recoverDisabledKeys(server.services, 0);
+    assert.equal(probes(), 1);
+    const stored = await server.kv.get<{ checkedAt?: number }>(keys.keyHealth(id, "*"));
+    assert.ok(stored.value?.checkedAt, "the check is kept with the key's state");
+    assert.equal(health.get(id, "*")?.state, "disabled");
+    // Checked a moment ago: not again until it is due once more.
+    await recoverDisabledKeys(server.services, 60_000);
+    assert.equal(probes(), 1);
   } finally {
     await server.close();
     await fake.close();
