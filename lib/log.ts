@@ -178,10 +178,18 @@ export function createLogger(
   };
 }
 
-const UNSAFE_IN_TEXT = /[\s\p{Cc}]/u;
-const C1 = /[\x7f-\x9f]/g;
+/**
+ * Values printed bare in a text line: none with a space, a control or invisible character (a
+ * direction override would turn the rest of the line around), or a `"` or `=` (a logfmt reader
+ * would take the fields after it wrongly).
+ */
+const UNSAFE_IN_TEXT = /[\s\p{Cc}\p{Cf}"=]/u;
+const C1 = /[\x7f-\x9f\p{Cf}]/gu;
 
-/** JSON text with DEL and the C1 controls escaped too (JSON.stringify leaves them raw). */
+/**
+ * JSON text with DEL, the C1 controls and invisible format characters (direction overrides,
+ * zero-width ones) escaped too: JSON.stringify leaves them raw.
+ */
 function escapeC1(json: string): string {
   C1.lastIndex = 0;
   return C1.test(json)

@@ -66,6 +66,24 @@ Deno.test("log: control characters a client sent (terminal escapes) are written 
   }
 });
 
+Deno.test("log: invisible and direction characters, quotes and = in a value are written quoted and escaped", () => {
+  const values = ["abc\u202egnp.exe\u200b", '"', "==HYPERLINK(x)", 'a"b'];
+  for (const format of ["text", "json"] as const) {
+    const { log, lines } = capture(format, "info");
+    for (const model of values) log.log("info", "/v1/messages 400", { model, status: 400 });
+    for (const [i, [line]] of lines.entries()) {
+      assert.doesNotMatch(line, /\p{Cf}/u, `${format}: ${JSON.stringify(line)}`);
+      if (format === "json") assert.equal(JSON.parse(line).model, values[i]);
+      else {
+        // logfmt: the value is one quoted string, and the field after it is read as written.
+        const m = /model=("(?:[^"\\]|\\.)*") status=400$/.exec(line);
+        assert.ok(m, line);
+        assert.equal(JSON.parse(m[1]), values[i]);
+      }
+    }
+  }
+});
+
 Deno.test("log: lines batched to stdout all come out, in order, before a warning and at exit", async () => {
   const script = `
     import { createLogger } from ${
