@@ -49,6 +49,13 @@ export function keyProblem(key: string): string | undefined {
   return result.success ? undefined : result.error.issues[0]?.message;
 }
 
+const BROKEN_TEXT = "must not contain a broken character (a lone surrogate)";
+
+// A model name in the map: shown on the pages and by the CLI, and sent upstream as it is.
+const ModelNameSchema = z.string().trim().min(1)
+  .refine((v) => !/[\p{Cc}\p{Cf}]/u.test(v), "must not contain control or invisible characters")
+  .refine((v) => v.isWellFormed(), BROKEN_TEXT);
+
 const UpstreamSchema = z.looseObject({
   name: z.string().trim().min(1, "must not be empty")
     .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
@@ -56,6 +63,8 @@ const UpstreamSchema = z.looseObject({
     // A line break or a terminal escape splits the CLI's lines and the log's; an invisible or
     // direction-changing character makes one name look like another.
     .refine((v) => !/[\p{Cc}\p{Cf}]/u.test(v), "must not contain control or invisible characters")
+    // A lone surrogate is no character: no URL (the upstream's pages) can be made of it.
+    .refine((v) => v.isWellFormed(), BROKEN_TEXT)
     // Each upstream has pages at /admin/upstreams/<name>: browsers resolve "." and ".." away, and
     // the Add page owns "new".
     .refine((v) => !RESERVED_NAMES.includes(v.toLowerCase()), {
@@ -69,13 +78,17 @@ const UpstreamSchema = z.looseObject({
   }),
   // Old files often list a key twice; the second copy adds nothing, so it is dropped, not refused.
   apiKeys: z.array(ApiKeySchema).default([]).transform((list) => [...new Set(list)]),
-  models: z.record(z.string().trim().min(1), z.string().trim().min(1, "must not be empty"))
-    .optional(),
+  models: z.record(ModelNameSchema, ModelNameSchema.min(1, "must not be empty")).optional(),
   fallback: z.string().trim().min(1, "must name another upstream").optional(),
   maxTokens: z.number().int().positive().max(MAX_TOKENS_CAP, "must be at most 1,000,000")
     .optional(),
   maxTokensField: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
-  description: z.string().optional(),
+  description: z.string()
+    .refine((v) => !/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u.test(v.replace(/[\t\n\r]/g, " ")), {
+      message: "must not contain control or direction-changing characters",
+    })
+    .refine((v) => v.isWellFormed(), BROKEN_TEXT)
+    .optional(),
 });
 
 const DocumentSchema = z.looseObject({

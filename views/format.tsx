@@ -17,7 +17,8 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 
 /** Where an upstream's pages live. */
 export function upstreamPath(name: string, rest = ""): string {
-  return `/admin/upstreams/${encodeURIComponent(name)}${rest}`;
+  // A name stored before names were checked may hold a lone surrogate, which encoding refuses.
+  return `/admin/upstreams/${encodeURIComponent(name.toWellFormed())}${rest}`;
 }
 
 /** Breaks after a "/" and before a ".", the places a reader expects a URL to wrap. */

@@ -294,6 +294,16 @@ Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 an
         ],
       ],
       [{ upstream: [{ ...upstream[0], ApiKeys: [] }] }, ["upstream.0.ApiKeys: unknown setting"]],
+      // Text no page, URL or terminal can show as it is.
+      [{ upstream: [{ ...upstream[0], name: "bad\ud800" }] }, ["upstream.0.name: must not"]],
+      [
+        { upstream: [{ ...upstream[0], description: "a\x1b[31mred" }] },
+        ["upstream.0.description: must not"],
+      ],
+      [
+        { upstream: [{ ...upstream[0], models: { sonnet: "abc\u202egnp.exe" } }] },
+        ["upstream.0.models.sonnet: must not"],
+      ],
     ];
     for (const [body, expected] of cases) {
       const res = await put(s, body);
@@ -307,7 +317,9 @@ Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 an
     assert.equal(s.services.store.snapshot.version, before.version);
     assert.deepEqual(s.services.store.snapshot.doc.upstream, before.doc.upstream);
 
-    const own = await put(s, { upstream: [{ ...upstream[0], note: "mine", model: "x" }] });
+    const own = await put(s, {
+      upstream: [{ ...upstream[0], note: "mine", model: "x", description: "one\r\ntwo\tthree" }],
+    });
     assert.equal(own.status, 200, "settings of an old file's own are kept");
     await own.body?.cancel();
 
