@@ -26,6 +26,9 @@ const URL_BREAKS = /(?<=\/)(?!\/)|(?=\.)/;
 /** Model names may be paths (`meta-llama/llama-3.1-8b`); a version's "." stays put. */
 const NAME_BREAKS = /(?<=\/)(?!\/)/;
 
+/** Longer than any real name's part: such a part may wrap anywhere. */
+const LONG_PART = 48;
+
 /** Text that may wrap only between its parts; each part stays whole, hyphens included. */
 function Parts(props: { text: string; at: RegExp }) {
   return (
@@ -33,7 +36,7 @@ function Parts(props: { text: string; at: RegExp }) {
       {props.text.split(props.at).map((part, i) => (
         <>
           {i > 0 && <wbr />}
-          <span class="part">{part}</span>
+          <span class={part.length > LONG_PART ? "part long" : "part"}>{part}</span>
         </>
       ))}
     </>

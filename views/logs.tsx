@@ -300,8 +300,15 @@ export function LogDetailPage(props: { chrome: Chrome; entry: RequestLogEntry; b
             <tr>
               <th scope="row">Model</th>
               <td>
-                {e.model}
-                {e.upstreamModel && e.upstreamModel !== e.model ? ` → ${e.upstreamModel}` : ""}
+                <bdi>{e.model}</bdi>
+                {e.upstreamModel && e.upstreamModel !== e.model
+                  ? (
+                    <>
+                      {" → "}
+                      <bdi>{e.upstreamModel}</bdi>
+                    </>
+                  )
+                  : ""}
               </td>
             </tr>
             <tr>

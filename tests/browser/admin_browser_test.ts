@@ -745,6 +745,44 @@ Deno.test({
         await page.setViewportSize({ width: 1280, height: 900 });
       });
 
+      await t.step(
+        "logs: a model name a client made up neither widens the page nor turns the proxy's text around",
+        async () => {
+          const rlo = "abc\u202egnp.exe";
+          const entries = [["req_hostile0001", "x".repeat(3000)], ["req_hostile0002", rlo]];
+          for (const [id, model] of entries) {
+            server.services.recorder.record({
+              id,
+              time: Date.now() - 100,
+              path: "/v1/messages",
+              stream: false,
+              requestedModel: model,
+              upstreamModel: "gpt-4o",
+              upstream: "openai-main",
+              attempts: [],
+              fallbacks: [],
+              status: 200,
+              totalMs: 3,
+            });
+          }
+          await page.setViewportSize({ width: 1280, height: 900 });
+          for (const path of ["/admin/logs", "/admin/logs/req_hostile0001"]) {
+            await page.goto(`${server.url}${path}`);
+            const html = await page.locator("html").evaluate((el) => el.scrollWidth);
+            assert.ok(html <= 1280, `${path}: ${html} px wide on a 1280 px screen`);
+          }
+          // The override stays inside the client's text: the arrow and the upstream's model after it
+          // are drawn after it, left to right, as written.
+          await page.goto(`${server.url}/admin/logs/req_hostile0002`);
+          const cell = page.locator("tr", { hasText: "Model" }).locator("td");
+          const [model, upstream] = await cell.locator("bdi").evaluateAll((els) =>
+            els.map((el) => el.getBoundingClientRect().left)
+          );
+          assert.ok(model < upstream, `client's model at ${model}, upstream's at ${upstream}`);
+          assert.match(await cell.innerText(), /→ gpt-4o$/);
+        },
+      );
+
       await t.step("on a phone the charts' labels stay legible", async () => {
         await page.setViewportSize({ width: 390, height: 844 });
         await page.goto(`${server.url}/admin`);
