@@ -75,6 +75,11 @@ const DEFAULT_RATE_LIMIT_COOLDOWN_MAX = 60_000;
 const TRANSIENT_COOLDOWN = 5_000;
 const TRANSIENT_COOLDOWN_MAX = 120_000;
 const PROBE_FORGET_MS = 60_000;
+/**
+ * The longest a 429 sets a key aside, whatever time it names: a day's quota resets within a day,
+ * and a broken or hostile `retry-after` (years) would otherwise take the key for good.
+ */
+const RATE_LIMIT_COOLDOWN_MAX = 24 * 3_600_000;
 
 export interface Candidate {
   key: string;
@@ -178,7 +183,7 @@ export class KeyPool {
         const again = this.health.get(id, model) === undefined;
         ms = this.#backoff(id, again, DEFAULT_RATE_LIMIT_COOLDOWN, DEFAULT_RATE_LIMIT_COOLDOWN_MAX);
       }
-      await this.health.coolDown(id, model, ms, reason);
+      await this.health.coolDown(id, model, Math.min(ms, RATE_LIMIT_COOLDOWN_MAX), reason);
     } else if (failure.keyFault === "transient") {
       const current = this.health.get(id, "*");
       // A 401 to another request meanwhile outweighs this passing fault.

@@ -75,6 +75,23 @@ Deno.test("key pool: cooling keys are skipped for their model only; disabled key
   }
 });
 
+Deno.test("key pool: a 429 naming years (a broken or hostile retry-after) sets the key aside a day at most", async () => {
+  const t = await pool();
+  try {
+    await t.pool.recordFailure(upstream, { key: "k1", id: keyId("k1") }, "gpt-4o", {
+      status: 429,
+      type: "rate_limit_error",
+      message: "slow",
+      keyFault: "rate_limit",
+      retryAfterMs: 99999999999999999999 * 1000,
+    });
+    const soonest = t.pool.soonestRecovery(upstream, "gpt-4o")!;
+    assert.ok(soonest > 23 * 3_600_000 && soonest <= 24 * 3_600_000, `${soonest} ms`);
+  } finally {
+    t.kv.close();
+  }
+});
+
 Deno.test("key pool: repeated 5xx lengthen the cooldown; a success resets it", async () => {
   let now = 1_000_000;
   const kv = await Deno.openKv(":memory:");
