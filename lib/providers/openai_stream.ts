@@ -437,11 +437,13 @@ export class OpenAIStreamTranslator implements StreamTranslator {
 
   private complete(): void {
     if (this.out.done) return;
-    const hit = this.stops?.hit ?? null;
-    if (hit === null) {
+    if ((this.stops?.hit ?? null) === null) {
       for (const piece of this.thinkTags.flush()) this.piece(piece);
       this.releaseText();
+      // The held text met a stop sequence: the answer was completed there.
+      if (this.out.done) return;
     }
+    const hit = this.stops?.hit ?? null;
     this.flushTools();
     this.leaveTool();
     this.closeThinking();
