@@ -67,6 +67,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   private byIndex = new Map<number, ToolCall>();
   private byId = new Map<string, ToolCall>();
   private last: ToolCall | null = null;
+  /** A finished call's name sent again alone: a repeat, or the next call's if arguments follow. */
+  private namedAgain: { call: ToolCall; name: string } | undefined;
   /** Calls that cannot open yet (no name, or another call still streaming), in arrival order. */
   private pending: ToolCall[] = [];
   private current: ToolCall | null = null;
@@ -289,13 +291,24 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     const id = typeof tc.id === "string" && tc.id ? tc.id : undefined;
     const index = typeof tc.index === "number" ? tc.index : undefined;
     const fn = tc.function;
-    const name = typeof fn?.name === "string" ? fn.name : "";
+    let name = typeof fn?.name === "string" ? fn.name : "";
     let args = fn?.arguments;
     if (args && typeof args === "object") args = JSON.stringify(args);
     if (typeof args !== "string") args = "";
     let call = this.findCall(index, id);
-    if (call && !id && name && call.name && this.nextCall(call, name, args, index)) {
+    const namedAgain = this.namedAgain;
+    this.namedAgain = undefined;
+    if (call && !id && name && call.name) {
+      // The name alone again under a finished call's index: a server repeating it with every
+      // fragment, unless arguments follow (Ollama's next call, all under index 0).
+      if (!args && index === call.index && name === call.name && this.looksComplete(call)) {
+        this.namedAgain = { call, name };
+        return;
+      }
+      if (this.nextCall(call, name)) call = undefined;
+    } else if (call && !id && !name && args && namedAgain?.call === call) {
       call = undefined;
+      name = namedAgain.name;
     }
     if (!call) {
       call = {
@@ -338,17 +351,9 @@ export class OpenAIStreamTranslator implements StreamTranslator {
    * under index 0 or none). A server that names every fragment of one call does so before its
    * arguments are whole, and under the same name.
    */
-  private nextCall(
-    call: ToolCall,
-    name: string,
-    args: string,
-    index: number | undefined,
-  ): boolean {
+  private nextCall(call: ToolCall, name: string): boolean {
     if (!call.args && !call.buffer) return false;
-    if (name !== call.name) return true;
-    // The same name under the same index with nothing more is that call's name again.
-    if (!args && index !== undefined && index === call.index) return false;
-    return this.looksComplete(call);
+    return name !== call.name || this.looksComplete(call);
   }
 
   /** Opens waiting calls in order, as long as the one streaming now is evidently complete. */

@@ -642,3 +642,20 @@ Deno.test("stream: calls with empty arguments keep their place before the text t
     ["text", "Done."],
   ]);
 });
+
+Deno.test("stream: a name alone under index 0 after a finished call, then arguments, is the next call (Ollama)", () => {
+  const fragment = (fn: Record<string, string>) =>
+    openaiChunk({ tool_calls: [{ index: 0, type: "function", function: fn }] });
+  for (
+    const alone of [{ name: "get" }, { name: "get", arguments: "" }] as Record<string, string>[]
+  ) {
+    const r = translate(
+      fragment({ name: "get", arguments: '{"a":1}' }) + fragment(alone) +
+        fragment({ arguments: '{"a":2}' }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+    );
+    assert.deepEqual(r.blocks.map((b: any) => [b.name, b.input]), [
+      ["get", { a: 1 }],
+      ["get", { a: 2 }],
+    ]);
+  }
+});
