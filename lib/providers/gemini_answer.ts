@@ -159,7 +159,10 @@ export class Assembler {
     this.releaseText();
     if (this.stopped) {
       this.flush(false);
-      return { stop: "stop_sequence", sequence: this.stops!.hit! };
+      // A call made before the stop sequence is run: the answer ends on it.
+      return this.calls > 0
+        ? { stop: "tool_use" }
+        : { stop: "stop_sequence", sequence: this.stops!.hit! };
     }
     const blocked = blockReason !== undefined && finishReason === undefined;
     const reason = finishReason ?? "STOP";

@@ -69,18 +69,20 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   }
   const refused = !text && typeof msg.refusal === "string" && msg.refusal !== "";
   if (refused) text = msg.refusal;
-  let calls: Json[] = Array.isArray(msg.tool_calls) ? [...msg.tool_calls] : [];
+  const calls: Json[] = Array.isArray(msg.tool_calls) ? [...msg.tool_calls] : [];
   if (msg.function_call?.name) calls.push({ function: msg.function_call });
   if (state.prefill) text = withoutPrefill(text, state.prefill);
+  // The text ends at a stop sequence, as Anthropic's would. Calls are kept, and the answer then
+  // ends on them (tool_use), so that the client runs them, as the streamed answer does.
   const local = cutAtStop(text, state.localStops);
-  // The answer ends at the stop sequence, as Anthropic's would: calls after it never came.
-  if (local.hit !== null) [text, calls] = [local.text, []];
+  text = local.text;
   const stopped = choice.finish_reason === "stop" && !calls.length;
   const stopInText = stopped && local.hit === null ? matchedStop(text, state.stops) : null;
   // Anthropic's text never includes the matched stop sequence.
   if (stopInText) text = text.slice(0, text.length - stopInText.length);
-  const stopSequence = local.hit ?? stopInText ??
-    (stopped ? reportedStop(choice, state.stops) : null);
+  const stopSequence = calls.length
+    ? null
+    : local.hit ?? stopInText ?? (stopped ? reportedStop(choice, state.stops) : null);
   // Blank lines before a call are no text: Anthropic refuses a text block of only whitespace when
   // the conversation comes back to it.
   if (text && (text.trim() || !calls.length)) content.push(textBlock(text));

@@ -456,8 +456,10 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     if (this.state.webSearch) {
       this.out.webSearch(newId("srvtoolu"), this.state.webSearch.query, [...this.pages.values()]);
     }
-    const stopSequence = hit ??
-      (this.finishReason === "stop" && !this.toolUsed
+    // A call made before the stop sequence is run: the answer ends on it, as tool_use.
+    const stopSequence = this.toolUsed
+      ? null
+      : hit ?? (this.finishReason === "stop"
         ? matchedStop(this.tail, this.state.stops) ?? this.stopNamed
         : null);
     const stop = stopSequence

@@ -2076,3 +2076,59 @@ Deno.test("openai: a call id the server gives again in a later turn (call_0 ever
     assert.match(use.id, /^[a-zA-Z0-9_-]+$/);
   }
 });
+
+Deno.test("openai: a stop sequence met in text after a call ends the text there; the call is kept and run (tool_use), streamed and not", async () => {
+  // o3 takes no stop sequences: the proxy applies them.
+  const fake = await startFakeOpenAI();
+  await using t = await proxyTo(fake, {
+    name: "oai",
+    baseUrl: `${fake.url}/v1`,
+    serviceType: "openai",
+    apiKeys: KEYS,
+    models: { default: "o3" },
+  });
+  const call = {
+    id: "call_1",
+    type: "function",
+    function: { name: "get_weather", arguments: '{"city":"Oslo"}' },
+  };
+  for (const stream of [false, true]) {
+    t.fake.enqueue(
+      stream
+        ? {
+          sse: [
+            openaiChunk({ role: "assistant", content: null }),
+            openaiChunk({ tool_calls: [{ index: 0, ...call }] }),
+            openaiChunk({ content: "after END x" }),
+            openaiChunk({}, "tool_calls"),
+            openaiUsageChunk(openaiUsage(40, 12)),
+            OPENAI_DONE,
+          ],
+        }
+        : {
+          status: 200,
+          json: openaiCompletion(
+            { content: "after END x", tool_calls: [call] },
+            "tool_calls",
+            openaiUsage(40, 12),
+          ),
+        },
+    );
+    const params = {
+      model: "claude-opus-x",
+      max_tokens: 100,
+      tools: [weatherTool],
+      stop_sequences: ["END"],
+      messages: [{ role: "user" as const, content: "weather in Oslo" }],
+    };
+    const msg = stream
+      ? await t.client.messages.stream(params).finalMessage()
+      : await t.client.messages.create(params);
+    assert.equal(msg.stop_reason, "tool_use", `stream=${stream}`);
+    assert.equal(msg.stop_sequence, null);
+    const use = msg.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+    assert.deepEqual(use.input, { city: "Oslo" });
+    const text = msg.content.find((b) => b.type === "text") as Anthropic.TextBlock | undefined;
+    assert.equal(text?.text, "after ");
+  }
+});
