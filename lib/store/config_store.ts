@@ -160,8 +160,15 @@ async function read(
     try {
       parsed = JSON.parse(chunks.map((c) => c.value).join(""));
     } catch (err) {
+      parsed = err;
+    }
+    const upstreams = (parsed as { upstream?: unknown } | null)?.upstream;
+    if (parsed instanceof Error || typeof parsed !== "object" || !Array.isArray(upstreams)) {
       // Nothing can be served from it; a save (an import, a clear) replaces it.
-      report("stored configuration is not valid JSON, serving none until it is replaced", err);
+      report(
+        "stored configuration is no configuration document, serving none until it is replaced",
+        parsed instanceof Error ? parsed : new Error("not an object with an upstream list"),
+      );
       return { doc: emptyDocument(defaultStrategy), version: meta.versionstamp };
     }
     try {

@@ -198,25 +198,27 @@ Deno.test("config store: a stored document gone invalid is served and reported w
   );
 });
 
-Deno.test("config store: a stored document that is no JSON at all is reported, serves none, and a save replaces it", async () => {
+Deno.test("config store: a stored document that is no JSON at all, or no object with an upstream list, is reported, serves none, and a save replaces it", async () => {
   using kv = await Deno.openKv(":memory:");
   const writer = await ConfigStore.open(kv, "failover", { watch: false });
   await writer.replace({ upstream: [upstream("a")] });
-  const meta = await kv.get(keys.configMeta());
-  await kv.atomic().check(meta).set(keys.configChunk(0), '{"upstream":[{"name":"a"').set(
-    keys.configMeta(),
-    { chunks: 1, updatedAt: Date.now() },
-  ).commit();
-  const reports: string[] = [];
-  const store = await ConfigStore.open(kv, "failover", {
-    watch: false,
-    onError: (message) => reports.push(message),
-  });
-  assert.deepEqual(store.snapshot.doc.upstream, []);
-  assert.match(reports[0], /not valid JSON/);
-  await store.replace({ upstream: [upstream("b")] });
-  const again = await ConfigStore.open(kv, "failover", { watch: false });
-  assert.equal(again.snapshot.doc.upstream[0].name, "b");
+  for (const stored of ['{"upstream":[{"name":"a"', "null", "42", '{"upstream":7}']) {
+    const meta = await kv.get(keys.configMeta());
+    await kv.atomic().check(meta).set(keys.configChunk(0), stored).set(
+      keys.configMeta(),
+      { chunks: 1, updatedAt: Date.now() },
+    ).commit();
+    const reports: string[] = [];
+    const store = await ConfigStore.open(kv, "failover", {
+      watch: false,
+      onError: (message) => reports.push(message),
+    });
+    assert.deepEqual(store.snapshot.doc.upstream, [], stored);
+    assert.match(reports[0], /no configuration document/);
+    await store.replace({ upstream: [upstream("b")] });
+    const again = await ConfigStore.open(kv, "failover", { watch: false });
+    assert.equal(again.snapshot.doc.upstream[0].name, "b");
+  }
 });
 
 Deno.test("config store: a document past what one KV write takes is refused by its size, not a crash", async () => {
