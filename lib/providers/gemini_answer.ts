@@ -9,7 +9,6 @@ import { decodeJsonPaths, decodeJsonText } from "./gemini_schema.ts";
 import { type Carry, ID_HEAD, mintToolId, SIGNATURE_PREFIX } from "./gemini_thought_signatures.ts";
 import type { UpstreamFailure } from "./stream_writer.ts";
 import { StopScanner } from "../stop_sequences.ts";
-import { PrefillEcho } from "../prefill_echo.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -49,12 +48,9 @@ export class Assembler {
 
   /** The stop sequences Gemini was not asked to apply, applied here. */
   private stops?: StopScanner;
-  /** The prefill Gemini may write again before its answer, taken off. */
-  private echo?: PrefillEcho;
 
   constructor(private sink: Sink, private state: RequestState, private fp: string) {
     if (state.localStops?.length) this.stops = new StopScanner(state.localStops);
-    if (state.prefill) this.echo = new PrefillEcho(state.prefill);
   }
 
   /** The answer met a stop sequence: nothing after it belongs to it. */
@@ -108,15 +104,12 @@ export class Assembler {
   }
 
   private text(text: string): void {
-    if (this.echo) text = this.echo.push(text);
-    const now = this.stops && text ? this.stops.push(text) : text;
+    const now = this.stops ? this.stops.push(text) : text;
     if (now) this.sink.text(now);
   }
 
-  /** Text held back (a prefill's repeat, a stop sequence's start) goes once other output follows. */
+  /** Text held back as the possible start of a stop sequence goes once other output follows. */
   private releaseText(): void {
-    const echoed = this.echo?.release();
-    if (echoed) this.text(echoed);
     const held = this.stops?.release();
     if (held) this.sink.text(held);
   }

@@ -16,8 +16,6 @@ export interface RequestState {
    * setting for: its calls after the first are left out of the answer.
    */
   singleCall?: boolean;
-  /** The request's prefill, which Gemini may write again at the answer's start. */
-  prefill?: string;
   /** Stop sequences past the five Gemini takes: the proxy applies them. */
   localStops?: string[];
   /** Where an older model's structured answer holds JSON text standing for other values. */

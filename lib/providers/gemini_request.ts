@@ -1,7 +1,6 @@
 // An Anthropic Messages request as the body of a Gemini generateContent request.
 import type { MessagesRequest } from "../anthropic.ts";
 import { nothingToSend } from "../errors.ts";
-import { prefillOf } from "../prefill_echo.ts";
 import { withoutBillingLine } from "./billing_line.ts";
 import { buildContents, type Content } from "./gemini_contents.ts";
 import { generationConfig } from "./gemini_generation_config.ts";
@@ -49,8 +48,7 @@ export function buildBody(
   const declared = declareTools(body);
   const state = declared.state;
   state.carryText = body.thinking?.type === "enabled" || body.thinking?.type === "adaptive";
-  const prefill = prefillOf(body);
-  if (prefill) state.prefill = prefill;
+
   state.singleCall = (body.tool_choice as { disable_parallel_tool_use?: unknown } | undefined)
     ?.disable_parallel_tool_use === true;
   const out: GeminiBody = {

@@ -199,7 +199,9 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     historyIds,
   };
   if ((body.thinking as Json)?.display === "omitted") state.omitThinking = true;
-  const prefill = prefillOf(body);
+  // OpenAI's own models take a prefill as a finished turn; compatible servers (llama.cpp, Ollama,
+  // vLLM, Mistral's prefix) continue it, and a continuation may begin as the prefill did.
+  const prefill = kind === "openai" ? prefillOf(body) : "";
   if (prefill) state.prefill = prefill;
   callStates.set(ctx, state);
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };

@@ -960,39 +960,6 @@ Deno.test("gemini: a stop sequence past the five Gemini takes ends the answer wh
   }
 });
 
-Deno.test("gemini: a prefill Gemini writes again is taken off the answer, streamed and not", async () => {
-  await using t = await setup();
-  const pieces = ["<result", ">\nyes", "</result>"];
-  const last = { finishReason: "STOP", usage: usageMetadata(10, 5) };
-  for (const stream of [false, true]) {
-    t.fake.enqueue(
-      stream
-        ? {
-          sse: pieces.map((p, i) =>
-            sseEvent(chunk([textPart(p)], i === pieces.length - 1 ? last : {}))
-          ),
-        }
-        : { status: 200, json: chunk([textPart(pieces.join(""))], last) },
-    );
-    const params = {
-      model: "claude-sonnet-test",
-      max_tokens: 100,
-      messages: [
-        { role: "user" as const, content: "Answer in a result tag" },
-        { role: "assistant" as const, content: "<result>" },
-      ],
-    };
-    const msg = stream
-      ? await t.client.messages.stream(params).finalMessage()
-      : await t.client.messages.create(params);
-    assert.equal(
-      (msg.content[0] as Anthropic.TextBlock).text,
-      "\nyes</result>",
-      `stream=${stream}`,
-    );
-  }
-});
-
 Deno.test("gemini: under round-robin a tool result goes back to the key that issued its signature, which only that key takes", async () => {
   const fake = await startFakeGemini({ requireKey: KEYS, thinkingModel: true });
   await using t = await proxyTo(fake, {

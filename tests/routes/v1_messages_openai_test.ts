@@ -2132,3 +2132,21 @@ Deno.test("openai: a stop sequence met in text after a call ends the text there;
     assert.equal(text?.text, "after ");
   }
 });
+
+Deno.test("openai: a compatible server's continuation of a prefill is kept whole, even when it begins as the prefill did", async () => {
+  await using t = await setupCompat({}, "qwen3");
+  // llama.cpp, Ollama and vLLM continue the last assistant message: "[" then "[1,2],[3,4]]".
+  t.fake.enqueue({
+    status: 200,
+    json: openaiCompletion({ content: "[1,2],[3,4]]" }, "stop", openaiUsage(20, 6)),
+  });
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    messages: [
+      { role: "user", content: "Pairs, as a JSON array of arrays" },
+      { role: "assistant", content: "[" },
+    ],
+  });
+  assert.equal((msg.content[0] as Anthropic.TextBlock).text, "[1,2],[3,4]]");
+});
