@@ -184,11 +184,12 @@ export function createLogger(
  * would take the fields after it wrongly).
  */
 const UNSAFE_IN_TEXT = /[\s\p{Cc}\p{Cf}"=]/u;
-const C1 = /[\x7f-\x9f\p{Cf}]/gu;
+const C1 = /[\x7f-\x9f\p{Cf}\u2028\u2029]/gu;
 
 /**
- * JSON text with DEL, the C1 controls and invisible format characters (direction overrides,
- * zero-width ones) escaped too: JSON.stringify leaves them raw.
+ * JSON text with DEL, the C1 controls, invisible format characters (direction overrides,
+ * zero-width ones) and the line and paragraph separators escaped too: JSON.stringify leaves them
+ * raw, and a viewer may break the line at a separator.
  */
 function escapeC1(json: string): string {
   C1.lastIndex = 0;
