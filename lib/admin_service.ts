@@ -346,7 +346,6 @@ export interface KeyListParse {
   repeated: number;
 }
 
-/** Splits pasted keys: one a line or comma separated; blanks and repeats are counted, not kept. */
 /**
  * A key as pasted from a JSON list or a config file (`["sk-1", "sk-2"]`, `'sk-1'`): without the
  * list's brackets and its quotes, which no key has.
@@ -360,6 +359,7 @@ function unwrapKey(item: string): string {
   return key;
 }
 
+/** Splits pasted keys: one a line or comma separated; blanks and repeats are counted, not kept. */
 export function parseKeyList(input: string | string[]): KeyListParse {
   const lines = (Array.isArray(input) ? input : [input]).flatMap((s) => s.split(/\r?\n/));
   // A trailing line end is no blank line the admin typed.

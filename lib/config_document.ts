@@ -50,19 +50,21 @@ export function keyProblem(key: string): string | undefined {
 }
 
 const BROKEN_TEXT = "must not contain a broken character (a lone surrogate)";
+const HIDDEN_TEXT = "must not contain control or invisible characters";
+/** No control or invisible character: a line break or a terminal escape splits the CLI's lines
+ * and the log's; an invisible or direction-changing one makes a name look like another. */
+const shownAsIs = (v: string) => !/[\p{Cc}\p{Cf}]/u.test(v);
 
 // A model name in the map: shown on the pages and by the CLI, and sent upstream as it is.
 const ModelNameSchema = z.string().trim().min(1)
-  .refine((v) => !/[\p{Cc}\p{Cf}]/u.test(v), "must not contain control or invisible characters")
+  .refine(shownAsIs, HIDDEN_TEXT)
   .refine((v) => v.isWellFormed(), BROKEN_TEXT);
 
 const UpstreamSchema = z.looseObject({
   name: z.string().trim().min(1, "must not be empty")
     .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
     .regex(/^[^\s/][^/]*$/, "must not contain / or start with a space")
-    // A line break or a terminal escape splits the CLI's lines and the log's; an invisible or
-    // direction-changing character makes one name look like another.
-    .refine((v) => !/[\p{Cc}\p{Cf}]/u.test(v), "must not contain control or invisible characters")
+    .refine(shownAsIs, HIDDEN_TEXT)
     // A lone surrogate is no character: no URL (the upstream's pages) can be made of it.
     .refine((v) => v.isWellFormed(), BROKEN_TEXT)
     // Each upstream has pages at /admin/upstreams/<name>: browsers resolve "." and ".." away, and

@@ -229,8 +229,10 @@ export async function findModel(s: Services, headers: Headers, id: string): Prom
   const listed = mapModels(upstream).find((m) => m.id === id);
   if (listed) {
     // A map target the upstream lists has the upstream's date, as in the list.
-    if (listed.created_at !== EPOCH) return { json: listed };
-    const own = (await upstreamModels(s, cur, headers))?.find((m) => m.id === id);
+    const target = Object.values(upstream?.models ?? {}).includes(id);
+    const own = target
+      ? (await upstreamModels(s, cur, headers))?.find((m) => m.id === id)
+      : undefined;
     return { json: own ? { ...listed, created_at: own.created_at } : listed };
   }
   const mapped = mapModel(id, upstream?.models);

@@ -1,8 +1,8 @@
 // A prefill (the request's last message, the start of the assistant's answer) sent to an upstream
 // that cannot continue one (OpenAI's own models): the model takes it as a finished turn and often
-// writes the whole answer again, the prefill first. Anthropic's answer
-// is only what follows the prefill, and clients join the two, so a `{` prefill would come out as
-// `{{`. An answer that starts with the prefill (leading whitespace aside) loses that start.
+// writes the whole answer again, the prefill first. Anthropic's answer is only what follows the
+// prefill, and clients join the two, so a `{` prefill would come out as `{{`. An answer that starts
+// with the prefill (leading whitespace aside) loses that start.
 import type { MessagesRequest } from "./anthropic.ts";
 
 /** The text of the request's prefill, if its last message is one. */

@@ -90,12 +90,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
     this.asm.grounding(this.groundingMeta);
     const outcome = this.asm.finish(this.finishReason, this.blockReason, this.finishMessage);
     if ("failure" in outcome) this.out.error(outcome.failure);
-    // Without usage metadata (some gateways omit it) an estimate beats a zero, as for OpenAI.
-    else if (this.usage.output_tokens !== undefined) {
-      this.out.finish(outcome.stop, this.usage, outcome.sequence);
-    } else {
-      const estimate = Math.ceil(this.out.sentChars / 4);
-      this.out.finish(outcome.stop, { ...this.usage, output_tokens: estimate }, outcome.sequence);
-    }
+    // Without usage metadata (some gateways omit it) the writer estimates the count.
+    else this.out.finish(outcome.stop, { output_tokens: 0, ...this.usage }, outcome.sequence);
   }
 }

@@ -465,10 +465,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     const stop = stopSequence
       ? "stop_sequence"
       : stopReasonFor(this.finishReason, this.toolUsed, this.refused);
-    // Without the usage chunk (some servers omit it) an estimate beats a zero.
-    const usage = this.usage
-      ? mapUsage(this.usage)
-      : { output_tokens: Math.ceil(this.out.sentChars / 4) };
+    // Without the usage chunk (some servers omit it) the writer estimates the count.
+    const usage = this.usage ? mapUsage(this.usage) : { output_tokens: 0 };
     this.out.finish(stop, usage, stopSequence);
   }
 }

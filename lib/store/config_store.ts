@@ -129,6 +129,20 @@ export class ConfigStore {
   }
 }
 
+/** The stored text as a document, or why it is none (no JSON, or no object with an upstream list). */
+function storedDocument(text: string): object | Error {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+  return parsed && typeof parsed === "object" &&
+      Array.isArray((parsed as { upstream?: unknown }).upstream)
+    ? parsed
+    : new Error("not an object with an upstream list");
+}
+
 /** Chunks read with the meta in one getMany (ten keys at most): one consistent snapshot. */
 const FIRST_CHUNKS = 9;
 
@@ -156,18 +170,12 @@ async function read(
     }
     // Chunks written with this meta share its versionstamp; anything else is a write in between.
     if (chunks.some((c) => c.versionstamp !== meta.versionstamp)) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(chunks.map((c) => c.value).join(""));
-    } catch (err) {
-      parsed = err;
-    }
-    const upstreams = (parsed as { upstream?: unknown } | null)?.upstream;
-    if (parsed instanceof Error || typeof parsed !== "object" || !Array.isArray(upstreams)) {
+    const parsed = storedDocument(chunks.map((c) => c.value).join(""));
+    if (parsed instanceof Error) {
       // Nothing can be served from it; a save (an import, a clear) replaces it.
       report(
         "stored configuration is no configuration document, serving none until it is replaced",
-        parsed instanceof Error ? parsed : new Error("not an object with an upstream list"),
+        parsed,
       );
       return { doc: emptyDocument(defaultStrategy), version: meta.versionstamp };
     }
