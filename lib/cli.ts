@@ -478,7 +478,7 @@ function remoteBackend(base: string, password: string | undefined): Backend {
     const error = (body as { error?: { message?: string; problems?: string[] } } | undefined)
       ?.error;
     if (res.status === 400 && error?.problems) return new InvalidConfigError(error.problems);
-    if (res.status === 409) return new ConflictError();
+    if (res.status === 412 || res.status === 409) return new ConflictError();
     if (res.status === 401) return new RemoteError("The server refused ADMIN_PASSWORD.");
     return new RemoteError(
       `The server answered ${res.status}${error?.message ? `: ${error.message}` : ""}`,

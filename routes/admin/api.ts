@@ -36,7 +36,7 @@ type ErrorType =
 
 export function apiError(
   c: Context,
-  status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 429,
+  status: 400 | 401 | 403 | 404 | 405 | 412 | 413 | 429,
   type: ErrorType,
   message: string,
   problems?: string[],
@@ -143,8 +143,9 @@ export function apiRoutes(services: Services, sessions: SessionStore): Hono<Admi
         return apiError(c, 400, "invalid_request_error", err.message, err.problems);
       }
       if (err instanceof ConflictError) {
+        // Only a stale If-Match makes this conflict, and HTTP answers a failed precondition 412.
         c.header("ETag", etagOf(services.store.snapshot.version));
-        return apiError(c, 409, "conflict_error", err.message);
+        return apiError(c, 412, "conflict_error", err.message);
       }
       throw err;
     }

@@ -493,6 +493,54 @@ Deno.test("CLI --url: clear errors for a missing or wrong password and bad or de
   }
 });
 
+Deno.test("CLI --url: a change saved by someone else between its read and its write is applied again on top", async () => {
+  const server = await startTestServer();
+  // Between the CLI's read and its write, another admin adds an upstream: the server refuses the
+  // CLI's stale write (412), and the CLI reads again and re-applies its own change.
+  let puts = 0;
+  const between = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    if (req.method === "PUT" && puts++ === 0) {
+      const current = structuredClone(server.services.store.snapshot.doc);
+      current.upstream.push(
+        {
+          name: "theirs",
+          serviceType: "openai",
+          baseUrl: "https://api.openai.com",
+          apiKeys: [KEY_B],
+        } as (typeof current.upstream)[number],
+      );
+      await server.services.store.replace(current);
+    }
+    return fetch(`${server.url}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+    });
+  });
+  try {
+    const cli = cliWith({ ADMIN_PASSWORD });
+    ok(
+      await cli(
+        "--url",
+        `http://127.0.0.1:${between.addr.port}`,
+        "add",
+        "mine",
+        "https://api.openai.com",
+        "openai",
+      ),
+    );
+    assert.equal(puts, 2, "the stale write was refused and made again");
+    assert.deepEqual(server.services.store.snapshot.doc.upstream.map((u) => u.name).sort(), [
+      "mine",
+      "theirs",
+    ]);
+  } finally {
+    await between.shutdown();
+    await server.close();
+  }
+});
+
 Deno.test("CLI: a bad setting in the environment is reported, not thrown", async () => {
   const r = await cliWith({ KV_PATH: ":memory:", LOAD_BALANCE_STRATEGY: "fastest" })("show");
   fails(r, /LOAD_BALANCE_STRATEGY/);

@@ -331,7 +331,7 @@ Deno.test("PUT without an upstream list, or with a misspelt setting, is a 400 an
   });
 });
 
-Deno.test("PUT with a stale If-Match is a 409; without one it simply replaces", async () => {
+Deno.test("PUT with a stale If-Match is a 412 (precondition failed); without one it simply replaces", async () => {
   await withServer(async (s) => {
     const first = await fetch(`${s.url}/admin/api/config`, { headers: BEARER });
     const etag = first.headers.get("etag")!;
@@ -341,7 +341,7 @@ Deno.test("PUT with a stale If-Match is a 409; without one it simply replaces", 
     await other.body?.cancel();
 
     const stale = await put(s, { ...doc, loadBalance: "random" }, { "if-match": etag });
-    assert.equal(stale.status, 409);
+    assert.equal(stale.status, 412);
     assert.match((await stale.json()).error.message, /changed elsewhere/);
     assert.equal(s.services.store.snapshot.doc.loadBalance, "failover");
     // A list of tags matches when any of them is the current version, as HTTP has it.
@@ -352,7 +352,7 @@ Deno.test("PUT with a stale If-Match is a 409; without one it simply replaces", 
     assert.equal(listed.status, 200);
     await listed.body?.cancel();
     const noneOf = await put(s, doc, { "if-match": `${etag}, ${current}` });
-    assert.equal(noneOf.status, 409, "both tags are stale now");
+    assert.equal(noneOf.status, 412, "both tags are stale now");
     await noneOf.body?.cancel();
     const any = await put(s, { ...doc, loadBalance: "random" }, { "if-match": "*" });
     assert.equal(any.status, 200);
