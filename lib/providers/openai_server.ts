@@ -11,12 +11,18 @@ export type Kind = "openai" | "custom";
 /**
  * `{base}/v1/chat/completions`, without doubling a version path or a full endpoint; a query
  * (Azure's `?api-version=`) stays at the end, and an Azure deployment's path takes no version.
+ * A version anywhere in the path is the server's own: Google's endpoint is `/v1beta/openai`,
+ * Cloudflare's gateway `/v1/{account}/{gateway}/openai`.
  */
 export function chatCompletionsUrl(baseUrl: string | undefined): string {
   const { path, query } = splitQuery(baseUrl?.trim() || DEFAULT_BASE_URL);
   const base = path.replace(/\/+$/, "");
   if (/\/chat\/completions$/i.test(base)) return base + query;
-  if (/\/v\d+(?:alpha|beta)?\d*$/i.test(base) || /\/openai\/deployments\/[^/]+$/i.test(base)) {
+  const pathPart = base.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
+  if (
+    /\/v\d+(?:alpha|beta)?\d*(?:\/|$)/i.test(pathPart) ||
+    /\/openai\/deployments\/[^/]+$/i.test(base)
+  ) {
     return `${base}/chat/completions${query}`;
   }
   return `${base}/v1/chat/completions${query}`;

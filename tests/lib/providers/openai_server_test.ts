@@ -29,6 +29,31 @@ Deno.test("request: URL joins without doubling a version path; bearer auth", () 
     "http://localhost:8000/v1/chat/completions",
   );
   assert.equal(chatCompletionsUrl(""), "https://api.openai.com/v1/chat/completions");
+  // A version earlier in the path: Google's OpenAI endpoint as its docs give it, Cloudflare's.
+  for (
+    const google of [
+      "https://generativelanguage.googleapis.com/v1beta/openai/",
+      "https://generativelanguage.googleapis.com/v1beta/openai",
+    ]
+  ) {
+    assert.equal(
+      chatCompletionsUrl(google),
+      "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions",
+    );
+  }
+  assert.equal(
+    chatCompletionsUrl("https://gateway.ai.cloudflare.com/v1/acct/gw/openai"),
+    "https://gateway.ai.cloudflare.com/v1/acct/gw/openai/chat/completions",
+  );
+  // A host or a word that only looks like a version is no version path.
+  assert.equal(
+    chatCompletionsUrl("http://v1.example.com/api"),
+    "http://v1.example.com/api/v1/chat/completions",
+  );
+  assert.equal(
+    chatCompletionsUrl("http://example.com/v1x/api"),
+    "http://example.com/v1x/api/v1/chat/completions",
+  );
   // Azure: a deployment's path takes no version, and the api-version query stays at the end.
   assert.equal(
     chatCompletionsUrl(
