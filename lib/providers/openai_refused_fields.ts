@@ -23,20 +23,24 @@ const OPTIONAL = [
 ];
 
 const REFUSAL =
-  /not supported|unsupported|unrecognized|unknown|not permitted|not allowed|extra (?:inputs|fields)|invalid (?:parameter|argument)/i;
+  /not supported|unsupported|(?:does not|doesn't) support|unrecognized|unknown|not permitted|not allowed|extra (?:inputs|fields)|invalid (?:parameter|argument)/i;
 
 /**
  * A field named as a parameter: quoted (not as a role, "'user' role is not supported"), after
- * "parameter:", or as a path before a colon.
+ * "parameter:", or as a path before a colon; by its own name or in camelCase, as xAI names it
+ * ("does not support parameter reasoningEffort").
  */
 const NAMED = new Map(
-  OPTIONAL.map((f) => [
-    f,
-    new RegExp(
-      `['"\`]${f}['"\`](?! (?:role|message))|(?:parameter|argument|field|property)s?(?: supplied)?:?\\s+${f}\\b|(?:^|[\\s.])${f}: `,
-      "i",
-    ),
-  ]),
+  OPTIONAL.map((f) => {
+    const name = `(?:${f}|${f.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())})`;
+    return [
+      f,
+      new RegExp(
+        `['"\`]${name}['"\`](?! (?:role|message))|(?:parameter|argument|field|property)s?(?: supplied)?:?\\s+${name}\\b|(?:^|[\\s.])${name}: `,
+        "i",
+      ),
+    ];
+  }),
 );
 
 /**

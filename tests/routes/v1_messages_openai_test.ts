@@ -761,6 +761,40 @@ Deno.test("openai: an optional parameter the server refuses by name (Groq's reas
   assert.equal(t.fake.requests[2].body.reasoning_effort, undefined);
 });
 
+Deno.test("openai: xAI's refusals of reasoningEffort and stop (its camelCase, its own error shape) leave each out, and the proxy applies the stop", async () => {
+  await using t = await setupCompat({}, "grok-4-0709");
+  // xAI's error body is no OpenAI error object: a code sentence and the message as `error`.
+  const xaiRefusal = (parameter: string) => ({
+    status: 400,
+    json: {
+      code: "Client specified an invalid argument",
+      error: `Model grok-4-0709 does not support parameter ${parameter}.`,
+    },
+  });
+  t.fake.enqueue(xaiRefusal("reasoningEffort"), xaiRefusal("stop"), {
+    status: 200,
+    json: openaiCompletion(
+      { content: "The answer is 4. END and more" },
+      "stop",
+      openaiUsage(12, 9),
+      "grok-4-0709",
+    ),
+  });
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 20000,
+    thinking: { type: "enabled" as const, budget_tokens: 10000 },
+    stop_sequences: ["END"],
+    messages: [{ role: "user" as const, content: "2+2?" }],
+  };
+  const answer = await t.client.messages.create(ask);
+  assert.deepEqual(answer.content, [{ type: "text", text: "The answer is 4. ", citations: null }]);
+  assert.equal(answer.stop_reason, "stop_sequence");
+  assert.equal(answer.stop_sequence, "END");
+  const sent = t.fake.requests.map((r) => [r.body.reasoning_effort, r.body.stop]);
+  assert.deepEqual(sent, [["medium", ["END"]], [undefined, ["END"]], [undefined, undefined]]);
+});
+
 Deno.test("openai: an OpenAI reasoning model behind a custom upstream that refuses max_tokens and temperature gets max_completion_tokens and no temperature", async () => {
   await using t = await setupCompat({}, "o4-mini");
   t.fake.enqueue({

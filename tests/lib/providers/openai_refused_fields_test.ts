@@ -17,6 +17,13 @@ Deno.test("openaiRefusedFields reads the optional parameters a server names as r
     ["Unrecognized request argument supplied: max_completion_tokens", ["max_completion_tokens"]],
     // Ollama, for a model that cannot think, refuses the `think` it makes of reasoning_effort.
     ['"llama3.2" does not support thinking', ["reasoning_effort"]],
+    // xAI's reasoning models, naming the parameter in camelCase.
+    ["Model grok-4-0709 does not support parameter reasoningEffort.", ["reasoning_effort"]],
+    ["Model grok-4-0709 does not support parameter stop.", ["stop"]],
+    [
+      "Model grok-4-fast-reasoning does not support parameter presencePenalty.",
+      undefined as unknown as string[],
+    ],
   ];
   for (const [message, fields] of cases) assert.deepEqual(openaiRefusedFields(message), fields);
 });
@@ -29,6 +36,8 @@ Deno.test("openaiRefusedFields ignores a field merely mentioned, and what is not
       "temperature must be between 0 and 2",
       "Invalid value for 'tool_choice': unsupported",
       "The 'user' role is not supported after a tool message",
+      // A parameter the proxy never adds.
+      "Model grok-4-fast-reasoning does not support parameter presencePenalty.",
     ]
   ) {
     assert.equal(openaiRefusedFields(message), undefined, message);
