@@ -13,6 +13,7 @@ import { cutAtStop } from "../stop_sequences.ts";
 import { withoutPrefill } from "../prefill_echo.ts";
 import { splitThinkTags } from "./think_tags.ts";
 import { type CallState, stateFor } from "./openai_call_state.ts";
+import { callSignature, withSignature } from "./openai_thought_signatures.ts";
 import { openaiInlineFailure } from "./openai_errors.ts";
 import {
   citedPages,
@@ -96,7 +97,11 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
     if (used.has(id)) id = newId("toolu");
     used.add(id);
     content.push(
-      toolUseBlock(id, state.names.get(name) ?? name, parseToolArguments(call.function.arguments)),
+      toolUseBlock(
+        withSignature(id, callSignature(call)),
+        state.names.get(name) ?? name,
+        parseToolArguments(call.function.arguments),
+      ),
     );
   }
   const toolUsed = content.some((b) => b.type === "tool_use");

@@ -6,6 +6,7 @@ import { withoutBillingLine } from "./billing_line.ts";
 import { mistralToolCallId, openaiToolName, toolCallId } from "./openai_names.ts";
 import type { Kind } from "./openai_server.ts";
 import { serverToolText } from "./server_tool_history.ts";
+import { extraContentFor } from "./openai_thought_signatures.ts";
 import {
   documentContext,
   documentPreamble,
@@ -245,6 +246,8 @@ interface Conversion {
   noImages?: boolean;
   /** Filled with the client's ids of the conversation's tool calls. */
   callIds?: Set<string>;
+  /** Google's endpoint: each tool-call turn carries a thought signature (Gemini 3 checks them). */
+  google?: boolean;
 }
 
 const IMAGE_NOTE = "[An image was here; this model does not take images.]";
@@ -273,14 +276,17 @@ function assistantMessage(
       const id = typeof b.id === "string" ? b.id : "";
       if (ids.includes(id)) continue;
       ids.push(id);
-      calls.push({
+      const call: Json = {
         id: callId(id),
         type: "function",
         function: {
           name: short,
           arguments: typeof b.input === "string" ? b.input : JSON.stringify(b.input ?? {}),
         },
-      });
+      };
+      const extra = extraContentFor(id, !calls.length, !!c.google);
+      if (extra) call.extra_content = extra;
+      calls.push(call);
     } else if (b?.type === "thinking") {
       thought = true;
       if (typeof b.thinking === "string") reasoning.push(b.thinking);

@@ -18,6 +18,7 @@ import {
   authHeaders,
   chatCompletionsUrl,
   isDeepSeek,
+  isGoogle,
   isMistral,
   isMistralApi,
   type Kind,
@@ -230,6 +231,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
       mistral: kind === "custom" && isMistral(ctx),
       noImages: ctx.dropFields?.includes(IMAGES),
       callIds: historyIds,
+      google: kind === "custom" && isGoogle(ctx),
     }),
   };
   if (!upstream.messages.length) throw nothingToSend();

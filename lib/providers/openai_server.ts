@@ -67,6 +67,11 @@ export function wantsReasoningBack(ctx: CallContext): boolean {
   return isDeepSeek(ctx) || /kimi/i.test(ctx.model) || /moonshot|kimi\.com/.test(host);
 }
 
+/** Google's OpenAI-compatible endpoint (Gemini API or Vertex AI), which checks thought signatures. */
+export function isGoogle(ctx: CallContext): boolean {
+  return /(^|\.)(generativelanguage|aiplatform)\.googleapis\.com(:|$)/.test(hostOf(ctx));
+}
+
 /** Mistral's own API, which refuses (422) any field outside its list: `stream_options`, `user`… */
 export function isMistralApi(ctx: CallContext): boolean {
   return /(^|\.)mistral\.ai(:|$)/.test(hostOf(ctx));

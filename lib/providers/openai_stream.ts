@@ -4,6 +4,7 @@ import type { SseMessage } from "../sse.ts";
 import { type Piece, ThinkTagSplitter } from "./think_tags.ts";
 import { streamCutShort, upstreamFault } from "./failure.ts";
 import type { CallState } from "./openai_call_state.ts";
+import { callSignature, withSignature } from "./openai_thought_signatures.ts";
 import { openaiInlineFailure } from "./openai_errors.ts";
 import {
   citedPages,
@@ -39,6 +40,8 @@ interface ToolCall {
   raw?: string;
   checkedLength: number;
   complete: boolean;
+  /** Gemini's thought signature for the call (its OpenAI endpoint), carried in the client's id. */
+  signature?: string;
 }
 
 /**
@@ -329,6 +332,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       call.rawId = id;
       this.byId.set(id, call);
     }
+    call.signature ??= callSignature(tc);
     this.last = call;
     if (name) {
       if (!call.name) call.name = name;
@@ -393,7 +397,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     if (this.usedIds.has(id)) id = newId("toolu");
     this.usedIds.add(id);
     const name = call.name!;
-    this.out.toolStart(id, this.state.names.get(name) ?? name);
+    this.out.toolStart(withSignature(id, call.signature), this.state.names.get(name) ?? name);
     this.toolUsed = true;
     call.state = "open";
     this.current = call;

@@ -391,6 +391,11 @@ export interface CompatRules {
   contextWindow?: number;
   /** llama.cpp serving a model without its multimodal projector: an image is a 500. */
   textOnly?: boolean;
+  /**
+   * Gemini 3 on Google's OpenAI endpoint: the first tool call of each assistant turn carries
+   * `extra_content.google.thought_signature` back, one it issued or Google's skip value.
+   */
+  thoughtSignatures?: Set<string>;
 }
 
 /** The top-level fields api.mistral.ai takes; any other is refused. */
@@ -531,6 +536,20 @@ function checkCompat(messages: any[], rules: CompatRules): void {
       throw new Invalid(
         `thinking is enabled but reasoning_content is missing in assistant tool call message at index ${i}`,
       );
+    }
+    if (rules.thoughtSignatures && m.role === "assistant" && m.tool_calls?.length) {
+      const signature = m.tool_calls[0]?.extra_content?.google?.thought_signature;
+      if (
+        signature !== "skip_thought_signature_validator" && !rules.thoughtSignatures.has(signature)
+      ) {
+        throw new Invalid(
+          `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${
+            m.tool_calls[0]?.function?.name
+          }\` , position ${
+            i + 1
+          }. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`,
+        );
+      }
     }
     if (rules.rejectReasoningContent && m.role === "assistant" && "reasoning_content" in m) {
       throw new Invalid(

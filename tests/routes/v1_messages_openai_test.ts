@@ -2184,3 +2184,74 @@ Deno.test("openai: a compatible server's continuation of a prefill is kept whole
   });
   assert.equal((msg.content[0] as Anthropic.TextBlock).text, "[1,2],[3,4]]");
 });
+
+Deno.test("openai: Gemini 3 through Google's OpenAI endpoint gets each call's thought signature back on the next turn, streamed and whole", async () => {
+  const signature = btoa("gemini-thought-signature-".repeat(20));
+  await using t = await setupCompat(
+    { thoughtSignatures: new Set([signature]) },
+    "gemini-3-pro-preview",
+  );
+  const call = (extra: Record<string, unknown>) => ({
+    id: "function-call-1",
+    type: "function",
+    function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+    extra_content: { google: { thought_signature: signature } },
+    ...extra,
+  });
+  const tools = [{
+    name: "get_weather",
+    description: "Weather for a city",
+    input_schema: { type: "object" as const, properties: { city: { type: "string" } } },
+  }];
+  for (const stream of [true, false]) {
+    if (stream) {
+      // Google sends a call whole in one chunk, its signature beside it.
+      t.fake.enqueue({
+        sse: [
+          openaiChunk({ role: "assistant", tool_calls: [call({ index: 0 })] }),
+          openaiChunk({}, "tool_calls"),
+          openaiUsageChunk(openaiUsage(20, 8)),
+          "data: [DONE]\n\n",
+        ],
+      });
+    } else {
+      t.fake.enqueue({
+        status: 200,
+        json: openaiCompletion({ tool_calls: [call({})] }, "tool_calls", openaiUsage(20, 8)),
+      });
+    }
+    const ask = {
+      model: "claude-sonnet-test",
+      max_tokens: 1000,
+      tools,
+      messages: [{ role: "user" as const, content: "Weather in Paris?" }],
+    };
+    const first = stream
+      ? await t.client.messages.stream(ask).finalMessage()
+      : await t.client.messages.create(ask);
+    const use = first.content.find((b) => b.type === "tool_use")!;
+    assert.ok(use && use.type === "tool_use", "a tool_use block");
+    assert.match(use.id, /^[a-zA-Z0-9_-]+$/, "an id Anthropic's own API would take back");
+    t.fake.enqueue({
+      status: 200,
+      json: openaiCompletion({ content: "Sunny." }, "stop", openaiUsage(40, 3)),
+    });
+    const second = await t.client.messages.create({
+      ...ask,
+      messages: [
+        ...ask.messages,
+        { role: "assistant", content: first.content },
+        {
+          role: "user",
+          content: [{ type: "tool_result", tool_use_id: use.id, content: "18°C, sunny" }],
+        },
+      ],
+    });
+    assert.deepEqual(second.content, [{ type: "text", text: "Sunny.", citations: null }]);
+    const sent = t.fake.requests.at(-1)!.body.messages;
+    const assistant = sent.find((m: { role: string }) => m.role === "assistant");
+    assert.equal(assistant.tool_calls[0].extra_content.google.thought_signature, signature);
+    const result = sent.find((m: { role: string }) => m.role === "tool");
+    assert.equal(result.tool_call_id, assistant.tool_calls[0].id);
+  }
+});

@@ -125,3 +125,42 @@ Deno.test("request: Azure OpenAI gets its key as api-key; a query stays at the e
   // Everywhere else, a bearer token.
   assert.equal(openaiProvider.buildRequest(request(), context(), "").headers["api-key"], undefined);
 });
+
+Deno.test("request: a tool-call turn to Google's OpenAI endpoint without a signature of its own carries Google's skip value; other servers get no extra_content", () => {
+  const history: MessagesRequest = request({
+    messages: [
+      { role: "user", content: "list files" },
+      {
+        role: "assistant",
+        content: [
+          { type: "tool_use", id: "toolu_01AAA", name: "Bash", input: { command: "ls" } },
+          { type: "tool_use", id: "toolu_01BBB", name: "Bash", input: { command: "pwd" } },
+        ],
+      },
+      {
+        role: "user",
+        content: [
+          { type: "tool_result", tool_use_id: "toolu_01AAA", content: "a.txt" },
+          { type: "tool_result", tool_use_id: "toolu_01BBB", content: "/" },
+        ],
+      },
+    ],
+  });
+  const google = build(
+    history,
+    context({
+      serviceType: "custom",
+      baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/",
+    }),
+  );
+  const calls = google.messages.find((m: { role: string }) => m.role === "assistant").tool_calls;
+  assert.deepEqual(calls[0].extra_content, {
+    google: { thought_signature: "skip_thought_signature_validator" },
+  });
+  assert.equal(calls[1].extra_content, undefined, "only a turn's first call is checked");
+  for (const baseUrl of ["https://api.openai.com", "http://localhost:8000/v1"]) {
+    const other = build(history, context({ serviceType: "custom", baseUrl }));
+    const sent = other.messages.find((m: { role: string }) => m.role === "assistant").tool_calls;
+    assert.ok(sent.every((c: Record<string, unknown>) => !("extra_content" in c)), baseUrl);
+  }
+});

@@ -1,0 +1,48 @@
+// Gemini 3 through Google's OpenAI-compatible endpoint signs its tool calls
+// (`extra_content.google.thought_signature`) and answers 400 to a later request whose tool-call
+// turns lack them. Anthropic's blocks have no field for one: it rides in the tool_use id, as the
+// native Gemini provider carries its own.
+import { fromB64url, toB64url } from "../base64url.ts";
+import { isObject } from "../json_value.ts";
+import { SKIP_SIGNATURE } from "./gemini_thought_signatures.ts";
+
+/** Between the server's call id and the signature, in the id the client is given. */
+const MARK = "__gts";
+/** Longer signatures are left out (the skip value stands in) to keep ids reasonable. */
+const MAX_SIGNATURE_IN_ID = 6000;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** The signature a server's tool call carries, if any. */
+export function callSignature(call: unknown): string | undefined {
+  if (!isObject(call) || !isObject(call.extra_content)) return undefined;
+  const google = call.extra_content.google;
+  const signature = isObject(google) ? google.thought_signature : undefined;
+  return typeof signature === "string" && BASE64.test(signature) ? signature : undefined;
+}
+
+/** The client's id for a call: `id`, with the call's signature when it has one that fits. */
+export function withSignature(id: string, signature: string | undefined): string {
+  if (!signature) return id;
+  const carried = toB64url(signature);
+  return carried.length <= MAX_SIGNATURE_IN_ID ? `${id}${MARK}${carried}` : id;
+}
+
+/** The signature a client's tool_use id carries back, if any. */
+export function signatureIn(id: string): string | undefined {
+  const at = id.indexOf(MARK);
+  return at === -1 ? undefined : fromB64url(id.slice(at + MARK.length));
+}
+
+/**
+ * The `extra_content` to send with a history tool call: its own signature, or for the first call
+ * of a turn to a Google endpoint the stand-in Google documents for history from elsewhere (a
+ * turn's first call is the one Gemini checks). Other servers get none they were not given.
+ */
+export function extraContentFor(
+  id: string,
+  firstOfTurn: boolean,
+  google: boolean,
+): Record<string, unknown> | undefined {
+  const signature = signatureIn(id) ?? (google && firstOfTurn ? SKIP_SIGNATURE : undefined);
+  return signature ? { google: { thought_signature: signature } } : undefined;
+}
