@@ -27,15 +27,31 @@ const DELTA_TEXT: Record<string, string> = {
 const CANONICAL_DELTA =
   /^\{"type":"content_block_delta","index":\d+,"delta":\{"type":"(?:text_delta","text|input_json_delta","partial_json|thinking_delta","thinking|signature_delta","signature)":"/;
 
+/** An event's type where a relay left out its `event:` line: the first member, as sent. */
+const LEADING_TYPE = /^\s*\{\s*"type"\s*:\s*"([a-z_]+)"/;
+
+/** The name an event goes by: its `event:` line's, or the type its data starts with. */
+export function eventName(event: string | undefined, data: string): string | undefined {
+  if (event !== undefined && event !== "message") return event;
+  const type = LEADING_TYPE.exec(data)?.[1];
+  return type && (READ_BY_CLIENTS.has(type) || type === "ping") ? type : undefined;
+}
+
 export class AnthropicStreamCheck {
   #started = false;
   #blocks = 0;
+  /**
+   * The last event checked was mended: usage a client's SDK cannot do without was missing (the
+   * SDKs add to the usage of message_start and read that of message_delta), and is now zero.
+   */
+  mended = false;
 
   /**
    * The event's data as parsed; a string saying what is wrong with it; undefined when it was not
    * parsed: an event clients skip, or a text delta that looks whole.
    */
   check(name: string, data: string): Record<string, unknown> | string | undefined {
+    this.mended = false;
     if (!READ_BY_CLIENTS.has(name)) return undefined;
     // Nearly every event is a delta, and parsing each cost a passed-through stream 30% more CPU:
     // one written as Anthropic writes them, its text a string to the end, holding no byte that
@@ -56,8 +72,12 @@ export class AnthropicStreamCheck {
     if (name === "message_start") {
       if (this.#started) return "a second message_start";
       const message = ev.message;
-      if (!isObject(message) || !Array.isArray(message.content) || !isObject(message.usage)) {
+      if (!isObject(message) || !Array.isArray(message.content)) {
         return "a message_start without its message";
+      }
+      if (!isObject(message.usage)) {
+        message.usage = { input_tokens: 0, output_tokens: 0 };
+        this.mended = true;
       }
       this.#started = true;
       return ev;
@@ -76,8 +96,11 @@ export class AnthropicStreamCheck {
         }
         return ev;
       case "message_delta":
-        if (!isObject(ev.delta) || !isObject(ev.usage)) {
-          return "a message_delta without its delta or usage";
+        if (!isObject(ev.delta)) return "a message_delta without its delta";
+        if (!isObject(ev.usage)) {
+          // MiniMax's Anthropic endpoint says no usage here.
+          ev.usage = { output_tokens: 0 };
+          this.mended = true;
         }
         return ev;
     }

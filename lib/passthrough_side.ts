@@ -3,7 +3,7 @@
 // reason, the end and an error out.
 import type { ErrorType } from "./anthropic.ts";
 import { anthropicErrorFailure, noteAnthropicEvent } from "./anthropic_answer.ts";
-import { AnthropicStreamCheck } from "./anthropic_stream_check.ts";
+import { AnthropicStreamCheck, eventName } from "./anthropic_stream_check.ts";
 import type { Piece } from "./body_read.ts";
 import { copyCarved, encodeCarved, joinBytes } from "./byte_slab.ts";
 import { streamErrorJson } from "./errors.ts";
@@ -31,6 +31,13 @@ export class PassthroughSide implements StreamSide {
   #watch: SseDecoder;
   #frames = new WholeFrames();
   #first: Uint8Array[] = [];
+  /**
+   * An event had to be mended (usage an SDK needs was missing) or named (a relay that writes no
+   * `event:` lines): from then on the events go out written anew, not as the bytes came.
+   */
+  #rewriting = false;
+  /** Name and data of each event noted since the last send, in pairs. */
+  #noted: string[] = [];
 
   constructor(
     private readonly provider: Provider,
@@ -97,9 +104,10 @@ export class PassthroughSide implements StreamSide {
     this.#watch.flush();
     if (this.#garbled) return this.#garbled;
     const rest = this.#frames.rest();
-    if ((this.#stopped || this.#closingError !== undefined) && rest && !this.#finished) {
+    if ((this.#stopped || this.#closingError !== undefined) && !this.#finished) {
       // What is held back holds no blank line (frames end at the last one): it is added.
-      this.#send(ctrl, joinBytes([rest, BLANK_LINE]), true);
+      if (this.#rewriting) this.#send(ctrl, BLANK_LINE, true);
+      else if (rest) this.#send(ctrl, joinBytes([rest, BLANK_LINE]), true);
     }
     if (this.#stopped || this.#closingError !== undefined) return undefined;
     // An Anthropic stream ends with message_stop; without it the answer is cut short.
@@ -131,7 +139,7 @@ export class PassthroughSide implements StreamSide {
   #note(ev: SseMessage): void {
     // What follows message_stop, an error or a garbled event never reaches the client.
     if (this.#stopped || this.#garbled || this.#closingError !== undefined) return;
-    const event = ev.event ?? "message";
+    const event = eventName(ev.event, ev.data) ?? "message";
     const checked = this.#check.check(event, ev.data);
     if (typeof checked === "string") {
       this.#garbled = upstreamFault(
@@ -139,6 +147,9 @@ export class PassthroughSide implements StreamSide {
       );
       return;
     }
+    const mended = this.#check.mended;
+    if (mended || event !== (ev.event ?? "message")) this.#rewriting = true;
+    this.#noted.push(event, mended ? JSON.stringify(checked) : ev.data);
     if (event === "error") {
       if (this.#check.started) this.#closingError = ev.data;
       else this.#openingError ??= ev.data;
@@ -151,6 +162,8 @@ export class PassthroughSide implements StreamSide {
   /** Sends the whole frames of a chunk (all of it when `framed`); whether any were sent. */
   #send(ctrl: Ctrl, chunk: Uint8Array, framed = false): boolean {
     if (this.#finished) return false;
+    if (this.#rewriting) return this.#sendRewritten(ctrl);
+    this.#noted.length = 0;
     let whole = framed ? chunk : this.#frames.take(chunk);
     if (!whole) return false;
     if (this.#stopped || this.#closingError !== undefined) {
@@ -164,6 +177,25 @@ export class PassthroughSide implements StreamSide {
         this.#frames.rest();
       }
     }
+    return this.#enqueue(ctrl, whole);
+  }
+
+  /** The events noted since the last send, written anew; nothing after the closing one. */
+  #sendRewritten(ctrl: Ctrl): boolean {
+    this.#frames.rest();
+    if (!this.#noted.length) return false;
+    let text = "";
+    for (let i = 0; i < this.#noted.length; i += 2) {
+      text += `event: ${this.#noted[i]}\ndata: ${
+        this.#noted[i + 1].replaceAll("\n", "\ndata: ")
+      }\n\n`;
+    }
+    this.#noted.length = 0;
+    if (this.#stopped || this.#closingError !== undefined) this.#finished = true;
+    return this.#enqueue(ctrl, encoder.encode(text));
+  }
+
+  #enqueue(ctrl: Ctrl, whole: Uint8Array): boolean {
     let text: string | undefined;
     // The upstream's own error event is forwarded too: never with a key it quoted.
     if (this.#closingError !== undefined) {

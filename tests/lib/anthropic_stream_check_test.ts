@@ -54,7 +54,7 @@ Deno.test("stream check: what the SDKs could not read is named", () => {
     ["content_block_start", DELTA, /content_block_start event of another type/],
     ["content_block_delta", DELTA.replace('"text":', '"te\uFFFDxt":'), /without its text/],
     ["message_start", START, /a second message_start/],
-    ["message_delta", '{"type":"message_delta","delta":{}}', /without its delta or usage/],
+    ["message_delta", '{"type":"message_delta","usage":{"output_tokens":1}}', /without its delta/],
     ["error", "{", /an error event that is not JSON/],
   ];
   for (const [name, data, problem] of cases) {
@@ -71,4 +71,19 @@ Deno.test("stream check: what the SDKs could not read is named", () => {
   const noBlock = new AnthropicStreamCheck();
   noBlock.check("message_start", START);
   assert.match(String(noBlock.check("content_block_delta", DELTA)), /before any block/);
+});
+
+Deno.test("stream check: usage the SDKs add to is mended to zero where it is missing, and says so", () => {
+  const check = new AnthropicStreamCheck();
+  const start = check.check("message_start", '{"type":"message_start","message":{"content":[]}}');
+  assert.deepEqual(start, {
+    type: "message_start",
+    message: { content: [], usage: { input_tokens: 0, output_tokens: 0 } },
+  });
+  assert.equal(check.mended, true);
+  assert.ok(typeof check.check("content_block_start", BLOCK) === "object");
+  assert.equal(check.mended, false);
+  const delta = check.check("message_delta", '{"type":"message_delta","delta":{}}');
+  assert.deepEqual(delta, { type: "message_delta", delta: {}, usage: { output_tokens: 0 } });
+  assert.equal(check.mended, true);
 });

@@ -196,18 +196,17 @@ Deno.test("a garbled event mid-stream ends the answer with an error event in its
   assert.equal(side.end(ctrl), side.failure());
 });
 
-Deno.test("a second message_start, or a delta without its usage, is garbled; an event clients skip is not", () => {
+Deno.test("a second message_start, or a delta without its delta, is garbled; an event clients skip is not", () => {
   const second = setup();
   second.side.hold(bytes(START));
   second.side.start(second.ctrl);
   assert.equal(second.side.relay(second.ctrl, bytes(START)), SENT | COMPLETE);
   assert.match(second.side.failure()?.message ?? "", /a second message_start/);
-  const noUsage = setup();
-  noUsage.side.hold(bytes(START));
-  noUsage.side.start(noUsage.ctrl);
-  const delta = frame("message_delta", { type: "message_delta", delta: { stop_reason: "x" } });
-  noUsage.side.relay(noUsage.ctrl, bytes(delta));
-  assert.match(noUsage.side.failure()?.message ?? "", /without its delta or usage/);
+  const noDelta = setup();
+  noDelta.side.hold(bytes(START));
+  noDelta.side.start(noDelta.ctrl);
+  noDelta.side.relay(noDelta.ctrl, bytes(frame("message_delta", { type: "message_delta" })));
+  assert.match(noDelta.side.failure()?.message ?? "", /without its delta/);
   const skipped = setup();
   skipped.side.hold(bytes(START));
   skipped.side.start(skipped.ctrl);
@@ -262,4 +261,53 @@ Deno.test("a stream line that never ends is an upstream fault, not memory held w
   }
   assert.ok(relayed & COMPLETE);
   assert.match(sent.at(-1)!, /^event: error\ndata: .*stream line longer than 64 M/);
+});
+
+Deno.test("usage an SDK cannot do without is added where the upstream left it out (MiniMax's message_delta), the rest as it came", () => {
+  const { side, sent, ctrl } = setup();
+  const bareStart = frame("message_start", {
+    type: "message_start",
+    message: { id: "msg_1", content: [] },
+  });
+  side.hold(bytes(bareStart));
+  side.start(ctrl);
+  const text = frame("content_block_start", {
+    type: "content_block_start",
+    index: 0,
+    content_block: { type: "text", text: "" },
+  }) + frame("content_block_stop", { type: "content_block_stop", index: 0 });
+  const bareDelta = frame("message_delta", {
+    type: "message_delta",
+    delta: { stop_reason: "end_turn", stop_sequence: null },
+  });
+  // The mended event arrives after others in the same read, the stop cut across two reads.
+  side.relay(ctrl, bytes(text + bareDelta + STOP.slice(0, 9)));
+  assert.equal(side.relay(ctrl, bytes(STOP.slice(9) + "data: [DONE]\n\n")), SENT | COMPLETE);
+  assert.equal(side.end(ctrl), undefined);
+  assert.equal(side.failure(), undefined);
+  const out = sent.join("");
+  assert.equal(
+    out,
+    frame("message_start", {
+      type: "message_start",
+      message: { id: "msg_1", content: [], usage: { input_tokens: 0, output_tokens: 0 } },
+    }) + text + frame("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: "end_turn", stop_sequence: null },
+      usage: { output_tokens: 0 },
+    }) + STOP,
+  );
+});
+
+Deno.test("a relay that writes no event: lines has each event named by its type", () => {
+  const { side, sent, ctrl } = setup();
+  const dataOnly = (f: string) => f.replace(/^event: [a-z_]+\n/, "");
+  assert.equal(side.hold(bytes(dataOnly(START))), true, "its message_start is one");
+  side.start(ctrl);
+  const ping = 'data: {"type": "ping"}\n\n';
+  side.relay(ctrl, bytes(ping + dataOnly(DELTA)));
+  side.relay(ctrl, bytes(dataOnly(STOP).trimEnd()));
+  assert.equal(side.end(ctrl), undefined);
+  assert.equal(side.failure(), undefined);
+  assert.equal(sent.join(""), START + 'event: ping\ndata: {"type": "ping"}\n\n' + DELTA + STOP);
 });
