@@ -1,8 +1,8 @@
 // Anthropic-compatible upstreams: the client's bytes go through untouched but for auth and the
 // mapped model name, and the answer comes back byte for byte (thinking signatures included).
 import type { Message, MessageResponse } from "../anthropic.ts";
-import { ProxyError } from "../errors.ts";
-import { upstreamInfoHeaders } from "../anthropic_answer.ts";
+import { anthropicErrorFailure, upstreamInfoHeaders } from "../anthropic_answer.ts";
+import { isObject } from "../json_value.ts";
 import {
   refusedBetasFromError,
   refusedFieldsFromError,
@@ -10,7 +10,8 @@ import {
 } from "./anthropic_refusals.ts";
 import { dropFields } from "../refused_fields.ts";
 import { ANTHROPIC_CLIENT_HEADERS } from "./client_identity.ts";
-import { failureFromStatus } from "./failure.ts";
+import { failureFromStatus, upstreamFault } from "./failure.ts";
+import { UpstreamError } from "./upstream_error.ts";
 import { openaiOutputLimitHint } from "./openai_output_limits.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
 import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
@@ -226,11 +227,22 @@ export const anthropicProvider: Provider = {
   },
 
   parseResponse(json) {
-    // Only met when a stream request got JSON back, which is then replayed as events.
+    // Only met when a stream request got JSON back, which is then replayed as events. An error
+    // said with a 200, or JSON that is no message, is the key's passing fault, as it is for a
+    // request that did not stream: another key may answer.
+    if (isObject(json) && json.type === "error" && isObject(json.error)) {
+      throw new UpstreamError(
+        anthropicErrorFailure(anthropicProvider, JSON.stringify(json), new Headers()),
+      );
+    }
     const message = json as MessageResponse;
     if (message?.type !== "message" || !Array.isArray(message.content)) {
-      throw new ProxyError(502, "Upstream answered a stream request with JSON that is no message");
+      throw new UpstreamError(
+        upstreamFault("Upstream answered a stream request with JSON that is no message"),
+      );
     }
+    // Replayed as events, the answer needs usage for its message_start and message_delta.
+    if (!isObject(message.usage)) message.usage = { input_tokens: 0, output_tokens: 0 };
     return message;
   },
 

@@ -1033,3 +1033,43 @@ Deno.test("passthrough: an upstream's redirect is not followed, through either u
     await elsewhere.close();
   }
 });
+
+Deno.test("passthrough: a stream without usage (MiniMax's message_delta) or without event: lines (relays) reaches the SDK as an answer, usage filled in", async () => {
+  await using t = await setup();
+  // Usage taken out of message_start's message and out of message_delta.
+  const withoutUsage = anthropicStream("no usage here").map((f) => {
+    const [, name, data] = /^event: (\w+)\ndata: (.*)\n\n$/s.exec(f)!;
+    const ev = JSON.parse(data);
+    delete ev.usage;
+    if (ev.message) delete ev.message.usage;
+    return `event: ${name}\ndata: ${JSON.stringify(ev)}\n\n`;
+  });
+  assert.ok(withoutUsage.every((f) => !f.includes('"usage"')), "the fake sends no usage");
+  const dataOnly = anthropicStream("named by type").map((f) => f.replace(/^event: \w+\n/, ""));
+  t.fake.enqueue({ sse: withoutUsage }, { sse: dataOnly });
+  for (const text of ["no usage here", "named by type"]) {
+    const final = await t.client.messages.stream(streamAsk).finalMessage();
+    assert.equal((final.content[0] as { text: string }).text, text);
+    assert.equal(final.stop_reason, "end_turn");
+    assert.equal(typeof final.usage.output_tokens, "number");
+  }
+  assert.equal(t.fake.requests.length, 2, "each answered by the first key, none set aside");
+});
+
+Deno.test("passthrough: a stream request answered by a whole JSON error is answered by the next key; a whole message without usage still streams", async () => {
+  await using t = await setup();
+  t.fake.enqueue(
+    {
+      status: 200,
+      json: { type: "error", error: { type: "overloaded_error", message: "Overloaded" } },
+    },
+    { status: 200, json: anthropicMessage("second key") },
+  );
+  const final = await t.client.messages.stream(streamAsk).finalMessage();
+  assert.equal((final.content[0] as { text: string }).text, "second key");
+  assert.deepEqual(t.fake.requests.map((r) => r.headers.get("x-api-key")), KEYS);
+  const { usage: _, ...bare } = anthropicMessage("no usage") as Record<string, unknown>;
+  t.fake.enqueue({ status: 200, json: bare });
+  const whole = await t.client.messages.stream(streamAsk).finalMessage();
+  assert.equal((whole.content[0] as { text: string }).text, "no usage");
+});
