@@ -1,6 +1,7 @@
 // A tiny request through one key: the admin "test" button and the disabled-key check use it.
 import type { MessagesRequest } from "./anthropic.ts";
 import { mapModel } from "./model_map.ts";
+import { KEY_CHECK_AGENT } from "./providers/client_identity.ts";
 import { providerFor } from "./providers/registry.ts";
 import type { CallContext, UpstreamConfig } from "./providers/types.ts";
 import type { Services } from "./services.ts";
@@ -25,7 +26,7 @@ export async function probeKey(
     requestedModel: model,
     apiKey: key,
     stream: false,
-    clientHeaders: new Headers(),
+    clientHeaders: new Headers({ "user-agent": KEY_CHECK_AGENT }),
   };
   const started = s.now();
   const sent = await send(

@@ -29,3 +29,10 @@ export function withClientAgent(
   if (agent) headers["user-agent"] = agent;
   return headers;
 }
+
+/**
+ * The user-agent of the proxy's own key checks (the admin test, the disabled-key check): an
+ * upstream that admits only coding agents would refuse a check without one, and take a good key
+ * for a bad one.
+ */
+export const KEY_CHECK_AGENT = "claude-cli/2.1.197 (external, cli)";

@@ -44,6 +44,13 @@ export function parseDuration(text: string): number | undefined {
 const OUT_OF_CREDIT = /credit balance is too low|insufficient (?:balance|credits?|funds)/i;
 
 /**
+ * An upstream that admits only the clients it knows, by user-agent (Kimi For Coding: "only
+ * available for Coding Agents such as Kimi CLI, Claude Code…"): the client's refusal, not the
+ * key's, which works for the next client that is one.
+ */
+const CLIENT_REFUSED = /only available for (?:coding agents|[^.]{0,80}\bclaude code\b)/i;
+
+/**
  * The usual rules: 429 is the key's rate limit, 401/403 its credentials (and an account out of
  * credit), 5xx and 408 a passing upstream fault, any other 4xx the request's own fault (never
  * held against a key).
@@ -54,6 +61,14 @@ export function failureFromStatus(
   headers: Headers,
   options: { invalidKey?: boolean; retryAfterMs?: number } = {},
 ): UpstreamFailure {
+  if (status === 403 && CLIENT_REFUSED.test(message)) {
+    // Said as the request's fault: passing on a 403 would tell the client its own key failed.
+    return {
+      status: 400,
+      type: "invalid_request_error",
+      message: `The upstream refused this client (by its user-agent): ${message}`,
+    };
+  }
   const failure: UpstreamFailure = { status, type: errorTypeForStatus(status), message };
   if (
     options.invalidKey || status === 401 || status === 402 || status === 403 ||

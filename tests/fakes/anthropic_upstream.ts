@@ -332,6 +332,11 @@ export function startFakeAnthropic(
      * (tool_use blocks in the history).
      */
     unknownFields?: string[];
+    /**
+     * Kimi For Coding: a user-agent that is no coding agent it knows is refused with its 403,
+     * whatever the key.
+     */
+    codingAgentsOnly?: boolean;
   } = {},
 ): Promise<FakeUpstream> {
   const models = (options.modelIds ?? ["claude-upstream-1"]).map((id, i) => ({
@@ -360,6 +365,18 @@ export function startFakeAnthropic(
     };
     requests.push(record);
     const key = req.headers.get("x-api-key") ?? "";
+    if (
+      options.codingAgentsOnly &&
+      !/^(?:claude-cli|KimiCLI|RooCode|Kilo-Code)\//.test(req.headers.get("user-agent") ?? "")
+    ) {
+      return Response.json({
+        error: {
+          message:
+            "Kimi For Coding is currently only available for Coding Agents such as Kimi CLI, Claude Code, Roo Code, Kilo Code, etc.",
+          type: "access_terminated_error",
+        },
+      }, { status: 403 });
+    }
     if (options.requireKey && !options.requireKey.includes(key)) {
       return Response.json({
         type: "error",

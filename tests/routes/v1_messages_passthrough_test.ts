@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import { DEFERRED_TOOLS, LOADED } from "../helpers/deferred_tools.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
+import { probeKey } from "../../lib/key_probe.ts";
 import { ACCESS_KEY } from "../helpers/server.ts";
 import {
   anthropicMessage,
@@ -1072,4 +1073,41 @@ Deno.test("passthrough: a stream request answered by a whole JSON error is answe
   t.fake.enqueue({ status: 200, json: bare });
   const whole = await t.client.messages.stream(streamAsk).finalMessage();
   assert.equal((whole.content[0] as { text: string }).text, "no usage");
+});
+
+Deno.test("passthrough: an upstream that admits only coding agents (Kimi For Coding's 403) refuses that client, not the keys; the key check passes as Claude Code", async () => {
+  await using t = await proxyTo(await startFakeAnthropic({ codingAgentsOnly: true }), {
+    name: "kimi",
+    serviceType: "anthropic",
+    apiKeys: KEYS,
+  });
+  const ask = {
+    model: "kimi-for-coding",
+    max_tokens: 10,
+    messages: [{ role: "user" as const, content: "hi" }],
+  };
+  // The SDK says it is Anthropic/JS: refused, as the request's fault, with the upstream's reason.
+  const refused = await t.client.messages.create(ask).catch((e) => e);
+  assert.equal(refused.status, 400);
+  assert.match(refused.error.error.message, /only available for Coding Agents/);
+  assert.equal(t.fake.requests.length, 1, "one refusal, no other key tried");
+  // Claude Code, next, is answered on the first key: nothing was set aside.
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: {
+      "x-api-key": ACCESS_KEY,
+      "content-type": "application/json",
+      "user-agent": "claude-cli/2.1.197 (external, cli)",
+    },
+    body: JSON.stringify(ask),
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.equal(t.fake.requests.at(-1)!.headers.get("x-api-key"), KEYS[0]);
+  const probe = await probeKey(
+    t.server.services,
+    t.server.services.store.snapshot.doc.upstream[0],
+    KEYS[1],
+  );
+  assert.deepEqual([probe.ok, probe.message], [true, "key works"]);
 });
