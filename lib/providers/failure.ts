@@ -37,7 +37,8 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /**
- * An account out of credit: Anthropic says so in a 400, others in a 402. Another key may well
+ * An account out of credit: Anthropic says so in a 400, others in a 402, Zhipu in a 429
+ * ("[1113][Insufficient balance or no resource package…]"). Another key may well
  * have credit, and this one will not recover in a minute. (Quota 429s are the providers' to
  * read: Gemini words its per-minute limits much like an exhausted plan.)
  */
@@ -72,7 +73,7 @@ export function failureFromStatus(
   const failure: UpstreamFailure = { status, type: errorTypeForStatus(status), message };
   if (
     options.invalidKey || status === 401 || status === 402 || status === 403 ||
-    (status === 400 && OUT_OF_CREDIT.test(message))
+    ((status === 400 || status === 429) && OUT_OF_CREDIT.test(message))
   ) {
     failure.keyFault = "auth";
   } else if (status === 429) {

@@ -5,6 +5,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { DEFERRED_TOOLS, LOADED } from "../helpers/deferred_tools.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
 import { probeKey } from "../../lib/key_probe.ts";
+import { healthId } from "../../lib/key_pool.ts";
 import { ACCESS_KEY } from "../helpers/server.ts";
 import {
   anthropicMessage,
@@ -1110,4 +1111,26 @@ Deno.test("passthrough: an upstream that admits only coding agents (Kimi For Cod
     KEYS[1],
   );
   assert.deepEqual([probe.ok, probe.message], [true, "key works"]);
+});
+
+Deno.test("passthrough: an account out of credit said with a 429 (Zhipu's 1113) sets the key aside as out of credit, not as a rate limit to wait out", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 429,
+    json: {
+      type: "error",
+      error: {
+        type: "rate_limit_error",
+        code: "1113",
+        message: "[1113][Insufficient balance or no resource package. Please recharge.]",
+      },
+    },
+  });
+  const msg = await t.client.messages.create(streamAsk);
+  assert.equal(msg.type, "message");
+  assert.deepEqual(t.fake.requests.map((r) => r.headers.get("x-api-key")), KEYS);
+  const id = healthId(t.server.services.store.snapshot.doc.upstream[0].baseUrl, KEYS[0]);
+  const health = t.server.services.health.get(id, "*");
+  assert.equal(health?.state, "disabled");
+  assert.match(String(health?.reason), /Insufficient balance/);
 });
