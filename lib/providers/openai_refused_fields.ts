@@ -20,6 +20,7 @@ const OPTIONAL = [
   "temperature",
   "top_p",
   "stop",
+  "thinking",
 ];
 
 const REFUSAL =

@@ -18,6 +18,7 @@ import {
   authHeaders,
   chatCompletionsUrl,
   isDeepSeek,
+  isDeepSeekApi,
   isGoogle,
   isMistral,
   isMistralApi,
@@ -253,6 +254,11 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   }
   const effort = mistralApi ? undefined : reasoningEffort(body, kind, ctx.model);
   if (effort) upstream.reasoning_effort = effort;
+  // DeepSeek's API thinks unless told not to (V4 on): it is told whether the client asked to.
+  if (kind === "custom" && isDeepSeekApi(ctx)) {
+    const asked = body.thinking?.type === "enabled" || body.thinking?.type === "adaptive";
+    upstream.thinking = { type: asked ? "enabled" : "disabled" };
+  }
   if (schema !== undefined) upstream.response_format = responseFormat(schema, jsonModeOnly);
   const user = mistralApi ? undefined : body.metadata?.user_id;
   if (typeof user === "string" && user) {

@@ -56,6 +56,11 @@ export function isDeepSeek(ctx: CallContext): boolean {
   return /deepseek/i.test(ctx.model) || hostOf(ctx).includes("deepseek");
 }
 
+/** DeepSeek's own API, which takes its `thinking` switch (other hosts of its models may not). */
+export function isDeepSeekApi(ctx: CallContext): boolean {
+  return /(^|\.)deepseek\.com(:|$)/.test(hostOf(ctx));
+}
+
 /**
  * Servers that need the reasoning of earlier tool-call turns back, or refuse the turn: DeepSeek
  * and Moonshot's Kimi (K2.5 on: "reasoning_content is missing in assistant tool call message").

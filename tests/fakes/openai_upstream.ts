@@ -381,7 +381,10 @@ export interface CompatRules {
    * tool calls must carry `reasoning_content`.
    */
   toolCallReasoning?: boolean;
-  /** DeepSeek: `response_format` is `text` or `json_object`, the latter with "json" in the prompt. */
+  /**
+   * DeepSeek: `response_format` is `text` or `json_object`, the latter with "json" in the prompt;
+   * its `thinking` switch (`{"type":"enabled"|"disabled"}`) is taken.
+   */
   jsonObjectOnly?: boolean;
   /**
    * vLLM's max_model_len, shared by the prompt (counted here as its JSON over four) and
@@ -581,6 +584,13 @@ export function validateChatRequest(body: any, compat: CompatRules = {}): void {
   }
   for (const key of Object.keys(body)) {
     if (compat.strictTemplate && TEMPLATE_SERVER_PARAMS.has(key)) continue;
+    if (compat.jsonObjectOnly && key === "thinking") {
+      const type = body.thinking?.type;
+      if (type !== "enabled" && type !== "disabled") {
+        throw new Invalid(`thinking.type must be "enabled" or "disabled", got ${type}`);
+      }
+      continue;
+    }
     if (!TOP_LEVEL.has(key)) throw new Invalid(`Unrecognized request argument supplied: ${key}`);
   }
   const cache = findKey(body, "cache_control", "");

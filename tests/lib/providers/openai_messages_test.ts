@@ -485,7 +485,7 @@ Deno.test({
     ...context({ serviceType: "custom", baseUrl: "https://api.deepseek.com" }),
     model: "deepseek-reasoner",
   });
-  validateChatRequest(deepseek, { strictTemplate: true });
+  validateChatRequest(deepseek, { strictTemplate: true, jsonObjectOnly: true });
   assert.deepEqual(deepseek.messages.map((m: any) => m.role), [
     "system",
     "user",

@@ -164,3 +164,25 @@ Deno.test("request: a tool-call turn to Google's OpenAI endpoint without a signa
     assert.ok(sent.every((c: Record<string, unknown>) => !("extra_content" in c)), baseUrl);
   }
 });
+
+Deno.test("request: DeepSeek's API, which thinks unless told not to, is told whether the client asked for thinking; other hosts of its models get no such switch", () => {
+  const deepseek = context({ serviceType: "custom", baseUrl: "https://api.deepseek.com" });
+  deepseek.model = "deepseek-v4-flash";
+  assert.deepEqual(build(request(), deepseek).thinking, { type: "disabled" });
+  assert.deepEqual(
+    build(
+      request({ thinking: { type: "enabled", budget_tokens: 2048 }, max_tokens: 4096 }),
+      deepseek,
+    )
+      .thinking,
+    { type: "enabled" },
+  );
+  assert.deepEqual(
+    build(request({ thinking: { type: "adaptive" } } as Partial<MessagesRequest>), deepseek)
+      .thinking,
+    { type: "enabled" },
+  );
+  const elsewhere = context({ serviceType: "custom", baseUrl: "https://api.together.xyz/v1" });
+  elsewhere.model = "deepseek-ai/DeepSeek-V4";
+  assert.equal(build(request(), elsewhere).thinking, undefined);
+});
