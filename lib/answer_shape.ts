@@ -1,7 +1,8 @@
 // The fields Anthropic sends in every answer beside what the answer holds, for the answers the
 // proxy writes itself (OpenAI-style and Gemini upstreams). The SDKs type them as always present;
 // left out, code written against the API reads undefined where it tests for null (`msg.container
-// !== null`), so they carry the values Anthropic sends when they do not apply.
+// !== null`), so they carry the values Anthropic sends when they do not apply; a text block's
+// `citations`, which Anthropic leaves out, stays out.
 import {
   type MessageResponse,
   newId,
@@ -14,8 +15,12 @@ import {
 /** Marks a call the model made itself (not one made from code execution). */
 const DIRECT = { type: "direct" } as const;
 
+/**
+ * Without `citations`: Anthropic leaves the field out of a text block that cites nothing, and
+ * clients validate it as absent or a list (the Vercel AI SDK refuses null).
+ */
 export function textBlock(text: string): ResponseBlock {
-  return { type: "text", text, citations: null };
+  return { type: "text", text };
 }
 
 export function toolUseBlock(id: string, name: string, input: unknown): ResponseBlock {

@@ -44,7 +44,7 @@ export interface FakeUpstream {
 export function anthropicMessage(
   text: string,
   model = "claude-test",
-  content: unknown[] = [{ type: "text", text, citations: null }],
+  content: unknown[] = [{ type: "text", text }],
 ): Record<string, unknown> {
   return {
     id: "msg_fake01",

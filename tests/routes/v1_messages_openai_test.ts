@@ -788,7 +788,7 @@ Deno.test("openai: xAI's refusals of reasoningEffort and stop (its camelCase, it
     messages: [{ role: "user" as const, content: "2+2?" }],
   };
   const answer = await t.client.messages.create(ask);
-  assert.deepEqual(answer.content, [{ type: "text", text: "The answer is 4. ", citations: null }]);
+  assert.deepEqual(answer.content, [{ type: "text", text: "The answer is 4. " }]);
   assert.equal(answer.stop_reason, "stop_sequence");
   assert.equal(answer.stop_sequence, "END");
   const sent = t.fake.requests.map((r) => [r.body.reasoning_effort, r.body.stop]);
@@ -1537,7 +1537,7 @@ Deno.test("openai: a server that names the stop string it hit (vLLM, SGLang) giv
     const msg = await t.client.messages.create(params);
     assert.equal(msg.stop_reason, "stop_sequence", reportsStop);
     assert.equal(msg.stop_sequence, " fake");
-    assert.deepEqual(msg.content, [{ type: "text", text: "Hello from", citations: null }]);
+    assert.deepEqual(msg.content, [{ type: "text", text: "Hello from" }]);
     const streamed = await t.client.messages.stream(params).finalMessage();
     assert.equal(streamed.stop_reason, "stop_sequence", reportsStop);
     assert.equal(streamed.stop_sequence, " fake");
@@ -2247,7 +2247,7 @@ Deno.test("openai: Gemini 3 through Google's OpenAI endpoint gets each call's th
         },
       ],
     });
-    assert.deepEqual(second.content, [{ type: "text", text: "Sunny.", citations: null }]);
+    assert.deepEqual(second.content, [{ type: "text", text: "Sunny." }]);
     const sent = t.fake.requests.at(-1)!.body.messages;
     const assistant = sent.find((m: { role: string }) => m.role === "assistant");
     assert.equal(assistant.tool_calls[0].extra_content.google.thought_signature, signature);

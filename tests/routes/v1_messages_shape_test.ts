@@ -306,6 +306,9 @@ Deno.test("shape: fields that do not apply read as Anthropic sends them", async 
       assert.equal(msg.usage.input_tokens, 12);
       assert.equal(msg.usage.output_tokens, 5);
     }
+    // A text block that cites nothing has no citations field: the Vercel AI SDK refuses a null.
+    const whole = await nonStreaming(u, "text");
+    assert.ok(!("citations" in whole.content[0]), `${u.name}: ${JSON.stringify(whole.content[0])}`);
     const tool = await nonStreaming(u, "tool");
     assert.deepEqual((tool.content[0] as Anthropic.ToolUseBlock).caller, { type: "direct" });
   }

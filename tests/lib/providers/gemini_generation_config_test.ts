@@ -79,7 +79,7 @@ Deno.test("structured output: 2.5 and later get the client's JSON Schema as resp
     chunk([textPart(answer)], { finishReason: "STOP", usage: usageMetadata(5, 9) }),
     c,
   );
-  assert.deepEqual(msg.content, [{ type: "text", text: answer, citations: null }]);
+  assert.deepEqual(msg.content, [{ type: "text", text: answer }]);
 });
 
 Deno.test("structured output with tools: Gemini 3 gets both, 2.x only the tools (it refuses the two together)", () => {
@@ -111,7 +111,7 @@ Deno.test("structured output: older models' JSON-text values are decoded in the 
     chunk([textPart(written)], { finishReason: "STOP", usage: usageMetadata(5, 9) }),
     c,
   );
-  assert.deepEqual(msg.content, [{ type: "text", text: expected, citations: null }]);
+  assert.deepEqual(msg.content, [{ type: "text", text: expected }]);
   assert.deepEqual(JSON.parse((msg.content[0] as Any).text), { priority: 2, data: { k: [1] } });
 
   const s = ctx({ model: "gemini-2.0-flash" });

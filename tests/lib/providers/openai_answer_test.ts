@@ -22,7 +22,7 @@ Deno.test("response: text, tool calls, unparsable arguments and usage", () => {
   assert.match(msg.id, /^msg_/);
   assert.equal(msg.model, "claude-sonnet-4-5");
   assert.deepEqual(msg.content, [
-    { type: "text", text: "I'll look at both files.", citations: null },
+    { type: "text", text: "I'll look at both files." },
     {
       type: "tool_use",
       id: "call_Qm1vV6rK3b9Zx2LpT8sYw4Nd",
@@ -63,7 +63,7 @@ Deno.test("response: DeepSeek reasoning_content comes first as a signed thinking
   );
   assert.deepEqual(msg.content, [
     { type: "thinking", thinking: "Six times seven is 42.", signature: OPENAI_THINKING_SIGNATURE },
-    { type: "text", text: "The answer is 42.", citations: null },
+    { type: "text", text: "The answer is 42." },
   ]);
   assert.equal(msg.stop_reason, "end_turn");
   assert.equal(msg.usage.input_tokens, 44);
@@ -79,7 +79,7 @@ Deno.test("response: with thinking display omitted, the thinking block keeps its
   );
   assert.deepEqual(msg.content, [
     { type: "thinking", thinking: "", signature: OPENAI_THINKING_SIGNATURE },
-    { type: "text", text: "The answer is 42.", citations: null },
+    { type: "text", text: "The answer is 42." },
   ]);
 });
 
@@ -105,7 +105,7 @@ Deno.test("response: finish reasons map to the stop reasons Claude Code acts on"
   const refusal = parse({ content: null, refusal: "I can't help with that." }, "stop");
   assert.equal(refusal.stop_reason, "refusal");
   assert.deepEqual(refusal.content, [
-    { type: "text", text: "I can't help with that.", citations: null },
+    { type: "text", text: "I can't help with that." },
   ]);
   // A choice without its message is a broken answer (retried), not an empty end_turn.
   const noMessage = { ...completion({}, "stop"), choices: [{ index: 0, message: null }] };
@@ -210,7 +210,7 @@ Deno.test("response: a stop sequence at the end is reported and removed from the
   const msg = openaiProvider.parseResponse(completion({ content: "All doneEND" }, "stop"), ctx);
   assert.equal(msg.stop_reason, "stop_sequence");
   assert.equal(msg.stop_sequence, "END");
-  assert.deepEqual(msg.content, [{ type: "text", text: "All done", citations: null }]);
+  assert.deepEqual(msg.content, [{ type: "text", text: "All done" }]);
 });
 
 Deno.test("response: an error object in a 200 answer is raised, not turned into an empty message", () => {
