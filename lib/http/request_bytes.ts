@@ -15,12 +15,29 @@ export function encodeRequest(
     parts.push("content-length: ", String(body.length), "\r\n");
   }
   parts.push("\r\n");
-  const headBytes = encoder.encode(parts.join(""));
+  const headBytes = headOf(parts.join(""));
   const request = new Uint8Array(headBytes.length + body.length);
   request.set(headBytes);
   request.set(body, headBytes.length);
   return request;
 }
+
+/**
+ * The head's bytes. Header values are byte strings (one character a byte, as Headers holds what
+ * a client sent): a client's UTF-8 user-agent goes on as the same bytes, not encoded twice.
+ */
+function headOf(head: string): Uint8Array {
+  if (!NOT_ASCII.test(head)) return encoder.encode(head);
+  const bytes = new Uint8Array(head.length);
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if (c > 0xff) throw new TypeError("Invalid header value: not a byte string");
+    bytes[i] = c;
+  }
+  return bytes;
+}
+
+const NOT_ASCII = /[^\x00-\x7f]/;
 
 /** Appends the header lines; the answer is sent uncompressed unless the caller asks otherwise. */
 function headerText(headers: HeadersInit | undefined, out: string[]): void {

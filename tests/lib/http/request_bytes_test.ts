@@ -1,6 +1,7 @@
 // The request as written: refused headers, the default accept-encoding (and a gzip answer read).
 import assert from "node:assert/strict";
 import { createHttpClient } from "../../../lib/http/http_client.ts";
+import { encodeRequest } from "../../../lib/http/request_bytes.ts";
 import { scriptedServer } from "../../helpers/scripted_server.ts";
 
 const encoder = new TextEncoder();
@@ -33,4 +34,26 @@ Deno.test("http client: bad headers are refused before anything is sent; gzip an
     client.close();
     await server.close();
   }
+});
+
+Deno.test("request bytes: a client's header bytes beyond ASCII (a UTF-8 user-agent) go on as the same bytes", () => {
+  // Headers hold what a client sent one byte a character: 日本 in UTF-8 is e6 97 a5 e6 9c ac.
+  const utf8 = new TextEncoder().encode("agent 日本");
+  const asReceived = new Headers({ "user-agent": String.fromCharCode(...utf8) });
+  const target = {
+    origin: "http://127.0.0.1:1",
+    hostname: "127.0.0.1",
+    port: 1,
+    tls: false,
+    path: "/v1/messages",
+    host: "127.0.0.1:1",
+  };
+  const head = encodeRequest("POST", target, asReceived, new Uint8Array(0));
+  const line = new TextEncoder().encode("user-agent: ");
+  const at = head.findIndex((_, i) => line.every((b, j) => head[i + j] === b));
+  assert.deepEqual([...head.subarray(at + line.length, at + line.length + utf8.length)], [...utf8]);
+  assert.throws(
+    () => encodeRequest("GET", target, { "x-note": "日本" }, new Uint8Array(0)),
+    TypeError,
+  );
 });
