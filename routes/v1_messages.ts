@@ -82,11 +82,39 @@ async function readLimited(req: Request, config: Config): Promise<string> {
 class UploadCut extends ProxyError {}
 
 async function readBytes(req: Request, maxBytes: number): Promise<string> {
-  if (req.headers.has("content-length") || !req.body) return await req.text();
-  const { bytes, complete } = await readUpTo(req.body, maxBytes);
+  const coding = req.headers.get("content-encoding")?.trim().toLowerCase();
+  let body: ReadableStream<Uint8Array> | null = req.body;
+  if (coding && coding !== "identity" && body) {
+    const format = CODINGS[coding];
+    if (!format) {
+      throw new ProxyError(
+        415,
+        `Unsupported content-encoding ${coding}: send the body as it is, or gzip, deflate or br`,
+      );
+    }
+    // The limit applies to what the body unpacks to, not only to what was sent.
+    body = body.pipeThrough(
+      new DecompressionStream(format) as TransformStream<Uint8Array, Uint8Array>,
+    );
+  } else if (req.headers.has("content-length") || !body) return await req.text();
+  const { bytes, complete } = await readUpTo(body, maxBytes).catch((err) => {
+    // Bytes that do not unpack are the request's fault; a client gone mid-upload is not.
+    if (coding && coding !== "identity" && !req.signal.aborted) {
+      throw new ProxyError(400, `The request body is not valid ${coding}`);
+    }
+    throw err;
+  });
   if (!complete) throw new ProxyError(413, `Request body exceeds the ${maxBytes} byte limit`);
   return decoder.decode(bytes);
 }
+
+/** The request codings a body may come in (RFC 9110's), as DecompressionStream names them. */
+const CODINGS: Record<string, CompressionFormat> = {
+  gzip: "gzip",
+  "x-gzip": "gzip",
+  deflate: "deflate",
+  br: "brotli" as CompressionFormat,
+};
 
 const decoder = new TextDecoder();
 

@@ -254,3 +254,53 @@ Deno.test("bad input: a conversation with nothing to send is refused in the clie
     }
   });
 });
+
+Deno.test("bad input: a compressed body (gzip, deflate, br) is read as what it unpacks to; a coding the proxy cannot undo, bytes that do not unpack, or more than the limit once unpacked are said so", async () => {
+  await withUpstreams(async (url, kind) => {
+    if (kind !== "openai") return;
+    const json = JSON.stringify({
+      model: "m",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "hello" }],
+    });
+    const packed = async (format: string, text: string) =>
+      new Uint8Array(
+        await new Response(
+          new Blob([text]).stream().pipeThrough(new CompressionStream(format as CompressionFormat)),
+        ).arrayBuffer(),
+      ) as Uint8Array<ArrayBuffer>;
+    const post = (coding: string, body: Uint8Array<ArrayBuffer>) =>
+      fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: {
+          "x-api-key": ACCESS_KEY,
+          "content-type": "application/json",
+          "content-encoding": coding,
+        },
+        body,
+      });
+    for (const [coding, format] of [["gzip", "gzip"], ["deflate", "deflate"], ["br", "brotli"]]) {
+      const res = await post(coding, await packed(format, json));
+      assert.equal(res.status, 200, `${coding}: ${await res.clone().text()}`);
+      assert.equal((await res.json()).type, "message");
+    }
+    const refused: Array<[string, Uint8Array<ArrayBuffer>, number, RegExp]> = [
+      ["zstd", await packed("gzip", json), 415, /content-encoding zstd/],
+      ["gzip", new TextEncoder().encode(json), 400, /not valid gzip/],
+      // 40 MB of spaces pack into a few KB: the limit holds for what they unpack to.
+      [
+        "gzip",
+        await packed("gzip", json.slice(0, -1) + " ".repeat(40 * 1024 * 1024) + "}"),
+        413,
+        /limit/,
+      ],
+    ];
+    for (const [coding, body, status, message] of refused) {
+      const res = await post(coding, body);
+      const answer = await res.json();
+      assert.equal(res.status, status, JSON.stringify(answer));
+      assert.equal(answer.type, "error");
+      assert.match(answer.error.message, message);
+    }
+  });
+});
