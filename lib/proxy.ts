@@ -275,6 +275,7 @@ async function route(
     if (at > 0) candidates.unshift(...candidates.splice(at, 1));
     const retry = refusalRetry(s, upstream, model, call.headers);
     const server = serverOf(upstream);
+    let triedHere = false;
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
       if (s.now() >= deadline || call.signal?.aborted) break;
@@ -284,7 +285,7 @@ async function route(
         noteSkipped(s, rec, upstream, candidate.key, model);
         continue;
       }
-      triedAny = true;
+      triedAny = triedHere = true;
       const cap = retry.cap ?? s.outputLimits.capFor(server, model, call.raw.length);
       const ctx: CallContext = {
         upstream: cap && !(upstream.maxTokens! <= cap) ? { ...upstream, maxTokens: cap } : upstream,
@@ -354,11 +355,15 @@ async function route(
     if (recovery !== undefined) soonest = Math.min(soonest ?? Infinity, recovery);
     if (fallback && s.now() < deadline && !call.signal?.aborted) {
       rec.fallbacks.push(fallback.name);
-      s.log.log("warn", "every key failed, falling back to another upstream", {
-        requestId: call.requestId,
-        from: upstream.name,
-        to: fallback.name,
-      });
+      // Keys all set aside before this request is the state already logged when each was set
+      // aside: said again for every request it sends on, it buried the failures in the log.
+      s.log.log(
+        triedHere ? "warn" : "debug",
+        triedHere
+          ? "every key failed, falling back to another upstream"
+          : "every key is set aside, going to the fallback upstream",
+        { requestId: call.requestId, from: upstream.name, to: fallback.name },
+      );
     }
     upstream = fallback;
   }

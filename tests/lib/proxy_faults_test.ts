@@ -383,12 +383,16 @@ Deno.test("when every key of an upstream fails, its fallback takes the request",
   assert.equal(t.backup!.requests.length, 1);
   assert.equal(t.backup!.requests[0].headers.get("x-api-key"), "sk-backup-key-9999");
   assert.ok(t.server.logs.some((l) => l.includes("falling back") && l.includes("backup")));
-  // Its keys cooling down, the failed upstream is not probed while a fallback can answer.
+  // Its keys cooling down, the failed upstream is not probed while a fallback can answer, and
+  // the warning that every key failed is not said again for a request that tried none.
+  const warned = () => t.server.logs.filter((l) => l.includes("every key failed")).length;
+  assert.equal(warned(), 1);
   const again = await post(t.server.url, {});
   assert.equal(again.status, 200);
   await again.body?.cancel();
   assert.equal(t.fake.requests.length, 3);
   assert.equal(t.backup!.requests.length, 2);
+  assert.equal(warned(), 1, "no key of the first upstream was tried this time");
 });
 
 Deno.test("keys set aside after 5xx are probed by one request at a time", async () => {
