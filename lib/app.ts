@@ -71,11 +71,24 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   const methodsOf = declaredMethods(app);
   app.notFound((c) => {
-    if (onClientSurface(c.req.path)) {
-      const { method, path } = c.req;
+    const { method, path } = c.req;
+    if (onClientSurface(path)) {
       return errorResponse(notServed(method, path, methodsOf(path)), c.get("requestId"));
     }
-    return c.text("Not found", 404);
+    if (path === "/admin" || path.startsWith("/admin/") || path.startsWith("/static/")) {
+      return c.text("Not found", 404);
+    }
+    // Elsewhere the asker is most likely a client with a base URL a little off (`…/v1/` gives
+    // `//v1/messages`): an error its SDK can read says what it asked for.
+    return errorResponse(
+      new ProxyError(
+        404,
+        path.startsWith("//")
+          ? `Not found: ${method} ${path}. The base URL ends in a slash: set it (ANTHROPIC_BASE_URL) to the proxy's address without one`
+          : `Not found: ${method} ${path}`,
+      ),
+      c.get("requestId"),
+    );
   });
 
   app.onError((err, c) => {

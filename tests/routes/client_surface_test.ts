@@ -313,6 +313,30 @@ Deno.test("client surface: a base URL ending in /v1 is named as the cause of the
   assert.equal(t.fake.requests.length, 0);
 });
 
+Deno.test("client surface: a path outside /v1 and the admin pages (a base URL a little off) gets an Anthropic-shaped 404 too", async () => {
+  await using t = await setup();
+  for (
+    const [path, hint] of [["//v1/messages", /ends in a slash/], ["/v2/messages", /Not found/]]
+  ) {
+    const res = await fetch(`${t.server.url}${path}`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(res.status, 404);
+    assert.ok(res.headers.get("request-id"));
+    const body = await res.json();
+    assert.equal(body.type, "error");
+    assert.equal(body.error.type, "not_found_error");
+    assert.match(body.error.message, hint as RegExp);
+  }
+  // The pages' own files keep their plain answer.
+  const asset = await fetch(`${t.server.url}/static/no-such-file.js`);
+  assert.equal(asset.status, 404);
+  assert.equal(await asset.text(), "Not found");
+  assert.equal(t.fake.requests.length, 0);
+});
+
 Deno.test("client surface: MAX_BODY_SIZE answers 413 request_too_large", async () => {
   await using t = await setup({ MAX_BODY_SIZE: "1000" });
   const big = JSON.stringify({
