@@ -173,6 +173,14 @@ export async function listModels(
     seen.set(m.id, m);
     data.push(m);
   }
+  // A name the map routes is as new as the model it routes to, when the upstream dates that.
+  for (const [from, to] of Object.entries(upstream?.models ?? {})) {
+    const name = seen.get(from);
+    const target = seen.get(to);
+    if (name && target && name !== target && name.created_at === EPOCH) {
+      name.created_at = target.created_at;
+    }
+  }
   return { json: pageOf(data, query) };
 }
 
@@ -228,10 +236,16 @@ export async function findModel(s: Services, headers: Headers, id: string): Prom
   const { upstream, provider } = cur;
   const listed = mapModels(upstream).find((m) => m.id === id);
   if (listed) {
-    // A map target the upstream lists has the upstream's date, as in the list.
-    const target = Object.values(upstream?.models ?? {}).includes(id);
-    const own = target
-      ? (await upstreamModels(s, cur, headers))?.find((m) => m.id === id)
+    // A map target the upstream lists has the upstream's date, as in the list; so has a name
+    // the map routes to one.
+    const models = upstream?.models ?? {};
+    const target = Object.values(models).includes(id)
+      ? id
+      : Object.hasOwn(models, id)
+      ? models[id]
+      : undefined;
+    const own = target !== undefined
+      ? (await upstreamModels(s, cur, headers))?.find((m) => m.id === target)
       : undefined;
     return { json: own ? { ...listed, created_at: own.created_at } : listed };
   }

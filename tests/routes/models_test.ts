@@ -110,6 +110,18 @@ Deno.test("models: a map target the upstream lists too has the upstream's date, 
   assert.equal(one.created_at, listed.get("gpt-fake-mini"));
 });
 
+Deno.test("models: a name the model map routes is dated as the model it routes to, listed or retrieved", async () => {
+  await using t = await openai({ "claude-sonnet-4-5": "gpt-fake-mini", "my-alias": "not-listed" });
+  const listed = new Map<string, string>();
+  for await (const m of t.client.models.list()) listed.set(m.id, m.created_at);
+  assert.ok(Date.parse(listed.get("gpt-fake-mini")!) > Date.parse("2000-01-01"));
+  assert.equal(listed.get("claude-sonnet-4-5"), listed.get("gpt-fake-mini"));
+  const one = await t.client.models.retrieve("claude-sonnet-4-5");
+  assert.equal(one.created_at, listed.get("gpt-fake-mini"));
+  // A target the upstream does not list has no date to give.
+  assert.equal(listed.get("my-alias"), "1970-01-01T00:00:00.000Z");
+});
+
 Deno.test("models: a translated upstream's list comes in pages, by limit and cursor", async () => {
   const names = Object.fromEntries(MANY.map((id) => [id, "gpt-4o"]));
   await using t = await openai(names);
