@@ -27,12 +27,21 @@ function endpoint(baseUrl: string, path: string, clientQuery = ""): string {
   return withQuery(`${base}/v1/${path}${query}`, clientQuery);
 }
 
-function headers(ctx: Pick<CallContext, "apiKey" | "clientHeaders">): Record<string, string> {
+/**
+ * Anthropic-compatible APIs documented to take their key as a bearer token only: OpenRouter's
+ * (Claude Code is told to send its key there as ANTHROPIC_AUTH_TOKEN, the x-api-key left empty).
+ */
+const BEARER_HOSTS = /^https?:\/\/(?:[^/?#@]*\.)?openrouter\.ai(?::\d+)?(?:[/?#]|$)/i;
+
+function headers(
+  ctx: Pick<CallContext, "apiKey" | "clientHeaders" | "upstream">,
+): Record<string, string> {
   const out: Record<string, string> = {
     "content-type": "application/json",
-    "x-api-key": ctx.apiKey,
     "anthropic-version": "2023-06-01",
   };
+  if (BEARER_HOSTS.test(ctx.upstream.baseUrl ?? "")) out.authorization = `Bearer ${ctx.apiKey}`;
+  else out["x-api-key"] = ctx.apiKey;
   for (const [name, value] of ctx.clientHeaders) {
     if (value && (name.startsWith("anthropic-") || CLIENT_IDENTITY.has(name))) out[name] = value;
   }

@@ -51,3 +51,30 @@ Deno.test("passthrough URL: a base URL's query (a gateway's key) stays at the en
     "https://gw.example/v1/messages?key=s3&beta=true",
   );
 });
+
+Deno.test("passthrough auth: the key goes as x-api-key, but as a bearer token to OpenRouter's Anthropic API, which documents only that", () => {
+  const body = { model: "m", max_tokens: 5, messages: [{ role: "user" as const, content: "hi" }] };
+  const sent = (baseUrl: string) =>
+    anthropicProvider.buildRequest(body, {
+      upstream: { name: "u", baseUrl, serviceType: "anthropic", apiKeys: ["sk-or-v1-abc"] },
+      model: "m",
+      requestedModel: "m",
+      apiKey: "sk-or-v1-abc",
+      stream: false,
+      clientHeaders: new Headers({ authorization: "Bearer client-access-key" }),
+    }, JSON.stringify(body)).headers as Record<string, string>;
+  const openrouter = sent("https://openrouter.ai/api");
+  assert.equal(openrouter.authorization, "Bearer sk-or-v1-abc");
+  assert.equal(openrouter["x-api-key"], undefined);
+  for (
+    const baseUrl of [
+      "https://api.anthropic.com",
+      "https://notopenrouter.ai/api",
+      "http://127.0.0.1:9",
+    ]
+  ) {
+    const other = sent(baseUrl);
+    assert.equal(other["x-api-key"], "sk-or-v1-abc", baseUrl);
+    assert.equal(other.authorization, undefined, `${baseUrl}: the client's own never goes on`);
+  }
+});
