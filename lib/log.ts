@@ -40,7 +40,10 @@ export function formatLine(
   if (format === "json") {
     return escapeC1(JSON.stringify({ time: isoNow(), level, msg: message, ...fields }));
   }
-  let line = `${isoNow()} ${LEVEL_TAGS[level]} ${message}`;
+  // Messages are the proxy's own words; one that holds a line break or an escape is quoted.
+  let line = `${isoNow()} ${LEVEL_TAGS[level]} ${
+    UNSAFE_MESSAGE.test(message) ? escapeC1(JSON.stringify(message)) : message
+  }`;
   for (const k in fields) {
     const v = fields[k];
     if (v === undefined) continue;
@@ -184,6 +187,8 @@ export function createLogger(
  * would take the fields after it wrongly).
  */
 const UNSAFE_IN_TEXT = /[\s\p{Cc}\p{Cf}"=]/u;
+/** What may not stand unquoted in a message: what breaks or turns a line, not spaces. */
+const UNSAFE_MESSAGE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 const C1 = /[\x7f-\x9f\p{Cf}\u2028\u2029]/gu;
 
 /**

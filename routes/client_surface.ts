@@ -68,8 +68,10 @@ export function clientSurface(services: Services): Hono<AppEnv> {
       // Only a log line: a refused key's request goes in no request log or figures in KV, which
       // anyone on the internet could otherwise fill.
       if (err instanceof ProxyError && err.status === 401) {
-        services.log.log("warn", `${c.req.path} 401`, {
+        // The path is the client's: a field, which the log escapes, never the message.
+        services.log.log("warn", "request refused: no valid access key", {
           requestId: c.get("requestId"),
+          path: c.req.path,
           error: err.message,
         });
       }

@@ -66,6 +66,17 @@ Deno.test("log: control characters a client sent (terminal escapes) are written 
   }
 });
 
+Deno.test("log: a message holding a line break, an escape or a direction character is one quoted line, never a forged second one", () => {
+  const { log, lines } = capture("text", "info");
+  log.log("warn", "/v1/x\n2026-11-27T00:00:00.000Z ERROR forged\u202eabc\x1b[31m", { status: 401 });
+  const [line] = lines[0];
+  assert.doesNotMatch(line, /[\n\u202e\x1b]/);
+  assert.match(line, /WARN {2}"\/v1\/x\\n2026/);
+  // The proxy's own words stay as they are.
+  log.log("info", "configuration replaced through the admin API", {});
+  assert.match(lines[1][0], / INFO  configuration replaced through the admin API$/);
+});
+
 Deno.test("log: invisible and direction characters, quotes and = in a value are written quoted and escaped", () => {
   const values = ["abc\u202egnp.exe\u200b", '"', "==HYPERLINK(x)", 'a"b', "one\u2028two"];
   for (const format of ["text", "json"] as const) {
