@@ -67,14 +67,18 @@ export function noteAnthropicEvent(rec: RequestRecord, ev: Record<string, unknow
 
 /**
  * What an Anthropic upstream tells its clients beside the body (rate-limit budget, its own
- * request id) is passed on; the proxy's request-id stays the one clients see.
+ * request id) is passed on; the proxy's request-id stays the one clients see. `redact` masks a
+ * key an upstream (a gateway) might put in them, as in its bodies.
  */
-export function upstreamInfoHeaders(headers: Headers): Record<string, string> {
+export function upstreamInfoHeaders(
+  headers: Headers,
+  redact: (text: string) => string,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of headers) {
-    if (name.startsWith("anthropic-ratelimit-")) out[name] = value;
+    if (name.startsWith("anthropic-ratelimit-")) out[name] = redact(value);
   }
   const upstreamId = headers.get("request-id");
-  if (upstreamId) out["upstream-request-id"] = upstreamId;
+  if (upstreamId) out["upstream-request-id"] = redact(upstreamId);
   return out;
 }

@@ -60,7 +60,7 @@ export async function countTokens(
     if (!Number.isSafeInteger(n) || n < 0) throw new Error(`upstream count_tokens answered ${n}`);
     // A passthrough's answer keeps what else it says (context_management's original count).
     return provider.passthrough
-      ? { body: json, headers: upstreamInfoHeaders(res.headers) }
+      ? { body: json, headers: upstreamInfoHeaders(res.headers, s.log.redact) }
       : { body: { input_tokens: n } };
   } catch (err) {
     s.log.log("debug", "upstream token count failed, using the local estimate", {

@@ -314,7 +314,11 @@ async function route(
       }
       const failure = outcome.failure;
       // Reasons are logged, kept in KV and shown on the admin pages: never with a secret in them.
-      const shown = { ...failure, message: s.log.redact(failure.message) };
+      const shown = {
+        ...failure,
+        message: s.log.redact(failure.message),
+        headers: failure.headers && redactedHeaders(failure.headers, s.log.redact),
+      };
       last = shown;
       rec.attempts.push({
         upstream: upstream.name,
@@ -568,7 +572,7 @@ async function passthroughAnswer(
     new Response(text, {
       status: 200,
       headers: {
-        ...upstreamInfoHeaders(res.headers),
+        ...upstreamInfoHeaders(res.headers, s.log.redact),
         "content-type": "application/json",
         "request-id": requestId,
       },
@@ -633,4 +637,14 @@ function withEstimatedUsage(message: MessageResponse, call: MessagesCall): void 
     }
     u.output_tokens = Math.ceil(chars / 4);
   }
+}
+
+/** An upstream's headers passed on with a failure, with any key in them masked. */
+function redactedHeaders(
+  headers: Record<string, string>,
+  redact: (text: string) => string,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name in headers) out[name] = redact(headers[name]);
+  return out;
 }

@@ -85,7 +85,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   const kept = { s, ctx, controller, rec, finish: relay.finish };
   const pump = new StreamPump(kept, reader, side, capture, tickFor(s.config));
   const headers = {
-    ...(provider.passthrough ? upstreamInfoHeaders(res.headers) : {}),
+    ...(provider.passthrough ? upstreamInfoHeaders(res.headers, s.log.redact) : {}),
     ...sseHeaders(call.requestId),
   };
   const whole = pump.whole();

@@ -271,7 +271,8 @@ export const anthropicProvider: Provider = {
       invalidKey: type === "authentication_error" || type === "permission_error",
     });
     if (status === 529) failure.type = "overloaded_error";
-    const headers = upstreamInfoHeaders(responseHeaders);
+    // Masked where the failure reaches the client (the proxy holds the keys to mask).
+    const headers = upstreamInfoHeaders(responseHeaders, (text) => text);
     const shouldRetry = responseHeaders.get("x-should-retry");
     if (shouldRetry) headers["x-should-retry"] = shouldRetry;
     if (Object.keys(headers).length) failure.headers = headers;

@@ -314,6 +314,39 @@ Deno.test("passthrough: an error the client gets as the upstream gave it keeps i
   assert.equal(res.headers.get("x-internal-secret-header"), null);
 });
 
+Deno.test("passthrough: a key an upstream puts in the headers passed on (request id, rate-limit headers) reaches the client masked, on an error and on an answer", async () => {
+  await using t = await setup();
+  const quoting = {
+    "anthropic-ratelimit-requests-limit": KEYS[0],
+    "request-id": `req_${KEYS[0]}`,
+  };
+  t.fake.enqueue(
+    {
+      status: 400,
+      json: { type: "error", error: { type: "invalid_request_error", message: "bad thing" } },
+      headers: quoting,
+    },
+    { status: 200, json: anthropicMessage("fine"), headers: quoting },
+    { sse: anthropicStream("fine"), headers: quoting },
+  );
+  for (const stream of [false, false, true]) {
+    const res = await fetch(`${t.server.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "m",
+        max_tokens: 5,
+        stream,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    });
+    await res.body?.cancel();
+    const shown = [...res.headers].map(([k, v]) => `${k}: ${v}`).join("\n");
+    assert.ok(!shown.includes(KEYS[0]), shown);
+    assert.match(res.headers.get("upstream-request-id") ?? "", /^req_.*REDACTED/);
+  }
+});
+
 Deno.test("passthrough: beta flags an upstream refuses are dropped, learned, and the request answered", async () => {
   const betas = "context-1m-2025-08-07,interleaved-thinking-2025-05-14,fine-grained-tool-streaming";
   for (const refuse of [["context-1m-2025-08-07"], "bedrock", "all"] as const) {
