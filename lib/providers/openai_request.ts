@@ -232,7 +232,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
       mistral: kind === "custom" && isMistral(ctx),
       noImages: ctx.dropFields?.includes(IMAGES),
       callIds: historyIds,
-      google: kind === "custom" && isGoogle(ctx),
+      google: isGoogle(ctx),
     }),
   };
   if (!upstream.messages.length) throw nothingToSend();

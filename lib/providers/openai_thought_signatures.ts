@@ -27,22 +27,27 @@ export function withSignature(id: string, signature: string | undefined): string
   return carried.length <= MAX_SIGNATURE_IN_ID ? `${id}${MARK}${carried}` : id;
 }
 
-/** The signature a client's tool_use id carries back, if any. */
+const CARRIED = /^[A-Za-z0-9_-]+$/;
+
+/** The signature a client's tool_use id carries back, if any (and if it is one). */
 export function signatureIn(id: string): string | undefined {
   const at = id.indexOf(MARK);
-  return at === -1 ? undefined : fromB64url(id.slice(at + MARK.length));
+  if (at === -1) return undefined;
+  const carried = id.slice(at + MARK.length);
+  return CARRIED.test(carried) ? fromB64url(carried) : undefined;
 }
 
 /**
- * The `extra_content` to send with a history tool call: its own signature, or for the first call
- * of a turn to a Google endpoint the stand-in Google documents for history from elsewhere (a
- * turn's first call is the one Gemini checks). Other servers get none they were not given.
+ * The `extra_content` to send with a history tool call to Google's endpoint: its own signature,
+ * or for a turn's first call (the one Gemini checks) the stand-in Google documents for history
+ * from elsewhere. Other servers get none: Mistral, for one, refuses the field.
  */
 export function extraContentFor(
   id: string,
   firstOfTurn: boolean,
   google: boolean,
 ): Record<string, unknown> | undefined {
-  const signature = signatureIn(id) ?? (google && firstOfTurn ? SKIP_SIGNATURE : undefined);
+  if (!google) return undefined;
+  const signature = signatureIn(id) ?? (firstOfTurn ? SKIP_SIGNATURE : undefined);
   return signature ? { google: { thought_signature: signature } } : undefined;
 }

@@ -12,11 +12,14 @@ import {
   openaiUsage,
   openaiUsageChunk,
   startFakeOpenAI,
+  validateChatRequest,
 } from "../fakes/openai_upstream.ts";
 import type { CompatRules } from "../fakes/openai_upstream.ts";
 import { claudeCodeFixtures, HAVE_CLAUDE_CODE_FIXTURES } from "../helpers/fixtures.ts";
 import { ASK, DEFERRED_TOOLS, LOADED } from "../helpers/deferred_tools.ts";
 import { proxyTo } from "../helpers/proxy_to.ts";
+import { build, context } from "../helpers/openai_calls.ts";
+import type { MessagesRequest } from "../../lib/anthropic.ts";
 import { searchThenFollowUp, toolRoundTrip } from "../helpers/tool_round_trip.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import {
@@ -2185,12 +2188,9 @@ Deno.test("openai: a compatible server's continuation of a prefill is kept whole
   assert.equal((msg.content[0] as Anthropic.TextBlock).text, "[1,2],[3,4]]");
 });
 
-Deno.test("openai: Gemini 3 through Google's OpenAI endpoint gets each call's thought signature back on the next turn, streamed and whole", async () => {
+Deno.test("openai: Gemini 3 through Google's OpenAI endpoint gets each call's thought signature back on the next turn, streamed and whole; other servers never see one", async () => {
   const signature = btoa("gemini-thought-signature-".repeat(20));
-  await using t = await setupCompat(
-    { thoughtSignatures: new Set([signature]) },
-    "gemini-3-pro-preview",
-  );
+  await using t = await setupCompat({}, "gemini-3-pro-preview");
   const call = (extra: Record<string, unknown>) => ({
     id: "function-call-1",
     type: "function",
@@ -2232,26 +2232,46 @@ Deno.test("openai: Gemini 3 through Google's OpenAI endpoint gets each call's th
     const use = first.content.find((b) => b.type === "tool_use")!;
     assert.ok(use && use.type === "tool_use", "a tool_use block");
     assert.match(use.id, /^[a-zA-Z0-9_-]+$/, "an id Anthropic's own API would take back");
-    t.fake.enqueue({
-      status: 200,
-      json: openaiCompletion({ content: "Sunny." }, "stop", openaiUsage(40, 3)),
-    });
-    const second = await t.client.messages.create({
+    // The next turn, as Claude Code sends it, to Google's endpoint (this fake cannot stand at
+    // its address) and to other servers.
+    const next = {
       ...ask,
       messages: [
         ...ask.messages,
-        { role: "assistant", content: first.content },
+        { role: "assistant" as const, content: first.content },
         {
-          role: "user",
-          content: [{ type: "tool_result", tool_use_id: use.id, content: "18°C, sunny" }],
+          role: "user" as const,
+          content: [{ type: "tool_result" as const, tool_use_id: use.id, content: "18°C, sunny" }],
         },
       ],
-    });
-    assert.deepEqual(second.content, [{ type: "text", text: "Sunny." }]);
-    const sent = t.fake.requests.at(-1)!.body.messages;
-    const assistant = sent.find((m: { role: string }) => m.role === "assistant");
-    assert.equal(assistant.tool_calls[0].extra_content.google.thought_signature, signature);
-    const result = sent.find((m: { role: string }) => m.role === "tool");
-    assert.equal(result.tool_call_id, assistant.tool_calls[0].id);
+    } as MessagesRequest;
+    const sentTo = (baseUrl: string, serviceType: "custom" | "openai", model: string) => {
+      const messages = build(next, { ...context({ serviceType, baseUrl }), model }).messages;
+      return {
+        messages,
+        assistant: messages.find((m: { role: string }) => m.role === "assistant"),
+        result: messages.find((m: { role: string }) => m.role === "tool"),
+      };
+    };
+    for (const kind of ["custom", "openai"] as const) {
+      const google = sentTo(
+        "https://generativelanguage.googleapis.com/v1beta/openai/",
+        kind,
+        "gemini-3-pro-preview",
+      );
+      validateChatRequest(
+        { model: "gemini-3-pro-preview", messages: google.messages },
+        { thoughtSignatures: new Set([signature]) },
+      );
+      assert.equal(
+        google.assistant.tool_calls[0].extra_content.google.thought_signature,
+        signature,
+      );
+      assert.equal(google.result.tool_call_id, google.assistant.tool_calls[0].id);
+    }
+    // Mistral refuses any field it does not know (422): the signature stays home.
+    const mistral = sentTo("https://api.mistral.ai/v1", "custom", "mistral-large-latest");
+    assert.equal(mistral.assistant.tool_calls[0].extra_content, undefined);
+    assert.match(mistral.assistant.tool_calls[0].id, /^[a-zA-Z0-9]{9}$/);
   }
 });

@@ -146,18 +146,21 @@ Deno.test("request: a tool-call turn to Google's OpenAI endpoint without a signa
       },
     ],
   });
-  const google = build(
-    history,
-    context({
-      serviceType: "custom",
-      baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/",
-    }),
-  );
-  const calls = google.messages.find((m: { role: string }) => m.role === "assistant").tool_calls;
-  assert.deepEqual(calls[0].extra_content, {
-    google: { thought_signature: "skip_thought_signature_validator" },
-  });
-  assert.equal(calls[1].extra_content, undefined, "only a turn's first call is checked");
+  // Set up as `custom` or as `openai`, Google's endpoint is Google's.
+  for (const serviceType of ["custom", "openai"]) {
+    const google = build(
+      history,
+      context({
+        serviceType,
+        baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/",
+      }),
+    );
+    const calls = google.messages.find((m: { role: string }) => m.role === "assistant").tool_calls;
+    assert.deepEqual(calls[0].extra_content, {
+      google: { thought_signature: "skip_thought_signature_validator" },
+    });
+    assert.equal(calls[1].extra_content, undefined, "only a turn's first call is checked");
+  }
   for (const baseUrl of ["https://api.openai.com", "http://localhost:8000/v1"]) {
     const other = build(history, context({ serviceType: "custom", baseUrl }));
     const sent = other.messages.find((m: { role: string }) => m.role === "assistant").tool_calls;
