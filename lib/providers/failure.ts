@@ -38,11 +38,11 @@ export function parseDuration(text: string): number | undefined {
 
 /**
  * An account out of credit: Anthropic says so in a 400, others in a 402, Zhipu in a 429
- * ("[1113][Insufficient balance or no resource package…]"). Another key may well
+ * ("[1113][Insufficient balance or no resource package…]", or in Chinese "余额不足…"). Another key may well
  * have credit, and this one will not recover in a minute. (Quota 429s are the providers' to
  * read: Gemini words its per-minute limits much like an exhausted plan.)
  */
-const OUT_OF_CREDIT = /credit balance is too low|insufficient (?:balance|credits?|funds)/i;
+const OUT_OF_CREDIT = /credit balance is too low|insufficient (?:balance|credits?|funds)|余额不足/i;
 
 /**
  * An upstream that admits only the clients it knows, by user-agent (Kimi For Coding: "only

@@ -1166,4 +1166,15 @@ Deno.test("passthrough: an account out of credit said with a 429 (Zhipu's 1113) 
   const health = t.server.services.health.get(id, "*");
   assert.equal(health?.state, "disabled");
   assert.match(String(health?.reason), /Insufficient balance/);
+  // Its Chinese wording (open.bigmodel.cn) says the same.
+  t.fake.enqueue({
+    status: 429,
+    json: { error: { code: "1113", message: "余额不足或无可用资源包,请充值。" } },
+  });
+  // The last key left: no rate limit to wait out (429), every key is out of credit.
+  const refused = await t.client.messages.create(streamAsk).catch((e) => e);
+  assert.equal(refused.status, 502);
+  assert.match(refused.error.error.message, /余额不足/);
+  const second = healthId(t.server.services.store.snapshot.doc.upstream[0].baseUrl, KEYS[1]);
+  assert.equal(t.server.services.health.get(second, "*")?.state, "disabled");
 });
