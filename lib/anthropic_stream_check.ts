@@ -40,9 +40,12 @@ export function eventName(event: string | undefined, data: string): string | und
 export class AnthropicStreamCheck {
   #started = false;
   #blocks = 0;
+  /** The text the deltas carried, for an output count where the upstream gives none. */
+  #textChars = 0;
+  #startOutput = 0;
   /**
    * The last event checked was mended: usage a client's SDK cannot do without was missing (the
-   * SDKs add to the usage of message_start and read that of message_delta), and is now zero.
+   * SDKs add to the usage of message_start and read that of message_delta), and is now filled in.
    */
   mended = false;
 
@@ -56,10 +59,13 @@ export class AnthropicStreamCheck {
     // Nearly every event is a delta, and parsing each cost a passed-through stream 30% more CPU:
     // one written as Anthropic writes them, its text a string to the end, holding no byte that
     // was not UTF-8, is taken as sent. Any other is parsed.
-    if (
-      name === "content_block_delta" && this.#blocks > 0 && data.endsWith('"}}') &&
-      CANONICAL_DELTA.test(data) && !data.includes("\uFFFD")
-    ) return undefined;
+    if (name === "content_block_delta" && this.#blocks > 0 && data.endsWith('"}}')) {
+      const head = CANONICAL_DELTA.exec(data);
+      if (head && !data.includes("\uFFFD")) {
+        this.#textChars += data.length - head[0].length - 3;
+        return undefined;
+      }
+    }
     let ev: unknown;
     try {
       ev = JSON.parse(data);
@@ -78,6 +84,8 @@ export class AnthropicStreamCheck {
       if (!isObject(message.usage)) {
         message.usage = { input_tokens: 0, output_tokens: 0 };
         this.mended = true;
+      } else if (typeof message.usage.output_tokens === "number") {
+        this.#startOutput = message.usage.output_tokens;
       }
       this.#started = true;
       return ev;
@@ -88,18 +96,22 @@ export class AnthropicStreamCheck {
         if (!isObject(ev.content_block)) return "a content_block_start without its block";
         this.#blocks++;
         return ev;
-      case "content_block_delta":
+      case "content_block_delta": {
         if (this.#blocks === 0) return "a content_block_delta before any block";
         if (!isObject(ev.delta)) return "a content_block_delta without its delta";
-        if (typeof ev.delta[DELTA_TEXT[ev.delta.type as string] ?? "type"] !== "string") {
-          return "a content_block_delta without its text";
-        }
+        const field = DELTA_TEXT[ev.delta.type as string];
+        const text = ev.delta[field ?? "type"];
+        if (typeof text !== "string") return "a content_block_delta without its text";
+        if (field) this.#textChars += text.length;
         return ev;
+      }
       case "message_delta":
         if (!isObject(ev.delta)) return "a message_delta without its delta";
         if (!isObject(ev.usage)) {
-          // MiniMax's Anthropic endpoint says no usage here.
-          ev.usage = { output_tokens: 0 };
+          // MiniMax's Anthropic endpoint says no usage here: the text sent makes an estimate, as
+          // for upstreams that count nothing, and never less than message_start said.
+          const estimate = Math.ceil(this.#textChars / 4);
+          ev.usage = { output_tokens: Math.max(this.#startOutput, estimate) };
           this.mended = true;
         }
         return ev;

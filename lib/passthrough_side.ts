@@ -36,6 +36,8 @@ export class PassthroughSide implements StreamSide {
    * `event:` lines): from then on the events go out written anew, not as the bytes came.
    */
   #rewriting = false;
+  /** Rewriting began while an event's start had gone out as it came (see WholeFrames). */
+  #spillLeft = false;
   /** Name and data of each event noted since the last send, in pairs. */
   #noted: string[] = [];
 
@@ -148,7 +150,12 @@ export class PassthroughSide implements StreamSide {
       return;
     }
     const mended = this.#check.mended;
-    if (mended || event !== (ev.event ?? "message")) this.#rewriting = true;
+    if ((mended || event !== (ev.event ?? "message")) && !this.#rewriting) {
+      this.#rewriting = true;
+      // The start of an event too long to hold already went out as it came: the rest of it
+      // follows as it came, and the events after it are written anew.
+      this.#spillLeft = this.#frames.spilled;
+    }
     this.#noted.push(event, mended ? JSON.stringify(checked) : ev.data);
     if (event === "error") {
       if (this.#check.started) this.#closingError = ev.data;
@@ -162,7 +169,7 @@ export class PassthroughSide implements StreamSide {
   /** Sends the whole frames of a chunk (all of it when `framed`); whether any were sent. */
   #send(ctrl: Ctrl, chunk: Uint8Array, framed = false): boolean {
     if (this.#finished) return false;
-    if (this.#rewriting) return this.#sendRewritten(ctrl);
+    if (this.#rewriting) return this.#sendRewritten(ctrl, chunk);
     this.#noted.length = 0;
     let whole = framed ? chunk : this.#frames.take(chunk);
     if (!whole) return false;
@@ -181,11 +188,21 @@ export class PassthroughSide implements StreamSide {
   }
 
   /** The events noted since the last send, written anew; nothing after the closing one. */
-  #sendRewritten(ctrl: Ctrl): boolean {
+  #sendRewritten(ctrl: Ctrl, chunk: Uint8Array): boolean {
     this.#frames.rest();
-    if (!this.#noted.length) return false;
+    let first = 0;
+    if (this.#spillLeft) {
+      // The first event noted is the one spilled: its rest, up to its end, goes as it came.
+      this.#spillLeft = false;
+      this.#enqueue(ctrl, chunk.subarray(0, nextFrameEnd(chunk, 0)));
+      first = 2;
+    }
+    if (this.#noted.length <= first) {
+      this.#noted.length = 0;
+      return first > 0;
+    }
     let text = "";
-    for (let i = 0; i < this.#noted.length; i += 2) {
+    for (let i = first; i < this.#noted.length; i += 2) {
       text += `event: ${this.#noted[i]}\ndata: ${
         this.#noted[i + 1].replaceAll("\n", "\ndata: ")
       }\n\n`;
@@ -230,13 +247,23 @@ const MAX_HELD_FRAME = 1 << 20;
  */
 class WholeFrames {
   #carry?: Uint8Array;
+  /** Part of a frame too long to hold went out: the bytes sent do not end with a frame. */
+  spilled = false;
 
   /** The whole frames so far, with what was held before them; undefined when none is whole. */
   take(chunk: Uint8Array): Uint8Array | undefined {
     const bytes = this.#carry ? joinBytes([this.#carry, chunk]) : chunk;
     this.#carry = undefined;
-    const end = bytes.length > MAX_HELD_FRAME ? bytes.length : frameEnd(bytes);
-    if (end === bytes.length) return bytes;
+    const whole = frameEnd(bytes);
+    if (bytes.length > MAX_HELD_FRAME) {
+      this.spilled = whole !== bytes.length;
+      return bytes;
+    }
+    const end = whole;
+    if (end === bytes.length) {
+      this.spilled = false;
+      return bytes;
+    }
     this.#carry = bytes.slice(end);
     return end > 0 ? bytes.subarray(0, end) : undefined;
   }
@@ -259,7 +286,8 @@ class WholeFrames {
  */
 function frameEnd(b: Uint8Array): number {
   for (let i = b.length - 1; i > 0; i--) {
-    if (b[i] === 13 && b[i - 1] === 13) return i + 1;
+    // CR ends an empty line after a CR or a LF (`\r\r`, `\n\r`), as the event parser reads it.
+    if (b[i] === 13 && (b[i - 1] === 13 || b[i - 1] === 10)) return i + 1;
     if (b[i] !== 10) continue;
     if (b[i - 1] === 10 || (b[i - 1] === 13 && i > 1 && b[i - 2] === 10)) return i + 1;
   }
@@ -285,7 +313,7 @@ function nextFrameEnd(b: Uint8Array, start: number): number {
     const p = b[i - 1];
     if (c === 10 && (p === 10 || (p === 13 && i > 1 && b[i - 2] === 10))) return i + 1;
     // A CR before a LF is half of a CRLF, not a line of its own.
-    if (c === 13 && p === 13 && b[i + 1] !== 10) return i + 1;
+    if (c === 13 && (p === 13 || p === 10) && b[i + 1] !== 10) return i + 1;
   }
   return b.length;
 }

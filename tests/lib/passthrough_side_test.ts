@@ -311,3 +311,79 @@ Deno.test("a relay that writes no event: lines has each event named by its type"
   assert.equal(side.failure(), undefined);
   assert.equal(sent.join(""), START + 'event: ping\ndata: {"type": "ping"}\n\n' + DELTA + STOP);
 });
+
+Deno.test("mending starts after an event too long to hold began to go out as it came: its rest follows as it came, the events after it written anew", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START));
+  side.start(ctrl);
+  const block = frame("content_block_start", {
+    type: "content_block_start",
+    index: 0,
+    content_block: { type: "text", text: "" },
+  });
+  const huge = frame("content_block_delta", {
+    type: "content_block_delta",
+    index: 0,
+    delta: { type: "text_delta", text: "x".repeat(1_500_000) },
+  });
+  const bareDelta = frame("message_delta", {
+    type: "message_delta",
+    delta: { stop_reason: "end_turn", stop_sequence: null },
+  });
+  side.relay(ctrl, bytes(block + huge.slice(0, 1_200_000)));
+  side.relay(ctrl, bytes(huge.slice(1_200_000) + bareDelta + STOP));
+  assert.equal(side.end(ctrl), undefined);
+  assert.equal(side.failure(), undefined);
+  const out = sent.join("");
+  const tail = out.slice(START.length + block.length + huge.length);
+  assert.equal(out.slice(0, START.length + block.length + huge.length), START + block + huge);
+  // The estimate of the output: the text sent, four characters a token.
+  assert.equal(
+    tail,
+    frame("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: "end_turn", stop_sequence: null },
+      usage: { output_tokens: 375_000 },
+    }) + STOP,
+  );
+});
+
+Deno.test("events whose blank line is LF then CR are whole frames: mending starts after them without losing one", () => {
+  const { side, sent, ctrl } = setup();
+  const lfcr = (f: string) => f.replace(/\n\n$/, "\n\r");
+  const block = frame("content_block_start", {
+    type: "content_block_start",
+    index: 0,
+    content_block: { type: "text", text: "" },
+  });
+  const text = frame("content_block_delta", {
+    type: "content_block_delta",
+    index: 0,
+    delta: { type: "text_delta", text: "hello" },
+  });
+  const bareDelta = frame("message_delta", {
+    type: "message_delta",
+    delta: { stop_reason: "end_turn" },
+  });
+  // One line a read.
+  const lines = [START, block, text, bareDelta, STOP].map(lfcr).join("").split(/(?<=\n)/);
+  side.hold(bytes(lines[0]));
+  side.hold(bytes(lines[1]));
+  side.hold(bytes(lines[2]));
+  side.start(ctrl);
+  for (const line of lines.slice(3)) side.relay(ctrl, bytes(line));
+  assert.equal(side.end(ctrl), undefined);
+  const out = sent.join("").replaceAll("\n\r", "\n\n");
+  for (
+    const name of [
+      "message_start",
+      "content_block_start",
+      "content_block_delta",
+      "message_delta",
+      "message_stop",
+    ]
+  ) {
+    assert.equal(out.split(`event: ${name}\n`).length, 2, `${name} once in:\n${out}`);
+  }
+  assert.match(out, /"usage":\{"output_tokens":\d+\}/);
+});
