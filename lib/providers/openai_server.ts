@@ -11,8 +11,9 @@ export type Kind = "openai" | "custom";
 /**
  * `{base}/v1/chat/completions`, without doubling a version path or a full endpoint; a query
  * (Azure's `?api-version=`) stays at the end, and an Azure deployment's path takes no version.
- * A version anywhere in the path is the server's own: Google's endpoint is `/v1beta/openai`,
- * Cloudflare's gateway `/v1/{account}/{gateway}/openai`.
+ * An OpenAI endpoint under a versioned path is whole as it is: Google's is `/v1beta/openai`,
+ * DeepInfra's `/v1/openai`, Cloudflare's gateway's `/v1/{account}/{gateway}/openai` (its other
+ * providers there, `/workers-ai`, take `/v1` as usual).
  */
 export function chatCompletionsUrl(baseUrl: string | undefined): string {
   const { path, query } = splitQuery(baseUrl?.trim() || DEFAULT_BASE_URL);
@@ -20,7 +21,8 @@ export function chatCompletionsUrl(baseUrl: string | undefined): string {
   if (/\/chat\/completions$/i.test(base)) return base + query;
   const pathPart = base.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
   if (
-    /\/v\d+(?:alpha|beta)?\d*(?:\/|$)/i.test(pathPart) ||
+    /\/v\d+(?:alpha|beta)?\d*$/i.test(pathPart) ||
+    /\/v\d+(?:alpha|beta)?\d*\/(?:[^/]+\/)*openai$/i.test(pathPart) ||
     /\/openai\/deployments\/[^/]+$/i.test(base)
   ) {
     return `${base}/chat/completions${query}`;

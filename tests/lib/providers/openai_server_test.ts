@@ -45,6 +45,15 @@ Deno.test("request: URL joins without doubling a version path; bearer auth", () 
     chatCompletionsUrl("https://gateway.ai.cloudflare.com/v1/acct/gw/openai"),
     "https://gateway.ai.cloudflare.com/v1/acct/gw/openai/chat/completions",
   );
+  assert.equal(
+    chatCompletionsUrl("https://api.deepinfra.com/v1/openai"),
+    "https://api.deepinfra.com/v1/openai/chat/completions",
+  );
+  // Cloudflare's other providers there take /v1 as usual.
+  assert.equal(
+    chatCompletionsUrl("https://gateway.ai.cloudflare.com/v1/acct/gw/workers-ai"),
+    "https://gateway.ai.cloudflare.com/v1/acct/gw/workers-ai/v1/chat/completions",
+  );
   // A host or a word that only looks like a version is no version path.
   assert.equal(
     chatCompletionsUrl("http://v1.example.com/api"),
