@@ -82,24 +82,29 @@ async function readLimited(req: Request, config: Config): Promise<string> {
 class UploadCut extends ProxyError {}
 
 async function readBytes(req: Request, maxBytes: number): Promise<string> {
-  const coding = req.headers.get("content-encoding")?.trim().toLowerCase();
+  // Codings listed in the order they were applied (RFC 9110), undone from the last.
+  const codings = (req.headers.get("content-encoding") ?? "").toLowerCase().split(",")
+    .map((c) => c.trim()).filter((c) => c && c !== "identity");
+  const coding = codings.join(", ");
   let body: ReadableStream<Uint8Array> | null = req.body;
-  if (coding && coding !== "identity" && body) {
-    const format = CODINGS[coding];
-    if (!format) {
-      throw new ProxyError(
-        415,
-        `Unsupported content-encoding ${coding}: send the body as it is, or gzip, deflate or br`,
+  if (codings.length && body) {
+    for (const c of codings.toReversed()) {
+      const format = CODINGS[c];
+      if (!format) {
+        throw new ProxyError(
+          415,
+          `Unsupported content-encoding ${c}: send the body as it is, or gzip, deflate or br`,
+        );
+      }
+      // The limit applies to what the body unpacks to, not only to what was sent.
+      body = body.pipeThrough(
+        new DecompressionStream(format) as TransformStream<Uint8Array, Uint8Array>,
       );
     }
-    // The limit applies to what the body unpacks to, not only to what was sent.
-    body = body.pipeThrough(
-      new DecompressionStream(format) as TransformStream<Uint8Array, Uint8Array>,
-    );
   } else if (req.headers.has("content-length") || !body) return await req.text();
   const { bytes, complete } = await readUpTo(body, maxBytes).catch((err) => {
     // Bytes that do not unpack are the request's fault; a client gone mid-upload is not.
-    if (coding && coding !== "identity" && !req.signal.aborted) {
+    if (coding && !req.signal.aborted) {
       throw new ProxyError(400, `The request body is not valid ${coding}`);
     }
     throw err;

@@ -284,6 +284,23 @@ Deno.test("bad input: a compressed body (gzip, deflate, br) is read as what it u
       assert.equal(res.status, 200, `${coding}: ${await res.clone().text()}`);
       assert.equal((await res.json()).type, "message");
     }
+    // A list, in the order applied (identity is none), undone from the last.
+    const deflated = await packed("deflate", json);
+    const twice = new Uint8Array(
+      await new Response(
+        new Blob([deflated]).stream().pipeThrough(new CompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+    for (
+      const [coding, body] of [
+        ["GZIP, identity", await packed("gzip", json)],
+        ["deflate, gzip", twice],
+      ] as const
+    ) {
+      const res = await post(coding, body);
+      assert.equal(res.status, 200, `${coding}: ${await res.clone().text()}`);
+      await res.body?.cancel();
+    }
     const refused: Array<[string, Uint8Array<ArrayBuffer>, number, RegExp]> = [
       ["zstd", await packed("gzip", json), 415, /content-encoding zstd/],
       ["gzip", new TextEncoder().encode(json), 400, /not valid gzip/],
