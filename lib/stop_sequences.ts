@@ -2,6 +2,28 @@
 // four at most, Gemini five), applied by the proxy to the answer's text, as Anthropic would: the
 // text ends before the first one, which the answer names.
 
+import { ProxyError } from "./errors.ts";
+
+/**
+ * What the proxy applies itself: every piece of text is searched for each sequence, on the one
+ * thread every client shares, so half a million of them stalled the proxy for all (22 s).
+ */
+const MAX_LOCAL_STOPS = 256;
+const MAX_LOCAL_STOP_CHARS = 16_384;
+
+/** The stop sequences the proxy is to apply itself, refused (400) past what it takes. */
+export function localStops(stops: string[]): string[] {
+  let chars = 0;
+  for (const s of stops) chars += s.length;
+  if (stops.length > MAX_LOCAL_STOPS || chars > MAX_LOCAL_STOP_CHARS) {
+    throw new ProxyError(
+      400,
+      `stop_sequences: this upstream applies only some of them, and the proxy applies at most ${MAX_LOCAL_STOPS} more, ${MAX_LOCAL_STOP_CHARS} characters in all`,
+    );
+  }
+  return stops;
+}
+
 /** The earliest stop sequence in `text`, and where it begins. */
 function firstStop(text: string, stops: readonly string[]): [number, string] | undefined {
   let found: [number, string] | undefined;

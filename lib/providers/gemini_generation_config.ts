@@ -2,6 +2,7 @@
 import type { MessagesRequest } from "../anthropic.ts";
 import { outputFormat } from "../anthropic.ts";
 import { countOr0, isObject } from "../json_value.ts";
+import { localStops } from "../stop_sequences.ts";
 import { modelName, type RequestState } from "./gemini_call.ts";
 import { cleanGeminiSchema } from "./gemini_schema.ts";
 import type { CallContext } from "./types.ts";
@@ -62,7 +63,7 @@ export function generationConfig(
   const stops = (body.stop_sequences ?? []).filter((s) => typeof s === "string" && s);
   // Gemini takes five stop sequences at most; the answer meets the others in the proxy.
   if (stops.length) gc.stopSequences = stops.slice(0, MAX_STOPS);
-  if (stops.length > MAX_STOPS) state.localStops = stops.slice(MAX_STOPS);
+  if (stops.length > MAX_STOPS) state.localStops = localStops(stops.slice(MAX_STOPS));
   const model = modelName(ctx.model);
   const thinking = thinkingConfig(body, model);
   if (thinking) {

@@ -6,6 +6,7 @@ import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
 import { sharedTools } from "../parse_body.ts";
 import { dropFields } from "../refused_fields.ts";
+import { localStops } from "../stop_sequences.ts";
 import { prefillOf } from "../prefill_echo.ts";
 import { IMAGES } from "./openai_refused_fields.ts";
 import { strictCompatible, withArrayItems } from "./openai_schema.ts";
@@ -196,7 +197,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   const historyIds = new Set<string>();
   const state: CallState = {
     stops,
-    localStops: allStops.slice(stops.length),
+    localStops: localStops(allStops.slice(stops.length)),
     names,
     historyIds,
   };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cutAtStop, StopScanner } from "../../lib/stop_sequences.ts";
+import { cutAtStop, localStops, StopScanner } from "../../lib/stop_sequences.ts";
 
 /** The text a scanner lets out for `text` cut into the given pieces, and the stop it met. */
 function scan(stops: string[], pieces: string[]): [string, string | null] {
@@ -39,4 +39,14 @@ Deno.test("stop sequences: only what may begin one is held back", () => {
   assert.equal(scanner.push("<"), "");
   assert.equal(scanner.release(), "<");
   assert.equal(scanner.hit, null);
+});
+
+Deno.test("stop sequences: the proxy applies at most 256 itself, 16 KB in all; more is the request's fault", () => {
+  assert.deepEqual(localStops(["a", "b"]), ["a", "b"]);
+  assert.equal(localStops(Array.from({ length: 256 }, (_, i) => `s${i}`)).length, 256);
+  assert.throws(() => localStops(Array.from({ length: 257 }, (_, i) => `s${i}`)), /at most 256/);
+  assert.throws(
+    () => localStops(["x".repeat(16_385)]),
+    (e: Error & { status?: number }) => e.status === 400,
+  );
 });

@@ -2275,3 +2275,29 @@ Deno.test("openai: Gemini 3 through Google's OpenAI endpoint gets each call's th
     assert.match(mistral.assistant.tool_calls[0].id, /^[a-zA-Z0-9]{9}$/);
   }
 });
+
+Deno.test("openai: more stop sequences than the proxy applies itself are refused at once, before the upstream is asked; a few are applied", async () => {
+  await using t = await setupCompat({}, "qwen3-coder");
+  const ask = (stop_sequences: string[]) => ({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    stop_sequences,
+    messages: [{ role: "user" as const, content: "count" }],
+  });
+  const many = Array.from({ length: 5_000 }, (_, i) => `stop-${i}`);
+  const refused = await t.client.messages.create(ask(many)).catch((e) => e);
+  assert.equal(refused.status, 400);
+  assert.match(refused.error.error.message, /stop_sequences/);
+  const long = await t.client.messages.create(ask(["a", "b", "c", "d", "x".repeat(20_000)]))
+    .catch((e) => e);
+  assert.equal(long.status, 400);
+  assert.equal(t.fake.requests.length, 0, "the upstream was never asked");
+  t.fake.enqueue({
+    status: 200,
+    json: openaiCompletion({ content: "one two STOP8 three" }, "stop", openaiUsage(5, 5)),
+  });
+  const answer = await t.client.messages.create(
+    ask(Array.from({ length: 10 }, (_, i) => `STOP${i}`)),
+  );
+  assert.equal(answer.stop_sequence, "STOP8");
+});
