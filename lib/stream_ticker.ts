@@ -44,18 +44,19 @@ export const EXPIRED = Symbol("expired");
 /** What `promise` settles to, or EXPIRED if it has not by `deadline` (checked on the shared tick). */
 export async function beforeDeadline<T>(
   promise: Promise<T>,
-  deadline: number,
+  deadline: number | (() => number),
   tick: number,
   now: () => number,
 ): Promise<T | typeof EXPIRED> {
-  if (now() >= deadline) return EXPIRED;
+  const due = typeof deadline === "number" ? () => deadline : deadline;
+  if (now() >= due()) return EXPIRED;
   let unwatch: (() => void) | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<typeof EXPIRED>((resolve) => {
         unwatch = watchStream(tick, () => {
-          if (now() >= deadline) resolve(EXPIRED);
+          if (now() >= due()) resolve(EXPIRED);
         });
       }),
     ]);

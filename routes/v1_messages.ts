@@ -52,6 +52,12 @@ async function readBody(
 /** A body may take this long, or REQUEST_TIMEOUT if shorter, plus a second per 50 KB it declares. */
 const BODY_GRACE_MS = 30_000;
 const BODY_BYTES_PER_S = 50_000;
+/**
+ * A body declared this large is watched as it arrives: the time its length earns is for bytes that
+ * come, and one that stops coming for BODY_GRACE_MS is given up on (a declared 32 MB that never
+ * came held its slot for 11 minutes).
+ */
+const WATCHED_BODY = 1 << 20;
 
 /**
  * The body as text; a body without a declared length is counted as it arrives. One that stops
@@ -60,9 +66,21 @@ const BODY_BYTES_PER_S = 50_000;
  */
 async function readLimited(req: Request, config: Config): Promise<string> {
   const declared = Number(req.headers.get("content-length")) || 0;
-  const deadline = Date.now() + Math.min(BODY_GRACE_MS, config.requestTimeout) +
-    declared * 1000 / BODY_BYTES_PER_S;
-  const reading = readBytes(req, config.maxBodySize);
+  const grace = Math.min(BODY_GRACE_MS, config.requestTimeout);
+  const end = Date.now() + grace + declared * 1000 / BODY_BYTES_PER_S;
+  let arrived = Date.now();
+  const watched = declared > WATCHED_BODY && req.body
+    ? req.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctrl) {
+          arrived = Date.now();
+          ctrl.enqueue(chunk);
+        },
+      }),
+    )
+    : undefined;
+  const deadline = watched ? () => Math.min(end, arrived + grace) : end;
+  const reading = readBytes(req, config.maxBodySize, watched);
   try {
     // On the shared tick, not a timer per request: a timer and its race cost 6 µs, this 1 µs.
     const read = await beforeDeadline(reading, deadline, tickFor(config), Date.now);
@@ -81,12 +99,16 @@ async function readLimited(req: Request, config: Config): Promise<string> {
 /** A body that stopped arriving; the request's signal does not say so (it never aborts then). */
 class UploadCut extends ProxyError {}
 
-async function readBytes(req: Request, maxBytes: number): Promise<string> {
+async function readBytes(
+  req: Request,
+  maxBytes: number,
+  watched?: ReadableStream<Uint8Array>,
+): Promise<string> {
   // Codings listed in the order they were applied (RFC 9110), undone from the last.
   const codings = (req.headers.get("content-encoding") ?? "").toLowerCase().split(",")
     .map((c) => c.trim()).filter((c) => c && c !== "identity");
   const coding = codings.join(", ");
-  let body: ReadableStream<Uint8Array> | null = req.body;
+  let body: ReadableStream<Uint8Array> | null = watched ?? req.body;
   if (codings.length && body) {
     for (const c of codings.toReversed()) {
       const format = CODINGS[c];
@@ -101,7 +123,7 @@ async function readBytes(req: Request, maxBytes: number): Promise<string> {
         new DecompressionStream(format) as TransformStream<Uint8Array, Uint8Array>,
       );
     }
-  } else if (req.headers.has("content-length") || !body) return await req.text();
+  } else if (!watched && (req.headers.has("content-length") || !body)) return await req.text();
   const { bytes, complete } = await readUpTo(body, maxBytes).catch((err) => {
     // Bytes that do not unpack are the request's fault; a client gone mid-upload is not.
     if (coding && !req.signal.aborted) {

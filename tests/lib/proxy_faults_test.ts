@@ -628,6 +628,38 @@ Deno.test("a body that stops arriving is a 408 in time, and its concurrency slot
   await next.body?.cancel();
 });
 
+Deno.test("a large declared body that stops arriving is a 408 once it stops, not after the time its length would earn", async () => {
+  await using t = await setup({ MAX_CONCURRENT_REQUESTS: "1", REQUEST_TIMEOUT: "600" });
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: Number(new URL(t.server.url).port),
+  });
+  try {
+    // 32 MB promised would earn over ten minutes at 50 KB/s; bytes come for a while, then stop.
+    await conn.write(new TextEncoder().encode(
+      `POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: ${ACCESS_KEY}\r\n` +
+        `content-type: application/json\r\ncontent-length: 33000000\r\n\r\n{"model":`,
+    ));
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      await conn.write(new TextEncoder().encode(" ".repeat(1000)));
+    }
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    assert.match(head, /^HTTP\/1\.1 408/);
+    const took = Date.now() - started;
+    // Still coming at 900 ms, past the 600 ms a stalled body gets: the wait runs from the last bytes.
+    assert.ok(took >= 900 && took < 4_000, `${took} ms`);
+  } finally {
+    conn.close();
+  }
+  const next = await post(t.server.url, {});
+  assert.equal(next.status, 200);
+  await next.body?.cancel();
+});
+
 Deno.test("a passthrough stream slow to start gets no ping before its message_start", async () => {
   await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "5000" });
   const frames = anthropicStream("late");
