@@ -68,10 +68,9 @@ export function clientSurface(services: Services): Hono<AppEnv> {
       // Only a log line: a refused key's request goes in no request log or figures in KV, which
       // anyone on the internet could otherwise fill.
       if (err instanceof ProxyError && err.status === 401) {
-        // The path is the client's: a field, which the log escapes, never the message.
-        services.log.log("warn", "request refused: no valid access key", {
+        // The path is the client's: the log writes a message holding a line break quoted.
+        services.log.log("warn", `${c.req.path} 401`, {
           requestId: c.get("requestId"),
-          path: c.req.path,
           error: err.message,
         });
       }
