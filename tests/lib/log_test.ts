@@ -206,8 +206,9 @@ Deno.test("log: keys replaced again and again: each change is learned quickly, a
     log.setKeys(keys);
     log.log("info", "line", { now: keys[7], before: previous[7] ?? "" });
     const ms = performance.now() - started;
-    // Every key ever configured kept in one pattern: 2.4 to 3.5 s by the sixth change.
-    assert.ok(ms < 500, `change ${round}: ${Math.round(ms)} ms`);
+    // Every key ever configured kept in one pattern: 2.4 to 3.5 s by the sixth change. The
+    // bound leaves room for a machine busy with other work (523 ms seen under a parallel audit).
+    assert.ok(ms < 1_500, `change ${round}: ${Math.round(ms)} ms`);
     assert.ok(!lines.at(-1)![0].includes("sk-proj-"), lines.at(-1)![0]);
     previous = keys;
   }
