@@ -1,5 +1,6 @@
 // The pipeline of one Messages request: pick the upstream and key, call it, retry on the next key
 // while nothing has reached the client, and hand back JSON or a translated event stream.
+import { redactText } from "./observability/redact.ts";
 import type { MessageResponse, MessagesRequest } from "./anthropic.ts";
 import {
   anthropicErrorFailure,
@@ -316,7 +317,9 @@ async function route(
       // Reasons are logged, kept in KV and shown on the admin pages: never with a secret in them.
       const shown = {
         ...failure,
-        message: s.log.redact(failure.message),
+        // An upstream that echoes a request header may quote a key as no known key reads
+        // (base64 in a Basic header): credential-shaped text is masked too.
+        message: redactText(failure.message, s.log.redact),
         headers: failure.headers && redactedHeaders(failure.headers, s.log.redact),
       };
       last = shown;

@@ -15,7 +15,7 @@ import type { MessagesCall } from "./proxy.ts";
 import type { RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
-import { joinSplitSecrets } from "./observability/redact.ts";
+import { joinSplitSecrets, redactText } from "./observability/redact.ts";
 import { PING_FRAME, sseHeaders } from "./sse.ts";
 import { type Held, holdFirstEvent } from "./stream_hold.ts";
 import { COMPLETE, ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
@@ -256,7 +256,7 @@ class StreamPump {
       : failure.type;
     const message = failure.status === 504
       ? "Upstream went silent for longer than REQUEST_TIMEOUT"
-      : this.relay.s.log.redact(failure.message);
+      : redactText(failure.message, this.relay.s.log.redact);
     return this.side.errorFrame(failure, type, message);
   }
 
@@ -340,7 +340,7 @@ async function wholeAnswerAsStream(
 function setKeyAside(s: Services, ctx: CallContext, failure: UpstreamFailure): void {
   const named = failure.keyFault === "rate_limit" && failure.retryAfterMs !== undefined;
   if (!ctx.apiKey || !(named || failure.keyFault === "transient")) return;
-  const shown = { ...failure, message: s.log.redact(failure.message) };
+  const shown = { ...failure, message: redactText(failure.message, s.log.redact) };
   s.pool.recordFailure(ctx.upstream, { key: ctx.apiKey, id: keyId(ctx.apiKey) }, ctx.model, shown)
     .catch((err) => s.log.log("error", "could not record key health", { error: String(err) }));
 }

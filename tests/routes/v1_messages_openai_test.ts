@@ -2301,3 +2301,24 @@ Deno.test("openai: more stop sequences than the proxy applies itself are refused
   );
   assert.equal(answer.stop_sequence, "STOP8");
 });
+
+Deno.test("openai: an upstream error echoing a credential the proxy cannot know as a key (base64 in a Basic header) reaches the client masked", async () => {
+  await using t = await setupCompat({}, "qwen3-coder");
+  const basic = btoa(`user:${KEYS[0]}`);
+  t.fake.enqueue({
+    status: 400,
+    json: openaiError(
+      `bad request; you sent Authorization: Basic ${basic}`,
+      "invalid_request_error",
+    ),
+  });
+  const refused = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "hi" }],
+  }).catch((e) => e);
+  assert.equal(refused.status, 400);
+  const message = refused.error.error.message as string;
+  assert.match(message, /bad request/);
+  assert.ok(!message.includes(basic), message);
+});
