@@ -254,14 +254,9 @@ class WholeFrames {
   take(chunk: Uint8Array): Uint8Array | undefined {
     const bytes = this.#carry ? joinBytes([this.#carry, chunk]) : chunk;
     this.#carry = undefined;
-    const whole = frameEnd(bytes);
-    if (bytes.length > MAX_HELD_FRAME) {
-      this.spilled = whole !== bytes.length;
-      return bytes;
-    }
-    const end = whole;
-    if (end === bytes.length) {
-      this.spilled = false;
+    const end = frameEnd(bytes);
+    if (end === bytes.length || bytes.length > MAX_HELD_FRAME) {
+      this.spilled = end !== bytes.length;
       return bytes;
     }
     this.#carry = bytes.slice(end);
