@@ -189,12 +189,14 @@ export class PassthroughSide implements StreamSide {
 
   /** The events noted since the last send, written anew; nothing after the closing one. */
   #sendRewritten(ctrl: Ctrl, chunk: Uint8Array): boolean {
-    this.#frames.rest();
+    const held = this.#frames.rest();
     let first = 0;
     if (this.#spillLeft) {
-      // The first event noted is the one spilled: its rest, up to its end, goes as it came.
+      // The first event noted is the one spilled: its rest (held, then this read's start, up to
+      // its end) goes as it came.
       this.#spillLeft = false;
-      this.#enqueue(ctrl, chunk.subarray(0, nextFrameEnd(chunk, 0)));
+      const rest = held ? joinBytes([held, chunk]) : chunk;
+      this.#enqueue(ctrl, rest.subarray(0, nextFrameEnd(rest, 0)));
       first = 2;
     }
     if (this.#noted.length <= first) {
@@ -246,31 +248,64 @@ const MAX_HELD_FRAME = 1 << 20;
  * or an error frame after a cut never lands inside half an event.
  */
 class WholeFrames {
-  #carry?: Uint8Array;
+  /** What is held back: the start of a frame, in a buffer that grows by doubling. */
+  #buf?: Uint8Array;
+  #len = 0;
   /** Part of a frame too long to hold went out: the bytes sent do not end with a frame. */
   spilled = false;
 
   /** The whole frames so far, with what was held before them; undefined when none is whole. */
   take(chunk: Uint8Array): Uint8Array | undefined {
-    const bytes = this.#carry ? joinBytes([this.#carry, chunk]) : chunk;
-    this.#carry = undefined;
-    const end = frameEnd(bytes);
+    let bytes = chunk;
+    // What was held has no frame end: only what the chunk adds is searched. Joined afresh and
+    // searched whole for every read, an event of a MB in 64-byte reads took a minute.
+    let from = 1;
+    let buf = this.#buf;
+    if (buf && this.#len) {
+      from = this.#len;
+      const size = this.#len + chunk.length;
+      if (size > buf.length) {
+        const grown = new Uint8Array(Math.max(size, buf.length * 2));
+        grown.set(buf.subarray(0, this.#len));
+        buf = grown;
+      }
+      buf.set(chunk, this.#len);
+      bytes = buf.subarray(0, size);
+    }
+    // The bytes now go out or are held again below: the buffer is not reused meanwhile.
+    this.#buf = undefined;
+    this.#len = 0;
+    const end = frameEnd(bytes, from);
     if (end === bytes.length || bytes.length > MAX_HELD_FRAME) {
       this.spilled = end !== bytes.length;
       return bytes;
     }
-    this.#carry = bytes.slice(end);
-    return end > 0 ? bytes.subarray(0, end) : undefined;
+    if (end === 0) {
+      // Nothing whole yet: held, in a buffer of its own with room to grow (a chunk may be a
+      // piece of a larger block others use).
+      if (bytes === chunk) {
+        buf = new Uint8Array(Math.max(4096, chunk.length * 2));
+        buf.set(chunk);
+      }
+      this.#buf = buf;
+      this.#len = bytes.length;
+      return undefined;
+    }
+    const rest = bytes.slice(end);
+    this.#buf = rest;
+    this.#len = rest.length;
+    return bytes.subarray(0, end);
   }
 
   get pending(): boolean {
-    return this.#carry !== undefined;
+    return this.#len > 0;
   }
 
   /** What is held back, now let go of. */
   rest(): Uint8Array | undefined {
-    const carry = this.#carry;
-    this.#carry = undefined;
+    const carry = this.#len ? this.#buf!.subarray(0, this.#len) : undefined;
+    this.#buf = undefined;
+    this.#len = 0;
     return carry;
   }
 }
@@ -279,8 +314,8 @@ class WholeFrames {
  * Where the last blank line ends (`\n\n`, `\n\r\n`, or `\r\r` of a stream whose lines end in CR
  * alone, as SSE allows), or 0 without one.
  */
-function frameEnd(b: Uint8Array): number {
-  for (let i = b.length - 1; i > 0; i--) {
+function frameEnd(b: Uint8Array, from = 1): number {
+  for (let i = b.length - 1; i >= from; i--) {
     // CR ends an empty line after a CR or a LF (`\r\r`, `\n\r`), as the event parser reads it.
     if (b[i] === 13 && (b[i - 1] === 13 || b[i - 1] === 10)) return i + 1;
     if (b[i] !== 10) continue;
