@@ -11,9 +11,10 @@ export type Kind = "openai" | "custom";
 /**
  * `{base}/v1/chat/completions`, without doubling a version path or a full endpoint; a query
  * (Azure's `?api-version=`) stays at the end, and an Azure deployment's path takes no version.
- * An OpenAI endpoint under a versioned path is whole as it is: Google's is `/v1beta/openai`,
- * DeepInfra's `/v1/openai`, Cloudflare's gateway's `/v1/{account}/{gateway}/openai` (its other
- * providers there, `/workers-ai`, take `/v1` as usual).
+ * A version anywhere in the path is the server's own (Google's `/v1beta/openai`, Vertex AI's
+ * `/v1/projects/…/endpoints/openapi`, Cloudflare's gateway `/v1/{account}/{gateway}/groq`), but for
+ * the providers Cloudflare's gateway serves under their own `/v1`; GitHub Models' `/inference`
+ * takes none either.
  */
 export function chatCompletionsUrl(baseUrl: string | undefined): string {
   const { path, query } = splitQuery(baseUrl?.trim() || DEFAULT_BASE_URL);
@@ -21,14 +22,18 @@ export function chatCompletionsUrl(baseUrl: string | undefined): string {
   if (/\/chat\/completions$/i.test(base)) return base + query;
   const pathPart = base.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
   if (
-    /\/v\d+(?:alpha|beta)?\d*$/i.test(pathPart) ||
-    /\/v\d+(?:alpha|beta)?\d*\/(?:[^/]+\/)*openai$/i.test(pathPart) ||
-    /\/openai\/deployments\/[^/]+$/i.test(base)
+    !CLOUDFLARE_V1.test(base) &&
+    (/\/v\d+(?:alpha|beta)?\d*(?:\/|$)/i.test(pathPart) ||
+      /\/openai\/deployments\/[^/]+$/i.test(base) || GITHUB_MODELS.test(base))
   ) {
     return `${base}/chat/completions${query}`;
   }
   return `${base}/v1/chat/completions${query}`;
 }
+
+const CLOUDFLARE_V1 =
+  /^https?:\/\/gateway\.ai\.cloudflare\.com\/.*\/(?:workers-ai|mistral|openrouter)$/i;
+const GITHUB_MODELS = /^https?:\/\/models\.github\.ai(?:\/orgs\/[^/]+)?\/inference$/i;
 
 /** Azure OpenAI takes its keys in `api-key`; a bearer token there must be an Entra ID token. */
 export function authHeaders(

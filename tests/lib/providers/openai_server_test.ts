@@ -49,10 +49,31 @@ Deno.test("request: URL joins without doubling a version path; bearer auth", () 
     chatCompletionsUrl("https://api.deepinfra.com/v1/openai"),
     "https://api.deepinfra.com/v1/openai/chat/completions",
   );
-  // Cloudflare's other providers there take /v1 as usual.
+  // Cloudflare's gateway: most providers' paths stand for a versioned base, some take /v1.
+  for (
+    const [provider, tail] of [
+      ["groq", ""],
+      ["deepseek", ""],
+      ["compat", ""],
+      ["workers-ai", "/v1"],
+      ["mistral", "/v1"],
+      ["openrouter", "/v1"],
+    ]
+  ) {
+    assert.equal(
+      chatCompletionsUrl(`https://gateway.ai.cloudflare.com/v1/acct/gw/${provider}`),
+      `https://gateway.ai.cloudflare.com/v1/acct/gw/${provider}${tail}/chat/completions`,
+    );
+  }
   assert.equal(
-    chatCompletionsUrl("https://gateway.ai.cloudflare.com/v1/acct/gw/workers-ai"),
-    "https://gateway.ai.cloudflare.com/v1/acct/gw/workers-ai/v1/chat/completions",
+    chatCompletionsUrl(
+      "https://aiplatform.googleapis.com/v1/projects/p/locations/global/endpoints/openapi",
+    ),
+    "https://aiplatform.googleapis.com/v1/projects/p/locations/global/endpoints/openapi/chat/completions",
+  );
+  assert.equal(
+    chatCompletionsUrl("https://models.github.ai/inference"),
+    "https://models.github.ai/inference/chat/completions",
   );
   // A host or a word that only looks like a version is no version path.
   assert.equal(
