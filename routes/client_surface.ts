@@ -9,6 +9,9 @@ import { RateLimiter } from "../lib/rate_limiter.ts";
 import type { Services } from "../lib/services.ts";
 import { corsHeaders, preflight } from "./cors.ts";
 
+/** A path that reads as one word in a log line. */
+const PLAIN_PATH = /^[\w/.~%-]*$/;
+
 export function clientSurface(services: Services): Hono<AppEnv> {
   const { config } = services;
   const app = new Hono<AppEnv>();
@@ -68,8 +71,10 @@ export function clientSurface(services: Services): Hono<AppEnv> {
       // Only a log line: a refused key's request goes in no request log or figures in KV, which
       // anyone on the internet could otherwise fill.
       if (err instanceof ProxyError && err.status === 401) {
-        // The path is the client's: the log writes a message holding a line break quoted.
-        services.log.log("warn", `${c.req.path} 401`, {
+        // The path is the client's: one that could read as more fields (a space, `=`, a quote)
+        // or break the line is written quoted.
+        const path = PLAIN_PATH.test(c.req.path) ? c.req.path : JSON.stringify(c.req.path);
+        services.log.log("warn", `${path} 401`, {
           requestId: c.get("requestId"),
           error: err.message,
         });

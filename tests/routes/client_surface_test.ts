@@ -84,6 +84,18 @@ Deno.test("client surface: a refused request's path cannot forge a log line (its
   const refused = t.server.logs.filter((l) => l.includes(" 401"));
   assert.equal(refused.length, 1);
   assert.doesNotMatch(refused[0], /[\n\u202e\x1b]/);
+  // Nor fields: a path with spaces and = is written quoted, one value.
+  const fields = await fetch(
+    `${t.server.url}/v1/messages%20200%20requestId=req_FORGED%20upstream=ant%20x=%22`,
+  );
+  assert.equal(fields.status, 401);
+  await fields.body?.cancel();
+  const line = t.server.logs.filter((l) => l.includes(" 401"))[1];
+  assert.match(line, /WARN {2}"\/v1\/messages 200 requestId=req_FORGED upstream=ant x=\\"" 401 /);
+  // Outside quoted values, one requestId: the proxy's.
+  const unquoted = line.replace(/"(?:[^"\\]|\\.)*"/g, "");
+  assert.equal(unquoted.match(/ requestId=/g)?.length, 1, line);
+  assert.match(unquoted, / requestId=req_01/);
   assert.ok(!t.server.logs.some((l) => /^\S+ ERROR forged/m.test(l)), t.server.logs.join("\n"));
 });
 
