@@ -116,6 +116,7 @@ function relay(res: Response): Response {
 async function withMapNames(
   res: Response,
   mapped: ModelInfo[],
+  targets: Record<string, string>,
   query: string,
 ): Promise<CatalogAnswer> {
   const params = new URLSearchParams(query);
@@ -130,12 +131,44 @@ async function withMapNames(
   if (!page || !Array.isArray(page.data)) {
     return { relay: new Response(text, { headers: { "content-type": "application/json" } }) };
   }
-  const upstreamPage = page.data as Array<{ id?: unknown }>;
+  const upstreamPage = page.data as Array<{ id?: unknown; created_at?: unknown }>;
   const listed = new Set(upstreamPage.map((m) => m?.id));
   const seen = new Set<string>();
   const extra = mapped.filter((m) => !listed.has(m.id) && !seen.has(m.id) && seen.add(m.id));
+  // A name the map routes to a model on this page has that model's date.
+  for (const m of extra) {
+    const made = upstreamPage.find((u) => u?.id === targets[m.id])?.created_at;
+    if (typeof made === "string") m.created_at = made;
+  }
   const data = [...extra, ...upstreamPage];
   return { json: { ...page, data, first_id: data[0]?.id ?? null } };
+}
+
+/** When the upstream says the model `id` was made, asked as its own list or its own page. */
+async function targetDate(
+  s: Services,
+  cur: Current,
+  headers: Headers,
+  id: string,
+): Promise<string | undefined> {
+  const { upstream, provider } = cur;
+  if (provider?.parseModels) {
+    return (await upstreamModels(s, cur, headers))?.find((m) => m.id === id)?.created_at;
+  }
+  if (!upstream || !provider?.modelRequest) return undefined;
+  const apiKey = keyFor(s, upstream);
+  if (apiKey === undefined) return undefined;
+  const res = await call(
+    s,
+    upstream,
+    provider.modelRequest({ upstream, apiKey, clientHeaders: headers }, id),
+  );
+  if (!res?.ok) {
+    await res?.body?.cancel();
+    return undefined;
+  }
+  const created = (await res.json().catch(() => undefined))?.created_at;
+  return typeof created === "string" ? created : undefined;
 }
 
 /** `GET /v1/models`; `query` is the client's query string with its `?`, or "". */
@@ -156,7 +189,9 @@ export async function listModels(
         upstream,
         provider.modelsRequest({ upstream, apiKey, clientHeaders: headers, clientQuery: query }),
       );
-      if (res?.ok) return await withMapNames(res, mapModels(upstream, false), query);
+      if (res?.ok) {
+        return await withMapNames(res, mapModels(upstream, false), upstream.models ?? {}, query);
+      }
       if (res) listMissing(s, upstream, `status ${res.status}`);
       await res?.body?.cancel();
     }
@@ -235,23 +270,14 @@ export async function findModel(s: Services, headers: Headers, id: string): Prom
   const cur = current(s);
   const { upstream, provider } = cur;
   const listed = mapModels(upstream).find((m) => m.id === id);
-  if (listed) {
-    // A map target the upstream lists has the upstream's date, as in the list; so has a name
-    // the map routes to one.
-    const models = upstream?.models ?? {};
-    const target = Object.values(models).includes(id)
-      ? id
-      : Object.hasOwn(models, id)
-      ? models[id]
-      : undefined;
-    const own = target !== undefined
-      ? (await upstreamModels(s, cur, headers))?.find((m) => m.id === target)
-      : undefined;
-    return { json: own ? { ...listed, created_at: own.created_at } : listed };
-  }
   const mapped = mapModel(id, upstream?.models);
-  if (mapped !== id) {
-    return { json: { type: "model", id, display_name: `${id} → ${mapped}`, created_at: EPOCH } };
+  if (listed || mapped !== id) {
+    // A name the map serves is as new as the model it routes to, when the upstream dates that.
+    const target = listed && Object.values(upstream?.models ?? {}).includes(id) ? id : mapped;
+    const info = listed ??
+      { type: "model", id, display_name: `${id} → ${mapped}`, created_at: EPOCH };
+    const dated = await targetDate(s, cur, headers, target);
+    return { json: dated ? { ...info, created_at: dated } : info };
   }
   const unknown = { json: { type: "model", id, display_name: id, created_at: EPOCH } };
   if (upstream && provider?.modelRequest) {

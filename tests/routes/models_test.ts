@@ -173,3 +173,26 @@ Deno.test("models: an Anthropic upstream's list starts with the names the model 
   const special = await t.client.models.retrieve("claude-special");
   assert.match(special.display_name, /claude-upstream-3/);
 });
+
+Deno.test("models: through the passthrough and by family too, a name the map routes has its model's date, listed or retrieved", async () => {
+  const epoch = "1970-01-01T00:00:00.000Z";
+  {
+    await using t = await passthrough({ "claude-opus-4-1": "claude-upstream-3" });
+    const page = await t.client.models.list();
+    const named = page.data.find((m) => m.id === "claude-opus-4-1")!;
+    const target = await t.client.models.retrieve("claude-upstream-3");
+    assert.notEqual(target.created_at, epoch);
+    assert.equal(named.created_at, target.created_at);
+    assert.equal((await t.client.models.retrieve("claude-opus-4-1")).created_at, target.created_at);
+  }
+  {
+    await using t = await openai({ sonnet: "gpt-fake-mini" });
+    const listed = new Map<string, string>();
+    for await (const m of t.client.models.list()) listed.set(m.id, m.created_at);
+    const date = listed.get("gpt-fake-mini")!;
+    assert.notEqual(date, epoch);
+    for (const id of ["claude-sonnet-4-5", "sonnet"]) {
+      assert.equal((await t.client.models.retrieve(id)).created_at, date, id);
+    }
+  }
+});
