@@ -37,7 +37,7 @@ function headOf(head: string): Uint8Array {
   return bytes;
 }
 
-const NOT_ASCII = /[^\x00-\x7f]/;
+const NOT_ASCII = /[\u0080-\uffff]/;
 
 /** Appends the header lines; the answer is sent uncompressed unless the caller asks otherwise. */
 function headerText(headers: HeadersInit | undefined, out: string[]): void {

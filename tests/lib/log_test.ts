@@ -70,11 +70,11 @@ Deno.test("log: a message holding a line break, an escape or a direction charact
   const { log, lines } = capture("text", "info");
   log.log("warn", "/v1/x\n2026-11-27T00:00:00.000Z ERROR forged\u202eabc\x1b[31m", { status: 401 });
   const [line] = lines[0];
-  assert.doesNotMatch(line, /[\n\u202e\x1b]/);
+  assert.ok(!["\n", "\u202e", "\x1b"].some((c) => line.includes(c)), line);
   assert.match(line, /WARN {2}"\/v1\/x\\n2026/);
   // The proxy's own words stay as they are.
   log.log("info", "configuration replaced through the admin API", {});
-  assert.match(lines[1][0], / INFO  configuration replaced through the admin API$/);
+  assert.match(lines[1][0], / INFO {2}configuration replaced through the admin API$/);
 });
 
 Deno.test("log: invisible and direction characters, quotes and = in a value are written quoted and escaped", () => {

@@ -83,7 +83,7 @@ Deno.test("client surface: a refused request's path cannot forge a log line (its
   await res.body?.cancel();
   const refused = t.server.logs.filter((l) => l.includes(" 401"));
   assert.equal(refused.length, 1);
-  assert.doesNotMatch(refused[0], /[\n\u202e\x1b]/);
+  assert.ok(!["\n", "\u202e", "\x1b"].some((c) => refused[0].includes(c)), refused[0]);
   // Nor fields: a path with spaces and = is written quoted, one value.
   const fields = await fetch(
     `${t.server.url}/v1/messages%20200%20requestId=req_FORGED%20upstream=ant%20x=%22`,
