@@ -108,6 +108,9 @@ async function readBytes(
   const codings = (req.headers.get("content-encoding") ?? "").toLowerCase().split(",")
     .map((c) => c.trim()).filter((c) => c && c !== "identity");
   const coding = codings.join(", ");
+  // `req.body` is not asked for unless it is read as a stream: asked once, text() reads the
+  // body through that stream instead of whole at once (0.2 ms more for 85 KB, and its garbage).
+  if (!codings.length && !watched && req.headers.has("content-length")) return await req.text();
   let body: ReadableStream<Uint8Array> | null = watched ?? req.body;
   if (codings.length && body) {
     for (const c of codings.toReversed()) {
@@ -123,7 +126,7 @@ async function readBytes(
         new DecompressionStream(format) as TransformStream<Uint8Array, Uint8Array>,
       );
     }
-  } else if (!watched && (req.headers.has("content-length") || !body)) return await req.text();
+  } else if (!watched && !body) return "";
   const { bytes, complete } = await readUpTo(body, maxBytes).catch((err) => {
     // Bytes that do not unpack are the request's fault; a client gone mid-upload is not.
     if (coding && !req.signal.aborted) {
