@@ -109,7 +109,9 @@ export class PassthroughSide implements StreamSide {
     if ((this.#stopped || this.#closingError !== undefined) && !this.#finished) {
       // What is held back holds no blank line (frames end at the last one): it is added.
       if (this.#rewriting) this.#send(ctrl, BLANK_LINE, true);
-      else if (rest) this.#send(ctrl, joinBytes([rest, BLANK_LINE]), true);
+      else if (rest) {
+        this.#send(ctrl, endsWithFrame(rest) ? rest : joinBytes([rest, BLANK_LINE]), true);
+      }
     }
     if (this.#stopped || this.#closingError !== undefined) return undefined;
     // An Anthropic stream ends with message_stop; without it the answer is cut short.
@@ -117,8 +119,10 @@ export class PassthroughSide implements StreamSide {
   }
 
   errorFrame(_failure: UpstreamFailure, type: ErrorType, message: string): string {
-    // Only whole frames were sent, so the error is a frame of its own.
-    return `event: error\ndata: ${streamErrorJson(type, message, this.requestId)}\n\n`;
+    // Only whole frames were sent, so the error is a frame of its own; after half of an event
+    // too long to hold, that half is ended first.
+    const frame = `event: error\ndata: ${streamErrorJson(type, message, this.requestId)}\n\n`;
+    return this.#frames.spilled ? `\n\n${frame}` : frame;
   }
 
   record(): void {
@@ -224,7 +228,8 @@ export class PassthroughSide implements StreamSide {
     ctrl.enqueue(whole);
     // Decoded only for ENABLE_RESPONSE_LOGS, and only up to its limit.
     if (this.capture && !this.capture.full) this.capture.add(text ?? utf8.decode(whole));
-    this.pingable = true;
+    // Never inside an event that spilled: a ping there would land in its data.
+    this.pingable = !this.#frames.spilled;
     return true;
   }
 
@@ -240,8 +245,12 @@ function bytesOf(piece: Piece): Uint8Array {
   return typeof piece === "string" ? encodeCarved(piece) : copyCarved(piece);
 }
 
-/** Past this, bytes without a frame end are passed on as they are rather than held. */
-const MAX_HELD_FRAME = 1 << 20;
+/**
+ * Past this, bytes without a frame end are passed on as they are rather than held: far past any
+ * event an API sends (a delta of 128k tokens is half a MB), while the event parser beside holds
+ * an event's data whole anyway.
+ */
+const MAX_HELD_FRAME = 16 << 20;
 
 /**
  * Cuts passthrough bytes at event boundaries, so the client only ever gets whole frames: a ping
@@ -259,9 +268,10 @@ class WholeFrames {
     let bytes = chunk;
     // What was held has no frame end: only what the chunk adds is searched. Joined afresh and
     // searched whole for every read, an event of a MB in 64-byte reads took a minute.
-    let from = 1;
+    let from = 2;
     let buf = this.#buf;
     if (buf && this.#len) {
+      // From the held bytes' last one on: a CR there may have waited for the byte after it.
       from = this.#len;
       const size = this.#len + chunk.length;
       if (size > buf.length) {
@@ -280,6 +290,8 @@ class WholeFrames {
       this.spilled = end !== bytes.length;
       return bytes;
     }
+    // A frame ended here: any that spilled before is whole now.
+    if (end > 0) this.spilled = false;
     if (end === 0) {
       // Nothing whole yet: held, in a buffer of its own with room to grow (a chunk may be a
       // piece of a larger block others use).
@@ -311,16 +323,27 @@ class WholeFrames {
 }
 
 /**
- * Where the last blank line ends (`\n\n`, `\n\r\n`, or `\r\r` of a stream whose lines end in CR
- * alone, as SSE allows), or 0 without one.
+ * Whether a frame ends just before `e`: an empty line there, by SSE's line rules (LF, CR or CRLF
+ * end a line). A CR after a LF that is the last byte so far may be half of a CRLF ending a CRLF
+ * stream's empty line: no end until the next byte says (a CR-only stream's CR CR ends at once).
  */
-function frameEnd(b: Uint8Array, from = 1): number {
-  for (let i = b.length - 1; i >= from; i--) {
-    // CR ends an empty line after a CR or a LF (`\r\r`, `\n\r`), as the event parser reads it.
-    if (b[i] === 13 && (b[i - 1] === 13 || b[i - 1] === 10)) return i + 1;
-    if (b[i] !== 10) continue;
-    if (b[i - 1] === 10 || (b[i - 1] === 13 && i > 1 && b[i - 2] === 10)) return i + 1;
-  }
+function endsFrameAt(b: Uint8Array, e: number): boolean {
+  const c = b[e - 1];
+  const p = b[e - 2];
+  if (c === 10) return p === 10 || (p === 13 && e > 2 && (b[e - 3] === 10 || b[e - 3] === 13));
+  if (c !== 13 || b[e] === 10) return false;
+  return p === 13 || (p === 10 && e < b.length);
+}
+
+/** Whether bytes that are all there will ever be end with an empty line (a last CR counts). */
+function endsWithFrame(b: Uint8Array): boolean {
+  const n = b.length;
+  return endsFrameAt(b, n) || (b[n - 1] === 13 && (b[n - 2] === 13 || b[n - 2] === 10));
+}
+
+/** Where the last frame in `b` ends, looking no further back than `from`; 0 without one. */
+function frameEnd(b: Uint8Array, from = 2): number {
+  for (let e = b.length; e >= Math.max(2, from); e--) if (endsFrameAt(b, e)) return e;
   return 0;
 }
 
@@ -336,15 +359,9 @@ function closingFrameEnd(b: Uint8Array): number {
   return -1;
 }
 
-/** The end of the frame starting at `start`: after its blank line, or the end of `b`. */
+/** The end of the frame starting at `start`: after its empty line, or the end of `b`. */
 function nextFrameEnd(b: Uint8Array, start: number): number {
-  for (let i = start + 1; i < b.length; i++) {
-    const c = b[i];
-    const p = b[i - 1];
-    if (c === 10 && (p === 10 || (p === 13 && i > 1 && b[i - 2] === 10))) return i + 1;
-    // A CR before a LF is half of a CRLF, not a line of its own.
-    if (c === 13 && (p === 13 || p === 10) && b[i + 1] !== 10) return i + 1;
-  }
+  for (let e = start + 2; e <= b.length; e++) if (endsFrameAt(b, e)) return e;
   return b.length;
 }
 

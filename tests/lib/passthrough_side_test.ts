@@ -260,7 +260,8 @@ Deno.test("a stream line that never ends is an upstream fault, not memory held w
     relayed = side.relay(ctrl, i ? piece : bytes("event: content_block_delta\ndata: {"));
   }
   assert.ok(relayed & COMPLETE);
-  assert.match(sent.at(-1)!, /^event: error\ndata: .*stream line longer than 64 M/);
+  // Half of that line went out: it is ended before the error's own frame.
+  assert.match(sent.at(-1)!, /^\n\nevent: error\ndata: .*stream line longer than 64 M/);
 });
 
 Deno.test("usage an SDK cannot do without is added where the upstream left it out (MiniMax's message_delta), the rest as it came", () => {
@@ -414,4 +415,58 @@ Deno.test("an event of most of a MB arriving 64 bytes a read is held in linear t
   // audit's run.
   assert.ok(ms < 3_000, `${Math.round(ms)} ms`);
   assert.equal(sent.join(""), START + block + big + STOP);
+});
+
+Deno.test("a closing frame whose blank line is CR then CRLF is the end: nothing after it reaches the client (an error quoting the key among it)", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START));
+  side.start(ctrl);
+  const stop = 'event: message_stop\rdata: {"type":"message_stop"}\r\r\n';
+  const after =
+    `event: error\ndata: {"type":"error","error":{"type":"api_error","message":"bad key sk-secret-key"}}\n\n`;
+  assert.equal(side.relay(ctrl, bytes(DELTA + stop + "data: [DONE]\n\n" + after)), SENT | COMPLETE);
+  assert.equal(sent.join(""), START + DELTA + stop);
+});
+
+Deno.test("a CRLF stream read a byte at a time reaches the client byte for byte, its last LF included", () => {
+  const { side, sent, ctrl } = setup();
+  const all = bytes((START + DELTA + STOP).replaceAll("\n", "\r\n"));
+  side.hold(all.subarray(0, 1));
+  let at = 1;
+  while (!side.hold(all.subarray(at, at + 1))) at++;
+  side.start(ctrl);
+  let done = 0;
+  for (at++; at < all.length && !(done & COMPLETE); at++) {
+    done = side.relay(ctrl, all.subarray(at, at + 1));
+  }
+  assert.ok(done & COMPLETE);
+  assert.equal(sent.join(""), (START + DELTA + STOP).replaceAll("\n", "\r\n"));
+});
+
+Deno.test("an event too long to hold (past 16 MB) gets no ping inside it, and an error after its half ends that half first", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START));
+  side.start(ctrl);
+  assert.equal(side.pingable, true);
+  const block = frame("content_block_start", {
+    type: "content_block_start",
+    index: 0,
+    content_block: { type: "text", text: "" },
+  });
+  side.relay(
+    ctrl,
+    bytes(
+      block +
+        'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"',
+    ),
+  );
+  side.relay(ctrl, bytes("z".repeat(17 << 20)));
+  assert.equal(side.pingable, false, "a ping now would land in the event's data");
+  const cut = { status: 502, type: "api_error" as const, message: "cut short" };
+  assert.match(side.errorFrame(cut, "api_error", "cut short"), /^\n\nevent: error\n/);
+  // Its end then makes it whole again: pings may follow.
+  side.relay(ctrl, bytes('"}}\n\n'));
+  assert.equal(side.pingable, true);
+  assert.ok(sent.join("").endsWith('"}}\n\n'));
+  assert.match(side.errorFrame(cut, "api_error", "cut short"), /^event: error\n/);
 });
