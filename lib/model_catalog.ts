@@ -151,24 +151,33 @@ async function targetDate(
   headers: Headers,
   id: string,
 ): Promise<string | undefined> {
-  const { upstream, provider } = cur;
-  if (provider?.parseModels) {
+  if (cur.provider?.parseModels) {
     return (await upstreamModels(s, cur, headers))?.find((m) => m.id === id)?.created_at;
   }
-  if (!upstream || !provider?.modelRequest) return undefined;
-  const apiKey = keyFor(s, upstream);
-  if (apiKey === undefined) return undefined;
-  const res = await call(
-    s,
-    upstream,
-    provider.modelRequest({ upstream, apiKey, clientHeaders: headers }, id),
-  );
+  const res = await modelPage(s, cur, headers, id);
   if (!res?.ok) {
     await res?.body?.cancel();
     return undefined;
   }
   const created = (await res.json().catch(() => undefined))?.created_at;
   return typeof created === "string" ? created : undefined;
+}
+
+/** The upstream's own page of the model `id`; undefined when it has none or no key can ask. */
+async function modelPage(
+  s: Services,
+  { upstream, provider }: Current,
+  headers: Headers,
+  id: string,
+): Promise<Response | undefined> {
+  if (!upstream || !provider?.modelRequest) return undefined;
+  const apiKey = keyFor(s, upstream);
+  if (apiKey === undefined) return undefined;
+  return await call(
+    s,
+    upstream,
+    provider.modelRequest({ upstream, apiKey, clientHeaders: headers }, id),
+  );
 }
 
 /** `GET /v1/models`; `query` is the client's query string with its `?`, or "". */
@@ -281,13 +290,7 @@ export async function findModel(s: Services, headers: Headers, id: string): Prom
   }
   const unknown = { json: { type: "model", id, display_name: id, created_at: EPOCH } };
   if (upstream && provider?.modelRequest) {
-    const apiKey = keyFor(s, upstream);
-    if (apiKey === undefined) return unknown;
-    const res = await call(
-      s,
-      upstream,
-      provider.modelRequest({ upstream, apiKey, clientHeaders: headers }, id),
-    );
+    const res = await modelPage(s, cur, headers, id);
     if (res?.ok) return { relay: relay(res) };
     await res?.body?.cancel();
     if (res?.status === 404) throw new ProxyError(404, `model: ${id}`);

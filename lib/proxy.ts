@@ -1,6 +1,6 @@
 // The pipeline of one Messages request: pick the upstream and key, call it, retry on the next key
 // while nothing has reached the client, and hand back JSON or a translated event stream.
-import { redactText } from "./observability/redact.ts";
+import { shownFailure } from "./observability/redact.ts";
 import type { MessageResponse, MessagesRequest } from "./anthropic.ts";
 import {
   anthropicErrorFailure,
@@ -315,13 +315,7 @@ async function route(
       }
       const failure = outcome.failure;
       // Reasons are logged, kept in KV and shown on the admin pages: never with a secret in them.
-      const shown = {
-        ...failure,
-        // An upstream that echoes a request header may quote a key as no known key reads
-        // (base64 in a Basic header): credential-shaped text is masked too.
-        message: redactText(failure.message, s.log.redact),
-        headers: failure.headers && redactedHeaders(failure.headers, s.log.redact),
-      };
+      const shown = shownFailure(failure, s.log.redact);
       last = shown;
       rec.attempts.push({
         upstream: upstream.name,
@@ -640,14 +634,4 @@ function withEstimatedUsage(message: MessageResponse, call: MessagesCall): void 
     }
     u.output_tokens = Math.ceil(chars / 4);
   }
-}
-
-/** An upstream's headers passed on with a failure, with any key in them masked. */
-function redactedHeaders(
-  headers: Record<string, string>,
-  redact: (text: string) => string,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name in headers) out[name] = redact(headers[name]);
-  return out;
 }

@@ -15,7 +15,7 @@ import type { MessagesCall } from "./proxy.ts";
 import type { RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
-import { joinSplitSecrets, redactText } from "./observability/redact.ts";
+import { joinSplitSecrets, redactText, shownFailure } from "./observability/redact.ts";
 import { PING_FRAME, sseHeaders } from "./sse.ts";
 import { type Held, holdFirstEvent } from "./stream_hold.ts";
 import { COMPLETE, ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
@@ -340,7 +340,7 @@ async function wholeAnswerAsStream(
 function setKeyAside(s: Services, ctx: CallContext, failure: UpstreamFailure): void {
   const named = failure.keyFault === "rate_limit" && failure.retryAfterMs !== undefined;
   if (!ctx.apiKey || !(named || failure.keyFault === "transient")) return;
-  const shown = { ...failure, message: redactText(failure.message, s.log.redact) };
+  const shown = shownFailure(failure, s.log.redact);
   s.pool.recordFailure(ctx.upstream, { key: ctx.apiKey, id: keyId(ctx.apiKey) }, ctx.model, shown)
     .catch((err) => s.log.log("error", "could not record key health", { error: String(err) }));
 }

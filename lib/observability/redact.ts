@@ -1,5 +1,6 @@
 // What may be stored or shown from a request: every known secret masked, plus anything shaped like
 // a credential (a key copied into a prompt, an echoed header), and bodies cut to a byte budget.
+import type { UpstreamFailure } from "../providers/types.ts";
 
 const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
   // Header or field carrying a credential, quoted (JSON) or not (HTTP dump, env file).
@@ -26,6 +27,24 @@ function unescapedAscii(text: string): string {
     const code = parseInt(hex, 16);
     return code === 0x22 || code === 0x5c || code === 0x7f ? all : String.fromCharCode(code);
   });
+}
+
+/**
+ * An upstream failure as it may be shown (to the client, in the log, on the admin pages): its
+ * message and the headers passed on with it masked. An upstream that echoes a request header may
+ * quote a key as no known key reads (base64 in a Basic header), so credential-shaped text goes too.
+ */
+export function shownFailure(
+  failure: UpstreamFailure,
+  known: (text: string) => string,
+): UpstreamFailure {
+  const shown = { ...failure, message: redactText(failure.message, known) };
+  if (failure.headers) {
+    const headers: Record<string, string> = {};
+    for (const name in failure.headers) headers[name] = known(failure.headers[name]);
+    shown.headers = headers;
+  }
+  return shown;
 }
 
 /** Masks `known` secrets (the logger's redact) and credential-shaped text. */

@@ -55,7 +55,17 @@ export function issuingKey(
   return undefined;
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * A signature as id characters (URL-safe base64) when it is base64 and short enough to ride in a
+ * tool_use id; anything else would make the id one clients refuse, or one too long to keep.
+ */
+export function signatureForId(signature: unknown): string | undefined {
+  if (typeof signature !== "string" || !BASE64.test(signature)) return undefined;
+  const carried = toB64url(signature);
+  return carried.length <= MAX_SIGNATURE_IN_ID ? carried : undefined;
+}
 
 /**
  * `toolu_01<24>` alone, or followed by `__<fingerprint>`, then `i<len>_<gemini id>` when Gemini
@@ -64,9 +74,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  */
 export function mintToolId(fp: string, signature?: string, geminiId?: string): [string, boolean] {
   const head = newId("toolu");
-  // Only base64 becomes id characters; anything else would make the id one clients refuse.
-  const sig = signature && BASE64.test(signature) ? toB64url(signature) : "";
-  const fits = sig.length > 0 && sig.length <= MAX_SIGNATURE_IN_ID;
+  const sig = signatureForId(signature);
+  const fits = sig !== undefined;
   if (!fits && !geminiId) return [head, false];
   const parts = [head, "__", fp];
   if (geminiId) {

@@ -2,29 +2,28 @@
 // (`extra_content.google.thought_signature`) and answers 400 to a later request whose tool-call
 // turns lack them. Anthropic's blocks have no field for one: it rides in the tool_use id, as the
 // native Gemini provider carries its own.
-import { fromB64url, toB64url } from "../base64url.ts";
+import { fromB64url } from "../base64url.ts";
 import { isObject } from "../json_value.ts";
-import { SKIP_SIGNATURE } from "./gemini_thought_signatures.ts";
+import { signatureForId, SKIP_SIGNATURE } from "./gemini_thought_signatures.ts";
 
 /** Between the server's call id and the signature, in the id the client is given. */
 const MARK = "__gts";
-/** Longer signatures are left out (the skip value stands in) to keep ids reasonable. */
-const MAX_SIGNATURE_IN_ID = 6000;
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-/** The signature a server's tool call carries, if any. */
+/** The signature a server's tool call carries, if any that can ride in an id. */
 export function callSignature(call: unknown): string | undefined {
   if (!isObject(call) || !isObject(call.extra_content)) return undefined;
   const google = call.extra_content.google;
   const signature = isObject(google) ? google.thought_signature : undefined;
-  return typeof signature === "string" && BASE64.test(signature) ? signature : undefined;
+  return typeof signature === "string" && signatureForId(signature) ? signature : undefined;
 }
 
-/** The client's id for a call: `id`, with the call's signature when it has one that fits. */
+/**
+ * The client's id for a call: `id`, with the call's signature when it has one that fits (a longer
+ * one is left out, and the skip value stands in).
+ */
 export function withSignature(id: string, signature: string | undefined): string {
-  if (!signature) return id;
-  const carried = toB64url(signature);
-  return carried.length <= MAX_SIGNATURE_IN_ID ? `${id}${MARK}${carried}` : id;
+  const carried = signatureForId(signature);
+  return carried ? `${id}${MARK}${carried}` : id;
 }
 
 const CARRIED = /^[A-Za-z0-9_-]+$/;
