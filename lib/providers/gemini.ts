@@ -71,24 +71,39 @@ export const geminiProvider: Provider = {
   },
 
   parseResponse(json: unknown, ctx: CallContext): MessageResponse {
-    const res = isObject(json) ? json : {};
-    if (isObject(res.error)) throw new UpstreamError(geminiFailure(0, res.error, new Headers()));
+    // Asked without alt=sse (a relay that drops the query), a stream comes as a JSON array of its
+    // chunks: read in order, as the stream would have been.
+    const chunks = Array.isArray(json) ? json.filter(isObject) : [isObject(json) ? json : {}];
     const sink = new Collector();
     const asm = new Assembler(sink, stateFor(ctx), fingerprint(ctx));
-    const cand = Array.isArray(res.candidates) && isObject(res.candidates[0])
-      ? res.candidates[0]
-      : undefined;
-    const feedback = isObject(res.promptFeedback) ? res.promptFeedback : {};
-    asm.parts(isObject(cand?.content) ? cand.content.parts : undefined);
-    asm.grounding(cand?.groundingMetadata);
+    let cand: Record<string, unknown> | undefined;
+    let reason: string | undefined;
+    let grounding: unknown;
+    let feedback: Record<string, unknown> = {};
+    let usageMetadata: unknown;
+    for (const res of chunks) {
+      if (isObject(res.error)) throw new UpstreamError(geminiFailure(0, res.error, new Headers()));
+      const c = Array.isArray(res.candidates) && isObject(res.candidates[0])
+        ? res.candidates[0]
+        : undefined;
+      if (c) {
+        cand = c;
+        asm.parts(isObject(c.content) ? c.content.parts : undefined);
+        if (typeof c.finishReason === "string") reason = c.finishReason;
+        if (c.groundingMetadata !== undefined) grounding = c.groundingMetadata;
+      }
+      if (isObject(res.promptFeedback)) feedback = res.promptFeedback;
+      if (res.usageMetadata !== undefined) usageMetadata = res.usageMetadata;
+    }
+    asm.grounding(grounding);
     const outcome = asm.finish(
       // A reason that is no string is read as none, as the stream reads it.
-      cand ? (typeof cand.finishReason === "string" ? cand.finishReason : "STOP") : undefined,
+      cand ? reason ?? "STOP" : undefined,
       typeof feedback.blockReason === "string" ? feedback.blockReason : undefined,
       typeof cand?.finishMessage === "string" ? cand.finishMessage : undefined,
     );
     if ("failure" in outcome) throw new UpstreamError(outcome.failure);
-    const usage = usageFromGemini(res.usageMetadata);
+    const usage = usageFromGemini(usageMetadata);
     return answerMessage(ctx.requestedModel, sink.blocks, outcome.stop, outcome.sequence ?? null, {
       ...usage,
       input_tokens: usage.input_tokens ?? 0,

@@ -43,7 +43,11 @@ export function geminiFailure(
   const keyRejected =
     details.some((d) => typeof d.reason === "string" && /API_KEY/.test(d.reason)) ||
     /API key (not valid|expired)/i.test(message);
-  if (status === 400 && keyRejected) {
+  // "Gemini API free tier is not available in your country. Please enable billing on your
+  // project": the key's project, as a key of a project with billing answers (a region refusal
+  // without that word is every key's alike, and stays the request's).
+  const projectRefused = err.status === "FAILED_PRECONDITION" && /\bbilling\b/i.test(message);
+  if (status === 400 && (keyRejected || projectRefused)) {
     // Gemini says 400 for a bad key; it is the key's fault, not the client's request.
     return failureFromStatus(401, message, headers, { invalidKey: true });
   }

@@ -63,7 +63,7 @@ Deno.test("errors: overload is transient, a bad request is the client's own", ()
   assert.equal(html.message, "<html>Bad Gateway</html>");
 });
 
-Deno.test("errors: a region or billing refusal (400 FAILED_PRECONDITION) reaches the client as a 400, keys untouched", () => {
+Deno.test("errors: a region refusal (400 FAILED_PRECONDITION) reaches the client as a 400; a billing one sets the key aside", () => {
   // The same for every key of a server in an unsupported region: disabling them all would leave
   // the upstream dead after the cause is fixed, and the client told to re-enable keys.
   const region = geminiProvider.parseError(
@@ -75,4 +75,13 @@ Deno.test("errors: a region or billing refusal (400 FAILED_PRECONDITION) reaches
   assert.equal(region.status, 400);
   assert.equal(region.type, "invalid_request_error");
   assert.equal(region.message, "User location is not supported for the API use.");
+  // Billing is the key's project's: a key of a project with billing answers, so this one is
+  // set aside (until a check finds billing on) and the next one tried.
+  const billing = geminiProvider.parseError(
+    400,
+    '{"error":{"code":400,"message":"Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.","status":"FAILED_PRECONDITION"}}',
+    new Headers(),
+  );
+  assert.equal(billing.keyFault, "auth");
+  assert.match(billing.message, /enable billing/);
 });

@@ -50,6 +50,33 @@ Deno.test("URL: the version is added once, whatever the base URL looks like", ()
   assert.match(odd.url, /models\/gemini-%EF%BF%BD:streamGenerateContent\?alt=sse$/);
 });
 
+Deno.test("non-stream: a stream asked without alt=sse comes as a JSON array of chunks, read in order", () => {
+  const chunks = [
+    { candidates: [{ content: { role: "model", parts: [{ text: "Hello " }] } }] },
+    {
+      candidates: [{
+        content: { role: "model", parts: [{ text: "world" }] },
+        finishReason: "STOP",
+      }],
+      usageMetadata: { promptTokenCount: 7, candidatesTokenCount: 2, totalTokenCount: 9 },
+    },
+  ];
+  const msg = geminiProvider.parseResponse(chunks, ctx({ stream: true }));
+  assert.deepEqual(msg.content.map((b: Any) => b.text), ["Hello world"]);
+  assert.equal(msg.stop_reason, "end_turn");
+  assert.equal(msg.usage.input_tokens, 7);
+  assert.equal(msg.usage.output_tokens, 2);
+  // An error among the chunks is the upstream's error, not an empty answer.
+  assert.throws(
+    () =>
+      geminiProvider.parseResponse(
+        [chunks[0], { error: { code: 503, message: "overloaded", status: "UNAVAILABLE" } }],
+        ctx({ stream: true }),
+      ),
+    (err: unknown) => failureOf(err as ProxyError).status === 503,
+  );
+});
+
 Deno.test("non-stream: thoughts, text and parallel calls in one message", () => {
   const c = ctx({ stream: false });
   const msg = geminiProvider.parseResponse(JSON.parse(fixture("parallel_calls.json")), c);
