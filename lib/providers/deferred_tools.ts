@@ -12,13 +12,26 @@ export function isDeferred(tool: unknown): boolean {
   return isObject(tool) && tool.defer_loading === true;
 }
 
+function isServerToolSearch(tool: unknown): boolean {
+  return isObject(tool) && typeof tool.type === "string" &&
+    tool.type.startsWith("tool_search_tool_");
+}
+
 /**
  * The names of the tools the conversation has loaded: those a client tool's result or a server
- * tool search referred to, and the one `tool_choice` names (an upstream refuses a choice of a tool
+ * tool search referred to, every one when a server tool search is offered, and the one
+ * `tool_choice` names (an upstream refuses a choice of a tool
  * it was not given).
  */
 export function loadedToolNames(body: MessagesRequest): Set<string> {
   const names = new Set<string>();
+  // Anthropic's own tool search runs on its servers, never here: what only it would load is
+  // offered from the start, or the model could never reach it.
+  if (Array.isArray(body.tools) && body.tools.some(isServerToolSearch)) {
+    for (const tool of body.tools) {
+      if (isDeferred(tool)) names.add(String((tool as unknown as Obj).name));
+    }
+  }
   const choice = body.tool_choice as Obj | undefined;
   if (isObject(choice) && typeof choice.name === "string") names.add(choice.name);
   if (!Array.isArray(body.messages)) return names;

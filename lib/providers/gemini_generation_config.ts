@@ -21,10 +21,14 @@ const BEFORE_2_5 = /gemini-(1\.|2\.0)|gemma/i;
 const GEMINI_3_ON = /gemini-(?:[3-9]|\d{2,})/i;
 
 function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
-  const t = body.thinking;
-  if (!t || !isObject(t)) return undefined;
   // Older models have no thinking at all and reject the field.
   if (BEFORE_2_5.test(model)) return undefined;
+  const t = body.thinking;
+  // A low effort asks for less thinking, asked with thinking or without (Gemini 2.5 and 3 think
+  // by default): Gemini 3's lowest level every model of it takes, or a small budget. Higher
+  // efforts keep Gemini's own dynamic thinking, which is its high.
+  const low = body.output_config?.effort === "low";
+  if (!t || !isObject(t)) return low ? lowThinking(model, false) : undefined;
   const pro = /pro/i.test(model);
   if (t.type === "enabled") {
     const budget = Math.floor(countOr0(t.budget_tokens)) || 1024;
@@ -33,17 +37,16 @@ function thinkingConfig(body: MessagesRequest, model: string): Obj | undefined {
   }
   if (t.type === "adaptive") {
     const includeThoughts = t.display !== "omitted";
-    // A low effort asks for less thinking: Gemini 3's lowest level every model of it takes, or a
-    // small budget. Higher efforts keep Gemini's own dynamic thinking, which is its high.
-    if (body.output_config?.effort === "low") {
-      return GEMINI_3_ON.test(model)
-        ? { includeThoughts, thinkingLevel: "low" }
-        : { includeThoughts, thinkingBudget: pro ? 1024 : 512 };
-    }
-    return { includeThoughts, thinkingBudget: -1 };
+    return low ? lowThinking(model, includeThoughts) : { includeThoughts, thinkingBudget: -1 };
   }
   if (t.type === "disabled" && !pro) return { thinkingBudget: 0 };
   return undefined;
+}
+
+function lowThinking(model: string, includeThoughts: boolean): Obj {
+  return GEMINI_3_ON.test(model)
+    ? { includeThoughts, thinkingLevel: "low" }
+    : { includeThoughts, thinkingBudget: /pro/i.test(model) ? 1024 : 512 };
 }
 
 export function generationConfig(

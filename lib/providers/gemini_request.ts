@@ -8,7 +8,8 @@ import { blocksOf, type Part } from "./gemini_parts.ts";
 import type { RequestState } from "./gemini_call.ts";
 import { fingerprint } from "./gemini_thought_signatures.ts";
 import { declareTools } from "./gemini_tool_declarations.ts";
-import { serverToolsNotice } from "./server_tool_notice.ts";
+import { absentTools, serverToolsNotice } from "./server_tool_notice.ts";
+import { outputSchema, structuredOutputNotice } from "./structured_output_notice.ts";
 import type { CallContext } from "./types.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
 
@@ -59,13 +60,17 @@ export function buildBody(
   if (!state.webSearch && wantsWebSearch(body.tools)) {
     system = withNotice(system, WEB_SEARCH_UNAVAILABLE);
   }
-  if (declared.unrunnable.length) {
-    system = withNotice(system, serverToolsNotice(declared.unrunnable));
+  const unrunnable = absentTools(declared.unrunnable, body.mcp_servers);
+  if (unrunnable.length) system = withNotice(system, serverToolsNotice(unrunnable));
+  const gc = generationConfig(body, ctx, !!declared.tools, state);
+  const schema = outputSchema(body);
+  // Gemini 2.x takes no answer schema beside function calling: the model is told it instead.
+  if (schema !== undefined && !gc.responseJsonSchema && !gc.responseSchema) {
+    system = withNotice(system, structuredOutputNotice(schema));
   }
   if (system) out.systemInstruction = { parts: [{ text: system }] };
   if (declared.tools) out.tools = declared.tools;
   if (declared.toolConfig) out.toolConfig = declared.toolConfig;
-  const gc = generationConfig(body, ctx, !!declared.tools, state);
   if (Object.keys(gc).length) out.generationConfig = gc;
   return [out, state, declared.toolsJson];
 }

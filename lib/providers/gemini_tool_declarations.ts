@@ -107,7 +107,9 @@ export function declareTools(body: MessagesRequest): Declared {
   };
   const unrunnable = declared.unrunnable;
   if (!declared.decls.length) {
-    if (!wantsWebSearch(body.tools)) return { state, unrunnable };
+    // tool_choice none forbids every tool, Google Search too (it has no calling mode of its own).
+    const none = (body.tool_choice as { type?: unknown } | undefined)?.type === "none";
+    if (none || !wantsWebSearch(body.tools)) return { state, unrunnable };
     // Gemini grounds in Google Search itself; 2.x models refuse it beside function calling.
     state.webSearch = true;
     return { tools: [{ googleSearch: {} }], state, unrunnable };

@@ -1,6 +1,6 @@
 // An Anthropic Messages request as a Chat Completions request: messages, tools, sampling, max
 // tokens, reasoning effort, structured output and web search, as each server takes them.
-import { type MessagesRequest, outputFormat, type Tool } from "../anthropic.ts";
+import type { MessagesRequest, Tool } from "../anthropic.ts";
 import { nothingToSend } from "../errors.ts";
 import { flat } from "../flat_string.ts";
 import { jsonBytes, withEncodedMember } from "../json_bytes.ts";
@@ -27,7 +27,8 @@ import {
   kindOf,
   wantsReasoningBack,
 } from "./openai_server.ts";
-import { serverToolsNotice, unrunnableToolName } from "./server_tool_notice.ts";
+import { absentTools, serverToolsNotice, unrunnableToolName } from "./server_tool_notice.ts";
+import { outputSchema, structuredOutputNotice } from "./structured_output_notice.ts";
 import { wantsWebSearch, WEB_SEARCH_UNAVAILABLE } from "./web_search.ts";
 import type { CallContext, UpstreamRequest } from "./types.ts";
 
@@ -91,29 +92,17 @@ const OPENAI_REASONING_MODEL = /^(o\d|gpt-5|gpt-oss|codex)/i;
 function reasoningEffort(body: MessagesRequest, kind: Kind, model: string): string | undefined {
   const thinking = body.thinking as Json;
   if (kind === "openai" && !OPENAI_REASONING_MODEL.test(model)) return undefined;
+  // Anthropic's effort weighs all of an answer's tokens, thinking or not, as OpenAI's reasoning
+  // models reason either way; asked for, it says more than a budget. Thinking turned off beside
+  // an effort (Claude Code's subagents) contradicts it: the model's default is left alone.
+  if (thinking?.type === "disabled") return undefined;
+  if (kind === "openai") {
+    const effort = body.output_config?.effort;
+    if (effort === "low" || effort === "medium" || effort === "high") return effort;
+    if (effort === "xhigh" || effort === "max") return "high";
+  }
   if (thinking?.type === "enabled") return effortFromBudget(thinking.budget_tokens);
-  if (thinking?.type !== "adaptive" || kind !== "openai") return undefined;
-  const effort = body.output_config?.effort;
-  if (effort === "low" || effort === "medium" || effort === "high") return effort;
-  if (effort === "xhigh" || effort === "max") return "high";
   return undefined;
-}
-
-/** The schema of the structured output the client asks for, if it asks for one. */
-function outputSchema(body: MessagesRequest): Json | undefined {
-  const format = outputFormat(body);
-  return format?.type === "json_schema" && format.schema ? format.schema : undefined;
-}
-
-/**
- * DeepSeek has JSON mode but no schemas ("This response_format type is unavailable now"): the
- * schema goes to the model in words, which JSON mode also needs ("json" in the prompt).
- */
-function jsonModeNotice(schema: Json): string {
-  return flat(
-    "Answer with a single JSON object and nothing else. It must follow this JSON schema:\n",
-    JSON.stringify(schema),
-  );
 }
 
 function responseFormat(schema: Json, jsonModeOnly: boolean): Json {
@@ -216,10 +205,12 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     ? []
     : convertTools(body.tools, names, unrunnable, loadedFor(body.tools, body));
   if (shared) { for (const [k, v] of shared.names) names.set(k, v); }
+  const absent = absentTools(unrunnable, body.mcp_servers);
   const notices = [
     search && !searchModel ? WEB_SEARCH_UNAVAILABLE : "",
-    unrunnable.length ? serverToolsNotice(unrunnable) : "",
-    jsonModeOnly ? jsonModeNotice(schema) : "",
+    absent.length ? serverToolsNotice(absent) : "",
+    // DeepSeek has JSON mode but no schemas ("This response_format type is unavailable now").
+    jsonModeOnly ? structuredOutputNotice(schema) : "",
   ].filter(Boolean);
   const mistralApi = kind === "custom" && isMistralApi(ctx);
 

@@ -17,6 +17,21 @@ export function unrunnableToolName(tool: unknown): string | undefined {
   return t.type;
 }
 
+/**
+ * The tools the upstream cannot run: those the translator left out, and the MCP connector's
+ * servers (`mcp_servers`, the beta before `mcp_toolset`), whose tools Anthropic offers without the
+ * request listing them. A server named both ways is named once.
+ */
+export function absentTools(leftOut: readonly string[], mcpServers: unknown): string[] {
+  const names = new Set(leftOut);
+  if (Array.isArray(mcpServers)) {
+    for (const s of mcpServers) {
+      if (typeof s?.name === "string" && s.name) names.add(`the tools of MCP server ${s.name}`);
+    }
+  }
+  return [...names];
+}
+
 /** Added to the system prompt when the request offers server tools the upstream cannot run. */
 export function serverToolsNotice(names: readonly string[]): string {
   return "Note from the API proxy: these tools are not available with this upstream model: " +

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { loadedToolNames, offered } from "../../../lib/providers/deferred_tools.ts";
 import { LOADED } from "../../helpers/deferred_tools.ts";
+import { build, request } from "../../helpers/openai_calls.ts";
 
 Deno.test("deferred tools: loaded by a client tool's tool_reference, a server tool search, or tool_choice", () => {
   assert.deepEqual([...loadedToolNames({ model: "m", max_tokens: 1, messages: LOADED })], [
@@ -43,4 +44,24 @@ Deno.test("deferred tools: a tool is offered unless it is deferred and not loade
   assert.equal(offered({ name: "WebSearch", defer_loading: true }, loaded), true);
   assert.equal(offered({ name: "WebFetch", defer_loading: true }, loaded), false);
   assert.equal(offered({ name: "Bash", defer_loading: false }, loaded), true);
+});
+
+Deno.test("deferred tools: behind Anthropic's server tool search, which no upstream here runs, they are offered from the start", () => {
+  const tools: any[] = [
+    { type: "tool_search_tool_bm25_20251119", name: "tool_search_tool_bm25" },
+    { name: "lookup", input_schema: { type: "object" }, defer_loading: true },
+    { name: "Read", input_schema: { type: "object" } },
+  ];
+  const body: any = {
+    model: "m",
+    max_tokens: 1,
+    tools,
+    messages: [{ role: "user", content: "hi" }],
+  };
+  assert.deepEqual([...loadedToolNames(body)], ["lookup"]);
+  const sent = build(request({ tools })).tools.map((t: any) => t.function.name);
+  assert.deepEqual(sent, ["lookup", "Read"]);
+  // Behind the client's own search tool (Claude Code's ToolSearch) they wait to be loaded.
+  const own = build(request({ tools: tools.slice(1) })).tools.map((t: any) => t.function.name);
+  assert.deepEqual(own, ["Read"]);
 });

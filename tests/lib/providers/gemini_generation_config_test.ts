@@ -97,6 +97,11 @@ Deno.test("structured output with tools: Gemini 3 gets both, 2.x only the tools 
   const two = withTools("gemini-2.5-flash");
   assert.equal(two.generationConfig.responseMimeType, undefined);
   assert.equal(two.generationConfig.responseJsonSchema, undefined);
+  // …and is told the schema in words, so that the answer still parses as the client expects.
+  const system = two.systemInstruction.parts[0].text;
+  assert.match(system, /Answer with a single JSON object/);
+  assert.ok(system.includes(JSON.stringify(STRUCTURED)));
+  assert.equal(three.systemInstruction, undefined);
 });
 
 Deno.test("structured output: older models' JSON-text values are decoded in the answer, streamed or not", () => {
@@ -200,6 +205,20 @@ Deno.test("thinking: enabled, adaptive and disabled per model family", () => {
     includeThoughts: true,
     thinkingBudget: -1,
   });
+  // Effort applies without thinking too (Gemini thinks by default); no thoughts are shown then.
+  const effortOnly = (level: string, model: string) =>
+    build({ max_tokens: 8000, output_config: { effort: level }, messages: msg }, ctx({ model }))
+      .generationConfig?.thinkingConfig;
+  assert.deepEqual(effortOnly("low", "gemini-3-flash-preview"), {
+    includeThoughts: false,
+    thinkingLevel: "low",
+  });
+  assert.deepEqual(effortOnly("low", "gemini-2.5-flash"), {
+    includeThoughts: false,
+    thinkingBudget: 512,
+  });
+  assert.equal(effortOnly("high", "gemini-3-pro-preview"), undefined);
+  assert.equal(effortOnly("low", "gemini-2.0-flash"), undefined, "no thinking on 2.0");
 });
 
 Deno.test("thinking: a budget stays under a capped maxOutputTokens, leaving the answer room", () => {

@@ -66,6 +66,9 @@ Deno.test("web search: the server tool becomes googleSearch, alone or not at all
   assert.deepEqual(alone.tools, [{ googleSearch: {} }]);
   assert.equal(alone.toolConfig, undefined);
   assert.equal(alone.systemInstruction, undefined);
+  // tool_choice none forbids every tool: Google Search is not offered either.
+  const none = build({ ...ask, tools: [WEB_SEARCH_TOOL] as Any, tool_choice: { type: "none" } });
+  assert.equal(none.tools, undefined);
 
   // Beside function declarations 2.x models refuse googleSearch: the model is told instead.
   const mixed = build({

@@ -135,6 +135,17 @@ Deno.test("request: thinking becomes reasoning_effort only where it is understoo
     undefined,
   );
   assert.equal(effort({}), undefined);
+  // Effort applies to every answer, with thinking or without; given, it outweighs a budget.
+  assert.equal(effort({ output_config: { effort: "low" } }), "low");
+  assert.equal(effort({ output_config: { effort: "max" } }, "openai", "gpt-5"), "high");
+  assert.equal(
+    effort({
+      thinking: { type: "enabled", budget_tokens: 2000 },
+      output_config: { effort: "medium" },
+    }),
+    "medium",
+  );
+  assert.equal(effort({ output_config: { effort: "low" } }, "openai", "gpt-4.1"), undefined);
 });
 
 Deno.test("request: metadata.user_id becomes a stable user of at most 64 characters", () => {
