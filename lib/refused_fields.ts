@@ -3,6 +3,12 @@
 // 400 naming them. The fields an upstream refused are learned per upstream and model and left out
 // of its requests from then on, as the refused anthropic-beta flags are.
 
+/**
+ * Not a field but a value: the upstream takes `thinking` only as `enabled` or `disabled` (Claude
+ * Code sends `adaptive`), and gets a budget instead. `dropFields` passes it over.
+ */
+export const ADAPTIVE_THINKING = "thinking.type=adaptive";
+
 /** Patterns kept per upstream and model. */
 const MAX_FIELDS = 64;
 
@@ -32,7 +38,9 @@ export class RefusedFields {
  * upstream's validator words it) and is passed over.
  */
 export function dropFields(doc: unknown, patterns: readonly string[]): void {
-  for (const pattern of patterns) drop(doc, pattern.split("."), 0);
+  for (const pattern of patterns) {
+    if (pattern !== ADAPTIVE_THINKING) drop(doc, pattern.split("."), 0);
+  }
 }
 
 function drop(node: unknown, path: string[], at: number): void {

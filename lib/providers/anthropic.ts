@@ -8,7 +8,8 @@ import {
   refusedFieldsFromError,
   refusedThinkingFromError,
 } from "./anthropic_refusals.ts";
-import { dropFields } from "../refused_fields.ts";
+import { ADAPTIVE_THINKING, dropFields } from "../refused_fields.ts";
+import { outputSchema, structuredOutputNotice } from "./structured_output_notice.ts";
 import { ANTHROPIC_CLIENT_HEADERS } from "./client_identity.ts";
 import { failureFromStatus, upstreamFault } from "./failure.ts";
 import { UpstreamError } from "./upstream_error.ts";
@@ -155,9 +156,10 @@ function withoutSyntheticThinking(raw: string): string {
 
 /**
  * The body within the upstream's output cap and without the fields it refused, parsed and encoded
- * again only when one of them applies to it, and then once for both. An upstream without tool
+ * again only when one of them applies to it, and then once for all. An upstream without tool
  * search (it refused `defer_loading`) offers every tool from the start, and refuses the references
- * that loaded one.
+ * that loaded one; one without structured outputs is told the schema in words; one without
+ * adaptive thinking thinks within a budget.
  */
 function adjusted(
   text: string,
@@ -168,17 +170,53 @@ function adjusted(
   const over = !!cap && maxTokens > cap;
   const toolSearch = !!fields?.some((f) => f.endsWith("defer_loading"));
   // A body that names none of them (most clients' but Claude Code's) goes as it is, not re-encoded.
-  const names = fields?.map((f) => f.slice(f.lastIndexOf(".") + 1)) ?? [];
+  const names = fields?.filter((f) => f !== ADAPTIVE_THINKING)
+    .map((f) => f.slice(f.lastIndexOf(".") + 1)) ?? [];
   if (toolSearch) names.push("tool_reference");
   const drop = names.some((name) => text.includes(`"${name}"`));
-  if (!over && !drop) return text;
+  const adaptive = !!fields?.includes(ADAPTIVE_THINKING) && text.includes('"adaptive"');
+  if (!over && !drop && !adaptive) return text;
   let doc = JSON.parse(text);
   if (over) doc = capped(doc, cap!);
+  // Read before output_config may be dropped with the effort in it.
+  const effort = doc.output_config?.effort;
   if (drop) {
+    const schema = outputSchema(doc);
     dropFields(doc, fields!);
     if (toolSearch) referencesAsText(doc.messages);
+    if (schema !== undefined && outputSchema(doc) === undefined) {
+      doc.system = withSystemNote(doc.system, structuredOutputNotice(schema));
+    }
   }
+  if (adaptive) budgetedThinking(doc, effort);
   return JSON.stringify(doc);
+}
+
+function withSystemNote(system: unknown, note: string): unknown {
+  if (Array.isArray(system)) return [...system, { type: "text", text: note }];
+  return typeof system === "string" && system ? `${system}\n\n${note}` : note;
+}
+
+/** Thinking budgets for Anthropic's effort levels; adaptive thinking's default effort is high. */
+const EFFORT_BUDGET: Record<string, number> = {
+  low: 4096,
+  medium: 10_000,
+  high: 16_000,
+  xhigh: 32_000,
+  max: 32_000,
+};
+
+/**
+ * Adaptive thinking as a budget for its effort, below max_tokens with room left for the answer;
+ * left out when max_tokens leaves no room for the smallest budget.
+ */
+function budgetedThinking(doc: Record<string, unknown>, effort: unknown): void {
+  const thinking = doc.thinking as { type?: unknown } | undefined;
+  if (thinking?.type !== "adaptive") return;
+  const wanted = EFFORT_BUDGET[String(effort)] ?? EFFORT_BUDGET.high;
+  const room = (typeof doc.max_tokens === "number" ? doc.max_tokens : 0) - ANSWER_ROOM;
+  if (room < MIN_THINKING_BUDGET) delete doc.thinking;
+  else doc.thinking = { type: "enabled", budget_tokens: Math.min(wanted, room) };
 }
 
 /** Each `tool_reference` in a tool result as the text of what it did. */
@@ -197,6 +235,8 @@ function referencesAsText(messages: unknown): void {
 
 /** Anthropic's smallest thinking budget. */
 const MIN_THINKING_BUDGET = 1024;
+/** Output tokens kept for the answer after a thinking budget the proxy chose. */
+const ANSWER_ROOM = 1024;
 
 /**
  * The body within an output cap. The thinking budget must stay below max_tokens, so it shrinks
@@ -208,7 +248,10 @@ function capped(body: Record<string, unknown>, cap: number): Record<string, unkn
   if (thinking?.type === "enabled" && typeof thinking.budget_tokens === "number") {
     if (thinking.budget_tokens < cap) return out;
     if (cap > MIN_THINKING_BUDGET) {
-      out.thinking = { ...thinking, budget_tokens: Math.max(MIN_THINKING_BUDGET, cap - 1024) };
+      out.thinking = {
+        ...thinking,
+        budget_tokens: Math.max(MIN_THINKING_BUDGET, cap - ANSWER_ROOM),
+      };
     } else delete out.thinking;
   }
   return out;

@@ -2,6 +2,7 @@
 // proxy answers by itself rather than passing on.
 import { positiveInt } from "./positive_int.ts";
 import { EVERY_BETA } from "../refused_betas.ts";
+import { ADAPTIVE_THINKING } from "../refused_fields.ts";
 
 /** The flags a 400's message says were refused, among those sent; undefined when it is not that. */
 export function refusedBetasFromError(whole: string, sent: string[]): string[] | undefined {
@@ -57,6 +58,12 @@ export function anthropicOutputLimit(message: string): number | undefined {
 export function refusedFieldsFromError(whole: string): string[] | undefined {
   const message = whole.slice(0, 4096);
   const paths = new Set<string>();
+  // Validators that predate adaptive thinking: "thinking: Input tag 'adaptive' found using 'type'
+  // does not match any of the expected tags: 'disabled', 'enabled'" (pydantic's union), "…Input
+  // should be 'enabled' or 'disabled'".
+  if (/\bthinking\b/.test(message) && /['"`](?:adaptive|enabled)['"`]/.test(message)) {
+    paths.add(ADAPTIVE_THINKING);
+  }
   for (
     const m of message.matchAll(
       /(?<![\w.-])([A-Za-z_][\w-]*(?:\.[\w-]+)*): Extra inputs are not permitted/g,

@@ -267,6 +267,10 @@ function unknownFieldRefusal(body: any, fields: string[]): string | undefined {
   for (const field of ["context_management", "output_config"]) {
     if (!knows(field) && field in body) return extra(field);
   }
+  if (!knows("adaptive") && body.thinking?.type === "adaptive") {
+    // pydantic's words for a tagged union that predates adaptive thinking.
+    return "thinking: Input tag 'adaptive' found using 'type' does not match any of the expected tags: 'disabled', 'enabled'";
+  }
   if (!knows("display") && body.thinking && "display" in body.thinking) {
     return extra(`thinking.${body.thinking.type}.display`);
   }

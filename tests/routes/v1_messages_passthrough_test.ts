@@ -443,6 +443,42 @@ Deno.test("passthrough: body fields an upstream does not know are left out, lear
   }
 });
 
+Deno.test("passthrough: an upstream without structured outputs is told the schema; one without adaptive thinking gets a budget", async () => {
+  const fake = await startFakeAnthropic({ unknownFields: ["output_config", "adaptive"] });
+  await using t = await proxyTo(fake, { name: "vllm", serviceType: "anthropic", apiKeys: KEYS });
+  const schema = {
+    type: "object",
+    properties: { title: { type: "string" } },
+    required: ["title"],
+    additionalProperties: false,
+  };
+  // Claude Code's title request and main request: a schema, adaptive thinking with an effort.
+  const body: any = {
+    model: "claude-sonnet-4-5",
+    max_tokens: 16000,
+    thinking: { type: "adaptive" },
+    output_config: { effort: "low", format: { type: "json_schema", schema } },
+    system: [{ type: "text", text: "Be brief.", cache_control: { type: "ephemeral" } }],
+    messages: [{ role: "user", content: "Name this chat." }],
+  };
+  await t.client.messages.create(body);
+  await t.client.messages.stream({ ...body, stream: true }).finalMessage();
+  assert.equal(fake.requests.length, 4, "each refused once, then learned");
+  for (const sent of fake.requests.slice(-2).map((r) => r.body as any)) {
+    assert.equal(sent.output_config, undefined);
+    assert.deepEqual(sent.thinking, { type: "enabled", budget_tokens: 4096 });
+    assert.equal(sent.system.length, 2);
+    assert.deepEqual(sent.system[0].cache_control, { type: "ephemeral" });
+    assert.match(sent.system[1].text, /Answer with a single JSON object/);
+    assert.ok(sent.system[1].text.includes(JSON.stringify(schema)));
+  }
+  // No room for the smallest budget beside an answer: no thinking, rather than a refusal.
+  await t.client.messages.create({ ...body, max_tokens: 1500, system: "Be brief." });
+  const last = fake.requests.at(-1)!.body as any;
+  assert.equal(last.thinking, undefined);
+  assert.match(last.system, /^Be brief\.\n\nAnswer with a single JSON object/);
+});
+
 Deno.test("passthrough: a field refusal that leaving the field out does not cure reaches the client after one retry", async () => {
   await using t = await setup();
   const refusal = {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ADAPTIVE_THINKING } from "../../../lib/refused_fields.ts";
 import {
   anthropicOutputLimit,
   refusedBetasFromError,
@@ -91,6 +92,13 @@ Deno.test("refused fields: Anthropic's and relayed wordings name the paths, indi
     ),
     ["messages.*.content.*.tool_use.caller"],
   );
+  // Adaptive thinking refused by a validator that knows only enabled and disabled.
+  for (
+    const message of [
+      "thinking: Input tag 'adaptive' found using 'type' does not match any of the expected tags: 'disabled', 'enabled'",
+      "thinking.type: Input should be 'enabled' or 'disabled'",
+    ]
+  ) assert.deepEqual(refusedFieldsFromError(message), [ADAPTIVE_THINKING], message);
   assert.equal(refusedFieldsFromError("messages: at least one message is required"), undefined);
   assert.equal(
     refusedFieldsFromError(
