@@ -93,6 +93,9 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
     const name = call?.function?.name;
     if (typeof name !== "string" || !name) continue;
     if (state.singleCall && content.some((b) => b.type === "tool_use")) break;
+    // A call the output limit broke off is none the model made: run, it would write a file half
+    // or run half a command (the stream sends it broken, as Anthropic does; whole, it is left out).
+    if (choice.finish_reason === "length" && brokenOff(call.function.arguments)) continue;
     let id = sanitizeToolId(call.id);
     if (used.has(id)) id = newId("toolu");
     used.add(id);
@@ -120,4 +123,15 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
     stopSequence,
     usage,
   );
+}
+
+/** Whether a call's arguments end before their object does. */
+function brokenOff(args: unknown): boolean {
+  if (typeof args !== "string") return false;
+  try {
+    JSON.parse(args);
+    return false;
+  } catch {
+    return true;
+  }
 }

@@ -252,8 +252,11 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     if (this.out.openBlock === "thinking") this.out.signature(OPENAI_THINKING_SIGNATURE);
   }
 
-  /** The open tool block is about to be closed by another block; late fragments are dropped. */
-  private leaveTool(): void {
+  /**
+   * The open tool block is about to be closed by another block, or by the answer's end (`cut`: at
+   * the output limit); late fragments are dropped.
+   */
+  private leaveTool(cut = false): void {
     const call = this.current;
     if (!call) return;
     call.state = "closed";
@@ -264,6 +267,10 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     }
     // The client parses the block's fragments joined at its stop (none at all: the writer's `{}`).
     if (!call.args || this.looksComplete(call)) return;
+    // Arguments the output limit broke off stay broken, as Anthropic's do: completed, they would
+    // be a call the model never made (a file written half), and Claude Code runs a call even when
+    // the answer stopped at max_tokens. Unparsed, it is refused and the model asked again.
+    if (cut) return;
     const suffix = jsonCompletion(call.args);
     if (suffix) this.out.toolArgs(suffix);
   }
@@ -454,7 +461,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     }
     const hit = this.stops?.hit ?? null;
     this.flushTools();
-    this.leaveTool();
+    this.leaveTool(this.finishReason === "length");
     this.closeThinking();
     // The pages are known once the answer is: the search is told after the text it fed.
     if (this.state.webSearch) {

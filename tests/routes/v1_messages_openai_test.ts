@@ -1211,7 +1211,8 @@ Deno.test("openai: Ollama's calls without ids become one block each; a cut call 
   ]);
   const cut = await t.client.messages.stream(ask).finalMessage();
   assert.equal(cut.stop_reason, "max_tokens");
-  assert.deepEqual((cut.content[0] as Anthropic.ToolUseBlock).input, { city: "Ro" });
+  // Broken off, as Anthropic's would be: the SDK reads no arguments, nothing runs { city: "Ro" }.
+  assert.deepEqual((cut.content[0] as Anthropic.ToolUseBlock).input, {});
 });
 
 Deno.test("openai: streamed arguments that are no JSON object still give the SDK an object, never a parse error, and a tool_use stop as unstreamed", async () => {
