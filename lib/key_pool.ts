@@ -114,19 +114,21 @@ export class KeyPool {
     const n = all.length;
     if (n === 0) return [];
     let start = 0;
-    if (strategy === "round-robin") {
-      start = this.#cursors.get(upstream.name) ?? 0;
-      this.#cursors.set(upstream.name, (start + 1) % n);
-    } else if (strategy === "random") {
-      start = Math.floor(this.random() * n);
-    }
+    if (strategy === "round-robin") start = this.#cursors.get(upstream.name) ?? 0;
+    else if (strategy === "random") start = Math.floor(this.random() * n);
     const out: Candidate[] = [];
+    let next = (start + 1) % n;
     for (let i = 0; i < n; i++) {
-      const key = all[(start + i) % n];
+      const at = (start + i) % n;
+      const key = all[at];
       if (!this.health.get(healthId(upstream.baseUrl, key), model)) {
+        if (!out.length) next = (at + 1) % n;
         out.push({ key, id: keyId(key) });
       }
     }
+    // The turn passes the key that served, not only the cursor: a key after one set aside would
+    // otherwise serve both their turns, twice its share, toward a limit of its own.
+    if (strategy === "round-robin") this.#cursors.set(upstream.name, next);
     return out.length > 0 || !probe ? out : this.#probe(upstream, model);
   }
 

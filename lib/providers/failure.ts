@@ -2,8 +2,16 @@
 import { errorTypeForStatus } from "../errors.ts";
 import type { UpstreamFailure } from "./stream_writer.ts";
 
-/** Milliseconds from `retry-after-ms`, `retry-after` (seconds or HTTP date) or `x-ratelimit-reset-*`. */
-export function retryAfterFromHeaders(headers: Headers, now = Date.now()): number | undefined {
+/**
+ * Milliseconds until the key may be tried again, from `retry-after-ms` or `retry-after` (seconds or
+ * HTTP date), else the error's own words ("Please try again in 7m12s", OpenAI's and Groq's, which
+ * name the limit that was hit), else `x-ratelimit-reset-*`.
+ */
+export function retryAfterFromHeaders(
+  headers: Headers,
+  now = Date.now(),
+  message = "",
+): number | undefined {
   const ms = headers.get("retry-after-ms");
   if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
   const ra = headers.get("retry-after");
@@ -13,13 +21,29 @@ export function retryAfterFromHeaders(headers: Headers, now = Date.now()): numbe
     const date = Date.parse(ra);
     if (Number.isFinite(date)) return Math.max(0, date - now);
   }
+  const said = /\btry again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)/i.exec(message.slice(0, 4096))?.[1];
+  if (said) return parseDuration(said);
+  return rateLimitReset(headers);
+}
+
+/**
+ * When the limit that ran out is whole again. OpenAI names a reset for requests and one for tokens
+ * (the time until each is full, not until the next request may go): of those whose remaining
+ * count is 0, the later; with no count given, the later of the two.
+ */
+function rateLimitReset(headers: Headers): number | undefined {
   let longest: number | undefined;
-  for (const name of ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]) {
-    const value = headers.get(name);
+  let exhausted: number | undefined;
+  for (const limit of ["requests", "tokens"]) {
+    const value = headers.get(`x-ratelimit-reset-${limit}`);
     const parsed = value ? parseDuration(value) : undefined;
-    if (parsed !== undefined) longest = Math.max(longest ?? 0, parsed);
+    if (parsed === undefined) continue;
+    longest = Math.max(longest ?? 0, parsed);
+    if (headers.get(`x-ratelimit-remaining-${limit}`)?.trim() === "0") {
+      exhausted = Math.max(exhausted ?? 0, parsed);
+    }
   }
-  return longest;
+  return exhausted ?? longest;
 }
 
 /** `"1s"`, `"6m0s"`, `"20ms"`, `"1h2m3.5s"` or plain seconds → milliseconds. */
@@ -78,7 +102,8 @@ export function failureFromStatus(
     failure.keyFault = "auth";
   } else if (status === 429) {
     failure.keyFault = "rate_limit";
-    failure.retryAfterMs = options.retryAfterMs ?? retryAfterFromHeaders(headers);
+    failure.retryAfterMs = options.retryAfterMs ??
+      retryAfterFromHeaders(headers, Date.now(), message);
   } else if (status >= 500 || status === 408) {
     failure.keyFault = "transient";
     failure.retryAfterMs = retryAfterFromHeaders(headers);

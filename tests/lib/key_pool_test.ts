@@ -33,6 +33,28 @@ Deno.test("key pool: round-robin starts one key further each request", async () 
   }
 });
 
+Deno.test("key pool: round-robin shares the turns of a key set aside among the others, not to the next", async () => {
+  const t = await pool();
+  try {
+    const four = { ...upstream, apiKeys: ["k1", "k2", "k3", "k4"] };
+    await t.pool.recordFailure(four, { key: "k2", id: keyId("k2") }, "m", {
+      status: 429,
+      type: "rate_limit_error",
+      message: "slow",
+      keyFault: "rate_limit",
+      retryAfterMs: 60_000,
+    });
+    const served = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const first = t.pool.order(four, "round-robin", "m")[0].key;
+      served.set(first, (served.get(first) ?? 0) + 1);
+    }
+    assert.deepEqual(Object.fromEntries(served), { k1: 100, k3: 100, k4: 100 });
+  } finally {
+    t.kv.close();
+  }
+});
+
 Deno.test("key pool: failover always starts with the first healthy key; random uses the source", async () => {
   const t = await pool(() => 0.7);
   try {
