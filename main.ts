@@ -6,6 +6,7 @@ import { drainLog, formatLine, type StartupLine } from "./lib/log.ts";
 import { openKv, storeOpenProblem } from "./lib/store/open_kv.ts";
 import { createServices } from "./lib/services.ts";
 import { startKeyRecovery } from "./lib/key_recovery.ts";
+import { providerKinds } from "./lib/providers/registry.ts";
 
 /** Settings the server cannot start with: said once, naming them, in the log's format. */
 function refuseToStart(err: ConfigError): never {
@@ -130,7 +131,9 @@ function onListen({ hostname, port: bound }: Deno.NetAddr): void {
     lines.push({
       level: "info",
       message:
-        "next: add an upstream on the admin pages, or: deno task config add <name> <baseUrl> <openai|custom|gemini|anthropic>",
+        `next: add an upstream on the admin pages, or: deno task config add <name> <baseUrl> <${
+          providerKinds().join("|")
+        }>`,
     });
   }
   services.log.announce(lines);

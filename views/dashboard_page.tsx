@@ -1,6 +1,6 @@
 // The dashboard: is it running, what serves requests, how the keys are, how to point Claude Code here.
 import type { UpstreamStatus } from "../lib/key_status.ts";
-import type { Services } from "../lib/services.ts";
+import type { UsageReport } from "../lib/observability/usage_report.ts";
 import { formatDuration, upstreamPath } from "./format.tsx";
 import { KeyStatesPanel } from "./key_states.tsx";
 import { AdminLayout, type Chrome } from "./layout.tsx";
@@ -8,7 +8,8 @@ import { UsagePanel } from "./usage_panel.tsx";
 
 export interface DashboardProps {
   chrome: Chrome;
-  services: Services;
+  /** The last 24 hours of usage; null when the counters could not be read. */
+  usage: UsageReport | null;
   uptimeMs: number;
   current: { name: string; serviceType: string; baseUrl: string } | null;
   strategy: string;
@@ -91,7 +92,7 @@ export function DashboardPage(props: DashboardProps) {
 
       <KeyStatesPanel upstreams={props.upstreams} now={props.now} />
 
-      <UsagePanel services={props.services} />
+      <UsagePanel report={props.usage} />
 
       <section class="card" aria-labelledby="claude-code-title">
         <h2 id="claude-code-title">Use it from Claude Code</h2>

@@ -2,23 +2,11 @@
 // upstream, model and key, from the usage counters every instance adds to.
 import {
   averageLatency,
-  buildUsageReport,
-  keyLabels,
-  lastHourCounts,
   latencyPercentile,
+  type UsageReport,
   type UsageTotals,
 } from "../lib/observability/usage_report.ts";
-import type { Services } from "../lib/services.ts";
 import { BarChart, formatCount, formatMs, LineChart } from "./charts.tsx";
-
-/** Requests and errors in the last hour, all instances together. */
-export async function recentCounts(
-  services: Services,
-): Promise<{ requests: number; errors: number }> {
-  const obs = services.observability;
-  await obs.flushUsage();
-  return await lastHourCounts(obs.usage, services.now());
-}
 
 const COLORS = {
   requests: "#4c78a8",
@@ -32,15 +20,19 @@ const COLORS = {
 
 const BASE = "/admin/logs";
 
-export async function UsagePanel(props: { services: Services }) {
-  const { services } = props;
-  const obs = services.observability;
-  await obs.flushUsage();
-  const now = services.now();
-  const report = await buildUsageReport(obs.usage, now, {
-    hours: 24,
-    labels: keyLabels(services.store.snapshot.doc),
-  });
+/** The panel; without a report (the usage store could not be read) it says so. */
+export function UsagePanel(props: { report: UsageReport | null }) {
+  const { report } = props;
+  if (!report) {
+    return (
+      <section class="card usage-panel" id="usage-panel" aria-labelledby="usage-title">
+        <h2 id="usage-title">Usage, last 24 hours (UTC)</h2>
+        <p class="notice notice-error" role="alert">
+          The usage counters could not be read just now; reload the page in a moment.
+        </p>
+      </section>
+    );
+  }
   const labels = report.hours.map((h) => `${new Date(h.start).toISOString().slice(11, 13)}h`);
   const t = report.total;
   const p50 = latencyPercentile(t, 0.5);

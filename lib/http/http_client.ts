@@ -1,7 +1,8 @@
 // Upstream calls as HTTP/1.1 over pooled keep-alive connections, answered as standard Responses.
 // Deno's fetch cost the proxy more CPU than all its own work on a small request (measured on a
 // bare passthrough: 0.22-0.37 ms per request with fetch, 0.12-0.19 ms with this), and upstream
-// APIs all speak HTTP/1.1. Proxied networks and Deno Deploy keep fetch (see createUpstreamFetch).
+// APIs all speak HTTP/1.1. Proxied networks and Deno Deploy keep fetch (UPSTREAM_CLIENT, read in
+// lib/config.ts and acted on in lib/services.ts).
 import { connect, connectOrAbort, type OpenConnection } from "./connect.ts";
 import { ConnectionPool } from "./connection_pool.ts";
 import { ConnectionReader } from "./connection_reader.ts";

@@ -9,6 +9,7 @@ import {
   InvalidConfigError,
   versionFromIfMatch,
 } from "../../lib/admin_service.ts";
+import type { ErrorType } from "../../lib/anthropic.ts";
 import { methodNotAllowed } from "../../lib/errors.ts";
 import { bearerOf, secretsEqual } from "../../lib/auth.ts";
 import { repeatedKeys, validateInput } from "../../lib/config_document.ts";
@@ -25,23 +26,22 @@ import { type AdminEnv, clientAddress, CSRF_HEADER, isReadOnly, readSession } fr
 export const MAX_ADMIN_BODY = 8 * 1024 * 1024;
 export const TOO_LARGE = `The request is larger than ${MAX_ADMIN_BODY / 1024 / 1024} MB.`;
 
-type ErrorType =
-  | "invalid_request_error"
-  | "authentication_error"
-  | "permission_error"
-  | "not_found_error"
-  | "conflict_error"
-  | "request_too_large"
-  | "rate_limit_error";
-
+/**
+ * An admin API error, in the shape of every other error the server answers with (`/v1`'s, and
+ * this API's own 500 and 503), with the problems of a refused configuration besides.
+ */
 export function apiError(
   c: Context,
   status: 400 | 401 | 403 | 404 | 405 | 412 | 413 | 429,
-  type: ErrorType,
+  type: ErrorType | "conflict_error",
   message: string,
   problems?: string[],
 ): Response {
-  return c.json({ error: { type, message, ...(problems ? { problems } : {}) } }, status);
+  return c.json({
+    type: "error",
+    error: { type, message, ...(problems ? { problems } : {}) },
+    request_id: c.get("requestId"),
+  }, status);
 }
 
 function apiAuth(services: Services, sessions: SessionStore): MiddlewareHandler<AdminEnv> {

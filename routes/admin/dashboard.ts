@@ -5,9 +5,33 @@ import { keyStatuses } from "../../lib/key_status.ts";
 import type { Services } from "../../lib/services.ts";
 import { DashboardPage } from "../../views/dashboard_page.tsx";
 import { KeyStatesPanel } from "../../views/key_states.tsx";
-import { recentCounts } from "../../views/usage_panel.tsx";
-import { chrome, publicOrigin } from "./respond.ts";
+import {
+  buildUsageReport,
+  keyLabels,
+  lastHourCounts,
+  type UsageReport,
+} from "../../lib/observability/usage_report.ts";
+import { chrome } from "./respond.ts";
+import { publicOrigin } from "./session.ts";
 import type { AdminEnv } from "./session.ts";
+
+/**
+ * The requests of the last hour and the last 24 hours' report, of every instance together (this
+ * one's counts not yet written are written first); a store that cannot be read leaves them empty.
+ */
+export async function dashboardUsage(services: Services, now = services.now()): Promise<{
+  lastHour: { requests: number; errors: number };
+  usage: UsageReport | null;
+}> {
+  const obs = services.observability;
+  const flushed = obs.flushUsage();
+  const lastHour = await flushed.then(() => lastHourCounts(obs.usage, now))
+    .catch(() => ({ requests: 0, errors: 0 }));
+  const labels = keyLabels(services.store.snapshot.doc);
+  const usage = await flushed.then(() => buildUsageReport(obs.usage, now, { hours: 24, labels }))
+    .catch(() => null);
+  return { lastHour, usage };
+}
 
 export function dashboardRoutes(services: Services): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
@@ -18,10 +42,10 @@ export function dashboardRoutes(services: Services): Hono<AdminEnv> {
     const { doc } = services.store.snapshot;
     const current = doc.upstream[doc.currentUpstream];
     const now = services.now();
-    const lastHour = await recentCounts(services).catch(() => ({ requests: 0, errors: 0 }));
+    const { lastHour, usage } = await dashboardUsage(services, now);
     return c.html(DashboardPage({
       chrome: chrome(c),
-      services,
+      usage,
       uptimeMs: now - services.startedAt,
       current: current
         ? {

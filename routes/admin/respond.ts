@@ -124,12 +124,3 @@ export function formVersion(form: FormData): string | null | undefined {
   if (typeof v !== "string") return undefined;
   return v === "" ? null : v;
 }
-
-/** This server's address as clients see it. */
-export function publicOrigin(c: AdminContext): string {
-  const url = new URL(c.req.url);
-  const proto = c.req.header("x-forwarded-proto")?.split(",")[0].trim() ||
-    url.protocol.replace(":", "");
-  const host = c.req.header("x-forwarded-host")?.split(",")[0].trim() || url.host;
-  return `${proto}://${host}`;
-}

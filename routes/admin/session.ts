@@ -15,9 +15,21 @@ const SESSION_COOKIE = "admin_session";
 export const CSRF_FIELD = "_csrf";
 export const CSRF_HEADER = "x-csrf-token";
 
+/**
+ * This server's address as clients see it: behind a reverse proxy, as its X-Forwarded-Proto and
+ * X-Forwarded-Host say (the first of a list, the hop nearest the client).
+ */
+export function publicOrigin(c: Context): string {
+  const url = new URL(c.req.url);
+  const proto = c.req.header("x-forwarded-proto")?.split(",")[0].trim().toLowerCase() ||
+    url.protocol.replace(":", "");
+  const host = c.req.header("x-forwarded-host")?.split(",")[0].trim() || url.host;
+  return `${proto}://${host}`;
+}
+
 /** Over https (directly or behind a TLS-terminating proxy) cookies get the Secure flag. */
 export function isSecure(c: Context): boolean {
-  return new URL(c.req.url).protocol === "https:" || c.req.header("x-forwarded-proto") === "https";
+  return publicOrigin(c).startsWith("https://");
 }
 
 export function setSessionCookie(c: Context, session: Session): void {
@@ -92,9 +104,8 @@ function returnPath(c: Context): string {
   if (c.req.method === "GET" && !fragment) return url.pathname + url.search;
   try {
     const current = new URL(c.req.header(isHtmx(c) ? "hx-current-url" : "referer") ?? "");
-    const host = c.req.header("x-forwarded-host") ?? c.req.header("host") ?? url.host;
     if (
-      current.host === host && current.pathname.startsWith("/admin") &&
+      current.host === new URL(publicOrigin(c)).host && current.pathname.startsWith("/admin") &&
       !current.pathname.startsWith("/admin/login")
     ) {
       return current.pathname + current.search;

@@ -207,7 +207,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     }
     return rerender(
       c,
-      status === 404 ? 404 : status,
+      status,
       () => UpstreamFormPage({ ...full, chrome: chrome(c) }),
       { id: "upstream-form", render: () => UpstreamForm(full) },
     );

@@ -6,6 +6,7 @@ import type { AdminEnv } from "../../../routes/admin/session.ts";
 import { ACCESS_KEY, ADMIN_PASSWORD, startTestServer } from "../../helpers/server.ts";
 import { logsRoutes } from "../../../routes/admin/logs.ts";
 import { UsagePanel } from "../../../views/usage_panel.tsx";
+import { dashboardUsage } from "../../../routes/admin/dashboard.ts";
 import { errorReply, messageReply, startAnthropicFake } from "./anthropic_fake.ts";
 
 const BAD_KEY = "sk-ant-api03-BADKEY-0123456789abcdefXYZ";
@@ -149,7 +150,10 @@ Deno.test("no secret reaches logs, log entries, counters, pages or metrics", asy
 
     const pages = new Hono<AdminEnv>();
     pages.route("/admin/logs", logsRoutes(server.services));
-    pages.get("/panel", (c) => c.html(UsagePanel({ services: server.services })));
+    pages.get(
+      "/panel",
+      async (c) => c.html(UsagePanel({ report: (await dashboardUsage(server.services)).usage })),
+    );
     const paths = [
       "/admin/logs",
       "/admin/logs/rows?live=1",

@@ -59,6 +59,9 @@ Deno.test("the API needs the admin password as a bearer token (or a session)", a
       assert.equal(res.status, 401);
       const body = await res.json();
       assert.equal(body.error.type, "authentication_error");
+      // The shape of every other error the server answers with, its request id included.
+      assert.equal(body.type, "error");
+      assert.equal(body.request_id, res.headers.get("request-id"));
       assert.ok(!JSON.stringify(body).includes(KEY_1));
     }
     const put401 = await fetch(`${s.url}/admin/api/config`, { method: "PUT", body: "{}" });

@@ -7,7 +7,8 @@ import { createLogger } from "../../../lib/log.ts";
 import type { RequestRecord } from "../../../lib/request_record.ts";
 import { createServices, type Services } from "../../../lib/services.ts";
 import { logsRoutes } from "../../../routes/admin/logs.ts";
-import { recentCounts, UsagePanel } from "../../../views/usage_panel.tsx";
+import { UsagePanel } from "../../../views/usage_panel.tsx";
+import { dashboardUsage } from "../../../routes/admin/dashboard.ts";
 
 const NOW = Date.now();
 
@@ -74,7 +75,10 @@ async function setup(): Promise<{ services: Services; app: Hono<AdminEnv>; close
     await next();
   });
   app.route("/admin/logs", logsRoutes(services));
-  app.get("/panel", (c) => c.html(UsagePanel({ services })));
+  app.get(
+    "/panel",
+    async (c) => c.html(UsagePanel({ report: (await dashboardUsage(services)).usage })),
+  );
   return {
     services,
     app,
@@ -199,7 +203,7 @@ Deno.test("usage: CSV download, the panel's charts and the last hour", async () 
     assert.match(panel, /main · k1… \(removed\)/);
     assert.ok(!panel.includes("sk-ant-page-key-0001"), "keys masked");
 
-    assert.deepEqual(await recentCounts(services), { requests: 20, errors: 2 });
+    assert.deepEqual((await dashboardUsage(services)).lastHour, { requests: 20, errors: 2 });
   } finally {
     close();
   }

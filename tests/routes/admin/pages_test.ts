@@ -170,6 +170,17 @@ Deno.test("sign-in sets a strict HttpOnly cookie; sign-out ends the session ever
       secure.headers.getSetCookie().find((c) => c.startsWith("admin_session="))!,
       /; Secure/,
     );
+    // A chain of proxies lists its hops, the client's first: the same answer as the dashboard's.
+    const chained = new Browser(s.url);
+    chained.csrf = (await chained.text("/admin/login")).match(/name="_csrf" value="([^"]+)"/)![1];
+    const viaTwo = await chained.post("/admin/login", { password: ADMIN_PASSWORD }, {
+      headers: { "x-forwarded-proto": "https, http" },
+    });
+    await viaTwo.body?.cancel();
+    assert.match(
+      viaTwo.headers.getSetCookie().find((c) => c.startsWith("admin_session="))!,
+      /; Secure/,
+    );
 
     // An open redirect through `next` is refused.
     const b2 = new Browser(s.url);
