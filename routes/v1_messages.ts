@@ -1,6 +1,7 @@
 // POST /v1/messages and /v1/messages/count_tokens: read and validate the body once, hand off to
 // lib/. The body is parsed whatever its content-type (curl -d sends a form type), and its text
 // is kept for the passthrough.
+import { compressionFormat } from "../lib/http/decompress.ts";
 import { Hono } from "hono";
 import type { z } from "zod";
 import type { MessagesRequest } from "../lib/anthropic.ts";
@@ -114,7 +115,7 @@ async function readBytes(
   let body: ReadableStream<Uint8Array> | null = watched ?? req.body;
   if (!body) return "";
   for (const c of codings.toReversed()) {
-    const format = CODINGS[c];
+    const format = compressionFormat(c);
     if (!format) {
       throw new ProxyError(
         415,
@@ -136,14 +137,6 @@ async function readBytes(
   if (!complete) throw new ProxyError(413, `Request body exceeds the ${maxBytes} byte limit`);
   return decoder.decode(bytes);
 }
-
-/** The request codings a body may come in (RFC 9110's), as DecompressionStream names them. */
-const CODINGS: Record<string, CompressionFormat> = {
-  gzip: "gzip",
-  "x-gzip": "gzip",
-  deflate: "deflate",
-  br: "brotli" as CompressionFormat,
-};
 
 const decoder = new TextDecoder();
 

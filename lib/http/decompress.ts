@@ -1,22 +1,27 @@
-// An upstream answer's content-coding undone, as fetch does for the encodings it accepts.
+// Content-codings undone: an upstream answer's, as fetch does for the encodings it accepts, and a
+// client request body's.
 import { HttpError } from "./errors.ts";
+
+/** A content-coding (RFC 9110's names) as DecompressionStream names it; undefined if it has none. */
+export function compressionFormat(coding: string): CompressionFormat | undefined {
+  // Own names only: "constructor" or "__proto__" in a header is no coding.
+  return Object.hasOwn(CODINGS, coding) ? CODINGS[coding] : undefined;
+}
+
+const CODINGS: Record<string, CompressionFormat> = {
+  gzip: "gzip",
+  "x-gzip": "gzip",
+  deflate: "deflate",
+  br: "brotli" as CompressionFormat,
+};
 
 export function decompress(
   body: ReadableStream<Uint8Array>,
   encoding: string,
 ): ReadableStream<Uint8Array> {
-  const format = encoding === "gzip" || encoding === "x-gzip"
-    ? "gzip"
-    : encoding === "deflate"
-    ? "deflate"
-    : encoding === "br"
-    ? "brotli"
-    : undefined;
+  const format = compressionFormat(encoding);
   if (!format) throw new HttpError(`unsupported content-encoding ${encoding}`);
   return body.pipeThrough(
-    new DecompressionStream(format as CompressionFormat) as unknown as TransformStream<
-      Uint8Array,
-      Uint8Array
-    >,
+    new DecompressionStream(format) as unknown as TransformStream<Uint8Array, Uint8Array>,
   );
 }

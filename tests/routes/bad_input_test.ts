@@ -303,6 +303,9 @@ Deno.test("bad input: a compressed body (gzip, deflate, br) is read as what it u
     }
     const refused: Array<[string, Uint8Array<ArrayBuffer>, number, RegExp]> = [
       ["zstd", await packed("gzip", json), 415, /content-encoding zstd/],
+      // Names an object has of its own are no codings either.
+      ["constructor", await packed("gzip", json), 415, /content-encoding constructor/],
+      ["__proto__", await packed("gzip", json), 415, /content-encoding __proto__/],
       ["gzip", new TextEncoder().encode(json), 400, /not valid gzip/],
       // 40 MB of spaces pack into a few KB: the limit holds for what they unpack to.
       [
