@@ -22,12 +22,11 @@ export function unrunnableToolName(tool: unknown): string | undefined {
  * servers (`mcp_servers`, the beta before `mcp_toolset`), whose tools Anthropic offers without the
  * request listing them. A server named both ways is named once.
  */
-export function absentTools(leftOut: readonly string[], mcpServers: unknown): string[] {
+export function absentTools(leftOut: readonly string[], mcpServers: unknown): readonly string[] {
+  if (!Array.isArray(mcpServers) || !mcpServers.length) return leftOut;
   const names = new Set(leftOut);
-  if (Array.isArray(mcpServers)) {
-    for (const s of mcpServers) {
-      if (typeof s?.name === "string" && s.name) names.add(`the tools of MCP server ${s.name}`);
-    }
+  for (const s of mcpServers) {
+    if (typeof s?.name === "string" && s.name) names.add(`the tools of MCP server ${s.name}`);
   }
   return [...names];
 }
