@@ -17,6 +17,15 @@ export interface KeyStatus {
   reason?: string;
 }
 
+/**
+ * A key's state from its health entries (one per model it cools down for, or one disabling it):
+ * disabled outweighs cooling down, cooling down for any model counts.
+ */
+export function stateOf(entries: readonly KeyState[]): KeyStatus["state"] {
+  if (entries.some((s) => s.state === "disabled")) return "disabled";
+  return entries.length ? "cooldown" : "active";
+}
+
 /** How many of the keys are in each state. */
 export function stateCounts(keys: KeyStatus[]): Record<KeyStatus["state"], number> {
   const counts = { active: 0, cooldown: 0, disabled: 0 };
@@ -65,12 +74,14 @@ export function keyStatuses(
     current: index === doc.currentUpstream,
     keys: u.apiKeys.map((key, i): KeyStatus => {
       const mine = byId.get(healthId(u.baseUrl, key)) ?? [];
-      const disabled = mine.find((s) => s.state === "disabled");
       const base = { index: i, keyId: keyId(key), masked: maskKey(key) };
-      if (disabled) return { ...base, state: "disabled", reason: clean(disabled.reason) };
-      const cooling = mine.filter((s) => s.state === "cooldown")
-        .sort((a, b) => (b.until ?? 0) - (a.until ?? 0));
-      if (cooling.length) {
+      const state = stateOf(mine);
+      if (state === "disabled") {
+        const disabled = mine.find((s) => s.state === "disabled")!;
+        return { ...base, state, reason: clean(disabled.reason) };
+      }
+      if (state === "cooldown") {
+        const cooling = mine.toSorted((a, b) => (b.until ?? 0) - (a.until ?? 0));
         return {
           ...base,
           state: "cooldown",

@@ -22,7 +22,7 @@ import type {
   UpstreamFailure,
   UpstreamRequest,
 } from "./providers/types.ts";
-import type { RequestRecord } from "./request_record.ts";
+import { attemptReason, type RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
 import { firstInputEstimate } from "./token_estimate.ts";
 import type { Services } from "./services.ts";
@@ -323,7 +323,7 @@ async function route(
         key: maskKey(candidate.key),
         outcome: failure.status === 499 ? "cancelled" : failure.keyFault ? "failed" : "refused",
         status: failure.status,
-        reason: shown.message.slice(0, 300),
+        reason: attemptReason(shown.message),
         ms: s.now() - started,
       });
       if (!failure.keyFault) {

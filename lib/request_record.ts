@@ -1,6 +1,12 @@
 // What the proxy remembers about one request: the log line, the request log and the counters
 // are all made from this record.
 import type { Usage } from "./anthropic.ts";
+import { sliceWhole } from "./whole_chars.ts";
+
+/** An attempt's failure as kept: its first 300 characters (an upstream's page may be long). */
+export function attemptReason(message: string): string {
+  return sliceWhole(message, 300);
+}
 
 export interface AttemptRecord {
   upstream: string;

@@ -12,7 +12,7 @@ import { joinBytes } from "./byte_slab.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
 import type { MessagesCall } from "./proxy.ts";
-import type { RequestRecord } from "./request_record.ts";
+import { attemptReason, type RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
 import { joinSplitSecrets, redactText, shownFailure } from "./observability/redact.ts";
@@ -358,7 +358,7 @@ function attemptBroke(
   if (last?.outcome !== "ok") return;
   last.outcome = "failed";
   last.status = failure.status;
-  last.reason = redact(failure.message).slice(0, 300);
+  last.reason = attemptReason(redact(failure.message));
 }
 
 /** How long the rest of an answer the client already has may take to arrive. */

@@ -2,6 +2,7 @@
 // dashboard; a key cooling down for one model only counts as cooling down.
 import type { ConfigDocument } from "../config_document.ts";
 import { healthId } from "../key_pool.ts";
+import { stateOf } from "../key_status.ts";
 import type { KeyHealthStore } from "../store/key_health_store.ts";
 import type { KeyStateCount } from "./metrics.ts";
 
@@ -13,10 +14,7 @@ export function keyStateCounts(
   return doc.upstream.map((u) => {
     const count: KeyStateCount = { upstream: u.name, active: 0, cooldown: 0, disabled: 0 };
     for (const key of new Set(u.apiKeys)) {
-      const mine = states.get(healthId(u.baseUrl, key)) ?? [];
-      if (mine.some((s) => s.state === "disabled")) count.disabled++;
-      else if (mine.length > 0) count.cooldown++;
-      else count.active++;
+      count[stateOf(states.get(healthId(u.baseUrl, key)) ?? [])]++;
     }
     return count;
   });

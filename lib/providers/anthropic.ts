@@ -13,7 +13,7 @@ import { outputSchema, structuredOutputNotice } from "./structured_output_notice
 import { ANTHROPIC_CLIENT_HEADERS } from "./client_identity.ts";
 import { failureFromStatus, upstreamFault } from "./failure.ts";
 import { UpstreamError } from "./upstream_error.ts";
-import { openaiOutputLimitHint } from "./openai_output_limits.ts";
+import { outputLimitFromWords } from "./output_limit_wordings.ts";
 import { isSyntheticSignature, mayHoldSyntheticThinking } from "./synthetic_signature.ts";
 import type { CallContext, Provider, UpstreamRequest } from "./types.ts";
 import { pathSegment, splitQuery, withQuery } from "../url_query.ts";
@@ -325,7 +325,7 @@ export const anthropicProvider: Provider = {
   // An Anthropic-compatible API may be a gateway (LiteLLM, OpenRouter) in front of any server,
   // relaying its words; Anthropic's own are among these. Its full context window is passed on in
   // its own words (Anthropic's already are the ones Claude Code compacts on).
-  outputLimitHint: openaiOutputLimitHint,
+  outputLimitHint: outputLimitFromWords,
   refusedBetas: refusedBetasFromError,
   refusedThinking: refusedThinkingFromError,
   refusedFields: refusedFieldsFromError,

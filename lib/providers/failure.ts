@@ -1,6 +1,6 @@
 // Classifies an upstream failure: whose fault it is and when the key may be tried again.
 import { errorTypeForStatus } from "../errors.ts";
-import type { UpstreamFailure } from "./stream_writer.ts";
+import type { UpstreamFailure } from "./types.ts";
 
 /**
  * Milliseconds until the key may be tried again, from `retry-after-ms` or `retry-after` (seconds or

@@ -12,8 +12,8 @@ import { modelName, type RequestState } from "./gemini_call.ts";
 import { buildBody } from "./gemini_request.ts";
 import { GeminiStreamTranslator, writerSink } from "./gemini_stream.ts";
 import { fingerprint, issuingKey } from "./gemini_thought_signatures.ts";
-import { openaiContextOverflow } from "./openai_context_overflow.ts";
-import { openaiOutputLimitHint } from "./openai_output_limits.ts";
+import { contextOverflowFromWords } from "./context_overflow_wordings.ts";
+import { outputLimitFromWords } from "./output_limit_wordings.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
 import type { CallContext, Provider, StreamTranslator, UpstreamRequest } from "./types.ts";
 import { pathSegment, splitQuery, withQuery } from "../url_query.ts";
@@ -125,8 +125,8 @@ export const geminiProvider: Provider = {
 
   // Gemini's own wordings are among these; gateways that speak Gemini's format (new-api,
   // one-api) may relay any server's words, as OpenAI-compatible ones do.
-  outputLimitHint: openaiOutputLimitHint,
-  contextOverflow: openaiContextOverflow,
+  outputLimitHint: outputLimitFromWords,
+  contextOverflow: contextOverflowFromWords,
 
   countTokensRequest(body: MessagesRequest, ctx: CallContext): UpstreamRequest {
     const [gemini] = buildBody(body, ctx);

@@ -7,7 +7,7 @@ import { countOr0, isObject } from "../json_value.ts";
 import type { RequestState } from "./gemini_call.ts";
 import { decodeJsonPaths, decodeJsonText } from "./gemini_schema.ts";
 import { type Carry, ID_HEAD, mintToolId, SIGNATURE_PREFIX } from "./gemini_thought_signatures.ts";
-import type { UpstreamFailure } from "./stream_writer.ts";
+import type { UpstreamFailure } from "./types.ts";
 import { StopScanner } from "../stop_sequences.ts";
 
 type Obj = Record<string, unknown>;

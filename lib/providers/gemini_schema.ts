@@ -1,6 +1,7 @@
 // JSON Schema (2020-12, as Claude Code and MCP tools write it) → the OpenAPI subset Gemini's
 // `Schema` proto accepts. Gemini's parser rejects the whole request for one unknown keyword, so this
-// keeps an allow-list, inlines `$ref`s and turns what Gemini cannot express into something it can.
+// writes only the keywords it knows, inlines `$ref`s and turns what Gemini cannot express into
+// something it can.
 import { isObject } from "../json_value.ts";
 
 /** A Gemini `Schema` object (REST, camelCase, upper-case type names). */
@@ -18,32 +19,6 @@ export interface CleanedSchema {
   /** Paths whose string values must be JSON-decoded to give the client the value it expects. */
   jsonPaths: JsonPath[];
 }
-
-/** Every keyword Gemini's `Schema` accepts; anything else is a 400 "Unknown name". */
-export const GEMINI_SCHEMA_KEYS: ReadonlySet<string> = new Set([
-  "type",
-  "format",
-  "title",
-  "description",
-  "nullable",
-  "enum",
-  "items",
-  "minItems",
-  "maxItems",
-  "properties",
-  "required",
-  "minProperties",
-  "maxProperties",
-  "minLength",
-  "maxLength",
-  "pattern",
-  "minimum",
-  "maximum",
-  "anyOf",
-  "default",
-  "example",
-  "propertyOrdering",
-]);
 
 const MAX_DEPTH = 48;
 const JSON_NOTE = "(Give this value as JSON text.)";

@@ -1,9 +1,9 @@
 // Anthropic Messages ⇄ OpenAI Chat Completions, for api.openai.com and compatible servers.
 import { countOr0 } from "../json_value.ts";
 import { stateFor } from "./openai_call_state.ts";
-import { openaiContextOverflow } from "./openai_context_overflow.ts";
+import { contextOverflowFromWords } from "./context_overflow_wordings.ts";
 import { openaiErrorFailure } from "./openai_errors.ts";
-import { openaiOutputLimitHint } from "./openai_output_limits.ts";
+import { outputLimitFromWords } from "./output_limit_wordings.ts";
 import { openaiRefusedFields } from "./openai_refused_fields.ts";
 import { buildRequest } from "./openai_request.ts";
 import { parseResponse } from "./openai_answer.ts";
@@ -24,8 +24,8 @@ export const openaiProvider: Provider = {
     return new OpenAIStreamTranslator(out, stateFor(ctx));
   },
   parseError: openaiErrorFailure,
-  outputLimitHint: openaiOutputLimitHint,
-  contextOverflow: openaiContextOverflow,
+  outputLimitHint: outputLimitFromWords,
+  contextOverflow: contextOverflowFromWords,
   refusedFields: openaiRefusedFields,
 
   modelsRequest(ctx) {

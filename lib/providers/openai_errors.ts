@@ -1,7 +1,7 @@
 // How OpenAI and compatible servers report errors, in an error answer or inside a 200 (a stream's
 // error event, a body's error member), classified as failures: whose fault, and when to try again.
 import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
-import { openaiContextOverflow } from "./openai_context_overflow.ts";
+import { contextOverflowFromWords } from "./context_overflow_wordings.ts";
 import { IMAGES_REFUSED } from "./openai_refused_fields.ts";
 import type { UpstreamFailure } from "./types.ts";
 import { clip } from "../secret_mask.ts";
@@ -32,7 +32,7 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
       ? parsed.detail
       : text;
     // llama.cpp names an overflow's figures apart from its words: said in its older words, which
-    // lib/providers/openai_context_overflow.ts reads.
+    // lib/providers/context_overflow_wordings.ts reads.
     const prompt = err?.n_prompt_tokens;
     const window = err?.n_ctx;
     if (Number.isSafeInteger(prompt) && Number.isSafeInteger(window)) {
@@ -68,7 +68,7 @@ function classify(
   // the request's fault, which no other key and no wait will mend.
   if (IMAGES_REFUSED.test(message)) return { status: 400, type: "invalid_request_error", message };
   // An overflow said by its code alone (Groq, some gateways) is read by its code.
-  if (code === "context_length_exceeded" && !openaiContextOverflow(message)) {
+  if (code === "context_length_exceeded" && !contextOverflowFromWords(message)) {
     return failureFromStatus(status, `${message} (${code})`, headers);
   }
   // Anthropic never answers 422 (the SDKs have no error for it): a body the server could not take.

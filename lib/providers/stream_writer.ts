@@ -1,12 +1,6 @@
 // Builds the Anthropic event stream for translated upstreams: owns the block index, so blocks open
 // and close in order 0, 1, 2…, no empty text block is emitted, and every stream ends properly.
-import type {
-  ErrorType,
-  MessageResponse,
-  StopReason,
-  Usage,
-  WebSearchResult,
-} from "../anthropic.ts";
+import type { MessageResponse, StopReason, Usage, WebSearchResult } from "../anthropic.ts";
 import { PING_FRAME, sseFrame } from "../sse.ts";
 import {
   DELTA_REST,
@@ -15,6 +9,7 @@ import {
   START_USAGE_REST,
 } from "../answer_shape.ts";
 import { streamErrorJson } from "../errors.ts";
+import type { UpstreamFailure } from "./types.ts";
 
 type OpenBlock = "text" | "thinking" | "tool" | null;
 
@@ -26,18 +21,6 @@ export interface StreamMeta {
   requestId?: string;
   /** Masks the secrets an upstream may quote in an error (its key): the client sees the text. */
   redact?: (text: string) => string;
-}
-
-/** What went wrong upstream, with enough to decide about the key and the retry. */
-export interface UpstreamFailure {
-  status: number;
-  type: ErrorType;
-  message: string;
-  /** Whose fault: the key's (rate limit or auth), a passing upstream fault, or the request's (undefined). */
-  keyFault?: "rate_limit" | "auth" | "transient";
-  retryAfterMs?: number;
-  /** Headers of the upstream's error the client gets with it (a passthrough's rate limits). */
-  headers?: Record<string, string>;
 }
 
 export class AnthropicStreamWriter {

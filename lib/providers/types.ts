@@ -1,9 +1,19 @@
 // The contract between the proxy pipeline and each upstream wire format.
-import type { MessageResponse, MessagesRequest } from "../anthropic.ts";
+import type { ErrorType, MessageResponse, MessagesRequest } from "../anthropic.ts";
 import type { SseMessage } from "../sse.ts";
-import type { AnthropicStreamWriter, UpstreamFailure } from "./stream_writer.ts";
+import type { AnthropicStreamWriter } from "./stream_writer.ts";
 
-export type { UpstreamFailure };
+/** What went wrong upstream, with enough to decide about the key and the retry. */
+export interface UpstreamFailure {
+  status: number;
+  type: ErrorType;
+  message: string;
+  /** Whose fault: the key's (rate limit or auth), a passing upstream fault, or the request's (undefined). */
+  keyFault?: "rate_limit" | "auth" | "transient";
+  retryAfterMs?: number;
+  /** Headers of the upstream's error the client gets with it (a passthrough's rate limits). */
+  headers?: Record<string, string>;
+}
 
 /** One entry of `GET /v1/models`. */
 export interface ModelInfo {

@@ -5,7 +5,6 @@ import {
   cleanToolParameters,
   decodeJsonPaths,
   encodeJsonPaths,
-  GEMINI_SCHEMA_KEYS,
   type GeminiSchema,
 } from "../../../lib/providers/gemini_schema.ts";
 
@@ -13,6 +12,32 @@ const FIXTURES = new URL("../../../../shared/fixtures/claude-code/", import.meta
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
+
+/** Every keyword Gemini's `Schema` accepts (its REST reference); anything else is a 400. */
+const GEMINI_SCHEMA_KEYS: ReadonlySet<string> = new Set([
+  "type",
+  "format",
+  "title",
+  "description",
+  "nullable",
+  "enum",
+  "items",
+  "minItems",
+  "maxItems",
+  "properties",
+  "required",
+  "minProperties",
+  "maxProperties",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "minimum",
+  "maximum",
+  "anyOf",
+  "default",
+  "example",
+  "propertyOrdering",
+]);
 
 /** Every schema rule Gemini enforces, checked over a whole cleaned tree; returns the problems. */
 function geminiSchemaProblems(schema: unknown, at = "parameters"): string[] {

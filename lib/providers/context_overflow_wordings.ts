@@ -3,7 +3,7 @@
 // endpoint, and routers in front of it, answer in Gemini's words.
 import { positiveInt } from "./positive_int.ts";
 import { geminiContextOverflow } from "./gemini_refusals.ts";
-import { inputsOf } from "./openai_output_limits.ts";
+import { inputsOf } from "./output_limit_wordings.ts";
 import type { ContextOverflow } from "./types.ts";
 
 const WORDINGS: Array<(m: string) => ContextOverflow | undefined> = [
@@ -99,7 +99,7 @@ function over(hit: RegExpExecArray | null) {
 }
 
 /** Whether a message in any of these wordings says the prompt overflows, with its figures. */
-export function openaiContextOverflow(message: string): ContextOverflow | undefined {
+export function contextOverflowFromWords(message: string): ContextOverflow | undefined {
   for (const wording of WORDINGS) {
     const hit = wording(message);
     if (hit) return hit;

@@ -104,7 +104,7 @@ const OUTPUT_PATTERNS: Array<(m: string) => number | undefined> = [
 ];
 
 /** What a max_tokens refusal in any of these wordings names, if it is one. */
-export function openaiOutputLimitHint(message: string): OutputLimitHint | undefined {
+export function outputLimitFromWords(message: string): OutputLimitHint | undefined {
   for (const pattern of CONTEXT_PATTERNS) {
     const hit = pattern(message);
     if (hit) return hit;
