@@ -5,6 +5,7 @@ import type { CallContext, Provider, UpstreamConfig, UpstreamFailure } from "./p
 import { limitOf, outputLimitFromError } from "./output_limits.ts";
 import type { MessagesCall } from "./proxy.ts";
 import { betaFlags, COMMON_BETAS, EVERY_BETA } from "./refused_betas.ts";
+import { ADAPTIVE_THINKING } from "./refused_fields.ts";
 import type { Services } from "./services.ts";
 
 /** What a request may retry on the same key when the upstream refused something it named. */
@@ -62,7 +63,10 @@ export function retryAfterRefusal(
     });
     return true;
   }
-  const fields = provider.refusedFields?.(failure.message);
+  // A refusal of adaptive thinking is heeded (and learned) only from a body that had it.
+  const fields = provider.refusedFields?.(failure.message)?.filter((f) =>
+    f !== ADAPTIVE_THINKING || call.raw.includes('"adaptive"')
+  );
   if (fields && retry.fieldRetries < 10) {
     s.refusedFields.learn(scope, fields);
     const dropped = s.refusedFields.for(scope) ?? [];

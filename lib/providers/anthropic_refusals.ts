@@ -58,12 +58,7 @@ export function anthropicOutputLimit(message: string): number | undefined {
 export function refusedFieldsFromError(whole: string): string[] | undefined {
   const message = whole.slice(0, 4096);
   const paths = new Set<string>();
-  // Validators that predate adaptive thinking: "thinking: Input tag 'adaptive' found using 'type'
-  // does not match any of the expected tags: 'disabled', 'enabled'" (pydantic's union), "…Input
-  // should be 'enabled' or 'disabled'".
-  if (/\bthinking\b/.test(message) && /['"`](?:adaptive|enabled)['"`]/.test(message)) {
-    paths.add(ADAPTIVE_THINKING);
-  }
+  if (refusesAdaptive(message)) paths.add(ADAPTIVE_THINKING);
   for (
     const m of message.matchAll(
       /(?<![\w.-])([A-Za-z_][\w-]*(?:\.[\w-]+)*): Extra inputs are not permitted/g,
@@ -72,4 +67,18 @@ export function refusedFieldsFromError(whole: string): string[] | undefined {
     paths.add(m[1].replace(/(^|\.)\d+(?=\.|$)/g, "$1*"));
   }
   return paths.size ? [...paths] : undefined;
+}
+
+/**
+ * Whether a 400 refuses adaptive thinking itself, in the words of validators that predate it:
+ * pydantic's union ("thinking: Input tag 'adaptive' found using 'type' does not match any of the
+ * expected tags: 'disabled', 'enabled'") or literal ("thinking.type: Input should be 'enabled' or
+ * 'disabled'"), serde's ("unknown variant `adaptive`, expected `enabled` or `disabled`"). Not a
+ * refusal of `enabled` that asks for adaptive, nor another complaint about thinking.
+ */
+function refusesAdaptive(message: string): boolean {
+  if (!/\bthinking\b/.test(message)) return false;
+  if (/\b(?:tag|variant|value)\s+['"`]adaptive['"`]/i.test(message)) return true;
+  return /['"`]enabled['"`]/.test(message) && /['"`]disabled['"`]/.test(message) &&
+    !/adaptive/i.test(message);
 }

@@ -22,7 +22,7 @@ export function retryAfterFromHeaders(
     if (Number.isFinite(date)) return Math.max(0, date - now);
   }
   const said = /\btry again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)/i.exec(message.slice(0, 4096))?.[1];
-  if (said) return parseDuration(said);
+  if (said) return parseDuration(said.toLowerCase());
   return rateLimitReset(headers);
 }
 

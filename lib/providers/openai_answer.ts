@@ -125,9 +125,12 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   );
 }
 
-/** Whether a call's arguments end before their object does. */
+/**
+ * Whether a call's arguments end before their object does. None at all is a call of `{}`, as the
+ * stream gives it (and Anthropic a call cut before its input).
+ */
 function brokenOff(args: unknown): boolean {
-  if (typeof args !== "string") return false;
+  if (typeof args !== "string" || !args.trim()) return false;
   try {
     JSON.parse(args);
     return false;

@@ -479,6 +479,33 @@ Deno.test("passthrough: an upstream without structured outputs is told the schem
   assert.match(last.system, /^Be brief\.\n\nAnswer with a single JSON object/);
 });
 
+Deno.test("passthrough: a refusal of adaptive thinking met by a body without it is passed on, and teaches nothing", async () => {
+  await using t = await setup();
+  const refusal = {
+    status: 400,
+    json: {
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message: "thinking.type: Input should be 'enabled' or 'disabled'",
+      },
+    },
+  };
+  t.fake.enqueue(refusal);
+  const ask = {
+    model: "claude-sonnet-4-5",
+    max_tokens: 4000,
+    messages: [{ role: "user" as const, content: "hi" }],
+  };
+  await assert.rejects(
+    t.client.messages.create({ ...ask, thinking: { type: "enabled", budget_tokens: 2000 } }),
+    (err: any) => err.status === 400,
+  );
+  assert.equal(t.fake.requests.length, 1, "the same body would fail the same way");
+  await t.client.messages.create({ ...ask, thinking: { type: "adaptive" } } as any);
+  assert.deepEqual((t.fake.requests.at(-1)!.body as any).thinking, { type: "adaptive" });
+});
+
 Deno.test("passthrough: a field refusal that leaving the field out does not cure reaches the client after one retry", async () => {
   await using t = await setup();
   const refusal = {

@@ -97,8 +97,19 @@ Deno.test("refused fields: Anthropic's and relayed wordings name the paths, indi
     const message of [
       "thinking: Input tag 'adaptive' found using 'type' does not match any of the expected tags: 'disabled', 'enabled'",
       "thinking.type: Input should be 'enabled' or 'disabled'",
+      "thinking: unknown variant `adaptive`, expected `enabled` or `disabled`",
     ]
   ) assert.deepEqual(refusedFieldsFromError(message), [ADAPTIVE_THINKING], message);
+  // Other complaints about thinking are not that: a model that takes only adaptive, a budget.
+  for (
+    const message of [
+      "thinking.type: 'enabled' is not supported for this model. Use 'adaptive' instead.",
+      "thinking.enabled.budget_tokens: Field required when type is 'enabled'",
+      "thinking.adaptive.display: Extra inputs are not permitted",
+    ]
+  ) {
+    assert.ok(!refusedFieldsFromError(message)?.includes(ADAPTIVE_THINKING), message);
+  }
   assert.equal(refusedFieldsFromError("messages: at least one message is required"), undefined);
   assert.equal(
     refusedFieldsFromError(

@@ -42,6 +42,7 @@ Deno.test("retry time: a named retry-after first, then the error's words, then t
   assert.equal(at({ "x-ratelimit-reset-requests": "1s" }, rpd), 432_000);
   assert.equal(at({ "retry-after": "3" }, rpd), 3000);
   assert.equal(at({}, "Please try again in 7.66s."), 7660);
+  assert.equal(at({}, "PLEASE TRY AGAIN IN 5S."), 5000);
   assert.equal(at({}), undefined);
 });
 
