@@ -915,6 +915,7 @@ Deno.test({
     const stderr = new Response(child.stderr).text();
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let out = "";
+    let reading: Promise<ReadableStreamReadResult<string>> | undefined;
     const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
     try {
       while (!/"url":"(http:[^"]+)"/.test(out)) {
@@ -934,8 +935,18 @@ Deno.test({
         }),
       });
       assert.equal(res.status, 200);
-      // Not read for twice REQUEST_TIMEOUT: the proxy gives up on this client.
-      await new Promise((r) => setTimeout(r, 3000));
+      // Not read for twice REQUEST_TIMEOUT (from its last write, once the sockets' buffers are
+      // full): the proxy gives up on this client and says so, however slow the machine.
+      const deadline = Date.now() + 20_000;
+      reading = reader.read();
+      while (!/stopped reading/.test(out) && Date.now() < deadline) {
+        const tick = new Promise<"tick">((r) => setTimeout(() => r("tick"), 500));
+        const read = await Promise.race([reading, tick]);
+        if (read === "tick") continue;
+        if (read.done) break;
+        out += read.value;
+        reading = reader.read();
+      }
       await res.body?.cancel().catch(() => {});
     } finally {
       clearTimeout(watchdog);
@@ -943,10 +954,8 @@ Deno.test({
       await child.status;
       await fake.close();
     }
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += value;
+    for (let r = await (reading ?? reader.read()); !r.done; r = await reader.read()) {
+      out += r.value;
     }
     const err = await stderr;
     assert.doesNotMatch(err, /\n\s+at /, "no stack trace");

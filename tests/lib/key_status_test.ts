@@ -97,6 +97,7 @@ Deno.test("an upstream of 20,000 keys: pasting, diffing and listing them with th
     `401: Incorrect API key provided: ${maskKey(keys[12_345])} (12345)`,
   );
   const ms = performance.now() - started;
-  // Key by key (includes() and a loop over every key per reason), this took 36 s.
-  assert.ok(ms < 5_000, `${Math.round(ms)} ms`);
+  // Key by key (includes() and a loop over every key per reason), this took 36 s; 1-2 s now, and
+  // the bound leaves room for a CI machine many times slower (11 s seen under a parallel load).
+  assert.ok(ms < 20_000, `${Math.round(ms)} ms`);
 });
