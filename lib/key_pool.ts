@@ -219,6 +219,16 @@ export class KeyPool {
     if (this.#probing.size) this.#probing.delete(healthId(upstream.baseUrl, candidate.key));
   }
 
+  /**
+   * A key that took over from one that failed served this request: under round-robin the next
+   * turn is the key after it, or it would serve the next request too.
+   */
+  passTurn(upstream: UpstreamConfig, candidate: Candidate): void {
+    if (!this.#cursors.has(upstream.name)) return;
+    const at = upstream.apiKeys.indexOf(candidate.key);
+    if (at >= 0) this.#cursors.set(upstream.name, (at + 1) % upstream.apiKeys.length);
+  }
+
   /** A success clears the failure count; a probe's success ends its key's cooldown for all. */
   async recordSuccess(upstream: UpstreamConfig, candidate: Candidate): Promise<void> {
     if (!this.#failures.size && !this.#probing.size) return;

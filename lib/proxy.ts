@@ -302,6 +302,7 @@ async function route(
       const started = s.now();
       const outcome = await attempt(s, provider, ctx, call, deadline, rec, finish);
       if ("response" in outcome) {
+        if (i > 0) s.pool.passTurn(upstream, candidate);
         s.pool.recordSuccess(upstream, candidate).catch(healthNotRecorded(s, call.requestId));
         rec.attempts.push({
           upstream: upstream.name,

@@ -55,6 +55,44 @@ Deno.test("key pool: round-robin shares the turns of a key set aside among the o
   }
 });
 
+Deno.test("key pool: under round-robin the turn after a key that took over from a failed one is the next key's", async () => {
+  const fake = await startFakeOpenAI();
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "rr",
+        baseUrl: fake.url,
+        serviceType: "openai",
+        apiKeys: ["sk-rr-a", "sk-rr-b", "sk-rr-c"],
+        models: { default: "gpt-fake" },
+      }],
+      currentUpstream: 0,
+      loadBalance: "round-robin",
+    },
+  });
+  const client = new Anthropic({ apiKey: ACCESS_KEY, baseURL: server.url, maxRetries: 0 });
+  try {
+    const ask = {
+      model: "m",
+      max_tokens: 10,
+      messages: [{ role: "user" as const, content: "hi" }],
+    };
+    await client.messages.create(ask);
+    // b is rate limited: c takes over, and the next request is a's, not c's again.
+    fake.enqueue({
+      status: 429,
+      json: { error: { message: "slow down", type: "requests", code: "rate_limit_exceeded" } },
+      headers: { "retry-after": "30" },
+    });
+    for (let i = 0; i < 5; i++) await client.messages.create(ask);
+    const served = fake.requests.map((r) => r.headers.get("authorization")!.slice(-1));
+    assert.deepEqual(served, ["a", "b", "c", "a", "c", "a", "c"]);
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+});
+
 Deno.test("key pool: failover always starts with the first healthy key; random uses the source", async () => {
   const t = await pool(() => 0.7);
   try {
