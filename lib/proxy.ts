@@ -355,18 +355,18 @@ async function route(
     }
     const recovery = s.pool.soonestRecovery(upstream, model, s.now());
     if (recovery !== undefined) soonest = Math.min(soonest ?? Infinity, recovery);
-    if (fallback && s.now() < deadline && !call.signal?.aborted) {
-      rec.fallbacks.push(fallback.name);
-      // Keys all set aside before this request is the state already logged when each was set
-      // aside: said again for every request it sends on, it buried the failures in the log.
-      s.log.log(
-        triedHere ? "warn" : "debug",
-        triedHere
-          ? "every key failed, falling back to another upstream"
-          : "every key is set aside, going to the fallback upstream",
-        { requestId: call.requestId, from: upstream.name, to: fallback.name },
-      );
-    }
+    // Past the deadline the fallback is not asked, and the record keeps the upstream that was.
+    if (!fallback || s.now() >= deadline || call.signal?.aborted) break;
+    rec.fallbacks.push(fallback.name);
+    // Keys all set aside before this request is the state already logged when each was set
+    // aside: said again for every request it sends on, it buried the failures in the log.
+    s.log.log(
+      triedHere ? "warn" : "debug",
+      triedHere
+        ? "every key failed, falling back to another upstream"
+        : "every key is set aside, going to the fallback upstream",
+      { requestId: call.requestId, from: upstream.name, to: fallback.name },
+    );
     upstream = fallback;
   }
 

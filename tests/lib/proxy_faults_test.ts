@@ -243,6 +243,18 @@ Deno.test("an upstream that hangs before headers times out and the next key answ
   assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
 });
 
+Deno.test("a request whose time ran out on its upstream's keys does not name the fallback it never asked", async () => {
+  await using t = await setup({ REQUEST_TIMEOUT: "300" }, { fallback: true });
+  t.fake.enqueue({ hang: true }, { hang: true }, { hang: true });
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 529);
+  await res.body?.cancel();
+  assert.equal(t.backup!.requests.length, 0, "no time was left for the fallback");
+  const line = t.server.logs.find((l) => /\/v1\/messages 529/.test(l)) ?? "";
+  assert.match(line, /upstream=main\b/);
+  assert.doesNotMatch(line, /backup/);
+});
+
 Deno.test("a key that made a request wait out its timeout stays aside twice the timeout, not a few seconds", async () => {
   await using t = await setup({ REQUEST_TIMEOUT: "3000" });
   t.fake.enqueue({ hang: true });
