@@ -15,13 +15,18 @@ const CODINGS: Record<string, CompressionFormat> = {
   br: "brotli" as CompressionFormat,
 };
 
+/** `body` with its codings undone, the last applied first; `encoding` lists them as the header does. */
 export function decompress(
   body: ReadableStream<Uint8Array>,
   encoding: string,
 ): ReadableStream<Uint8Array> {
-  const format = compressionFormat(encoding);
-  if (!format) throw new HttpError(`unsupported content-encoding ${encoding}`);
-  return body.pipeThrough(
-    new DecompressionStream(format) as unknown as TransformStream<Uint8Array, Uint8Array>,
-  );
+  const codings = encoding.split(",").map((c) => c.trim()).filter((c) => c && c !== "identity");
+  for (const coding of codings.toReversed()) {
+    const format = compressionFormat(coding);
+    if (!format) throw new HttpError(`unsupported content-encoding ${coding}`);
+    body = body.pipeThrough(
+      new DecompressionStream(format) as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
+  }
+  return body;
 }

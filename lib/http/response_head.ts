@@ -53,8 +53,10 @@ export function parseHead(bytes: Uint8Array): Head {
     } else if (name === "content-type") {
       head.contentType = value;
     } else if (name === "content-encoding") {
-      const v = value.toLowerCase();
-      if (v !== "identity") head.encoding = v;
+      // Codings listed in the order they were applied (RFC 9110); identity is none.
+      const codings = value.toLowerCase().split(",").map((c) => c.trim())
+        .filter((c) => c && c !== "identity");
+      head.encoding = codings.length ? codings.join(", ") : undefined;
     }
   }
   // Chunked framing wins over a length (RFC 9112 6.3).

@@ -36,6 +36,34 @@ Deno.test("http client: bad headers are refused before anything is sent; gzip an
   }
 });
 
+Deno.test("http client: an answer's content-coding list is undone from the last, identity skipped", async () => {
+  const pack = async (bytes: Uint8Array<ArrayBuffer>, format: CompressionFormat) =>
+    new Uint8Array(
+      await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream(format)))
+        .arrayBuffer(),
+    );
+  const twice = await pack(await pack(encoder.encode('{"ok":2}'), "deflate"), "gzip");
+  const once = await pack(encoder.encode('{"ok":1}'), "gzip");
+  const answers = [["gzip, identity", once], ["identity, deflate, gzip", twice]] as const;
+  let next = 0;
+  const server = scriptedServer(async (conn) => {
+    const [coding, body] = answers[next++];
+    await conn.write(encoder.encode(
+      `HTTP/1.1 200 OK\r\ncontent-encoding: ${coding}\r\ncontent-length: ${body.length}\r\n\r\n`,
+    ));
+    await conn.write(body);
+    return "close";
+  });
+  const client = createHttpClient();
+  try {
+    assert.deepEqual(await (await client.fetch(server.url)).json(), { ok: 1 });
+    assert.deepEqual(await (await client.fetch(server.url)).json(), { ok: 2 });
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
 Deno.test("request bytes: a client's header bytes beyond ASCII (a UTF-8 user-agent) go on as the same bytes", () => {
   // Headers hold what a client sent one byte a character: 日本 in UTF-8 is e6 97 a5 e6 9c ac.
   const utf8 = new TextEncoder().encode("agent 日本");
