@@ -6,18 +6,31 @@ import { anthropicStream, startFakeAnthropic } from "./fakes/anthropic_upstream.
 const ACCESS = "main-test-access-key-0001";
 const UPSTREAM_KEY = "sk-main-test-upstream-key-0001";
 
+/**
+ * A child's environment: only what a server needs from the machine (PATH, HOME, Deno's cache), and
+ * `env`; none of the caller's settings (a LOG_FORMAT or HTTP_PROXY of the shell running the tests).
+ */
+function ownEnv(env: Record<string, string>): { clearEnv: true; env: Record<string, string> } {
+  const kept: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) kept[name] = value;
+  }
+  return { clearEnv: true, env: { ...kept, ...env } };
+}
+
 /** main.ts in an empty directory (no .env), with these settings; an empty value is unset. */
 function startMain(dir: string, env: Record<string, string>) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
-    env: {
+    ...ownEnv({
       PORT: "0",
       HOSTNAME: "127.0.0.1",
       NO_COLOR: "1",
       ADMIN_PASSWORD: "",
       LOG_LEVEL: "",
       ...env,
-    },
+    }),
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
@@ -243,7 +256,7 @@ Deno.test({
         "-A",
         new URL("../main.ts", import.meta.url).pathname,
       ],
-      env: { PORT: "0", HOSTNAME: "127.0.0.1", NO_COLOR: "1", KV_PATH: `${dir}/proxy.kv` },
+      ...ownEnv({ PORT: "0", HOSTNAME: "127.0.0.1", NO_COLOR: "1", KV_PATH: `${dir}/proxy.kv` }),
       cwd: dir,
       stdout: "piped",
       stderr: "piped",
@@ -306,12 +319,12 @@ Deno.test({
     try {
       const child = new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
-        env: {
+        ...ownEnv({
           PORT: String((taken.addr as Deno.NetAddr).port),
           HOSTNAME: "127.0.0.1",
           NO_COLOR: "1",
           KV_PATH: `${dir}/proxy.kv`,
-        },
+        }),
         cwd: dir,
         stdout: "null",
         stderr: "null",
@@ -333,7 +346,13 @@ async function runToExit(env: Record<string, string>) {
   try {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
-      env: { PORT: "0", HOSTNAME: "127.0.0.1", NO_COLOR: "1", KV_PATH: `${dir}/proxy.kv`, ...env },
+      ...ownEnv({
+        PORT: "0",
+        HOSTNAME: "127.0.0.1",
+        NO_COLOR: "1",
+        KV_PATH: `${dir}/proxy.kv`,
+        ...env,
+      }),
       cwd: dir,
       stdout: "piped",
       stderr: "piped",
@@ -425,9 +444,20 @@ Deno.test({
 });
 
 /** Where Deno keeps the default store of `Deno.openKv()` (per --location) on this machine. */
-async function originStorage(): Promise<string> {
+/**
+ * Where Deno keeps the stores of a `--location`: a folder named by the SHA-256 of its origin, in
+ * the folder `deno info` names (which, asked with `--location`, hashes the URL with its slash).
+ */
+async function originStorage(location: string): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
-  return JSON.parse(new TextDecoder().decode(out.stdout)).originStorage;
+  const root = JSON.parse(new TextDecoder().decode(out.stdout)).originStorage;
+  const origin = new TextEncoder().encode(new URL(location).origin);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", origin));
+  return `${root}/${Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
 }
 
 async function dirNames(path: string): Promise<Set<string>> {
@@ -444,10 +474,11 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "main_test_deploy_" });
-    const storage = await originStorage();
-    const before = await dirNames(storage);
-    // Its own location: Deno.openKv() without a path opens a store of its own for this test.
+    // Its own location: Deno.openKv() without a path opens a store of its own for this test, in
+    // a folder of its own (others' stores, another run's of this test among them, are not touched).
     const location = `http://deploy-test-${crypto.randomUUID()}.example/`;
+    const storage = await originStorage(location);
+    assert.equal(await exists(storage), false);
     const fake = await startFakeAnthropic();
     const deploy = () =>
       new Deno.Command(Deno.execPath(), {
@@ -460,7 +491,7 @@ Deno.test({
           location,
           new URL("../main.ts", import.meta.url).pathname,
         ],
-        env: {
+        ...ownEnv({
           DENO_DEPLOYMENT_ID: "test-deployment",
           PORT: "0",
           HOSTNAME: "127.0.0.1",
@@ -468,13 +499,12 @@ Deno.test({
           PROXY_ACCESS_KEY: ACCESS,
           ADMIN_PASSWORD: "deploy-admin-password",
           LOG_LEVEL: "",
-        },
+        }),
         cwd: dir,
         stdout: "piped",
         stderr: "piped",
         signal: AbortSignal.timeout(20_000),
       }).spawn();
-    let made: string[] = [];
     try {
       const child = deploy();
       const stderr = new Response(child.stderr).text();
@@ -555,10 +585,9 @@ Deno.test({
       assert.deepEqual([...await dirNames(dir)], [], "nothing is written to the working directory");
 
       // A store Deploy cannot open (no KV database attached) is not blamed on KV_PATH, unused there.
-      made = [...await dirNames(storage)].filter((n) => !before.has(n));
-      assert.equal(made.length, 1, `one new store under ${storage}`);
-      await Deno.remove(`${storage}/${made[0]}`, { recursive: true });
-      await Deno.writeTextFile(`${storage}/${made[0]}`, "not a directory");
+      assert.ok(await exists(storage), `its store in ${storage}`);
+      await Deno.remove(storage, { recursive: true });
+      await Deno.writeTextFile(storage, "not a directory");
       const broken = await deploy().output();
       const err = new TextDecoder().decode(broken.stderr);
       assert.equal(broken.code, 1, err);
@@ -566,7 +595,7 @@ Deno.test({
       assert.match(err, /Deno KV: cannot open the Deno Deploy store .*attach a KV database/, err);
     } finally {
       await fake.close();
-      for (const name of made) await Deno.remove(`${storage}/${name}`, { recursive: true });
+      await Deno.remove(storage, { recursive: true }).catch(() => {});
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
@@ -1050,7 +1079,7 @@ Deno.test({
   async fn() {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["task", "dev"],
-      env: { PORT: "0", HOSTNAME: "127.0.0.1", KV_PATH: ":memory:", NO_COLOR: "1" },
+      ...ownEnv({ PORT: "0", HOSTNAME: "127.0.0.1", KV_PATH: ":memory:", NO_COLOR: "1" }),
       cwd: new URL("../", import.meta.url).pathname,
       stdout: "piped",
       stderr: "null",

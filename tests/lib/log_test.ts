@@ -200,18 +200,22 @@ Deno.test("log: a configuration with thousands of keys is learned quickly, every
 Deno.test("log: keys replaced again and again: each change is learned quickly, a key just removed stays masked", () => {
   const { log, lines } = capture("text", "info");
   let previous: string[] = [];
+  const times: number[] = [];
   for (let round = 0; round < 6; round++) {
     const keys = Array.from({ length: 20_000 }, () => `sk-proj-${crypto.randomUUID()}`);
     const started = performance.now();
     log.setKeys(keys);
     log.log("info", "line", { now: keys[7], before: previous[7] ?? "" });
-    const ms = performance.now() - started;
-    // Every key ever configured kept in one pattern: 2.4 to 3.5 s by the sixth change. The
-    // bound leaves room for a machine busy with other work (523 ms seen under a parallel audit).
-    assert.ok(ms < 1_500, `change ${round}: ${Math.round(ms)} ms`);
+    times.push(performance.now() - started);
     assert.ok(!lines.at(-1)![0].includes("sk-proj-"), lines.at(-1)![0]);
     previous = keys;
   }
+  // Every key ever configured kept in one pattern made each change slower than the last (2.4 to
+  // 3.5 s by the sixth). Compared with the first changes, not with a clock, and each side by the
+  // quicker of two, so that a machine busy with other work does not make it fail.
+  const early = Math.min(times[0], times[1]);
+  const late = Math.min(times[4], times[5]);
+  assert.ok(late < 4 * early + 300, times.map((ms) => Math.round(ms)).join(", "));
 });
 
 Deno.test("log: a secret too long for one pattern (a file pasted as a key) is masked, and logging goes on", () => {
