@@ -9,7 +9,7 @@ import {
 } from "./anthropic_answer.ts";
 import { maskKey } from "./config_document.ts";
 import { promptTooLong } from "./context_overflow.ts";
-import { errorResponse, NO_RETRY, ProxyError, tooDeep } from "./errors.ts";
+import { errorBody, errorResponse, NO_RETRY, ProxyError, tooDeep } from "./errors.ts";
 import { healthId, keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
 import { refusalRetry, retryAfterRefusal, serverOf } from "./refusal_retry.ts";
@@ -159,6 +159,10 @@ async function answerMessages(s: Services, call: MessagesCall): Promise<Response
     if (failure) {
       rec.errorType = failure.type;
       rec.errorMessage = failure.message;
+      // An error answer is a response too: logged as the client got it, unless the client left.
+      if (s.config.enableResponseLogs && rec.responseBody === undefined && status !== 499) {
+        rec.responseBody = errorBody(failure.type, failure.message, call.requestId);
+      }
     }
     if (routed) s.recorder.record(rec);
   };

@@ -412,14 +412,16 @@ function Body(props: { title: string; text?: string; truncated?: boolean; settin
   return (
     <section class="card">
       <h2>{props.title}</h2>
-      {props.text === undefined ? <p class="muted">Not recorded ({props.setting} is off).</p> : (
-        <>
-          {props.truncated && (
-            <p class="muted small">Truncated to LOG_BODY_MAX_BYTES. Secrets are masked.</p>
-          )}
-          <pre class="snippet"><code>{props.text}</code></pre>
-        </>
-      )}
+      {props.text === undefined
+        ? <p class="muted">Not recorded ({props.setting} was off, or nothing was sent).</p>
+        : (
+          <>
+            {props.truncated && (
+              <p class="muted small">Truncated to LOG_BODY_MAX_BYTES. Secrets are masked.</p>
+            )}
+            <pre class="snippet"><code>{props.text}</code></pre>
+          </>
+        )}
     </section>
   );
 }

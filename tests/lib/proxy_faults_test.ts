@@ -243,6 +243,25 @@ Deno.test("an upstream that hangs before headers times out and the next key answ
   assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
 });
 
+Deno.test("with ENABLE_RESPONSE_LOGS an error answer is logged as the client got it", async () => {
+  await using t = await setup({ ENABLE_RESPONSE_LOGS: "true", LOG_LEVEL: "info" });
+  t.fake.enqueue({
+    status: 400,
+    json: { type: "error", error: { type: "invalid_request_error", message: "bad model" } },
+  });
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 400);
+  const sent = await res.text();
+  // Info lines go out in batches, up to 50 ms late.
+  let line: string | undefined;
+  for (let i = 0; i < 50 && !line; i++) {
+    line = t.server.logs.find((l) => /response body/.test(l));
+    if (!line) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match(line ?? "", /bad model/);
+  assert.match(sent, /bad model/);
+});
+
 Deno.test("a request whose time ran out on its upstream's keys does not name the fallback it never asked", async () => {
   await using t = await setup({ REQUEST_TIMEOUT: "300" }, { fallback: true });
   t.fake.enqueue({ hang: true }, { hang: true }, { hang: true });

@@ -55,14 +55,18 @@ Deno.test("record() returns at once; KV is written later, in batches", async () 
   const obs = createObservability(kv, config, log);
   try {
     const body = JSON.stringify({ messages: [{ role: "user", content: "x".repeat(16_000) }] });
-    const recs = Array.from(
-      { length: 500 },
-      () => record({ requestBody: body, responseBody: body }),
-    );
-    const started = performance.now();
-    for (const r of recs) obs.recorder.record(r);
-    const perRecordMs = (performance.now() - started) / recs.length;
     // Synchronous work only: the log line and in-memory sums (bodies are masked at flush time).
+    // The quickest of five rounds, so that a machine busy with other work does not fail it.
+    let perRecordMs = Infinity;
+    for (let round = 0; round < 5; round++) {
+      const recs = Array.from(
+        { length: 100 },
+        () => record({ requestBody: body, responseBody: body }),
+      );
+      const started = performance.now();
+      for (const r of recs) obs.recorder.record(r);
+      perRecordMs = Math.min(perRecordMs, (performance.now() - started) / recs.length);
+    }
     assert.ok(perRecordMs < 1, `record() took ${perRecordMs.toFixed(3)} ms`);
     assert.equal(await entries(kv), 0, "nothing written on the request's path");
     assert.ok(lines.some((l) => l.includes("req_rec")), "the log line is written at once");
