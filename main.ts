@@ -6,7 +6,7 @@ import { drainLog, formatLine, type StartupLine } from "./lib/log.ts";
 import { openKv, storeOpenProblem } from "./lib/store/open_kv.ts";
 import { createServices } from "./lib/services.ts";
 import { startKeyRecovery } from "./lib/key_recovery.ts";
-import { providerKinds } from "./lib/providers/registry.ts";
+import { providerChoices, variantChoices } from "./lib/providers/registry.ts";
 
 /** Settings the server cannot start with: said once, naming them, in the log's format. */
 function refuseToStart(err: ConfigError): never {
@@ -128,12 +128,14 @@ function onListen({ hostname, port: bound }: Deno.NetAddr): void {
     lines.push({ level: "info", message: `admin: ${url}/admin` });
   }
   if (doc.upstream.length === 0) {
+    const kinds = [...providerChoices(), ...variantChoices()].map((k) => k.kind).join("|");
+    const where = config.adminPassword
+      ? "on the admin pages"
+      : "on the admin pages (once ADMIN_PASSWORD is set)";
     lines.push({
       level: "info",
       message:
-        `next: add an upstream on the admin pages, or: deno task config add <name> <baseUrl> <${
-          providerKinds().join("|")
-        }>`,
+        `next: add an upstream ${where}, or: deno task config add <name> <baseUrl> <${kinds}>`,
     });
   }
   services.log.announce(lines);

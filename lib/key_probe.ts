@@ -6,12 +6,23 @@ import { providerFor } from "./providers/registry.ts";
 import type { CallContext, UpstreamConfig } from "./providers/types.ts";
 import type { Services } from "./services.ts";
 import { send } from "./upstream_fetch.ts";
+import { healthId } from "./key_pool.ts";
+import { clip } from "./secret_mask.ts";
+
+export interface ProbeResult {
+  ok: boolean;
+  /** The upstream refused the key itself (401, 403, an invalid key): it is to be disabled. */
+  rejected?: boolean;
+  status: number;
+  message: string;
+  ms: number;
+}
 
 export async function probeKey(
   s: Services,
   upstream: UpstreamConfig,
   key: string,
-): Promise<{ ok: boolean; status: number; message: string; ms: number }> {
+): Promise<ProbeResult> {
   const provider = providerFor(upstream.serviceType);
   if (!provider) return { ok: false, status: 0, message: "unknown serviceType", ms: 0 };
   const model = mapModel("claude-3-5-haiku-latest", upstream.models);
@@ -46,8 +57,29 @@ export async function probeKey(
   const message = s.log.redact(failure.message).slice(0, 300);
   return {
     ok,
+    rejected: failure.keyFault === "auth",
     status: failure.status,
     message: ok ? `key accepted (upstream said: ${message})` : message,
     ms,
   };
+}
+
+/**
+ * The admin's test of a key: a key the upstream refuses is disabled, as a request's refusal would
+ * disable it (left active, the next request would try it first); its check re-enables it once it
+ * works.
+ */
+export async function testKey(
+  s: Services,
+  upstream: UpstreamConfig,
+  key: string,
+): Promise<ProbeResult> {
+  const result = await probeKey(s, upstream, key);
+  if (result.rejected) {
+    await s.health.disable(
+      healthId(upstream.baseUrl, key),
+      clip(`${result.status}: ${result.message}`, 300),
+    );
+  }
+  return result;
 }

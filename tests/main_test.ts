@@ -1088,11 +1088,17 @@ Deno.test({
     let out = "";
     const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
     try {
-      while (!/listening on http/.test(out)) {
+      while (!/next: .*\n/.test(out)) {
         const { value, done } = await reader.read();
         if (done) throw new Error(`never listened: ${out}`);
         out += value;
       }
+      assert.match(out, /listening on http/);
+      // An empty store and no admin password: the hint says how to add an upstream all the same.
+      assert.match(
+        out,
+        /next: add an upstream on the admin pages \(once ADMIN_PASSWORD is set\), or: deno task config add <name> <baseUrl> <openai\|gemini\|anthropic\|custom>/,
+      );
       // Settled in, as a server is when a supervisor stops it (the watcher's first moments differ).
       await new Promise((r) => setTimeout(r, 2_000));
       child.kill("SIGTERM");

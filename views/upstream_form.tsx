@@ -32,7 +32,7 @@ export interface UpstreamFormProps {
   formErrors?: string[];
   conflict?: boolean;
   version: string | null;
-  /** `primary`: the provider's own name; the others are aliases (custom, claude). */
+  /** `primary`: the provider's own name; the others are variants of their own (custom). */
   kinds: Array<{ kind: string; label: string; defaultBaseUrl: string; primary: boolean }>;
   otherUpstreams: string[];
 }

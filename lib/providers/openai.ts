@@ -17,6 +17,7 @@ type Json = any;
 export const openaiProvider: Provider = {
   kinds: ["openai", "custom"],
   label: "OpenAI Chat Completions",
+  variantLabels: { custom: "OpenAI-compatible server (DeepSeek, vLLM, Ollama, Groq…)" },
   defaultBaseUrl: DEFAULT_BASE_URL,
   buildRequest,
   parseResponse,

@@ -30,3 +30,10 @@ export function providerChoices(): Array<{ kind: string; label: string; defaultB
     defaultBaseUrl: p.defaultBaseUrl,
   }));
 }
+
+/** The kinds that are variants of a provider, with their names, for the picker after those. */
+export function variantChoices(): Array<{ kind: string; label: string }> {
+  return PROVIDERS.flatMap((p) =>
+    Object.entries(p.variantLabels ?? {}).map(([kind, label]) => ({ kind, label }))
+  );
+}

@@ -88,9 +88,14 @@ export interface StreamTranslator {
 }
 
 export interface Provider {
-  /** The `serviceType` values this provider serves; the first is its canonical name. */
+  /**
+   * The `serviceType` values this provider serves; the first is its canonical name, the others
+   * aliases or, named in `variantLabels`, variants it serves in their own way.
+   */
   readonly kinds: readonly string[];
   readonly label: string;
+  /** The admin's names for the kinds that are variants of their own (`custom`, not `claude`). */
+  readonly variantLabels?: Readonly<Record<string, string>>;
   readonly defaultBaseUrl: string;
   /**
    * Bytes pass through untouched: the pipeline forwards the upstream's body as it is (Anthropic

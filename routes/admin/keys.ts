@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { addKeys, findKey, findUpstream, removeKey, storeTarget } from "../../lib/admin_service.ts";
 import type { ConfigDocument } from "../../lib/config_document.ts";
-import { probeKey } from "../../lib/key_probe.ts";
+import { testKey } from "../../lib/key_probe.ts";
 import {
   disableKey,
   enableAllKeys,
@@ -224,7 +224,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
   rowAction("enable", (doc, name, id) => enableKey(services.health, doc, name, id));
   rowAction("test", (doc, name, id) => {
     const u = doc.upstream[findUpstream(doc, name)];
-    return probeKey(services, u, u.apiKeys[findKey(u, id)]);
+    return testKey(services, u, u.apiKeys[findKey(u, id)]);
   });
 
   app.post("/:name/keys/:id/delete", async (c) => {

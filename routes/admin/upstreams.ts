@@ -15,7 +15,7 @@ import {
 } from "../../lib/admin_service.ts";
 import { maskUrl, MAX_TOKENS_CAP } from "../../lib/config_document.ts";
 import { healthId } from "../../lib/key_pool.ts";
-import { providerChoices, providerFor, providerKinds } from "../../lib/providers/registry.ts";
+import { providerChoices, variantChoices } from "../../lib/providers/registry.ts";
 import type { UpstreamConfig } from "../../lib/providers/types.ts";
 import type { Services } from "../../lib/services.ts";
 import type { FieldErrors } from "../../views/form_parts.tsx";
@@ -43,16 +43,14 @@ import {
 } from "./respond.ts";
 import type { AdminEnv } from "./session.ts";
 
-/** Every accepted kind for the picker: each provider first, then its aliases (custom, claude). */
+/**
+ * The kinds for the picker: each provider, then the variants of their own (custom). Plain aliases
+ * (claude) are not offered; an upstream that has one keeps it (the form lists its own kind).
+ */
 function kindChoices(): UpstreamFormProps["kinds"] {
   const primary = providerChoices().map((k) => ({ ...k, primary: true }));
-  const aliases = providerKinds().filter((k) => !primary.some((p) => p.kind === k)).map((kind) => ({
-    kind,
-    label: providerFor(kind)?.label ?? kind,
-    defaultBaseUrl: "",
-    primary: false,
-  }));
-  return [...primary, ...aliases];
+  const variants = variantChoices().map((k) => ({ ...k, defaultBaseUrl: "", primary: false }));
+  return [...primary, ...variants];
 }
 
 /** The form's strings as an upstream, with the mistakes a form can make before validation. */

@@ -341,6 +341,37 @@ Deno.test("CSRF: posts without the token or from another origin are refused", as
   });
 });
 
+Deno.test("the kind picker names each kind apart, offers no plain alias, and keeps an upstream's own", async () => {
+  await withServer(async (s) => {
+    const b = await signIn(s.url);
+    const html = await b.text("/admin/upstreams/new");
+    const options = [...html.matchAll(/<option value="([^"]*)"[^>]*>([^<]*)</g)]
+      .map((m) => [m[1], m[2]]).filter(([v]) =>
+        /^(openai|custom|gemini|anthropic|claude)$/.test(v)
+      );
+    const labels = Object.fromEntries(options);
+    assert.deepEqual(Object.keys(labels).sort(), ["anthropic", "custom", "gemini", "openai"]);
+    assert.notEqual(
+      labels.custom.replace(/ \(custom\)$/, ""),
+      labels.openai.replace(/ \(openai\)$/, ""),
+    );
+    assert.match(labels.custom, /OpenAI-compatible/);
+    // An upstream stored with the alias keeps it when its form is shown (and saved) again.
+    const doc = s.services.store.snapshot.doc;
+    await s.services.store.replace({
+      ...doc,
+      upstream: [...doc.upstream, {
+        name: "aliased",
+        baseUrl: "https://api.anthropic.com",
+        serviceType: "claude",
+        apiKeys: [],
+      }],
+    });
+    const edit = await b.text("/admin/upstreams/aliased");
+    assert.match(edit, /<option value="claude"[^>]*selected/);
+  });
+});
+
 Deno.test("a bad upstream form comes back 422 with each error beside its field", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
@@ -596,9 +627,12 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
       assert.match(enabled, /badge-ok">active/);
       assert.equal(s.services.health.list().length, 0);
 
-      // The test button: KEY_2 is refused by the fake, KEY_1 accepted; the result shows inline.
+      // The test button: KEY_2 is refused by the fake, KEY_1 accepted; the result shows inline,
+      // and the refused key is disabled as a request's refusal would disable it.
       const bad = await (await b.post(`${base}/test`, {}, htmx)).text();
       assert.match(bad, /class="test-result bad"/);
+      assert.match(bad, /disabled<\/span> <span class="reason">401: /);
+      assert.equal(s.services.health.get(at(s, "primary", KEY_2), "*")?.state, "disabled");
       const good = await (await b.post(
         `/admin/upstreams/primary/keys/${keyId(KEY_1)}/test`,
         {},
@@ -613,9 +647,9 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
       await s.services.health.disable(at(s, "primary", KEY_1), "401: invalid x-api-key");
       await s.services.health.disable(at(s, "primary", NEW_1), "401: invalid x-api-key");
       const again = await b.text("/admin/upstreams/primary/keys");
-      assert.match(again, /Re-enable 2 disabled keys/);
+      assert.match(again, /Re-enable 3 disabled keys/);
       await (await b.post("/admin/upstreams/primary/keys/enable-all")).body?.cancel();
-      assert.match(await b.text("/admin/upstreams/primary/keys"), /Re-enabled 2 keys/);
+      assert.match(await b.text("/admin/upstreams/primary/keys"), /Re-enabled 3 keys/);
       assert.equal(s.services.health.list().length, 0);
 
       const del = await b.post(`${base}/delete`, { version: fieldVersion(again) });
