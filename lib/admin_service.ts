@@ -1,6 +1,6 @@
 // The edits an admin can make, shared by the admin pages, the admin JSON API and the CLI, so the
 // three cannot drift apart. Each works on a ConfigTarget: the local store or a remote server.
-import type { Strategy } from "./config.ts";
+import { STRATEGIES, type Strategy } from "./config.ts";
 import {
   type ConfigDocument,
   InvalidConfigError,
@@ -9,13 +9,12 @@ import {
   type RenamedUpstream,
   renamedUpstreams,
   repeatedKeys,
-  STRATEGIES,
   validateDocument,
   validateInput,
 } from "./config_document.ts";
 import { type ConfigDiff, countKeys, diffConfig } from "./config_diff.ts";
 import { keyId } from "./key_pool.ts";
-import type { UpstreamConfig } from "./providers/types.ts";
+import type { MaxTokensField, UpstreamConfig } from "./providers/types.ts";
 import { type ConfigStore, ConflictError, type Snapshot } from "./store/config_store.ts";
 
 export { ConflictError, InvalidConfigError };
@@ -171,7 +170,7 @@ export interface UpstreamInput {
   models?: Record<string, string>;
   fallback?: string;
   maxTokens?: number;
-  maxTokensField?: "max_tokens" | "max_completion_tokens";
+  maxTokensField?: MaxTokensField;
 }
 
 const EDITABLE = [

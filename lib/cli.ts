@@ -35,7 +35,8 @@ import {
   readDotEnv,
 } from "./config.ts";
 import type { ConfigDiff } from "./config_diff.ts";
-import { type ConfigDocument, maskKey, maskUrl, STRATEGIES } from "./config_document.ts";
+import { STRATEGIES } from "./config.ts";
+import { type ConfigDocument, maskKey, maskUrl } from "./config_document.ts";
 import { healthIndex } from "./key_pool.ts";
 import { keyStatuses, type UpstreamStatus } from "./key_status.ts";
 import { providerKinds } from "./providers/registry.ts";

@@ -2,6 +2,9 @@
 import { messageOf } from "./errors.ts";
 import { z } from "zod";
 
+/** The key-picking strategies, in the order they are offered. */
+export const STRATEGIES = ["round-robin", "random", "failover"] as const;
+
 const TRUE = ["true", "1", "yes", "on"];
 const FALSE = ["false", "0", "no", "off"];
 
@@ -97,7 +100,7 @@ const EnvSchema = z.object({
   PROXY_ACCESS_KEY: optionalSecret,
   ADMIN_PASSWORD: optionalSecret,
   KV_PATH: z.string().min(1).default("./data/proxy.kv"),
-  LOAD_BALANCE_STRATEGY: z.enum(["round-robin", "random", "failover"], {
+  LOAD_BALANCE_STRATEGY: z.enum(STRATEGIES, {
     message: "must be round-robin, random or failover",
   }).default("failover"),
   LOG_LEVEL: z.enum(["error", "warn", "info", "debug"], {
@@ -134,7 +137,7 @@ const EnvSchema = z.object({
   all_proxy: z.string().optional(),
 });
 
-export type Strategy = "round-robin" | "random" | "failover";
+export type Strategy = (typeof STRATEGIES)[number];
 
 export interface Config {
   port: number;

@@ -1,11 +1,9 @@
 // The configuration document: its shape, its rules, and the import of the original config.json.
 import { z } from "zod";
-import type { Strategy } from "./config.ts";
+import { STRATEGIES, type Strategy } from "./config.ts";
 import { providerKinds } from "./providers/registry.ts";
-import type { UpstreamConfig } from "./providers/types.ts";
+import { MAX_TOKENS_FIELDS, type UpstreamConfig } from "./providers/types.ts";
 import { sliceWhole } from "./whole_chars.ts";
-
-export const STRATEGIES = ["round-robin", "random", "failover"] as const;
 
 export interface ConfigDocument {
   upstream: UpstreamConfig[];
@@ -82,9 +80,12 @@ const UpstreamSchema = z.looseObject({
   apiKeys: z.array(ApiKeySchema).default([]).transform((list) => [...new Set(list)]),
   models: z.record(ModelNameSchema, ModelNameSchema.min(1, "must not be empty")).optional(),
   fallback: z.string().trim().min(1, "must name another upstream").optional(),
-  maxTokens: z.number().int().positive().max(MAX_TOKENS_CAP, "must be at most 1,000,000")
+  maxTokens: z.number().int().positive().max(
+    MAX_TOKENS_CAP,
+    `must be at most ${MAX_TOKENS_CAP.toLocaleString("en-US")}`,
+  )
     .optional(),
-  maxTokensField: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
+  maxTokensField: z.enum(MAX_TOKENS_FIELDS).optional(),
   description: z.string()
     .refine((v) => !/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u.test(v.replace(/[\t\n\r]/g, " ")), {
       message: "must not contain control or direction-changing characters",

@@ -1,5 +1,5 @@
 // How the keys of the current upstream take turns.
-import { STRATEGIES } from "../lib/config_document.ts";
+import { STRATEGIES } from "../lib/config.ts";
 import { STRATEGY_HELP } from "../lib/admin_service.ts";
 import type { Strategy } from "../lib/config.ts";
 import { FieldError, type FieldErrors, FormErrors, FormGuards } from "./form_parts.tsx";

@@ -1,4 +1,5 @@
 // Add or edit an upstream: kind, base URL, the model map as rows, fallback and token limits.
+import { MAX_TOKENS_FIELDS } from "../lib/providers/types.ts";
 import {
   FieldError,
   type FieldErrors,
@@ -198,8 +199,7 @@ export function UpstreamForm(props: UpstreamFormProps) {
           value={v.maxTokensField}
           options={[
             { value: "", label: "Provider default" },
-            { value: "max_tokens", label: "max_tokens" },
-            { value: "max_completion_tokens", label: "max_completion_tokens" },
+            ...MAX_TOKENS_FIELDS.map((f) => ({ value: f, label: f })),
           ]}
           errors={errors}
           hint="OpenAI-style upstreams; reasoning models want max_completion_tokens."

@@ -23,6 +23,10 @@ export interface ModelInfo {
   created_at: string;
 }
 
+/** The names an OpenAI-style upstream may take its output limit under. */
+export const MAX_TOKENS_FIELDS = ["max_tokens", "max_completion_tokens"] as const;
+export type MaxTokensField = (typeof MAX_TOKENS_FIELDS)[number];
+
 /** One upstream as stored in the configuration document. */
 export interface UpstreamConfig {
   name: string;
@@ -32,7 +36,7 @@ export interface UpstreamConfig {
   models?: Record<string, string>;
   fallback?: string;
   maxTokens?: number;
-  maxTokensField?: "max_tokens" | "max_completion_tokens";
+  maxTokensField?: MaxTokensField;
   [extra: string]: unknown;
 }
 

@@ -16,6 +16,7 @@ import {
 import { maskUrl, MAX_TOKENS_CAP } from "../../lib/config_document.ts";
 import { healthId } from "../../lib/key_pool.ts";
 import { providerChoices, variantChoices } from "../../lib/providers/registry.ts";
+import { MAX_TOKENS_FIELDS } from "../../lib/providers/types.ts";
 import type { UpstreamConfig } from "../../lib/providers/types.ts";
 import type { Services } from "../../lib/services.ts";
 import type { FieldErrors } from "../../views/form_parts.tsx";
@@ -98,11 +99,14 @@ function parseUpstreamForm(
     // Digits only: Number() would also take 0x10, 1e3 and numbers too large to be exact.
     const n = /^\d{1,7}$/.test(values.maxTokens) ? Number(values.maxTokens) : NaN;
     if (n >= 1 && n <= MAX_TOKENS_CAP) maxTokens = n;
-    else add("maxTokens", "must be a whole number from 1 to 1,000,000");
+    else {add(
+        "maxTokens",
+        `must be a whole number from 1 to ${MAX_TOKENS_CAP.toLocaleString("en-US")}`,
+      );}
   }
   const mtf = values.maxTokensField;
-  if (mtf && mtf !== "max_tokens" && mtf !== "max_completion_tokens") {
-    add("maxTokensField", "must be max_tokens or max_completion_tokens");
+  if (mtf && !(MAX_TOKENS_FIELDS as readonly string[]).includes(mtf)) {
+    add("maxTokensField", `must be ${MAX_TOKENS_FIELDS.join(" or ")}`);
   }
 
   const input: UpstreamInput = {
