@@ -12,6 +12,11 @@ function exists(url: URL): boolean {
 
 /** False when the shared fixtures are not beside the repository; tests using them are skipped. */
 export const HAVE_CLAUDE_CODE_FIXTURES = exists(DIR);
+if (!HAVE_CLAUDE_CODE_FIXTURES) {
+  console.warn(
+    `note: no Claude Code captures at ${DIR.pathname}: the tests replaying them are ignored`,
+  );
+}
 
 /** Every captured request body, by file name (the count_tokens one included). */
 export function claudeCodeFixtures(): Array<{ name: string; body: Record<string, unknown> }> {
