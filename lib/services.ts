@@ -12,14 +12,16 @@ import type { Recorder } from "./request_record.ts";
 import { createObservability, type Observability } from "./observability/recorder.ts";
 import { ConfigStore } from "./store/config_store.ts";
 import { KeyHealthStore } from "./store/key_health_store.ts";
+import { SessionStore } from "./store/session_store.ts";
 
 /** The longest a key that timed out stays aside before it is tried again. */
 const SLOW_KEY_MAX_MS = 600_000;
 
 export interface Services {
   config: Config;
-  kv: Deno.Kv;
   store: ConfigStore;
+  /** The admin's sign-in sessions, kept in KV so that every instance knows them. */
+  sessions: SessionStore;
   health: KeyHealthStore;
   pool: KeyPool;
   log: Logger;
@@ -92,8 +94,8 @@ export async function createServices(
     : undefined;
   return {
     config,
-    kv,
     store,
+    sessions: new SessionStore(kv, now, config.adminPassword),
     health,
     pool: new KeyPool(health, Math.random, Math.min(SLOW_KEY_MAX_MS, 2 * config.requestTimeout)),
     log,

@@ -5,7 +5,6 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { trimTrailingSlash } from "hono/trailing-slash";
 import type { Services } from "../../lib/services.ts";
-import { SessionStore } from "../../lib/store/session_store.ts";
 import { AdminDisabledPage } from "../../views/login_page.tsx";
 import { MessagePage, NotFoundPage } from "../../views/message_page.tsx";
 import { apiError, apiRoutes, MAX_ADMIN_BODY, TOO_LARGE } from "./api.ts";
@@ -55,7 +54,7 @@ export function adminRoutes(services: Services): Hono<AdminEnv> {
     return app;
   }
 
-  const sessions = new SessionStore(services.kv, services.now, services.config.adminPassword);
+  const { sessions } = services;
   app.route("/api", apiRoutes(services, sessions));
 
   const pages = new Hono<AdminEnv>();
