@@ -1,7 +1,6 @@
 // deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import type { MessagesRequest } from "../../../lib/anthropic.ts";
-import { turnsOf } from "../../../lib/providers/openai_messages.ts";
 import { validateChatRequest } from "../../fakes/openai_upstream.ts";
 import { HAVE_CLAUDE_CODE_FIXTURES } from "../../helpers/fixtures.ts";
 import { build, claudeCodeRequests, context, request } from "../../helpers/openai_calls.ts";
@@ -405,21 +404,6 @@ Deno.test("request: turns left empty do not put two user or two assistant messag
     { role: "user", content: "one\ntwo" },
     { role: "assistant", content: "three\nfour" },
   ]);
-});
-
-Deno.test("turnsOf: a conversation with nothing to merge or fold is the client's own array", () => {
-  const messages: MessagesRequest["messages"] = [
-    { role: "user", content: "one" },
-    { role: "system", content: "note" },
-    { role: "assistant", content: "two" },
-  ];
-  assert.equal(turnsOf(messages, false).turns, messages);
-  const folded = turnsOf(messages, true).turns;
-  assert.notEqual(folded, messages);
-  // Only the merged turn is new; the client's messages are left as they were.
-  assert.equal(folded[1], messages[2]);
-  assert.equal(messages[0].content, "one");
-  assert.equal(messages.length, 3);
 });
 
 Deno.test("request: a compatible server gets a PDF as a short note and a text document as its text", () => {
