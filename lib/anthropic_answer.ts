@@ -82,3 +82,45 @@ export function upstreamInfoHeaders(
   if (upstreamId) out["upstream-request-id"] = redact(upstreamId);
   return out;
 }
+
+/**
+ * A stream's bytes with the model the client asked for in place of the one an Anthropic upstream
+ * named (a model map sent it another name): Claude Code keeps a conversation's thinking blocks
+ * only for the model it asked for, and strips them from the history it sends back for any other.
+ * Given the bytes that hold message_start, whose content is empty, so that the first "model"
+ * member is the message's; every other byte stays as it came.
+ */
+export function withClientModel(bytes: Uint8Array, model: string): Uint8Array {
+  const at = indexOf(bytes, MODEL_KEY);
+  if (at === -1) return bytes;
+  let i = at + MODEL_KEY.length;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x3a)) i++;
+  if (bytes[i] !== 0x22) return bytes;
+  let end = i + 1;
+  while (end < bytes.length && bytes[end] !== 0x22) end += bytes[end] === 0x5c ? 2 : 1;
+  if (end >= bytes.length) return bytes;
+  const name = new TextEncoder().encode(JSON.stringify(model));
+  const out = new Uint8Array(bytes.length - (end + 1 - i) + name.length);
+  out.set(bytes.subarray(0, i));
+  out.set(name, i);
+  out.set(bytes.subarray(end + 1), i + name.length);
+  return out;
+}
+
+const MODEL_KEY = new TextEncoder().encode('"model"');
+
+function indexOf(bytes: Uint8Array, part: Uint8Array): number {
+  for (let at = bytes.indexOf(part[0]); at !== -1; at = bytes.indexOf(part[0], at + 1)) {
+    let i = 1;
+    while (i < part.length && bytes[at + i] === part[i]) i++;
+    if (i === part.length) return at;
+  }
+  return -1;
+}
+
+/** A whole answer's model as the client asked for it (see withClientModel). */
+export function messageWithClientModel(text: string, model: string): string {
+  const message = JSON.parse(text);
+  message.model = model;
+  return JSON.stringify(message);
+}

@@ -2,7 +2,7 @@
 // frames at a time, while a side reader checks each event clients read and picks usage, the stop
 // reason, the end and an error out.
 import type { ErrorType } from "./anthropic.ts";
-import { anthropicErrorFailure, noteAnthropicEvent } from "./anthropic_answer.ts";
+import { anthropicErrorFailure, noteAnthropicEvent, withClientModel } from "./anthropic_answer.ts";
 import { AnthropicStreamCheck, eventName } from "./anthropic_stream_check.ts";
 import type { Piece } from "./body_read.ts";
 import { copyCarved, encodeCarved, joinBytes } from "./byte_slab.ts";
@@ -48,6 +48,8 @@ export class PassthroughSide implements StreamSide {
     private readonly redact: (text: string) => string,
     private readonly requestId: string,
     private readonly capture: ResponseCapture | undefined,
+    /** The model the client asked for, when a model map sent another name upstream. */
+    private clientModel?: string,
   ) {
     this.#watch = createSseDecoder((ev) => this.#note(ev));
   }
@@ -220,6 +222,11 @@ export class PassthroughSide implements StreamSide {
 
   #enqueue(ctrl: Ctrl, whole: Uint8Array): boolean {
     let text: string | undefined;
+    if (this.clientModel !== undefined) {
+      // The first bytes out hold message_start (nothing goes before it).
+      whole = withClientModel(whole, this.clientModel);
+      this.clientModel = undefined;
+    }
     // The upstream's own error event is forwarded too: never with a key it quoted.
     if (this.#closingError !== undefined) {
       text = this.redact(utf8.decode(whole));

@@ -4,6 +4,7 @@ import { shownFailure } from "./observability/redact.ts";
 import type { MessageResponse, MessagesRequest } from "./anthropic.ts";
 import {
   anthropicErrorFailure,
+  messageWithClientModel,
   noteAnthropicMessage,
   upstreamInfoHeaders,
 } from "./anthropic_answer.ts";
@@ -526,7 +527,7 @@ async function attempt(
   if (!ctx.stream) {
     try {
       return provider.passthrough
-        ? await passthroughAnswer(s, provider, res, stopTimer, call.requestId, rec, finish)
+        ? await passthroughAnswer(s, provider, ctx, res, stopTimer, call.requestId, rec, finish)
         : await translatedAnswer(s, provider, ctx, res, stopTimer, call, rec, finish);
     } catch (err) {
       stopTimer();
@@ -555,13 +556,14 @@ async function attempt(
 async function passthroughAnswer(
   s: Services,
   provider: Provider,
+  ctx: CallContext,
   res: Response,
   stopTimer: StopTimer,
   requestId: string,
   rec: RequestRecord,
   finish: (status: number, failure?: UpstreamFailure) => void,
 ): Promise<Outcome> {
-  const text = await res.text();
+  let text = await res.text();
   stopTimer();
   rec.ttfbMs = s.now() - rec.time;
   const answer = noteAnthropicMessage(rec, text);
@@ -570,6 +572,7 @@ async function passthroughAnswer(
     return { failure: unreadableAnswer(text, "JSON that is no message") };
   }
   if (answer === "error") return { failure: anthropicErrorFailure(provider, text, res.headers) };
+  if (ctx.model !== ctx.requestedModel) text = messageWithClientModel(text, ctx.requestedModel);
   const response = withRequestId(
     new Response(text, {
       status: 200,

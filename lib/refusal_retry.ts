@@ -5,7 +5,7 @@ import type { CallContext, Provider, UpstreamConfig, UpstreamFailure } from "./p
 import { limitOf, outputLimitFromError } from "./output_limits.ts";
 import type { MessagesCall } from "./proxy.ts";
 import { betaFlags, COMMON_BETAS, EVERY_BETA } from "./refused_betas.ts";
-import { ADAPTIVE_THINKING } from "./refused_fields.ts";
+import { ADAPTIVE_THINKING, hasSystemMessages, SYSTEM_MESSAGES } from "./refused_fields.ts";
 import type { Services } from "./services.ts";
 
 /** What a request may retry on the same key when the upstream refused something it named. */
@@ -45,6 +45,12 @@ export function retryAfterRefusal(
     retry.limitRetries++;
     retry.cap = limit;
     s.outputLimits.learn(serverOf(ctx.upstream), model, hint!, call.raw.length);
+    // A validator lists every problem at once: the fields it named go too, not one retry later.
+    const fields = refusedFields(provider, failure, call);
+    if (fields?.length && retry.fieldRetries < 10) {
+      s.refusedFields.learn(scope, fields);
+      retry.dropFields = s.refusedFields.for(scope);
+    }
     s.log.log("info", "upstream refused max_tokens: retrying within the limit it named", {
       requestId: call.requestId,
       upstream,
@@ -63,10 +69,7 @@ export function retryAfterRefusal(
     });
     return true;
   }
-  // A refusal of adaptive thinking is heeded (and learned) only from a body that had it.
-  const fields = provider.refusedFields?.(failure.message)?.filter((f) =>
-    f !== ADAPTIVE_THINKING || call.raw.includes('"adaptive"')
-  );
+  const fields = refusedFields(provider, failure, call);
   if (fields && retry.fieldRetries < 10) {
     s.refusedFields.learn(scope, fields);
     const dropped = s.refusedFields.for(scope) ?? [];
@@ -99,6 +102,24 @@ export function retryAfterRefusal(
     flags: refused.join(","),
   });
   return true;
+}
+
+/**
+ * The body fields a refusal names; adaptive thinking and system messages only from a body that
+ * had them (the same body would fail the same way, and nothing is to be learned from it).
+ */
+function refusedFields(
+  provider: Provider,
+  failure: UpstreamFailure,
+  call: MessagesCall,
+): string[] | undefined {
+  return provider.refusedFields?.(failure.message)?.filter((f) =>
+    f === ADAPTIVE_THINKING
+      ? call.raw.includes('"adaptive"')
+      : f === SYSTEM_MESSAGES
+      ? hasSystemMessages(call.raw)
+      : true
+  );
 }
 
 /**

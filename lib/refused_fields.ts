@@ -5,9 +5,15 @@
 
 /**
  * Not a field but a value: the upstream takes `thinking` only as `enabled` or `disabled` (Claude
- * Code sends `adaptive`), and gets a budget instead. `dropFields` passes it over.
+ * Code sends `adaptive`), and gets a budget instead. `dropFields` passes such values over.
  */
 export const ADAPTIVE_THINKING = "thinking.type=adaptive";
+
+/**
+ * Not a field but a value: the upstream takes no `role: "system"` message in `messages` (Claude
+ * Code's mid-conversation system messages, a beta): they are folded into the user turns.
+ */
+export const SYSTEM_MESSAGES = "messages.*.role=system";
 
 /** Patterns kept per upstream and model. */
 const MAX_FIELDS = 64;
@@ -39,7 +45,7 @@ export class RefusedFields {
  */
 export function dropFields(doc: unknown, patterns: readonly string[]): void {
   for (const pattern of patterns) {
-    if (pattern !== ADAPTIVE_THINKING) drop(doc, pattern.split("."), 0);
+    if (!pattern.includes("=")) drop(doc, pattern.split("."), 0);
   }
 }
 
@@ -54,4 +60,9 @@ function drop(node: unknown, path: string[], at: number): void {
   if (at === path.length - 1) delete obj[segment];
   else if (obj.type !== segment && Object.hasOwn(obj, segment)) drop(obj[segment], path, at + 1);
   else drop(obj, path, at + 1);
+}
+
+/** Whether a request's text holds a `role: "system"` message (its top-level `system` is no role). */
+export function hasSystemMessages(raw: string): boolean {
+  return /"role"\s*:\s*"system"/.test(raw);
 }

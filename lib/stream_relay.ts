@@ -61,7 +61,15 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     ? new ResponseCapture(s.config.logBodyMaxBytes)
     : undefined;
   const side: StreamSide = provider.passthrough
-    ? new PassthroughSide(provider, res.headers, rec, s.log.redact, call.requestId, capture)
+    ? new PassthroughSide(
+      provider,
+      res.headers,
+      rec,
+      s.log.redact,
+      call.requestId,
+      capture,
+      ctx.model === ctx.requestedModel ? undefined : ctx.requestedModel,
+    )
     : new TranslatedSide(provider, ctx, call, s.log.redact, capture);
   let held: Held;
   try {

@@ -8,7 +8,13 @@ import {
   refusedFieldsFromError,
   refusedThinkingFromError,
 } from "./anthropic_refusals.ts";
-import { ADAPTIVE_THINKING, dropFields } from "../refused_fields.ts";
+import {
+  ADAPTIVE_THINKING,
+  dropFields,
+  hasSystemMessages,
+  SYSTEM_MESSAGES,
+} from "../refused_fields.ts";
+import { turnsOf } from "./message_turns.ts";
 import { outputSchema, structuredOutputNotice } from "./structured_output_notice.ts";
 import { ANTHROPIC_CLIENT_HEADERS } from "./client_identity.ts";
 import { failureFromStatus, upstreamFault } from "./failure.ts";
@@ -170,14 +176,23 @@ function adjusted(
   const over = !!cap && maxTokens > cap;
   const toolSearch = !!fields?.some((f) => f.endsWith("defer_loading"));
   // A body that names none of them (most clients' but Claude Code's) goes as it is, not re-encoded.
-  const names = fields?.filter((f) => f !== ADAPTIVE_THINKING)
+  const names = fields?.filter((f) => !f.includes("="))
     .map((f) => f.slice(f.lastIndexOf(".") + 1)) ?? [];
   if (toolSearch) names.push("tool_reference");
   const drop = names.some((name) => text.includes(`"${name}"`));
   const adaptive = !!fields?.includes(ADAPTIVE_THINKING) && text.includes('"adaptive"');
-  if (!over && !drop && !adaptive) return text;
+  // Claude Code's system messages are Anthropic's with a beta: where the upstream took no such
+  // message (with the beta refused, or not), they go folded into the turns.
+  const fold = !!fields?.includes(SYSTEM_MESSAGES) && hasSystemMessages(text);
+  if (!over && !drop && !adaptive && !fold) return text;
   let doc = JSON.parse(text);
   if (over) doc = capped(doc, cap!);
+  if (fold && Array.isArray(doc.messages)) {
+    // System messages into the user turns beside them; those before any turn join the prompt.
+    const { turns, lead } = turnsOf(doc.messages, true);
+    doc.messages = turns;
+    if (lead.length) doc.system = withSystemNote(doc.system, lead.join("\n\n"));
+  }
   // Read before output_config may be dropped with the effort in it.
   const effort = doc.output_config?.effort;
   if (drop) {

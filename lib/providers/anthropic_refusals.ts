@@ -2,7 +2,7 @@
 // proxy answers by itself rather than passing on.
 import { positiveInt } from "./positive_int.ts";
 import { EVERY_BETA } from "../refused_betas.ts";
-import { ADAPTIVE_THINKING } from "../refused_fields.ts";
+import { ADAPTIVE_THINKING, SYSTEM_MESSAGES } from "../refused_fields.ts";
 
 /** The flags a 400's message says were refused, among those sent; undefined when it is not that. */
 export function refusedBetasFromError(whole: string, sent: string[]): string[] | undefined {
@@ -59,6 +59,13 @@ export function refusedFieldsFromError(whole: string): string[] | undefined {
   const message = whole.slice(0, 4096);
   const paths = new Set<string>();
   if (refusesAdaptive(message)) paths.add(ADAPTIVE_THINKING);
+  // pydantic's "messages.1.role: Input should be 'user' or 'assistant'", Anthropic's own
+  // "Unexpected role \"system\"" without the beta that allows it.
+  if (
+    /\brole\b[^\n]*Input should be 'user' or 'assistant'|Unexpected role\W+system/i.test(message)
+  ) {
+    paths.add(SYSTEM_MESSAGES);
+  }
   for (
     const m of message.matchAll(
       /(?<![\w.-])([A-Za-z_][\w-]*(?:\.[\w-]+)*): Extra inputs are not permitted/g,

@@ -281,6 +281,10 @@ function unknownFieldRefusal(body: any, fields: string[]): string | undefined {
     }
   }
   const messages = Array.isArray(body.messages) ? body.messages : [];
+  if (!knows("system-role")) {
+    const at = messages.findIndex((m: any) => m?.role === "system");
+    if (at !== -1) return `messages.${at}.role: Input should be 'user' or 'assistant'`;
+  }
   for (const [i, message] of messages.entries()) {
     if (!knows("output_config") && "output_config" in message) {
       return extra(`messages.${i}.output_config`);

@@ -536,6 +536,7 @@ function assertString(v: unknown, said: string): string {
 }
 
 const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
+const MODEL_MEMBER = /"model"\s*:\s*"(?:[^"\\]|\\.)*"/;
 
 /**
  * A passed-through stream is the upstream's bytes as they came (pings aside), up to the end of
@@ -544,6 +545,9 @@ const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
 export function assertPassthroughStream(text: string, upstream: string, said: string): void {
   const body = text.replaceAll(PING, "");
   upstream = upstream.replaceAll(PING, "");
+  // A model map renames the model message_start names (to the client's): the rest is as it came.
+  const named = MODEL_MEMBER.exec(body)?.[0];
+  if (named) upstream = upstream.replace(MODEL_MEMBER, named);
   // The proxy's own error event, or the upstream's in the upstream's line ends.
   const closing = /event: ?error(?:\r\n|\r|\n)data: ?(\{[^\r\n]*\})(?:\r\n|\r|\n){2}$/.exec(body);
   const relayed = closing && !upstream.includes(closing[0]) ? body.slice(0, closing.index) : body;

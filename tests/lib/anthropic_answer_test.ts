@@ -6,6 +6,7 @@ import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
 import { parsePrometheus, sampleValue } from "../helpers/prometheus.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import { buildUsageReport } from "../../lib/observability/usage_report.ts";
+import { withClientModel } from "../../lib/anthropic_answer.ts";
 
 const frame = (event: string, data: unknown) =>
   `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -103,4 +104,25 @@ Deno.test("a passthrough stream whose message_delta leaves input and cache count
     await server.close();
     await fake.close();
   }
+});
+
+Deno.test("client model: the first model member is renamed in the bytes, every other byte kept", () => {
+  const enc = new TextEncoder();
+  const head = enc.encode(
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"m","model" : "up\\"stream","content":[]}}\n\n',
+  );
+  const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...head, 0xff, 0xfe]);
+  const out = withClientModel(bytes, "claude-sonnet-5");
+  assert.deepEqual([...out.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+  assert.deepEqual([...out.subarray(-2)], [0xff, 0xfe]);
+  const text = new TextDecoder().decode(out.subarray(3, -2));
+  assert.equal(
+    text,
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"m","model" : "claude-sonnet-5","content":[]}}\n\n',
+  );
+  // No model member, or one cut off: the bytes as they were.
+  const none = enc.encode('data: {"type":"ping"}\n\n');
+  assert.equal(withClientModel(none, "x"), none);
+  const cut = enc.encode('data: {"model":"unfinished');
+  assert.equal(withClientModel(cut, "x"), cut);
 });

@@ -126,7 +126,8 @@ async function piecesArriveWhole(t: Awaited<ReturnType<typeof setup>>) {
   const res = await fetch(`${t.server.url}/v1/messages`, {
     method: "POST",
     headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
-    body: JSON.stringify({ ...streamAsk, stream: true }),
+    // A model the map does not rename: the answer names it as it came.
+    body: JSON.stringify({ ...streamAsk, model: "claude-test", stream: true }),
   });
   assert.equal(res.status, 200);
   assert.equal(await res.text(), joined);
@@ -504,6 +505,87 @@ Deno.test("passthrough: a refusal of adaptive thinking met by a body without it 
   assert.equal(t.fake.requests.length, 1, "the same body would fail the same way");
   await t.client.messages.create({ ...ask, thinking: { type: "adaptive" } } as any);
   assert.deepEqual((t.fake.requests.at(-1)!.body as any).thinking, { type: "adaptive" });
+});
+
+Deno.test("passthrough: through a model map, the answer names the model the client asked for, streamed or not", async () => {
+  const fake = await startFakeAnthropic();
+  await using t = await proxyTo(fake, {
+    name: "deepseek",
+    serviceType: "anthropic",
+    apiKeys: KEYS,
+    models: { "claude-sonnet-5": "deepseek-chat" },
+  });
+  // Claude Code keeps its thinking blocks only for the model it asked for: named otherwise, it
+  // sent its history back without them, and every tool step was refused once.
+  fake.enqueue(
+    { status: 200, json: anthropicMessage("whole", "deepseek-chat") },
+    { sse: anthropicStream("streamed", "deepseek-chat") },
+  );
+  const ask = {
+    model: "claude-sonnet-5",
+    max_tokens: 50,
+    messages: [{ role: "user" as const, content: "hi" }],
+  };
+  const whole = await t.client.messages.create(ask);
+  const streamed = await t.client.messages.stream(ask).finalMessage();
+  assert.deepEqual(fake.requests.map((r) => (r.body as any).model), [
+    "deepseek-chat",
+    "deepseek-chat",
+  ]);
+  assert.equal(whole.model, "claude-sonnet-5");
+  assert.equal(streamed.model, "claude-sonnet-5");
+  assert.equal((streamed.content[0] as { text: string }).text, "streamed");
+  // Unmapped, the upstream's own name goes through as it came (an alias it resolved, say).
+  fake.enqueue({ sse: anthropicStream("x", "claude-sonnet-5-20260101") });
+  const plain = await t.client.messages.stream({ ...ask, model: "claude-other" }).finalMessage();
+  assert.equal(plain.model, "claude-sonnet-5-20260101");
+});
+
+Deno.test("passthrough: a refusal naming fields and a max_tokens limit at once is cured in one retry", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 400,
+    json: {
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message: "output_config: Extra inputs are not permitted\nmax_tokens: 64000 > 32000, " +
+          "which is the maximum allowed number of output tokens for claude-upstream-sonnet",
+      },
+    },
+  });
+  await t.client.messages.stream({
+    model: "claude-sonnet-4-5",
+    max_tokens: 64000,
+    output_config: { effort: "high" },
+    messages: [{ role: "user", content: "hi" }],
+  } as any).finalMessage();
+  assert.equal(t.fake.requests.length, 2);
+  const retried = t.fake.requests[1].body as any;
+  assert.equal(retried.max_tokens, 32000);
+  assert.equal(retried.output_config, undefined);
+});
+
+Deno.test("passthrough: Claude Code's system messages are folded into the user turns where the upstream takes none", async () => {
+  const fake = await startFakeAnthropic({ unknownFields: ["system-role"] });
+  await using t = await proxyTo(fake, { name: "vllm", serviceType: "anthropic", apiKeys: KEYS });
+  const body: any = {
+    model: "claude-sonnet-4-5",
+    max_tokens: 50,
+    messages: [
+      { role: "user", content: "hi" },
+      { role: "system", content: "Available agent types: general-purpose" },
+    ],
+  };
+  // Refused once (the beta that allows them as well, by some), then folded, and learned.
+  const beta = { headers: { "anthropic-beta": "mid-conversation-system-2026-04-07" } };
+  await t.client.messages.create(body, beta);
+  await t.client.messages.create(body, beta);
+  assert.equal(fake.requests.length, 3);
+  for (const sent of fake.requests.slice(1).map((r) => r.body as any)) {
+    assert.deepEqual(sent.messages.map((m: any) => m.role), ["user"]);
+    assert.match(JSON.stringify(sent.messages[0].content), /Available agent types/);
+  }
 });
 
 Deno.test("passthrough: a field refusal that leaving the field out does not cure reaches the client after one retry", async () => {
@@ -1094,7 +1176,7 @@ Deno.test("passthrough: a stream that came whole with its length keeps bytes no 
     const res = await fetch(`${t.server.url}/v1/messages`, {
       method: "POST",
       headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
-      body: JSON.stringify({ ...streamAsk, stream: true }),
+      body: JSON.stringify({ ...streamAsk, model: "claude-test", stream: true }),
     });
     assert.equal(res.status, 200);
     assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes);
