@@ -75,11 +75,10 @@ export async function testKey(
   key: string,
 ): Promise<ProbeResult> {
   const result = await probeKey(s, upstream, key);
-  if (result.rejected) {
-    await s.health.disable(
-      healthId(upstream.baseUrl, key),
-      clip(`${result.status}: ${result.message}`, 300),
-    );
+  const id = healthId(upstream.baseUrl, key);
+  // One disabled already keeps its reason: taken out by hand, no check is to put it back.
+  if (result.rejected && s.health.get(id, "*")?.state !== "disabled") {
+    await s.health.disable(id, clip(`${result.status}: ${result.message}`, 300));
   }
   return result;
 }

@@ -8,6 +8,9 @@ import { oncePerSharedTools } from "../parse_body.ts";
 
 type Obj = Record<string, unknown>;
 
+/** The functions OpenAI takes in one request ("array too long. Expected … maximum length 128"). */
+const MAX_FUNCTIONS = 128;
+
 export function isDeferred(tool: unknown): boolean {
   return isObject(tool) && tool.defer_loading === true;
 }
@@ -26,10 +29,17 @@ function isServerToolSearch(tool: unknown): boolean {
 export function loadedToolNames(body: MessagesRequest): Set<string> {
   const names = new Set<string>();
   // Anthropic's own tool search runs on its servers, never here: what only it would load is
-  // offered from the start, or the model could never reach it.
+  // offered from the start, or the model could never reach it; as many as fit in the functions
+  // an upstream takes (OpenAI's 128), beside those not deferred.
   if (Array.isArray(body.tools) && body.tools.some(isServerToolSearch)) {
+    let room = MAX_FUNCTIONS -
+      body.tools.filter((t) => !isDeferred(t) && !isServerToolSearch(t)).length;
     for (const tool of body.tools) {
-      if (isDeferred(tool)) names.add(String((tool as unknown as Obj).name));
+      if (room <= 0) break;
+      if (isDeferred(tool)) {
+        names.add(String((tool as unknown as Obj).name));
+        room--;
+      }
     }
   }
   const choice = body.tool_choice as Obj | undefined;

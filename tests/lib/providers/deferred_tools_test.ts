@@ -65,3 +65,23 @@ Deno.test("deferred tools: behind Anthropic's server tool search, which no upstr
   const own = build(request({ tools: tools.slice(1) })).tools.map((t: any) => t.function.name);
   assert.deepEqual(own, ["Read"]);
 });
+
+Deno.test("deferred tools: offered from the start behind Anthropic's tool search, no more than a request takes", () => {
+  const tools: any[] = [
+    { type: "tool_search_tool_regex_20251119", name: "tool_search_tool_regex" },
+    ...Array.from(
+      { length: 10 },
+      (_, i) => ({ name: `plain${i}`, input_schema: { type: "object" } }),
+    ),
+    ...Array.from({ length: 130 }, (_, i) => ({
+      name: `deferred${i}`,
+      input_schema: { type: "object" },
+      defer_loading: true,
+    })),
+  ];
+  const sent = build(request({ tools })).tools;
+  // OpenAI refuses more than 128 functions: the tools not deferred, then deferred ones in order.
+  assert.equal(sent.length, 128);
+  assert.equal(sent[0].function.name, "plain0");
+  assert.equal(sent.at(-1).function.name, "deferred117");
+});

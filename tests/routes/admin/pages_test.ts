@@ -633,6 +633,14 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
       assert.match(bad, /class="test-result bad"/);
       assert.match(bad, /disabled<\/span> <span class="reason">401: /);
       assert.equal(s.services.health.get(at(s, "primary", KEY_2), "*")?.state, "disabled");
+      // A key taken out by hand keeps that reason through a refused test (no check re-enables it).
+      await b.post(`${base}/enable`, {}, htmx).then((r) => r.body?.cancel());
+      await b.post(`${base}/disable`, {}, htmx).then((r) => r.body?.cancel());
+      await b.post(`${base}/test`, {}, htmx).then((r) => r.body?.cancel());
+      assert.equal(
+        s.services.health.get(at(s, "primary", KEY_2), "*")?.reason,
+        "admin: disabled by hand",
+      );
       const good = await (await b.post(
         `/admin/upstreams/primary/keys/${keyId(KEY_1)}/test`,
         {},
