@@ -88,17 +88,17 @@ export function upstreamInfoHeaders(
  * named (a model map sent it another name): Claude Code keeps a conversation's thinking blocks
  * only for the model it asked for, and strips them from the history it sends back for any other.
  * Given the bytes that hold message_start, whose content is empty, so that the first "model"
- * member is the message's; every other byte stays as it came.
+ * member is the message's; every other byte stays as it came. Undefined when they hold none.
  */
-export function withClientModel(bytes: Uint8Array, model: string): Uint8Array {
+export function withClientModel(bytes: Uint8Array, model: string): Uint8Array | undefined {
   const at = indexOf(bytes, MODEL_KEY);
-  if (at === -1) return bytes;
+  if (at === -1) return undefined;
   let i = at + MODEL_KEY.length;
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x3a)) i++;
-  if (bytes[i] !== 0x22) return bytes;
+  if (bytes[i] !== 0x22) return undefined;
   let end = i + 1;
   while (end < bytes.length && bytes[end] !== 0x22) end += bytes[end] === 0x5c ? 2 : 1;
-  if (end >= bytes.length) return bytes;
+  if (end >= bytes.length) return undefined;
   const name = new TextEncoder().encode(JSON.stringify(model));
   const out = new Uint8Array(bytes.length - (end + 1 - i) + name.length);
   out.set(bytes.subarray(0, i));

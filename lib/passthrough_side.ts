@@ -38,6 +38,8 @@ export class PassthroughSide implements StreamSide {
   #rewriting = false;
   /** Rewriting began while an event's start had gone out as it came (see WholeFrames). */
   #spillLeft = false;
+  /** Writes looked through for message_start's model, to rename it (see clientModel). */
+  #modelLooks = 0;
   /** Name and data of each event noted since the last send, in pairs. */
   #noted: string[] = [];
 
@@ -223,9 +225,10 @@ export class PassthroughSide implements StreamSide {
   #enqueue(ctrl: Ctrl, whole: Uint8Array): boolean {
     let text: string | undefined;
     if (this.clientModel !== undefined) {
-      // The first bytes out hold message_start (nothing goes before it).
-      whole = withClientModel(whole, this.clientModel);
-      this.clientModel = undefined;
+      // message_start is among the first frames out (a relay's ping or comment may go first).
+      const renamed = withClientModel(whole, this.clientModel);
+      if (renamed || ++this.#modelLooks >= 4) this.clientModel = undefined;
+      if (renamed) whole = renamed;
     }
     // The upstream's own error event is forwarded too: never with a key it quoted.
     if (this.#closingError !== undefined) {

@@ -165,7 +165,8 @@ function withoutSyntheticThinking(raw: string): string {
  * again only when one of them applies to it, and then once for all. An upstream without tool
  * search (it refused `defer_loading`) offers every tool from the start, and refuses the references
  * that loaded one; one without structured outputs is told the schema in words; one without
- * adaptive thinking thinks within a budget.
+ * adaptive thinking thinks within a budget; one that takes no system message in `messages` (Claude
+ * Code sends them with a beta) gets them folded into the user turns.
  */
 function adjusted(
   text: string,
@@ -181,8 +182,6 @@ function adjusted(
   if (toolSearch) names.push("tool_reference");
   const drop = names.some((name) => text.includes(`"${name}"`));
   const adaptive = !!fields?.includes(ADAPTIVE_THINKING) && text.includes('"adaptive"');
-  // Claude Code's system messages are Anthropic's with a beta: where the upstream took no such
-  // message (with the beta refused, or not), they go folded into the turns.
   const fold = !!fields?.includes(SYSTEM_MESSAGES) && hasSystemMessages(text);
   if (!over && !drop && !adaptive && !fold) return text;
   let doc = JSON.parse(text);

@@ -535,6 +535,12 @@ Deno.test("passthrough: through a model map, the answer names the model the clie
   assert.equal(whole.model, "claude-sonnet-5");
   assert.equal(streamed.model, "claude-sonnet-5");
   assert.equal((streamed.content[0] as { text: string }).text, "streamed");
+  // A relay's ping before message_start, in a read of its own, is passed over.
+  fake.enqueue({
+    sse: ['event: ping\ndata: {"type":"ping"}\n\n', ...anthropicStream("late", "deepseek-chat")],
+    delayMs: 5,
+  });
+  assert.equal((await t.client.messages.stream(ask).finalMessage()).model, "claude-sonnet-5");
   // Unmapped, the upstream's own name goes through as it came (an alias it resolved, say).
   fake.enqueue({ sse: anthropicStream("x", "claude-sonnet-5-20260101") });
   const plain = await t.client.messages.stream({ ...ask, model: "claude-other" }).finalMessage();
