@@ -101,3 +101,18 @@ Deno.test("a secret an answer streamed a few characters at a time is joined befo
   const plain = sse.replace(/known-se|cret-val|ue-123/g, "abc");
   assert.equal(joinSplitSecrets(plain, log.redact), plain);
 });
+
+Deno.test("redact: text masked once is the same masked again (the client's error, then the log)", () => {
+  const none = (t: string) => t;
+  for (
+    const text of [
+      "upstream said: Authorization: Bearer sk-live-SECRETKEY1234567",
+      '{"x-goog-api-key": "AIzaSyA-0123456789abcdefghij"}',
+      "api_key=abcdefgh12345678; next",
+    ]
+  ) {
+    const once = redactText(text, none);
+    assert.equal(redactText(once, none), once, once);
+    assert.doesNotMatch(once, /\]\]/);
+  }
+});
