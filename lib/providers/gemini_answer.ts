@@ -181,7 +181,9 @@ export class Assembler {
         failure: {
           status: 502,
           type: "api_error",
-          message: `Gemini returned an empty answer (finishReason: ${reason})${detail}`,
+          message: finishReason === undefined
+            ? `Gemini returned an empty answer (no candidate)${detail}`
+            : `Gemini returned an empty answer (finishReason: ${reason})${detail}`,
         },
       };
     }

@@ -75,6 +75,11 @@ Deno.test("non-stream: a stream asked without alt=sse comes as a JSON array of c
       ),
     (err: unknown) => failureOf(err as ProxyError).status === 503,
   );
+  // No chunk at all: an empty answer, said as one with no candidate (not as a STOP).
+  assert.throws(
+    () => geminiProvider.parseResponse([], ctx({ stream: true })),
+    (err: unknown) => /empty answer \(no candidate\)/.test(failureOf(err as ProxyError).message),
+  );
 });
 
 Deno.test("non-stream: thoughts, text and parallel calls in one message", () => {
