@@ -108,6 +108,12 @@ export function withClientModel(bytes: Uint8Array, model: string): Uint8Array | 
 }
 
 const MODEL_KEY = new TextEncoder().encode('"model"');
+const MESSAGE_START = new TextEncoder().encode("message_start");
+
+/** Whether a stream's bytes hold its message_start (the event's name or type). */
+export function holdsMessageStart(bytes: Uint8Array): boolean {
+  return indexOf(bytes, MESSAGE_START) !== -1;
+}
 
 function indexOf(bytes: Uint8Array, part: Uint8Array): number {
   for (let at = bytes.indexOf(part[0]); at !== -1; at = bytes.indexOf(part[0], at + 1)) {
@@ -118,9 +124,39 @@ function indexOf(bytes: Uint8Array, part: Uint8Array): number {
   return -1;
 }
 
-/** A whole answer's model as the client asked for it (see withClientModel). */
+/**
+ * A whole answer's text with the client's model in its top-level "model" member (see
+ * withClientModel), found by walking the JSON's nesting so that no member inside the content is
+ * taken for it; every other character stays as it came. The text unchanged when it has none.
+ */
 export function messageWithClientModel(text: string, model: string): string {
-  const message = JSON.parse(text);
-  message.model = model;
-  return JSON.stringify(message);
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x22) {
+      const end = stringEnd(text, i);
+      if (depth === 1 && end - i === 6 && text.startsWith('"model"', i)) {
+        let v = end + 1;
+        while (/\s/.test(text[v] ?? "")) v++;
+        // A key, not a value that reads "model".
+        if (text[v] === ":") {
+          v++;
+          while (/\s/.test(text[v] ?? "")) v++;
+          if (text[v] !== '"') return text;
+          return text.slice(0, v) + JSON.stringify(model) + text.slice(stringEnd(text, v) + 1);
+        }
+      }
+      i = end;
+    }
+  }
+  return text;
+}
+
+/** Where the JSON string opening at `at` closes. */
+function stringEnd(text: string, at: number): number {
+  let i = at + 1;
+  while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
+  return i;
 }

@@ -2,7 +2,12 @@
 // frames at a time, while a side reader checks each event clients read and picks usage, the stop
 // reason, the end and an error out.
 import type { ErrorType } from "./anthropic.ts";
-import { anthropicErrorFailure, noteAnthropicEvent, withClientModel } from "./anthropic_answer.ts";
+import {
+  anthropicErrorFailure,
+  holdsMessageStart,
+  noteAnthropicEvent,
+  withClientModel,
+} from "./anthropic_answer.ts";
 import { AnthropicStreamCheck, eventName } from "./anthropic_stream_check.ts";
 import type { Piece } from "./body_read.ts";
 import { copyCarved, encodeCarved, joinBytes } from "./byte_slab.ts";
@@ -38,8 +43,6 @@ export class PassthroughSide implements StreamSide {
   #rewriting = false;
   /** Rewriting began while an event's start had gone out as it came (see WholeFrames). */
   #spillLeft = false;
-  /** Writes looked through for message_start's model, to rename it (see clientModel). */
-  #modelLooks = 0;
   /** Name and data of each event noted since the last send, in pairs. */
   #noted: string[] = [];
 
@@ -225,10 +228,11 @@ export class PassthroughSide implements StreamSide {
   #enqueue(ctrl: Ctrl, whole: Uint8Array): boolean {
     let text: string | undefined;
     if (this.clientModel !== undefined) {
-      // message_start is among the first frames out (a relay's ping or comment may go first).
+      // Looked for until the write holding message_start (a relay's pings or comments may go
+      // first, each in a write of its own), and no further.
       const renamed = withClientModel(whole, this.clientModel);
-      if (renamed || ++this.#modelLooks >= 4) this.clientModel = undefined;
       if (renamed) whole = renamed;
+      if (renamed || holdsMessageStart(whole)) this.clientModel = undefined;
     }
     // The upstream's own error event is forwarded too: never with a key it quoted.
     if (this.#closingError !== undefined) {

@@ -28,31 +28,36 @@ function isServerToolSearch(tool: unknown): boolean {
  */
 export function loadedToolNames(body: MessagesRequest): Set<string> {
   const names = new Set<string>();
-  // Anthropic's own tool search runs on its servers, never here: what only it would load is
-  // offered from the start, or the model could never reach it; as many as fit in the functions
-  // an upstream takes (OpenAI's 128), beside those not deferred.
-  if (Array.isArray(body.tools) && body.tools.some(isServerToolSearch)) {
-    let room = MAX_FUNCTIONS -
-      body.tools.filter((t) => !isDeferred(t) && !isServerToolSearch(t)).length;
-    for (const tool of body.tools) {
-      if (room <= 0) break;
-      if (isDeferred(tool)) {
-        names.add(String((tool as unknown as Obj).name));
-        room--;
+  const choice = body.tool_choice as Obj | undefined;
+  if (isObject(choice) && typeof choice.name === "string") names.add(choice.name);
+  if (Array.isArray(body.messages)) {
+    for (const message of body.messages) {
+      const content = (message as { content?: unknown })?.content;
+      if (!Array.isArray(content)) continue;
+      for (const block of content) {
+        if (!isObject(block)) continue;
+        if (block.type === "tool_result") addReferences(block.content, names);
+        else if (block.type === "tool_search_tool_result" && isObject(block.content)) {
+          addReferences(block.content.tool_references, names);
+        }
       }
     }
   }
-  const choice = body.tool_choice as Obj | undefined;
-  if (isObject(choice) && typeof choice.name === "string") names.add(choice.name);
-  if (!Array.isArray(body.messages)) return names;
-  for (const message of body.messages) {
-    const content = (message as { content?: unknown })?.content;
-    if (!Array.isArray(content)) continue;
-    for (const block of content) {
-      if (!isObject(block)) continue;
-      if (block.type === "tool_result") addReferences(block.content, names);
-      else if (block.type === "tool_search_tool_result" && isObject(block.content)) {
-        addReferences(block.content.tool_references, names);
+  // Anthropic's own tool search runs on its servers, never here: what only it would load is
+  // offered from the start, or the model could never reach it; as many as fit in the functions
+  // an upstream takes (OpenAI's 128), beside those not deferred and those loaded already.
+  if (Array.isArray(body.tools) && body.tools.some(isServerToolSearch)) {
+    let room = MAX_FUNCTIONS;
+    for (const tool of body.tools) {
+      if (isServerToolSearch(tool)) continue;
+      if (!isDeferred(tool) || names.has(String((tool as unknown as Obj).name))) room--;
+    }
+    for (const tool of body.tools) {
+      if (room <= 0) break;
+      const name = String((tool as unknown as Obj).name);
+      if (isDeferred(tool) && !names.has(name)) {
+        names.add(name);
+        room--;
       }
     }
   }

@@ -81,7 +81,15 @@ export function turnsOf(
       merged = [...blocksOf(last)];
       turns[turns.length - 1] = { role, content: merged };
     }
-    for (const b of blocks) merged.push(b);
+    // Tool results open their turn, as Anthropic requires ("tool_result blocks must come first"):
+    // a system message met between a call and its result goes after the result.
+    let at = merged.length;
+    for (const b of blocks) {
+      if (b.type === "tool_result") {
+        while (at > 0 && merged[at - 1].type !== "tool_result") at--;
+        merged.splice(at++, 0, b);
+      } else merged.push(b);
+    }
   }
   return { turns, lead };
 }

@@ -6,7 +6,7 @@ import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
 import { parsePrometheus, sampleValue } from "../helpers/prometheus.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import { buildUsageReport } from "../../lib/observability/usage_report.ts";
-import { withClientModel } from "../../lib/anthropic_answer.ts";
+import { messageWithClientModel, withClientModel } from "../../lib/anthropic_answer.ts";
 
 const frame = (event: string, data: unknown) =>
   `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -123,4 +123,13 @@ Deno.test("client model: the first model member is renamed in the bytes, every o
   // No model member, or one cut off: nothing to rename (a relay's ping before message_start).
   assert.equal(withClientModel(enc.encode('data: {"type":"ping"}\n\n'), "x"), undefined);
   assert.equal(withClientModel(enc.encode('data: {"model":"unfinished'), "x"), undefined);
+});
+
+Deno.test("client model: a whole answer's top-level model is renamed, nothing else touched", () => {
+  const text = '{\n  "content": [{"type": "tool_use", "input": {"model": "inner"}}],\n' +
+    '  "stop_reason": "model",\n  "model" : "up\\"stream",\n  "usage": {"output_tokens": 12345678901234567890},\n  "note": "caf\\u00e9"\n}';
+  const out = messageWithClientModel(text, "claude-sonnet-5");
+  assert.equal(out, text.replace('"model" : "up\\"stream"', '"model" : "claude-sonnet-5"'));
+  assert.equal(JSON.parse(out).content[0].input.model, "inner");
+  assert.equal(messageWithClientModel('{"content": []}', "x"), '{"content": []}');
 });

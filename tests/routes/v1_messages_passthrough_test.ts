@@ -535,9 +535,13 @@ Deno.test("passthrough: through a model map, the answer names the model the clie
   assert.equal(whole.model, "claude-sonnet-5");
   assert.equal(streamed.model, "claude-sonnet-5");
   assert.equal((streamed.content[0] as { text: string }).text, "streamed");
-  // A relay's ping before message_start, in a read of its own, is passed over.
+  // A relay's pings and comments before message_start, each in a read of its own, are passed over.
   fake.enqueue({
-    sse: ['event: ping\ndata: {"type":"ping"}\n\n', ...anthropicStream("late", "deepseek-chat")],
+    sse: [
+      'event: ping\ndata: {"type":"ping"}\n\n',
+      ...Array(5).fill(": OPENROUTER PROCESSING\n\n"),
+      ...anthropicStream("late", "deepseek-chat"),
+    ],
     delayMs: 5,
   });
   assert.equal((await t.client.messages.stream(ask).finalMessage()).model, "claude-sonnet-5");

@@ -84,4 +84,24 @@ Deno.test("deferred tools: offered from the start behind Anthropic's tool search
   assert.equal(sent.length, 128);
   assert.equal(sent[0].function.name, "plain0");
   assert.equal(sent.at(-1).function.name, "deferred117");
+  // Those the history loaded or tool_choice names count first, whatever their place.
+  const loaded = build(request({
+    tools,
+    tool_choice: { type: "tool", name: "deferred129" },
+    messages: [
+      { role: "user", content: "find" },
+      { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "plain0", input: {} }] },
+      {
+        role: "user",
+        content: [{
+          type: "tool_result",
+          tool_use_id: "t1",
+          content: [{ type: "tool_reference", tool_name: "deferred128" }],
+        }],
+      },
+    ],
+  } as any)).tools.map((t: any) => t.function.name);
+  assert.equal(loaded.length, 128);
+  assert.ok(loaded.includes("deferred128") && loaded.includes("deferred129"));
+  assert.ok(!loaded.includes("deferred116"));
 });

@@ -35,3 +35,24 @@ Deno.test("turnsOf: system messages fold into the user turn beside them, after i
   const last = turns[2].content as Array<{ type: string }>;
   assert.deepEqual(last.map((b) => b.type), ["tool_result", "text"]);
 });
+
+Deno.test("turnsOf: a system message between a call and its result goes after the result", () => {
+  const messages = [
+    { role: "user", content: "hi" },
+    { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "Read", input: {} }] },
+    { role: "system", content: "mid" },
+    {
+      role: "user",
+      content: [
+        { type: "tool_result", tool_use_id: "t1", content: "ok" },
+        { type: "text", text: "and more" },
+      ],
+    },
+  ] as Message[];
+  const { turns } = turnsOf(messages, true);
+  assert.deepEqual(turns.map((m) => m.role), ["user", "assistant", "user"]);
+  const last = turns[2].content as Array<{ type: string; text?: string }>;
+  assert.deepEqual(last.map((b) => b.type), ["tool_result", "text", "text"]);
+  assert.match(last[1].text!, /mid/);
+  assert.equal(last[2].text, "and more");
+});
