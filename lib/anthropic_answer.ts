@@ -87,18 +87,29 @@ export function upstreamInfoHeaders(
  * A stream's bytes with the model the client asked for in place of the one an Anthropic upstream
  * named (a model map sent it another name): Claude Code keeps a conversation's thinking blocks
  * only for the model it asked for, and strips them from the history it sends back for any other.
- * Given the bytes that hold message_start, whose content is empty, so that the first "model"
- * member is the message's; every other byte stays as it came. Undefined when they hold none.
+ * The first "model" member of message_start's line is its message's (its content is empty); every
+ * other byte stays as it came. Undefined when the bytes hold no message_start, or it no model.
  */
 export function withClientModel(bytes: Uint8Array, model: string): Uint8Array | undefined {
-  const at = indexOf(bytes, MODEL_KEY);
+  // Within message_start's own line: its message may name no model, and an event after it (a
+  // tool's input) may have a "model" of its own.
+  const named = indexOf(bytes, MESSAGE_START);
+  if (named === -1) return undefined;
+  let lineStart = named;
+  while (lineStart > 0 && bytes[lineStart - 1] !== 0x0a && bytes[lineStart - 1] !== 0x0d) {
+    lineStart--;
+  }
+  let lineEnd = named;
+  while (lineEnd < bytes.length && bytes[lineEnd] !== 0x0a && bytes[lineEnd] !== 0x0d) lineEnd++;
+  const line = bytes.subarray(0, lineEnd);
+  const at = indexOf(line, MODEL_KEY, lineStart);
   if (at === -1) return undefined;
   let i = at + MODEL_KEY.length;
-  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x3a)) i++;
-  if (bytes[i] !== 0x22) return undefined;
+  while (i < line.length && (line[i] === 0x20 || line[i] === 0x09 || line[i] === 0x3a)) i++;
+  if (line[i] !== 0x22) return undefined;
   let end = i + 1;
-  while (end < bytes.length && bytes[end] !== 0x22) end += bytes[end] === 0x5c ? 2 : 1;
-  if (end >= bytes.length) return undefined;
+  while (end < line.length && line[end] !== 0x22) end += line[end] === 0x5c ? 2 : 1;
+  if (end >= line.length) return undefined;
   const name = new TextEncoder().encode(JSON.stringify(model));
   const out = new Uint8Array(bytes.length - (end + 1 - i) + name.length);
   out.set(bytes.subarray(0, i));
@@ -108,15 +119,16 @@ export function withClientModel(bytes: Uint8Array, model: string): Uint8Array | 
 }
 
 const MODEL_KEY = new TextEncoder().encode('"model"');
-const MESSAGE_START = new TextEncoder().encode("message_start");
+/** message_start's type in its data, as JSON writes it (a comment naming it is no event). */
+const MESSAGE_START = new TextEncoder().encode('"message_start"');
 
-/** Whether a stream's bytes hold its message_start (the event's name or type). */
+/** Whether a stream's bytes hold its message_start. */
 export function holdsMessageStart(bytes: Uint8Array): boolean {
   return indexOf(bytes, MESSAGE_START) !== -1;
 }
 
-function indexOf(bytes: Uint8Array, part: Uint8Array): number {
-  for (let at = bytes.indexOf(part[0]); at !== -1; at = bytes.indexOf(part[0], at + 1)) {
+function indexOf(bytes: Uint8Array, part: Uint8Array, from = 0): number {
+  for (let at = bytes.indexOf(part[0], from); at !== -1; at = bytes.indexOf(part[0], at + 1)) {
     let i = 1;
     while (i < part.length && bytes[at + i] === part[i]) i++;
     if (i === part.length) return at;

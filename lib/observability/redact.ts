@@ -6,7 +6,7 @@ const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
   // Header or field carrying a credential, quoted (JSON) or not (HTTP dump, env file); one masked
   // already is left as it is (text masked for the client is masked again for the log).
   [
-    /((?:x-api-key|x-goog-api-key|api[-_]?key|authorization|proxy-authorization)["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic)\s+)?(?!\[REDACTED\])[^\s"',;}\]\\]+/gi,
+    /((?:x-api-key|x-goog-api-key|api[-_]?key|authorization|proxy-authorization)["']?\s*[:=]\s*["']?)(?!(?:(?:Bearer|Basic)\s+)?\[REDACTED\])(?:(?:Bearer|Basic)\s+)?[^\s"',;}\]\\]+/gi,
     "$1[REDACTED]",
   ],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, "$1 [REDACTED]"],

@@ -6,7 +6,11 @@ import { startFakeAnthropic } from "../fakes/anthropic_upstream.ts";
 import { parsePrometheus, sampleValue } from "../helpers/prometheus.ts";
 import { ACCESS_KEY, startTestServer } from "../helpers/server.ts";
 import { buildUsageReport } from "../../lib/observability/usage_report.ts";
-import { messageWithClientModel, withClientModel } from "../../lib/anthropic_answer.ts";
+import {
+  holdsMessageStart,
+  messageWithClientModel,
+  withClientModel,
+} from "../../lib/anthropic_answer.ts";
 
 const frame = (event: string, data: unknown) =>
   `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -132,4 +136,23 @@ Deno.test("client model: a whole answer's top-level model is renamed, nothing el
   assert.equal(out, text.replace('"model" : "up\\"stream"', '"model" : "claude-sonnet-5"'));
   assert.equal(JSON.parse(out).content[0].input.model, "inner");
   assert.equal(messageWithClientModel('{"content": []}', "x"), '{"content": []}');
+});
+
+Deno.test("client model: only message_start's own line is looked in; a comment naming it is no event", () => {
+  const enc = new TextEncoder();
+  // A message_start that names no model, and a tool's input after it in the same read.
+  const noModel = enc.encode(
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"m","content":[]}}\n\n' +
+      'event: content_block_start\ndata: {"type":"content_block_start","index":0,' +
+      '"content_block":{"type":"tool_use","id":"t","name":"Task","input":{"model":"inner"}}}\n\n',
+  );
+  assert.equal(withClientModel(noModel, "x"), undefined);
+  assert.ok(holdsMessageStart(noModel));
+  const comment = enc.encode(": waiting for message_start\n\n");
+  assert.equal(holdsMessageStart(comment), false);
+  assert.equal(withClientModel(comment, "x"), undefined);
+  const after = enc.encode(
+    ': waiting for message_start\n\nevent: message_start\ndata: {"message":{"model":"up"},"type":"message_start"}\n\n',
+  );
+  assert.match(new TextDecoder().decode(withClientModel(after, "mine")), /"model":"mine"/);
 });

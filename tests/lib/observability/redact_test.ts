@@ -115,4 +115,10 @@ Deno.test("redact: text masked once is the same masked again (the client's error
     assert.equal(redactText(once, none), once, once);
     assert.doesNotMatch(once, /\]\]/);
   }
+  // A known key is masked first, as the logger does: the header then reads as masked already.
+  const known = (t: string) => t.replaceAll("sk-configured-key-0001", "[REDACTED]");
+  assert.equal(
+    redactText("Authorization: Bearer sk-configured-key-0001", known),
+    "Authorization: Bearer [REDACTED]",
+  );
 });
