@@ -1,4 +1,5 @@
-// A tiny request through one key: the admin "test" button and the disabled-key check use it.
+// A tiny request through one key: the disabled-key check uses it, and the admin's Test, which also
+// disables a key the upstream refuses.
 import type { MessagesRequest } from "./anthropic.ts";
 import { mapModel } from "./model_map.ts";
 import { KEY_CHECK_AGENT } from "./providers/client_identity.ts";

@@ -22,9 +22,8 @@ function isServerToolSearch(tool: unknown): boolean {
 
 /**
  * The names of the tools the conversation has loaded: those a client tool's result or a server
- * tool search referred to, every one when a server tool search is offered, and the one
- * `tool_choice` names (an upstream refuses a choice of a tool
- * it was not given).
+ * tool search referred to and the one `tool_choice` names (an upstream refuses a choice of a tool
+ * it was not given), and, where Anthropic's own tool search is offered, the others as room allows.
  */
 export function loadedToolNames(body: MessagesRequest): Set<string> {
   const names = new Set<string>();
