@@ -1,5 +1,6 @@
 // What the proxy reads out of an Anthropic upstream's answer while passing its bytes on.
 import type { Usage } from "./anthropic.ts";
+import { joinBytes } from "./byte_slab.ts";
 import { statusForErrorType } from "./errors.ts";
 import { isObject } from "./json_value.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
@@ -87,48 +88,40 @@ export function upstreamInfoHeaders(
  * A stream's bytes with the model the client asked for in place of the one an Anthropic upstream
  * named (a model map sent it another name): Claude Code keeps a conversation's thinking blocks
  * only for the model it asked for, and strips them from the history it sends back for any other.
- * The first "model" member of message_start's line is its message's (its content is empty); every
- * other byte stays as it came. Undefined when the bytes hold no message_start, or it no model.
+ * Only message_start's line changes, and in it only its message's model; undefined when the bytes
+ * hold no message_start, or it names no model.
  */
 export function withClientModel(bytes: Uint8Array, model: string): Uint8Array | undefined {
-  // Within message_start's own line: its message may name no model, and an event after it (a
-  // tool's input) may have a "model" of its own.
   const named = indexOf(bytes, MESSAGE_START);
   if (named === -1) return undefined;
-  let lineStart = named;
-  while (lineStart > 0 && bytes[lineStart - 1] !== 0x0a && bytes[lineStart - 1] !== 0x0d) {
-    lineStart--;
+  let start = named;
+  while (start > 0 && bytes[start - 1] !== 0x0a && bytes[start - 1] !== 0x0d) start--;
+  let end = named;
+  while (end < bytes.length && bytes[end] !== 0x0a && bytes[end] !== 0x0d) end++;
+  let line: string;
+  try {
+    line = strictUtf8.decode(bytes.subarray(start, end));
+  } catch {
+    return undefined;
   }
-  let lineEnd = named;
-  while (lineEnd < bytes.length && bytes[lineEnd] !== 0x0a && bytes[lineEnd] !== 0x0d) lineEnd++;
-  const line = bytes.subarray(0, lineEnd);
-  const at = indexOf(line, MODEL_KEY, lineStart);
-  if (at === -1) return undefined;
-  let i = at + MODEL_KEY.length;
-  while (i < line.length && (line[i] === 0x20 || line[i] === 0x09 || line[i] === 0x3a)) i++;
-  if (line[i] !== 0x22) return undefined;
-  let end = i + 1;
-  while (end < line.length && line[end] !== 0x22) end += line[end] === 0x5c ? 2 : 1;
-  if (end >= line.length) return undefined;
-  const name = new TextEncoder().encode(JSON.stringify(model));
-  const out = new Uint8Array(bytes.length - (end + 1 - i) + name.length);
-  out.set(bytes.subarray(0, i));
-  out.set(name, i);
-  out.set(bytes.subarray(end + 1), i + name.length);
-  return out;
+  // `data: {"type":"message_start","message":{…,"model":…}}`: the message's own member.
+  const renamed = withModel(line, model, 2);
+  if (renamed === undefined) return undefined;
+  return joinBytes([bytes.subarray(0, start), encoder.encode(renamed), bytes.subarray(end)]);
 }
 
-const MODEL_KEY = new TextEncoder().encode('"model"');
 /** message_start's type in its data, as JSON writes it (a comment naming it is no event). */
 const MESSAGE_START = new TextEncoder().encode('"message_start"');
+const encoder = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Whether a stream's bytes hold its message_start. */
 export function holdsMessageStart(bytes: Uint8Array): boolean {
   return indexOf(bytes, MESSAGE_START) !== -1;
 }
 
-function indexOf(bytes: Uint8Array, part: Uint8Array, from = 0): number {
-  for (let at = bytes.indexOf(part[0], from); at !== -1; at = bytes.indexOf(part[0], at + 1)) {
+function indexOf(bytes: Uint8Array, part: Uint8Array): number {
+  for (let at = bytes.indexOf(part[0]); at !== -1; at = bytes.indexOf(part[0], at + 1)) {
     let i = 1;
     while (i < part.length && bytes[at + i] === part[i]) i++;
     if (i === part.length) return at;
@@ -136,34 +129,39 @@ function indexOf(bytes: Uint8Array, part: Uint8Array, from = 0): number {
   return -1;
 }
 
-/**
- * A whole answer's text with the client's model in its top-level "model" member (see
- * withClientModel), found by walking the JSON's nesting so that no member inside the content is
- * taken for it; every other character stays as it came. The text unchanged when it has none.
- */
+/** A whole answer's text with the client's model in its top-level member (see withClientModel). */
 export function messageWithClientModel(text: string, model: string): string {
-  let depth = 0;
+  return withModel(text, model, 1) ?? text;
+}
+
+/**
+ * The JSON text with `model` as the string value of the "model" member at `depth` of its nesting
+ * (so that no member inside the content is taken for it), every other character as it came;
+ * undefined when there is none.
+ */
+function withModel(text: string, model: string, depth: number): string | undefined {
+  let at = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === 0x7d || c === 0x5d) depth--;
+    if (c === 0x7b || c === 0x5b) at++;
+    else if (c === 0x7d || c === 0x5d) at--;
     else if (c === 0x22) {
       const end = stringEnd(text, i);
-      if (depth === 1 && end - i === 6 && text.startsWith('"model"', i)) {
+      if (at === depth && end - i === 6 && text.startsWith('"model"', i)) {
         let v = end + 1;
         while (/\s/.test(text[v] ?? "")) v++;
         // A key, not a value that reads "model".
         if (text[v] === ":") {
           v++;
           while (/\s/.test(text[v] ?? "")) v++;
-          if (text[v] !== '"') return text;
+          if (text[v] !== '"') return undefined;
           return text.slice(0, v) + JSON.stringify(model) + text.slice(stringEnd(text, v) + 1);
         }
       }
       i = end;
     }
   }
-  return text;
+  return undefined;
 }
 
 /** Where the JSON string opening at `at` closes. */

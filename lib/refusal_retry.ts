@@ -5,7 +5,7 @@ import type { CallContext, Provider, UpstreamConfig, UpstreamFailure } from "./p
 import { limitOf, outputLimitFromError } from "./output_limits.ts";
 import type { MessagesCall } from "./proxy.ts";
 import { betaFlags, COMMON_BETAS, EVERY_BETA } from "./refused_betas.ts";
-import { ADAPTIVE_THINKING, hasSystemMessages, SYSTEM_MESSAGES } from "./refused_fields.ts";
+import { holdsRefused } from "./refused_fields.ts";
 import type { Services } from "./services.ts";
 
 /** What a request may retry on the same key when the upstream refused something it named. */
@@ -113,13 +113,7 @@ function refusedFields(
   failure: UpstreamFailure,
   call: MessagesCall,
 ): string[] | undefined {
-  return provider.refusedFields?.(failure.message)?.filter((f) =>
-    f === ADAPTIVE_THINKING
-      ? call.raw.includes('"adaptive"')
-      : f === SYSTEM_MESSAGES
-      ? hasSystemMessages(call.raw)
-      : true
-  );
+  return provider.refusedFields?.(failure.message)?.filter((f) => holdsRefused(f, call.raw));
 }
 
 /**

@@ -62,7 +62,12 @@ function drop(node: unknown, path: string[], at: number): void {
   else drop(obj, path, at + 1);
 }
 
-/** Whether a request's text holds a `role: "system"` message (its top-level `system` is no role). */
-export function hasSystemMessages(raw: string): boolean {
-  return /"role"\s*:\s*"system"/.test(raw);
+/**
+ * Whether a request's text holds what a value pattern refuses (adaptive thinking, a `role:
+ * "system"` message: its top-level `system` is no role); a field pattern, as far as this tells.
+ */
+export function holdsRefused(pattern: string, raw: string): boolean {
+  if (pattern === ADAPTIVE_THINKING) return raw.includes('"adaptive"');
+  if (pattern === SYSTEM_MESSAGES) return /"role"\s*:\s*"system"/.test(raw);
+  return true;
 }

@@ -8,12 +8,7 @@ import {
   refusedFieldsFromError,
   refusedThinkingFromError,
 } from "./anthropic_refusals.ts";
-import {
-  ADAPTIVE_THINKING,
-  dropFields,
-  hasSystemMessages,
-  SYSTEM_MESSAGES,
-} from "../refused_fields.ts";
+import { ADAPTIVE_THINKING, dropFields, holdsRefused, SYSTEM_MESSAGES } from "../refused_fields.ts";
 import { turnsOf } from "./message_turns.ts";
 import { outputSchema, structuredOutputNotice } from "./structured_output_notice.ts";
 import { ANTHROPIC_CLIENT_HEADERS } from "./client_identity.ts";
@@ -181,8 +176,8 @@ function adjusted(
     .map((f) => f.slice(f.lastIndexOf(".") + 1)) ?? [];
   if (toolSearch) names.push("tool_reference");
   const drop = names.some((name) => text.includes(`"${name}"`));
-  const adaptive = !!fields?.includes(ADAPTIVE_THINKING) && text.includes('"adaptive"');
-  const fold = !!fields?.includes(SYSTEM_MESSAGES) && hasSystemMessages(text);
+  const adaptive = !!fields?.includes(ADAPTIVE_THINKING) && holdsRefused(ADAPTIVE_THINKING, text);
+  const fold = !!fields?.includes(SYSTEM_MESSAGES) && holdsRefused(SYSTEM_MESSAGES, text);
   if (!over && !drop && !adaptive && !fold) return text;
   let doc = JSON.parse(text);
   if (over) doc = capped(doc, cap!);
