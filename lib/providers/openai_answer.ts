@@ -20,12 +20,12 @@ import {
   contentParts,
   mapUsage,
   matchedStop,
-  OPENAI_THINKING_SIGNATURE,
   parseToolArguments,
   reportedStop,
   stopReasonFor,
 } from "./openai_answer_fields.ts";
 import { UpstreamError } from "./upstream_error.ts";
+import { carrySignature } from "./openai_reasoning_carry.ts";
 import type { CallContext } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -36,9 +36,10 @@ function textOf(parts: ReturnType<typeof contentParts>, kind: "text" | "thinking
   return parts.filter(([k]) => k === kind).map(([, text]) => text).join("");
 }
 
-function thinkingBlock(thinking: string, state: CallState): ResponseBlock {
+function thinkingBlock(thinking: string, state: CallState, details?: Json[]): ResponseBlock {
   const shown = state.omitThinking ? "" : thinking;
-  return { type: "thinking", thinking: shown, signature: OPENAI_THINKING_SIGNATURE };
+  const text = state.omitThinking && state.carryText ? thinking : undefined;
+  return { type: "thinking", thinking: shown, signature: carrySignature({ text, details }) };
 }
 
 export function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
@@ -61,7 +62,8 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
     : typeof msg.reasoning === "string"
     ? msg.reasoning
     : textOf(parts, "thinking");
-  if (reasoning) content.push(thinkingBlock(reasoning, state));
+  const details = Array.isArray(msg.reasoning_details) ? msg.reasoning_details : undefined;
+  if (reasoning || details?.length) content.push(thinkingBlock(reasoning, state, details));
   let text = typeof msg.content === "string" ? msg.content : textOf(parts, "text");
   if (!reasoning && text.trimStart().startsWith("<think>")) {
     const split = splitThinkTags(text);

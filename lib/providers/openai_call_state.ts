@@ -26,6 +26,8 @@ export interface CallState {
   singleCall?: boolean;
   /** The client asked for thinking without its text (`display: "omitted"`): blocks keep their signature alone. */
   omitThinking?: boolean;
+  /** The server needs its reasoning back: omitted from the client's view, it rides in the signature. */
+  carryText?: boolean;
 }
 
 export const callStates = new WeakMap<CallContext, CallState>();

@@ -7,6 +7,7 @@ import { mistralToolCallId, openaiToolName, toolCallId } from "./openai_names.ts
 import type { Kind } from "./openai_server.ts";
 import { serverToolText } from "./server_tool_history.ts";
 import { extraContentFor } from "./openai_thought_signatures.ts";
+import { carriedIn } from "./openai_reasoning_carry.ts";
 import {
   documentContext,
   documentPreamble,
@@ -156,6 +157,8 @@ interface Conversion {
   kind: Kind;
   /** DeepSeek needs the reasoning of earlier turns back; others (Groq, Cerebras) refuse the field. */
   reasoningBack: boolean;
+  /** OpenRouter's reasoning details, carried in thinking signatures, go back on their turn. */
+  reasoningDetailsBack?: boolean;
   /** Mistral's rules: its tool call ids, and no user message straight after a tool message. */
   mistral: boolean;
   /** Filled with upstream tool name → the client's name. */
@@ -183,6 +186,7 @@ function assistantMessage(
 ): ChatMessage | undefined {
   const texts: string[] = [];
   const reasoning: string[] = [];
+  const details: Json[] = [];
   let thought = false;
   const calls: Json[] = [];
   for (const b of blocks) {
@@ -208,7 +212,10 @@ function assistantMessage(
       calls.push(call);
     } else if (b?.type === "thinking") {
       thought = true;
-      if (typeof b.thinking === "string") reasoning.push(b.thinking);
+      const carried = carriedIn(b.signature);
+      if (typeof b.thinking === "string" && b.thinking) reasoning.push(b.thinking);
+      else if (carried?.text) reasoning.push(carried.text);
+      if (carried?.details) details.push(...carried.details);
     } else if (b) {
       // What a server tool found stays with the turn, in its place: there is no call to replay.
       const text = serverToolText(b);
@@ -219,6 +226,7 @@ function assistantMessage(
   const m: ChatMessage = { role: "assistant", content: texts.length ? texts.join("\n") : null };
   // Kimi refuses a tool-call turn without the field, even when the client kept no thinking.
   if (c.reasoningBack && (thought || calls.length)) m.reasoning_content = reasoning.join("");
+  if (c.reasoningDetailsBack && details.length) m.reasoning_details = details;
   if (calls.length) m.tool_calls = calls;
   return m;
 }
@@ -250,6 +258,12 @@ function appendMessage(out: ChatMessage[], m: ChatMessage, mistral: boolean): vo
         String(prev.reasoning_content ?? ""),
         m.reasoning_content as string,
       );
+    }
+    if (m.reasoning_details) {
+      prev.reasoning_details = [
+        ...(prev.reasoning_details as unknown[] ?? []),
+        ...m.reasoning_details as unknown[],
+      ];
     }
   } else out.push(m);
 }

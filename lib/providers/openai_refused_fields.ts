@@ -24,7 +24,7 @@ const OPTIONAL = [
 ];
 
 const REFUSAL =
-  /not supported|unsupported|(?:does not|doesn't) support|unrecognized|unknown|not permitted|not allowed|extra (?:inputs|fields)|invalid (?:parameter|argument)/i;
+  /not supported|unsupported|(?:does not|doesn't) support|unrecognized|unknown|not permitted|not allowed|extra (?:inputs|fields)|invalid (?:parameter|argument)|must be one of/i;
 
 /**
  * A field named as a parameter: quoted (not as a role, "'user' role is not supported"), after

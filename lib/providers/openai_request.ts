@@ -25,6 +25,7 @@ import {
   isMistralApi,
   type Kind,
   kindOf,
+  takesReasoningDetails,
   wantsReasoningBack,
 } from "./openai_server.ts";
 import { absentTools, serverToolsNotice, unrunnableToolName } from "./server_tool_notice.ts";
@@ -190,7 +191,11 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     names,
     historyIds,
   };
-  if ((body.thinking as Json)?.display === "omitted") state.omitThinking = true;
+  const reasoningBack = wantsReasoningBack(ctx);
+  if ((body.thinking as Json)?.display === "omitted") {
+    state.omitThinking = true;
+    if (reasoningBack) state.carryText = true;
+  }
   // OpenAI's own models take a prefill as a finished turn; compatible servers (llama.cpp, Ollama,
   // vLLM, Mistral's prefix) continue it, and a continuation may begin as the prefill did.
   const prefill = kind === "openai" ? prefillOf(body) : "";
@@ -220,7 +225,8 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
       kind,
       names,
       notice: notices.length ? notices.join("\n\n") : undefined,
-      reasoningBack: kind === "custom" && wantsReasoningBack(ctx),
+      reasoningBack,
+      reasoningDetailsBack: takesReasoningDetails(ctx),
       mistral: kind === "custom" && isMistral(ctx),
       noImages: ctx.dropFields?.includes(IMAGES),
       callIds: historyIds,
@@ -247,7 +253,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   const effort = mistralApi ? undefined : reasoningEffort(body, kind, ctx.model);
   if (effort) upstream.reasoning_effort = effort;
   // DeepSeek's API thinks unless told not to (V4 on): it is told whether the client asked to.
-  if (kind === "custom" && isDeepSeekApi(ctx)) {
+  if (isDeepSeekApi(ctx)) {
     const asked = body.thinking?.type === "enabled" || body.thinking?.type === "adaptive";
     upstream.thinking = { type: asked ? "enabled" : "disabled" };
   }

@@ -71,12 +71,27 @@ export function isDeepSeekApi(ctx: CallContext): boolean {
 /**
  * Servers that need the reasoning of earlier tool-call turns back, or refuse the turn: DeepSeek
  * and Moonshot's Kimi (K2.5 on: "reasoning_content is missing in assistant tool call message").
- * Groq and Cerebras, which host such models too, refuse the field itself.
+ * Groq and Cerebras, which host such models too, refuse the field itself. Under `openai` only
+ * their own hosts count: a model's name says nothing of an OpenAI server, which refuses the field.
  */
 export function wantsReasoningBack(ctx: CallContext): boolean {
   const host = hostOf(ctx);
-  if (/(^|\.)(groq\.com|cerebras\.ai)(:|$)/.test(host)) return false;
-  return isDeepSeek(ctx) || /kimi/i.test(ctx.model) || /moonshot|kimi\.com/.test(host);
+  if (STRICT_HOST.test(host)) return false;
+  if (/deepseek|moonshot|kimi\.com/.test(host)) return true;
+  return kindOf(ctx) === "custom" && (isDeepSeek(ctx) || /kimi/i.test(ctx.model));
+}
+
+const STRICT_HOST = /(^|\.)(groq\.com|cerebras\.ai)(:|$)/;
+
+/**
+ * Servers that take OpenRouter's `reasoning_details` back on an assistant turn (Gemini 3 through
+ * OpenRouter refuses a tool loop without them): any but those known to refuse unknown fields.
+ * Only a conversation that had them from such a server holds any.
+ */
+export function takesReasoningDetails(ctx: CallContext): boolean {
+  const host = hostOf(ctx);
+  return kindOf(ctx) === "custom" && !STRICT_HOST.test(host) && !isMistralApi(ctx) &&
+    !isGoogle(ctx);
 }
 
 /** Google's OpenAI-compatible endpoint (Gemini API or Vertex AI), which checks thought signatures. */

@@ -11,12 +11,12 @@ import {
   contentParts,
   mapUsage,
   matchedStop,
-  OPENAI_THINKING_SIGNATURE,
   parseToolArguments,
   reportedStop,
   stopReasonFor,
 } from "./openai_answer_fields.ts";
 import { jsonCompletion, ObjectPrefix } from "./partial_json.ts";
+import { carrySignature, ReasoningDetails } from "./openai_reasoning_carry.ts";
 import { StopScanner } from "../stop_sequences.ts";
 import { PrefillEcho } from "../prefill_echo.ts";
 import type { AnthropicStreamWriter } from "./stream_writer.ts";
@@ -88,6 +88,9 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   private readonly echo?: PrefillEcho;
   private thinkTags = new ThinkTagSplitter();
   private pages = new Map<string, WebSearchResult>();
+  /** Reasoning the open thinking block's signature carries back (see openai_reasoning_carry.ts). */
+  private carriedText = "";
+  private details = new ReasoningDetails();
 
   constructor(private readonly out: AnthropicStreamWriter, private readonly state: CallState) {
     this.maxStop = state.stops.reduce((m, s) => Math.max(m, s.length), 0);
@@ -168,6 +171,9 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private delta(delta: Json): void {
+    if (Array.isArray(delta.reasoning_details) && delta.reasoning_details.length) {
+      this.reasoningDetails(delta.reasoning_details);
+    }
     const reasoning = typeof delta.reasoning_content === "string" && delta.reasoning_content
       ? delta.reasoning_content
       : typeof delta.reasoning === "string"
@@ -207,8 +213,21 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     this.releaseText();
     this.openWaiting();
     this.leaveTool();
-    if (this.state.omitThinking) this.out.thinkingOmitted(text.length);
-    else this.out.thinking(text);
+    if (this.state.omitThinking) {
+      this.out.thinkingOmitted(text.length);
+      if (this.state.carryText) this.carriedText += text;
+    } else this.out.thinking(text);
+  }
+
+  /**
+   * OpenRouter's details go in the thinking block they came with, or open one when nothing else
+   * is open; those that come after other output go in a block of their own at the end.
+   */
+  private reasoningDetails(details: Json[]): void {
+    this.details.push(details);
+    if (this.out.openBlock === null && !this.current && !this.pending.length) {
+      this.out.openThinking();
+    }
   }
 
   private text(text: string): void {
@@ -248,8 +267,10 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     if (held) this.sendText(held);
   }
 
-  private closeThinking(): void {
-    if (this.out.openBlock === "thinking") this.out.signature(OPENAI_THINKING_SIGNATURE);
+  private closeThinking(final = false): void {
+    if (this.out.openBlock !== "thinking" && !(final && this.details.size)) return;
+    this.out.signature(carrySignature({ text: this.carriedText, details: this.details.take() }));
+    this.carriedText = "";
   }
 
   /**
@@ -462,7 +483,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     const hit = this.stops?.hit ?? null;
     this.flushTools();
     this.leaveTool(this.finishReason === "length");
-    this.closeThinking();
+    this.closeThinking(true);
     // The pages are known once the answer is: the search is told after the text it fed.
     if (this.state.webSearch) {
       this.out.webSearch(newId("srvtoolu"), this.state.webSearch.query, [...this.pages.values()]);

@@ -98,6 +98,11 @@ export class AnthropicStreamWriter {
     );
   }
 
+  /** A thinking block with no text yet (what it carries is in its signature). */
+  openThinking(): void {
+    if (!this.done) this.#openThinking();
+  }
+
   #openThinking(): void {
     if (this.open !== "thinking") {
       this.startBlock("thinking", '{"type":"thinking","thinking":"","signature":""}');

@@ -5,7 +5,9 @@ import { OPENAI_THINKING_SIGNATURE } from "./openai_answer_fields.ts";
 
 export function isSyntheticSignature(signature: unknown): boolean {
   return typeof signature === "string" &&
-    (signature === OPENAI_THINKING_SIGNATURE || signature.startsWith(SIGNATURE_PREFIX));
+    (signature === OPENAI_THINKING_SIGNATURE ||
+      signature.startsWith(`${OPENAI_THINKING_SIGNATURE}.`) ||
+      signature.startsWith(SIGNATURE_PREFIX));
 }
 
 /** Quick check on the raw body text, so the common case costs no parsing. */

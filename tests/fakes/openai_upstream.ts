@@ -387,6 +387,11 @@ export interface CompatRules {
    */
   jsonObjectOnly?: boolean;
   /**
+   * Gemini 3 through OpenRouter: each assistant turn with tool calls carries back the
+   * `reasoning_details` its answer gave, the encrypted thought signature among them.
+   */
+  reasoningDetails?: boolean;
+  /**
    * vLLM's max_model_len, shared by the prompt (counted here as its JSON over four) and
    * max_tokens, refused as recent vLLM words it: max_tokens over the window by itself, else it
    * counts the prompt only as far as the window, so it names a lower bound or its characters.
@@ -553,6 +558,14 @@ function checkCompat(messages: any[], rules: CompatRules): void {
           }. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`,
         );
       }
+    }
+    if (
+      rules.reasoningDetails && m.role === "assistant" && m.tool_calls?.length &&
+      !m.reasoning_details?.some((d: any) => d?.type === "reasoning.encrypted" && d.data)
+    ) {
+      throw new Invalid(
+        "Provider returned error: Gemini models require OpenRouter reasoning details to be preserved in each request",
+      );
     }
     if (rules.rejectReasoningContent && m.role === "assistant" && "reasoning_content" in m) {
       throw new Invalid(

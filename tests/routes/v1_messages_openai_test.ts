@@ -1022,6 +1022,149 @@ Deno.test("openai: Kimi (thinking on by default) gets reasoning_content on every
   assert.equal(sent[3].reasoning_content, "");
 });
 
+Deno.test("openai: OpenRouter's reasoning_details (Gemini 3's thought signatures) go back on their tool-call turn, streamed and not", async () => {
+  await using t = await setupCompat({ reasoningDetails: true }, "google/gemini-3-pro-preview");
+  const text = { type: "reasoning.text", format: "google-gemini-v1", index: 0 };
+  const encrypted = {
+    type: "reasoning.encrypted",
+    data: "CiQB0e2Kb-signature",
+    id: "tool_get_weather_1",
+    format: "google-gemini-v1",
+    index: 1,
+  };
+  const call = {
+    index: 0,
+    id: "tool_get_weather_1",
+    type: "function",
+    function: { name: "get_weather", arguments: '{"city":"Oslo"}' },
+  };
+  for (const stream of [false, true]) {
+    t.fake.requests.length = 0;
+    t.fake.enqueue(
+      stream
+        ? {
+          sse: [
+            openaiChunk({
+              role: "assistant",
+              reasoning: "Check ",
+              reasoning_details: [{ ...text, text: "Check " }],
+            }),
+            openaiChunk({ reasoning: "Oslo.", reasoning_details: [{ ...text, text: "Oslo." }] }),
+            openaiChunk({ tool_calls: [call], reasoning_details: [encrypted] }),
+            openaiChunk({}, "tool_calls"),
+            openaiUsageChunk(openaiUsage(10, 5)),
+            OPENAI_DONE,
+          ],
+        }
+        : {
+          status: 200,
+          json: openaiCompletion(
+            {
+              reasoning: "Check Oslo.",
+              reasoning_details: [{ ...text, text: "Check Oslo." }, encrypted],
+              tool_calls: [{ id: call.id, type: "function", function: call.function }],
+            },
+            "tool_calls",
+            openaiUsage(10, 5),
+          ),
+        },
+    );
+    const ask = {
+      model: "claude-sonnet-test",
+      max_tokens: 4096,
+      thinking: { type: "enabled" as const, budget_tokens: 2048 },
+      tools: [weatherTool],
+      messages: [{ role: "user" as const, content: "weather in Oslo?" }],
+    };
+    const first = stream
+      ? await t.client.messages.stream(ask).finalMessage()
+      : await t.client.messages.create(ask);
+    assert.equal(first.stop_reason, "tool_use");
+    const thinking = first.content.find((b) => b.type === "thinking")!;
+    assert.equal(thinking.type === "thinking" && thinking.thinking, "Check Oslo.");
+    const use = first.content.find((b) => b.type === "tool_use")!;
+    const again = await t.client.messages.create({
+      ...ask,
+      messages: [
+        ...ask.messages,
+        { role: "assistant", content: first.content },
+        {
+          role: "user",
+          content: [{ type: "tool_result", tool_use_id: use.id, content: "sunny" }],
+        },
+      ],
+    });
+    assert.equal(again.stop_reason, "end_turn", `stream: ${stream}`);
+    const turn = t.fake.requests[1].body.messages[1];
+    assert.deepEqual(turn.reasoning_details, [{ ...text, text: "Check Oslo." }, encrypted]);
+  }
+});
+
+Deno.test("openai: with thinking display omitted, DeepSeek still gets each tool-call turn's reasoning back, streamed and not", async () => {
+  await using t = await setupCompat({ toolCallReasoning: true }, "deepseek-v4-pro");
+  const call = {
+    index: 0,
+    id: "call_00_weather",
+    type: "function",
+    function: { name: "get_weather", arguments: '{"city":"Oslo"}' },
+  };
+  for (const stream of [false, true]) {
+    t.fake.requests.length = 0;
+    t.fake.enqueue(
+      stream
+        ? {
+          sse: [
+            openaiChunk({ role: "assistant", reasoning_content: "Reasoning step " }),
+            openaiChunk({ reasoning_content: "0, in Oslo." }),
+            openaiChunk({ tool_calls: [call] }),
+            openaiChunk({}, "tool_calls"),
+            openaiUsageChunk(openaiUsage(10, 5)),
+            OPENAI_DONE,
+          ],
+        }
+        : {
+          status: 200,
+          json: openaiCompletion(
+            {
+              reasoning_content: "Reasoning step 0, in Oslo.",
+              tool_calls: [{ id: call.id, type: "function", function: call.function }],
+            },
+            "tool_calls",
+            openaiUsage(10, 5),
+          ),
+        },
+    );
+    // Claude Code's own setting.
+    const ask = {
+      model: "claude-sonnet-test",
+      max_tokens: 4096,
+      thinking: { type: "adaptive", display: "omitted" },
+      tools: [weatherTool],
+      messages: [{ role: "user" as const, content: "weather in Oslo?" }],
+    } as unknown as Anthropic.MessageCreateParamsNonStreaming;
+    const first = stream
+      ? await t.client.messages.stream(ask).finalMessage()
+      : await t.client.messages.create(ask);
+    const thinking = first.content.find((b) => b.type === "thinking")!;
+    // As Anthropic's: no text shown, only a signature.
+    assert.equal(thinking.type === "thinking" && thinking.thinking, "");
+    const use = first.content.find((b) => b.type === "tool_use")!;
+    await t.client.messages.create({
+      ...ask,
+      messages: [
+        ...ask.messages,
+        { role: "assistant", content: first.content },
+        {
+          role: "user",
+          content: [{ type: "tool_result", tool_use_id: use.id, content: "sunny" }],
+        },
+      ],
+    });
+    const turn = t.fake.requests[1].body.messages[1];
+    assert.equal(turn.reasoning_content, "Reasoning step 0, in Oslo.", `stream: ${stream}`);
+  }
+});
+
 Deno.test({
   name:
     "openai: DeepSeek, which has no json_schema, still answers Claude Code's title request as JSON",

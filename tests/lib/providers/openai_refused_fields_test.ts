@@ -20,6 +20,8 @@ Deno.test("openaiRefusedFields reads the optional parameters a server names as r
     // xAI's reasoning models, naming the parameter in camelCase.
     ["Model grok-4-0709 does not support parameter reasoningEffort.", ["reasoning_effort"]],
     ["Model grok-4-0709 does not support parameter stop.", ["stop"]],
+    // Groq's Qwen3 models take only their own two values.
+    ["`reasoning_effort` must be one of `none` or `default`", ["reasoning_effort"]],
     [
       "Model grok-4-fast-reasoning does not support parameter presencePenalty.",
       undefined as unknown as string[],
@@ -34,6 +36,7 @@ Deno.test("openaiRefusedFields ignores a field merely mentioned, and what is not
       "This model's maximum context length is 128000 tokens.",
       "Unknown stop reason from the model",
       "temperature must be between 0 and 2",
+      "messages.1.role must be one of system, user, assistant, tool",
       "Invalid value for 'tool_choice': unsupported",
       "The 'user' role is not supported after a tool message",
       // A parameter the proxy never adds.

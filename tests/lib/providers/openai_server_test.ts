@@ -133,6 +133,13 @@ Deno.test("request: thinking history goes back as reasoning_content to DeepSeek 
   assert.equal(reasoning(groq, "qwen/qwen3-32b"), undefined);
   assert.equal(reasoning({ serviceType: "custom", baseUrl: "http://localhost:8000" }), undefined);
   assert.equal(reasoning({ serviceType: "openai" }), undefined);
+  // Under `openai`, DeepSeek's and Moonshot's own hosts still count (their APIs refuse the next
+  // tool-call turn without it); a model's name alone does not.
+  const deepseekAsOpenai = { serviceType: "openai", baseUrl: "https://api.deepseek.com" };
+  assert.equal(reasoning(deepseekAsOpenai, "deepseek-v4-pro"), "I should list files.");
+  const moonshot = { serviceType: "openai", baseUrl: "https://api.moonshot.ai/v1" };
+  assert.equal(reasoning(moonshot, "kimi-k2.6"), "I should list files.");
+  assert.equal(reasoning({ serviceType: "openai" }, "deepseek-chat"), undefined);
   const body = build(request({ messages }), {
     ...context(groq),
     model: "qwen/qwen3-32b",
@@ -215,6 +222,10 @@ Deno.test("request: DeepSeek's API, which thinks unless told not to, is told whe
       .thinking,
     { type: "enabled" },
   );
+  // Set up as `openai`, DeepSeek's API is still DeepSeek's.
+  const asOpenai = context({ serviceType: "openai", baseUrl: "https://api.deepseek.com" });
+  asOpenai.model = "deepseek-v4-pro";
+  assert.deepEqual(build(request(), asOpenai).thinking, { type: "disabled" });
   const elsewhere = context({ serviceType: "custom", baseUrl: "https://api.together.xyz/v1" });
   elsewhere.model = "deepseek-ai/DeepSeek-V4";
   assert.equal(build(request(), elsewhere).thinking, undefined);
