@@ -18,6 +18,7 @@ import { openaiInlineFailure } from "./openai_errors.ts";
 import {
   citedPages,
   contentParts,
+  firstChoice,
   mapUsage,
   matchedStop,
   parseToolArguments,
@@ -45,10 +46,15 @@ function thinkingBlock(thinking: string, state: CallState, details?: Json[]): Re
 export function parseResponse(json: unknown, ctx: CallContext): MessageResponse {
   const res = json as Json;
   const state = stateFor(ctx);
-  const choice = Array.isArray(res?.choices) ? res.choices[0] : undefined;
+  const choice = Array.isArray(res?.choices) ? firstChoice(res.choices) : undefined;
   if (!choice) {
     if (res?.error) throw new UpstreamError(openaiInlineFailure(res.error));
     throw new ProxyError(502, "upstream returned no choices", "api_error");
+  }
+  if (choice.error || choice.finish_reason === "error") {
+    throw new UpstreamError(
+      openaiInlineFailure(choice.error ?? "upstream ended the answer with an error"),
+    );
   }
   // A filtered answer may come without its message; any other is a broken answer, not an empty one.
   if (!isObject(choice.message) && choice.finish_reason !== "content_filter") {

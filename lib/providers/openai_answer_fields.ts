@@ -25,6 +25,13 @@ export function citedPages(annotations: unknown, into: Map<string, WebSearchResu
   }
 }
 
+/** Choice 0: a server that makes several (`n` set by default) sends the others beside it. */
+export function firstChoice(choices: Json[]): Json {
+  const first = choices[0];
+  if (first?.index === undefined || first.index === 0) return first;
+  return choices.find((c) => c?.index === 0);
+}
+
 export function mapUsage(u: Json): Usage {
   const prompt = countOr0(u?.prompt_tokens);
   const cached = countOr0(u?.prompt_tokens_details?.cached_tokens) ||

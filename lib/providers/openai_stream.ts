@@ -9,6 +9,7 @@ import { openaiInlineFailure } from "./openai_errors.ts";
 import {
   citedPages,
   contentParts,
+  firstChoice,
   mapUsage,
   matchedStop,
   parseToolArguments,
@@ -46,10 +47,13 @@ interface ToolCall {
 
 /**
  * The common chunk, a text delta and nothing else, matched without parsing the whole chunk: that
- * parse was most of a stream's translation. Its JSON string literal goes out as it came.
+ * parse was most of a stream's translation. Its JSON string literal goes out as it came, so it
+ * must be one JSON takes: no raw control character, no escape JSON does not have (a `\u` is
+ * followed by four hex digits in any literal that JSON.parse took from the same server).
  */
 const TEXT_CHUNK =
-  /"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\]|\\.)+")\},"logprobs":null,"finish_reason":null\}\]/;
+  // deno-lint-ignore no-control-regex
+  /"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\\x00-\x1f]|\\["\\/bfnrtu])+")\},"logprobs":null,"finish_reason":null\}\]/;
 
 const USAGE_OR_ERROR = /"(?:usage":\{|error")/;
 
@@ -61,6 +65,25 @@ function textLiteral(data: string): string | undefined {
   const m = TEXT_CHUNK.exec(data);
   if (!m || USAGE_OR_ERROR.test(data)) return undefined;
   return m[1];
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f]/;
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x1f]/g;
+
+/** A chunk's JSON; control characters a server left raw in its strings (Ollama's) are read as text. */
+function parseChunk(data: string): Json {
+  try {
+    return JSON.parse(data);
+  } catch {
+    if (!CONTROL.test(data)) return undefined;
+  }
+  try {
+    return JSON.parse(data.replace(CONTROLS, (c) => JSON.stringify(c).slice(1, -1)));
+  } catch {
+    return undefined;
+  }
 }
 
 export class OpenAIStreamTranslator implements StreamTranslator {
@@ -90,6 +113,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   private pages = new Map<string, WebSearchResult>();
   /** Reasoning the open thinking block's signature carries back (see openai_reasoning_carry.ts). */
   private carriedText = "";
+  /** Some chunk of an answer (a choice) came. */
+  private answered = false;
   private details = new ReasoningDetails();
 
   constructor(private readonly out: AnthropicStreamWriter, private readonly state: CallState) {
@@ -117,25 +142,21 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     if (!data) return;
     if (data === "[DONE]") {
       this.sawDone = true;
-      this.complete();
+      this.end();
       return;
     }
     const literal = this.thinkTags.settled && !this.maxStop && !this.stops && !this.echo
       ? textLiteral(data)
       : undefined;
     if (literal !== undefined) {
+      this.answered = true;
       this.openWaiting();
       this.closeThinking();
       this.leaveTool();
       this.out.textJson(literal);
       return;
     }
-    let chunk: Json;
-    try {
-      chunk = JSON.parse(data);
-    } catch {
-      chunk = undefined;
-    }
+    const chunk = parseChunk(data);
     // Read past, it could hide a piece of the answer and end it as if whole.
     if (!chunk || typeof chunk !== "object") {
       this.out.error(upstreamFault("upstream sent an unreadable stream event"));
@@ -146,13 +167,21 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       return;
     }
     if (chunk.usage && typeof chunk.usage === "object") this.usage = chunk.usage;
-    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
+    const choice = Array.isArray(chunk.choices) ? firstChoice(chunk.choices) : undefined;
     if (!choice) {
       // The usage chunk, choices empty, is the last OpenAI sends: the answer is whole even from a
       // server that then sends neither [DONE] nor the body's end.
       if (this.usage && this.finishReason) this.complete();
       return;
     }
+    // OpenRouter ends a choice that failed with `finish_reason: "error"`, its error in the choice.
+    if (choice.error || choice.finish_reason === "error") {
+      this.out.error(
+        openaiInlineFailure(choice.error ?? "upstream ended the answer with an error"),
+      );
+      return;
+    }
+    this.answered = true;
     // Moonshot's Kimi puts the usage in the finishing choice.
     if (!this.usage && choice.usage && typeof choice.usage === "object") this.usage = choice.usage;
     const delta = choice.delta;
@@ -166,7 +195,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
 
   end(): void {
     if (this.out.done) return;
-    if (this.finishReason || this.sawDone) this.complete();
+    // [DONE] alone, before anything of an answer, is none: a server's fault, tried again.
+    if (this.finishReason || (this.sawDone && this.answered)) this.complete();
     else this.out.error(streamCutShort());
   }
 

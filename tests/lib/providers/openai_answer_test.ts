@@ -248,3 +248,27 @@ Deno.test("response: <think> reasoning inside content becomes a thinking block",
   assert.deepEqual(msg.content.map((b) => b.type), ["thinking", "text"]);
   assert.equal((msg.content[1] as { text: string }).text, "Yes.");
 });
+
+Deno.test("response: finish_reason error (OpenRouter's failed choice) is an upstream failure, not an answer", () => {
+  for (const error of [undefined, { code: 502, message: "Provider disconnected" }]) {
+    const res = openaiCompletion({ content: "Partial" }, "error", openaiUsage(5, 1)) as any;
+    if (error) res.choices[0].error = error;
+    assert.throws(
+      () => openaiProvider.parseResponse(res, context()),
+      (e: unknown) => e instanceof UpstreamError && e.failure.status >= 500,
+    );
+  }
+});
+
+Deno.test("response: choices other than 0 are not the answer", () => {
+  const res = openaiCompletion({ content: "ONE" }, "length", openaiUsage(5, 1)) as any;
+  res.choices[0].index = 1;
+  res.choices.push({
+    index: 0,
+    message: { role: "assistant", content: "Zero" },
+    finish_reason: "stop",
+  });
+  const msg = openaiProvider.parseResponse(res, context());
+  assert.deepEqual(msg.content, [{ type: "text", text: "Zero" }]);
+  assert.equal(msg.stop_reason, "end_turn");
+});

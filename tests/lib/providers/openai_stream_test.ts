@@ -654,3 +654,67 @@ Deno.test("stream: a name alone under index 0 after a finished call, then argume
     ]);
   }
 });
+
+Deno.test("stream: finish_reason error (OpenRouter's failed choice) ends in an error event, not a finished answer", () => {
+  for (
+    const last of [
+      openaiChunk({}, "error"),
+      `data: ${
+        JSON.stringify({
+          choices: [{
+            index: 0,
+            delta: {},
+            finish_reason: "error",
+            error: { code: 502, message: "Provider disconnected" },
+          }],
+        })
+      }\n\n`,
+    ]
+  ) {
+    const r = translate(
+      openaiChunk({ role: "assistant", content: "Partial" }) + last + OPENAI_DONE,
+    );
+    assert.ok(r.error, "an error event");
+    assert.equal(r.stopReason, undefined);
+    assert.equal(r.writer.failure!.status >= 500, true);
+  }
+});
+
+Deno.test("stream: a text chunk JSON would refuse never reaches the client as it came", () => {
+  const raw = (text: string) => openaiChunk({ content: "X" }).replace('"X"', `"${text}"`);
+  // A raw tab (Ollama's cloud models) is read as the tab it is; translate() parses every frame.
+  const tab = translate(raw("a\tb") + openaiChunk({}, "stop") + OPENAI_DONE);
+  assert.deepEqual(tab.blocks, [{ type: "text", text: "a\tb" }]);
+  // An escape JSON does not have is no answer: the stream ends in an error, in valid frames.
+  const bad = translate(openaiChunk({ content: "ok " }) + raw("bad \\x41") + OPENAI_DONE);
+  assert.deepEqual(bad.blocks, [{ type: "text", text: "ok " }]);
+  assert.ok(bad.error);
+});
+
+Deno.test("stream: [DONE] before any chunk of an answer is a cut stream, not an empty answer", () => {
+  const r = translate(OPENAI_DONE);
+  assert.ok(r.error);
+  assert.equal(r.writer.contentStarted, false);
+  // With a chunk of the answer, a server that sends no finish reason still ends it normally.
+  const ok = translate(openaiChunk({ role: "assistant", content: "Hi" }) + OPENAI_DONE);
+  assert.deepEqual(ok.blocks, [{ type: "text", text: "Hi" }]);
+  assert.equal(ok.stopReason, "end_turn");
+});
+
+Deno.test("stream: choices other than 0 (a server that makes several) are not the answer", () => {
+  const of = (index: number, delta: Record<string, unknown>, finish: string | null = null) =>
+    openaiChunk(delta, finish).replace('"index":0', `"index":${index}`);
+  const r = translate(
+    of(0, { role: "assistant", content: "Zero" }) + of(1, { role: "assistant", content: "ONE" }) +
+      of(1, {
+        tool_calls: [{
+          index: 0,
+          id: "c1",
+          type: "function",
+          function: { name: "Bash", arguments: '{"command":"rm -rf /tmp/x"}' },
+        }],
+      }) + of(1, {}, "length") + of(0, {}, "stop") + OPENAI_DONE,
+  );
+  assert.deepEqual(r.blocks, [{ type: "text", text: "Zero" }]);
+  assert.equal(r.stopReason, "end_turn");
+});
