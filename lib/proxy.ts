@@ -28,6 +28,7 @@ import { withRequestId } from "./request_id.ts";
 import { firstInputEstimate } from "./token_estimate.ts";
 import type { Services } from "./services.ts";
 import { SERVER_STOPPING, streamAttempt } from "./stream_relay.ts";
+import { isEventStream, streamedAnswer } from "./streamed_answer.ts";
 import { openWhileWaiting } from "./stream_opening.ts";
 import {
   answerJson,
@@ -599,11 +600,13 @@ async function translatedAnswer(
   rec: RequestRecord,
   finish: (status: number, failure?: UpstreamFailure) => void,
 ): Promise<Outcome> {
-  const read = await answerJson(res);
+  const read = isEventStream(res)
+    ? await streamedAnswer(provider, ctx, res, call.requestId)
+    : await answerJson(res);
   stopTimer();
-  if (!("json" in read)) return { failure: read };
+  if (!("json" in read) && !("answer" in read)) return { failure: read };
   rec.ttfbMs = s.now() - rec.time;
-  const message = provider.parseResponse(read.json, ctx);
+  const message = "answer" in read ? read.answer : provider.parseResponse(read.json, ctx);
   withEstimatedUsage(message, call);
   const text = JSON.stringify(message);
   rec.stopReason = message.stop_reason;

@@ -108,7 +108,7 @@ export function unreadableAnswer(
  * Far past any answer a model writes (128k tokens of output is about half a MB): more is an
  * upstream gone wrong (or a compressed body that unpacks without end), not held whole.
  */
-const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** The answer's JSON, or the failure a body that is none (or too large) stands for. */
 export async function answerJson(res: Response): Promise<{ json: unknown } | UpstreamFailure> {

@@ -2466,3 +2466,57 @@ Deno.test("openai: an upstream error echoing a credential the proxy cannot know 
   assert.match(message, /bad request/);
   assert.ok(!message.includes(basic), message);
 });
+
+Deno.test("openai: a server that streams although asked for a whole answer still gives the whole message", async () => {
+  await using t = await setupCompat({}, "qwen3-coder");
+  const call = {
+    index: 0,
+    id: "call_1",
+    type: "function",
+    function: { name: "get_weather", arguments: '{"city":' },
+  };
+  t.fake.enqueue({
+    sse: [
+      openaiChunk({ role: "assistant", reasoning_content: "Look it up." }),
+      openaiChunk({ content: "Checking." }),
+      openaiChunk({ tool_calls: [call] }),
+      openaiChunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
+      openaiChunk({}, "tool_calls"),
+      openaiUsageChunk(openaiUsage(12, 7)),
+      OPENAI_DONE,
+    ],
+  });
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    tools: [weatherTool],
+    messages: [{ role: "user", content: "weather in Oslo?" }],
+  });
+  assert.equal(t.fake.requests[0].body.stream, undefined);
+  assert.deepEqual(msg.content.map((b) => b.type), ["thinking", "text", "tool_use"]);
+  assert.equal(msg.content[1].type === "text" && msg.content[1].text, "Checking.");
+  const use = msg.content[2];
+  assert.ok(use.type === "tool_use");
+  assert.equal(use.id, "call_1");
+  assert.deepEqual(use.input, { city: "Oslo" });
+  assert.equal(msg.stop_reason, "tool_use");
+  assert.equal(msg.model, "claude-sonnet-test");
+  assert.equal(msg.usage.input_tokens, 12);
+  assert.equal(msg.usage.output_tokens, 7);
+  // An error sent that way is the error it names, not an answer that is no JSON (a 529).
+  t.fake.enqueue({
+    sse: [`data: ${JSON.stringify({ error: { message: "bad tool schema", code: 400 } })}\n\n`],
+  });
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "hi" }],
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+      assert.match(err.message, /bad tool schema/);
+      return true;
+    },
+  );
+});
