@@ -53,7 +53,11 @@ export function etagOf(version: string | null): string {
   return `"${version ?? "none"}"`;
 }
 
-/** An `ETag` / `If-Match` value as a version; undefined when absent or `*` (any version). */
+/**
+ * An `ETag` / `If-Match` value as a version; undefined when absent or `*` (any version). A weak
+ * tag counts as its strong one, against RFC 9110's strong comparison: Deno.serve weakens the
+ * ETag of every answer it compresses, so a client that sends back what it was given sends W/.
+ */
 export function versionFromEtag(header: string | null | undefined): string | null | undefined {
   if (!header || header.trim() === "*") return undefined;
   const tag = header.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1");

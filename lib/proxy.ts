@@ -245,6 +245,8 @@ async function route(
   const faults = { rate_limit: 0, auth: 0, transient: 0 };
   let soonest: number | undefined;
   let triedAny = false;
+  /** An upstream with no key that answered as one that needs a key: said so, not "keys rejected". */
+  let keylessRefused: string | undefined;
   const webSearch = wantsWebSearch(call.body.tools);
 
   while (upstream && !visited.has(upstream.name)) {
@@ -346,6 +348,7 @@ async function route(
         return errorFor(shown, call.requestId, shown.headers);
       }
       faults[failure.keyFault]++;
+      if (!candidate.key && failure.keyFault === "auth") keylessRefused = upstream.name;
       s.log.log("warn", "upstream attempt failed, trying the next key", {
         requestId: call.requestId,
         upstream: upstream.name,
@@ -381,7 +384,7 @@ async function route(
     finish(499, failure);
     return errorFor(failure, call.requestId);
   }
-  const { failure, headers } = exhausted(triedAny, soonest, faults, last);
+  const { failure, headers } = exhausted(triedAny, soonest, faults, last, keylessRefused);
   finish(failure.status, failure);
   return errorFor(failure, call.requestId, headers);
 }
@@ -433,6 +436,7 @@ function exhausted(
   soonest: number | undefined,
   faults: Record<"rate_limit" | "auth" | "transient", number>,
   last: UpstreamFailure | undefined,
+  keylessRefused?: string,
 ): { failure: UpstreamFailure; headers: Record<string, string> } {
   if (!triedAny && soonest === undefined) {
     return {
@@ -474,9 +478,13 @@ function exhausted(
     failure: {
       status: 502,
       type: "api_error",
-      message: `Every upstream key was rejected (last error: ${
-        last?.message ?? "none"
-      }); check the keys on the admin pages`,
+      message: keylessRefused
+        ? `Upstream "${keylessRefused}" has no API key, and it asks for one (${
+          last?.message ?? "none"
+        }); add its key on the admin pages`
+        : `Every upstream key was rejected (last error: ${
+          last?.message ?? "none"
+        }); check the keys on the admin pages`,
     },
     headers: { "x-should-retry": "false" },
   };

@@ -33,7 +33,7 @@ export const TOO_LARGE = `The request is larger than ${MAX_ADMIN_BODY / 1024 / 1
 export function apiError(
   c: Context,
   status: 400 | 401 | 403 | 404 | 405 | 412 | 413 | 429,
-  type: ErrorType | "conflict_error",
+  type: ErrorType,
   message: string,
   problems?: string[],
 ): Response {
@@ -145,7 +145,7 @@ export function apiRoutes(services: Services, sessions: SessionStore): Hono<Admi
       if (err instanceof ConflictError) {
         // Only a stale If-Match makes this conflict, and HTTP answers a failed precondition 412.
         c.header("ETag", etagOf(services.store.snapshot.version));
-        return apiError(c, 412, "conflict_error", err.message);
+        return apiError(c, 412, "invalid_request_error", err.message);
       }
       throw err;
     }

@@ -548,6 +548,23 @@ Deno.test("openai: a custom upstream without keys (a local server) is called wit
     assert.equal((msg.content[0] as Anthropic.TextBlock).text, "Hello from fake OpenAI");
     assert.equal(fake.requests[0].headers.get("authorization"), null);
     assert.equal(fake.requests[0].body.model, "llama3");
+    // A server that does want a key is said to lack one, not to have rejected keys there are not.
+    fake.enqueue({
+      status: 401,
+      json: openaiError("You didn't provide an API key.", "invalid_request_error"),
+    });
+    await assert.rejects(
+      client.messages.create({
+        model: "llama3",
+        max_tokens: 20,
+        messages: [{ role: "user", content: "hi" }],
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof Anthropic.APIError && err.status === 502, String(err));
+        assert.match(err.message, /Upstream \\"local\\" has no API key.*add its key/);
+        return true;
+      },
+    );
   } finally {
     await server.close();
     await fake.close();

@@ -345,7 +345,10 @@ Deno.test("PUT with a stale If-Match is a 412 (precondition failed); without one
 
     const stale = await put(s, { ...doc, loadBalance: "random" }, { "if-match": etag });
     assert.equal(stale.status, 412);
-    assert.match((await stale.json()).error.message, /changed elsewhere/);
+    const refused = await stale.json();
+    assert.match(refused.error.message, /changed elsewhere/);
+    // One of the error types the contract names, as every other error of the API.
+    assert.equal(refused.error.type, "invalid_request_error");
     assert.equal(s.services.store.snapshot.doc.loadBalance, "failover");
     // A list of tags matches when any of them is the current version, as HTTP has it.
     const current = other.headers.get("etag")!;
