@@ -67,7 +67,8 @@ function serve(retryMs = 500): void {
     services.log.log("error", "the server stopped accepting connections; starting it again", {
       error: String(err),
     });
-    setTimeout(() => serve(), retryMs);
+    // From the start: the back-off of a failed restart is over once one listened.
+    setTimeout(() => serve(), 500);
   });
 }
 

@@ -34,6 +34,12 @@ const encoder = new TextEncoder();
 type Controller = ReadableStreamDefaultController<Uint8Array>;
 
 /** One upstream answer that came back 200 to a streaming request, and what relaying it needs. */
+
+/**
+ * A client that has read nothing for this long has stopped (REQUEST_TIMEOUT, sized for a model's
+ * silence, would let it hold its slot twenty minutes by default); the upstream is let go.
+ */
+const READER_STALL_MS = 120_000;
 export interface Relay {
   s: Services;
   provider: Provider;
@@ -227,7 +233,10 @@ class StreamPump {
       controller.abort(new DOMException("timeout", "TimeoutError"));
       return;
     }
-    if (this.#waitingSince === undefined && now - this.#lastPull >= 2 * idleLimit) {
+    if (
+      this.#waitingSince === undefined &&
+      now - this.#lastPull >= Math.min(2 * idleLimit, READER_STALL_MS)
+    ) {
       controller.abort(new DOMException("client closed", "AbortError"));
       this.reader.cancel().catch(() => {});
       try {

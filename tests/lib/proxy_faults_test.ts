@@ -674,7 +674,7 @@ Deno.test("a large declared body that stops arriving is a 408 once it stops, not
     const started = Date.now();
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 300));
-      await conn.write(new TextEncoder().encode(" ".repeat(1000)));
+      await conn.write(new TextEncoder().encode(" ".repeat(20_000)));
     }
     const buf = new Uint8Array(4096);
     const n = await conn.read(buf);
@@ -684,6 +684,42 @@ Deno.test("a large declared body that stops arriving is a 408 once it stops, not
     // Still coming at 900 ms, past the 600 ms a stalled body gets: the wait runs from the last bytes.
     assert.ok(took >= 900 && took < 4_000, `${took} ms`);
   } finally {
+    conn.close();
+  }
+  const next = await post(t.server.url, {});
+  assert.equal(next.status, 200);
+  await next.body?.cancel();
+});
+
+Deno.test("a large declared body that keeps coming a byte at a time is a 408 once it falls behind a slow pace", async () => {
+  await using t = await setup({ MAX_CONCURRENT_REQUESTS: "1", REQUEST_TIMEOUT: "600" });
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: Number(new URL(t.server.url).port),
+  });
+  const started = Date.now();
+  let answered = false;
+  try {
+    await conn.write(new TextEncoder().encode(
+      `POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: ${ACCESS_KEY}\r\n` +
+        `content-type: application/json\r\ncontent-length: 33000000\r\n\r\n{`,
+    ));
+    // Never silent for long enough to count as stopped: a byte every 150 ms.
+    const trickle = (async () => {
+      while (!answered && Date.now() - started < 8_000) {
+        await new Promise((r) => setTimeout(r, 150));
+        await conn.write(new TextEncoder().encode(" ")).catch(() => {});
+      }
+    })();
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    answered = true;
+    await trickle;
+    assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 408/);
+    const took = Date.now() - started;
+    assert.ok(took < 4_000, `${took} ms`);
+  } finally {
+    answered = true;
     conn.close();
   }
   const next = await post(t.server.url, {});
