@@ -35,6 +35,8 @@ interface ToolCall {
   buffer: string;
   /** Arguments forwarded so far, kept only to tell when an interleaved call is complete. */
   args: string;
+  /** Every argument fragment received, as received. */
+  received: string;
   /** How much of the arguments the client can parse as the object they should be. */
   shape: ObjectPrefix;
   /** Arguments that are no object at all, held to be sent at the end as the object they make. */
@@ -145,7 +147,9 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       this.end();
       return;
     }
-    const literal = this.thinkTags.settled && !this.maxStop && !this.stops && !this.echo
+    // Text beside a call goes the long way: blank, it is no block (see content()).
+    const literal = this.thinkTags.settled && !this.maxStop && !this.stops && !this.echo &&
+        !this.current && !this.pending.length
       ? textLiteral(data)
       : undefined;
     if (literal !== undefined) {
@@ -230,6 +234,11 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private content(text: string): void {
+    // Blank text between pieces of a call's arguments would close the call half made.
+    if (
+      !text.trim() &&
+      (this.pending.length || (this.current && !this.looksComplete(this.current)))
+    ) return;
     if (this.thinkTags.settled) this.text(text);
     else for (const piece of this.thinkTags.push(text)) this.piece(piece);
   }
@@ -376,6 +385,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
         state: "pending",
         buffer: "",
         args: "",
+        received: "",
         shape: new ObjectPrefix(),
         checkedLength: -1,
         complete: false,
@@ -399,6 +409,14 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       else if (call.state === "pending" && !call.buffer && !call.name.endsWith(name)) {
         call.name += name;
       }
+    }
+    if (args) {
+      // Servers that send the arguments so far with each fragment (DeepSeek's, Baidu Qianfan's):
+      // only what is new continues them. No continuation starts with the whole object so far.
+      if (call.received && args.length > call.received.length && args.startsWith(call.received)) {
+        args = args.slice(call.received.length);
+      }
+      call.received += args;
     }
     if (call.state === "open") {
       if (args) this.forward(call, args);

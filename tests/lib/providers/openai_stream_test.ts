@@ -718,3 +718,43 @@ Deno.test("stream: choices other than 0 (a server that makes several) are not th
   assert.deepEqual(r.blocks, [{ type: "text", text: "Zero" }]);
   assert.equal(r.stopReason, "end_turn");
 });
+
+Deno.test("stream: arguments sent as everything so far with each fragment (DeepSeek, Qianfan) are the object once", () => {
+  const call = (args: string, first = false) =>
+    openaiChunk({
+      tool_calls: [{
+        index: 0,
+        ...(first ? { id: "call_cum", type: "function" } : {}),
+        function: { ...(first ? { name: "Bash" } : {}), arguments: args },
+      }],
+    });
+  const r = translate(
+    call('{"com', true) + call('{"command":') + call('{"command":"ls"') +
+      call('{"command":"ls", "description":"list"}') + openaiChunk({}, "tool_calls") +
+      OPENAI_DONE,
+  );
+  assert.equal(r.blocks.length, 1);
+  const block = r.blocks[0];
+  assert.ok(block.type === "tool_use");
+  assert.deepEqual(block.input, { command: "ls", description: "list" });
+  assert.equal(r.stopReason, "tool_use");
+});
+
+Deno.test("stream: blank text between pieces of a call's arguments leaves the call whole", () => {
+  const args = (text: string, first = false) =>
+    openaiChunk({
+      tool_calls: [{
+        index: 0,
+        ...(first ? { id: "call_ws", type: "function" } : {}),
+        function: { ...(first ? { name: "Bash" } : {}), arguments: text },
+      }],
+    });
+  const r = translate(
+    args('{"command":', true) + openaiChunk({ content: "\n" }) + args('"ls -la"}') +
+      openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  assert.equal(r.blocks.length, 1);
+  const block = r.blocks[0];
+  assert.ok(block.type === "tool_use");
+  assert.deepEqual(block.input, { command: "ls -la" });
+});
