@@ -23,10 +23,12 @@ import { tickFor, watchStream } from "./stream_ticker.ts";
 import { TranslatedSide } from "./translated_side.ts";
 import {
   answerJson,
+  errorText,
   failureOf,
   networkFailure,
   type Outcome,
   type StopTimer,
+  unreadableAnswer,
 } from "./upstream_fetch.ts";
 
 const encoder = new TextEncoder();
@@ -59,8 +61,19 @@ export interface Relay {
  */
 export async function streamAttempt(relay: Relay): Promise<Outcome> {
   const { s, provider, ctx, call, res, controller, stopFirstByteTimer, rec } = relay;
-  if (/^application\/json/i.test(res.headers.get("content-type") ?? "")) {
-    return await wholeAnswerAsStream(relay);
+  const type = res.headers.get("content-type") ?? "";
+  if (/^application\/json/i.test(type)) return await wholeAnswerAsStream(relay);
+  // A web page (a wrong base URL, a gateway's notice) holds no event: said as what it is.
+  if (/^text\/html/i.test(type)) {
+    try {
+      return { failure: unreadableAnswer(await errorText(res), "a web page") };
+    } catch (err) {
+      return {
+        failure: networkFailure(controller.signal, err, "Upstream answer could not be read"),
+      };
+    } finally {
+      stopFirstByteTimer();
+    }
   }
   const reader = answerPieces(res);
   const capture = s.config.enableResponseLogs

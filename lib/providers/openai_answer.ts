@@ -49,6 +49,8 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   const choice = Array.isArray(res?.choices) ? firstChoice(res.choices) : undefined;
   if (!choice) {
     if (res?.error) throw new UpstreamError(openaiInlineFailure(res.error));
+    // vLLM's and SGLang's error body: the error's members at the top.
+    if (res?.object === "error") throw new UpstreamError(openaiInlineFailure(res));
     throw new ProxyError(502, "upstream returned no choices", "api_error");
   }
   if (choice.error || choice.finish_reason === "error") {

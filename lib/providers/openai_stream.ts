@@ -166,8 +166,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       this.out.error(upstreamFault("upstream sent an unreadable stream event"));
       return;
     }
-    if (chunk.error) {
-      this.out.error(openaiInlineFailure(chunk.error));
+    if (chunk.error || chunk.object === "error") {
+      this.out.error(openaiInlineFailure(chunk.error ?? chunk));
       return;
     }
     if (chunk.usage && typeof chunk.usage === "object") this.usage = chunk.usage;

@@ -405,6 +405,30 @@ Deno.test("openai: a page instead of a completion on every key says so plainly, 
   }
 });
 
+Deno.test("openai: a web page sent as the answer to a stream request says so, not that the stream ended", async () => {
+  await using t = await setup();
+  const page = {
+    status: 200,
+    text: "<html><h1>Welcome to nginx!</h1></html>",
+    headers: { "content-type": "text/html; charset=utf-8" },
+  };
+  t.fake.enqueue(...KEYS.map(() => page));
+  await assert.rejects(
+    t.client.messages.stream({
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "x" }],
+    }).finalMessage(),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.APIError, String(err));
+      assert.match(err.message, /a web page: <html><h1>Welcome to nginx!/);
+      return true;
+    },
+  );
+  // Every key was asked: another may be behind a working gateway.
+  assert.equal(t.fake.requests.length, KEYS.length);
+});
+
 Deno.test("openai: a stream cut mid-answer ends with an error event the SDK raises", async () => {
   await using t = await setup();
   t.fake.enqueue({

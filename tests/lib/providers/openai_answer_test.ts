@@ -219,6 +219,20 @@ Deno.test("response: an error object in a 200 answer is raised, not turned into 
   );
 });
 
+Deno.test("response: vLLM's error body in a 200 (its members at the top) is the error it names", () => {
+  const body = {
+    object: "error",
+    message: "This model's maximum context length is 32768 tokens.",
+    type: "BadRequestError",
+    param: null,
+    code: 400,
+  };
+  assert.throws(
+    () => openaiProvider.parseResponse(body, context({}, false)),
+    (e) => e instanceof UpstreamError && e.status === 400 && /32768 tokens/.test(e.message),
+  );
+});
+
 Deno.test("response: an error object in a 200 answer keeps its fault for the retry loop", () => {
   const raised = (error: unknown) => {
     try {

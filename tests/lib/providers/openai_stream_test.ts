@@ -758,3 +758,20 @@ Deno.test("stream: blank text between pieces of a call's arguments leaves the ca
   assert.ok(block.type === "tool_use");
   assert.deepEqual(block.input, { command: "ls -la" });
 });
+
+Deno.test("stream: vLLM's error chunk (its members at the top) ends the stream in that error", () => {
+  const r = translate(
+    openaiChunk({ role: "assistant", content: "" }) +
+      `data: ${
+        JSON.stringify({
+          object: "error",
+          message: "engine dead",
+          type: "InternalServerError",
+          code: 500,
+        })
+      }\n\n`,
+  );
+  assert.ok(r.error);
+  assert.equal(r.writer.failure!.status >= 500, true);
+  assert.match(r.writer.failure!.message, /engine dead/);
+});
