@@ -234,11 +234,10 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private content(text: string): void {
-    // Blank text between pieces of a call's arguments would close the call half made.
-    if (
-      !text.trim() &&
-      (this.pending.length || (this.current && !this.looksComplete(this.current)))
-    ) return;
+    // Blank text beside a call is no text: between pieces of its arguments it would close the call
+    // half made, and between two calls it is a block of only whitespace, which Anthropic refuses
+    // when the conversation comes back to it.
+    if (!text.trim() && (this.current || this.pending.length)) return;
     if (this.thinkTags.settled) this.text(text);
     else for (const piece of this.thinkTags.push(text)) this.piece(piece);
   }

@@ -757,6 +757,21 @@ Deno.test("stream: blank text between pieces of a call's arguments leaves the ca
   const block = r.blocks[0];
   assert.ok(block.type === "tool_use");
   assert.deepEqual(block.input, { command: "ls -la" });
+  // Between two calls it is no block either; text after them is still the answer's.
+  const call = (index: number, id: string) =>
+    openaiChunk({
+      tool_calls: [{
+        index,
+        id,
+        type: "function",
+        function: { name: "Bash", arguments: '{"command":"ls"}' },
+      }],
+    });
+  const two = translate(
+    call(0, "c1") + openaiChunk({ content: "\n\n" }) + call(1, "c2") +
+      openaiChunk({ content: "Done." }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  assert.deepEqual(two.blocks.map((b) => b.type), ["tool_use", "tool_use", "text"]);
 });
 
 Deno.test("stream: vLLM's error chunk (its members at the top) ends the stream in that error", () => {
