@@ -266,6 +266,7 @@ async function route(
     rec.serviceType = upstream.serviceType;
     rec.upstreamModel = model;
     const fallback = fallbackOf(doc.upstream, upstream, visited);
+    keylessRefused = undefined;
     // A local server (Ollama, vLLM) may need no key at all: one attempt without one. With a
     // fallback to answer, keys set aside are not probed.
     const candidates = upstream.apiKeys.length

@@ -7,7 +7,7 @@ import { createSseDecoder } from "./sse.ts";
 import { upstreamFault } from "./providers/failure.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
-import { MAX_ANSWER_BYTES } from "./upstream_fetch.ts";
+import { MAX_ANSWER_BYTES, unreadableAnswer } from "./upstream_fetch.ts";
 import { newId } from "./anthropic.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -22,10 +22,19 @@ export async function streamedAnswer(
   ctx: CallContext,
   res: Response,
   requestId: string,
-): Promise<{ answer: MessageResponse } | UpstreamFailure> {
+): Promise<{ answer: MessageResponse } | { json: unknown } | UpstreamFailure> {
   const { bytes, complete } = await readUpTo(res.body, MAX_ANSWER_BYTES);
   if (!complete) {
     return upstreamFault(`Upstream answered with more than ${MAX_ANSWER_BYTES >> 20} MB`);
+  }
+  // A whole answer under the wrong content-type (a server that labels every answer a stream).
+  if (bytes[firstNonBlank(bytes)] === 0x7b /* { */) {
+    const text = new TextDecoder().decode(bytes);
+    try {
+      return { json: JSON.parse(text) };
+    } catch {
+      return unreadableAnswer(text);
+    }
   }
   const writer = new AnthropicStreamWriter({
     id: newId("msg"),
@@ -40,6 +49,12 @@ export async function streamedAnswer(
   translator.end();
   if (writer.failure) return writer.failure;
   return { answer: messageOf(writer.take()) };
+}
+
+function firstNonBlank(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  return i;
 }
 
 /** The message the proxy's own events make, as the SDKs put one together. */

@@ -50,13 +50,16 @@ async function readBody(
   return { raw, body: parsed as MessagesRequest };
 }
 
-/** A body may take this long, or REQUEST_TIMEOUT if shorter, plus a second per 50 KB it declares. */
-const BODY_GRACE_MS = 30_000;
-const BODY_BYTES_PER_S = 50_000;
 /**
- * A body declared this large is watched as it arrives: the time its length earns is for bytes that
- * come, and one that stops coming for BODY_GRACE_MS is given up on (a declared 32 MB that never
- * came held its slot for 11 minutes).
+ * A body may take this long, or REQUEST_TIMEOUT if shorter, plus a second per 20 KB it declares
+ * (a slow mobile uplink); one sent in chunks, with no length declared, as much as MAX_BODY_SIZE.
+ */
+const BODY_GRACE_MS = 30_000;
+const BODY_BYTES_PER_S = 20_000;
+/**
+ * A body this large (or of no declared length) is watched as it arrives: the time its length
+ * earns is for bytes that come, and one that stops coming for BODY_GRACE_MS is given up on (a
+ * declared 32 MB that never came held its slot for 11 minutes).
  */
 const WATCHED_BODY = 1 << 20;
 /**
@@ -71,13 +74,14 @@ const BODY_MIN_PACE = 10_000;
  * a few clients stalled mid-upload would otherwise hold them all.
  */
 async function readLimited(req: Request, config: Config): Promise<string> {
-  const declared = Number(req.headers.get("content-length")) || 0;
+  const length = req.headers.get("content-length");
+  const size = length === null ? config.maxBodySize : Number(length) || 0;
   const grace = Math.min(BODY_GRACE_MS, config.requestTimeout);
-  const end = Date.now() + grace + declared * 1000 / BODY_BYTES_PER_S;
   const start = Date.now();
+  const end = start + grace + size * 1000 / BODY_BYTES_PER_S;
   let arrived = start;
   let received = 0;
-  const watched = declared > WATCHED_BODY && req.body
+  const watched = size > WATCHED_BODY && req.body
     ? req.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, ctrl) {

@@ -35,8 +35,10 @@ interface ToolCall {
   buffer: string;
   /** Arguments forwarded so far, kept only to tell when an interleaved call is complete. */
   args: string;
-  /** Every argument fragment received, as received. */
+  /** The arguments received so far, a server's resent ones once. */
   received: string;
+  /** The server sends the arguments so far with each fragment. */
+  resends?: boolean;
   /** How much of the arguments the client can parse as the object they should be. */
   shape: ObjectPrefix;
   /** Arguments that are no object at all, held to be sent at the end as the object they make. */
@@ -50,12 +52,11 @@ interface ToolCall {
 /**
  * The common chunk, a text delta and nothing else, matched without parsing the whole chunk: that
  * parse was most of a stream's translation. Its JSON string literal goes out as it came, so it
- * must be one JSON takes: no raw control character, no escape JSON does not have (a `\u` is
- * followed by four hex digits in any literal that JSON.parse took from the same server).
+ * must be one JSON takes: no raw control character, no escape JSON does not have.
  */
 const TEXT_CHUNK =
   // deno-lint-ignore no-control-regex
-  /"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\\x00-\x1f]|\\["\\/bfnrtu])+")\},"logprobs":null,"finish_reason":null\}\]/;
+  /"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))+")\},"logprobs":null,"finish_reason":null\}\]/;
 
 const USAGE_OR_ERROR = /"(?:usage":\{|error")/;
 
@@ -115,7 +116,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   private pages = new Map<string, WebSearchResult>();
   /** Reasoning the open thinking block's signature carries back (see openai_reasoning_carry.ts). */
   private carriedText = "";
-  /** Some chunk of an answer (a choice) came. */
+  /** Some piece of an answer came (a role alone is none). */
   private answered = false;
   private details = new ReasoningDetails();
 
@@ -185,7 +186,6 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       );
       return;
     }
-    this.answered = true;
     // Moonshot's Kimi puts the usage in the finishing choice.
     if (!this.usage && choice.usage && typeof choice.usage === "object") this.usage = choice.usage;
     const delta = choice.delta;
@@ -205,7 +205,12 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private delta(delta: Json): void {
+    if (
+      delta.content || delta.tool_calls || delta.function_call || delta.refusal ||
+      delta.reasoning_content || delta.reasoning
+    ) this.answered = true;
     if (Array.isArray(delta.reasoning_details) && delta.reasoning_details.length) {
+      this.answered = true;
       this.reasoningDetails(delta.reasoning_details);
     }
     const reasoning = typeof delta.reasoning_content === "string" && delta.reasoning_content
@@ -259,7 +264,9 @@ export class OpenAIStreamTranslator implements StreamTranslator {
 
   /**
    * OpenRouter's details go in the thinking block they came with, or open one when nothing else
-   * is open; those that come after other output go in a block of their own at the end.
+   * is open. Those that come after text go in a block of their own before the next call; with no
+   * call after them they are let go, as Gemini's translator lets a text's signature go: clients
+   * take the last block as the answer, and only calls need their signature back.
    */
   private reasoningDetails(details: Json[]): void {
     this.details.push(details);
@@ -305,8 +312,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     if (held) this.sendText(held);
   }
 
-  private closeThinking(final = false): void {
-    if (this.out.openBlock !== "thinking" && !(final && this.details.size)) return;
+  private closeThinking(held = false): void {
+    if (this.out.openBlock !== "thinking" && !(held && this.details.size)) return;
     this.out.signature(carrySignature({ text: this.carriedText, details: this.details.take() }));
     this.carriedText = "";
   }
@@ -410,11 +417,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       }
     }
     if (args) {
-      // Servers that send the arguments so far with each fragment (DeepSeek's, Baidu Qianfan's):
-      // only what is new continues them. No continuation starts with the whole object so far.
-      if (call.received && args.length > call.received.length && args.startsWith(call.received)) {
-        args = args.slice(call.received.length);
-      }
+      if (this.resent(call, args)) args = args.slice(call.received.length);
       call.received += args;
     }
     if (call.state === "open") {
@@ -423,6 +426,21 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       call.buffer += args;
       this.advance();
     }
+  }
+
+  /**
+   * Whether a fragment is the arguments so far sent again with more (DeepSeek's and Baidu
+   * Qianfan's servers send them so with each fragment): it starts with all that came before, and
+   * that read as a continuation would be no JSON (`{"com` then `{"command":`). Once a call is
+   * known to come so, its later fragments are read so too: a continuation that is JSON as well
+   * (`{"command":` then `{"command":"ls"`) is then not one.
+   */
+  private resent(call: ToolCall, args: string): boolean {
+    const before = call.received;
+    if (!before || args.length <= before.length || !args.startsWith(before)) return false;
+    if (!call.resends && jsonCompletion(before + args) !== undefined) return false;
+    call.resends = true;
+    return true;
   }
 
   /**
@@ -466,8 +484,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       return;
     }
     this.releaseText();
-    this.closeThinking();
     this.leaveTool();
+    this.closeThinking(true);
     let id = sanitizeToolId(call.rawId);
     if (this.usedIds.has(id)) id = newId("toolu");
     this.usedIds.add(id);
@@ -530,7 +548,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     const hit = this.stops?.hit ?? null;
     this.flushTools();
     this.leaveTool(this.finishReason === "length");
-    this.closeThinking(true);
+    this.closeThinking();
     // The pages are known once the answer is: the search is told after the text it fed.
     if (this.state.webSearch) {
       this.out.webSearch(newId("srvtoolu"), this.state.webSearch.query, [...this.pages.values()]);

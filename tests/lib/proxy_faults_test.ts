@@ -727,6 +727,33 @@ Deno.test("a large declared body that keeps coming a byte at a time is a 408 onc
   await next.body?.cancel();
 });
 
+Deno.test("a body sent in chunks, with no length, may take longer than the first grace while it keeps coming", async () => {
+  await using t = await setup({ REQUEST_TIMEOUT: "600" });
+  const body = JSON.stringify({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "x".repeat(120_000) }],
+  });
+  const bytes = new TextEncoder().encode(body);
+  // About 1.2 s at 100 KB/s: past the 600 ms grace, at a pace a slow uplink keeps.
+  let at = 0;
+  const slow = new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      if (at >= bytes.length) return ctrl.close();
+      await new Promise((r) => setTimeout(r, 100));
+      ctrl.enqueue(bytes.subarray(at, at + 10_000));
+      at += 10_000;
+    },
+  });
+  const res = await fetch(`${t.server.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+    body: slow,
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  await res.body?.cancel();
+});
+
 Deno.test("a passthrough stream slow to start gets no ping before its message_start", async () => {
   await using t = await setup({ STREAM_PING_INTERVAL: "100", REQUEST_TIMEOUT: "5000" });
   const frames = anthropicStream("late");

@@ -2544,6 +2544,18 @@ Deno.test("openai: a server that streams although asked for a whole answer still
   assert.equal(msg.model, "claude-sonnet-test");
   assert.equal(msg.usage.input_tokens, 12);
   assert.equal(msg.usage.output_tokens, 7);
+  // A whole answer the server merely labels a stream is still the answer.
+  t.fake.enqueue({
+    status: 200,
+    json: openaiCompletion({ content: "Labelled a stream." }, "stop", openaiUsage(3, 4)),
+    headers: { "content-type": "text/event-stream" },
+  });
+  const labelled = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 100,
+    messages: [{ role: "user", content: "hi" }],
+  });
+  assert.deepEqual(labelled.content, [{ type: "text", text: "Labelled a stream." }]);
   // An error sent that way is the error it names, not an answer that is no JSON (a 529).
   t.fake.enqueue({
     sse: [`data: ${JSON.stringify({ error: { message: "bad tool schema", code: 400 } })}\n\n`],

@@ -6,6 +6,7 @@ import { openaiToolName } from "../../../lib/providers/openai_names.ts";
 import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
 import { createSseDecoder } from "../../../lib/sse.ts";
 import { OPENAI_DONE, openaiChunk } from "../../fakes/openai_upstream.ts";
+import { carriedIn } from "../../../lib/providers/openai_reasoning_carry.ts";
 import { build, context, fixture, LONG_TOOL, request } from "../../helpers/openai_calls.ts";
 import { parseFrames, translate, withoutDeltas } from "../../helpers/openai_translate.ts";
 
@@ -686,15 +687,25 @@ Deno.test("stream: a text chunk JSON would refuse never reaches the client as it
   const tab = translate(raw("a\tb") + openaiChunk({}, "stop") + OPENAI_DONE);
   assert.deepEqual(tab.blocks, [{ type: "text", text: "a\tb" }]);
   // An escape JSON does not have is no answer: the stream ends in an error, in valid frames.
-  const bad = translate(openaiChunk({ content: "ok " }) + raw("bad \\x41") + OPENAI_DONE);
-  assert.deepEqual(bad.blocks, [{ type: "text", text: "ok " }]);
-  assert.ok(bad.error);
+  for (const escape of ["\\x41", "\\u12zz", "\\u00"]) {
+    const bad = translate(openaiChunk({ content: "ok " }) + raw(`bad ${escape}`) + OPENAI_DONE);
+    assert.deepEqual(bad.blocks, [{ type: "text", text: "ok " }], escape);
+    assert.ok(bad.error, escape);
+  }
 });
 
-Deno.test("stream: [DONE] before any chunk of an answer is a cut stream, not an empty answer", () => {
-  const r = translate(OPENAI_DONE);
-  assert.ok(r.error);
-  assert.equal(r.writer.contentStarted, false);
+Deno.test("stream: [DONE] before any piece of an answer is a cut stream, not an empty answer", () => {
+  for (
+    const cut of [
+      OPENAI_DONE,
+      // A role and nothing more: how a stream cut at its start reads.
+      openaiChunk({ role: "assistant", content: "" }) + OPENAI_DONE,
+    ]
+  ) {
+    const r = translate(cut);
+    assert.ok(r.error);
+    assert.equal(r.writer.contentStarted, false);
+  }
   // With a chunk of the answer, a server that sends no finish reason still ends it normally.
   const ok = translate(openaiChunk({ role: "assistant", content: "Hi" }) + OPENAI_DONE);
   assert.deepEqual(ok.blocks, [{ type: "text", text: "Hi" }]);
@@ -738,6 +749,23 @@ Deno.test("stream: arguments sent as everything so far with each fragment (DeepS
   assert.ok(block.type === "tool_use");
   assert.deepEqual(block.input, { command: "ls", description: "list" });
   assert.equal(r.stopReason, "tool_use");
+  // A continuation that merely starts as the arguments did is one: JSON either way, it is not a
+  // resend unless the call was already seen to come so.
+  for (
+    const [pieces, input] of [
+      [['{"a":', '{"a":1}}'], { a: { a: 1 } }],
+      [['{"', '{":1}'], { "{": 1 }],
+      [['{"q":', '{"q":{"q":', '"x"}}}'], { q: { q: { q: "x" } } }],
+    ] as Array<[string[], unknown]>
+  ) {
+    const nested = translate(
+      pieces.map((p, i) => call(p, i === 0)).join("") + openaiChunk({}, "tool_calls") +
+        OPENAI_DONE,
+    );
+    const b = nested.blocks[0];
+    assert.ok(b.type === "tool_use");
+    assert.deepEqual(b.input, input, pieces.join(" | "));
+  }
 });
 
 Deno.test("stream: blank text between pieces of a call's arguments leaves the call whole", () => {
@@ -789,4 +817,30 @@ Deno.test("stream: vLLM's error chunk (its members at the top) ends the stream i
   assert.ok(r.error);
   assert.equal(r.writer.failure!.status >= 500, true);
   assert.match(r.writer.failure!.message, /engine dead/);
+});
+
+Deno.test("stream: OpenRouter's details that come after the text never make a thinking block the last one", () => {
+  const details = [{ type: "reasoning.encrypted", data: "c2ln", index: 0 }];
+  const textOnly = translate(
+    openaiChunk({ role: "assistant", content: "The answer." }) +
+      openaiChunk({ reasoning_details: details }) + openaiChunk({}, "stop") + OPENAI_DONE,
+  );
+  assert.deepEqual(textOnly.blocks, [{ type: "text", text: "The answer." }]);
+  // With a call after them, they go in a block of their own just before it.
+  const withCall = translate(
+    openaiChunk({ role: "assistant", content: "Checking." }) +
+      openaiChunk({
+        reasoning_details: details,
+        tool_calls: [{
+          index: 0,
+          id: "call_1",
+          type: "function",
+          function: { name: "Bash", arguments: '{"command":"ls"}' },
+        }],
+      }) + openaiChunk({}, "tool_calls") + OPENAI_DONE,
+  );
+  assert.deepEqual(withCall.blocks.map((b) => b.type), ["text", "thinking", "tool_use"]);
+  const thinking = withCall.blocks[1];
+  assert.ok(thinking.type === "thinking");
+  assert.deepEqual(carriedIn(thinking.signature)?.details, details);
 });
