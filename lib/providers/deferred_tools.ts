@@ -9,7 +9,7 @@ import { oncePerSharedTools } from "../parse_body.ts";
 type Obj = Record<string, unknown>;
 
 /** The functions OpenAI takes in one request ("array too long. Expected … maximum length 128"). */
-const MAX_FUNCTIONS = 128;
+export const MAX_FUNCTIONS = 128;
 
 export function isDeferred(tool: unknown): boolean {
   return isObject(tool) && tool.defer_loading === true;

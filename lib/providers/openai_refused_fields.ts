@@ -53,10 +53,19 @@ export const IMAGES = "(images)";
 export const IMAGES_REFUSED =
   /image input is not supported|unknown variant `?image_url|(?:does not|doesn't) support (?:image|vision)|images? (?:input )?(?:is|are) not supported/i;
 
+/**
+ * Not a field either: more functions than the server takes (OpenAI's 128, and servers in front of
+ * its models), after which the tools past that many are left out, and the model told which.
+ */
+export const TOOL_LIMIT = "(tool limit)";
+
+const TOOL_LIMIT_REFUSED = /'?tools'?[^.]*array too long|too many tools|maximum of \d+ tools/i;
+
 /** The optional parameters a 400's message says the upstream refuses; undefined if none. */
 export function openaiRefusedFields(whole: string): string[] | undefined {
   const message = whole.slice(0, 4096);
   if (IMAGES_REFUSED.test(message)) return [IMAGES];
+  if (TOOL_LIMIT_REFUSED.test(message)) return [TOOL_LIMIT];
   // Ollama turns reasoning_effort into its `think`, which a model that cannot think refuses.
   if (/does not support thinking/i.test(message)) return ["reasoning_effort"];
   if (!REFUSAL.test(message)) return undefined;

@@ -8,11 +8,11 @@ import { sharedTools } from "../parse_body.ts";
 import { dropFields } from "../refused_fields.ts";
 import { localStops } from "../stop_sequences.ts";
 import { prefillOf } from "../prefill_echo.ts";
-import { IMAGES } from "./openai_refused_fields.ts";
+import { IMAGES, TOOL_LIMIT } from "./openai_refused_fields.ts";
 import { strictCompatible, withArrayItems } from "./openai_schema.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
 import { functionToolOf } from "./client_tool_schemas.ts";
-import { loadedFor, offered, oncePerOfferedTools } from "./deferred_tools.ts";
+import { loadedFor, MAX_FUNCTIONS, offered, oncePerOfferedTools } from "./deferred_tools.ts";
 import { convertMessages } from "./openai_messages.ts";
 import { hashHex, openaiToolName } from "./openai_names.ts";
 import {
@@ -65,6 +65,32 @@ function convertTools(
     out.push({ type: "function", function: fn });
   }
   return out;
+}
+
+/**
+ * The first `limit` functions, the one `tool_choice` names among them; and the client's names of
+ * those left out.
+ */
+function withinLimit(
+  tools: Json[],
+  limit: number,
+  choice: unknown,
+  names: Map<string, string>,
+): { tools: Json[]; beyond: string[] } {
+  const chosen = (choice as Json)?.type === "tool"
+    ? openaiToolName(String((choice as Json).name))
+    : "";
+  const at = chosen ? tools.findIndex((t) => t.function.name === chosen) : -1;
+  const ordered = at >= limit ? [tools[at], ...tools.filter((_, i) => i !== at)] : tools;
+  return {
+    tools: ordered.slice(0, limit),
+    beyond: ordered.slice(limit).map((t) => names.get(t.function.name) ?? t.function.name),
+  };
+}
+
+function toolsBeyondNotice(beyond: string[]): string {
+  return `This upstream takes at most ${MAX_FUNCTIONS} tools; these of yours are not available ` +
+    `in this conversation: ${beyond.join(", ")}.`;
 }
 
 interface ConvertedTools {
@@ -204,14 +230,22 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
   const schema = outputSchema(body);
   const jsonModeOnly = schema !== undefined && kind === "custom" && isDeepSeek(ctx);
-  const shared = sharedTools(body.tools) ? convertSharedTools(body.tools, body) : undefined;
+  // OpenAI's own API takes 128 functions; another server that refused more is held to that too.
+  const limit = kind === "openai" || ctx.dropFields?.includes(TOOL_LIMIT) ? MAX_FUNCTIONS : 0;
+  let shared = sharedTools(body.tools) ? convertSharedTools(body.tools, body) : undefined;
+  if (shared && limit && shared.count > limit) shared = undefined;
   const unrunnable = shared ? shared.unrunnable : [];
-  const tools = shared
+  let tools = shared
     ? []
     : convertTools(body.tools, names, unrunnable, loadedFor(body.tools, body));
+  let beyond: string[] = [];
+  if (limit && tools.length > limit) {
+    ({ tools, beyond } = withinLimit(tools, limit, body.tool_choice, names));
+  }
   if (shared) { for (const [k, v] of shared.names) names.set(k, v); }
   const absent = absentTools(unrunnable, body.mcp_servers);
   const notices = [
+    beyond.length ? toolsBeyondNotice(beyond) : "",
     search && !searchModel ? WEB_SEARCH_UNAVAILABLE : "",
     absent.length ? serverToolsNotice(absent) : "",
     // DeepSeek has JSON mode but no schemas ("This response_format type is unavailable now").

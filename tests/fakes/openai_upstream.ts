@@ -629,6 +629,13 @@ export function validateChatRequest(body: any, compat: CompatRules = {}): void {
       "empty_array",
     );
   }
+  if (Array.isArray(body.tools) && body.tools.length > 128) {
+    throw new Invalid(
+      `Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length ${body.tools.length} instead.`,
+      "tools",
+      "array_above_max_length",
+    );
+  }
   if (body.web_search_options !== undefined && !/search/.test(body.model)) {
     throw new Invalid(
       "Web search options not supported with this model.",

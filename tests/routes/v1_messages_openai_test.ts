@@ -2573,3 +2573,43 @@ Deno.test("openai: a server that streams although asked for a whole answer still
     },
   );
 });
+
+Deno.test("openai: more tools than OpenAI takes (an MCP server with 150) go as the first 128, the chosen one among them, and the model is told which are missing", async () => {
+  const many = Array.from({ length: 150 }, (_, i) => ({
+    name: `mcp__big__tool_${i}`,
+    description: `Tool ${i}`,
+    input_schema: { type: "object" as const, properties: {} },
+  }));
+  const ask = {
+    model: "claude-sonnet-test",
+    max_tokens: 50,
+    tools: many,
+    tool_choice: { type: "tool" as const, name: "mcp__big__tool_140" },
+    messages: [{ role: "user" as const, content: "go" }],
+  };
+  {
+    await using t = await setup();
+    await t.client.messages.create(ask);
+    const sent = t.fake.requests[0].body;
+    assert.equal(sent.tools.length, 128);
+    assert.equal(sent.tools[0].function.name, "mcp__big__tool_140");
+    assert.equal(sent.tool_choice.function.name, "mcp__big__tool_140");
+    const system = sent.messages[0];
+    assert.equal(system.role, "system");
+    assert.match(system.content, /at most 128 tools.*mcp__big__tool_149/s);
+    assert.doesNotMatch(system.content, /mcp__big__tool_140\b/);
+  }
+  {
+    // A compatible server is sent them all; one that refuses them (as this fake does, in OpenAI's
+    // words) is held to 128 from then on, the request answered all the same.
+    await using t = await setupCompat({}, "qwen3-coder");
+    await t.client.messages.create(ask);
+    // The strict fake refuses more than 128, as OpenAI does: the proxy retried within them.
+    assert.equal(t.fake.requests[0].body.tools.length, 150);
+    assert.equal(t.fake.requests.length, 2);
+    assert.equal(t.fake.requests[1].body.tools.length, 128);
+    await t.client.messages.create(ask);
+    assert.equal(t.fake.requests.length, 3);
+    assert.equal(t.fake.requests[2].body.tools.length, 128);
+  }
+});

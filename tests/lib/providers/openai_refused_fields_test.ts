@@ -20,6 +20,11 @@ Deno.test("openaiRefusedFields reads the optional parameters a server names as r
     // xAI's reasoning models, naming the parameter in camelCase.
     ["Model grok-4-0709 does not support parameter reasoningEffort.", ["reasoning_effort"]],
     ["Model grok-4-0709 does not support parameter stop.", ["stop"]],
+    // More functions than the server takes: a limit, not a field.
+    [
+      "Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length 176 instead.",
+      ["(tool limit)"],
+    ],
     // Groq's Qwen3 models take only their own two values.
     ["`reasoning_effort` must be one of `none` or `default`", ["reasoning_effort"]],
     [
