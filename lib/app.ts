@@ -61,6 +61,8 @@ export function createApp(services: Services): Hono<AppEnv> {
   });
 
   app.on(["GET", "HEAD"], "/", (c) => c.text("Claude API proxy is running. See /health.", 200));
+  // Claude Code's connection warm-up (HEAD /api/hello at start): answered, not a 404 in the log.
+  app.on(["GET", "HEAD"], "/api/hello", (c) => c.text("ok", 200));
   app.route("/", healthRoutes(services));
   app.route("/v1", clientSurface(services));
   app.route("/v1", messagesRoutes(services));

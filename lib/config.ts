@@ -67,7 +67,7 @@ function checkOrigins(value: string, ctx: z.RefinementCtx): void {
 }
 
 /** Paths the proxy serves itself: a health check there would hide them, or they it. */
-const OWN_PATHS = /^\/(?:$|v1(?:\/|$)|admin(?:\/|$)|static(?:\/|$)|metrics\/?$)/;
+const OWN_PATHS = /^\/(?:$|v1(?:\/|$)|admin(?:\/|$)|static(?:\/|$)|metrics\/?$|api\/hello\/?$)/;
 
 /** A literal path (":" and "*" would make it a pattern that answers for other paths). */
 function checkHealthPath(path: string, ctx: z.RefinementCtx): void {
@@ -80,7 +80,7 @@ function checkHealthPath(path: string, ctx: z.RefinementCtx): void {
     ctx.addIssue({
       code: "custom",
       message:
-        "must not be a path the proxy serves itself (/, /v1/…, /admin…, /static/…, /metrics)",
+        "must not be a path the proxy serves itself (/, /v1/…, /admin…, /static/…, /metrics, /api/hello)",
     });
   }
 }

@@ -180,7 +180,17 @@ Deno.test("config: HEALTH_CHECK_PATH may not take over a path the proxy serves i
   assert.equal(parseConfig({ HEALTH_CHECK_PATH: "/healthz" }).healthCheckPath, "/healthz");
   assert.equal(parseConfig({ HEALTH_CHECK_PATH: "/ops/health" }).healthCheckPath, "/ops/health");
   for (
-    const bad of ["/", "/admin", "/admin/x", "/v1/health", "/metrics", "/static/x", "/:any", "/*"]
+    const bad of [
+      "/",
+      "/admin",
+      "/admin/x",
+      "/v1/health",
+      "/metrics",
+      "/static/x",
+      "/api/hello",
+      "/:any",
+      "/*",
+    ]
   ) {
     const problems = problemsOf({ HEALTH_CHECK_PATH: bad });
     assert.equal(problems.length, 1, bad);

@@ -200,7 +200,7 @@ Deno.test("client surface: CORS_ORIGIN limits which origins are allowed", async 
   }
 });
 
-Deno.test("client surface: HEAD / and GET / answer 200 without auth; /health has the original shape", async () => {
+Deno.test("client surface: HEAD / and GET / (and Claude Code's /api/hello) answer 200 without auth; /health has the original shape", async () => {
   await using t = await setup();
   const head = await fetch(`${t.server.url}/`, { method: "HEAD" });
   assert.equal(head.status, 200);
@@ -208,6 +208,9 @@ Deno.test("client surface: HEAD / and GET / answer 200 without auth; /health has
   const get = await fetch(`${t.server.url}/`);
   assert.equal(get.status, 200);
   await get.body?.cancel();
+  // Claude Code's warm-up at start, as api.anthropic.com answers it.
+  const hello = await fetch(`${t.server.url}/api/hello`, { method: "HEAD" });
+  assert.equal(hello.status, 200);
   const health = await (await fetch(`${t.server.url}/health`)).json();
   assert.equal(health.status, "healthy");
   assert.ok(!Number.isNaN(Date.parse(health.timestamp)));
