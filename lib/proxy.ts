@@ -573,7 +573,16 @@ async function passthroughAnswer(
   rec: RequestRecord,
   finish: (status: number, failure?: UpstreamFailure) => void,
 ): Promise<Outcome> {
-  let text = await res.text();
+  let text: string;
+  if (isEventStream(res)) {
+    const read = await streamedAnswer(provider, ctx, res, requestId);
+    if ("answer" in read) text = JSON.stringify(read.answer);
+    else if ("json" in read) text = JSON.stringify(read.json);
+    else {
+      stopTimer();
+      return { failure: read };
+    }
+  } else text = await res.text();
   stopTimer();
   rec.ttfbMs = s.now() - rec.time;
   const answer = noteAnthropicMessage(rec, text);

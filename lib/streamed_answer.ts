@@ -1,6 +1,7 @@
 // A whole answer asked for and an event stream given (servers that ignore `stream: false`: some
-// vLLM, SGLang and Ollama fronts): the stream is translated as if asked for, and its events put
-// together as the message they make, rather than refused as an answer that is not JSON.
+// vLLM, SGLang and Ollama fronts, Anthropic-compatible gateways): the stream is translated as if
+// asked for, and its events put together as the message they make, rather than refused as an
+// answer that is not JSON.
 import type { MessageResponse } from "./anthropic.ts";
 import { readUpTo } from "./body_read.ts";
 import { createSseDecoder } from "./sse.ts";
@@ -8,6 +9,7 @@ import { upstreamFault } from "./providers/failure.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
 import { MAX_ANSWER_BYTES, unreadableAnswer } from "./upstream_fetch.ts";
+import { anthropicErrorFailure } from "./anthropic_answer.ts";
 import { newId } from "./anthropic.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -36,19 +38,32 @@ export async function streamedAnswer(
       return unreadableAnswer(text);
     }
   }
-  const writer = new AnthropicStreamWriter({
-    id: newId("msg"),
-    model: ctx.requestedModel,
-    inputTokens: 0,
-    requestId,
-  });
-  const translator = provider.createStreamTranslator(ctx, writer);
-  const decoder = createSseDecoder((event) => translator.push(event));
-  decoder.feed(bytes);
+  // An Anthropic upstream's events are the message's already; others are translated first.
+  let events = bytes;
+  if (!provider.passthrough) {
+    const writer = new AnthropicStreamWriter({
+      id: newId("msg"),
+      model: ctx.requestedModel,
+      inputTokens: 0,
+      requestId,
+    });
+    const translator = provider.createStreamTranslator(ctx, writer);
+    const decoder = createSseDecoder((event) => translator.push(event));
+    decoder.feed(bytes);
+    decoder.flush();
+    translator.end();
+    if (writer.failure) return writer.failure;
+    events = new TextEncoder().encode(writer.take());
+  }
+  const made = new MessageAssembly();
+  const decoder = createSseDecoder((event) => made.push(event.data));
+  decoder.feed(events);
   decoder.flush();
-  translator.end();
-  if (writer.failure) return writer.failure;
-  return { answer: messageOf(writer.take()) };
+  if (made.error !== undefined) return anthropicErrorFailure(provider, made.error, res.headers);
+  if (!made.message) return upstreamFault("upstream stream ended before its message began");
+  if (!made.stopped) return upstreamFault("upstream stream ended unexpectedly");
+  if (ctx.model !== ctx.requestedModel) made.message.model = ctx.requestedModel;
+  return { answer: made.message };
 }
 
 function firstNonBlank(bytes: Uint8Array): number {
@@ -57,39 +72,60 @@ function firstNonBlank(bytes: Uint8Array): number {
   return i;
 }
 
-/** The message the proxy's own events make, as the SDKs put one together. */
-function messageOf(sse: string): MessageResponse {
-  let message: Json;
-  const blocks: Json[] = [];
-  const args: string[] = [];
-  for (const frame of sse.split("\n\n")) {
-    const at = frame.indexOf("data: ");
-    if (at < 0) continue;
-    const e = JSON.parse(frame.slice(at + 6));
-    const block = blocks[e.index];
-    if (e.type === "message_start") message = e.message;
-    else if (e.type === "content_block_start") {
-      blocks[e.index] = { ...e.content_block };
-      args[e.index] = "";
-    } else if (e.type === "content_block_delta") {
-      const d = e.delta;
+/** The message an Anthropic event stream makes, as the SDKs put one together. */
+class MessageAssembly {
+  message: MessageResponse | undefined;
+  /** The data of an `error` event. */
+  error: string | undefined;
+  /** message_delta came, with the stop reason. */
+  stopped = false;
+  private blocks: Json[] = [];
+  private args: string[] = [];
+
+  push(data: string): void {
+    if (this.error !== undefined) return;
+    let e: Json;
+    try {
+      e = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!e || typeof e !== "object") return;
+    if (e.type === "error") {
+      this.error = data;
+      return;
+    }
+    if (e.type === "message_start") {
+      this.message = { ...e.message, content: [] };
+      return;
+    }
+    const message = this.message as Json;
+    if (!message) return;
+    const block = this.blocks[e.index];
+    if (e.type === "content_block_start") {
+      this.blocks[e.index] = { ...e.content_block };
+      this.args[e.index] = "";
+    } else if (e.type === "content_block_delta" && block) {
+      const d = e.delta ?? {};
       if (d.type === "text_delta") block.text += d.text;
       else if (d.type === "thinking_delta") block.thinking += d.thinking;
       else if (d.type === "signature_delta") block.signature = d.signature;
-      else if (d.type === "input_json_delta") args[e.index] += d.partial_json;
-    } else if (e.type === "content_block_stop" && "input" in block && args[e.index]) {
+      else if (d.type === "input_json_delta") this.args[e.index] += d.partial_json;
+      else if (d.type === "citations_delta") (block.citations ??= []).push(d.citation);
+    } else if (e.type === "content_block_stop" && block && "input" in block) {
+      const args = this.args[e.index];
       try {
-        block.input = JSON.parse(args[e.index]);
+        if (args) block.input = JSON.parse(args);
       } catch {
         // Arguments the output limit broke off: a call no one made, left out as in whole answers.
-        blocks[e.index] = undefined;
+        this.blocks[e.index] = undefined;
       }
     } else if (e.type === "message_delta") {
-      message.stop_reason = e.delta.stop_reason;
-      message.stop_sequence = e.delta.stop_sequence ?? null;
+      this.stopped = true;
+      message.stop_reason = e.delta?.stop_reason ?? null;
+      message.stop_sequence = e.delta?.stop_sequence ?? null;
       message.usage = { ...message.usage, ...e.usage };
+      message.content = this.blocks.filter(Boolean);
     }
   }
-  message.content = blocks.filter(Boolean);
-  return message;
 }

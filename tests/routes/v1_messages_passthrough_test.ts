@@ -10,6 +10,7 @@ import { ACCESS_KEY } from "../helpers/server.ts";
 import {
   anthropicMessage,
   anthropicStream,
+  anthropicStreamError,
   startFakeAnthropic,
 } from "../fakes/anthropic_upstream.ts";
 import {
@@ -1332,4 +1333,30 @@ Deno.test("passthrough: an account out of credit said with a 429 (Zhipu's 1113) 
   assert.match(refused.error.error.message, /余额不足/);
   const second = healthId(t.server.services.store.snapshot.doc.upstream[0].baseUrl, KEYS[1]);
   assert.equal(t.server.services.health.get(second, "*")?.state, "disabled");
+});
+
+Deno.test("passthrough: a gateway that streams although asked for a whole answer still gives the whole message; an error sent that way is the error it names", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ sse: anthropicStream("Hello from a streaming gateway") });
+  const msg = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 50,
+    messages: [{ role: "user", content: "hi" }],
+  });
+  assert.deepEqual(msg.content, [{ type: "text", text: "Hello from a streaming gateway" }]);
+  assert.equal(msg.stop_reason, "end_turn");
+  assert.equal(msg.model, "claude-sonnet-test");
+  t.fake.enqueue({ sse: [anthropicStreamError("invalid_request_error", "prompt is too long")] });
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "hi" }],
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+      assert.match(err.message, /prompt is too long/);
+      return true;
+    },
+  );
 });
