@@ -5,6 +5,7 @@ import { oncePerSharedTools, sharedTools } from "./parse_body.ts";
 import { clientToolSpec } from "./providers/client_tool_schemas.ts";
 import { serverToolText } from "./providers/server_tool_history.ts";
 import { documentPreamble, documentText } from "./providers/attachment_text.ts";
+import { carriedChars } from "./providers/openai_reasoning_carry.ts";
 
 const IMAGE_TOKENS = 1_600;
 /** Anthropic counts 1,500 to 3,000 tokens a PDF page: its text, and the page as an image. */
@@ -60,8 +61,11 @@ function blockChars(block: ContentBlock): number {
   switch (block.type) {
     case "text":
       return (block as { text: string }).text?.length ?? 0;
-    case "thinking":
-      return (block as { thinking: string }).thinking?.length ?? 0;
+    case "thinking": {
+      const { thinking, signature } = block as { thinking?: string; signature?: unknown };
+      // Reasoning the client does not see still goes upstream (DeepSeek's, carried in the signature).
+      return thinking?.length || carriedChars(signature);
+    }
     case "image":
       return IMAGE_TOKENS * 4;
     case "document":

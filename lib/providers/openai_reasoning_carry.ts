@@ -27,6 +27,12 @@ export function carrySignature(carried: CarriedReasoning): string {
   return CARRYING + textToB64url(JSON.stringify(payload));
 }
 
+/** About how many characters of reasoning a signature carries (its base64 is 4 for 3), unread. */
+export function carriedChars(signature: unknown): number {
+  if (typeof signature !== "string" || !signature.startsWith(CARRYING)) return 0;
+  return Math.floor((signature.length - CARRYING.length) * 3 / 4);
+}
+
 /** What a block's signature carries; undefined for any other signature, or a damaged one. */
 export function carriedIn(signature: unknown): CarriedReasoning | undefined {
   if (typeof signature !== "string" || !signature.startsWith(CARRYING)) return undefined;

@@ -3,6 +3,7 @@ import type { MessagesRequest } from "../../lib/anthropic.ts";
 import { parseBody, sharedTools } from "../../lib/parse_body.ts";
 import { clientToolSpec } from "../../lib/providers/client_tool_schemas.ts";
 import { estimateTokens, firstInputEstimate } from "../../lib/token_estimate.ts";
+import { carrySignature } from "../../lib/providers/openai_reasoning_carry.ts";
 
 const IMAGE = {
   type: "image",
@@ -140,4 +141,27 @@ Deno.test("estimate: a document counts by its text, and a PDF by its pages, not 
     }],
   } as MessagesRequest);
   assert.ok(counted >= 12 * 1500 && counted <= 12 * 3000, `counted: ${counted}`);
+});
+
+Deno.test("estimate: thinking the client does not see counts as the reasoning its signature carries upstream", () => {
+  const reasoning = "Step by step, the files are listed first. ".repeat(500);
+  const body = (content: unknown[]) =>
+    ({
+      model: "m",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "q" }, { role: "assistant", content }],
+    }) as MessagesRequest;
+  const shown = estimateTokens(
+    body([{ type: "thinking", thinking: reasoning, signature: "gateway-openai-reasoning" }]),
+  );
+  const omitted = estimateTokens(
+    body([{ type: "thinking", thinking: "", signature: carrySignature({ text: reasoning }) }]),
+  );
+  // Within the carry's JSON wrapping of the same text.
+  assert.ok(Math.abs(omitted - shown) < shown * 0.05, `${omitted} vs ${shown}`);
+  // A real Anthropic signature (encrypted, not the proxy's) is no text sent anywhere.
+  const foreign = estimateTokens(
+    body([{ type: "thinking", thinking: "", signature: "E".repeat(20_000) }]),
+  );
+  assert.ok(foreign < 20, `${foreign}`);
 });
