@@ -36,11 +36,13 @@ export function mapUsage(u: Json): Usage {
   const prompt = countOr0(u?.prompt_tokens);
   const cached = countOr0(u?.prompt_tokens_details?.cached_tokens) ||
     countOr0(u?.prompt_cache_hit_tokens);
+  // OpenRouter counts what a prompt wrote to the cache (Anthropic's and Gemini's models).
+  const written = countOr0(u?.prompt_tokens_details?.cache_write_tokens);
   const reasoning = u?.completion_tokens_details?.reasoning_tokens;
   return {
-    input_tokens: Math.max(0, prompt - cached),
+    input_tokens: Math.max(0, prompt - cached - written),
     output_tokens: countOr0(u?.completion_tokens),
-    cache_creation_input_tokens: 0,
+    cache_creation_input_tokens: written,
     cache_read_input_tokens: cached,
     output_tokens_details: typeof reasoning === "number"
       ? { thinking_tokens: countOr0(reasoning) }

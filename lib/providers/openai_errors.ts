@@ -33,6 +33,9 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
       : text;
     // llama.cpp names an overflow's figures apart from its words: said in its older words, which
     // lib/providers/context_overflow_wordings.ts reads.
+    // OpenRouter's "Provider returned error" keeps the provider's own words in `metadata.raw`.
+    const raw = providerWords(err?.metadata?.raw);
+    if (raw && !message.includes(raw)) message = `${message}: ${raw}`;
     const prompt = err?.n_prompt_tokens;
     const window = err?.n_ctx;
     if (Number.isSafeInteger(prompt) && Number.isSafeInteger(window)) {
@@ -48,6 +51,31 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
     text.slice(0, 64 * 1024).replace(/<[^<>]*>/g, " ").replace(/\s+/g, " ").trim();
   return { message: clip(plain, 500), code: "", type: "" };
 }
+
+/** The message inside a provider's error body, as OpenRouter passes it on (JSON text, or text). */
+function providerWords(raw: unknown): string {
+  if (typeof raw !== "string" || !raw.trim()) return "";
+  try {
+    const inner = JSON.parse(raw);
+    const err = inner?.error ?? inner;
+    const words = typeof err?.message === "string" ? err.message : err?.error?.message;
+    if (typeof words === "string" && words) return clip(words, 1000);
+  } catch { /* the provider's text as it is */ }
+  return clip(raw.trim(), 1000);
+}
+
+/**
+ * A moderation refusal of the input (OpenRouter's 403 "Your input was flagged"): the request's
+ * fault, which every key would meet, not a key's.
+ */
+const INPUT_FLAGGED =
+  /input was flagged|requires moderation|flagged for|content (?:policy|moderation)/i;
+
+/**
+ * No endpoint of the model takes what the request needs (OpenRouter's 404 "No endpoints found that
+ * support tool use"): a 404 would read to Claude Code as a model that does not exist.
+ */
+const NO_ENDPOINT = /no endpoints found/i;
 
 /** An error's status, code, type and message as a failure: whose fault, and when to try again. */
 function classify(
@@ -73,8 +101,16 @@ function classify(
   }
   // Anthropic never answers 422 (the SDKs have no error for it): a body the server could not take.
   if (status === 422) return { status: 400, type: "invalid_request_error", message };
-  if (code === "insufficient_quota" || type === "insufficient_quota" || status === 402) {
-    const failure = failureFromStatus(status === 402 ? 402 : 429, message, headers);
+  if ((status === 403 || status === 400) && INPUT_FLAGGED.test(message)) {
+    return { status: 400, type: "invalid_request_error", message };
+  }
+  if (status === 404 && NO_ENDPOINT.test(message)) {
+    return { status: 400, type: "invalid_request_error", message };
+  }
+  // Out of credit (OpenRouter's 402): disabled as a key with no credit, until a check passes.
+  if (status === 402) return failureFromStatus(402, message, headers);
+  if (code === "insufficient_quota" || type === "insufficient_quota") {
+    const failure = failureFromStatus(429, message, headers);
     failure.keyFault = "rate_limit";
     failure.retryAfterMs = retryAfterFromHeaders(headers) ?? QUOTA_COOLDOWN_MS;
     return failure;

@@ -123,7 +123,9 @@ function reasoningEffort(body: MessagesRequest, kind: Kind, model: string): stri
   // models reason either way; asked for, it says more than a budget. Thinking turned off beside
   // an effort (Claude Code's subagents) contradicts it: the model's default is left alone.
   if (thinking?.type === "disabled") return undefined;
-  if (kind === "openai") {
+  // Elsewhere the effort goes with adaptive thinking (Claude Code's): a model there may not reason
+  // at all, and one that does (Claude or Gemini behind OpenRouter) is told to only so.
+  if (kind === "openai" || thinking?.type === "adaptive") {
     const effort = body.output_config?.effort;
     if (effort === "low" || effort === "medium" || effort === "high") return effort;
     if (effort === "xhigh" || effort === "max") return "high";

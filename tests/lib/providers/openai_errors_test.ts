@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { openaiProvider } from "../../../lib/providers/openai.ts";
 import { fixture } from "../../helpers/openai_calls.ts";
+import { mapUsage } from "../../../lib/providers/openai_answer_fields.ts";
 
 Deno.test("errors: invalid key is the key's auth fault, even when sent as 400", () => {
   const body = fixture("error_invalid_key.json");
@@ -102,4 +103,69 @@ Deno.test("errors: a text-only server refusing an image is the request's 400, wh
   assert.equal(other.type, "invalid_request_error");
   // A 500 that is not about images stays the passing fault it is.
   assert.equal(openaiProvider.parseError(500, "boom", new Headers()).keyFault, "transient");
+});
+
+Deno.test("errors: OpenRouter's errors say whose fault they are, in the provider's own words", () => {
+  const parse = (status: number, error: unknown) =>
+    openaiProvider.parseError(status, JSON.stringify({ error }), new Headers());
+  // Its input flagged by moderation: the request's fault, which every key would meet.
+  const flagged = parse(403, {
+    code: 403,
+    message:
+      'anthropic/claude-sonnet-4.5 requires moderation on Anthropic. Your input was flagged for "violence".',
+    metadata: { reasons: ["violence"], flagged_input: "…", provider_name: "Anthropic" },
+  });
+  assert.deepEqual([flagged.status, flagged.type, flagged.keyFault], [
+    400,
+    "invalid_request_error",
+    undefined,
+  ]);
+  // Out of credit: the key is disabled, as Anthropic's own low balance is, not cooled for an hour.
+  const credit = parse(402, { code: 402, message: "Insufficient credits. Add more using …" });
+  assert.deepEqual([credit.status, credit.keyFault], [402, "auth"]);
+  // No endpoint of the model takes tools: no model missing, as a 404 would tell Claude Code.
+  const noTools = parse(404, {
+    code: 404,
+    message: "No endpoints found that support tool use. To learn more about provider routing…",
+  });
+  assert.deepEqual([noTools.status, noTools.type, noTools.keyFault], [
+    400,
+    "invalid_request_error",
+    undefined,
+  ]);
+  // "Provider returned error" carries the provider's words, which say what went wrong: here an
+  // overflow, which then reads to Claude Code as one it can compact.
+  const raw = parse(400, {
+    code: 400,
+    message: "Provider returned error",
+    metadata: {
+      raw: JSON.stringify({
+        type: "error",
+        error: {
+          type: "invalid_request_error",
+          message: "prompt is too long: 215433 tokens > 200000 maximum",
+        },
+      }),
+      provider_name: "Anthropic",
+    },
+  });
+  assert.equal(raw.status, 400);
+  assert.match(raw.message, /^Provider returned error: prompt is too long: 215433 tokens/);
+  const plain = parse(502, {
+    code: 502,
+    message: "Provider returned error",
+    metadata: { raw: "upstream connect error" },
+  });
+  assert.equal(plain.message, "Provider returned error: upstream connect error");
+});
+
+Deno.test("usage: OpenRouter's cache writes are cache_creation_input_tokens, apart from input", () => {
+  const usage = mapUsage({
+    prompt_tokens: 109,
+    completion_tokens: 5,
+    prompt_tokens_details: { cached_tokens: 10, cache_write_tokens: 87 },
+  });
+  assert.equal(usage.input_tokens, 12);
+  assert.equal(usage.cache_read_input_tokens, 10);
+  assert.equal(usage.cache_creation_input_tokens, 87);
 });

@@ -124,11 +124,15 @@ Deno.test("request: thinking becomes reasoning_effort only where it is understoo
     effort({ thinking: { type: "adaptive" }, output_config: { effort: "max" } }),
     "high",
   );
-  // Claude Code's default adaptive thinking must not break compatible servers.
+  // Claude Code's adaptive thinking and effort reach compatible servers too (Claude or Gemini behind
+  // OpenRouter think only when told to; one that refuses the field has it left out from then on);
+  // adaptive thinking without an effort leaves the server's default.
   assert.equal(
     effort({ thinking: { type: "adaptive" }, output_config: { effort: "high" } }, "custom"),
-    undefined,
+    "high",
   );
+  assert.equal(effort({ thinking: { type: "adaptive" } }, "custom"), undefined);
+  assert.equal(effort({ output_config: { effort: "high" } }, "custom"), undefined);
   // Subagents send disabled thinking with an effort: contradictory upstream, so nothing.
   assert.equal(
     effort({ thinking: { type: "disabled" }, output_config: { effort: "high" } }),
