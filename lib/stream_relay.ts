@@ -63,19 +63,24 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   const { s, provider, ctx, call, res, controller, stopFirstByteTimer, rec } = relay;
   const type = res.headers.get("content-type") ?? "";
   if (/^application\/json/i.test(type)) return await wholeAnswerAsStream(relay);
-  // A web page (a wrong base URL, a gateway's notice) holds no event: said as what it is.
+  let reader = answerPieces(res);
+  // A web page (a wrong base URL, a gateway's notice) holds no event: said as what it is. Labelled
+  // so, a stream is still read as one.
   if (/^text\/html/i.test(type)) {
     try {
-      return { failure: unreadableAnswer(await errorText(res), "a web page") };
+      const first = await reader.read();
+      const start = first.done ? "" : pieceText(first.value);
+      if (/^\s*</.test(start)) {
+        stopFirstByteTimer();
+        reader.cancel().catch(() => {});
+        return { failure: unreadableAnswer(start, "a web page") };
+      }
+      reader = replaying(first, reader);
     } catch (err) {
-      return {
-        failure: networkFailure(controller.signal, err, "Upstream answer could not be read"),
-      };
-    } finally {
       stopFirstByteTimer();
+      return { failure: readFailure(controller, err) };
     }
   }
-  const reader = answerPieces(res);
   const capture = s.config.enableResponseLogs
     ? new ResponseCapture(s.config.logBodyMaxBytes)
     : undefined;
@@ -123,6 +128,25 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
     cancel: () => pump.cancel(),
   }, { highWaterMark: 0 });
   return { response: withRequestId(new Response(body, { status: 200, headers })) };
+}
+
+/** The start of a piece as text, enough to tell a page from a stream. */
+function pieceText(piece: Piece): string {
+  return typeof piece === "string"
+    ? piece.slice(0, 512)
+    : new TextDecoder().decode(piece.subarray(0, 512));
+}
+
+/** A reader that gives `first`, already read, before the rest. */
+function replaying(
+  first: ReadableStreamReadResult<Piece>,
+  rest: PieceReader<Piece>,
+): PieceReader<Piece> {
+  let given = false;
+  return {
+    read: () => given ? rest.read() : (given = true, Promise.resolve(first)),
+    cancel: (reason) => rest.cancel(reason),
+  };
 }
 
 function readFailure(controller: AbortController, err: unknown): UpstreamFailure {

@@ -37,8 +37,6 @@ interface ToolCall {
   args: string;
   /** The arguments received so far, a server's resent ones once. */
   received: string;
-  /** The server sends the arguments so far with each fragment. */
-  resends?: boolean;
   /** How much of the arguments the client can parse as the object they should be. */
   shape: ObjectPrefix;
   /** Arguments that are no object at all, held to be sent at the end as the object they make. */
@@ -430,17 +428,14 @@ export class OpenAIStreamTranslator implements StreamTranslator {
 
   /**
    * Whether a fragment is the arguments so far sent again with more (DeepSeek's and Baidu
-   * Qianfan's servers send them so with each fragment): it starts with all that came before, and
-   * that read as a continuation would be no JSON (`{"com` then `{"command":`). Once a call is
-   * known to come so, its later fragments are read so too: a continuation that is JSON as well
-   * (`{"command":` then `{"command":"ls"`) is then not one.
+   * Qianfan's servers send them so with each fragment): it starts with all that came before and
+   * could begin an object by itself. A continuation that merely starts so (a nested object with
+   * the same first key, `{"a":` then `{"a":1}}`) closes more than it opens.
    */
   private resent(call: ToolCall, args: string): boolean {
     const before = call.received;
-    if (!before || args.length <= before.length || !args.startsWith(before)) return false;
-    if (!call.resends && jsonCompletion(before + args) !== undefined) return false;
-    call.resends = true;
-    return true;
+    return before !== "" && args.length > before.length && args.startsWith(before) &&
+      jsonCompletion(args) !== undefined;
   }
 
   /**

@@ -427,6 +427,21 @@ Deno.test("openai: a web page sent as the answer to a stream request says so, no
   );
   // Every key was asked: another may be behind a working gateway.
   assert.equal(t.fake.requests.length, KEYS.length);
+  // An event stream a server merely labels a page is still the stream.
+  t.fake.enqueue({
+    sse: [
+      openaiChunk({ role: "assistant", content: "Labelled a page." }),
+      openaiChunk({}, "stop"),
+      OPENAI_DONE,
+    ],
+    headers: { "content-type": "text/html" },
+  });
+  const labelled = await t.client.messages.stream({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "x" }],
+  }).finalMessage();
+  assert.deepEqual(labelled.content, [{ type: "text", text: "Labelled a page." }]);
 });
 
 Deno.test("openai: a stream cut mid-answer ends with an error event the SDK raises", async () => {

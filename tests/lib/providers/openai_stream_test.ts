@@ -739,6 +739,16 @@ Deno.test("stream: arguments sent as everything so far with each fragment (DeepS
         function: { ...(first ? { name: "Bash" } : {}), arguments: args },
       }],
     });
+  // The first resend may come where a value could begin: it is still the arguments again.
+  const atValue = translate(
+    call('{"command":', true) + call('{"command": "echo') +
+      call('{"command": "echo OK", "desc') +
+      call('{"command": "echo OK", "description": "Print"}') + openaiChunk({}, "tool_calls") +
+      OPENAI_DONE,
+  );
+  const first = atValue.blocks[0];
+  assert.ok(first.type === "tool_use");
+  assert.deepEqual(first.input, { command: "echo OK", description: "Print" });
   const r = translate(
     call('{"com', true) + call('{"command":') + call('{"command":"ls"') +
       call('{"command":"ls", "description":"list"}') + openaiChunk({}, "tool_calls") +
@@ -749,13 +759,11 @@ Deno.test("stream: arguments sent as everything so far with each fragment (DeepS
   assert.ok(block.type === "tool_use");
   assert.deepEqual(block.input, { command: "ls", description: "list" });
   assert.equal(r.stopReason, "tool_use");
-  // A continuation that merely starts as the arguments did is one: JSON either way, it is not a
-  // resend unless the call was already seen to come so.
+  // A continuation that merely starts as the arguments did (closing more than it opens) is one.
   for (
     const [pieces, input] of [
       [['{"a":', '{"a":1}}'], { a: { a: 1 } }],
-      [['{"', '{":1}'], { "{": 1 }],
-      [['{"q":', '{"q":{"q":', '"x"}}}'], { q: { q: { q: "x" } } }],
+      [['{"q":', '{"q":1},"r":2}'], { q: { q: 1 }, r: 2 }],
     ] as Array<[string[], unknown]>
   ) {
     const nested = translate(
