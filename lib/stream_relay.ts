@@ -23,7 +23,6 @@ import { tickFor, watchStream } from "./stream_ticker.ts";
 import { TranslatedSide } from "./translated_side.ts";
 import {
   answerJson,
-  errorText,
   failureOf,
   networkFailure,
   type Outcome,
