@@ -1,6 +1,6 @@
 // How OpenAI and compatible servers report errors, in an error answer or inside a 200 (a stream's
 // error event, a body's error member), classified as failures: whose fault, and when to try again.
-import { failureFromStatus, retryAfterFromHeaders } from "./failure.ts";
+import { failureFromStatus } from "./failure.ts";
 import { contextOverflowFromWords } from "./context_overflow_wordings.ts";
 import { IMAGES_REFUSED } from "./openai_refused_fields.ts";
 import type { UpstreamFailure } from "./types.ts";
@@ -8,9 +8,6 @@ import { clip } from "../secret_mask.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-// insufficient_quota names no reset time; the balance rarely comes back within the hour.
-const QUOTA_COOLDOWN_MS = 3_600_000;
 
 /** The message, code and type of an error body: JSON in any of the usual shapes, text or HTML. */
 function errorFields(bodyText: string): { message: string; code: string; type: string } {
@@ -109,10 +106,12 @@ function classify(
   }
   // Out of credit (OpenRouter's 402): disabled as a key with no credit, until a check passes.
   if (status === 402) return failureFromStatus(402, message, headers);
+  // OpenAI's account out of credit ("check your plan and billing details"), said with a 429:
+  // disabled as any key with no credit, until a check passes, not rate limited.
   if (code === "insufficient_quota" || type === "insufficient_quota") {
-    const failure = failureFromStatus(429, message, headers);
-    failure.keyFault = "rate_limit";
-    failure.retryAfterMs = retryAfterFromHeaders(headers) ?? QUOTA_COOLDOWN_MS;
+    const failure = failureFromStatus(status, message, headers);
+    failure.keyFault = "auth";
+    delete failure.retryAfterMs;
     return failure;
   }
   return failureFromStatus(status, message, headers);

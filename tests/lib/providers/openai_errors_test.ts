@@ -17,14 +17,12 @@ Deno.test("errors: invalid key is the key's auth fault, even when sent as 400", 
   assert.equal(f400.keyFault, "auth");
 });
 
-Deno.test("errors: insufficient_quota cools the key down for an hour unless told otherwise", () => {
+Deno.test("errors: insufficient_quota (an account out of credit) disables the key, as any without credit", () => {
   const body = fixture("error_quota.json");
-  const f = openaiProvider.parseError(429, body, new Headers());
-  assert.equal(f.type, "rate_limit_error");
-  assert.equal(f.keyFault, "rate_limit");
-  assert.equal(f.retryAfterMs, 3_600_000);
-  const told = openaiProvider.parseError(429, body, new Headers({ "retry-after": "20" }));
-  assert.equal(told.retryAfterMs, 20_000);
+  const f = openaiProvider.parseError(429, body, new Headers({ "retry-after": "20" }));
+  assert.equal(f.keyFault, "auth");
+  assert.equal(f.retryAfterMs, undefined);
+  assert.match(f.message, /quota/);
 });
 
 Deno.test("errors: rate limit uses the upstream's reset headers", () => {

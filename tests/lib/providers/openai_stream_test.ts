@@ -429,7 +429,7 @@ Deno.test("stream: an error object is classified by its code and type words, as 
   );
   assert.deepEqual(
     failureOf({ message: "quota", type: "insufficient_quota", code: "insufficient_quota" }),
-    [429, "rate_limit_error", "rate_limit"],
+    [429, "rate_limit_error", "auth"],
   );
   assert.deepEqual(
     failureOf({ message: "bad key", type: "invalid_request_error", code: "invalid_api_key" }),
