@@ -207,7 +207,16 @@ export async function listModels(
   }
   const seen = new Map<string, ModelInfo>();
   const data: ModelInfo[] = [];
-  for (const m of [...mapModels(upstream), ...(await upstreamModels(s, cur, headers) ?? [])]) {
+  const names = mapModels(upstream, false);
+  const others = [
+    ...mapModels(upstream).slice(names.length),
+    ...(await upstreamModels(s, cur, headers) ?? []),
+  ];
+  // A model the map would send elsewhere (a `default`, a family its name contains) is not offered
+  // by its own name: asked for, it would be another model answering.
+  const reachable = (m: ModelInfo) => mapModel(m.id, upstream?.models) === m.id;
+  const dates = new Map(others.map((m) => [m.id, m.created_at]));
+  for (const m of [...names, ...others.filter(reachable)]) {
     const first = seen.get(m.id);
     if (first) {
       // A map target the upstream lists too: its date is the upstream's, not the epoch.
@@ -220,10 +229,8 @@ export async function listModels(
   // A name the map routes is as new as the model it routes to, when the upstream dates that.
   for (const [from, to] of Object.entries(upstream?.models ?? {})) {
     const name = seen.get(from);
-    const target = seen.get(to);
-    if (name && target && name !== target && name.created_at === EPOCH) {
-      name.created_at = target.created_at;
-    }
+    const date = dates.get(to);
+    if (name && date && from !== to && name.created_at === EPOCH) name.created_at = date;
   }
   return { json: pageOf(data, query) };
 }

@@ -196,3 +196,15 @@ Deno.test("models: through the passthrough and by family too, a name the map rou
     }
   }
 });
+
+Deno.test("models: the list offers no upstream model the map would send elsewhere by its name", async () => {
+  await using t = await openai({ default: "gpt-fake-mini" });
+  const listed: string[] = [];
+  for await (const m of t.client.models.list()) listed.push(m.id);
+  // gpt-fake, asked for, would be gpt-fake-mini answering: not offered as itself.
+  assert.deepEqual(listed, ["gpt-fake-mini"]);
+  await using plain = await openai({ sonnet: "gpt-fake-mini" });
+  const all: string[] = [];
+  for await (const m of plain.client.models.list()) all.push(m.id);
+  assert.deepEqual(all, ["gpt-fake-mini", "gpt-fake"]);
+});
