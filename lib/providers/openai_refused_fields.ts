@@ -55,17 +55,27 @@ export const IMAGES_REFUSED =
 
 /**
  * Not a field either: more functions than the server takes (OpenAI's 128, and servers in front of
- * its models), after which the tools past that many are left out, and the model told which.
+ * its models), after which the tools past that many are left out, and the model told which. Said
+ * with the number the server named: `(tool limit 64)`.
  */
-export const TOOL_LIMIT = "(tool limit)";
+export const TOOL_LIMIT = "(tool limit";
 
 const TOOL_LIMIT_REFUSED = /'?tools'?[^.]*array too long|too many tools|maximum of \d+ tools/i;
+
+/** The number of functions a learned refusal allows; undefined when none was learned. */
+export function toolLimitOf(refused: readonly string[] | undefined): number | undefined {
+  const entry = refused?.find((f) => f.startsWith(TOOL_LIMIT));
+  return entry === undefined ? undefined : Number(/\d+/.exec(entry)?.[0] ?? 128);
+}
 
 /** The optional parameters a 400's message says the upstream refuses; undefined if none. */
 export function openaiRefusedFields(whole: string): string[] | undefined {
   const message = whole.slice(0, 4096);
   if (IMAGES_REFUSED.test(message)) return [IMAGES];
-  if (TOOL_LIMIT_REFUSED.test(message)) return [TOOL_LIMIT];
+  if (TOOL_LIMIT_REFUSED.test(message)) {
+    const n = Number(/maximum (?:length|of) (\d+)/i.exec(message)?.[1]);
+    return [`${TOOL_LIMIT} ${n > 0 && n < 128 ? n : 128})`];
+  }
   // Ollama turns reasoning_effort into its `think`, which a model that cannot think refuses.
   if (/does not support thinking/i.test(message)) return ["reasoning_effort"];
   if (!REFUSAL.test(message)) return undefined;

@@ -8,7 +8,7 @@ import { sharedTools } from "../parse_body.ts";
 import { dropFields } from "../refused_fields.ts";
 import { localStops } from "../stop_sequences.ts";
 import { prefillOf } from "../prefill_echo.ts";
-import { IMAGES, TOOL_LIMIT } from "./openai_refused_fields.ts";
+import { IMAGES, toolLimitOf } from "./openai_refused_fields.ts";
 import { strictCompatible, withArrayItems } from "./openai_schema.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
 import { functionToolOf } from "./client_tool_schemas.ts";
@@ -68,29 +68,43 @@ function convertTools(
 }
 
 /**
- * The first `limit` functions, the one `tool_choice` names among them; and the client's names of
- * those left out.
+ * The tools a request most needs offered, in the client's names: the one `tool_choice` names,
+ * those a tool search loaded (a model asked for them just now) and those the conversation called.
  */
+function wantedTools(body: MessagesRequest): Set<string> {
+  const wanted = new Set(loadedFor(body.tools, body));
+  const choice = body.tool_choice as Json;
+  if (choice?.type === "tool" && typeof choice.name === "string") wanted.add(choice.name);
+  for (const m of body.messages) {
+    if (m.role !== "assistant" || !Array.isArray(m.content)) continue;
+    for (const b of m.content as Json[]) {
+      if (b?.type === "tool_use" && typeof b.name === "string") wanted.add(b.name);
+    }
+  }
+  return wanted;
+}
+
+/** `limit` functions, those `wanted` first, then in order; and the client's names of the others. */
 function withinLimit(
   tools: Json[],
   limit: number,
-  choice: unknown,
+  wanted: Set<string>,
   names: Map<string, string>,
 ): { tools: Json[]; beyond: string[] } {
-  const chosen = (choice as Json)?.type === "tool"
-    ? openaiToolName(String((choice as Json).name))
-    : "";
-  const at = chosen ? tools.findIndex((t) => t.function.name === chosen) : -1;
-  const ordered = at >= limit ? [tools[at], ...tools.filter((_, i) => i !== at)] : tools;
+  const clientName = (t: Json) => names.get(t.function.name) ?? t.function.name;
+  const first = tools.filter((t) => wanted.has(clientName(t)));
+  const ordered = [...first, ...tools.filter((t) => !wanted.has(clientName(t)))];
+  const kept = new Set(ordered.slice(0, limit));
   return {
-    tools: ordered.slice(0, limit),
-    beyond: ordered.slice(limit).map((t) => names.get(t.function.name) ?? t.function.name),
+    // The client's order, among those kept.
+    tools: tools.filter((t) => kept.has(t)),
+    beyond: tools.filter((t) => !kept.has(t)).map(clientName),
   };
 }
 
-function toolsBeyondNotice(beyond: string[]): string {
-  return `This upstream takes at most ${MAX_FUNCTIONS} tools; these of yours are not available ` +
-    `in this conversation: ${beyond.join(", ")}.`;
+function toolsBeyondNotice(limit: number, beyond: string[]): string {
+  return `This upstream takes at most ${limit} tools; these of yours are not available in this ` +
+    `conversation: ${beyond.join(", ")}.`;
 }
 
 interface ConvertedTools {
@@ -232,8 +246,8 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
   const schema = outputSchema(body);
   const jsonModeOnly = schema !== undefined && kind === "custom" && isDeepSeek(ctx);
-  // OpenAI's own API takes 128 functions; another server that refused more is held to that too.
-  const limit = kind === "openai" || ctx.dropFields?.includes(TOOL_LIMIT) ? MAX_FUNCTIONS : 0;
+  // OpenAI's own API takes 128 functions; another server that refused more is held to its number.
+  const limit = toolLimitOf(ctx.dropFields) ?? (kind === "openai" ? MAX_FUNCTIONS : 0);
   let shared = sharedTools(body.tools) ? convertSharedTools(body.tools, body) : undefined;
   if (shared && limit && shared.count > limit) shared = undefined;
   const unrunnable = shared ? shared.unrunnable : [];
@@ -242,12 +256,12 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     : convertTools(body.tools, names, unrunnable, loadedFor(body.tools, body));
   let beyond: string[] = [];
   if (limit && tools.length > limit) {
-    ({ tools, beyond } = withinLimit(tools, limit, body.tool_choice, names));
+    ({ tools, beyond } = withinLimit(tools, limit, wantedTools(body), names));
   }
   if (shared) { for (const [k, v] of shared.names) names.set(k, v); }
   const absent = absentTools(unrunnable, body.mcp_servers);
   const notices = [
-    beyond.length ? toolsBeyondNotice(beyond) : "",
+    beyond.length ? toolsBeyondNotice(limit, beyond) : "",
     search && !searchModel ? WEB_SEARCH_UNAVAILABLE : "",
     absent.length ? serverToolsNotice(absent) : "",
     // DeepSeek has JSON mode but no schemas ("This response_format type is unavailable now").

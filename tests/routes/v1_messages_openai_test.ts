@@ -2607,12 +2607,28 @@ Deno.test("openai: more tools than OpenAI takes (an MCP server with 150) go as t
     await t.client.messages.create(ask);
     const sent = t.fake.requests[0].body;
     assert.equal(sent.tools.length, 128);
-    assert.equal(sent.tools[0].function.name, "mcp__big__tool_140");
+    assert.ok(sent.tools.some((t: any) => t.function.name === "mcp__big__tool_140"));
     assert.equal(sent.tool_choice.function.name, "mcp__big__tool_140");
     const system = sent.messages[0];
     assert.equal(system.role, "system");
     assert.match(system.content, /at most 128 tools.*mcp__big__tool_149/s);
     assert.doesNotMatch(system.content, /mcp__big__tool_140\b/);
+    // A tool the conversation already called stays offered too, past the first 128.
+    await t.client.messages.create({
+      ...ask,
+      tool_choice: { type: "auto" },
+      messages: [
+        { role: "user", content: "go" },
+        {
+          role: "assistant",
+          content: [{ type: "tool_use", id: "toolu_1", name: "mcp__big__tool_145", input: {} }],
+        },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }] },
+      ],
+    });
+    const again = t.fake.requests[1].body.tools.map((t: any) => t.function.name);
+    assert.equal(again.length, 128);
+    assert.ok(again.includes("mcp__big__tool_145"));
   }
   {
     // A compatible server is sent them all; one that refuses them (as this fake does, in OpenAI's

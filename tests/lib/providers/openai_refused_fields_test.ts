@@ -23,8 +23,9 @@ Deno.test("openaiRefusedFields reads the optional parameters a server names as r
     // More functions than the server takes: a limit, not a field.
     [
       "Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length 176 instead.",
-      ["(tool limit)"],
+      ["(tool limit 128)"],
     ],
+    ["This server supports a maximum of 64 tools", ["(tool limit 64)"]],
     // Groq's Qwen3 models take only their own two values.
     ["`reasoning_effort` must be one of `none` or `default`", ["reasoning_effort"]],
     [
