@@ -207,16 +207,13 @@ export async function listModels(
   }
   const seen = new Map<string, ModelInfo>();
   const data: ModelInfo[] = [];
-  const names = mapModels(upstream, false);
-  const others = [
-    ...mapModels(upstream).slice(names.length),
-    ...(await upstreamModels(s, cur, headers) ?? []),
-  ];
-  // A model the map would send elsewhere (a `default`, a family its name contains) is not offered
-  // by its own name: asked for, it would be another model answering.
+  const map = mapModels(upstream);
+  const own = await upstreamModels(s, cur, headers) ?? [];
+  // An upstream model the map would send elsewhere (a `default`, a family its name contains) is
+  // not offered by its own name: asked for, another model would answer.
   const reachable = (m: ModelInfo) => mapModel(m.id, upstream?.models) === m.id;
-  const dates = new Map(others.map((m) => [m.id, m.created_at]));
-  for (const m of [...names, ...others.filter(reachable)]) {
+  const dates = new Map([...map, ...own].map((m) => [m.id, m.created_at]));
+  for (const m of [...map, ...own.filter(reachable)]) {
     const first = seen.get(m.id);
     if (first) {
       // A map target the upstream lists too: its date is the upstream's, not the epoch.

@@ -201,7 +201,8 @@ Deno.test("models: the list offers no upstream model the map would send elsewher
   await using t = await openai({ default: "gpt-fake-mini" });
   const listed: string[] = [];
   for await (const m of t.client.models.list()) listed.push(m.id);
-  // gpt-fake, asked for, would be gpt-fake-mini answering: not offered as itself.
+  // gpt-fake, asked for, would be gpt-fake-mini answering: not offered as itself; the map's own
+  // target is.
   assert.deepEqual(listed, ["gpt-fake-mini"]);
   await using plain = await openai({ sonnet: "gpt-fake-mini" });
   const all: string[] = [];
