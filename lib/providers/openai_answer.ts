@@ -71,12 +71,14 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
     ? msg.reasoning
     : textOf(parts, "thinking");
   const details = Array.isArray(msg.reasoning_details) ? msg.reasoning_details : undefined;
-  if (reasoning || details?.length) content.push(thinkingBlock(reasoning, state, details));
+  if (state.noThinking ? details?.length : reasoning || details?.length) {
+    content.push(thinkingBlock(state.noThinking ? "" : reasoning, state, details));
+  }
   let text = typeof msg.content === "string" ? msg.content : textOf(parts, "text");
   if (!reasoning && text.trimStart().startsWith("<think>")) {
     const split = splitThinkTags(text);
     text = split.text;
-    if (split.thinking) content.push(thinkingBlock(split.thinking, state));
+    if (split.thinking && !state.noThinking) content.push(thinkingBlock(split.thinking, state));
   }
   const refused = !text && typeof msg.refusal === "string" && msg.refusal !== "";
   if (refused) text = msg.refusal;

@@ -26,6 +26,11 @@ export interface CallState {
   singleCall?: boolean;
   /** The client asked for thinking without its text (`display: "omitted"`): blocks keep their signature alone. */
   omitThinking?: boolean;
+  /**
+   * The client did not ask for thinking: as Anthropic's, the answer has no thinking block, unless
+   * one must carry what a server needs back (OpenRouter's details).
+   */
+  noThinking?: boolean;
   /** The server needs its reasoning back: omitted from the client's view, it rides in the signature. */
   carryText?: boolean;
 }

@@ -234,7 +234,9 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     historyIds,
   };
   const reasoningBack = wantsReasoningBack(ctx);
-  if ((body.thinking as Json)?.display === "omitted") {
+  const thinkingType = (body.thinking as Json)?.type;
+  if (thinkingType !== "enabled" && thinkingType !== "adaptive") state.noThinking = true;
+  else if ((body.thinking as Json)?.display === "omitted") {
     state.omitThinking = true;
     if (reasoningBack) state.carryText = true;
   }

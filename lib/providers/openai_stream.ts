@@ -251,6 +251,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 
   private thinking(text: string): void {
+    if (this.state.noThinking) return;
     this.releaseText();
     this.openWaiting();
     this.leaveTool();

@@ -908,7 +908,8 @@ Deno.test("openai: Mistral's reasoning models' content as a list of parts (think
   });
   const ask = {
     model: "claude-sonnet-test",
-    max_tokens: 100,
+    max_tokens: 4096,
+    thinking: { type: "enabled" as const, budget_tokens: 1024 },
     messages: [{ role: "user" as const, content: "hi" }],
   };
   const streamed = await t.client.messages.stream(ask).finalMessage();
@@ -2545,7 +2546,8 @@ Deno.test("openai: a server that streams although asked for a whole answer still
   });
   const msg = await t.client.messages.create({
     model: "claude-sonnet-test",
-    max_tokens: 100,
+    max_tokens: 4096,
+    thinking: { type: "enabled", budget_tokens: 1024 },
     tools: [weatherTool],
     messages: [{ role: "user", content: "weather in Oslo?" }],
   });

@@ -7,7 +7,15 @@ import { AnthropicStreamWriter } from "../../../lib/providers/stream_writer.ts";
 import { createSseDecoder } from "../../../lib/sse.ts";
 import { OPENAI_DONE, openaiChunk } from "../../fakes/openai_upstream.ts";
 import { carriedIn } from "../../../lib/providers/openai_reasoning_carry.ts";
-import { build, context, fixture, LONG_TOOL, request } from "../../helpers/openai_calls.ts";
+import {
+  build,
+  completion,
+  context,
+  fixture,
+  LONG_TOOL,
+  request,
+} from "../../helpers/openai_calls.ts";
+import type { MessagesRequest } from "../../../lib/anthropic.ts";
 import { parseFrames, translate, withoutDeltas } from "../../helpers/openai_translate.ts";
 
 Deno.test("stream: text answer gives the exact Anthropic event sequence and real usage", () => {
@@ -536,7 +544,7 @@ Deno.test("stream: blank lines before a call are no text block, and text before 
     if (text !== undefined) assert.equal((streamed.blocks[1] as any).text, text);
     assert.equal(streamed.stopReason, "tool_use");
     const ctx = context({}, false);
-    build(request({}), ctx);
+    build(request({ thinking: { type: "enabled", budget_tokens: 1024 }, max_tokens: 4096 }), ctx);
     const whole = openaiProvider.parseResponse(
       {
         id: "c",
@@ -851,4 +859,28 @@ Deno.test("stream: OpenRouter's details that come after the text never make a th
   const thinking = withCall.blocks[1];
   assert.ok(thinking.type === "thinking");
   assert.deepEqual(carriedIn(thinking.signature)?.details, details);
+});
+
+Deno.test("stream: reasoning the client did not ask for is no thinking block, as Anthropic gives none", () => {
+  for (const thinking of [undefined, { type: "disabled" }]) {
+    const ctx = context();
+    build(request(thinking ? { thinking } as Partial<MessagesRequest> : {}), ctx);
+    const r = translate(
+      openaiChunk({ role: "assistant", reasoning_content: "Think." }) +
+        openaiChunk({ content: "Answer." }) + openaiChunk({}, "stop") + OPENAI_DONE,
+      ctx,
+    );
+    assert.deepEqual(r.blocks, [{ type: "text", text: "Answer." }]);
+    const inline = translate(
+      openaiChunk({ role: "assistant", content: "<think>hidden</think>Answer." }) +
+        openaiChunk({}, "stop") + OPENAI_DONE,
+      ctx,
+    );
+    assert.deepEqual(inline.blocks, [{ type: "text", text: "Answer." }]);
+    const whole = openaiProvider.parseResponse(
+      completion({ content: "<think>hidden</think>Answer.", reasoning_content: "" }, "stop"),
+      ctx,
+    );
+    assert.deepEqual(whole.content, [{ type: "text", text: "Answer." }]);
+  }
 });
