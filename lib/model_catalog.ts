@@ -282,8 +282,11 @@ function pageOf(all: ModelInfo[], query: string): unknown {
 export async function findModel(s: Services, headers: Headers, id: string): Promise<CatalogAnswer> {
   const cur = current(s);
   const { upstream, provider } = cur;
-  const listed = mapModels(upstream).find((m) => m.id === id);
   const mapped = mapModel(id, upstream?.models);
+  // A map target the map sends elsewhere by its own name (a `default`) is served as that routing.
+  const listed = mapModels(upstream).find((m) =>
+    m.id === id && (m.display_name !== id || mapped === id)
+  );
   if (listed || mapped !== id) {
     // A name the map serves is as new as the model it routes to, when the upstream dates that.
     const target = listed && Object.values(upstream?.models ?? {}).includes(id) ? id : mapped;

@@ -51,22 +51,20 @@ async function readBody(
 }
 
 /**
- * A body may take this long, or REQUEST_TIMEOUT if shorter, plus a second per 20 KB it declares
- * (a slow mobile uplink); one sent in chunks, with no length declared, as much as MAX_BODY_SIZE.
+ * A body may take this long, or REQUEST_TIMEOUT if shorter, plus a second per BODY_PACE bytes it
+ * declares (a slow mobile uplink); one sent in chunks, with no length declared, as much as
+ * MAX_BODY_SIZE.
  */
 const BODY_GRACE_MS = 30_000;
-const BODY_BYTES_PER_S = 20_000;
+const BODY_PACE = 10_000;
 /**
  * A body this large (or of no declared length) is watched as it arrives: the time its length
  * earns is for bytes that come, and one that stops coming for BODY_GRACE_MS is given up on (a
- * declared 32 MB that never came held its slot for 11 minutes).
+ * declared 32 MB that never came held its slot for 11 minutes). After the grace, it keeps the
+ * pace on average: a byte every few seconds, which the stall check alone lets through, held a slot
+ * for as long as its declared length earned.
  */
 const WATCHED_BODY = 1 << 20;
-/**
- * After the grace, a watched body keeps at least this pace on average: a byte every few seconds
- * (which the stall check alone lets through) held a slot for as long as its declared length earned.
- */
-const BODY_MIN_PACE = 10_000;
 
 /**
  * The body as text; a body without a declared length is counted as it arrives. One that stops
@@ -78,9 +76,7 @@ async function readLimited(req: Request, config: Config): Promise<string> {
   const size = length === null ? config.maxBodySize : Number(length) || 0;
   const grace = Math.min(BODY_GRACE_MS, config.requestTimeout);
   const start = Date.now();
-  // A watched body is held to its pace instead, so its length earns it the time that pace takes.
-  const pace = size > WATCHED_BODY ? BODY_MIN_PACE : BODY_BYTES_PER_S;
-  const end = start + grace + size * 1000 / pace;
+  const end = start + grace + size * 1000 / BODY_PACE;
   let arrived = start;
   let received = 0;
   const watched = size > WATCHED_BODY && req.body
@@ -95,7 +91,7 @@ async function readLimited(req: Request, config: Config): Promise<string> {
     )
     : undefined;
   const deadline = watched
-    ? () => Math.min(end, arrived + grace, start + grace + received * 1000 / BODY_MIN_PACE)
+    ? () => Math.min(end, arrived + grace, start + grace + received * 1000 / BODY_PACE)
     : end;
   const reading = readBytes(req, config.maxBodySize, watched);
   try {

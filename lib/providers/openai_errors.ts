@@ -65,8 +65,7 @@ function providerWords(raw: unknown): string {
  * A moderation refusal of the input (OpenRouter's 403 "Your input was flagged"): the request's
  * fault, which every key would meet, not a key's.
  */
-const INPUT_FLAGGED =
-  /input was flagged|requires moderation|flagged for|content (?:policy|moderation)/i;
+const INPUT_FLAGGED = /\binput was flagged\b|\brequires moderation\b/i;
 
 /**
  * No endpoint of the model takes what the request needs (OpenRouter's 404 "No endpoints found that
@@ -149,11 +148,13 @@ function statusOfWords(names: string, message: string): number {
 
 /** An error object met inside a 200 answer (stream or body), classified as an HTTP error would be. */
 export function openaiInlineFailure(err: Json): UpstreamFailure {
-  const message = typeof err === "string"
+  let message = typeof err === "string"
     ? err
     : typeof err?.message === "string" && err.message
     ? err.message
     : "upstream error";
+  const raw = providerWords(err?.metadata?.raw);
+  if (raw && !message.includes(raw)) message = `${message}: ${raw}`;
   const code = typeof err?.code === "string" ? err.code : "";
   const type = typeof err?.type === "string" ? err.type : "";
   let status = Number(err?.code ?? err?.status);

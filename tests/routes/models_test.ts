@@ -204,6 +204,10 @@ Deno.test("models: the list offers no upstream model the map would send elsewher
   // gpt-fake, asked for, would be gpt-fake-mini answering: not offered as itself; the map's own
   // target is.
   assert.deepEqual(listed, ["gpt-fake-mini"]);
+  // A map target the default would take elsewhere by its own name says so when asked for.
+  await using routed = await openai({ haiku: "gpt-fake", default: "gpt-fake-mini" });
+  const one = await routed.client.models.retrieve("gpt-fake");
+  assert.equal(one.display_name, "gpt-fake → gpt-fake-mini");
   await using plain = await openai({ sonnet: "gpt-fake-mini" });
   const all: string[] = [];
   for await (const m of plain.client.models.list()) all.push(m.id);

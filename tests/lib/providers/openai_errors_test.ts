@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { openaiProvider } from "../../../lib/providers/openai.ts";
 import { fixture } from "../../helpers/openai_calls.ts";
 import { mapUsage } from "../../../lib/providers/openai_answer_fields.ts";
+import { openaiInlineFailure } from "../../../lib/providers/openai_errors.ts";
 
 Deno.test("errors: invalid key is the key's auth fault, even when sent as 400", () => {
   const body = fixture("error_invalid_key.json");
@@ -149,6 +150,22 @@ Deno.test("errors: OpenRouter's errors say whose fault they are, in the provider
   });
   assert.equal(raw.status, 400);
   assert.match(raw.message, /^Provider returned error: prompt is too long: 215433 tokens/);
+  // A key's own 403 that happens to speak of flags or policies is still the key's.
+  for (
+    const words of [
+      "Your account has been flagged for suspicious activity and suspended.",
+      "This key has been disabled for violating our content policy.",
+    ]
+  ) {
+    assert.equal(parse(403, { code: 403, message: words }).keyFault, "auth", words);
+  }
+  // Sent inside a stream (the answer begun), the provider's words come along too.
+  const inStream = openaiInlineFailure({
+    code: 400,
+    message: "Provider returned error",
+    metadata: { raw: JSON.stringify({ error: { message: "maximum context length is 131072" } }) },
+  });
+  assert.match(inStream.message, /Provider returned error: maximum context length is 131072/);
   const plain = parse(502, {
     code: 502,
     message: "Provider returned error",
