@@ -32,6 +32,18 @@ export function answerPieces(res: Response): PieceReader<Piece> {
   return answeredWholeText(res) ? wholeText(res) : pieceReader(res.body!);
 }
 
+/** A reader that gives `first`, read already (to look at an answer's start), before the rest. */
+export function withFirst<T>(
+  first: ReadableStreamReadResult<T>,
+  rest: PieceReader<T>,
+): PieceReader<T> {
+  let given = false;
+  return {
+    read: () => given ? rest.read() : (given = true, Promise.resolve(first)),
+    cancel: (reason) => rest.cancel(reason),
+  };
+}
+
 /** A whole answer as one piece: no stream to read it through, no bytes copied. */
 function wholeText(res: Response): PieceReader<string> {
   let given = false;

@@ -283,10 +283,8 @@ export async function findModel(s: Services, headers: Headers, id: string): Prom
   const cur = current(s);
   const { upstream, provider } = cur;
   const mapped = mapModel(id, upstream?.models);
-  // A map target the map sends elsewhere by its own name (a `default`) is served as that routing.
-  const listed = mapModels(upstream).find((m) =>
-    m.id === id && (m.display_name !== id || mapped === id)
-  );
+  // A map target is itself only where its own name reaches it (no `default` sends it elsewhere).
+  const listed = mapModels(upstream, mapped === id).find((m) => m.id === id);
   if (listed || mapped !== id) {
     // A name the map serves is as new as the model it routes to, when the upstream dates that.
     const target = listed && Object.values(upstream?.models ?? {}).includes(id) ? id : mapped;

@@ -4,7 +4,7 @@
 // event when the upstream breaks or stalls.
 import type { ErrorType } from "./anthropic.ts";
 import { upstreamInfoHeaders } from "./anthropic_answer.ts";
-import { answerPieces, type Piece, type PieceReader } from "./body_read.ts";
+import { answerPieces, type Piece, type PieceReader, withFirst } from "./body_read.ts";
 import { ProxyError } from "./errors.ts";
 import { keyId } from "./key_pool.ts";
 import { PassthroughSide } from "./passthrough_side.ts";
@@ -74,7 +74,7 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
         reader.cancel().catch(() => {});
         return { failure: unreadableAnswer(start, "a web page") };
       }
-      reader = replaying(first, reader);
+      reader = withFirst(first, reader);
     } catch (err) {
       stopFirstByteTimer();
       return { failure: readFailure(controller, err) };
@@ -134,18 +134,6 @@ function pieceText(piece: Piece): string {
   return typeof piece === "string"
     ? piece.slice(0, 512)
     : new TextDecoder().decode(piece.subarray(0, 512));
-}
-
-/** A reader that gives `first`, already read, before the rest. */
-function replaying(
-  first: ReadableStreamReadResult<Piece>,
-  rest: PieceReader<Piece>,
-): PieceReader<Piece> {
-  let given = false;
-  return {
-    read: () => given ? rest.read() : (given = true, Promise.resolve(first)),
-    cancel: (reason) => rest.cancel(reason),
-  };
 }
 
 function readFailure(controller: AbortController, err: unknown): UpstreamFailure {

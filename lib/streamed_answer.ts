@@ -2,15 +2,13 @@
 // vLLM, SGLang and Ollama fronts, Anthropic-compatible gateways): the stream is translated as if
 // asked for, and its events put together as the message they make, rather than refused as an
 // answer that is not JSON.
-import type { MessageResponse } from "./anthropic.ts";
-import { readUpTo } from "./body_read.ts";
-import { createSseDecoder } from "./sse.ts";
+import { type MessageResponse, newId } from "./anthropic.ts";
+import { createSseDecoder, type SseMessage } from "./sse.ts";
 import { upstreamFault } from "./providers/failure.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
-import { MAX_ANSWER_BYTES, unreadableAnswer } from "./upstream_fetch.ts";
+import { answerText, jsonOf } from "./upstream_fetch.ts";
 import { anthropicErrorFailure } from "./anthropic_answer.ts";
-import { newId } from "./anthropic.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -25,21 +23,12 @@ export async function streamedAnswer(
   res: Response,
   requestId: string,
 ): Promise<{ answer: MessageResponse } | { json: unknown } | UpstreamFailure> {
-  const { bytes, complete } = await readUpTo(res.body, MAX_ANSWER_BYTES);
-  if (!complete) {
-    return upstreamFault(`Upstream answered with more than ${MAX_ANSWER_BYTES >> 20} MB`);
-  }
+  const read = await answerText(res);
+  if (!("text" in read)) return read;
   // A whole answer under the wrong content-type (a server that labels every answer a stream).
-  if (bytes[firstNonBlank(bytes)] === 0x7b /* { */) {
-    const text = new TextDecoder().decode(bytes);
-    try {
-      return { json: JSON.parse(text) };
-    } catch {
-      return unreadableAnswer(text);
-    }
-  }
+  if (read.text.trimStart().startsWith("{")) return jsonOf(read.text);
   // An Anthropic upstream's events are the message's already; others are translated first.
-  let events = bytes;
+  let events = read.text;
   if (!provider.passthrough) {
     const writer = new AnthropicStreamWriter({
       id: newId("msg"),
@@ -48,17 +37,13 @@ export async function streamedAnswer(
       requestId,
     });
     const translator = provider.createStreamTranslator(ctx, writer);
-    const decoder = createSseDecoder((event) => translator.push(event));
-    decoder.feed(bytes);
-    decoder.flush();
+    feedEvents(events, (event) => translator.push(event));
     translator.end();
     if (writer.failure) return writer.failure;
-    events = new TextEncoder().encode(writer.take());
+    events = writer.take();
   }
   const made = new MessageAssembly();
-  const decoder = createSseDecoder((event) => made.push(event.data));
-  decoder.feed(events);
-  decoder.flush();
+  feedEvents(events, (event) => made.push(event.data));
   if (made.error !== undefined) return anthropicErrorFailure(provider, made.error, res.headers);
   if (!made.message) return upstreamFault("upstream stream ended before its message began");
   if (!made.stopped) return upstreamFault("upstream stream ended unexpectedly");
@@ -66,10 +51,10 @@ export async function streamedAnswer(
   return { answer: made.message };
 }
 
-function firstNonBlank(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
-  return i;
+function feedEvents(text: string, onEvent: (event: SseMessage) => void): void {
+  const decoder = createSseDecoder(onEvent);
+  decoder.feed(text);
+  decoder.flush();
 }
 
 /** The message an Anthropic event stream makes, as the SDKs put one together. */

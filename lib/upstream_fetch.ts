@@ -108,25 +108,33 @@ export function unreadableAnswer(
  * Far past any answer a model writes (128k tokens of output is about half a MB): more is an
  * upstream gone wrong (or a compressed body that unpacks without end), not held whole.
  */
-export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
-/** The answer's JSON, or the failure a body that is none (or too large) stands for. */
-export async function answerJson(res: Response): Promise<{ json: unknown } | UpstreamFailure> {
+/** The answer's text, or the failure a body too large stands for. */
+export async function answerText(res: Response): Promise<{ text: string } | UpstreamFailure> {
   const declared = res.headers.get("content-length");
-  let text: string;
   if (
     declared !== null && Number(declared) <= MAX_ANSWER_BYTES &&
     !res.headers.has("content-encoding")
   ) {
     // Most answers: their length said, and no compression that could make more of it.
-    text = await res.text();
-  } else {
-    const { bytes, complete } = await readUpTo(res.body, MAX_ANSWER_BYTES);
-    if (!complete) {
-      return upstreamFault(`Upstream answered with more than ${MAX_ANSWER_BYTES >> 20} MB`);
-    }
-    text = new TextDecoder().decode(bytes);
+    return { text: await res.text() };
   }
+  const { bytes, complete } = await readUpTo(res.body, MAX_ANSWER_BYTES);
+  if (!complete) {
+    return upstreamFault(`Upstream answered with more than ${MAX_ANSWER_BYTES >> 20} MB`);
+  }
+  return { text: new TextDecoder().decode(bytes) };
+}
+
+/** The answer's JSON, or the failure a body that is none (or too large) stands for. */
+export async function answerJson(res: Response): Promise<{ json: unknown } | UpstreamFailure> {
+  const read = await answerText(res);
+  return "text" in read ? jsonOf(read.text) : read;
+}
+
+/** A whole answer's text as JSON, or the failure text that is none stands for. */
+export function jsonOf(text: string): { json: unknown } | UpstreamFailure {
   try {
     return { json: JSON.parse(text) };
   } catch {

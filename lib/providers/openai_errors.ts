@@ -28,11 +28,9 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
       : typeof parsed.detail === "string"
       ? parsed.detail
       : text;
+    message = withProviderWords(message, err);
     // llama.cpp names an overflow's figures apart from its words: said in its older words, which
     // lib/providers/context_overflow_wordings.ts reads.
-    // OpenRouter's "Provider returned error" keeps the provider's own words in `metadata.raw`.
-    const raw = providerWords(err?.metadata?.raw);
-    if (raw && !message.includes(raw)) message = `${message}: ${raw}`;
     const prompt = err?.n_prompt_tokens;
     const window = err?.n_ctx;
     if (Number.isSafeInteger(prompt) && Number.isSafeInteger(window)) {
@@ -49,7 +47,15 @@ function errorFields(bodyText: string): { message: string; code: string; type: s
   return { message: clip(plain, 500), code: "", type: "" };
 }
 
-/** The message inside a provider's error body, as OpenRouter passes it on (JSON text, or text). */
+/**
+ * An error's message with the provider's own words after it: OpenRouter's "Provider returned
+ * error" keeps them in `metadata.raw` (the provider's body as JSON text, or text).
+ */
+function withProviderWords(message: string, err: Json): string {
+  const raw = providerWords(err?.metadata?.raw);
+  return raw && !message.includes(raw) ? `${message}: ${raw}` : message;
+}
+
 function providerWords(raw: unknown): string {
   if (typeof raw !== "string" || !raw.trim()) return "";
   try {
@@ -148,13 +154,14 @@ function statusOfWords(names: string, message: string): number {
 
 /** An error object met inside a 200 answer (stream or body), classified as an HTTP error would be. */
 export function openaiInlineFailure(err: Json): UpstreamFailure {
-  let message = typeof err === "string"
-    ? err
-    : typeof err?.message === "string" && err.message
-    ? err.message
-    : "upstream error";
-  const raw = providerWords(err?.metadata?.raw);
-  if (raw && !message.includes(raw)) message = `${message}: ${raw}`;
+  const message = withProviderWords(
+    typeof err === "string"
+      ? err
+      : typeof err?.message === "string" && err.message
+      ? err.message
+      : "upstream error",
+    err,
+  );
   const code = typeof err?.code === "string" ? err.code : "";
   const type = typeof err?.type === "string" ? err.type : "";
   let status = Number(err?.code ?? err?.status);
