@@ -5,6 +5,7 @@ import { statusForErrorType } from "./errors.ts";
 import { isObject } from "./json_value.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
+import { exactUtf8 } from "./utf8_exact.ts";
 
 /**
  * Usage and stop reason of a passed-through Anthropic answer, for the log and the counters; what
@@ -98,12 +99,8 @@ export function withClientModel(bytes: Uint8Array, model: string): Uint8Array | 
   while (start > 0 && bytes[start - 1] !== 0x0a && bytes[start - 1] !== 0x0d) start--;
   let end = named;
   while (end < bytes.length && bytes[end] !== 0x0a && bytes[end] !== 0x0d) end++;
-  let line: string;
-  try {
-    line = strictUtf8.decode(bytes.subarray(start, end));
-  } catch {
-    return undefined;
-  }
+  const line = exactUtf8(bytes.subarray(start, end));
+  if (line === undefined) return undefined;
   // `data: {"type":"message_start","message":{…,"model":…}}`: the message's own member.
   const renamed = withModel(line, model, 2);
   if (renamed === undefined) return undefined;
@@ -113,7 +110,6 @@ export function withClientModel(bytes: Uint8Array, model: string): Uint8Array | 
 /** message_start's type in its data, as JSON writes it (a comment naming it is no event). */
 const MESSAGE_START = new TextEncoder().encode('"message_start"');
 const encoder = new TextEncoder();
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Whether a stream's bytes hold its message_start. */
 export function holdsMessageStart(bytes: Uint8Array): boolean {

@@ -7,6 +7,7 @@ import type { ConnectionReader } from "./connection_reader.ts";
 import { decompress } from "./decompress.ts";
 import { abortError, HttpError } from "./errors.ts";
 import { type Head, parseHead } from "./response_head.ts";
+import { exactUtf8 } from "../utf8_exact.ts";
 
 const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -24,7 +25,6 @@ export function answeredWholeText(res: Response): boolean {
  * a stream (about 26 µs for 20 KB), and V8 frees buffers late where a string goes at once.
  */
 const TEXTUAL = /^\s*(?:text\/|application\/(?:[\w.-]+\+)?json\b)/i;
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * The answer's text, when its bytes are exactly that text's UTF-8: not with a byte order mark or
@@ -33,11 +33,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 function exactText(bytes: Uint8Array, contentType: string | undefined): string | undefined {
   if (!TEXTUAL.test(contentType ?? "")) return undefined;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return undefined;
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  return exactUtf8(bytes);
 }
 
 /**
