@@ -5,7 +5,6 @@ import {
   type ConfigDocument,
   InvalidConfigError,
   keyProblem,
-  maskKey,
   type RenamedUpstream,
   renamedUpstreams,
   repeatedKeys,
@@ -14,6 +13,7 @@ import {
 } from "./config_document.ts";
 import { type ConfigDiff, countKeys, diffConfig } from "./config_diff.ts";
 import { keyId } from "./key_pool.ts";
+import { maskKey } from "./secret_mask.ts";
 import type { MaxTokensField, UpstreamConfig } from "./providers/types.ts";
 import { type ConfigStore, ConflictError, type Snapshot } from "./store/config_store.ts";
 

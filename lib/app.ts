@@ -2,7 +2,14 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { RegExpRouter } from "hono/router/reg-exp-router";
-import { errorResponse, messageOf, methodNotAllowed, ProxyError, tooDeep } from "./errors.ts";
+import {
+  errorResponse,
+  internalError,
+  messageOf,
+  methodNotAllowed,
+  ProxyError,
+  tooDeep,
+} from "./errors.ts";
 import { StoreBusyError } from "./store/busy_retry.ts";
 import { hasRequestId, newRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
@@ -116,7 +123,7 @@ export function createApp(services: Services): Hono<AppEnv> {
       error: messageOf(err),
     });
     if (onClientSurface(c.req.path) || c.req.path.startsWith("/admin/api/")) {
-      return errorResponse(new ProxyError(500, "Internal error in the proxy"), requestId);
+      return errorResponse(internalError(), requestId);
     }
     return c.text("Internal error", 500);
   });
@@ -132,6 +139,6 @@ export function createApp(services: Services): Hono<AppEnv> {
 export function serveErrorHandler(services: Services): (err: unknown) => Response {
   return (err) => {
     services.log.log("debug", "a response ended before its end", { error: messageOf(err) });
-    return errorResponse(new ProxyError(500, "Internal error in the proxy"), newRequestId());
+    return errorResponse(internalError(), newRequestId());
   };
 }

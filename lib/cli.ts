@@ -36,7 +36,8 @@ import {
 } from "./config.ts";
 import type { ConfigDiff } from "./config_diff.ts";
 import { STRATEGIES } from "./config.ts";
-import { type ConfigDocument, maskKey, maskUrl } from "./config_document.ts";
+import type { ConfigDocument } from "./config_document.ts";
+import { maskKey, maskUrl } from "./secret_mask.ts";
 import { healthIndex } from "./key_pool.ts";
 import { keyStatuses, type UpstreamStatus } from "./key_status.ts";
 import { providerKinds } from "./providers/registry.ts";

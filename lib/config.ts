@@ -340,8 +340,3 @@ export function loadConfig(dotEnvPath = ".env"): Config {
   exportRuntimeVars(fileVars, env);
   return config;
 }
-
-/** Settings for tests and tools: defaults, overridden by the given variables. */
-export function configFromVars(vars: Record<string, string> = {}): Config {
-  return parseConfig(vars);
-}

@@ -397,45 +397,6 @@ function freeName(base: string, used: Set<string>): string {
   }
 }
 
-/**
- * `sk-abc…wxyz`: enough to tell keys apart, never enough to use one: at least 14 characters stay
- * hidden. A shorter key has less to hide behind, so it shows less, nothing under 8 characters.
- */
-export function maskKey(key: string): string {
-  if (key.length < 8) return "•".repeat(Math.max(3, key.length));
-  if (key.length < 20) return `•••…${key.slice(-2)}`;
-  if (key.length < 24) return `${key.slice(0, 3)}…${key.slice(-2)}`;
-  return `${key.slice(0, 6)}…${key.slice(-4)}`;
-}
-
-const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i;
-const URL_SECRET_PARAM =
-  /([?&](?:key|api[-_]?key|token|access[-_]?token|secret|password)=)[^&#]*/gi;
-
-/** A base URL as shown: a password or key it carries (`user:pass@`, `?key=`) masked. */
-export function maskUrl(url: string): string {
-  return url.replace(URL_PASSWORD, "$1:•••@").replace(URL_SECRET_PARAM, "$1•••");
-}
-
-/** The password and keys a base URL carries (`user:pass@`, `?key=`), which maskUrl hides. */
-export function urlSecrets(url: string): string[] {
-  const out: string[] = [];
-  const m = URL_PASSWORD.exec(url);
-  const password = m?.[0].slice(m[1].length + 1, -1);
-  if (password) out.push(password);
-  for (const m of url.matchAll(URL_SECRET_PARAM)) {
-    const value = m[0].slice(m[1].length);
-    if (value) out.push(value);
-  }
-  for (const raw of [...out]) {
-    try {
-      const decoded = decodeURIComponent(raw);
-      if (decoded !== raw) out.push(decoded);
-    } catch { /* not percent-encoded */ }
-  }
-  return out;
-}
-
 /** The text without its trailing slashes (a loop: a regex backtracks on long runs of them). */
 function withoutTrailingSlashes(text: string): string {
   let end = text.length;

@@ -3,7 +3,7 @@ import type { MessagesRequest } from "./anthropic.ts";
 import { upstreamInfoHeaders } from "./anthropic_answer.ts";
 import { mapModel } from "./model_map.ts";
 import { providerFor } from "./providers/registry.ts";
-import { refusalScope } from "./refusal_retry.ts";
+import { refusalRetry } from "./refusal_retry.ts";
 import type { Services } from "./services.ts";
 import { estimateTokens } from "./token_estimate.ts";
 
@@ -32,7 +32,8 @@ export async function countTokens(
   const model = mapModel(body.model, upstream.models);
   const [candidate] = s.pool.order(upstream, doc.loadBalance, model, false);
   if (!candidate) return estimate();
-  const scope = refusalScope(upstream, model);
+  // What this upstream's model was learned to refuse stays out of the count's request too.
+  const refusal = refusalRetry(s, upstream, model, clientHeaders);
   try {
     const req = provider.countTokensRequest(body, {
       upstream,
@@ -40,9 +41,9 @@ export async function countTokens(
       requestedModel: body.model,
       apiKey: candidate.key,
       stream: false,
-      clientHeaders: s.refusedBetas.filter(scope, clientHeaders),
+      clientHeaders: refusal.clientHeaders,
       clientQuery,
-      dropFields: s.refusedFields.for(scope),
+      dropFields: refusal.dropFields,
     }, raw);
     const res = await s.fetch(req.url, {
       method: req.method ?? "POST",

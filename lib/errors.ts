@@ -56,6 +56,11 @@ export function tooDeep(err: unknown): ProxyError | undefined {
     : undefined;
 }
 
+/** A fault of the proxy's own, said to the client without its details (those go to the log). */
+export function internalError(): ProxyError {
+  return new ProxyError(500, "Internal error in the proxy");
+}
+
 /**
  * A conversation left with nothing an upstream can take (no messages, only empty text or blocks
  * it has no form for): said in the client's terms, not in the upstream's own field names.

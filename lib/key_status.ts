@@ -1,7 +1,8 @@
 // What the admin sees of each key's health (active, cooling down, disabled, reasons masked), and
 // taking a key out of rotation or back by hand; the pages, the admin JSON API and the CLI share it.
 import { findKey, findUpstream, type UpstreamRef } from "./admin_service.ts";
-import { type ConfigDocument, maskKey } from "./config_document.ts";
+import type { ConfigDocument } from "./config_document.ts";
+import { maskKey } from "./secret_mask.ts";
 import { healthId, keyId } from "./key_pool.ts";
 import { type Masker, maskerFor } from "./secret_mask.ts";
 import type { KeyHealthStore, KeyState } from "./store/key_health_store.ts";

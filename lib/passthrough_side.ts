@@ -15,7 +15,13 @@ import { streamErrorJson } from "./errors.ts";
 import { upstreamFault } from "./providers/failure.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
-import { createSseDecoder, overlongLine, type SseDecoder, type SseMessage } from "./sse.ts";
+import {
+  createSseDecoder,
+  overlongLine,
+  type SseDecoder,
+  sseFrame,
+  type SseMessage,
+} from "./sse.ts";
 import { COMPLETE, type Ctrl, type ResponseCapture, SENT, type StreamSide } from "./stream_side.ts";
 
 const encoder = new TextEncoder();
@@ -128,7 +134,7 @@ export class PassthroughSide implements StreamSide {
   errorFrame(_failure: UpstreamFailure, type: ErrorType, message: string): string {
     // Only whole frames were sent, so the error is a frame of its own; after half of an event
     // too long to hold, that half is ended first.
-    const frame = `event: error\ndata: ${streamErrorJson(type, message, this.requestId)}\n\n`;
+    const frame = sseFrame("error", streamErrorJson(type, message, this.requestId));
     return this.#frames.spilled ? `\n\n${frame}` : frame;
   }
 

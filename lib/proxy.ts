@@ -8,9 +8,16 @@ import {
   noteAnthropicMessage,
   upstreamInfoHeaders,
 } from "./anthropic_answer.ts";
-import { maskKey } from "./config_document.ts";
+import { maskKey } from "./secret_mask.ts";
 import { promptTooLong } from "./context_overflow.ts";
-import { errorBody, errorResponse, NO_RETRY, ProxyError, tooDeep } from "./errors.ts";
+import {
+  errorBody,
+  errorResponse,
+  internalError,
+  NO_RETRY,
+  ProxyError,
+  tooDeep,
+} from "./errors.ts";
 import { healthId, keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
 import { refusalRetry, retryAfterRefusal, serverOf } from "./refusal_retry.ts";
@@ -181,9 +188,7 @@ async function answerMessages(s: Services, call: MessagesCall): Promise<Response
         error: s.log.redact(String((err as Error)?.stack ?? err)),
       });
     }
-    const e = err instanceof ProxyError
-      ? err
-      : tooDeep(err) ?? new ProxyError(500, "Internal error in the proxy");
+    const e = err instanceof ProxyError ? err : tooDeep(err) ?? internalError();
     finish(e.status, failureOf(e));
     throw e;
   }
@@ -205,7 +210,7 @@ function threadNotKept(): ProxyError {
     404,
     "This upstream keeps no message threads: send the whole conversation (the SDKs do so by themselves on this error)",
     "not_found_error",
-    { "x-should-retry": "false" },
+    NO_RETRY,
     { error_code: "thread_not_found" },
   );
 }
@@ -446,7 +451,7 @@ function exhausted(
         type: "api_error",
         message: "Every key of the upstream is disabled; re-enable one on the admin pages",
       },
-      headers: { "x-should-retry": "false" },
+      headers: NO_RETRY,
     };
   }
   // Keys rejected beside rate-limited ones come back no sooner: the client waits for the latter.
@@ -487,7 +492,7 @@ function exhausted(
           last?.message ?? "none"
         }); check the keys on the admin pages`,
     },
-    headers: { "x-should-retry": "false" },
+    headers: NO_RETRY,
   };
 }
 

@@ -1,7 +1,7 @@
 // Everything a request handler may use, built once per process (or per test) and passed down.
 import { messageOf } from "./errors.ts";
 import type { Config } from "./config.ts";
-import { urlSecrets } from "./config_document.ts";
+import { urlSecrets } from "./secret_mask.ts";
 import { createHttpClient, fetchWithoutRedirects } from "./http/http_client.ts";
 import { healthIndex, KeyPool } from "./key_pool.ts";
 import { createLogger, type Logger } from "./log.ts";

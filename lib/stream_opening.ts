@@ -3,10 +3,10 @@
 // from here, so proxies in between (nginx 60 s, Cloudflare 100 s) keep the connection. Keys are
 // still tried one after the other meanwhile; the answer, once it comes, follows unchanged, and a
 // request that fails in the end gets an error event instead of an HTTP status.
-import { ProxyError, streamErrorJson } from "./errors.ts";
+import { internalError, ProxyError, streamErrorJson } from "./errors.ts";
 import type { MessagesCall } from "./proxy.ts";
 import type { Services } from "./services.ts";
-import { sseHeaders } from "./sse.ts";
+import { sseFrame, sseHeaders } from "./sse.ts";
 import { tickFor, watchStream } from "./stream_ticker.ts";
 import { SERVER_STOPPING } from "./stream_relay.ts";
 
@@ -125,9 +125,9 @@ class Opening {
   }
 
   #end(errorJson: string | undefined, err?: unknown): void {
-    const e = err instanceof ProxyError ? err : new ProxyError(500, "Internal error in the proxy");
+    const e = err instanceof ProxyError ? err : internalError();
     const data = errorJson ?? streamErrorJson(e.type, e.message, this.requestId);
-    this.#send(encoder.encode(`event: error\ndata: ${data}\n\n`), true);
+    this.#send(encoder.encode(sseFrame("error", data)), true);
     this.#arrived?.();
   }
 

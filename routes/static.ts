@@ -1,5 +1,6 @@
-// /static: the stylesheet, the admin's one small script, and htmx from its npm package (never committed, never a CDN). Both are
-// imported as text, so they are part of the module graph and served the same on Deno Deploy.
+// /static: the stylesheet, the admin's one small script, and htmx from its npm package (never
+// committed, never a CDN). All three are imported as text, so they are part of the module graph and
+// served the same on Deno Deploy.
 import { Hono } from "hono";
 import htmx from "htmx.org/dist/htmx.min.js" with { type: "text" };
 import adminCss from "../static/admin.css" with { type: "text" };

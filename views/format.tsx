@@ -1,5 +1,7 @@
 // Small display helpers shared by the admin views.
 
+import { pathSegment } from "../lib/url_query.ts";
+
 /** `1 h 02 min`, `3 min 05 s`, `42 s`. */
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.ceil(ms / 1000));
@@ -17,8 +19,7 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 
 /** Where an upstream's pages live. */
 export function upstreamPath(name: string, rest = ""): string {
-  // A name stored before names were checked may hold a lone surrogate, which encoding refuses.
-  return `/admin/upstreams/${encodeURIComponent(name.toWellFormed())}${rest}`;
+  return `/admin/upstreams/${pathSegment(name)}${rest}`;
 }
 
 /** Breaks after a "/" and before a ".", the places a reader expects a URL to wrap. */

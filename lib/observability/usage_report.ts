@@ -1,6 +1,6 @@
 // Usage counters read back for people: totals per hour, per upstream, model and key, percentile
 // estimates from the latency buckets, and the CSV export.
-import { maskKey } from "../config_document.ts";
+import { maskKey } from "../secret_mask.ts";
 import type { ConfigDocument } from "../config_document.ts";
 import { keyId } from "../key_pool.ts";
 import {

@@ -3,6 +3,7 @@
 // max_tokens and temperature, servers that validate against an older schema what came later.
 // Named in a 400, they are left out of that upstream's requests from then on
 // (lib/refused_fields.ts learns them); the request is still the one the client sent without them.
+import { MAX_FUNCTIONS } from "./deferred_tools.ts";
 
 /**
  * What the proxy adds to ask for a setting, never for the content itself; and the two names of
@@ -65,7 +66,7 @@ const TOOL_LIMIT_REFUSED = /'?tools'?[^.]*array too long|too many tools|maximum 
 /** The number of functions a learned refusal allows; undefined when none was learned. */
 export function toolLimitOf(refused: readonly string[] | undefined): number | undefined {
   const entry = refused?.find((f) => f.startsWith(TOOL_LIMIT));
-  return entry === undefined ? undefined : Number(/\d+/.exec(entry)?.[0] ?? 128);
+  return entry === undefined ? undefined : Number(/\d+/.exec(entry)?.[0] ?? MAX_FUNCTIONS);
 }
 
 /** The optional parameters a 400's message says the upstream refuses; undefined if none. */
@@ -74,7 +75,7 @@ export function openaiRefusedFields(whole: string): string[] | undefined {
   if (IMAGES_REFUSED.test(message)) return [IMAGES];
   if (TOOL_LIMIT_REFUSED.test(message)) {
     const n = Number(/maximum (?:length|of) (\d+)/i.exec(message)?.[1]);
-    return [`${TOOL_LIMIT} ${n > 0 && n < 128 ? n : 128})`];
+    return [`${TOOL_LIMIT} ${n > 0 && n < MAX_FUNCTIONS ? n : MAX_FUNCTIONS})`];
   }
   // Ollama turns reasoning_effort into its `think`, which a model that cannot think refuses.
   if (/does not support thinking/i.test(message)) return ["reasoning_effort"];

@@ -1,6 +1,6 @@
 // GET /admin (the dashboard) and its key-state fragment, polled for the live countdowns.
 import { Hono } from "hono";
-import { maskUrl } from "../../lib/config_document.ts";
+import { maskUrl } from "../../lib/secret_mask.ts";
 import { keyStatuses } from "../../lib/key_status.ts";
 import type { Services } from "../../lib/services.ts";
 import { DashboardPage } from "../../views/dashboard_page.tsx";

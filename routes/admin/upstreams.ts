@@ -13,7 +13,8 @@ import {
   type UpstreamInput,
   useUpstream,
 } from "../../lib/admin_service.ts";
-import { maskUrl, MAX_TOKENS_CAP } from "../../lib/config_document.ts";
+import { MAX_TOKENS_CAP } from "../../lib/config_document.ts";
+import { maskUrl } from "../../lib/secret_mask.ts";
 import { healthId } from "../../lib/key_pool.ts";
 import { providerChoices, variantChoices } from "../../lib/providers/registry.ts";
 import { MAX_TOKENS_FIELDS } from "../../lib/providers/types.ts";

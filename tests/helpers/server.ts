@@ -1,6 +1,6 @@
 // Starts the real app on a loopback port with an in-memory store, for tests that use real clients.
 import { createApp, serveErrorHandler } from "../../lib/app.ts";
-import { configFromVars } from "../../lib/config.ts";
+import { parseConfig } from "../../lib/config.ts";
 import type { ConfigDocument } from "../../lib/config_document.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createServices, type Services } from "../../lib/services.ts";
@@ -22,7 +22,7 @@ export async function startTestServer(options: {
   config?: Partial<ConfigDocument> & { upstream: ConfigDocument["upstream"] };
   kv?: Deno.Kv;
 } = {}): Promise<TestServer> {
-  const config = configFromVars({
+  const config = parseConfig({
     PROXY_ACCESS_KEY: ACCESS_KEY,
     ADMIN_PASSWORD,
     LOG_LEVEL: "debug",

@@ -27,7 +27,8 @@ import {
   useUpstream,
   versionFromEtag,
 } from "../../lib/admin_service.ts";
-import { type ConfigDocument, maskKey, validateDocument } from "../../lib/config_document.ts";
+import { type ConfigDocument, validateDocument } from "../../lib/config_document.ts";
+import { maskKey } from "../../lib/secret_mask.ts";
 import { keyId } from "../../lib/key_pool.ts";
 import { ConfigStore } from "../../lib/store/config_store.ts";
 

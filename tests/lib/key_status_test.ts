@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { AdminInputError, parseKeyList } from "../../lib/admin_service.ts";
 import { diffConfig } from "../../lib/config_diff.ts";
-import { type ConfigDocument, maskKey } from "../../lib/config_document.ts";
+import type { ConfigDocument } from "../../lib/config_document.ts";
+import { maskKey } from "../../lib/secret_mask.ts";
 import { healthId, keyId } from "../../lib/key_pool.ts";
 import { disableKey, enableAllKeys, enableKey, keyStatuses } from "../../lib/key_status.ts";
 import { KeyHealthStore } from "../../lib/store/key_health_store.ts";

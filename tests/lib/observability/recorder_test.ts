@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configFromVars } from "../../../lib/config.ts";
+import { parseConfig } from "../../../lib/config.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { createObservability } from "../../../lib/observability/recorder.ts";
 import type { RequestRecord } from "../../../lib/request_record.ts";
@@ -31,7 +31,7 @@ function record(over: Partial<RequestRecord> = {}): RequestRecord {
 }
 
 function setup(env: Record<string, string> = {}, options = {}) {
-  const config = configFromVars({ LOG_LEVEL: "info", ...env });
+  const config = parseConfig({ LOG_LEVEL: "info", ...env });
   const lines: string[] = [];
   const log = createLogger(config, (line) => lines.push(line));
   return { config, lines, log, options };

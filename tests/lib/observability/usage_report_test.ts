@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { buildUsageReport, keyLabels, usageCsv } from "../../../lib/observability/usage_report.ts";
 import { keyId } from "../../../lib/key_pool.ts";
-import { maskKey } from "../../../lib/config_document.ts";
+import { maskKey } from "../../../lib/secret_mask.ts";
 import { UsageStore } from "../../../lib/store/usage_store.ts";
 
 Deno.test("usage CSV: a model name shaped as a formula is defused, numbers stay numbers", async () => {

@@ -2,7 +2,7 @@
 // together), then even the right password waits.
 import assert from "node:assert/strict";
 import { createApp } from "../../../lib/app.ts";
-import { configFromVars } from "../../../lib/config.ts";
+import { parseConfig } from "../../../lib/config.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { createServices } from "../../../lib/services.ts";
 import { SessionStore } from "../../../lib/store/session_store.ts";
@@ -19,7 +19,7 @@ async function withApp(
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   let now = Date.UTC(2026, 0, 1);
-  const config = configFromVars({ ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: "error" });
+  const config = parseConfig({ ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: "error" });
   const services = await createServices(kv, config, {
     now: () => now,
     watch: false,

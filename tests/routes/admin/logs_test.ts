@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { AdminEnv } from "../../../routes/admin/session.ts";
-import { configFromVars } from "../../../lib/config.ts";
+import { parseConfig } from "../../../lib/config.ts";
 import { createLogger } from "../../../lib/log.ts";
 import type { RequestRecord } from "../../../lib/request_record.ts";
 import { createServices, type Services } from "../../../lib/services.ts";
@@ -47,7 +47,7 @@ function record(i: number, over: Partial<RequestRecord> = {}): RequestRecord {
 
 async function setup(): Promise<{ services: Services; app: Hono<AdminEnv>; close(): void }> {
   const kv = await Deno.openKv(":memory:");
-  const config = configFromVars({ ENABLE_REQUEST_LOGS: "true" });
+  const config = parseConfig({ ENABLE_REQUEST_LOGS: "true" });
   const services = await createServices(kv, config, {
     logger: createLogger(config, () => {}),
     watch: false,
