@@ -1,7 +1,7 @@
 // What the proxy reads out of an Anthropic upstream's answer while passing its bytes on.
 import type { Usage } from "./anthropic.ts";
 import { joinBytes } from "./byte_slab.ts";
-import { statusForErrorType } from "./errors.ts";
+import { isErrorType, statusForErrorType, streamErrorJson } from "./errors.ts";
 import { isObject } from "./json_value.ts";
 import type { Provider, UpstreamFailure } from "./providers/types.ts";
 import type { RequestRecord } from "./request_record.ts";
@@ -41,6 +41,34 @@ export function anthropicErrorFailure(
     type = JSON.parse(text)?.error?.type;
   } catch { /* the provider keeps the text */ }
   return provider.parseError(statusForErrorType(type), text, headers);
+}
+
+/**
+ * An error event of a passed-through stream as Anthropic writes one, or undefined when it is one
+ * already. A vendor's own (Zhipu's `{"error":{"code":"1301","message":…}}`) reached the SDK as an
+ * error with that JSON for its message and no type for the client to act on.
+ */
+export function anthropicStreamError(
+  ev: Record<string, unknown>,
+  data: string,
+  requestId: string,
+): string | undefined {
+  const error = ev.error;
+  if (
+    ev.type === "error" && isObject(error) && typeof error.type === "string" &&
+    typeof error.message === "string"
+  ) {
+    return undefined;
+  }
+  const message = isObject(error) && typeof error.message === "string"
+    ? error.message
+    : typeof error === "string"
+    ? error
+    : typeof ev.message === "string"
+    ? ev.message
+    : data;
+  const type = isObject(error) && isErrorType(error.type) ? error.type : "api_error";
+  return streamErrorJson(type, message, requestId);
 }
 
 /**

@@ -79,9 +79,13 @@ export class AnthropicStreamCheck {
     if (name === "message_start") {
       if (this.#started) return "a second message_start";
       const message = ev.message;
-      if (!isObject(message) || !Array.isArray(message.content)) {
-        return "a message_start without its message";
-      }
+      if (!isObject(message)) return "a message_start without its message";
+      // The SDKs append each block to `content`: a compatible server that leaves it out (it is
+      // always empty here) would make them throw on the first block.
+      if (message.content === undefined) {
+        message.content = [];
+        this.mended = true;
+      } else if (!Array.isArray(message.content)) return "a message_start without its content";
       if (!isObject(message.usage)) {
         message.usage = { input_tokens: 0, output_tokens: 0 };
         this.mended = true;

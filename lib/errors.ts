@@ -29,6 +29,11 @@ const STATUS_BY_TYPE: Record<string, number> = {
   overloaded_error: 529,
 };
 
+/** Whether the value names one of Anthropic's error types. */
+export function isErrorType(type: unknown): type is ErrorType {
+  return typeof type === "string" && Object.hasOwn(STATUS_BY_TYPE, type);
+}
+
 /** The HTTP status Anthropic answers with for an error type (an `event: error` has none). */
 export function statusForErrorType(type: unknown): number {
   const name = String(type);

@@ -4,6 +4,7 @@
 import type { ErrorType } from "./anthropic.ts";
 import {
   anthropicErrorFailure,
+  anthropicStreamError,
   holdsMessageStart,
   noteAnthropicEvent,
   withClientModel,
@@ -166,14 +167,22 @@ export class PassthroughSide implements StreamSide {
       );
       return;
     }
-    const mended = this.#check.mended;
-    if ((mended || event !== (ev.event ?? "message")) && !this.#rewriting) {
+    let data = this.#check.mended ? JSON.stringify(checked) : ev.data;
+    // An error before the answer starts is read as the upstream's (anthropicErrorFailure); one
+    // after it goes to the client, in the shape its SDK reads.
+    const foreign = event === "error" && this.#check.started && checked
+      ? anthropicStreamError(checked, ev.data, this.requestId)
+      : undefined;
+    if (foreign !== undefined) data = foreign;
+    if (
+      (data !== ev.data || event !== (ev.event ?? "message")) && !this.#rewriting
+    ) {
       this.#rewriting = true;
       // The start of an event too long to hold already went out as it came: the rest of it
       // follows as it came, and the events after it are written anew.
       this.#spillLeft = this.#frames.spilled;
     }
-    this.#noted.push(event, mended ? JSON.stringify(checked) : ev.data);
+    this.#noted.push(event, data);
     if (event === "error") {
       if (this.#check.started) this.#closingError = ev.data;
       else this.#openingError ??= ev.data;

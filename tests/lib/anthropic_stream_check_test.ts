@@ -64,9 +64,10 @@ Deno.test("stream check: what the SDKs could not read is named", () => {
   assert.deepEqual(begun().check("error", error), JSON.parse(error), "an error, type or not");
   const fresh = new AnthropicStreamCheck();
   assert.match(String(fresh.check("content_block_start", BLOCK)), /before message_start/);
+  assert.match(String(fresh.check("message_start", '{"type":"message_start"}')), /its message/);
   assert.match(
-    String(fresh.check("message_start", '{"type":"message_start","message":{"usage":{}}}')),
-    /without its message/,
+    String(fresh.check("message_start", '{"type":"message_start","message":{"content":{}}}')),
+    /without its content/,
   );
   const noBlock = new AnthropicStreamCheck();
   noBlock.check("message_start", START);
@@ -81,6 +82,14 @@ Deno.test("stream check: usage the SDKs add to is mended to zero where it is mis
     message: { content: [], usage: { input_tokens: 0, output_tokens: 0 } },
   });
   assert.equal(check.mended, true);
+  const bare = new AnthropicStreamCheck().check(
+    "message_start",
+    '{"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":3}}}',
+  );
+  assert.deepEqual(bare, {
+    type: "message_start",
+    message: { id: "msg_1", usage: { input_tokens: 3 }, content: [] },
+  }, "a message_start without content gets the empty list the SDKs add blocks to");
   assert.ok(typeof check.check("content_block_start", BLOCK) === "object");
   assert.equal(check.mended, false);
   const delta = check.check("message_delta", '{"type":"message_delta","delta":{}}');

@@ -103,6 +103,27 @@ Deno.test("a closing error event that quotes the key goes out masked, and is the
   assert.equal(side.failure()?.type, "api_error");
 });
 
+Deno.test("a vendor's own error event mid-stream reaches the client in Anthropic's shape, masked", () => {
+  const { side, sent, ctrl } = setup();
+  side.hold(bytes(START));
+  side.start(ctrl);
+  // Zhipu's: a code and a message, no type for the SDK to read.
+  const error = frame("error", {
+    error: { code: "1301", message: "unsafe content; key sk-secret-key" },
+  });
+  assert.equal(side.relay(ctrl, bytes(error)), SENT | COMPLETE);
+  const got = sent.join("");
+  assert.ok(got.startsWith(START));
+  const [, data] = /event: error\ndata: (.*)\n\n$/.exec(got.slice(START.length)) ?? [];
+  assert.deepEqual(JSON.parse(data), {
+    type: "error",
+    error: { details: null, type: "api_error", message: "unsafe content; key sk-***" },
+    request_id: "req_1",
+  });
+  assert.equal(side.end(ctrl), undefined);
+  assert.match(side.failure()?.message ?? "", /unsafe content/);
+});
+
 Deno.test("with ENABLE_RESPONSE_LOGS the request log keeps the stream the client got", () => {
   const capture = new ResponseCapture(100_000);
   const { side, sent, ctrl } = setup(capture);
