@@ -35,6 +35,9 @@ export function refusedThinkingFromError(whole: string): boolean {
   const message = whole.slice(0, 4096);
   return (/\bsignature\b/i.test(message) && /\bthinking\b/i.test(message)) ||
     /must start with a thinking block/i.test(message) ||
+    // DeepSeek's, for any earlier tool turn without its thinking (one a translated upstream
+    // answered, whose thinking another server cannot take).
+    /\bthinking\b.*must be passed back/i.test(message) ||
     /thinking`? blocks? .*cannot be modified/i.test(message) ||
     /\binvalid\b.*\bredacted_thinking\b/i.test(message);
 }
