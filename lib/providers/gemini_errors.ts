@@ -51,6 +51,11 @@ export function geminiFailure(
     // Gemini says 400 for a bad key; it is the key's fault, not the client's request.
     return failureFromStatus(401, message, headers, { invalidKey: true });
   }
+  // A file of the Files API the request names that is gone (they expire after 48 hours) or
+  // another project's: every key would hear the same, and none is to blame for it.
+  if (status === 403 && /\bpermission to access the File\b/i.test(message)) {
+    return failureFromStatus(400, message, headers);
+  }
   if (status === 429) {
     let retryAfterMs: number | undefined;
     let perDay = false;

@@ -347,6 +347,45 @@ Deno.test("gemini: a region refusal (400 FAILED_PRECONDITION) is the client's 40
   assert.equal(t.fake.requests[1].headers.get("x-goog-api-key"), KEYS[0]);
 });
 
+Deno.test("gemini: a Files API file that is gone (403) is the client's 400, not a key to set aside", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 403,
+    json: errorBody(
+      403,
+      "PERMISSION_DENIED",
+      "You do not have permission to access the File abc123 or it may not exist.",
+    ),
+  });
+  const image = {
+    type: "image" as const,
+    source: {
+      type: "url" as const,
+      url: "https://generativelanguage.googleapis.com/v1beta/files/abc123",
+    },
+  };
+  await assert.rejects(
+    t.client.messages.create({
+      model: "claude-sonnet-test",
+      max_tokens: 10,
+      messages: [{ role: "user", content: [image, { type: "text", text: "what is it?" }] }],
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError);
+      assert.match(err.message, /permission to access the File abc123/);
+      return true;
+    },
+  );
+  assert.equal(t.fake.requests.length, 1, "not tried on every key");
+  assert.equal(t.server.services.health.get(firstKeyHealth(t.server), "*"), undefined);
+  const ok = await t.client.messages.create({
+    model: "claude-sonnet-test",
+    max_tokens: 10,
+    messages: [{ role: "user", content: "x" }],
+  });
+  assert.equal(ok.type, "message");
+});
+
 Deno.test("gemini: a prompt over the context window is said as Anthropic says it, so Claude Code compacts", async () => {
   await using t = await setup();
   const words =
