@@ -243,8 +243,11 @@ async function route(
       NO_RETRY,
     );
   }
-  // Each attempt may wait REQUEST_TIMEOUT for its first byte; all of them together twice that.
-  const deadline = s.now() + 2 * s.config.requestTimeout;
+  // Each attempt may wait REQUEST_TIMEOUT for its first byte; the keys of one upstream together
+  // twice that.
+  let deadline = s.now() + 2 * s.config.requestTimeout;
+  /** Keys of the last upstream asked that its time ran out before. */
+  let untried = 0;
   const visited = new Set<string>();
   let last: UpstreamFailure | undefined;
   const faults = { rate_limit: 0, auth: 0, transient: 0 };
@@ -291,9 +294,14 @@ async function route(
     const retry = refusalRetry(s, upstream, model, call.headers);
     const server = serverOf(upstream);
     let triedHere = false;
+    untried = 0;
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i];
-      if (s.now() >= deadline || call.signal?.aborted) break;
+      if (call.signal?.aborted) break;
+      if (s.now() >= deadline) {
+        untried = candidates.length - i;
+        break;
+      }
       // Requests in flight together meet a failing key together: one that another set aside
       // since this order was made is not tried again by each of them.
       if (i > 0 && s.pool.health.get(healthId(upstream.baseUrl, candidate.key), model)) {
@@ -370,8 +378,7 @@ async function route(
     }
     const recovery = s.pool.soonestRecovery(upstream, model, s.now());
     if (recovery !== undefined) soonest = Math.min(soonest ?? Infinity, recovery);
-    // Past the deadline the fallback is not asked, and the record keeps the upstream that was.
-    if (!fallback || s.now() >= deadline || call.signal?.aborted) break;
+    if (!fallback || call.signal?.aborted) break;
     rec.fallbacks.push(fallback.name);
     // Keys all set aside before this request is the state already logged when each was set
     // aside: said again for every request it sends on, it buried the failures in the log.
@@ -383,6 +390,9 @@ async function route(
       { requestId: call.requestId, from: upstream.name, to: fallback.name },
     );
     upstream = fallback;
+    // Another server, with time of its own: keys that hung used up this upstream's, and the
+    // fallback is there for just that.
+    deadline = s.now() + 2 * s.config.requestTimeout;
   }
 
   if (call.signal?.aborted) {
@@ -390,7 +400,14 @@ async function route(
     finish(499, failure);
     return errorFor(failure, call.requestId);
   }
-  const { failure, headers } = exhausted(triedAny, soonest, faults, last, keylessRefused);
+  const { failure, headers } = exhausted(
+    triedAny,
+    soonest,
+    faults,
+    last,
+    keylessRefused,
+    untried,
+  );
   finish(failure.status, failure);
   return errorFor(failure, call.requestId, headers);
 }
@@ -443,6 +460,7 @@ function exhausted(
   faults: Record<"rate_limit" | "auth" | "transient", number>,
   last: UpstreamFailure | undefined,
   keylessRefused?: string,
+  untried = 0,
 ): { failure: UpstreamFailure; headers: Record<string, string> } {
   if (!triedAny && soonest === undefined) {
     return {
@@ -473,9 +491,11 @@ function exhausted(
       failure: {
         status: 529,
         type: "overloaded_error",
-        message: `Upstream unavailable after trying every key (last error: ${
-          last?.message ?? "none"
-        })`,
+        message: untried
+          ? `Upstream unavailable: the time for its keys ran out with ${untried} not tried (last error: ${
+            last?.message ?? "none"
+          })`
+          : `Upstream unavailable after trying every key (last error: ${last?.message ?? "none"})`,
       },
       headers: {},
     };
