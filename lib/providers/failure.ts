@@ -23,8 +23,16 @@ export function retryAfterFromHeaders(
   }
   const said = /\btry again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)/i.exec(message.slice(0, 4096))?.[1];
   if (said) return parseDuration(said.toLowerCase());
+  // A daily limit that names no time ("requests per day (RPD): Limit 200, Used 200"): the reset
+  // headers are the per-minute limit's, and a key tried again in seconds fails all day.
+  if (DAILY_LIMIT.test(message.slice(0, 4096))) {
+    return Math.max(rateLimitReset(headers) ?? 0, DAILY_LIMIT_WAIT);
+  }
   return rateLimitReset(headers);
 }
+
+const DAILY_LIMIT = /(?:requests|tokens) per day|\((?:RPD|TPD)\)/i;
+const DAILY_LIMIT_WAIT = 3_600_000;
 
 /**
  * When the limit that ran out is whole again. OpenAI names a reset for requests and one for tokens

@@ -41,6 +41,15 @@ Deno.test("retry time: a named retry-after first, then the error's words, then t
   assert.equal(at({}, rpd), 432_000);
   assert.equal(at({ "x-ratelimit-reset-requests": "1s" }, rpd), 432_000);
   assert.equal(at({ "retry-after": "3" }, rpd), 3000);
+  // A daily limit that names no time waits an hour, not the per-minute limit's reset.
+  const rpdBare =
+    "Rate limit reached for gpt-4o in organization org-x on requests per day (RPD): " +
+    "Limit 200, Used 200, Requested 1. Visit https://platform.openai.com/account/rate-limits";
+  assert.equal(at({}, rpdBare), 3_600_000);
+  assert.equal(at({ "x-ratelimit-reset-requests": "6ms" }, rpdBare), 3_600_000);
+  assert.equal(at({}, "Rate limit reached on tokens per day (TPD): Limit 500000"), 3_600_000);
+  assert.equal(at({ "retry-after": "3" }, rpdBare), 3000, "a named time still wins");
+  assert.equal(at({}, "Rate limit reached on requests per min (RPM)"), undefined);
   assert.equal(at({}, "Please try again in 7.66s."), 7660);
   assert.equal(at({}, "PLEASE TRY AGAIN IN 5S."), 5000);
   assert.equal(at({}), undefined);
