@@ -53,8 +53,10 @@ export async function probeKey(
   const ms = s.now() - started;
   if (sent.res.ok) return { ok: true, status: sent.res.status, message: "key works", ms };
   const failure = provider.parseError(sent.res.status, text, sent.res.headers);
-  // A request error (unknown model, say) still means the upstream accepted the key.
-  const ok = failure.keyFault === undefined;
+  // A request error (unknown model, say) still means the upstream accepted the key, and so does
+  // a rate limit: a key disabled for a 401 that now hears 429 is one that works (its limit is
+  // met by the requests it meets, as any key's).
+  const ok = failure.keyFault === undefined || failure.keyFault === "rate_limit";
   const message = s.log.redact(failure.message).slice(0, 300);
   return {
     ok,

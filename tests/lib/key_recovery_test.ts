@@ -38,6 +38,35 @@ Deno.test("key recovery: a disabled key that works again is re-enabled; a dead o
   }
 });
 
+Deno.test("key recovery: a check the upstream answers with a rate limit re-enables the key (it was accepted)", async () => {
+  const fake = await startFakeAnthropic();
+  const server = await startTestServer({
+    config: {
+      upstream: [{
+        name: "u",
+        baseUrl: fake.url,
+        serviceType: "anthropic",
+        apiKeys: ["sk-limited-key-0001"],
+      }],
+    },
+  });
+  try {
+    const { health } = server.services;
+    const id = healthId(fake.url, "sk-limited-key-0001");
+    await health.disable(id, "401: invalid x-api-key");
+    fake.enqueue({
+      status: 429,
+      headers: { "retry-after": "30" },
+      json: { type: "error", error: { type: "rate_limit_error", message: "Rate limited" } },
+    });
+    assert.equal(await recoverDisabledKeys(server.services), 1);
+    assert.equal(health.get(id, "*"), undefined);
+  } finally {
+    await server.close();
+    await fake.close();
+  }
+});
+
 Deno.test("maxTokens caps what Claude Code asks for (64000) to what the upstream allows", async () => {
   const fake = await startFakeAnthropic();
   const server = await startTestServer({
