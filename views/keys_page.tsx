@@ -187,7 +187,6 @@ export interface KeysPageProps {
   errors?: FieldErrors;
   /** The refused paste, shown again in the form. */
   keysInput?: string;
-  tests?: Record<string, KeyTestResult>;
 }
 
 export function AddKeysForm(
@@ -368,7 +367,6 @@ export function KeysPage(props: KeysPageProps) {
                     now={props.now}
                     csrf={csrf}
                     version={props.version}
-                    test={props.tests?.[k.keyId]}
                     view={view || undefined}
                   />
                 ))}

@@ -87,7 +87,6 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       notice?: Notice;
       errors?: FieldErrors;
       keysInput?: string;
-      tests?: Record<string, KeyTestResult>;
       view?: KeysView;
     } = {},
   ) => {
@@ -109,7 +108,6 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       now: services.now(),
       errors: extra.errors,
       keysInput: extra.keysInput,
-      tests: extra.tests,
     };
     return KeysPage(props);
   };
@@ -125,7 +123,16 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     });
 
   app.get("/:name/keys", (c) => {
-    if (!upstreamInPath(c, services.store.snapshot.doc)) return notFound(c);
+    const { doc } = services.store.snapshot;
+    if (!upstreamInPath(c, doc)) return notFound(c);
+    // A whole key typed to find it is found, but not kept in the address (the browser's history,
+    // htmx's, a reverse proxy's log): the page goes on at the address with the key masked.
+    const url = new URL(c.req.url);
+    const q = url.searchParams.get("q");
+    if (q !== null && maskKeysIn(q, doc) !== q) {
+      url.searchParams.set("q", maskKeysIn(q, doc));
+      return c.redirect(url.pathname + url.search, 303);
+    }
     return c.html(page(c));
   });
 
@@ -215,8 +222,17 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
           disabled: stateCounts(keys).disabled,
         }));
       }
-      if (test) return c.html(page(c, { tests: { [id]: test } }));
-      return redirectWith(c, upstreamPath(name, "/keys"));
+      // A plain form goes back to the page (a reload must not test again): the result as a notice.
+      const back = upstreamPath(name, `/keys${keysViewQuery(viewOf(pageParams(c), doc))}`);
+      if (test && status) {
+        const said = `${test.status ? `${test.status} · ` : ""}${test.message}` +
+          (test.ms > 0 ? ` (${test.ms} ms)` : "");
+        return redirectWith(c, back, {
+          kind: test.ok ? "ok" : "error",
+          text: `Test of ${status.masked}: ${said}`,
+        });
+      }
+      return redirectWith(c, back);
     });
   };
 
