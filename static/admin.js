@@ -35,10 +35,12 @@ document.addEventListener("htmx:sendError", () => {
   sayFailure("Nothing was saved: the server could not be reached.");
 });
 
-// A sign-in locked for a while opens again by itself once the lock ends.
+// A sign-in locked for a while is held off until the lock ends, then opens again by itself
+// (without this script the button stays usable, and the server says the lock is still on).
 function unlockSignInLater() {
   const button = document.querySelector("button[data-retry-after]");
   if (!button) return;
+  button.disabled = true;
   setTimeout(() => {
     button.disabled = false;
     const error = document.getElementById("login-error");

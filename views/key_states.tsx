@@ -1,6 +1,6 @@
 // Key health as the dashboard shows it; re-fetched every second while a countdown runs.
 import { type KeyStatus, stateCounts, type UpstreamStatus } from "../lib/key_status.ts";
-import { formatDuration, plural, upstreamPath } from "./format.tsx";
+import { formatDuration, Name, plural, upstreamPath } from "./format.tsx";
 
 export function KeyStateBadge(props: { status: KeyStatus; now: number }) {
   const s = props.status;
@@ -80,7 +80,9 @@ export function KeyStatesPanel(props: { upstreams: UpstreamStatus[]; now: number
       {props.upstreams.map((u) => (
         <div class="key-group">
           <h3>
-            <a id={`key-states-${u.index}`} href={upstreamPath(u.name, "/keys")}>{u.name}</a>{" "}
+            <a id={`key-states-${u.index}`} href={upstreamPath(u.name, "/keys")}>
+              <Name name={u.name} />
+            </a>{" "}
             {u.current && <span class="badge badge-info">current</span>}{" "}
             <span class="muted">{plural(u.keys.length, "key")}</span>
           </h3>

@@ -40,11 +40,8 @@ export function LoginPage(
             />
             <p class="hint" id="f-password-hint">The ADMIN_PASSWORD the server was started with.</p>
           </div>
-          <button
-            type="submit"
-            disabled={props.retryAfterSeconds ? true : undefined}
-            data-retry-after={props.retryAfterSeconds}
-          >
+          {/* Held off by the script while locked: drawn disabled, it stayed so without one. */}
+          <button type="submit" data-retry-after={props.retryAfterSeconds}>
             Sign in
           </button>
         </form>

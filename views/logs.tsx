@@ -381,7 +381,7 @@ export function LogDetailPage(props: { chrome: Chrome; entry: RequestLogEntry; b
                     </span>
                   </td>
                   <td data-label="Status">{a.status ?? "–"}</td>
-                  <td data-label="Why">{a.reason ?? "–"}</td>
+                  <td data-label="Why">{a.reason ? <bdi>{a.reason}</bdi> : "–"}</td>
                   <td data-label="Time">{a.ms === undefined ? "–" : formatMs(a.ms)}</td>
                 </tr>
               ))}

@@ -63,7 +63,11 @@ export function UpstreamsPage(
                       </strong>
                     </a>{" "}
                     {u.current && <span class="badge badge-info">current</span>}
-                    {u.description && <div class="muted small">{u.description}</div>}
+                    {u.description && (
+                      <div class="muted small">
+                        <bdi>{u.description}</bdi>
+                      </div>
+                    )}
                     {u.fallback && (
                       <div class="muted small">
                         falls back to <Name name={u.fallback} />
@@ -173,7 +177,9 @@ export function DeleteUpstreamPage(
         )}
         <form method="post" action={upstreamPath(props.name, "/delete")} class="row">
           <FormGuards csrf={props.chrome.csrf} version={props.version} />
-          <button type="submit" class="danger">Delete {props.name}</button>
+          <button type="submit" class="danger">
+            Delete <Name name={props.name} />
+          </button>
           <a class="button secondary" href="/admin/upstreams">Cancel</a>
         </form>
       </section>

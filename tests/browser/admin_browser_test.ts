@@ -376,6 +376,10 @@ Deno.test({
       assert.equal(await button.isDisabled(), true);
       await page.getByText("You can sign in again.").waitFor({ timeout: 5000 });
       assert.equal(await button.isDisabled(), false);
+      // Without scripts nothing would open it again: it is never drawn disabled.
+      const plain = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+      await plain.goto(`http://127.0.0.1:${site.addr.port}/`);
+      assert.equal(await plain.getByRole("button", { name: "Sign in" }).isDisabled(), false);
     } finally {
       await browser.close();
       await site.shutdown();
@@ -527,6 +531,45 @@ function buttonXs(page: Page, rows: string, name: string): Promise<Array<number 
       return b ? Math.round(b.getBoundingClientRect().left) : null;
     }), name);
 }
+
+Deno.test({
+  name:
+    "admin on a phone: a long name or description without spaces wraps instead of widening the page",
+  ignore: !hasChromium(),
+  async fn() {
+    const name = `team-${"x".repeat(59)}`;
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name,
+          baseUrl: "http://127.0.0.1:9",
+          serviceType: "openai",
+          apiKeys: ["sk-proj-aaaaaaaaaaaaaaaa1111"],
+          description: "d".repeat(300),
+        }],
+        currentUpstream: 0,
+        loadBalance: "round-robin",
+      },
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/admin/login`);
+      await page.getByLabel("Admin password").fill(ADMIN_PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+      for (const path of ["/admin", "/admin/upstreams", `/admin/upstreams/${name}/delete`]) {
+        await page.goto(server.url + path);
+        const width = await page.locator("html").evaluate((el) => el.scrollWidth);
+        assert.ok(width <= 375, `${path} is ${width} px wide on a 375 px screen`);
+      }
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  },
+});
 
 Deno.test({
   name: "admin layout on a laptop and a phone: cards, charts and action buttons",
