@@ -139,7 +139,8 @@ async function readBytes(
       new DecompressionStream(format) as TransformStream<Uint8Array, Uint8Array>,
     );
   }
-  const { bytes, complete } = await readUpTo(body, maxBytes).catch((err) => {
+  const declared = Number(req.headers.get("content-length")) || 0;
+  const { bytes, complete } = await readUpTo(body, maxBytes, false, declared).catch((err) => {
     // Bytes that do not unpack are the request's fault; a client gone mid-upload is not.
     if (coding && !req.signal.aborted) {
       throw new ProxyError(400, `The request body is not valid ${coding}`);
