@@ -197,7 +197,13 @@ export class Assembler {
     }
     if (REFUSAL_REASONS.has(reason)) {
       if (!this.visible) {
-        this.sink.text(`Gemini stopped this answer for safety reasons (finishReason: ${reason}).`);
+        this.sink.text(
+          reason === "LANGUAGE"
+            ? `Gemini stopped this answer: it does not answer in this language (finishReason: ${reason}).`
+            : reason.endsWith("RECITATION")
+            ? `Gemini stopped this answer: it was reciting a source (finishReason: ${reason}).`
+            : `Gemini stopped this answer for safety reasons (finishReason: ${reason}).`,
+        );
       }
       return { stop: "refusal" };
     }

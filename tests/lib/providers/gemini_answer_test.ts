@@ -57,6 +57,21 @@ Deno.test("stream: SAFETY with nothing said is a refusal with an explanation", (
   ]);
 });
 
+Deno.test("stream: a refusal for language or recitation says which, not safety", () => {
+  for (
+    const [finishReason, said] of [
+      ["LANGUAGE", /does not answer in this language \(finishReason: LANGUAGE\)/],
+      ["RECITATION", /reciting a source \(finishReason: RECITATION\)/],
+    ] as const
+  ) {
+    const events = summary(
+      stream(sseEvent(chunk([], { finishReason, usage: usageMetadata(9, 0) }))),
+    );
+    assert.match(events.find((e) => e.startsWith("text_delta")) ?? "", said);
+    assert.ok(events.includes("message_delta refusal"));
+  }
+});
+
 Deno.test("stream: a blocked prompt is a refusal", () => {
   assert.deepEqual(summary(stream(fixture("prompt_blocked.sse"))), [
     "message_start",
