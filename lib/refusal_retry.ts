@@ -18,6 +18,7 @@ export interface RefusalRetry {
   cap: number | undefined;
   clientHeaders: Headers;
   withoutThinking: boolean;
+  thinkingOff: boolean;
   dropFields: readonly string[] | undefined;
 }
 
@@ -61,8 +62,10 @@ export function retryAfterRefusal(
   }
   // Without thinking in the request there is nothing to leave out: the same body would fail again.
   const thinking = call.raw.includes('"thinking"');
-  if (thinking && !retry.withoutThinking && provider.refusedThinking?.(failure.message)) {
+  const history = thinking && !retry.withoutThinking && provider.refusedThinking?.(failure.message);
+  if (history) {
     retry.withoutThinking = true;
+    retry.thinkingOff = history === "off";
     s.log.log("info", "upstream refused the history's thinking blocks: retrying without them", {
       requestId: call.requestId,
       upstream,
@@ -150,6 +153,7 @@ export function refusalRetry(
     cap: undefined,
     clientHeaders: s.refusedBetas.filter(scope, headers),
     withoutThinking: false,
+    thinkingOff: false,
     dropFields: s.refusedFields.for(scope),
   };
 }

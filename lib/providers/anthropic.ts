@@ -130,10 +130,10 @@ function thinkingOff(doc: Record<string, unknown>): void {
  * another server). Thinking goes off when the turn a tool result answers is left without its
  * opening thinking block: Anthropic refuses thinking on then, and that turn cannot be thought anew.
  */
-function withoutAnyThinking(raw: string): string {
+function withoutAnyThinking(raw: string, off = false): string {
   const doc = JSON.parse(raw);
   const out = { ...doc, messages: dropThinking(doc.messages, isThinking) ?? doc.messages };
-  if (toolTurnOpensWithThinking(out) === false) thinkingOff(out);
+  if (off || toolTurnOpensWithThinking(out) === false) thinkingOff(out);
   return JSON.stringify(out);
 }
 
@@ -273,7 +273,9 @@ export const anthropicProvider: Provider = {
   passthrough: true,
 
   buildRequest(body, ctx, raw): UpstreamRequest {
-    const history = ctx.withoutThinking ? withoutAnyThinking(raw) : withoutSyntheticThinking(raw);
+    const history = ctx.withoutThinking
+      ? withoutAnyThinking(raw, ctx.thinkingOff)
+      : withoutSyntheticThinking(raw);
     const text = adjusted(
       replaceModel(history, body, ctx.model),
       body.max_tokens,

@@ -31,13 +31,13 @@ export function refusedBetasFromError(whole: string, sent: string[]): string[] |
  * modified", which otherwise stops a Claude Code session for good). The client sent them, so no
  * other key would take them.
  */
-export function refusedThinkingFromError(whole: string): boolean {
+export function refusedThinkingFromError(whole: string): boolean | "off" {
   const message = whole.slice(0, 4096);
+  // DeepSeek's, for any earlier tool turn without its thinking (one a translated upstream
+  // answered, whose thinking no other server can take): only thinking off passes.
+  if (/\bthinking\b.*must be passed back/i.test(message)) return "off";
   return (/\bsignature\b/i.test(message) && /\bthinking\b/i.test(message)) ||
     /must start with a thinking block/i.test(message) ||
-    // DeepSeek's, for any earlier tool turn without its thinking (one a translated upstream
-    // answered, whose thinking another server cannot take).
-    /\bthinking\b.*must be passed back/i.test(message) ||
     /thinking`? blocks? .*cannot be modified/i.test(message) ||
     /\binvalid\b.*\bredacted_thinking\b/i.test(message);
 }

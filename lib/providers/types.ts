@@ -55,6 +55,8 @@ export interface CallContext {
   clientQuery?: string;
   /** The history goes without its thinking blocks: the upstream refused them (`refusedThinking`). */
   withoutThinking?: boolean;
+  /** And thinking off, whatever the history (`refusedThinking` said `"off"`). */
+  thinkingOff?: boolean;
   /** Body fields the upstream refused (`refusedFields`), left out as `dropFields` says. */
   dropFields?: readonly string[];
 }
@@ -126,9 +128,11 @@ export interface Provider {
   refusedBetas?(message: string, sent: string[]): string[] | undefined;
   /**
    * Whether a 400's message refuses the thinking blocks of the history (signatures another server
-   * made): the request then goes once more, on the same key, without them.
+   * made): the request then goes once more, on the same key, without them; `"off"` when the
+   * upstream takes no such history with thinking on (DeepSeek wants every tool turn's thinking
+   * back), and the request goes with thinking off too.
    */
-  refusedThinking?(message: string): boolean;
+  refusedThinking?(message: string): boolean | "off";
   /**
    * The body fields a 400's message says the upstream does not know, as `dropFields` patterns:
    * for upstreams sent the client's body, which then goes without them.

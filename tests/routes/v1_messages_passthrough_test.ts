@@ -1109,6 +1109,49 @@ Deno.test({
   },
 });
 
+Deno.test("passthrough: DeepSeek's refusal of a tool turn without its thinking goes again with thinking off, after a plain user turn too", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 400,
+    json: {
+      error: {
+        message: "The `content[].thinking` in the thinking mode must be passed back to the API.",
+        type: "invalid_request_error",
+      },
+    },
+  });
+  const res = await post(t.server.url, {
+    model: "m",
+    max_tokens: 4000,
+    thinking: { type: "enabled", budget_tokens: 2000 },
+    messages: [
+      { role: "user", content: "what time is it?" },
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "ask the clock", signature: "gateway-elsewhere" },
+          { type: "tool_use", id: "toolu_1", name: "clock", input: {} },
+        ],
+      },
+      {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "12:00" }],
+      },
+      { role: "assistant", content: "It is noon." },
+      { role: "user", content: "and tomorrow?" },
+    ],
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  await res.body?.cancel();
+  assert.equal(t.fake.requests.length, 2);
+  const retried = t.fake.requests[1].body;
+  assert.equal(retried.thinking, undefined, "thinking off for the retry");
+  assert.ok(
+    !JSON.stringify(retried.messages).includes('"thinking"'),
+    "and no thinking block in its history",
+  );
+});
+
 Deno.test("passthrough: a thinking refusal that stays is the client's 400 after one retry", async () => {
   await using t = await setup();
   const refusal = {
