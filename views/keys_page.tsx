@@ -116,6 +116,7 @@ export function KeyRow(props: KeyRowProps) {
           title={`Send a tiny request with key ${k.masked}`}
           csrf={props.csrf}
           htmxTarget={target}
+          fields={props.view ? { view: props.view } : undefined}
         />
       </td>
       <td class="act">
@@ -128,6 +129,7 @@ export function KeyRow(props: KeyRowProps) {
               id={`key-${k.keyId}-toggle`}
               csrf={props.csrf}
               htmxTarget={target}
+              fields={props.view ? { view: props.view } : undefined}
             />
           )
           : (
@@ -138,6 +140,7 @@ export function KeyRow(props: KeyRowProps) {
               id={`key-${k.keyId}-toggle`}
               csrf={props.csrf}
               htmxTarget={target}
+              fields={props.view ? { view: props.view } : undefined}
             />
           )}
       </td>
@@ -151,6 +154,7 @@ export function KeyRow(props: KeyRowProps) {
             title="End the cooldown"
             csrf={props.csrf}
             htmxTarget={target}
+            fields={props.view ? { view: props.view } : undefined}
           />
         )}
       </td>
@@ -241,11 +245,18 @@ const STATE_LABELS: Record<typeof KEY_STATES[number], string> = {
   disabled: "disabled",
 };
 
-/** Find keys by state or by a piece of the key as shown (its start or its last characters). */
-function KeysFilter(props: { base: string; view: KeysView; counts: KeysPageProps["counts"] }) {
+/**
+ * Find keys by state or by a piece of the key as shown (its start or its last characters). Sent
+ * as a POST: a whole key typed in goes in no address (history, a reverse proxy's log); the answer
+ * is the list's address, with the key masked.
+ */
+function KeysFilter(
+  props: { base: string; view: KeysView; counts: KeysPageProps["counts"]; csrf: string },
+) {
   const { view, counts } = props;
   return (
-    <form class="row filters" method="get" action={props.base} role="search">
+    <form class="row filters" method="post" action={`${props.base}/filter`} role="search">
+      <FormGuards csrf={props.csrf} />
       <label>
         State{" "}
         <select name="state">
@@ -331,7 +342,7 @@ export function KeysPage(props: KeysPageProps) {
             <ReenableAll upstream={name} disabled={props.counts.disabled} csrf={csrf} view={view} />
           </div>
           {(props.total > props.perPage || filtered) && (
-            <KeysFilter base={base} view={props.view} counts={props.counts} />
+            <KeysFilter base={base} view={props.view} counts={props.counts} csrf={csrf} />
           )}
           {filtered && (
             <p class="muted" role="status">

@@ -136,6 +136,17 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     return c.html(page(c));
   });
 
+  // The filter's form: its state and key go to the list's address, a whole key masked.
+  app.post("/:name/keys/filter", async (c) => {
+    const { doc } = services.store.snapshot;
+    const found = upstreamInPath(c, doc);
+    if (!found) return notFound(c);
+    const form = await readForm(c);
+    const params = new URLSearchParams({ state: field(form, "state"), q: field(form, "q") });
+    const query = keysViewQuery(viewOf(params, doc));
+    return redirectWith(c, upstreamPath(found.doc.upstream[found.index].name, `/keys${query}`));
+  });
+
   app.post("/:name/keys", async (c) => {
     const found = upstreamInPath(c, services.store.snapshot.doc);
     if (!found) return notFound(c);
@@ -222,8 +233,9 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
           disabled: stateCounts(keys).disabled,
         }));
       }
-      // A plain form goes back to the page (a reload must not test again): the result as a notice.
-      const back = upstreamPath(name, `/keys${keysViewQuery(viewOf(pageParams(c), doc))}`);
+      // A plain form goes back to the page it came from (a reload must not test again), the
+      // result as a notice.
+      const back = upstreamPath(name, `/keys${returnView(await readForm(c), doc)}`);
       if (test && status) {
         const said = `${test.status ? `${test.status} · ` : ""}${test.message}` +
           (test.ms > 0 ? ` (${test.ms} ms)` : "");

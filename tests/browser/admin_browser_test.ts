@@ -534,6 +534,49 @@ function buttonXs(page: Page, rows: string, name: string): Promise<Array<number 
 
 Deno.test({
   name:
+    "admin in a real browser: a whole key typed into the keys filter finds it, and no address holds it",
+  ignore: !hasChromium(),
+  async fn() {
+    const keys = Array.from(
+      { length: 120 },
+      (_, i) => `sk-find-${"y".repeat(24)}${String(i).padStart(4, "0")}`,
+    );
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "main",
+          baseUrl: "http://127.0.0.1:9",
+          serviceType: "openai",
+          apiKeys: keys,
+        }],
+        currentUpstream: 0,
+        loadBalance: "round-robin",
+      },
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage();
+      const seen: string[] = [];
+      page.on("request", (r) => seen.push(r.url()));
+      await page.goto(`${server.url}/admin/login`);
+      await page.getByLabel("Admin password").fill(ADMIN_PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+      await page.goto(`${server.url}/admin/upstreams/main/keys`);
+      await page.getByLabel("Key", { exact: true }).fill(keys[77]);
+      await page.getByRole("button", { name: "Filter" }).click();
+      await page.getByText("1 key of 120 match.").waitFor();
+      assert.match(page.url(), /[?&]q=sk-fin%E2%80%A60077$/);
+      assert.deepEqual(seen.filter((u) => u.includes(keys[77])), [], "in no request's address");
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "admin on a phone: a long name or description without spaces wraps instead of widening the page",
   ignore: !hasChromium(),
   async fn() {

@@ -649,12 +649,15 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
       assert.match(good, /class="test-result ok"[^>]*>✓ 200 · key works/);
       // Without htmx the page comes back by a redirect (a reload does not test again), the
       // result in its notice.
-      const plain = await b.post(`/admin/upstreams/primary/keys/${keyId(KEY_1)}/test`);
+      const plain = await b.post(`/admin/upstreams/primary/keys/${keyId(KEY_1)}/test`, {
+        view: "state=active&q=0111",
+      });
       assert.equal(plain.status, 303);
       await plain.body?.cancel();
-      assert.equal(plain.headers.get("location"), "/admin/upstreams/primary/keys");
+      const back = "/admin/upstreams/primary/keys?state=active&q=0111";
+      assert.equal(plain.headers.get("location"), back, "to the list it was sent from");
       assert.match(
-        await b.text("/admin/upstreams/primary/keys"),
+        await b.text(back),
         /Test of sk-ant…0111: 200 · key works( \(\d+ ms\))?</,
       );
 
@@ -710,7 +713,16 @@ Deno.test("keys: 2,000 keys are listed a hundred a page, found by state or by a 
 
     // By the end of the key, as the page shows it; a whole key pasted is matched and shown masked.
     assert.equal(rows(await b.text(`${base}?q=1234`)), 1);
-    // It is not kept in the address either (history, logs): the page is the one of the masked key.
+    // The filter's form sends it in its body, and the list's address has it masked.
+    const filtered = await b.post(`${base}/filter`, { state: "", q: keys[42] });
+    assert.equal(filtered.status, 303);
+    await filtered.body?.cancel();
+    assert.equal(filtered.headers.get("location"), `${base}?q=sk-man%E2%80%A60042`);
+    const byForm = await b.post(`${base}/filter`, { state: "disabled", q: "" });
+    await byForm.body?.cancel();
+    assert.equal(byForm.headers.get("location"), `${base}?state=disabled`);
+    // An address that holds a whole key (an old link) is not kept either: the page is the one of
+    // the masked key.
     const asked = await b.get(`${base}?state=&q=${encodeURIComponent(keys[42])}`);
     assert.equal(asked.status, 303);
     await asked.body?.cancel();
