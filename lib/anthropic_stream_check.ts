@@ -82,7 +82,7 @@ export class AnthropicStreamCheck {
       if (!isObject(message)) return "a message_start without its message";
       // The SDKs append each block to `content`: a compatible server that leaves it out (it is
       // always empty here) would make them throw on the first block.
-      if (message.content === undefined) {
+      if (message.content === undefined || message.content === null) {
         message.content = [];
         this.mended = true;
       } else if (!Array.isArray(message.content)) return "a message_start without its content";

@@ -90,6 +90,14 @@ Deno.test("stream check: usage the SDKs add to is mended to zero where it is mis
     type: "message_start",
     message: { id: "msg_1", usage: { input_tokens: 3 }, content: [] },
   }, "a message_start without content gets the empty list the SDKs add blocks to");
+  assert.deepEqual(
+    (new AnthropicStreamCheck().check(
+      "message_start",
+      '{"type":"message_start","message":{"content":null,"usage":{}}}',
+    ) as { message: unknown }).message,
+    { content: [], usage: {} },
+    "and so does one whose content is null",
+  );
   assert.ok(typeof check.check("content_block_start", BLOCK) === "object");
   assert.equal(check.mended, false);
   const delta = check.check("message_delta", '{"type":"message_delta","delta":{}}');
