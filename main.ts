@@ -42,13 +42,15 @@ let port = config.port;
 let started = false;
 let current: Deno.HttpServer | undefined;
 let stopping = false;
+/** The wait before a restart, doubled while it fails. */
+const FIRST_RETRY_MS = 500;
 
 /**
  * Serves, and serves again if the server stops: out of file descriptors (a flood of idle
  * connections), Deno's server stops accepting for good, so a new one takes its place once
  * descriptors are free again.
  */
-function serve(retryMs = 500): void {
+function serve(retryMs = FIRST_RETRY_MS): void {
   let server: Deno.HttpServer;
   try {
     server = current = Deno.serve(
@@ -68,7 +70,7 @@ function serve(retryMs = 500): void {
       error: String(err),
     });
     // From the start: the back-off of a failed restart is over once one listened.
-    setTimeout(() => serve(), 500);
+    setTimeout(() => serve(), FIRST_RETRY_MS);
   });
 }
 

@@ -319,7 +319,6 @@ async function route(
         clientHeaders: retry.clientHeaders,
         clientQuery: call.query,
         withoutThinking: retry.withoutThinking,
-        thinkingOff: retry.thinkingOff,
         dropFields: retry.dropFields,
       };
       const started = s.now();

@@ -17,8 +17,7 @@ export interface RefusalRetry {
   /** The output tokens the upstream's last refusal left for this very request. */
   cap: number | undefined;
   clientHeaders: Headers;
-  withoutThinking: boolean;
-  thinkingOff: boolean;
+  withoutThinking: boolean | "off";
   dropFields: readonly string[] | undefined;
 }
 
@@ -64,8 +63,7 @@ export function retryAfterRefusal(
   const thinking = call.raw.includes('"thinking"');
   const history = thinking && !retry.withoutThinking && provider.refusedThinking?.(failure.message);
   if (history) {
-    retry.withoutThinking = true;
-    retry.thinkingOff = history === "off";
+    retry.withoutThinking = history;
     s.log.log("info", "upstream refused the history's thinking blocks: retrying without them", {
       requestId: call.requestId,
       upstream,
@@ -153,7 +151,6 @@ export function refusalRetry(
     cap: undefined,
     clientHeaders: s.refusedBetas.filter(scope, headers),
     withoutThinking: false,
-    thinkingOff: false,
     dropFields: s.refusedFields.for(scope),
   };
 }

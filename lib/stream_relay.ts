@@ -34,13 +34,13 @@ const encoder = new TextEncoder();
 
 type Controller = ReadableStreamDefaultController<Uint8Array>;
 
-/** One upstream answer that came back 200 to a streaming request, and what relaying it needs. */
-
 /**
  * A client that has read nothing for this long has stopped (REQUEST_TIMEOUT, sized for a model's
  * silence, would let it hold its slot twenty minutes by default); the upstream is let go.
  */
 const READER_STALL_MS = 120_000;
+
+/** One upstream answer that came back 200 to a streaming request, and what relaying it needs. */
 export interface Relay {
   s: Services;
   provider: Provider;

@@ -274,7 +274,7 @@ export const anthropicProvider: Provider = {
 
   buildRequest(body, ctx, raw): UpstreamRequest {
     const history = ctx.withoutThinking
-      ? withoutAnyThinking(raw, ctx.thinkingOff)
+      ? withoutAnyThinking(raw, ctx.withoutThinking === "off")
       : withoutSyntheticThinking(raw);
     const text = adjusted(
       replaceModel(history, body, ctx.model),

@@ -14,7 +14,7 @@ import { withoutPrefill } from "../prefill_echo.ts";
 import { splitThinkTags } from "./think_tags.ts";
 import { type CallState, stateFor } from "./openai_call_state.ts";
 import { callSignature, withSignature } from "./openai_thought_signatures.ts";
-import { openaiInlineFailure } from "./openai_errors.ts";
+import { bodyFailure, choiceFailure } from "./openai_errors.ts";
 import {
   citedPages,
   contentParts,
@@ -48,16 +48,12 @@ export function parseResponse(json: unknown, ctx: CallContext): MessageResponse 
   const state = stateFor(ctx);
   const choice = Array.isArray(res?.choices) ? firstChoice(res.choices) : undefined;
   if (!choice) {
-    if (res?.error) throw new UpstreamError(openaiInlineFailure(res.error));
-    // vLLM's and SGLang's error body: the error's members at the top.
-    if (res?.object === "error") throw new UpstreamError(openaiInlineFailure(res));
+    const failure = bodyFailure(res);
+    if (failure) throw new UpstreamError(failure);
     throw new ProxyError(502, "upstream returned no choices", "api_error");
   }
-  if (choice.error || choice.finish_reason === "error") {
-    throw new UpstreamError(
-      openaiInlineFailure(choice.error ?? "upstream ended the answer with an error"),
-    );
-  }
+  const failed = choiceFailure(choice);
+  if (failed) throw new UpstreamError(failed);
   // A filtered answer may come without its message; any other is a broken answer, not an empty one.
   if (!isObject(choice.message) && choice.finish_reason !== "content_filter") {
     throw new ProxyError(502, "upstream returned a choice without a message", "api_error");

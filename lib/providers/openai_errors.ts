@@ -152,6 +152,22 @@ function statusOfWords(names: string, message: string): number {
   return 502;
 }
 
+/**
+ * The error a 200 body or stream chunk stands for: its `error` member, or (vLLM's and SGLang's)
+ * the error's members at its top; undefined for any other.
+ */
+export function bodyFailure(json: Json): UpstreamFailure | undefined {
+  if (json?.error) return openaiInlineFailure(json.error);
+  if (json?.object === "error") return openaiInlineFailure(json);
+  return undefined;
+}
+
+/** A choice that failed: OpenRouter ends one with `finish_reason: "error"`, its error in it. */
+export function choiceFailure(choice: Json): UpstreamFailure | undefined {
+  if (!choice.error && choice.finish_reason !== "error") return undefined;
+  return openaiInlineFailure(choice.error ?? "upstream ended the answer with an error");
+}
+
 /** An error object met inside a 200 answer (stream or body), classified as an HTTP error would be. */
 export function openaiInlineFailure(err: Json): UpstreamFailure {
   const message = withProviderWords(

@@ -306,8 +306,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   if (effort) upstream.reasoning_effort = effort;
   // DeepSeek's API thinks unless told not to (V4 on): it is told whether the client asked to.
   if (isDeepSeekApi(ctx)) {
-    const asked = body.thinking?.type === "enabled" || body.thinking?.type === "adaptive";
-    upstream.thinking = { type: asked ? "enabled" : "disabled" };
+    upstream.thinking = { type: state.noThinking ? "disabled" : "enabled" };
   }
   if (schema !== undefined) upstream.response_format = responseFormat(schema, jsonModeOnly);
   const user = mistralApi ? undefined : body.metadata?.user_id;

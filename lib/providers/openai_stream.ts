@@ -5,7 +5,7 @@ import { type Piece, ThinkTagSplitter } from "./think_tags.ts";
 import { streamCutShort, upstreamFault } from "./failure.ts";
 import type { CallState } from "./openai_call_state.ts";
 import { callSignature, withSignature } from "./openai_thought_signatures.ts";
-import { openaiInlineFailure } from "./openai_errors.ts";
+import { bodyFailure, choiceFailure, openaiInlineFailure } from "./openai_errors.ts";
 import {
   citedPages,
   contentParts,
@@ -165,8 +165,9 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       this.out.error(upstreamFault("upstream sent an unreadable stream event"));
       return;
     }
-    if (chunk.error || chunk.object === "error") {
-      this.out.error(openaiInlineFailure(chunk.error ?? chunk));
+    const failure = bodyFailure(chunk);
+    if (failure) {
+      this.out.error(failure);
       return;
     }
     if (chunk.usage && typeof chunk.usage === "object") this.usage = chunk.usage;
@@ -177,11 +178,9 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       if (this.usage && this.finishReason) this.complete();
       return;
     }
-    // OpenRouter ends a choice that failed with `finish_reason: "error"`, its error in the choice.
-    if (choice.error || choice.finish_reason === "error") {
-      this.out.error(
-        openaiInlineFailure(choice.error ?? "upstream ended the answer with an error"),
-      );
+    const failed = choiceFailure(choice);
+    if (failed) {
+      this.out.error(failed);
       return;
     }
     // Moonshot's Kimi puts the usage in the finishing choice.

@@ -53,10 +53,11 @@ export interface CallContext {
   clientHeaders: Headers;
   /** The client's query string with its `?`, or "" (the passthrough forwards `?beta=true`). */
   clientQuery?: string;
-  /** The history goes without its thinking blocks: the upstream refused them (`refusedThinking`). */
-  withoutThinking?: boolean;
-  /** And thinking off, whatever the history (`refusedThinking` said `"off"`). */
-  thinkingOff?: boolean;
+  /**
+   * The history goes without its thinking blocks: the upstream refused them (`refusedThinking`);
+   * `"off"`, and thinking off too.
+   */
+  withoutThinking?: boolean | "off";
   /** Body fields the upstream refused (`refusedFields`), left out as `dropFields` says. */
   dropFields?: readonly string[];
 }

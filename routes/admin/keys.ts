@@ -129,8 +129,9 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     // htmx's, a reverse proxy's log): the page goes on at the address with the key masked.
     const url = new URL(c.req.url);
     const q = url.searchParams.get("q");
-    if (q !== null && maskKeysIn(q, doc) !== q) {
-      url.searchParams.set("q", maskKeysIn(q, doc));
+    const masked = q === null ? q : maskKeysIn(q, doc);
+    if (masked !== q) {
+      url.searchParams.set("q", masked!);
       return c.redirect(url.pathname + url.search, 303);
     }
     return c.html(page(c));
