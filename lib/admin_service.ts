@@ -14,6 +14,7 @@ import {
 import { type ConfigDiff, countKeys, diffConfig } from "./config_diff.ts";
 import { keyId } from "./key_pool.ts";
 import { maskKey } from "./secret_mask.ts";
+import { shortHash } from "./short_hash.ts";
 import type { MaxTokensField, UpstreamConfig } from "./providers/types.ts";
 import { type ConfigStore, ConflictError, type Snapshot } from "./store/config_store.ts";
 
@@ -154,7 +155,15 @@ export async function applyChange<T>(
       throw new ConflictError();
     }
     const draft = structuredClone(snap.doc);
-    const result = change(draft);
+    let result: T;
+    try {
+      result = change(draft);
+    } catch (err) {
+      // A change that found what it was shown changed: the in-memory snapshot read first may lag
+      // the save another instance showed it, so it is checked again against the stored one.
+      if (err instanceof ConflictError && attempt === 0) continue;
+      throw err;
+    }
     try {
       return { snapshot: await target.write(draft, snap.version), result };
     } catch (err) {
@@ -224,34 +233,44 @@ function requireName(input: UpstreamInput, doc: ConfigDocument, index: number): 
   throw new InvalidConfigError(problems);
 }
 
+/** Adds an upstream to whatever is there: only a name taken meanwhile stands in its way. */
 export async function addUpstream(
   target: ConfigTarget,
   input: UpstreamInput,
-  expectedVersion?: string | null,
 ): Promise<Snapshot> {
   const { snapshot } = await applyChange(target, (doc) => {
     requireName(input, doc, doc.upstream.length);
     const u: UpstreamConfig = { name: "", baseUrl: "", serviceType: "", apiKeys: [] };
     applyInput(u, input);
     doc.upstream.push(u);
-  }, expectedVersion);
+  });
   return snapshot;
 }
 
 /**
+ * A stamp of an upstream's settings as its form shows them (not its keys): a form that showed
+ * them conflicts only with a change to them, not with one to a key or another upstream.
+ */
+export function settingsStamp(u: UpstreamConfig): string {
+  return shortHash(JSON.stringify(EDITABLE.map((field) => u[field] ?? null)));
+}
+
+/**
  * Changes an upstream's settings; a rename carries over the fallbacks that named it. Returns the
- * name as saved.
+ * name as saved. With `shown` (the settingsStamp of a form) a change made to them meanwhile is a
+ * ConflictError.
  */
 export async function editUpstream(
   target: ConfigTarget,
   ref: UpstreamRef,
   input: UpstreamInput,
-  expectedVersion?: string | null,
+  shown?: string,
 ): Promise<{ snapshot: Snapshot; name: string }> {
   const { snapshot, result } = await applyChange(target, (doc) => {
     const i = findUpstream(doc, ref);
-    requireName(input, doc, i);
     const u = doc.upstream[i];
+    if (shown !== undefined && settingsStamp(u) !== shown) throw new ConflictError();
+    requireName(input, doc, i);
     const oldName = u.name;
     applyInput(u, input);
     if (u.name !== oldName) {
@@ -260,7 +279,7 @@ export async function editUpstream(
       }
     }
     return i;
-  }, expectedVersion);
+  });
   return { snapshot, name: snapshot.doc.upstream[result].name };
 }
 
@@ -329,15 +348,17 @@ export const STRATEGY_HELP: Record<Strategy, string> = {
   "failover": "Always the first healthy key; the next ones only when it fails or cools down.",
 };
 
+/** Sets the strategy; with `shown` (the one a form showed) another set meanwhile is a ConflictError. */
 export async function setStrategy(
   target: ConfigTarget,
   strategy: string,
-  expectedVersion?: string | null,
+  shown?: string,
 ): Promise<Snapshot> {
   const s = parseStrategy(strategy);
   const { snapshot } = await applyChange(target, (doc) => {
+    if (shown !== undefined && doc.loadBalance !== shown) throw new ConflictError();
     doc.loadBalance = s;
-  }, expectedVersion);
+  });
   return snapshot;
 }
 
@@ -399,11 +420,11 @@ export interface AddKeysResult {
   blanks: number;
 }
 
+/** Adds keys to the upstream as it is now: keys it has already are counted, not added again. */
 export async function addKeys(
   target: ConfigTarget,
   ref: UpstreamRef,
   input: string | string[],
-  expectedVersion?: string | null,
 ): Promise<AddKeysResult> {
   const parsed = parseKeyList(input);
   if (parsed.keys.length === 0) {
@@ -435,7 +456,7 @@ export async function addKeys(
     // Not push(...fresh): a paste of some 100,000 keys would overflow the stack.
     for (const k of fresh) u.apiKeys.push(k);
     return { upstream: u.name, added: fresh.length, existing: parsed.keys.length - fresh.length };
-  }, expectedVersion);
+  });
   return {
     snapshot,
     upstream: result.upstream,
@@ -455,17 +476,17 @@ export function findKey(u: UpstreamConfig, which: string): number {
   return i;
 }
 
+/** Removes the key named (by itself or its id), whatever else changed since it was shown. */
 export async function removeKey(
   target: ConfigTarget,
   ref: UpstreamRef,
   which: string,
-  expectedVersion?: string | null,
 ): Promise<{ snapshot: Snapshot; upstream: string; masked: string; keyId: string }> {
   const { snapshot, result } = await applyChange(target, (doc) => {
     const u = doc.upstream[findUpstream(doc, ref)];
     const [key] = u.apiKeys.splice(findKey(u, which), 1);
     return { upstream: u.name, masked: maskKey(key), keyId: keyId(key) };
-  }, expectedVersion);
+  });
   return { snapshot, ...result };
 }
 

@@ -4,13 +4,19 @@ import type { Child } from "hono/jsx";
 export type FieldErrors = Record<string, string[] | undefined>;
 
 /** The hidden fields every state-changing form carries. */
-export function FormGuards(props: { csrf: string; version?: string | null }) {
+/**
+ * A form's CSRF token, and what it was rendered from: `version`, the whole document's (a form that
+ * conflicts with any change), or `shown`, a stamp of only what it shows (one that conflicts with a
+ * change to that alone).
+ */
+export function FormGuards(props: { csrf: string; version?: string | null; shown?: string }) {
   return (
     <>
       <input type="hidden" name="_csrf" value={props.csrf} />
       {props.version !== undefined && (
         <input type="hidden" name="version" value={props.version ?? ""} />
       )}
+      {props.shown !== undefined && <input type="hidden" name="shown" value={props.shown} />}
     </>
   );
 }

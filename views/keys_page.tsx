@@ -42,7 +42,6 @@ export interface KeyRowProps {
   status: KeyStatus;
   now: number;
   csrf: string;
-  version: string | null;
   test?: KeyTestResult;
   /** The list the row is in, for its delete to come back to. */
   view?: string;
@@ -166,7 +165,6 @@ export function KeyRow(props: KeyRowProps) {
           id={`key-${k.keyId}-delete`}
           class="danger"
           csrf={props.csrf}
-          version={props.version}
           fields={props.view ? { view: props.view } : undefined}
           confirm={`Delete key ${k.masked}?`}
         />
@@ -177,7 +175,6 @@ export function KeyRow(props: KeyRowProps) {
 
 export interface KeysPageProps {
   chrome: Chrome;
-  version: string | null;
   upstream: { name: string; serviceType: string; current: boolean };
   /** The keys of this page of the list. */
   keys: KeyStatus[];
@@ -196,7 +193,6 @@ export interface KeysPageProps {
 export function AddKeysForm(
   props: {
     csrf: string;
-    version: string | null;
     upstream: string;
     errors?: FieldErrors;
     /** What was pasted, given back when it was refused, so nothing has to be pasted again. */
@@ -211,7 +207,7 @@ export function AddKeysForm(
       action={upstreamPath(props.upstream, "/keys")}
       class="card stack"
     >
-      <FormGuards csrf={props.csrf} version={props.version} />
+      <FormGuards csrf={props.csrf} />
       <div class={errors?.length ? "field has-error" : "field"}>
         <label for="f-keys">Add keys</label>
         <textarea
@@ -330,7 +326,6 @@ export function KeysPage(props: KeysPageProps) {
       </p>
       <AddKeysForm
         csrf={csrf}
-        version={props.version}
         upstream={name}
         errors={props.errors}
         value={props.keysInput}
@@ -377,7 +372,6 @@ export function KeysPage(props: KeysPageProps) {
                     status={k}
                     now={props.now}
                     csrf={csrf}
-                    version={props.version}
                     view={view || undefined}
                   />
                 ))}

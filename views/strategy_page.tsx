@@ -8,7 +8,9 @@ import { AdminLayout, type Chrome } from "./layout.tsx";
 export function StrategyPage(
   props: {
     chrome: Chrome;
-    version: string | null;
+    /** The stored strategy the page showed: the form conflicts with a change to it alone. */
+    shown: Strategy;
+    /** The one checked. */
     strategy: Strategy;
     errors?: FieldErrors;
     formErrors?: string[];
@@ -19,7 +21,7 @@ export function StrategyPage(
     <AdminLayout title="Strategy" active="strategy" chrome={props.chrome}>
       <h1>Key strategy</h1>
       <form id="strategy-form" method="post" action="/admin/strategy" class="card stack">
-        <FormGuards csrf={props.chrome.csrf} version={props.version} />
+        <FormGuards csrf={props.chrome.csrf} shown={props.shown} />
         <FormErrors errors={props.formErrors} />
         <fieldset class={errors?.length ? "has-error" : undefined}>
           <legend>Which key of the current upstream serves the next request</legend>

@@ -32,7 +32,8 @@ export interface UpstreamFormProps {
   /** Problems not tied to one field (a conflict). */
   formErrors?: string[];
   conflict?: boolean;
-  version: string | null;
+  /** An edit's settingsStamp of the upstream as the form shows it; none for a new one. */
+  shown?: string;
   /** `primary`: the provider's own name; the others are variants of their own (custom). */
   kinds: Array<{ kind: string; label: string; defaultBaseUrl: string; primary: boolean }>;
   otherUpstreams: string[];
@@ -78,12 +79,13 @@ export function UpstreamForm(props: UpstreamFormProps) {
       novalidate
       hx-history="false"
     >
-      <FormGuards csrf={props.csrf} version={props.version} />
+      <FormGuards csrf={props.csrf} shown={props.shown} />
       <FormErrors errors={props.formErrors}>
         {props.conflict && (
           <p>
-            <a href={isNew ? "/admin/upstreams/new" : action}>Reload</a>{" "}
-            to see the current settings; your changes here were not saved.
+            Your entries are kept below: save again to put them in place of the current settings, or
+            {" "}
+            <a href={action}>reload</a> to see those.
           </p>
         )}
       </FormErrors>

@@ -31,7 +31,6 @@ import {
   chrome,
   errorText,
   field,
-  formVersion,
   readForm,
   redirectWith,
   rerender,
@@ -90,14 +89,13 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       view?: KeysView;
     } = {},
   ) => {
-    const { doc, version } = services.store.snapshot;
+    const { doc } = services.store.snapshot;
     const index = findUpstream(doc, c.req.param("name") ?? "");
     const status = keyStatuses(doc, services.health.list(), services.log.redact)[index];
     const view = extra.view ?? viewOf(new URL(c.req.url).searchParams, doc);
     const { shown, matching } = inView(status.keys, view);
     const props: KeysPageProps = {
       chrome: chrome(c, extra.notice),
-      version,
       upstream: { name: status.name, serviceType: status.serviceType, current: status.current },
       keys: shown,
       total: status.keys.length,
@@ -155,7 +153,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     const form = await readForm(c);
     const text = field(form, "keys");
     try {
-      const r = await addKeys(target, name, text, formVersion(form));
+      const r = await addKeys(target, name, text);
       const skipped = [
         r.duplicates ? plural(r.duplicates, "duplicate") : "",
         r.blanks ? plural(r.blanks, "blank entry", "blank entries") : "",
@@ -169,13 +167,11 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       if (status === null) throw err;
       const message = errorText(err, status);
       const errors = { keys: [message] };
-      const { version } = services.store.snapshot;
       return rerender(c, status, () => page(c, { errors, keysInput: text }), {
         id: "add-keys-form",
         render: () =>
           AddKeysForm({
             csrf: c.get("csrfToken"),
-            version: status === 409 ? formVersion(form) ?? null : version,
             upstream: name,
             errors,
             value: text,
@@ -215,7 +211,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
         });
       }
       const test = await run(found.doc, name, id) ?? undefined;
-      const { doc, version } = services.store.snapshot;
+      const { doc } = services.store.snapshot;
       const keys = keyStatuses(
         doc,
         services.health.list(),
@@ -228,7 +224,6 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
           status,
           now: services.now(),
           csrf: c.get("csrfToken"),
-          version,
           test,
           view: keysViewQuery(viewOf(pageParams(c), doc)) || undefined,
           disabled: stateCounts(keys).disabled,
@@ -262,7 +257,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     const name = found.doc.upstream[found.index].name;
     const form = await readForm(c);
     try {
-      const r = await removeKey(target, name, c.req.param("id"), formVersion(form));
+      const r = await removeKey(target, name, c.req.param("id"));
       return redirectWith(c, upstreamPath(name, `/keys${returnView(form, found.doc)}`), {
         kind: "ok",
         text: `Key ${r.masked} deleted.`,

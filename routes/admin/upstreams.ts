@@ -9,6 +9,7 @@ import {
   moveUpstream,
   problemsByField,
   removeUpstream,
+  settingsStamp,
   storeTarget,
   type UpstreamInput,
   useUpstream,
@@ -33,7 +34,6 @@ import { DeleteUpstreamPage, UpstreamsPage } from "../../views/upstreams_page.ts
 import {
   type AdminContext,
   chrome,
-  CONFLICT_TEXT,
   errorText,
   field,
   formVersion,
@@ -178,12 +178,12 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     c: AdminContext,
     values: UpstreamFormValues,
     originalName: string | undefined,
-    version: string | null,
+    shown?: string,
   ): UpstreamFormProps => ({
     csrf: c.get("csrfToken"),
     originalName,
     values,
-    version,
+    shown,
     kinds: kindChoices(),
     otherUpstreams: services.store.snapshot.doc.upstream.map((u) => u.name)
       .filter((n) => n.toLowerCase() !== (originalName ?? values.name).toLowerCase()),
@@ -203,8 +203,15 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
       const byField = problemsByField(err.problems, index, names);
       for (const [f, msgs] of Object.entries(byField)) (full.errors![f] ??= []).push(...msgs);
     } else if (status === 409) {
-      full.formErrors = [CONFLICT_TEXT];
+      // Saved again, the entries replace the settings as they are now.
+      const name = props.originalName?.toLowerCase();
+      const now = services.store.snapshot.doc.upstream.find((u) => u.name.toLowerCase() === name);
+      full.formErrors = [
+        `“${props.originalName}” was changed elsewhere since this page was loaded, so nothing ` +
+        "was saved.",
+      ];
       full.conflict = true;
+      if (now) full.shown = settingsStamp(now);
     } else if (err instanceof Error && err !== FORM_ERRORS) {
       full.formErrors = [err.message];
     }
@@ -235,7 +242,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
   app.get("/new", (c) => {
     const kind = c.req.query("kind") ?? providerChoices()[0]?.kind ?? "";
     return c.html(UpstreamFormPage({
-      ...formProps(c, emptyUpstreamValues(kind), undefined, services.store.snapshot.version),
+      ...formProps(c, emptyUpstreamValues(kind), undefined),
       chrome: chrome(c),
     }));
   });
@@ -243,8 +250,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
   app.post("/new", async (c) => {
     const form = await readForm(c);
     const { values, input, errors } = parseUpstreamForm(form);
-    const version = formVersion(form);
-    const props = formProps(c, values, undefined, version ?? null);
+    const props = formProps(c, values, undefined);
     const index = services.store.snapshot.doc.upstream.length;
     if (Object.keys(errors).length) {
       const refused = await refusalOf(() => addUpstream(check, input));
@@ -253,7 +259,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     let name: string;
     try {
       // The stored name, normalised by validation, is the one its pages answer to.
-      name = (await addUpstream(target, input, version)).doc.upstream.at(-1)!.name;
+      name = (await addUpstream(target, input)).doc.upstream.at(-1)!.name;
     } catch (err) {
       if (statusFor(err) === null) throw err;
       return formError(c, props, err, index);
@@ -269,7 +275,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     if (!found) return notFound(c);
     const u = found.doc.upstream[found.index];
     return c.html(UpstreamFormPage({
-      ...formProps(c, valuesOf(u), u.name, services.store.snapshot.version),
+      ...formProps(c, valuesOf(u), u.name, settingsStamp(u)),
       chrome: chrome(c),
     }));
   });
@@ -280,15 +286,15 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     const original = found.doc.upstream[found.index].name;
     const form = await readForm(c);
     const { values, input, errors } = parseUpstreamForm(form);
-    const version = formVersion(form);
-    const props = formProps(c, values, original, version ?? null);
+    const shown = form.get("shown");
+    const props = formProps(c, values, original, typeof shown === "string" ? shown : undefined);
     if (Object.keys(errors).length) {
       const refused = await refusalOf(() => editUpstream(check, original, input));
       return formError(c, props, refused, found.index, errors);
     }
     let name: string;
     try {
-      ({ name } = await editUpstream(target, original, input, version));
+      ({ name } = await editUpstream(target, original, input, props.shown));
     } catch (err) {
       if (statusFor(err) === null) throw err;
       return formError(c, props, err, found.index);

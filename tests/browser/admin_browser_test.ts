@@ -577,6 +577,64 @@ Deno.test({
 
 Deno.test({
   name:
+    "admin in two tabs: a save over the other tab's is said in place, keeps what was typed, and a second save lands",
+  ignore: !hasChromium(),
+  async fn() {
+    const server = await startTestServer({
+      config: {
+        upstream: [{
+          name: "main",
+          baseUrl: "http://127.0.0.1:9",
+          serviceType: "openai",
+          apiKeys: KEYS.slice(0, 1),
+        }],
+      },
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const context = await browser.newContext();
+      const [first, second] = [await context.newPage(), await context.newPage()];
+      await first.goto(`${server.url}/admin/login`);
+      await first.getByLabel("Admin password").fill(ADMIN_PASSWORD);
+      await first.getByRole("button", { name: "Sign in" }).click();
+      await first.getByRole("heading", { name: "Dashboard" }).waitFor();
+      for (const page of [first, second]) await page.goto(`${server.url}/admin/upstreams/main`);
+
+      // A key added meanwhile is no change to what the form shows.
+      await second.goto(`${server.url}/admin/upstreams/main/keys`);
+      await second.getByLabel("Add keys").fill(KEYS[1]);
+      await second.getByRole("button", { name: "Add keys" }).click();
+      await second.getByText("Added 1 key.").waitFor();
+      await second.goto(`${server.url}/admin/upstreams/main`);
+      await second.getByLabel("Description (optional)").fill("from the second tab");
+      await second.getByRole("button", { name: "Save changes" }).click();
+      await second.waitForURL(/\/admin\/upstreams$/);
+
+      await first.getByLabel("Description (optional)").fill("from the first tab");
+      await first.getByRole("button", { name: "Save changes" }).click();
+      await first.getByText("“main” was changed elsewhere since this page was loaded").waitFor();
+      assert.equal(
+        await first.getByLabel("Description (optional)").inputValue(),
+        "from the first tab",
+      );
+      assert.equal(
+        server.services.store.snapshot.doc.upstream[0].description,
+        "from the second tab",
+      );
+      await first.getByRole("button", { name: "Save changes" }).click();
+      await first.waitForURL(/\/admin\/upstreams$/);
+      const [u] = server.services.store.snapshot.doc.upstream;
+      assert.equal(u.description, "from the first tab");
+      assert.deepEqual(u.apiKeys, KEYS.slice(0, 2));
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "admin on a phone: a long name or description without spaces wraps instead of widening the page",
   ignore: !hasChromium(),
   async fn() {

@@ -72,11 +72,19 @@ export class Browser {
     return res;
   }
 
-  /** A page's version field, as a form on it would send it. */
-  async versionOf(path: string): Promise<string> {
-    const html = await this.text(path);
-    return html.match(/name="version" value="([^"]*)"/)![1];
+  /** What a page's first form sends of what it was rendered from (`version`, `shown`). */
+  async guardsOf(path: string): Promise<Record<string, string>> {
+    return formGuards(await this.text(path));
   }
+}
+
+/** The `version` and `shown` fields of a page, the first of each, as a form on it sends them. */
+export function formGuards(html: string): Record<string, string> {
+  const guards: Record<string, string> = {};
+  for (const [, name, value] of html.matchAll(/name="(version|shown)" value="([^"]*)"/g)) {
+    guards[name] ??= value;
+  }
+  return guards;
 }
 
 export async function signIn(url: string, password = ADMIN_PASSWORD): Promise<Browser> {

@@ -22,6 +22,7 @@ import {
   removeKey,
   removeUpstream,
   setStrategy,
+  settingsStamp,
   storeTarget,
   UnknownUpstreamError,
   useUpstream,
@@ -231,13 +232,62 @@ Deno.test("a change made against an old version is a conflict, not a lost edit",
   await withStore(async (store) => {
     const target = storeTarget(store);
     const seen = store.snapshot.version;
-    await setStrategy(target, "random", seen); // the first admin saves
+    await setStrategy(target, "random"); // the first admin saves
     await assert.rejects(useUpstream(target, "one", seen), ConflictError); // the second is told
     assert.equal(store.snapshot.doc.currentUpstream, 1);
     // Without a version (CLI, API), the change applies to whatever is there.
     await useUpstream(target, "one");
     assert.equal(store.snapshot.doc.loadBalance, "random");
     assert.equal(store.snapshot.doc.currentUpstream, 0);
+  }, twoUpstreams);
+});
+
+Deno.test("a form conflicts only with a change to what it showed, not to keys or other upstreams", async () => {
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    const shown = settingsStamp(store.snapshot.doc.upstream[0]);
+    await addKeys(target, "one", KEY_B);
+    await editUpstream(target, "two", {
+      name: "two",
+      baseUrl: "https://2.example",
+      serviceType: "anthropic",
+    });
+    await setStrategy(target, "random", "failover");
+    const input = { name: "one", baseUrl: "https://1.example", serviceType: "openai" };
+    await editUpstream(target, "one", input, shown);
+    assert.equal(store.snapshot.doc.upstream[0].baseUrl, "https://1.example");
+    assert.deepEqual(store.snapshot.doc.upstream[0].apiKeys, [KEY_A, KEY_B]);
+
+    // The same form sent again: its settings have changed since it was shown.
+    await assert.rejects(
+      editUpstream(target, "one", { ...input, baseUrl: "https://late.example" }, shown),
+      ConflictError,
+    );
+    assert.equal(store.snapshot.doc.upstream[0].baseUrl, "https://1.example");
+    await assert.rejects(setStrategy(target, "round-robin", "failover"), ConflictError);
+    assert.equal(store.snapshot.doc.loadBalance, "random");
+  }, twoUpstreams);
+});
+
+Deno.test("what a form showed is checked against the store, not a snapshot that lags it", async () => {
+  await withStore(async (_store, kv) => {
+    const lagging = await ConfigStore.open(kv, "failover", { watch: false });
+    const other = await ConfigStore.open(kv, "failover", { watch: false });
+    try {
+      const input = { name: "one", baseUrl: "https://1.example", serviceType: "openai" };
+      await editUpstream(storeTarget(other), "one", input);
+      await setStrategy(storeTarget(other), "round-robin");
+      // Forms rendered by the other instance, sent to this one.
+      const shown = settingsStamp((await other.refresh()).doc.upstream[0]);
+      await editUpstream(storeTarget(lagging), "one", { ...input, description: "mine" }, shown);
+      await setStrategy(storeTarget(lagging), "random", "round-robin");
+      const { doc } = await other.refresh();
+      assert.equal(doc.upstream[0].description, "mine");
+      assert.equal(doc.loadBalance, "random");
+    } finally {
+      lagging.close();
+      other.close();
+    }
   }, twoUpstreams);
 });
 
@@ -265,7 +315,7 @@ Deno.test("applyChange re-reads when the in-memory snapshot lags another writer"
       assert.equal(latest.doc.currentUpstream, 0);
       // A form showing the version the other writer saved is not a conflict either.
       const v = (await other.refresh()).version;
-      await setStrategy(storeTarget(other), "failover", v);
+      await useUpstream(storeTarget(other), "two", v);
     } finally {
       other.close();
     }

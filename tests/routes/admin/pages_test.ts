@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../../../lib/app.ts";
 import { healthId, keyId } from "../../../lib/key_pool.ts";
 import { startFakeAnthropic } from "../../fakes/anthropic_upstream.ts";
-import { Browser, signIn } from "../../helpers/admin_browser.ts";
+import { Browser, formGuards, signIn } from "../../helpers/admin_browser.ts";
 import {
   ACCESS_KEY,
   ADMIN_PASSWORD,
@@ -20,10 +20,6 @@ const KEY_3 = "sk-ant-api03-third-secret-key-000333";
 function at(s: TestServer, upstream: string, key: string): string {
   const u = s.services.store.snapshot.doc.upstream.find((x) => x.name === upstream)!;
   return healthId(u.baseUrl, key);
-}
-
-function fieldVersion(html: string): string {
-  return html.match(/name="version" value="([^"]*)"/)![1];
 }
 
 const baseConfig = () => ({
@@ -303,18 +299,18 @@ Deno.test("an anonymous sign-in post is refused past 64 KB, not read to its end"
 Deno.test("CSRF: posts without the token or from another origin are refused", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
-    const version = await b.versionOf("/admin/strategy");
+    const guards = await b.guardsOf("/admin/strategy");
     const attempts: Array<[string, Parameters<Browser["post"]>[2]]> = [
       ["no Origin", { origin: null }],
       ["another Origin", { origin: "https://evil.example" }],
       ["no token", { csrf: false }],
     ];
     for (const [label, options] of attempts) {
-      const res = await b.post("/admin/strategy", { loadBalance: "random", version }, options);
+      const res = await b.post("/admin/strategy", { loadBalance: "random", ...guards }, options);
       assert.equal(res.status, 403, label);
       await res.body?.cancel();
     }
-    const wrong = await b.post("/admin/strategy", { loadBalance: "random", version }, {
+    const wrong = await b.post("/admin/strategy", { loadBalance: "random", ...guards }, {
       csrf: false,
       headers: { "x-csrf-token": "not-the-token" },
     });
@@ -323,7 +319,7 @@ Deno.test("CSRF: posts without the token or from another origin are refused", as
     assert.equal(s.services.store.snapshot.doc.loadBalance, "failover", "nothing changed");
 
     // The htmx header carries the token as well as the hidden field does.
-    const viaHeader = await b.post("/admin/strategy", { loadBalance: "random", version }, {
+    const viaHeader = await b.post("/admin/strategy", { loadBalance: "random", ...guards }, {
       csrf: false,
       headers: { "x-csrf-token": b.csrf },
     });
@@ -375,10 +371,10 @@ Deno.test("the kind picker names each kind apart, offers no plain alias, and kee
 Deno.test("a bad upstream form comes back 422 with each error beside its field", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
-    const version = await b.versionOf("/admin/upstreams/new");
+    const guards = await b.guardsOf("/admin/upstreams/new");
     const before = s.services.store.snapshot.version;
     const fields = {
-      version,
+      ...guards,
       name: "backup",
       serviceType: "openai",
       baseUrl: "not a url",
@@ -440,9 +436,9 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
   try {
     await withServer(async (s) => {
       const b = await signIn(s.url);
-      let version = await b.versionOf("/admin/upstreams/new");
+      let guards = await b.guardsOf("/admin/upstreams/new");
       const added = await b.post("/admin/upstreams/new", {
-        version,
+        ...guards,
         name: "local",
         serviceType: "anthropic",
         baseUrl: fake.url,
@@ -479,9 +475,9 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       await health.coolDown(at(s, "primary", KEY_2), "claude-sonnet-4", 60_000, "429");
       const edit = await b.text("/admin/upstreams/primary");
       assert.match(edit, /value="https:\/\/api.anthropic.com"/);
-      version = fieldVersion(edit);
+      guards = formGuards(edit);
       const saved = await b.post("/admin/upstreams/primary", {
-        version,
+        ...guards,
         name: "main",
         serviceType: "anthropic",
         baseUrl: "https://api.anthropic.com",
@@ -503,9 +499,9 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.equal(health.get(at(s, "main", KEY_2), "claude-sonnet-4")?.state, "cooldown");
       assert.match(await b.text("/admin/upstreams/main/keys"), /401 from the upstream/);
 
-      version = await b.versionOf("/admin/upstreams");
+      guards = await b.guardsOf("/admin/upstreams");
       const before = s.services.store.snapshot.doc.upstream.map((x) => x.name);
-      const sideways = await b.post("/admin/upstreams/local/move", { version, direction: "x" });
+      const sideways = await b.post("/admin/upstreams/local/move", { ...guards, direction: "x" });
       assert.equal(sideways.status, 422);
       assert.match(await sideways.text(), /Move an upstream up or down/);
       assert.deepEqual(
@@ -513,10 +509,10 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
         before,
         "a move without a direction moves nothing",
       );
-      await (await b.post("/admin/upstreams/local/move", { version, direction: "up" })).body
+      await (await b.post("/admin/upstreams/local/move", { ...guards, direction: "up" })).body
         ?.cancel();
-      version = await b.versionOf("/admin/upstreams");
-      await (await b.post("/admin/upstreams/local/use", { version })).body?.cancel();
+      guards = await b.guardsOf("/admin/upstreams");
+      await (await b.post("/admin/upstreams/local/use", { ...guards })).body?.cancel();
       doc = s.services.store.snapshot.doc;
       assert.deepEqual(doc.upstream.map((x) => x.name), ["main", "local", "backup"]);
       assert.equal(doc.currentUpstream, 1);
@@ -528,7 +524,7 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
       assert.match(confirm, /Delete upstream “local”\?/);
       assert.match(confirm, /It is the current upstream/);
       const gone = await b.post("/admin/upstreams/local/delete", {
-        version: fieldVersion(confirm),
+        ...formGuards(confirm),
       });
       await gone.body?.cancel();
       assert.equal(gone.status, 303);
@@ -545,39 +541,70 @@ Deno.test("upstreams: add, edit with a model map, reorder, make current, delete"
   }
 });
 
-Deno.test("two admins at once: the second save is refused with 409, not silently lost", async () => {
+Deno.test("two admins at once: a form conflicts only with a change to what it shows, and keeps what was typed", async () => {
   await withServer(async (s) => {
     const alice = await signIn(s.url);
     const bob = await signIn(s.url);
-    const aliceVersion = await alice.versionOf("/admin/strategy");
-    const bobEdit = await bob.text("/admin/upstreams/backup");
-    const bobSaved = await bob.post("/admin/strategy", {
+    const aliceStrategy = await alice.guardsOf("/admin/strategy");
+    const aliceBackup = await alice.guardsOf("/admin/upstreams/backup");
+    const bobBackup = await bob.guardsOf("/admin/upstreams/backup");
+    const backupFields = { name: "backup", serviceType: "openai" };
+
+    // Bob changes the strategy and adds a key: Alice's strategy form showed the strategy.
+    const bobStrategy = await bob.post("/admin/strategy", {
+      ...await bob.guardsOf("/admin/strategy"),
       loadBalance: "round-robin",
-      version: fieldVersion(bobEdit),
     });
-    await bobSaved.body?.cancel();
-    assert.equal(bobSaved.status, 303);
+    await bobStrategy.body?.cancel();
+    assert.equal(bobStrategy.status, 303);
+    const bobKeys = await bob.post("/admin/upstreams/backup/keys", { keys: KEY_3 });
+    await bobKeys.body?.cancel();
+    assert.equal(bobKeys.status, 303);
 
-    const late = await alice.post("/admin/strategy", {
-      loadBalance: "random",
-      version: aliceVersion,
-    });
+    const late = await alice.post("/admin/strategy", { ...aliceStrategy, loadBalance: "random" });
     assert.equal(late.status, 409);
-    assert.match(await late.text(), /changed elsewhere since this page was loaded/);
+    const latePage = await late.text();
+    assert.match(latePage, /changed elsewhere \(to round-robin\) since this page was loaded/);
+    assert.match(latePage, /id="f-loadBalance-random"[^>]*checked/, "her choice is kept");
     assert.equal(s.services.store.snapshot.doc.loadBalance, "round-robin");
+    const again = await alice.post("/admin/strategy", {
+      ...formGuards(latePage),
+      loadBalance: "random",
+    });
+    await again.body?.cancel();
+    assert.equal(again.status, 303, "saved again, her choice is set");
+    assert.equal(s.services.store.snapshot.doc.loadBalance, "random");
 
-    const lateForm = await alice.post("/admin/upstreams/backup", {
-      version: aliceVersion,
-      name: "backup",
-      serviceType: "openai",
-      baseUrl: "https://elsewhere.example",
+    // Neither touched the settings of "backup": Alice's form of it saves.
+    const saved = await alice.post("/admin/upstreams/backup", {
+      ...aliceBackup,
+      ...backupFields,
+      baseUrl: "https://alice.example",
+    });
+    await saved.body?.cancel();
+    assert.equal(saved.status, 303);
+    assert.deepEqual(s.services.store.snapshot.doc.upstream[1].apiKeys.at(-1), KEY_3);
+
+    // Bob's form of "backup" showed the settings Alice has just changed.
+    const lateForm = await bob.post("/admin/upstreams/backup", {
+      ...bobBackup,
+      ...backupFields,
+      baseUrl: "https://bob.example",
     }, { headers: { "hx-request": "true" } });
     assert.equal(lateForm.status, 409);
     const fragment = await lateForm.text();
     assert.match(fragment, /^<form id="upstream-form"/);
-    assert.match(fragment, /value="https:\/\/elsewhere.example"/, "the typed values are kept");
-    assert.match(fragment, /Reload/);
-    assert.equal(s.services.store.snapshot.doc.upstream[1].baseUrl, "https://backup.example");
+    assert.match(fragment, /“backup” was changed elsewhere since this page was loaded/);
+    assert.match(fragment, /value="https:\/\/bob.example"/, "the typed values are kept");
+    assert.equal(s.services.store.snapshot.doc.upstream[1].baseUrl, "https://alice.example");
+    const replaced = await bob.post("/admin/upstreams/backup", {
+      ...formGuards(fragment),
+      ...backupFields,
+      baseUrl: "https://bob.example",
+    });
+    await replaced.body?.cancel();
+    assert.equal(replaced.status, 303, "saved again, his entries replace hers");
+    assert.equal(s.services.store.snapshot.doc.upstream[1].baseUrl, "https://bob.example");
   });
 });
 
@@ -590,9 +617,9 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
       const b = await signIn(s.url);
       const NEW_1 = "sk-ant-api03-pasted-key-aaaaaaaa";
       const NEW_2 = "sk-ant-api03-pasted-key-bbbbbbbb";
-      const version = await b.versionOf("/admin/upstreams/primary/keys");
+      const guards = await b.guardsOf("/admin/upstreams/primary/keys");
       const res = await b.post("/admin/upstreams/primary/keys", {
-        version,
+        ...guards,
         keys: `${NEW_1}\n\n${KEY_1}, ${NEW_2}\n${NEW_1}\n`,
       });
       await res.body?.cancel();
@@ -607,7 +634,7 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
       ]);
 
       const empty = await b.post("/admin/upstreams/primary/keys", {
-        version: fieldVersion(page),
+        ...formGuards(page),
         keys: " \n, ",
       }, { headers: { "hx-request": "true" } });
       assert.equal(empty.status, 422);
@@ -669,7 +696,7 @@ Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test
       assert.match(await b.text("/admin/upstreams/primary/keys"), /Re-enabled 3 keys/);
       assert.equal(s.services.health.list().length, 0);
 
-      const del = await b.post(`${base}/delete`, { version: fieldVersion(again) });
+      const del = await b.post(`${base}/delete`, { ...formGuards(again) });
       await del.body?.cancel();
       assert.equal(del.status, 303);
       assert.match(await b.text("/admin/upstreams/primary/keys"), /Key sk-ant…0222 deleted/);
@@ -737,7 +764,7 @@ Deno.test("keys: 2,000 keys are listed a hundred a page, found by state or by a 
     const page3 = await b.text(`${base}?page=3`);
     const id = page3.match(/<tr id="key-([^"]+)"/)![1];
     const del = await b.post(`${base}/${id}/delete`, {
-      version: fieldVersion(page3),
+      ...formGuards(page3),
       view: "?page=3",
     });
     await del.body?.cancel();
@@ -832,9 +859,9 @@ Deno.test("import: upload the original config.json, see the changes, apply; expo
       currentUpstream: 1,
       loadBalance: "round-robin",
     };
-    const version = await b.versionOf("/admin/transfer");
+    const guards = await b.guardsOf("/admin/transfer");
     const form = new FormData();
-    form.append("version", version);
+    form.append("version", guards.version);
     form.append(
       "file",
       new File([JSON.stringify(original)], "config.json", { type: "application/json" }),
@@ -853,11 +880,11 @@ Deno.test("import: upload the original config.json, see the changes, apply; expo
     const sealed = html.match(/name="sealed" value="([^"]+)"/)![1];
     // A sealed import from another session cannot be applied here.
     const other = await signIn(s.url);
-    const foreign = await other.post("/admin/transfer/apply", { sealed, version });
+    const foreign = await other.post("/admin/transfer/apply", { sealed, ...guards });
     assert.equal(foreign.status, 400);
     await foreign.body?.cancel();
 
-    const applied = await b.post("/admin/transfer/apply", { sealed, version: fieldVersion(html) });
+    const applied = await b.post("/admin/transfer/apply", { sealed, ...formGuards(html) });
     await applied.body?.cancel();
     assert.equal(applied.status, 303);
     const doc = s.services.store.snapshot.doc;
@@ -880,9 +907,9 @@ Deno.test("import: upload the original config.json, see the changes, apply; expo
 Deno.test("import: a file that repeats a key is previewed with a note, one copy kept", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
-    const version = fieldVersion(await b.text("/admin/transfer"));
+    const guards = formGuards(await b.text("/admin/transfer"));
     const res = await b.post("/admin/transfer/preview", {
-      version,
+      ...guards,
       config: JSON.stringify({
         upstream: [{
           name: "main",
@@ -896,7 +923,7 @@ Deno.test("import: a file that repeats a key is previewed with a note, one copy 
     const html = await res.text();
     assert.match(html, /main listed 1 key more than once; each is kept once\./);
     const sealed = html.match(/name="sealed" value="([^"]+)"/)![1];
-    const applied = await b.post("/admin/transfer/apply", { sealed, version: fieldVersion(html) });
+    const applied = await b.post("/admin/transfer/apply", { sealed, ...formGuards(html) });
     await applied.body?.cancel();
     assert.equal(applied.status, 303);
     assert.deepEqual(s.services.store.snapshot.doc.upstream[0].apiKeys, [KEY_1]);
@@ -906,7 +933,7 @@ Deno.test("import: a file that repeats a key is previewed with a note, one copy 
 Deno.test("import: the original config.json's shared or slashed names are previewed renamed, with a note", async () => {
   await withServer(async (s) => {
     const b = await signIn(s.url);
-    const version = fieldVersion(await b.text("/admin/transfer"));
+    const guards = formGuards(await b.text("/admin/transfer"));
     const up = (name: string) => ({
       name,
       baseUrl: "https://api.openai.com",
@@ -914,7 +941,7 @@ Deno.test("import: the original config.json's shared or slashed names are previe
       apiKeys: [KEY_1],
     });
     const res = await b.post("/admin/transfer/preview", {
-      version,
+      ...guards,
       config: JSON.stringify({ upstream: [up("relay"), up("relay"), up("OpenRouter/free")] }),
     });
     assert.equal(res.status, 200);
@@ -922,7 +949,7 @@ Deno.test("import: the original config.json's shared or slashed names are previe
     assert.match(html, /upstream \[1\] &quot;relay&quot; is named &quot;relay-2&quot;/);
     assert.match(html, /&quot;OpenRouter\/free&quot; is named &quot;OpenRouter-free&quot;/);
     const sealed = html.match(/name="sealed" value="([^"]+)"/)![1];
-    const applied = await b.post("/admin/transfer/apply", { sealed, version: fieldVersion(html) });
+    const applied = await b.post("/admin/transfer/apply", { sealed, ...formGuards(html) });
     await applied.body?.cancel();
     assert.equal(applied.status, 303);
     assert.deepEqual(
@@ -936,9 +963,9 @@ Deno.test("import: invalid input is refused with every problem listed and nothin
   await withServer(async (s) => {
     const b = await signIn(s.url);
     const before = s.services.store.snapshot;
-    const version = fieldVersion(await b.text("/admin/transfer"));
+    const guards = formGuards(await b.text("/admin/transfer"));
     const res = await b.post("/admin/transfer/preview", {
-      version,
+      ...guards,
       config: JSON.stringify({
         upstream: [
           { name: "a", baseUrl: "nope", serviceType: "what", apiKeys: [KEY_1] },
@@ -953,7 +980,7 @@ Deno.test("import: invalid input is refused with every problem listed and nothin
       assert.match(html, p);
     }
     const notJson = await b.post("/admin/transfer/preview", {
-      version,
+      ...guards,
       config: `{"upstream": [${KEY_1}]}`,
     });
     assert.equal(notJson.status, 422);
@@ -988,16 +1015,20 @@ Deno.test("no page shows a secret: upstream keys, ADMIN_PASSWORD, PROXY_ACCESS_K
         pages.push([path, await b.text(path)]);
         pages.push([`${path} (htmx)`, await b.text(path, { "hx-request": "true" })]);
       }
-      const version = fieldVersion(await b.text("/admin/upstreams/primary/keys"));
+      const guards = formGuards(await b.text("/admin/upstreams/primary/keys"));
       const forms: Array<[string, Record<string, string>]> = [
-        ["/admin/upstreams/primary/keys", { version, keys: `${KEY_1} ${KEY_2}` }],
-        ["/admin/upstreams/primary/keys", { version: "stale", keys: "sk-new-key-xxxxxxxxxxxx" }],
+        ["/admin/upstreams/primary/keys", { ...guards, keys: `${KEY_1} ${KEY_2}` }],
+        ["/admin/upstreams/primary", {
+          shown: "stale",
+          name: "primary",
+          baseUrl: "https://b.example",
+        }],
         [`/admin/upstreams/primary/keys/${keyId(KEY_1)}/test`, {}],
         [`/admin/upstreams/primary/keys/${keyId(KEY_2)}/test`, {}],
-        ["/admin/upstreams/new", { version, name: "", baseUrl: "x", serviceType: "openai" }],
-        ["/admin/transfer/preview", { version, config: JSON.stringify(baseConfig()) }],
-        ["/admin/transfer/preview", { version, config: `{"k": ${KEY_1}}` }],
-        ["/admin/strategy", { version: "stale", loadBalance: "random" }],
+        ["/admin/upstreams/new", { ...guards, name: "", baseUrl: "x", serviceType: "openai" }],
+        ["/admin/transfer/preview", { ...guards, config: JSON.stringify(baseConfig()) }],
+        ["/admin/transfer/preview", { ...guards, config: `{"k": ${KEY_1}}` }],
+        ["/admin/strategy", { shown: "stale", loadBalance: "random" }],
       ];
       for (const [path, fields] of forms) {
         for (const headers of [{}, { "hx-request": "true" }] as Record<string, string>[]) {
@@ -1020,9 +1051,12 @@ Deno.test("no page shows a secret: upstream keys, ADMIN_PASSWORD, PROXY_ACCESS_K
 });
 
 /** The edit form's fields for `name`, everything else as the base config has it. */
-function primaryFields(version: string, name: string): Record<string, string | string[]> {
+function primaryFields(
+  guards: Record<string, string>,
+  name: string,
+): Record<string, string | string[]> {
   return {
-    version,
+    ...guards,
     name,
     serviceType: "anthropic",
     baseUrl: "https://api.anthropic.com",
@@ -1043,18 +1077,18 @@ Deno.test("a blank upstream name is refused beside the field, nothing saved, key
     await health.disable(at(s, "primary", KEY_1), "admin: disabled by hand");
     const before = s.services.store.snapshot.version;
     for (const name of ["", "   "]) {
-      const version = await b.versionOf("/admin/upstreams/primary");
-      const edited = await b.post("/admin/upstreams/primary", primaryFields(version, name));
+      const guards = await b.guardsOf("/admin/upstreams/primary");
+      const edited = await b.post("/admin/upstreams/primary", primaryFields(guards, name));
       assert.equal(edited.status, 422);
       const html = await edited.text();
       assert.match(html, /id="f-name-error"[^>]*>must not be empty/);
       assert.doesNotMatch(html, /saved\./);
-      const added = await b.post("/admin/upstreams/new", primaryFields(version, name));
+      const added = await b.post("/admin/upstreams/new", primaryFields(guards, name));
       assert.equal(added.status, 422);
       assert.match(await added.text(), /id="f-name-error"[^>]*>must not be empty/);
       // What else is wrong is said at once, not on the next try.
       for (const path of ["/admin/upstreams/primary", "/admin/upstreams/new"]) {
-        const both = await b.post(path, { ...primaryFields(version, name), baseUrl: "zzz" });
+        const both = await b.post(path, { ...primaryFields(guards, name), baseUrl: "zzz" });
         const said = await both.text();
         assert.match(said, /id="f-name-error"[^>]*>must not be empty/, path);
         assert.match(said, /id="f-baseUrl-error"[^>]*>must be an http\(s\) URL/, path);
@@ -1064,8 +1098,8 @@ Deno.test("a blank upstream name is refused beside the field, nothing saved, key
     assert.equal(health.get(at(s, "primary", KEY_1), "any")?.state, "disabled");
 
     // A rename moves key health to the name as stored.
-    const version = await b.versionOf("/admin/upstreams/primary");
-    const renamed = await b.post("/admin/upstreams/primary", primaryFields(version, "  main  "));
+    const guards = await b.guardsOf("/admin/upstreams/primary");
+    const renamed = await b.post("/admin/upstreams/primary", primaryFields(guards, "  main  "));
     await renamed.body?.cancel();
     assert.equal(renamed.status, 303);
     assert.equal(s.services.store.snapshot.doc.upstream[0].name, "main");
@@ -1082,16 +1116,16 @@ Deno.test("names the pages cannot address are refused on the form; the hint stat
     assert.match(form, /up to 64 characters, no \//);
     assert.doesNotMatch(form, /letters, digits, dashes/);
     for (const name of [".", "..", "New"]) {
-      const version = await b.versionOf("/admin/upstreams/primary");
+      const guards = await b.guardsOf("/admin/upstreams/primary");
       for (const path of ["/admin/upstreams/new", "/admin/upstreams/primary"]) {
-        const res = await b.post(path, primaryFields(version, name));
+        const res = await b.post(path, primaryFields(guards, name));
         assert.equal(res.status, 422, `${name} on ${path}`);
         assert.match(await res.text(), /id="f-name-error"[^>]*>[^<]*reserved by the admin pages/);
       }
     }
     // Any other text is a name, with its links encoded.
-    const version = await b.versionOf("/admin/upstreams/primary");
-    const saved = await b.post("/admin/upstreams/primary", primaryFields(version, "ä b?#%"));
+    const guards = await b.guardsOf("/admin/upstreams/primary");
+    const saved = await b.post("/admin/upstreams/primary", primaryFields(guards, "ä b?#%"));
     await saved.body?.cancel();
     assert.equal(saved.status, 303);
     const list = await b.text("/admin/upstreams");
@@ -1139,8 +1173,8 @@ Deno.test("a name already taken is shown under Name; a rename carries the fallba
     const before = s.services.store.snapshot.version;
     // Whichever of the two holds the name first, the edited one is told beside its field.
     for (const path of ["/admin/upstreams/primary", "/admin/upstreams/new"]) {
-      const version = await b.versionOf(path);
-      const res = await b.post(path, primaryFields(version, "Backup"));
+      const guards = await b.guardsOf(path);
+      const res = await b.post(path, primaryFields(guards, "Backup"));
       assert.equal(res.status, 422, path);
       const html = await res.text();
       assert.match(html, /id="f-name-error"[^>]*>&quot;Backup&quot; is already used by another/);
@@ -1148,8 +1182,8 @@ Deno.test("a name already taken is shown under Name; a rename carries the fallba
     }
     assert.equal(s.services.store.snapshot.version, before, "nothing was stored");
 
-    const version = await b.versionOf("/admin/upstreams/primary");
-    const res = await b.post("/admin/upstreams/primary", primaryFields(version, "main"));
+    const guards = await b.guardsOf("/admin/upstreams/primary");
+    const res = await b.post("/admin/upstreams/primary", primaryFields(guards, "main"));
     await res.body?.cancel();
     assert.equal(res.status, 303);
     assert.equal(s.services.store.snapshot.doc.upstream[1].fallback, "main");
@@ -1165,45 +1199,40 @@ Deno.test("a refused paste comes back in its box: keys (with the line at fault) 
     const textarea = (html: string) =>
       html.match(/<textarea[^>]*id="f-keys"[^>]*>([^<]*)<\/textarea>/)![1].replace(/^\n/, "");
     for (const headers of [{}, { "hx-request": "true" }] as Record<string, string>[]) {
-      const version = await b.versionOf(path);
-      const bad = await b.post(path, { version, keys: pasted }, { headers });
+      const guards = await b.guardsOf(path);
+      const bad = await b.post(path, { ...guards, keys: pasted }, { headers });
       assert.equal(bad.status, 422);
       const html = await bad.text();
       assert.equal(textarea(html), pasted);
       assert.match(html, /Line 2: a key must not contain spaces/);
       // Any key a stored document refuses is said by its line, not by its place in the document.
       const ascii = await b.post(path, {
-        version,
+        ...guards,
         keys: "sk-fresh-key-0000000004\nsk-naïve-key-00000005",
       }, { headers });
       assert.equal(ascii.status, 422);
       const said = await ascii.text();
       assert.match(said, /Line 2: a key must be printable ASCII/);
       assert.doesNotMatch(said, /apiKeys/);
-      const stale = await b.post(path, { version: "stale", keys: "sk-fresh-key-0000000003" }, {
-        headers,
-      });
-      assert.equal(stale.status, 409);
-      assert.equal(textarea(await stale.text()), "sk-fresh-key-0000000003");
     }
     assert.deepEqual(s.services.store.snapshot.doc.upstream[0].apiKeys, [KEY_1, KEY_2]);
 
     // Import: text that is not JSON, then a preview applied after someone else saved.
     const config = '{"upstream": [}';
-    let version = await b.versionOf("/admin/transfer");
-    const refused = await b.post("/admin/transfer/preview", { version, config });
+    const guards = await b.guardsOf("/admin/transfer");
+    const refused = await b.post("/admin/transfer/preview", { ...guards, config });
     assert.equal(refused.status, 422);
     const importBox = (html: string) =>
       html.match(/<textarea[^>]*id="f-config"[^>]*>([^<]*)<\/textarea>/)![1].replace(/^\n/, "");
     assert.equal(importBox(await refused.text()), config.replaceAll('"', "&quot;"));
     const preview = await b.post("/admin/transfer/preview", {
-      version,
+      ...guards,
       config: JSON.stringify(baseConfig()),
     });
     const sealed = (await preview.text()).match(/name="sealed" value="([^"]+)"/)![1];
-    version = await b.versionOf("/admin/strategy");
-    await (await b.post("/admin/strategy", { version, loadBalance: "random" })).body?.cancel();
-    const late = await b.post("/admin/transfer/apply", { version, sealed });
+    const strategy = await b.guardsOf("/admin/strategy");
+    await (await b.post("/admin/strategy", { ...strategy, loadBalance: "random" })).body?.cancel();
+    const late = await b.post("/admin/transfer/apply", { ...guards, sealed });
     assert.equal(late.status, 409);
     const box = importBox(await late.text()).replaceAll("&quot;", '"');
     assert.equal(JSON.parse(box).upstream[0].name, "primary");
@@ -1215,9 +1244,9 @@ Deno.test("the import preview keeps the address it was posted from; an unknown a
     const b = await signIn(s.url);
     const page = await b.text("/admin/transfer");
     assert.match(page, /<form id="import-form"[^>]*hx-push-url="false"/);
-    const version = fieldVersion(page);
+    const guards = formGuards(page);
     const preview = await b.post("/admin/transfer/preview", {
-      version,
+      ...guards,
       config: JSON.stringify(baseConfig()),
     }, { headers: { "hx-request": "true", "hx-boosted": "true" } });
     assert.equal(preview.status, 200);
@@ -1241,9 +1270,9 @@ Deno.test("max tokens takes decimal digits from 1 to 1,000,000, with a plain mes
     const b = await signIn(s.url);
     const before = s.services.store.snapshot.version;
     for (const value of ["0x10", "1e3", "12345678901234567890", "0", "1000001", "-5", "8.5"]) {
-      const version = await b.versionOf("/admin/upstreams/primary");
+      const guards = await b.guardsOf("/admin/upstreams/primary");
       const res = await b.post("/admin/upstreams/primary", {
-        ...primaryFields(version, "primary"),
+        ...primaryFields(guards, "primary"),
         maxTokens: value,
       });
       assert.equal(res.status, 422, value);
@@ -1252,9 +1281,9 @@ Deno.test("max tokens takes decimal digits from 1 to 1,000,000, with a plain mes
       assert.doesNotMatch(html, /Too big|expected int/);
     }
     assert.equal(s.services.store.snapshot.version, before);
-    const version = await b.versionOf("/admin/upstreams/primary");
+    const guards = await b.guardsOf("/admin/upstreams/primary");
     const ok = await b.post("/admin/upstreams/primary", {
-      ...primaryFields(version, "primary"),
+      ...primaryFields(guards, "primary"),
       maxTokens: "1000000",
     });
     await ok.body?.cancel();
@@ -1324,8 +1353,8 @@ Deno.test("a rename on the page keeps a disabled key disabled without writing ke
     const before = await healthVersion();
     assert.notEqual(before, null);
 
-    const version = await b.versionOf("/admin/upstreams/primary");
-    const renamed = await b.post("/admin/upstreams/primary", primaryFields(version, "main"));
+    const guards = await b.guardsOf("/admin/upstreams/primary");
+    const renamed = await b.post("/admin/upstreams/primary", primaryFields(guards, "main"));
     await renamed.body?.cancel();
     assert.equal(renamed.status, 303);
     assert.equal(s.services.store.snapshot.doc.upstream[0].name, "main");
@@ -1345,9 +1374,9 @@ Deno.test("a new base URL on the page starts the upstream's keys fresh: another 
     await off.body?.cancel();
     assert.match(await b.text("/admin/upstreams"), /1 disabled/);
 
-    const version = await b.versionOf("/admin/upstreams/primary");
+    const guards = await b.guardsOf("/admin/upstreams/primary");
     const moved = await b.post("/admin/upstreams/primary", {
-      ...primaryFields(version, "primary"),
+      ...primaryFields(guards, "primary"),
       baseUrl: "https://anthropic-relay.example",
     });
     await moved.body?.cancel();
