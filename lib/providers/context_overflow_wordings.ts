@@ -78,6 +78,13 @@ const WORDINGS: Array<(m: string) => ContextOverflow | undefined> = [
       /Prompt contains (\d+) tokens.{0,80}?too large for model with (\d+) maximum context length/i
         .exec(m),
     ),
+  // LM Studio: "Trying to keep the first 19006 tokens when context the overflows. However, the
+  // model is loaded with context length of only 8192 tokens, which is not enough."
+  (m) =>
+    figures(
+      /keep the first (\d+) tokens when context the overflows.{0,80}?context length of only (\d+) tokens/i
+        .exec(m),
+    ),
   // llama.cpp: "the request exceeds the available context size"; OpenAI-style servers that only
   // give the code.
   (m) =>

@@ -79,6 +79,13 @@ const INPUT_FLAGGED = /\binput was flagged\b|\brequires moderation\b/i;
  */
 const NO_ENDPOINT = /no endpoints found/i;
 
+/**
+ * A server that cannot take tools as it was started (llama.cpp without --jinja answers 500
+ * "tools param requires --jinja flag", older builds "Cannot use tools with stream"): its admin's
+ * to mend, which no other key and no wait will do.
+ */
+const TOOLS_UNSERVED = /requires --jinja|cannot use tools with stream/i;
+
 /** An error's status, code, type and message as a failure: whose fault, and when to try again. */
 function classify(
   status: number,
@@ -96,7 +103,9 @@ function classify(
   if (code === "tool_use_failed") return { status: 502, type: "api_error", message };
   // A text-only model given an image (llama.cpp without its projector answers 500, DeepSeek 422):
   // the request's fault, which no other key and no wait will mend.
-  if (IMAGES_REFUSED.test(message)) return { status: 400, type: "invalid_request_error", message };
+  if (IMAGES_REFUSED.test(message) || TOOLS_UNSERVED.test(message)) {
+    return { status: 400, type: "invalid_request_error", message };
+  }
   // An overflow said by its code alone (Groq, some gateways) is read by its code.
   if (code === "context_length_exceeded" && !contextOverflowFromWords(message)) {
     return failureFromStatus(status, `${message} (${code})`, headers);

@@ -51,6 +51,15 @@ const NAMED = new Map(
  */
 export const IMAGES = "(images)";
 
+/**
+ * Not a field: structured output by schema, which DeepSeek's API (and hosts of its models in its
+ * image) refuses, after which the schema is asked for in JSON mode and said in the prompt.
+ */
+export const JSON_MODE = "(json mode)";
+
+const JSON_SCHEMA_REFUSED =
+  /response_format type is unavailable|unknown variant `?json_schema|json_schema['"`]? (?:is )?not supported/i;
+
 export const IMAGES_REFUSED =
   /image input is not supported|unknown variant `?image_url|(?:does not|doesn't) support (?:image|vision)|images? (?:input )?(?:is|are) not supported/i;
 
@@ -77,8 +86,12 @@ export function openaiRefusedFields(whole: string): string[] | undefined {
     const n = Number(/maximum (?:length|of) (\d+)/i.exec(message)?.[1]);
     return [`${TOOL_LIMIT} ${n > 0 && n < MAX_FUNCTIONS ? n : MAX_FUNCTIONS})`];
   }
-  // Ollama turns reasoning_effort into its `think`, which a model that cannot think refuses.
-  if (/does not support thinking/i.test(message)) return ["reasoning_effort"];
+  // Ollama turns reasoning_effort into its `think`, which a model that cannot think refuses, and
+  // one that thinks only on or off refuses as a level ('think value "high" is not supported').
+  if (/does not support thinking|\bthink value\b.{0,40}\bnot supported/i.test(message)) {
+    return ["reasoning_effort"];
+  }
+  if (JSON_SCHEMA_REFUSED.test(message)) return [JSON_MODE];
   if (!REFUSAL.test(message)) return undefined;
   // "Use 'max_completion_tokens' instead" names the way out, not a refusal.
   const instead = /\buse ['"`]?(\w+)['"`]? instead/i.exec(message)?.[1];

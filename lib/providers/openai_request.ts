@@ -8,7 +8,7 @@ import { sharedTools } from "../parse_body.ts";
 import { dropFields } from "../refused_fields.ts";
 import { localStops } from "../stop_sequences.ts";
 import { prefillOf } from "../prefill_echo.ts";
-import { IMAGES, toolLimitOf } from "./openai_refused_fields.ts";
+import { IMAGES, JSON_MODE, toolLimitOf } from "./openai_refused_fields.ts";
 import { strictCompatible, withArrayItems } from "./openai_schema.ts";
 import { type CallState, callStates } from "./openai_call_state.ts";
 import { functionToolOf } from "./client_tool_schemas.ts";
@@ -18,7 +18,6 @@ import { hashHex, openaiToolName } from "./openai_names.ts";
 import {
   authHeaders,
   chatCompletionsUrl,
-  isDeepSeek,
   isDeepSeekApi,
   isGoogle,
   isMistral,
@@ -247,7 +246,10 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
   callStates.set(ctx, state);
   if (search && searchModel) state.webSearch = { query: lastUserText(body).slice(0, 500) };
   const schema = outputSchema(body);
-  const jsonModeOnly = schema !== undefined && kind === "custom" && isDeepSeek(ctx);
+  // DeepSeek's API has JSON mode but no schemas; another server that refused one is learned
+  // (local servers of DeepSeek's models take schemas, and LM Studio refuses JSON mode).
+  const jsonModeOnly = schema !== undefined &&
+    ((kind === "custom" && isDeepSeekApi(ctx)) || ctx.dropFields?.includes(JSON_MODE) === true);
   // OpenAI's own API takes 128 functions; another server that refused more is held to its number.
   const limit = toolLimitOf(ctx.dropFields) ?? (kind === "openai" ? MAX_FUNCTIONS : 0);
   let shared = sharedTools(body.tools) ? convertSharedTools(body.tools, body) : undefined;
@@ -266,7 +268,7 @@ export function buildRequest(body: MessagesRequest, ctx: CallContext): UpstreamR
     beyond.length ? toolsBeyondNotice(limit, beyond) : "",
     search && !searchModel ? WEB_SEARCH_UNAVAILABLE : "",
     absent.length ? serverToolsNotice(absent) : "",
-    // DeepSeek has JSON mode but no schemas ("This response_format type is unavailable now").
+    // In JSON mode the schema is said in the prompt ("This response_format type is unavailable").
     jsonModeOnly ? structuredOutputNotice(schema) : "",
   ].filter(Boolean);
   const mistralApi = kind === "custom" && isMistralApi(ctx);

@@ -59,7 +59,7 @@ function hostOf(ctx: Pick<CallContext, "upstream">): string {
 }
 
 /** DeepSeek, by its host or by a model name that says so (behind a router or a proxy). */
-export function isDeepSeek(ctx: CallContext): boolean {
+function isDeepSeek(ctx: CallContext): boolean {
   return /deepseek/i.test(ctx.model) || hostOf(ctx).includes("deepseek");
 }
 

@@ -386,6 +386,8 @@ export interface CompatRules {
    * its `thinking` switch (`{"type":"enabled"|"disabled"}`) is taken.
    */
   jsonObjectOnly?: boolean;
+  /** LM Studio: `response_format` is `json_schema` or `text`, never `json_object`. */
+  jsonSchemaOnly?: boolean;
   /**
    * Gemini 3 through OpenRouter: each assistant turn with tool calls carries back the
    * `reasoning_details` its answer gave, the encrypted thought signature among them.
@@ -736,6 +738,11 @@ export function validateChatRequest(body: any, compat: CompatRules = {}): void {
   checkMessages(body.messages);
   checkCompat(body.messages, compat);
   const format = body.response_format?.type;
+  if (compat.jsonSchemaOnly && format !== undefined && format !== "text") {
+    if (format !== "json_schema") {
+      throw new Invalid("'response_format.type' must be 'json_schema' or 'text'", null, null);
+    }
+  }
   if (compat.jsonObjectOnly && format !== undefined) {
     if (format !== "text" && format !== "json_object") {
       throw new Invalid(

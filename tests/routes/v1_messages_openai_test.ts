@@ -1225,7 +1225,7 @@ Deno.test("openai: with thinking display omitted, DeepSeek still gets each tool-
 
 Deno.test({
   name:
-    "openai: DeepSeek, which has no json_schema, still answers Claude Code's title request as JSON",
+    "openai: a server without json_schema (DeepSeek's) refuses it once, then answers Claude Code's title request in JSON mode",
   ignore: !HAVE_CLAUDE_CODE_FIXTURES,
   async fn() {
     await using t = await setupCompat(
@@ -1243,11 +1243,38 @@ Deno.test({
       assert.equal(res.status, 200, await res.clone().text());
       await res.body?.cancel();
     }
-    for (const seen of t.fake.requests) {
+    const [refused, ...answered] = t.fake.requests;
+    assert.equal(refused.body.response_format.type, "json_schema");
+    assert.equal(answered.length, 2, "learned: the second request is not refused");
+    for (const seen of answered) {
       assert.deepEqual(seen.body.response_format, { type: "json_object" });
       // The schema the client asked for is still what the model is told to follow.
       assert.ok(seen.body.messages[0].content.includes(JSON.stringify(schema)));
     }
+  },
+});
+
+Deno.test({
+  name:
+    "openai: a local server of a DeepSeek model (LM Studio, no JSON mode) gets the title request's schema",
+  ignore: !HAVE_CLAUDE_CODE_FIXTURES,
+  async fn() {
+    await using t = await setupCompat(
+      { strictTemplate: true, jsonSchemaOnly: true },
+      "deepseek-r1-distill-qwen-7b",
+    );
+    const { body } = claudeCodeFixtures().find((f) => f.name.includes("small-model"))!;
+    for (const stream of [true, false]) {
+      const res = await fetch(`${t.server.url}/v1/messages?beta=true`, {
+        method: "POST",
+        headers: { "x-api-key": ACCESS_KEY, "content-type": "application/json" },
+        body: JSON.stringify({ ...body, stream }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.body?.cancel();
+    }
+    assert.equal(t.fake.requests.length, 2);
+    for (const seen of t.fake.requests) assert.equal(seen.body.response_format.type, "json_schema");
   },
 });
 

@@ -25,6 +25,11 @@ Deno.test("context overflow: each upstream's wording is said as Anthropic says i
       "prompt is too long: 2000000 tokens > 1048576 maximum",
     ],
     ["the request exceeds the available context size, try increasing it", "prompt is too long"],
+    // LM Studio
+    [
+      "Trying to keep the first 19006 tokens when context the overflows. However, the model is loaded with context length of only 8192 tokens, which is not enough. Try to load the model with a larger context length, or provide a shorter input",
+      "prompt is too long: 19006 tokens > 8192 maximum",
+    ],
     // vLLM 0.9, a prompt alone over the window
     [
       "This model's maximum context length is 32768 tokens. However, you requested 32818 tokens in the messages, Please reduce the length of the messages.",

@@ -104,6 +104,25 @@ Deno.test("errors: a text-only server refusing an image is the request's 400, wh
   assert.equal(openaiProvider.parseError(500, "boom", new Headers()).keyFault, "transient");
 });
 
+Deno.test("errors: a llama.cpp server started without tool support is the request's 400, not a key's 5xx", () => {
+  for (
+    const message of [
+      "tools param requires --jinja flag",
+      "Cannot use tools with stream",
+    ]
+  ) {
+    const body = JSON.stringify({ error: { code: 500, message, type: "server_error" } });
+    const f = openaiProvider.parseError(500, body, new Headers());
+    assert.equal(f.status, 400, message);
+    assert.equal(f.type, "invalid_request_error");
+    assert.equal(f.keyFault, undefined, "no key is set aside");
+    assert.equal(f.message, message);
+  }
+  // Other 500s are still the server's passing fault.
+  const busy = openaiProvider.parseError(500, '{"error":{"message":"busy"}}', new Headers());
+  assert.equal(busy.keyFault, "transient");
+});
+
 Deno.test("errors: OpenRouter's errors say whose fault they are, in the provider's own words", () => {
   const parse = (status: number, error: unknown) =>
     openaiProvider.parseError(status, JSON.stringify({ error }), new Headers());

@@ -17,6 +17,14 @@ Deno.test("openaiRefusedFields reads the optional parameters a server names as r
     ["Unrecognized request argument supplied: max_completion_tokens", ["max_completion_tokens"]],
     // Ollama, for a model that cannot think, refuses the `think` it makes of reasoning_effort.
     ['"llama3.2" does not support thinking', ["reasoning_effort"]],
+    // Ollama, for a model that thinks only on or off, refuses a level.
+    ['think value "high" is not supported for this model', ["reasoning_effort"]],
+    // Structured output by schema: DeepSeek, TGI before it took schemas.
+    ["This response_format type is unavailable now", ["(json mode)"]],
+    [
+      "Failed to deserialize the JSON body into the target type: response_format: unknown variant `json_schema`, expected `json` or `regex`",
+      ["(json mode)"],
+    ],
     // xAI's reasoning models, naming the parameter in camelCase.
     ["Model grok-4-0709 does not support parameter reasoningEffort.", ["reasoning_effort"]],
     ["Model grok-4-0709 does not support parameter stop.", ["stop"]],
