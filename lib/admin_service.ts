@@ -283,6 +283,38 @@ export async function editUpstream(
   return { snapshot, name: snapshot.doc.upstream[result].name };
 }
 
+/**
+ * Maps a requested model name (or `default`, for every name no other entry takes) to the
+ * upstream's; `to` undefined removes the entry. Returns the upstream's name and its map as saved.
+ */
+export async function setModelMapping(
+  target: ConfigTarget,
+  ref: UpstreamRef,
+  from: string,
+  to: string | undefined,
+): Promise<{ name: string; models: Record<string, string> }> {
+  const key = from.trim();
+  if (!key) throw new AdminInputError("Name the requested model (or default) to map", "models");
+  const { snapshot, result } = await applyChange(target, (doc) => {
+    const i = findUpstream(doc, ref);
+    const u = doc.upstream[i];
+    const models = { ...u.models };
+    if (to === undefined) {
+      if (!(key in models)) {
+        throw new AdminInputError(`Upstream "${u.name}" maps no model "${key}"`, "models");
+      }
+      delete models[key];
+    } else {
+      models[key] = to.trim();
+    }
+    if (Object.keys(models).length) u.models = models;
+    else delete u.models;
+    return i;
+  });
+  const u = snapshot.doc.upstream[result];
+  return { name: u.name, models: { ...u.models } };
+}
+
 /** Removes an upstream; fallbacks that named it are dropped, the current one stays current. */
 export async function removeUpstream(
   target: ConfigTarget,

@@ -18,6 +18,7 @@ import {
   problemsByField,
   removeKey,
   removeUpstream,
+  setModelMapping,
   setStrategy,
   storeTarget,
   UnknownUpstreamError,
@@ -68,6 +69,9 @@ Commands:
   add <name> <baseUrl> <serviceType> add an upstream (${providerKinds().join(", ")})
   remove <upstream>                  delete an upstream and its keys
   use <upstream>                     make an upstream the current one
+  model <upstream> <model> <to>      send a requested model (a name, a family such as sonnet,
+                                     or default for the rest) as the upstream's model <to>;
+                                     "-" for <to> removes the entry
   key <upstream> add <key...>        add keys (duplicates are skipped); "-" reads them from
                                      standard input, one per line, out of the shell's history
   key <upstream> list                the upstream's keys, masked, with their state
@@ -241,6 +245,25 @@ const COMMANDS: Record<string, Command> = {
     arity(params, 1, "use <index|name>");
     const { name } = await useUpstream(b.target, { indexFirst: params[0] });
     out(`Current upstream: ${name}.`);
+  },
+
+  async model(params, b, out) {
+    arity(params, 3, "model <upstream> <model|default> <upstream model|->");
+    const [ref, from, to] = params;
+    const { name, models } = await setModelMapping(
+      b.target,
+      { indexFirst: ref },
+      from,
+      to.trim() === "-" ? undefined : to,
+    );
+    const entries = Object.entries(models);
+    out(
+      `Models of ${name}: ` +
+        (entries.length
+          ? entries.map(([k, v]) => `${k} → ${v}`).join(", ")
+          : "none mapped, each sent as requested") +
+        ".",
+    );
   },
 
   async balance(params, b, out) {

@@ -42,6 +42,7 @@ import {
   errorText,
   failureOf,
   networkFailure,
+  noApiAt,
   type Outcome,
   redirected,
   send,
@@ -205,6 +206,18 @@ function continuesThread(body: MessagesRequest): boolean {
  * thread it lost, on which the SDKs (their toolRunner, `messages.thread()`) send the whole
  * history again as a new thread, which is served like any request.
  */
+/**
+ * Why an upstream knows no such model, as far as the proxy can tell: the name went as the client
+ * asked (no entry of the model map took it), or the map named it.
+ */
+function modelHint(upstream: string, requested: string, sent: string): string {
+  return sent === requested
+    ? ` (sent to upstream "${upstream}" as requested, no model map entry taking it: map it to ` +
+      `one of the upstream's models on its admin page, or with deno task config model ` +
+      `${upstream} default <model>)`
+    : ` (the model map of upstream "${upstream}" sends ${requested} as ${sent})`;
+}
+
 function threadNotKept(): ProxyError {
   return new ProxyError(
     404,
@@ -358,6 +371,9 @@ async function route(
         s.pool.settle(upstream, candidate);
         const overflow = shown.status === 400 ? promptTooLong(provider, shown.message) : undefined;
         if (overflow) shown.message = overflow;
+        if (shown.type === "not_found_error") {
+          shown.message += modelHint(upstream.name, call.body.model, model);
+        }
         finish(shown.status, shown);
         return errorFor(shown, call.requestId, shown.headers);
       }
@@ -557,7 +573,10 @@ async function attempt(
     const text = await errorText(res);
     stopTimer();
     if (res.status < 400) return { failure: redirected(res.status) };
-    return { failure: provider.parseError(res.status, text, res.headers) };
+    return {
+      failure: noApiAt(res.status, text, req.url) ??
+        provider.parseError(res.status, text, res.headers),
+    };
   }
   if (!ctx.stream) {
     try {

@@ -2,12 +2,12 @@
 // what a thrown fetch or body read means.
 import { readUpTo } from "./body_read.ts";
 import { deadline } from "./deadlines.ts";
-import type { ProxyError } from "./errors.ts";
+import { NO_RETRY, type ProxyError } from "./errors.ts";
 import { upstreamFault } from "./providers/failure.ts";
 import { UpstreamError } from "./providers/upstream_error.ts";
 import type { UpstreamFailure, UpstreamRequest } from "./providers/types.ts";
 import type { Services } from "./services.ts";
-import { clip } from "./secret_mask.ts";
+import { clip, maskUrl } from "./secret_mask.ts";
 
 /** Stops a first-byte timeout: the answer came, or the attempt is over. */
 export type StopTimer = () => void;
@@ -39,7 +39,20 @@ export async function send(
     return { res, controller, stopTimer };
   } catch (err) {
     stopTimer();
-    return networkFailure(controller.signal, err);
+    return networkFailure(
+      controller.signal,
+      err,
+      `Could not reach the upstream at ${originOf(req.url)}`,
+    );
+  }
+}
+
+/** Where a request went, without what its address may hold of a secret (user, path, query). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "its base URL";
   }
 }
 
@@ -90,6 +103,23 @@ export function redirected(status: number): UpstreamFailure {
     type: "api_error",
     message: `Upstream answered HTTP ${status}, a redirect, which the proxy does not follow: ` +
       "check the upstream's base URL",
+  };
+}
+
+/**
+ * A 404 that is no API's error (a web server's page, Go's "404 page not found"): the base URL
+ * leads nowhere the API is, which every key and every retry would meet. Said so, and not as
+ * not_found_error, which Claude Code reads as a model that does not exist.
+ */
+export function noApiAt(status: number, text: string, url: string): UpstreamFailure | undefined {
+  if (status !== 404 || text.trimStart().startsWith("{")) return undefined;
+  const said = clip(text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim(), 100);
+  return {
+    status: 502,
+    type: "api_error",
+    message: `Upstream answered 404 at ${maskUrl(url)}${said ? ` (${said})` : ""}, no API ` +
+      "there: check the upstream's base URL",
+    headers: { ...NO_RETRY },
   };
 }
 

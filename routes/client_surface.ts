@@ -43,7 +43,14 @@ export function clientSurface(services: Services): Hono<AppEnv> {
           NO_RETRY,
         );
       }
-      if (!given.ok) throw new ProxyError(401, "Invalid API key", undefined, NO_RETRY);
+      if (!given.ok) {
+        throw new ProxyError(
+          401,
+          "Invalid API key: the proxy takes its own access key (PROXY_ACCESS_KEY), not an upstream's",
+          undefined,
+          NO_RETRY,
+        );
+      }
       c.set("clientKey", given.key);
       const wait = limiter?.take(given.key) ?? 0;
       let refused: ProxyError | undefined;

@@ -155,6 +155,18 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
     /Unknown strategy "fastest": use round-robin, random, failover/,
   );
 
+  // The model map: Claude's names sent as the upstream's own.
+  ok(
+    await cli("model", "openai-main", "default", "gpt-4o"),
+    /Models of openai-main: default → gpt-4o\./,
+  );
+  ok(await cli("model", "0", "opus", "o3"), /default → gpt-4o, opus → o3\./);
+  assert.deepEqual((await read()).upstream[0].models, { default: "gpt-4o", opus: "o3" });
+  ok(await cli("model", "openai-main", "default", "-"), /Models of openai-main: opus → o3\./);
+  fails(await cli("model", "openai-main", "sonnet", "-"), /maps no model "sonnet"/);
+  fails(await cli("model", "openai-main", "opus"), /Usage: deno task config model /, 2);
+  ok(await cli("model", "openai-main", "opus", "-"), /none mapped, each sent as requested/);
+
   let doc = await read();
   assert.deepEqual(doc.upstream.map((u) => u.name), ["openai-main", "gemini"]);
   assert.deepEqual(doc.upstream[0].apiKeys, [KEY_A]);

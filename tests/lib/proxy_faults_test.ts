@@ -232,6 +232,45 @@ Deno.test("a 400 is the request's fault: returned as is, no other key tried", as
   );
 });
 
+Deno.test("a model the upstream does not know is a 404 that says how the model went there", async () => {
+  await using t = await setup();
+  const notFound = {
+    status: 404,
+    json: { type: "error", error: { type: "not_found_error", message: "model: test-model" } },
+  };
+  t.fake.enqueue(notFound);
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 404);
+  const { error } = await res.json();
+  assert.equal(error.type, "not_found_error");
+  assert.match(
+    error.message,
+    /^model: test-model \(sent to upstream "main" as requested, no model map entry taking it: .*deno task config model main default <model>\)$/,
+  );
+  assert.equal(t.fake.requests.length, 1, "no other key tried");
+});
+
+Deno.test("a 404 page at the base URL is a 502 telling to check it, not a model that does not exist", async () => {
+  await using t = await setup();
+  t.fake.enqueue({
+    status: 404,
+    text:
+      "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1></body></html>",
+    headers: { "content-type": "text/html" },
+  });
+  const res = await post(t.server.url, {});
+  assert.equal(res.status, 502);
+  assert.equal(res.headers.get("x-should-retry"), "false");
+  const { error } = await res.json();
+  assert.equal(error.type, "api_error");
+  assert.match(
+    error.message,
+    /^Upstream answered 404 at http:\/\/127\.0\.0\.1:\d+\/v1\/messages \(404 Not Found 404 Not Found\), no API there: check the upstream's base URL$/,
+  );
+  assert.equal(t.fake.requests.length, 1, "no other key tried: each would meet the same page");
+  assert.equal(t.server.services.health.list().length, 0, "no key set aside");
+});
+
 Deno.test("an upstream that hangs before headers times out and the next key answers", async () => {
   await using t = await setup({ REQUEST_TIMEOUT: "300" });
   t.fake.enqueue({ hang: true });

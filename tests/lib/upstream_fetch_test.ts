@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { answerJson, errorText, networkFailure } from "../../lib/upstream_fetch.ts";
+import { answerJson, errorText, networkFailure, send } from "../../lib/upstream_fetch.ts";
+import type { Services } from "../../lib/services.ts";
 
 Deno.test("errorText reads an endless error answer only to its cap, and stops the upstream", async () => {
   let cancelled = false;
@@ -58,4 +59,27 @@ Deno.test("a network failure through fetch says why (its cause), not only 'fetch
   const failure = networkFailure(new AbortController().signal, err);
   assert.match(failure.message, /^Could not reach the upstream: .*refused/i);
   assert.doesNotMatch(failure.message, /gateway-secret|127\.0\.0\.1/);
+});
+
+Deno.test("an upstream that cannot be reached is named by its origin, never its path or query", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const failure = await send(
+    { fetch } as Services,
+    {
+      url: `http://user:pw@127.0.0.1:${port}/v1beta/models/x?key=AIza-secret`,
+      headers: {},
+      body: "{}",
+    },
+    5_000,
+    undefined,
+  );
+  assert.ok("message" in failure, "a failure");
+  assert.match(
+    failure.message,
+    new RegExp(`^Could not reach the upstream at http://127\\.0\\.0\\.1:${port}: `),
+  );
+  assert.doesNotMatch(failure.message, /AIza-secret|pw@|v1beta/);
+  assert.equal(failure.keyFault, "transient");
 });

@@ -65,6 +65,7 @@ Deno.test("client surface: x-api-key and Bearer both authenticate; anything else
   assert.equal(wrong.headers.get("x-should-retry"), "false");
   const json = await assertAnthropicError(wrong, 401, "authentication_error");
   assert.doesNotMatch(JSON.stringify(json), new RegExp(ACCESS_KEY));
+  assert.match(json.error.message, /its own access key \(PROXY_ACCESS_KEY\), not an upstream's/);
   // Each refusal is a warn line of its own, naming the request, never the key tried.
   const refusals = t.server.logs.filter((l) => /\/v1\/messages 401/.test(l));
   assert.equal(refusals.length, 2, t.server.logs.join("\n"));
