@@ -46,6 +46,7 @@ import { StoreBusyError } from "./store/busy_retry.ts";
 import { ConfigStore } from "./store/config_store.ts";
 import { KeyHealthStore } from "./store/key_health_store.ts";
 import { openKv, storeOpenProblem } from "./store/open_kv.ts";
+import { readUpTo } from "./body_read.ts";
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -60,6 +61,8 @@ export interface CliIo {
   stdin?: () => Promise<string>;
   /** Whether variables Deno itself reads (a proxy) that only `.env` gives go to the process. */
   exportEnv?: boolean;
+  /** For tests: how long a server at --url is waited on (REMOTE_TIMEOUT_MS by default). */
+  remoteTimeoutMs?: number;
 }
 
 const USAGE = `Usage: deno task config [--url http://host:port] <command>
@@ -149,7 +152,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     const vars = mergeEnv(fileVars, io.env);
     if (io.exportEnv) exportRuntimeVars(fileVars, io.env);
     backend = url
-      ? remoteBackend(url, vars.ADMIN_PASSWORD)
+      ? remoteBackend(url, vars.ADMIN_PASSWORD, io.remoteTimeoutMs)
       : await localBackend(vars, io.openKv ?? openKv);
     await run(params, backend, out, raw, err, io.stdin ?? readStdin);
     return 0;
@@ -282,8 +285,11 @@ const COMMANDS: Record<string, Command> = {
     arity(params, 1, "import <config.json>");
     let text: string;
     try {
-      text = await Deno.readTextFile(params[0]);
+      // Its stream closes the file once read, or once refused.
+      const file = await Deno.open(params[0]);
+      text = await readConfigText(file.readable, params[0]);
     } catch (e) {
+      if (e instanceof AdminInputError) throw e;
       throw new AdminInputError(
         `Cannot read ${params[0]}: ${messageOf(e)}`,
       );
@@ -472,25 +478,54 @@ async function localBackend(
   };
 }
 
-function remoteBackend(base: string, password: string | undefined): Backend {
+/**
+ * Far past any configuration (the store holds under a megabyte): a file or an answer this large is
+ * something else (/dev/zero, a server streaming without end), not read on.
+ */
+const MAX_CONFIG_READ = 8 * 1024 * 1024;
+/** A running server answers its admin API at once; one that does not is not waited on for good. */
+const REMOTE_TIMEOUT_MS = 30_000;
+
+/** A file or stream's text, up to MAX_CONFIG_READ; longer is an AdminInputError. */
+async function readConfigText(body: ReadableStream<Uint8Array> | null, what: string) {
+  const { bytes, complete } = await readUpTo(body, MAX_CONFIG_READ);
+  if (!complete) {
+    throw new AdminInputError(
+      `${what} is larger than ${MAX_CONFIG_READ >> 20} MB: no configuration`,
+    );
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+function remoteBackend(
+  base: string,
+  password: string | undefined,
+  timeoutMs = REMOTE_TIMEOUT_MS,
+): Backend {
   if (!password) {
     throw new RemoteError("Set ADMIN_PASSWORD (the server's admin password) to use --url.");
   }
   const call = async (method: string, path: string, init: RequestInit = {}) => {
     const url = new URL(`/admin/api${path}`, base);
     let res: Response;
+    let text: string;
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
       res = await fetch(url, {
         ...init,
         method,
         headers: { authorization: `Bearer ${password}`, ...init.headers as Record<string, string> },
+        signal,
       });
+      text = await readConfigText(res.body, `The answer of ${url.origin}`);
     } catch (e) {
+      if (e instanceof AdminInputError) throw new RemoteError(e.message);
       throw new RemoteError(
-        `Cannot reach ${url.origin}: ${messageOf(e)}`,
+        signal.aborted
+          ? `${url.origin} did not answer within ${timeoutMs / 1000} s: is --url right?`
+          : `Cannot reach ${url.origin}: ${messageOf(e)}`,
       );
     }
-    const text = await res.text();
     let body: unknown;
     try {
       body = text ? JSON.parse(text) : undefined;

@@ -4,6 +4,8 @@ import { STRATEGIES, type Strategy } from "./config.ts";
 import { providerKinds } from "./providers/registry.ts";
 import { MAX_TOKENS_FIELDS, type UpstreamConfig } from "./providers/types.ts";
 import { sliceWhole } from "./whole_chars.ts";
+import { isObject } from "./json_value.ts";
+import { nestsDeeper } from "./nesting_depth.ts";
 
 export interface ConfigDocument {
   upstream: UpstreamConfig[];
@@ -133,12 +135,35 @@ export function validateDocument(
         `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`
       ))
       // The rules between upstreams are checked on the raw input too, so one answer lists everything.
-      .concat(crossProblems(result.success ? result.data : prepared));
+      .concat(crossProblems(result.success ? result.data : prepared))
+      .concat(nestingProblems(prepared));
   if (problems.length) throw new InvalidConfigError(problems);
   const doc = result.data as ConfigDocument;
   doc.loadBalance ??= defaultStrategy;
   if (doc.upstream.length === 0) doc.currentUpstream = 0;
   return doc;
+}
+
+/**
+ * Deeper than any setting goes. An upstream keeps members it does not know (a newer version's),
+ * at any depth; one nested thousands deep was stored, then broke every copy, export and diff of
+ * the document (the stack ran out), so no save on the admin pages went through.
+ */
+const MAX_SETTING_NESTING = 32;
+
+function nestingProblems(input: unknown): string[] {
+  const list = (input as { upstream?: unknown } | null)?.upstream;
+  if (!Array.isArray(list)) return [];
+  const problems: string[] = [];
+  list.forEach((u, i) => {
+    if (!isObject(u)) return;
+    for (const key in u) {
+      if (nestsDeeper(u[key], MAX_SETTING_NESTING)) {
+        problems.push(`upstream.${i}.${key}: nested more than ${MAX_SETTING_NESTING} deep`);
+      }
+    }
+  });
+  return problems;
 }
 
 /** The top-level settings of a document, as the original config.json has them. */

@@ -20,18 +20,24 @@ const common = {
     message: "system must be a string or an array of text blocks",
   }).optional(),
   tools: z.array(
-    z.looseObject({ name: z.string().optional(), type: z.string().optional() }).refine(
-      namedOrToolset,
-      "each tool needs a name (a toolset, its type)",
-    ),
+    z.looseObject({ name: z.string().optional(), type: z.string().optional() })
+      .refine(namedOrToolset, "each tool needs a name (a toolset, its type)")
+      .refine(schemaIfCustom, "a tool of the client's own needs an input_schema object"),
   ).optional(),
-  tool_choice: z.looseObject({ type: z.enum(["auto", "any", "tool", "none"]) }).optional(),
-  thinking: z.looseObject({ type: z.string() }).optional(),
+  tool_choice: z.looseObject({ type: z.enum(["auto", "any", "tool", "none"]) }).refine(
+    namedIfTool,
+    "a tool_choice of type tool names the tool",
+  ).optional(),
+  thinking: z.looseObject({
+    type: z.string(),
+    budget_tokens: z.number().int("must be a whole number").min(0).optional(),
+  }).optional(),
 };
 
 export const MessagesRequestSchema = z.looseObject({
   ...common,
-  max_tokens: z.number({ message: "max_tokens: a number is required" }).int().min(0),
+  max_tokens: z.number({ message: "max_tokens: a number is required" })
+    .int("max_tokens must be a whole number").min(0, "max_tokens must be 0 or more"),
   stream: z.boolean().optional(),
   stop_sequences: z.array(z.string()).optional(),
   temperature: z.number().min(0).max(2).optional(),
@@ -43,7 +49,17 @@ export const CountTokensRequestSchema = z.looseObject(common);
 
 /** Toolsets (`mcp_toolset`, `computer_toolset_…`) stand for many tools and carry no name. */
 function namedOrToolset(t: { name?: unknown; type?: unknown }): boolean {
-  return typeof t.name === "string" || (typeof t.type === "string" && t.type.includes("toolset"));
+  return (typeof t.name === "string" && t.name.length > 0) ||
+    (typeof t.type === "string" && t.type.includes("toolset"));
+}
+
+/** A tool of the client's own (no type, or `custom`) says what it takes; Anthropic's do not. */
+function schemaIfCustom(t: { type?: unknown; input_schema?: unknown }): boolean {
+  return (t.type !== undefined && t.type !== "custom") || isObject(t.input_schema);
+}
+
+function namedIfTool(c: { type?: unknown; name?: unknown }): boolean {
+  return c.type !== "tool" || (typeof c.name === "string" && c.name.length > 0);
 }
 
 const ROLES = new Set(["user", "assistant", "system"]);
@@ -82,14 +98,24 @@ export function plainlyValid(body: Record<string, unknown>, withMaxTokens: boole
     if (!Array.isArray(body.tools)) return false;
     for (const t of body.tools) {
       if (!isObject(t) || !optional(t.name, isString) || !optional(t.type, isString)) return false;
-      if (!namedOrToolset(t)) return false;
+      if (!namedOrToolset(t) || !schemaIfCustom(t)) return false;
     }
   }
   const choice = body.tool_choice;
-  if (choice !== undefined && !(isObject(choice) && TOOL_CHOICES.has(choice.type as string))) {
+  if (
+    choice !== undefined &&
+    !(isObject(choice) && TOOL_CHOICES.has(choice.type as string) && namedIfTool(choice))
+  ) {
     return false;
   }
-  if (!optional(body.thinking, (v) => isObject(v) && typeof v.type === "string")) return false;
+  const thinking = body.thinking;
+  if (
+    thinking !== undefined &&
+    !(isObject(thinking) && typeof thinking.type === "string" &&
+      optional(thinking.budget_tokens, isCount))
+  ) {
+    return false;
+  }
   if (!withMaxTokens) return true;
   return isCount(body.max_tokens) &&
     optional(body.stream, (v) => typeof v === "boolean") &&

@@ -22,6 +22,7 @@ import type { Services } from "../lib/services.ts";
 import { beforeDeadline, EXPIRED, tickFor } from "../lib/stream_ticker.ts";
 import { queryOf } from "../lib/url_query.ts";
 import { readUpTo } from "../lib/body_read.ts";
+import { MAX_NESTING, tooDeeplyNested } from "../lib/nesting_depth.ts";
 
 async function readBody(
   req: Request,
@@ -46,6 +47,10 @@ async function readBody(
     (parsed as { messages: Array<{ content: unknown }> }).messages,
   );
   if (blockProblem) throw new ProxyError(400, blockProblem);
+  const deep = tooDeeplyNested(parsed as Record<string, unknown>);
+  if (deep) {
+    throw new ProxyError(400, `${deep}: arrays and objects nested more than ${MAX_NESTING} deep`);
+  }
   // Validation only: the parsed object itself goes on, so nothing is copied.
   return { raw, body: parsed as MessagesRequest };
 }

@@ -505,6 +505,54 @@ Deno.test("CLI --url: clear errors for a missing or wrong password and bad or de
   }
 });
 
+Deno.test("CLI --url: a server that never answers, or answers without end, is given up on with one line", async () => {
+  // Accepts, reads the request, answers nothing.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of silent) held.push(conn);
+  })();
+  const endless = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    return new Response(new ReadableStream({ pull: (c) => c.enqueue(chunk) }));
+  });
+  try {
+    const run = async (url: string) => {
+      let out = "";
+      let err = "";
+      const code = await runCli(["--url", url, "show"], {
+        stdout: (t) => out += t,
+        stderr: (t) => err += t,
+        env: { LOG_LEVEL: "error", ADMIN_PASSWORD },
+        dotEnvPath: null,
+        remoteTimeoutMs: 500,
+      });
+      return { code, out, err };
+    };
+    const port = (silent.addr as Deno.NetAddr).port;
+    fails(
+      await run(`http://127.0.0.1:${port}`),
+      new RegExp(
+        `^http://127\\.0\\.0\\.1:${port} did not answer within 0\\.5 s: is --url right\\?`,
+      ),
+    );
+    fails(
+      await run(`http://127.0.0.1:${endless.addr.port}`),
+      /The answer of http:\/\/127\.0\.0\.1:\d+ is larger than 8 MB: no configuration/,
+    );
+  } finally {
+    silent.close();
+    for (const conn of held) conn.close();
+    await endless.shutdown();
+  }
+});
+
+Deno.test("CLI import of a file without end (/dev/zero) stops at 8 MB with one line", async () => {
+  await withLocal(async (cli) => {
+    fails(await cli("import", "/dev/zero"), /^\/dev\/zero is larger than 8 MB: no configuration/);
+  });
+});
+
 Deno.test("CLI --url: a change saved by someone else between its read and its write is applied again on top", async () => {
   const server = await startTestServer();
   // Between the CLI's read and its write, another admin adds an upstream: the server refuses the

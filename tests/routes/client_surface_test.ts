@@ -251,7 +251,46 @@ Deno.test("client surface: bad bodies get a clear 400 invalid_request_error", as
     "invalid_request_error",
   );
   assert.match(badBlock.error.message, /content block/);
+  // What the real API refuses, said as it would be: before, these went upstream made up.
+  const hi = [{ role: "user", content: "hi" }];
+  const refusals: Array<[Record<string, unknown>, RegExp]> = [
+    [{ max_tokens: 1.5 }, /^max_tokens must be a whole number$/],
+    [{ max_tokens: -5 }, /^max_tokens must be 0 or more$/],
+    [{ tool_choice: { type: "tool" } }, /^tool_choice: a tool_choice of type tool names the tool$/],
+    [
+      { tools: [{ name: "t", description: "no schema" }] },
+      /^tools\.0: a tool of the client's own needs an input_schema object$/,
+    ],
+    [
+      { tools: [{ name: "", input_schema: { type: "object" } }] },
+      /^tools\.0: each tool needs a name/,
+    ],
+    [{ thinking: { type: "enabled", budget_tokens: "x" } }, /^thinking\.budget_tokens: /],
+    [{ thinking: { type: "enabled", budget_tokens: -1 } }, /^thinking\.budget_tokens: /],
+  ];
+  for (const [fields, said] of refusals) {
+    const refused = await assertAnthropicError(
+      await post(JSON.stringify({ model: "m", max_tokens: 10, messages: hi, ...fields })),
+      400,
+      "invalid_request_error",
+    );
+    assert.match(refused.error.message, said, JSON.stringify(fields));
+  }
   assert.equal(t.fake.requests.length, 0);
+  // Anthropic's own tools carry a type and no schema; a toolset no name.
+  const served = await post(JSON.stringify({
+    model: "m",
+    max_tokens: 2048,
+    messages: hi,
+    tools: [
+      { type: "web_search_20250305", name: "web_search" },
+      { type: "custom", name: "c", input_schema: { type: "object" } },
+    ],
+    tool_choice: { type: "tool", name: "c" },
+    thinking: { type: "enabled", budget_tokens: 1024 },
+  }));
+  assert.equal(served.status, 200, await served.clone().text());
+  await served.body?.cancel();
 });
 
 Deno.test("client surface: unknown /v1 paths are Anthropic-shaped 404s", async () => {

@@ -241,6 +241,30 @@ Deno.test("PUT with a key of 70,000 characters (a file pasted as a key): 400, an
   await fake.close();
 });
 
+Deno.test("PUT with a member nested thousands deep: 400 saying where, and the stored config still copies, exports and saves", async () => {
+  await withServer(async (s) => {
+    const before = structuredClone(s.services.store.snapshot.doc);
+    const upstream = JSON.stringify(before.upstream[0]).slice(0, -1) +
+      `,"extra":${"[".repeat(20_000)}${"]".repeat(20_000)}}`;
+    const res = await fetch(`${s.url}/admin/api/config`, {
+      method: "PUT",
+      headers: { ...BEARER, "content-type": "application/json" },
+      body: `{"upstream":[${upstream}]}`,
+    });
+    assert.equal(res.status, 400);
+    const body = await res.json();
+    assert.deepEqual(body.error.problems, ["upstream.0.extra: nested more than 32 deep"]);
+    assert.deepEqual(s.services.store.snapshot.doc, before);
+    // As deep as a setting goes is kept.
+    const kept = { ...before.upstream[0], extra: { a: { b: [1, [2]] } } };
+    const saved = await put(s, { ...before, upstream: [kept] });
+    assert.equal(saved.status, 200);
+    await saved.body?.cancel();
+    const exported = await fetch(`${s.url}/admin/api/config`, { headers: BEARER });
+    assert.deepEqual((await exported.json()).upstream[0].extra, kept.extra);
+  });
+});
+
 Deno.test("PUT with a name holding a line break, an escape or an invisible character: 400", async () => {
   await withServer(async (s) => {
     const before = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();
