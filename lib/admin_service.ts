@@ -403,11 +403,11 @@ export interface KeyListParse {
 }
 
 /**
- * A key as pasted from a JSON list or a config file (`["sk-1", "sk-2"]`, `'sk-1'`): without the
- * list's brackets and its quotes, which no key has.
+ * A key as pasted from a JSON list, a config file or a script (`["sk-1", "sk-2"]`, `'sk-1'`,
+ * `"sk-1";`): without the list's brackets, its quotes and a closing `;`, which no key has.
  */
 function unwrapKey(item: string): string {
-  let key = item.replace(/^\[+/, "").replace(/\]+$/, "").trim();
+  let key = item.replace(/^\[+/, "").replace(/[\];]+$/, "").trim();
   const q = key[0];
   if (key.length >= 2 && (q === '"' || q === "'" || q === "`") && key.at(-1) === q) {
     key = key.slice(1, -1).trim();

@@ -199,6 +199,11 @@ async function readStdin(): Promise<string> {
   return await new Response(Deno.stdin.readable).text();
 }
 
+/** A word as a shell takes it back: quoted when it holds anything a shell would split or read. */
+function shellWord(word: string): string {
+  return /^[\w.@%+=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
 function arity(params: string[], n: number, usage: string): void {
   if (params.length !== n) throw new UsageError(`Usage: deno task config ${usage}`);
 }
@@ -221,7 +226,7 @@ const COMMANDS: Record<string, Command> = {
       const snap = await addUpstream(b.target, { name, baseUrl, serviceType });
       const i = snap.doc.upstream.findIndex((u) => u.name === name.trim());
       // A name that is a number would be read as an index.
-      const ref = /^\d+$/.test(name.trim()) ? i : name;
+      const ref = /^\d+$/.test(name.trim()) ? i : shellWord(name.trim());
       out(`Added upstream [${i}] ${name}. Add its keys: deno task config key ${ref} add <key...>`);
     } catch (e) {
       if (!(e instanceof InvalidConfigError)) throw e;

@@ -41,6 +41,11 @@ const ApiKeySchema = z.string().trim().min(1, "a key must not be empty")
   .refine(
     (k) => !/[^\x21-\x7e]/.test(k) || /[\s\p{Cc}]/u.test(k),
     "a key must be printable ASCII (a masked key such as sk-abc…wxyz is not the key)",
+  )
+  // Copied with what stood around it in a file or a list: sent so, every upstream refuses it.
+  .refine(
+    (k) => !/^["'`]|["'`;,]$/.test(k),
+    "a key must not start or end with a quote, nor end with , or ; (they are no part of it)",
   );
 
 /** Why a stored document would refuse this key, or undefined. */

@@ -104,8 +104,8 @@ export function createLogger(
   // Built on the next use, not per secret: every instance learns every upstream key at start (on
   // Deno Deploy, every cold start).
   let stale = false;
-  const learn = (set: Set<string>, secret: string | undefined) => {
-    if (!secret || secret.length < 4 || set.has(secret)) return;
+  const learn = (set: Set<string>, secret: string | undefined, shortest: number) => {
+    if (!secret || secret.length < shortest || set.has(secret)) return;
     set.add(secret);
     // Inside JSON text a secret with quotes or backslashes appears escaped: mask that form too.
     set.add(JSON.stringify(secret).slice(1, -1));
@@ -136,11 +136,13 @@ export function createLogger(
   return {
     enabled: (level) => LEVELS[level] <= max,
     addSecret(secret) {
-      learn(fixed, secret);
+      learn(fixed, secret, 4);
     },
     setKeys(now) {
       const next = new Set<string>();
-      for (const key of now) learn(next, key);
+      // A shorter one (a local server's stand-in key, "ollama"; a URL's password "pass") is no
+      // secret worth cutting out of every word that holds it ("[REDACTED]word").
+      for (const key of now) learn(next, key, 8);
       let removed = 0;
       for (const key of keys) {
         if (next.has(key)) continue;

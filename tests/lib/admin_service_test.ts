@@ -189,6 +189,7 @@ Deno.test("parseKeyList splits lines and commas, counting blanks and repeats", (
       `["${KEY_A}", "${KEY_B}"]`,
       `[\n  "${KEY_A}",\n  '${KEY_B}'\n]`,
       `"${KEY_A}"\n\`${KEY_B}\``,
+      `"${KEY_A}";\n${KEY_B};`,
     ]
   ) {
     assert.deepEqual(

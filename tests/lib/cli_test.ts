@@ -282,6 +282,14 @@ Deno.test("CLI: a number that is an index means that index, as in the original C
   });
 });
 
+Deno.test("CLI add: a name a shell would split is quoted in the hint, so it can be pasted as it is", async () => {
+  await withLocal(async (cli) => {
+    const hint = ok(await cli("add", "my o'key", "https://e.example", "openai"));
+    assert.match(hint, /deno task config key 'my o'\\''key' add <key\.\.\.>/);
+    ok(await cli("key", "my o'key", "add", KEY_A), /Added 1 key/);
+  });
+});
+
 Deno.test("CLI key add -: keys read from standard input, one per line, never said back", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cli_stdin_" });
   const kvPath = `${dir}/proxy.kv`;

@@ -218,6 +218,16 @@ Deno.test("log: keys replaced again and again: each change is learned quickly, a
   assert.ok(late < 4 * early + 300, times.map((ms) => Math.round(ms)).join(", "));
 });
 
+Deno.test('log: an upstream key or URL password shorter than 8 (a stand-in, "pass") is not cut out of words', () => {
+  const { log, lines } = capture("text", "info");
+  log.setKeys(["ollama", "pass", "sk-real-key-0123456789"]);
+  log.log("info", "admin API: wrong password", { host: "ollama:11434" });
+  assert.match(lines.at(-1)![0], /wrong password/);
+  assert.match(lines.at(-1)![0], /ollama:11434/);
+  log.log("info", "line", { key: "sk-real-key-0123456789" });
+  assert.doesNotMatch(lines.at(-1)![0], /sk-real-key/);
+});
+
 Deno.test("log: a secret too long for one pattern (a file pasted as a key) is masked, and logging goes on", () => {
   const { log, lines } = capture("text", "info");
   const long = `sk-${"z".repeat(70_000)}`;
