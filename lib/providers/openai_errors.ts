@@ -80,11 +80,14 @@ const INPUT_FLAGGED = /\binput was flagged\b|\brequires moderation\b/i;
 const NO_ENDPOINT = /no endpoints found/i;
 
 /**
- * A server that cannot take tools as it was started (llama.cpp without --jinja answers 500
- * "tools param requires --jinja flag", older builds "Cannot use tools with stream"): its admin's
- * to mend, which no other key and no wait will do.
+ * What a local server cannot serve as it was started, said with a 500: tools (llama.cpp without
+ * --jinja: "tools param requires --jinja flag", older builds "Cannot use tools with stream"), a
+ * model larger than the machine (Ollama: "model requires more system memory (X) than is available
+ * (Y)"), a prompt past its batch (llama.cpp: "input is too large to process. increase the physical
+ * batch size"). Its admin's to mend, which no other key and no wait will do.
  */
-const TOOLS_UNSERVED = /requires --jinja|cannot use tools with stream/i;
+const UNSERVABLE =
+  /requires --jinja|cannot use tools with stream|requires more system memory|increase the physical batch size/i;
 
 /** An error's status, code, type and message as a failure: whose fault, and when to try again. */
 function classify(
@@ -103,7 +106,7 @@ function classify(
   if (code === "tool_use_failed") return { status: 502, type: "api_error", message };
   // A text-only model given an image (llama.cpp without its projector answers 500, DeepSeek 422):
   // the request's fault, which no other key and no wait will mend.
-  if (IMAGES_REFUSED.test(message) || TOOLS_UNSERVED.test(message)) {
+  if (IMAGES_REFUSED.test(message) || UNSERVABLE.test(message)) {
     return { status: 400, type: "invalid_request_error", message };
   }
   // An overflow said by its code alone (Groq, some gateways) is read by its code.

@@ -104,11 +104,13 @@ Deno.test("errors: a text-only server refusing an image is the request's 400, wh
   assert.equal(openaiProvider.parseError(500, "boom", new Headers()).keyFault, "transient");
 });
 
-Deno.test("errors: a llama.cpp server started without tool support is the request's 400, not a key's 5xx", () => {
+Deno.test("errors: what a local server cannot serve as it was started is the request's 400, not a key's 5xx", () => {
   for (
     const message of [
       "tools param requires --jinja flag",
       "Cannot use tools with stream",
+      "model requires more system memory (24.5 GiB) than is available (15.1 GiB)",
+      "input is too large to process. increase the physical batch size",
     ]
   ) {
     const body = JSON.stringify({ error: { code: 500, message, type: "server_error" } });
