@@ -452,11 +452,23 @@ export interface AddKeysResult {
   blanks: number;
 }
 
-/** Adds keys to the upstream as it is now: keys it has already are counted, not added again. */
+/**
+ * A stamp of the server an upstream's keys go to (its kind and base URL): keys pasted on a page
+ * that showed one must not go to another that took the name meanwhile.
+ */
+export function targetStamp(u: UpstreamConfig): string {
+  return shortHash(JSON.stringify([u.serviceType, u.baseUrl ?? null]));
+}
+
+/**
+ * Adds keys to the upstream as it is now: keys it has already are counted, not added again. With
+ * `shown` (the targetStamp of a page) an upstream that leads elsewhere now is a ConflictError.
+ */
 export async function addKeys(
   target: ConfigTarget,
   ref: UpstreamRef,
   input: string | string[],
+  shown?: string,
 ): Promise<AddKeysResult> {
   const parsed = parseKeyList(input);
   if (parsed.keys.length === 0) {
@@ -483,6 +495,7 @@ export async function addKeys(
   if (problems.length) throw new AdminInputError(problems.join("; "), "keys");
   const { snapshot, result } = await applyChange(target, (doc) => {
     const u = doc.upstream[findUpstream(doc, ref)];
+    if (shown !== undefined && targetStamp(u) !== shown) throw new ConflictError();
     const had = new Set(u.apiKeys);
     const fresh = parsed.keys.filter((k) => !had.has(k));
     // Not push(...fresh): a paste of some 100,000 keys would overflow the stack.

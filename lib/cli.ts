@@ -47,6 +47,7 @@ import { ConfigStore } from "./store/config_store.ts";
 import { KeyHealthStore } from "./store/key_health_store.ts";
 import { openKv, storeOpenProblem } from "./store/open_kv.ts";
 import { readUpTo } from "./body_read.ts";
+import { shellWord } from "./shell_word.ts";
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -197,11 +198,6 @@ type Command = (
 
 async function readStdin(): Promise<string> {
   return await new Response(Deno.stdin.readable).text();
-}
-
-/** A word as a shell takes it back: quoted when it holds anything a shell would split or read. */
-function shellWord(word: string): string {
-  return /^[\w.@%+=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 function arity(params: string[], n: number, usage: string): void {

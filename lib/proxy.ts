@@ -20,6 +20,7 @@ import {
 } from "./errors.ts";
 import { healthId, keyId } from "./key_pool.ts";
 import { mapModel } from "./model_map.ts";
+import { shellWord } from "./shell_word.ts";
 import { refusalRetry, retryAfterRefusal, serverOf } from "./refusal_retry.ts";
 import { providerFor } from "./providers/registry.ts";
 import { wantsWebSearch } from "./providers/web_search.ts";
@@ -214,7 +215,7 @@ function modelHint(upstream: string, requested: string, sent: string): string {
   return sent === requested
     ? ` (sent to upstream "${upstream}" as requested, no model map entry taking it: map it to ` +
       `one of the upstream's models on its admin page, or with deno task config model ` +
-      `${upstream} default <model>)`
+      `${shellWord(upstream)} default <model>)`
     : ` (the model map of upstream "${upstream}" sends ${requested} as ${sent})`;
 }
 

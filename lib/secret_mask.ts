@@ -153,12 +153,15 @@ export function maskKey(key: string): string {
 }
 
 const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i;
+/** A user without a password (`https://TOKEN@host`): a token given as the user name. */
+const URL_USER_ONLY = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@:]+)@/i;
 const URL_SECRET_PARAM =
   /([?&](?:key|api[-_]?key|token|access[-_]?token|secret|password)=)[^&#]*/gi;
 
-/** A base URL as shown: a password or key it carries (`user:pass@`, `?key=`) masked. */
+/** A base URL as shown: a password or key it carries (`user:pass@`, `TOKEN@`, `?key=`) masked. */
 export function maskUrl(url: string): string {
-  return url.replace(URL_PASSWORD, "$1:•••@").replace(URL_SECRET_PARAM, "$1•••");
+  return url.replace(URL_PASSWORD, "$1:•••@").replace(URL_USER_ONLY, "$1•••@")
+    .replace(URL_SECRET_PARAM, "$1•••");
 }
 
 /** The password and keys a base URL carries (`user:pass@`, `?key=`), which maskUrl hides. */
@@ -167,6 +170,8 @@ export function urlSecrets(url: string): string[] {
   const m = URL_PASSWORD.exec(url);
   const password = m?.[0].slice(m[1].length + 1, -1);
   if (password) out.push(password);
+  const user = URL_USER_ONLY.exec(url)?.[2];
+  if (user) out.push(user);
   for (const m of url.matchAll(URL_SECRET_PARAM)) {
     const value = m[0].slice(m[1].length);
     if (value) out.push(value);

@@ -107,13 +107,20 @@ export function redirected(status: number): UpstreamFailure {
 }
 
 /**
- * A 404 that is no API's error (a web server's page, Go's "404 page not found"): the base URL
- * leads nowhere the API is, which every key and every retry would meet. Said so, and not as
+ * A 404 for the path, not for a model: a web server's page or Go's "404 page not found", OpenAI's
+ * `Invalid URL (POST /v1/...)`, a FastAPI server's `{"detail":"Not Found"}`. The base URL leads
+ * nowhere the API is, which every key and every retry would meet. Said so, and not as
  * not_found_error, which Claude Code reads as a model that does not exist.
  */
 export function noApiAt(status: number, text: string, url: string): UpstreamFailure | undefined {
-  if (status !== 404 || text.trimStart().startsWith("{")) return undefined;
-  const said = clip(text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim(), 100);
+  if (status !== 404) return undefined;
+  const json = /^\s*[{[]/.test(text);
+  if (json && !WRONG_PATH.test(text)) return undefined;
+  const said = clip(
+    text.replace(/<(style|script)\b[\s\S]*?<\/\1>/gi, " ").replace(/<[^>]*>/g, " ")
+      .replace(/\s+/g, " ").trim(),
+    100,
+  );
   return {
     status: 502,
     type: "api_error",
@@ -122,6 +129,8 @@ export function noApiAt(status: number, text: string, url: string): UpstreamFail
     headers: { ...NO_RETRY },
   };
 }
+
+const WRONG_PATH = /^\s*\{\s*"detail"\s*:\s*"Not Found"\s*\}\s*$|"message"\s*:\s*"Invalid URL \(/;
 
 /**
  * A 200 whose body is no JSON (a web page at a wrong base URL, a gateway's notice), said in plain

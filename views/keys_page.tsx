@@ -7,7 +7,7 @@ import {
   FormGuards,
   textareaValue,
 } from "./form_parts.tsx";
-import { plural, upstreamPath } from "./format.tsx";
+import { Name, plural, upstreamPath } from "./format.tsx";
 import { KeyStateBadge } from "./key_states.tsx";
 import { AdminLayout, type Chrome } from "./layout.tsx";
 
@@ -175,6 +175,8 @@ export function KeyRow(props: KeyRowProps) {
 
 export interface KeysPageProps {
   chrome: Chrome;
+  /** The targetStamp of the upstream. */
+  shown: string;
   upstream: { name: string; serviceType: string; current: boolean };
   /** The keys of this page of the list. */
   keys: KeyStatus[];
@@ -194,6 +196,8 @@ export function AddKeysForm(
   props: {
     csrf: string;
     upstream: string;
+    /** The targetStamp of the upstream shown: keys go to no other server. */
+    shown: string;
     errors?: FieldErrors;
     /** What was pasted, given back when it was refused, so nothing has to be pasted again. */
     value?: string;
@@ -207,7 +211,7 @@ export function AddKeysForm(
       action={upstreamPath(props.upstream, "/keys")}
       class="card stack"
     >
-      <FormGuards csrf={props.csrf} />
+      <FormGuards csrf={props.csrf} shown={props.shown} />
       <div class={errors?.length ? "field has-error" : "field"}>
         <label for="f-keys">Add keys</label>
         <textarea
@@ -327,6 +331,7 @@ export function KeysPage(props: KeysPageProps) {
       <AddKeysForm
         csrf={csrf}
         upstream={name}
+        shown={props.shown}
         errors={props.errors}
         value={props.keysInput}
       />
@@ -386,6 +391,32 @@ export function KeysPage(props: KeysPageProps) {
           />
         </section>
       )}
+    </AdminLayout>
+  );
+}
+
+/**
+ * Keys pasted for an upstream that is gone (renamed or deleted elsewhere): given back, to be
+ * added to the one meant, instead of lost or sent to whatever took the name.
+ */
+export function KeysNotAddedPage(props: { chrome: Chrome; upstream: string; value: string }) {
+  return (
+    <AdminLayout title="Keys not added" active="upstreams" chrome={props.chrome}>
+      <section class="card stack">
+        <h1>Keys not added</h1>
+        <p>
+          There is no upstream “<Name name={props.upstream} />” any more (it was renamed or deleted
+          elsewhere), so no key was added. The keys you pasted are below, to add to the upstream
+          they are for.
+        </p>
+        <label for="f-kept-keys">The keys you pasted</label>
+        <textarea id="f-kept-keys" rows={4} readonly autocomplete="off" spellcheck={false}>
+          {textareaValue(props.value)}
+        </textarea>
+        <p>
+          <a class="button" href="/admin/upstreams">Upstreams</a>
+        </p>
+      </section>
     </AdminLayout>
   );
 }

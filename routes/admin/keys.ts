@@ -1,6 +1,13 @@
 // /admin/upstreams/:name/keys: paste keys, test, enable/disable (row fragments), delete.
 import { Hono } from "hono";
-import { addKeys, findKey, findUpstream, removeKey, storeTarget } from "../../lib/admin_service.ts";
+import {
+  addKeys,
+  findKey,
+  findUpstream,
+  removeKey,
+  storeTarget,
+  targetStamp,
+} from "../../lib/admin_service.ts";
 import type { ConfigDocument } from "../../lib/config_document.ts";
 import { testKey } from "../../lib/key_probe.ts";
 import {
@@ -19,6 +26,7 @@ import {
   AddKeysForm,
   KEY_STATES,
   KeyRowAnswer,
+  KeysNotAddedPage,
   KeysPage,
   type KeysPageProps,
   type KeysView,
@@ -96,6 +104,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     const { shown, matching } = inView(status.keys, view);
     const props: KeysPageProps = {
       chrome: chrome(c, extra.notice),
+      shown: targetStamp(doc.upstream[index]),
       upstream: { name: status.name, serviceType: status.serviceType, current: status.current },
       keys: shown,
       total: status.keys.length,
@@ -146,14 +155,19 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     return redirectWith(c, upstreamPath(found.doc.upstream[found.index].name, `/keys${query}`));
   });
 
+  /** Keys pasted for an upstream gone meanwhile: given back, not lost. */
+  const keysNotAdded = (c: AdminContext, upstream: string, text: string) =>
+    rerender(c, 404, () => KeysNotAddedPage({ chrome: chrome(c), upstream, value: text }));
+
   app.post("/:name/keys", async (c) => {
     const found = upstreamInPath(c, services.store.snapshot.doc);
-    if (!found) return notFound(c);
+    if (!found) return keysNotAdded(c, c.req.param("name"), field(await readForm(c), "keys"));
     const name = found.doc.upstream[found.index].name;
     const form = await readForm(c);
     const text = field(form, "keys");
+    const shown = form.get("shown");
     try {
-      const r = await addKeys(target, name, text);
+      const r = await addKeys(target, name, text, typeof shown === "string" ? shown : undefined);
       const skipped = [
         r.duplicates ? plural(r.duplicates, "duplicate") : "",
         r.blanks ? plural(r.blanks, "blank entry", "blank entries") : "",
@@ -165,14 +179,21 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     } catch (err) {
       const status = statusFor(err);
       if (status === null) throw err;
-      const message = errorText(err, status);
+      // Added again, they go where the upstream leads now.
+      const message = status === 409
+        ? `“${name}” now leads to another server (its kind or base URL changed since this page ` +
+          "was loaded), so no key was added. Add them again to send them there."
+        : errorText(err, status);
       const errors = { keys: [message] };
+      const now = services.store.snapshot.doc.upstream.find((u) => u.name === name);
+      if (!now) return keysNotAdded(c, name, text);
       return rerender(c, status, () => page(c, { errors, keysInput: text }), {
         id: "add-keys-form",
         render: () =>
           AddKeysForm({
             csrf: c.get("csrfToken"),
             upstream: name,
+            shown: targetStamp(now),
             errors,
             value: text,
           }),

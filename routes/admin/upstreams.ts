@@ -282,9 +282,25 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
 
   app.post("/:name", async (c) => {
     const found = upstreamInPath(c, services.store.snapshot.doc);
-    if (!found) return notFound(c);
-    const original = found.doc.upstream[found.index].name;
     const form = await readForm(c);
+    if (!found) {
+      // Gone meanwhile (renamed or deleted elsewhere): the entries come back as a new upstream's.
+      const props: UpstreamFormProps = {
+        ...formProps(c, parseUpstreamForm(form).values, undefined),
+        formErrors: [
+          `There is no upstream “${c.req.param("name")}” any more (it was renamed or deleted ` +
+          "elsewhere), so nothing was saved. Your entries are kept below: Add upstream saves " +
+          "them as a new one.",
+        ],
+      };
+      return rerender(
+        c,
+        404,
+        () => UpstreamFormPage({ ...props, chrome: chrome(c) }),
+        { id: "upstream-form", render: () => UpstreamForm(props) },
+      );
+    }
+    const original = found.doc.upstream[found.index].name;
     const { values, input, errors } = parseUpstreamForm(form);
     const shown = form.get("shown");
     const props = formProps(c, values, original, typeof shown === "string" ? shown : undefined);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { clip, MASK, maskerFor } from "../../lib/secret_mask.ts";
+import { clip, MASK, maskerFor, maskUrl, urlSecrets } from "../../lib/secret_mask.ts";
 import { anthropicProvider } from "../../lib/providers/anthropic.ts";
 import { geminiErrorFailure } from "../../lib/providers/gemini_errors.ts";
 import { openaiErrorFailure } from "../../lib/providers/openai_errors.ts";
@@ -74,4 +74,19 @@ Deno.test("secret mask: an upstream's error text cut where a key stands keeps no
   assert.equal(clip("one two three", 7), "one two");
   assert.equal(clip("one two three", 6), "one ");
   assert.equal(clip("short", 10), "short");
+});
+
+Deno.test("secret mask: a base URL shows no password, token user, or key in its query", () => {
+  const cases: Array<[string, string, string[]]> = [
+    ["https://user:hunter2@gw.example/v1", "https://user:•••@gw.example/v1", ["hunter2"]],
+    ["http://TOKENONLYSECRET@127.0.0.1:9/oa", "http://•••@127.0.0.1:9/oa", ["TOKENONLYSECRET"]],
+    ["https://g.example/v1beta?key=AIzaX&alt=sse", "https://g.example/v1beta?key=•••&alt=sse", [
+      "AIzaX",
+    ]],
+    ["https://api.openai.com/v1", "https://api.openai.com/v1", []],
+  ];
+  for (const [url, shown, secrets] of cases) {
+    assert.equal(maskUrl(url), shown);
+    assert.deepEqual(urlSecrets(url), secrets);
+  }
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { answerJson, errorText, networkFailure, send } from "../../lib/upstream_fetch.ts";
+import { answerJson, errorText, networkFailure, noApiAt, send } from "../../lib/upstream_fetch.ts";
 import type { Services } from "../../lib/services.ts";
 
 Deno.test("errorText reads an endless error answer only to its cap, and stops the upstream", async () => {
@@ -82,4 +82,35 @@ Deno.test("an upstream that cannot be reached is named by its origin, never its 
   );
   assert.doesNotMatch(failure.message, /AIza-secret|pw@|v1beta/);
   assert.equal(failure.keyFault, "transient");
+});
+
+Deno.test("a 404 for the path, not a model, is told apart: pages, OpenAI's Invalid URL, FastAPI's detail", () => {
+  const url = "https://api.openai.com/api/v1/chat/completions";
+  const wrongPath = [
+    "<html><head><style>*{margin:0}</style><title>Error 404 (Not Found)!!1</title></head></html>",
+    "404 page not found",
+    "",
+    '{"error":{"message":"Invalid URL (POST /api/v1/chat/completions)","type":"invalid_request_error","param":null,"code":null}}',
+    '{"detail":"Not Found"}',
+  ];
+  for (const text of wrongPath) {
+    const f = noApiAt(404, text, url);
+    assert.ok(f, text);
+    assert.equal(f.status, 502);
+    assert.match(
+      f.message,
+      /^Upstream answered 404 at https:\/\/api\.openai\.com\/api\/v1\/chat\/completions/,
+    );
+    assert.match(f.message, /check the upstream's base URL$/);
+    assert.doesNotMatch(f.message, /margin/, "no style sheet in the excerpt");
+  }
+  const modelMissing = [
+    '{"error":{"message":"The model `gpt-9` does not exist or you do not have access to it.","type":"invalid_request_error","code":"model_not_found"}}',
+    '{"error":{"code":404,"message":"models/gemini-9 is not found for API version v1beta","status":"NOT_FOUND"}}',
+    '[{"error":{"code":404,"message":"models/gemini-9 is not found","status":"NOT_FOUND"}}]',
+    '{"type":"error","error":{"type":"not_found_error","message":"model: claude-9"}}',
+    '{"error":"model \\"llama9\\" not found, try pulling it first"}',
+  ];
+  for (const text of modelMissing) assert.equal(noApiAt(404, text, url), undefined, text);
+  assert.equal(noApiAt(500, "<html></html>", url), undefined);
 });

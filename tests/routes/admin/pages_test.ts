@@ -608,6 +608,73 @@ Deno.test("two admins at once: a form conflicts only with a change to what it sh
   });
 });
 
+Deno.test("an upstream renamed or replaced under an open page: pasted keys go to no other server, and nothing typed is lost", async () => {
+  await withServer(async (s) => {
+    const admin = await signIn(s.url);
+    const other = await signIn(s.url);
+    const keysPage = await admin.guardsOf("/admin/upstreams/backup/keys");
+    const editPage = await admin.guardsOf("/admin/upstreams/backup");
+    const NEW_KEY = "sk-meant-for-backup-0000000001";
+    const doc = () => s.services.store.snapshot.doc;
+
+    // Elsewhere, "backup" is renamed and another upstream, at another server, takes its name.
+    const renamed = await other.post("/admin/upstreams/backup", {
+      ...await other.guardsOf("/admin/upstreams/backup"),
+      name: "backup-old",
+      serviceType: "openai",
+      baseUrl: "https://backup.example",
+    });
+    await renamed.body?.cancel();
+    assert.equal(renamed.status, 303);
+
+    // The edit form of the name that is gone comes back as a new upstream's, entries kept.
+    const edited = await admin.post("/admin/upstreams/backup", {
+      ...editPage,
+      name: "backup",
+      serviceType: "openai",
+      baseUrl: "https://backup.example",
+      description: "typed here",
+    });
+    assert.equal(edited.status, 404);
+    const form = await edited.text();
+    assert.match(form, /There is no upstream “backup” any more/);
+    assert.match(form, /action="\/admin\/upstreams\/new"/);
+    assert.match(form, /value="typed here"/);
+
+    // Keys pasted for the name that is gone are given back, added nowhere.
+    const gone = await admin.post("/admin/upstreams/backup/keys", { ...keysPage, keys: NEW_KEY });
+    assert.equal(gone.status, 404);
+    const page = await gone.text();
+    assert.match(page, /Keys not added/);
+    assert.match(page, new RegExp(`<textarea[^>]*id="f-kept-keys"[^>]*>\\n?${NEW_KEY}</textarea>`));
+
+    const added = await other.post("/admin/upstreams/new", {
+      name: "backup",
+      serviceType: "openai",
+      baseUrl: "https://elsewhere.example",
+    });
+    await added.body?.cancel();
+    assert.equal(added.status, 303);
+    const replaced = await admin.post("/admin/upstreams/backup/keys", {
+      ...keysPage,
+      keys: NEW_KEY,
+    }, { headers: { "hx-request": "true" } });
+    assert.equal(replaced.status, 409);
+    const fragment = await replaced.text();
+    assert.match(fragment, /“backup” now leads to another server/);
+    assert.ok(fragment.includes(NEW_KEY), "the paste is kept");
+    assert.ok(!doc().upstream.some((u) => u.apiKeys.includes(NEW_KEY)), "added nowhere");
+    // Sent again from the form as it came back, they go where the name leads now.
+    const again = await admin.post("/admin/upstreams/backup/keys", {
+      ...formGuards(fragment),
+      keys: NEW_KEY,
+    });
+    await again.body?.cancel();
+    assert.equal(again.status, 303);
+    assert.deepEqual(doc().upstream.find((u) => u.name === "backup")!.apiKeys, [NEW_KEY]);
+  });
+});
+
 Deno.test("keys: paste many, blanks and duplicates reported, disable/enable/test in place, delete", async () => {
   const fake = await startFakeAnthropic({ requireKey: [KEY_1] });
   const config = baseConfig();
