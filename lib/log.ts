@@ -89,9 +89,14 @@ export function createLogger(
   const max = LEVELS[config.logLevel];
   if (write === defaultWrite) {
     logWriter.droppedLine = (n) =>
-      formatLine(config.logFormat, "warn", "log lines were dropped: nobody read the output", {
-        dropped: n,
-      });
+      formatLine(
+        config.logFormat,
+        "warn",
+        "log lines were dropped: the output was not read in time",
+        {
+          dropped: n,
+        },
+      );
   }
   // The access key, the passwords: for the process's life.
   const fixed = new Set<string>();
@@ -216,10 +221,14 @@ function consoleWrite(line: string, level: Level): void {
 }
 
 /**
- * Past this much waiting to be written (nobody reads the pipe: a paused terminal, a stuck log
- * shipper), lines are dropped and counted, and the count is written once the reader is back.
+ * Past this much waiting to be written while nothing was written for STALL_MS (nobody reads the
+ * pipe: a paused terminal, a stuck log shipper), or past MAX_BEHIND however the writes go, lines
+ * are dropped and counted, and the count is written once the reader is back. A burst the reader
+ * is taking (a second's body lines, some MB, going to a file) is kept whole.
  */
 const MAX_PENDING = 4 * 1024 * 1024;
+const MAX_BEHIND = 64 * 1024 * 1024;
+const STALL_MS = 1_000;
 const BATCH_SIZE = 32 * 1024;
 
 interface Pending {
@@ -240,10 +249,12 @@ class LogWriter {
   /** The timer set goes off at once: a line that would set it so again changes nothing. */
   #soon = false;
   #writing?: Promise<void>;
+  /** When the output last took bytes (or a write began). */
+  #progressAt = 0;
   /** A drain at exit gave up on a reader that never came back: exit without waiting on it. */
   #stuck = false;
   /** How the count of dropped lines is said, in the log's format. */
-  droppedLine = (n: number) => `${n} log lines were dropped: nobody read the output`;
+  droppedLine = (n: number) => `${n} log lines were dropped: the output was not read in time`;
 
   constructor() {
     // A crash or an exit must not swallow the last lines.
@@ -252,7 +263,11 @@ class LogWriter {
   }
 
   add(line: string, toStderr: boolean): void {
-    if (this.#size + line.length > MAX_PENDING) {
+    const size = this.#size + line.length;
+    if (
+      size > MAX_PENDING &&
+      (size > MAX_BEHIND || (this.#writing && Date.now() - this.#progressAt > STALL_MS))
+    ) {
       this.#dropped++;
       return;
     }
@@ -282,11 +297,15 @@ class LogWriter {
   #start(): void {
     if (this.#writing || (this.#pending.length === 0 && this.#dropped === 0)) return;
     const chunks = this.#take();
+    this.#progressAt = Date.now();
     this.#writing = (async () => {
       for (const [toStderr, bytes] of chunks) {
         const out = toStderr ? Deno.stderr : Deno.stdout;
         try {
-          for (let at = 0; at < bytes.length;) at += await out.write(bytes.subarray(at));
+          for (let at = 0; at < bytes.length;) {
+            at += await out.write(bytes.subarray(at));
+            this.#progressAt = Date.now();
+          }
         } catch { /* that output is gone: there is no one to tell */ }
       }
     })().finally(() => {
