@@ -43,6 +43,7 @@ export class AnthropicStreamCheck {
   /** The text the deltas carried, for an output count where the upstream gives none. */
   #textChars = 0;
   #startOutput = 0;
+  #counted = false;
   /**
    * The last event checked was mended: usage a client's SDK cannot do without was missing (the
    * SDKs add to the usage of message_start and read that of message_delta), and is now filled in.
@@ -112,11 +113,11 @@ export class AnthropicStreamCheck {
       }
       case "message_delta":
         if (!isObject(ev.delta)) return "a message_delta without its delta";
+        this.#counted = true;
         if (!isObject(ev.usage)) {
           // MiniMax's Anthropic endpoint says no usage here: the text sent makes an estimate, as
           // for upstreams that count nothing, and never less than message_start said.
-          const estimate = Math.ceil(this.#textChars / 4);
-          ev.usage = { output_tokens: Math.max(this.#startOutput, estimate) };
+          ev.usage = { output_tokens: this.outputEstimate };
           this.mended = true;
         }
         return ev;
@@ -127,6 +128,16 @@ export class AnthropicStreamCheck {
   /** Whether message_start went by. */
   get started(): boolean {
     return this.#started;
+  }
+
+  /** Whether message_delta, with the answer's own count, went by. */
+  get counted(): boolean {
+    return this.#counted;
+  }
+
+  /** The output by the text seen so far, never less than message_start said. */
+  get outputEstimate(): number {
+    return Math.max(this.#startOutput, Math.ceil(this.#textChars / 4));
   }
 }
 

@@ -6,6 +6,9 @@ import { providerFor } from "./providers/registry.ts";
 import { refusalRetry } from "./refusal_retry.ts";
 import type { Services } from "./services.ts";
 import { estimateTokens } from "./token_estimate.ts";
+import { errorText } from "./upstream_fetch.ts";
+import { shownFailure } from "./observability/redact.ts";
+import { maskKey } from "./secret_mask.ts";
 
 const UPSTREAM_COUNT_TIMEOUT = 10_000;
 
@@ -52,7 +55,22 @@ export async function countTokens(
       signal: AbortSignal.timeout(Math.min(UPSTREAM_COUNT_TIMEOUT, s.config.requestTimeout)),
     });
     if (!res.ok) {
-      await res.body?.cancel();
+      const failure = provider.parseError(res.status, await errorText(res), res.headers);
+      // A key the upstream refuses is refused for everything: disabled as a request's refusal
+      // disables it (it showed as active while every count through it failed). Other faults
+      // (a count's own rate limit) leave the key to the requests.
+      if (failure.keyFault === "auth") {
+        const shown = shownFailure(failure, s.log.redact);
+        s.log.log("warn", "upstream refused a key for a token count: the key is disabled", {
+          requestId,
+          upstream: upstream.name,
+          key: maskKey(candidate.key),
+          status: failure.status,
+        });
+        await s.pool.recordFailure(upstream, candidate, model, shown).catch((err) =>
+          s.log.log("error", "could not record key health", { requestId, error: String(err) })
+        );
+      }
       throw new Error(`upstream count_tokens answered ${res.status}`);
     }
     const json = await res.json();

@@ -139,8 +139,15 @@ export class PassthroughSide implements StreamSide {
     return this.#frames.spilled ? `\n\n${frame}` : frame;
   }
 
-  record(): void {
-    // noteAnthropicEvent put them on the record as the events went by.
+  record(rec: RequestRecord): void {
+    // noteAnthropicEvent put them on the record as the events went by. Cut before message_delta
+    // (the client left, the upstream broke), the output is what was sent, as the translators
+    // count it, not message_start's stand-in (1).
+    if (!this.#check.started || this.#check.counted || !rec.usage) return;
+    const estimate = this.#check.outputEstimate;
+    if (estimate > (rec.usage.output_tokens ?? 0)) {
+      rec.usage = { ...rec.usage, output_tokens: estimate };
+    }
   }
 
   failure(): UpstreamFailure | undefined {

@@ -101,7 +101,7 @@ export class Metrics {
   );
   readonly retries = new Family(
     "retries_total",
-    "Extra key attempts made after a failure.",
+    "Extra key attempts made after a failure, by the upstream that failed.",
     "counter",
   );
   readonly fallbacks = new Family(
@@ -149,12 +149,15 @@ export class Metrics {
         ] as const
       ) if (n > 0) this.tokens.add({ upstream, model, type }, n);
     }
-    let tried = 0;
+    // A retry is counted against the upstream whose attempt failed, not the one that answered
+    // (a fallback that answered at once made none).
+    let failed: string | undefined;
     for (const a of rec.attempts) {
       this.attempts.add({ upstream: a.upstream, outcome: a.outcome });
-      if (a.outcome !== "skipped") tried++;
+      if (a.outcome === "skipped") continue;
+      if (failed !== undefined) this.retries.add({ upstream: failed });
+      failed = a.upstream;
     }
-    if (tried > 1) this.retries.add({ upstream }, tried - 1);
     for (const f of rec.fallbacks) this.fallbacks.add({ upstream: f });
     this.duration.observe({ upstream }, Math.max(0, rec.totalMs));
     if (rec.ttfbMs !== undefined) this.ttfb.observe({ upstream }, Math.max(0, rec.ttfbMs));

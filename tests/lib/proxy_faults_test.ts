@@ -514,6 +514,29 @@ Deno.test("a client that disconnects aborts the upstream request at once", async
   assert.ok(t.server.logs.some((l) => l.includes("client closed")));
 });
 
+Deno.test("a stream the client leaves counts the output it was sent, not message_start's 1", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ sse: anthropicStream("word ".repeat(60)), delayMs: 40 });
+  const ctrl = new AbortController();
+  const res = await post(t.server.url, { stream: true }, { signal: ctrl.signal });
+  const reader = res.body!.getReader();
+  let text = "";
+  const decoder = new TextDecoder();
+  while ((text.match(/text_delta/g) ?? []).length < 20) {
+    text += decoder.decode((await reader.read()).value);
+  }
+  ctrl.abort();
+  await reader.cancel().catch(() => {});
+  let line: string | undefined;
+  for (let i = 0; i < 50 && !line; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    line = t.server.logs.find((l) => /\/v1\/messages 499/.test(l));
+  }
+  // Twenty deltas of "word " and more: some 25 tokens by the text, never the stand-in 1.
+  const out = Number(line?.match(/ out=(\d+)/)?.[1]);
+  assert.ok(out >= 20 && out < 80, line);
+});
+
 Deno.test("MAX_CONCURRENT_REQUESTS holds: past it the client gets 529", async () => {
   await using t = await setup({ MAX_CONCURRENT_REQUESTS: "2", REQUEST_TIMEOUT: "2000" });
   t.fake.enqueue({ sse: anthropicStream("slow"), delayMs: 300 }, {

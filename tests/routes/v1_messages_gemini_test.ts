@@ -318,6 +318,24 @@ Deno.test("gemini: an invalid key (400 API_KEY_INVALID) and a 429 are key failur
   );
 });
 
+Deno.test("gemini: a key refused on a token count is disabled as a request's refusal would disable it; a count's 429 leaves it", async () => {
+  await using t = await setup();
+  const count = () =>
+    t.client.messages.countTokens({
+      model: "claude-sonnet-test",
+      messages: [{ role: "user", content: "Hello there" }],
+    });
+  t.fake.enqueue({ status: 429, json: rateLimitBody("12s") });
+  assert.ok((await count()).input_tokens > 0, "the local estimate");
+  assert.equal(t.server.services.health.list().length, 0, "a count's own limit sets no key aside");
+  t.fake.enqueue({ status: 400, json: apiKeyInvalidBody() });
+  assert.ok((await count()).input_tokens > 0, "the local estimate");
+  assert.equal(t.server.services.health.get(firstKeyHealth(t.server), "*")?.state, "disabled");
+  assert.ok(
+    t.server.logs.some((l) => /refused a key for a token count: the key is disabled/.test(l)),
+  );
+});
+
 Deno.test("gemini: a region refusal (400 FAILED_PRECONDITION) is the client's 400 with Gemini's words; the key keeps serving", async () => {
   await using t = await setup();
   t.fake.enqueue({

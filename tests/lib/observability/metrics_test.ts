@@ -53,3 +53,29 @@ Deno.test("model names that differ only in broken UTF-16 are one series, and the
     [[long, 2], ["x\ufffd", 2], ["y\ufffd", 1]],
   );
 });
+
+Deno.test("a retry counts against the upstream whose attempt failed, not the fallback that answered", () => {
+  const m = new Metrics();
+  const attempt = (upstream: string, outcome: "failed" | "ok" | "skipped") => ({
+    upstream,
+    keyId: "k",
+    key: "sk-…",
+    outcome,
+    status: outcome === "ok" ? 200 : 500,
+    ms: 1,
+  });
+  m.observe({
+    ...record("claude-sonnet-4-5"),
+    upstream: "gem",
+    attempts: [
+      attempt("dead", "failed"),
+      attempt("dead", "skipped"),
+      attempt("dead", "failed"),
+      attempt("gem", "ok"),
+    ] as RequestRecord["attempts"],
+    fallbacks: ["gem"],
+  });
+  const text = render(m);
+  assert.match(text, /^claude_proxy_retries_total\{upstream="dead"\} 2$/m);
+  assert.doesNotMatch(text, /^claude_proxy_retries_total\{upstream="gem"\}/m);
+});
