@@ -294,13 +294,22 @@ export async function setModelMapping(
   to: string | undefined,
 ): Promise<{ name: string; models: Record<string, string> }> {
   const key = from.trim();
-  if (!key) throw new AdminInputError("Name the requested model (or default) to map", "models");
+  // "__proto__" would set the map's prototype, not an entry.
+  if (!key || key === "__proto__") {
+    throw new AdminInputError("Name the requested model (or default) to map", "models");
+  }
+  if (to !== undefined && !to.trim()) {
+    throw new AdminInputError(
+      "Name the upstream's model to send (or - to remove the entry)",
+      "models",
+    );
+  }
   const { snapshot, result } = await applyChange(target, (doc) => {
     const i = findUpstream(doc, ref);
     const u = doc.upstream[i];
     const models = { ...u.models };
     if (to === undefined) {
-      if (!(key in models)) {
+      if (!Object.hasOwn(models, key)) {
         throw new AdminInputError(`Upstream "${u.name}" maps no model "${key}"`, "models");
       }
       delete models[key];

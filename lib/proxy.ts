@@ -203,11 +203,6 @@ function continuesThread(body: MessagesRequest): boolean {
 }
 
 /**
- * Translated upstreams keep no conversation, so no thread is kept: the answer the API gives for a
- * thread it lost, on which the SDKs (their toolRunner, `messages.thread()`) send the whole
- * history again as a new thread, which is served like any request.
- */
-/**
  * Why an upstream knows no such model, as far as the proxy can tell: the name went as the client
  * asked (no entry of the model map took it), or the map named it.
  */
@@ -219,6 +214,11 @@ function modelHint(upstream: string, requested: string, sent: string): string {
     : ` (the model map of upstream "${upstream}" sends ${requested} as ${sent})`;
 }
 
+/**
+ * Translated upstreams keep no conversation, so no thread is kept: the answer the API gives for a
+ * thread it lost, on which the SDKs (their toolRunner, `messages.thread()`) send the whole
+ * history again as a new thread, which is served like any request.
+ */
 function threadNotKept(): ProxyError {
   return new ProxyError(
     404,

@@ -116,9 +116,10 @@ export function noApiAt(status: number, text: string, url: string): UpstreamFail
   if (status !== 404) return undefined;
   const json = /^\s*[{[]/.test(text);
   if (json && !WRONG_PATH.test(text)) return undefined;
+  // A page says what it is near its start; only that is looked at.
   const said = clip(
-    text.replace(/<(style|script)\b[\s\S]*?<\/\1>/gi, " ").replace(/<[^>]*>/g, " ")
-      .replace(/\s+/g, " ").trim(),
+    text.slice(0, 4096).replace(/<(style|script)\b[\s\S]*?<\/\1>/gi, " ")
+      .replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim(),
     100,
   );
   return {

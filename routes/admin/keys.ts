@@ -39,6 +39,7 @@ import {
   chrome,
   errorText,
   field,
+  formShown,
   readForm,
   redirectWith,
   rerender,
@@ -165,9 +166,8 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     const name = found.doc.upstream[found.index].name;
     const form = await readForm(c);
     const text = field(form, "keys");
-    const shown = form.get("shown");
     try {
-      const r = await addKeys(target, name, text, typeof shown === "string" ? shown : undefined);
+      const r = await addKeys(target, name, text, formShown(form));
       const skipped = [
         r.duplicates ? plural(r.duplicates, "duplicate") : "",
         r.blanks ? plural(r.blanks, "blank entry", "blank entries") : "",

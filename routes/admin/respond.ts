@@ -118,6 +118,12 @@ export function field(form: FormData, name: string): string {
   return typeof v === "string" ? v : "";
 }
 
+/** The stamp of what a form showed (FormGuards' `shown`); undefined if it carried none. */
+export function formShown(form: FormData): string | undefined {
+  const v = form.get("shown");
+  return typeof v === "string" ? v : undefined;
+}
+
 /** The document version a form was rendered with; undefined if the form carried none. */
 export function formVersion(form: FormData): string | null | undefined {
   const v = form.get("version");

@@ -4,7 +4,15 @@ import { setStrategy, storeTarget } from "../../lib/admin_service.ts";
 import { STRATEGIES, type Strategy } from "../../lib/config.ts";
 import type { Services } from "../../lib/services.ts";
 import { StrategyPage } from "../../views/strategy_page.tsx";
-import { chrome, field, readForm, redirectWith, rerender, statusFor } from "./respond.ts";
+import {
+  chrome,
+  field,
+  formShown,
+  readForm,
+  redirectWith,
+  rerender,
+  statusFor,
+} from "./respond.ts";
 import type { AdminEnv } from "./session.ts";
 
 export function strategyRoutes(services: Services): Hono<AdminEnv> {
@@ -18,10 +26,9 @@ export function strategyRoutes(services: Services): Hono<AdminEnv> {
 
   app.post("/", async (c) => {
     const form = await readForm(c);
-    const shown = form.get("shown");
     const wanted = field(form, "loadBalance");
     try {
-      const snap = await setStrategy(target, wanted, typeof shown === "string" ? shown : undefined);
+      const snap = await setStrategy(target, wanted, formShown(form));
       return redirectWith(c, "/admin/strategy", {
         kind: "ok",
         text: `Strategy set to ${snap.doc.loadBalance}.`,

@@ -36,6 +36,7 @@ import {
   chrome,
   errorText,
   field,
+  formShown,
   formVersion,
   readForm,
   redirectWith,
@@ -302,8 +303,7 @@ export function upstreamRoutes(services: Services): Hono<AdminEnv> {
     }
     const original = found.doc.upstream[found.index].name;
     const { values, input, errors } = parseUpstreamForm(form);
-    const shown = form.get("shown");
-    const props = formProps(c, values, original, typeof shown === "string" ? shown : undefined);
+    const props = formProps(c, values, original, formShown(form));
     if (Object.keys(errors).length) {
       const refused = await refusalOf(() => editUpstream(check, original, input));
       return formError(c, props, refused, found.index, errors);

@@ -164,6 +164,8 @@ async function everyCommand(cli: Cli, read: () => Promise<Awaited<ReturnType<typ
   assert.deepEqual((await read()).upstream[0].models, { default: "gpt-4o", opus: "o3" });
   ok(await cli("model", "openai-main", "default", "-"), /Models of openai-main: opus → o3\./);
   fails(await cli("model", "openai-main", "sonnet", "-"), /maps no model "sonnet"/);
+  fails(await cli("model", "openai-main", "constructor", "-"), /maps no model "constructor"/);
+  fails(await cli("model", "openai-main", "haiku", " "), /^Name the upstream's model to send/);
   fails(await cli("model", "openai-main", "opus"), /Usage: deno task config model /, 2);
   ok(await cli("model", "openai-main", "opus", "-"), /none mapped, each sent as requested/);
 
