@@ -11,6 +11,7 @@ import { PassthroughSide } from "./passthrough_side.ts";
 import { joinBytes } from "./byte_slab.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
+import { upstreamFault } from "./providers/failure.ts";
 import type { MessagesCall } from "./proxy.ts";
 import { attemptReason, type RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
@@ -62,6 +63,11 @@ export async function streamAttempt(relay: Relay): Promise<Outcome> {
   const { s, provider, ctx, call, res, controller, stopFirstByteTimer, rec } = relay;
   const type = res.headers.get("content-type") ?? "";
   if (/^application\/json/i.test(type)) return await wholeAnswerAsStream(relay);
+  if (!res.body) {
+    // A 204 (or 205): no body, so no event; another key may answer.
+    stopFirstByteTimer();
+    return { failure: upstreamFault(`Upstream answered ${res.status} with no body`) };
+  }
   let reader = answerPieces(res);
   // A web page (a wrong base URL, a gateway's notice) holds no event: said as what it is. Labelled
   // so, a stream is still read as one.

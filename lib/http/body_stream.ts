@@ -122,9 +122,10 @@ class Body {
       return { piece, last: false };
     }
     if (this.#inChunk === 0) {
-      while (r.buf.length < 2) await need(r);
-      if (r.buf[0] !== 13 || r.buf[1] !== 10) throw new HttpError("bad chunk ending");
-      r.take(2);
+      while (r.buf.length < 1 || (r.buf[0] === 13 && r.buf.length < 2)) await need(r);
+      const gap = r.buf[0] === 10 ? 1 : r.buf[0] === 13 && r.buf[1] === 10 ? 2 : 0;
+      if (!gap) throw new HttpError("bad chunk ending");
+      r.take(gap);
       this.#inChunk = -1;
     }
     let line: number;
@@ -133,16 +134,19 @@ class Body {
       await need(r);
     }
     const size = chunkSize(r.take(line));
-    r.take(2);
+    r.take(r.lineGap);
     if (size > 0) {
       this.#inChunk = size;
       return undefined;
     }
     // The last chunk: trailers, if any, up to an empty line.
     while (true) {
-      while ((line = r.lineEnd()) === -1) await need(r);
+      while ((line = r.lineEnd()) === -1) {
+        if (r.buf.length > 4096) throw new HttpError("trailer line too long");
+        await need(r);
+      }
       const empty = line === 0;
-      r.take(line + 2);
+      r.take(line + r.lineGap);
       if (empty) return null;
     }
   }

@@ -90,12 +90,18 @@ export class ConnectionReader {
     return crlf;
   }
 
-  /** Index of the first `\r\n`, or -1. */
+  /** The length of the line end lineEnd() found: 2 (`\r\n`) or 1 (a bare `\n`). */
+  lineGap = 2;
+
+  /**
+   * Index of the end of the first line, or -1: `\r\n`, or a bare `\n` (RFC 9112 §2.2 lets a
+   * recipient take one; waiting for a `\r\n` that never comes held the answer to its timeout).
+   */
   lineEnd(): number {
-    const b = this.buf;
-    for (let i = b.indexOf(13); i !== -1 && i + 1 < b.length; i = b.indexOf(13, i + 1)) {
-      if (b[i + 1] === 10) return i;
-    }
-    return -1;
+    const i = this.buf.indexOf(10);
+    if (i === -1) return -1;
+    const crlf = i > 0 && this.buf[i - 1] === 13;
+    this.lineGap = crlf ? 2 : 1;
+    return crlf ? i - 1 : i;
   }
 }

@@ -9,7 +9,8 @@ import { abortError, HttpError } from "./errors.ts";
 import { type Head, parseHead } from "./response_head.ts";
 import { exactUtf8 } from "../utf8_exact.ts";
 
-const MAX_HEAD_BYTES = 64 * 1024;
+/** As large as fetch takes (a gateway's long cookie or trace header): more is no answer. */
+const MAX_HEAD_BYTES = 256 * 1024;
 
 /** Answers that came whole with their head, held as text. */
 const wholeTexts = new WeakSet<Response>();

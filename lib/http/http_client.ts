@@ -66,9 +66,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       conn = await connectOrAbort(opening, signal);
     } catch (err) {
       // Deno.connect tries one address; fetch tries them all (an IPv6 address first on a host
-      // without an IPv6 route, say).
+      // without an IPv6 route, say). A TLS server that speaks HTTP/2 alone refuses HTTP/1.1 in
+      // its handshake; fetch speaks HTTP/2.
       if (
-        err instanceof Deno.errors.NetworkUnreachable || err instanceof Deno.errors.AddrNotAvailable
+        err instanceof Deno.errors.NetworkUnreachable ||
+        err instanceof Deno.errors.AddrNotAvailable || NO_HTTP1.test(String(err))
       ) {
         return await fetchWithoutRedirects(url, init);
       }
@@ -84,6 +86,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     },
   };
 }
+
+const NO_HTTP1 = /NoApplicationProtocol|no_application_protocol/i;
 
 function isStaleConnection(err: unknown): boolean {
   if (err instanceof HttpError) return err.message.endsWith("connection closed");

@@ -42,6 +42,7 @@ const NOT_ASCII = /[\u0080-\uffff]/;
 /** Appends the header lines; the answer is sent uncompressed unless the caller asks otherwise. */
 function headerText(headers: HeadersInit | undefined, out: string[]): void {
   let encoding = false;
+  let agent = false;
   const add = (name: string, value: string) => {
     if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) {
       throw new TypeError(`Invalid header: ${name}`);
@@ -49,13 +50,19 @@ function headerText(headers: HeadersInit | undefined, out: string[]): void {
     const lower = name.toLowerCase();
     if (lower === "host" || lower === "content-length" || lower === "connection") return;
     if (lower === "accept-encoding") encoding = true;
+    else if (lower === "user-agent") agent = true;
     out.push(name, ": ", value, "\r\n");
   };
   if (headers instanceof Headers) headers.forEach((v, k) => add(k, v));
   else if (Array.isArray(headers)) { for (const [k, v] of headers) add(k, v); }
   else if (headers) { for (const k in headers) add(k, (headers as Record<string, string>)[k]); }
   if (!encoding) out.push("accept-encoding: identity\r\n");
+  // As fetch would: a web application firewall in front of an API may refuse a request with no
+  // user-agent (a 403, which would disable the key).
+  if (!agent) out.push(DEFAULT_AGENT);
 }
+
+const DEFAULT_AGENT = `user-agent: Deno/${Deno.version.deno}\r\n`;
 
 export async function bodyBytes(body: BodyInit | null | undefined): Promise<Uint8Array> {
   if (body === undefined || body === null) return new Uint8Array(0);

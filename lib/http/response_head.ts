@@ -41,8 +41,18 @@ export function parseHead(bytes: Uint8Array): Head {
     const value = line.slice(colon + 1).trim();
     head.headers.push([name, value]);
     if (name === "content-length") {
-      const n = Number(value);
-      if (!Number.isSafeInteger(n) || n < 0) throw new HttpError("bad content-length");
+      // Digits only (not Number's hex, sign or exponent), and one length however often it is
+      // said ("N, N" is one): another would leave bytes on the connection that read as the next
+      // request's answer (RFC 9112 §6.3).
+      if (!/^\d+(?:[ \t]*,[ \t]*\d+)*$/.test(value)) throw new HttpError("bad content-length");
+      const lengths = value.split(",").map((v) => Number(v.trim()));
+      const n = lengths[0];
+      if (!Number.isSafeInteger(n) || lengths.some((l) => l !== n)) {
+        throw new HttpError("conflicting content-length");
+      }
+      if (head.length !== undefined && head.length !== n) {
+        throw new HttpError("conflicting content-length");
+      }
       head.length = n;
     } else if (name === "transfer-encoding") {
       head.chunked = value.toLowerCase().split(",").map((s) => s.trim()).includes("chunked");

@@ -482,6 +482,8 @@ export function startFakeAnthropic(
       });
     }
     if ("status" in reply) {
+      // No body, as HTTP has it, and so no type.
+      if (reply.status === 204) return new Response(null, { status: 204, headers: reply.headers });
       const headers = { "content-type": "application/json", ...reply.headers };
       return new Response(reply.text ?? JSON.stringify(reply.json ?? {}), {
         status: reply.status,

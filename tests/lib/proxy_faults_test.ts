@@ -514,6 +514,15 @@ Deno.test("a client that disconnects aborts the upstream request at once", async
   assert.ok(t.server.logs.some((l) => l.includes("client closed")));
 });
 
+Deno.test("a 204 to a stream request is a key's passing fault, and the next key answers", async () => {
+  await using t = await setup();
+  t.fake.enqueue({ status: 204 });
+  const res = await post(t.server.url, { stream: true });
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /event: message_stop/);
+  assert.deepEqual(t.keysSeen(), [KEYS[0], KEYS[1]]);
+});
+
 Deno.test("a stream the client leaves counts the output it was sent, not message_start's 1", async () => {
   await using t = await setup();
   t.fake.enqueue({ sse: anthropicStream("word ".repeat(60)), delayMs: 40 });
