@@ -25,7 +25,7 @@ const DELTA_TEXT: Record<string, string> = {
 
 /** The start of a text delta as Anthropic writes it, up to its text's opening quote. */
 const CANONICAL_DELTA =
-  /^\{"type":"content_block_delta","index":\d+,"delta":\{"type":"(?:text_delta","text|input_json_delta","partial_json|thinking_delta","thinking|signature_delta","signature)":"/;
+  /^\{"type":"content_block_delta","index":\d+,"delta":\{"type":"(?:text_delta","text|input_json_delta","partial_json|thinking_delta","thinking|(signature)_delta","signature)":"/;
 
 /** An event's type where a relay left out its `event:` line: the first member, as sent. */
 const LEADING_TYPE = /^\s*\{\s*"type"\s*:\s*"([a-z_]+)"/;
@@ -60,12 +60,12 @@ export class AnthropicStreamCheck {
     // Nearly every event is a delta, and parsing each cost a passed-through stream 30% more CPU:
     // one written as Anthropic writes them, its text a string to the end, holding no byte that
     // was not UTF-8, is taken as sent. Any other is parsed.
-    if (
-      name === "content_block_delta" && this.#blocks > 0 && data.endsWith('"}}') &&
-      CANONICAL_DELTA.test(data) && !data.includes("\uFFFD")
-    ) {
-      // Its text is all but the 80 characters around an empty text delta, near enough.
-      this.#textChars += Math.max(0, data.length - 80);
+    const canonical = name === "content_block_delta" && this.#blocks > 0 &&
+      data.endsWith('"}}') && CANONICAL_DELTA.exec(data);
+    if (canonical && !data.includes("\uFFFD")) {
+      // Its text is what stands between the delta's head and its closing `"}}`; a signature is
+      // no output.
+      if (!canonical[1]) this.#textChars += data.length - canonical[0].length - 3;
       return undefined;
     }
     let ev: unknown;
@@ -108,7 +108,7 @@ export class AnthropicStreamCheck {
         const field = DELTA_TEXT[ev.delta.type as string];
         const text = ev.delta[field ?? "type"];
         if (typeof text !== "string") return "a content_block_delta without its text";
-        if (field) this.#textChars += text.length;
+        if (field && ev.delta.type !== "signature_delta") this.#textChars += text.length;
         return ev;
       }
       case "message_delta":

@@ -41,17 +41,21 @@ const ApiKeySchema = z.string().trim().min(1, "a key must not be empty")
   .refine(
     (k) => !/[^\x21-\x7e]/.test(k) || /[\s\p{Cc}]/u.test(k),
     "a key must be printable ASCII (a masked key such as sk-abc…wxyz is not the key)",
-  )
-  // Copied with what stood around it in a file or a list: sent so, every upstream refuses it.
-  .refine(
-    (k) => !/^["'`]|["'`;,]$/.test(k),
-    "a key must not start or end with a quote, nor end with , or ; (they are no part of it)",
   );
 
-/** Why a stored document would refuse this key, or undefined. */
+/**
+ * Copied with what stood around it in a file or a list: sent so, every upstream refuses it. Only
+ * keys being added are held to it: a document stored before keeps serving and taking changes.
+ */
+const WRAPPED = /^["'`[]|["'`;,\]]$/;
+
+/** Why a key being added would be refused, or undefined. */
 export function keyProblem(key: string): string | undefined {
   const result = ApiKeySchema.safeParse(key);
-  return result.success ? undefined : result.error.issues[0]?.message;
+  if (!result.success) return result.error.issues[0]?.message;
+  return WRAPPED.test(key.trim())
+    ? "a key must not start or end with a quote or a bracket, nor end with , or ; (they are no part of it)"
+    : undefined;
 }
 
 const BROKEN_TEXT = "must not contain a broken character (a lone surrogate)";

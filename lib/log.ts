@@ -229,6 +229,9 @@ function consoleWrite(line: string, level: Level): void {
 const MAX_PENDING = 4 * 1024 * 1024;
 const MAX_BEHIND = 64 * 1024 * 1024;
 const STALL_MS = 1_000;
+/** Written a piece at a time: a write to a pipe returns once all of it is in, so a batch of some MB
+ * to a slow reader would look stalled while it reads. */
+const WRITE_PIECE = 64 * 1024;
 const BATCH_SIZE = 32 * 1024;
 
 interface Pending {
@@ -251,6 +254,8 @@ class LogWriter {
   #writing?: Promise<void>;
   /** When the output last took bytes (or a write began). */
   #progressAt = 0;
+  /** Bytes taken to be written and not yet written: behind as much as those waiting. */
+  #unwritten = 0;
   /** A drain at exit gave up on a reader that never came back: exit without waiting on it. */
   #stuck = false;
   /** How the count of dropped lines is said, in the log's format. */
@@ -263,7 +268,7 @@ class LogWriter {
   }
 
   add(line: string, toStderr: boolean): void {
-    const size = this.#size + line.length;
+    const size = this.#size + this.#unwritten + line.length;
     if (
       size > MAX_PENDING &&
       (size > MAX_BEHIND || (this.#writing && Date.now() - this.#progressAt > STALL_MS))
@@ -298,18 +303,22 @@ class LogWriter {
     if (this.#writing || (this.#pending.length === 0 && this.#dropped === 0)) return;
     const chunks = this.#take();
     this.#progressAt = Date.now();
+    for (const [, bytes] of chunks) this.#unwritten += bytes.length;
     this.#writing = (async () => {
       for (const [toStderr, bytes] of chunks) {
         const out = toStderr ? Deno.stderr : Deno.stdout;
         try {
           for (let at = 0; at < bytes.length;) {
-            at += await out.write(bytes.subarray(at));
+            const n = await out.write(bytes.subarray(at, at + WRITE_PIECE));
+            at += n;
+            this.#unwritten -= n;
             this.#progressAt = Date.now();
           }
         } catch { /* that output is gone: there is no one to tell */ }
       }
     })().finally(() => {
       this.#writing = undefined;
+      this.#unwritten = 0;
       if (this.#pending.length || this.#dropped) this.#start();
     });
   }

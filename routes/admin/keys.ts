@@ -96,6 +96,8 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       errors?: FieldErrors;
       keysInput?: string;
       view?: KeysView;
+      /** The stamp a refused form came with, kept for it: its keys go to no other server. */
+      shown?: string;
     } = {},
   ) => {
     const { doc } = services.store.snapshot;
@@ -105,7 +107,7 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
     const { shown, matching } = inView(status.keys, view);
     const props: KeysPageProps = {
       chrome: chrome(c, extra.notice),
-      shown: targetStamp(doc.upstream[index]),
+      shown: extra.shown ?? targetStamp(doc.upstream[index]),
       upstream: { name: status.name, serviceType: status.serviceType, current: status.current },
       keys: shown,
       total: status.keys.length,
@@ -187,13 +189,16 @@ export function keysRoutes(services: Services): Hono<AdminEnv> {
       const errors = { keys: [message] };
       const now = services.store.snapshot.doc.upstream.find((u) => u.name === name);
       if (!now) return keysNotAdded(c, name, text);
-      return rerender(c, status, () => page(c, { errors, keysInput: text }), {
+      // Refused for what was pasted, the form keeps the server it showed; a conflict takes the
+      // one the name leads to now, as the message asks.
+      const shown = status === 409 ? targetStamp(now) : formShown(form) ?? targetStamp(now);
+      return rerender(c, status, () => page(c, { errors, keysInput: text, shown }), {
         id: "add-keys-form",
         render: () =>
           AddKeysForm({
             csrf: c.get("csrfToken"),
             upstream: name,
-            shown: targetStamp(now),
+            shown,
             errors,
             value: text,
           }),

@@ -200,6 +200,32 @@ Deno.test("parseKeyList splits lines and commas, counting blanks and repeats", (
   }
 });
 
+Deno.test("a key half wrapped in quotes is refused when added; one stored before keeps serving and taking changes", async () => {
+  const stored = '"sk-stored-before-0123456789"';
+  await withStore(async (store) => {
+    const target = storeTarget(store);
+    await assert.rejects(
+      addKeys(target, "one", `"sk-half-quoted-0123456789\nsk-other-0123456789;'`),
+      (err: unknown) => {
+        assert.ok(err instanceof AdminInputError);
+        assert.match(err.message, /^Line 1: a key must not start or end with a quote/);
+        assert.match(err.message, /Line 2: a key must not start or end with a quote/);
+        return true;
+      },
+    );
+    await setStrategy(target, "random");
+    await addKeys(target, "one", KEY_B);
+    assert.deepEqual(store.snapshot.doc.upstream[0].apiKeys, [stored, KEY_B]);
+  }, {
+    upstream: [{
+      name: "one",
+      baseUrl: "https://one.example",
+      serviceType: "openai",
+      apiKeys: [stored],
+    }],
+  });
+});
+
 Deno.test("addKeys names every bad line of a paste at once", async () => {
   await withStore(async (store) => {
     const target = storeTarget(store);

@@ -104,3 +104,28 @@ Deno.test("stream check: usage the SDKs add to is mended to zero where it is mis
   assert.deepEqual(delta, { type: "message_delta", delta: {}, usage: { output_tokens: 0 } });
   assert.equal(check.mended, true);
 });
+
+Deno.test("stream check: the output estimate counts the text, thinking and tool input sent, not signatures", () => {
+  const delta = (type: string, field: string, text: string) =>
+    JSON.stringify({ type: "content_block_delta", index: 0, delta: { type, [field]: text } });
+  for (
+    const [type, field] of [
+      ["text_delta", "text"],
+      ["thinking_delta", "thinking"],
+      ["input_json_delta", "partial_json"],
+    ]
+  ) {
+    const check = begun();
+    // 1,000 characters in deltas of 5, as a tool's input streams.
+    for (let i = 0; i < 200; i++) check.check("content_block_delta", delta(type, field, "abcde"));
+    assert.equal(check.outputEstimate, 250, type);
+    assert.equal(check.counted, false);
+  }
+  const check = begun();
+  for (let i = 0; i < 50; i++) {
+    check.check("content_block_delta", delta("signature_delta", "signature", "x".repeat(100)));
+  }
+  assert.equal(check.outputEstimate, 1, "message_start's count, no more");
+  check.check("message_delta", '{"type":"message_delta","delta":{},"usage":{"output_tokens":9}}');
+  assert.equal(check.counted, true);
+});

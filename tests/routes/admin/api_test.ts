@@ -281,31 +281,6 @@ Deno.test("PUT with a name holding a line break, an escape or an invisible chara
   });
 });
 
-Deno.test("PUT with a key copied with its quotes or separator: 400 saying so, nothing stored", async () => {
-  await withServer(async (s) => {
-    const before = structuredClone(s.services.store.snapshot.doc);
-    for (
-      const key of ['"sk-quoted-0123456789"', "'sk-quoted-0123456789'", "sk-listed-0123456789;"]
-    ) {
-      const res = await put(s, {
-        upstream: [{
-          name: "m",
-          baseUrl: "https://b.example",
-          serviceType: "openai",
-          apiKeys: [key],
-        }],
-      });
-      assert.equal(res.status, 400, key);
-      const body = await res.json();
-      assert.match(
-        body.error.problems.join("\n"),
-        /apiKeys\.0: a key must not start or end with a quote/,
-      );
-    }
-    assert.deepEqual(s.services.store.snapshot.doc, before);
-  });
-});
-
 Deno.test("PUT with a key outside printable ASCII (a masked key copied back): 400 saying so", async () => {
   await withServer(async (s) => {
     const before = await (await fetch(`${s.url}/admin/api/config`, { headers: BEARER })).text();

@@ -655,8 +655,14 @@ Deno.test("an upstream renamed or replaced under an open page: pasted keys go to
     });
     await added.body?.cancel();
     assert.equal(added.status, 303);
-    const replaced = await admin.post("/admin/upstreams/backup/keys", {
+    // A paste refused for a typo keeps the server its page showed: mended, it is still refused.
+    const typo = await admin.post("/admin/upstreams/backup/keys", {
       ...keysPage,
+      keys: "sk-typo key-00000001",
+    }, { headers: { "hx-request": "true" } });
+    assert.equal(typo.status, 422);
+    const replaced = await admin.post("/admin/upstreams/backup/keys", {
+      ...formGuards(await typo.text()),
       keys: NEW_KEY,
     }, { headers: { "hx-request": "true" } });
     assert.equal(replaced.status, 409);
