@@ -12,12 +12,21 @@ export async function connect(
   open: OpenConnection,
 ): Promise<Deno.Conn> {
   if (t.tls) {
-    return await Deno.connectTls({
+    const conn = await Deno.connectTls({
       hostname: t.hostname,
       port: t.port,
       alpnProtocols: ["http/1.1"],
       caCerts,
     });
+    // Done here, not on the first write: a server's refusal of HTTP/1.1 (one that speaks HTTP/2
+    // alone) is then a connection's failure, which the caller leaves to fetch.
+    try {
+      await conn.handshake();
+    } catch (err) {
+      closeQuietly(conn);
+      throw err;
+    }
+    return conn;
   }
   if (t.hostname !== "localhost") return await open({ hostname: t.hostname, port: t.port });
   try {

@@ -9,8 +9,8 @@ import { abortError, HttpError } from "./errors.ts";
 import { type Head, parseHead } from "./response_head.ts";
 import { exactUtf8 } from "../utf8_exact.ts";
 
-/** As large as fetch takes (a gateway's long cookie or trace header): more is no answer. */
-const MAX_HEAD_BYTES = 256 * 1024;
+/** About as large as fetch takes (a gateway's long cookie or trace header): more is no answer. */
+const MAX_HEAD_BYTES = 400 * 1024;
 
 /** Answers that came whole with their head, held as text. */
 const wholeTexts = new WeakSet<Response>();
@@ -101,7 +101,8 @@ export async function exchange(
       // Interim answers (100 Continue, 103 Early Hints) precede the real one.
       if (head.status >= 200) break;
     }
-    const noBody = method === "HEAD" || head.status === 204 || head.status === 304;
+    const noBody = method === "HEAD" || head.status === 204 || head.status === 205 ||
+      head.status === 304;
     // A short answer that came whole with its head (most JSON answers) needs no stream.
     const whole = !noBody && !head.chunked && !head.encoding && head.length !== undefined &&
       r.buf.length >= head.length;

@@ -38,6 +38,8 @@ export const fetchWithoutRedirects: typeof fetch = (input, init) =>
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const pool = new ConnectionPool(options.now ?? Date.now, options.idleKeepMs);
   const targets = new Map<string, Target>();
+  /** Origins whose TLS handshake refused HTTP/1.1. */
+  const http2Only = new Set<string>();
 
   async function upstreamFetch(
     input: string | URL | Request,
@@ -47,6 +49,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const t = cachedTarget(targets, url);
     const signal = init.signal;
     if (signal?.aborted) throw abortError(signal);
+    // A server known to refuse HTTP/1.1 goes to fetch straight away.
+    if (http2Only.has(t.origin)) return await fetchWithoutRedirects(url, init);
     const method = (init.method ?? "GET").toUpperCase();
     const request = encodeRequest(method, t, init.headers, await bodyBytes(init.body));
 
@@ -68,9 +72,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       // Deno.connect tries one address; fetch tries them all (an IPv6 address first on a host
       // without an IPv6 route, say). A TLS server that speaks HTTP/2 alone refuses HTTP/1.1 in
       // its handshake; fetch speaks HTTP/2.
+      const noHttp1 = NO_HTTP1.test(String(err));
+      if (noHttp1) http2Only.add(t.origin);
       if (
         err instanceof Deno.errors.NetworkUnreachable ||
-        err instanceof Deno.errors.AddrNotAvailable || NO_HTTP1.test(String(err))
+        err instanceof Deno.errors.AddrNotAvailable || noHttp1
       ) {
         return await fetchWithoutRedirects(url, init);
       }

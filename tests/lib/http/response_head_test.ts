@@ -139,3 +139,21 @@ Deno.test("http client: a request without a user-agent gets fetch's, one with it
     await server.close();
   }
 });
+
+Deno.test("http client: a 205 has no body, as fetch has it, not a thrown Response", async () => {
+  const server = answering([
+    "HTTP/1.1 205 Reset Content\r\ncontent-length: 0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nnext",
+  ]);
+  const client = createHttpClient();
+  try {
+    const res = await client.fetch(server.url, { method: "POST", body: "x" });
+    assert.equal(res.status, 205);
+    assert.equal(res.body, null);
+    const next = await client.fetch(server.url, { method: "POST", body: "y" });
+    assert.equal(await next.text(), "next");
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
