@@ -31,20 +31,40 @@ export function withoutPrefill(text: string, prefill: string): string {
 export class PrefillEcho {
   #held = "";
   #decided = false;
+  /** Whether text other than blanks came. */
+  #started = false;
+  /** How much of the prefill the text has repeated so far: each chunk is compared alone (all the
+   * text held, compared again at each chunk, made a long echo quadratic). */
+  #matched = 0;
 
   constructor(private readonly prefill: string) {}
 
   /** What of `text` can go to the client now. */
   push(text: string): string {
-    if (this.#decided) return text;
-    const all = this.#held + text;
-    const body = all.trimStart();
-    if (body.length >= this.prefill.length || !this.prefill.startsWith(body)) {
+    if (this.#decided || !this.prefill) return text;
+    let from = 0;
+    if (!this.#started) {
+      from = text.length - text.trimStart().length;
+      if (from === text.length) {
+        this.#held += text;
+        return "";
+      }
+      this.#started = true;
+    }
+    const piece = text.slice(from, from + this.prefill.length - this.#matched);
+    if (!this.prefill.startsWith(piece, this.#matched)) {
+      this.#decided = true;
+      const all = this.#held + text;
+      this.#held = "";
+      return all;
+    }
+    this.#matched += piece.length;
+    if (this.#matched === this.prefill.length) {
       this.#decided = true;
       this.#held = "";
-      return withoutPrefill(all, this.prefill);
+      return text.slice(from + piece.length);
     }
-    this.#held = all;
+    this.#held += text;
     return "";
   }
 

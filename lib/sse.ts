@@ -125,18 +125,38 @@ function bareJsonFeeder(
   onJson: BareJsonHandler,
 ): (text: string) => void {
   let json = "";
+  // Where the object stands, line by line: it is parsed once, when it closes (parsed whole at
+  // every line that ended in "}", 10,000 lines of one took seconds).
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  const scan = (line: string) => {
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === 92) escaped = true;
+        else if (c === 34) inString = false;
+      } else if (c === 34) inString = true;
+      else if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) depth--;
+    }
+  };
   const onError = (err: ParseError) => {
     const line = err.type === "unknown-field" ? err.line : undefined;
     if (line === undefined || (!json && !line.trimStart().startsWith("{"))) return;
+    if (!json) {
+      depth = 0;
+      inString = escaped = false;
+    }
     json = json ? `${json}\n${line}` : line;
+    scan(line);
     if (json.length > MAX_BARE_JSON) json = "";
-    if (!json || !line.trimEnd().endsWith("}")) return;
+    if (!json || depth > 0) return;
     let value: unknown;
     try {
       value = JSON.parse(json);
-    } catch {
-      return;
-    }
+    } catch { /* closed, and no JSON: let go */ }
     json = "";
     if (isObject(value)) onJson(value);
   };

@@ -21,6 +21,12 @@ export interface CleanedSchema {
 }
 
 const MAX_DEPTH = 48;
+/**
+ * Far more nodes than any tool's schema has. Each `$ref` is inlined where it is used, so refs that
+ * share a ref grow as 2^depth: a 2 KB schema of 20 such levels took the event loop for seconds and
+ * 620 MB; past this, what is left is declared a JSON value.
+ */
+const MAX_NODES = 10_000;
 const JSON_NOTE = "(Give this value as JSON text.)";
 type Kind = "string" | "number" | "integer" | "boolean" | "array" | "object";
 const KINDS = new Set<string>(["string", "number", "integer", "boolean", "array", "object"]);
@@ -30,6 +36,8 @@ interface Walk {
   root: Obj;
   refs: string[];
   paths: JsonPath[];
+  /** Schema nodes made so far, against MAX_NODES. */
+  nodes: number;
   /** Tool parameters: the root must stay one OBJECT, it cannot be an anyOf. */
   objectRoot?: boolean;
 }
@@ -37,7 +45,7 @@ interface Walk {
 /** Cleans any schema (a property, a `responseSchema`). */
 export function cleanGeminiSchema(schema: unknown): CleanedSchema {
   const root = isObject(schema) ? schema : {};
-  const walk: Walk = { root, refs: [], paths: [] };
+  const walk: Walk = { root, refs: [], paths: [], nodes: 0 };
   const out = clean(schema, walk, [], 0);
   return { schema: out, jsonPaths: walk.paths };
 }
@@ -49,7 +57,7 @@ export function cleanGeminiSchema(schema: unknown): CleanedSchema {
 export function cleanToolParameters(schema: unknown): CleanedSchema {
   if (!isObject(schema)) return { schema: undefined, jsonPaths: [] };
   const root = schema;
-  const walk: Walk = { root, refs: [], paths: [], objectRoot: true };
+  const walk: Walk = { root, refs: [], paths: [], nodes: 0, objectRoot: true };
   const node = resolve(schema, walk, []);
   if (!node.type && !node.properties && !node.$ref) node.type = "object";
   const out = clean(node, walk, [], 0);
@@ -120,7 +128,9 @@ function resolve(node: Obj, walk: Walk, expanded: string[]): Obj {
     const ref = out.$ref;
     delete out.$ref;
     const target = lookup(walk.root, ref);
-    if (target && !walk.refs.includes(ref) && !expanded.includes(ref)) {
+    if (
+      target && !walk.refs.includes(ref) && !expanded.includes(ref) && ++walk.nodes <= MAX_NODES
+    ) {
       expanded.push(ref);
       out = { ...resolve(target, walk, expanded), ...out };
     } else {
@@ -172,7 +182,9 @@ function isNullSchema(s: Obj): boolean {
 
 /** The Gemini schema for `input`; `path` is null inside anyOf branches, where decoding is unsafe. */
 function clean(input: unknown, walk: Walk, path: JsonPath | null, depth: number): GeminiSchema {
-  if (!isObject(input) || depth > MAX_DEPTH) return anyValue({}, walk, path);
+  if (!isObject(input) || depth > MAX_DEPTH || ++walk.nodes > MAX_NODES) {
+    return anyValue({}, walk, path);
+  }
   const base = walk.refs.length;
   const expanded: string[] = [];
   const node = resolve(input, walk, expanded);

@@ -11,6 +11,8 @@ export type Piece = ["thinking" | "text", string];
 export class ThinkTagSplitter {
   #state: "start" | "think" | "after" | "text" = "start";
   #buf = "";
+  /** At the start, the blanks before anything else: kept apart, so each chunk alone is trimmed. */
+  #blanks = "";
 
   /** Past any opening reasoning: everything from here on is text. */
   get settled(): boolean {
@@ -26,20 +28,27 @@ export class ThinkTagSplitter {
       this.#state = "text";
       return [["text", text]];
     }
-    this.#buf += chunk;
     const out: Piece[] = [];
     if (this.#state === "start") {
-      const lead = this.#buf.trimStart();
+      if (this.#buf) this.#buf += chunk;
+      else {
+        // Trimming all the blanks again at each chunk made a stream of blanks quadratic.
+        const lead = chunk.trimStart();
+        this.#blanks += chunk.slice(0, chunk.length - lead.length);
+        this.#buf = lead;
+      }
+      const lead = this.#buf;
       if (lead.length < OPEN.length && OPEN.startsWith(lead)) return out;
       if (!lead.startsWith(OPEN)) {
         this.#state = "text";
-        const text = this.#buf;
-        this.#buf = "";
+        const text = this.#blanks + this.#buf;
+        this.#buf = this.#blanks = "";
         return text ? [["text", text]] : [];
       }
       this.#state = "think";
+      this.#blanks = "";
       this.#buf = lead.slice(OPEN.length);
-    }
+    } else this.#buf += chunk;
     const end = this.#buf.indexOf(CLOSE);
     if (end === -1) {
       // Keep what could be the start of a cut "</think>".
@@ -70,8 +79,8 @@ export class ThinkTagSplitter {
 
   /** What is still held back when the answer ends. */
   flush(): Piece[] {
-    const rest = this.#buf;
-    this.#buf = "";
+    const rest = this.#blanks + this.#buf;
+    this.#buf = this.#blanks = "";
     if (!rest) return [];
     return [[this.#state === "think" ? "thinking" : "text", rest]];
   }

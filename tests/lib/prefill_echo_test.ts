@@ -51,3 +51,15 @@ Deno.test("prefill: only a last assistant message of text is one", () => {
     "",
   );
 });
+
+Deno.test("prefill: a long prefill written again ten characters a chunk is compared a chunk at a time", () => {
+  const prefill = "a".repeat(200_000) + "!";
+  const echo = new PrefillEcho(prefill);
+  const started = performance.now();
+  let out = "";
+  for (let i = 0; i < 20_000; i++) out += echo.push("aaaaaaaaaa");
+  out += echo.push("! and then the rest");
+  // All of it compared again at each chunk, 200 KB took seconds.
+  assert.ok(performance.now() - started < 2_000);
+  assert.equal(out + echo.release(), " and then the rest");
+});

@@ -121,3 +121,16 @@ Deno.test("createSseDecoder keeps a U+FEFF of the text that a read begins with",
     assert.deepEqual(dataOf(bytes, [at, at + 3], withHook), ['{"t":"x\ufeffy"}', "[DONE]"]);
   }
 });
+
+Deno.test("createSseDecoder reads a bare object of 10,000 lines, each ending in }, once, when it closes", () => {
+  const lines = ['{"a":[0', ...Array.from({ length: 10_000 }, () => ",{}"), '],"b":"}"}'];
+  const started = performance.now();
+  const { json } = decode([lines.join("\n") + "\n"]);
+  // Parsed whole at every line ending in "}", it took seconds.
+  assert.ok(performance.now() - started < 2_000);
+  assert.equal(json.length, 1);
+  assert.equal((json[0] as { a: unknown[] }).a.length, 10_001);
+  // A "}" inside a string does not close it.
+  const pretty = decode(['{\n"note": "a } here",\n"n": 1\n}\n']).json;
+  assert.deepEqual(pretty, [{ note: "a } here", n: 1 }]);
+});

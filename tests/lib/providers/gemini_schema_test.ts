@@ -551,3 +551,23 @@ Deno.test("anyOf of numeric consts is one enum that decodes back to numbers", ()
   });
   assert.deepEqual(decodeJsonPaths({ retries: "3" }, jsonPaths), { retries: 3 });
 });
+
+Deno.test("refs that share refs, 2 KB of schema growing as 2^depth when inlined, stay within a node budget", () => {
+  const levels = 30;
+  const defs: Record<string, unknown> = {};
+  for (let i = 0; i < levels; i++) {
+    const next = i + 1 < levels ? { $ref: `#/$defs/d${i + 1}` } : { type: "string" };
+    defs[`d${i}`] = { type: "object", properties: { a: next, b: next } };
+  }
+  const schema = { type: "object", properties: { root: { $ref: "#/$defs/d0" } }, $defs: defs };
+  const started = performance.now();
+  const { schema: out } = cleanToolParameters(schema);
+  const ms = performance.now() - started;
+  // Some 2^30 nodes inlined whole; within the budget, a few thousand, the rest a JSON value.
+  assert.ok(ms < 2_000, `took ${Math.round(ms)} ms`);
+  assert.equal(out?.type, "OBJECT");
+  const size = JSON.stringify(out).length;
+  assert.ok(size < 5_000_000, `${size} characters`);
+  const root = (out?.properties as Record<string, GeminiSchema>).root;
+  assert.equal((root.properties as Record<string, GeminiSchema>).a.type, "OBJECT", "levels kept");
+});

@@ -139,3 +139,23 @@ Deno.test("ObjectPrefix holds an escape back until it is whole, so a cut one is 
   // An escape the next piece breaks is not passed on either.
   assert.equal(passed('{"a":"x\\u0', "zz"), '{"a":"x');
 });
+
+Deno.test("ObjectPrefix takes a model's run of 100,000 digits a step per digit, and still refuses a bad one", () => {
+  const p = new ObjectPrefix();
+  const digits = "1".repeat(100_000);
+  const started = performance.now();
+  assert.equal(p.pass(`{"n":${digits}`), `{"n":${digits}`);
+  assert.equal(p.pass(".5e-3"), ".5e-3");
+  assert.equal(p.pass("x"), "");
+  assert.equal(p.refused, "x");
+  // Tested again from its start at each digit, it took seconds for 40,000.
+  assert.ok(performance.now() - started < 2_000);
+});
+
+Deno.test("ObjectPrefix drops 40,000 trailing commas of one piece, each where it stood", () => {
+  const p = new ObjectPrefix();
+  const items = Array.from({ length: 40_000 }, () => "[1,]").join(",");
+  const taken = p.pass(`{"a":[${items}]}`);
+  assert.equal(taken, `{"a":[${Array.from({ length: 40_000 }, () => "[1]").join(",")}]}`);
+  assert.equal(JSON.parse(taken).a.length, 40_000);
+});

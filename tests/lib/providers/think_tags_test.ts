@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { splitThinkTags, ThinkTagSplitter } from "../../../lib/providers/think_tags.ts";
+import { type Piece, splitThinkTags, ThinkTagSplitter } from "../../../lib/providers/think_tags.ts";
 
 function run(chunks: string[]): Array<[string, string]> {
   const s = new ThinkTagSplitter();
@@ -37,4 +37,21 @@ Deno.test("think tags: text without them, or with them later, stays text", () =>
   assert.deepEqual(run(["<think>cut short"]), [["thinking", "cut short"]]);
   assert.deepEqual(splitThinkTags("  <think>a</think>b"), { thinking: "a", text: "b" });
   assert.deepEqual(splitThinkTags("plain"), { thinking: "", text: "plain" });
+});
+
+Deno.test("think tags: blanks before the answer, thousands of chunks of them, are taken a chunk at a time", () => {
+  for (const next of ["<think>why</think>hello", "hello"]) {
+    const splitter = new ThinkTagSplitter();
+    const pieces: Piece[] = [];
+    const blank = " ".repeat(1_000);
+    const started = performance.now();
+    for (let i = 0; i < 5_000; i++) pieces.push(...splitter.push(blank));
+    pieces.push(...splitter.push(next), ...splitter.flush());
+    // Trimmed whole at each chunk, 4,000 of them took seconds.
+    assert.ok(performance.now() - started < 2_000);
+    const text = pieces.filter(([k]) => k === "text").map(([, t]) => t).join("");
+    const thinking = pieces.filter(([k]) => k === "thinking").map(([, t]) => t).join("");
+    if (next === "hello") assert.equal(text, blank.repeat(5_000) + "hello");
+    else assert.deepEqual([thinking, text], ["why", "hello"]);
+  }
 });
