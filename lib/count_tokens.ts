@@ -3,6 +3,7 @@ import type { MessagesRequest } from "./anthropic.ts";
 import { upstreamInfoHeaders } from "./anthropic_answer.ts";
 import { mapModel } from "./model_map.ts";
 import { providerFor } from "./providers/registry.ts";
+import { healthNotRecorded } from "./proxy.ts";
 import { refusalRetry } from "./refusal_retry.ts";
 import type { Services } from "./services.ts";
 import { estimateTokens } from "./token_estimate.ts";
@@ -67,8 +68,8 @@ export async function countTokens(
           key: maskKey(candidate.key),
           status: failure.status,
         });
-        await s.pool.recordFailure(upstream, candidate, model, shown).catch((err) =>
-          s.log.log("error", "could not record key health", { requestId, error: String(err) })
+        await s.pool.recordFailure(upstream, candidate, model, shown).catch(
+          healthNotRecorded(s, requestId),
         );
       }
       throw new Error(`upstream count_tokens answered ${res.status}`);

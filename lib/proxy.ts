@@ -461,7 +461,7 @@ function noteSkipped(
 }
 
 /** A key health write that failed costs the request nothing, but the operator hears of it. */
-function healthNotRecorded(s: Services, requestId: string): (err: unknown) => void {
+export function healthNotRecorded(s: Services, requestId?: string): (err: unknown) => void {
   return (err) =>
     s.log.log("error", "could not record key health", { requestId, error: String(err) });
 }

@@ -1,6 +1,7 @@
 // Reading upstream SSE and writing Anthropic SSE: the only place that knows the framing.
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
 import { isObject } from "./json_value.ts";
+import { ObjectPrefix } from "./providers/partial_json.ts";
 
 export type SseMessage = EventSourceMessage;
 
@@ -125,34 +126,18 @@ function bareJsonFeeder(
   onJson: BareJsonHandler,
 ): (text: string) => void {
   let json = "";
-  // Where the object stands, line by line: it is parsed once, when it closes (parsed whole at
-  // every line that ended in "}", 10,000 lines of one took seconds).
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  const scan = (line: string) => {
-    for (let i = 0; i < line.length; i++) {
-      const c = line.charCodeAt(i);
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (c === 92) escaped = true;
-        else if (c === 34) inString = false;
-      } else if (c === 34) inString = true;
-      else if (c === 123 || c === 91) depth++;
-      else if (c === 125 || c === 93) depth--;
-    }
-  };
+  // Read as it comes, the object is parsed once, when it closes (parsed whole at every line that
+  // ended in "}", 10,000 lines of one took seconds).
+  let shape = new ObjectPrefix();
   const onError = (err: ParseError) => {
     const line = err.type === "unknown-field" ? err.line : undefined;
     if (line === undefined || (!json && !line.trimStart().startsWith("{"))) return;
-    if (!json) {
-      depth = 0;
-      inString = escaped = false;
-    }
-    json = json ? `${json}\n${line}` : line;
-    scan(line);
-    if (json.length > MAX_BARE_JSON) json = "";
-    if (!json || depth > 0) return;
+    if (!json) shape = new ObjectPrefix();
+    const piece = json ? `\n${line}` : line;
+    json += piece;
+    const whole = shape.accept(piece) === piece.length || shape.ended;
+    if (json.length > MAX_BARE_JSON || !whole) json = "";
+    if (!json || !shape.ended) return;
     let value: unknown;
     try {
       value = JSON.parse(json);

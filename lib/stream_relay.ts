@@ -12,7 +12,7 @@ import { joinBytes } from "./byte_slab.ts";
 import { AnthropicStreamWriter } from "./providers/stream_writer.ts";
 import type { CallContext, Provider, UpstreamFailure } from "./providers/types.ts";
 import { upstreamFault } from "./providers/failure.ts";
-import type { MessagesCall } from "./proxy.ts";
+import { healthNotRecorded, type MessagesCall } from "./proxy.ts";
 import { attemptReason, type RequestRecord } from "./request_record.ts";
 import { withRequestId } from "./request_id.ts";
 import type { Services } from "./services.ts";
@@ -389,7 +389,7 @@ function setKeyAside(s: Services, ctx: CallContext, failure: UpstreamFailure): v
   if (!ctx.apiKey || !(named || failure.keyFault === "transient")) return;
   const shown = shownFailure(failure, s.log.redact);
   s.pool.recordFailure(ctx.upstream, { key: ctx.apiKey, id: keyId(ctx.apiKey) }, ctx.model, shown)
-    .catch((err) => s.log.log("error", "could not record key health", { error: String(err) }));
+    .catch(healthNotRecorded(s));
 }
 
 /**
